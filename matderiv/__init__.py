@@ -1,0 +1,42 @@
+"""matderiv: symbolic matrix calculus that shows its work.
+
+Conventions: vec stacks columns; numerator layout J = d vec(Y)/d vec(X)ᵀ,
+denominator layout Jᵀ; a scalar's gradient in denominator layout is shaped
+like X.  See README.md.
+"""
+
+from .derivation import Derivation, Step
+from .engine import derive, gradient, jacobian
+from .errors import (
+    EvaluationError,
+    LayoutError,
+    MatDerivError,
+    ParseError,
+    ShapeMismatch,
+    UnsupportedNode,
+)
+from .nodes import commutation, diag, logsumexp, softmax, vec
+from .numeric import evaluate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Derivation",
+    "EvaluationError",
+    "LayoutError",
+    "MatDerivError",
+    "ParseError",
+    "ShapeMismatch",
+    "Step",
+    "UnsupportedNode",
+    "__version__",
+    "commutation",
+    "derive",
+    "diag",
+    "evaluate",
+    "gradient",
+    "jacobian",
+    "logsumexp",
+    "softmax",
+    "vec",
+]

@@ -1,0 +1,98 @@
+"""Accumulation: walk the graph and chain the rules' differentials together.
+
+- ``forward`` (vec mode) for vector and matrix outputs: J_node = Σ map.push(J_operand),
+  with J_X = I, so every J is d vec(node) / d vec(X)^T (numerator layout).
+- ``reverse`` for scalar outputs: adjoints G_node = ∂f/∂node shaped like the node
+  (scalars for 1 x 1), G_operand += map.pull(G_node); gradients come out as
+  matrix formulas, with no Kronecker products.
+
+Both record, per node, the rule used and the local differentials, for the
+derivation's steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from .errors import UnsupportedNode
+from .graph import Graph
+from .rules import Rule, Term, rule_for, supported_nodes
+from .shapes import fmt_shape, is_matrix, is_scalar_shape, shape_of
+from .simplify import Rewrite, simplify
+
+
+@dataclass(frozen=True)
+class Local:
+    """One node's share of the chain rule: its rule, the operands it used, the result."""
+
+    node: Any
+    rule: Rule
+    terms: tuple[Term, ...]
+    inputs: tuple[Any, ...]  # the operands' Jacobians (forward) or the node's adjoint (reverse)
+    result: Any  # the node's Jacobian (forward); unused in reverse
+
+
+def _rule(node: Any) -> Rule:
+    found = rule_for(node)
+    if found is None:
+        raise UnsupportedNode(
+            f"no rule for {type(node).__name__} in {node} (shape {fmt_shape(shape_of(node))}), "
+            "which depends on the variable. matderiv does not treat it as a constant. "
+            f"Supported: {', '.join(supported_nodes())}."
+        )
+    return found
+
+
+def _live_terms(graph: Graph, node: Any) -> tuple[Term, ...]:
+    return tuple(t for t in _rule(node)(node) if t.operand in graph.depends)
+
+
+def _total(parts: list[Any]) -> Any:
+    if len(parts) == 1:
+        return parts[0]
+    if is_matrix(parts[0]):
+        return sp.MatAdd(*parts).doit(deep=False)
+    return sp.Add(*parts)
+
+
+def forward(graph: Graph, seed: Any, log: list[Rewrite]) -> tuple[Any, list[Local]]:
+    """J_root = d vec(root) / d vec(wrt)^T, given J_wrt = ``seed``."""
+    jac: dict[Any, Any] = {graph.wrt: seed}
+    locals_: list[Local] = []
+    for node in graph.order:
+        if node not in graph.depends or node == graph.wrt:
+            continue
+        terms = _live_terms(graph, node)
+        inputs = tuple(jac[t.operand] for t in terms)
+        result = simplify(_total([t.map.push(j) for t, j in zip(terms, inputs)]), log)
+        jac[node] = result
+        locals_.append(Local(node, _rule(node), terms, inputs, result))
+    return jac[graph.root], locals_
+
+
+def _as_adjoint(contribution: Any, operand: Any) -> Any:
+    """Adjoints of 1 x 1 operands are scalars; a 1 x 1 matrix becomes its trace."""
+    if is_scalar_shape(shape_of(operand)) and is_matrix(contribution):
+        return sp.Trace(contribution)
+    return contribution
+
+
+def reverse(graph: Graph, log: list[Rewrite]) -> tuple[Any, list[Local]]:
+    """G_wrt = ∂ root / ∂ wrt, shaped like wrt (a scalar when wrt is 1 x 1)."""
+    parts: dict[Any, list[Any]] = {graph.root: [sp.S.One]}
+    locals_: list[Local] = []
+    for node in reversed(graph.order):
+        if node == graph.wrt or node not in parts:
+            continue
+        adjoint = simplify(_total(parts.pop(node)), log)
+        terms = _live_terms(graph, node)
+        locals_.append(Local(node, _rule(node), terms, (adjoint,), adjoint))
+        for term in terms:
+            contribution = _as_adjoint(term.map.pull(adjoint), term.operand)
+            parts.setdefault(term.operand, []).append(contribution)
+    if graph.wrt not in parts:
+        return None, locals_
+    return simplify(_total(parts[graph.wrt]), log), locals_

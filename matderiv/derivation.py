@@ -1,0 +1,74 @@
+"""The Derivation: plain data that every renderer, verifier and evaluator reads.
+
+Renderers never recompute math; ``__rich_console__``, ``__str__`` and
+``to_latex`` are thin calls into ``render/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .render import latex, rich_view, text
+from .shapes import Shape
+
+STEP_KINDS = ("define", "local", "chain", "simplify", "result")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation.
+
+    kind     "define" (a named intermediate), "local" (a rule's local derivative),
+             "chain" (a chain-rule product or adjoint update), "simplify" (a rewrite)
+             or "result".
+    lhs      what the line defines, e.g. "a_1", "∂h_1/∂a_1", "J_h1".
+    expr     the right-hand side, a SymPy expression (intermediates shown by name).
+    shape    the shape of ``expr``.
+    rule     the rule or rewrite that produced it.
+    note     the identity used, or the layout in words.
+    factors  for chain steps, the shapes of the factors multiplied, in order.
+    before   for simplify steps, the expression that was rewritten.
+    """
+
+    kind: str
+    lhs: str
+    expr: Any
+    shape: Shape
+    rule: str = ""
+    note: str = ""
+    factors: tuple[Shape, ...] = ()
+    before: Any = None
+
+
+@dataclass(frozen=True, eq=False)
+class Derivation:
+    """d(of)/d(wrt) in a layout, with the steps that led to it."""
+
+    of: Any
+    wrt: Any
+    layout: str
+    result: Any
+    shape: Shape
+    steps: tuple[Step, ...]
+    mode: str  # "reverse" (scalar output, adjoints) or "forward" (vec Jacobians)
+    description: str
+    names: Mapping[str, Any] = field(default_factory=dict)
+    definitions: Mapping[Any, Any] = field(default_factory=dict)
+
+    def steps_of_kind(self, kind: str) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.kind == kind)
+
+    def __str__(self) -> str:
+        return text.render_text(self)
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        yield from rich_view.renderables(self)
+
+    def to_latex(self, standalone: bool = False) -> str:
+        """An amsmath ``align*`` block of the steps; a full document if ``standalone``."""
+        return latex.render_latex(self, standalone=standalone)
+
+    def _repr_latex_(self) -> str:
+        return latex.render_latex(self, standalone=False, display="$$")

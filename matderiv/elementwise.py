@@ -1,0 +1,68 @@
+"""Derivatives of entrywise functions, written as matrix formulas.
+
+For Y = f(A) applied entry by entry, dY = f′(A) ∘ dA.  When f′ is a function
+of f itself (tanh′ = 1 − tanh², exp′ = exp, σ′ = σ(1 − σ)) the factor is
+written in terms of Y, as textbooks do: 1 − Y∘Y rather than 1 − tanh(A)∘tanh(A).
+Polynomials become sums and Hadamard products; anything else stays an
+entrywise function application.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+
+def elementwise_derivative(function: Any, arg: Any, output: Any) -> Any:
+    """f′(arg) as a matrix expression, preferably in terms of ``output`` = f(arg)."""
+    t, y = sp.Dummy("t"), sp.Dummy("y")
+    f_t = function(t)
+    derivative = sp.diff(f_t, t)
+    in_output = _in_terms_of_output(derivative, f_t, t, y)
+    if in_output is not None:
+        return lift(in_output, y, output)
+    return lift(derivative, t, arg)
+
+
+def _in_terms_of_output(derivative: Any, f_t: Any, t: Any, y: Any) -> Any:
+    """f′ as a polynomial in y = f(t), or None when it is not one."""
+    direct = derivative.subs(f_t, y)
+    if not direct.has(t):
+        return direct
+    try:
+        inverses = sp.solve(sp.Eq(y, f_t), t)
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    for inverse in inverses:
+        candidate = sp.factor(sp.simplify(derivative.subs(t, inverse)))
+        if not candidate.has(t) and candidate.is_polynomial(y):
+            return candidate
+    return None
+
+
+def lift(expr: Any, var: Any, matrix: Any) -> Any:
+    """The scalar expression expr(var) applied entrywise to ``matrix``."""
+    shape = matrix.shape
+    if expr == var:
+        return matrix
+    if not expr.has(var):
+        return sp.ZeroMatrix(*shape) if expr == 0 else _scale(expr, sp.OneMatrix(*shape))
+    if isinstance(expr, sp.Add):
+        return sp.MatAdd(*(lift(a, var, matrix) for a in expr.args))
+    if isinstance(expr, sp.Mul):
+        coeff = sp.Mul(*(a for a in expr.args if not a.has(var)))
+        parts = [lift(a, var, matrix) for a in expr.args if a.has(var)]
+        product = parts[0] if len(parts) == 1 else sp.HadamardProduct(*parts)
+        return _scale(coeff, product)
+    if isinstance(expr, sp.Pow) and not expr.exp.has(var):
+        base = lift(expr.base, var, matrix)
+        if expr.exp == 2:
+            return sp.HadamardProduct(base, base)
+        return sp.HadamardPower(base, expr.exp)
+    return ElementwiseApplyFunction(sp.Lambda(var, expr), matrix)
+
+
+def _scale(coeff: Any, matrix: Any) -> Any:
+    return matrix if coeff == 1 else sp.MatMul(coeff, matrix)

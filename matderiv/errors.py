@@ -1,0 +1,31 @@
+"""The matderiv error hierarchy.
+
+Every error names the node it is about, the shapes involved and a hint, so a
+user never has to read a traceback from inside SymPy.
+"""
+
+from __future__ import annotations
+
+
+class MatDerivError(Exception):
+    """Base class of every error matderiv raises on purpose."""
+
+
+class UnsupportedNode(MatDerivError):
+    """A node that depends on the variable has no differentiation rule."""
+
+
+class ShapeMismatch(MatDerivError):
+    """Operands whose shapes do not agree (non-conformable product, sum, ...)."""
+
+
+class LayoutError(MatDerivError):
+    """An unknown layout, or a ``wrt`` that is not X, vec(X) or vec(X.T)."""
+
+
+class ParseError(MatDerivError):
+    """A string that is not a valid expression in matderiv's syntax."""
+
+
+class EvaluationError(MatDerivError):
+    """Missing or inconsistent values when evaluating an expression numerically."""

@@ -1,0 +1,138 @@
+"""Layouts and vectorisation: what the variable is, and the final shape of the answer.
+
+Conventions (Magnus & Neudecker; the Matrix Cookbook):
+
+- vec stacks columns; for Y: p x q and X: m x n the numerator-layout Jacobian is
+  J = d vec(Y) / d vec(X)^T, shape (pq x mn); denominator layout is J^T (mn x pq).
+- A scalar by a matrix: denominator layout gives the gradient shaped like X,
+  numerator layout its transpose (shaped like X^T).
+- ``wrt`` may be X, vec(X) or vec(X^T); vector and matrix outputs always go
+  through vec, and the Derivation says so.
+
+Layout and de-vectorisation happen once, here, at the end of a derivation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from .canon import transpose
+from .errors import LayoutError
+from .nodes import CommutationMatrix, Vec
+from .shapes import Shape, fmt_shape, is_scalar_shape, shape_of
+
+LAYOUTS = ("numerator", "denominator")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """The variable of differentiation: the symbol X and the form asked for."""
+
+    symbol: Any  # the MatrixSymbol X
+    form: str  # "X" | "vec" | "vecT"
+    expr: Any  # what the user passed: X, vec(X) or vec(X.T)
+
+    @property
+    def shape(self) -> Shape:
+        return shape_of(self.symbol)
+
+    @property
+    def size(self) -> Any:
+        m, n = self.shape
+        return m * n
+
+    def vec_expr(self) -> Any:
+        """The vector the Jacobian's columns (numerator) index."""
+        if self.form == "vecT":
+            return self.expr
+        if self.form == "X" and sp.Integer(1) in self.shape:
+            return self.symbol if self.shape[1] == 1 else transpose(self.symbol)
+        return Vec(self.symbol)
+
+
+def check_layout(layout: Any) -> str:
+    if layout not in LAYOUTS:
+        raise LayoutError(
+            f"unknown layout {layout!r}; use 'numerator' (J = d vec(Y)/d vec(X)^T) or "
+            "'denominator' (its transpose; gradients shaped like X)."
+        )
+    return str(layout)
+
+
+def parse_wrt(wrt: Any) -> Variable:
+    """Accept X, vec(X) or vec(X.T) for a MatrixSymbol X."""
+    if isinstance(wrt, sp.MatrixSymbol):
+        return Variable(wrt, "X", wrt)
+    if isinstance(wrt, Vec):
+        if isinstance(wrt.arg, sp.MatrixSymbol):
+            return Variable(wrt.arg, "vec", wrt)
+        if isinstance(wrt.arg, sp.Transpose) and isinstance(wrt.arg.arg, sp.MatrixSymbol):
+            return Variable(wrt.arg.arg, "vecT", wrt)
+    hint = ""
+    if isinstance(wrt, sp.Symbol):
+        hint = f" For a scalar variable use MatrixSymbol('{wrt}', 1, 1)."
+    raise LayoutError(
+        f"cannot differentiate with respect to {wrt} ({type(wrt).__name__}): wrt must be a "
+        f"MatrixSymbol X, vec(X) or vec(X.T).{hint}"
+    )
+
+
+def finish_gradient(grad: Any, var: Variable, layout: str) -> Any:
+    """The final form of a scalar's derivative, from its gradient G shaped like X."""
+    if grad is None:
+        grad = sp.ZeroMatrix(*var.shape)
+    if var.form == "vec":
+        grad = Vec(grad)
+    elif var.form == "vecT":
+        grad = Vec(transpose(grad))
+    return transpose(grad) if layout == "numerator" else grad
+
+
+def finish_jacobian(jac: Any, out_shape: Shape, var: Variable, layout: str) -> Any:
+    """The final form of a vector/matrix derivative, from J = d vec(Y)/d vec(X)^T."""
+    if jac is None:
+        jac = sp.ZeroMatrix(out_shape[0] * out_shape[1], var.size)
+    if var.form == "vecT":
+        m, n = var.shape
+        jac = sp.MatMul(jac, CommutationMatrix(n, m))  # vec(X) = K_{n,m} vec(Xᵀ)
+    return jac if layout == "numerator" else transpose(jac)
+
+
+def result_shape(out_shape: Shape, var: Variable, layout: str) -> Shape:
+    """The shape of the answer, by the convention table."""
+    if is_scalar_shape(out_shape) and var.form == "X":
+        m, n = var.shape
+        return (m, n) if layout == "denominator" else (n, m)
+    rows, cols = out_shape[0] * out_shape[1], var.size
+    return (cols, rows) if layout == "denominator" else (rows, cols)
+
+
+def describe(
+    out: Any, out_shape: Shape, var: Variable, layout: str, show: Callable[[Any], str] = str
+) -> str:
+    """What the rows and columns of the answer index, in words (formulas printed by ``show``)."""
+    shape = fmt_shape(result_shape(out_shape, var, layout))
+    x_name = show(var.symbol)
+    if is_scalar_shape(out_shape) and var.form == "X":
+        if layout == "denominator":
+            return f"{layout} layout: the gradient ∂f/∂{x_name}, shaped like {x_name} {shape}"
+        return f"{layout} layout: ∂f/∂{x_name}ᵀ, shaped like {x_name}ᵀ {shape}"
+    y_expr = out if is_scalar_shape(out_shape) or out_shape[1] == 1 else Vec(out)
+    x_expr = var.vec_expr()
+    y, x = show(y_expr), show(x_expr)
+    vec_note = (
+        " (vec stacks columns)" if isinstance(y_expr, Vec) or isinstance(x_expr, Vec) else ""
+    )
+    if layout == "numerator":
+        return (
+            f"numerator layout: rows index {y}, columns index {x}{vec_note}; "
+            f"J = d {y} / d ({x})ᵀ {shape}"
+        )
+    return (
+        f"denominator layout: rows index {x}, columns index {y}{vec_note}; "
+        f"Jᵀ = d ({y})ᵀ / d {x} {shape}"
+    )

@@ -1,0 +1,283 @@
+"""The matrix nodes matderiv adds to SymPy.
+
+Each node carries only what is intrinsic to it: its shape, its entries
+(``_entry``, so ``expr.subs(dims).as_explicit()`` works at concrete sizes) and
+how it prints.  Derivative rules, rewrites and numeric evaluation live in
+their own tables (``rules.py``, ``simplify.py``, ``numeric.py``).
+
+Conventions: ``vec`` stacks columns (column-major), as Magnus & Neudecker and
+the Matrix Cookbook; ``K_{m,n} vec(A) = vec(A^T)`` for ``A`` of shape m x n.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from .errors import ShapeMismatch
+
+
+def _as_matrix(arg: Any, what: str) -> MatrixExpr:
+    arg = sp.sympify(arg, strict=True)
+    if not getattr(arg, "is_Matrix", False):
+        raise ShapeMismatch(
+            f"{what} expects a matrix expression, got {arg!r} ({type(arg).__name__})"
+        )
+    return arg
+
+
+def _require_column(arg: MatrixExpr, what: str) -> None:
+    if arg.shape[1] != 1:
+        raise ShapeMismatch(
+            f"{what} expects a column vector (n x 1); {arg} has shape "
+            f"({arg.shape[0]} x {arg.shape[1]}). Hint: pass vec({arg}) or a column."
+        )
+
+
+def _concrete(n: Any) -> int | None:
+    """The Python int value of a dimension, or None when it is symbolic."""
+    n = sp.sympify(n)
+    return int(n) if n.is_Integer else None
+
+
+class Vec(MatrixExpr):
+    """vec(A): the columns of A stacked into one column, shape (m·n x 1)."""
+
+    def __new__(cls, arg: Any) -> Vec:
+        return super().__new__(cls, _as_matrix(arg, "vec"))
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        m, n = self.arg.shape
+        return (m * n, sp.S.One)
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        m = self.arg.shape[0]
+        return self.arg._entry(sp.Mod(i, m), sp.floor(i / m), **kwargs)
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{vec}}\left({printer._print(self.arg)}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"vec({printer._print(self.arg)})"
+
+
+class CommutationMatrix(MatrixExpr):
+    """K_{m,n}: the (mn x mn) permutation with K_{m,n} vec(A) = vec(A^T) for A m x n."""
+
+    is_commutative = False
+
+    def __new__(cls, m: Any, n: Any) -> CommutationMatrix:
+        return super().__new__(cls, sp.sympify(m, strict=True), sp.sympify(n, strict=True))
+
+    @property
+    def m(self) -> Any:
+        return self.args[0]
+
+    @property
+    def n(self) -> Any:
+        return self.args[1]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        size = self.m * self.n
+        return (size, size)
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        # Row i = r*n + c holds A[r, c] of vec(A^T); it reads vec(A)[c*m + r].
+        return sp.KroneckerDelta(j, sp.Mod(i, self.n) * self.m + sp.floor(i / self.n))
+
+    def _eval_transpose(self) -> CommutationMatrix:
+        return CommutationMatrix(self.n, self.m)
+
+    def _eval_inverse(self) -> CommutationMatrix:
+        return CommutationMatrix(self.n, self.m)
+
+    def _latex(self, printer: Any) -> str:
+        return rf"K_{{{printer._print(self.m)},{printer._print(self.n)}}}"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"K({printer._print(self.m)}, {printer._print(self.n)})"
+
+
+class DiagVector(MatrixExpr):
+    """diag(v): the square matrix with the column vector v on its diagonal."""
+
+    def __new__(cls, arg: Any) -> DiagVector:
+        arg = _as_matrix(arg, "diag")
+        _require_column(arg, "diag")
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        n = self.arg.shape[0]
+        return (n, n)
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        return sp.KroneckerDelta(i, j) * self.arg._entry(i, 0, **kwargs)
+
+    def _eval_transpose(self) -> DiagVector:
+        return self
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{diag}}\left({printer._print(self.arg)}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"diag({printer._print(self.arg)})"
+
+
+class Reshape(MatrixExpr):
+    """vec⁻¹: the column vector v (m·n x 1) refolded column-major into an m x n matrix."""
+
+    def __new__(cls, arg: Any, m: Any, n: Any) -> Reshape:
+        arg = _as_matrix(arg, "reshape")
+        _require_column(arg, "reshape")
+        m, n = sp.sympify(m, strict=True), sp.sympify(n, strict=True)
+        if sp.expand(arg.shape[0] - m * n) != 0:
+            raise ShapeMismatch(
+                f"reshape of {arg} ({arg.shape[0]} x 1) into {m} x {n}: sizes differ"
+            )
+        return super().__new__(cls, arg, m, n)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return (self.args[1], self.args[2])
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        return self.arg._entry(j * self.args[1] + i, 0, **kwargs)
+
+    def _latex(self, printer: Any) -> str:
+        m, n = (printer._print(a) for a in self.args[1:])
+        return rf"\operatorname{{vec}}^{{-1}}_{{{m} \times {n}}}\left({printer._print(self.arg)}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        m, n = (printer._print(a) for a in self.args[1:])
+        return f"unvec({printer._print(self.arg)}, {m}, {n})"
+
+
+class Softmax(MatrixExpr):
+    """softmax(x) = exp(x) / sum(exp(x)) for a column vector x (not elementwise)."""
+
+    def __new__(cls, arg: Any) -> Softmax:
+        arg = _as_matrix(arg, "softmax")
+        _require_column(arg, "softmax")
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.arg.shape
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        return sp.exp(self.arg._entry(i, 0, **kwargs)) / _sum_exp(self.arg)
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{softmax}}\left({printer._print(self.arg)}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"softmax({printer._print(self.arg)})"
+
+
+class LogSumExp(sp.Expr):
+    """logsumexp(x) = log(sum_i exp(x_i)) for a column vector x: a scalar."""
+
+    is_commutative = True
+
+    def __new__(cls, arg: Any) -> LogSumExp:
+        arg = _as_matrix(arg, "logsumexp")
+        _require_column(arg, "logsumexp")
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    def doit(self, **hints: Any) -> Any:
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if _concrete(arg.shape[0]) is not None:
+            return sp.log(_sum_exp(arg))
+        return self.func(arg)
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{logsumexp}}\left({printer._print(self.arg)}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"logsumexp({printer._print(self.arg)})"
+
+
+class AsScalar(sp.Expr):
+    """A 1 x 1 matrix used as a scalar (inside exp, log, sums of scalars ...); prints as the matrix."""
+
+    is_commutative = True
+
+    def __new__(cls, arg: Any) -> AsScalar:
+        arg = _as_matrix(arg, "a scalar")
+        if sp.Integer(1) != arg.shape[0] or sp.Integer(1) != arg.shape[1]:
+            raise ShapeMismatch(
+                f"{arg} of shape ({arg.shape[0]} x {arg.shape[1]}) is used as a scalar; only "
+                "1 x 1 matrices count as scalars."
+            )
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    def _latex(self, printer: Any) -> str:
+        return printer._print(self.arg)
+
+    def _sympystr(self, printer: Any) -> str:
+        return printer._print(self.arg)
+
+
+def _sum_exp(x: MatrixExpr) -> Any:
+    n = _concrete(x.shape[0])
+    if n is not None:
+        return sp.Add(*(sp.exp(x._entry(k, 0)) for k in range(n)))
+    k = sp.Dummy("k", integer=True)
+    return sp.Sum(sp.exp(x._entry(k, 0)), (k, 0, x.shape[0] - 1))
+
+
+# -- the constructors users write ---------------------------------------------
+
+
+def vec(A: Any) -> Vec:
+    """vec(A): stack the columns of A (column-major). ``wrt=vec(X)`` asks for d/d vec(X)."""
+    return Vec(A)
+
+
+def diag(v: Any) -> DiagVector:
+    """diag(v): the diagonal matrix with the column vector v on its diagonal."""
+    return DiagVector(v)
+
+
+def commutation(m: Any, n: Any) -> CommutationMatrix:
+    """K_{m,n}, the commutation matrix: K_{m,n} vec(A) = vec(A^T) for A of shape m x n."""
+    return CommutationMatrix(m, n)
+
+
+def softmax(x: Any) -> Softmax:
+    """softmax(x) of a column vector; its Jacobian is diag(s) - s s^T."""
+    return Softmax(x)
+
+
+def logsumexp(x: Any) -> LogSumExp:
+    """log(sum(exp(x))) of a column vector; its gradient is softmax(x)."""
+    return LogSumExp(x)

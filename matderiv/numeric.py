@@ -1,0 +1,373 @@
+"""evaluate: the NumPy value of any expression matderiv emits.
+
+One evaluator per node type, in one table.  Symbolic dimensions are bound from
+the shapes of the arrays given; Kronecker, commutation, identity and diag
+factors stay structured (``linops.py``) and are applied, not materialised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .errors import EvaluationError
+from .linops import Commutation, Diag, Ident, Kron, LinOp, chain, to_dense
+from .nodes import AsScalar, CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
+
+Evaluator = Callable[[Any, list[Any], "Env"], Any]
+EVALUATORS: dict[type, Evaluator] = {}
+
+
+class Env:
+    """The values of the symbols and the sizes of the dimensions."""
+
+    def __init__(self, values: dict[Any, Any], dims: dict[Any, int]) -> None:
+        self.values = values
+        self.dims = dims
+
+    def dim(self, d: Any) -> int:
+        value = _bound(d, self.dims)
+        if not value.is_Integer:
+            raise EvaluationError(
+                f"dimension {d} is not bound; pass an array for a symbol of that size "
+                f"or its value, e.g. {{{d}: 3}}"
+            )
+        return int(value)
+
+
+def evaluates(*types: type) -> Callable[[Evaluator], Evaluator]:
+    def register(fn: Evaluator) -> Evaluator:
+        for t in types:
+            EVALUATORS[t] = fn
+        return fn
+
+    return register
+
+
+def _scalar(value: Any) -> Any:
+    value = to_dense(value)
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            raise EvaluationError(f"expected a scalar, got an array of shape {value.shape}")
+        return value.reshape(()).item()
+    return value
+
+
+def _dense2d(value: Any) -> np.ndarray:
+    value = to_dense(value)
+    return value if isinstance(value, np.ndarray) else np.array([[value]])
+
+
+@evaluates(sp.MatrixSymbol, sp.Symbol)
+def _symbol(node: Any, args: list[Any], env: Env) -> Any:
+    if node in env.values:
+        return env.values[node]
+    if node in env.dims:
+        return env.dims[node]
+    raise EvaluationError(f"no value given for {node}")
+
+
+@evaluates(sp.Number, sp.NumberSymbol)
+def _number(node: Any, args: list[Any], env: Env) -> Any:
+    return complex(node) if node.is_real is False else float(node)
+
+
+@evaluates(sp.Identity)
+def _identity(node: Any, args: list[Any], env: Env) -> Any:
+    return Ident(env.dim(node.rows))
+
+
+@evaluates(sp.ZeroMatrix)
+def _zero(node: Any, args: list[Any], env: Env) -> Any:
+    return np.zeros((env.dim(node.rows), env.dim(node.cols)))
+
+
+@evaluates(sp.OneMatrix)
+def _ones(node: Any, args: list[Any], env: Env) -> Any:
+    return np.ones((env.dim(node.rows), env.dim(node.cols)))
+
+
+@evaluates(sp.MatMul)
+def _matmul(node: Any, args: list[Any], env: Env) -> Any:
+    coeff = 1.0
+    factors = []
+    for arg, value in zip(node.args, args):
+        if getattr(arg, "is_Matrix", False):
+            factors.append(value)
+        else:
+            coeff = coeff * _scalar(value)
+    product = chain(factors)
+    if coeff == 1.0:
+        return product
+    return coeff * to_dense(product)
+
+
+@evaluates(sp.MatAdd)
+def _matadd(node: Any, args: list[Any], env: Env) -> Any:
+    return sum(to_dense(a) for a in args[1:]) + to_dense(args[0])
+
+
+@evaluates(sp.Transpose)
+def _transpose(node: Any, args: list[Any], env: Env) -> Any:
+    return args[0].T
+
+
+@evaluates(sp.Inverse)
+def _inverse(node: Any, args: list[Any], env: Env) -> Any:
+    return np.linalg.inv(to_dense(args[0]))
+
+
+@evaluates(sp.MatPow)
+def _matpow(node: Any, args: list[Any], env: Env) -> Any:
+    return np.linalg.matrix_power(to_dense(args[0]), int(node.exp))
+
+
+@evaluates(sp.Trace)
+def _trace(node: Any, args: list[Any], env: Env) -> Any:
+    return float(np.trace(to_dense(args[0])))
+
+
+@evaluates(sp.Determinant)
+def _det(node: Any, args: list[Any], env: Env) -> Any:
+    return float(np.linalg.det(to_dense(args[0])))
+
+
+@evaluates(sp.KroneckerProduct)
+def _kron(node: Any, args: list[Any], env: Env) -> Any:
+    op = args[-1]
+    for left in reversed(args[:-1]):
+        op = Kron(left, op)
+    return op
+
+
+@evaluates(sp.HadamardProduct)
+def _hadamard(node: Any, args: list[Any], env: Env) -> Any:
+    out = to_dense(args[0])
+    for a in args[1:]:
+        out = out * to_dense(a)
+    return out
+
+
+@evaluates(sp.HadamardPower)
+def _hadamard_power(node: Any, args: list[Any], env: Env) -> Any:
+    return to_dense(args[0]) ** _scalar(args[1])
+
+
+@evaluates(ElementwiseApplyFunction)
+def _elementwise(node: Any, args: list[Any], env: Env) -> Any:
+    return _numpy_function(node.function)(to_dense(args[1]))
+
+
+@cache
+def _numpy_function(function: Any) -> Callable[[Any], Any]:
+    t = sp.Dummy("t")
+    return sp.lambdify(t, function(t), modules="numpy")
+
+
+@evaluates(Vec)
+def _vec(node: Any, args: list[Any], env: Env) -> Any:
+    return _dense2d(args[0]).reshape(-1, 1, order="F")
+
+
+@evaluates(Reshape)
+def _reshape(node: Any, args: list[Any], env: Env) -> Any:
+    return _dense2d(args[0]).reshape(env.dim(node.shape[0]), env.dim(node.shape[1]), order="F")
+
+
+@evaluates(DiagVector)
+def _diag(node: Any, args: list[Any], env: Env) -> Any:
+    return Diag(_dense2d(args[0]))
+
+
+@evaluates(CommutationMatrix)
+def _commutation(node: Any, args: list[Any], env: Env) -> Any:
+    return Commutation(env.dim(node.m), env.dim(node.n))
+
+
+@evaluates(Softmax)
+def _softmax(node: Any, args: list[Any], env: Env) -> Any:
+    x = _dense2d(args[0])
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+@evaluates(LogSumExp)
+def _logsumexp(node: Any, args: list[Any], env: Env) -> Any:
+    x = _dense2d(args[0])
+    top = x.max()
+    return float(top + np.log(np.exp(x - top).sum()))
+
+
+@evaluates(AsScalar)
+def _as_scalar(node: Any, args: list[Any], env: Env) -> Any:
+    return _scalar(args[0])
+
+
+@evaluates(MatrixElement)
+def _element(node: Any, args: list[Any], env: Env) -> Any:
+    return _dense2d(args[0])[int(_scalar(args[1])), int(_scalar(args[2]))]
+
+
+@evaluates(sp.Add)
+def _add(node: Any, args: list[Any], env: Env) -> Any:
+    return sum(_scalar(a) for a in args)
+
+
+@evaluates(sp.Mul)
+def _mul(node: Any, args: list[Any], env: Env) -> Any:
+    out = 1.0
+    for a in args:
+        out = out * _scalar(a)
+    return out
+
+
+@evaluates(sp.Pow)
+def _pow(node: Any, args: list[Any], env: Env) -> Any:
+    return _scalar(args[0]) ** _scalar(args[1])
+
+
+@evaluates(sp.Function)
+def _function(node: Any, args: list[Any], env: Env) -> Any:
+    dummies = sp.symbols(f"u0:{len(args)}", cls=sp.Dummy)
+    fn = sp.lambdify(dummies, node.func(*dummies), modules="numpy")
+    return fn(*(_scalar(a) for a in args))
+
+
+def _evaluator(node: Any) -> Evaluator:
+    for cls in type(node).__mro__:
+        if cls in EVALUATORS:
+            return EVALUATORS[cls]
+    raise EvaluationError(
+        f"cannot evaluate {type(node).__name__} node {node}; supported: "
+        f"{', '.join(sorted(c.__name__ for c in EVALUATORS))}"
+    )
+
+
+def _operands(node: Any) -> tuple[Any, ...]:
+    if isinstance(node, (ElementwiseApplyFunction,)):
+        return (node.function, node.expr)
+    if isinstance(node, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix, CommutationMatrix, Reshape)):
+        return tuple(a for a in node.args if not isinstance(a, (sp.Symbol, sp.Integer)))
+    if isinstance(node, (sp.MatrixSymbol, sp.Symbol, sp.Number, sp.Lambda)):
+        return ()
+    return tuple(node.args)
+
+
+def _run(expr: Any, env: Env) -> Any:
+    """Evaluate the DAG of ``expr`` bottom-up, without recursion."""
+    memo: dict[Any, Any] = {}
+    stack: list[tuple[Any, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in memo:
+            continue
+        operands = _operands(node)
+        if ready or not operands:
+            if isinstance(node, sp.Lambda):
+                memo[node] = node
+                continue
+            args = [memo[a] for a in operands]
+            if isinstance(node, ElementwiseApplyFunction):
+                args = [node.function, memo[node.expr]]
+            memo[node] = _evaluator(node)(node, args, env)
+            continue
+        stack.append((node, True))
+        stack.extend((a, False) for a in operands if a not in memo)
+    return memo[expr]
+
+
+def _normalise_values(values: Mapping[Any, Any], symbols: set[Any]) -> dict[Any, Any]:
+    by_name = {str(s): s for s in symbols}
+    out: dict[Any, Any] = {}
+    for key, value in values.items():
+        symbol = by_name.get(key, key) if isinstance(key, str) else key
+        out[symbol] = value
+    return out
+
+
+def _bind(symbols: set[Any], values: dict[Any, Any]) -> tuple[dict[Any, Any], dict[Any, int]]:
+    dims: dict[Any, int] = {
+        k: int(v) for k, v in values.items() if isinstance(k, sp.Symbol) and _is_int(v)
+    }
+    arrays: dict[Any, Any] = {}
+    missing = sorted(str(s) for s in symbols if s not in values)
+    if missing:
+        raise EvaluationError(f"no values for {', '.join(missing)}")
+    pending = []
+    for symbol in sorted(symbols, key=str):
+        value = values[symbol]
+        if isinstance(symbol, sp.MatrixSymbol):
+            array = np.asarray(value, dtype=float if np.isrealobj(value) else complex)
+            rows, cols = symbol.shape
+            if array.ndim < 2 and cols == 1:
+                array = array.reshape(-1, 1)
+            if array.ndim != 2:
+                raise EvaluationError(
+                    f"{symbol} is a matrix of shape ({rows} x {cols}); got an array of shape "
+                    f"{array.shape}"
+                )
+            for dim, size in zip(symbol.shape, array.shape):
+                if isinstance(dim, sp.Symbol) and dim not in dims:
+                    dims[dim] = size
+                pending.append((symbol, dim, size))
+            arrays[symbol] = array
+        else:
+            arrays[symbol] = value
+    for symbol, dim, size in pending:
+        bound = _bound(dim, dims)
+        if bound.is_Integer and int(bound) != size:
+            raise EvaluationError(
+                f"{symbol} has shape {symbol.shape}, but its array has {size} where {dim} = "
+                f"{int(bound)}"
+            )
+    return arrays, dims
+
+
+def _bound(dim: Any, dims: Mapping[Any, int]) -> Any:
+    """A dimension with the known sizes substituted (a SymPy Integer when all are known)."""
+    return sp.sympify(dim).xreplace({k: sp.Integer(v) for k, v in dims.items()})
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) or (isinstance(v, sp.Integer))
+
+
+def evaluate(expr: Any, values: Mapping[Any, Any]) -> Any:
+    """The NumPy value of ``expr`` (or of a Derivation's result).
+
+    ``values`` maps MatrixSymbols, scalar Symbols (or their names) to arrays or
+    numbers; symbolic dimensions are bound from the arrays' shapes, or given
+    directly as {n: 3}.  Matrices come back as 2-D arrays, scalars as numbers.
+    """
+    expr = getattr(expr, "result", expr)
+    symbols = {s for s in sp.sympify(expr).free_symbols if isinstance(s, sp.MatrixSymbol)}
+    scalar_symbols = {
+        s for s in expr.free_symbols if isinstance(s, sp.Symbol)
+    } - _dimension_symbols(symbols, expr)
+    normalised = _normalise_values(
+        values, symbols | scalar_symbols | _dimension_symbols(symbols, expr)
+    )
+    arrays, dims = _bind(symbols | scalar_symbols, normalised)
+    value = _run(expr, Env(arrays, dims))
+    value = to_dense(value) if isinstance(value, LinOp) else value
+    if getattr(expr, "is_Matrix", False):
+        return _dense2d(value)
+    return _scalar(value)
+
+
+def _dimension_symbols(symbols: set[Any], expr: Any) -> set[Any]:
+    dims: set[Any] = set()
+    for s in symbols:
+        for d in s.shape:
+            dims |= sp.sympify(d).free_symbols
+    for node in sp.preorder_traversal(expr):
+        if getattr(node, "is_Matrix", False):
+            for d in node.shape:
+                dims |= sp.sympify(d).free_symbols
+    return dims

@@ -1,0 +1,1 @@
+"""Renderers: each reads a Derivation and never recomputes math."""

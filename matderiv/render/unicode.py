@@ -1,0 +1,142 @@
+"""A SymPy printer for readable Unicode formulas: Xᵀ, X⁻¹, A ⊗ B, A ∘ B, Iₙ, K_{m,n}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from ..nodes import CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
+
+_PREC_PRODUCT = 50
+_PREC_ATOM = 1000
+
+
+class UnicodePrinter(StrPrinter):
+    """Prints matrix expressions the way a textbook writes them, in plain Unicode."""
+
+    def _wrap(self, expr: Any) -> str:
+        out = self._print(expr)
+        atomic = isinstance(
+            expr,
+            (
+                sp.MatrixSymbol,
+                sp.Symbol,
+                sp.Identity,
+                sp.Transpose,
+                sp.Inverse,
+                Vec,
+                DiagVector,
+                CommutationMatrix,
+                sp.Trace,
+                sp.Determinant,
+                sp.Number,
+                Softmax,
+                Reshape,
+                sp.OneMatrix,
+                sp.ZeroMatrix,
+                sp.Function,
+                LogSumExp,
+            ),
+        )
+        return out if atomic else f"({out})"
+
+    def _print_Transpose(self, expr: Any) -> str:
+        if isinstance(expr.arg, sp.Inverse):
+            return f"{self._wrap(expr.arg.arg)}⁻ᵀ"
+        return f"{self._wrap(expr.arg)}ᵀ"
+
+    def _print_Inverse(self, expr: Any) -> str:
+        if isinstance(expr.arg, sp.Transpose):
+            return f"{self._wrap(expr.arg.arg)}⁻ᵀ"
+        return f"{self._wrap(expr.arg)}⁻¹"
+
+    def _print_MatMul(self, expr: Any) -> str:
+        coeff, factors = expr.as_coeff_mmul()
+        parts = [
+            self._wrap(f) if isinstance(f, (sp.MatAdd, sp.Add)) else self._print(f)
+            for f in factors.args
+        ]
+        parts = [p if not _needs_parens(f) else f"({p})" for p, f in zip(parts, factors.args)]
+        body = " ".join(parts)
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"-{body}"
+        return f"{self._wrap(coeff) if isinstance(coeff, sp.Add) else self._print(coeff)} {body}"
+
+    def _print_MatAdd(self, expr: Any) -> str:
+        out = ""
+        printed = [self._print(term) for term in expr.args]
+        printed.sort(key=lambda s: s.startswith("-"))  # stable: positive terms first
+        for k, s in enumerate(printed):
+            if k and s.startswith("-"):
+                out += f" - {s[1:]}"
+            elif k:
+                out += f" + {s}"
+            else:
+                out = s
+        return out
+
+    def _print_KroneckerProduct(self, expr: Any) -> str:
+        return " ⊗ ".join(self._wrap(a) for a in expr.args)
+
+    def _print_HadamardProduct(self, expr: Any) -> str:
+        return "∘".join(self._wrap(a) for a in expr.args)
+
+    def _print_HadamardPower(self, expr: Any) -> str:
+        if expr.exp == 2:
+            base = self._wrap(expr.base)
+            return f"{base}∘{base}"
+        return f"{self._wrap(expr.base)}^∘{self._print(expr.exp)}"
+
+    def _print_MatPow(self, expr: Any) -> str:
+        return f"{self._wrap(expr.base)}^{self._print(expr.exp)}"
+
+    def _print_Identity(self, expr: Any) -> str:
+        return f"I_{_sub(self._print(expr.rows))}"
+
+    def _print_OneMatrix(self, expr: Any) -> str:
+        return "1"
+
+    def _print_ZeroMatrix(self, expr: Any) -> str:
+        return "0"
+
+    def _print_Trace(self, expr: Any) -> str:
+        return f"tr({self._print(expr.arg)})"
+
+    def _print_Determinant(self, expr: Any) -> str:
+        return f"det({self._print(expr.arg)})"
+
+    def _print_CommutationMatrix(self, expr: Any) -> str:
+        return f"K_{{{self._print(expr.m)},{self._print(expr.n)}}}"
+
+    def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
+        fn = expr.function
+        if isinstance(fn, sp.Lambda):
+            var = fn.variables[0]
+            body = fn.expr
+            if isinstance(body, sp.Function) and body.args == (var,):
+                return f"{type(body).__name__}({self._print(expr.expr)})"
+            return f"({self._print(var)} ↦ {self._print(body)})∘({self._print(expr.expr)})"
+        return f"{self._print(fn)}({self._print(expr.expr)})"
+
+    def _print_Mul(self, expr: Any) -> str:
+        return super()._print_Mul(expr).replace("*", "·")
+
+
+def _needs_parens(factor: Any) -> bool:
+    return isinstance(factor, (sp.KroneckerProduct, sp.HadamardProduct))
+
+
+def _sub(s: str) -> str:
+    return s if len(s) == 1 else "{" + s + "}"
+
+
+_PRINTER = UnicodePrinter()
+
+
+def fmt(expr: Any) -> str:
+    """A formula in readable Unicode."""
+    return _PRINTER.doprint(expr)

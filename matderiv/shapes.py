@@ -1,0 +1,156 @@
+"""Shapes: reading them, comparing them, and checking conformability ourselves.
+
+SymPy accepts ``W * a`` with W of shape (n_h·n_i x n_h) against a of shape
+(n_i x 1) whenever it cannot prove the inner dimensions differ.  matderiv checks
+every product, sum and square-only operation before differentiating, and names
+the node and the shapes when they do not agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from .errors import ShapeMismatch, UnsupportedNode
+from .nodes import AsScalar, LogSumExp
+
+Shape = tuple[Any, Any]
+SCALAR: Shape = (sp.S.One, sp.S.One)
+
+
+def is_matrix(expr: Any) -> bool:
+    return bool(getattr(expr, "is_Matrix", False))
+
+
+def shape_of(expr: Any) -> Shape:
+    """The shape of an expression; scalars are 1 x 1."""
+    if is_matrix(expr):
+        rows, cols = expr.shape
+        return (sp.sympify(rows), sp.sympify(cols))
+    return SCALAR
+
+
+def dims_equal(a: Any, b: Any) -> bool:
+    """True when two dimensions are provably equal (n_i·n_h == n_h·n_i, 3 == 3)."""
+    return bool(sp.expand(sp.sympify(a) - sp.sympify(b)) == 0)
+
+
+def shapes_equal(s: Shape, t: Shape) -> bool:
+    return dims_equal(s[0], t[0]) and dims_equal(s[1], t[1])
+
+
+def is_scalar_shape(shape: Shape) -> bool:
+    return dims_equal(shape[0], 1) and dims_equal(shape[1], 1)
+
+
+def fmt_dim(d: Any) -> str:
+    return str(d).replace("*", "·")
+
+
+def fmt_shape(shape: Shape) -> str:
+    return f"({fmt_dim(shape[0])} × {fmt_dim(shape[1])})"
+
+
+def _walk(expr: Any) -> Iterator[Any]:
+    """Every distinct subexpression once, without recursion."""
+    seen: set[Any] = set()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node in seen or not isinstance(node, sp.Basic):
+            continue
+        seen.add(node)
+        yield node
+        stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+
+
+def _require_square(node: Any, arg: Any) -> None:
+    rows, cols = shape_of(arg)
+    if not dims_equal(rows, cols):
+        raise ShapeMismatch(
+            f"{type(node).__name__} needs a square matrix, but {arg} has shape "
+            f"{fmt_shape((rows, cols))} in {node}. Hint: check the transposes and "
+            "the order of the factors."
+        )
+
+
+def _check_matmul(node: Any) -> None:
+    factors = [a for a in node.args if is_matrix(a)]
+    for left, right in zip(factors, factors[1:]):
+        (_, inner_l), (inner_r, _) = shape_of(left), shape_of(right)
+        if not dims_equal(inner_l, inner_r):
+            raise ShapeMismatch(
+                f"product {node}: {left} {fmt_shape(shape_of(left))} times {right} "
+                f"{fmt_shape(shape_of(right))}; inner dimensions {fmt_dim(inner_l)} and "
+                f"{fmt_dim(inner_r)} do not agree. Hint: transpose one factor or swap "
+                "their order."
+            )
+
+
+def _check_same_shape(node: Any) -> None:
+    args = [a for a in node.args if is_matrix(a)]
+    first = shape_of(args[0])
+    for other in args[1:]:
+        if not shapes_equal(first, shape_of(other)):
+            raise ShapeMismatch(
+                f"{type(node).__name__} {node}: {args[0]} has shape {fmt_shape(first)} "
+                f"but {other} has shape {fmt_shape(shape_of(other))}; the operands of a "
+                "sum or Hadamard product must have the same shape."
+            )
+
+
+def _check_scalar_function(node: Any) -> None:
+    for arg in node.args:
+        if is_matrix(arg) and not is_scalar_shape(shape_of(arg)):
+            raise UnsupportedNode(
+                f"{type(node).__name__} applied to the matrix {arg} of shape "
+                f"{fmt_shape(shape_of(arg))} in {node}: only 1 x 1 matrices count as "
+                "scalars. Hint: for an elementwise function use X.applyfunc(f); matrix "
+                "functions (the matrix exponential, ...) are not supported."
+            )
+
+
+def check_shapes(expr: Any) -> None:
+    """Raise ShapeMismatch at the first node whose operands do not conform."""
+    for node in _walk(expr):
+        if isinstance(node, sp.MatMul):
+            _check_matmul(node)
+        elif isinstance(node, (sp.MatAdd, sp.HadamardProduct)):
+            _check_same_shape(node)
+        elif isinstance(node, (sp.Trace, sp.Determinant, sp.Inverse, sp.MatPow)):
+            _require_square(node, node.args[0])
+        elif _is_scalar_operation(node):
+            _check_scalar_function(node)
+
+
+def _is_scalar_operation(node: Any) -> bool:
+    return isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)) and not isinstance(
+        node, (MatrixExpr, LogSumExp)
+    )
+
+
+def scalarize(expr: Any) -> Any:
+    """Wrap each 1 x 1 matrix that a scalar operation (exp, log, +, ...) takes in AsScalar.
+
+    SymPy's scalar algebra is not made for matrix operands (it tries to merge
+    exp(bᵀx) · exp(...) into one exponent and fails); AsScalar marks them as scalars.
+    """
+    memo: dict[Any, Any] = {}
+
+    def visit(node: Any) -> Any:
+        if node in memo:
+            return memo[node]
+        out = node
+        if isinstance(node, sp.Basic) and node.args and not isinstance(node, sp.Lambda):
+            args = tuple(visit(a) for a in node.args)
+            if _is_scalar_operation(node):
+                args = tuple(AsScalar(a) if is_matrix(a) else a for a in args)
+            if args != node.args:
+                out = node.func(*args)
+        memo[node] = out
+        return out
+
+    return visit(expr)
