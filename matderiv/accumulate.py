@@ -67,7 +67,9 @@ def forward(graph: Graph, seed: Any, log: list[Rewrite]) -> tuple[Any, list[Loca
             continue
         terms = _live_terms(graph, node)
         inputs = tuple(jac[t.operand] for t in terms)
-        result = simplify(_total([t.map.push(j) for t, j in zip(terms, inputs)]), log)
+        result = simplify(
+            _total([t.map.push(j) for t, j in zip(terms, inputs, strict=False)]), log
+        )
         jac[node] = result
         locals_.append(Local(node, _rule(node), terms, inputs, result))
     return jac[graph.root], locals_

@@ -21,6 +21,7 @@ from .steps import (
     local_steps,
     name_nodes,
     reverse_chain_steps,
+    show,
     simplify_steps,
 )
 
@@ -78,8 +79,8 @@ def derive(
         define_steps(graph, symbols)
         + local_steps(locals_, symbols, var.symbol)
         + chain
-        + simplify_steps(final_log)
-        + [Step("result", "result", result, shape, note=description)]
+        + simplify_steps(final_log, symbols)
+        + [Step("result", "result", show(result, symbols), shape, note=description)]
     )
     return Derivation(
         of=expr,

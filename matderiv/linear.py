@@ -46,7 +46,8 @@ def _mul(*factors: Any) -> Any:
 class LinearMap(Protocol):
     """What every map below provides; ``in_shape`` is the operand's shape."""
 
-    in_shape: Shape
+    @property
+    def in_shape(self) -> Shape: ...
 
     def push(self, jac: Any) -> Any: ...
 

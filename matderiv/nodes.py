@@ -162,7 +162,8 @@ class Reshape(MatrixExpr):
 
     def _latex(self, printer: Any) -> str:
         m, n = (printer._print(a) for a in self.args[1:])
-        return rf"\operatorname{{vec}}^{{-1}}_{{{m} \times {n}}}\left({printer._print(self.arg)}\right)"
+        arg = printer._print(self.arg)
+        return rf"\operatorname{{vec}}^{{-1}}_{{{m} \times {n}}}\left({arg}\right)"
 
     def _sympystr(self, printer: Any) -> str:
         m, n = (printer._print(a) for a in self.args[1:])
@@ -223,7 +224,7 @@ class LogSumExp(sp.Expr):
 
 
 class AsScalar(sp.Expr):
-    """A 1 x 1 matrix used as a scalar (inside exp, log, sums of scalars ...); prints as the matrix."""
+    """A 1 x 1 matrix used as a scalar (inside exp, log, sums ...); prints as the matrix."""
 
     is_commutative = True
 

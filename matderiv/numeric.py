@@ -97,7 +97,7 @@ def _ones(node: Any, args: list[Any], env: Env) -> Any:
 def _matmul(node: Any, args: list[Any], env: Env) -> Any:
     coeff = 1.0
     factors = []
-    for arg, value in zip(node.args, args):
+    for arg, value in zip(node.args, args, strict=False):
         if getattr(arg, "is_Matrix", False):
             factors.append(value)
         else:
@@ -312,7 +312,7 @@ def _bind(symbols: set[Any], values: dict[Any, Any]) -> tuple[dict[Any, Any], di
                     f"{symbol} is a matrix of shape ({rows} x {cols}); got an array of shape "
                     f"{array.shape}"
                 )
-            for dim, size in zip(symbol.shape, array.shape):
+            for dim, size in zip(symbol.shape, array.shape, strict=False):
                 if isinstance(dim, sp.Symbol) and dim not in dims:
                     dims[dim] = size
                 pending.append((symbol, dim, size))
@@ -335,7 +335,7 @@ def _bound(dim: Any, dims: Mapping[Any, int]) -> Any:
 
 
 def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) or (isinstance(v, sp.Integer))
+    return isinstance(v, (int, np.integer, sp.Integer))
 
 
 def evaluate(expr: Any, values: Mapping[Any, Any]) -> Any:

@@ -300,7 +300,7 @@ def _partial(node: Any, k: int) -> Any:
     """∂f/∂u_k of f(u_1, ...) at the node's arguments, as a scalar."""
     u = sp.Dummy("u")
     args = list(node.args)
-    return sp.diff(node.func(*(args[:k] + [u] + args[k + 1 :])), u).subs(u, args[k])
+    return sp.diff(node.func(*([*args[:k], u, *args[k + 1 :]])), u).subs(u, args[k])
 
 
 @rule(AsScalar)

@@ -8,6 +8,7 @@ the node and the shapes when they do not agree.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,7 +80,7 @@ def _require_square(node: Any, arg: Any) -> None:
 
 def _check_matmul(node: Any) -> None:
     factors = [a for a in node.args if is_matrix(a)]
-    for left, right in zip(factors, factors[1:]):
+    for left, right in itertools.pairwise(factors):
         (_, inner_l), (inner_r, _) = shape_of(left), shape_of(right)
         if not dims_equal(inner_l, inner_r):
             raise ShapeMismatch(

@@ -131,7 +131,7 @@ def mixed_product(left: Any, right: Any) -> Any:
         return None
     if len(left.args) != len(right.args):
         return None
-    pairs = list(zip(left.args, right.args))
+    pairs = list(zip(left.args, right.args, strict=False))
     if not all(dims_equal(shape_of(a)[1], shape_of(c)[0]) for a, c in pairs):
         return None
     return (sp.KroneckerProduct(*(sp.MatMul(a, c).doit(deep=False) for a, c in pairs)),)
@@ -165,18 +165,18 @@ def kron_commutation_swap(left: Any, right: Any) -> Any:
 def commutation_inverse(left: Any, right: Any) -> Any:
     """K_{m,n} K_{n,m} → I
     terminates: removes two factors."""
-    if isinstance(left, CommutationMatrix) and isinstance(right, CommutationMatrix):
-        if dims_equal(left.m, right.n) and dims_equal(left.n, right.m):
-            return (sp.Identity(left.m * left.n),)
+    both = isinstance(left, CommutationMatrix) and isinstance(right, CommutationMatrix)
+    if both and dims_equal(left.m, right.n) and dims_equal(left.n, right.m):
+        return (sp.Identity(left.m * left.n),)
     return None
 
 
 def commutation_vec(left: Any, right: Any) -> Any:
     """K_{m,n} vec(A) → vec(Aᵀ)  (A: m x n)
     terminates: removes a commutation matrix."""
-    if isinstance(left, CommutationMatrix) and isinstance(right, Vec):
-        if shapes_equal(shape_of(right.arg), (left.m, left.n)):
-            return (Vec(transpose(right.arg)),)
+    applies = isinstance(left, CommutationMatrix) and isinstance(right, Vec)
+    if applies and shapes_equal(shape_of(right.arg), (left.m, left.n)):
+        return (Vec(transpose(right.arg)),)
     return None
 
 

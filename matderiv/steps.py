@@ -35,7 +35,7 @@ def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
     return symbols
 
 
-def _show(expr: Any, symbols: Mapping[Any, Any]) -> Any:
+def show(expr: Any, symbols: Mapping[Any, Any]) -> Any:
     """``expr`` with named intermediates shown by name (but not itself)."""
     return expr.xreplace({k: v for k, v in symbols.items() if k != expr})
 
@@ -46,7 +46,7 @@ def _size(shape: Shape) -> Any:
 
 def define_steps(graph: Graph, symbols: Mapping[Any, Any]) -> list[Step]:
     return [
-        Step("define", str(sym), _show(node, symbols), shape_of(node))
+        Step("define", str(sym), show(node, symbols), shape_of(node))
         for node, sym in symbols.items()
     ]
 
@@ -70,7 +70,7 @@ def local_steps(locals_: list[Local], symbols: Mapping[Any, Any], wrt: Any) -> l
             Step(
                 "local",
                 f"d{named[local.node]}",
-                _show(total, named),
+                show(total, named),
                 shape_of(local.node),
                 rule_name(local.rule),
                 rule_identity(local.rule),
@@ -93,7 +93,7 @@ def forward_chain_steps(locals_: list[Local], symbols: Mapping[Any, Any], wrt: A
             Step(
                 "chain",
                 f"J_{named[local.node]}",
-                _show(local.result, named),
+                show(local.result, named),
                 (node_size, _size(shape_of(wrt))),
                 rule_name(local.rule),
                 "J = Σ (∂ vec node / ∂ vec operandᵀ) J_operand",
@@ -113,7 +113,7 @@ def reverse_chain_steps(locals_: list[Local], symbols: Mapping[Any, Any], wrt: A
             Step(
                 "chain",
                 f"∂f/∂{named[local.node]}",
-                _show(adjoint, named),
+                show(adjoint, named),
                 shape_of(local.node),
                 rule_name(local.rule),
                 "adjoint: Σ over the uses of the node",
@@ -122,7 +122,7 @@ def reverse_chain_steps(locals_: list[Local], symbols: Mapping[Any, Any], wrt: A
     return steps
 
 
-def simplify_steps(log: list[Rewrite]) -> list[Step]:
+def simplify_steps(log: list[Rewrite], symbols: Mapping[Any, Any]) -> list[Step]:
     seen: set[tuple[str, Any]] = set()
     steps = []
     for rewrite in log:
@@ -133,11 +133,11 @@ def simplify_steps(log: list[Rewrite]) -> list[Step]:
         steps.append(
             Step(
                 "simplify",
-                rewrite.rule,
-                rewrite.after,
+                "⇒",
+                show(rewrite.after, symbols),
                 shape_of(rewrite.after),
-                rewrite.rule,
-                before=rewrite.before,
+                rewrite.rule.replace("_", " "),
+                before=show(rewrite.before, symbols),
             )
         )
     return steps

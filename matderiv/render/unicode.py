@@ -16,6 +16,8 @@ _PREC_ATOM = 1000
 class UnicodePrinter(StrPrinter):
     """Prints matrix expressions the way a textbook writes them, in plain Unicode."""
 
+    printmethod = "_matderiv_unicode"  # so nodes' own _sympystr does not take over
+
     def _wrap(self, expr: Any) -> str:
         out = self._print(expr)
         atomic = isinstance(
@@ -58,7 +60,10 @@ class UnicodePrinter(StrPrinter):
             self._wrap(f) if isinstance(f, (sp.MatAdd, sp.Add)) else self._print(f)
             for f in factors.args
         ]
-        parts = [p if not _needs_parens(f) else f"({p})" for p, f in zip(parts, factors.args)]
+        parts = [
+            p if not _needs_parens(f) else f"({p})"
+            for p, f in zip(parts, factors.args, strict=False)
+        ]
         body = " ".join(parts)
         if coeff == 1:
             return body
@@ -111,6 +116,25 @@ class UnicodePrinter(StrPrinter):
 
     def _print_CommutationMatrix(self, expr: Any) -> str:
         return f"K_{{{self._print(expr.m)},{self._print(expr.n)}}}"
+
+    def _print_Vec(self, expr: Any) -> str:
+        return f"vec({self._print(expr.arg)})"
+
+    def _print_DiagVector(self, expr: Any) -> str:
+        return f"diag({self._print(expr.arg)})"
+
+    def _print_Reshape(self, expr: Any) -> str:
+        rows, cols = (self._print(d) for d in expr.shape)
+        return f"vec⁻¹_{{{rows}×{cols}}}({self._print(expr.arg)})"
+
+    def _print_Softmax(self, expr: Any) -> str:
+        return f"softmax({self._print(expr.arg)})"
+
+    def _print_LogSumExp(self, expr: Any) -> str:
+        return f"logsumexp({self._print(expr.arg)})"
+
+    def _print_AsScalar(self, expr: Any) -> str:
+        return self._print(expr.arg)
 
     def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
         fn = expr.function
