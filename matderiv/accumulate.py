@@ -68,11 +68,11 @@ def forward(graph: Graph, seed: Any, log: list[Rewrite]) -> tuple[Any, list[Loca
         terms = _live_terms(graph, node)
         inputs = tuple(jac[t.operand] for t in terms)
         result = simplify(
-            _total([t.map.push(j) for t, j in zip(terms, inputs, strict=False)]), log
+            _total([t.map.push(j) for t, j in zip(terms, inputs, strict=True)]), log
         )
         jac[node] = result
         locals_.append(Local(node, _rule(node), terms, inputs, result))
-    return jac[graph.root], locals_
+    return jac.get(graph.root), locals_
 
 
 def _as_adjoint(contribution: Any, operand: Any) -> Any:
@@ -87,7 +87,7 @@ def reverse(graph: Graph, log: list[Rewrite]) -> tuple[Any, list[Local]]:
     parts: dict[Any, list[Any]] = {graph.root: [sp.S.One]}
     locals_: list[Local] = []
     for node in reversed(graph.order):
-        if node == graph.wrt or node not in parts:
+        if node == graph.wrt or node not in parts or node not in graph.depends:
             continue
         adjoint = simplify(_total(parts.pop(node)), log)
         terms = _live_terms(graph, node)

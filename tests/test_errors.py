@@ -1,0 +1,132 @@
+"""Bad input gets a clear matderiv error naming the node and the shapes; never a silent zero."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from matderiv import (
+    LayoutError,
+    MatDerivError,
+    ShapeMismatch,
+    UnsupportedNode,
+    derive,
+    diag,
+    evaluate,
+    gradient,
+    vec,
+)
+from matderiv.errors import EvaluationError
+from matderiv.testing import check_derivation
+
+n_i, n_h, m, n = sp.symbols("n_i n_h m n", integer=True, positive=True)
+X = sp.MatrixSymbol("X", n, n)
+W = sp.MatrixSymbol("W", n_h * n_i, n_h)
+e = sp.MatrixSymbol("e", n_i, 1)
+V = sp.MatrixSymbol("V", m, n)
+
+
+def test_non_conformable_product_names_the_factors_and_shapes() -> None:
+    wrong = sp.MatMul(W, e)  # (n_h·n_i × n_h) times (n_i × 1): SymPy accepts it
+    with pytest.raises(ShapeMismatch) as info:
+        derive(wrong, W)
+    message = str(info.value)
+    assert "W" in message and "e" in message
+    assert "(n_h·n_i × n_h)" in message and "(n_i × 1)" in message
+    assert "inner dimensions" in message
+
+
+def test_seed_wrong_formula_is_not_conformable() -> None:
+    h = sp.MatrixSymbol("h", n_h, 1)
+    wrong = sp.MatMul(sp.KroneckerProduct(e.T, sp.Identity(n_h)), diag(h))
+    with pytest.raises(ShapeMismatch, match="inner dimensions"):
+        derive(sp.Trace(wrong.T * wrong), h)
+
+
+def test_sum_of_different_shapes() -> None:
+    A = sp.MatrixSymbol("A", n, m)
+    with pytest.raises(ShapeMismatch, match="same shape"):
+        derive(sp.MatAdd(V, A, evaluate=False), V)
+
+
+def test_non_square_inverse() -> None:
+    with pytest.raises(ShapeMismatch, match=r"square.*\(m × n\)"):
+        derive(sp.Inverse(V), V)
+
+
+@pytest.mark.parametrize("wrt", [sp.Symbol("x"), X.T, X * X, vec(X * X), 3])
+def test_wrt_must_be_a_symbol_or_its_vec(wrt) -> None:
+    with pytest.raises(LayoutError, match="MatrixSymbol X, vec"):
+        derive(sp.Trace(X), wrt)
+
+
+def test_unknown_layout() -> None:
+    with pytest.raises(LayoutError, match="numerator"):
+        derive(sp.Trace(X), X, layout="mixed")
+
+
+def test_node_without_rule_is_reported_not_treated_as_constant() -> None:
+    f = sp.Function("f")
+    expr = sp.Derivative(f(sp.Trace(X)), sp.Symbol("t"))
+    with pytest.raises(UnsupportedNode, match=r"no rule for Derivative.*Supported:"):
+        derive(expr, X)
+
+
+def test_matrix_function_of_a_matrix_is_unsupported() -> None:
+    with pytest.raises(UnsupportedNode, match="applyfunc"):
+        derive(sp.exp(X), X)
+
+
+def test_element_of_a_larger_matrix_is_unsupported() -> None:
+    x = sp.MatrixSymbol("x", 3, 1)
+    with pytest.raises(UnsupportedNode, match="1 x 1"):
+        derive(MatrixElement(x, 1, 0), x)
+
+
+def test_gradient_of_a_non_scalar() -> None:
+    with pytest.raises(MatDerivError, match="jacobian"):
+        gradient(X, X)
+
+
+def test_not_a_sympy_expression() -> None:
+    with pytest.raises(MatDerivError, match="SymPy expression"):
+        derive(object(), X)
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_variable_absent_gives_zero_of_the_right_shape(layout) -> None:
+    A = sp.MatrixSymbol("A", m, m)
+    d = derive(sp.Trace(A), V, layout)
+    assert isinstance(d.result, sp.ZeroMatrix)
+    assert d.result.shape == ((m, n) if layout == "denominator" else (n, m))
+    d = derive(A, V, layout)
+    assert isinstance(d.result, sp.ZeroMatrix)
+    assert d.result.shape == ((m * m, m * n) if layout == "numerator" else (m * n, m * m))
+
+
+def test_log_det_is_not_silently_zero() -> None:
+    # SymPy's own diff returns 0 here.
+    assert str(sp.log(sp.Determinant(X)).diff(X)) == "0"
+    d = gradient(sp.log(sp.Determinant(X)), X)
+    assert d.result != 0
+    check_derivation(d, {n: 3})
+
+
+def test_logistic_loss_is_not_silently_zero() -> None:
+    w = sp.MatrixSymbol("w", n, 1)
+    x = sp.MatrixSymbol("x", n, 1)
+    loss = sp.log(1 + sp.exp(-(w.T * x)))
+    d = gradient(loss, w)
+    check_derivation(d, {n: 4})
+    values = {w: np.ones((4, 1)), x: np.arange(4.0).reshape(4, 1)}
+    assert np.abs(evaluate(d.result, values)).max() > 1e-3
+
+
+def test_evaluate_reports_missing_values_and_bad_shapes() -> None:
+    with pytest.raises(EvaluationError, match="no values for X"):
+        evaluate(sp.Trace(X), {})
+    A = sp.MatrixSymbol("A", n, n)
+    with pytest.raises(EvaluationError, match="shape"):
+        evaluate(A * X, {A: np.eye(3), X: np.eye(4)})
