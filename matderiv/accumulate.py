@@ -67,9 +67,7 @@ def forward(graph: Graph, seed: Any, log: list[Rewrite]) -> tuple[Any, list[Loca
             continue
         terms = _live_terms(graph, node)
         inputs = tuple(jac[t.operand] for t in terms)
-        result = simplify(
-            _total([t.map.push(j) for t, j in zip(terms, inputs, strict=True)]), log
-        )
+        result = simplify(_total([t.map.push(j) for t, j in zip(terms, inputs, strict=True)]), log)
         jac[node] = result
         locals_.append(Local(node, _rule(node), terms, inputs, result))
     return jac.get(graph.root), locals_

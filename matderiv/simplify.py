@@ -209,6 +209,41 @@ def diag_times_vector(left: Any, right: Any) -> Any:
     return None
 
 
+def _factors(term: Any) -> tuple[Any, list[Any]]:
+    """(scalar coefficient, matrix factors) of a term of a sum."""
+    if isinstance(term, sp.MatMul):
+        scalars = [a for a in term.args if not is_matrix(a)]
+        return sp.Mul(*scalars), [a for a in term.args if is_matrix(a)]
+    return sp.S.One, [term]
+
+
+def _rest(coeff: Any, factors: list[Any], size: Any) -> Any:
+    if not factors:
+        return coeff * sp.Identity(size) if coeff != 1 else sp.Identity(size)
+    return sp.MatMul(coeff, *factors).doit(deep=False)
+
+
+def factor_sum(expr: Any) -> Any:
+    """A X + B X → (A + B) X,  X A + X B → X (A + B)  (a factor shared by every term)
+    terminates: the shared factor is multiplied once instead of in every term."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    split = [_factors(t) for t in expr.args]
+    if all(len(f) < 2 for _, f in split):
+        return None
+    last = split[0][1][-1]
+    if all(f[-1] == last for _, f in split):
+        size = shape_of(last)[0]
+        inner = sp.MatAdd(*(_rest(c, f[:-1], size) for c, f in split)).doit(deep=False)
+        return sp.MatMul(inner, last)
+    first = split[0][1][0]
+    if all(f[0] == first for _, f in split):
+        size = shape_of(first)[1]
+        inner = sp.MatAdd(*(_rest(c, f[1:], size) for c, f in split)).doit(deep=False)
+        return sp.MatMul(first, inner)
+    return None
+
+
 NODE_RULES: tuple[NodeRule, ...] = (
     kron_unit_factor,
     kron_outer_product,
@@ -216,6 +251,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     vec_of_vector,
     vec_of_reshape,
     reshape_of_vec,
+    factor_sum,
 )
 
 PAIR_RULES: tuple[PairRule, ...] = (

@@ -17,6 +17,7 @@ from matderiv.simplify import (
     commutation_vec,
     diag_product,
     diag_times_vector,
+    factor_sum,
     kron_commutation_swap,
     kron_outer_product,
     kron_unit_factor,
@@ -40,6 +41,9 @@ b = sp.MatrixSymbol("b", n, 1)
 r = sp.MatrixSymbol("r", 1, n)
 v = sp.MatrixSymbol("v", n, 1)
 w = sp.MatrixSymbol("w", n, 1)
+R = sp.MatrixSymbol("R", p, n)
+E = sp.MatrixSymbol("E", n, p)
+S = sp.MatrixSymbol("S", n, n)
 
 
 def _values(*exprs: sp.Basic) -> dict:
@@ -69,6 +73,8 @@ FIRES = [
     (vec_of_vector, (Vec(r),), r.T),
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
     (reshape_of_vec, (Reshape(Vec(A), m, n),), A),
+    (factor_sum, (sp.MatAdd(C * R, E * R),), sp.MatMul(C + E, R)),
+    (factor_sum, (sp.MatAdd(A * S, A),), sp.MatMul(A, S + sp.Identity(n))),
     (
         mixed_product,
         (sp.KroneckerProduct(A, B), sp.KroneckerProduct(C, sp.Identity(q))),
@@ -115,6 +121,7 @@ DECLINES = [
     (commutation_trivial, (CommutationMatrix(m, n),)),
     (vec_of_vector, (Vec(A),)),
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
+    (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),
     (mixed_product, (sp.KroneckerProduct(A, B), sp.KroneckerProduct(D, sp.Identity(q)))),
     (commutation_through_kron, (CommutationMatrix(m, p), sp.KroneckerProduct(A, B))),
     (kron_commutation_swap, (sp.KroneckerProduct(A, B), CommutationMatrix(n, q))),
