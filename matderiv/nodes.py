@@ -196,10 +196,11 @@ class Softmax(MatrixExpr):
         return f"softmax({printer._print(self.arg)})"
 
 
-class LogSumExp(sp.Expr):
-    """logsumexp(x) = log(sum_i exp(x_i)) for a column vector x: a scalar."""
+class LogSumExp(MatrixExpr):
+    """logsumexp(x) = log(sum_i exp(x_i)) for a column vector x: a 1 x 1 matrix (a scalar).
 
-    is_commutative = True
+    It is 1 x 1 like aᵀx, so ``logsumexp(z) - y.T*z`` is a valid SymPy sum.
+    """
 
     def __new__(cls, arg: Any) -> LogSumExp:
         arg = _as_matrix(arg, "logsumexp")
@@ -210,11 +211,15 @@ class LogSumExp(sp.Expr):
     def arg(self) -> MatrixExpr:
         return self.args[0]
 
-    def doit(self, **hints: Any) -> Any:
-        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
-        if _concrete(arg.shape[0]) is not None:
-            return sp.log(_sum_exp(arg))
-        return self.func(arg)
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return (sp.S.One, sp.S.One)
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        return sp.log(_sum_exp(self.arg))
+
+    def _eval_transpose(self) -> LogSumExp:
+        return self
 
     def _latex(self, printer: Any) -> str:
         return rf"\operatorname{{logsumexp}}\left({printer._print(self.arg)}\right)"

@@ -201,7 +201,7 @@ def _softmax(node: Any, args: list[Any], env: Env) -> Any:
 def _logsumexp(node: Any, args: list[Any], env: Env) -> Any:
     x = _dense2d(args[0])
     top = x.max()
-    return float(top + np.log(np.exp(x - top).sum()))
+    return np.array([[top + np.log(np.exp(x - top).sum())]])
 
 
 @evaluates(AsScalar)

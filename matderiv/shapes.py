@@ -9,6 +9,7 @@ the node and the shapes when they do not agree.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from .errors import ShapeMismatch, UnsupportedNode
-from .nodes import AsScalar, LogSumExp
+from .nodes import AsScalar
 
 Shape = tuple[Any, Any]
 SCALAR: Shape = (sp.S.One, sp.S.One)
@@ -47,8 +48,13 @@ def is_scalar_shape(shape: Shape) -> bool:
     return dims_equal(shape[0], 1) and dims_equal(shape[1], 1)
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def fmt_dim(d: Any) -> str:
-    return str(d).replace("*", "·")
+    """A dimension for messages: n_h·n_i, n², 3."""
+    text = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPTS), str(d))
+    return text.replace("*", "·")
 
 
 def fmt_shape(shape: Shape) -> str:
@@ -129,7 +135,7 @@ def check_shapes(expr: Any) -> None:
 
 def _is_scalar_operation(node: Any) -> bool:
     return isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)) and not isinstance(
-        node, (MatrixExpr, LogSumExp)
+        node, MatrixExpr
     )
 
 

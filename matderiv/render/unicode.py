@@ -146,8 +146,16 @@ class UnicodePrinter(StrPrinter):
             return f"({self._print(var)} ↦ {self._print(body)})∘({self._print(expr.expr)})"
         return f"{self._print(fn)}({self._print(expr.expr)})"
 
+    def _print_Pow(self, expr: Any) -> str:
+        if expr.exp.is_Integer and expr.exp > 1 and isinstance(expr.base, sp.Symbol):
+            return f"{self._print(expr.base)}{str(expr.exp).translate(_SUPERSCRIPTS)}"
+        return super()._print_Pow(expr)
+
     def _print_Mul(self, expr: Any) -> str:
         return super()._print_Mul(expr).replace("*", "·")
+
+
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _needs_parens(factor: Any) -> bool:
