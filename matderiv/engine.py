@@ -13,7 +13,7 @@ from .derivation import Derivation, Step
 from .errors import MatDerivError
 from .graph import build_graph
 from .render.unicode import fmt
-from .shapes import check_shapes, is_scalar_shape, scalarize, shape_of
+from .shapes import check_shapes, is_scalar_shape, restore_lambdas, scalarize, shape_of
 from .simplify import Rewrite, simplify
 from .steps import (
     define_steps,
@@ -72,7 +72,7 @@ def derive(
         chain = forward_chain_steps(locals_, symbols, var.symbol)
         mode = "forward"
     final_log: list[Rewrite] = []
-    result = simplify(raw, final_log)
+    result = restore_lambdas(simplify(raw, final_log), expr)
     shape = layouts.result_shape(out_shape, var, layout)
     description = layouts.describe(expr, out_shape, var, layout, fmt)
     steps = (

@@ -139,11 +139,24 @@ def _is_scalar_operation(node: Any) -> bool:
     )
 
 
-def scalarize(expr: Any) -> Any:
-    """Wrap each 1 x 1 matrix that a scalar operation (exp, log, +, ...) takes in AsScalar.
+_LAMBDA_VARIABLE = sp.Dummy("x", dummy_index=0)
 
-    SymPy's scalar algebra is not made for matrix operands (it tries to merge
-    exp(bᵀx) · exp(...) into one exponent and fails); AsScalar marks them as scalars.
+
+def _canonical_lambda(fn: Any) -> Any:
+    """Lambda(_d, tanh(_d)) with one fixed variable, so two applyfunc(tanh) compare equal."""
+    if len(fn.variables) != 1 or fn.variables[0] == _LAMBDA_VARIABLE:
+        return fn
+    return sp.Lambda(_LAMBDA_VARIABLE, fn.expr.xreplace({fn.variables[0]: _LAMBDA_VARIABLE}))
+
+
+def scalarize(expr: Any) -> Any:
+    """Normalise an input: 1 x 1 matrices in scalar operations, entrywise functions.
+
+    Each 1 x 1 matrix that a scalar operation (exp, log, +, ...) takes is wrapped
+    in AsScalar: SymPy's scalar algebra is not made for matrix operands (it tries
+    to merge exp(bᵀx) · exp(...) into one exponent and fails).  The variable of
+    each entrywise function's Lambda is renamed to one fixed symbol, so the same
+    function built twice is the same subexpression (and ``names=`` can find it).
     """
     memo: dict[Any, Any] = {}
 
@@ -151,7 +164,9 @@ def scalarize(expr: Any) -> Any:
         if node in memo:
             return memo[node]
         out = node
-        if isinstance(node, sp.Basic) and node.args and not isinstance(node, sp.Lambda):
+        if isinstance(node, sp.Lambda):
+            out = _canonical_lambda(node)
+        elif isinstance(node, sp.Basic) and node.args:
             args = tuple(visit(a) for a in node.args)
             if _is_scalar_operation(node):
                 args = tuple(AsScalar(a) if is_matrix(a) else a for a in args)
@@ -161,3 +176,10 @@ def scalarize(expr: Any) -> Any:
         return out
 
     return visit(expr)
+
+
+def restore_lambdas(result: Any, original: Any) -> Any:
+    """Put the user's own entrywise-function Lambdas back into a result of ``original``."""
+    back = {_canonical_lambda(fn): fn for fn in original.atoms(sp.Lambda)}
+    back = {k: v for k, v in back.items() if k != v}
+    return result.xreplace(back) if back else result

@@ -1,0 +1,112 @@
+"""derive / gradient / jacobian: result kinds, shapes by the convention table, numeric sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from matderiv import commutation, derive, evaluate, gradient, jacobian, vec
+from matderiv.testing import check_derivation
+
+m, n, p = sp.symbols("m n p", integer=True, positive=True)
+DIMS = {m: 3, n: 4, p: 2}
+X = sp.MatrixSymbol("X", m, n)
+A = sp.MatrixSymbol("A", p, m)
+a = sp.MatrixSymbol("a", m, 1)
+b = sp.MatrixSymbol("b", n, 1)
+x = sp.MatrixSymbol("x", n, 1)
+
+# (expression, wrt, expected shape in numerator layout)
+KINDS = [
+    ("scalar by matrix", a.T * X * b, X, (n, m)),
+    ("scalar by vec", a.T * X * b, vec(X), (1, m * n)),
+    ("scalar by vec of transpose", a.T * X * b, vec(X.T), (1, m * n)),
+    ("scalar by vector", x.T * x, x, (1, n)),
+    ("vector by vector", X * x, x, (m, n)),
+    ("vector by matrix", X * b, X, (m, m * n)),
+    ("matrix by matrix", A * X, X, (p * n, m * n)),
+]
+
+
+@pytest.mark.parametrize("name, expr, wrt, shape", KINDS, ids=[k[0] for k in KINDS])
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_result_kinds_follow_the_convention_table(name, expr, wrt, shape, layout) -> None:
+    d = derive(expr, wrt, layout)
+    expected = shape if layout == "numerator" else shape[::-1]
+    assert tuple(sp.expand(s) for s in d.shape) == tuple(sp.expand(s) for s in expected)
+    assert sp.expand(d.result.shape[0] - expected[0]) == 0
+    assert sp.expand(d.result.shape[1] - expected[1]) == 0
+    assert d.layout == layout and d.of == expr and d.wrt == wrt
+    check_derivation(d, DIMS)
+
+
+def test_gradient_and_jacobian_pick_their_layouts() -> None:
+    assert gradient(a.T * X * b, X).layout == "denominator"
+    assert jacobian(X * b, X).layout == "numerator"
+    assert gradient(a.T * X * b, X).result == a * b.T
+
+
+def test_textbook_answers() -> None:
+    S = sp.MatrixSymbol("S", n, n)
+    C = sp.MatrixSymbol("C", n, n)
+    B = sp.MatrixSymbol("B", n, p)
+    assert gradient(sp.Trace(C * S), S).result == C.T
+    assert gradient(sp.log(sp.Determinant(S)), S).result == sp.Inverse(S).T
+    assert jacobian(A * X * B, X).result == sp.KroneckerProduct(B.T, A)
+    assert jacobian(X.T, X).result == commutation(m, n)
+    assert gradient(x.T * C * x, x).result == sp.MatMul(C + C.T, x)
+
+
+def test_numeric_dimensions() -> None:
+    Y = sp.MatrixSymbol("Y", 3, 2)
+    c = sp.MatrixSymbol("c", 3, 1)
+    d = derive((Y.T * c).applyfunc(sp.tanh), Y, "denominator")
+    assert d.shape == (6, 2)
+    check_derivation(d, {})
+
+
+def test_scalar_variable_as_1x1() -> None:
+    t = sp.MatrixSymbol("t", 1, 1)
+    d = derive(sp.log(1 + sp.exp(t)) + sp.Trace(t * t), t)
+    assert d.shape == (1, 1)
+    check_derivation(d, DIMS)
+
+
+def test_wrt_itself_is_the_identity() -> None:
+    d = jacobian(X, X)
+    assert d.result == sp.Identity(m * n)
+
+
+def test_steps_record_definitions_rules_and_result() -> None:
+    d = derive(
+        (X * b).applyfunc(sp.tanh), X, "denominator", names={"h": (X * b).applyfunc(sp.tanh)}
+    )
+    kinds = [s.kind for s in d.steps]
+    assert kinds[0] == "define" and kinds[-1] == "result"
+    assert {"define", "local", "chain", "result"} <= set(kinds)
+    assert any(s.lhs == "h" for s in d.steps if s.kind == "define")
+    assert {s.rule for s in d.steps if s.kind == "local"} == {"product", "elementwise"}
+    assert "denominator layout" in d.description and "vec" in d.description
+
+
+def test_explicit_entries_of_a_result() -> None:
+    d = jacobian(A * X, X)
+    sizes = {m: 2, n: 3, p: 2}
+    explicit = np.array(d.result.subs(sizes).as_explicit().tolist(), dtype=object)
+    A2 = sp.MatrixSymbol("A", 2, 2)
+    values = {A2: np.arange(4.0).reshape(2, 2)}
+    numeric = np.array(
+        [
+            [
+                float(
+                    sp.sympify(e).subs(
+                        {A2[i, j]: values[A2][i, j] for i in range(2) for j in range(2)}
+                    )
+                )
+                for e in row
+            ]
+            for row in explicit
+        ]
+    )
+    np.testing.assert_allclose(numeric, evaluate(d.result, {"A": values[A2], **sizes}))
