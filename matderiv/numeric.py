@@ -125,7 +125,15 @@ def _inverse(node: Any, args: list[Any], env: Env) -> Any:
 
 @evaluates(sp.MatPow)
 def _matpow(node: Any, args: list[Any], env: Env) -> Any:
-    return np.linalg.matrix_power(to_dense(args[0]), int(node.exp))
+    base, exponent = _dense2d(args[0]), _scalar(args[1])
+    if base.shape == (1, 1):
+        return base**exponent
+    if float(exponent) != int(exponent):
+        raise EvaluationError(
+            f"matrix power {node} with non-integer exponent {node.exp}: only integer powers "
+            "of matrices larger than 1 x 1 can be evaluated"
+        )
+    return np.linalg.matrix_power(base, int(exponent))
 
 
 @evaluates(sp.Trace)

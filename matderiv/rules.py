@@ -202,14 +202,17 @@ def d_inverse(node: Any) -> tuple[Term, ...]:
 
 @rule(sp.MatPow)
 def d_matrix_power(node: Any) -> tuple[Term, ...]:
-    """d(Aᵏ) = Σⱼ Aʲ dA Aᵏ⁻¹⁻ʲ  (Cookbook 90); negative k through A⁻¹"""
+    """d(Aᵏ) = Σⱼ Aʲ dA Aᵏ⁻¹⁻ʲ  (Cookbook 90); negative k through A⁻¹; 1 x 1: k aᵏ⁻¹ da"""
     base, k = node.base, node.exp
-    if not (k.is_Integer):
-        raise UnsupportedNode(
-            f"matrix power {node} with non-integer exponent {k}: only integer powers have "
-            "a rule. Hint: use HadamardPower for an elementwise power."
-        )
     shape = shape_of(base)
+    if is_scalar_shape(shape):
+        return (Term(base, Sandwich(shape, coeff=k * AsScalar(base) ** (k - 1))),)
+    if not k.is_Integer:
+        raise UnsupportedNode(
+            f"matrix power {node} with non-integer exponent {k}: only integer powers of "
+            f"a {fmt_shape(shape)} matrix have a rule. Hint: use HadamardPower for an "
+            "elementwise power."
+        )
     if k > 0:
         return tuple(
             Term(base, Sandwich(shape, _pow_or_none(base, j), _pow_or_none(base, k - 1 - j)))

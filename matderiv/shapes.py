@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import sympy as sp
-from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from .errors import ShapeMismatch, UnsupportedNode
 from .nodes import AsScalar
@@ -152,9 +152,11 @@ def _canonical_lambda(fn: Any) -> Any:
 def scalarize(expr: Any) -> Any:
     """Normalise an input: 1 x 1 matrices in scalar operations, entrywise functions.
 
-    Each 1 x 1 matrix that a scalar operation (exp, log, +, ...) takes is wrapped
-    in AsScalar: SymPy's scalar algebra is not made for matrix operands (it tries
-    to merge exp(bᵀx) · exp(...) into one exponent and fails).  The variable of
+    The entry (a)₀₀ of a 1 x 1 matrix becomes AsScalar(a) (SymPy would expand it
+    into a Sum when rebuilt).  Each 1 x 1 matrix that a scalar operation (exp,
+    log, +, ...) takes is wrapped in AsScalar: SymPy's scalar algebra is not made
+    for matrix operands (it tries to merge exp(bᵀx) · exp(...) into one exponent
+    and fails).  The variable of
     each entrywise function's Lambda is renamed to one fixed symbol, so the same
     function built twice is the same subexpression (and ``names=`` can find it).
     """
@@ -166,6 +168,8 @@ def scalarize(expr: Any) -> Any:
         out = node
         if isinstance(node, sp.Lambda):
             out = _canonical_lambda(node)
+        elif isinstance(node, MatrixElement) and is_scalar_shape(shape_of(node.parent)):
+            out = AsScalar(visit(node.parent))
         elif isinstance(node, sp.Basic) and node.args:
             args = tuple(visit(a) for a in node.args)
             if _is_scalar_operation(node):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matderiv import commutation, diag, evaluate, vec
+from matderiv import EvaluationError, commutation, diag, evaluate, vec
 from matderiv.linops import Commutation, Diag, Ident, Kron, chain
 
 m, n, p, q = sp.symbols("m n p q", integer=True, positive=True)
@@ -87,3 +87,17 @@ def test_elementwise_functions_and_lambdas() -> None:
     sigmoid = sp.Lambda(t, 1 / (1 + sp.exp(-t)))
     np.testing.assert_allclose(evaluate(X.applyfunc(sigmoid), {X: x}), 1 / (1 + np.exp(-x)))
     np.testing.assert_allclose(evaluate(X.applyfunc(sp.tanh), {X: x}), np.tanh(x))
+
+
+def test_matrix_powers() -> None:
+    x = sp.MatrixSymbol("x", n, 1)
+    S = sp.MatrixSymbol("S", n, n)
+    xv = np.arange(1.0, 5.0).reshape(4, 1)
+    np.testing.assert_allclose(evaluate(sp.sqrt(x.T * x), {x: xv}), [[np.sqrt(30.0)]])
+    np.testing.assert_allclose(
+        evaluate(sp.MatPow(x.T * x, sp.Rational(3, 2)), {x: xv}), [[30**1.5]]
+    )
+    s = rng.standard_normal((3, 3))
+    np.testing.assert_allclose(evaluate(sp.MatPow(S, 3), {S: s}), s @ s @ s)
+    with pytest.raises(EvaluationError, match="non-integer exponent"):
+        evaluate(sp.MatPow(S, sp.Rational(1, 2)), {S: s})
