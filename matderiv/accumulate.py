@@ -26,13 +26,25 @@ from .simplify import Rewrite, simplify
 
 @dataclass(frozen=True)
 class Local:
-    """One node's share of the chain rule: its rule, the operands it used, the result."""
+    """One node's differential: its rule and the terms d(node) = Σ map(d operand)."""
 
     node: Any
     rule: Rule
     terms: tuple[Term, ...]
-    inputs: tuple[Any, ...]  # the operands' Jacobians (forward) or the node's adjoint (reverse)
-    result: Any  # the node's Jacobian (forward); unused in reverse
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One chain-rule product.
+
+    Forward: ``value`` = J_node = Σ over ``uses`` (operand, term) of
+    ∂node/∂operand · J_operand.  Reverse: ``value`` = G_node, the adjoint shaped
+    like the node, = Σ over ``uses`` (user, term) of the pulled-back G_user.
+    """
+
+    node: Any
+    value: Any
+    uses: tuple[tuple[Any, Term], ...]
 
 
 def _rule(node: Any) -> Rule:
@@ -58,19 +70,21 @@ def _total(parts: list[Any]) -> Any:
     return sp.Add(*parts)
 
 
-def forward(graph: Graph, seed: Any, log: list[Rewrite]) -> tuple[Any, list[Local]]:
+def forward(graph: Graph, seed: Any, log: list[Rewrite]) -> tuple[Any, list[Local], list[Chain]]:
     """J_root = d vec(root) / d vec(wrt)^T, given J_wrt = ``seed``."""
     jac: dict[Any, Any] = {graph.wrt: seed}
     locals_: list[Local] = []
+    chains: list[Chain] = []
     for node in graph.order:
         if node not in graph.depends or node == graph.wrt:
             continue
+        rule = _rule(node)
         terms = _live_terms(graph, node)
-        inputs = tuple(jac[t.operand] for t in terms)
-        result = simplify(_total([t.map.push(j) for t, j in zip(terms, inputs, strict=True)]), log)
-        jac[node] = result
-        locals_.append(Local(node, _rule(node), terms, inputs, result))
-    return jac.get(graph.root), locals_
+        value = simplify(_total([t.map.push(jac[t.operand]) for t in terms]), log)
+        jac[node] = value
+        locals_.append(Local(node, rule, terms))
+        chains.append(Chain(node, value, tuple((t.operand, t) for t in terms)))
+    return jac.get(graph.root), locals_, chains
 
 
 def _as_adjoint(contribution: Any, operand: Any) -> Any:
@@ -80,19 +94,24 @@ def _as_adjoint(contribution: Any, operand: Any) -> Any:
     return contribution
 
 
-def reverse(graph: Graph, log: list[Rewrite]) -> tuple[Any, list[Local]]:
+def reverse(graph: Graph, log: list[Rewrite]) -> tuple[Any, list[Local], list[Chain]]:
     """G_wrt = ∂ root / ∂ wrt, shaped like wrt (a scalar when wrt is 1 x 1)."""
     parts: dict[Any, list[Any]] = {graph.root: [sp.S.One]}
+    uses: dict[Any, list[tuple[Any, Term]]] = {}
     locals_: list[Local] = []
+    chains: list[Chain] = []
     for node in reversed(graph.order):
-        if node == graph.wrt or node not in parts or node not in graph.depends:
+        if node not in parts or node not in graph.depends:
             continue
         adjoint = simplify(_total(parts.pop(node)), log)
+        if node != graph.root:
+            chains.append(Chain(node, adjoint, tuple(uses.pop(node))))
+        if node == graph.wrt:
+            return adjoint, locals_, chains
         terms = _live_terms(graph, node)
-        locals_.append(Local(node, _rule(node), terms, (adjoint,), adjoint))
+        locals_.append(Local(node, _rule(node), terms))
         for term in terms:
             contribution = _as_adjoint(term.map.pull(adjoint), term.operand)
             parts.setdefault(term.operand, []).append(contribution)
-    if graph.wrt not in parts:
-        return None, locals_
-    return simplify(_total(parts[graph.wrt]), log), locals_
+            uses.setdefault(term.operand, []).append((node, term))
+    return None, locals_, chains

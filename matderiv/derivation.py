@@ -17,19 +17,32 @@ STEP_KINDS = ("define", "local", "chain", "simplify", "result")
 
 
 @dataclass(frozen=True)
+class Factor:
+    """One factor of a chain-rule product: its label (e.g. "∂h_1/∂a_1") and shape."""
+
+    label: str
+    shape: Shape
+
+
+@dataclass(frozen=True)
 class Step:
     """One line of a derivation.
 
-    kind     "define" (a named intermediate), "local" (a rule's local derivative),
-             "chain" (a chain-rule product or adjoint update), "simplify" (a rewrite)
-             or "result".
-    lhs      what the line defines, e.g. "a_1", "∂h_1/∂a_1", "J_h1".
-    expr     the right-hand side, a SymPy expression (intermediates shown by name).
-    shape    the shape of ``expr``.
-    rule     the rule or rewrite that produced it.
-    note     the identity used, or the layout in words.
-    factors  for chain steps, the shapes of the factors multiplied, in order.
-    before   for simplify steps, the expression that was rewritten.
+    kind           "define" (a named intermediate), "local" (a rule's local
+                   derivative), "chain" (a chain-rule product), "simplify" (a
+                   rewrite) or "result".
+    lhs            what the line defines, e.g. "a_1", "∂h_1/∂a_1", "∂L/∂W_hx".
+    expr           the right-hand side, a SymPy expression (intermediates by name).
+    shape          the shape of ``expr``.
+    rule           the rule or rewrite that produced it.
+    note           the identity used, or the layout in words.
+    layout         "numerator" or "denominator" for derivative steps, else "".
+    differential   local steps: (d node, its differential), e.g. (dh, (1 − h∘h) ∘ da).
+    factors        chain steps: one tuple of factors per term of the sum, in the
+                   order the layout multiplies them.
+    product_shape  chain steps: the shape of the product of the factors (vec form;
+                   it differs from ``shape`` when a gradient is de-vectorised).
+    before         simplify steps: the expression that was rewritten.
     """
 
     kind: str
@@ -38,7 +51,10 @@ class Step:
     shape: Shape
     rule: str = ""
     note: str = ""
-    factors: tuple[Shape, ...] = ()
+    layout: str = ""
+    differential: tuple[Any, Any] | None = None
+    factors: tuple[tuple[Factor, ...], ...] = ()
+    product_shape: Shape | None = None
     before: Any = None
 
 

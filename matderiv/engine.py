@@ -9,21 +9,13 @@ import sympy as sp
 
 from . import layout as layouts
 from .accumulate import forward, reverse
-from .derivation import Derivation, Step
+from .derivation import Derivation
 from .errors import MatDerivError
 from .graph import build_graph
 from .render.unicode import fmt
 from .shapes import check_shapes, is_scalar_shape, restore_lambdas, scalarize, shape_of
 from .simplify import Rewrite, simplify
-from .steps import (
-    define_steps,
-    forward_chain_steps,
-    local_steps,
-    name_nodes,
-    reverse_chain_steps,
-    show,
-    simplify_steps,
-)
+from .steps import StepBuilder, name_nodes
 
 
 def _as_expr(expr: Any) -> Any:
@@ -58,29 +50,29 @@ def derive(
     names = dict(names or {})
     graph = build_graph(scalarize(expr), var.symbol)
     out_shape = shape_of(expr)
+    builder = StepBuilder(graph, name_nodes(graph, names), layout)
     log: list[Rewrite] = []
-    symbols = name_nodes(graph, names)
     if is_scalar_shape(out_shape):
-        grad, locals_ = reverse(graph, log)
+        grad, locals_, chains = reverse(graph, log)
         raw = layouts.finish_gradient(grad, var, layout)
-        chain = reverse_chain_steps(locals_, symbols, var.symbol)
+        chain_steps = builder.reverse_chain(chains)
         mode = "reverse"
     else:
         m, n = var.shape
-        jac, locals_ = forward(graph, sp.Identity(m * n), log)
+        jac, locals_, chains = forward(graph, sp.Identity(m * n), log)
         raw = layouts.finish_jacobian(jac, out_shape, var, layout)
-        chain = forward_chain_steps(locals_, symbols, var.symbol)
+        chain_steps = builder.forward_chain(chains)
         mode = "forward"
-    final_log: list[Rewrite] = []
-    result = restore_lambdas(simplify(raw, final_log), expr)
+    simplified = simplify(raw, log)
+    result = restore_lambdas(simplified, expr)
     shape = layouts.result_shape(out_shape, var, layout)
     description = layouts.describe(expr, out_shape, var, layout, fmt)
     steps = (
-        define_steps(graph, symbols)
-        + local_steps(locals_, symbols, var.symbol)
-        + chain
-        + simplify_steps(final_log, symbols)
-        + [Step("result", "result", show(result, symbols), shape, note=description)]
+        builder.define()
+        + builder.local(locals_)
+        + chain_steps
+        + builder.simplifications(log)
+        + [builder.result(graph.root, wrt, simplified, shape, description)]
     )
     return Derivation(
         of=expr,

@@ -1,17 +1,24 @@
-"""Turn an accumulation into the Derivation's steps: define, local, chain, simplify, result."""
+"""Turn an accumulation into the Derivation's steps: define, local, chain, simplify, result.
+
+The factors of each chain-rule product are listed in the order the layout
+multiplies them: numerator ∂L/∂h · ∂h/∂a · ∂a/∂W, denominator the reverse.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
 
-from .accumulate import Local
-from .derivation import Step
+from .accumulate import Chain, Local
+from .canon import transpose
+from .derivation import Factor, Step
 from .graph import Graph
-from .rules import rule_identity, rule_name
-from .shapes import Shape, is_matrix, scalarize, shape_of
+from .render.unicode import fmt
+from .rules import Term, rule_identity, rule_name
+from .shapes import Shape, is_matrix, is_scalar_shape, scalarize, shape_of
 from .simplify import Rewrite, simplify
 
 
@@ -26,12 +33,13 @@ def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
         if node in by_expr:
             name = by_expr[node]
         elif node == graph.root:
-            name = "f" if not is_matrix(node) or shape_of(node) == (1, 1) else "Y"
+            name = "f" if is_scalar_shape(shape_of(node)) else "Y"
         else:
             count += 1
             name = f"v_{count}"
         rows, cols = shape_of(node)
         symbols[node] = sp.MatrixSymbol(name, rows, cols) if is_matrix(node) else sp.Symbol(name)
+    symbols[graph.wrt] = graph.wrt
     return symbols
 
 
@@ -44,11 +52,21 @@ def _size(shape: Shape) -> Any:
     return shape[0] * shape[1]
 
 
-def define_steps(graph: Graph, symbols: Mapping[Any, Any]) -> list[Step]:
-    return [
-        Step("define", str(sym), show(node, symbols), shape_of(node))
-        for node, sym in symbols.items()
-    ]
+def _flip(shape: Shape, layout: str) -> Shape:
+    return shape if layout == "numerator" else (shape[1], shape[0])
+
+
+def _vec_name(symbol: Any) -> str:
+    name = str(symbol)
+    rows, cols = shape_of(symbol)
+    if is_scalar_shape((rows, cols)) or cols == 1:
+        return name
+    return f"vec({name})"
+
+
+def deriv_label(y: Any, x: Any) -> str:
+    """∂y/∂x, with vec() around matrices that are not columns."""
+    return f"∂{_vec_name(y)}/∂{_vec_name(x)}"
 
 
 def _d(symbol: Any) -> Any:
@@ -57,98 +75,172 @@ def _d(symbol: Any) -> Any:
     return sp.MatrixSymbol(name, rows, cols) if is_matrix(symbol) else sp.Symbol(name)
 
 
-def local_steps(locals_: list[Local], symbols: Mapping[Any, Any], wrt: Any) -> list[Step]:
-    named = dict(symbols)
-    named[wrt] = wrt
-    steps = []
-    for local in locals_:
-        differential = [t.map.differential(_d(named[t.operand])) for t in local.terms]
-        total = differential[0] if len(differential) == 1 else sp.Add(*differential)
-        if is_matrix(differential[0]):
-            total = sp.MatAdd(*differential) if len(differential) > 1 else differential[0]
-        steps.append(
-            Step(
-                "local",
-                f"d{named[local.node]}",
-                show(total, named),
-                shape_of(local.node),
-                rule_name(local.rule),
-                rule_identity(local.rule),
+def _sum(parts: list[Any]) -> Any:
+    if len(parts) == 1:
+        return parts[0]
+    return sp.MatAdd(*parts) if is_matrix(parts[0]) else sp.Add(*parts)
+
+
+def _by_operand(terms: tuple[Term, ...]) -> dict[Any, list[Term]]:
+    grouped: dict[Any, list[Term]] = {}
+    for term in terms:
+        grouped.setdefault(term.operand, []).append(term)
+    return grouped
+
+
+@dataclass
+class StepBuilder:
+    """Builds the steps of one derivation; holds the names and the layout."""
+
+    graph: Graph
+    symbols: dict[Any, Any]
+    layout: str
+
+    def named(self, node: Any) -> Any:
+        return self.symbols.get(node, node)
+
+    def in_layout(self, jac: Any) -> Any:
+        return jac if self.layout == "numerator" else simplify(transpose(jac))
+
+    def local_jacobian(self, node: Any, operand: Any, terms: list[Term]) -> Any:
+        """∂ vec(node)/∂ vec(operand)ᵀ of one rule, numerator layout."""
+        seed = sp.Identity(_size(shape_of(operand)))
+        return simplify(_sum([t.map.push(seed) for t in terms]))
+
+    def define(self) -> list[Step]:
+        return [
+            Step("define", str(sym), show(node, self.symbols), shape_of(node))
+            for node, sym in self.symbols.items()
+            if node != self.graph.wrt
+        ]
+
+    def local(self, locals_: list[Local]) -> list[Step]:
+        steps = []
+        for local in locals_:
+            node = self.named(local.node)
+            parts = [t.map.differential(_d(self.named(t.operand))) for t in local.terms]
+            differential = show(_sum(parts), self.symbols)
+            for operand, terms in _by_operand(local.terms).items():
+                jac = self.in_layout(self.local_jacobian(local.node, operand, terms))
+                size = (_size(shape_of(local.node)), _size(shape_of(operand)))
+                steps.append(
+                    Step(
+                        "local",
+                        deriv_label(node, self.named(operand)),
+                        show(jac, self.symbols),
+                        _flip(size, self.layout),
+                        rule_name(local.rule),
+                        rule_identity(local.rule),
+                        self.layout,
+                        (_d(node), differential),
+                    )
+                )
+        return steps
+
+    def forward_chain(self, chains: list[Chain]) -> list[Step]:
+        wrt = self.graph.wrt
+        x_size = _size(shape_of(wrt))
+        steps = []
+        for chain in chains:
+            node = self.named(chain.node)
+            node_size = _size(shape_of(chain.node))
+            terms: list[tuple[Factor, ...]] = []
+            for operand in dict.fromkeys(op for op, _ in chain.uses):
+                op_size = _size(shape_of(operand))
+                local = Factor(
+                    deriv_label(node, self.named(operand)),
+                    _flip((node_size, op_size), self.layout),
+                )
+                if operand == wrt:
+                    terms.append((local,))
+                    continue
+                upstream = Factor(
+                    deriv_label(self.named(operand), wrt), _flip((op_size, x_size), self.layout)
+                )
+                pair = (local, upstream) if self.layout == "numerator" else (upstream, local)
+                terms.append(pair)
+            shape = _flip((node_size, x_size), self.layout)
+            steps.append(
+                Step(
+                    "chain",
+                    deriv_label(node, wrt),
+                    show(self.in_layout(chain.value), self.symbols),
+                    shape,
+                    "chain rule",
+                    "J_node = Σ ∂node/∂operand · J_operand",
+                    self.layout,
+                    factors=tuple(terms),
+                    product_shape=shape,
+                )
             )
-        )
-    return steps
+        return steps
 
-
-def forward_chain_steps(locals_: list[Local], symbols: Mapping[Any, Any], wrt: Any) -> list[Step]:
-    named = dict(symbols)
-    named[wrt] = wrt
-    steps = []
-    for local in locals_:
-        node_size = _size(shape_of(local.node))
-        factors = []
-        for term in local.terms:
-            operand_size = _size(shape_of(term.operand))
-            factors += [(node_size, operand_size), (operand_size, _size(shape_of(wrt)))]
-        steps.append(
-            Step(
-                "chain",
-                f"J_{named[local.node]}",
-                show(local.result, named),
-                (node_size, _size(shape_of(wrt))),
-                rule_name(local.rule),
-                "J = Σ (∂ vec node / ∂ vec operandᵀ) J_operand",
-                tuple(factors),
+    def reverse_chain(self, chains: list[Chain]) -> list[Step]:
+        root = self.named(self.graph.root)
+        steps = []
+        for chain in chains:
+            node = self.named(chain.node)
+            node_size = _size(shape_of(chain.node))
+            terms: list[tuple[Factor, ...]] = []
+            for user in dict.fromkeys(u for u, _ in chain.uses):
+                user_size = _size(shape_of(user))
+                local = Factor(
+                    deriv_label(self.named(user), node),
+                    _flip((user_size, node_size), self.layout),
+                )
+                if user == self.graph.root:
+                    terms.append((local,))
+                    continue
+                upstream = Factor(
+                    deriv_label(root, self.named(user)), _flip((1, user_size), self.layout)
+                )
+                pair = (upstream, local) if self.layout == "numerator" else (local, upstream)
+                terms.append(pair)
+            value = chain.value if self.layout == "denominator" else transpose(chain.value)
+            node_shape = shape_of(chain.node)
+            devec = is_matrix(chain.node) and not (node_shape[1] == 1 or node_shape[0] == 1)
+            steps.append(
+                Step(
+                    "chain",
+                    f"∂{root}/∂{node}",
+                    show(value, self.symbols),
+                    node_shape if self.layout == "denominator" else node_shape[::-1],
+                    "chain rule (adjoint)",
+                    "de-vectorised: shaped like " + str(node) if devec else "",
+                    self.layout,
+                    factors=tuple(terms),
+                    product_shape=_flip((1, node_size), self.layout),
+                )
             )
-        )
-    return steps
+        return steps
 
-
-def reverse_chain_steps(locals_: list[Local], symbols: Mapping[Any, Any], wrt: Any) -> list[Step]:
-    named = dict(symbols)
-    named[wrt] = wrt
-    steps = []
-    for local in locals_:
-        (adjoint,) = local.inputs
-        steps.append(
-            Step(
-                "chain",
-                f"∂f/∂{named[local.node]}",
-                show(adjoint, named),
-                shape_of(local.node),
-                rule_name(local.rule),
-                "adjoint: Σ over the uses of the node",
+    def simplifications(self, log: list[Rewrite]) -> list[Step]:
+        seen: set[tuple[str, Any]] = set()
+        steps = []
+        for rewrite in log:
+            key = (rewrite.rule, rewrite.before)
+            if key in seen:
+                continue
+            seen.add(key)
+            steps.append(
+                Step(
+                    "simplify",
+                    "⇒",
+                    show(rewrite.after, self.symbols),
+                    shape_of(rewrite.after),
+                    rewrite.rule.replace("_", " "),
+                    before=show(rewrite.before, self.symbols),
+                )
             )
+        return steps
+
+    def result(self, of: Any, wrt: Any, result: Any, shape: Shape, description: str) -> Step:
+        of_name = self.symbols.get(of, of)
+        if isinstance(wrt, sp.MatrixSymbol):
+            x = str(wrt) if is_scalar_shape(shape_of(of)) else _vec_name(wrt)
+        else:
+            x = fmt(wrt)
+        label = f"∂{_vec_name(of_name)}/∂{x}"
+        return Step(
+            "result", label, show(result, self.symbols), shape, "", description, self.layout
         )
-    return steps
-
-
-def simplify_steps(log: list[Rewrite], symbols: Mapping[Any, Any]) -> list[Step]:
-    seen: set[tuple[str, Any]] = set()
-    steps = []
-    for rewrite in log:
-        key = (rewrite.rule, rewrite.before)
-        if key in seen:
-            continue
-        seen.add(key)
-        steps.append(
-            Step(
-                "simplify",
-                "⇒",
-                show(rewrite.after, symbols),
-                shape_of(rewrite.after),
-                rewrite.rule.replace("_", " "),
-                before=show(rewrite.before, symbols),
-            )
-        )
-    return steps
-
-
-__all__ = [
-    "define_steps",
-    "forward_chain_steps",
-    "local_steps",
-    "name_nodes",
-    "reverse_chain_steps",
-    "simplify",
-    "simplify_steps",
-]
