@@ -70,6 +70,7 @@ class Derivation:
     steps: tuple[Step, ...]
     mode: str  # "reverse" (scalar output, adjoints) or "forward" (vec Jacobians)
     description: str
+    layout_note: Any = None  # layout.LayoutNote: the description as data
     names: Mapping[str, Any] = field(default_factory=dict)
     definitions: Mapping[Any, Any] = field(default_factory=dict)
 

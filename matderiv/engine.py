@@ -66,7 +66,9 @@ def derive(
     simplified = simplify(raw, log)
     result = restore_lambdas(simplified, expr)
     shape = layouts.result_shape(out_shape, var, layout)
-    description = layouts.describe(expr, out_shape, var, layout, fmt)
+    shown_root = builder.symbols.get(graph.root, expr)
+    note = layouts.describe(shown_root, out_shape, var, layout)
+    description = note.text(fmt)
     steps = (
         builder.define()
         + builder.local(locals_)
@@ -83,6 +85,7 @@ def derive(
         steps=tuple(steps),
         mode=mode,
         description=description,
+        layout_note=note,
         names=names,
     )
 

@@ -111,28 +111,44 @@ def result_shape(out_shape: Shape, var: Variable, layout: str) -> Shape:
     return (cols, rows) if layout == "denominator" else (rows, cols)
 
 
-def describe(
-    out: Any, out_shape: Shape, var: Variable, layout: str, show: Callable[[Any], str] = str
-) -> str:
-    """What the rows and columns of the answer index, in words (formulas printed by ``show``)."""
-    shape = fmt_shape(result_shape(out_shape, var, layout))
-    x_name = show(var.symbol)
+@dataclass(frozen=True)
+class LayoutNote:
+    """What the answer's rows and columns index, as data every renderer can word.
+
+    kind "gradient": a scalar's derivative shaped like X (``like`` is X or Xᵀ).
+    kind "jacobian": rows index ``rows`` and columns index ``cols`` (vectors such
+    as vec(Y), vec(X), x); ``uses_vec`` says whether a vec is involved.
+    """
+
+    layout: str
+    kind: str
+    shape: Shape
+    of: Any
+    wrt: Any
+    rows: Any = None
+    cols: Any = None
+    like: Any = None
+    uses_vec: bool = False
+
+    def text(self, show: Callable[[Any], str] = str) -> str:
+        head = f"{self.layout} layout: "
+        shape = fmt_shape(self.shape)
+        if self.kind == "gradient":
+            what = "the gradient" if self.layout == "denominator" else "the transposed gradient"
+            return f"{head}{what} of {show(self.of)}, shaped like {show(self.like)} {shape}"
+        vec_note = " (vec stacks columns)" if self.uses_vec else ""
+        rows, cols = show(self.rows), show(self.cols)
+        return f"{head}rows index {rows}, columns index {cols}{vec_note} {shape}"
+
+
+def describe(out: Any, out_shape: Shape, var: Variable, layout: str) -> LayoutNote:
+    """What the rows and columns of the answer index."""
+    shape = result_shape(out_shape, var, layout)
     if is_scalar_shape(out_shape) and var.form == "X":
-        if layout == "denominator":
-            return f"{layout} layout: the gradient ∂f/∂{x_name}, shaped like {x_name} {shape}"
-        return f"{layout} layout: ∂f/∂{x_name}ᵀ, shaped like {x_name}ᵀ {shape}"
-    y_expr = out if is_scalar_shape(out_shape) or out_shape[1] == 1 else Vec(out)
-    x_expr = var.vec_expr()
-    y, x = show(y_expr), show(x_expr)
-    vec_note = (
-        " (vec stacks columns)" if isinstance(y_expr, Vec) or isinstance(x_expr, Vec) else ""
-    )
-    if layout == "numerator":
-        return (
-            f"numerator layout: rows index {y}, columns index {x}{vec_note}; "
-            f"J = d {y} / d ({x})ᵀ {shape}"
-        )
-    return (
-        f"denominator layout: rows index {x}, columns index {y}{vec_note}; "
-        f"Jᵀ = d ({y})ᵀ / d {x} {shape}"
-    )
+        like = var.symbol if layout == "denominator" else transpose(var.symbol)
+        return LayoutNote(layout, "gradient", shape, out, var.expr, like=like)
+    y = out if is_scalar_shape(out_shape) or out_shape[1] == 1 else Vec(out)
+    x = var.vec_expr()
+    rows, cols = (y, x) if layout == "numerator" else (x, y)
+    uses_vec = isinstance(y, Vec) or isinstance(x, Vec)
+    return LayoutNote(layout, "jacobian", shape, out, var.expr, rows, cols, uses_vec=uses_vec)

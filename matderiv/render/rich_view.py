@@ -5,29 +5,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from rich import box
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..shapes import fmt_shape
-from .unicode import fmt
+from .rows import SECTIONS, rows, subtitle, title
 
 
 def renderables(d: Any) -> Iterator[Any]:
-    yield Panel(
-        Text(f"d({fmt(d.of)}) / d({fmt(d.wrt)})\n{d.description}"),
-        title="matderiv",
-        expand=False,
-    )
-    table = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
-    table.add_column("step", no_wrap=True)
-    table.add_column("formula", overflow="fold", ratio=1)
-    table.add_column("shape", no_wrap=True, justify="right")
-    table.add_column("rule", overflow="fold")
-    for step in d.steps:
-        rhs = fmt(step.expr)
-        if step.kind == "simplify":
-            rhs = f"{fmt(step.before)}  →  {rhs}"
-        table.add_row(step.lhs, f"{rhs}", fmt_shape(step.shape), step.rule)
+    banner = Text(title(d), style="bold")
+    banner.append("\n" + subtitle(d), style="")
+    yield Panel(banner, title=f"matderiv · {d.layout} layout", title_align="left")
+    table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", expand=True)
+    table.add_column("step", overflow="fold", ratio=2, min_width=10)
+    table.add_column("formula", overflow="fold", ratio=5)
+    table.add_column("shape", overflow="fold", ratio=3)
+    kind = None
+    for r in rows(d):
+        if r.kind != kind:
+            kind = r.kind
+            table.add_row("", Text(SECTIONS[kind], style="bold cyan"), "")
+        step = Text(r.lhs)
+        if r.rule:
+            step.append(f"{chr(10) if r.lhs else ''}[{r.rule}]", style="dim")
+        table.add_row(step, "\n".join(r.formula), "\n".join(r.shape))
     yield table
-    yield Text(f"= {fmt(d.result)}   {fmt_shape(d.shape)}", style="bold")

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..shapes import fmt_shape
-from .unicode import fmt
+from .rows import SECTIONS, rows, subtitle, title
 
-_HEADINGS = {
-    "define": "forward: named intermediates",
-    "local": "local derivatives",
-    "chain": "chain rule",
-    "simplify": "simplifications",
-    "result": "result",
-}
+_MAX_FORMULA = 64
 
 
 def render_text(d: Any) -> str:
-    lines = [f"d({fmt(d.of)}) / d({fmt(d.wrt)})   [{d.description}]"]
+    table = rows(d)
+    lhs_width = min(max((len(r.lhs) for r in table), default=0), 28)
+    formula_width = min(max(len(line) for r in table for line in r.formula), _MAX_FORMULA)
+    lines = [title(d), subtitle(d)]
     kind = None
-    for step in d.steps:
-        if step.kind != kind:
-            kind = step.kind
-            lines.append(f"  {_HEADINGS[kind]}:")
-        rhs = fmt(step.expr)
-        if step.kind == "simplify":
-            rhs = f"{fmt(step.before)}  →  {rhs}"
-        rule = f"   [{step.rule}]" if step.rule else ""
-        lines.append(f"    {step.lhs} = {rhs}   {fmt_shape(step.shape)}{rule}")
+    for r in table:
+        if r.kind != kind:
+            kind = r.kind
+            lines.append(f"-- {SECTIONS[kind]}")
+        height = max(len(r.formula), len(r.shape))
+        for k in range(height):
+            lhs = r.lhs if k == 0 else ""
+            formula = r.formula[k] if k < len(r.formula) else ""
+            shape = r.shape[k] if k < len(r.shape) else ""
+            rule = f"[{r.rule}]" if k == 0 and r.rule else ""
+            text = f"  {lhs:<{lhs_width}} {formula:<{formula_width}}  {shape:<24} {rule}"
+            lines.append(text.rstrip())
     return "\n".join(lines)

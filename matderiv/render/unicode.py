@@ -60,10 +60,11 @@ class UnicodePrinter(StrPrinter):
             self._wrap(f) if isinstance(f, (sp.MatAdd, sp.Add)) else self._print(f)
             for f in factors.args
         ]
-        parts = [
-            p if not _needs_parens(f) else f"({p})"
-            for p, f in zip(parts, factors.args, strict=False)
-        ]
+        if len(factors.args) > 1:
+            parts = [
+                f"({p})" if _needs_parens(f) else p
+                for p, f in zip(parts, factors.args, strict=True)
+            ]
         body = " ".join(parts)
         if coeff == 1:
             return body
@@ -99,8 +100,20 @@ class UnicodePrinter(StrPrinter):
     def _print_MatPow(self, expr: Any) -> str:
         return f"{self._wrap(expr.base)}^{self._print(expr.exp)}"
 
+    def _print_Symbol(self, expr: Any) -> str:
+        return subscripted(expr.name)
+
+    def _print_MatrixSymbol(self, expr: Any) -> str:
+        return subscripted(expr.name)
+
+    def _print_Dummy(self, expr: Any) -> str:
+        return expr.name
+
     def _print_Identity(self, expr: Any) -> str:
-        return f"I_{_sub(self._print(expr.rows))}"
+        size = self._print(expr.rows)
+        if size.isdigit() or len(size) == 1:
+            return f"I{size.translate(_SUBSCRIPTS)}" if size.isdigit() else f"I_{size}"
+        return f"I_{{{size}}}"
 
     def _print_OneMatrix(self, expr: Any) -> str:
         return "1"
@@ -156,14 +169,22 @@ class UnicodePrinter(StrPrinter):
 
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUBSCRIPT_CHARS = dict(
+    zip("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True)
+)
+_SUBSCRIPTS = str.maketrans({k: v for k, v in _SUBSCRIPT_CHARS.items() if k.isdigit()})
+
+
+def subscripted(name: str) -> str:
+    """h_1 → h₁, n_h → nₕ, W_hx → Wₕₓ; names whose subscript has no Unicode form stay."""
+    base, sep, sub = name.partition("_")
+    if sep and sub and "_" not in sub and all(c in _SUBSCRIPT_CHARS for c in sub):
+        return base + "".join(_SUBSCRIPT_CHARS[c] for c in sub)
+    return name
 
 
 def _needs_parens(factor: Any) -> bool:
     return isinstance(factor, (sp.KroneckerProduct, sp.HadamardProduct))
-
-
-def _sub(s: str) -> str:
-    return s if len(s) == 1 else "{" + s + "}"
 
 
 _PRINTER = UnicodePrinter()
@@ -172,3 +193,9 @@ _PRINTER = UnicodePrinter()
 def fmt(expr: Any) -> str:
     """A formula in readable Unicode."""
     return _PRINTER.doprint(expr)
+
+
+def fmt_shape(shape: Any) -> str:
+    """(nᵢ·nₕ × nₕ)"""
+    rows, cols = (fmt(sp.sympify(d)) for d in shape)
+    return f"({rows} × {cols})"
