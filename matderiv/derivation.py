@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .index_form import index_lines
 from .render import latex, rich_view, text
 from .shapes import Shape
 
@@ -83,9 +84,17 @@ class Derivation:
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
         yield from rich_view.renderables(self)
 
-    def to_latex(self, standalone: bool = False) -> str:
-        """An amsmath ``align*`` block of the steps; a full document if ``standalone``."""
-        return latex.render_latex(self, standalone=standalone)
+    def to_latex(self, standalone: bool = False, index: bool = False) -> str:
+        """An amsmath ``align*`` block of the steps; a full document if ``standalone``.
+
+        ``index=True`` appends the index-notation view of the derivation.
+        """
+        lines = index_lines(self) if index else None
+        return latex.render_latex(self, standalone=standalone, index=lines)
+
+    def to_index_notation(self) -> str:
+        """Each step written entrywise, e.g. ∂L/∂W[i,j] = e[i] (1 - h[j]²) (∂L/∂h)[j]."""
+        return text.render_index(index_lines(self))
 
     def _repr_latex_(self) -> str:
         return latex.render_latex(self, standalone=False, display="$$")

@@ -16,7 +16,6 @@ from .accumulate import Chain, Local
 from .canon import transpose
 from .derivation import Factor, Step
 from .graph import Graph
-from .render.unicode import fmt
 from .rules import Term, rule_identity, rule_name
 from .shapes import Shape, is_matrix, is_scalar_shape, scalarize, shape_of
 from .simplify import Rewrite, simplify
@@ -238,8 +237,10 @@ class StepBuilder:
         of_name = self.symbols.get(of, of)
         if isinstance(wrt, sp.MatrixSymbol):
             x = str(wrt) if is_scalar_shape(shape_of(of)) else _vec_name(wrt)
+        elif isinstance(wrt.arg, sp.Transpose):
+            x = f"vec({wrt.arg.arg}ᵀ)"
         else:
-            x = fmt(wrt)
+            x = f"vec({wrt.arg})"
         label = f"∂{_vec_name(of_name)}/∂{x}"
         return Step(
             "result", label, show(result, self.symbols), shape, "", description, self.layout

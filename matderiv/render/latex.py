@@ -1,31 +1,214 @@
-"""LaTeX rendering of a Derivation: an amsmath ``align*`` block, one line per step."""
+"""LaTeX rendering of a Derivation: an amsmath ``align*`` block, one line per step.
+
+The printer writes what papers write: Xᵀ as X^{T}, X^{-T}, I_{n}, A \\otimes B,
+A \\circ B, \\operatorname{vec}, \\operatorname{diag}, K_{m,n}, tanh(a) for an
+entrywise tanh.  Everything printed is plain amsmath, so the output compiles
+with pdflatex as it is.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 
-_PREAMBLE = r"""\documentclass{article}
+from ..shapes import shape_of
+
+_PREAMBLE = r"""\documentclass[10pt]{article}
+\usepackage[a4paper,margin=2cm,landscape]{geometry}
 \usepackage{amsmath,amssymb}
+\allowdisplaybreaks
 \begin{document}
 """
 
+_SECTIONS = {
+    "define": "Forward pass: named intermediates",
+    "local": "Local derivatives",
+    "chain": "Chain rule",
+    "simplify": "Simplifications",
+    "result": "Result",
+}
 
-def _shape(shape: Any) -> str:
-    return rf"{sp.latex(shape[0])} \times {sp.latex(shape[1])}"
+
+class MatrixLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with textbook matrix notation."""
+
+    def _wrap(self, expr: Any) -> str:
+        out = self._print(expr)
+        if isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Identity, sp.OneMatrix)):
+            return out
+        return rf"\left({out}\right)"
+
+    def _print_Transpose(self, expr: Any) -> str:
+        if isinstance(expr.arg, sp.Inverse):
+            return rf"{self._wrap(expr.arg.arg)}^{{-T}}"
+        return rf"{self._wrap(expr.arg)}^{{T}}"
+
+    def _print_Inverse(self, expr: Any) -> str:
+        if isinstance(expr.arg, sp.Transpose):
+            return rf"{self._wrap(expr.arg.arg)}^{{-T}}"
+        return rf"{self._wrap(expr.arg)}^{{-1}}"
+
+    def _print_MatrixSymbol(self, expr: Any) -> str:
+        if expr.name.startswith("∂") and "/∂" in expr.name:
+            return tex_label(expr.name)
+        return super()._print_MatrixSymbol(expr)
+
+    def _print_MatrixElement(self, expr: Any) -> str:
+        rows, cols = expr.parent.shape
+        index = " ".join(self._print(k) for k, n in ((expr.i, rows), (expr.j, cols)) if n != 1)
+        parent = self._print(expr.parent)
+        return rf"\left({parent}\right)_{{{index}}}" if index else parent
+
+    def _print_Derivative(self, expr: Any) -> str:
+        top, var = self._print(expr.expr), self._print(expr.variables[0])
+        return rf"\frac{{\partial {top}}}{{\partial {var}}}"
+
+    def _print_Identity(self, expr: Any) -> str:
+        return rf"I_{{{self._print(expr.rows)}}}"
+
+    def _print_OneMatrix(self, expr: Any) -> str:
+        return r"\mathbf{1}"
+
+    def _print_ZeroMatrix(self, expr: Any) -> str:
+        return r"\mathbf{0}"
+
+    def _print_HadamardPower(self, expr: Any) -> str:
+        base = self._wrap(expr.base)
+        if expr.exp == 2:
+            return rf"{base} \circ {base}"
+        return rf"{base}^{{\circ {self._print(expr.exp)}}}"
+
+    def _print_MatAdd(self, expr: Any) -> str:
+        terms = [self._print(t) for t in expr.args]
+        terms.sort(key=lambda t: t.startswith("-"))
+        out = terms[0]
+        for t in terms[1:]:
+            out += f" - {t[1:].lstrip()}" if t.startswith("-") else f" + {t}"
+        return out
+
+    def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
+        fn = expr.function
+        arg = self._print(expr.expr)
+        if isinstance(fn, sp.Lambda) and len(fn.variables) == 1:
+            var, body = fn.variables[0], fn.expr
+            if isinstance(body, sp.Function) and body.args == (var,):
+                placeholder = sp.Symbol("MATDERIVARG")
+                return self._print(body.func(placeholder)).replace(self._print(placeholder), arg)
+            mapping = rf"{self._print(var)} \mapsto {self._print(body)}"
+            return rf"\left({mapping}\right)_{{\circ}}\left({arg}\right)"
+        return rf"{self._print(fn)}_{{\circ}}\left({arg}\right)"
 
 
-def render_latex(d: Any, standalone: bool = False, display: str = "") -> str:
+_PRINTER = MatrixLatexPrinter()
+
+
+def tex(expr: Any) -> str:
+    """A formula in LaTeX."""
+    return _PRINTER.doprint(expr)
+
+
+def tex_shape(shape: Any) -> str:
+    return rf"{tex(sp.sympify(shape[0]))} \times {tex(sp.sympify(shape[1]))}"
+
+
+_VEC = re.compile(r"^vec\((.*)\)$")
+
+
+def _name(text: str) -> str:
+    """A label's operand in LaTeX: h_1 → h_{1}, vec(W_hx) → \\operatorname{vec}(W_{hx}), Xᵀ."""
+    match = _VEC.match(text)
+    if match:
+        return rf"\operatorname{{vec}}\left({_name(match.group(1))}\right)"
+    transposed = text.endswith("ᵀ")
+    base = text.removesuffix("ᵀ")
+    out = tex(sp.Symbol(base))
+    return f"{out}^{{T}}" if transposed else out
+
+
+def tex_label(label: str) -> str:
+    """∂y/∂x (matderiv's step labels) as a LaTeX fraction."""
+    if label.startswith("∂") and "/∂" in label:
+        top, bottom = label[1:].split("/∂", 1)
+        return rf"\frac{{\partial {_name(top)}}}{{\partial {_name(bottom)}}}"
+    return tex(sp.Symbol(label))
+
+
+def _note(d: Any) -> str:
+    note = d.layout_note
+    shape = tex_shape(note.shape)
+    if note.kind == "gradient":
+        what = "gradient" if note.layout == "denominator" else "transposed gradient"
+        return (
+            rf"\text{{{note.layout} layout: the {what} of }} {tex(note.of)}"
+            rf"\text{{, shaped like }} {tex(note.like)} \quad ({shape})"
+        )
+    vec_note = r"\text{ (vec stacks columns)}" if note.uses_vec else ""
+    return (
+        rf"\text{{{note.layout} layout: rows index }} {tex(note.rows)}"
+        rf"\text{{, columns index }} {tex(note.cols)}{vec_note} \quad ({shape})"
+    )
+
+
+def _rule(step: Any) -> str:
+    return rf"&& \text{{{step.rule}}}" if step.rule else ""
+
+
+def _factor(factor: Any) -> str:
+    return rf"\underbrace{{{tex_label(factor.label)}}}_{{{tex_shape(factor.shape)}}}"
+
+
+def _lines(step: Any) -> list[str]:
+    shape = rf"&& {tex_shape(step.shape)}"
+    if step.kind == "define":
+        return [rf"{tex(sp.Symbol(step.lhs))} &:= {tex(step.expr)} {shape}"]
+    if step.kind == "local":
+        d_node, differential = step.differential
+        return [
+            rf"{tex_label(step.lhs)} &= {tex(step.expr)} {shape} {_rule(step)}",
+            rf"& \qquad \text{{from }} {tex(d_node)} = {tex(differential)}",
+        ]
+    if step.kind == "chain":
+        products = " + ".join(" ".join(_factor(f) for f in term) for term in step.factors)
+        product_shape = tex_shape(step.product_shape)
+        return [
+            rf"{tex_label(step.lhs)} &= {products} && {product_shape} {_rule(step)}",
+            rf"&= {tex(step.expr)} {shape}",
+        ]
+    if step.kind == "simplify":
+        return [rf"{tex(step.before)} &\Rightarrow {tex(step.expr)} {shape} {_rule(step)}"]
+    return [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {shape}"]
+
+
+def render_latex(
+    d: Any, standalone: bool = False, display: str = "", index: list[Any] | None = None
+) -> str:
+    """The derivation as ``align*`` (or ``aligned`` inside ``display`` delimiters).
+
+    ``index``: lines of index notation (``index_form.index_lines``) to append.
+    """
     lines = []
+    kind = None
     for step in d.steps:
-        if step.kind == "simplify":
-            continue
-        lhs = sp.latex(sp.Symbol(step.lhs))
-        lines.append(rf"  {lhs} &= {sp.latex(step.expr)} && ({_shape(step.shape)}) \\")
-    body = "\\begin{align*}\n" + "\n".join(lines) + "\n\\end{align*}"
+        if step.kind != kind:
+            kind = step.kind
+            lines.append(rf"& \textbf{{{_SECTIONS[kind]}}}")
+        lines.extend(_lines(step))
+    lines.append(rf"& {_note(d)}")
+    if index:
+        lines.append(r"& \textbf{Index notation}")
+        lines.extend(rf"{tex(line.lhs)} &= {tex(line.rhs)}" for line in index)
+    env = "aligned" if display else "align*"
+    body = f"\\begin{{{env}}}\n" + " \\\\\n".join(lines) + f"\n\\end{{{env}}}"
     if display:
         body = f"{display}\n{body}\n{display}"
     if standalone:
-        return f"{_PREAMBLE}{body}\n\\end{{document}}\n"
+        title = rf"\noindent$\displaystyle {tex_label(d.steps[-1].lhs)}$ " + _shape_text(d)
+        return f"{_PREAMBLE}{title}\n{body}\n\\end{{document}}\n"
     return body
+
+
+def _shape_text(d: Any) -> str:
+    return rf"\quad$({tex_shape(shape_of(d.result) if hasattr(d.result, 'shape') else d.shape)})$"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .rows import SECTIONS, rows, subtitle, title
+from .rows import SECTIONS, label, rows, subtitle, title
+from .unicode import fmt
 
 _MAX_FORMULA = 64
 
@@ -28,3 +29,16 @@ def render_text(d: Any) -> str:
             text = f"  {lhs:<{lhs_width}} {formula:<{formula_width}}  {shape:<24} {rule}"
             lines.append(text.rstrip())
     return "\n".join(lines)
+
+
+def render_index(lines: list[Any]) -> str:
+    """Index notation, one ``lhs = rhs`` per line, grouped like the steps."""
+    out = []
+    kind = None
+    for line in lines:
+        if line.kind != kind:
+            kind = line.kind
+            out.append(f"-- {SECTIONS[kind]}")
+        via = f"   (summed over the entries of {label(line.via)})" if line.via else ""
+        out.append(f"  {fmt(line.lhs)} = {fmt(line.rhs)}{via}")
+    return "\n".join(out)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.str import StrPrinter
 
 from ..nodes import CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
@@ -109,6 +111,30 @@ class UnicodePrinter(StrPrinter):
     def _print_Dummy(self, expr: Any) -> str:
         return expr.name
 
+    def _print_MatrixElement(self, expr: Any) -> str:
+        parent = self._print(expr.parent)
+        named = isinstance(expr.parent, sp.MatrixSymbol) and not expr.parent.name.startswith("∂")
+        if not named:
+            parent = f"({parent})"
+        rows, cols = expr.parent.shape
+        index = [self._print(k) for k, n in ((expr.i, rows), (expr.j, cols)) if n != 1]
+        return f"{parent}[{','.join(index)}]" if index else parent
+
+    def _print_Derivative(self, expr: Any) -> str:
+        var = expr.variables[0]
+        return f"∂{self._print(expr.expr)}/∂{self._print(var)}"
+
+    def _print_Sum(self, expr: Any) -> str:
+        indices = "".join(self._print(limit[0]) for limit in expr.limits)
+        body = self._print(expr.function)
+        if isinstance(expr.function, sp.Add):
+            body = f"({body})"
+        return f"Σ_{indices} {body}"
+
+    def _print_KroneckerDelta(self, expr: Any) -> str:
+        i, j = (self._print(a) for a in expr.args[:2])
+        return f"δ({i},{j})"
+
     def _print_Identity(self, expr: Any) -> str:
         size = self._print(expr.rows)
         if size.isdigit() or len(size) == 1:
@@ -160,12 +186,15 @@ class UnicodePrinter(StrPrinter):
         return f"{self._print(fn)}({self._print(expr.expr)})"
 
     def _print_Pow(self, expr: Any) -> str:
-        if expr.exp.is_Integer and expr.exp > 1 and isinstance(expr.base, sp.Symbol):
-            return f"{self._print(expr.base)}{str(expr.exp).translate(_SUPERSCRIPTS)}"
+        if expr.exp.is_Integer and expr.exp > 1:
+            base = self._print(expr.base)
+            if not isinstance(expr.base, (sp.Symbol, MatrixElement, sp.Function)):
+                base = f"({base})"
+            return f"{base}{str(expr.exp).translate(_SUPERSCRIPTS)}"
         return super()._print_Pow(expr)
 
     def _print_Mul(self, expr: Any) -> str:
-        return super()._print_Mul(expr).replace("*", "·")
+        return re.sub(r"(?<!\*)\*(?!\*)", "·", super()._print_Mul(expr))
 
 
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
