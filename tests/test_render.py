@@ -1,0 +1,172 @@
+"""Rendering: terminal (rich and plain), LaTeX that compiles, Jupyter, index notation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+from rich.console import Console
+from test_identities_linear import ROWS as LINEAR
+from test_identities_nonlinear import ROWS as NONLINEAR
+
+from matderiv import derive, gradient
+from matderiv.examples import rnn_loss, rnn_step
+from matderiv.index_form import index_lines
+
+GOLDEN = Path(__file__).parent / "golden" / "rnn_step.txt"
+HAS_TEX = shutil.which("pdflatex") is not None
+
+
+def _rich_text(d, width: int = 100) -> str:
+    with open(os.devnull, "w") as sink:
+        console = Console(width=width, color_system=None, record=True, file=sink)
+        console.print(d)
+    return console.export_text()
+
+
+def _rnn():
+    ex = rnn_step()
+    return derive(ex.expr, ex.wrt, ex.layout, names=ex.names)
+
+
+def test_rnn_terminal_output_matches_golden_file() -> None:
+    text = _rich_text(_rnn())
+    if os.environ.get("MATDERIV_UPDATE_GOLDEN"):
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_terminal_output_reads_like_the_textbook() -> None:
+    text = _rich_text(_rnn())
+    assert "∂h₁/∂vec(Wₕₓᵀ) = (e₁ ⊗ I_{nₕ}) diag(1 - h₁∘h₁)" in text
+    assert "denominator layout" in text and "vec stacks columns" in text
+    assert "(nₕ·nᵢ × nₕ)(nₕ × nₕ)" in text  # a chain product's factor shapes
+
+
+@pytest.mark.parametrize("width", [40, 60, 120])
+def test_wide_formulas_wrap_instead_of_breaking_the_table(width: int) -> None:
+    text = _rich_text(_rnn(), width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "diag" in text
+
+
+def test_plain_text_has_every_step() -> None:
+    d = _rnn()
+    text = str(d)
+    for heading in ("named intermediates", "local derivatives", "chain rule", "result"):
+        assert heading in text
+    assert text.count("\n") >= len(d.steps)
+    assert "\x1b[" not in text
+
+
+def test_jupyter_shows_math() -> None:
+    latex = _rnn()._repr_latex_()
+    assert latex.startswith("$$") and latex.rstrip().endswith("$$")
+    assert r"\begin{aligned}" in latex and r"\otimes" in latex
+
+
+def test_latex_notation() -> None:
+    latex = _rnn().to_latex()
+    assert latex.startswith(r"\begin{align*}")
+    for fragment in (r"\otimes", r"\circ", r"\operatorname{diag}", r"\operatorname{vec}"):
+        assert fragment in latex
+    assert r"\underbrace" in latex and r"n_{h} \times n_{h}" in latex
+    Xt = derive(sp.MatrixSymbol("X", 2, 3).T, sp.MatrixSymbol("X", 2, 3)).to_latex()
+    assert "K_{2,3}" in Xt
+
+
+def _compile(tex: str, directory: Path, name: str) -> Path:
+    source = directory / f"{name}.tex"
+    source.write_text(tex, encoding="utf-8")
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    log = (directory / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+    assert run.returncode == 0 and "\n! " not in log, log[-3000:]
+    return directory / f"{name}.pdf"
+
+
+COMPILED = [r for r in LINEAR + NONLINEAR][::8]
+
+
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+@pytest.mark.parametrize("spec", COMPILED, ids=lambda r: r.id)
+def test_latex_compiles(spec, tmp_path: Path) -> None:
+    expr, wrt, *_ = spec.build()
+    for layout in ("numerator", "denominator"):
+        _compile(derive(expr, wrt, layout).to_latex(standalone=True), tmp_path, layout)
+
+
+def test_enough_derivations_are_compiled() -> None:
+    assert len(COMPILED) >= 10
+
+
+@pytest.mark.skipif(not HAS_TEX or not shutil.which("pdftoppm"), reason="needs TeX, pdftoppm")
+def test_rnn_latex_renders_to_png(tmp_path: Path) -> None:
+    ex = rnn_loss()
+    d = gradient(ex.expr, ex.wrt, names=ex.names)
+    pdf = _compile(d.to_latex(standalone=True, index=True), tmp_path, "rnn")
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", pdf, tmp_path / "rnn"],
+        check=True,
+        timeout=120,
+    )
+    png = next(tmp_path.glob("rnn*.png"))
+    assert png.stat().st_size > 10_000
+
+
+def test_index_notation_of_the_rnn_loss() -> None:
+    ex = rnn_loss()
+    d = gradient(ex.expr, ex.wrt, names=ex.names)
+    lines = index_lines(d)
+    n_h, n_i = sorted(ex.dims, key=str)
+    i, j = sp.symbols("i j", integer=True, nonnegative=True)
+    e1, h1 = sp.MatrixSymbol("e_1", n_i, 1), sp.MatrixSymbol("h_1", n_h, 1)
+    c = sp.MatrixSymbol("c", n_h, 1)
+    (result,) = [line for line in lines if line.kind == "result"]
+    assert sp.expand(result.rhs - e1[i, 0] * (1 - h1[j, 0] ** 2) * c[j, 0]) == 0
+    via_h = next(line for line in lines if line.via == "h_1")
+    g = sp.MatrixSymbol("∂L/∂h_1", n_h, 1)
+    assert sp.expand(via_h.rhs - e1[i, 0] * (1 - h1[j, 0] ** 2) * g[j, 0]) == 0
+    text = d.to_index_notation()
+    assert "∂L/∂Wₕₓ[i,j] = (1 - h₁[j]²)·e₁[i]·(∂L/∂h₁)[j]" in text
+
+
+def test_index_notation_of_a_jacobian() -> None:
+    d = _rnn()
+    (result,) = [line for line in index_lines(d) if line.kind == "result"]
+    a, j = (sp.Symbol(s, integer=True, nonnegative=True) for s in "aj")
+    deltas = [set(delta.args[:2]) for delta in result.rhs.atoms(sp.KroneckerDelta)]
+    assert deltas == [{a, j}]
+
+
+def test_output_is_deterministic_across_hash_seeds() -> None:
+    script = (
+        "from matderiv.examples import rnn_loss, rnn_step\n"
+        "from matderiv import derive\n"
+        "for ex in (rnn_step(), rnn_loss()):\n"
+        "    d = derive(ex.expr, ex.wrt, ex.layout, names=ex.names)\n"
+        "    print(d); print(d.to_latex()); print(d.to_index_notation())\n"
+    )
+    outputs = set()
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", script],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        outputs.add(run.stdout)
+    assert len(outputs) == 1

@@ -1,0 +1,91 @@
+"""Derivation steps: their kinds, order and shapes, over the whole identity battery."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import sympy as sp
+from test_identities_linear import ROWS as LINEAR
+from test_identities_nonlinear import ROWS as NONLINEAR
+
+from matderiv import derive, gradient
+from matderiv.examples import rnn_loss, rnn_step
+
+ROWS = LINEAR + NONLINEAR
+ORDER = ["define", "local", "chain", "simplify", "result"]
+
+
+def _same(a, b) -> bool:
+    return sp.expand(sp.sympify(a) - sp.sympify(b)) == 0
+
+
+def _check_steps(d) -> None:
+    kinds = [s.kind for s in d.steps]
+    assert kinds[-1] == "result" and kinds.count("result") == 1
+    assert [ORDER.index(k) for k in kinds] == sorted(ORDER.index(k) for k in kinds)
+    result = d.steps[-1]
+    assert _same(result.shape[0], d.shape[0]) and _same(result.shape[1], d.shape[1])
+    for step in d.steps:
+        assert step.lhs or step.kind == "simplify"
+        if step.kind in ("local", "chain"):
+            assert step.layout == d.layout and step.rule
+        if step.kind == "local":
+            d_node, differential = step.differential
+            assert str(d_node).startswith("d") and differential is not None
+        if step.kind != "chain":
+            continue
+        for term in step.factors:
+            for left, right in itertools.pairwise(term):
+                assert _same(left.shape[1], right.shape[0]), (step.lhs, term)
+            assert _same(term[0].shape[0], step.product_shape[0])
+            assert _same(term[-1].shape[1], step.product_shape[1])
+        rows, cols = step.product_shape
+        if d.mode == "reverse":  # a gradient: a row (numerator) or a column (denominator)
+            assert (rows == 1) if d.layout == "numerator" else (cols == 1)
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+@pytest.mark.parametrize("spec", ROWS, ids=lambda r: r.id)
+def test_steps_of_every_identity(spec, layout) -> None:
+    expr, wrt, *_ = spec.build()
+    _check_steps(derive(expr, wrt, layout))
+
+
+def test_forward_chain_multiplies_in_layout_order() -> None:
+    ex = rnn_step()
+    num = derive(ex.expr, ex.wrt, "numerator", names=ex.names)
+    den = derive(ex.expr, ex.wrt, "denominator", names=ex.names)
+    (n_step,) = [s for s in num.steps if s.kind == "chain" and s.lhs.startswith("∂h_1")]
+    (d_step,) = [s for s in den.steps if s.kind == "chain" and s.lhs.startswith("∂h_1")]
+    # numerator: ∂h₁/∂a₁ · ∂a₁/∂vec(W); denominator: ∂a₁/∂vec(W) · ∂h₁/∂a₁
+    assert [f.label for f in n_step.factors[0]] == ["∂h_1/∂a_1", "∂a_1/∂vec(W_hx)"]
+    assert [f.label for f in d_step.factors[0]] == ["∂a_1/∂vec(W_hx)", "∂h_1/∂a_1"]
+    n_h, n_i = sorted(ex.dims, key=str)
+    assert d_step.factors[0][0].shape == (n_h * n_i, n_h)
+    assert d_step.factors[0][1].shape == (n_h, n_h)
+    assert d_step.product_shape == (n_h * n_i, n_h)
+
+
+def test_reverse_chain_for_a_scalar_loss() -> None:
+    ex = rnn_loss()
+    d = gradient(ex.expr, ex.wrt, names=ex.names)
+    chain = {s.lhs: s for s in d.steps if s.kind == "chain"}
+    step = chain["∂L/∂a_1"]
+    assert [f.label for f in step.factors[0]] == ["∂h_1/∂a_1", "∂L/∂h_1"]
+    w = chain["∂L/∂W_hx"]
+    assert w.shape == ex.wrt.shape and w.product_shape[1] == 1
+    assert "de-vectorised" in w.note
+    numerator = derive(ex.expr, ex.wrt, "numerator", names=ex.names)
+    step = {s.lhs: s for s in numerator.steps if s.kind == "chain"}["∂L/∂a_1"]
+    assert [f.label for f in step.factors[0]] == ["∂L/∂h_1", "∂h_1/∂a_1"]
+
+
+def test_user_names_and_generated_names() -> None:
+    ex = rnn_loss()
+    d = gradient(ex.expr, ex.wrt, names=ex.names)
+    defined = [s.lhs for s in d.steps if s.kind == "define"]
+    assert {"a_1", "h_1", "L"} <= set(defined)
+    assert any(name.startswith("v_") for name in defined)
+    simplify_steps = [s for s in d.steps if s.kind == "simplify"]
+    assert all(s.before is not None and s.rule for s in simplify_steps)
