@@ -1,0 +1,66 @@
+"""Shape declarations: ``W_hx: n_i x n_h, e: n_i, h0: n_h, c: 1``.
+
+A single dimension declares a column vector; dimensions are positive integers
+or names (which become positive integer SymPy symbols, shared by every
+declaration).  The tiny grammar is checked with full-match patterns, and
+every piece is validated before a symbol is created.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+import sympy as sp
+
+from ..errors import ParseError
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_INT = re.compile(r"[1-9][0-9]{0,5}")
+_TIMES = re.compile(r"\s+x\s+|\s*[×*]\s*")
+MAX_DECLARATIONS = 500
+
+
+def dimension(text: str) -> Any:
+    """A dimension: a positive integer or a positive integer symbol."""
+    text = text.strip()
+    if _INT.fullmatch(text):
+        return sp.Integer(int(text))
+    if _NAME.fullmatch(text):
+        return sp.Symbol(text, integer=True, positive=True)
+    raise ParseError(
+        f"bad dimension {text!r}: use a positive integer (at most 6 digits) or a name like n_h"
+    )
+
+
+def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
+    """``"W: n x m, x: n"`` → {"W": MatrixSymbol("W", n, m), "x": MatrixSymbol("x", n, 1)}."""
+    if not isinstance(text, str):
+        raise ParseError(f"shape declarations must be a string, got {type(text).__name__}")
+    symbols: dict[str, sp.MatrixSymbol] = {}
+    pieces = [p for p in re.split(r"[,;]", text) if p.strip()]
+    if len(pieces) > MAX_DECLARATIONS:
+        raise ParseError(f"too many declarations ({len(pieces)}; at most {MAX_DECLARATIONS})")
+    for piece in pieces:
+        name, colon, dims = piece.partition(":")
+        name = name.strip()
+        if not colon or not _NAME.fullmatch(name):
+            raise ParseError(
+                f"bad shape declaration {piece.strip()!r}: write 'name: rows x cols' or "
+                "'name: rows' for a column vector, e.g. 'W_hx: n_i x n_h, e: n_i'"
+            )
+        if name in symbols:
+            raise ParseError(f"{name} is declared twice")
+        parts = _TIMES.split(dims.strip())
+        if len(parts) > 2 or not parts[0]:
+            raise ParseError(f"bad shape {dims.strip()!r} for {name}: write 'rows x cols'")
+        rows = dimension(parts[0])
+        cols = dimension(parts[1]) if len(parts) == 2 else sp.Integer(1)
+        symbols[name] = sp.MatrixSymbol(name, rows, cols)
+    return symbols
+
+
+def suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    return f" Did you mean {', '.join(close)}?" if close else ""

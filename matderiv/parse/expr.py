@@ -1,0 +1,380 @@
+"""matderiv's expression syntax, parsed with lark into SymPy.
+
+NumPy-flavoured: ``@`` matrix product, ``*`` elementwise (or scalar) product,
+``A.T`` and ``A'`` transpose, ``^`` / ``**`` elementwise power, the functions
+in ``FUNCTIONS``, numbers, parentheses, and definitions separated by ``;``::
+
+    a = W_hx.T @ e + W_hh.T @ h0; h = tanh(a); L = c.T @ h
+
+Shapes come from declarations (``shapes.py``).  The grammar's nodes map to
+SymPy constructors by an allow-list; nothing is passed to eval, exec or
+sympify.  Input size, nesting depth, number length and exponents are bounded
+before anything is built, so hostile input fails fast with a ParseError.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+from lark import Lark, Token, Transformer_NonRecursive, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+
+from ..errors import MatDerivError, ParseError, ShapeMismatch
+from ..nodes import AsScalar, DiagVector, LogSumExp, Softmax, Vec
+from ..shapes import fmt_shape, is_matrix, is_scalar_shape, shape_of
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 200
+MAX_EXPONENT = 1_000
+MAX_DIGITS = 30
+
+GRAMMAR = r"""
+program: stmt (";" stmt)* ";"?
+?stmt: NAME "=" expr          -> assign
+     | expr                   -> bare
+?expr: sum
+?sum: product
+    | sum "+" product         -> add
+    | sum "-" product         -> sub
+?product: unary
+    | product "@" unary       -> matmul
+    | product "*" unary       -> mul
+    | product "/" unary       -> div
+?unary: power
+    | "-" unary               -> neg
+    | "+" unary
+?power: postfix
+    | postfix POW unary       -> pow
+?postfix: atom
+    | postfix ".T"            -> transpose
+    | postfix "'"             -> transpose
+?atom: NUMBER                 -> number
+    | NAME                    -> name
+    | NAME "(" expr ("," expr)* ")"  -> call
+    | "(" expr ")"
+POW: "^" | "**"
+NAME: /[A-Za-z_][A-Za-z0-9_]*/
+NUMBER: /[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?/ | /\.[0-9]+([eE][-+]?[0-9]+)?/
+%ignore /[ \t\r\n]+/
+"""
+
+_PARSER = Lark(GRAMMAR, start="program", parser="lalr", maybe_placeholders=False)
+
+
+def _sigmoid() -> Any:
+    t = sp.Symbol("t")
+    return sp.Lambda(t, 1 / (1 + sp.exp(-t)))
+
+
+def _relu() -> Any:
+    t = sp.Symbol("t")
+    return sp.Lambda(t, sp.Max(0, t))
+
+
+def _softplus() -> Any:
+    t = sp.Symbol("t")
+    return sp.Lambda(t, sp.log(1 + sp.exp(t)))
+
+
+#: entrywise functions: applied with applyfunc to matrices, directly to scalars
+ELEMENTWISE: dict[str, Callable[[], Any]] = {
+    "tanh": lambda: sp.tanh,
+    "exp": lambda: sp.exp,
+    "log": lambda: sp.log,
+    "sqrt": lambda: sp.sqrt,
+    "sin": lambda: sp.sin,
+    "cos": lambda: sp.cos,
+    "sigmoid": _sigmoid,
+    "relu": _relu,
+    "softplus": _softplus,
+}
+
+
+def _ones(rows: Any, cols: Any) -> Any:
+    return sp.OneMatrix(rows, cols)
+
+
+#: structural functions: name -> (number of arguments, constructor)
+STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
+    "inv": (1, lambda a: sp.Inverse(a)),
+    "tr": (1, lambda a: sp.Trace(a)),
+    "det": (1, lambda a: sp.Determinant(a)),
+    "logdet": (1, lambda a: sp.log(sp.Determinant(a))),
+    "kron": (2, lambda a, b: sp.KroneckerProduct(a, b)),
+    "vec": (1, lambda a: Vec(a)),
+    "diag": (1, lambda a: DiagVector(a)),
+    "sum": (1, lambda a: sp.MatMul(_ones(1, a.shape[0]), a, _ones(a.shape[1], 1))),
+    "softmax": (1, lambda a: Softmax(a)),
+    "eye": (1, lambda n: sp.Identity(n)),
+    "logsumexp": (1, lambda a: LogSumExp(a)),
+}
+
+FUNCTIONS = sorted([*ELEMENTWISE, *STRUCTURAL])
+
+
+@dataclass
+class Program:
+    """A parsed program: the final expression and the named definitions before it."""
+
+    expr: Any
+    names: dict[str, Any] = field(default_factory=dict)
+
+
+def _caret(text: str, pos: int | None, context: int = 40) -> str:
+    """The line of ``text`` around ``pos`` with a caret under it (long lines are cut)."""
+    pos = len(text) if pos is None else pos
+    line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos)
+    line = text[line_start : line_end if line_end != -1 else len(text)]
+    column = pos - line_start
+    start = max(0, column - context)
+    shown = line[start : column + context]
+    prefix = "…" if start else ""
+    suffix = "…" if column + context < len(line) else ""
+    return f"  {prefix}{shown}{suffix}\n  {' ' * (len(prefix) + column - start)}^"
+
+
+def _check_bounds(text: str) -> None:
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"expression too long ({len(text)} characters; at most {MAX_LENGTH})")
+    depth = 0
+    for pos, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if depth > MAX_DEPTH:
+            raise ParseError(f"nesting deeper than {MAX_DEPTH} levels:\n{_caret(text, pos)}")
+
+
+def _tree_depth(tree: Tree) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH * 2:
+            break
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+    return deepest
+
+
+def _describe_expected(error: UnexpectedInput) -> str:
+    expected = sorted(getattr(error, "expected", None) or getattr(error, "allowed", None) or [])
+    words = [_terminal_name(e) for e in expected]
+    return f"; expected {', '.join(words[:8])}" if words else ""
+
+
+def _terminal_name(terminal: str) -> str:
+    names = {"NAME": "a name", "NUMBER": "a number", "POW": "'^'", "$END": "end of input"}
+    if terminal in names:
+        return names[terminal]
+    try:
+        return repr(_PARSER.get_terminal(terminal).pattern.value)
+    except KeyError:
+        return terminal
+
+
+def _syntax_error(text: str, error: UnexpectedInput) -> ParseError:
+    pos = getattr(error, "pos_in_stream", None)
+    if pos is None:
+        pos = len(text)
+    what = "unexpected end of input" if isinstance(error, UnexpectedEOF) else "syntax error"
+    if isinstance(error, UnexpectedCharacters):
+        what = f"unexpected character {text[pos]!r}"
+    return ParseError(f"{what}{_describe_expected(error)}:\n{_caret(text, pos)}")
+
+
+def _suggest(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    return f" Did you mean {', '.join(close)}?" if close else ""
+
+
+class _Build(Transformer_NonRecursive):
+    """Lark tree → SymPy, one allow-listed constructor per grammar rule."""
+
+    def __init__(self, text: str, symbols: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.text = text
+        self.symbols = dict(symbols)
+        self.names: dict[str, Any] = {}
+        self.dims = {str(d): d for d in _dimensions(self.symbols.values())}
+
+    # leaves
+    def number(self, items: list[Token]) -> Any:
+        (token,) = items
+        if len(token) > MAX_DIGITS:
+            raise ParseError(
+                f"number {token[:12]}... is too long:\n{_caret(self.text, token.start_pos)}"
+            )
+        return sp.Integer(int(token)) if token.isdigit() else sp.Float(str(token))
+
+    def name(self, items: list[Token]) -> Any:
+        (token,) = items
+        if token in self.names:
+            return self.names[token]
+        if token in self.symbols:
+            return self.symbols[token]
+        if token in self.dims:
+            return self.dims[token]
+        known = [*self.symbols, *self.names, *self.dims]
+        hint = _suggest(str(token), known + FUNCTIONS)
+        raise ParseError(
+            f"unknown symbol '{token}':\n{_caret(self.text, token.start_pos)}\n"
+            f"Declare its shape (e.g. '{token}: n x m').{hint}"
+        )
+
+    # operators
+    def add(self, items: list[Any]) -> Any:
+        return _sum(items[0], items[1], "+")
+
+    def sub(self, items: list[Any]) -> Any:
+        return _sum(items[0], -items[1], "-")
+
+    def neg(self, items: list[Any]) -> Any:
+        return -items[0]
+
+    def matmul(self, items: list[Any]) -> Any:
+        left, right = items
+        if not (is_matrix(left) and is_matrix(right)):
+            return left * right
+        return _guard("@", left, right, lambda: sp.MatMul(left, right).doit(deep=False))
+
+    def mul(self, items: list[Any]) -> Any:
+        left, right = items
+        if is_matrix(left) and is_matrix(right):
+            if is_scalar_shape(shape_of(left)) and not is_scalar_shape(shape_of(right)):
+                return AsScalar(left) * right
+            if is_scalar_shape(shape_of(right)) and not is_scalar_shape(shape_of(left)):
+                return AsScalar(right) * left
+            return _guard("*", left, right, lambda: sp.HadamardProduct(left, right))
+        return left * right
+
+    def div(self, items: list[Any]) -> Any:
+        left, right = items
+        if is_matrix(right):
+            raise ParseError("division by a matrix: use inv(A) for an inverse")
+        return left * (1 / right)
+
+    def pow(self, items: list[Any]) -> Any:
+        base, _, exponent = items
+        if is_matrix(exponent) or not exponent.is_number:
+            raise ParseError("exponents must be numbers")
+        if abs(exponent) > MAX_EXPONENT:
+            raise ParseError(f"exponent {exponent} is too large (|p| ≤ {MAX_EXPONENT})")
+        if not is_matrix(base):
+            return base**exponent
+        if is_scalar_shape(shape_of(base)):
+            return AsScalar(base) ** exponent
+        return sp.HadamardPower(base, exponent)
+
+    def transpose(self, items: list[Any]) -> Any:
+        (arg,) = items
+        return arg.T if is_matrix(arg) else arg
+
+    def call(self, items: list[Any]) -> Any:
+        token, *args = items
+        name = str(token)
+        if name in ELEMENTWISE:
+            return _apply(name, ELEMENTWISE[name](), args)
+        if name in STRUCTURAL:
+            arity, build = STRUCTURAL[name]
+            if len(args) != arity:
+                raise ParseError(f"{name} takes {arity} argument(s), got {len(args)}")
+            wants_matrix = name != "eye"
+            if not all(is_matrix(a) == wants_matrix for a in args):
+                kind = "matrices" if wants_matrix else "a dimension, e.g. eye(n_h)"
+                raise ParseError(f"{name} expects {kind}:\n{_caret(self.text, token.start_pos)}")
+            try:
+                return build(*args)
+            except MatDerivError:
+                raise
+            except (ValueError, TypeError) as exc:
+                raise ShapeMismatch(f"{name}: {exc}") from exc
+        raise ParseError(
+            f"unknown function {name!r}:\n{_caret(self.text, token.start_pos)}\n"
+            f"Known: {', '.join(FUNCTIONS)}.{_suggest(name, FUNCTIONS)}"
+        )
+
+    # statements
+    def assign(self, items: list[Any]) -> Any:
+        token, value = items
+        if token in self.symbols:
+            raise ParseError(f"{token} is declared as an input and cannot be redefined")
+        self.names[str(token)] = value
+        return value
+
+    def bare(self, items: list[Any]) -> Any:
+        return items[0]
+
+    def program(self, items: list[Any]) -> Any:
+        return items[-1]
+
+
+def _dimensions(values: Any) -> set[Any]:
+    dims: set[Any] = set()
+    for value in values:
+        if is_matrix(value):
+            for d in value.shape:
+                dims |= sp.sympify(d).free_symbols
+    return dims
+
+
+def _apply(name: str, fn: Any, args: list[Any]) -> Any:
+    if len(args) != 1:
+        raise ParseError(f"{name} takes one argument, got {len(args)}")
+    (arg,) = args
+    if not is_matrix(arg):
+        return fn(arg)
+    if is_scalar_shape(shape_of(arg)):
+        return fn(AsScalar(arg))
+    return arg.applyfunc(fn)
+
+
+def _sum(left: Any, right: Any, op: str) -> Any:
+    if is_matrix(left) != is_matrix(right):
+        matrix, scalar = (left, right) if is_matrix(left) else (right, left)
+        if is_scalar_shape(shape_of(matrix)):
+            return AsScalar(left) + right if is_matrix(left) else left + AsScalar(right)
+        ones = scalar * sp.OneMatrix(*shape_of(matrix))
+        return sp.MatAdd(left if is_matrix(left) else ones, right if is_matrix(right) else ones)
+    if is_matrix(left):
+        return _guard(op, left, right, lambda: sp.MatAdd(left, right).doit(deep=False))
+    return left + right
+
+
+def _guard(op: str, left: Any, right: Any, build: Callable[[], Any]) -> Any:
+    """Build a binary node; SymPy's ShapeError becomes a ShapeMismatch naming both sides."""
+    try:
+        return build()
+    except sp.ShapeError as exc:
+        raise ShapeMismatch(
+            f"'{op}' of {left} {fmt_shape(shape_of(left))} and {right} "
+            f"{fmt_shape(shape_of(right))}: the shapes do not agree ({exc})"
+        ) from exc
+
+
+def parse_program(text: str, symbols: Mapping[str, Any]) -> Program:
+    """Parse ``a = ...; h = ...; L = ...`` (or one expression) over declared ``symbols``."""
+    if not isinstance(text, str):
+        raise ParseError(f"expected a string, got {type(text).__name__}")
+    _check_bounds(text)
+    try:
+        tree = _PARSER.parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(text, exc) from None
+    if _tree_depth(tree) > MAX_DEPTH * 2:
+        raise ParseError(f"expression nested deeper than {MAX_DEPTH * 2} operations")
+    builder = _Build(text, symbols)
+    try:
+        expr = builder.transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, MatDerivError):
+            raise exc.orig_exc from None
+        raise ParseError(f"cannot build the expression: {exc.orig_exc}") from None
+    return Program(expr, builder.names)
+
+
+def parse_expression(text: str, symbols: Mapping[str, Any]) -> Any:
+    """The SymPy expression of ``text`` (definitions before ``;`` are substituted)."""
+    return parse_program(text, symbols).expr

@@ -1,0 +1,158 @@
+"""matderiv's expression syntax: what it builds, its errors, and hostile input."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matderiv import ParseError, ShapeMismatch, derive, diag, logsumexp, softmax, vec
+from matderiv.nodes import AsScalar
+from matderiv.parse.declarations import parse_shapes
+from matderiv.parse.expr import parse_expression, parse_program
+from matderiv.shapes import scalarize
+
+S = parse_shapes("W_hx: n_i x n_h, W_hh: n_h x n_h, e: n_i, h0: n_h, c: n_h, A: 3 x 3, s: 1")
+n_i, n_h = (sp.Symbol(s, integer=True, positive=True) for s in ("n_i", "n_h"))
+W, U, e, h0, c, A, s = (S[k] for k in ("W_hx", "W_hh", "e", "h0", "c", "A", "s"))
+
+
+def test_declarations() -> None:
+    assert W.shape == (n_i, n_h) and e.shape == (n_i, 1) and A.shape == (3, 3)
+    assert parse_shapes("x: 4;  Y: 2 × m")["Y"].shape == (
+        2,
+        sp.Symbol("m", integer=True, positive=True),
+    )
+    for bad in ("W", "W: ", "W: n x m x p", "1W: n", "W: n, W: m", "W: 0", "W: n-1"):
+        with pytest.raises(ParseError):
+            parse_shapes(bad)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("W_hx.T @ e", W.T * e),
+        ("W_hx' @ e", W.T * e),
+        ("W_hx.T @ e + W_hh.T @ h0", W.T * e + U.T * h0),
+        ("tanh(h0)", h0.applyfunc(sp.tanh)),
+        ("h0 * c", sp.HadamardProduct(h0, c)),
+        ("2 * h0", 2 * h0),
+        ("h0 ^ 2", sp.HadamardPower(h0, 2)),
+        ("h0 ** 3", sp.HadamardPower(h0, 3)),
+        ("inv(A)", sp.Inverse(A)),
+        ("tr(A)", sp.Trace(A)),
+        ("det(A)", sp.Determinant(A)),
+        ("logdet(A)", sp.log(sp.Determinant(A))),
+        ("kron(e, h0)", sp.KroneckerProduct(e, h0)),
+        ("vec(W_hx)", vec(W)),
+        ("diag(c)", diag(c)),
+        ("softmax(c)", softmax(c)),
+        ("logsumexp(c)", logsumexp(c)),
+        ("eye(n_h)", sp.Identity(n_h)),
+        ("-c", -c),
+        ("(c)", c),
+        ("c.T @ h0 * 2", sp.MatMul(c.T, h0) * 2),
+        ("exp(s)", sp.exp(AsScalar(s))),
+        ("1 - c", sp.MatAdd(sp.OneMatrix(n_h, 1), -c)),
+    ],
+)
+def test_constructs(text: str, expected) -> None:
+    assert scalarize(parse_expression(text, S)) == scalarize(expected)
+
+
+def test_program_with_definitions() -> None:
+    program = parse_program("a = W_hx.T @ e + W_hh.T @ h0; h = tanh(a); L = c.T @ h", S)
+    a = W.T * e + U.T * h0
+    assert program.names["a"] == a
+    assert scalarize(program.names["h"]) == scalarize(a.applyfunc(sp.tanh))
+    assert scalarize(program.expr) == scalarize(c.T * a.applyfunc(sp.tanh))
+    d = derive(program.expr, W, "denominator", names=program.names)
+    assert [s.lhs for s in d.steps if s.kind == "define"][-2:] == ["h", "L"]
+
+
+def test_sigmoid_relu_softplus_are_entrywise_lambdas() -> None:
+    for name in ("sigmoid", "relu", "softplus"):
+        out = parse_expression(f"{name}(c)", S)
+        assert out.shape == c.shape and isinstance(out.function, sp.Lambda)
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("tanh(W_hx", "expected"),
+        ("W_hx @@ e", "^"),
+        ("W_hxx @ e", "Did you mean W_hx"),
+        ("tahn(e)", "Did you mean tanh"),
+        ("h0 ^ h0", "exponents must be numbers"),
+        ("e ^ 100000", "too large"),
+        ("inv(A, A)", "takes 1 argument"),
+        ("W_hx = e", "cannot be redefined"),
+        ("c / h0", "inv(A)"),
+        ("1" * 40, "too long"),
+    ],
+)
+def test_errors_are_clear(text: str, fragment: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_expression(text, S)
+    assert fragment in str(info.value)
+
+
+def test_syntax_error_has_a_caret_under_the_position() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_expression("W_hx.T @ @ e", S)
+    line, caret = str(info.value).splitlines()[1:3]
+    assert caret.index("^") == line.index("@ e")
+
+
+def test_shape_errors_name_the_operation() -> None:
+    with pytest.raises(ShapeMismatch, match=r"'@' of A \(3 × 3\) and s \(1 × 1\)"):
+        parse_expression("A @ s @ A", S)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "__import__('os').system('echo hacked')",
+        "().__class__.__bases__[0].__subclasses__()",
+        "lambda x: x",
+        "c.__class__",
+        "exec('1')",
+        "e ^ 9999999999999999999999999999999999999",
+        "(" * 100_000 + "c" + ")" * 100_000,
+        "-" * 5_000 + "c",
+        "c" + " + c" * 4_000,
+        "9" * 10_000,
+    ],
+)
+def test_hostile_input_is_rejected_fast(hostile: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(ParseError):
+        parse_expression(hostile, S)
+    assert time.perf_counter() - start < 5
+
+
+ALPHABET = st.sampled_from([*"W_hxe0c()+-*@^.'T;=, 123", "tanh", "inv", "kron"])
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+@given(st.lists(ALPHABET, max_size=30).map("".join))
+def test_fuzz_only_clean_errors(text: str) -> None:
+    with contextlib.suppress(ParseError, ShapeMismatch):
+        parse_expression(text, S)
+
+
+VALID = ["W_hx.T @ e", "tanh(h0) * c", "c.T @ h0", "kron(e, h0)", "inv(A) @ A"]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.sampled_from(VALID), st.integers(0, 40), st.sampled_from(list("()@*+-.'^;,x1 ")))
+def test_fuzz_mutations(base: str, pos: int, char: str) -> None:
+    text = base[:pos] + char + base[pos:]
+    with contextlib.suppress(ParseError, ShapeMismatch):
+        parse_expression(text, S)
