@@ -17,6 +17,7 @@ from .errors import (
 )
 from .nodes import commutation, diag, logsumexp, softmax, vec
 from .numeric import evaluate
+from .verification import Verdict, verify
 
 __version__ = "0.1.0"
 
@@ -29,6 +30,7 @@ __all__ = [
     "ShapeMismatch",
     "Step",
     "UnsupportedNode",
+    "Verdict",
     "__version__",
     "commutation",
     "derive",
@@ -39,4 +41,5 @@ __all__ = [
     "logsumexp",
     "softmax",
     "vec",
+    "verify",
 ]

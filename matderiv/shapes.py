@@ -18,6 +18,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from .errors import ShapeMismatch, UnsupportedNode
 from .nodes import AsScalar
+from .render.unicode import fmt
 
 Shape = tuple[Any, Any]
 SCALAR: Shape = (sp.S.One, sp.S.One)
@@ -78,8 +79,8 @@ def _require_square(node: Any, arg: Any) -> None:
     rows, cols = shape_of(arg)
     if not dims_equal(rows, cols):
         raise ShapeMismatch(
-            f"{type(node).__name__} needs a square matrix, but {arg} has shape "
-            f"{fmt_shape((rows, cols))} in {node}. Hint: check the transposes and "
+            f"{type(node).__name__} needs a square matrix, but {fmt(arg)} has shape "
+            f"{fmt_shape((rows, cols))} in {fmt(node)}. Hint: check the transposes and "
             "the order of the factors."
         )
 
@@ -90,7 +91,7 @@ def _check_matmul(node: Any) -> None:
         (_, inner_l), (inner_r, _) = shape_of(left), shape_of(right)
         if not dims_equal(inner_l, inner_r):
             raise ShapeMismatch(
-                f"product {node}: {left} {fmt_shape(shape_of(left))} times {right} "
+                f"product {fmt(node)}: {fmt(left)} {fmt_shape(shape_of(left))} times {fmt(right)} "
                 f"{fmt_shape(shape_of(right))}; inner dimensions {fmt_dim(inner_l)} and "
                 f"{fmt_dim(inner_r)} do not agree. Hint: transpose one factor or swap "
                 "their order."
@@ -103,8 +104,8 @@ def _check_same_shape(node: Any) -> None:
     for other in args[1:]:
         if not shapes_equal(first, shape_of(other)):
             raise ShapeMismatch(
-                f"{type(node).__name__} {node}: {args[0]} has shape {fmt_shape(first)} "
-                f"but {other} has shape {fmt_shape(shape_of(other))}; the operands of a "
+                f"{type(node).__name__} {fmt(node)}: {fmt(args[0])} has shape {fmt_shape(first)} "
+                f"but {fmt(other)} has shape {fmt_shape(shape_of(other))}; the operands of a "
                 "sum or Hadamard product must have the same shape."
             )
 
@@ -113,8 +114,8 @@ def _check_scalar_function(node: Any) -> None:
     for arg in node.args:
         if is_matrix(arg) and not is_scalar_shape(shape_of(arg)):
             raise UnsupportedNode(
-                f"{type(node).__name__} applied to the matrix {arg} of shape "
-                f"{fmt_shape(shape_of(arg))} in {node}: only 1 x 1 matrices count as "
+                f"{type(node).__name__} applied to the matrix {fmt(arg)} of shape "
+                f"{fmt_shape(shape_of(arg))} in {fmt(node)}: only 1 x 1 matrices count as "
                 "scalars. Hint: for an elementwise function use X.applyfunc(f); matrix "
                 "functions (the matrix exponential, ...) are not supported."
             )

@@ -218,7 +218,7 @@ class _Build(Transformer_NonRecursive):
         if token in self.dims:
             return self.dims[token]
         known = [*self.symbols, *self.names, *self.dims]
-        hint = _suggest(str(token), known + FUNCTIONS)
+        hint = _suggest(str(token), known)
         raise ParseError(
             f"unknown symbol '{token}':\n{_caret(self.text, token.start_pos)}\n"
             f"Declare its shape (e.g. '{token}: n x m').{hint}"

@@ -29,5 +29,5 @@ def renderables(d: Any) -> Iterator[Any]:
         step = Text(r.lhs)
         if r.rule:
             step.append(f"{chr(10) if r.lhs else ''}[{r.rule}]", style="dim")
-        table.add_row(step, "\n".join(r.formula), "\n".join(r.shape))
+        table.add_row(step, Text("\n".join(r.formula)), Text("\n".join(r.shape)))
     yield table

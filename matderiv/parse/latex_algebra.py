@@ -1,0 +1,362 @@
+"""SymPy constructors for what the LaTeX grammar recognises, one function per construct.
+
+Products are built without checking symbolic shapes (SymPy raises only when
+two concrete sizes differ), so an ill-formed candidate such as
+(e1ᵀ ⊗ I) diag(1 − h∘h) still parses and ``verify`` can say what is wrong
+with it.  A concrete mismatch is a ShapeMismatch naming both operands.
+
+Reading conventions: a scalar constant in a sum with matrices is that
+constant times the all-ones matrix (1 − v); ``I`` and ``\\mathbf{1}`` written
+without a size take it from a neighbouring factor or term; 1 x 1 matrices
+next to larger matrices, or inside scalar functions, count as scalars.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.exceptions import ShapeError
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from ..errors import ShapeMismatch
+from ..nodes import AsScalar, CommutationMatrix, DiagVector, diag, logsumexp, softmax, vec
+from .latex_text import LocatedError
+
+_t = sp.Dummy("t")
+SIGMOID = sp.Lambda(_t, 1 / (1 + sp.exp(-_t)))
+
+
+@dataclass(frozen=True)
+class Unsized:
+    """I or 1 (a column of ones) written without its size, waiting for a neighbour's."""
+
+    kind: str  # "identity" or "ones"
+    pos: int
+    coeff: Any = sp.S.One
+    row: bool = False  # 1ᵀ: a row of ones
+
+    def scaled(self, c: Any) -> Unsized:
+        return replace(self, coeff=self.coeff * c)
+
+    def transposed(self) -> Unsized:
+        return self if self.kind == "identity" else replace(self, row=not self.row)
+
+    def sized(self, rows: Any = None, cols: Any = None) -> Any:
+        """The matrix, given its row or column count; None if that does not fix its size."""
+        if self.kind == "identity":
+            n = rows if rows is not None else cols
+            return None if n is None else _scale(self.coeff, sp.Identity(n))
+        n = cols if self.row else rows
+        if n is None:
+            return None
+        shape = (sp.S.One, n) if self.row else (n, sp.S.One)
+        return _scale(self.coeff, sp.OneMatrix(*shape))
+
+    def like(self, rows: Any, cols: Any) -> Any:
+        """The matrix in a sum or Hadamard product with a (rows x cols) operand."""
+        whole = sp.Identity(rows) if self.kind == "identity" else sp.OneMatrix(rows, cols)
+        return _scale(self.coeff, whole)
+
+    def unknown(self, where: str) -> LocatedError:
+        what = r"I" if self.kind == "identity" else r"\mathbf{1}"
+        where = f" {where}" if where else ""
+        hint = r"I_{n}, e.g. I_{n_h}" if self.kind == "identity" else r"\mathbf{1}_{n}"
+        return LocatedError(f"the size of {what}{where} is unknown: write {hint}", self.pos)
+
+
+def is_matrix(x: Any) -> bool:
+    return bool(getattr(x, "is_Matrix", False))
+
+
+def is_scalar(x: Any) -> bool:
+    return not isinstance(x, Unsized) and not is_matrix(x)
+
+
+def _one(d: Any) -> bool:
+    return bool(d == 1)
+
+
+def _is_1x1(x: Any) -> bool:
+    return is_matrix(x) and _one(x.rows) and _one(x.cols)
+
+
+def _is_vector(x: Any) -> bool:
+    return _one(x.rows) != _one(x.cols)
+
+
+def _shape(x: Any) -> str:
+    return f"({x.rows} x {x.cols})"
+
+
+def _differ(a: Any, b: Any) -> bool:
+    """Two sizes that are different numbers (symbolic sizes are left to verify)."""
+    return bool(sp.sympify(a - b).is_number and a != b)
+
+
+def _scale(c: Any, m: Any) -> Any:
+    return m if c == 1 else sp.MatMul(c, m).doit(deep=False)
+
+
+def _guard(what: str, *operands: Any) -> ShapeMismatch:
+    shapes = " and ".join(f"{o} {_shape(o)}" for o in operands if is_matrix(o))
+    return ShapeMismatch(f"{what}: the shapes of {shapes} do not fit")
+
+
+# -- products, sums, elementwise and Kronecker products ------------------------
+
+
+def matmul(factors: list[Any]) -> Any:
+    """The product of scalars and matrices in order; an Unsized factor is sized by a neighbour."""
+    mats = [f for f in factors if not is_scalar(f)]
+    coeff = sp.Mul(*(f for f in factors if is_scalar(f)))
+    if not mats:
+        return coeff
+    if len(mats) == 1 and isinstance(mats[0], Unsized):
+        return mats[0].scaled(coeff)
+    mats = _size_from_neighbours(mats)
+    scalars = [
+        AsScalar(m) if _is_1x1(m) and _next_to_larger(mats, i) else None
+        for i, m in enumerate(mats)
+    ]
+    coeff *= sp.Mul(*(s for s in scalars if s is not None))
+    mats = [m for m, s in zip(mats, scalars, strict=True) if s is None]
+    for a, b in itertools.pairwise(mats):
+        if _differ(a.cols, b.rows):
+            raise ShapeMismatch(
+                f"the product {a} · {b} is not defined: {_shape(a)} times {_shape(b)}, "
+                f"and {a.cols} ≠ {b.rows}"
+            )
+    try:
+        # doit(deep=False): flatten and collect, but leave the factors alone (a deep
+        # doit would fuse tanh(sigma(x)) into one entrywise function).
+        product = sp.MatMul(*mats).doit(deep=False) if len(mats) > 1 else mats[0]
+    except ShapeError as exc:
+        raise _guard("a matrix product", *mats) from exc
+    return _scale(coeff, product)
+
+
+def _size_from_neighbours(mats: list[Any]) -> list[Any]:
+    mats = list(mats)
+    changed = True
+    while changed:
+        changed = False
+        for i, m in enumerate(mats):
+            if not isinstance(m, Unsized):
+                continue
+            left = mats[i - 1] if i > 0 and is_matrix(mats[i - 1]) else None
+            right = mats[i + 1] if i + 1 < len(mats) and is_matrix(mats[i + 1]) else None
+            sized = m.sized(rows=left.cols) if left is not None else None
+            if sized is None and right is not None:
+                sized = m.sized(cols=right.rows)
+            if sized is not None:
+                mats[i], changed = sized, True
+    for m in mats:
+        if isinstance(m, Unsized):
+            raise m.unknown("in this product")
+    return mats
+
+
+def _next_to_larger(mats: list[Any], i: int) -> bool:
+    """A 1 x 1 factor whose neighbour does not have a matching 1: it is a scalar."""
+    left = i > 0 and not _is_1x1(mats[i - 1]) and not _one(mats[i - 1].cols)
+    right = i + 1 < len(mats) and not _is_1x1(mats[i + 1]) and not _one(mats[i + 1].rows)
+    return left or right
+
+
+def negate(x: Any) -> Any:
+    if isinstance(x, Unsized):
+        return x.scaled(-1)
+    return _scale(sp.S.NegativeOne, x) if is_matrix(x) else -x
+
+
+def add(terms: list[Any]) -> Any:
+    """A sum; constants with matrices are constant·ones, 1 x 1 matrices with scalars scalars."""
+    mats = [t for t in terms if is_matrix(t)]
+    unsized = [t for t in terms if isinstance(t, Unsized)]
+    scalars = [t for t in terms if is_scalar(t)]
+    if not mats:
+        if unsized:
+            raise unsized[0].unknown("in this sum")
+        return sp.Add(*scalars)
+    rows, cols = mats[0].shape
+    mats += [u.like(rows, cols) for u in unsized]
+    if scalars and all(_is_1x1(m) for m in mats):
+        return sp.Add(*scalars, *(AsScalar(m) for m in mats))
+    others = [s for s in scalars if not s.is_number]
+    if others:
+        raise ShapeMismatch(
+            f"the sum adds the scalar {others[0]} to the matrix {mats[0]} {_shape(mats[0])}"
+        )
+    constant = sp.Add(*scalars)
+    if constant != 0:
+        mats.append(_scale(constant, sp.OneMatrix(rows, cols)))
+    for m in mats[1:]:
+        if _differ(m.rows, rows) or _differ(m.cols, cols):
+            raise ShapeMismatch(f"the sum adds {mats[0]} {_shape(mats[0])} and {m} {_shape(m)}")
+    # Flattened and sorted as SymPy's MatAdd.doit would, but without collecting terms:
+    # that step multiplies with a deep doit, which fuses nested entrywise functions.
+    terms = [a for m in mats for a in (m.args if isinstance(m, sp.MatAdd) else (m,))]
+    terms = [t for t in terms if not isinstance(t, sp.ZeroMatrix)] or [sp.ZeroMatrix(rows, cols)]
+    return sp.MatAdd(*sorted(terms, key=sp.default_sort_key)) if len(terms) > 1 else terms[0]
+
+
+def elementwise(op: str, operands: list[Any]) -> Any:
+    r"""x₁ ⊗ x₂ ⊗ ... (op "otimes") or x₁ ∘ x₂ ∘ ... (\odot, \circ); scalars just scale."""
+    what = "a Kronecker product" if op == "otimes" else "a Hadamard product"
+    coeff = sp.Mul(*(x for x in operands if is_scalar(x)))
+    mats = [x for x in operands if not is_scalar(x)]
+    sized = [x for x in mats if is_matrix(x)]
+    for x in mats:
+        if isinstance(x, Unsized) and (op == "otimes" or not sized):
+            raise x.unknown(f"in {what}")
+    if not mats:
+        return coeff
+    if op == "otimes":
+        return _scale(coeff, sp.KroneckerProduct(*_flat(mats, sp.KroneckerProduct)))
+    first = sized[0]
+    mats = [x.like(first.rows, first.cols) if isinstance(x, Unsized) else x for x in mats]
+    for x in mats:
+        if _differ(x.rows, first.rows) or _differ(x.cols, first.cols):
+            raise ShapeMismatch(
+                f"the Hadamard product of {first} {_shape(first)} and {x} {_shape(x)}"
+            )
+    if len(mats) == 1:
+        return _scale(coeff, mats[0])
+    try:
+        return _scale(coeff, sp.HadamardProduct(*_flat(mats, sp.HadamardProduct)))
+    except ShapeError as exc:
+        raise _guard(what, *mats) from exc
+
+
+def reciprocal(x: Any, pos: int) -> Any:
+    """The entrywise reciprocal, for a ⊘ b = a ∘ b^{∘-1}."""
+    if isinstance(x, Unsized):
+        if x.kind == "identity":
+            raise LocatedError("entrywise division by I divides by zero", pos)
+        return x.scaled(1 / x.coeff**2)
+    return sp.HadamardPower(x, -1) if is_matrix(x) else sp.Pow(x, -1)
+
+
+def _flat(xs: list[Any], kind: Any) -> list[Any]:
+    return [a for x in xs for a in (x.args if isinstance(x, kind) else (x,))]
+
+
+# -- superscripts ---------------------------------------------------------------
+
+
+_SIMPLE = (
+    sp.MatrixSymbol,
+    sp.Identity,
+    sp.ZeroMatrix,
+    sp.OneMatrix,
+    sp.Transpose,
+    sp.Inverse,
+    CommutationMatrix,
+    DiagVector,
+)
+
+
+def transpose(x: Any) -> Any:
+    """xᵀ; of a product, sum or function it stays Transpose(...), the formula as written."""
+    if isinstance(x, Unsized):
+        return x.transposed()
+    if not is_matrix(x):
+        return x
+    return x.T if isinstance(x, _SIMPLE) else sp.Transpose(x)
+
+
+def inverse(x: Any, pos: int) -> Any:
+    if isinstance(x, Unsized):
+        if x.kind == "identity":
+            return x.scaled(1 / x.coeff**2)
+        raise LocatedError(r"the vector of ones \mathbf{1} has no inverse", pos)
+    if not is_matrix(x):
+        return sp.Pow(x, -1)
+    _require_square(x, f"{x}^{{-1}}")
+    return x.I
+
+
+def _require_square(x: Any, what: str) -> None:
+    if x.rows != x.cols:
+        raise ShapeMismatch(f"{what} needs a square matrix, and {x} is {_shape(x)}")
+
+
+def power(x: Any, k: Any, pos: int) -> Any:
+    """x^k: a scalar power; for a vector entrywise; for a square matrix the matrix power."""
+    if isinstance(x, Unsized):
+        return x.scaled(x.coeff ** (k - 1))
+    if not is_matrix(x):
+        return sp.Pow(x, k)
+    if _is_1x1(x):
+        return sp.Pow(AsScalar(x), k)
+    if _is_vector(x):
+        return sp.HadamardPower(x, k)
+    if k == -1:
+        return inverse(x, pos)
+    if not k.is_integer:
+        raise LocatedError(
+            f"{x}^{{{k}}} of a matrix is ambiguous: write the entrywise power "
+            rf"{x}^{{\circ {k}}}",
+            pos,
+        )
+    _require_square(x, rf"{x}^{k} (for the entrywise power write {x}^{{\circ {k}}})")
+    return x if k == 1 else sp.MatPow(x, k)
+
+
+def hadamard_power(x: Any, k: Any) -> Any:
+    if isinstance(x, Unsized):
+        return x.scaled(x.coeff ** (k - 1))
+    return sp.HadamardPower(x, k) if is_matrix(x) else sp.Pow(x, k)
+
+
+# -- functions ------------------------------------------------------------------
+
+_ENTRYWISE = {"log": sp.log, "ln": sp.log, "exp": sp.exp, "tanh": sp.tanh}
+
+
+def function(word: str, x: Any, pos: int) -> Any:
+    """The allow-listed function ``word`` (already canonical) applied to x."""
+    if isinstance(x, Unsized):
+        raise x.unknown(f"inside {word}(...)")
+    if word in ("sigma", "sigmoid"):
+        return _entrywise(SIGMOID, x)
+    if word in _ENTRYWISE:
+        return _entrywise(_ENTRYWISE[word], x)
+    if word in ("tr", "Tr", "trace", "det"):
+        if not is_matrix(x):
+            return x
+        _require_square(x, f"{word}({x})")
+        return sp.Trace(x) if word != "det" else sp.Determinant(x)
+    constructors = {"vec": vec, "diag": diag, "softmax": softmax, "logsumexp": logsumexp}
+    if word in constructors:
+        return constructors[word](x)
+    raise LocatedError(f"unknown function {word!r}", pos)
+
+
+def _entrywise(f: Any, x: Any) -> Any:
+    if _is_1x1(x):
+        return f(AsScalar(x))
+    # Not x.applyfunc(f): on an entrywise function SymPy would fuse the two.
+    return ElementwiseApplyFunction(f, x) if is_matrix(x) else f(x)
+
+
+def bars(x: Any, pos: int) -> Any:
+    """|x|: the absolute value of a scalar, the determinant of a square matrix."""
+    if isinstance(x, Unsized):
+        raise x.unknown("inside |...|")
+    if not is_matrix(x):
+        return sp.Abs(x)
+    if _is_vector(x):
+        raise LocatedError(f"|{x}| of a vector is ambiguous: write a norm as {x}^T {x}", pos)
+    return function("det", x, pos)
+
+
+def divide(x: Any, d: Any, pos: int) -> Any:
+    if not is_scalar(d):
+        raise LocatedError(
+            r"division by a matrix is not defined: multiply by its inverse, X^{-1}", pos
+        )
+    return matmul([x, sp.Pow(d, -1)])

@@ -1,0 +1,213 @@
+"""The grammar of LaTeX matrix formulas, for lark's LALR parser.
+
+Operators bind, loosest first: ``+ -``; unary ``-``; ``\\otimes \\odot \\circ
+\\oslash`` (left to right); the matrix product (juxtaposition, ``\\cdot``,
+``\\times``, ``*``, ``/`` by a scalar); a function applied without parentheses
+(``\\log\\det X``); super- and subscripts and primes.  A symbol's name,
+subscript and superscripts are one token (NAME), split again by ``latex.py``.
+The regular expressions below are shared with that splitter.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from lark import Lark
+
+# A braced group with one level of nested braces: {n_{h}}, {\mathrm{in}}.
+BRACED = r"\{(?:[^{}]|\{[^{}]*\})*\}"
+# Subscripts: W_{hx}, h_1, W_hx (W_{hx} if that name exists, else LaTeX's W_h x).
+SUB = rf"_\s*(?:{BRACED}|\\[A-Za-z]+|[A-Za-z0-9]+)"
+SUP = rf"\^\s*(?:{BRACED}|\\[A-Za-z]+|-\s*[1T](?![A-Za-z0-9])|[A-Za-z0-9*])"
+
+GREEK_LETTERS = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "pi",
+    "varpi",
+    "rho",
+    "varrho",
+    "sigma",
+    "varsigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "ell",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Upsilon",
+    "Phi",
+    "Psi",
+    "Omega",
+]
+STYLES = [
+    "mathbfit",
+    "mathbf",
+    "boldsymbol",
+    "bm",
+    "pmb",
+    "bold",
+    "mathrm",
+    "mathit",
+    "mathsf",
+    "mathcal",
+    "mathbb",
+    "mathscr",
+    "textbf",
+    "textit",
+    "textrm",
+    "textsf",
+    "text",
+    "vec",
+]
+GREEK = r"\\(?:" + "|".join(GREEK_LETTERS) + r")(?![A-Za-z])"
+STYLED = r"\\(?:" + "|".join(STYLES) + rf")(?![A-Za-z])\s*(?:{BRACED}|[A-Za-z0-9]|\\[A-Za-z]+)"
+LETTERS = r"[A-Za-z]+[0-9]*"
+NAME_BASE = rf"(?:{STYLED}|{GREEK}|{LETTERS}|1(?=\s*_))"
+NAME = rf"{NAME_BASE}(?:\s*(?:{SUB}|{SUP}))*"
+
+# Functions: the words, spelled \operatorname{w}, \mathrm{w}, \text{w}, \w or w( ... ).
+FUNCTION_WORDS = [
+    "vec",
+    "diag",
+    "tr",
+    "Tr",
+    "trace",
+    "det",
+    "log",
+    "ln",
+    "exp",
+    "tanh",
+    "sigmoid",
+    "sigma",
+    "softmax",
+    "logsumexp",
+]
+_WORDS = "|".join(sorted(FUNCTION_WORDS, key=len, reverse=True))
+_OPEN_PAREN = r"(?=\s*(?:\\(?:left|bigl|Bigl|big|Big)(?![A-Za-z])\s*)?[(\[])"
+FUNC = (
+    rf"\\(?:operatorname|mathrm|text|textrm|rm)\s*\{{\s*(?:{_WORDS})\s*\}}"
+    rf"|\\(?:det|log|ln|exp|tanh|tr|Tr|trace|sigmoid|softmax|logsumexp)(?![A-Za-z])"
+    rf"|\\(?:vec|diag|sigma){_OPEN_PAREN}"
+    rf"|(?<![A-Za-z\\])(?:{_WORDS}){_OPEN_PAREN}"
+)
+
+# Bars |X| are paired before lexing and replaced by these two private-use characters.
+BAR_OPEN, BAR_CLOSE = "\ue000", "\ue001"
+
+SKIP = (
+    r"(?:\s|~|&|\\\\|\\[,;:! ]|\\q?quad(?![A-Za-z])"
+    r"|\\(?:left|right|middle|[bB]igg?[lr]?|displaystyle|textstyle|nonumber)(?![A-Za-z]))+"
+)
+
+GRAMMAR = rf"""
+?start: sum
+
+?sum: term (ADDOP term)*
+?term: ADDOP term -> signed
+     | kron
+?kron: product (KRONOP product)*
+?product: factor ((MULOP | DIVOP)? factor)*
+?factor: postfix
+       | FUNC bare_arg -> call
+?bare_arg: bare_postfix
+         | FUNC bare_arg -> call
+?postfix: primary
+        | primary (SUP | PRIME)+ -> postfix
+?bare_postfix: bare_primary
+             | bare_primary (SUP | PRIME)+ -> postfix
+?primary: bare_primary
+        | group
+?bare_primary: NAME -> name
+             | NUMBER -> number
+             | FUNC group -> call
+             | FRAC _LBRACE sum _RBRACE _LBRACE sum _RBRACE -> frac
+             | FRAC_DIGITS -> frac_digits
+             | SQRT _LBRACE sum _RBRACE -> sqrt
+             | LBAR sum RBAR -> bars
+?group: _LPAR sum _RPAR
+      | _LBRACK sum _RBRACK
+      | _LBRACE sum _RBRACE
+      | _LESC sum _RESC
+
+ADDOP: "+" | "-"
+KRONOP.3: /\\(?:otimes|odot|circ|oslash)(?![A-Za-z])/
+MULOP.3: /\\(?:cdot|times|ast)(?![A-Za-z])|\*/
+DIVOP: "/"
+SUP.2: /{SUP}/
+PRIME: "'"
+FRAC_DIGITS.4: /\\[dt]?frac\s*[0-9]\s*[0-9]/
+FRAC.3: /\\[dt]?frac(?![A-Za-z])/
+SQRT.3: /\\sqrt(?![A-Za-z])/
+FUNC.4: /{FUNC}/
+NAME.2: /{NAME}/
+NUMBER: /[0-9]+(?:\.[0-9]+)?|\.[0-9]+/
+_LPAR: "("
+_RPAR: ")"
+_LBRACK: "["
+_RBRACK: "]"
+_LESC.3: "\\{{"
+_RESC.3: "\\}}"
+_LBRACE: "{{"
+_RBRACE: "}}"
+LBAR: "{BAR_OPEN}"
+RBAR: "{BAR_CLOSE}"
+SKIP.5: /{SKIP}/
+%ignore SKIP
+"""
+
+# How each terminal reads in "expected ..." messages.
+TERMINAL_NAMES = {
+    "ADDOP": "'+' or '-'",
+    "KRONOP": r"\otimes or \odot",
+    "MULOP": r"\cdot",
+    "DIVOP": "'/'",
+    "SUP": "a superscript",
+    "PRIME": "a prime (')",
+    "FRAC_DIGITS": r"\frac",
+    "FRAC": r"\frac",
+    "SQRT": r"\sqrt",
+    "FUNC": r"a function (\operatorname{vec}, \det, \log ...)",
+    "NAME": "a symbol",
+    "NUMBER": "a number",
+    "_LPAR": "'('",
+    "_RPAR": "')'",
+    "_LBRACK": "'['",
+    "_RBRACK": "']'",
+    "_LESC": r"'\{'",
+    "_RESC": r"'\}'",
+    "_LBRACE": "'{'",
+    "_RBRACE": "'}'",
+    "LBAR": "'|'",
+    "RBAR": "'|'",
+    "$END": "the end of the formula",
+}
+
+
+@cache
+def latex_parser() -> Lark:
+    """The LALR parser, built once (building it takes about 50 ms)."""
+    return Lark(GRAMMAR, parser="lalr", lexer="basic", strict=False)

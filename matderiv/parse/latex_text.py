@@ -1,0 +1,172 @@
+"""The text side of the LaTeX front end: limits, a bracket pre-scan, names, messages.
+
+``prepare`` runs before the parser.  It enforces the size and nesting limits,
+reports unbalanced brackets, pairs the bars of ``|X|``, removes math
+delimiters ($, \\[ \\]) and a left-hand side (``\\frac{\\partial L}{\\partial W} =``).
+It only ever replaces characters by others of the same length, so every
+position the parser reports is a position in the user's text.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+from ..errors import ParseError
+from .latex_grammar import BAR_CLOSE, BAR_OPEN, STYLES
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 200
+
+_CLOSER = {"(": ")", "[": "]", "{": "}", "\\{": "\\}"}
+_OPENER = {v: k for k, v in _CLOSER.items()}
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+
+
+class LocatedError(Exception):
+    """A parse failure at a position of the text; ``parse_latex`` adds the caret."""
+
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+
+
+def caret_error(text: str, pos: int, message: str, context: int = 40) -> ParseError:
+    """A ParseError showing the line of ``text`` around ``pos``, a caret under ``pos``."""
+    pos = max(0, min(pos, len(text)))
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    line = text[start : len(text) if end < 0 else end].replace("\t", " ")
+    column = pos - start
+    left, right = max(0, column - context), column + context
+    shown = ("..." if left else "") + line[left:right] + ("..." if right < len(line) else "")
+    offset = column - left + (3 if left else 0)
+    where = f"line {text.count(chr(10), 0, pos) + 1}, " if "\n" in text else ""
+    return ParseError(
+        f"{message} (at {where}column {column + 1}):\n    {shown}\n    {' ' * offset}^"
+    )
+
+
+def prepare(text: str) -> str:
+    """``text`` ready for the lexer, of the same length; raises LocatedError."""
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"the formula is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    chars = list(text)
+    _strip_delimiters(chars)
+    equals = _scan_brackets(text, chars)
+    if equals is not None:  # keep only the right-hand side of "lhs = rhs"
+        for i in range(equals + 1):
+            if chars[i] != "\n":
+                chars[i] = " "
+    prepared = "".join(chars)
+    if not prepared.strip():
+        raise LocatedError("nothing to parse: the formula is empty", len(text))
+    return prepared
+
+
+def _strip_delimiters(chars: list[str]) -> None:
+    """Blank out $ signs, \\[ \\] or \\( \\) around the formula, and a final . or ,"""
+    for i, c in enumerate(chars):
+        if c == "$":
+            chars[i] = " "
+    text = "".join(chars)
+    for opening, closing in (("\\[", "\\]"), ("\\(", "\\)")):
+        head, tail = len(text) - len(text.lstrip()), len(text.rstrip())
+        if text.startswith(opening, head) and text.endswith(closing, 0, tail):
+            chars[head : head + 2] = "  "
+            chars[tail - 2 : tail] = "  "
+            text = "".join(chars)
+    tail = len(text.rstrip())
+    if tail and text[tail - 1] in ".,;":
+        chars[tail - 1] = " "
+
+
+def _scan_brackets(text: str, chars: list[str]) -> int | None:
+    """Check nesting and balance, pair |...| bars; the position of the last top-level '='."""
+    stack: list[tuple[str, int]] = []
+    equals = None
+    i = 0
+    while i < len(chars):
+        token, width = _next_token(text, i)
+        if token in _CLOSER:
+            stack.append((token, i))
+            if len(stack) > MAX_DEPTH:
+                raise LocatedError(f"brackets nest deeper than {MAX_DEPTH} levels", i)
+        elif token in _OPENER:
+            if not stack or stack[-1][0] != _OPENER[token]:
+                raise LocatedError(_unbalanced(token, stack), i)
+            stack.pop()
+        elif token in _BARS:
+            _pair_bar(chars, stack, token, i, width)
+        elif token == "=" and not stack:
+            equals = i
+        i += width
+    for opener, where in reversed(stack):
+        raise LocatedError(f"'{opener}' is never closed", where)
+    return equals
+
+
+_BARS = {"|": "|", "lvert": "open", "rvert": "close", "vert": "|"}
+
+
+def _next_token(text: str, i: int) -> tuple[str, int]:
+    """The bracket-relevant token at ``i`` and its width; commands other than bars are ''."""
+    if text[i] != "\\":
+        return text[i], 1
+    command = _COMMAND.match(text, i)
+    if command is None:  # \{ \} \| \, \\ ...
+        return text[i : i + 2], 2
+    word = command.group(1)
+    return ("|" if word == "vert" else word) if word in _BARS else "", command.end() - i
+
+
+def _pair_bar(
+    chars: list[str], stack: list[tuple[str, int]], token: str, i: int, width: int
+) -> None:
+    """An opening or closing bar: a bare | closes the | open at its level, else opens."""
+    closes = token == "rvert" or (token == "|" and bool(stack) and stack[-1][0] == "|")
+    if closes:
+        if not stack or stack[-1][0] != "|":
+            raise LocatedError("a closing '|' without an opening one", i)
+        stack.pop()
+    else:
+        stack.append(("|", i))
+        if len(stack) > MAX_DEPTH:
+            raise LocatedError(f"brackets nest deeper than {MAX_DEPTH} levels", i)
+    chars[i : i + width] = [BAR_CLOSE if closes else BAR_OPEN] + [" "] * (width - 1)
+
+
+def _unbalanced(closer: str, stack: list[tuple[str, int]]) -> str:
+    if not stack:
+        return f"'{closer}' has no matching '{_OPENER[closer]}'"
+    opener, where = stack[-1]
+    expected = "'|'" if opener == "|" else f"'{_CLOSER[opener]}'"
+    return f"expected {expected} to close the '{opener}' at column {where + 1}, found '{closer}'"
+
+
+_STYLE_COMMAND = re.compile(
+    r"\\(?:" + "|".join([*STYLES, "operatorname", "rm", "sf", "bf"]) + r")(?![A-Za-z])"
+)
+
+
+def canonical(name: str) -> str:
+    """The name without styling, braces or spaces: \\mathbf{W}_{hx} -> W_hx, \\delta -> delta."""
+    plain = _STYLE_COMMAND.sub("", name)
+    plain = re.sub(r"\\[,;:! ]", "", plain)
+    plain = _COMMAND.sub(r"\1", plain)
+    return re.sub(r"[\s{}]", "", plain)
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
+    """'unknown symbol ...; did you mean ...?' with the close matches among ``known``."""
+    known = sorted(set(known))
+    lowered = {k.lower().replace("_", ""): k for k in known}
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    loose = lowered.get(name.lower().replace("_", ""))
+    if loose and loose not in close:
+        close.insert(0, loose)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    listing = f" (known: {', '.join(known)})" if 0 < len(known) <= 12 else ""
+    return f"unknown {kind} {name!r}{hint}{listing}"

@@ -1,0 +1,488 @@
+"""Expressions written back in matderiv's own syntax (``parse/expr.py``).
+
+``to_syntax(expr)`` prints any expression the parser accepts so that
+``parse_expression(to_syntax(e), symbols)`` rebuilds an expression equal to
+``e`` (structurally where SymPy's canonical forms allow, numerically always);
+``to_shapes(expr)`` writes the declarations of its MatrixSymbols.
+
+The printer is an allow-list: each supported node has a ``_print_<Node>``
+method below, and anything else (K_{m,n}, reshape, a free-standing matrix of
+ones, an unnamed entrywise Lambda, π ...) raises a MatDerivError naming it.
+Every method returns the text together with its precedence, so an operand is
+parenthesised exactly when the grammar needs it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.printing.str import StrPrinter
+
+from ..errors import MatDerivError
+from ..nodes import AsScalar
+from ..parse.expr import ELEMENTWISE, MAX_EXPONENT
+
+# The grammar's precedence levels, loosest first.  An operand printed below the
+# level its position needs gets parentheses.
+SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = range(6)
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
+#: scalar functions the syntax spells with their SymPy name (sqrt is a Pow)
+_SCALAR_FUNCTIONS = ("cos", "exp", "log", "sin", "tanh")
+
+
+class _Text(str):
+    """Printed text and its precedence; ``positive`` is set when the text is ``-positive``."""
+
+    prec: int
+    positive: _Text | None
+
+    def __new__(cls, text: str, prec: int, positive: _Text | None = None) -> _Text:
+        out = super().__new__(cls, text)
+        out.prec = prec
+        out.positive = positive
+        return out
+
+
+def _paren(text: _Text, level: int) -> _Text:
+    """``text``, in parentheses when it binds looser than ``level``."""
+    return text if text.prec >= level else _Text(f"({text})", ATOM)
+
+
+def _neg(text: _Text) -> _Text:
+    """-text: ``-2 * A`` reads (-2) * A, still a product; a sum needs parentheses."""
+    if text.prec < PRODUCT:
+        return _Text(f"-({text})", UNARY, text)
+    return _Text(f"-{text}", min(text.prec, UNARY), text)
+
+
+def _no_syntax(expr: Any, why: str) -> MatDerivError:
+    try:
+        shown = str(expr)
+    except (TypeError, AttributeError):  # SymPy's str() runs doit(), which can crash
+        shown = sp.srepr(expr)
+    return MatDerivError(f"no syntax for {type(expr).__name__} {shown}: {why}")
+
+
+def _is_ones(expr: Any) -> bool:
+    return isinstance(expr, sp.OneMatrix)
+
+
+def _is_one_by_one(expr: Any) -> bool:
+    return bool(expr.rows == 1 and expr.cols == 1)
+
+
+def _split_matmul(expr: Any) -> tuple[Any, list[Any]]:
+    """A MatMul as (scalar coefficient, matrix factors), nested MatMuls flattened."""
+    scalars: list[Any] = []
+    matrices: list[Any] = []
+    stack = list(reversed(expr.args))
+    while stack:
+        arg = stack.pop()
+        if isinstance(arg, sp.MatMul):
+            stack.extend(reversed(arg.args))
+        elif getattr(arg, "is_Matrix", False):
+            matrices.append(arg)
+        else:
+            scalars.append(arg)
+    return sp.Mul(*scalars), matrices
+
+
+def _ones_term(term: Any) -> Any | None:
+    """The scalar c of a sum's term c * OneMatrix, or None for any other term."""
+    if _is_ones(term):
+        return sp.S.One
+    if isinstance(term, sp.MatMul):
+        coeff, matrices = _split_matmul(term)
+        if len(matrices) == 1 and _is_ones(matrices[0]):
+            return coeff
+    return None
+
+
+def _kron_parts(expr: Any) -> tuple[Any, list[Any]]:
+    """A ⊗ (c B ⊗ s ⊗ C) as (c s, [A, B, C]): nested products flattened, coefficients
+    and 1 x 1 factors the parser reads as scalars (s = tanh(t)) moved in front.
+
+    (c A) ⊗ B = c (A ⊗ B): SymPy crashes multiplying, transposing or tracing a
+    Kronecker product with a factor c·A·B, so the text never builds one.
+    """
+    coeff: Any = sp.S.One
+    factors: list[Any] = []
+    for arg in expr.args:
+        if isinstance(arg, sp.KroneckerProduct):
+            inner, more = _kron_parts(arg)
+        elif isinstance(arg, sp.MatMul):
+            inner, matrices = _split_matmul(arg)
+            more = [sp.MatMul(*matrices) if len(matrices) > 1 else matrices[0]]
+        else:
+            inner, more = sp.S.One, [arg]
+        coeff, factors = coeff * inner, factors + more
+    scalars = [f for f in factors if _is_one_by_one(f) and not _parses_as_matrix(f)]
+    if len(scalars) < len(factors):
+        factors = [f for f in factors if f not in scalars]
+        coeff = sp.Mul(coeff, *(AsScalar(f) for f in scalars))
+    return coeff, factors
+
+
+def _parses_as_matrix(expr: Any) -> bool:
+    """Does the parser build a matrix, not a scalar, from this expression's text?
+
+    It reads every 1 x 1 operand of ``^`` and of an entrywise function as a
+    scalar; a product is a matrix when one of its factors is, a sum only when
+    all of its terms are.  AsScalar and a 1 x 1 entry print as their matrix.
+    """
+    if isinstance(expr, AsScalar):
+        return _parses_as_matrix(expr.arg)
+    if isinstance(expr, MatrixElement):
+        return _parses_as_matrix(expr.parent)
+    if getattr(expr, "is_Matrix", False) and not _is_one_by_one(expr):
+        return True
+    if isinstance(expr, (sp.MatMul, sp.HadamardProduct)):
+        return any(_parses_as_matrix(a) for a in expr.args)
+    if isinstance(expr, sp.MatAdd):
+        return all(_ones_term(t) is None and _parses_as_matrix(t) for t in expr.args)
+    if isinstance(expr, sp.Transpose):
+        return _parses_as_matrix(expr.arg)
+    if isinstance(expr, sp.Inverse):
+        return True
+    if isinstance(expr, (sp.MatPow, sp.HadamardPower, ElementwiseApplyFunction)):
+        return False
+    if isinstance(expr, sp.Mul):
+        return any(_parses_as_matrix(f) for f in _fraction_parts(expr)[1])
+    if isinstance(expr, sp.Add):
+        return all(_parses_as_matrix(t) for t in expr.args)
+    return bool(getattr(expr, "is_Matrix", False))
+
+
+def _fraction_parts(expr: Any) -> tuple[Any, list[Any], list[Any]]:
+    """A scalar product as (number, factors above the bar, factors below it).
+
+    b^-k goes below the bar as b^k, unless b prints as a matrix: the parser
+    rejects division by a matrix, so that factor stays b^-k above the bar.
+    """
+    coeff, rest = expr.as_coeff_Mul()
+    top: list[Any] = []
+    bottom: list[Any] = []
+    for factor in sp.Mul.make_args(rest):
+        if (
+            isinstance(factor, sp.Pow)
+            and factor.exp.is_number
+            and factor.exp.is_negative
+            and not _parses_as_matrix(factor.base)
+        ):
+            bottom.append(sp.Pow(factor.base, -factor.exp))
+        else:
+            top.append(factor)
+    return coeff, top, bottom
+
+
+class SyntaxPrinter(StrPrinter):
+    """Prints SymPy matrix expressions in matderiv's expression syntax (an allow-list)."""
+
+    printmethod = "_matderiv_syntax"
+
+    def _print(self, expr: Any, **kwargs: Any) -> _Text:
+        for cls in type(expr).__mro__:
+            method = SyntaxPrinter.__dict__.get(f"_print_{cls.__name__}")
+            if method is not None:
+                out: _Text = method(self, expr)
+                return out
+        raise _no_syntax(expr, "the syntax has no such operation")
+
+    def _call(self, name: str, *args: Any) -> _Text:
+        return _Text(f"{name}({', '.join(self._print(a) for a in args)})", ATOM)
+
+    def _operand(self, expr: Any) -> _Text:
+        """A matrix operand of inv, tr, kron, vec ...: these reject scalars, so a 1 x 1
+        the parser would read as a scalar (``s^2``, ``exp(s)``) becomes ``s^2 * eye(1)``."""
+        text = self._print(expr)
+        if expr.is_Matrix and not _parses_as_matrix(expr):
+            return _Text(f"{_paren(text, UNARY)} * eye(1)", PRODUCT)
+        return text
+
+    def _structural(self, name: str, *args: Any) -> _Text:
+        return _Text(f"{name}({', '.join(self._operand(a) for a in args)})", ATOM)
+
+    def _chain(self, factors: list[_Text], op: str) -> _Text:
+        """Factors joined by a left-associative ``op``: the first may carry a unary
+        minus, the others bind tighter (``A @ (-B)``, ``(A + B) * C^2``)."""
+        if len(factors) == 1:
+            return factors[0]
+        wrapped = [_paren(f, UNARY if i == 0 else POWER) for i, f in enumerate(factors)]
+        return _Text(f" {op} ".join(wrapped), PRODUCT)
+
+    def _power(self, base: Any, exp: Any) -> _Text:
+        if not (exp.is_number and exp.is_real):
+            raise _no_syntax(base, f"the exponent {exp} is not a number")
+        return _Text(
+            f"{_paren(self._print(base), POSTFIX)}^{_paren(self._print(exp), UNARY)}", POWER
+        )
+
+    def _fraction(self, coeff: Any, top: list[Any], bottom: list[Any]) -> _Text:
+        """coeff * top / bottom, e.g. ``(1/2) * x / (y * z)``."""
+        factors = [self._print(coeff)] if coeff != 1 else []
+        factors += [self._print(f) for f in top]
+        numerator = self._chain(factors, "*") if factors else _Text("1", ATOM)
+        if not bottom:
+            return numerator
+        denominator = self._chain([self._print(f) for f in bottom], "*")
+        return _Text(f"{_paren(numerator, PRODUCT)} / {_paren(denominator, POWER)}", PRODUCT)
+
+    def _sum(self, terms: list[_Text]) -> _Text:
+        """Terms joined by + and -, a positive term first when there is one."""
+        terms = sorted(terms, key=lambda t: t.positive is not None)
+        if len(terms) == 1:
+            return terms[0]
+        pieces: list[str] = [_paren(terms[0], PRODUCT)]
+        for term in terms[1:]:
+            if term.positive is None:
+                pieces.append(f"+ {_paren(term, PRODUCT)}")
+            else:
+                pieces.append(f"- {_paren(term.positive, PRODUCT)}")
+        return _Text(" ".join(pieces), SUM)
+
+    # -- atoms ---------------------------------------------------------------------
+
+    def _print_Symbol(self, expr: Any) -> _Text:
+        if not _NAME.fullmatch(expr.name):
+            raise _no_syntax(expr, "its name is not an identifier")
+        return _Text(expr.name, ATOM)
+
+    _print_MatrixSymbol = _print_Symbol
+
+    def _print_Integer(self, expr: Any) -> _Text:
+        if expr < 0:
+            return _neg(self._print(-expr))
+        return _Text(str(expr.p), ATOM)
+
+    def _print_Rational(self, expr: Any) -> _Text:
+        if expr < 0:
+            return _neg(self._print(-expr))
+        return _Text(f"({expr.p}/{expr.q})", ATOM)
+
+    def _print_Float(self, expr: Any) -> _Text:
+        if expr < 0:
+            return _neg(self._print(-expr))
+        text = StrPrinter({"full_prec": True})._print_Float(expr)
+        if not _NUMBER.fullmatch(text):
+            raise _no_syntax(expr, "not a finite number")
+        return _Text(text, ATOM)
+
+    def _print_Exp1(self, expr: Any) -> _Text:
+        return _Text("exp(1)", ATOM)
+
+    def _print_Identity(self, expr: Any) -> _Text:
+        return self._call("eye", expr.rows)
+
+    def _print_OneMatrix(self, expr: Any) -> _Text:
+        raise _no_syntax(expr, "a matrix of ones is written only as a scalar in a sum (1 - v)")
+
+    # -- matrix operators ----------------------------------------------------------------
+
+    def _print_MatMul(self, expr: Any) -> _Text:
+        coeff, matrices = _split_matmul(expr)
+        return self._scaled(coeff, self._matrix_factors(expr, matrices))
+
+    def _scaled(self, coeff: Any, factors: list[_Text]) -> _Text:
+        """coeff * F1 @ F2 ...: 2 * A @ B reads (2 * A) @ B, but 2 * (A * B) keeps its
+        parentheses; a negative coefficient becomes a leading minus."""
+        negative = coeff.could_extract_minus_sign()
+        coeff = -coeff if negative else coeff
+        if coeff == 1:
+            product = self._chain(factors, "@")
+        else:
+            head = self._print(coeff)
+            head = head if isinstance(coeff, sp.Mul) else _paren(head, UNARY)
+            body = self._chain(factors, "@") if len(factors) > 1 else _paren(factors[0], POWER)
+            product = _Text(f"{_paren(head, PRODUCT)} * {body}", PRODUCT)
+        return _neg(product) if negative else product
+
+    def _matrix_factors(self, expr: Any, matrices: list[Any]) -> list[_Text]:
+        """The factors of A @ B @ C; 1ᵀ A B 1 is sum(A @ B), the parser's spelling of it."""
+        lead = bool(matrices) and _is_ones(matrices[0]) and matrices[0].rows == 1
+        trail = bool(matrices) and _is_ones(matrices[-1]) and matrices[-1].cols == 1
+        if not (lead or trail):
+            return [self._print(m) for m in matrices]
+        inner = matrices[int(lead) : len(matrices) - int(trail)]
+        product = sp.MatMul(*inner) if len(inner) > 1 else (inner[0] if inner else None)
+        if product is None or (lead and not trail and product.cols != 1):
+            raise _no_syntax(expr, "a product with a matrix of ones that is not a sum()")
+        if trail and not lead and product.rows != 1:
+            raise _no_syntax(expr, "a product with a matrix of ones that is not a sum()")
+        return [self._structural("sum", product)]
+
+    def _print_MatAdd(self, expr: Any) -> _Text:
+        scalars = [_ones_term(term) for term in expr.args]
+        if all(s is not None for s in scalars):
+            raise _no_syntax(expr, "a sum of matrices of ones")
+        terms: list[_Text] = []
+        for term, scalar in zip(expr.args, scalars, strict=True):
+            if scalar is None:
+                terms.append(self._print(term))
+            elif _parses_as_matrix(scalar):  # (aᵀx) - A would add a 1 x 1 to an n x n
+                terms.append(self._call("tr", scalar))
+            else:  # the parser reads 1 - v as OneMatrix - v
+                terms.append(self._print(scalar))
+        return self._sum(terms)
+
+    def _print_Transpose(self, expr: Any) -> _Text:
+        if isinstance(expr.arg, sp.KroneckerProduct):  # (A ⊗ B)ᵀ = Aᵀ ⊗ Bᵀ, as the parser's .T
+            coeff, factors = _kron_parts(expr.arg)
+            return self._kron(coeff, [sp.Transpose(f) for f in factors])
+        return _Text(f"{_paren(self._print(expr.arg), POSTFIX)}.T", POSTFIX)
+
+    def _print_Inverse(self, expr: Any) -> _Text:
+        return self._structural("inv", expr.arg)
+
+    def _print_MatPow(self, expr: Any) -> _Text:
+        base, exp = expr.args
+        if _is_one_by_one(base):  # a scalar: the parser reads (aᵀx)^2 as one
+            return self._scalar_power(base, exp)
+        if not exp.is_Integer:
+            raise _no_syntax(expr, "only integer powers of a square matrix")
+        if abs(exp) > MAX_EXPONENT:
+            raise _no_syntax(expr, f"the exponent is beyond {MAX_EXPONENT}")
+        if exp == 0:
+            return self._call("eye", base.rows)
+        factor = self._structural("inv", base) if exp < 0 else self._print(base)
+        return self._chain([factor] * abs(int(exp)), "@")
+
+    def _print_HadamardProduct(self, expr: Any) -> _Text:
+        if any(_is_ones(a) for a in expr.args):
+            raise _no_syntax(expr, "an entrywise product with a matrix of ones")
+        return self._chain([self._print(a) for a in expr.args], "*")
+
+    def _print_HadamardPower(self, expr: Any) -> _Text:
+        return self._power(expr.base, expr.exp)
+
+    def _print_KroneckerProduct(self, expr: Any) -> _Text:
+        return self._kron(*_kron_parts(expr))
+
+    def _kron(self, coeff: Any, factors: list[Any]) -> _Text:
+        """coeff * kron(A, kron(B, C)): the syntax's kron is binary."""
+        out = self._operand(factors[-1])
+        for factor in reversed(factors[:-1]):
+            out = _Text(f"kron({self._operand(factor)}, {out})", ATOM)
+        return self._scaled(coeff, [out])
+
+    def _print_ElementwiseApplyFunction(self, expr: Any) -> _Text:
+        return self._call(_entrywise_name(expr), expr.expr)
+
+    def _print_Trace(self, expr: Any) -> _Text:
+        return self._structural("tr", expr.arg)
+
+    def _print_Determinant(self, expr: Any) -> _Text:
+        return self._structural("det", expr.arg)
+
+    # -- matderiv's nodes ------------------------------------------------------------------
+
+    def _print_Vec(self, expr: Any) -> _Text:
+        return self._structural("vec", expr.arg)
+
+    def _print_DiagVector(self, expr: Any) -> _Text:
+        return self._structural("diag", expr.arg)
+
+    def _print_Softmax(self, expr: Any) -> _Text:
+        return self._structural("softmax", expr.arg)
+
+    def _print_LogSumExp(self, expr: Any) -> _Text:
+        return self._structural("logsumexp", expr.arg)
+
+    def _print_AsScalar(self, expr: Any) -> _Text:
+        return self._print(expr.arg)
+
+    def _print_MatrixElement(self, expr: Any) -> _Text:
+        if _is_one_by_one(expr.parent) and expr.i == 0 and expr.j == 0:
+            return self._print(expr.parent)
+        raise _no_syntax(expr, "the syntax has no indexing (only the entry of a 1 x 1)")
+
+    # -- scalars -------------------------------------------------------------------------------
+
+    def _print_Add(self, expr: Any) -> _Text:
+        return self._sum([self._print(t) for t in self._as_ordered_terms(expr)])
+
+    def _print_Mul(self, expr: Any) -> _Text:
+        if expr.could_extract_minus_sign():
+            return _neg(self._print(-expr))
+        return self._fraction(*_fraction_parts(expr))
+
+    def _print_Pow(self, expr: Any) -> _Text:
+        base, exp = expr.args
+        if exp.is_number and exp.is_negative and not _parses_as_matrix(base):
+            return self._fraction(sp.S.One, [], [sp.Pow(base, -exp)])
+        return self._scalar_power(base, exp)
+
+    def _scalar_power(self, base: Any, exp: Any) -> _Text:
+        return self._call("sqrt", base) if exp == sp.S.Half else self._power(base, exp)
+
+    def _print_Function(self, expr: Any) -> _Text:
+        name = type(expr).__name__
+        if name == "log" and isinstance(expr.args[0], sp.Determinant):
+            return self._structural("logdet", expr.args[0].arg)
+        if name not in _SCALAR_FUNCTIONS or len(expr.args) != 1:
+            raise _no_syntax(expr, f"the functions are {', '.join(sorted(ELEMENTWISE))}")
+        return self._call(name, expr.args[0])
+
+    def _print_Max(self, expr: Any) -> _Text:
+        if len(expr.args) == 2 and sp.S.Zero in expr.args:
+            (arg,) = (a for a in expr.args if a != 0)
+            return self._call("relu", arg)
+        raise _no_syntax(expr, "only max(0, x), written relu(x)")
+
+
+def _body(function: Any, t: Any) -> Any:
+    """An entrywise function's body at the variable t, so Lambdas compare up to renaming."""
+    if isinstance(function, sp.Lambda):
+        if len(function.variables) != 1:
+            return None
+        return function.expr.xreplace({function.variables[0]: t})
+    return function(t)
+
+
+def _entrywise_name(expr: Any) -> str:
+    """The syntax's name for an ElementwiseApplyFunction's function (tanh, sigmoid ...)."""
+    t = sp.Dummy("t")
+    body = _body(expr.function, t)
+    for name, make in ELEMENTWISE.items():
+        if body == _body(make(), t):
+            return name
+    raise _no_syntax(expr, f"its entrywise function is none of {', '.join(sorted(ELEMENTWISE))}")
+
+
+def to_syntax(expr: Any) -> str:
+    """``expr`` in matderiv's expression syntax, e.g. ``a.T @ inv(X) @ b + tr(X)``."""
+    return str(SyntaxPrinter()._print(sp.sympify(expr)))
+
+
+def _dimension(d: Any, symbol: Any) -> str:
+    d = sp.sympify(d)
+    if (d.is_Integer and d > 0) or (d.is_Symbol and _NAME.fullmatch(d.name)):
+        return str(d)
+    raise MatDerivError(
+        f"{symbol.name} has the dimension {d}, which a declaration cannot write: "
+        "declare matrices with positive integers or names as dimensions"
+    )
+
+
+def to_shapes(expr: Any) -> str:
+    """Declarations of every MatrixSymbol in ``expr``, sorted by name: ``"A: m x n, x: n"``."""
+    symbols: dict[str, Any] = {}
+    for symbol in sp.sympify(expr).atoms(sp.MatrixSymbol):
+        if symbols.setdefault(symbol.name, symbol) != symbol:
+            raise MatDerivError(
+                f"two matrices are named {symbol.name}, of shapes {symbols[symbol.name].shape} "
+                f"and {symbol.shape}; a declaration gives a name one shape"
+            )
+    out = []
+    for name in sorted(symbols):
+        symbol = symbols[name]
+        if not _NAME.fullmatch(name):
+            raise _no_syntax(symbol, "its name is not an identifier")
+        rows, cols = (_dimension(d, symbol) for d in symbol.shape)
+        out.append(f"{name}: {rows}" if cols == "1" else f"{name}: {rows} x {cols}")
+    return ", ".join(out)

@@ -1,0 +1,139 @@
+"""The matderiv command, through its real entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHAPES = "W: n_i x n_h, U: n_h x n_h, e: n_i, h0: n_h, c: n_h, A: n x n, x: n"
+RNN = "a = W.T @ e + U.T @ h0; h = tanh(a); L = c.T @ h"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "matderiv", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def test_derive_prints_the_derivation() -> None:
+    out = run("derive", RNN, "--wrt", "W", "--shapes", SHAPES, "--layout", "denominator")
+    assert out.returncode == 0, out.stderr
+    assert "∂L/∂W = e ((1 - h∘h)∘c)ᵀ" in out.stdout
+    assert "chain rule" in out.stdout
+
+
+def test_derive_latex_json_and_index() -> None:
+    latex = run("derive", "x.T @ A @ x", "--wrt", "x", "--shapes", SHAPES, "--latex")
+    assert latex.returncode == 0 and latex.stdout.startswith(r"\begin{align*}")
+    data = json.loads(
+        run(
+            "derive",
+            "tanh(W.T @ e)",
+            "--wrt",
+            "vec(W.T)",
+            "--shapes",
+            SHAPES,
+            "--layout",
+            "denominator",
+            "--json",
+        ).stdout
+    )
+    assert data["layout"] == "denominator"
+    assert data["shape"] == ["n_h*n_i", "n_h"]
+    assert data["result"].startswith("(e ⊗ I_{nₕ}) diag")
+    assert {s["kind"] for s in data["steps"]} >= {"define", "local", "chain", "result"}
+    index = run("derive", RNN, "--wrt", "W", "--shapes", SHAPES, "--index")
+    assert "∂L/∂W[i,j]" in index.stdout
+
+
+def test_verify_exit_status() -> None:
+    right = run(
+        "verify",
+        "kron(e, eye(n_h)) @ diag(1 - h^2)",
+        "--of",
+        "h = tanh(W.T @ e)",
+        "--wrt",
+        "vec(W.T)",
+        "--shapes",
+        SHAPES,
+        "--layout",
+        "denominator",
+    )
+    assert right.returncode == 0, right.stdout + right.stderr
+    assert "correct" in right.stdout
+    wrong = run(
+        "verify",
+        r"(e^T \otimes I_{n_h}) \operatorname{diag}(1 - h^2)",
+        "--of",
+        "h = tanh(W.T @ e)",
+        "--wrt",
+        "vec(W.T)",
+        "--shapes",
+        SHAPES,
+        "--layout",
+        "denominator",
+    )
+    assert wrong.returncode == 1
+    words = " ".join(wrong.stdout.split())
+    assert "ill-formed" in words and "inner dimensions" in words
+
+
+def test_example_rnn() -> None:
+    out = run("example", "rnn")
+    assert out.returncode == 0
+    assert "(e₁ ⊗ I_{nₕ}) diag(1 - h₁∘h₁)" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("derive", "W.T @ @ e", "--wrt", "W", "--shapes", SHAPES), "^"),
+        (("derive", "W @ e", "--wrt", "W", "--shapes", SHAPES), "inner dimensions"),
+        (("derive", "Ww.T @ e", "--wrt", "W", "--shapes", SHAPES), "Did you mean W"),
+        (("derive", "tahn(e)", "--wrt", "W", "--shapes", SHAPES), "Did you mean tanh"),
+        (("derive", "e", "--wrt", "W", "--shapes", "W: n_i x"), "bad dimension"),
+        (("derive", "e", "--wrt", "W.T", "--shapes", SHAPES), "vec(X)"),
+        (("derive", "e", "--wrt", "W", "--shapes", SHAPES, "--layout", "sideways"), "numerator"),
+        (("example", "lstm"), "unknown example"),
+    ],
+)
+def test_bad_input_exits_2_without_a_traceback(args, fragment: str) -> None:
+    out = run(*args)
+    assert out.returncode == 2
+    assert fragment in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+
+
+def test_debug_shows_the_traceback() -> None:
+    out = run("derive", "W @ e", "--wrt", "W", "--shapes", SHAPES, "--debug")
+    assert out.returncode != 0 and "Traceback" in out.stderr
+
+
+def test_hostile_input_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    out = run(
+        "derive", f"__import__('os').system('touch {marker}')", "--wrt", "W", "--shapes", SHAPES
+    )
+    assert out.returncode == 2 and not marker.exists()
+    deep = run("derive", "(" * 4_000 + "e" + ")" * 4_000, "--wrt", "W", "--shapes", SHAPES)
+    assert deep.returncode == 2 and "nesting" in deep.stderr
+
+
+@pytest.mark.parametrize("command", ["derive", "verify", "example"])
+def test_help_has_examples(command: str) -> None:
+    out = run(command, "--help")
+    assert out.returncode == 0
+    assert "Example" in out.stdout or "rnn" in out.stdout
+
+
+def test_version() -> None:
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.startswith("matderiv ")

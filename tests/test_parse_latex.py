@@ -1,0 +1,337 @@
+"""The LaTeX front end: formulas as people paste them, into SymPy; errors with a caret."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+import pytest
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from matderiv import ParseError, ShapeMismatch, commutation, diag, evaluate, vec
+from matderiv.nodes import AsScalar
+from matderiv.parse.latex import parse_latex
+
+n_i, n_h, n, m = sp.symbols("n_i n_h n m", integer=True, positive=True)
+e1 = sp.MatrixSymbol("e_1", n_i, 1)
+h1 = sp.MatrixSymbol("h_1", n_h, 1)
+W = sp.MatrixSymbol("W_hx", n_i, n_h)
+delta = sp.MatrixSymbol("delta", n_h, 1)
+a = sp.MatrixSymbol("a", n, 1)
+b = sp.MatrixSymbol("b", n, 1)
+v = sp.MatrixSymbol("v", n, 1)
+X = sp.MatrixSymbol("X", n, n)
+A = sp.MatrixSymbol("A", n, n)
+B = sp.MatrixSymbol("B", n, n)
+M = sp.MatrixSymbol("M", m, n)
+C3 = sp.MatrixSymbol("C", 3, 3)
+D4 = sp.MatrixSymbol("D", 4, 4)
+
+SYMBOLS = {
+    "e_1": e1,
+    "h_1": h1,
+    "W_hx": W,
+    "delta": delta,
+    "a": a,
+    "b": b,
+    "v": v,
+    "X": X,
+    "A": A,
+    "B": B,
+    "M": M,
+    "C": C3,
+    "D": D4,
+    "lambda": sp.Symbol("lambda"),
+}
+
+
+def parse(text: str) -> sp.Basic:
+    return parse_latex(text, SYMBOLS)
+
+
+# -- the issue's examples -----------------------------------------------------------
+
+
+def test_seed_right_formula() -> None:
+    got = parse(r"(e_1 \otimes I_{n_h}) \operatorname{diag}(1 - h_1^2)")
+    expected = sp.MatMul(
+        sp.KroneckerProduct(e1, sp.Identity(n_h)),
+        diag(sp.OneMatrix(n_h, 1) - sp.HadamardPower(h1, 2)),
+    )
+    assert got == expected
+    assert got.shape == (n_i * n_h, n_h)
+
+
+def test_seed_wrong_formula_still_parses() -> None:
+    """Ill-formed only in its shapes: verify reports that, the parser does not."""
+    got = parse(r"(e_1^T \otimes I_{n_h}) \operatorname{diag}(1 - h_1^2)")
+    kron, d = got.args
+    assert kron == sp.KroneckerProduct(e1.T, sp.Identity(n_h))
+    assert kron.shape == (n_h, n_i * n_h) and d.shape == (n_h, n_h)
+
+
+STRUCTURAL = [
+    (r"\mathbf{a}\mathbf{b}^T", a * b.T),
+    (r"X^{-T}", X.T.I),
+    (r"X^{-\top}", X.T.I),
+    (r"\text{diag}(\delta)", diag(delta)),
+    (r"\mathrm{vec}(X)", vec(X)),
+    (r"\operatorname{vec}(X)", vec(X)),
+    (r"vec(X)", vec(X)),
+    (r"A \odot B", sp.HadamardProduct(A, B)),
+    (r"A \circ B", sp.HadamardProduct(A, B)),
+    (r"A \otimes B", sp.KroneckerProduct(A, B)),
+    (r"\operatorname{tr}(A X)", sp.Trace(A * X)),
+    (r"\mathrm{tr}\left[A X\right]", sp.Trace(A * X)),
+    (r"\operatorname{Tr}(A X)", sp.Trace(A * X)),
+    (r"tr(A X)", sp.Trace(A * X)),
+    (r"A^\top", A.T),
+    (r"A^{\top}", A.T),
+    (r"A^T", A.T),
+    (r"A^{T}", A.T),
+    (r"A'", A.T),
+    (r"A^\intercal", A.T),
+    (r"-2 X^{-T} a a^T X^{-T}", -2 * X.T.I * a * a.T * X.T.I),
+    (r"\frac{1}{2} A", sp.Rational(1, 2) * A),
+    (r"\frac12 A", sp.Rational(1, 2) * A),
+    (r"A / 2", sp.Rational(1, 2) * A),
+    (r"0.5 A", sp.Rational(1, 2) * A),
+    (r"A B", A * B),
+    (r"A \cdot B", A * B),
+    (r"A \times B", A * B),
+    (r"A^{-1}", A.I),
+    (r"A^2", sp.MatPow(A, 2)),
+    (r"h_1^2", sp.HadamardPower(h1, 2)),
+    (r"A^{\circ 2}", sp.HadamardPower(A, 2)),
+    (r"(a^T b)^2", sp.Pow(AsScalar(a.T * b), 2)),
+    (r"\log\det X", sp.log(sp.Determinant(X))),
+    (r"\log |X|", sp.log(sp.Determinant(X))),
+    (r"\det(X) X^{-T}", sp.Determinant(X) * X.T.I),
+    (r"K_{n,n} \mathrm{vec}(X)", commutation(n, n) * vec(X)),
+    (r"\mathbf{1}_n", sp.OneMatrix(n, 1)),
+    (r"\mathbf{1}^T a", sp.OneMatrix(1, n) * a),
+    (r"1 - v", sp.OneMatrix(n, 1) - v),
+    (r"\mathbf{1} - v", sp.OneMatrix(n, 1) - v),
+    (r"A + B - A^T", A + B - A.T),
+    (r"-A", -A),
+    (r"\lambda I + A", sp.Symbol("lambda") * sp.Identity(n) + A),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), STRUCTURAL, ids=[t for t, _ in STRUCTURAL])
+def test_structure(text: str, expected: sp.Basic) -> None:
+    assert parse(text) == expected
+
+
+# -- names ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"W_{hx}",
+        r"W_hx",
+        r"\mathbf{W}_{hx}",
+        r"\mathbf{W_{hx}}",
+        r"\boldsymbol{W}_{hx}",
+        r"\bm{W}_{hx}",
+        r"\mathbf W_{hx}",
+    ],
+)
+def test_styled_names_match_by_name(text: str) -> None:
+    assert parse(text) == W
+
+
+def test_greek_letters_and_superscript_before_subscript() -> None:
+    assert parse(r"\boldsymbol{\delta}") == delta
+    assert parse(r"e_1 \delta^T") == e1 * delta.T
+    assert parse(r"W^T_{hx} e_1") == W.T * e1
+    assert parse(r"h_{1}") == h1
+
+
+def test_juxtaposed_letters_read_as_a_product() -> None:
+    assert parse("ab^T") == a * b.T
+    assert parse(r"W_hx h_1") == W * h1  # W_hx is the symbol's name here
+
+
+def test_layer_superscripts_are_part_of_a_name() -> None:
+    W1 = sp.MatrixSymbol("W1", n, n)
+    h_prev = sp.MatrixSymbol("h_prev", n, 1)
+    got = parse_latex(r"W^{(1)} h_{t-1}", {"W^{(1)}": W1, "h_{t-1}": h_prev})
+    assert got == W1 * h_prev
+
+
+def test_named_intermediate_is_substituted_as_its_expression() -> None:
+    tanh = ElementwiseApplyFunction(sp.tanh, W.T * e1)
+    got = parse_latex(r"\operatorname{diag}(1 - h_1^2)", {"h_1": tanh, "e_1": e1, "W_hx": W})
+    assert got == diag(sp.OneMatrix(n_h, 1) - sp.HadamardPower(tanh, 2))
+
+
+def test_identity_sizes() -> None:
+    assert parse(r"I_{n_h}") == sp.Identity(n_h)
+    assert parse(r"I_3") == sp.Identity(3)
+    assert parse(r"I_{n_i n_h}") == sp.Identity(n_i * n_h)
+    assert parse(r"\left( A + I \right) X") == (A + sp.Identity(n)) * X
+    assert parse(r"I \odot A") == sp.HadamardProduct(sp.Identity(n), A)
+
+
+def test_explicit_dims() -> None:
+    d = sp.Symbol("d", integer=True, positive=True)
+    assert parse_latex(r"I_{d} + A", {"A": A}, dims={"d": d}) == sp.Identity(d) + A
+
+
+# -- numeric checks (structure that SymPy may reorder) --------------------------------
+
+SIZES = {n: 3, n_i: 2, n_h: 4, m: 5}
+rng = np.random.default_rng(7)
+VALUES = {
+    s: rng.normal(size=tuple(int(sp.sympify(d).subs(SIZES)) for d in s.shape))
+    for s in (e1, h1, W, delta, a, b, v, X, A, B)
+}
+VALUES[X] = VALUES[X] @ VALUES[X].T + 3 * np.eye(3)  # SPD: invertible, positive det
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+NUMERIC = [
+    (r"\sigma(W_{hx}^T e_1)", lambda V: _sigmoid(V[W].T @ V[e1])),
+    (r"1 - \tanh(a)^2", lambda V: 1 - np.tanh(V[a]) ** 2),
+    (r"\exp(a^T b)", lambda V: np.exp(V[a].T @ V[b]).item()),
+    (r"(a^T b) A", lambda V: (V[a].T @ V[b]).item() * V[A]),
+    (r"a^T b + 1", lambda V: (V[a].T @ V[b]).item() + 1),
+    (r"\log(\exp(a) + 1)", lambda V: np.log(np.exp(V[a]) + 1)),
+    (r"\sqrt{a^T a}", lambda V: np.sqrt((V[a].T @ V[a]).item())),
+    (
+        r"\frac{\partial L}{\partial W} = e_1 (\delta \odot (1 - h_1 \circ h_1))^T",
+        lambda V: V[e1] @ (V[delta] * (1 - V[h1] ** 2)).T,
+    ),
+    (r"A \oslash B", lambda V: V[A] / V[B]),
+    (
+        r"\operatorname{tr}\left(X^{-1} A\right) - \log\det X",
+        lambda V: np.trace(np.linalg.solve(V[X], V[A])) - np.log(np.linalg.det(V[X])),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "reference"), NUMERIC, ids=[t for t, _ in NUMERIC])
+def test_numeric(text: str, reference) -> None:
+    got = evaluate(parse(text), VALUES)
+    want = reference(VALUES)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_delimiters_and_trailing_punctuation_are_ignored() -> None:
+    assert parse(r"$$X^{-\top}.$$") == X.T.I
+    assert parse(r"\[ A \odot B \]") == sp.HadamardProduct(A, B)
+    assert parse("[A + B]\n  X") == (A + B) * X
+    assert parse(r"\{A + B\} X") == (A + B) * X
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+def test_unknown_symbol_suggests_close_names_with_a_caret() -> None:
+    with pytest.raises(ParseError) as info:
+        parse(r"e_1 W_{xh}")
+    message = str(info.value)
+    assert "unknown symbol 'W_xh'" in message and "did you mean 'W_hx'" in message
+    assert message.endswith("    e_1 W_{xh}\n        ^")
+
+
+def test_unbalanced_braces_show_where() -> None:
+    with pytest.raises(ParseError, match="never closed") as info:
+        parse(r"\operatorname{diag}(1 - h_1^2")
+    assert str(info.value).endswith("\n                       ^")
+    with pytest.raises(ParseError, match=r"expected '\)' to close"):
+        parse(r"(A + B]")
+    with pytest.raises(ParseError, match="no matching"):
+        parse(r"A + B}")
+
+
+def test_syntax_error_says_what_was_expected() -> None:
+    with pytest.raises(ParseError, match="unexpected end of the formula; expected") as info:
+        parse("A +")
+    assert "a symbol" in str(info.value) and str(info.value).endswith("A +\n       ^")
+
+
+def test_too_deep_and_too_long() -> None:
+    with pytest.raises(ParseError, match="deeper than 200"):
+        parse("(" * 201 + "A" + ")" * 201)
+    assert parse("(" * 200 + "A" + ")" * 200) == A
+    with pytest.raises(ParseError, match="deeper than 200"):
+        parse(r"\log" * 300 + " a")
+    with pytest.raises(ParseError, match="limit is 10000"):
+        parse("A" * 10_001)
+
+
+def test_long_input_parses() -> None:
+    text = " + ".join(["A B"] * 1600)  # ~9,600 characters
+    assert evaluate(parse(text), VALUES) == pytest.approx(1600 * VALUES[A] @ VALUES[B])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (r"\foo A", r"unknown command \\foo"),
+        (r"\partial A", "derivative notation"),
+        (r"\operatorname{foo}(A)", "unknown function 'foo'"),
+        (r"\|a\|", "norms are not supported"),
+        (r"A^{x}", "unsupported superscript"),
+        (r"\sigma z", "sigmoid only before"),
+        (r"A \otimes I", r"write I_\{n\}"),
+        (r"I", r"the size of I is unknown"),
+        (r"I_{n_x}", "unknown dimension 'n_x'"),
+        (r"1/A", "division by a matrix"),
+        (r"h_1^{2}_{3}", "a second subscript"),
+        (r"\frac{\partial L}{\partial W} = ", "nothing to parse"),
+        (r"2^{100000}", "exponent larger than"),
+    ],
+)
+def test_errors(text: str, message: str) -> None:
+    with pytest.raises(ParseError, match=message) as info:
+        parse(text)
+    assert "^" in str(info.value).splitlines()[-1]
+
+
+def test_concrete_shape_mismatch_names_both_operands() -> None:
+    with pytest.raises(ShapeMismatch, match=r"C · D .*\(3 x 3\) times \(4 x 4\)"):
+        parse("C D")
+    with pytest.raises(ShapeMismatch, match="needs a square matrix"):
+        parse("M^2")
+    with pytest.raises(ShapeMismatch, match="needs a square matrix"):
+        parse(r"M^{-1}")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["__import__('os')", "A.__class__", 'exec("1")', "eval(A)", "lambda x: x", "A; B", "`A`"],
+)
+def test_code_is_never_run(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args, **kwargs):
+        raise AssertionError("user text reached eval/exec/sympify")
+
+    real_sympify = sp.sympify
+
+    def guarded_sympify(x, *args, **kwargs):
+        if isinstance(x, str):
+            forbidden()
+        return real_sympify(x, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "eval", forbidden)
+    monkeypatch.setattr(builtins, "exec", forbidden)
+    monkeypatch.setattr(sp, "sympify", guarded_sympify)
+    monkeypatch.setattr("sympy.parsing.sympy_parser.parse_expr", forbidden)
+    with pytest.raises(ParseError):
+        parse(text)
+    assert parse(r"\operatorname{diag}(1 - h_1^2)") == diag(
+        sp.OneMatrix(n_h, 1) - sp.HadamardPower(h1, 2)
+    )
+
+
+def test_multiline_error_names_the_line() -> None:
+    with pytest.raises(ParseError, match="line 2, column 3") as info:
+        parse("A +\nB \\foo")
+    assert str(info.value).endswith("    B \\foo\n      ^")
