@@ -17,6 +17,7 @@ from typing import Any
 
 import sympy as sp
 
+from .canon import matadd
 from .errors import UnsupportedNode
 from .graph import Graph
 from .rules import Rule, Term, rule_for, supported_nodes
@@ -66,7 +67,7 @@ def _total(parts: list[Any]) -> Any:
     if len(parts) == 1:
         return parts[0]
     if is_matrix(parts[0]):
-        return sp.MatAdd(*parts).doit(deep=False)
+        return matadd(*parts)
     return sp.Add(*parts)
 
 

@@ -9,21 +9,34 @@ entrywise function application.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+_T, _Y = sp.Dummy("t"), sp.Dummy("y")
+
 
 def elementwise_derivative(function: Any, arg: Any, output: Any) -> Any:
     """f′(arg) as a matrix expression, preferably in terms of ``output`` = f(arg)."""
-    t, y = sp.Dummy("t"), sp.Dummy("y")
-    f_t = function(t)
-    derivative = sp.diff(f_t, t)
-    in_output = _in_terms_of_output(derivative, f_t, t, y)
+    derivative, in_output = _derivative_forms(function)
     if in_output is not None:
-        return lift(in_output, y, output)
-    return lift(derivative, t, arg)
+        return lift(in_output, _Y, output)
+    return lift(derivative, _T, arg)
+
+
+@functools.lru_cache(maxsize=256)
+def _derivative_forms(function: Any) -> tuple[Any, Any]:
+    """(f′(t), f′ as a polynomial in y = f(t) or None), once per function."""
+    f_t = function(_T)
+    derivative = sp.diff(f_t, _T)
+    return derivative, _in_terms_of_output(derivative, f_t, _T, _Y)
+
+
+def _nested(expr: Any) -> bool:
+    """True when a function is applied to another function (tanh(tanh(t)))."""
+    return any(a.has(sp.Function) for f in expr.atoms(sp.Function) for a in f.args)
 
 
 def _in_terms_of_output(derivative: Any, f_t: Any, t: Any, y: Any) -> Any:
@@ -31,6 +44,8 @@ def _in_terms_of_output(derivative: Any, f_t: Any, t: Any, y: Any) -> Any:
     direct = derivative.subs(f_t, y)
     if not direct.has(t):
         return direct
+    if _nested(f_t):  # sp.solve on compositions is slow and rarely gives a polynomial
+        return None
     try:
         inverses = sp.solve(sp.Eq(y, f_t), t)
     except (NotImplementedError, ValueError, TypeError):

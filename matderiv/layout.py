@@ -85,6 +85,8 @@ def finish_gradient(grad: Any, var: Variable, layout: str) -> Any:
     """The final form of a scalar's derivative, from its gradient G shaped like X."""
     if grad is None:
         grad = sp.ZeroMatrix(*var.shape)
+    if not getattr(grad, "is_Matrix", False):  # a 1 x 1 variable: vec(w) = w
+        return grad
     if var.form == "vec":
         grad = Vec(grad)
     elif var.form == "vecT":

@@ -188,7 +188,7 @@ class KronMap:
 
     def pull(self, adjoint: Any) -> Any:
         m, n = self.in_shape
-        return Reshape(_mul(transpose(self.jacobian()), Vec(adjoint)), m, n)
+        return Reshape(_mul(transpose(self.jacobian()), Vec(as_1x1(adjoint))), m, n)
 
     def differential(self, d_operand: Any) -> Any:
         factors = [f for f in (self.left, d_operand, self.right) if f is not None]
@@ -208,7 +208,7 @@ class DiagMap:
 
     def pull(self, adjoint: Any) -> Any:
         n = self.in_shape[0]
-        return _mul(sp.HadamardProduct(_identity(n), adjoint), sp.OneMatrix(n, 1))
+        return _mul(sp.HadamardProduct(_identity(n), as_1x1(adjoint)), sp.OneMatrix(n, 1))
 
     def differential(self, d_operand: Any) -> Any:
         return DiagVector(d_operand)
@@ -224,6 +224,8 @@ class VecMap:
         return jac
 
     def pull(self, adjoint: Any) -> Any:
+        if not is_matrix(adjoint):  # vec of a 1 x 1 is itself
+            return adjoint
         return Reshape(adjoint, *self.in_shape)
 
     def differential(self, d_operand: Any) -> Any:
@@ -241,10 +243,15 @@ class ReshapeMap:
         return jac
 
     def pull(self, adjoint: Any) -> Any:
-        return Vec(adjoint)
+        return adjoint if not is_matrix(adjoint) else Vec(adjoint)
 
     def differential(self, d_operand: Any) -> Any:
         return Reshape(d_operand, *self.out_shape)
+
+
+def as_1x1(value: Any) -> Any:
+    """A scalar adjoint as a 1 x 1 matrix, for maps that need a matrix operand."""
+    return value if is_matrix(value) else sp.MatMul(value, sp.Identity(1))
 
 
 def _t(expr: Any) -> Any:
@@ -256,6 +263,10 @@ def _scale(coeff: Any, expr: Any) -> Any:
         return expr
     if is_matrix(expr) and is_matrix(coeff):
         raise TypeError("internal: matrix coefficient in _scale")
+    if is_matrix(expr):
+        # not ``coeff * expr``: SymPy's operator runs a deep doit(), which rewrites
+        # tr(u ⊗ vᵀ) as tr(u) tr(v) even for non-square factors (wrong).
+        return sp.MatMul(coeff, expr).doit(deep=False)
     return coeff * expr
 
 

@@ -138,7 +138,10 @@ def _matpow(node: Any, args: list[Any], env: Env) -> Any:
 
 @evaluates(sp.Trace)
 def _trace(node: Any, args: list[Any], env: Env) -> Any:
-    return float(np.trace(to_dense(args[0])))
+    value = _dense2d(args[0])
+    if value.shape[0] != value.shape[1]:
+        raise EvaluationError(f"trace of the non-square {value.shape} value of {node.arg}")
+    return float(np.trace(value))
 
 
 @evaluates(sp.Determinant)

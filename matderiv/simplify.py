@@ -20,7 +20,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import canonical, transpose
+from .canon import canonical, matadd, transpose
 from .nodes import CommutationMatrix, DiagVector, Reshape, Vec
 from .shapes import dims_equal, is_matrix, shape_of, shapes_equal
 
@@ -234,12 +234,12 @@ def factor_sum(expr: Any) -> Any:
     last = split[0][1][-1]
     if all(f[-1] == last for _, f in split):
         size = shape_of(last)[0]
-        inner = sp.MatAdd(*(_rest(c, f[:-1], size) for c, f in split)).doit(deep=False)
+        inner = matadd(*(_rest(c, f[:-1], size) for c, f in split))
         return sp.MatMul(inner, last)
     first = split[0][1][0]
     if all(f[0] == first for _, f in split):
         size = shape_of(first)[1]
-        inner = sp.MatAdd(*(_rest(c, f[1:], size) for c, f in split)).doit(deep=False)
+        inner = matadd(*(_rest(c, f[1:], size) for c, f in split))
         return sp.MatMul(first, inner)
     return None
 

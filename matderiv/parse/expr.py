@@ -23,6 +23,7 @@ import sympy as sp
 from lark import Lark, Token, Transformer_NonRecursive, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
+from ..canon import canonical, matadd
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar, DiagVector, LogSumExp, Softmax, Vec
 from ..shapes import fmt_shape, is_matrix, is_scalar_shape, shape_of
@@ -104,7 +105,7 @@ STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "tr": (1, lambda a: sp.Trace(a)),
     "det": (1, lambda a: sp.Determinant(a)),
     "logdet": (1, lambda a: sp.log(sp.Determinant(a))),
-    "kron": (2, lambda a, b: sp.KroneckerProduct(a, b)),
+    "kron": (2, lambda a, b: canonical(sp.KroneckerProduct(a, b))),
     "vec": (1, lambda a: Vec(a)),
     "diag": (1, lambda a: DiagVector(a)),
     "sum": (1, lambda a: sp.MatMul(_ones(1, a.shape[0]), a, _ones(a.shape[1], 1))),
@@ -232,29 +233,31 @@ class _Build(Transformer_NonRecursive):
         return _sum(items[0], -items[1], "-")
 
     def neg(self, items: list[Any]) -> Any:
-        return -items[0]
+        return _times(sp.S.NegativeOne, items[0])
 
     def matmul(self, items: list[Any]) -> Any:
         left, right = items
         if not (is_matrix(left) and is_matrix(right)):
-            return left * right
+            return _times(left, right)
         return _guard("@", left, right, lambda: sp.MatMul(left, right).doit(deep=False))
 
     def mul(self, items: list[Any]) -> Any:
         left, right = items
         if is_matrix(left) and is_matrix(right):
             if is_scalar_shape(shape_of(left)) and not is_scalar_shape(shape_of(right)):
-                return AsScalar(left) * right
+                return _times(AsScalar(left), right)
             if is_scalar_shape(shape_of(right)) and not is_scalar_shape(shape_of(left)):
-                return AsScalar(right) * left
+                return _times(AsScalar(right), left)
             return _guard("*", left, right, lambda: sp.HadamardProduct(left, right))
-        return left * right
+        return _times(left, right)
 
     def div(self, items: list[Any]) -> Any:
         left, right = items
+        if is_matrix(right) and is_scalar_shape(shape_of(right)):
+            right = AsScalar(right)
         if is_matrix(right):
             raise ParseError("division by a matrix: use inv(A) for an inverse")
-        return left * (1 / right)
+        return _times(left, 1 / right)
 
     def pow(self, items: list[Any]) -> Any:
         base, _, exponent = items
@@ -311,6 +314,13 @@ class _Build(Transformer_NonRecursive):
         return items[-1]
 
 
+def _times(left: Any, right: Any) -> Any:
+    """left · right where at most one is a matrix, without SymPy's deep doit."""
+    if is_matrix(left) or is_matrix(right):
+        return sp.MatMul(left, right).doit(deep=False)
+    return left * right
+
+
 def _dimensions(values: Any) -> set[Any]:
     dims: set[Any] = set()
     for value in values:
@@ -339,7 +349,7 @@ def _sum(left: Any, right: Any, op: str) -> Any:
         ones = scalar * sp.OneMatrix(*shape_of(matrix))
         return sp.MatAdd(left if is_matrix(left) else ones, right if is_matrix(right) else ones)
     if is_matrix(left):
-        return _guard(op, left, right, lambda: sp.MatAdd(left, right).doit(deep=False))
+        return _guard(op, left, right, lambda: matadd(left, right))
     return left + right
 
 
