@@ -17,21 +17,25 @@ denominator layout and like Xᵀ in numerator layout).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 import pytest
 import sympy as sp
+from identity_harness import (
+    LAYOUTS,
+    Registry,
+    Row,
+    case,
+    check_identity,
+    den,
+    m,
+    n,
+    num,
+    p,
+    q,
+)
 
-from matderiv import commutation, derive, evaluate, vec
-from matderiv.testing import check_derivation, random_values
+from matderiv import commutation, vec
 
-LAYOUTS = ("numerator", "denominator")
 BOTH = LAYOUTS
-m, n, p, q = sp.symbols("m n p q", integer=True, positive=True)
-DIMS = {m: 3, n: 4, p: 2, q: 5}
 M = sp.MatrixSymbol
 T = sp.Trace
 KP = sp.KroneckerProduct
@@ -40,38 +44,9 @@ Xs = M("X", n, n)  # square variable
 x = M("x", n, 1)
 
 
-@dataclass(frozen=True)
-class Row:
-    id: str
-    build: Callable[[], tuple[Any, Any, dict[Any, int], dict[str, Any] | None, dict[str, Any]]]
-    structural: tuple[str, ...] = ()
-
-
-ROWS: list[Row] = []
-
-
-def row(fn: Callable[..., Any] | None = None, *, structural: tuple[str, ...] = ()) -> Any:
-    """Register a spec row; its id is the build function's name."""
-
-    def register(f: Callable[..., Any]) -> Callable[..., Any]:
-        ROWS.append(Row(f.__name__, f, structural))
-        return f
-
-    return register(fn) if fn is not None else register
-
-
-def den(g: Any) -> dict[str, Any]:
-    """Expected result given in denominator layout; numerator is its transpose."""
-    return {"denominator": g, "numerator": g.T}
-
-
-def num(j: Any) -> dict[str, Any]:
-    """Expected result given in numerator layout; denominator is its transpose."""
-    return {"numerator": j, "denominator": j.T}
-
-
-def case(expr: Any, wrt: Any, expected: dict[str, Any] | None, dims: Any = None, **kw: Any):
-    return expr, wrt, dict(dims or DIMS), expected, kw
+REGISTRY = Registry()
+ROWS = REGISTRY.rows
+row = REGISTRY.row
 
 
 # -- linear forms ---------------------------------------------------------------
@@ -380,29 +355,10 @@ def tr_affine_gram():  # Cookbook (119): tr((AXB + C)(AXB + C)ᵀ)
 # -- the harness -------------------------------------------------------------------------
 
 
-def _size(dim: Any, dims: dict[Any, int]) -> int:
-    return int(sp.sympify(dim).subs(dims))
-
-
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("spec", ROWS, ids=lambda r: r.id)
 def test_identity(spec: Row, layout: str) -> None:
-    expr, wrt, dims, expected, kwargs = spec.build()
-    d = derive(expr, wrt, layout)
-    assert d.layout == layout
-    check_derivation(d, dims, **kwargs)
-    if expected is None:
-        return
-    want = expected[layout]
-    rng = np.random.default_rng(kwargs.get("seed", 0))  # the first finite-difference draw
-    values = random_values(expr, dims, rng, kwargs.get("spd"), kwargs.get("positive"))
-    env = {**values, **dims}
-    got = np.atleast_2d(evaluate(d.result, env))
-    ref = np.atleast_2d(evaluate(want, env))
-    assert got.shape == ref.shape == tuple(_size(s, dims) for s in d.shape)
-    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(ref).max()))
-    if layout in spec.structural:
-        assert d.result == want, f"structurally {d.result!r} != textbook {want!r}"
+    check_identity(spec, layout)
 
 
 def test_table_is_large_enough() -> None:
