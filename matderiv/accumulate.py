@@ -59,8 +59,8 @@ def _rule(node: Any) -> Rule:
     return found
 
 
-def _live_terms(graph: Graph, node: Any) -> tuple[Term, ...]:
-    return tuple(t for t in _rule(node)(node) if t.operand in graph.depends)
+def _live_terms(graph: Graph, node: Any, rule: Rule) -> tuple[Term, ...]:
+    return tuple(t for t in rule(node) if t.operand in graph.depends)
 
 
 def _total(parts: list[Any]) -> Any:
@@ -80,7 +80,7 @@ def forward(graph: Graph, seed: Any, log: list[Rewrite]) -> tuple[Any, list[Loca
         if node not in graph.depends or node == graph.wrt:
             continue
         rule = _rule(node)
-        terms = _live_terms(graph, node)
+        terms = _live_terms(graph, node, rule)
         value = simplify(_total([t.map.push(jac[t.operand]) for t in terms]), log)
         jac[node] = value
         locals_.append(Local(node, rule, terms))
@@ -109,8 +109,9 @@ def reverse(graph: Graph, log: list[Rewrite]) -> tuple[Any, list[Local], list[Ch
             chains.append(Chain(node, adjoint, tuple(uses.pop(node))))
         if node == graph.wrt:
             return adjoint, locals_, chains
-        terms = _live_terms(graph, node)
-        locals_.append(Local(node, _rule(node), terms))
+        rule = _rule(node)
+        terms = _live_terms(graph, node, rule)
+        locals_.append(Local(node, rule, terms))
         for term in terms:
             contribution = _as_adjoint(term.map.pull(adjoint), term.operand)
             parts.setdefault(term.operand, []).append(contribution)

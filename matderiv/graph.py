@@ -22,9 +22,6 @@ class Graph:
     order: tuple[Any, ...]
     depends: frozenset[Any]
 
-    def operands(self, node: Any) -> tuple[Any, ...]:
-        return tuple(a for a in node.args if isinstance(a, sp.Basic))
-
 
 def _children(node: Any) -> tuple[Any, ...]:
     if isinstance(node, sp.Lambda):  # the body of an entrywise function is not an operand

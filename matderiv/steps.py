@@ -101,7 +101,7 @@ class StepBuilder:
     def in_layout(self, jac: Any) -> Any:
         return jac if self.layout == "numerator" else simplify(transpose(jac))
 
-    def local_jacobian(self, node: Any, operand: Any, terms: list[Term]) -> Any:
+    def local_jacobian(self, operand: Any, terms: list[Term]) -> Any:
         """∂ vec(node)/∂ vec(operand)ᵀ of one rule, numerator layout."""
         seed = sp.Identity(_size(shape_of(operand)))
         return simplify(_sum([t.map.push(seed) for t in terms]))
@@ -120,7 +120,7 @@ class StepBuilder:
             parts = [t.map.differential(_d(self.named(t.operand))) for t in local.terms]
             differential = show(_sum(parts), self.symbols)
             for operand, terms in _by_operand(local.terms).items():
-                jac = self.in_layout(self.local_jacobian(local.node, operand, terms))
+                jac = self.in_layout(self.local_jacobian(operand, terms))
                 size = (_size(shape_of(local.node)), _size(shape_of(operand)))
                 steps.append(
                     Step(

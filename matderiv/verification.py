@@ -99,9 +99,15 @@ class Trials:
     """Random points at which expressions are compared; values include the sizes."""
 
     points: tuple[dict[Any, Any], ...]
+    _cache: dict[Any, list[np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
 
     def values(self, expr: Any) -> list[np.ndarray]:
-        return [np.atleast_2d(np.asarray(evaluate(expr, p), dtype=float)) for p in self.points]
+        """The value of ``expr`` at every point (each expression evaluated once)."""
+        if expr not in self._cache:
+            self._cache[expr] = [
+                np.atleast_2d(np.asarray(evaluate(expr, p), dtype=float)) for p in self.points
+            ]
+        return self._cache[expr]
 
 
 def make_trials(exprs: tuple[Any, ...], sizes: int = 3, points: int = 2, seed: int = 0) -> Trials:

@@ -8,7 +8,6 @@ every piece is validated before a symbol is created.
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any
 
@@ -59,8 +58,3 @@ def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
         cols = dimension(parts[1]) if len(parts) == 2 else sp.Integer(1)
         symbols[name] = sp.MatrixSymbol(name, rows, cols)
     return symbols
-
-
-def suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    return f" Did you mean {', '.join(close)}?" if close else ""
