@@ -19,8 +19,9 @@ import sympy as sp
 
 from .canon import matadd
 from .errors import UnsupportedNode
-from .graph import Graph
-from .rules import Rule, Term, rule_for, supported_nodes
+from .graph import Graph, is_leaf
+from .program import Program
+from .rules import Rule, Term, d_definition, rule_for, supported_nodes
 from .shapes import fmt_shape, is_matrix, is_scalar_shape, shape_of
 from .simplify import Rewrite, simplify
 
@@ -59,8 +60,20 @@ def _rule(node: Any) -> Rule:
     return found
 
 
-def _live_terms(graph: Graph, node: Any, rule: Rule) -> tuple[Term, ...]:
-    return tuple(t for t in rule(node) if t.operand in graph.depends)
+def _differential(graph: Graph, node: Any) -> tuple[Rule, tuple[Term, ...]]:
+    """The rule of a node (of its definition, for a symbol defined in where=) and its
+    terms on operands that depend on the variable."""
+    definition = graph.definitions.get(node)
+    if definition is None:
+        rule = _rule(node)
+        terms = rule(node)
+    elif is_leaf(definition):
+        rule = d_definition
+        terms = d_definition(definition)
+    else:
+        rule = _rule(definition)
+        terms = rule(definition)
+    return rule, tuple(t for t in terms if t.operand in graph.depends)
 
 
 def _total(parts: list[Any]) -> Any:
@@ -71,20 +84,27 @@ def _total(parts: list[Any]) -> Any:
     return sp.Add(*parts)
 
 
-def forward(graph: Graph, seed: Any, log: list[Rewrite]) -> tuple[Any, list[Local], list[Chain]]:
-    """J_root = d vec(root) / d vec(wrt)^T, given J_wrt = ``seed``."""
+def forward(
+    graph: Graph, seed: Any, log: list[Rewrite], program: Program | None = None
+) -> tuple[Any, list[Local], list[Chain]]:
+    """J_root = d vec(root) / d vec(wrt)^T, given J_wrt = ``seed``.
+
+    With a ``program``, the tangent of each symbol defined in where= is given a
+    name (hdot_t) and later tangents refer to it.
+    """
     jac: dict[Any, Any] = {graph.wrt: seed}
     locals_: list[Local] = []
     chains: list[Chain] = []
     for node in graph.order:
         if node not in graph.depends or node == graph.wrt:
             continue
-        rule = _rule(node)
-        terms = _live_terms(graph, node, rule)
+        rule, terms = _differential(graph, node)
         value = simplify(_total([t.map.push(jac[t.operand]) for t in terms]), log)
-        jac[node] = value
         locals_.append(Local(node, rule, terms))
         chains.append(Chain(node, value, tuple((t.operand, t) for t in terms)))
+        if program is not None and node in graph.definitions and node != graph.root:
+            value = program.define(node, value, "dot")
+        jac[node] = value
     return jac.get(graph.root), locals_, chains
 
 
@@ -95,8 +115,14 @@ def _as_adjoint(contribution: Any, operand: Any) -> Any:
     return contribution
 
 
-def reverse(graph: Graph, log: list[Rewrite]) -> tuple[Any, list[Local], list[Chain]]:
-    """G_wrt = ∂ root / ∂ wrt, shaped like wrt (a scalar when wrt is 1 x 1)."""
+def reverse(
+    graph: Graph, log: list[Rewrite], program: Program | None = None
+) -> tuple[Any, list[Local], list[Chain]]:
+    """G_wrt = ∂ root / ∂ wrt, shaped like wrt (a scalar when wrt is 1 x 1).
+
+    With a ``program``, the adjoint of each symbol defined in where= is given a
+    name (hbar_t) and the adjoints it feeds refer to it.
+    """
     parts: dict[Any, list[Any]] = {graph.root: [sp.S.One]}
     uses: dict[Any, list[tuple[Any, Term]]] = {}
     locals_: list[Local] = []
@@ -109,8 +135,9 @@ def reverse(graph: Graph, log: list[Rewrite]) -> tuple[Any, list[Local], list[Ch
             chains.append(Chain(node, adjoint, tuple(uses.pop(node))))
         if node == graph.wrt:
             return adjoint, locals_, chains
-        rule = _rule(node)
-        terms = _live_terms(graph, node, rule)
+        if program is not None and node in graph.definitions:
+            adjoint = program.define(node, adjoint, "bar")
+        rule, terms = _differential(graph, node)
         locals_.append(Local(node, rule, terms))
         for term in terms:
             contribution = _as_adjoint(term.map.pull(adjoint), term.operand)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import sympy as sp
@@ -12,8 +14,9 @@ from .accumulate import forward, reverse
 from .derivation import Derivation
 from .errors import MatDerivError
 from .graph import build_graph
+from .program import Program, check_where
 from .render.unicode import fmt
-from .shapes import check_shapes, is_scalar_shape, restore_lambdas, scalarize, shape_of
+from .shapes import check_shapes, is_scalar_shape, lambda_restorer, scalarize, shape_of
 from .simplify import Rewrite, simplify
 from .steps import StepBuilder, name_nodes
 
@@ -28,12 +31,27 @@ def _as_expr(expr: Any) -> Any:
         ) from exc
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a derivation allocates many small SymPy
+    objects and no cycles, and repeated full collections make long programs
+    quadratic."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def derive(
     expr: Any,
     wrt: Any,
     layout: str = "numerator",
     *,
     names: Mapping[str, Any] | None = None,
+    where: Mapping[Any, Any] | None = None,
 ) -> Derivation:
     """The derivative of ``expr`` with respect to ``wrt`` (X, vec(X) or vec(X.T)).
 
@@ -42,29 +60,56 @@ def derive(
     the Jacobian J = d vec(expr) / d vec(X)ᵀ (numerator) or Jᵀ (denominator),
     in Kronecker / commutation / diag form.  ``names`` maps display names to
     intermediates ({"h_1": tanh(...)}); they show in the steps only.
+
+    ``where`` ({MatrixSymbol: definition}) is a straight-line program: ``expr``
+    and the definitions may use the defined symbols, and differentiation chains
+    through them.  The result then refers to those symbols and to generated
+    adjoints (hbar_t, reverse mode) or tangents (hdot_t, forward mode), all
+    listed in ``d.definitions`` in an order ``evaluate`` and ``lambdify`` run.
     """
+    with _no_gc():
+        return _derive(expr, wrt, layout, names, where)
+
+
+def _derive(
+    expr: Any,
+    wrt: Any,
+    layout: str,
+    names: Mapping[str, Any] | None,
+    where: Mapping[Any, Any] | None,
+) -> Derivation:
     layout = layouts.check_layout(layout)
     var = layouts.parse_wrt(wrt)
     expr = _as_expr(expr)
     check_shapes(expr)
     names = dict(names or {})
-    graph = build_graph(scalarize(expr), var.symbol)
+    user_defs = check_where(where, var.symbol)
+    program = Program.from_definitions(user_defs, expr, var.symbol) if user_defs else None
+    scalar_defs = program.user if program else {}
+    graph = build_graph(scalarize(expr), var.symbol, scalar_defs)
     out_shape = shape_of(expr)
-    builder = StepBuilder(graph, name_nodes(graph, names), layout)
+    aliases = program.aliases if program else {}
+    builder = StepBuilder(graph, name_nodes(graph, names), layout, aliases)
     log: list[Rewrite] = []
     if is_scalar_shape(out_shape):
-        grad, locals_, chains = reverse(graph, log)
+        grad, locals_, chains = reverse(graph, log, program)
         raw = layouts.finish_gradient(grad, var, layout)
         chain_steps = builder.reverse_chain(chains)
         mode = "reverse"
     else:
         m, n = var.shape
-        jac, locals_, chains = forward(graph, sp.Identity(m * n), log)
+        jac, locals_, chains = forward(graph, sp.Identity(m * n), log, program)
         raw = layouts.finish_jacobian(jac, out_shape, var, layout)
         chain_steps = builder.forward_chain(chains)
         mode = "forward"
+    if program is not None:
+        raw = program.named(raw)
     simplified = simplify(raw, log)
-    result = restore_lambdas(simplified, expr)
+    restore = lambda_restorer(sp.Tuple(expr, *user_defs.values()) if user_defs else expr)
+    result = restore(simplified)
+    definitions: dict[Any, Any] = dict(user_defs)
+    if program is not None:
+        definitions.update((s, restore(v)) for s, v in program.generated.items())
     shape = layouts.result_shape(out_shape, var, layout)
     shown_root = builder.symbols.get(graph.root, expr)
     note = layouts.describe(shown_root, out_shape, var, layout)
@@ -87,10 +132,17 @@ def derive(
         description=description,
         layout_note=note,
         names=names,
+        definitions=definitions,
     )
 
 
-def gradient(f: Any, X: Any, *, names: Mapping[str, Any] | None = None) -> Derivation:
+def gradient(
+    f: Any,
+    X: Any,
+    *,
+    names: Mapping[str, Any] | None = None,
+    where: Mapping[Any, Any] | None = None,
+) -> Derivation:
     """The gradient of a scalar f: derive(f, X, layout="denominator"), shaped like X."""
     f = _as_expr(f)
     if not is_scalar_shape(shape_of(f)):
@@ -98,9 +150,15 @@ def gradient(f: Any, X: Any, *, names: Mapping[str, Any] | None = None) -> Deriv
             f"gradient needs a scalar (1 x 1) expression, but {f} has shape {shape_of(f)}. "
             "Hint: use jacobian(y, x) for vector or matrix outputs."
         )
-    return derive(f, X, layout="denominator", names=names)
+    return derive(f, X, layout="denominator", names=names, where=where)
 
 
-def jacobian(y: Any, x: Any, *, names: Mapping[str, Any] | None = None) -> Derivation:
+def jacobian(
+    y: Any,
+    x: Any,
+    *,
+    names: Mapping[str, Any] | None = None,
+    where: Mapping[Any, Any] | None = None,
+) -> Derivation:
     """The Jacobian d vec(y) / d vec(x)ᵀ: derive(y, x, layout="numerator")."""
-    return derive(y, x, layout="numerator", names=names)
+    return derive(y, x, layout="numerator", names=names, where=where)

@@ -3,11 +3,16 @@
 SymPy expressions are hashable and structurally equal subexpressions compare
 equal, so a dict keyed by subexpression is the DAG.  The walk is iterative, so
 deep expressions cannot overflow Python's stack.
+
+A symbol defined in ``where=`` is an alias of its definition: its operands are
+the definition's operands (or the definition itself, when that is a bare
+symbol), so programs are walked without inlining one definition into another.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
@@ -21,6 +26,7 @@ class Graph:
     wrt: Any
     order: tuple[Any, ...]
     depends: frozenset[Any]
+    definitions: Mapping[Any, Any] = field(default_factory=dict)
 
 
 def _children(node: Any) -> tuple[Any, ...]:
@@ -29,8 +35,25 @@ def _children(node: Any) -> tuple[Any, ...]:
     return tuple(a for a in node.args if isinstance(a, sp.Basic))
 
 
-def build_graph(root: Any, wrt: Any) -> Graph:
-    """Post-order over the DAG of ``root``; a node depends on ``wrt`` if any operand does."""
+def is_leaf(expr: Any) -> bool:
+    """A symbol, number or other expression without operands."""
+    return isinstance(expr, (sp.MatrixSymbol, sp.Symbol)) or not expr.args
+
+
+def operands(node: Any, definitions: Mapping[Any, Any]) -> tuple[Any, ...]:
+    """The graph operands of a node; a defined symbol's are its definition's."""
+    if node in definitions:
+        definition = definitions[node]
+        return (definition,) if is_leaf(definition) else _children(definition)
+    return _children(node)
+
+
+def build_graph(root: Any, wrt: Any, definitions: Mapping[Any, Any] | None = None) -> Graph:
+    """Post-order over the DAG of ``root``; a node depends on ``wrt`` if any operand does.
+
+    ``definitions`` ({symbol: scalarized definition}) are walked through.
+    """
+    defs = definitions or {}
     order: list[Any] = []
     done: set[Any] = set()
     depends: set[Any] = set()
@@ -42,9 +65,9 @@ def build_graph(root: Any, wrt: Any) -> Graph:
         if expanded:
             done.add(node)
             order.append(node)
-            if node == wrt or any(c in depends for c in _children(node)):
+            if node == wrt or any(c in depends for c in operands(node, defs)):
                 depends.add(node)
             continue
         stack.append((node, True))
-        stack.extend((c, False) for c in reversed(_children(node)) if c not in done)
-    return Graph(root, wrt, tuple(order), frozenset(depends))
+        stack.extend((c, False) for c in reversed(operands(node, defs)) if c not in done)
+    return Graph(root, wrt, tuple(order), frozenset(depends), defs)

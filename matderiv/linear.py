@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import sympy as sp
 
-from .canon import transpose
+from .canon import matmul, transpose
 from .nodes import CommutationMatrix, DiagVector, Reshape, Vec
 from .shapes import Shape, is_matrix
 
@@ -40,7 +40,7 @@ def _kron(*factors: Any) -> Any:
 
 def _mul(*factors: Any) -> Any:
     """A product that drops identities and multiplies out scalars (SymPy's doit)."""
-    return sp.MatMul(*factors).doit(deep=False)
+    return matmul(*factors)
 
 
 class LinearMap(Protocol):

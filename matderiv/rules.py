@@ -80,6 +80,11 @@ def rule_identity(fn: Rule) -> str:
     return (fn.__doc__ or "").strip().splitlines()[0]
 
 
+def d_definition(node: Any) -> tuple[Term, ...]:
+    """d h = d(definition) for h defined in where="""
+    return (Term(node, Sandwich(shape_of(node))),)
+
+
 def supported_nodes() -> list[str]:
     return sorted({cls.__name__ for cls in RULES})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sympy as sp
@@ -183,8 +183,13 @@ def scalarize(expr: Any) -> Any:
     return visit(expr)
 
 
-def restore_lambdas(result: Any, original: Any) -> Any:
-    """Put the user's own entrywise-function Lambdas back into a result of ``original``."""
+def lambda_restorer(original: Any) -> Callable[[Any], Any]:
+    """A function putting the user's own entrywise-function Lambdas of ``original`` back."""
     back = {_canonical_lambda(fn): fn for fn in original.atoms(sp.Lambda)}
     back = {k: v for k, v in back.items() if k != v}
-    return result.xreplace(back) if back else result
+    return (lambda result: result.xreplace(back)) if back else (lambda result: result)
+
+
+def restore_lambdas(result: Any, original: Any) -> Any:
+    """Put the user's own entrywise-function Lambdas back into a result of ``original``."""
+    return lambda_restorer(original)(result)

@@ -307,12 +307,20 @@ def _apply_node_rules(node: Any, log: list[Rewrite] | None) -> Any:
     return node
 
 
+# Expressions known to be fixed points of the rules, shared by all calls: the
+# operands of a new expression are usually already simplified.  Bounded.
+_NORMAL: set[Any] = set()
+_NORMAL_LIMIT = 200_000
+
+
 def _one_pass(expr: Any, log: list[Rewrite] | None) -> Any:
     memo: dict[Any, Any] = {}
 
     def visit(node: Any) -> Any:
         if node in memo:
             return memo[node]
+        if node in _NORMAL:
+            return node
         out = node
         if isinstance(node, sp.Basic) and node.args and not isinstance(node, sp.Lambda):
             args = tuple(visit(a) for a in node.args)
@@ -325,11 +333,26 @@ def _one_pass(expr: Any, log: list[Rewrite] | None) -> Any:
     return visit(expr)
 
 
+def _remember(expr: Any) -> None:
+    """Record ``expr`` and its subexpressions as fixed points."""
+    if len(_NORMAL) > _NORMAL_LIMIT:
+        _NORMAL.clear()
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node in _NORMAL or not isinstance(node, sp.Basic):
+            continue
+        _NORMAL.add(node)
+        if not isinstance(node, sp.Lambda):
+            stack.extend(node.args)
+
+
 def simplify(expr: Any, log: list[Rewrite] | None = None) -> Any:
     """Rewrite ``expr`` to a fixed point of the rules; append each rewrite to ``log``."""
     for _ in range(MAX_PASSES):
         new = _one_pass(expr, log)
         if new == expr:
+            _remember(new)
             return new
         expr = new
     return expr

@@ -7,7 +7,7 @@ multiplies them: numerator ∂L/∂h · ∂h/∂a · ∂a/∂W, denominator the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
@@ -29,6 +29,9 @@ def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
     for node in graph.order:
         if node not in graph.depends or node == graph.wrt:
             continue
+        if node in graph.definitions:
+            symbols[node] = node  # a symbol defined in where= is its own name
+            continue
         if node in by_expr:
             name = by_expr[node]
         elif node == graph.root:
@@ -44,7 +47,12 @@ def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
 
 def show(expr: Any, symbols: Mapping[Any, Any]) -> Any:
     """``expr`` with named intermediates shown by name (but not itself)."""
-    return expr.xreplace({k: v for k, v in symbols.items() if k != expr})
+    if expr not in symbols:
+        return expr.xreplace(symbols)
+    if not expr.args:
+        return expr
+    args = tuple(a.xreplace(symbols) if isinstance(a, sp.Basic) else a for a in expr.args)
+    return expr.func(*args) if args != expr.args else expr
 
 
 def _size(shape: Shape) -> Any:
@@ -94,6 +102,14 @@ class StepBuilder:
     graph: Graph
     symbols: dict[Any, Any]
     layout: str
+    aliases: Mapping[Any, Any] = field(default_factory=dict)  # where= definition -> symbol
+
+    def __post_init__(self) -> None:
+        self._display = {**self.aliases, **self.symbols} if self.aliases else self.symbols
+
+    def show(self, expr: Any) -> Any:
+        """``expr`` with intermediates and where= definitions shown by name."""
+        return show(expr, self._display)
 
     def named(self, node: Any) -> Any:
         return self.symbols.get(node, node)
@@ -107,8 +123,9 @@ class StepBuilder:
         return simplify(_sum([t.map.push(seed) for t in terms]))
 
     def define(self) -> list[Step]:
+        defs = self.graph.definitions
         return [
-            Step("define", str(sym), show(node, self.symbols), shape_of(node))
+            Step("define", str(sym), self.show(defs.get(node, node)), shape_of(node))
             for node, sym in self.symbols.items()
             if node != self.graph.wrt
         ]
@@ -118,7 +135,7 @@ class StepBuilder:
         for local in locals_:
             node = self.named(local.node)
             parts = [t.map.differential(_d(self.named(t.operand))) for t in local.terms]
-            differential = show(_sum(parts), self.symbols)
+            differential = self.show(_sum(parts))
             for operand, terms in _by_operand(local.terms).items():
                 jac = self.in_layout(self.local_jacobian(operand, terms))
                 size = (_size(shape_of(local.node)), _size(shape_of(operand)))
@@ -126,7 +143,7 @@ class StepBuilder:
                     Step(
                         "local",
                         deriv_label(node, self.named(operand)),
-                        show(jac, self.symbols),
+                        self.show(jac),
                         _flip(size, self.layout),
                         rule_name(local.rule),
                         rule_identity(local.rule),
@@ -163,7 +180,7 @@ class StepBuilder:
                 Step(
                     "chain",
                     deriv_label(node, wrt),
-                    show(self.in_layout(chain.value), self.symbols),
+                    self.show(self.in_layout(chain.value)),
                     shape,
                     "chain rule",
                     "J_node = Σ ∂node/∂operand · J_operand",
@@ -202,7 +219,7 @@ class StepBuilder:
                 Step(
                     "chain",
                     f"∂{root}/∂{node}",
-                    show(value, self.symbols),
+                    self.show(value),
                     node_shape if self.layout == "denominator" else node_shape[::-1],
                     "chain rule (adjoint)",
                     "de-vectorised: shaped like " + str(node) if devec else "",
@@ -225,10 +242,10 @@ class StepBuilder:
                 Step(
                     "simplify",
                     "⇒",
-                    show(rewrite.after, self.symbols),
+                    self.show(rewrite.after),
                     shape_of(rewrite.after),
                     rewrite.rule.replace("_", " "),
-                    before=show(rewrite.before, self.symbols),
+                    before=self.show(rewrite.before),
                 )
             )
         return steps
@@ -242,6 +259,4 @@ class StepBuilder:
         else:
             x = f"vec({wrt.arg})"
         label = f"∂{_vec_name(of_name)}/∂{x}"
-        return Step(
-            "result", label, show(result, self.symbols), shape, "", description, self.layout
-        )
+        return Step("result", label, self.show(result), shape, "", description, self.layout)

@@ -349,7 +349,7 @@ def _sum(left: Any, right: Any, op: str) -> Any:
         ones = scalar * sp.OneMatrix(*shape_of(matrix))
         return sp.MatAdd(left if is_matrix(left) else ones, right if is_matrix(right) else ones)
     if is_matrix(left):
-        return _guard(op, left, right, lambda: matadd(left, right))
+        return _guard(op, left, right, lambda: matadd(left, right, order=sp.default_sort_key))
     return left + right
 
 

@@ -1,0 +1,154 @@
+"""Straight-line programs: ``where={h_t: definition, ...}``.
+
+A long recurrence is a program, not a tree: each MatrixSymbol in ``where`` is
+defined by an expression over the inputs and earlier symbols.  The graph
+treats a defined symbol as an alias of its definition (``graph.py``), so
+differentiation chains through the definitions without inlining them, and
+accumulation gives the adjoint (reverse mode) or tangent (forward mode) of
+each defined symbol a name of its own (``hbar_t``, ``hdot_t``).  Every
+emitted expression then refers to names, so its size does not grow with
+the length of the program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from .errors import MatDerivError, ShapeMismatch
+from .graph import is_leaf
+from .shapes import check_shapes, fmt_shape, scalarize, shape_of, shapes_equal
+
+Definitions = dict[Any, Any]
+
+
+def _symbols_in(expr: Any) -> set[Any]:
+    return {s for s in expr.free_symbols if isinstance(s, (sp.MatrixSymbol, sp.Symbol))}
+
+
+def check_where(where: Mapping[Any, Any] | None, wrt_symbol: Any) -> Definitions:
+    """Validate ``where`` and return its definitions in an order that can be run.
+
+    Keys must be MatrixSymbols (1 x 1 for scalars) and each definition must have
+    its symbol's shape; a symbol may use inputs and other defined symbols, but
+    not itself through a cycle, and the variable cannot be defined.
+    """
+    if not where:
+        return {}
+    if not isinstance(where, Mapping):
+        raise MatDerivError(
+            f"where= takes a mapping {{MatrixSymbol: definition}}, got {type(where).__name__}."
+        )
+    defs: Definitions = {}
+    for symbol, definition in where.items():
+        if not isinstance(symbol, sp.MatrixSymbol):
+            raise MatDerivError(
+                f"where= keys must be MatrixSymbols, got {symbol!r} ({type(symbol).__name__}). "
+                f"Hint: declare it as MatrixSymbol('{symbol}', rows, cols)."
+            )
+        try:
+            definition = sp.sympify(definition, strict=True)
+        except sp.SympifyError as exc:
+            raise MatDerivError(
+                f"the definition of {symbol} in where= is not a SymPy expression: {definition!r}"
+            ) from exc
+        check_shapes(definition)
+        if not shapes_equal(shape_of(symbol), shape_of(definition)):
+            raise ShapeMismatch(
+                f"where= defines {symbol} {fmt_shape(shape_of(symbol))} as {definition}, "
+                f"which has shape {fmt_shape(shape_of(definition))}. Declare {symbol} with the "
+                "shape of its definition."
+            )
+        defs[symbol] = definition
+    if wrt_symbol in defs:
+        raise MatDerivError(
+            f"{wrt_symbol} is defined in where= and is also the variable. Differentiate with "
+            "respect to an input of the program; intermediates are chained through."
+        )
+    return _topological(defs)
+
+
+def _topological(defs: Definitions) -> Definitions:
+    """Definitions ordered so that each comes after the symbols it uses."""
+    uses = {s: _symbols_in(d) & defs.keys() for s, d in defs.items()}
+    order: dict[Any, Any] = {}
+    state: dict[Any, str] = {}
+    for start in defs:
+        stack: list[tuple[Any, bool]] = [(start, False)]
+        path: list[Any] = []
+        while stack:
+            symbol, expanded = stack.pop()
+            if expanded:
+                state[symbol] = "done"
+                order[symbol] = defs[symbol]
+                path.pop()
+                continue
+            if state.get(symbol) == "done":
+                continue
+            if state.get(symbol) == "open":
+                cycle = " -> ".join(str(s) for s in [*path[path.index(symbol) :], symbol])
+                raise MatDerivError(
+                    f"where= definitions form a cycle: {cycle}. A program must define each "
+                    "symbol from inputs and earlier symbols only."
+                )
+            state[symbol] = "open"
+            path.append(symbol)
+            stack.append((symbol, True))
+            stack.extend((u, False) for u in sorted(uses[symbol], key=str, reverse=True))
+    return order
+
+
+@dataclass
+class Namer:
+    """Fresh names for generated symbols (adjoints hbar_t, tangents hdot_t)."""
+
+    taken: set[str] = field(default_factory=set)
+
+    def fresh(self, symbol: Any, mark: str) -> str:
+        base, sep, sub = str(symbol).partition("_")
+        for k in range(1, 1000):
+            stem = base + mark + ("" if k == 1 else str(k))
+            name = stem + sep + sub
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+        raise MatDerivError(f"cannot find a free name for the {mark} of {symbol}")
+
+
+@dataclass
+class Program:
+    """The user's definitions (scalarized) and the ones accumulation generates."""
+
+    user: Definitions
+    aliases: dict[Any, Any]  # scalarized definition -> its symbol
+    generated: Definitions = field(default_factory=dict)
+    namer: Namer = field(default_factory=Namer)
+
+    @classmethod
+    def from_definitions(cls, defs: Definitions, *exprs: Any) -> Program:
+        scalar_defs = {s: scalarize(d) for s, d in defs.items()}
+        taken = {str(s) for e in (*exprs, *defs.values(), *defs) for s in _symbols_in(e)}
+        aliases = {d: s for s, d in scalar_defs.items() if not is_leaf(d)}
+        return cls(scalar_defs, aliases, namer=Namer(taken))
+
+    def named(self, expr: Any) -> Any:
+        """``expr`` with each user definition replaced by its symbol."""
+        return expr.xreplace(self.aliases) if self.aliases else expr
+
+    def define(self, symbol: Any, value: Any, mark: str) -> Any:
+        """Give ``value`` (the adjoint or tangent of ``symbol``) a generated name."""
+        value = self.named(value)
+        if is_leaf(value) or isinstance(value, (sp.Identity, sp.ZeroMatrix)):
+            return value
+        name = self.namer.fresh(symbol, mark)
+        rows, cols = shape_of(value)
+        new = sp.MatrixSymbol(name, rows, cols) if value.is_Matrix else sp.Symbol(name)
+        self.generated[new] = value
+        return new
+
+    @property
+    def definitions(self) -> Definitions:
+        return {**self.user, **self.generated}
