@@ -5,6 +5,7 @@ denominator layout Jᵀ; a scalar's gradient in denominator layout is shaped
 like X.  See README.md.
 """
 
+from .codegen import lambdify
 from .derivation import Derivation, Step
 from .engine import derive, gradient, jacobian
 from .errors import (
@@ -17,6 +18,7 @@ from .errors import (
 )
 from .nodes import commutation, diag, logsumexp, softmax, vec
 from .numeric import evaluate
+from .second_order import hessian, hvp
 from .verification import Verdict, verify
 
 __version__ = "0.1.0"
@@ -37,7 +39,10 @@ __all__ = [
     "diag",
     "evaluate",
     "gradient",
+    "hessian",
+    "hvp",
     "jacobian",
+    "lambdify",
     "logsumexp",
     "softmax",
     "vec",

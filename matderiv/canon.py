@@ -16,6 +16,8 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.hadamard import canonicalize as _hadamard
 
+from .shapes import dims_equal
+
 _CANONICAL = (
     sp.MatMul,
     sp.MatAdd,
@@ -37,7 +39,7 @@ def _kronecker(node: Any) -> Any:
             factor = mats[0] if len(mats) == 1 else sp.MatMul(*mats)
         factors.append(factor)
     kron = sp.KroneckerProduct(*factors).doit(deep=False)
-    return kron if coeff == 1 else sp.MatMul(coeff, kron).doit(deep=False)
+    return kron if coeff == 1 else matmul(coeff, kron)
 
 
 _KEYS: dict[Any, tuple[Any, ...]] = {}
@@ -85,7 +87,7 @@ def matadd(*terms: Any, order: Callable[[Any], Any] = sort_key) -> Any:
         )
         coefficients[matrix] = coefficients.get(matrix, sp.S.Zero) + coeff
     kept = [
-        matrix if coeff == 1 else sp.MatMul(coeff, matrix).doit(deep=False)
+        matrix if coeff == 1 else matmul(coeff, matrix)
         for matrix, coeff in coefficients.items()
         if coeff != 0
     ]
@@ -96,36 +98,75 @@ def matadd(*terms: Any, order: Callable[[Any], Any] = sort_key) -> Any:
     return sp.MatAdd(*sorted(kept, key=order))
 
 
-_NOT_PLAIN = (
-    sp.MatMul,
-    sp.MatPow,
-    sp.Identity,
-    sp.ZeroMatrix,
-    sp.OneMatrix,
-    sp.MatrixBase,
-    sp.PermutationMatrix,
-)
+def _power(factor: Any) -> tuple[Any, Any]:
+    """(base, exponent) of a factor: A⁻¹ → (A, -1), A³ → (A, 3), A → (A, 1)."""
+    if isinstance(factor, sp.MatPow):  # Inverse is a MatPow with exponent -1
+        return factor.args[0], factor.args[1]
+    return factor, sp.S.One
 
 
-def _plain_product(args: tuple[Any, ...]) -> bool:
-    """True when SymPy's MatMul canonicalisation would leave the product as it is:
-    two or more matrix factors, no scalars, no nested products, identities, zeros,
-    ones, powers or explicit matrices, and no factor repeated next to itself."""
-    if len(args) < 2:
-        return False
-    for k, a in enumerate(args):
-        if not getattr(a, "is_Matrix", False) or isinstance(a, _NOT_PLAIN):
-            return False
-        if k and a == args[k - 1]:
-            return False
-    return True
+def _combine(left: Any, right: Any) -> Any:
+    """left · right as one factor when they are powers of one square matrix
+    (A A → A², A A⁻¹ → I), else None."""
+    base, p = _power(left)
+    other, q = _power(right)
+    if base != other or not dims_equal(*base.shape):
+        return None
+    total = p + q
+    if total == 0:
+        return sp.Identity(base.rows)
+    if total == 1:
+        return base
+    return sp.Inverse(base) if total == -1 else sp.MatPow(base, total)
 
 
 def matmul(*factors: Any) -> Any:
-    """A product in SymPy's canonical form (identities dropped, scalars in front ...)."""
-    if _plain_product(factors):
-        return sp.MatMul(*factors)
-    return sp.MatMul(*factors).doit(deep=False)
+    """A product in canonical form: nested products flattened, scalars multiplied in
+    front, identities dropped, zeros absorbing, adjacent powers of one matrix merged.
+
+    SymPy's MatMul.doit does the same but, to cancel A A⁻¹, inverts every square
+    factor with a deep doit, and its shape checks recurse through each operand:
+    on a nested expression of depth D that is O(D) per call and the derivation
+    becomes quadratic or worse.  The shapes were checked before differentiating.
+    """
+    scalars: list[Any] = []
+    mats: list[Any] = []
+    stack = list(reversed(factors))
+    while stack:
+        f = stack.pop()
+        if isinstance(f, sp.MatMul):
+            stack.extend(reversed(f.args))
+        elif not getattr(f, "is_Matrix", False):
+            scalars.append(f)
+        elif isinstance(f, sp.ZeroMatrix):
+            rows = _first_matrix(factors).rows
+            cols = _last_matrix(factors).cols
+            return sp.ZeroMatrix(rows, cols)
+        elif isinstance(f, sp.Identity):
+            continue
+        elif mats and (merged := _combine(mats[-1], f)) is not None:
+            mats.pop()
+            if not isinstance(merged, sp.Identity):
+                stack.append(merged)
+        else:
+            mats.append(f)
+    coeff = sp.Mul(*scalars)
+    if coeff == 0:
+        return sp.ZeroMatrix(_first_matrix(factors).rows, _last_matrix(factors).cols)
+    if not mats:
+        ident = sp.Identity(_first_matrix(factors).rows)
+        return ident if coeff == 1 else sp.Basic.__new__(sp.MatMul, coeff, ident)
+    if coeff == 1:
+        return mats[0] if len(mats) == 1 else sp.Basic.__new__(sp.MatMul, *mats)
+    return sp.Basic.__new__(sp.MatMul, coeff, *mats)
+
+
+def _first_matrix(factors: tuple[Any, ...]) -> Any:
+    return next(f for f in factors if getattr(f, "is_Matrix", False))
+
+
+def _last_matrix(factors: tuple[Any, ...]) -> Any:
+    return next(f for f in reversed(factors) if getattr(f, "is_Matrix", False))
 
 
 _CANONICAL_MEMO: dict[Any, Any] = {}
@@ -151,8 +192,8 @@ def _canonical(node: Any) -> Any:
         return matadd(*node.args)
     if isinstance(node, sp.HadamardProduct):  # its doit re-runs doit on every operand
         return _hadamard(node)
-    if isinstance(node, sp.MatMul) and _plain_product(node.args):
-        return node
+    if isinstance(node, sp.MatMul):
+        return matmul(*node.args)
     if isinstance(node, _CANONICAL):
         return node.doit(deep=False)
     return node
@@ -167,7 +208,7 @@ def transpose(expr: Any) -> Any:
     if isinstance(expr, sp.MatMul):
         scalars = [a for a in expr.args if not getattr(a, "is_Matrix", False)]
         mats = [transpose(a) for a in reversed(expr.args) if getattr(a, "is_Matrix", False)]
-        return sp.MatMul(*scalars, *mats).doit(deep=False)
+        return matmul(*scalars, *mats)
     if isinstance(expr, sp.KroneckerProduct):
         return _kronecker(sp.KroneckerProduct(*(transpose(a) for a in expr.args)))
     if isinstance(expr, sp.MatAdd):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import sympy as sp
@@ -14,6 +12,7 @@ from .accumulate import forward, reverse
 from .derivation import Derivation
 from .errors import MatDerivError
 from .graph import build_graph
+from .limits import deep_recursion
 from .program import Program, check_where
 from .render.unicode import fmt
 from .shapes import check_shapes, is_scalar_shape, lambda_restorer, scalarize, shape_of
@@ -29,20 +28,6 @@ def _as_expr(expr: Any) -> Any:
             f"cannot differentiate {expr!r} ({type(expr).__name__}): pass a SymPy expression, "
             "e.g. built from MatrixSymbol, or a string through matderiv's parser."
         ) from exc
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a derivation allocates many small SymPy
-    objects and no cycles, and repeated full collections make long programs
-    quadratic."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def derive(
@@ -67,7 +52,7 @@ def derive(
     adjoints (hbar_t, reverse mode) or tangents (hdot_t, forward mode), all
     listed in ``d.definitions`` in an order ``evaluate`` and ``lambdify`` run.
     """
-    with _no_gc():
+    with deep_recursion():
         return _derive(expr, wrt, layout, names, where)
 
 

@@ -17,8 +17,10 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .errors import EvaluationError
+from .limits import allows_deep
 from .linops import Commutation, Diag, Ident, Kron, LinOp, chain, to_dense
 from .nodes import AsScalar, CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
+from .program import check_where
 
 Evaluator = Callable[[Any, list[Any], "Env"], Any]
 EVALUATORS: dict[type, Evaluator] = {}
@@ -349,14 +351,30 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer, sp.Integer))
 
 
-def evaluate(expr: Any, values: Mapping[Any, Any]) -> Any:
+@allows_deep
+def evaluate(
+    expr: Any, values: Mapping[Any, Any], *, where: Mapping[Any, Any] | None = None
+) -> Any:
     """The NumPy value of ``expr`` (or of a Derivation's result).
 
     ``values`` maps MatrixSymbols, scalar Symbols (or their names) to arrays or
     numbers; symbolic dimensions are bound from the arrays' shapes, or given
     directly as {n: 3}.  Matrices come back as 2-D arrays, scalars as numbers.
+    A program runs first: the definitions of a Derivation made with ``where=``
+    (``d.definitions``), or ``where`` ({symbol: definition}) given here.
     """
+    definitions = dict(getattr(expr, "definitions", None) or {})
+    if where:
+        definitions = {**check_where(where, None), **definitions}
     expr = getattr(expr, "result", expr)
+    if definitions:
+        values = dict(values)
+        for symbol, definition in definitions.items():
+            values[symbol] = _evaluate(definition, values)
+    return _evaluate(expr, values)
+
+
+def _evaluate(expr: Any, values: Mapping[Any, Any]) -> Any:
     symbols = {s for s in sp.sympify(expr).free_symbols if isinstance(s, sp.MatrixSymbol)}
     scalar_symbols = {
         s for s in expr.free_symbols if isinstance(s, sp.Symbol)

@@ -32,7 +32,7 @@ def _symbols_in(expr: Any) -> set[Any]:
 def check_where(where: Mapping[Any, Any] | None, wrt_symbol: Any) -> Definitions:
     """Validate ``where`` and return its definitions in an order that can be run.
 
-    Keys must be MatrixSymbols (1 x 1 for scalars) and each definition must have
+    Keys must be MatrixSymbols (or Symbols, for scalars) and each definition must have
     its symbol's shape; a symbol may use inputs and other defined symbols, but
     not itself through a cycle, and the variable cannot be defined.
     """
@@ -44,10 +44,11 @@ def check_where(where: Mapping[Any, Any] | None, wrt_symbol: Any) -> Definitions
         )
     defs: Definitions = {}
     for symbol, definition in where.items():
-        if not isinstance(symbol, sp.MatrixSymbol):
+        if not isinstance(symbol, (sp.MatrixSymbol, sp.Symbol)):
             raise MatDerivError(
-                f"where= keys must be MatrixSymbols, got {symbol!r} ({type(symbol).__name__}). "
-                f"Hint: declare it as MatrixSymbol('{symbol}', rows, cols)."
+                f"where= keys must be MatrixSymbols (or Symbols for scalars), got {symbol!r} "
+                f"({type(symbol).__name__}). Hint: declare it as MatrixSymbol('{symbol}', rows, "
+                "cols)."
             )
         try:
             definition = sp.sympify(definition, strict=True)

@@ -88,6 +88,21 @@ def commutation_trivial(expr: Any) -> Any:
     return None
 
 
+def trace_of_identity(expr: Any) -> Any:
+    """tr(I_n) → n,  tr(c I_n) → c n
+    terminates: removes a trace."""
+    if not isinstance(expr, sp.Trace):
+        return None
+    arg = expr.arg
+    if isinstance(arg, sp.Identity):
+        return sp.sympify(arg.rows)
+    if isinstance(arg, sp.MatMul):
+        coeff, mats = arg.as_coeff_matrices()
+        if len(mats) == 1 and isinstance(mats[0], sp.Identity):
+            return coeff * mats[0].rows
+    return None
+
+
 def vec_of_vector(expr: Any) -> Any:
     """vec(v) → v,  vec(vᵀ) → v  (v a column vector)
     terminates: removes a vec."""
@@ -248,6 +263,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     kron_unit_factor,
     kron_outer_product,
     commutation_trivial,
+    trace_of_identity,
     vec_of_vector,
     vec_of_reshape,
     reshape_of_vec,

@@ -22,7 +22,7 @@ from .numeric import evaluate
 from .shapes import is_scalar_shape, shape_of
 
 
-def _needs_spd(expr: Any) -> set[Any]:
+def needs_definite(expr: Any) -> set[Any]:
     """MatrixSymbols that are inverted, or whose determinant is taken."""
     out: set[Any] = set()
     for node in sp.preorder_traversal(expr):
@@ -33,24 +33,62 @@ def _needs_spd(expr: Any) -> set[Any]:
     return out
 
 
+def spd_matrix(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A random symmetric positive definite n x n matrix with eigenvalues >= 1."""
+    b = rng.standard_normal((n, n))
+    return b @ b.T / n + np.eye(n)
+
+
+def definite_matrix(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A random, well-conditioned, *non-symmetric* n x n matrix S + K with det > 0.
+
+    S is symmetric positive definite (eigenvalues >= 1) and K skew-symmetric with
+    ‖K‖₂ between ½‖S‖₂ and ‖S‖₂, so ‖(S + K)x‖ >= xᵀSx/‖x‖ >= ‖x‖ (smallest
+    singular value >= 1, condition number <= 2 cond S) and every eigenvalue has a
+    positive real part (det > 0).
+    """
+    s = spd_matrix(n, rng)
+    c = rng.standard_normal((n, n))
+    k = (c - c.T) / 2
+    size = float(np.linalg.norm(k, 2))
+    if size > 0.0:
+        k *= rng.uniform(0.5, 1.0) * float(np.linalg.norm(s, 2)) / size
+    return s + k
+
+
 def random_values(
     expr: Any,
     dims: Mapping[Any, int],
     rng: np.random.Generator,
-    spd: set[Any] | None = None,
+    definite: set[Any] | None = None,
     positive: set[Any] | None = None,
+    *,
+    symmetric: set[Any] | None = None,
 ) -> dict[Any, Any]:
-    """Random float64 values for every MatrixSymbol of ``expr`` at the sizes ``dims``."""
-    spd = _needs_spd(expr) if spd is None else spd
+    """Random float64 values for every MatrixSymbol of ``expr`` at the sizes ``dims``.
+
+    definite   square symbols drawn as ``definite_matrix`` (invertible, det > 0, not
+               symmetric); by default those inverted or under a determinant in
+               ``expr``.  ``set()`` draws plain Gaussian values for every symbol.
+    positive   symbols with entries in [0.5, 2] (for log, sqrt, ...).
+    symmetric  square symbols drawn symmetric positive definite (``spd_matrix``):
+               only for identities that hold only for symmetric matrices.
+    The rest get standard normal entries.
+    """
+    definite = needs_definite(expr) if definite is None else definite
     positive = positive or set()
+    symmetric = symmetric or set()
     values: dict[Any, Any] = {}
     for symbol in sorted(expr.free_symbols, key=str):
         if not isinstance(symbol, sp.MatrixSymbol):
             continue
         rows, cols = (int(sp.sympify(d).subs(dict(dims))) for d in symbol.shape)
-        if symbol in spd and rows == cols:
-            a = rng.standard_normal((rows, rows))
-            values[symbol] = a @ a.T / rows + np.eye(rows)
+        if symbol in symmetric:
+            if rows != cols:
+                raise ValueError(f"{symbol} is {rows} x {cols}: symmetric values need a square")
+            values[symbol] = spd_matrix(rows, rng)
+        elif symbol in definite and rows == cols:
+            values[symbol] = definite_matrix(rows, rng)
         elif symbol in positive:
             values[symbol] = rng.uniform(0.5, 2.0, (rows, cols))
         else:
@@ -112,14 +150,19 @@ def check_derivation(
     *,
     trials: int = 2,
     rtol: float = 1e-5,
-    spd: set[Any] | None = None,
+    definite: set[Any] | None = None,
     positive: set[Any] | None = None,
+    symmetric: set[Any] | None = None,
 ) -> float:
-    """Assert that d.result matches central finite differences; return the worst relative error."""
+    """Assert that d.result matches central finite differences; return the worst relative error.
+
+    ``definite``, ``positive`` and ``symmetric`` choose the random values as in
+    ``random_values``.
+    """
     rng = np.random.default_rng(seed)
     worst = 0.0
     for _ in range(trials):
-        values = random_values(d.of, dims, rng, spd=spd, positive=positive)
+        values = random_values(d.of, dims, rng, definite, positive, symmetric=symmetric)
         err, scale = max_error(d, values, dims)
         rel = err / max(scale, 1.0)
         worst = max(worst, rel)

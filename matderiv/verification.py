@@ -6,15 +6,23 @@ The checks run in order, each with its own message:
 2. shape: the candidate has the derivative's shape in the requested layout
    (or the other layout's, and is then its transpose);
 3. equal: symbolically when the simplifier shows it, else numerically at
-   several random points and several choices of distinct sizes;
+   several random points and several choices of distinct sizes (inverted and
+   determinant matrices get non-symmetric values, ``testing.definite_matrix``,
+   so X⁻ᵀ and X⁻¹ differ);
 4. when it is wrong, the common mistakes are tried one by one — transposed,
    d/d vec(Xᵀ) instead of d/d vec(X) (a commutation matrix missing), a constant
-   factor, a sign, a missing term of a sum — and the one that fits is named.
+   factor, a sign, a missing term of a sum, a symmetry assumption (a constant
+   or the variable itself taken symmetric) — and the one that fits is named.
+
+A message is the reason in plain words, without the kind (the renderers show
+the kind once); formulas in it are self-contained (``d.result``, with only the
+user's ``names``), never the derivation's intermediates.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +39,7 @@ from .nodes import CommutationMatrix, Vec
 from .numeric import evaluate
 from .parse.candidate import parse_candidate
 from .render import verdict_view
+from .render.rows import label
 from .render.unicode import fmt, fmt_shape
 from .shapes import check_shapes, dims_equal, scalarize, shape_of, shapes_equal
 from .simplify import simplify
@@ -46,7 +55,7 @@ class Verdict:
 
     kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
              "commutation", "factor", "sign", "missing-term", "symmetric" or "wrong".
-    message  the verdict in plain words.
+    message  the reason in plain words (without the kind, which the renderers show).
     details  the derived result, both shapes and, when checked numerically,
              the largest error (and what the diagnosis found).
     """
@@ -58,6 +67,7 @@ class Verdict:
     derivation: Derivation
     details: Mapping[str, Any] = field(default_factory=dict)
     shown_candidate: Any = None  # the candidate with named intermediates shown by name
+    shown_result: Any = None  # d.result, the user's named intermediates shown by name
 
     def __bool__(self) -> bool:
         return self.ok
@@ -177,8 +187,13 @@ class _Checker:
         return self.derivation.result
 
     @property
+    def shown(self) -> Any:
+        """d.result, self-contained: the user's named intermediates by name, nothing else."""
+        return _named(self.result, self.derivation.names)
+
+    @property
     def shown_result(self) -> str:
-        return fmt(self.derivation.steps[-1].expr)
+        return fmt(self.shown)
 
     def verdict(self, ok: bool, kind: str, message: str, **details: Any) -> Verdict:
         base = {
@@ -188,7 +203,9 @@ class _Checker:
         }
         shown = _named(self.candidate, self.derivation.names)
         details = {**base, **details}
-        return Verdict(ok, kind, message, self.candidate, self.derivation, details, shown)
+        return Verdict(
+            ok, kind, message, self.candidate, self.derivation, details, shown, self.shown
+        )
 
     def close(self, a: Any, b: Any) -> bool:
         """a ≈ b at every trial point."""
@@ -209,13 +226,13 @@ class _Checker:
                 "other-layout",
                 f"this is the {other}-layout form; in {d.layout} layout take its transpose. "
                 f"The candidate is {fmt_shape(got)}; in {d.layout} layout the derivative is "
-                f"{fmt_shape(want)} ({d.description}).",
+                f"{fmt_shape(want)} ({label(d.description)}).",
             )
         return self.verdict(
             False,
             "wrong-shape",
-            f"wrong shape: the candidate is {fmt_shape(got)}, but the derivative in "
-            f"{d.layout} layout is {fmt_shape(want)} ({d.description}).",
+            f"the candidate is {fmt_shape(got)}, but the derivative in "
+            f"{d.layout} layout is {fmt_shape(want)} ({label(d.description)}).",
         )
 
     def equality(self) -> Verdict | None:
@@ -229,7 +246,7 @@ class _Checker:
 
     def _correct(self, how: str) -> str:
         return (
-            f"correct: the candidate equals the derivative in {self.derivation.layout} "
+            f"the candidate equals the derivative in {self.derivation.layout} "
             f"layout (checked {how})."
         )
 
@@ -249,7 +266,7 @@ class _Checker:
         return self.verdict(
             False,
             "wrong",
-            f"wrong: the candidate differs from the derivative (largest relative error "
+            f"the candidate differs from the derivative (largest relative error "
             f"{err:.3g}), and none of the common mistakes — a transpose, a missing "
             "commutation matrix, a constant factor, a sign, a missing term, a symmetry "
             "assumption — explains it. "
@@ -262,7 +279,7 @@ class _Checker:
         if dims_equal(rows, cols) and self.close(transpose(self.candidate), self.result):
             return (
                 "transposed",
-                "transposed: the candidate is the transpose of the derivative "
+                "the candidate is the transpose of the derivative "
                 f"{self.shown_result}; check the layout and the transposes.",
                 {},
             )
@@ -300,11 +317,15 @@ class _Checker:
             return None
         nice = sp.nsimplify(c, tolerance=1e-8, rational=True)
         if nice == -1:
-            return ("sign", "wrong sign: the candidate is minus the derivative.", {"factor": -1})
+            return (
+                "sign",
+                f"the candidate is minus the derivative {self.shown_result}.",
+                {"factor": -1},
+            )
         return (
             "factor",
-            f"off by a constant factor: the candidate is {nice} times the derivative "
-            f"(e.g. a missing 2 from a quadratic form). The derivative is {self.shown_result}.",
+            f"the candidate is {nice} times the derivative (a constant factor is off, e.g. "
+            f"a missing 2 from a quadratic form). The derivative is {self.shown_result}.",
             {"factor": nice},
         )
 
@@ -318,18 +339,20 @@ class _Checker:
                 partial = _sum([terms[k] for k in kept])
                 if _error(cand, self.trials.values(partial)) < RTOL:
                     missing = _sum([t for k, t in enumerate(terms) if k not in kept])
+                    shown = fmt(_named(missing, self.derivation.names))
                     return (
                         "missing-term",
-                        f"a term is missing: the candidate lacks {fmt(missing)}; the "
-                        f"derivative is {self.shown_result}.",
+                        f"the candidate lacks the term {shown}; "
+                        f"the derivative is {self.shown_result}.",
                         {"missing": missing},
                     )
         return None
 
     def _symmetric(self) -> tuple[str, str, dict[str, Any]] | None:
-        """Right only when some constant square matrix is symmetric (2Ax for xᵀAx)."""
+        """Right only when a square matrix is symmetric: a constant (2Ax for xᵀAx), else
+        the variable itself (X⁻¹ for d log det X / dX)."""
         var = parse_wrt(self.derivation.wrt).symbol
-        squares = sorted(
+        constants = sorted(
             (
                 s
                 for s in self.derivation.of.free_symbols
@@ -337,6 +360,7 @@ class _Checker:
             ),
             key=str,
         )
+        squares = constants + ([var] if dims_equal(*var.shape) else [])
         for matrix in squares:
             symmetric = Trials(
                 tuple({**p, matrix: (p[matrix] + p[matrix].T) / 2} for p in self.trials.points)
@@ -348,12 +372,26 @@ class _Checker:
             if err < RTOL:
                 return (
                     "symmetric",
-                    f"right only if {fmt(matrix)} is symmetric: the candidate matches the "
-                    f"derivative when {fmt(matrix)} = {fmt(matrix)}ᵀ, but in general the "
+                    f"the candidate is right only if {fmt(matrix)} is symmetric: it matches "
+                    f"the derivative when {fmt(matrix)} = {fmt(matrix)}ᵀ, but in general the "
                     f"derivative is {self.shown_result}.",
                     {"symmetric": matrix},
                 )
         return None
+
+
+def _unicode_dimensions(text: str, exprs: tuple[Any, ...]) -> str:
+    """``text`` with the plain dimension names of ``exprs`` (n_h) written as fmt does (nₕ).
+
+    Shape errors write dimensions plainly, (n_h × n_h·n_i), and formulas with fmt,
+    I_{nₕ}; a verdict's message uses fmt's style throughout.
+    """
+    for symbol in sorted(_dimension_symbols(*exprs), key=lambda s: -len(str(s))):
+        plain, pretty = str(symbol), fmt(symbol)
+        if plain != pretty:
+            pattern = rf"(?<![A-Za-z0-9_]){re.escape(plain)}(?![A-Za-z0-9_])"
+            text = re.sub(pattern, pretty.replace("\\", r"\\"), text)
+    return text
 
 
 def _sum(parts: list[Any]) -> Any:
@@ -378,14 +416,17 @@ def verify(
     symbols are matched by name to those of ``expr`` and to ``names``.
     """
     d = derive(expr, wrt, layout, names=names)
+    cand: Any = None
     try:
         cand = parse_candidate(candidate, expr, names or {})
         check_shapes(_named(cand, names or {}))
     except ShapeMismatch as exc:
         text = candidate if isinstance(candidate, str) else fmt(candidate)
-        details = {"derived": d.result, "expected_shape": d.shape, "error": str(exc)}
-        message = f"not well formed: {exc}"
-        return Verdict(False, "ill-formed", message, text, d, details, text)
+        seen = (d.of, *((cand,) if cand is not None else ()), *(names or {}).values())
+        message = _unicode_dimensions(str(exc), seen)
+        details = {"derived": d.result, "expected_shape": d.shape, "error": message}
+        shown = _named(d.result, d.names)
+        return Verdict(False, "ill-formed", message, text, d, details, text, shown)
     trials = make_trials((cand, d.result, d.of), seed=seed)
     checker = _Checker(cand, d, trials)
     for step in (checker.shape_check, checker.equality):

@@ -75,7 +75,14 @@ def check_identity(spec: Row, layout: str) -> None:
         return
     want = expected[layout]
     rng = np.random.default_rng(kwargs.get("seed", 0))  # the first finite-difference draw
-    values = random_values(expr, dims, rng, kwargs.get("spd"), kwargs.get("positive"))
+    values = random_values(
+        expr,
+        dims,
+        rng,
+        kwargs.get("definite"),
+        kwargs.get("positive"),
+        symmetric=kwargs.get("symmetric"),
+    )
     env = {**values, **dims}
     got = np.atleast_2d(evaluate(d.result, env))
     ref = np.atleast_2d(evaluate(want, env))

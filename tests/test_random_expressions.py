@@ -48,8 +48,9 @@ x = sp.MatrixSymbol("x", p, 1)  # a vector variable
 w = sp.MatrixSymbol("w", 1, 1)  # a scalar variable
 VARIABLES = (X, x, w)
 
-# Two constants of every shape in the pool, and an SPD anchor for every square size
-# (check_derivation draws SPD values for the symbols under an Inverse).
+# Two constants of every shape in the pool, and a definite anchor for every square size
+# (check_derivation draws S + K values, S SPD and K skew, for the symbols under an
+# Inverse: xᵀ(S + K)x > 0, so S + K + E Eᵀ/10 is invertible and well conditioned).
 CONSTANTS = {
     (r, c): tuple(sp.MatrixSymbol(f"{k}_{_LABEL[r]}{_LABEL[c]}", r, c) for k in "AB")
     for r in DIMS
@@ -250,7 +251,8 @@ def expressions(draw, shape, var, depth):
         (r1, r2), (c1, c2) = draw(st.sampled_from(kron_splits(shape)))
         return combine(draw, "kron", child((r1, c1)), child((r2, c2)))
     if kind == "inverse":
-        # S + E Eᵀ/10 with S SPD (eigenvalues >= 1): always invertible, well conditioned.
+        # S + E Eᵀ/10 with S definite (symmetric part's eigenvalues >= 1): always
+        # invertible, well conditioned.
         e = child((r, draw(st.sampled_from(DIMS))))
         gram = combine(draw, "matmul", sp.Rational(1, 10), e, combine(draw, "transpose", e))
         spd = combine(draw, "add", ANCHORS[r], gram)

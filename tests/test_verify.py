@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sympy as sp
+from rich.console import Console
 
 from matderiv import commutation, diag, vec, verify
 from matderiv.examples import rnn_loss, rnn_step
@@ -137,6 +140,19 @@ CASES = [
     ("logdet sign", r"-X^{-T}", LOGDET, X, "denominator", "sign"),
     ("logdet wrong", "X", LOGDET, X, "denominator", "wrong"),
     ("aXinvb", r"-X^{-T} a b^T X^{-T}", a.T * sp.Inverse(X) * b, X, "denominator", "correct"),
+    # right only for symmetric X: the trial values of an inverted / det matrix are not
+    # symmetric (testing.definite_matrix), so X⁻ᵀ ≠ X⁻¹ and these are caught
+    ("logdet transposed", r"X^{-1}", LOGDET, X, "denominator", "transposed"),
+    (
+        "aXinvb one transpose short",
+        r"-X^{-T} a b^T X^{-1}",
+        a.T * sp.Inverse(X) * b,
+        X,
+        "denominator",
+        "symmetric",
+    ),
+    ("inverse kron", "-kron(inv(X), inv(X))", sp.Inverse(X), X, "denominator", "symmetric"),
+    ("inverse kron right", "-kron(inv(X).T, inv(X))", sp.Inverse(X), X, "numerator", "correct"),
     (
         "trace squared",
         r"2 \operatorname{tr}(X) I_n",
@@ -153,6 +169,27 @@ CASES = [
 ]
 
 
+# the kinds, and the headlines messages used to open with ("✗ sign: wrong sign: ...")
+HEADLINES = (
+    "correct",
+    "ill-formed",
+    "not well formed",
+    "wrong",
+    "other-layout",
+    "transposed",
+    "commutation",
+    "factor",
+    "off by a constant factor",
+    "sign",
+    "missing-term",
+    "a term is missing",
+    "symmetric",
+    "right only if",
+)
+# names the engine makes up for intermediates (v₁, v₂, ... and Y for a matrix output)
+AUTO_NAME = re.compile(r"\bv[₀-₉]+|\bv_\d|\bY\b")
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_verify(case) -> None:
     _, candidate, expr, wrt, layout, kind = case
@@ -161,6 +198,12 @@ def test_verify(case) -> None:
     assert bool(verdict) == (kind == "correct")
     assert verdict.message
     assert verdict.details["derived"] == verdict.derivation.result
+    # the kind is shown once: by the renderer, not again by the message
+    assert not verdict.message.startswith(HEADLINES), verdict.message
+    mark = "✓" if verdict else "✗"
+    assert str(verdict).splitlines()[0] == f"{mark} {kind}: {verdict.message}"
+    # formulas in the message are self-contained: no auto-generated intermediate names
+    assert not AUTO_NAME.search(verdict.message), verdict.message
 
 
 def test_enough_cases() -> None:
@@ -176,6 +219,7 @@ def test_enough_cases() -> None:
         "missing-term",
         "wrong",
         "wrong-shape",
+        "symmetric",
     }
 
 
@@ -188,7 +232,10 @@ def test_ill_formed_names_the_product_and_shapes() -> None:
         names=NAMES,
     )
     assert "inner dimensions" in verdict.message
-    assert "(n_h × n_h·n_i)" in verdict.message and "(n_h × n_h)" in verdict.message
+    assert "(nₕ × nₕ·nᵢ)" in verdict.message and "(nₕ × nₕ)" in verdict.message
+    # one style for dimensions, fmt's, as in the formulas (I_{nₕ}): no plain n_h
+    assert "I_{nₕ}" in verdict.message and "n_h" not in verdict.message
+    assert "inner dimensions nₕ·nᵢ and nₕ do not agree" in verdict.details["error"]
 
 
 def test_other_layout_message_says_what_to_do() -> None:
@@ -217,3 +264,76 @@ def test_verdict_renders() -> None:
     verdict = verify("A", sp.Trace(A * X), X, "denominator")
     text = str(verdict)
     assert text.startswith("✗ transposed") and "derived" in text and "Aᵀ" in text
+
+
+def test_transposed_inverse_is_caught() -> None:
+    """d log det X / dX = X⁻ᵀ (Cookbook (57)); X⁻¹ is its transpose, not a right answer."""
+    verdict = verify("X^{-1}", LOGDET, X, "denominator")
+    assert not verdict and verdict.kind == "transposed"
+    assert "X⁻ᵀ" in verdict.message
+    assert verify("X^{-T}", LOGDET, X, "denominator")
+
+
+@pytest.mark.parametrize(
+    ("candidate", "expr", "layout"),
+    [
+        (r"-X^{-T} a b^T X^{-1}", a.T * sp.Inverse(X) * b, "denominator"),
+        ("-kron(inv(X), inv(X))", sp.Inverse(X), "denominator"),
+        ("-kron(inv(X), inv(X))", sp.Inverse(X), "numerator"),
+    ],
+)
+def test_right_only_for_symmetric_variable(candidate, expr, layout) -> None:
+    """Each candidate equals the derivative at a symmetric X, and only there."""
+    verdict = verify(candidate, expr, X, layout)
+    assert not verdict and verdict.kind == "symmetric", verdict.message
+    assert verdict.details["symmetric"] == X
+    assert "right only if X is symmetric" in verdict.message
+
+
+def test_messages_show_the_result_not_intermediates() -> None:
+    least_squares = (R * x - y).T * (R * x - y)
+    factor = verify(r"R^T (R x - y)", least_squares, x, "denominator")
+    assert factor.kind == "factor"
+    assert factor.message.endswith("The derivative is 2 Rᵀ (R x - y).")
+    other = verify("2 * R.T @ (R @ x - y)", least_squares, x, "numerator")
+    assert other.kind == "other-layout"
+    assert "derived    ∂f/∂x = 2 (xᵀ Rᵀ - yᵀ) R" in str(other)
+    kron = verify("-kron(inv(X), inv(X))", sp.Inverse(X), X, "denominator")
+    assert "the derivative is -X⁻¹ ⊗ X⁻ᵀ" in kron.message
+    verdicts = [
+        factor,
+        other,
+        kron,
+        verify("-2 * x", x.T * x, x, "denominator"),
+        verify("A @ x", x.T * A * x, x, "denominator"),
+        verify("2 * A @ x", x.T * A * x, x, "denominator"),
+        verify("X", LOGDET, X, "denominator"),
+    ]
+    for verdict in verdicts:
+        assert not AUTO_NAME.search(verdict.message), verdict.message
+        derived = next(line for line in str(verdict).splitlines() if "derived" in line)
+        assert not AUTO_NAME.search(derived.split("=", 1)[1]), derived
+        assert verdict.shown_result == verdict.derivation.result
+
+
+def test_messages_use_the_users_names() -> None:
+    ex = rnn_loss()
+    wrong = verify("e_1 @ (c * (1 - h_1)).T", ex.expr, ex.wrt, "denominator", names=ex.names)
+    assert wrong.kind == "wrong"
+    assert wrong.message.endswith("The derivative is e₁ ((1 - h₁∘h₁)∘c)ᵀ.")
+    assert not AUTO_NAME.search(str(wrong))
+
+
+def test_rich_view_shows_the_kind_once() -> None:
+    for verdict in (
+        verify("A", sp.Trace(A * X), X, "denominator"),
+        verify(r"A^\top", sp.Trace(A * X), X, "denominator"),
+        verify("-2 * x", x.T * x, x, "denominator"),
+    ):
+        console = Console(record=True, width=200)
+        console.print(verdict)
+        out = console.export_text()
+        mark = "✓" if verdict else "✗"
+        assert out.count(f"{mark} {verdict.kind}") == 1
+        assert f"{verdict.kind}: " not in out
+        assert verdict.message in " ".join(out.split())

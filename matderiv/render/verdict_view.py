@@ -18,12 +18,17 @@ def _candidate(v: Any) -> str:
     return shown if isinstance(shown, str) else fmt(shown)
 
 
+def _result(v: Any) -> str:
+    """d.result, self-contained (the derivation's last step may name intermediates v₁, Y)."""
+    shown = v.shown_result if v.shown_result is not None else v.derivation.result
+    return fmt(shown)
+
+
 def _lines(v: Any) -> list[tuple[str, str]]:
     d = v.derivation
-    result = d.steps[-1]
     rows = [
         ("candidate", _candidate(v)),
-        ("derived", f"{label(result.lhs)} = {fmt(result.expr)}   {fmt_shape(d.shape)}"),
+        ("derived", f"{label(d.steps[-1].lhs)} = {_result(v)}   {fmt_shape(d.shape)}"),
         ("layout", label(d.description)),
     ]
     if "max_error" in v.details:
@@ -31,9 +36,13 @@ def _lines(v: Any) -> list[tuple[str, str]]:
     return rows
 
 
+def _title(v: Any) -> str:
+    """The kind, once: the message itself does not repeat it."""
+    return f"{'✓' if v.ok else '✗'} {v.kind}"
+
+
 def render_text(v: Any) -> str:
-    mark = "✓" if v.ok else "✗"
-    lines = [f"{mark} {v.kind}: {v.message}"]
+    lines = [f"{_title(v)}: {v.message}"]
     lines += [f"  {key:<10} {value}" for key, value in _lines(v)]
     return "\n".join(lines)
 
@@ -45,6 +54,5 @@ def renderables(v: Any) -> Iterator[Any]:
     for key, value in _lines(v):
         table.add_row(key, Text(value))
     style = "green" if v.ok else "red"
-    title = f"{'✓ correct' if v.ok else '✗ ' + v.kind}"
-    yield Panel(table, title=title, title_align="left", border_style=style)
+    yield Panel(table, title=_title(v), title_align="left", border_style=style)
     yield Text(v.message, style=style)

@@ -1,0 +1,220 @@
+"""NumPy code generation: ``lambdify(d)`` and ``to_code(d)``.
+
+The generated function takes keyword arguments named after the input
+symbols (``f(W=..., x=...)``), runs the program (``d.definitions``) and
+returns the result: a 2-D array for a matrix, a float for a scalar, a tuple
+for several outputs.  Its source, self-contained apart from NumPy, is
+``to_code(d)`` / ``d.to_code()``, to paste into a project.
+
+The code is produced from matderiv's own expression tree by a printer (no
+user text is evaluated): symbol names become Python identifiers, and each
+node maps to a NumPy expression (see ``emit.py`` and ``products.py``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy
+import sympy as sp
+
+from ..errors import MatDerivError
+from ..graph import is_leaf
+from ..limits import allows_deep
+from ..program import check_where
+from ..render.unicode import fmt
+from ..shapes import is_matrix, scalarize
+from .emit import Emitter, identifier
+from .helpers import DEPENDS, HELPERS
+
+
+def _targets(target: Any) -> tuple[list[Any], dict[Any, Any]]:
+    items = list(target) if isinstance(target, (list, tuple)) else [target]
+    outputs: list[Any] = []
+    definitions: dict[Any, Any] = {}
+    for item in items:
+        for symbol, value in (getattr(item, "definitions", None) or {}).items():
+            if symbol in definitions and definitions[symbol] != value:
+                raise MatDerivError(
+                    f"{symbol} is defined twice, differently, in the derivations given to "
+                    "lambdify; derive them from the same program."
+                )
+            definitions[symbol] = value
+        expr = getattr(item, "result", item)
+        try:
+            expr = sp.sympify(expr, strict=True)
+        except sp.SympifyError as exc:
+            raise MatDerivError(
+                f"lambdify takes Derivations or SymPy expressions, got {item!r}"
+            ) from exc
+        outputs.append(expr)
+    return outputs, definitions
+
+
+def _needed(outputs: list[Any], definitions: Mapping[Any, Any]) -> list[Any]:
+    """The defined symbols the outputs use, directly or through other definitions."""
+    needed: set[Any] = set()
+    stack = [s for e in outputs for s in e.free_symbols if s in definitions]
+    while stack:
+        symbol = stack.pop()
+        if symbol in needed:
+            continue
+        needed.add(symbol)
+        stack.extend(s for s in definitions[symbol].free_symbols if s in definitions)
+    return [s for s in definitions if s in needed]
+
+
+def _dimension_symbols(exprs: list[Any]) -> set[Any]:
+    dims: set[Any] = set()
+    for expr in exprs:
+        for s in expr.free_symbols:
+            if isinstance(s, sp.MatrixSymbol):
+                for d in s.shape:
+                    dims |= sp.sympify(d).free_symbols
+    return dims
+
+
+def _input_line(name: str, symbol: Any) -> str | None:
+    if not isinstance(symbol, sp.MatrixSymbol):
+        return None
+    rows, cols = symbol.shape
+    if cols == 1:
+        return f"{name} = numpy.reshape({name}, (-1, 1))"
+    if rows == 1:
+        return f"{name} = numpy.reshape({name}, (1, -1))"
+    return None
+
+
+@allows_deep
+def to_code(target: Any, *, where: Mapping[Any, Any] | None = None, name: str = "f") -> str:
+    """The source of the NumPy function ``lambdify`` builds (see ``lambdify``)."""
+    outputs, definitions = _targets(target)
+    if where:
+        definitions = {**check_where(where, None), **definitions}
+    outputs = [scalarize(e) for e in outputs]
+    program = {s: scalarize(definitions[s]) for s in _needed(outputs, definitions)}
+    exprs = [*outputs, *program.values()]
+    symbols = {
+        s for e in exprs for s in e.free_symbols if isinstance(s, (sp.MatrixSymbol, sp.Symbol))
+    }
+    dims = _dimension_symbols(exprs) | {s for e in exprs for s in _shape_symbols(e)}
+    inputs = sorted((s for s in symbols - set(program) - dims), key=str)
+    taken: set[str] = {name}
+    names = {s: identifier(str(s), taken) for s in inputs}
+    dim_names = {d: identifier(str(d), taken) for d in sorted(dims, key=str)}
+    local = {s: identifier(str(s), taken) for s in program}
+    em = Emitter([*program.values(), *outputs], {**names, **dim_names})
+    em.taken |= taken
+    em.dim_names = dim_names
+    for symbol, value in program.items():
+        em.assign(local[symbol], em.code(value))
+        em.names[symbol] = local[symbol]
+    results = [_output(em, e) for e in outputs]
+    body_lines = em.lines
+    header = _header(name, names, dim_names, em.dims)
+    setup = [line for s, n in names.items() if (line := _input_line(n, s))]
+    setup += _dim_lines(names, dim_names, em.dims)
+    returned = results[0] if len(results) == 1 else "(" + ", ".join(results) + ",)"
+    helpers = _helper_source(em.helpers)
+    lines = [*setup, *body_lines, f"return {returned}"]
+    body = "\n".join("    " + line for line in lines)
+    doc = f'    """Generated by matderiv from: {_summary(target)}"""\n'
+    return f"import numpy\n\n{helpers}{header}\n{doc}{body}\n"
+
+
+def _shape_symbols(expr: Any) -> set[Any]:
+    out: set[Any] = set()
+    stack = [expr]
+    seen: set[Any] = set()
+    while stack:
+        node = stack.pop()
+        if node in seen or not isinstance(node, sp.Basic):
+            continue
+        seen.add(node)
+        if is_matrix(node):
+            for d in node.shape:
+                out |= sp.sympify(d).free_symbols
+        if not is_leaf(node) and not isinstance(node, sp.Lambda):
+            stack.extend(node.args)
+    return out
+
+
+def _output(em: Emitter, expr: Any) -> str:
+    text = em.code(expr)
+    if is_matrix(expr):
+        if isinstance(expr, sp.MatrixSymbol):
+            return f"numpy.array({text})"
+        return text
+    return f"float({text})"
+
+
+def _header(name: str, names: dict[Any, str], dim_names: dict[Any, str], used: set[Any]) -> str:
+    bound = _bindable(names, dim_names)
+    free = [dim_names[d] for d in sorted(used, key=str) if d not in bound]
+    args = [*names.values(), *free]
+    return f"def {name}(*, {', '.join(args)}):" if args else f"def {name}():"
+
+
+def _bindable(names: dict[Any, str], dim_names: dict[Any, str]) -> dict[Any, str]:
+    """dimension symbol -> code reading it from an input's shape."""
+    bound: dict[Any, str] = {}
+    for symbol, name in names.items():
+        if not isinstance(symbol, sp.MatrixSymbol):
+            continue
+        for axis, d in enumerate(symbol.shape):
+            d = sp.sympify(d)
+            if d.is_Symbol and d not in bound:
+                bound[d] = f"{name}.shape[{axis}]"
+    return bound
+
+
+def _dim_lines(names: dict[Any, str], dim_names: dict[Any, str], used: set[Any]) -> list[str]:
+    bound = _bindable(names, dim_names)
+    return [f"{dim_names[d]} = {bound[d]}" for d in sorted(used, key=str) if d in bound]
+
+
+def _helper_source(used: set[str]) -> str:
+    wanted = set(used)
+    for helper in list(used):
+        wanted |= set(DEPENDS.get(helper, ()))
+    sources = []
+    for helper in sorted(wanted):
+        sources.append(inspect.getsource(HELPERS[helper]))
+    return "".join(s + "\n\n" for s in sources)
+
+
+def _summary(target: Any) -> str:
+    items = list(target) if isinstance(target, (list, tuple)) else [target]
+    parts = []
+    for item in items:
+        if hasattr(item, "of"):
+            parts.append(f"∂({fmt(item.of)})/∂({fmt(item.wrt)}), {item.layout} layout")
+        else:
+            parts.append(fmt(item))
+    text = "; ".join(parts)
+    return text if len(text) < 200 else text[:197] + "..."
+
+
+def lambdify(
+    target: Any, *, where: Mapping[Any, Any] | None = None, name: str = "f"
+) -> Callable[..., Any]:
+    """A NumPy function computing ``target``: a Derivation, an expression, or a list.
+
+    Keyword arguments are named after the input symbols (``f(W=..., x=...)``;
+    names that are not Python identifiers are adapted, see ``f.source``).
+    Column vectors may be given as 1-D arrays.  Dimensions are read from the
+    arrays; one that no input carries becomes a keyword argument too.  The
+    program of a ``where=`` derivation (``d.definitions``) runs first.
+    """
+    source = to_code(target, where=where, name=name)
+    namespace: dict[str, Any] = {"numpy": numpy}
+    exec(compile(source, f"<matderiv {name}>", "exec"), namespace)  # our own printed code
+    fn = namespace[name]
+    fn.source = source
+    fn.__doc__ = inspect.getdoc(fn)
+    return fn
+
+
+__all__ = ["lambdify", "to_code"]

@@ -1,0 +1,313 @@
+"""Emit straight-line NumPy code for matderiv expressions.
+
+One ``Emitter`` turns the outputs (and the program that defines their
+symbols) into lines of Python: every subexpression used twice gets a
+temporary, so it is computed once; products are laid out so that Kronecker,
+commutation, diag and ones factors are applied with the vec trick rather than
+built; a sum multiplied by a vector is distributed ((A + Aᵀ) v → A v + Aᵀ v,
+which avoids forming A + Aᵀ); chains of three or more plain matrices use
+``numpy.linalg.multi_dot``, which picks the cheapest order at run time.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections import Counter
+from typing import Any
+
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from ..errors import UnsupportedNode
+from ..graph import is_leaf
+from ..nodes import AsScalar
+from ..shapes import fmt_shape, shape_of
+from .products import STRUCTURED, product_code
+
+_RESERVED = {"numpy", "np", "math"}
+_LONG = 120  # inline code longer than this gets a temporary
+
+
+class _Printer(NumPyPrinter):
+    """SymPy's NumPy printer for the scalar parts, with placeholders for operands."""
+
+    def __init__(self) -> None:
+        super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
+
+
+def _is_one(d: Any) -> bool:
+    return bool(sp.sympify(d) == 1)
+
+
+def _count_uses(roots: list[Any]) -> Counter[Any]:
+    uses: Counter[Any] = Counter()
+    seen: set[Any] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        uses[node] += 1
+        if node in seen or is_leaf(node) or isinstance(node, sp.Lambda):
+            continue
+        seen.add(node)
+        stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+    return uses
+
+
+class Emitter:
+    """Accumulates the lines of one generated function."""
+
+    def __init__(self, roots: list[Any], names: dict[Any, str]) -> None:
+        self.lines: list[str] = []
+        self.names = dict(names)  # symbol or computed node -> variable name
+        self.taken = set(names.values()) | _RESERVED
+        self.uses = _count_uses(roots)
+        self.helpers: set[str] = set()
+        self.dims: set[Any] = set()
+        self.printer = _Printer()
+        self.counter = 0
+        self.dim_names: dict[Any, str] = {}
+
+    # -- names and temporaries -------------------------------------------------
+    def fresh(self, stem: str = "t") -> str:
+        while True:
+            self.counter += 1
+            name = f"{stem}{self.counter}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+
+    def assign(self, name: str, code: str) -> str:
+        self.lines.append(f"{name} = {code}")
+        return name
+
+    def temp(self, code: str) -> str:
+        if code.isidentifier():
+            return code
+        return self.assign(self.fresh(), code)
+
+    def dim(self, d: Any) -> str:
+        d = sp.sympify(d)
+        self.dims |= d.free_symbols
+        named = d.xreplace({s: sp.Symbol(self.dim_names.get(s, str(s))) for s in d.free_symbols})
+        return str(named) if d.is_Symbol or d.is_Integer else f"({named})"
+
+    # -- expressions -------------------------------------------------------------
+    def code(self, node: Any) -> str:
+        """Python code for ``node``, naming it if it is used more than once."""
+        if node in self.names:
+            return self.names[node]
+        text = self._code(node)
+        worth = not is_leaf(node) and not isinstance(node, sp.Transpose)
+        if worth and (self.uses[node] > 1 or len(text) > _LONG):
+            name = self.assign(self.fresh(), text)
+            self.names[node] = name
+            return name
+        return text
+
+    def _code(self, node: Any) -> str:
+        if isinstance(node, (sp.MatrixSymbol, sp.Symbol)):
+            raise UnsupportedNode(f"no value for {node}: it is neither an input nor defined")
+        if node.is_Number:
+            return repr(int(node)) if node.is_Integer else repr(float(node))
+        if isinstance(node, sp.NumberSymbol):
+            return repr(float(node))
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            for cls in type(node).__mro__[1:]:
+                method = getattr(self, "_" + cls.__name__, None)
+                if method is not None:
+                    break
+        if method is None:
+            raise UnsupportedNode(
+                f"cannot generate code for {type(node).__name__} node {node} "
+                f"(shape {fmt_shape(shape_of(node))})"
+            )
+        return method(node)
+
+    def _paren(self, node: Any) -> str:
+        text = self.code(node)
+        return text if re.fullmatch(r"[\w.]+(\[[^\]]*\])?", text) else f"({text})"
+
+    # matrices ---------------------------------------------------------------
+    def _Identity(self, node: Any) -> str:
+        return f"numpy.eye({self.dim(node.rows)})"
+
+    def _ZeroMatrix(self, node: Any) -> str:
+        return f"numpy.zeros(({self.dim(node.rows)}, {self.dim(node.cols)}))"
+
+    def _OneMatrix(self, node: Any) -> str:
+        return f"numpy.ones(({self.dim(node.rows)}, {self.dim(node.cols)}))"
+
+    def _Transpose(self, node: Any) -> str:
+        return f"{self._paren(node.arg)}.T"
+
+    def _Inverse(self, node: Any) -> str:
+        return f"numpy.linalg.inv({self.code(node.arg)})"
+
+    def _MatPow(self, node: Any) -> str:
+        base, exp = node.args
+        if exp.is_Integer:
+            return f"numpy.linalg.matrix_power({self.code(base)}, {int(exp)})"
+        return f"{self._paren(base)} ** {self._scalar_code(exp)}"
+
+    def _Determinant(self, node: Any) -> str:
+        return f"numpy.linalg.det({self.code(node.arg)})"
+
+    def _Trace(self, node: Any) -> str:
+        arg = node.arg
+        if isinstance(arg, sp.MatMul):
+            coeff, mats = arg.as_coeff_matrices()
+            if len(mats) == 2 and not any(isinstance(m, STRUCTURED) for m in mats):
+                first, second = (self._paren(m) for m in mats)  # tr(AB) = Σ A ∘ Bᵀ
+                total = f"numpy.sum({first} * {second}.T)"
+                return total if coeff == 1 else f"{self._scalar_code(coeff)} * {total}"
+        return f"numpy.trace({self.code(arg)})"
+
+    def _HadamardProduct(self, node: Any) -> str:
+        return " * ".join(self._operand(a, node) for a in node.args)
+
+    def _HadamardPower(self, node: Any) -> str:
+        base, exp = node.args
+        return f"{self._paren(base)} ** {self._scalar_code(exp)}"
+
+    def _operand(self, arg: Any, within: Any) -> str:
+        """An operand of an entrywise operation; a ones matrix of the same shape is 1."""
+        if isinstance(arg, sp.OneMatrix) and arg.shape == within.shape:
+            return "1.0"
+        return self._paren(arg)
+
+    def _MatAdd(self, node: Any) -> str:
+        parts = []
+        for k, term in enumerate(node.args):
+            coeff, rest = _split_coeff(term)
+            if isinstance(rest, sp.ZeroMatrix):
+                continue
+            body = self._operand(rest, node) if rest is not None else "1.0"
+            if coeff.is_Number and coeff < 0:
+                size = -coeff
+                text = body if size == 1 else f"{self._scalar_code(size)} * {body}"
+                parts.append(f"- {text}")
+            else:
+                text = body if coeff == 1 else f"{self._scalar_code(coeff)} * {body}"
+                parts.append(text if k == 0 or not parts else f"+ {text}")
+        if len(parts) > 12:  # long sums: accumulate, so no line grows without bound
+            acc = self.temp(
+                parts[0].removeprefix("- ")
+                if not parts[0].startswith("-")
+                else f"-({parts[0][2:]})"
+            )
+            for start in range(1, len(parts), 12):
+                acc = self.assign(self.fresh("s"), f"{acc} " + " ".join(parts[start : start + 12]))
+            return acc
+        text = " ".join(parts)
+        return text.removeprefix("+ ") if text else "0.0"
+
+    def _ElementwiseApplyFunction(self, node: Any) -> str:
+        fn = node.function
+        return self._substitute(fn.expr, {fn.variables[0]: self.code(node.expr)})
+
+    def _Vec(self, node: Any) -> str:
+        return f'{self._paren(node.arg)}.reshape(-1, 1, order="F")'
+
+    def _Reshape(self, node: Any) -> str:
+        rows, cols = node.shape
+        return f'{self._paren(node.arg)}.reshape(({self.dim(rows)}, {self.dim(cols)}), order="F")'
+
+    def _DiagVector(self, node: Any) -> str:
+        return f"numpy.diagflat({self.code(node.arg)})"
+
+    def _CommutationMatrix(self, node: Any) -> str:
+        self.helpers.add("_commutation")
+        return f"_commutation({self.dim(node.m)}, {self.dim(node.n)})"
+
+    def _KroneckerProduct(self, node: Any) -> str:
+        first, *rest = node.args
+        second = rest[0] if len(rest) == 1 else sp.KroneckerProduct(*rest)
+        if isinstance(first, sp.Identity):
+            self.helpers.add("_kron_eye_left")
+            return f"_kron_eye_left({self.dim(first.rows)}, {self.code(second)})"
+        if isinstance(second, sp.Identity):
+            self.helpers.add("_kron_eye_right")
+            return f"_kron_eye_right({self.code(first)}, {self.dim(second.rows)})"
+        self.helpers.add("_kron")
+        return f"_kron({self.code(first)}, {self.code(second)})"
+
+    def _Softmax(self, node: Any) -> str:
+        self.helpers.add("_softmax")
+        return f"_softmax({self.code(node.args[0])})"
+
+    def _LogSumExp(self, node: Any) -> str:
+        self.helpers.add("_logsumexp")
+        return f"_logsumexp({self.code(node.args[0])})"
+
+    def _MatMul(self, node: Any) -> str:
+        coeff, mats = node.as_coeff_matrices()
+        body = product_code(self, list(mats))
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"-{_wrap(body)}"
+        return f"{self._scalar_code(coeff)} * {_wrap(body)}"
+
+    # scalars ------------------------------------------------------------------
+    def _AsScalar(self, node: Any) -> str:
+        return f"{self._paren(node.arg)}[0, 0]"
+
+    def _MatrixElement(self, node: Any) -> str:
+        parent, i, j = node.args
+        return f"{self._paren(parent)}[{int(i)}, {int(j)}]"
+
+    def _Expr(self, node: Any) -> str:
+        """Add, Mul, Pow and scalar functions, through SymPy's NumPy printer."""
+        return self._scalar_code(node)
+
+    def _scalar_code(self, expr: Any) -> str:
+        expr = sp.sympify(expr)
+        if is_leaf(expr) and not isinstance(expr, sp.Symbol):
+            return self._code(expr) if expr.is_Number else self.printer.doprint(expr)
+        if isinstance(expr, sp.Symbol) and expr in self.names:
+            return self.names[expr]
+        if not expr.args or isinstance(expr, (sp.MatrixExpr, AsScalar)):
+            return self.code(expr)
+        operands = {a: self.code(a) for a in expr.args if not _is_plain_number(a)}
+        return self._substitute(expr, operands)
+
+    def _substitute(self, expr: Any, operands: dict[Any, str]) -> str:
+        """Print ``expr`` with each operand replaced by already generated code."""
+        holders = {a: sp.Symbol(f"_MDH{k}_") for k, a in enumerate(operands)}
+        text = self.printer.doprint(expr.xreplace(holders))
+        for a, holder in holders.items():
+            text = text.replace(str(holder), f"({operands[a]})")
+        return text
+
+
+def _is_plain_number(a: Any) -> bool:
+    return bool(getattr(a, "is_Number", False))
+
+
+def _wrap(text: str) -> str:
+    return text if re.fullmatch(r"[\w.]+(\[[^\]]*\])?", text) else f"({text})"
+
+
+def _split_coeff(term: Any) -> tuple[Any, Any]:
+    """(number, rest) for a term of a sum: -2·A → (-2, A)."""
+    if isinstance(term, sp.MatMul):
+        coeff, mats = term.as_coeff_matrices()
+        if coeff.is_Number and mats:
+            rest = mats[0] if len(mats) == 1 else sp.MatMul(*mats)
+            return coeff, rest
+    return sp.S.One, term
+
+
+def identifier(name: str, taken: set[str]) -> str:
+    """A Python identifier for a symbol name, distinct from ``taken``."""
+    text = re.sub(r"\W", "_", name)
+    if not text or text[0].isdigit() or keyword.iskeyword(text) or text in _RESERVED:
+        text = f"_{text}"
+    base, k = text, 1
+    while text in taken:
+        k += 1
+        text = f"{base}_{k}"
+    taken.add(text)
+    return text

@@ -1,0 +1,101 @@
+"""NumPy helpers that generated code calls; their source is pasted into it.
+
+Kronecker, commutation and diag factors are applied, never built, unless the
+result is that matrix itself (the vec trick: (A ⊗ B) vec(X) = vec(B X Aᵀ)).
+Each helper is a plain function of NumPy arrays, so the generated code stays
+self-contained.  ``None`` stands for an identity factor of a known size.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+
+def _kron_left(A, B, M, q, s):
+    """(A ⊗ B) @ M for A: p x q, B: r x s (None: an identity of size q or s)."""
+    k = M.shape[1]
+    T = M.reshape(q, s * k)
+    if A is not None:
+        T = A @ T
+    T = T.reshape(-1, s, k)
+    if B is not None:
+        T = numpy.matmul(B, T)
+    return T.reshape(-1, k)
+
+
+def _kron_right(M, A, B, p, r):
+    """M @ (A ⊗ B) for A: p x q, B: r x s (None: an identity of size p or r)."""
+    At = None if A is None else A.T
+    Bt = None if B is None else B.T
+    return _kron_left(At, Bt, M.T, p, r).T
+
+
+def _kron(A, B):
+    """A ⊗ B built by broadcasting (faster than numpy.kron)."""
+    p, q = A.shape
+    r, s = B.shape
+    return (A[:, None, :, None] * B[None, :, None, :]).reshape(p * r, q * s)
+
+
+def _kron_eye_left(k, B):
+    """I_k ⊗ B, block diagonal."""
+    r, s = B.shape
+    out = numpy.zeros((k, r, k, s), dtype=B.dtype)
+    idx = numpy.arange(k)
+    out[idx, :, idx, :] = B
+    return out.reshape(k * r, k * s)
+
+
+def _kron_eye_right(A, k):
+    """A ⊗ I_k."""
+    p, q = A.shape
+    out = numpy.zeros((p, k, q, k), dtype=A.dtype)
+    idx = numpy.arange(k)
+    out[:, idx, :, idx] = A
+    return out.reshape(p * k, q * k)
+
+
+def _commute_rows(M, m, n):
+    """K_{m,n} @ M: row i + m j of M goes to row j + n i (K vec(A) = vec(Aᵀ))."""
+    k = M.shape[1]
+    return M.reshape(n, m, k).transpose(1, 0, 2).reshape(m * n, k)
+
+
+def _commute_cols(M, m, n):
+    """M @ K_{m,n} = (K_{n,m} Mᵀ)ᵀ."""
+    return _commute_rows(M.T, n, m).T
+
+
+def _commutation(m, n):
+    """K_{m,n} itself, (mn x mn)."""
+    return _commute_rows(numpy.eye(m * n), m, n)
+
+
+def _softmax(z):
+    e = numpy.exp(z - z.max())
+    return e / e.sum()
+
+
+def _logsumexp(z):
+    top = z.max()
+    return numpy.array([[top + numpy.log(numpy.exp(z - top).sum())]])
+
+
+HELPERS = {
+    f.__name__: f
+    for f in (
+        _kron_left,
+        _kron_right,
+        _kron,
+        _kron_eye_left,
+        _kron_eye_right,
+        _commute_rows,
+        _commute_cols,
+        _commutation,
+        _softmax,
+        _logsumexp,
+    )
+}
+#: helpers that call other helpers
+DEPENDS = {"_kron_right": ("_kron_left",), "_commute_cols": ("_commute_rows",)}
+DEPENDS["_commutation"] = ("_commute_rows",)

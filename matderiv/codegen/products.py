@@ -1,0 +1,169 @@
+"""Code for a matrix product: the order of evaluation and the vec trick.
+
+A product of plain matrices is one ``@`` or a ``multi_dot``.  A product with
+structured factors (A ⊗ B, K_{m,n}, diag(v), ones) is evaluated from the end
+that holds a plain matrix, applying each structured factor to the running
+result with a helper (``_kron_left``, ``_commute_rows``, ``v * M`` ...), so
+none of them is built.  A sum met by a narrow running result (a vector) is
+distributed: (A + Aᵀ) v → A v + Aᵀ v.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from ..nodes import CommutationMatrix, DiagVector
+from ..shapes import shape_of
+
+if TYPE_CHECKING:
+    from .emit import Emitter
+
+STRUCTURED = (sp.KroneckerProduct, CommutationMatrix, DiagVector, sp.OneMatrix)
+
+
+def _is_one(d: Any) -> bool:
+    return bool(sp.sympify(d) == 1)
+
+
+def _plain(codes: list[str]) -> str:
+    if len(codes) == 1:
+        return codes[0]
+    if len(codes) == 2:
+        return f"{codes[0]} @ {codes[1]}"
+    return f"numpy.linalg.multi_dot([{', '.join(codes)}])"
+
+
+def _kron_parts(em: Emitter, node: Any) -> tuple[Any, Any]:
+    first, *rest = node.args
+    second = rest[0] if len(rest) == 1 else sp.KroneckerProduct(*rest)
+    return first, second
+
+
+def _factor_or_none(em: Emitter, node: Any) -> str:
+    return "None" if isinstance(node, sp.Identity) else em.code(node)
+
+
+def _apply_left(em: Emitter, factor: Any, acc: str) -> str:
+    """factor @ acc, for a structured factor."""
+    if isinstance(factor, DiagVector):
+        return f"{em._paren(factor.arg)} * {acc}"
+    if isinstance(factor, CommutationMatrix):
+        em.helpers.add("_commute_rows")
+        return f"_commute_rows({acc}, {em.dim(factor.m)}, {em.dim(factor.n)})"
+    if isinstance(factor, sp.OneMatrix):
+        total = f"{_wrap(acc)}.sum(axis=0, keepdims=True)"
+        return (
+            total if _is_one(factor.rows) else f"numpy.repeat({total}, {em.dim(factor.rows)}, 0)"
+        )
+    a, b = _kron_parts(em, factor)
+    em.helpers.add("_kron_left")
+    return (
+        f"_kron_left({_factor_or_none(em, a)}, {_factor_or_none(em, b)}, {acc}, "
+        f"{em.dim(a.cols)}, {em.dim(b.cols)})"
+    )
+
+
+def _apply_right(em: Emitter, acc: str, factor: Any) -> str:
+    """acc @ factor, for a structured factor."""
+    if isinstance(factor, DiagVector):
+        return f"{_wrap(acc)} * {em._paren(factor.arg)}.T"
+    if isinstance(factor, CommutationMatrix):
+        em.helpers.add("_commute_cols")
+        return f"_commute_cols({acc}, {em.dim(factor.m)}, {em.dim(factor.n)})"
+    if isinstance(factor, sp.OneMatrix):
+        total = f"{_wrap(acc)}.sum(axis=1, keepdims=True)"
+        return (
+            total if _is_one(factor.cols) else f"numpy.repeat({total}, {em.dim(factor.cols)}, 1)"
+        )
+    a, b = _kron_parts(em, factor)
+    em.helpers.add("_kron_right")
+    return (
+        f"_kron_right({acc}, {_factor_or_none(em, a)}, {_factor_or_none(em, b)}, "
+        f"{em.dim(a.rows)}, {em.dim(b.rows)})"
+    )
+
+
+def _wrap(text: str) -> str:
+    return text if text.replace("_", "a").isalnum() else f"({text})"
+
+
+def _distribute(em: Emitter, total: Any, acc: str) -> str:
+    """(Σ c_k T_k) @ acc as Σ c_k (T_k @ acc), with acc computed once."""
+    acc = em.temp(acc)
+    parts = []
+    for term in total.args:
+        coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (1, [term])
+        text = _right_to_left(em, mats, acc, narrow=True)
+        if coeff != 1:
+            text = f"{em._scalar_code(coeff)} * {_wrap(text)}"
+        parts.append(text)
+    return " + ".join(parts)
+
+
+def _right_to_left(em: Emitter, mats: list[Any], acc: str | None, narrow: bool) -> str:
+    i = len(mats) - 1
+    while i >= 0:
+        factor = mats[i]
+        if isinstance(factor, STRUCTURED) and acc is not None:
+            acc = _apply_left(em, factor, acc)
+            i -= 1
+        elif isinstance(factor, sp.MatAdd) and acc is not None and narrow:
+            acc = f"({_distribute(em, factor, acc)})"
+            i -= 1
+        else:
+            j = i
+            while (
+                j > 0
+                and not isinstance(mats[j - 1], STRUCTURED)
+                and not (isinstance(mats[j - 1], sp.MatAdd) and narrow)
+            ):
+                j -= 1
+            codes = [em._paren(m) for m in mats[j : i + 1]]
+            acc = _plain(codes if acc is None else [*codes, acc])
+            i = j - 1
+    assert acc is not None
+    return acc
+
+
+def _left_to_right(em: Emitter, mats: list[Any], acc: str) -> str:
+    i = 0
+    while i < len(mats):
+        factor = mats[i]
+        if isinstance(factor, STRUCTURED):
+            acc = _apply_right(em, acc, factor)
+            i += 1
+        else:
+            j = i
+            while j + 1 < len(mats) and not isinstance(mats[j + 1], STRUCTURED):
+                j += 1
+            acc = _plain([acc, *(em._paren(m) for m in mats[i : j + 1])])
+            i = j + 1
+    return acc
+
+
+def product_code(em: Emitter, mats: list[Any]) -> str:
+    """Code for the product of ``mats`` (matrices, in order)."""
+    kept = [m for m in mats if not isinstance(m, sp.Identity)]
+    if not kept:
+        return em.code(mats[0])
+    mats = kept
+    if len(mats) == 1:
+        return em.code(mats[0])
+    structured = [isinstance(m, STRUCTURED) for m in mats]
+    narrow = _is_one(shape_of(mats[-1])[1])
+    has_sum = any(isinstance(m, sp.MatAdd) for m in mats[:-1])
+    if not any(structured) and not (narrow and has_sum):
+        return _plain([em._paren(m) for m in mats])
+    if not structured[-1]:
+        return _right_to_left(em, mats, None, narrow)
+    if not structured[0]:
+        j = 0
+        while j + 1 < len(mats) and not structured[j + 1]:
+            j += 1
+        start = _plain([em._paren(m) for m in mats[: j + 1]])
+        return _left_to_right(em, mats[j + 1 :], start)
+    # structured at both ends: build the first factor (a Kronecker product is
+    # usually the result's own size) and apply the rest to it from the right
+    return _left_to_right(em, mats[1:], em.code(mats[0]))

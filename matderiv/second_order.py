@@ -1,0 +1,127 @@
+"""Second order: Hessians in vec form and Hessian-vector products.
+
+- ``hessian(f, X)`` = d² f / d vec(X) d vec(X)ᵀ, the numerator-layout Jacobian of
+  the gradient (the Hessian is symmetric, so both layouts agree): x ᵀA x gives
+  A + Aᵀ, tr(XᵀAX) gives I ⊗ (A + Aᵀ), log det X gives -(X⁻¹ ⊗ X⁻ᵀ) K.
+- ``hvp(f, X, V)`` = H vec(V), de-vectorised (shaped like X), computed as the
+  gradient of ⟨∇f(X), V⟩ for a constant V — reverse over reverse, so the answer
+  is a matrix formula and the Hessian is never formed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import sympy as sp
+
+from .derivation import Derivation, Step
+from .engine import _as_expr, derive, gradient
+from .errors import LayoutError, MatDerivError
+from .nodes import Vec
+from .render.unicode import fmt
+from .shapes import is_scalar_shape, shape_of
+
+
+def _variable(X: Any) -> Any:
+    if isinstance(X, Vec) and isinstance(X.arg, sp.MatrixSymbol):
+        return X.arg
+    if isinstance(X, sp.MatrixSymbol):
+        return X
+    raise LayoutError(
+        f"second derivatives are taken with respect to a MatrixSymbol X (or vec(X)), got {X}; "
+        "the Hessian is always d² f / d vec(X) d vec(X)ᵀ."
+    )
+
+
+def _check_scalar(f: Any, what: str) -> Any:
+    f = _as_expr(f)
+    if not is_scalar_shape(shape_of(f)):
+        raise MatDerivError(
+            f"{what} needs a scalar (1 x 1) expression, but {f} has shape {shape_of(f)}. "
+            "Hint: the second derivative of a vector or matrix is a 3- or 4-way tensor; "
+            "take the Hessian of each scalar entry or of a scalar loss."
+        )
+    return f
+
+
+def _heading(text: str, expr: Any) -> Step:
+    return Step("define", text, expr, shape_of(expr), note="second order")
+
+
+def hessian(
+    f: Any,
+    X: Any,
+    *,
+    names: Mapping[str, Any] | None = None,
+    where: Mapping[Any, Any] | None = None,
+) -> Derivation:
+    """The Hessian d² f / d vec(X) d vec(X)ᵀ of a scalar f, shape (mn × mn) for X: m × n.
+
+    It is the Jacobian (numerator layout) of the gradient, in Kronecker,
+    commutation and diag form; the steps show the gradient, then its Jacobian.
+    """
+    f = _check_scalar(f, "hessian")
+    X = _variable(X)
+    grad = gradient(f, X, names=names, where=where)
+    jac = derive(grad.result, X, "numerator", names=names, where=grad.definitions or None)
+    m, n = X.shape
+    vec_x = "x" if n == 1 else f"vec({X})"
+    description = (
+        f"Hessian ∂²f/∂{vec_x}∂{vec_x}ᵀ = ∂ vec(∇f)/∂ {vec_x}ᵀ, "
+        f"({fmt(m * n)} × {fmt(m * n)}), symmetric"
+    )
+    return dataclasses.replace(
+        jac,
+        of=f,
+        wrt=X,
+        steps=(_heading("∇f", grad.result), *grad.steps, *jac.steps),
+        description=description,
+        names=dict(names or {}),
+    )
+
+
+def _direction(X: Any, f: Any, where: Mapping[Any, Any] | None) -> Any:
+    taken = {str(s) for s in f.free_symbols} | {str(s) for s in (where or {})}
+    for k in range(0, 100):
+        name = "V" if k == 0 else f"V_{k}"
+        if name not in taken:
+            return sp.MatrixSymbol(name, *X.shape)
+    raise MatDerivError("cannot find a free name for the direction; pass direction=")
+
+
+def hvp(
+    f: Any,
+    X: Any,
+    direction: Any = None,
+    *,
+    names: Mapping[str, Any] | None = None,
+    where: Mapping[Any, Any] | None = None,
+) -> Derivation:
+    """The Hessian-vector product H vec(V), shaped like X, without the Hessian.
+
+    ``direction`` is V, a MatrixSymbol shaped like X (default: a fresh ``V``).
+    The result is the gradient of ⟨∇f(X), V⟩ = tr(Vᵀ ∇f(X)) with V held constant,
+    a matrix formula; ``lambdify`` turns it into NumPy code.
+    """
+    f = _check_scalar(f, "hvp")
+    X = _variable(X)
+    V = _direction(X, f, where) if direction is None else direction
+    if not isinstance(V, sp.MatrixSymbol) or tuple(V.shape) != tuple(X.shape):
+        raise MatDerivError(
+            f"the direction must be a MatrixSymbol shaped like {X} {X.shape}, got {V!r}."
+        )
+    grad = gradient(f, X, names=names, where=where)
+    g = grad.result
+    inner = sp.Trace(V.T * g) if getattr(g, "is_Matrix", False) else V[0, 0] * g
+    d = gradient(inner, X, names=names, where=grad.definitions or None)
+    description = f"Hessian-vector product H vec({V}), de-vectorised: shaped like {X}"
+    return dataclasses.replace(
+        d,
+        of=f,
+        wrt=X,
+        steps=(_heading("∇f", g), *grad.steps, _heading(f"⟨∇f, {V}⟩", inner), *d.steps),
+        description=description,
+        names=dict(names or {}),
+    )
