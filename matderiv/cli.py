@@ -124,6 +124,9 @@ def derivation_json(d: Derivation) -> dict[str, Any]:
         "shape": shape(d.shape),
         "shape_latex": tex_shape(d.shape),
         "description": d.description,
+        "definitions": [
+            {"name": str(k), "expr": fmt(v), "latex": tex(v)} for k, v in d.definitions.items()
+        ],
         "steps": steps,
     }
 
@@ -151,6 +154,12 @@ def derive_command(
     latex: bool = typer.Option(False, "--latex", help="Print LaTeX (amsmath align*)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON: result, shape, steps."),
     index: bool = typer.Option(False, "--index", help="Also show index notation."),
+    as_program: bool = typer.Option(
+        False,
+        "--program",
+        help="Keep the definitions 'a = ...; h = ...' as a program (where=): the result "
+        "refers to their names and to generated adjoints, listed under Definitions.",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks."),
 ) -> None:
     """Differentiate EXPR with respect to --wrt and print every step.
@@ -160,9 +169,12 @@ def derive_command(
 
     def action() -> int:
         symbols = parse_shapes(shapes)
-        program = parse_program(expr, symbols)
+        program = parse_program(expr, symbols, as_program)
         variable = parse_expression(wrt, symbols)
-        d = derive(program.expr, variable, layout, names=program.names)
+        if as_program:
+            d = derive(program.expr, variable, layout, where=program.definitions)
+        else:
+            d = derive(program.expr, variable, layout, names=program.names)
         _print_derivation(d, latex, as_json, index)
         return 0
 

@@ -14,7 +14,7 @@ from .index_form import index_lines
 from .render import latex, rich_view, text
 from .shapes import Shape
 
-STEP_KINDS = ("define", "local", "chain", "simplify", "result")
+STEP_KINDS = ("define", "local", "chain", "program", "simplify", "result")
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,9 @@ class Step:
     """One line of a derivation.
 
     kind           "define" (a named intermediate), "local" (a rule's local
-                   derivative), "chain" (a chain-rule product), "simplify" (a
-                   rewrite) or "result".
+                   derivative), "chain" (a chain-rule product), "program" (an
+                   adjoint hbar_t or tangent hdot_t named for a where= program),
+                   "simplify" (a rewrite) or "result".
     lhs            what the line defines, e.g. "a_1", "∂h_1/∂a_1", "∂L/∂W_hx".
     expr           the right-hand side, a SymPy expression (intermediates by name).
     shape          the shape of ``expr``.
@@ -74,6 +75,7 @@ class Derivation:
     layout_note: Any = None  # layout.LayoutNote: the description as data
     names: Mapping[str, Any] = field(default_factory=dict)
     definitions: Mapping[Any, Any] = field(default_factory=dict)
+    where: Mapping[Any, Any] = field(default_factory=dict)  # the user's program (where=)
 
     def steps_of_kind(self, kind: str) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.kind == kind)

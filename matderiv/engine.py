@@ -9,7 +9,7 @@ import sympy as sp
 
 from . import layout as layouts
 from .accumulate import forward, reverse
-from .derivation import Derivation
+from .derivation import Derivation, Step
 from .errors import MatDerivError
 from .graph import build_graph
 from .limits import deep_recursion
@@ -103,6 +103,7 @@ def _derive(
         builder.define()
         + builder.local(locals_)
         + chain_steps
+        + _generated_steps(program, restore)
         + builder.simplifications(log)
         + [builder.result(graph.root, wrt, simplified, shape, description)]
     )
@@ -118,7 +119,20 @@ def _derive(
         layout_note=note,
         names=names,
         definitions=definitions,
+        where=dict(user_defs),
     )
+
+
+def _generated_steps(program: Program | None, restore: Any) -> list[Step]:
+    """A define step for each adjoint (hbar_t) or tangent (hdot_t) the program named."""
+    if program is None:
+        return []
+    steps = []
+    for symbol, value in program.generated.items():
+        of, mark = program.origin[symbol]
+        what = f"adjoint ∂f/∂{fmt(of)}" if mark == "bar" else f"tangent ∂ vec({fmt(of)})/∂ vec(x)ᵀ"
+        steps.append(Step("program", str(symbol), restore(value), shape_of(value), "", what))
+    return steps
 
 
 def gradient(

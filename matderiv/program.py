@@ -127,6 +127,7 @@ class Program:
     aliases: dict[Any, Any]  # scalarized definition -> its symbol
     generated: Definitions = field(default_factory=dict)
     namer: Namer = field(default_factory=Namer)
+    origin: dict[Any, tuple[Any, str]] = field(default_factory=dict)  # new -> (symbol, mark)
 
     @classmethod
     def from_definitions(cls, defs: Definitions, *exprs: Any) -> Program:
@@ -148,6 +149,7 @@ class Program:
         rows, cols = shape_of(value)
         new = sp.MatrixSymbol(name, rows, cols) if value.is_Matrix else sp.Symbol(name)
         self.generated[new] = value
+        self.origin[new] = (symbol, mark)
         return new
 
     @property

@@ -96,8 +96,18 @@ def random_values(
     return values
 
 
-def numeric_jacobian(expr: Any, x: Any, values: Mapping[Any, Any], h: float = 1e-6) -> np.ndarray:
-    """d vec(expr) / d vec(x)ᵀ by central differences (numerator layout, column-major vec)."""
+def numeric_jacobian(
+    expr: Any,
+    x: Any,
+    values: Mapping[Any, Any],
+    h: float = 1e-6,
+    *,
+    where: Mapping[Any, Any] | None = None,
+) -> np.ndarray:
+    """d vec(expr) / d vec(x)ᵀ by central differences (numerator layout, column-major vec).
+
+    ``where`` is a program ({symbol: definition}) re-run at every probe.
+    """
     base = np.asarray(values[x], dtype=float)
     flat = base.reshape(-1, order="F")
     columns = []
@@ -108,7 +118,8 @@ def numeric_jacobian(expr: Any, x: Any, values: Mapping[Any, Any], h: float = 1e
             bumped[k] += sign * h
             trial = dict(values)
             trial[x] = bumped.reshape(base.shape, order="F")
-            probes.append(np.atleast_2d(evaluate(expr, trial)).reshape(-1, order="F"))
+            value = evaluate(expr, trial, where=where)
+            probes.append(np.atleast_2d(value).reshape(-1, order="F"))
         columns.append((probes[0] - probes[1]) / (2 * h))
     return np.stack(columns, axis=1)
 
@@ -133,9 +144,10 @@ def max_error(d: Any, values: Mapping[Any, Any], dims: Mapping[Any, int]) -> tup
         k.subs(dict(dims)) if isinstance(k, sp.MatrixSymbol) else k: v for k, v in values.items()
     }
     expr = d.of.subs(dict(dims))
-    jac = numeric_jacobian(expr, concrete, inner)
+    program = {k.subs(dict(dims)): v.subs(dict(dims)) for k, v in d.definitions.items()}
+    jac = numeric_jacobian(expr, concrete, inner, where=program)
     expected = expected_in_layout(d, jac, np.shape(inner[concrete]))
-    got = np.atleast_2d(evaluate(d.result, {**values, **dict(dims)}))
+    got = np.atleast_2d(evaluate(d, {**values, **dict(dims)}))
     if got.shape != expected.shape:
         raise AssertionError(f"shape {got.shape} != finite-difference shape {expected.shape}")
     return float(np.max(np.abs(got - expected), initial=0.0)), float(
@@ -162,7 +174,8 @@ def check_derivation(
     rng = np.random.default_rng(seed)
     worst = 0.0
     for _ in range(trials):
-        values = random_values(d.of, dims, rng, definite, positive, symmetric=symmetric)
+        source = sp.Tuple(d.of, *d.definitions.values()) if d.definitions else d.of
+        values = random_values(source, dims, rng, definite, positive, symmetric=symmetric)
         err, scale = max_error(d, values, dims)
         rel = err / max(scale, 1.0)
         worst = max(worst, rel)

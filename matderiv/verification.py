@@ -109,27 +109,50 @@ class Trials:
     """Random points at which expressions are compared; values include the sizes."""
 
     points: tuple[dict[Any, Any], ...]
+    program: Mapping[Any, Any] = field(default_factory=dict)  # where= definitions, run first
     _cache: dict[Any, list[np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
+    _ran: list[dict[Any, Any]] = field(default_factory=list, compare=False, repr=False)
+
+    def _points(self) -> list[dict[Any, Any]]:
+        """The points with the program's symbols computed (once per point)."""
+        if not self._ran:
+            for p in self.points:
+                values = dict(p)
+                for symbol, definition in self.program.items():
+                    values[symbol] = evaluate(definition, values)
+                self._ran.append(values)
+        return self._ran
 
     def values(self, expr: Any) -> list[np.ndarray]:
         """The value of ``expr`` at every point (each expression evaluated once)."""
         if expr not in self._cache:
             self._cache[expr] = [
-                np.atleast_2d(np.asarray(evaluate(expr, p), dtype=float)) for p in self.points
+                np.atleast_2d(np.asarray(evaluate(expr, p), dtype=float)) for p in self._points()
             ]
         return self._cache[expr]
 
+    def with_points(self, points: tuple[dict[Any, Any], ...]) -> Trials:
+        return Trials(points, self.program)
 
-def make_trials(exprs: tuple[Any, ...], sizes: int = 3, points: int = 2, seed: int = 0) -> Trials:
+
+def make_trials(
+    exprs: tuple[Any, ...],
+    sizes: int = 3,
+    points: int = 2,
+    seed: int = 0,
+    program: Mapping[Any, Any] | None = None,
+) -> Trials:
+    """Random points (values and sizes) for ``exprs``; a ``program``'s inputs included."""
     rng = np.random.default_rng(seed)
-    both = sp.Tuple(*exprs)
-    dims = _dimension_symbols(*exprs)
+    program = dict(program or {})
+    both = sp.Tuple(*exprs, *program.values())
+    dims = _dimension_symbols(*exprs, *program.values())
     out = []
     for choice in _size_choices(dims, sizes):
         for _ in range(points):
-            values = random_values(both, choice, rng)
+            values = random_values(both, choice, rng)  # defined symbols are recomputed
             out.append({**values, **choice})
-    return Trials(tuple(out))
+    return Trials(tuple(out), program)
 
 
 def _error(a: list[np.ndarray], b: list[np.ndarray]) -> float:
@@ -292,7 +315,7 @@ class _Checker:
         if dims_equal(m, 1) or dims_equal(n, 1):
             return None
         other = Vec(transpose(var.symbol)) if var.form != "vecT" else Vec(var.symbol)
-        alternative = derive(d.of, other, d.layout).result
+        alternative = derive(d.of, other, d.layout, where=d.where or None).result
         if self.close(self.candidate, alternative):
             k = CommutationMatrix(m, n) if var.form != "vecT" else CommutationMatrix(n, m)
             if d.layout == "numerator":
@@ -362,7 +385,7 @@ class _Checker:
         )
         squares = constants + ([var] if dims_equal(*var.shape) else [])
         for matrix in squares:
-            symmetric = Trials(
+            symmetric = self.trials.with_points(
                 tuple({**p, matrix: (p[matrix] + p[matrix].T) / 2} for p in self.trials.points)
             )
             try:
@@ -407,6 +430,7 @@ def verify(
     layout: str = "numerator",
     *,
     names: Mapping[str, Any] | None = None,
+    where: Mapping[Any, Any] | None = None,
     seed: int = 0,
 ) -> Verdict:
     """Check a hand-derived ``candidate`` for d(expr)/d(wrt) in ``layout``.
@@ -414,11 +438,14 @@ def verify(
     ``candidate`` is a SymPy expression (matderiv's vec, diag, commutation nodes
     allowed), a string in matderiv's syntax, or LaTeX as written in papers;
     symbols are matched by name to those of ``expr`` and to ``names``.
+    ``where`` is a program as in ``derive``; the candidate may use its symbols
+    (and the generated adjoints hbar_t, when ``d.definitions`` has them).
     """
-    d = derive(expr, wrt, layout, names=names)
+    d = derive(expr, wrt, layout, names=names, where=where)
+    scope = sp.Tuple(expr, *d.definitions.keys(), *d.definitions.values()) if where else expr
     cand: Any = None
     try:
-        cand = parse_candidate(candidate, expr, names or {})
+        cand = parse_candidate(candidate, scope, names or {})
         check_shapes(_named(cand, names or {}))
     except ShapeMismatch as exc:
         text = candidate if isinstance(candidate, str) else fmt(candidate)
@@ -427,7 +454,7 @@ def verify(
         details = {"derived": d.result, "expected_shape": d.shape, "error": message}
         shown = _named(d.result, d.names)
         return Verdict(False, "ill-formed", message, text, d, details, text, shown)
-    trials = make_trials((cand, d.result, d.of), seed=seed)
+    trials = make_trials((cand, d.result, d.of), seed=seed, program=d.definitions)
     checker = _Checker(cand, d, trials)
     for step in (checker.shape_check, checker.equality):
         found = step()

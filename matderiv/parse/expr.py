@@ -123,6 +123,7 @@ class Program:
 
     expr: Any
     names: dict[str, Any] = field(default_factory=dict)
+    definitions: dict[Any, Any] = field(default_factory=dict)  # as_program=True: where=
 
 
 def _caret(text: str, pos: int | None, context: int = 40) -> str:
@@ -194,11 +195,13 @@ def _suggest(name: str, choices: list[str]) -> str:
 class _Build(Transformer_NonRecursive):
     """Lark tree → SymPy, one allow-listed constructor per grammar rule."""
 
-    def __init__(self, text: str, symbols: Mapping[str, Any]) -> None:
+    def __init__(self, text: str, symbols: Mapping[str, Any], as_program: bool = False) -> None:
         super().__init__()
         self.text = text
         self.symbols = dict(symbols)
         self.names: dict[str, Any] = {}
+        self.as_program = as_program
+        self.definitions: dict[Any, Any] = {}
         self.dims = {str(d): d for d in _dimensions(self.symbols.values())}
 
     # leaves
@@ -304,6 +307,18 @@ class _Build(Transformer_NonRecursive):
         token, value = items
         if token in self.symbols:
             raise ParseError(f"{token} is declared as an input and cannot be redefined")
+        if self.as_program:
+            if token in self.names:
+                raise ParseError(f"{token} is defined twice; a program defines each name once")
+            rows, cols = shape_of(value)
+            symbol = (
+                sp.MatrixSymbol(str(token), rows, cols)
+                if getattr(value, "is_Matrix", False)
+                else sp.Symbol(str(token))
+            )
+            self.definitions[symbol] = value
+            self.names[str(token)] = symbol
+            return symbol
         self.names[str(token)] = value
         return value
 
@@ -364,8 +379,13 @@ def _guard(op: str, left: Any, right: Any, build: Callable[[], Any]) -> Any:
         ) from exc
 
 
-def parse_program(text: str, symbols: Mapping[str, Any]) -> Program:
-    """Parse ``a = ...; h = ...; L = ...`` (or one expression) over declared ``symbols``."""
+def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = False) -> Program:
+    """Parse ``a = ...; h = ...; L = ...`` (or one expression) over declared ``symbols``.
+
+    By default each definition is substituted into what follows (``names``);
+    with ``as_program`` each becomes a symbol with a definition (``definitions``,
+    for ``where=``), so long programs stay small.
+    """
     if not isinstance(text, str):
         raise ParseError(f"expected a string, got {type(text).__name__}")
     _check_bounds(text)
@@ -375,14 +395,14 @@ def parse_program(text: str, symbols: Mapping[str, Any]) -> Program:
         raise _syntax_error(text, exc) from None
     if _tree_depth(tree) > MAX_DEPTH * 2:
         raise ParseError(f"expression nested deeper than {MAX_DEPTH * 2} operations")
-    builder = _Build(text, symbols)
+    builder = _Build(text, symbols, as_program)
     try:
         expr = builder.transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, MatDerivError):
             raise exc.orig_exc from None
         raise ParseError(f"cannot build the expression: {exc.orig_exc}") from None
-    return Program(expr, builder.names)
+    return Program(expr, builder.names, builder.definitions)
 
 
 def parse_expression(text: str, symbols: Mapping[str, Any]) -> Any:

@@ -15,6 +15,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from ..shapes import shape_of
+from .unicode import accented
 
 _PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[a4paper,margin=2cm,landscape]{geometry}
@@ -27,6 +28,7 @@ _SECTIONS = {
     "define": "Forward pass: named intermediates",
     "local": "Local derivatives",
     "chain": "Chain rule",
+    "program": "Program: named adjoints and tangents",
     "simplify": "Simplifications",
     "result": "Result",
 }
@@ -54,7 +56,20 @@ class MatrixLatexPrinter(LatexPrinter):
     def _print_MatrixSymbol(self, expr: Any) -> str:
         if expr.name.startswith("∂") and "/∂" in expr.name:
             return tex_label(expr.name)
-        return super()._print_MatrixSymbol(expr)
+        return self._accented(expr.name) or super()._print_MatrixSymbol(expr)
+
+    def _print_Symbol(self, expr: Any, style: str = "plain") -> str:
+        return self._accented(expr.name) or super()._print_Symbol(expr, style)
+
+    def _accented(self, name: str) -> str | None:
+        """hbar_1 → \\bar{h}_{1} (not Planck's \\hbar), hdot_1 → \\dot{h}_{1}."""
+        base, sep, sub = name.partition("_")
+        found = accented(base)
+        if found is None:
+            return None
+        stem, accent = found
+        head = rf"\{accent}{{{self._print(sp.Symbol(stem))}}}"
+        return head + (rf"_{{{self._print(sp.Symbol(sub))}}}" if sep else "")
 
     def _print_MatrixElement(self, expr: Any) -> str:
         rows, cols = expr.parent.shape
@@ -162,7 +177,7 @@ def _factor(factor: Any) -> str:
 
 def _lines(step: Any) -> list[str]:
     shape = rf"&& {tex_shape(step.shape)}"
-    if step.kind == "define":
+    if step.kind in ("define", "program"):
         return [rf"{tex(sp.Symbol(step.lhs))} &:= {tex(step.expr)} {shape}"]
     if step.kind == "local":
         d_node, differential = step.differential

@@ -16,6 +16,7 @@ SECTIONS = {
     "define": "forward pass: named intermediates",
     "local": "local derivatives (rule, differential)",
     "chain": "chain rule",
+    "program": "backward program: named adjoints / tangents",
     "simplify": "simplifications",
     "result": "result",
 }
@@ -53,8 +54,8 @@ def _chain_lines(step: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def row(step: Any) -> Row:
     lhs = label(step.lhs)
     shape = (fmt_shape(step.shape),)
-    if step.kind == "define":
-        return Row(step.kind, lhs, (f":= {fmt(step.expr)}",), shape, "")
+    if step.kind in ("define", "program"):
+        return Row(step.kind, lhs, (f":= {fmt(step.expr)}",), shape, step.note)
     if step.kind == "local":
         d_node, differential = step.differential
         lines = (f"= {fmt(step.expr)}", f"from {label(str(d_node))} = {fmt(differential)}")

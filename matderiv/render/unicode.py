@@ -204,12 +204,30 @@ _SUBSCRIPT_CHARS = dict(
 _SUBSCRIPTS = str.maketrans({k: v for k, v in _SUBSCRIPT_CHARS.items() if k.isdigit()})
 
 
+_ACCENTS = {"bar": "\u0304", "dot": "\u0307"}  # generated adjoints hbar_t, tangents hdot_t
+
+
+def accented(base: str) -> tuple[str, str] | None:
+    """("h", "bar") for "hbar": a one-letter name with a bar or dot accent."""
+    for accent in _ACCENTS:
+        stem = base.removesuffix(accent)
+        if stem != base and len(stem) == 1 and stem.isalpha():
+            return stem, accent
+    return None
+
+
 def subscripted(name: str) -> str:
-    """h_1 → h₁, n_h → nₕ, W_hx → Wₕₓ; names whose subscript has no Unicode form stay."""
+    """h_1 → h₁, n_h → nₕ, W_hx → Wₕₓ, hbar_1 → h̄₁; names whose subscript has no
+    Unicode form stay."""
     base, sep, sub = name.partition("_")
+    accent = accented(base)
+    if accent is not None:
+        base = accent[0] + _ACCENTS[accent[1]]
+        if not sep:
+            return base
     if sep and sub and "_" not in sub and all(c in _SUBSCRIPT_CHARS for c in sub):
         return base + "".join(_SUBSCRIPT_CHARS[c] for c in sub)
-    return name
+    return base + sep + sub
 
 
 def _needs_parens(factor: Any) -> bool:
