@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import inspect
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -338,6 +339,21 @@ def largest_value(expr, env) -> float:
     return largest if np.isfinite(largest) else np.inf
 
 
+def _generated_code_agrees(d, env) -> None:
+    """lambdify(d) computes what evaluate(d.result) computes."""
+    fn = matderiv.lambdify(d)
+    params = inspect.signature(fn).parameters
+    got = fn(**{str(k): v for k, v in env.items() if str(k) in params})
+    want = matderiv.evaluate(d.result, env)
+    np.testing.assert_allclose(
+        np.asarray(got, dtype=float),
+        np.asarray(want, dtype=float),
+        rtol=1e-9,
+        atol=1e-9,
+        err_msg=fn.source,
+    )
+
+
 def check_case(case, seed=0):
     note(f"expr = {sp.srepr(case.expr)}")
     values = random_values(case.expr, SIZES, np.random.default_rng(seed))
@@ -361,6 +377,7 @@ def check_case(case, seed=0):
         reject()
     shape = expected_shape(case)
     assert _same(d.shape, shape), f"d.shape {d.shape} != {shape}"
+    _generated_code_agrees(d, env)
     if depends:
         check_derivation(d, SIZES, seed=seed, trials=1, rtol=1e-5)
         return

@@ -21,7 +21,6 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..errors import UnsupportedNode
 from ..graph import is_leaf
-from ..nodes import AsScalar
 from ..shapes import fmt_shape, shape_of
 from .products import STRUCTURED, product_code
 
@@ -192,12 +191,8 @@ class Emitter:
                 text = body if coeff == 1 else f"{self._scalar_code(coeff)} * {body}"
                 parts.append(text if k == 0 or not parts else f"+ {text}")
         if len(parts) > 12:  # long sums: accumulate, so no line grows without bound
-            acc = self.temp(
-                parts[0].removeprefix("- ")
-                if not parts[0].startswith("-")
-                else f"-({parts[0][2:]})"
-            )
-            for start in range(1, len(parts), 12):
+            acc = self.assign(self.fresh("s"), " ".join(parts[:12]))
+            for start in range(12, len(parts), 12):
                 acc = self.assign(self.fresh("s"), f"{acc} " + " ".join(parts[start : start + 12]))
             return acc
         text = " ".join(parts)
@@ -260,18 +255,17 @@ class Emitter:
 
     def _Expr(self, node: Any) -> str:
         """Add, Mul, Pow and scalar functions, through SymPy's NumPy printer."""
-        return self._scalar_code(node)
+        if isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)):
+            operands = {a: self.code(a) for a in node.args if not _is_plain_number(a)}
+            return self._substitute(node, operands)
+        raise UnsupportedNode(f"cannot generate code for {type(node).__name__} node {node}")
 
     def _scalar_code(self, expr: Any) -> str:
+        """Code for a scalar, in parentheses unless it is a name or a number."""
         expr = sp.sympify(expr)
-        if is_leaf(expr) and not isinstance(expr, sp.Symbol):
-            return self._code(expr) if expr.is_Number else self.printer.doprint(expr)
-        if isinstance(expr, sp.Symbol) and expr in self.names:
-            return self.names[expr]
-        if not expr.args or isinstance(expr, (sp.MatrixExpr, AsScalar)):
-            return self.code(expr)
-        operands = {a: self.code(a) for a in expr.args if not _is_plain_number(a)}
-        return self._substitute(expr, operands)
+        if expr.is_Number:
+            return self._code(expr) if expr >= 0 else f"({self._code(expr)})"
+        return _wrap(self.code(expr))
 
     def _substitute(self, expr: Any, operands: dict[Any, str]) -> str:
         """Print ``expr`` with each operand replaced by already generated code."""

@@ -1,0 +1,153 @@
+"""where= programs: differentiation through definitions, named adjoints, linear size."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import matderiv
+from matderiv import MatDerivError, ShapeMismatch, derive, evaluate, gradient, jacobian, verify
+from matderiv.testing import check_derivation, numeric_jacobian, random_values
+
+n, m = sp.symbols("n m", integer=True, positive=True)
+DIMS = {n: 3, m: 4}
+W = sp.MatrixSymbol("W", m, n)
+U = sp.MatrixSymbol("U", n, n)
+c = sp.MatrixSymbol("c", n, 1)
+h0 = sp.MatrixSymbol("h_0", n, 1)
+
+
+def rnn(T: int) -> tuple[sp.Expr, dict[sp.MatrixSymbol, sp.Expr], list[sp.MatrixSymbol]]:
+    """L = Σ_t cᵀ h_t with h_t = tanh(Wᵀ x_t + Uᵀ h_{t-1}), as a program."""
+    where, prev, hs = {}, h0, []
+    for t in range(1, T + 1):
+        x = sp.MatrixSymbol(f"x_{t}", m, 1)
+        h = sp.MatrixSymbol(f"h_{t}", n, 1)
+        where[h] = (W.T * x + U.T * prev).applyfunc(sp.tanh)
+        prev = h
+        hs.append(h)
+    return sp.MatAdd(*[c.T * h for h in hs]), where, hs
+
+
+def nodes(expr) -> int:
+    return sum(1 for _ in sp.preorder_traversal(expr))
+
+
+def size(d) -> int:
+    """SymPy nodes in everything the derivation emits: result, definitions, steps."""
+    total = nodes(d.result) + sum(nodes(v) for v in d.definitions.values())
+    return total + sum(nodes(s.expr) for s in d.steps)
+
+
+@pytest.mark.parametrize("wrt", [W, U], ids=["W", "U"])
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_rnn_gradient_through_program_matches_finite_differences(wrt, layout) -> None:
+    L, where, _ = rnn(3)
+    d = derive(L, wrt, layout, where=where)
+    check_derivation(d, DIMS, trials=2)
+    assert d.mode == "reverse"
+
+
+def test_gradient_is_backprop_through_time_with_named_adjoints() -> None:
+    L, where, hs = rnn(3)
+    d = gradient(L, W, where=where)
+    names = [str(s) for s in d.definitions]
+    assert names[:3] == ["h_1", "h_2", "h_3"]  # the user's program first
+    assert set(names[3:]) == {"hbar_1", "hbar_2"}  # hbar_3 = c is not worth a name
+    hbar_1 = next(s for s in d.definitions if str(s) == "hbar_1")
+    hbar_2 = next(s for s in d.definitions if str(s) == "hbar_2")
+    # hbar_1 = c + U (hbar_2 ∘ (1 - h_2∘h_2)): the adjoint recursion, one step each
+    assert hbar_2 in d.definitions[hbar_1].free_symbols
+    assert hs[1] in d.definitions[hbar_1].free_symbols
+    assert d.result.free_symbols >= {hbar_1, hbar_2, *hs}
+    assert [s.kind for s in d.steps].count("program") == 2
+
+
+def test_forward_jacobian_through_program_names_tangents() -> None:
+    _, where, hs = rnn(3)
+    d = jacobian(hs[-1], W, where=where)
+    check_derivation(d, DIMS, trials=1)
+    assert any(str(s).startswith("hdot") for s in d.definitions)
+
+
+def test_evaluate_runs_the_program() -> None:
+    L, where, hs = rnn(3)
+    inline = L.xreplace({hs[2]: where[hs[2]]})
+    inline = inline.xreplace({hs[1]: where[hs[1]]}).xreplace({hs[0]: where[hs[0]]})
+    values = random_values(sp.Tuple(inline), DIMS, np.random.default_rng(1))
+    env = {**values, **DIMS}
+    np.testing.assert_allclose(evaluate(L, env, where=where), evaluate(inline, env))
+
+
+def test_program_matches_the_inlined_tree() -> None:
+    L, where, hs = rnn(2)
+    tree = L.xreplace({hs[1]: where[hs[1]]}).xreplace({hs[0]: where[hs[0]]})
+    tree = tree.xreplace({hs[0]: where[hs[0]]})
+    values = random_values(tree, DIMS, np.random.default_rng(2))
+    env = {**values, **DIMS}
+    program = gradient(L, W, where=where)
+    nested = gradient(tree, W)
+    np.testing.assert_allclose(evaluate(program, env), evaluate(nested, env), rtol=1e-10)
+
+
+def test_size_of_the_derivation_grows_linearly() -> None:
+    sizes = {}
+    for T in (8, 16, 32):
+        L, where, _ = rnn(T)
+        sizes[T] = size(gradient(L, W, where=where))
+    per_step = [sizes[T] / T for T in sizes]
+    assert max(per_step) / min(per_step) < 1.3, sizes
+
+
+def test_long_program_has_no_recursion_error() -> None:
+    L, where, _ = rnn(300)
+    d = gradient(L, U, where=where)
+    assert len(d.definitions) == 300 + 299
+
+
+def test_verify_accepts_candidates_over_the_program() -> None:
+    L, where, _ = rnn(2)
+    right = "x_1 @ (hbar_1 * (1 - h_1 * h_1))' + x_2 @ (c * (1 - h_2 * h_2))'"
+    assert verify(right, L, W, "denominator", where=where)
+    wrong = verify("x_1 @ (hbar_1 * (1 - h_1 * h_1))'", L, W, "denominator", where=where)
+    assert wrong.kind == "missing-term"
+
+
+def test_lambdify_runs_the_program() -> None:
+    L, where, _ = rnn(4)
+    d = gradient(L, W, where=where)
+    values = random_values(sp.Tuple(L, *where.values()), DIMS, np.random.default_rng(3))
+    env = {**values, **DIMS}
+    fn = matderiv.lambdify(d)
+    params = inspect.signature(fn).parameters
+    assert set(params) == {"U", "W", "c", "h_0", "x_1", "x_2", "x_3", "x_4"}
+    got = fn(**{str(k): v for k, v in values.items() if str(k) in params})
+    np.testing.assert_allclose(got, evaluate(d, env), rtol=1e-12)
+    jac = numeric_jacobian(L, W, env, where=where)
+    np.testing.assert_allclose(got, jac.reshape(4, 3, order="F"), rtol=1e-6, atol=1e-8)
+
+
+def test_scalar_definitions_and_plain_aliases() -> None:
+    x = sp.MatrixSymbol("x", n, 1)
+    s = sp.Symbol("s")
+    y = sp.MatrixSymbol("y", n, 1)
+    where = {y: x, s: sp.log(sp.Trace(x.T * x))}
+    d = gradient(s * sp.Trace(c.T * y), x, where=where)
+    check_derivation(d, DIMS, trials=1)
+
+
+def test_where_errors_name_the_problem() -> None:
+    a = sp.MatrixSymbol("a", n, 1)
+    b = sp.MatrixSymbol("b", n, 1)
+    x = sp.MatrixSymbol("x", n, 1)
+    with pytest.raises(MatDerivError, match=r"cycle: (a -> b -> a|b -> a -> b)"):
+        gradient(sp.Trace(c.T * a), x, where={a: b + x, b: a})
+    with pytest.raises(ShapeMismatch, match="Declare a with the shape"):
+        gradient(sp.Trace(c.T * a), x, where={a: W})
+    with pytest.raises(MatDerivError, match="also the variable"):
+        gradient(sp.Trace(c.T * x), x, where={x: a})
+    with pytest.raises(MatDerivError, match="keys must be MatrixSymbols"):
+        gradient(sp.Trace(c.T * x), x, where={"a": x})
