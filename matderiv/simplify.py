@@ -20,7 +20,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import canonical, matadd, transpose
+from .canon import canonical, matadd, matmul, transpose
 from .nodes import CommutationMatrix, DiagVector, Reshape, Vec
 from .shapes import dims_equal, is_matrix, shape_of, shapes_equal
 
@@ -101,6 +101,20 @@ def trace_of_identity(expr: Any) -> Any:
         if len(mats) == 1 and isinstance(mats[0], sp.Identity):
             return coeff * mats[0].rows
     return None
+
+
+def diag_sum(expr: Any) -> Any:
+    """c₁ diag(a) + c₂ diag(b) → diag(c₁ a + c₂ b)
+    terminates: a sum of k diag terms becomes one diag."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    vectors = []
+    for term in expr.args:
+        coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (1, [term])
+        if len(mats) != 1 or not isinstance(mats[0], DiagVector):
+            return None
+        vectors.append(mats[0].arg if coeff == 1 else matmul(coeff, mats[0].arg))
+    return DiagVector(matadd(*vectors))
 
 
 def vec_of_vector(expr: Any) -> Any:
@@ -264,6 +278,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     kron_outer_product,
     commutation_trivial,
     trace_of_identity,
+    diag_sum,
     vec_of_vector,
     vec_of_reshape,
     reshape_of_vec,

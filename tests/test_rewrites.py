@@ -7,6 +7,7 @@ import pytest
 import sympy as sp
 
 from matderiv import evaluate
+from matderiv.canon import matadd
 from matderiv.nodes import CommutationMatrix, DiagVector, Reshape, Vec
 from matderiv.simplify import (
     NODE_RULES,
@@ -16,6 +17,7 @@ from matderiv.simplify import (
     commutation_trivial,
     commutation_vec,
     diag_product,
+    diag_sum,
     diag_times_vector,
     factor_sum,
     kron_commutation_swap,
@@ -73,6 +75,11 @@ FIRES = [
     (trace_of_identity, (sp.Trace(sp.Identity(1)),), sp.S.One),
     (trace_of_identity, (sp.Trace(sp.Identity(n)),), n),
     (trace_of_identity, (sp.Trace(sp.MatMul(sp.Trace(S), sp.Identity(n))),), n * sp.Trace(S)),
+    (
+        diag_sum,
+        (sp.MatAdd(DiagVector(v), sp.MatMul(-2, DiagVector(w))),),
+        DiagVector(matadd(v, sp.MatMul(-2, w))),  # matadd: the canonical order of terms
+    ),
     (vec_of_vector, (Vec(a),), a),
     (vec_of_vector, (Vec(r),), r.T),
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
@@ -124,6 +131,7 @@ DECLINES = [
     (kron_outer_product, (sp.KroneckerProduct(a, b),)),
     (commutation_trivial, (CommutationMatrix(m, n),)),
     (trace_of_identity, (sp.Trace(A),)),
+    (diag_sum, (sp.MatAdd(DiagVector(v), S),)),
     (vec_of_vector, (Vec(A),)),
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
     (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),

@@ -97,7 +97,8 @@ class Emitter:
         if node in self.names:
             return self.names[node]
         text = self._code(node)
-        worth = not is_leaf(node) and not isinstance(node, sp.Transpose)
+        cheap = isinstance(node, sp.Transpose) and is_leaf(node.arg)  # a view
+        worth = not is_leaf(node) and not cheap
         if worth and (self.uses[node] > 1 or len(text) > _LONG):
             name = self.assign(self.fresh(), text)
             self.names[node] = name

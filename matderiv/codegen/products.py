@@ -48,7 +48,7 @@ def _factor_or_none(em: Emitter, node: Any) -> str:
 def _apply_left(em: Emitter, factor: Any, acc: str) -> str:
     """factor @ acc, for a structured factor."""
     if isinstance(factor, DiagVector):
-        return f"{em._paren(factor.arg)} * {acc}"
+        return f"({em._paren(factor.arg)} * {_wrap(acc)})"
     if isinstance(factor, CommutationMatrix):
         em.helpers.add("_commute_rows")
         return f"_commute_rows({acc}, {em.dim(factor.m)}, {em.dim(factor.n)})"
@@ -68,7 +68,7 @@ def _apply_left(em: Emitter, factor: Any, acc: str) -> str:
 def _apply_right(em: Emitter, acc: str, factor: Any) -> str:
     """acc @ factor, for a structured factor."""
     if isinstance(factor, DiagVector):
-        return f"{_wrap(acc)} * {em._paren(factor.arg)}.T"
+        return f"({_wrap(acc)} * {em._paren(factor.arg)}.T)"
     if isinstance(factor, CommutationMatrix):
         em.helpers.add("_commute_cols")
         return f"_commute_cols({acc}, {em.dim(factor.m)}, {em.dim(factor.n)})"

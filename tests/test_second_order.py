@@ -1,0 +1,141 @@
+"""Hessians (vec form) and Hessian-vector products, against finite differences."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import matderiv
+from matderiv import LayoutError, MatDerivError, evaluate, gradient, hessian, hvp, lambdify
+from matderiv.render.unicode import fmt
+from matderiv.testing import numeric_jacobian, random_values
+
+n, m = sp.symbols("n m", integer=True, positive=True)
+DIMS = {n: 3, m: 4}
+x = sp.MatrixSymbol("x", n, 1)
+w = sp.MatrixSymbol("w", n, 1)
+b = sp.MatrixSymbol("b", m, 1)
+y = sp.MatrixSymbol("y", m, 1)
+A = sp.MatrixSymbol("A", n, n)
+D = sp.MatrixSymbol("D", m, n)
+X = sp.MatrixSymbol("X", n, n)
+Xr = sp.MatrixSymbol("X", n, m)
+
+
+def logistic_loss():
+    """Σ log(1 + exp(-y ∘ (D w))), labels y."""
+    margins = sp.HadamardProduct(y, D * w)
+    inner = sp.MatAdd(sp.OneMatrix(m, 1), (-margins).applyfunc(sp.exp))
+    return sp.OneMatrix(1, m) * inner.applyfunc(sp.log)
+
+
+CASES = {
+    "quadratic_form": (x.T * A * x, x),
+    "least_squares": ((D * x - b).T * (D * x - b), x),
+    "trace_XT_A_X": (sp.Trace(Xr.T * A * Xr), Xr),
+    "log_det": (sp.log(sp.Determinant(X)), X),
+    "logistic_regression": (logistic_loss(), w),
+    "tr_inverse": (sp.Trace(A * X.I), X),
+}
+
+
+def _env(f, seed=0):
+    values = random_values(f, DIMS, np.random.default_rng(seed))
+    return values, {**values, **DIMS}
+
+
+def numeric_hessian(f, var, env) -> np.ndarray:
+    """Central differences of the gradient (itself checked elsewhere): d vec(∇f)/d vec(X)ᵀ."""
+    grad = gradient(f, var)
+    concrete = {k: v for k, v in env.items()}
+    return numeric_jacobian(grad.result, var, concrete, h=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hessian_matches_finite_differences_of_the_gradient(name) -> None:
+    f, var = CASES[name]
+    _, env = _env(f)
+    H = hessian(f, var)
+    got = evaluate(H, env)
+    want = numeric_hessian(f, var, env)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got, got.T, atol=1e-8)  # a Hessian is symmetric
+    size = int((var.shape[0] * var.shape[1]).subs(DIMS))
+    assert got.shape == (size, size)
+
+
+@pytest.mark.parametrize(
+    "name, textbook",
+    [
+        ("quadratic_form", "A + Aᵀ"),
+        ("trace_XT_A_X", "I_m ⊗ (A + Aᵀ)"),
+        ("log_det", "-(X⁻¹ ⊗ X⁻ᵀ) K_{n,n}"),
+        ("least_squares", "2 Dᵀ D"),
+    ],
+)
+def test_hessians_read_like_the_textbook(name, textbook) -> None:
+    f, var = CASES[name]
+    assert fmt(hessian(f, var).result) == textbook
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hvp_is_the_hessian_times_vec_v(name) -> None:
+    f, var = CASES[name]
+    P = hvp(f, var)
+    V = sp.MatrixSymbol("V", *var.shape)
+    assert P.result.shape == var.shape
+    _, env = _env(sp.Tuple(f, V), seed=1)
+    H = evaluate(hessian(f, var), env)
+    vec_v = env[V].reshape(-1, 1, order="F")
+    want = (H @ vec_v).reshape(env[var].shape, order="F")
+    np.testing.assert_allclose(evaluate(P, env), want, rtol=1e-9, atol=1e-10)
+    fn = lambdify(P)
+    assert "_kron" not in fn.source and "_commut" not in fn.source  # no Hessian formed
+    params = inspect.signature(fn).parameters
+    got = fn(**{str(k): v for k, v in env.items() if str(k) in params})
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10)
+
+
+def test_generated_hessian_matches_evaluate() -> None:
+    for f, var in CASES.values():
+        H = hessian(f, var)
+        _, env = _env(f, seed=2)
+        fn = lambdify(H)
+        params = inspect.signature(fn).parameters
+        got = fn(**{str(k): v for k, v in env.items() if str(k) in params})
+        np.testing.assert_allclose(got, evaluate(H, env), rtol=1e-10, atol=1e-12)
+
+
+def test_hessian_through_a_program() -> None:
+    U = sp.MatrixSymbol("U", n, n)
+    c = sp.MatrixSymbol("c", n, 1)
+    h1, h2 = sp.MatrixSymbol("h_1", n, 1), sp.MatrixSymbol("h_2", n, 1)
+    where = {h1: (U.T * x).applyfunc(sp.tanh), h2: (U.T * h1).applyfunc(sp.tanh)}
+    L = c.T * h2
+    H = hessian(L, U, where=where)
+    values = random_values(sp.Tuple(L, *where.values()), DIMS, np.random.default_rng(4))
+    env = {**values, **DIMS}
+    grad = gradient(L, U, where=where)
+    # finite differences of the gradient program
+    base = env[U]
+    cols = []
+    for k in range(base.size):
+        probes = []
+        for sign in (1, -1):
+            bumped = base.reshape(-1, order="F").copy()
+            bumped[k] += sign * 1e-5
+            probes.append(evaluate(grad, {**env, U: bumped.reshape(base.shape, order="F")}))
+        cols.append(((probes[0] - probes[1]) / 2e-5).reshape(-1, order="F"))
+    np.testing.assert_allclose(evaluate(H, env), np.stack(cols, axis=1), rtol=1e-5, atol=1e-7)
+
+
+def test_second_order_errors() -> None:
+    with pytest.raises(MatDerivError, match="scalar"):
+        hessian(A * x, x)
+    with pytest.raises(LayoutError, match="MatrixSymbol"):
+        hessian(x.T * A * x, matderiv.vec(Xr.T))
+    with pytest.raises(MatDerivError, match="direction"):
+        hvp(x.T * A * x, x, direction=A)
