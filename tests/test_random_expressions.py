@@ -20,9 +20,9 @@ crashes a test rejects rather than fails.  Drop an entry once its bug is fixed.
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import operator
-import inspect
 import traceback
 from dataclasses import dataclass
 from typing import Any
