@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -38,7 +39,14 @@ def shape_of(expr: Any) -> Shape:
 
 def dims_equal(a: Any, b: Any) -> bool:
     """True when two dimensions are provably equal (n_i·n_h == n_h·n_i, 3 == 3)."""
-    return bool(sp.expand(sp.sympify(a) - sp.sympify(b)) == 0)
+    if a == b:
+        return True
+    return _dims_equal(sp.sympify(a), sp.sympify(b))
+
+
+@lru_cache(maxsize=65_536)
+def _dims_equal(a: Any, b: Any) -> bool:
+    return bool(sp.expand(a - b) == 0)
 
 
 def shapes_equal(s: Shape, t: Shape) -> bool:
