@@ -70,7 +70,7 @@ class Derivation:
     result: Any
     shape: Shape
     steps: tuple[Step, ...]
-    mode: str  # "reverse" (scalar output, adjoints) or "forward" (vec Jacobians)
+    mode: str  # "reverse" (adjoints), "forward" (vec Jacobians), "hessian" or "hvp"
     description: str
     layout_note: Any = None  # layout.LayoutNote: the description as data
     names: Mapping[str, Any] = field(default_factory=dict)

@@ -67,19 +67,26 @@ def hessian(
     grad = gradient(f, X, names=names, where=where)
     jac = derive(grad.result, X, "numerator", names=names, where=grad.definitions or None)
     m, n = X.shape
-    vec_x = "x" if n == 1 else f"vec({X})"
+    vec_x = str(X) if n == 1 else f"vec({X})"
+    label = f"∂²f/∂{vec_x}∂{vec_x}ᵀ"
     description = (
-        f"Hessian ∂²f/∂{vec_x}∂{vec_x}ᵀ = ∂ vec(∇f)/∂ {vec_x}ᵀ, "
-        f"({fmt(m * n)} × {fmt(m * n)}), symmetric"
+        f"Hessian {label} = ∂ vec(∇f)/∂ {vec_x}ᵀ, ({fmt(m * n)} × {fmt(m * n)}), symmetric"
     )
     return dataclasses.replace(
         jac,
         of=f,
         wrt=X,
-        steps=(_heading("∇f", grad.result), *grad.steps, *jac.steps),
+        steps=(_heading("∇f", grad.result), *grad.steps, *_relabel(jac.steps, label)),
+        mode="hessian",
         description=description,
         names=dict(names or {}),
     )
+
+
+def _relabel(steps: tuple[Step, ...], label: str) -> tuple[Step, ...]:
+    """The final result step labelled as what it is (a Hessian, an HVP)."""
+    last = dataclasses.replace(steps[-1], lhs=label)
+    return (*steps[:-1], last)
 
 
 def _direction(X: Any, f: Any, where: Mapping[Any, Any] | None) -> Any:
@@ -121,7 +128,13 @@ def hvp(
         d,
         of=f,
         wrt=X,
-        steps=(_heading("∇f", g), *grad.steps, _heading(f"⟨∇f, {V}⟩", inner), *d.steps),
+        steps=(
+            _heading("∇f", g),
+            *grad.steps,
+            _heading(f"⟨∇f, {V}⟩", inner),
+            *_relabel(d.steps, f"H vec({V})"),
+        ),
+        mode="hvp",
         description=description,
         names=dict(names or {}),
     )

@@ -155,6 +155,59 @@ def max_error(d: Any, values: Mapping[Any, Any], dims: Mapping[Any, int]) -> tup
     )
 
 
+def numeric_hessian(
+    f: Any,
+    x: Any,
+    values: Mapping[Any, Any],
+    h: float = 1e-4,
+    *,
+    where: Mapping[Any, Any] | None = None,
+) -> np.ndarray:
+    """d²f / d vec(x) d vec(x)ᵀ by second-order central differences of f alone."""
+    base = np.asarray(values[x], dtype=float)
+    flat = base.reshape(-1, order="F")
+
+    def at(point: np.ndarray) -> float:
+        trial = dict(values)
+        trial[x] = point.reshape(base.shape, order="F")
+        return float(np.asarray(evaluate(f, trial, where=where)).reshape(()))
+
+    size = flat.size
+    out = np.empty((size, size))
+    for i in range(size):
+        for j in range(i, size):
+            total = 0.0
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                point = flat.copy()
+                point[i] += si * h
+                point[j] += sj * h
+                total += si * sj * at(point)
+            out[i, j] = out[j, i] = total / (4 * h * h)
+    return out
+
+
+def _second_order_error(
+    d: Any, values: Mapping[Any, Any], dims: Mapping[Any, int]
+) -> tuple[float, float]:
+    """(absolute error, scale) of a ``hessian`` or ``hvp`` derivation."""
+    concrete = d.wrt.subs(dict(dims))
+    inner = {
+        k.subs(dict(dims)) if isinstance(k, sp.MatrixSymbol) else k: v for k, v in values.items()
+    }
+    program = {k.subs(dict(dims)): v.subs(dict(dims)) for k, v in d.where.items()}
+    hess = numeric_hessian(d.of.subs(dict(dims)), concrete, inner, where=program)
+    if d.mode == "hvp":
+        direction = next(
+            v for k, v in values.items() if isinstance(k, sp.MatrixSymbol) and str(k) == "V"
+        )
+        shape = np.shape(values[d.wrt]) if d.wrt in values else np.shape(inner[concrete])
+        hess = (hess @ direction.reshape(-1, 1, order="F")).reshape(shape, order="F")
+    got = np.atleast_2d(evaluate(d, {**values, **dict(dims)}))
+    if got.shape != hess.shape:
+        raise AssertionError(f"shape {got.shape} != finite-difference shape {hess.shape}")
+    return float(np.max(np.abs(got - hess), initial=0.0)), float(np.max(np.abs(hess), initial=1.0))
+
+
 def check_derivation(
     d: Any,
     dims: Mapping[Any, int],
@@ -168,15 +221,21 @@ def check_derivation(
 ) -> float:
     """Assert that d.result matches central finite differences; return the worst relative error.
 
+    Hessians and Hessian-vector products (``hessian``, ``hvp``) are compared with
+    second-order central differences of f itself.
+
     ``definite``, ``positive`` and ``symmetric`` choose the random values as in
     ``random_values``.
     """
     rng = np.random.default_rng(seed)
     worst = 0.0
     for _ in range(trials):
-        source = sp.Tuple(d.of, *d.definitions.values()) if d.definitions else d.of
+        source = sp.Tuple(d.of, d.result, *d.definitions.values())
         values = random_values(source, dims, rng, definite, positive, symmetric=symmetric)
-        err, scale = max_error(d, values, dims)
+        if d.mode in ("hessian", "hvp"):
+            err, scale = _second_order_error(d, values, dims)
+        else:
+            err, scale = max_error(d, values, dims)
         rel = err / max(scale, 1.0)
         worst = max(worst, rel)
         if rel > rtol:

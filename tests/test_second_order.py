@@ -11,7 +11,7 @@ import sympy as sp
 import matderiv
 from matderiv import LayoutError, MatDerivError, evaluate, gradient, hessian, hvp, lambdify
 from matderiv.render.unicode import fmt
-from matderiv.testing import numeric_jacobian, random_values
+from matderiv.testing import check_derivation, numeric_jacobian, random_values
 
 n, m = sp.symbols("n m", integer=True, positive=True)
 DIMS = {n: 3, m: 4}
@@ -139,3 +139,20 @@ def test_second_order_errors() -> None:
         hessian(x.T * A * x, matderiv.vec(Xr.T))
     with pytest.raises(MatDerivError, match="direction"):
         hvp(x.T * A * x, x, direction=A)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hessian_and_hvp_match_second_differences_of_f(name) -> None:
+    """Independent of the gradient: central second differences of f itself."""
+    f, var = CASES[name]
+    assert check_derivation(hessian(f, var), DIMS, rtol=1e-4) < 1e-4
+    assert check_derivation(hvp(f, var), DIMS, rtol=1e-4) < 1e-4
+
+
+def test_second_order_results_say_what_they_are() -> None:
+    H = hessian(sp.log(sp.Determinant(X)), X)
+    assert H.mode == "hessian" and H.steps[-1].lhs == "∂²f/∂vec(X)∂vec(X)ᵀ"
+    assert "Hessian of log(det(X))" in H.to_code()
+    P = hvp(x.T * A * x, x)
+    assert P.mode == "hvp" and P.steps[-1].lhs == "H vec(V)"
+    assert "∂²f/∂x∂xᵀ" in hessian(x.T * A * x, x).description

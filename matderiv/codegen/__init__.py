@@ -125,13 +125,32 @@ def to_code(target: Any, *, where: Mapping[Any, Any] | None = None, name: str = 
 
 
 def _normalise(expr: Any) -> Any:
-    """(Aᵀ)⁻¹ → (A⁻¹)ᵀ, so A⁻¹ is computed once when both appear."""
-    swaps = {
-        node: sp.Transpose(sp.Inverse(node.arg.arg))
-        for node in sp.preorder_traversal(expr)
-        if isinstance(node, sp.Inverse) and isinstance(node.arg, sp.Transpose)
-    }
-    return expr.xreplace(swaps) if swaps else expr
+    """Forms that share work: (Aᵀ)⁻¹ → (A⁻¹)ᵀ, so A⁻¹ is computed once when both
+    appear, and aᵀ - bᵀ → (a - b)ᵀ, so a sum and its transpose are one sum."""
+    for _ in range(4):
+        swaps = {}
+        for node in sp.preorder_traversal(expr):
+            if isinstance(node, sp.Inverse) and isinstance(node.arg, sp.Transpose):
+                swaps[node] = sp.Transpose(sp.Inverse(node.arg.arg))
+            elif isinstance(node, sp.MatAdd) and all(
+                _transposed(t) is not None for t in node.args
+            ):
+                swaps[node] = sp.Transpose(sp.MatAdd(*(_transposed(t) for t in node.args)))
+        if not swaps:
+            return expr
+        expr = expr.xreplace(swaps)
+    return expr
+
+
+def _transposed(term: Any) -> Any:
+    """a for aᵀ, c·a for c·aᵀ, else None."""
+    if isinstance(term, sp.Transpose):
+        return term.arg
+    if isinstance(term, sp.MatMul):
+        coeff, mats = term.as_coeff_matrices()
+        if len(mats) == 1 and isinstance(mats[0], sp.Transpose):
+            return sp.MatMul(coeff, mats[0].arg)
+    return None
 
 
 def _shape_symbols(expr: Any) -> set[Any]:
@@ -199,7 +218,10 @@ def _summary(target: Any) -> str:
     items = list(target) if isinstance(target, (list, tuple)) else [target]
     parts = []
     for item in items:
-        if hasattr(item, "of"):
+        if getattr(item, "mode", "") in ("hessian", "hvp"):
+            what = "Hessian" if item.mode == "hessian" else "Hessian-vector product"
+            parts.append(f"{what} of {fmt(item.of)} with respect to {fmt(item.wrt)}")
+        elif hasattr(item, "of"):
             parts.append(f"∂({fmt(item.of)})/∂({fmt(item.wrt)}), {item.layout} layout")
         else:
             parts.append(fmt(item))

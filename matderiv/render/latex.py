@@ -96,6 +96,22 @@ class MatrixLatexPrinter(LatexPrinter):
             return rf"{base} \circ {base}"
         return rf"{base}^{{\circ {self._print(expr.exp)}}}"
 
+    def _print_MatMul(self, expr: Any) -> str:
+        coeff, mats = expr.as_coeff_matrices()
+        grouped = (sp.MatAdd, sp.KroneckerProduct, sp.HadamardProduct, sp.MatMul)
+        body = " ".join(
+            rf"\left({self._print(m)}\right)" if isinstance(m, grouped) else self._print(m)
+            for m in mats
+        )
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"- {body}"
+        scalar = self._print(coeff)
+        if isinstance(coeff, sp.Add):
+            scalar = rf"\left({scalar}\right)"
+        return f"{scalar} {body}"
+
     def _print_MatAdd(self, expr: Any) -> str:
         terms = [self._print(t) for t in expr.args]
         terms.sort(key=lambda t: t.startswith("-"))
