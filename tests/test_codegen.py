@@ -118,3 +118,10 @@ def test_names_that_are_not_identifiers_are_adapted() -> None:
 def test_lambdify_rejects_what_is_not_an_expression() -> None:
     with pytest.raises(MatDerivError, match="lambdify takes"):
         lambdify(object())
+
+
+def test_inputs_the_result_does_not_use_are_accepted() -> None:
+    fn = lambdify(hessian(x.T * A * x, x))
+    assert list(inspect.signature(fn).parameters) == ["A", "x"]
+    assert inspect.signature(fn).parameters["x"].default is None
+    np.testing.assert_allclose(fn(A=np.eye(3), x=np.ones(3)), 2 * np.eye(3))

@@ -101,8 +101,10 @@ def to_code(target: Any, *, where: Mapping[Any, Any] | None = None, name: str = 
     }
     dims = _dimension_symbols(exprs) | {s for e in exprs for s in _shape_symbols(e)}
     inputs = sorted((s for s in symbols - set(program) - dims), key=str)
+    unused = sorted(_problem_inputs(target) - set(inputs) - set(definitions) - dims, key=str)
     taken: set[str] = {name}
     names = {s: identifier(str(s), taken) for s in inputs}
+    optional = [identifier(str(s), taken) for s in unused]
     dim_names = {d: identifier(str(d), taken) for d in sorted(dims, key=str)}
     local = {s: identifier(str(s), taken) for s in program}
     em = Emitter([*program.values(), *outputs], {**names, **dim_names})
@@ -113,7 +115,7 @@ def to_code(target: Any, *, where: Mapping[Any, Any] | None = None, name: str = 
         em.names[symbol] = local[symbol]
     results = [_output(em, e) for e in outputs]
     body_lines = em.lines
-    header = _header(name, names, dim_names, em.dims)
+    header = _header(name, names, dim_names, em.dims, optional)
     setup = [line for s, n in names.items() if (line := _input_line(n, s))]
     setup += _dim_lines(names, dim_names, em.dims)
     returned = results[0] if len(results) == 1 else "(" + ", ".join(results) + ",)"
@@ -179,10 +181,30 @@ def _output(em: Emitter, expr: Any) -> str:
     return f"float({text})"
 
 
-def _header(name: str, names: dict[Any, str], dim_names: dict[Any, str], used: set[Any]) -> str:
+def _problem_inputs(target: Any) -> set[Any]:
+    """The inputs of the differentiated problem(s): the function also accepts those
+    its result happens not to use (a constant Hessian does not need x)."""
+    items = list(target) if isinstance(target, (list, tuple)) else [target]
+    found: set[Any] = set()
+    for item in items:
+        for expr in (getattr(item, "of", None), *(getattr(item, "where", None) or {}).values()):
+            if expr is not None:
+                found |= {
+                    s for s in sp.sympify(expr).free_symbols if isinstance(s, sp.MatrixSymbol)
+                }
+    return found
+
+
+def _header(
+    name: str,
+    names: dict[Any, str],
+    dim_names: dict[Any, str],
+    used: set[Any],
+    optional: list[str],
+) -> str:
     bound = _bindable(names, dim_names)
     free = [dim_names[d] for d in sorted(used, key=str) if d not in bound]
-    args = [*names.values(), *free]
+    args = [*names.values(), *free, *(f"{n}=None" for n in optional)]
     return f"def {name}(*, {', '.join(args)}):" if args else f"def {name}():"
 
 
@@ -237,7 +259,9 @@ def lambdify(
     Keyword arguments are named after the input symbols (``f(W=..., x=...)``;
     names that are not Python identifiers are adapted, see ``f.source``).
     Column vectors may be given as 1-D arrays.  Dimensions are read from the
-    arrays; one that no input carries becomes a keyword argument too.  The
+    arrays; one that no input carries becomes a keyword argument too.  Inputs
+    of the differentiated expression that the result does not use (x, for the
+    constant Hessian of a quadratic) are accepted and ignored.  The
     program of a ``where=`` derivation (``d.definitions``) runs first.
     """
     source = to_code(target, where=where, name=name)
