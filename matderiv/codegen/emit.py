@@ -23,6 +23,7 @@ from ..errors import UnsupportedNode
 from ..graph import is_leaf
 from ..shapes import fmt_shape, shape_of
 from .products import STRUCTURED, product_code
+from .products import wrap as _wrap
 
 _RESERVED = {"numpy", "np", "math"}
 _LONG = 120  # inline code longer than this gets a temporary
@@ -33,10 +34,6 @@ class _Printer(NumPyPrinter):
 
     def __init__(self) -> None:
         super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
-
-
-def _is_one(d: Any) -> bool:
-    return bool(sp.sympify(d) == 1)
 
 
 def _count_uses(roots: list[Any]) -> Counter[Any]:
@@ -126,8 +123,7 @@ class Emitter:
         return method(node)
 
     def _paren(self, node: Any) -> str:
-        text = self.code(node)
-        return text if re.fullmatch(r"[\w.]+(\[[^\]]*\])?", text) else f"({text})"
+        return _wrap(self.code(node))
 
     # matrices ---------------------------------------------------------------
     def _Identity(self, node: Any) -> str:
@@ -279,10 +275,6 @@ class Emitter:
 
 def _is_plain_number(a: Any) -> bool:
     return bool(getattr(a, "is_Number", False))
-
-
-def _wrap(text: str) -> str:
-    return text if re.fullmatch(r"[\w.]+(\[[^\]]*\])?", text) else f"({text})"
 
 
 def _split_coeff(term: Any) -> tuple[Any, Any]:

@@ -10,6 +10,7 @@ distributed: (A + Aᵀ) v → A v + Aᵀ v.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -85,8 +86,12 @@ def _apply_right(em: Emitter, acc: str, factor: Any) -> str:
     )
 
 
-def _wrap(text: str) -> str:
-    return text if text.replace("_", "a").isalnum() else f"({text})"
+def wrap(text: str) -> str:
+    """``text`` in parentheses unless it is a name, attribute or indexed name."""
+    return text if re.fullmatch(r"[\w.]+(\[[^\]]*\])?", text) else f"({text})"
+
+
+_wrap = wrap
 
 
 def _distribute(em: Emitter, total: Any, acc: str) -> str:
