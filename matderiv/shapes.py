@@ -29,12 +29,22 @@ def is_matrix(expr: Any) -> bool:
     return bool(getattr(expr, "is_Matrix", False))
 
 
+_SHAPES: dict[Any, Shape] = {}
+
+
 def shape_of(expr: Any) -> Shape:
-    """The shape of an expression; scalars are 1 x 1."""
-    if is_matrix(expr):
+    """The shape of an expression; scalars are 1 x 1.  (Remembered: SymPy computes
+    the shape of a product or entrywise function from its operands on every call.)"""
+    if not is_matrix(expr):
+        return SCALAR
+    shape = _SHAPES.get(expr)
+    if shape is None:
         rows, cols = expr.shape
-        return (sp.sympify(rows), sp.sympify(cols))
-    return SCALAR
+        shape = (sp.sympify(rows), sp.sympify(cols))
+        if len(_SHAPES) > 200_000:
+            _SHAPES.clear()
+        _SHAPES[expr] = shape
+    return shape
 
 
 def dims_equal(a: Any, b: Any) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -63,6 +64,7 @@ def _flip(shape: Shape, layout: str) -> Shape:
     return shape if layout == "numerator" else (shape[1], shape[0])
 
 
+@lru_cache(maxsize=65_536)
 def _vec_name(symbol: Any) -> str:
     name = str(symbol)
     rows, cols = shape_of(symbol)
