@@ -80,11 +80,12 @@ def _input_line(name: str, symbol: Any) -> str | None:
     if not isinstance(symbol, sp.MatrixSymbol):
         return None
     rows, cols = symbol.shape
-    if cols == 1:
-        return f"{name} = numpy.reshape({name}, (-1, 1))"
-    if rows == 1:
-        return f"{name} = numpy.reshape({name}, (1, -1))"
-    return None
+    shape = "(-1, 1)" if cols == 1 else "(1, -1)" if rows == 1 else None
+    if shape is None:
+        return None  # a 2-D array passes through untouched (no cost per call)
+    return (
+        f'{name} = {name} if getattr({name}, "ndim", 0) == 2 else numpy.reshape({name}, {shape})'
+    )
 
 
 @allows_deep

@@ -23,6 +23,7 @@ from ..errors import UnsupportedNode
 from ..graph import is_leaf
 from ..shapes import fmt_shape, shape_of
 from .products import STRUCTURED, product_code
+from .products import is_one as _is_one
 from .products import wrap as _wrap
 
 _RESERVED = {"numpy", "np", "math"}
@@ -63,6 +64,7 @@ class Emitter:
         self.printer = _Printer()
         self.counter = 0
         self.dim_names: dict[Any, str] = {}
+        self.by_code: dict[str, str] = {}
 
     # -- names and temporaries -------------------------------------------------
     def fresh(self, stem: str = "t") -> str:
@@ -165,6 +167,8 @@ class Emitter:
 
     def _HadamardPower(self, node: Any) -> str:
         base, exp = node.args
+        if exp == -1:
+            return f"1.0 / {self._paren(base)}"
         return f"{self._paren(base)} ** {self._scalar_code(exp)}"
 
     def _operand(self, arg: Any, within: Any) -> str:
@@ -174,26 +178,53 @@ class Emitter:
         return self._paren(arg)
 
     def _MatAdd(self, node: Any) -> str:
-        parts = []
-        for k, term in enumerate(node.args):
+        stacked = self._stacked_outer_products(node)
+        if stacked is not None:
+            return stacked
+        positive, negative = [], []
+        for term in node.args:
             coeff, rest = _split_coeff(term)
             if isinstance(rest, sp.ZeroMatrix):
                 continue
-            body = self._operand(rest, node) if rest is not None else "1.0"
-            if coeff.is_Number and coeff < 0:
-                size = -coeff
-                text = body if size == 1 else f"{self._scalar_code(size)} * {body}"
-                parts.append(f"- {text}")
-            else:
-                text = body if coeff == 1 else f"{self._scalar_code(coeff)} * {body}"
-                parts.append(text if k == 0 or not parts else f"+ {text}")
+            body = self._operand(rest, node)
+            size = -coeff if coeff.is_Number and coeff < 0 else coeff
+            text = body if size == 1 else f"{self._scalar_code(size)} * {body}"
+            (negative if size is not coeff else positive).append(text)
+        # positive terms first: 1.0 - h ** 2, not - (h ** 2) + 1.0 (one pass fewer)
+        parts = [*positive[:1], *(f"+ {t}" for t in positive[1:]), *(f"- {t}" for t in negative)]
         if len(parts) > 12:  # long sums: accumulate, so no line grows without bound
             acc = self.assign(self.fresh("s"), " ".join(parts[:12]))
             for start in range(12, len(parts), 12):
                 acc = self.assign(self.fresh("s"), f"{acc} " + " ".join(parts[start : start + 12]))
             return acc
-        text = " ".join(parts)
-        return text.removeprefix("+ ") if text else "0.0"
+        return " ".join(parts) if parts else "0.0"
+
+    def _stacked_outer_products(self, node: Any) -> str | None:
+        """Σ_k a_k b_kᵀ (four or more outer products, as in backprop through time) as one
+        product [a_1 ... a_T] [b_1ᵀ; ...; b_Tᵀ]: one matrix product, not T."""
+        if len(node.args) < 4:
+            return None
+        lefts, rights = [], []
+        for term in node.args:
+            if not isinstance(term, sp.MatMul):
+                return None
+            coeff, mats = term.as_coeff_matrices()
+            if len(mats) != 2 or not _is_one(mats[0].cols) or isinstance(mats[0], STRUCTURED):
+                return None
+            if isinstance(mats[1], STRUCTURED):
+                return None
+            left = self._paren(mats[0])
+            lefts.append(left if coeff == 1 else f"{self._scalar_code(coeff)} * {left}")
+            rights.append(self._paren(mats[1]))
+        left = self.shared(f"numpy.hstack([{', '.join(lefts)}])")
+        right = self.shared(f"numpy.vstack([{', '.join(rights)}])")
+        return f"{left} @ {right}"
+
+    def shared(self, code: str) -> str:
+        """A temporary for ``code``, the same one each time the same code is asked for."""
+        if code not in self.by_code:
+            self.by_code[code] = self.assign(self.fresh(), code)
+        return self.by_code[code]
 
     def _ElementwiseApplyFunction(self, node: Any) -> str:
         fn = node.function
@@ -235,7 +266,13 @@ class Emitter:
 
     def _MatMul(self, node: Any) -> str:
         coeff, mats = node.as_coeff_matrices()
-        body = product_code(self, list(mats))
+        mats = list(mats)
+        if coeff != 1 and isinstance(mats[0], sp.KroneckerProduct):
+            # scale the small first factor, not the large product
+            first, *rest = mats[0].args
+            mats[0] = sp.KroneckerProduct(sp.MatMul(coeff, first), *rest)
+            coeff = sp.S.One
+        body = product_code(self, mats)
         if coeff == 1:
             return body
         if coeff == -1:

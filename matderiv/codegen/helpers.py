@@ -37,6 +37,14 @@ def _kron(A, B):
     return (A[:, None, :, None] * B[None, :, None, :]).reshape(p * r, q * s)
 
 
+def _kron_commuted(A, B):
+    """(A ⊗ B) K_{q,s} for A: p x q, B: r x s, in one broadcast:
+    entry (a r + b, j q + i) is A[a, i] B[b, j]."""
+    p, q = A.shape
+    r, s = B.shape
+    return (A[:, None, None, :] * B[None, :, :, None]).reshape(p * r, q * s)
+
+
 def _kron_eye_left(k, B):
     """I_k ⊗ B, block diagonal."""
     r, s = B.shape
@@ -87,6 +95,7 @@ HELPERS = {
         _kron_left,
         _kron_right,
         _kron,
+        _kron_commuted,
         _kron_eye_left,
         _kron_eye_right,
         _commute_rows,

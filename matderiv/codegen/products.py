@@ -24,8 +24,11 @@ if TYPE_CHECKING:
 STRUCTURED = (sp.KroneckerProduct, CommutationMatrix, DiagVector, sp.OneMatrix)
 
 
-def _is_one(d: Any) -> bool:
+def is_one(d: Any) -> bool:
     return bool(sp.sympify(d) == 1)
+
+
+_is_one = is_one
 
 
 def _plain(codes: list[str]) -> str:
@@ -171,4 +174,22 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
         return _left_to_right(em, mats[j + 1 :], start)
     # structured at both ends: build the first factor (a Kronecker product is
     # usually the result's own size) and apply the rest to it from the right
-    return _left_to_right(em, mats[1:], em.code(mats[0]))
+    first, rest = mats[0], mats[1:]
+    if _kron_then_commutation(first, rest[0]):
+        a, b = first.args
+        em.helpers.add("_kron_commuted")
+        start = f"_kron_commuted({em.code(a)}, {em.code(b)})"
+        return _left_to_right(em, rest[1:], start)
+    return _left_to_right(em, rest, em.code(first))
+
+
+def _kron_then_commutation(first: Any, second: Any) -> bool:
+    """(A ⊗ B) K_{q,s} with A: p x q and B: r x s, which one broadcast builds."""
+    if not isinstance(first, sp.KroneckerProduct) or len(first.args) != 2:
+        return False
+    if not isinstance(second, CommutationMatrix):
+        return False
+    a, b = first.args
+    if isinstance(a, sp.Identity) or isinstance(b, sp.Identity):
+        return False
+    return bool(sp.sympify(second.m - a.cols) == 0 and sp.sympify(second.n - b.cols) == 0)
