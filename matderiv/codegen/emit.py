@@ -181,7 +181,8 @@ class Emitter:
         stacked = self._stacked_outer_products(node)
         if stacked is not None:
             return stacked
-        positive, negative = [], []
+        positive: list[str] = []
+        negative: list[str] = []
         for term in node.args:
             coeff, rest = _split_coeff(term)
             if isinstance(rest, sp.ZeroMatrix):
