@@ -107,7 +107,10 @@ def _power(factor: Any) -> tuple[Any, Any]:
 
 def _combine(left: Any, right: Any) -> Any:
     """left · right as one factor when they are powers of one square matrix
-    (A A → A², A A⁻¹ → I), else None."""
+    (A A → A², A A⁻¹ → I) or ones matrices (1_{a×k} 1_{k×b} = k 1_{a×b}), else None."""
+    if isinstance(left, sp.OneMatrix) and isinstance(right, sp.OneMatrix):
+        ones = sp.OneMatrix(left.rows, right.cols)
+        return ones if left.cols == 1 else sp.Basic.__new__(sp.MatMul, left.cols, ones)
     base, p = _power(left)
     other, q = _power(right)
     if base != other or not dims_equal(*base.shape):

@@ -34,6 +34,11 @@ def _derivative_forms(function: Any) -> tuple[Any, Any]:
     return derivative, _in_terms_of_output(derivative, f_t, _T, _Y)
 
 
+# Functions whose derivative is no polynomial in their value; skipping sp.solve for
+# them saves its cost (and, on the first call, the import of sympy.physics.units).
+_NO_POLYNOMIAL_FORM = (sp.sin, sp.cos, sp.log, sp.asin, sp.acos, sp.atan, sp.asinh, sp.acosh)
+
+
 def _nested(expr: Any) -> bool:
     """True when a function is applied to another function (tanh(tanh(t)))."""
     return any(a.has(sp.Function) for f in expr.atoms(sp.Function) for a in f.args)
@@ -45,6 +50,8 @@ def _in_terms_of_output(derivative: Any, f_t: Any, t: Any, y: Any) -> Any:
     if not direct.has(t):
         return direct
     if _nested(f_t):  # sp.solve on compositions is slow and rarely gives a polynomial
+        return None
+    if isinstance(f_t, _NO_POLYNOMIAL_FORM):  # sin′ = cos, log′ = 1/t: no polynomial in y
         return None
     try:
         inverses = sp.solve(sp.Eq(y, f_t), t)
