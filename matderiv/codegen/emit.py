@@ -21,6 +21,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..errors import UnsupportedNode
 from ..graph import is_leaf
+from ..nodes import DiagVector
 from ..shapes import fmt_shape, shape_of
 from .products import STRUCTURED, product_code
 from .products import is_one as _is_one
@@ -268,11 +269,8 @@ class Emitter:
     def _MatMul(self, node: Any) -> str:
         coeff, mats = node.as_coeff_matrices()
         mats = list(mats)
-        if coeff != 1 and isinstance(mats[0], sp.KroneckerProduct):
-            # scale the small first factor, not the large product
-            first, *rest = mats[0].args
-            mats[0] = sp.KroneckerProduct(sp.MatMul(coeff, first), *rest)
-            coeff = sp.S.One
+        if coeff != 1 and coeff.is_Number and len(mats) > 1:
+            mats, coeff = _scale_small_factor(mats, coeff)
         body = product_code(self, mats)
         if coeff == 1:
             return body
@@ -313,6 +311,25 @@ class Emitter:
 
 def _is_plain_number(a: Any) -> bool:
     return bool(getattr(a, "is_Number", False))
+
+
+def _scale_small_factor(mats: list[Any], coeff: Any) -> tuple[list[Any], Any]:
+    """Put a number on a small factor (a Kronecker product's first factor, a diag's
+    vector, a vector) rather than on the product, which may be large."""
+    for k, m in enumerate(mats):
+        if isinstance(m, sp.KroneckerProduct):
+            first, *rest = m.args
+            return [
+                *mats[:k],
+                sp.KroneckerProduct(sp.MatMul(coeff, first), *rest),
+                *mats[k + 1 :],
+            ], 1
+        if isinstance(m, DiagVector):
+            return [*mats[:k], DiagVector(sp.MatMul(coeff, m.arg)), *mats[k + 1 :]], 1
+    for k, m in enumerate(mats):
+        if _is_one(m.cols) or _is_one(m.rows):
+            return [*mats[:k], sp.MatMul(coeff, m), *mats[k + 1 :]], 1
+    return mats, coeff
 
 
 def _split_coeff(term: Any) -> tuple[Any, Any]:
