@@ -126,3 +126,15 @@ def test_inputs_the_result_does_not_use_are_accepted() -> None:
     assert list(inspect.signature(fn).parameters) == ["A", "x"]
     assert inspect.signature(fn).parameters["x"].default is None
     np.testing.assert_allclose(fn(A=np.eye(3), x=np.ones(3)), 2 * np.eye(3))
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["s>=0 (syrk)", "s<0 (general)"])
+def test_weighted_gram_matrix(sign) -> None:
+    D = sp.MatrixSymbol("D", m, n)
+    s = sp.MatrixSymbol("s", m, 1)
+    expr = D.T * matderiv.diag(s) * D
+    fn = lambdify(expr)
+    assert "_gram(" in fn.source
+    env = env_for(expr, seed=5)
+    env[s] = np.abs(env[s]) * sign
+    np.testing.assert_allclose(call(fn, env), evaluate(expr, env), rtol=1e-12)

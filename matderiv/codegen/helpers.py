@@ -79,6 +79,15 @@ def _commutation(m, n):
     return _commute_rows(numpy.eye(m * n), m, n)
 
 
+def _gram(A, s):
+    """Aᵀ diag(s) A.  When s >= 0 it is Bᵀ B with B = √s ∘ A, which BLAS computes as
+    a symmetric rank-k update, about half the work of a general product."""
+    if (s >= 0).all():
+        B = numpy.sqrt(s) * A
+        return B.T @ B
+    return A.T @ (s * A)
+
+
 def _softmax(z):
     e = numpy.exp(z - z.max())
     return e / e.sum()
@@ -101,6 +110,7 @@ HELPERS = {
         _commute_rows,
         _commute_cols,
         _commutation,
+        _gram,
         _softmax,
         _logsumexp,
     )

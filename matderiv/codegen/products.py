@@ -151,6 +151,16 @@ def _left_to_right(em: Emitter, mats: list[Any], acc: str) -> str:
     return acc
 
 
+def _is_gram(mats: list[Any]) -> bool:
+    """Aᵀ diag(s) A, a weighted Gram matrix (Hessians of GLM losses)."""
+    return (
+        len(mats) == 3
+        and isinstance(mats[1], DiagVector)
+        and isinstance(mats[0], sp.Transpose)
+        and mats[0].arg == mats[2]
+    )
+
+
 def product_code(em: Emitter, mats: list[Any]) -> str:
     """Code for the product of ``mats`` (matrices, in order)."""
     kept = [m for m in mats if not isinstance(m, sp.Identity)]
@@ -159,6 +169,9 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
     mats = kept
     if len(mats) == 1:
         return em.code(mats[0])
+    if _is_gram(mats):
+        em.helpers.add("_gram")
+        return f"_gram({em.code(mats[2])}, {em.code(mats[1].arg)})"
     structured = [isinstance(m, STRUCTURED) for m in mats]
     narrow = _is_one(shape_of(mats[-1])[1])
     has_sum = any(isinstance(m, sp.MatAdd) for m in mats[:-1])
