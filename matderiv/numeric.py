@@ -21,6 +21,7 @@ from .limits import allows_deep
 from .linops import Commutation, Diag, Ident, Kron, LinOp, chain, to_dense
 from .nodes import AsScalar, CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
 from .program import check_where
+from .shapes import dimension_symbols
 
 Evaluator = Callable[[Any, list[Any], "Env"], Any]
 EVALUATORS: dict[type, Evaluator] = {}
@@ -378,25 +379,11 @@ def _evaluate(expr: Any, values: Mapping[Any, Any]) -> Any:
     symbols = {s for s in sp.sympify(expr).free_symbols if isinstance(s, sp.MatrixSymbol)}
     scalar_symbols = {
         s for s in expr.free_symbols if isinstance(s, sp.Symbol)
-    } - _dimension_symbols(symbols, expr)
-    normalised = _normalise_values(
-        values, symbols | scalar_symbols | _dimension_symbols(symbols, expr)
-    )
+    } - dimension_symbols(expr)
+    normalised = _normalise_values(values, symbols | scalar_symbols | dimension_symbols(expr))
     arrays, dims = _bind(symbols | scalar_symbols, normalised)
     value = _run(expr, Env(arrays, dims))
     value = to_dense(value) if isinstance(value, LinOp) else value
     if getattr(expr, "is_Matrix", False):
         return _dense2d(value)
     return _scalar(value)
-
-
-def _dimension_symbols(symbols: set[Any], expr: Any) -> set[Any]:
-    dims: set[Any] = set()
-    for s in symbols:
-        for d in s.shape:
-            dims |= sp.sympify(d).free_symbols
-    for node in sp.preorder_traversal(expr):
-        if getattr(node, "is_Matrix", False):
-            for d in node.shape:
-                dims |= sp.sympify(d).free_symbols
-    return dims

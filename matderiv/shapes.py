@@ -93,6 +93,17 @@ def _walk(expr: Any) -> Iterator[Any]:
         stack.extend(a for a in node.args if isinstance(a, sp.Basic))
 
 
+def dimension_symbols(*exprs: Any) -> set[Any]:
+    """The symbols in the shapes of every matrix in ``exprs`` (n, m for an n x m·k X)."""
+    dims: set[Any] = set()
+    for expr in exprs:
+        for node in _walk(expr):
+            if is_matrix(node):
+                for d in node.shape:
+                    dims |= sp.sympify(d).free_symbols
+    return dims
+
+
 def _require_square(node: Any, arg: Any) -> None:
     rows, cols = shape_of(arg)
     if not dims_equal(rows, cols):

@@ -41,7 +41,7 @@ from .parse.candidate import parse_candidate
 from .render import verdict_view
 from .render.rows import label
 from .render.unicode import fmt, fmt_shape
-from .shapes import check_shapes, dims_equal, scalarize, shape_of, shapes_equal
+from .shapes import check_shapes, dimension_symbols, dims_equal, scalarize, shape_of, shapes_equal
 from .simplify import simplify
 from .testing import random_values
 
@@ -80,16 +80,6 @@ class Verdict:
 
 
 # -- numeric trials -------------------------------------------------------------------
-
-
-def _dimension_symbols(*exprs: Any) -> list[Any]:
-    dims: set[Any] = set()
-    for expr in exprs:
-        for node in sp.preorder_traversal(expr):
-            if getattr(node, "is_Matrix", False):
-                for d in node.shape:
-                    dims |= sp.sympify(d).free_symbols
-    return sorted(dims, key=str)
 
 
 def _size_choices(dims: list[Any], count: int) -> list[dict[Any, int]]:
@@ -146,7 +136,7 @@ def make_trials(
     rng = np.random.default_rng(seed)
     program = dict(program or {})
     both = sp.Tuple(*exprs, *program.values())
-    dims = _dimension_symbols(*exprs, *program.values())
+    dims = sorted(dimension_symbols(*exprs, *program.values()), key=str)
     out = []
     for choice in _size_choices(dims, sizes):
         for _ in range(points):
@@ -409,7 +399,7 @@ def _unicode_dimensions(text: str, exprs: tuple[Any, ...]) -> str:
     Shape errors write dimensions plainly, (n_h × n_h·n_i), and formulas with fmt,
     I_{nₕ}; a verdict's message uses fmt's style throughout.
     """
-    for symbol in sorted(_dimension_symbols(*exprs), key=lambda s: -len(str(s))):
+    for symbol in sorted(dimension_symbols(*exprs), key=lambda s: -len(str(s))):
         plain, pretty = str(symbol), fmt(symbol)
         if plain != pretty:
             pattern = rf"(?<![A-Za-z0-9_]){re.escape(plain)}(?![A-Za-z0-9_])"

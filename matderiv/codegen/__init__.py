@@ -21,11 +21,10 @@ import numpy
 import sympy as sp
 
 from ..errors import MatDerivError
-from ..graph import is_leaf
 from ..limits import allows_deep
 from ..program import check_where
 from ..render.unicode import fmt
-from ..shapes import is_matrix, scalarize
+from ..shapes import dimension_symbols, is_matrix, scalarize
 from .emit import Emitter, identifier
 from .helpers import DEPENDS, HELPERS
 
@@ -66,16 +65,6 @@ def _needed(outputs: list[Any], definitions: Mapping[Any, Any]) -> list[Any]:
     return [s for s in definitions if s in needed]
 
 
-def _dimension_symbols(exprs: list[Any]) -> set[Any]:
-    dims: set[Any] = set()
-    for expr in exprs:
-        for s in expr.free_symbols:
-            if isinstance(s, sp.MatrixSymbol):
-                for d in s.shape:
-                    dims |= sp.sympify(d).free_symbols
-    return dims
-
-
 def _input_line(name: str, symbol: Any) -> str | None:
     if not isinstance(symbol, sp.MatrixSymbol):
         return None
@@ -100,7 +89,7 @@ def to_code(target: Any, *, where: Mapping[Any, Any] | None = None, name: str = 
     symbols = {
         s for e in exprs for s in e.free_symbols if isinstance(s, (sp.MatrixSymbol, sp.Symbol))
     }
-    dims = _dimension_symbols(exprs) | {s for e in exprs for s in _shape_symbols(e)}
+    dims = dimension_symbols(*exprs)
     inputs = sorted((s for s in symbols - set(program) - dims), key=str)
     unused = sorted(_problem_inputs(target) - set(inputs) - set(definitions) - dims, key=str)
     taken: set[str] = {name}
@@ -154,23 +143,6 @@ def _transposed(term: Any) -> Any:
         if len(mats) == 1 and isinstance(mats[0], sp.Transpose):
             return sp.MatMul(coeff, mats[0].arg)
     return None
-
-
-def _shape_symbols(expr: Any) -> set[Any]:
-    out: set[Any] = set()
-    stack = [expr]
-    seen: set[Any] = set()
-    while stack:
-        node = stack.pop()
-        if node in seen or not isinstance(node, sp.Basic):
-            continue
-        seen.add(node)
-        if is_matrix(node):
-            for d in node.shape:
-                out |= sp.sympify(d).free_symbols
-        if not is_leaf(node) and not isinstance(node, sp.Lambda):
-            stack.extend(node.args)
-    return out
 
 
 def _output(em: Emitter, expr: Any) -> str:
