@@ -136,23 +136,34 @@ def expected_in_layout(d: Any, jac: np.ndarray, x_shape: tuple[int, int]) -> np.
     return jac if d.layout == "numerator" else jac.T
 
 
-def max_error(d: Any, values: Mapping[Any, Any], dims: Mapping[Any, int]) -> tuple[float, float]:
-    """(absolute error, scale) of d.result against finite differences at ``values``."""
-    var = parse_wrt(d.wrt)
-    concrete = var.symbol.subs(dict(dims))
-    inner = {
-        k.subs(dict(dims)) if isinstance(k, sp.MatrixSymbol) else k: v for k, v in values.items()
-    }
-    expr = d.of.subs(dict(dims))
-    program = {k.subs(dict(dims)): v.subs(dict(dims)) for k, v in d.definitions.items()}
-    jac = numeric_jacobian(expr, concrete, inner, where=program)
-    expected = expected_in_layout(d, jac, np.shape(inner[concrete]))
+def _at_sizes(
+    d: Any, values: Mapping[Any, Any], dims: Mapping[Any, int], program: Mapping[Any, Any]
+) -> tuple[Any, dict[Any, Any], Any, dict[Any, Any]]:
+    """The variable, values, f and program with the dimensions made concrete."""
+    sizes = dict(dims)
+    concrete = parse_wrt(d.wrt).symbol.subs(sizes)
+    inner = {k.subs(sizes) if isinstance(k, sp.MatrixSymbol) else k: v for k, v in values.items()}
+    concrete_program = {k.subs(sizes): v.subs(sizes) for k, v in program.items()}
+    return concrete, inner, d.of.subs(sizes), concrete_program
+
+
+def _compare(
+    d: Any, expected: np.ndarray, values: Mapping[Any, Any], dims: Mapping[Any, int]
+) -> tuple[float, float]:
+    """(absolute error, scale) of d's value against ``expected``."""
     got = np.atleast_2d(evaluate(d, {**values, **dict(dims)}))
     if got.shape != expected.shape:
         raise AssertionError(f"shape {got.shape} != finite-difference shape {expected.shape}")
     return float(np.max(np.abs(got - expected), initial=0.0)), float(
         np.max(np.abs(expected), initial=1.0)
     )
+
+
+def max_error(d: Any, values: Mapping[Any, Any], dims: Mapping[Any, int]) -> tuple[float, float]:
+    """(absolute error, scale) of d.result against finite differences at ``values``."""
+    concrete, inner, f, program = _at_sizes(d, values, dims, d.definitions)
+    jac = numeric_jacobian(f, concrete, inner, where=program)
+    return _compare(d, expected_in_layout(d, jac, np.shape(inner[concrete])), values, dims)
 
 
 def numeric_hessian(
@@ -186,26 +197,26 @@ def numeric_hessian(
     return out
 
 
+def _direction(d: Any) -> Any:
+    """The direction V of an ``hvp`` derivation: the one symbol its result adds."""
+    program = {**d.definitions, **d.where}
+    given = sp.Tuple(d.of, *program.values()).free_symbols | set(program)
+    used = sp.Tuple(d.result, *d.definitions.values()).free_symbols
+    (direction,) = (s for s in used - given if isinstance(s, sp.MatrixSymbol))
+    return direction
+
+
 def _second_order_error(
     d: Any, values: Mapping[Any, Any], dims: Mapping[Any, int]
 ) -> tuple[float, float]:
     """(absolute error, scale) of a ``hessian`` or ``hvp`` derivation."""
-    concrete = d.wrt.subs(dict(dims))
-    inner = {
-        k.subs(dict(dims)) if isinstance(k, sp.MatrixSymbol) else k: v for k, v in values.items()
-    }
-    program = {k.subs(dict(dims)): v.subs(dict(dims)) for k, v in d.where.items()}
-    hess = numeric_hessian(d.of.subs(dict(dims)), concrete, inner, where=program)
+    concrete, inner, f, program = _at_sizes(d, values, dims, d.where)
+    expected = numeric_hessian(f, concrete, inner, where=program)
     if d.mode == "hvp":
-        direction = next(
-            v for k, v in values.items() if isinstance(k, sp.MatrixSymbol) and str(k) == "V"
-        )
-        shape = np.shape(values[d.wrt]) if d.wrt in values else np.shape(inner[concrete])
-        hess = (hess @ direction.reshape(-1, 1, order="F")).reshape(shape, order="F")
-    got = np.atleast_2d(evaluate(d, {**values, **dict(dims)}))
-    if got.shape != hess.shape:
-        raise AssertionError(f"shape {got.shape} != finite-difference shape {hess.shape}")
-    return float(np.max(np.abs(got - hess), initial=0.0)), float(np.max(np.abs(hess), initial=1.0))
+        shape = np.shape(inner[concrete])
+        vec_v = values[_direction(d)].reshape(-1, 1, order="F")
+        expected = (expected @ vec_v).reshape(shape, order="F")
+    return _compare(d, expected, values, dims)
 
 
 def check_derivation(

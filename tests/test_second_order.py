@@ -156,3 +156,10 @@ def test_second_order_results_say_what_they_are() -> None:
     P = hvp(x.T * A * x, x)
     assert P.mode == "hvp" and P.steps[-1].lhs == "H vec(V)"
     assert "∂²f/∂x∂xᵀ" in hessian(x.T * A * x, x).description
+
+
+def test_hvp_with_a_direction_of_the_users_choosing() -> None:
+    U = sp.MatrixSymbol("U", n, 1)
+    P = hvp(x.T * A * x, x, direction=U)
+    assert U in P.result.free_symbols
+    assert check_derivation(P, DIMS, rtol=1e-4) < 1e-4

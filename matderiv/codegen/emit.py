@@ -23,9 +23,7 @@ from ..errors import UnsupportedNode
 from ..graph import is_leaf
 from ..nodes import DiagVector
 from ..shapes import fmt_shape, shape_of
-from .products import STRUCTURED, product_code
-from .products import is_one as _is_one
-from .products import wrap as _wrap
+from .products import STRUCTURED, is_one, product_code, wrap
 
 _RESERVED = {"numpy", "np", "math"}
 _LONG = 120  # inline code longer than this gets a temporary
@@ -126,7 +124,7 @@ class Emitter:
         return method(node)
 
     def _paren(self, node: Any) -> str:
-        return _wrap(self.code(node))
+        return wrap(self.code(node))
 
     # matrices ---------------------------------------------------------------
     def _Identity(self, node: Any) -> str:
@@ -211,7 +209,7 @@ class Emitter:
             if not isinstance(term, sp.MatMul):
                 return None
             coeff, mats = term.as_coeff_matrices()
-            if len(mats) != 2 or not _is_one(mats[0].cols) or isinstance(mats[0], STRUCTURED):
+            if len(mats) != 2 or not is_one(mats[0].cols) or isinstance(mats[0], STRUCTURED):
                 return None
             if isinstance(mats[1], STRUCTURED):
                 return None
@@ -275,8 +273,8 @@ class Emitter:
         if coeff == 1:
             return body
         if coeff == -1:
-            return f"-{_wrap(body)}"
-        return f"{self._scalar_code(coeff)} * {_wrap(body)}"
+            return f"-{wrap(body)}"
+        return f"{self._scalar_code(coeff)} * {wrap(body)}"
 
     # scalars ------------------------------------------------------------------
     def _AsScalar(self, node: Any) -> str:
@@ -298,7 +296,7 @@ class Emitter:
         expr = sp.sympify(expr)
         if expr.is_Number:
             return self._code(expr) if expr >= 0 else f"({self._code(expr)})"
-        return _wrap(self.code(expr))
+        return wrap(self.code(expr))
 
     def _substitute(self, expr: Any, operands: dict[Any, str]) -> str:
         """Print ``expr`` with each operand replaced by already generated code."""
@@ -327,7 +325,7 @@ def _scale_small_factor(mats: list[Any], coeff: Any) -> tuple[list[Any], Any]:
         if isinstance(m, DiagVector):
             return [*mats[:k], DiagVector(sp.MatMul(coeff, m.arg)), *mats[k + 1 :]], 1
     for k, m in enumerate(mats):
-        if _is_one(m.cols) or _is_one(m.rows):
+        if is_one(m.cols) or is_one(m.rows):
             return [*mats[:k], sp.MatMul(coeff, m), *mats[k + 1 :]], 1
     return mats, coeff
 

@@ -28,9 +28,6 @@ def is_one(d: Any) -> bool:
     return bool(sp.sympify(d) == 1)
 
 
-_is_one = is_one
-
-
 def _plain(codes: list[str]) -> str:
     if len(codes) == 1:
         return codes[0]
@@ -39,7 +36,7 @@ def _plain(codes: list[str]) -> str:
     return f"numpy.linalg.multi_dot([{', '.join(codes)}])"
 
 
-def _kron_parts(em: Emitter, node: Any) -> tuple[Any, Any]:
+def _kron_parts(node: Any) -> tuple[Any, Any]:
     first, *rest = node.args
     second = rest[0] if len(rest) == 1 else sp.KroneckerProduct(*rest)
     return first, second
@@ -52,16 +49,14 @@ def _factor_or_none(em: Emitter, node: Any) -> str:
 def _apply_left(em: Emitter, factor: Any, acc: str) -> str:
     """factor @ acc, for a structured factor."""
     if isinstance(factor, DiagVector):
-        return f"({em._paren(factor.arg)} * {_wrap(acc)})"
+        return f"({em._paren(factor.arg)} * {wrap(acc)})"
     if isinstance(factor, CommutationMatrix):
         em.helpers.add("_commute_rows")
         return f"_commute_rows({acc}, {em.dim(factor.m)}, {em.dim(factor.n)})"
     if isinstance(factor, sp.OneMatrix):
-        total = f"{_wrap(acc)}.sum(axis=0, keepdims=True)"
-        return (
-            total if _is_one(factor.rows) else f"numpy.repeat({total}, {em.dim(factor.rows)}, 0)"
-        )
-    a, b = _kron_parts(em, factor)
+        total = f"{wrap(acc)}.sum(axis=0, keepdims=True)"
+        return total if is_one(factor.rows) else f"numpy.repeat({total}, {em.dim(factor.rows)}, 0)"
+    a, b = _kron_parts(factor)
     em.helpers.add("_kron_left")
     return (
         f"_kron_left({_factor_or_none(em, a)}, {_factor_or_none(em, b)}, {acc}, "
@@ -72,16 +67,14 @@ def _apply_left(em: Emitter, factor: Any, acc: str) -> str:
 def _apply_right(em: Emitter, acc: str, factor: Any) -> str:
     """acc @ factor, for a structured factor."""
     if isinstance(factor, DiagVector):
-        return f"({_wrap(acc)} * {em._paren(factor.arg)}.T)"
+        return f"({wrap(acc)} * {em._paren(factor.arg)}.T)"
     if isinstance(factor, CommutationMatrix):
         em.helpers.add("_commute_cols")
         return f"_commute_cols({acc}, {em.dim(factor.m)}, {em.dim(factor.n)})"
     if isinstance(factor, sp.OneMatrix):
-        total = f"{_wrap(acc)}.sum(axis=1, keepdims=True)"
-        return (
-            total if _is_one(factor.cols) else f"numpy.repeat({total}, {em.dim(factor.cols)}, 1)"
-        )
-    a, b = _kron_parts(em, factor)
+        total = f"{wrap(acc)}.sum(axis=1, keepdims=True)"
+        return total if is_one(factor.cols) else f"numpy.repeat({total}, {em.dim(factor.cols)}, 1)"
+    a, b = _kron_parts(factor)
     em.helpers.add("_kron_right")
     return (
         f"_kron_right({acc}, {_factor_or_none(em, a)}, {_factor_or_none(em, b)}, "
@@ -94,9 +87,6 @@ def wrap(text: str) -> str:
     return text if re.fullmatch(r"[\w.]+(\[[^\]]*\])?", text) else f"({text})"
 
 
-_wrap = wrap
-
-
 def _distribute(em: Emitter, total: Any, acc: str) -> str:
     """(Σ c_k T_k) @ acc as Σ c_k (T_k @ acc), with acc computed once."""
     acc = em.temp(acc)
@@ -105,7 +95,7 @@ def _distribute(em: Emitter, total: Any, acc: str) -> str:
         coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (1, [term])
         text = _right_to_left(em, mats, acc, narrow=True)
         if coeff != 1:
-            text = f"{em._scalar_code(coeff)} * {_wrap(text)}"
+            text = f"{em._scalar_code(coeff)} * {wrap(text)}"
         parts.append(text)
     return " + ".join(parts)
 
@@ -173,7 +163,7 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
         em.helpers.add("_gram")
         return f"_gram({em.code(mats[2])}, {em.code(mats[1].arg)})"
     structured = [isinstance(m, STRUCTURED) for m in mats]
-    narrow = _is_one(shape_of(mats[-1])[1])
+    narrow = is_one(shape_of(mats[-1])[1])
     has_sum = any(isinstance(m, sp.MatAdd) for m in mats[:-1])
     if not any(structured) and not (narrow and has_sum):
         return _plain([em._paren(m) for m in mats])
