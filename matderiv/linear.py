@@ -38,11 +38,6 @@ def _kron(*factors: Any) -> Any:
     return sp.KroneckerProduct(*factors)
 
 
-def _mul(*factors: Any) -> Any:
-    """A product that drops identities and multiplies out scalars (SymPy's doit)."""
-    return matmul(*factors)
-
-
 class LinearMap(Protocol):
     """What every map below provides; ``in_shape`` is the operand's shape."""
 
@@ -71,7 +66,7 @@ class Sandwich:
         m, n = self.in_shape
         left = _identity(m) if self.left is None else self.left
         right_t = _identity(n) if self.right is None else transpose(self.right)
-        return _scale(self.coeff, _mul(_kron(right_t, left), jac))
+        return _scale(self.coeff, matmul(_kron(right_t, left), jac))
 
     def pull(self, adjoint: Any) -> Any:
         factors = [f for f in (_t(self.left), adjoint, _t(self.right)) if f is not None]
@@ -89,7 +84,7 @@ class TransposeMap:
     in_shape: Shape
 
     def push(self, jac: Any) -> Any:
-        return _mul(CommutationMatrix(*self.in_shape), jac)
+        return matmul(CommutationMatrix(*self.in_shape), jac)
 
     def pull(self, adjoint: Any) -> Any:
         return transpose(adjoint) if is_matrix(adjoint) else adjoint
@@ -106,7 +101,7 @@ class HadamardMap:
     factor: Any
 
     def push(self, jac: Any) -> Any:
-        return _mul(DiagVector(Vec(self.factor)), jac)
+        return matmul(DiagVector(Vec(self.factor)), jac)
 
     def pull(self, adjoint: Any) -> Any:
         if not is_matrix(adjoint):
@@ -129,13 +124,13 @@ class TraceMap:
         return _identity(self.in_shape[0]) if self.inner is None else transpose(self.inner)
 
     def push(self, jac: Any) -> Any:
-        return _scale(self.coeff, _mul(transpose(Vec(self._inner_t())), jac))
+        return _scale(self.coeff, matmul(transpose(Vec(self._inner_t())), jac))
 
     def pull(self, adjoint: Any) -> Any:
         return _scale(self.coeff * adjoint, self._inner_t())
 
     def differential(self, d_operand: Any) -> Any:
-        inner = d_operand if self.inner is None else _mul(self.inner, d_operand)
+        inner = d_operand if self.inner is None else matmul(self.inner, d_operand)
         return _scale(self.coeff, sp.Trace(inner))
 
 
@@ -147,12 +142,12 @@ class ScalarToMatrix:
     value: Any
 
     def push(self, jac: Any) -> Any:
-        return _mul(Vec(self.value), jac)
+        return matmul(Vec(self.value), jac)
 
     def pull(self, adjoint: Any) -> Any:
         if not is_matrix(adjoint):
             return _scale(adjoint, self.value)
-        return sp.Trace(_mul(transpose(self.value), adjoint))
+        return sp.Trace(matmul(transpose(self.value), adjoint))
 
     def differential(self, d_operand: Any) -> Any:
         return _scale(d_operand, self.value)
@@ -175,20 +170,20 @@ class KronMap:
         if self.right is not None:
             p, q = self.right.shape
             reorder = _kron(_identity(n), CommutationMatrix(q, m), _identity(p))
-            factors.append(_mul(reorder, _kron(_identity(m * n), Vec(self.right))))
+            factors.append(matmul(reorder, _kron(_identity(m * n), Vec(self.right))))
             m, n = m * p, n * q
         if self.left is not None:
             a, b = self.left.shape
             reorder = _kron(_identity(b), CommutationMatrix(n, a), _identity(m))
-            factors.insert(0, _mul(reorder, _kron(Vec(self.left), _identity(m * n))))
-        return _mul(*factors) if factors else _identity(m * n)
+            factors.insert(0, matmul(reorder, _kron(Vec(self.left), _identity(m * n))))
+        return matmul(*factors) if factors else _identity(m * n)
 
     def push(self, jac: Any) -> Any:
-        return _mul(self.jacobian(), jac)
+        return matmul(self.jacobian(), jac)
 
     def pull(self, adjoint: Any) -> Any:
         m, n = self.in_shape
-        return Reshape(_mul(transpose(self.jacobian()), Vec(as_1x1(adjoint))), m, n)
+        return Reshape(matmul(transpose(self.jacobian()), Vec(as_1x1(adjoint))), m, n)
 
     def differential(self, d_operand: Any) -> Any:
         factors = [f for f in (self.left, d_operand, self.right) if f is not None]
@@ -204,11 +199,11 @@ class DiagMap:
     def push(self, jac: Any) -> Any:
         n = self.in_shape[0]
         select = _kron(sp.OneMatrix(n, 1), _identity(n))
-        return _mul(DiagVector(Vec(_identity(n))), select, jac)
+        return matmul(DiagVector(Vec(_identity(n))), select, jac)
 
     def pull(self, adjoint: Any) -> Any:
         n = self.in_shape[0]
-        return _mul(sp.HadamardProduct(_identity(n), as_1x1(adjoint)), sp.OneMatrix(n, 1))
+        return matmul(sp.HadamardProduct(_identity(n), as_1x1(adjoint)), sp.OneMatrix(n, 1))
 
     def differential(self, d_operand: Any) -> Any:
         return DiagVector(d_operand)
@@ -277,4 +272,4 @@ def _product(factors: list[Any]) -> Any:
     coeff = sp.Mul(*scalars)
     if not matrices:
         return coeff
-    return _scale(coeff, _mul(*matrices))
+    return _scale(coeff, matmul(*matrices))

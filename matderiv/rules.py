@@ -20,7 +20,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .canon import transpose
+from .canon import matmul, transpose
 from .elementwise import elementwise_derivative
 from .errors import UnsupportedNode
 from .linear import (
@@ -34,7 +34,6 @@ from .linear import (
     TraceMap,
     TransposeMap,
     VecMap,
-    _mul,
     _scale,
 )
 from .nodes import AsScalar, DiagVector, LogSumExp, Reshape, Softmax, Vec
@@ -146,10 +145,10 @@ def d_product(node: Any) -> tuple[Term, ...]:
     coeff = sp.Mul(*scalars)
     terms = []
     for i, factor in enumerate(mats):
-        left = _mul(*mats[:i]) if i else None
-        right = _mul(*mats[i + 1 :]) if i + 1 < len(mats) else None
+        left = matmul(*mats[:i]) if i else None
+        right = matmul(*mats[i + 1 :]) if i + 1 < len(mats) else None
         terms.append(Term(factor, Sandwich(shape_of(factor), left, right, coeff)))
-    product = _mul(*mats)
+    product = matmul(*mats)
     for j, scalar in enumerate(scalars):
         others = sp.Mul(*(scalars[:j] + scalars[j + 1 :]))
         terms.append(Term(scalar, ScalarToMatrix(SCALAR, _scale(others, product))))
@@ -272,7 +271,7 @@ def d_elementwise(node: Any) -> tuple[Term, ...]:
 @rule(Softmax)
 def d_softmax(node: Any) -> tuple[Term, ...]:
     """d softmax(x) = (diag(s) − s sᵀ) dx,  s = softmax(x)"""
-    jac = sp.MatAdd(DiagVector(node), -_mul(node, transpose(node)))
+    jac = sp.MatAdd(DiagVector(node), -matmul(node, transpose(node)))
     return (Term(node.arg, Sandwich(shape_of(node.arg), jac)),)
 
 
