@@ -137,3 +137,31 @@ def test_help_has_examples(command: str) -> None:
 def test_version() -> None:
     out = run("--version")
     assert out.returncode == 0 and out.stdout.startswith("matderiv ")
+
+
+PROGRAM = (
+    "a_1 = W' @ x_1 + U' @ h_0; h_1 = tanh(a_1); a_2 = W' @ x_2 + U' @ h_1; "
+    "h_2 = tanh(a_2); c' @ h_1 + c' @ h_2"
+)
+PROGRAM_SHAPES = "W: m x n, U: n x n, x_1: m, x_2: m, h_0: n, c: n"
+
+
+def test_derive_program_keeps_definitions_and_names_adjoints() -> None:
+    args = ("derive", PROGRAM, "--wrt", "W", "--shapes", PROGRAM_SHAPES)
+    out = run(*args, "--layout", "denominator", "--program", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    names = [item["name"] for item in data["definitions"]]
+    assert names[:4] == ["a_1", "h_1", "a_2", "h_2"]
+    assert {"abar_1", "abar_2", "hbar_1"} <= set(names)
+    assert "a\u0304" in data["result"] and "tanh" not in data["result"]  # ā, combining bar
+    inlined = json.loads(run(*args, "--layout", "denominator", "--json").stdout)
+    assert inlined["definitions"] == [] and "tanh" in inlined["result"]
+
+
+def test_derive_program_rejects_a_name_defined_twice() -> None:
+    out = run(
+        "derive", "a = x; a = 2 * x; c' @ a", "--wrt", "x", "--shapes", "x: n, c: n", "--program"
+    )
+    assert out.returncode == 2
+    assert "a is defined twice" in out.stderr

@@ -138,3 +138,16 @@ def test_weighted_gram_matrix(sign) -> None:
     env = env_for(expr, seed=5)
     env[s] = np.abs(env[s]) * sign
     np.testing.assert_allclose(call(fn, env), evaluate(expr, env), rtol=1e-12)
+
+
+def test_codegen_reports_a_node_it_cannot_print() -> None:
+    with pytest.raises(matderiv.UnsupportedNode, match="cannot generate code for Adjoint"):
+        lambdify(sp.Adjoint(A) * x)
+
+
+def test_lambdify_rejects_two_programs_that_disagree() -> None:
+    h = sp.MatrixSymbol("h", n, 1)
+    d1 = gradient(sp.Trace(x.T * h), x, where={h: A * x})
+    d2 = gradient(sp.Trace(x.T * h), x, where={h: S * x})
+    with pytest.raises(MatDerivError, match="h is defined twice, differently"):
+        lambdify([d1, d2])
