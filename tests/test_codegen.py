@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from test_identities_linear import ROWS as LINEAR
 from test_identities_nonlinear import ROWS as NONLINEAR
 
 import matderiv
-from matderiv import MatDerivError, derive, evaluate, gradient, hessian, lambdify, vec
+from matderiv import MatDerivError, derive, evaluate, gradient, hessian, hvp, lambdify, vec
 from matderiv.testing import random_values
 
 ROWS = [*LINEAR, *NONLINEAR]
@@ -70,10 +71,44 @@ def test_a_sum_times_a_vector_is_distributed() -> None:
     assert fn.source.count("@") == 2
 
 
+def test_an_inverse_in_a_product_is_solved_with_not_formed() -> None:
+    d = hvp(sp.log(sp.Determinant(S)), S)  # -S⁻ᵀ Vᵀ S⁻ᵀ
+    source = d.to_code()
+    assert "numpy.linalg.inv(" not in source and source.count("= _lu(S)") == 1
+    assert "_solve(" in source and "_solve_right(" in source
+    env = env_for(d.of, d.result)
+    np.testing.assert_allclose(call(d.to_numpy(), env), evaluate(d, env), rtol=1e-10)
+
+
+def test_solves_are_with_vectors_when_the_product_has_one() -> None:
+    # ∂(xᵀ A⁻¹ x)/∂A = -A⁻ᵀ x xᵀ A⁻ᵀ: two solves with x, then the outer product
+    d = gradient(x.T * A.I * x, A)
+    body = d.to_code().split("def f(")[1]
+    assert "numpy.linalg.inv(" not in body
+    solves = re.findall(r"_solve(?:_right)?\(([^()]*(?:\([^()]*\))?[^()]*)\)", body)
+    assert solves and all("x" in args and "@" not in args for args in solves)
+    env = env_for(d.of)
+    np.testing.assert_allclose(call(d.to_numpy(), env), evaluate(d, env), rtol=1e-10)
+
+
+def test_an_inverse_that_is_the_result_is_computed_as_one() -> None:
+    source = gradient(sp.log(sp.Determinant(S)), S).to_code()
+    assert "numpy.linalg.inv(" in source and "_lu(" not in source
+    assert "import scipy" not in source
+
+
+def test_a_singular_matrix_raises_like_numpy() -> None:
+    fn = hvp(sp.log(sp.Determinant(S)), S).to_numpy()
+    singular = np.ones((3, 3))
+    with pytest.raises(np.linalg.LinAlgError, match="Singular"):
+        fn(S=singular, V=np.eye(3))
+
+
 def test_common_subexpressions_are_computed_once() -> None:
     d = gradient(sp.log(sp.Determinant(S)) + sp.Trace(A * S.I), S)
     source = d.to_code()
-    assert source.count("numpy.linalg.inv(") == 1
+    # S⁻¹ appears three times; S is factorised once and solved with, never inverted
+    assert source.count("= _lu(S)") == 1 and "numpy.linalg.inv(" not in source
     env = env_for(d.of)
     np.testing.assert_allclose(call(d.to_numpy(), env), evaluate(d, env), rtol=1e-12)
 
@@ -82,7 +117,7 @@ def test_several_results_share_one_function() -> None:
     f = x.T * S.I * x
     d1, d2 = gradient(f, x), gradient(f, S)
     fn = lambdify([d1, d2])
-    assert fn.source.count("numpy.linalg.inv(") == 1
+    assert fn.source.count("= _lu(S)") == 1  # one factorisation serves both results
     env = env_for(f)
     g1, g2 = call(fn, env)
     np.testing.assert_allclose(g1, evaluate(d1, env), rtol=1e-12)
@@ -151,3 +186,25 @@ def test_lambdify_rejects_two_programs_that_disagree() -> None:
     d2 = gradient(sp.Trace(x.T * h), x, where={h: S * x})
     with pytest.raises(MatDerivError, match="h is defined twice, differently"):
         lambdify([d1, d2])
+
+
+def _rnn(T: int):
+    m = sp.Symbol("m", integer=True, positive=True)
+    W, U, c = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("U", n, n), sp.MatrixSymbol("c", n, 1)
+    hs = [sp.MatrixSymbol(f"h_{t}", n, 1) for t in range(T + 1)]
+    xs = [sp.MatrixSymbol(f"x_{t}", m, 1) for t in range(1, T + 1)]
+    where = {
+        hs[t]: (W.T * xs[t - 1] + U.T * hs[t - 1]).applyfunc(sp.tanh) for t in range(1, T + 1)
+    }
+    return sp.MatAdd(*(c.T * h for h in hs[1:])), W, U, where, {n: 4, m: 3}
+
+
+@pytest.mark.parametrize("T", [2, 8])
+def test_products_of_one_matrix_with_eight_or_more_inputs_are_batched(T) -> None:
+    L, W, _, where, dims = _rnn(T)
+    d = gradient(L, W, where=where)
+    body = d.to_code().split("def f(")[1]
+    # W x_1, ..., W x_T: one product with [x_1 ... x_T] from T = 8 (BATCH_MIN) on
+    assert body.count("W.T @") == (1 if T >= 8 else T)
+    env = env_for(L, *where.values(), dims=dims, seed=T)
+    np.testing.assert_allclose(call(d.to_numpy(), env), evaluate(d, env), rtol=1e-10)
