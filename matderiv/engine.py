@@ -14,6 +14,7 @@ from .errors import MatDerivError
 from .graph import build_graph
 from .limits import deep_recursion
 from .program import Program, check_where
+from .rational import cancel_entrywise
 from .render.unicode import fmt
 from .shapes import check_shapes, is_scalar_shape, lambda_restorer, scalarize, shape_of
 from .simplify import Rewrite, simplify
@@ -90,6 +91,10 @@ def _derive(
     if program is not None:
         raw = program.named(raw)
     simplified = simplify(raw, log)
+    simplified, cancelled = cancel_entrywise(simplified)
+    if cancelled:
+        log += [Rewrite("cancel_entrywise", before, after) for before, after in cancelled]
+        simplified = simplify(simplified, log)
     restore = lambda_restorer(sp.Tuple(expr, *user_defs.values()) if user_defs else expr)
     result = restore(simplified)
     definitions: dict[Any, Any] = dict(user_defs)

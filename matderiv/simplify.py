@@ -117,6 +117,17 @@ def diag_sum(expr: Any) -> Any:
     return DiagVector(matadd(*vectors))
 
 
+def diag_scalar(expr: Any) -> Any:
+    """diag(c v) → c diag(v) for a number c
+    terminates: the number leaves the diag; diag_sum takes it back only into a sum."""
+    if not isinstance(expr, DiagVector) or not isinstance(expr.arg, sp.MatMul):
+        return None
+    coeff, mats = expr.arg.as_coeff_matrices()
+    if coeff == 1 or not coeff.is_Number:
+        return None
+    return matmul(coeff, DiagVector(matmul(*mats)))
+
+
 def vec_of_vector(expr: Any) -> Any:
     """vec(v) → v,  vec(vᵀ) → v  (v a column vector)
     terminates: removes a vec."""
@@ -279,6 +290,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     commutation_trivial,
     trace_of_identity,
     diag_sum,
+    diag_scalar,
     vec_of_vector,
     vec_of_reshape,
     reshape_of_vec,

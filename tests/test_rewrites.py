@@ -17,6 +17,7 @@ from matderiv.simplify import (
     commutation_trivial,
     commutation_vec,
     diag_product,
+    diag_scalar,
     diag_sum,
     diag_times_vector,
     factor_sum,
@@ -80,6 +81,7 @@ FIRES = [
         (sp.MatAdd(DiagVector(v), sp.MatMul(-2, DiagVector(w))),),
         DiagVector(matadd(v, sp.MatMul(-2, w))),  # matadd: the canonical order of terms
     ),
+    (diag_scalar, (DiagVector(sp.MatMul(-2, v)),), sp.MatMul(-2, DiagVector(v))),
     (vec_of_vector, (Vec(a),), a),
     (vec_of_vector, (Vec(r),), r.T),
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
@@ -132,6 +134,7 @@ DECLINES = [
     (commutation_trivial, (CommutationMatrix(m, n),)),
     (trace_of_identity, (sp.Trace(A),)),
     (diag_sum, (sp.MatAdd(DiagVector(v), S),)),
+    (diag_scalar, (DiagVector(sp.HadamardProduct(v, w)),)),
     (vec_of_vector, (Vec(A),)),
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
     (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),

@@ -1,0 +1,166 @@
+"""Rational simplification of entrywise expressions.
+
+Second derivatives of entrywise functions come out as sums of products of
+powers of the same entrywise terms.  The logistic loss's Hessian weight is
+
+    -((-(e + 1)^∘-2 ∘ e ∘ q + (e + 1)^∘-1 ∘ q) ∘ e)    with e = exp∘(-(X w) ∘ y),
+
+which entry by entry is a rational function of a few atoms (X w, y, q).  SymPy's
+``factor`` writes it as q ∘ e ∘ (e + 1)^∘-2.  ``cancel_entrywise`` does this for
+each maximal entrywise part of an expression that has a negative Hadamard power
+(a quotient, where cancellation can happen), and keeps the new form only when it
+has fewer operations.  Everything else is left alone, so the cost is one walk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from .shapes import is_matrix, shape_of
+
+_D = sp.Dummy("d")  # one variable for every rebuilt Lambda, so equal functions compare equal
+MAX_NODES = 120  # larger entrywise parts are left as they are (factor's cost grows fast)
+
+
+class _NotEntrywise(Exception):
+    """A scalar form that has no entrywise matrix form here."""
+
+
+def cancel_entrywise(expr: Any) -> tuple[Any, list[tuple[Any, Any]]]:
+    """``expr`` with its entrywise quotients cancelled, and the (before, after) pairs."""
+    replacements: dict[Any, Any] = {}
+    stack = [expr]
+    seen: set[Any] = set()
+    while stack:
+        node = stack.pop()
+        if node in seen or not isinstance(node, sp.Basic) or isinstance(node, sp.Lambda):
+            continue
+        seen.add(node)
+        if _is_region_root(node):
+            new = _cancel(node)
+            if new is not None:
+                replacements[node] = new
+                continue
+        stack.extend(node.args)
+    if not replacements:
+        return expr, []
+    return expr.xreplace(replacements), list(replacements.items())
+
+
+def _is_region_root(node: Any) -> bool:
+    return isinstance(node, (sp.HadamardProduct, sp.HadamardPower, ElementwiseApplyFunction))
+
+
+def _cancel(region: Any) -> Any:
+    """The cancelled form of an entrywise ``region``, or None when it is no shorter."""
+    if not _has_quotient(region):
+        return None
+    atoms: dict[Any, Any] = {}
+    try:
+        scalar = _to_scalar(region, atoms)
+    except _NotEntrywise:
+        return None
+    if sp.count_ops(scalar) > MAX_NODES:
+        return None
+    factored = sp.factor(scalar)
+    if sp.count_ops(factored) >= sp.count_ops(scalar):
+        return None
+    try:
+        return _from_scalar(factored, {v: k for k, v in atoms.items()}, shape_of(region))
+    except _NotEntrywise:
+        return None
+
+
+def _has_quotient(node: Any) -> bool:
+    stack = [node]
+    count = 0
+    while stack:
+        n = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            return False
+        if isinstance(n, sp.HadamardPower) and n.exp.is_negative:
+            return True
+        if _inside(n):
+            stack.extend(_entrywise_args(n))
+    return False
+
+
+def _inside(node: Any) -> bool:
+    """An entrywise operation the region continues through."""
+    if isinstance(node, sp.MatMul):
+        return sum(1 for a in node.args if is_matrix(a)) == 1
+    return isinstance(
+        node, (sp.HadamardProduct, sp.HadamardPower, sp.MatAdd, ElementwiseApplyFunction)
+    )
+
+
+def _entrywise_args(node: Any) -> list[Any]:
+    if isinstance(node, ElementwiseApplyFunction):
+        return [node.expr]
+    if isinstance(node, sp.HadamardPower):
+        return [node.base]
+    return [a for a in node.args if is_matrix(a)]
+
+
+def _to_scalar(node: Any, atoms: dict[Any, Any]) -> Any:
+    """One entry of ``node`` as a scalar expression in one symbol per atom, left
+    unevaluated so that its operation count is the matrix form's."""
+    if isinstance(node, sp.OneMatrix):
+        return sp.S.One
+    if isinstance(node, sp.ZeroMatrix):
+        return sp.S.Zero
+    if isinstance(node, sp.HadamardProduct):
+        return sp.Mul(*(_to_scalar(a, atoms) for a in node.args), evaluate=False)
+    if isinstance(node, sp.HadamardPower):
+        return sp.Pow(_to_scalar(node.base, atoms), node.exp, evaluate=False)
+    if isinstance(node, sp.MatAdd):
+        return sp.Add(*(_to_scalar(a, atoms) for a in node.args), evaluate=False)
+    if isinstance(node, ElementwiseApplyFunction):
+        function = node.function
+        if len(function.variables) != 1:
+            raise _NotEntrywise(node)
+        return function(_to_scalar(node.expr, atoms))
+    if isinstance(node, sp.MatMul):
+        coeff, mats = node.as_coeff_matrices()
+        if coeff != 1:  # c A B: the atom is A B
+            rest = mats[0] if len(mats) == 1 else sp.MatMul(*mats)
+            return sp.Mul(coeff, _to_scalar(rest, atoms), evaluate=False)
+    if not is_matrix(node):
+        raise _NotEntrywise(node)
+    if node not in atoms:
+        atoms[node] = sp.Dummy(f"a{len(atoms)}")
+    return atoms[node]
+
+
+def _from_scalar(expr: Any, atoms: dict[Any, Any], shape: tuple[Any, Any]) -> Any:
+    """The entrywise matrix expression whose every entry is ``expr``."""
+    if expr in atoms:
+        return atoms[expr]
+    if not (expr.free_symbols & set(atoms)):
+        if expr == 0:
+            return sp.ZeroMatrix(*shape)
+        return _scale(expr, sp.OneMatrix(*shape))
+    if isinstance(expr, sp.Add):
+        return sp.MatAdd(*(_from_scalar(a, atoms, shape) for a in expr.args))
+    if isinstance(expr, sp.Mul):
+        coeff = sp.Mul(*(a for a in expr.args if not (a.free_symbols & set(atoms))))
+        parts = [_from_scalar(a, atoms, shape) for a in expr.args if a.free_symbols & set(atoms)]
+        product = parts[0] if len(parts) == 1 else sp.HadamardProduct(*parts)
+        return _scale(coeff, product)
+    if isinstance(expr, sp.Pow) and not (expr.exp.free_symbols & set(atoms)):
+        base = _from_scalar(expr.base, atoms, shape)
+        if expr.exp == 2:
+            return sp.HadamardProduct(base, base)
+        return sp.HadamardPower(base, expr.exp)
+    if isinstance(expr, sp.Function) and len(expr.args) == 1:
+        inner = _from_scalar(expr.args[0], atoms, shape)
+        return ElementwiseApplyFunction(sp.Lambda(_D, expr.func(_D)), inner)
+    raise _NotEntrywise(expr)
+
+
+def _scale(coeff: Any, matrix: Any) -> Any:
+    return matrix if coeff == 1 else sp.MatMul(coeff, matrix)

@@ -1,0 +1,107 @@
+"""Cancelling entrywise quotients (matderiv.rational) and what it does to derivations."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from matderiv import evaluate, gradient, hessian, hvp
+from matderiv.rational import cancel_entrywise
+from matderiv.testing import check_derivation, random_values
+
+m, n = sp.symbols("m n", integer=True, positive=True)
+DIMS = {m: 5, n: 3}
+X, w, y = sp.MatrixSymbol("X", m, n), sp.MatrixSymbol("w", n, 1), sp.MatrixSymbol("y", m, 1)
+q = sp.MatrixSymbol("q", m, 1)
+E = (X * w).applyfunc(sp.exp)
+ONE = sp.OneMatrix(m, 1)
+
+
+def logistic():
+    margins = (-sp.HadamardProduct(y, X * w)).applyfunc(sp.exp)
+    return sp.OneMatrix(1, m) * (ONE + margins).applyfunc(sp.log)
+
+
+def _values(*exprs, seed=0):
+    return {**random_values(sp.Tuple(*exprs), DIMS, np.random.default_rng(seed)), **DIMS}
+
+
+def _hadamard_powers(expr):
+    return [a for a in sp.preorder_traversal(expr) if isinstance(a, sp.HadamardPower)]
+
+
+def test_a_quotient_is_cancelled_and_keeps_its_value() -> None:
+    # e/(1+e) - e∘e/(1+e)² = e/(1+e)²
+    r1, r2 = sp.HadamardPower(ONE + E, -1), sp.HadamardPower(ONE + E, -2)
+    expr = sp.HadamardProduct(
+        sp.MatAdd(sp.HadamardProduct(E, r1), -sp.HadamardProduct(E, E, r2)), q
+    )
+    new, pairs = cancel_entrywise(expr)
+    assert pairs and pairs[0][0] == expr
+    assert sp.count_ops(new) < sp.count_ops(expr)
+    # the sum of quotients is gone: the only sum left is e + 1
+    sums = [a for a in sp.preorder_traversal(new) if isinstance(a, sp.MatAdd)]
+    assert sums and all(ONE in a.args and len(a.args) == 2 for a in sums)
+    exps = {a for a in sp.preorder_traversal(new) if isinstance(a, ElementwiseApplyFunction)}
+    assert len(exps) == 1  # e, rebuilt once: equal occurrences stay equal (one CSE temp)
+    assert [p.exp for p in _hadamard_powers(new)] == [-2]
+    values = _values(expr)
+    np.testing.assert_allclose(evaluate(new, values), evaluate(expr, values), rtol=1e-12)
+
+
+def test_an_expression_without_a_quotient_is_left_alone() -> None:
+    expr = sp.HadamardProduct(ONE - sp.HadamardProduct(E, E), q)
+    new, pairs = cancel_entrywise(expr)
+    assert new is expr and pairs == []
+
+
+def test_a_quotient_that_does_not_get_shorter_is_left_alone() -> None:
+    expr = sp.HadamardProduct(sp.HadamardPower(ONE + E, -1), q)
+    assert cancel_entrywise(expr) == (expr, [])
+
+
+def test_atoms_inside_stay_matrix_expressions() -> None:
+    # (X w) and q are atoms: the cancelled form still multiplies X by w
+    expr = sp.HadamardProduct(
+        sp.HadamardPower(q, -1), sp.HadamardProduct(q, X * w), sp.HadamardPower(ONE + E, -1)
+    )
+    new, _ = cancel_entrywise(expr)
+    assert new.has(X * w) and not new.has(q)
+    values = _values(expr, seed=1)
+    np.testing.assert_allclose(evaluate(new, values), evaluate(expr, values), rtol=1e-12)
+
+
+def test_the_logistic_hessian_is_the_textbook_weighted_gram_matrix() -> None:
+    d = hessian(logistic(), w)
+    # Xᵀ diag(e ∘ (e + 1)^∘-2 ∘ y∘y) X with e = exp∘(y ∘ X w): σ(1-σ) ∘ y∘y
+    assert d.result.args[0] == X.T and d.result.args[-1] == X
+    weight = d.result.args[1].arg
+    assert isinstance(weight, sp.HadamardProduct)
+    sums = [a for a in sp.preorder_traversal(weight) if isinstance(a, sp.MatAdd)]
+    assert all(ONE in a.args and len(a.args) == 2 for a in sums)  # only e + 1
+    assert any(p.exp == -2 for p in _hadamard_powers(weight))
+    assert any(isinstance(a, ElementwiseApplyFunction) for a in weight.args)
+    assert "cancel entrywise" in {s.rule for s in d.steps if s.kind == "simplify"}
+    check_derivation(d, DIMS, seed=2)
+    values = _values(d.of, seed=3)
+    Xv, wv, yv = (values[s] for s in (X, w, y))
+    s = 1.0 / (1.0 + np.exp(-yv * (Xv @ wv)))
+    np.testing.assert_allclose(
+        evaluate(d, values), Xv.T @ (Xv * (yv**2 * s * (1 - s))), rtol=1e-10
+    )
+
+
+def test_the_logistic_gradient_and_hvp_are_cancelled_and_correct(monkeypatch) -> None:
+    g, h = gradient(logistic(), w), hvp(logistic(), w)
+    for d in (g, h):
+        check_derivation(d, DIMS, seed=4)
+    # the gradient: -Xᵀ((exp∘(y∘X w) + 1)^∘-1 ∘ y), one quotient, no e/(1+e)
+    assert [p.exp for p in _hadamard_powers(g.result)] == [-1]
+    # without the cancellation, the same derivations are longer
+    monkeypatch.setattr("matderiv.engine.cancel_entrywise", lambda expr: (expr, []))
+    g0, h0 = gradient(logistic(), w), hvp(logistic(), w)
+    assert sp.count_ops(g.result) < sp.count_ops(g0.result)
+    assert sp.count_ops(h.result) < sp.count_ops(h0.result)
+    values = _values(h.result, seed=5)
+    np.testing.assert_allclose(evaluate(h, values), evaluate(h0, values), rtol=1e-10)
