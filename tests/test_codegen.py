@@ -208,3 +208,21 @@ def test_products_of_one_matrix_with_eight_or_more_inputs_are_batched(T) -> None
     assert body.count("W.T @") == (1 if T >= 8 else T)
     env = env_for(L, *where.values(), dims=dims, seed=T)
     np.testing.assert_allclose(call(d.to_numpy(), env), evaluate(d, env), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        sp.HadamardProduct(A, sp.HadamardPower(S, -2)),
+        sp.HadamardProduct(A, sp.HadamardPower(S, -1), sp.HadamardPower(A + S, -3)),
+        sp.HadamardProduct(sp.HadamardPower(S, -1), sp.HadamardPower(A, -2)),
+        2 * sp.HadamardProduct(A, sp.HadamardPower(S, -2)).T * x,
+        -sp.HadamardPower(S, -2) + A,
+    ],
+    ids=["a/s2", "a/(s (a+s)3)", "1/(s a2)", "scaled-transposed", "negated"],
+)
+def test_negative_hadamard_powers_become_divisions(expr) -> None:
+    source = lambdify(expr).source
+    assert "** (-" not in source and "/" in source.split("def f(")[1]
+    env = env_for(expr, seed=7)
+    np.testing.assert_allclose(call(lambdify(expr), env), evaluate(expr, env), rtol=1e-10)

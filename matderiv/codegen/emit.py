@@ -162,12 +162,20 @@ class Emitter:
         return f"numpy.trace({self.code(arg)})"
 
     def _HadamardProduct(self, node: Any) -> str:
-        return " * ".join(self._operand(a, node) for a in node.args)
+        """a ∘ b ∘ c^∘-2 as a * b / c ** 2: a division, and a power NumPy computes by
+        squaring, rather than a general power with a negative exponent."""
+        above = [a for a in node.args if not _is_reciprocal(a)]
+        below = [_reciprocal(a) for a in node.args if _is_reciprocal(a)]
+        numerator = " * ".join(self._operand(a, node) for a in above) or "1.0"
+        if not below:
+            return numerator
+        denominator = " * ".join(self._operand(b, node) for b in below)
+        return f"{numerator} / {denominator if len(below) == 1 else f'({denominator})'}"
 
     def _HadamardPower(self, node: Any) -> str:
         base, exp = node.args
-        if exp == -1:
-            return f"1.0 / {self._paren(base)}"
+        if _is_reciprocal(node):
+            return f"1.0 / {self._paren(_reciprocal(node))}"
         return f"{self._paren(base)} ** {self._scalar_code(exp)}"
 
     def _operand(self, arg: Any, within: Any) -> str:
@@ -305,6 +313,16 @@ class Emitter:
         for a, holder in holders.items():
             text = text.replace(str(holder), f"({operands[a]})")
         return text
+
+
+def _is_reciprocal(node: Any) -> bool:
+    """A Hadamard power with a negative integer exponent."""
+    return isinstance(node, sp.HadamardPower) and node.exp.is_Integer and bool(node.exp < 0)
+
+
+def _reciprocal(node: Any) -> Any:
+    """b^∘k for b^∘-k."""
+    return node.base if node.exp == -1 else sp.HadamardPower(node.base, -node.exp)
 
 
 def _is_plain_number(a: Any) -> bool:
