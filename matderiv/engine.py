@@ -10,7 +10,7 @@ import sympy as sp
 from . import layout as layouts
 from .accumulate import forward, reverse
 from .derivation import Derivation, Step
-from .errors import MatDerivError
+from .errors import MatDerivError, sympified
 from .graph import build_graph
 from .limits import deep_recursion
 from .program import Program, check_where
@@ -22,13 +22,13 @@ from .steps import StepBuilder, name_nodes
 
 
 def _as_expr(expr: Any) -> Any:
-    try:
-        return sp.sympify(expr, strict=True)
-    except sp.SympifyError as exc:
-        raise MatDerivError(
-            f"cannot differentiate {expr!r} ({type(expr).__name__}): pass a SymPy expression, "
-            "e.g. built from MatrixSymbol, or a string through matderiv's parser."
-        ) from exc
+    return sympified(
+        expr,
+        lambda: (
+            f"cannot differentiate {expr!r} ({type(expr).__name__}): pass a SymPy "
+            "expression, e.g. built from MatrixSymbol, or a string through matderiv's parser."
+        ),
+    )
 
 
 def derive(

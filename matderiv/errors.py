@@ -6,6 +6,11 @@ user never has to read a traceback from inside SymPy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import sympy as sp
+
 
 class MatDerivError(Exception):
     """Base class of every error matderiv raises on purpose."""
@@ -29,3 +34,13 @@ class ParseError(MatDerivError):
 
 class EvaluationError(MatDerivError):
     """Missing or inconsistent values when evaluating an expression numerically."""
+
+
+def sympified(value: Any, problem: Callable[[], str]) -> Any:
+    """``value`` as a SymPy object (strict sympify), or a MatDerivError saying
+    ``problem()``: user input that is not an expression is reported, not passed on to
+    fail deep inside.  The message is built only on failure (a repr can be costly)."""
+    try:
+        return sp.sympify(value, strict=True)
+    except sp.SympifyError as exc:
+        raise MatDerivError(problem()) from exc

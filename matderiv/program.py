@@ -18,7 +18,7 @@ from typing import Any
 
 import sympy as sp
 
-from .errors import MatDerivError, ShapeMismatch
+from .errors import MatDerivError, ShapeMismatch, sympified
 from .graph import is_leaf
 from .shapes import check_shapes, fmt_shape, scalarize, shape_of, shapes_equal
 
@@ -50,12 +50,13 @@ def check_where(where: Mapping[Any, Any] | None, wrt_symbol: Any) -> Definitions
                 f"({type(symbol).__name__}). Hint: declare it as MatrixSymbol('{symbol}', rows, "
                 "cols)."
             )
-        try:
-            definition = sp.sympify(definition, strict=True)
-        except sp.SympifyError as exc:
-            raise MatDerivError(
-                f"the definition of {symbol} in where= is not a SymPy expression: {definition!r}"
-            ) from exc
+        definition = sympified(
+            definition,
+            lambda: (  # called, if at all, within this iteration
+                f"the definition of {symbol} in where= is not a SymPy expression: "  # noqa: B023
+                f"{definition!r}"  # noqa: B023
+            ),
+        )
         check_shapes(definition)
         if not shapes_equal(shape_of(symbol), shape_of(definition)):
             raise ShapeMismatch(

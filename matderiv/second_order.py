@@ -46,8 +46,39 @@ def _check_scalar(f: Any, what: str) -> Any:
     return f
 
 
-def _heading(text: str, expr: Any) -> Step:
-    return Step("define", text, expr, shape_of(expr), note="second order")
+def _heading(name: str, expr: Any, what: str) -> Step:
+    return Step("define", name, expr, shape_of(expr), note=f"{what} (second order)")
+
+
+def _second_names(
+    first: Derivation, names: Mapping[str, Any] | None, extra: list[tuple[str, Any]]
+) -> tuple[dict[str, Any], list[str]]:
+    """Names for the second phase: the user's, the first phase's intermediates (v_k
+    keep their meaning; new ones continue the count) and ``extra`` ((g, ∇f), ...)
+    under a free name each; returns the names and the names given to ``extra``."""
+    out = dict(names or {})
+    symbols: dict[Any, Any] = {}
+    where_names = {str(s) for s in first.definitions}
+    for step in first.steps:
+        if step.kind != "define" or step.lhs in ("f", "Y") or step.lhs in out:
+            continue
+        if step.lhs in where_names:
+            continue  # a where= symbol: the second phase gets it as a definition
+        expr = step.expr.xreplace(symbols)
+        if getattr(expr, "is_Matrix", False):
+            symbols[sp.MatrixSymbol(step.lhs, *step.shape)] = expr
+        else:
+            symbols[sp.Symbol(step.lhs)] = expr
+        out[step.lhs] = expr
+    chosen = []
+    for stem, expr in extra:
+        name, k = stem, 1
+        while name in out or name in where_names:
+            k += 1
+            name = f"{stem}_{k}"
+        out[name] = expr
+        chosen.append(name)
+    return out, chosen
 
 
 def hessian(
@@ -65,7 +96,8 @@ def hessian(
     f = _check_scalar(f, "hessian")
     X = _variable(X)
     grad = gradient(f, X, names=names, where=where)
-    jac = derive(grad.result, X, "numerator", names=names, where=grad.definitions or None)
+    second, (g_name,) = _second_names(grad, names, [("g", grad.result)])
+    jac = derive(grad.result, X, "numerator", names=second, where=grad.definitions or None)
     m, n = X.shape
     vec_x = str(X) if n == 1 else f"vec({X})"
     label = f"∂²f/∂{vec_x}∂{vec_x}ᵀ"
@@ -76,7 +108,11 @@ def hessian(
         jac,
         of=f,
         wrt=X,
-        steps=(_heading("∇f", grad.result), *grad.steps, *_relabel(jac.steps, label)),
+        steps=(
+            _heading(g_name, grad.result, "∇f"),
+            *grad.steps,
+            *_relabel(jac.steps, label),
+        ),
         mode="hessian",
         description=description,
         names=dict(names or {}),
@@ -122,16 +158,17 @@ def hvp(
     grad = gradient(f, X, names=names, where=where)
     g = grad.result
     inner = sp.Trace(V.T * g) if getattr(g, "is_Matrix", False) else V[0, 0] * g
-    d = gradient(inner, X, names=names, where=grad.definitions or None)
+    second, (g_name, p_name) = _second_names(grad, names, [("g", g), ("p", inner)])
+    d = gradient(inner, X, names=second, where=grad.definitions or None)
     description = f"Hessian-vector product H vec({V}), de-vectorised: shaped like {X}"
     return dataclasses.replace(
         d,
         of=f,
         wrt=X,
         steps=(
-            _heading("∇f", g),
+            _heading(g_name, g, "∇f"),
             *grad.steps,
-            _heading(f"⟨∇f, {V}⟩", inner),
+            _heading(p_name, inner, f"⟨∇f, {V}⟩"),
             *_relabel(d.steps, f"H vec({V})"),
         ),
         mode="hvp",

@@ -39,6 +39,8 @@ def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
             name = "f" if is_scalar_shape(shape_of(node)) else "Y"
         else:
             count += 1
+            while f"v_{count}" in names:  # a name the caller gave to something else
+                count += 1
             name = f"v_{count}"
         rows, cols = shape_of(node)
         symbols[node] = sp.MatrixSymbol(name, rows, cols) if is_matrix(node) else sp.Symbol(name)

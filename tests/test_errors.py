@@ -91,7 +91,7 @@ def test_gradient_of_a_non_scalar() -> None:
 
 
 def test_not_a_sympy_expression() -> None:
-    with pytest.raises(MatDerivError, match="SymPy expression"):
+    with pytest.raises(MatDerivError, match=r"cannot differentiate <object .*SymPy expression"):
         derive(object(), X)
 
 

@@ -151,3 +151,5 @@ def test_where_errors_name_the_problem() -> None:
         gradient(sp.Trace(c.T * x), x, where={x: a})
     with pytest.raises(MatDerivError, match="keys must be MatrixSymbols"):
         gradient(sp.Trace(c.T * x), x, where={"a": x})
+    with pytest.raises(MatDerivError, match="definition of a in where= is not a SymPy expr"):
+        gradient(sp.Trace(c.T * a), x, where={a: object()})

@@ -163,3 +163,33 @@ def test_hvp_with_a_direction_of_the_users_choosing() -> None:
     P = hvp(x.T * A * x, x, direction=U)
     assert U in P.result.free_symbols
     assert check_derivation(P, DIMS, rtol=1e-4) < 1e-4
+
+
+def _defines(d) -> list:
+    return [(s.lhs, s.expr) for s in d.steps if s.kind == "define"]
+
+
+@pytest.mark.parametrize("second", [hessian, hvp], ids=["hessian", "hvp"])
+@pytest.mark.parametrize("name", ["logistic_regression", "log_det"])
+def test_second_phase_names_continue_the_first(second, name) -> None:
+    f, var = CASES[name]
+    d = second(f, var)
+    defined: dict = {}
+    for lhs, expr in _defines(d):
+        if lhs in defined and lhs.startswith("v_"):  # the same name, the same intermediate
+            assert defined[lhs] == expr, (lhs, defined[lhs], expr)
+        defined.setdefault(lhs, expr)
+    assert "g" in defined and defined["g"] == gradient(f, var).result
+    labels = [s.lhs for s in d.steps if s.kind in ("local", "chain")]
+    assert not any(label.startswith("∂Y/") for label in labels)
+    root = "g" if second is hessian else "p"
+    assert any(label.startswith((f"∂{root}/", f"∂vec({root})/")) for label in labels)
+
+
+def test_second_phase_names_avoid_the_users() -> None:
+    f, var = CASES["logistic_regression"]
+    g_user = D * w
+    d = hessian(f, var, names={"g": g_user})
+    defined = dict(_defines(d))
+    assert defined["g"] == g_user and "g_2" in defined
+    check_derivation(d, DIMS, seed=1)

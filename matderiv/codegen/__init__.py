@@ -20,7 +20,7 @@ from typing import Any
 import numpy
 import sympy as sp
 
-from ..errors import MatDerivError
+from ..errors import MatDerivError, sympified
 from ..limits import allows_deep
 from ..program import check_where
 from ..render.unicode import fmt
@@ -43,13 +43,13 @@ def _targets(target: Any) -> tuple[list[Any], dict[Any, Any]]:
                 )
             definitions[symbol] = value
         expr = getattr(item, "result", item)
-        try:
-            expr = sp.sympify(expr, strict=True)
-        except sp.SympifyError as exc:
-            raise MatDerivError(
-                f"lambdify takes Derivations or SymPy expressions, got {item!r}"
-            ) from exc
-        outputs.append(expr)
+        outputs.append(
+            sympified(
+                expr,
+                # called, if at all, within this iteration
+                lambda: f"lambdify takes Derivations or SymPy expressions, got {item!r}",  # noqa: B023
+            )
+        )
     return outputs, definitions
 
 

@@ -23,7 +23,7 @@ from ..errors import UnsupportedNode
 from ..graph import is_leaf
 from ..nodes import DiagVector
 from ..shapes import fmt_shape, shape_of
-from .products import STRUCTURED, is_one, product_code, wrap
+from .products import STRUCTURED, dot, is_one, product_code, wrap
 
 _RESERVED = {"numpy", "np", "math"}
 _LONG = 120  # inline code longer than this gets a temporary
@@ -226,7 +226,7 @@ class Emitter:
             rights.append(self._paren(mats[1]))
         left = self.shared(f"numpy.hstack([{', '.join(lefts)}])")
         right = self.shared(f"numpy.vstack([{', '.join(rights)}])")
-        return f"{left} @ {right}"
+        return dot(left, right)
 
     def shared(self, code: str) -> str:
         """A temporary for ``code``, the same one each time the same code is asked for."""
