@@ -27,7 +27,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from .canon import transpose
@@ -36,16 +35,14 @@ from .engine import derive
 from .errors import MatDerivError, ShapeMismatch
 from .layout import LAYOUTS, parse_wrt
 from .nodes import CommutationMatrix, Vec
-from .numeric import evaluate
 from .parse.candidate import parse_candidate
 from .render import verdict_view
 from .render.rows import label
 from .render.unicode import fmt, fmt_shape
 from .shapes import check_shapes, dimension_symbols, dims_equal, scalarize, shape_of, shapes_equal
 from .simplify import simplify
-from .testing import random_values
+from .trials import Trials, best_factor, make_trials, relative_error
 
-SIZES = (2, 3, 4, 5, 6, 7, 8)
 RTOL = 1e-7
 
 
@@ -77,89 +74,6 @@ class Verdict:
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
         yield from verdict_view.renderables(self)
-
-
-# -- numeric trials -------------------------------------------------------------------
-
-
-def _size_choices(dims: list[Any], count: int) -> list[dict[Any, int]]:
-    """``count`` assignments of distinct sizes to the dimension symbols, rotated each time."""
-    if not dims:
-        return [{}]
-    pool = list(SIZES) + list(range(9, 9 + len(dims)))
-    choices = []
-    for shift in range(count):
-        rotated = pool[shift:] + pool[:shift]
-        choices.append({d: rotated[k] for k, d in enumerate(dims)})
-    return choices
-
-
-@dataclass(frozen=True)
-class Trials:
-    """Random points at which expressions are compared; values include the sizes."""
-
-    points: tuple[dict[Any, Any], ...]
-    program: Mapping[Any, Any] = field(default_factory=dict)  # where= definitions, run first
-    _cache: dict[Any, list[np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
-    _ran: list[dict[Any, Any]] = field(default_factory=list, compare=False, repr=False)
-
-    def _points(self) -> list[dict[Any, Any]]:
-        """The points with the program's symbols computed (once per point)."""
-        if not self._ran:
-            for p in self.points:
-                values = dict(p)
-                for symbol, definition in self.program.items():
-                    values[symbol] = evaluate(definition, values)
-                self._ran.append(values)
-        return self._ran
-
-    def values(self, expr: Any) -> list[np.ndarray]:
-        """The value of ``expr`` at every point (each expression evaluated once)."""
-        if expr not in self._cache:
-            self._cache[expr] = [
-                np.atleast_2d(np.asarray(evaluate(expr, p), dtype=float)) for p in self._points()
-            ]
-        return self._cache[expr]
-
-    def with_points(self, points: tuple[dict[Any, Any], ...]) -> Trials:
-        return Trials(points, self.program)
-
-
-def make_trials(
-    exprs: tuple[Any, ...],
-    sizes: int = 3,
-    points: int = 2,
-    seed: int = 0,
-    program: Mapping[Any, Any] | None = None,
-) -> Trials:
-    """Random points (values and sizes) for ``exprs``; a ``program``'s inputs included."""
-    rng = np.random.default_rng(seed)
-    program = dict(program or {})
-    both = sp.Tuple(*exprs, *program.values())
-    dims = sorted(dimension_symbols(*exprs, *program.values()), key=str)
-    out = []
-    for choice in _size_choices(dims, sizes):
-        for _ in range(points):
-            values = random_values(both, choice, rng)  # defined symbols are recomputed
-            out.append({**values, **choice})
-    return Trials(tuple(out), program)
-
-
-def _error(a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    worst = 0.0
-    for x, y in zip(a, b, strict=True):
-        if x.shape != y.shape:
-            return float("inf")
-        scale = max(float(np.max(np.abs(y), initial=0.0)), 1.0)
-        worst = max(worst, float(np.max(np.abs(x - y), initial=0.0)) / scale)
-    return worst
-
-
-def _best_factor(a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
-    """c minimising ‖a − c b‖ over all points, or None when b vanishes."""
-    num = sum(float(np.vdot(x, y)) for x, y in zip(a, b, strict=True))
-    den = sum(float(np.vdot(y, y)) for y in b)
-    return num / den if den > 1e-300 else None
 
 
 # -- the checks ---------------------------------------------------------------------
@@ -223,7 +137,7 @@ class _Checker:
     def close(self, a: Any, b: Any) -> bool:
         """a ≈ b at every trial point."""
         try:
-            return _error(self.trials.values(a), self.trials.values(b)) < RTOL
+            return relative_error(self.trials.values(a), self.trials.values(b)) < RTOL
         except (MatDerivError, ValueError):
             return False
 
@@ -251,7 +165,7 @@ class _Checker:
     def equality(self) -> Verdict | None:
         if simplify(self.candidate) == self.result:
             return self.verdict(True, "correct", self._correct("symbolically"), max_error=0.0)
-        err = _error(self.trials.values(self.candidate), self.trials.values(self.result))
+        err = relative_error(self.trials.values(self.candidate), self.trials.values(self.result))
         if err < RTOL:
             where = f"numerically ({len(self.trials.points)} random points, distinct sizes)"
             return self.verdict(True, "correct", self._correct(where), max_error=err)
@@ -264,7 +178,7 @@ class _Checker:
         )
 
     def diagnose(self) -> Verdict:
-        err = _error(self.trials.values(self.candidate), self.trials.values(self.result))
+        err = relative_error(self.trials.values(self.candidate), self.trials.values(self.result))
         checks = (
             self._transposed,
             self._commutation,
@@ -325,8 +239,8 @@ class _Checker:
 
     def _factor(self) -> tuple[str, str, dict[str, Any]] | None:
         cand, res = self.trials.values(self.candidate), self.trials.values(self.result)
-        c = _best_factor(cand, res)
-        if c is None or abs(c - 1) < 1e-9 or _error(cand, [c * r for r in res]) > RTOL:
+        c = best_factor(cand, res)
+        if c is None or abs(c - 1) < 1e-9 or relative_error(cand, [c * r for r in res]) > RTOL:
             return None
         nice = sp.nsimplify(c, tolerance=1e-8, rational=True)
         if nice == -1:
@@ -350,7 +264,7 @@ class _Checker:
         for size in range(1, len(terms)):
             for kept in itertools.combinations(range(len(terms)), size):
                 partial = _sum([terms[k] for k in kept])
-                if _error(cand, self.trials.values(partial)) < RTOL:
+                if relative_error(cand, self.trials.values(partial)) < RTOL:
                     missing = _sum([t for k, t in enumerate(terms) if k not in kept])
                     shown = fmt(_named(missing, self.derivation.names))
                     return (
@@ -379,7 +293,9 @@ class _Checker:
                 tuple({**p, matrix: (p[matrix] + p[matrix].T) / 2} for p in self.trials.points)
             )
             try:
-                err = _error(symmetric.values(self.candidate), symmetric.values(self.result))
+                err = relative_error(
+                    symmetric.values(self.candidate), symmetric.values(self.result)
+                )
             except (MatDerivError, ValueError):
                 continue
             if err < RTOL:
