@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from matderiv import evaluate, gradient, hessian, hvp
@@ -105,3 +107,43 @@ def test_the_logistic_gradient_and_hvp_are_cancelled_and_correct(monkeypatch) ->
     assert sp.count_ops(h.result) < sp.count_ops(h0.result)
     values = _values(h.result, seed=5)
     np.testing.assert_allclose(evaluate(h, values), evaluate(h0, values), rtol=1e-10)
+
+
+# -- random entrywise quotients: the cancelled form has the same value -----------------
+
+a_, b_ = sp.MatrixSymbol("a", m, 1), sp.MatrixSymbol("b", m, 1)
+_E = a_.applyfunc(sp.exp)
+_FACTORS = (
+    a_,
+    b_,
+    _E,
+    sp.HadamardPower(ONE + _E, -1),
+    sp.HadamardPower(ONE + _E, -2),
+    sp.HadamardPower(ONE + sp.HadamardProduct(b_, b_), -1),
+)
+
+
+@st.composite
+def quotients(draw):
+    terms = []
+    for _ in range(draw(st.integers(1, 3))):
+        picks = draw(st.lists(st.sampled_from(_FACTORS), min_size=1, max_size=4))
+        term = picks[0] if len(picks) == 1 else sp.HadamardProduct(*picks)
+        coeff = draw(st.sampled_from((-2, -1, 1, 3)))
+        terms.append(term if coeff == 1 else sp.MatMul(coeff, term))
+    total = terms[0] if len(terms) == 1 else sp.MatAdd(*terms)
+    return sp.HadamardProduct(total, draw(st.sampled_from(_FACTORS)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(quotients(), st.integers(0, 2**16))
+def test_cancelling_random_entrywise_quotients_keeps_the_value(expr, seed) -> None:
+    new, pairs = cancel_entrywise(expr)
+    assert sp.count_ops(new) <= sp.count_ops(expr)
+    if not pairs:
+        assert new == expr
+    rng = np.random.default_rng(seed)
+    values = {a_: rng.standard_normal((5, 1)), b_: rng.standard_normal((5, 1)), **DIMS}
+    np.testing.assert_allclose(
+        evaluate(new, values), evaluate(expr, values), rtol=1e-9, atol=1e-12
+    )
