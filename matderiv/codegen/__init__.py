@@ -26,7 +26,6 @@ from ..program import check_where
 from ..render.unicode import fmt
 from ..shapes import dimension_symbols, is_matrix, scalarize
 from .emit import Emitter, identifier
-from .helpers import DEPENDS, HELPERS, USES_SCIPY
 from .products import batch_input_products
 
 
@@ -202,7 +201,12 @@ def _dim_lines(names: dict[Any, str], dim_names: dict[Any, str], used: set[Any])
 
 
 def _helper_source(used: set[str]) -> tuple[str, str]:
-    """The source of the helpers ``used`` (and those they call), and the imports."""
+    """The source of the helpers ``used`` (and those they call), and the imports.
+
+    The helpers module is imported here, on first use, not with matderiv: it
+    imports scipy.linalg (a quarter of a second) for the solve helpers."""
+    from .helpers import DEPENDS, HELPERS, USES_SCIPY
+
     wanted = set(used)
     for helper in list(used):
         wanted |= set(DEPENDS.get(helper, ()))
