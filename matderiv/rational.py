@@ -63,10 +63,11 @@ def _cancel(region: Any) -> Any:
         scalar = _to_scalar(region, atoms)
     except _NotEntrywise:
         return None
-    if sp.count_ops(scalar) > MAX_NODES:
+    ops = sp.count_ops(scalar)
+    if ops > MAX_NODES:
         return None
     factored = sp.factor(scalar)
-    if sp.count_ops(factored) >= sp.count_ops(scalar):
+    if sp.count_ops(factored) >= ops:
         return None
     try:
         return _from_scalar(factored, {v: k for k, v in atoms.items()}, shape_of(region))

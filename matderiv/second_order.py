@@ -22,6 +22,7 @@ from .errors import LayoutError, MatDerivError
 from .nodes import Vec
 from .render.unicode import fmt
 from .shapes import is_scalar_shape, shape_of
+from .steps import display_symbol
 
 
 def _variable(X: Any) -> Any:
@@ -65,10 +66,7 @@ def _second_names(
         if step.lhs in where_names:
             continue  # a where= symbol: the second phase gets it as a definition
         expr = step.expr.xreplace(symbols)
-        if getattr(expr, "is_Matrix", False):
-            symbols[sp.MatrixSymbol(step.lhs, *step.shape)] = expr
-        else:
-            symbols[sp.Symbol(step.lhs)] = expr
+        symbols[display_symbol(step.lhs, expr)] = expr
         out[step.lhs] = expr
     chosen = []
     for stem, expr in extra:

@@ -42,10 +42,14 @@ def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
             while f"v_{count}" in names:  # a name the caller gave to something else
                 count += 1
             name = f"v_{count}"
-        rows, cols = shape_of(node)
-        symbols[node] = sp.MatrixSymbol(name, rows, cols) if is_matrix(node) else sp.Symbol(name)
+        symbols[node] = display_symbol(name, node)
     symbols[graph.wrt] = graph.wrt
     return symbols
+
+
+def display_symbol(name: str, expr: Any) -> Any:
+    """The symbol that stands for ``expr`` in the steps: a MatrixSymbol of its shape."""
+    return sp.MatrixSymbol(name, *shape_of(expr)) if is_matrix(expr) else sp.Symbol(name)
 
 
 def show(expr: Any, symbols: Mapping[Any, Any]) -> Any:
