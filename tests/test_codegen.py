@@ -226,3 +226,22 @@ def test_negative_hadamard_powers_become_divisions(expr) -> None:
     assert "** (-" not in source and "/" in source.split("def f(")[1]
     env = env_for(expr, seed=7)
     np.testing.assert_allclose(call(lambdify(expr), env), evaluate(expr, env), rtol=1e-10)
+
+
+@pytest.mark.parametrize("rows", ["transposed columns", "row vectors"])
+def test_four_or_more_outer_products_are_one_product(rows) -> None:
+    # Σ a_k b_kᵀ (backprop through time) → [a_1 ... a_K] [b_1 ... b_K]ᵀ, one product
+    K = 5
+    a = [sp.MatrixSymbol(f"a_{k}", n, 1) for k in range(K)]
+    if rows == "transposed columns":
+        b = [sp.MatrixSymbol(f"b_{k}", m, 1).T for k in range(K)]
+    else:
+        b = [sp.MatrixSymbol(f"r_{k}", 1, m) for k in range(K)]
+    expr = sp.MatAdd(*(sp.MatMul(k + 1, a[k], b[k]) for k in range(K)))
+    fn = lambdify(expr)
+    body = fn.source.split("def f(")[1]
+    assert body.count(".dot(") == 1 and "numpy.concatenate(" in body
+    env = env_for(expr, seed=11)
+    got = call(fn, env)
+    assert got.shape == (DIMS[n], DIMS[m])
+    np.testing.assert_allclose(got, evaluate(expr, env), rtol=1e-12)

@@ -23,7 +23,7 @@ from ..errors import UnsupportedNode
 from ..graph import is_leaf
 from ..nodes import DiagVector
 from ..shapes import fmt_shape, shape_of
-from .products import STRUCTURED, dot, is_one, product_code, wrap
+from .products import STRUCTURED, columns, dot, is_one, product_code, wrap
 
 _RESERVED = {"numpy", "np", "math"}
 _LONG = 120  # inline code longer than this gets a temporary
@@ -223,9 +223,14 @@ class Emitter:
                 return None
             left = self._paren(mats[0])
             lefts.append(left if coeff == 1 else f"{self._scalar_code(coeff)} * {left}")
-            rights.append(self._paren(mats[1]))
-        left = self.shared(f"numpy.hstack([{', '.join(lefts)}])")
-        right = self.shared(f"numpy.vstack([{', '.join(rights)}])")
+            rights.append(mats[1])
+        left = self.shared(columns(lefts))
+        if all(isinstance(r, sp.Transpose) for r in rights):
+            # [b_1ᵀ; ...; b_Tᵀ] = [b_1 ... b_T]ᵀ: no row views to build
+            right = self.shared(columns([self._paren(r.arg) for r in rights])) + ".T"
+        else:
+            codes = ", ".join(self._paren(r) for r in rights)
+            right = self.shared(f"numpy.concatenate([{codes}])")
         return dot(left, right)
 
     def shared(self, code: str) -> str:

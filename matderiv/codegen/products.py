@@ -121,6 +121,13 @@ def dot(left: str, right: str) -> str:
     return f"{wrap(left)}.dot({right})"
 
 
+def columns(codes: list[str]) -> str:
+    """The 2-D operands side by side, [a_1 ... a_k].  (``numpy.concatenate``, not
+    ``hstack``: measured 2.2 vs 4 µs for eight 64-vectors; every operand in generated
+    code is already 2-D, which is all ``hstack`` would add.)"""
+    return f"numpy.concatenate([{', '.join(codes)}], axis=1)"
+
+
 def wrap(text: str) -> str:
     """``text`` in parentheses unless it is a name, attribute or indexed name."""
     return text if re.fullmatch(r"[\w.]+(\[[^\]]*\])?", text) else f"({text})"
@@ -288,7 +295,7 @@ def batch_input_products(em: Emitter, roots: list[Any], inputs: set[Any]) -> Non
     for a, vectors in groups.items():
         if len(vectors) < BATCH_MIN:
             continue
-        stacked = em.shared(f"numpy.hstack([{', '.join(em.code(v) for v in vectors)}])")
+        stacked = em.shared(columns([em.code(v) for v in vectors]))
         # computed as ([v_1 ... v_k]ᵀ Aᵀ), k rows: each A v_j is then a contiguous row,
         # which NumPy adds faster than a strided column (0.8 vs 1.4 µs at n = 64)
         rows = em.assign(em.fresh(), dot(f"{stacked}.T", em._paren(transpose(a))))
