@@ -173,19 +173,25 @@ def _right_to_left(
     return acc
 
 
+def _run_end(ops: list[bool], start: int) -> int:
+    """The end (exclusive) of the run of plain factors (``ops`` False) from ``start``."""
+    end = start
+    while end < len(ops) and not ops[end]:
+        end += 1
+    return end
+
+
 def _left_to_right(em: Emitter, mats: list[Any], acc: str, solve: bool) -> str:
+    ops = [_is_operator(m, solve) for m in mats]
     i = 0
     while i < len(mats):
-        factor = mats[i]
-        if _is_operator(factor, solve):
-            acc = _apply_right(em, acc, factor)
+        if ops[i]:
+            acc = _apply_right(em, acc, mats[i])
             i += 1
         else:
-            j = i
-            while j + 1 < len(mats) and not _is_operator(mats[j + 1], solve):
-                j += 1
-            acc = _plain([acc, *(em._paren(m) for m in mats[i : j + 1])])
-            i = j + 1
+            end = _run_end(ops, i)
+            acc = _plain([acc, *(em._paren(m) for m in mats[i:end])])
+            i = end
     return acc
 
 
@@ -229,21 +235,17 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
     if not ops[-1]:
         return _right_to_left(em, mats, None, narrow, solve)
     if not ops[0]:
-        j = 0
-        while j + 1 < len(mats) and not ops[j + 1]:
-            j += 1
-        start = _plain([em._paren(m) for m in mats[: j + 1]])
-        return _left_to_right(em, mats[j + 1 :], start, solve)
+        end = _run_end(ops, 0)
+        start = _plain([em._paren(m) for m in mats[:end]])
+        return _left_to_right(em, mats[end:], start, solve)
     if solve:
         # inverses at both ends: start from the first plain block, then solve
         # outwards (X⁻ᵀ Vᵀ X⁻ᵀ: two solves, no inverse)
-        j = ops.index(False)
-        k = j
-        while k + 1 < len(mats) and not ops[k + 1]:
-            k += 1
-        start = _plain([em._paren(m) for m in mats[j : k + 1]])
-        start = _right_to_left(em, mats[:j], start, narrow=False, solve=True)
-        return _left_to_right(em, mats[k + 1 :], start, solve)
+        first = ops.index(False)
+        end = _run_end(ops, first)
+        start = _plain([em._paren(m) for m in mats[first:end]])
+        start = _right_to_left(em, mats[:first], start, narrow=False, solve=True)
+        return _left_to_right(em, mats[end:], start, solve)
     # structured at both ends: build the first factor (a Kronecker product is
     # usually the result's own size) and apply the rest to it from the right
     first, rest = mats[0], mats[1:]
