@@ -3,7 +3,7 @@
 Each node carries only what is intrinsic to it: its shape, its entries
 (``_entry``, so ``expr.subs(dims).as_explicit()`` works at concrete sizes) and
 how it prints.  Derivative rules, rewrites and numeric evaluation live in
-their own tables (``rules.py``, ``simplify.py``, ``numeric.py``).
+their own tables (``rules.py``, ``rewrites.py``, ``numeric.py``).
 
 Conventions: ``vec`` stacks columns (column-major), as Magnus & Neudecker and
 the Matrix Cookbook; ``K_{m,n} vec(A) = vec(A^T)`` for ``A`` of shape m x n.

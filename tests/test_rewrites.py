@@ -9,7 +9,7 @@ import sympy as sp
 from matderiv import evaluate
 from matderiv.canon import matadd
 from matderiv.nodes import CommutationMatrix, DiagVector, Reshape, Vec
-from matderiv.simplify import (
+from matderiv.rewrites import (
     NODE_RULES,
     PAIR_RULES,
     commutation_inverse,
@@ -27,11 +27,11 @@ from matderiv.simplify import (
     kron_vec,
     mixed_product,
     reshape_of_vec,
-    simplify,
     trace_of_identity,
     vec_of_reshape,
     vec_of_vector,
 )
+from matderiv.simplify import simplify
 
 m, n, p, q = sp.symbols("m n p q", integer=True, positive=True)
 DIMS = {m: 2, n: 3, p: 4, q: 5}

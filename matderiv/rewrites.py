@@ -1,0 +1,296 @@
+"""The rewrite rule table for the algebra of ⊗, K_{m,n}, I, diag, vec and transposes.
+
+Each rule is a named function ``expr -> expr | None`` with its identity on
+the first docstring line and why it terminates on the second.  Rules on
+adjacent factors of a product live in ``PAIR_RULES``; the others in
+``NODE_RULES``.  Within a table the rules are tried in order.  ``simplify.py``
+applies them to a fixed point.
+
+Every rule makes the expression strictly smaller or moves a commutation
+matrix strictly to the right, so the rewriting terminates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sympy as sp
+
+from .canon import matadd, matmul, transpose
+from .nodes import CommutationMatrix, DiagVector, Reshape, Vec
+from .shapes import dims_equal, is_matrix, shape_of, shapes_equal
+
+NodeRule = Callable[[Any], Any]
+PairRule = Callable[[Any, Any], Any]
+
+
+def _is_one(d: Any) -> bool:
+    return dims_equal(d, 1)
+
+
+def _kron_pair(expr: Any) -> tuple[Any, Any] | None:
+    """(A, B) for a two-factor Kronecker product A ⊗ B, else None."""
+    if isinstance(expr, sp.KroneckerProduct) and len(expr.args) == 2:
+        return expr.args[0], expr.args[1]
+    return None
+
+
+# -- rules on one node ----------------------------------------------------------
+
+
+def kron_unit_factor(expr: Any) -> Any:
+    """I_1 ⊗ A → A,  A ⊗ I_1 → A
+    terminates: one factor fewer."""
+    if not isinstance(expr, sp.KroneckerProduct):
+        return None
+    kept = [f for f in expr.args if not (isinstance(f, sp.Identity) and _is_one(f.rows))]
+    if len(kept) == len(expr.args):
+        return None
+    if not kept:
+        return sp.Identity(1)
+    return kept[0] if len(kept) == 1 else sp.KroneckerProduct(*kept)
+
+
+def kron_outer_product(expr: Any) -> Any:
+    """a ⊗ bᵀ → a bᵀ,  bᵀ ⊗ a → a bᵀ  (column vectors a, b)
+    terminates: removes a Kronecker product."""
+    pair = _kron_pair(expr)
+    if pair is None:
+        return None
+    first, second = pair
+    (r1, c1), (r2, c2) = shape_of(first), shape_of(second)
+    if _is_one(c1) and _is_one(r2):
+        return sp.MatMul(first, second).doit(deep=False)
+    if _is_one(r1) and _is_one(c2):
+        return sp.MatMul(second, first).doit(deep=False)
+    return None
+
+
+def commutation_trivial(expr: Any) -> Any:
+    """K_{1,n} → I_n,  K_{n,1} → I_n
+    terminates: removes a commutation matrix."""
+    if isinstance(expr, CommutationMatrix) and (_is_one(expr.m) or _is_one(expr.n)):
+        return sp.Identity(expr.m * expr.n)
+    return None
+
+
+def trace_of_identity(expr: Any) -> Any:
+    """tr(I_n) → n,  tr(c I_n) → c n
+    terminates: removes a trace."""
+    if not isinstance(expr, sp.Trace):
+        return None
+    arg = expr.arg
+    if isinstance(arg, sp.Identity):
+        return sp.sympify(arg.rows)
+    if isinstance(arg, sp.MatMul):
+        coeff, mats = arg.as_coeff_matrices()
+        if len(mats) == 1 and isinstance(mats[0], sp.Identity):
+            return coeff * mats[0].rows
+    return None
+
+
+def diag_sum(expr: Any) -> Any:
+    """c₁ diag(a) + c₂ diag(b) → diag(c₁ a + c₂ b)
+    terminates: a sum of k diag terms becomes one diag."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    vectors = []
+    for term in expr.args:
+        coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (1, [term])
+        if len(mats) != 1 or not isinstance(mats[0], DiagVector):
+            return None
+        vectors.append(mats[0].arg if coeff == 1 else matmul(coeff, mats[0].arg))
+    return DiagVector(matadd(*vectors))
+
+
+def diag_scalar(expr: Any) -> Any:
+    """diag(c v) → c diag(v) for a number c
+    terminates: the number leaves the diag; diag_sum takes it back only into a sum."""
+    if not isinstance(expr, DiagVector) or not isinstance(expr.arg, sp.MatMul):
+        return None
+    coeff, mats = expr.arg.as_coeff_matrices()
+    if coeff == 1 or not coeff.is_Number:
+        return None
+    return matmul(coeff, DiagVector(matmul(*mats)))
+
+
+def vec_of_vector(expr: Any) -> Any:
+    """vec(v) → v,  vec(vᵀ) → v  (v a column vector)
+    terminates: removes a vec."""
+    if not isinstance(expr, Vec):
+        return None
+    rows, cols = shape_of(expr.arg)
+    if _is_one(cols):
+        return expr.arg
+    if _is_one(rows):
+        return transpose(expr.arg)
+    return None
+
+
+def vec_of_reshape(expr: Any) -> Any:
+    """vec(vec⁻¹(v)) → v
+    terminates: removes two nodes."""
+    if isinstance(expr, Vec) and isinstance(expr.arg, Reshape):
+        return expr.arg.arg
+    return None
+
+
+def reshape_of_vec(expr: Any) -> Any:
+    """vec⁻¹_{m×n}(vec A) → A  (A of shape m x n);  vec⁻¹_{n×1}(v) → v
+    terminates: removes nodes."""
+    if not isinstance(expr, Reshape):
+        return None
+    if isinstance(expr.arg, Vec) and shapes_equal(shape_of(expr.arg.arg), expr.shape):
+        return expr.arg.arg
+    if _is_one(expr.shape[1]):
+        return expr.arg
+    return None
+
+
+# -- rules on two adjacent factors ---------------------------------------------------
+
+
+def mixed_product(left: Any, right: Any) -> Any:
+    """(A ⊗ B)(C ⊗ D) → (AC) ⊗ (BD)  when AC and BD are defined  (Cookbook 520)
+    terminates: one Kronecker product fewer."""
+    if not (isinstance(left, sp.KroneckerProduct) and isinstance(right, sp.KroneckerProduct)):
+        return None
+    if len(left.args) != len(right.args):
+        return None
+    pairs = list(zip(left.args, right.args, strict=False))
+    if not all(dims_equal(shape_of(a)[1], shape_of(c)[0]) for a, c in pairs):
+        return None
+    return (sp.KroneckerProduct(*(sp.MatMul(a, c).doit(deep=False) for a, c in pairs)),)
+
+
+def commutation_through_kron(left: Any, right: Any) -> Any:
+    """K_{p,m}(A ⊗ B) → (B ⊗ A) K_{q,n}  (A: m x n, B: p x q; Magnus & Neudecker 3.9)
+    terminates: the commutation matrix moves right."""
+    pair = _kron_pair(right)
+    if not isinstance(left, CommutationMatrix) or pair is None:
+        return None
+    (m, n), (p, q) = shape_of(pair[0]), shape_of(pair[1])
+    if not (dims_equal(left.m, p) and dims_equal(left.n, m)):
+        return None
+    return (sp.KroneckerProduct(pair[1], pair[0]), CommutationMatrix(q, n))
+
+
+def kron_commutation_swap(left: Any, right: Any) -> Any:
+    """(A ⊗ B) K_{n,q} → B ⊗ A  when A or B is a row (A: m x n, B: p x q, m = 1 or p = 1)
+    terminates: removes a commutation matrix."""
+    pair = _kron_pair(left)
+    if pair is None or not isinstance(right, CommutationMatrix):
+        return None
+    (m, n), (p, q) = shape_of(pair[0]), shape_of(pair[1])
+    trivial = _is_one(m) or _is_one(p)
+    if trivial and dims_equal(right.m, n) and dims_equal(right.n, q):
+        return (sp.KroneckerProduct(pair[1], pair[0]),)
+    return None
+
+
+def commutation_inverse(left: Any, right: Any) -> Any:
+    """K_{m,n} K_{n,m} → I
+    terminates: removes two factors."""
+    both = isinstance(left, CommutationMatrix) and isinstance(right, CommutationMatrix)
+    if both and dims_equal(left.m, right.n) and dims_equal(left.n, right.m):
+        return (sp.Identity(left.m * left.n),)
+    return None
+
+
+def commutation_vec(left: Any, right: Any) -> Any:
+    """K_{m,n} vec(A) → vec(Aᵀ)  (A: m x n)
+    terminates: removes a commutation matrix."""
+    applies = isinstance(left, CommutationMatrix) and isinstance(right, Vec)
+    if applies and shapes_equal(shape_of(right.arg), (left.m, left.n)):
+        return (Vec(transpose(right.arg)),)
+    return None
+
+
+def kron_vec(left: Any, right: Any) -> Any:
+    """(A ⊗ B) vec(X) → vec(B X Aᵀ)  (the vec trick; Cookbook 520)
+    terminates: removes a Kronecker product."""
+    pair = _kron_pair(left)
+    if pair is None or not isinstance(right, Vec):
+        return None
+    a, b = pair
+    x = right.arg
+    if dims_equal(shape_of(b)[1], shape_of(x)[0]) and dims_equal(shape_of(x)[1], shape_of(a)[1]):
+        return (Vec(sp.MatMul(b, x, transpose(a)).doit(deep=False)),)
+    return None
+
+
+def diag_product(left: Any, right: Any) -> Any:
+    """diag(v) diag(w) → diag(v ∘ w)
+    terminates: one diag fewer."""
+    if isinstance(left, DiagVector) and isinstance(right, DiagVector):
+        return (DiagVector(sp.HadamardProduct(left.arg, right.arg)),)
+    return None
+
+
+def diag_times_vector(left: Any, right: Any) -> Any:
+    """diag(v) w → v ∘ w  (w a column vector)
+    terminates: removes a diag."""
+    if isinstance(left, DiagVector) and _is_one(shape_of(right)[1]):
+        return (sp.HadamardProduct(left.arg, right),)
+    return None
+
+
+def _factors(term: Any) -> tuple[Any, list[Any]]:
+    """(scalar coefficient, matrix factors) of a term of a sum."""
+    if isinstance(term, sp.MatMul):
+        scalars = [a for a in term.args if not is_matrix(a)]
+        return sp.Mul(*scalars), [a for a in term.args if is_matrix(a)]
+    return sp.S.One, [term]
+
+
+def _rest(coeff: Any, factors: list[Any], size: Any) -> Any:
+    if not factors:
+        return coeff * sp.Identity(size) if coeff != 1 else sp.Identity(size)
+    return sp.MatMul(coeff, *factors).doit(deep=False)
+
+
+def factor_sum(expr: Any) -> Any:
+    """A X + B X → (A + B) X,  X A + X B → X (A + B)  (a factor shared by every term)
+    terminates: the shared factor is multiplied once instead of in every term."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    split = [_factors(t) for t in expr.args]
+    if all(len(f) < 2 for _, f in split):
+        return None
+    last = split[0][1][-1]
+    if all(f[-1] == last for _, f in split):
+        size = shape_of(last)[0]
+        inner = matadd(*(_rest(c, f[:-1], size) for c, f in split))
+        return sp.MatMul(inner, last)
+    first = split[0][1][0]
+    if all(f[0] == first for _, f in split):
+        size = shape_of(first)[1]
+        inner = matadd(*(_rest(c, f[1:], size) for c, f in split))
+        return sp.MatMul(first, inner)
+    return None
+
+
+NODE_RULES: tuple[NodeRule, ...] = (
+    kron_unit_factor,
+    kron_outer_product,
+    commutation_trivial,
+    trace_of_identity,
+    diag_sum,
+    diag_scalar,
+    vec_of_vector,
+    vec_of_reshape,
+    reshape_of_vec,
+    factor_sum,
+)
+
+PAIR_RULES: tuple[PairRule, ...] = (
+    commutation_inverse,
+    mixed_product,
+    kron_commutation_swap,
+    commutation_through_kron,
+    commutation_vec,
+    kron_vec,
+    diag_product,
+    diag_times_vector,
+)
