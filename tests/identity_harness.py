@@ -66,6 +66,20 @@ def _size(dim: Any, dims: dict[Any, int]) -> int:
     return int(sp.sympify(dim).subs(dims))
 
 
+def row_values(expr: Any, dims: dict[Any, int], kwargs: dict[str, Any]) -> dict[Any, Any]:
+    """Random values of a row's symbols, drawn as the row asks, and its sizes: the first
+    draw of the finite-difference check."""
+    values = random_values(
+        expr,
+        dims,
+        np.random.default_rng(kwargs.get("seed", 0)),
+        kwargs.get("definite"),
+        kwargs.get("positive"),
+        symmetric=kwargs.get("symmetric"),
+    )
+    return {**values, **dims}
+
+
 def check_identity(spec: Row, layout: str) -> None:
     expr, wrt, dims, expected, kwargs = spec.build()
     d = derive(expr, wrt, layout)
@@ -74,16 +88,7 @@ def check_identity(spec: Row, layout: str) -> None:
     if expected is None:
         return
     want = expected[layout]
-    rng = np.random.default_rng(kwargs.get("seed", 0))  # the first finite-difference draw
-    values = random_values(
-        expr,
-        dims,
-        rng,
-        kwargs.get("definite"),
-        kwargs.get("positive"),
-        symmetric=kwargs.get("symmetric"),
-    )
-    env = {**values, **dims}
+    env = row_values(expr, dims, kwargs)
     got = np.atleast_2d(evaluate(d.result, env))
     ref = np.atleast_2d(evaluate(want, env))
     assert got.shape == ref.shape == tuple(_size(s, dims) for s in d.shape)

@@ -1,4 +1,5 @@
-"""A candidate formula, from SymPy, matderiv's syntax or LaTeX, over the user's symbols."""
+"""A candidate formula, from SymPy, matderiv's syntax, its Unicode notation or LaTeX,
+over the user's symbols."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sympy as sp
 from ..errors import ParseError
 from .expr import parse_expression
 from .latex import parse_latex
+from .unicode import looks_like_unicode, parse_unicode
 
 
 def symbol_table(expr: Any, names: Mapping[str, Any]) -> dict[str, Any]:
@@ -28,9 +30,12 @@ def looks_like_latex(text: str) -> bool:
 def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
     """The candidate as a SymPy expression.
 
-    Strings with a backslash or braces are read as LaTeX; others in matderiv's
-    syntax first and, if that fails, as LaTeX (``a b^T`` is LaTeX without
-    either); the syntax error reported is the one of matderiv's syntax.
+    Strings with a character of the Unicode notation matderiv prints (ᵀ, ⁻¹, ⊗, ∘,
+    ·, h₁ ...) are read in that notation, so a printed result can be pasted back:
+    ``(e₁ ⊗ I_{nₕ}) diag(1 - h₁∘h₁)``.  Other strings with a backslash or braces
+    are read as LaTeX; the rest in matderiv's syntax first and, if that fails, as
+    LaTeX (``a b^T`` is LaTeX without either); the syntax error reported is the
+    one of matderiv's syntax.
     """
     if not isinstance(candidate, str):
         try:
@@ -40,6 +45,8 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
                 f"cannot read the candidate {candidate!r}: pass a SymPy expression or a string"
             ) from exc
     table = symbol_table(expr, names)
+    if looks_like_unicode(candidate):
+        return parse_unicode(candidate, table)
     if looks_like_latex(candidate):
         return parse_latex(candidate, table)
     try:

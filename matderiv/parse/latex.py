@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sympy as sp
-from lark import Token, Tree
+from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 from lark.visitors import Transformer_NonRecursive
 
@@ -54,16 +54,27 @@ def parse_latex(
     """
     if not isinstance(text, str):
         raise ParseError(f"parse_latex expects a string, got {type(text).__name__}")
-    scope = _Scope(symbols, dims)
+    return build(text, prepare, latex_parser(), _syntax_error, Builder(Scope(symbols, dims)))
+
+
+def build(
+    text: str,
+    prepared: Callable[[str], str],
+    parser: Lark,
+    syntax_error: Callable[[str, UnexpectedInput], LocatedError],
+    builder: Builder,
+) -> sp.Basic:
+    """``text``, ``prepared`` for the lexer, parsed and built; every failure a ParseError
+    with a caret under its position in ``text``.  Shared with the Unicode front end."""
     try:
-        prepared = prepare(text)
+        ready = prepared(text)
         try:
-            tree = latex_parser().parse(prepared)
+            tree = parser.parse(ready)
         except UnexpectedInput as exc:
-            raise _syntax_error(prepared, exc) from None
-        _check_depth(tree)
+            raise syntax_error(ready, exc) from None
+        check_depth(tree)
         try:
-            value = _Builder(scope).transform(tree)
+            value = builder.transform(tree)
         except VisitError as exc:
             raise exc.orig_exc from None
         if isinstance(value, alg.Unsized):
@@ -73,7 +84,7 @@ def parse_latex(
     return value
 
 
-def _check_depth(tree: Tree) -> None:
+def check_depth(tree: Tree) -> None:
     """Nesting without brackets (\\log\\log ... x, - - ... x) is limited like brackets."""
     stack = [(tree, 1)]
     while stack:
@@ -110,11 +121,17 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> LocatedError:
             hint = _HINTS.get(word, "it is not a function, symbol or operator matderiv knows")
             return LocatedError(f"unknown command \\{word}: {hint}", pos)
         return LocatedError(f"unexpected character {text[pos]!r}", pos)
+    return unexpected_token(text, exc, TERMINAL_NAMES)
+
+
+def unexpected_token(text: str, exc: UnexpectedInput, names: Mapping[str, str]) -> LocatedError:
+    """'unexpected ...; expected ...' at the token the parser stopped at (terminals by
+    their ``names``)."""
     token = getattr(exc, "token", None)
     at_end = token is None or token.type == "$END"
     pos = len(text.rstrip()) if token is None or at_end else _pos(token)
     found = "end of the formula" if at_end else repr(str(token))
-    expected = sorted({TERMINAL_NAMES.get(t, t) for t in getattr(exc, "expected", ())})
+    expected = sorted({names.get(t, t) for t in getattr(exc, "expected", ())})
     return LocatedError(f"unexpected {found}; expected {', '.join(expected)}", pos)
 
 
@@ -127,8 +144,11 @@ _PART = re.compile(rf"\s*(?:(?P<sub>{SUB})|(?P<sup>{SUP}))")
 _BASE = re.compile(NAME_BASE)
 
 
-class _Scope:
-    """The names a formula may use: symbols, dimensions, and the constants I, 1, K, pi."""
+class Scope:
+    """The names a formula may use: symbols, dimensions, and the constants I, 1, K, pi.
+
+    Shared with the Unicode front end (unicode.py), which looks names up with ``lookup``.
+    """
 
     def __init__(self, symbols: Mapping[str, Any], dims: Mapping[str, Any] | None) -> None:
         self.symbols = _index(symbols, "symbols")
@@ -160,12 +180,12 @@ class _Scope:
                 decorations.append(canonical(part.group("sup")))  # W^{(1)}: part of the name
             else:
                 sups.append((part.group("sup")[1:].strip(), where))
-        factors = self._lookup(base.group(), sub, decorations, pos)
+        factors = self.lookup(base.group(), sub, decorations, pos)
         for body, where in sups:
             factors[-1] = superscript(factors[-1], body, where)
         return alg.matmul(factors)
 
-    def _lookup(
+    def lookup(
         self, base: str, sub: tuple[str, int] | None, decorations: list[str], pos: int
     ) -> list[Any]:
         b, s = canonical(base), "_" + canonical(sub[0]) if sub else ""
@@ -180,18 +200,18 @@ class _Scope:
                 return [special]
             if re.fullmatch(r"[A-Za-z]{2,}", base):  # ab: a times b, as LaTeX reads it
                 with contextlib.suppress(LocatedError):
-                    return self._run(base[:-1], pos) + self._lookup(base[-1], sub, [], pos)
+                    return self._run(base[:-1], pos) + self.lookup(base[-1], sub, [], pos)
             if sub and re.fullmatch(r"[A-Za-z0-9]{2,}", sub[0]):  # W_hx not found: W_h x
                 with contextlib.suppress(LocatedError):
                     first = (sub[0][0], sub[1])
-                    return self._lookup(base, first, [], pos) + self._run(sub[0][1:], pos)
+                    return self.lookup(base, first, [], pos) + self._run(sub[0][1:], pos)
         hint = r" (\sigma is the sigmoid only before '(')" if b == "sigma" else ""
         raise LocatedError(unknown_name("symbol", keys[0], self.symbols) + hint, pos)
 
     def _run(self, letters: str, pos: int) -> list[Any]:
         """Juxtaposed single letters and numbers: xy2 is x times y times 2."""
         return [
-            sp.Integer(int(piece)) if piece.isdigit() else self._lookup(piece, None, [], pos)[0]
+            sp.Integer(int(piece)) if piece.isdigit() else self.lookup(piece, None, [], pos)[0]
             for piece in re.findall(r"[0-9]+|[A-Za-z]", letters)
         ]
 
@@ -312,10 +332,14 @@ def _pos(token: Token) -> int:
     return token.start_pos or 0
 
 
-class _Builder(Transformer_NonRecursive):
-    """Each grammar rule to its SymPy constructor (iterative: deep nesting is fine)."""
+class Builder(Transformer_NonRecursive):
+    """Each grammar rule to its SymPy constructor (iterative: deep nesting is fine).
 
-    def __init__(self, scope: _Scope) -> None:
+    The Unicode front end (unicode.py) extends it: sums, signs, numbers, ⊗ ∘ ⊘ and
+    bars are built the same way in both notations.
+    """
+
+    def __init__(self, scope: Scope) -> None:
         super().__init__()
         self.scope = scope
 
@@ -329,16 +353,23 @@ class _Builder(Transformer_NonRecursive):
         terms = [items[0]]
         for op, term in zip(items[1::2], items[2::2], strict=True):
             terms.append(alg.negate(term) if op == "-" else term)
+        return self.add(terms)
+
+    def add(self, terms: list[Any]) -> Any:
         return alg.add(terms)
 
     def signed(self, items: list[Any]) -> Any:
         op, x = items
         return alg.negate(x) if op == "-" else x
 
+    def operator_word(self, op: Token) -> str:
+        """otimes, odot, circ or oslash: the operator token as a LaTeX command word."""
+        return canonical(op)
+
     def kron(self, items: list[Any]) -> Any:
         operands, kind = [items[0]], ""
         for op, x in zip(items[1::2], items[2::2], strict=True):
-            word = canonical(op)
+            word = self.operator_word(op)
             if kind and (word == "otimes") != (kind == "otimes"):
                 operands = [alg.elementwise(kind, operands)]
             kind = "otimes" if word == "otimes" else "odot"

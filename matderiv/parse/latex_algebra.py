@@ -21,6 +21,7 @@ import sympy as sp
 from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from ..canon import canonical
 from ..errors import ShapeMismatch
 from ..nodes import AsScalar, CommutationMatrix, DiagVector, diag, logsumexp, softmax, vec
 from .latex_text import LocatedError
@@ -214,8 +215,8 @@ def elementwise(op: str, operands: list[Any]) -> Any:
             raise x.unknown(f"in {what}")
     if not mats:
         return coeff
-    if op == "otimes":
-        return _scale(coeff, sp.KroneckerProduct(*_flat(mats, sp.KroneckerProduct)))
+    if op == "otimes":  # canonical: scalars pulled out (SymPy's doit crashes on c·A ⊗ B)
+        return _scale(coeff, canonical(sp.KroneckerProduct(*_flat(mats, sp.KroneckerProduct))))
     first = sized[0]
     mats = [x.like(first.rows, first.cols) if isinstance(x, Unsized) else x for x in mats]
     for x in mats:
@@ -322,9 +323,9 @@ def function(word: str, x: Any, pos: int) -> Any:
     if isinstance(x, Unsized):
         raise x.unknown(f"inside {word}(...)")
     if word in ("sigma", "sigmoid"):
-        return _entrywise(SIGMOID, x)
+        return entrywise(SIGMOID, x)
     if word in _ENTRYWISE:
-        return _entrywise(_ENTRYWISE[word], x)
+        return entrywise(_ENTRYWISE[word], x)
     if word in ("tr", "Tr", "trace", "det"):
         if not is_matrix(x):
             return x
@@ -336,7 +337,7 @@ def function(word: str, x: Any, pos: int) -> Any:
     raise LocatedError(f"unknown function {word!r}", pos)
 
 
-def _entrywise(f: Any, x: Any) -> Any:
+def entrywise(f: Any, x: Any) -> Any:
     if _is_1x1(x):
         return f(AsScalar(x))
     # Not x.applyfunc(f): on an entrywise function SymPy would fuse the two.

@@ -123,12 +123,16 @@ SKIP = (
     r"|\\(?:left|right|middle|[bB]igg?[lr]?|displaystyle|textstyle|nonumber)(?![A-Za-z]))+"
 )
 
-GRAMMAR = rf"""
+# The top of both grammars, this one and unicode.py's: Builder.sum and .signed build it.
+SUMS = r"""
 ?start: sum
 
 ?sum: term (ADDOP term)*
 ?term: ADDOP term -> signed
      | kron
+"""
+
+GRAMMAR = rf"""{SUMS}
 ?kron: product (KRONOP product)*
 ?product: factor ((MULOP | DIVOP)? factor)*
 ?factor: postfix
@@ -208,6 +212,10 @@ TERMINAL_NAMES = {
 
 
 @cache
+def lalr_parser(grammar: str) -> Lark:
+    """An LALR parser of ``grammar``, built once (building one takes about 50 ms)."""
+    return Lark(grammar, parser="lalr", lexer="basic", strict=False)
+
+
 def latex_parser() -> Lark:
-    """The LALR parser, built once (building it takes about 50 ms)."""
-    return Lark(GRAMMAR, parser="lalr", lexer="basic", strict=False)
+    return lalr_parser(GRAMMAR)
