@@ -9,14 +9,16 @@ engine: SymPy's ``.T`` distributes eagerly.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.hadamard import canonicalize as _hadamard
 
-from .shapes import dims_equal
+from .memo import IdentityMemo
+from .shapes import dims_equal, shape_of
+from .substitute import unchecked
 
 _CANONICAL = (
     sp.MatMul,
@@ -42,7 +44,7 @@ def _kronecker(node: Any) -> Any:
     return kron if coeff == 1 else matmul(coeff, kron)
 
 
-_KEYS: dict[Any, tuple[Any, ...]] = {}
+_KEYS: IdentityMemo[tuple[Any, ...]] = IdentityMemo()
 
 
 def sort_key(expr: Any) -> tuple[Any, ...]:
@@ -61,10 +63,7 @@ def sort_key(expr: Any) -> tuple[Any, ...]:
         key = (type(expr).__name__, str(expr))
     else:
         key = (type(expr).__name__, *(sort_key(a) for a in expr.args))
-    if len(_KEYS) > 200_000:
-        _KEYS.clear()
-    _KEYS[expr] = key
-    return key
+    return _KEYS.put(expr, key)
 
 
 def matadd(*terms: Any, order: Callable[[Any], Any] = sort_key) -> Any:
@@ -92,10 +91,33 @@ def matadd(*terms: Any, order: Callable[[Any], Any] = sort_key) -> Any:
         if coeff != 0
     ]
     if not kept:
-        return sp.ZeroMatrix(*terms[0].shape)
+        return sp.ZeroMatrix(*shape_of(terms[0]))
     if len(kept) == 1:
         return kept[0]
-    return sp.MatAdd(*sorted(kept, key=order))
+    return unchecked(sp.MatAdd, *sorted(kept, key=order))
+
+
+def hadamard(node: Any) -> Any:
+    """SymPy's canonical form of a Hadamard product (``hadamard.canonicalize``: flattened,
+    ones dropped, zeros absorbing, repeated factors as powers, sorted), unchecked."""
+    factors: list[Any] = []
+    stack = list(reversed(node.args))
+    while stack:
+        factor = stack.pop()
+        if type(factor) is sp.HadamardProduct:
+            stack.extend(reversed(factor.args))
+        else:
+            factors.append(factor)
+    ones = [isinstance(f, sp.OneMatrix) for f in factors]
+    if all(ones):
+        factors = factors[:1]
+    elif any(ones):
+        factors = [f for f, one in zip(factors, ones, strict=True) if not one]
+    if any(isinstance(f, sp.ZeroMatrix) for f in factors):
+        return sp.ZeroMatrix(*shape_of(node))
+    powers = [f if k == 1 else sp.HadamardPower(f, k) for f, k in Counter(factors).items()]
+    powers.sort(key=sp.default_sort_key)
+    return powers[0] if len(powers) == 1 else unchecked(sp.HadamardProduct, *powers)
 
 
 def _power(factor: Any) -> tuple[Any, Any]:
@@ -110,14 +132,14 @@ def _combine(left: Any, right: Any) -> Any:
     (A A → A², A A⁻¹ → I) or ones matrices (1_{a×k} 1_{k×b} = k 1_{a×b}), else None."""
     if isinstance(left, sp.OneMatrix) and isinstance(right, sp.OneMatrix):
         ones = sp.OneMatrix(left.rows, right.cols)
-        return ones if left.cols == 1 else sp.Basic.__new__(sp.MatMul, left.cols, ones)
+        return ones if left.cols == 1 else unchecked(sp.MatMul, left.cols, ones)
     base, p = _power(left)
     other, q = _power(right)
-    if base != other or not dims_equal(*base.shape):
+    if base != other or not dims_equal(*shape_of(base)):
         return None
     total = p + q
     if total == 0:
-        return sp.Identity(base.rows)
+        return sp.Identity(shape_of(base)[0])
     if total == 1:
         return base
     return sp.Inverse(base) if total == -1 else sp.MatPow(base, total)
@@ -142,8 +164,8 @@ def matmul(*factors: Any) -> Any:
         elif not getattr(f, "is_Matrix", False):
             scalars.append(f)
         elif isinstance(f, sp.ZeroMatrix):
-            rows = _first_matrix(factors).rows
-            cols = _last_matrix(factors).cols
+            rows = shape_of(_first_matrix(factors))[0]
+            cols = shape_of(_last_matrix(factors))[1]
             return sp.ZeroMatrix(rows, cols)
         elif isinstance(f, sp.Identity):
             continue
@@ -155,13 +177,15 @@ def matmul(*factors: Any) -> Any:
             mats.append(f)
     coeff = sp.Mul(*scalars)
     if coeff == 0:
-        return sp.ZeroMatrix(_first_matrix(factors).rows, _last_matrix(factors).cols)
+        return sp.ZeroMatrix(
+            shape_of(_first_matrix(factors))[0], shape_of(_last_matrix(factors))[1]
+        )
     if not mats:
-        ident = sp.Identity(_first_matrix(factors).rows)
-        return ident if coeff == 1 else sp.Basic.__new__(sp.MatMul, coeff, ident)
+        ident = sp.Identity(shape_of(_first_matrix(factors))[0])
+        return ident if coeff == 1 else unchecked(sp.MatMul, coeff, ident)
     if coeff == 1:
-        return mats[0] if len(mats) == 1 else sp.Basic.__new__(sp.MatMul, *mats)
-    return sp.Basic.__new__(sp.MatMul, coeff, *mats)
+        return mats[0] if len(mats) == 1 else unchecked(sp.MatMul, *mats)
+    return unchecked(sp.MatMul, coeff, *mats)
 
 
 def _first_matrix(factors: tuple[Any, ...]) -> Any:
@@ -172,18 +196,13 @@ def _last_matrix(factors: tuple[Any, ...]) -> Any:
     return next(f for f in reversed(factors) if getattr(f, "is_Matrix", False))
 
 
-_CANONICAL_MEMO: dict[Any, Any] = {}
+_CANONICAL_MEMO: IdentityMemo[Any] = IdentityMemo()
 
 
 def canonical(node: Any) -> Any:
     """SymPy's own shallow canonical form (drop identities, flatten, pull out scalars)."""
     out = _CANONICAL_MEMO.get(node)
-    if out is None:
-        out = _canonical(node)
-        if len(_CANONICAL_MEMO) > 200_000:
-            _CANONICAL_MEMO.clear()
-        _CANONICAL_MEMO[node] = out
-    return out
+    return _CANONICAL_MEMO.put(node, _canonical(node)) if out is None else out
 
 
 def _canonical(node: Any) -> Any:
@@ -194,7 +213,7 @@ def _canonical(node: Any) -> Any:
     if isinstance(node, sp.MatAdd):
         return matadd(*node.args)
     if isinstance(node, sp.HadamardProduct):  # its doit re-runs doit on every operand
-        return _hadamard(node)
+        return hadamard(node)
     if isinstance(node, sp.MatMul):
         return matmul(*node.args)
     if isinstance(node, _CANONICAL):

@@ -15,6 +15,9 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .shapes import shape_of
+from .substitute import unchecked
+
 _T, _Y = sp.Dummy("t"), sp.Dummy("y")
 
 
@@ -66,25 +69,27 @@ def _in_terms_of_output(derivative: Any, f_t: Any, t: Any, y: Any) -> Any:
 
 def lift(expr: Any, var: Any, matrix: Any) -> Any:
     """The scalar expression expr(var) applied entrywise to ``matrix``."""
-    shape = matrix.shape
+    shape = shape_of(matrix)
     if expr == var:
         return matrix
     if not expr.has(var):
         return sp.ZeroMatrix(*shape) if expr == 0 else _scale(expr, sp.OneMatrix(*shape))
     if isinstance(expr, sp.Add):
-        return sp.MatAdd(*(lift(a, var, matrix) for a in expr.args))
+        return unchecked(sp.MatAdd, *(lift(a, var, matrix) for a in expr.args))
     if isinstance(expr, sp.Mul):
         coeff = sp.Mul(*(a for a in expr.args if not a.has(var)))
         parts = [lift(a, var, matrix) for a in expr.args if a.has(var)]
-        product = parts[0] if len(parts) == 1 else sp.HadamardProduct(*parts)
+        product = parts[0] if len(parts) == 1 else unchecked(sp.HadamardProduct, *parts)
         return _scale(coeff, product)
     if isinstance(expr, sp.Pow) and not expr.exp.has(var):
         base = lift(expr.base, var, matrix)
         if expr.exp == 2:
-            return sp.HadamardProduct(base, base)
+            return unchecked(sp.HadamardProduct, base, base)
         return sp.HadamardPower(base, expr.exp)
-    return ElementwiseApplyFunction(sp.Lambda(var, expr), matrix)
+    if shape == (1, 1):  # SymPy may apply the function to a 1 x 1 matrix as a whole
+        return ElementwiseApplyFunction(sp.Lambda(var, expr), matrix)
+    return unchecked(ElementwiseApplyFunction, sp.Lambda(var, expr), matrix)
 
 
 def _scale(coeff: Any, matrix: Any) -> Any:
-    return matrix if coeff == 1 else sp.MatMul(coeff, matrix)
+    return matrix if coeff == 1 else unchecked(sp.MatMul, coeff, matrix)

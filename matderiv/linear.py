@@ -25,6 +25,7 @@ import sympy as sp
 from .canon import matmul, transpose
 from .nodes import CommutationMatrix, DiagVector, Reshape, Vec
 from .shapes import Shape, is_matrix
+from .substitute import unchecked
 
 
 def _identity(n: Any) -> Any:
@@ -106,7 +107,7 @@ class HadamardMap:
     def pull(self, adjoint: Any) -> Any:
         if not is_matrix(adjoint):
             return _scale(adjoint, self.factor)
-        return sp.HadamardProduct(adjoint, self.factor)
+        return unchecked(sp.HadamardProduct, adjoint, self.factor)
 
     def differential(self, d_operand: Any) -> Any:
         return sp.HadamardProduct(self.factor, d_operand)

@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from .errors import ShapeMismatch
+from .shape_cache import matrix_shape
 
 
 def _as_matrix(arg: Any, what: str) -> MatrixExpr:
@@ -29,10 +30,11 @@ def _as_matrix(arg: Any, what: str) -> MatrixExpr:
 
 
 def _require_column(arg: MatrixExpr, what: str) -> None:
-    if arg.shape[1] != 1:
+    rows, cols = matrix_shape(arg)
+    if cols != 1:
         raise ShapeMismatch(
             f"{what} expects a column vector (n x 1); {arg} has shape "
-            f"({arg.shape[0]} x {arg.shape[1]}). Hint: pass vec({arg}) or a column."
+            f"({rows} x {cols}). Hint: pass vec({arg}) or a column."
         )
 
 
@@ -54,7 +56,7 @@ class Vec(MatrixExpr):
 
     @property
     def shape(self) -> tuple[Any, Any]:
-        m, n = self.arg.shape
+        m, n = matrix_shape(self.arg)
         return (m * n, sp.S.One)
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
@@ -120,7 +122,7 @@ class DiagVector(MatrixExpr):
 
     @property
     def shape(self) -> tuple[Any, Any]:
-        n = self.arg.shape[0]
+        n = matrix_shape(self.arg)[0]
         return (n, n)
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
@@ -143,10 +145,9 @@ class Reshape(MatrixExpr):
         arg = _as_matrix(arg, "reshape")
         _require_column(arg, "reshape")
         m, n = sp.sympify(m, strict=True), sp.sympify(n, strict=True)
-        if sp.expand(arg.shape[0] - m * n) != 0:
-            raise ShapeMismatch(
-                f"reshape of {arg} ({arg.shape[0]} x 1) into {m} x {n}: sizes differ"
-            )
+        size = matrix_shape(arg)[0]
+        if sp.expand(size - m * n) != 0:
+            raise ShapeMismatch(f"reshape of {arg} ({size} x 1) into {m} x {n}: sizes differ")
         return super().__new__(cls, arg, m, n)
 
     @property
@@ -184,7 +185,7 @@ class Softmax(MatrixExpr):
 
     @property
     def shape(self) -> tuple[Any, Any]:
-        return self.arg.shape
+        return matrix_shape(self.arg)
 
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
         return sp.exp(self.arg._entry(i, 0, **kwargs)) / _sum_exp(self.arg)
@@ -235,9 +236,10 @@ class AsScalar(sp.Expr):
 
     def __new__(cls, arg: Any) -> AsScalar:
         arg = _as_matrix(arg, "a scalar")
-        if sp.Integer(1) != arg.shape[0] or sp.Integer(1) != arg.shape[1]:
+        rows, cols = matrix_shape(arg)
+        if sp.Integer(1) != rows or sp.Integer(1) != cols:
             raise ShapeMismatch(
-                f"{arg} of shape ({arg.shape[0]} x {arg.shape[1]}) is used as a scalar; only "
+                f"{arg} of shape ({rows} x {cols}) is used as a scalar; only "
                 "1 x 1 matrices count as scalars."
             )
         return super().__new__(cls, arg)

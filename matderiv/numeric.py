@@ -21,7 +21,7 @@ from .limits import allows_deep
 from .linops import Commutation, Diag, Ident, Kron, LinOp, chain, to_dense
 from .nodes import AsScalar, CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
 from .program import check_where
-from .shapes import dimension_symbols
+from .shapes import dimension_symbols, free_symbols
 
 Evaluator = Callable[[Any, list[Any], "Env"], Any]
 EVALUATORS: dict[type, Evaluator] = {}
@@ -376,11 +376,11 @@ def evaluate(
 
 
 def _evaluate(expr: Any, values: Mapping[Any, Any]) -> Any:
-    symbols = {s for s in sp.sympify(expr).free_symbols if isinstance(s, sp.MatrixSymbol)}
-    scalar_symbols = {
-        s for s in expr.free_symbols if isinstance(s, sp.Symbol)
-    } - dimension_symbols(expr)
-    normalised = _normalise_values(values, symbols | scalar_symbols | dimension_symbols(expr))
+    free = free_symbols(sp.sympify(expr))
+    dim_symbols = dimension_symbols(expr)
+    symbols = {s for s in free if isinstance(s, sp.MatrixSymbol)}
+    scalar_symbols = {s for s in free if isinstance(s, sp.Symbol)} - dim_symbols
+    normalised = _normalise_values(values, symbols | scalar_symbols | dim_symbols)
     arrays, dims = _bind(symbols | scalar_symbols, normalised)
     value = _run(expr, Env(arrays, dims))
     value = to_dense(value) if isinstance(value, LinOp) else value

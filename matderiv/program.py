@@ -21,6 +21,7 @@ import sympy as sp
 from .errors import MatDerivError, ShapeMismatch, sympified
 from .graph import is_leaf
 from .shapes import check_shapes, fmt_shape, scalarize, shape_of, shapes_equal
+from .substitute import substitute
 
 Definitions = dict[Any, Any]
 
@@ -139,7 +140,7 @@ class Program:
 
     def named(self, expr: Any) -> Any:
         """``expr`` with each user definition replaced by its symbol."""
-        return expr.xreplace(self.aliases) if self.aliases else expr
+        return substitute(expr, self.aliases) if self.aliases else expr
 
     def define(self, symbol: Any, value: Any, mark: str) -> Any:
         """Give ``value`` (the adjoint or tangent of ``symbol``) a generated name."""

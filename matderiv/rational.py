@@ -20,6 +20,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .shapes import is_matrix, shape_of
+from .substitute import substitute
 
 _D = sp.Dummy("d")  # one variable for every rebuilt Lambda, so equal functions compare equal
 MAX_NODES = 120  # larger entrywise parts are left as they are (factor's cost grows fast)
@@ -47,7 +48,7 @@ def cancel_entrywise(expr: Any) -> tuple[Any, list[tuple[Any, Any]]]:
         stack.extend(node.args)
     if not replacements:
         return expr, []
-    return expr.xreplace(replacements), list(replacements.items())
+    return substitute(expr, replacements), list(replacements.items())
 
 
 def _is_region_root(node: Any) -> bool:
@@ -70,9 +71,11 @@ def _cancel(region: Any) -> Any:
     if sp.count_ops(factored) >= ops:
         return None
     try:
-        return _from_scalar(factored, {v: k for k, v in atoms.items()}, shape_of(region))
+        new = _from_scalar(factored, {v: k for k, v in atoms.items()}, shape_of(region))
     except _NotEntrywise:
         return None
+    # fewer scalar operations need not mean a shorter matrix form
+    return new if sp.count_ops(new) < sp.count_ops(region) else None
 
 
 def _has_quotient(node: Any) -> bool:

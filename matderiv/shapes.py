@@ -20,6 +20,8 @@ from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 from .errors import ShapeMismatch, UnsupportedNode
 from .nodes import AsScalar
 from .render.unicode import fmt
+from .shape_cache import matrix_shape
+from .substitute import rebuild, substitute
 
 Shape = tuple[Any, Any]
 SCALAR: Shape = (sp.S.One, sp.S.One)
@@ -29,22 +31,9 @@ def is_matrix(expr: Any) -> bool:
     return bool(getattr(expr, "is_Matrix", False))
 
 
-_SHAPES: dict[Any, Shape] = {}
-
-
 def shape_of(expr: Any) -> Shape:
-    """The shape of an expression; scalars are 1 x 1.  (Remembered: SymPy computes
-    the shape of a product or entrywise function from its operands on every call.)"""
-    if not is_matrix(expr):
-        return SCALAR
-    shape = _SHAPES.get(expr)
-    if shape is None:
-        rows, cols = expr.shape
-        shape = (sp.sympify(rows), sp.sympify(cols))
-        if len(_SHAPES) > 200_000:
-            _SHAPES.clear()
-        _SHAPES[expr] = shape
-    return shape
+    """The shape of an expression; scalars are 1 x 1.  (Remembered: see ``shape_cache``.)"""
+    return matrix_shape(expr) if is_matrix(expr) else SCALAR
 
 
 def dims_equal(a: Any, b: Any) -> bool:
@@ -80,8 +69,8 @@ def fmt_shape(shape: Shape) -> str:
     return f"({fmt_dim(shape[0])} × {fmt_dim(shape[1])})"
 
 
-def _walk(expr: Any) -> Iterator[Any]:
-    """Every distinct subexpression once, without recursion."""
+def _walk(expr: Any, into: Callable[[Any], bool] = lambda node: True) -> Iterator[Any]:
+    """Every distinct subexpression once, without recursion; operands of nodes ``into``."""
     seen: set[Any] = set()
     stack = [expr]
     while stack:
@@ -90,7 +79,27 @@ def _walk(expr: Any) -> Iterator[Any]:
             continue
         seen.add(node)
         yield node
-        stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+        if into(node):
+            stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+
+
+def _unions_operands(node: Any) -> bool:
+    """True when a node's free symbols are its operands' (no symbol of its own, none bound)."""
+    return type(node).free_symbols is sp.Basic.__dict__["free_symbols"]
+
+
+def free_symbols(expr: Any) -> set[Any]:
+    """``expr.free_symbols``, each distinct subexpression visited once.
+
+    SymPy's recomputes a subexpression's free symbols wherever it occurs, so a
+    tree with shared subexpressions costs its size unfolded (exponential in the
+    depth of a DAG).
+    """
+    found: set[Any] = set()
+    for node in _walk(expr, _unions_operands):
+        if not _unions_operands(node):  # a symbol, or a node that binds some (Lambda)
+            found |= node.free_symbols
+    return found
 
 
 def dimension_symbols(*exprs: Any) -> set[Any]:
@@ -99,8 +108,8 @@ def dimension_symbols(*exprs: Any) -> set[Any]:
     for expr in exprs:
         for node in _walk(expr):
             if is_matrix(node):
-                for d in node.shape:
-                    dims |= sp.sympify(d).free_symbols
+                for d in shape_of(node):
+                    dims |= d.free_symbols
     return dims
 
 
@@ -179,6 +188,23 @@ def _canonical_lambda(fn: Any) -> Any:
     return sp.Lambda(_LAMBDA_VARIABLE, fn.expr.xreplace({fn.variables[0]: _LAMBDA_VARIABLE}))
 
 
+_INTERNED: dict[Any, Any] = {}
+_INTERNED_LIMIT = 200_000
+
+
+def _interned(expr: Any) -> Any:
+    """The one object ``scalarize`` returns for expressions equal to ``expr``.
+
+    Its operands are interned first, so the lookup compares them by identity:
+    O(operands), where comparing two equal copies of a nested tree is O(depth).
+    Equal inputs (the same expression derived twice, or rebuilt) then give
+    identical intermediates, which later lookups compare in O(1).
+    """
+    if len(_INTERNED) > _INTERNED_LIMIT:
+        _INTERNED.clear()
+    return _INTERNED.setdefault(expr, expr)
+
+
 def scalarize(expr: Any) -> Any:
     """Normalise an input: 1 x 1 matrices in scalar operations, entrywise functions.
 
@@ -189,12 +215,14 @@ def scalarize(expr: Any) -> Any:
     and fails).  The variable of
     each entrywise function's Lambda is renamed to one fixed symbol, so the same
     function built twice is the same subexpression (and ``names=`` can find it).
+    Every node of the result is interned (``_interned``).
     """
-    memo: dict[Any, Any] = {}
+    memo: dict[int, Any] = {}  # id(node) -> its form; ``expr`` keeps every node alive
 
     def visit(node: Any) -> Any:
-        if node in memo:
-            return memo[node]
+        out = memo.get(id(node))
+        if out is not None:
+            return out
         out = node
         if isinstance(node, sp.Lambda):
             out = _canonical_lambda(node)
@@ -203,10 +231,10 @@ def scalarize(expr: Any) -> Any:
         elif isinstance(node, sp.Basic) and node.args:
             args = tuple(visit(a) for a in node.args)
             if _is_scalar_operation(node):
-                args = tuple(AsScalar(a) if is_matrix(a) else a for a in args)
-            if args != node.args:
-                out = node.func(*args)
-        memo[node] = out
+                args = tuple(_interned(AsScalar(a)) if is_matrix(a) else a for a in args)
+            if any(new is not old for new, old in zip(args, node.args, strict=True)):
+                out = rebuild(node, args)
+        out = memo[id(node)] = _interned(out)
         return out
 
     return visit(expr)
@@ -214,9 +242,10 @@ def scalarize(expr: Any) -> Any:
 
 def lambda_restorer(original: Any) -> Callable[[Any], Any]:
     """A function putting the user's own entrywise-function Lambdas of ``original`` back."""
-    back = {_canonical_lambda(fn): fn for fn in original.atoms(sp.Lambda)}
+    lambdas = (node for node in _walk(original) if isinstance(node, sp.Lambda))
+    back = {_canonical_lambda(fn): fn for fn in lambdas}
     back = {k: v for k, v in back.items() if k != v}
-    return (lambda result: result.xreplace(back)) if back else (lambda result: result)
+    return (lambda result: substitute(result, back)) if back else (lambda result: result)
 
 
 def restore_lambdas(result: Any, original: Any) -> Any:

@@ -20,6 +20,7 @@ from .graph import Graph
 from .rules import Term, rule_identity, rule_name
 from .shapes import Shape, is_matrix, is_scalar_shape, scalarize, shape_of
 from .simplify import Rewrite, simplify
+from .substitute import rebuild, substitute
 
 
 def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
@@ -52,14 +53,19 @@ def display_symbol(name: str, expr: Any) -> Any:
     return sp.MatrixSymbol(name, *shape_of(expr)) if is_matrix(expr) else sp.Symbol(name)
 
 
-def show(expr: Any, symbols: Mapping[Any, Any]) -> Any:
-    """``expr`` with named intermediates shown by name (but not itself)."""
+def show(expr: Any, symbols: Mapping[Any, Any], memo: dict[Any, Any] | None = None) -> Any:
+    """``expr`` with named intermediates shown by name (but not itself).
+
+    ``memo`` may be shared by calls with the same ``symbols`` (see ``substitute``).
+    """
     if expr not in symbols:
-        return expr.xreplace(symbols)
+        return substitute(expr, symbols, memo)
     if not expr.args:
         return expr
-    args = tuple(a.xreplace(symbols) if isinstance(a, sp.Basic) else a for a in expr.args)
-    return expr.func(*args) if args != expr.args else expr
+    memo = {} if memo is None else memo
+    args = tuple(substitute(a, symbols, memo) for a in expr.args)
+    changed = any(new is not old for new, old in zip(args, expr.args, strict=True))
+    return rebuild(expr, args) if changed else expr
 
 
 def _size(shape: Shape) -> Any:
@@ -114,10 +120,11 @@ class StepBuilder:
 
     def __post_init__(self) -> None:
         self._display = {**self.aliases, **self.symbols} if self.aliases else self.symbols
+        self._shown: dict[Any, Any] = {}  # subexpression -> shown, shared by every step
 
     def show(self, expr: Any) -> Any:
         """``expr`` with intermediates and where= definitions shown by name."""
-        return show(expr, self._display)
+        return show(expr, self._display, self._shown)
 
     def named(self, node: Any) -> Any:
         return self.symbols.get(node, node)
