@@ -69,10 +69,11 @@ def fmt_shape(shape: Shape) -> str:
     return f"({fmt_dim(shape[0])} × {fmt_dim(shape[1])})"
 
 
-def _walk(expr: Any, into: Callable[[Any], bool] = lambda node: True) -> Iterator[Any]:
-    """Every distinct subexpression once, without recursion; operands of nodes ``into``."""
+def walk(*exprs: Any, into: Callable[[Any], bool] = lambda node: True) -> Iterator[Any]:
+    """Every distinct subexpression of ``exprs`` once, without recursion (a DAG walk,
+    where ``sp.preorder_traversal`` walks the tree); operands of nodes ``into``."""
     seen: set[Any] = set()
-    stack = [expr]
+    stack = list(exprs)
     while stack:
         node = stack.pop()
         if node in seen or not isinstance(node, sp.Basic):
@@ -96,7 +97,7 @@ def free_symbols(expr: Any) -> set[Any]:
     depth of a DAG).
     """
     found: set[Any] = set()
-    for node in _walk(expr, _unions_operands):
+    for node in walk(expr, into=_unions_operands):
         if not _unions_operands(node):  # a symbol, or a node that binds some (Lambda)
             found |= node.free_symbols
     return found
@@ -106,7 +107,7 @@ def dimension_symbols(*exprs: Any) -> set[Any]:
     """The symbols in the shapes of every matrix in ``exprs`` (n, m for an n x m·k X)."""
     dims: set[Any] = set()
     for expr in exprs:
-        for node in _walk(expr):
+        for node in walk(expr):
             if is_matrix(node):
                 for d in shape_of(node):
                     dims |= d.free_symbols
@@ -161,7 +162,7 @@ def _check_scalar_function(node: Any) -> None:
 
 def check_shapes(expr: Any) -> None:
     """Raise ShapeMismatch at the first node whose operands do not conform."""
-    for node in _walk(expr):
+    for node in walk(expr):
         if isinstance(node, sp.MatMul):
             _check_matmul(node)
         elif isinstance(node, (sp.MatAdd, sp.HadamardProduct)):
@@ -242,7 +243,7 @@ def scalarize(expr: Any) -> Any:
 
 def lambda_restorer(original: Any) -> Callable[[Any], Any]:
     """A function putting the user's own entrywise-function Lambdas of ``original`` back."""
-    lambdas = (node for node in _walk(original) if isinstance(node, sp.Lambda))
+    lambdas = (node for node in walk(original) if isinstance(node, sp.Lambda))
     back = {_canonical_lambda(fn): fn for fn in lambdas}
     back = {k: v for k, v in back.items() if k != v}
     return (lambda result: substitute(result, back)) if back else (lambda result: result)

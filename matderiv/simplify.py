@@ -17,6 +17,7 @@ import sympy as sp
 from .canon import canonical
 from .rewrites import NODE_RULES, PAIR_RULES
 from .shapes import is_matrix, shape_of, shapes_equal
+from .substitute import rebuild, unchecked
 
 MAX_PASSES = 25
 
@@ -41,7 +42,8 @@ def _pair_rewrite(expr: Any) -> tuple[str, Any] | None:
         for pair_rule in PAIR_RULES:
             new = pair_rule(mats[i], mats[i + 1])
             if new is not None:
-                product = sp.MatMul(*scalars, *mats[:i], *new, *mats[i + 2 :])
+                # the rule keeps the product's shape: no checks (O(depth) each)
+                product = unchecked(sp.MatMul, *scalars, *mats[:i], *new, *mats[i + 2 :])
                 return pair_rule.__name__, product
     return None
 
@@ -89,7 +91,7 @@ def _one_pass(expr: Any, log: list[Rewrite] | None) -> Any:
         if isinstance(node, sp.Basic) and node.args and not isinstance(node, sp.Lambda):
             args = tuple(visit(a) for a in node.args)
             if args != node.args:
-                out = canonical(node.func(*args))
+                out = canonical(rebuild(node, args))
             out = _apply_node_rules(canonical(out), log)
         memo[node] = out
         return out

@@ -24,7 +24,8 @@ from ..errors import MatDerivError, sympified
 from ..limits import allows_deep
 from ..program import check_where
 from ..render.unicode import fmt
-from ..shapes import dimension_symbols, is_matrix, scalarize
+from ..shapes import dimension_symbols, free_symbols, is_matrix, scalarize, walk
+from ..substitute import substitute
 from .emit import Emitter, identifier
 from .products import batch_input_products
 
@@ -55,13 +56,13 @@ def _targets(target: Any) -> tuple[list[Any], dict[Any, Any]]:
 def _needed(outputs: list[Any], definitions: Mapping[Any, Any]) -> list[Any]:
     """The defined symbols the outputs use, directly or through other definitions."""
     needed: set[Any] = set()
-    stack = [s for e in outputs for s in e.free_symbols if s in definitions]
+    stack = [s for e in outputs for s in free_symbols(e) if s in definitions]
     while stack:
         symbol = stack.pop()
         if symbol in needed:
             continue
         needed.add(symbol)
-        stack.extend(s for s in definitions[symbol].free_symbols if s in definitions)
+        stack.extend(s for s in free_symbols(definitions[symbol]) if s in definitions)
     return [s for s in definitions if s in needed]
 
 
@@ -87,7 +88,7 @@ def to_code(target: Any, *, where: Mapping[Any, Any] | None = None, name: str = 
     program = {s: _normalise(scalarize(definitions[s])) for s in _needed(outputs, definitions)}
     exprs = [*outputs, *program.values()]
     symbols = {
-        s for e in exprs for s in e.free_symbols if isinstance(s, (sp.MatrixSymbol, sp.Symbol))
+        s for e in exprs for s in free_symbols(e) if isinstance(s, (sp.MatrixSymbol, sp.Symbol))
     }
     dims = dimension_symbols(*exprs)
     inputs = sorted((s for s in symbols - set(program) - dims), key=str)
@@ -122,7 +123,7 @@ def _normalise(expr: Any) -> Any:
     appear, and aᵀ - bᵀ → (a - b)ᵀ, so a sum and its transpose are one sum."""
     for _ in range(4):
         swaps = {}
-        for node in sp.preorder_traversal(expr):
+        for node in walk(expr):
             if isinstance(node, sp.Inverse) and isinstance(node.arg, sp.Transpose):
                 swaps[node] = sp.Transpose(sp.Inverse(node.arg.arg))
             elif isinstance(node, sp.MatAdd) and all(
@@ -131,7 +132,7 @@ def _normalise(expr: Any) -> Any:
                 swaps[node] = sp.Transpose(sp.MatAdd(*(_transposed(t) for t in node.args)))
         if not swaps:
             return expr
-        expr = expr.xreplace(swaps)
+        expr = substitute(expr, swaps)
     return expr
 
 
