@@ -4,8 +4,9 @@ A user who copies a printed result (``fmt``, ``str(d)``) can paste it into
 ``verify``.  Every identity row's result, in both layouts, is printed and parsed
 back over the expression's symbol table and must evaluate to ``d.result`` at
 random values; random well-shaped expressions (the property-test strategy of
-``test_random_expressions``) must too.  Three printed forms are genuinely
-ambiguous and are named, not skipped silently (``test_ambiguous_printed_forms``).
+``test_random_expressions``) must too, with no filter: the forms the printer
+once wrote ambiguously now print unambiguously and read back
+(test_printed_notation.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from matderiv import ParseError, ShapeMismatch, derive, evaluate, vec, verify
 from matderiv.examples import rnn_loss, rnn_step
 from matderiv.nodes import AsScalar, Reshape, commutation, diag
 from matderiv.parse.candidate import parse_candidate, symbol_table
-from matderiv.parse.unicode import looks_like_unicode, parse_unicode
+from matderiv.parse.unicode import parse_unicode
 from matderiv.render.unicode import fmt
 from matderiv.testing import random_values
 
@@ -56,8 +57,10 @@ def test_printed_result_reads_back(spec: Any) -> None:
     env = row_values(expr, dims, kwargs)
     for layout in LAYOUTS:
         d = derive(expr, wrt, layout)
-        got = parse_unicode(fmt(d.result), table)
-        _close(evaluate(got, env), evaluate(d.result, env))
+        text = fmt(d.result)
+        want = evaluate(d.result, env)
+        _close(evaluate(parse_unicode(text, table), env), want)
+        _close(evaluate(parse_candidate(text, expr, {}), env), want)  # as verify reads it
 
 
 # -- the RNN step: paste the printed result into verify -------------------------------------
@@ -314,110 +317,19 @@ def test_max_and_min_take_scalars() -> None:
         parse("Max(X, 1)")
 
 
-# -- genuinely ambiguous printed forms ------------------------------------------------------
-
-
-def test_ambiguous_printed_forms() -> None:
-    """Three forms ``fmt`` prints cannot be read back as what was printed (render/unicode.py
-    is left as it is; the parser takes the reading the engine's own results need), and a
-    fourth is read as printed only by ``parse_unicode``, not by ``verify``.
-
-    1. A matrix of ones (or zeros) prints as ``1`` (``0``) with no size.  It is read as
-       the number, which is right in a sum (``1 - h∘h``: the engine's form) and in a ∘
-       product, and wrong in a matrix or ⊗ product: ``1 x`` (1ᵀx, a 1 x 1 sum of
-       entries) reads as x.
-    2. A product nested unflattened inside a product, as SymPy's bare ``MatMul``
-       constructor builds it, prints without the parentheses its sign or its ⊗ / ∘ need:
-       tr(A)·(-½B) prints ``tr(A) -1/2 B``, which reads as the difference tr(A) - ½B.
-       Canonical products (every derivative matderiv returns) are flat.
-    3. A 1 x 1 sum used as a scalar (AsScalar) prints without parentheses in a product
-       or quotient: 2·(aᵀx + xᵀa)·tr(A) prints ``2·aᵀ x + xᵀ a·tr(A)``, which reads as
-       2aᵀx + xᵀa·tr(A).  One in about 400 random derivatives has it.
-    4. A matrix power prints as ``X^-2``: pure ASCII, so a candidate string holding only
-       that is read in matderiv's syntax, where ``^`` is the entrywise power (two rows
-       of the identity battery print so: tr(X⁻¹) and tr((X + A)⁻¹) in numerator
-       layout).  ``X⁻²`` or any other Unicode character in the string reads it right.
-    """
-    ones_x = sp.OneMatrix(1, n) * x
-    assert fmt(ones_x) == "1 x"
-    assert parse("1 x") == x  # not the 1 x 1 sum of x's entries
-    assert parse("1 - a²") == sp.OneMatrix(n, 1) - HPow(a, 2)
-    nested = sp.MatMul(sp.Trace(A), sp.MatMul(sp.Rational(-1, 2), B))
-    assert fmt(nested) == "tr(A) -1/2 B"
-    _close(evaluate(parse(fmt(nested)), ENV), np.trace(ENV[A]) - ENV[B] / 2)
-    scalar_sum = 2 * AsScalar(a.T * x + x.T * a) * sp.Trace(A)
-    assert fmt(scalar_sum) == "2·aᵀ x + xᵀ a·tr(A)"
-    assert ambiguity(scalar_sum * X) is not None
-    ax, tr_a = (ENV[a].T @ ENV[x]).item(), np.trace(ENV[A])
-    _close(evaluate(parse(fmt(scalar_sum)), ENV), 2 * ax + ax * tr_a)
-    power = -sp.MatPow(X, -2)
-    assert fmt(power) == "-X^-2" and not looks_like_unicode("-X^-2")
-    assert parse("-X^-2") == parse("-X⁻²") == power
-    assert parse_candidate("-X^-2", X, {}) == -HPow(X, -2)
-    assert parse_candidate("-X⁻²", X, {}) == power
-
-
 # -- random expressions ---------------------------------------------------------------------
-
-
-def _sizeless(e: Any) -> bool:
-    """An expression that prints without its size: ones, zeros, and what is made of them."""
-    if isinstance(e, (sp.OneMatrix, sp.ZeroMatrix)):
-        return True
-    if isinstance(e, sp.MatMul):
-        mats = [f for f in e.args if f.is_Matrix]
-        return len(mats) == 1 and _sizeless(mats[0])
-    if isinstance(e, (sp.Transpose, sp.HadamardPower)):
-        return _sizeless(e.args[0])
-    if isinstance(e, ElementwiseApplyFunction):
-        return _sizeless(e.expr)
-    if isinstance(e, (sp.HadamardProduct, sp.MatAdd)):
-        return all(_sizeless(f) for f in e.args)
-    return False
-
-
-def _bare_scalar_sum(node: Any) -> bool:
-    def scalar_sum(e: Any) -> bool:
-        return isinstance(e, AsScalar) and isinstance(e.arg, sp.MatAdd)
-
-    if isinstance(node, (sp.Mul, sp.MatMul)):
-        return any(scalar_sum(f) for f in node.args)
-    return isinstance(node, sp.Pow) and scalar_sum(node.base) and bool(node.exp.is_negative)
-
-
-def ambiguity(expr: Any) -> str | None:
-    """Which of the ambiguous printed forms (test_ambiguous_printed_forms) ``expr`` has."""
-    if _sizeless(expr):
-        return "a matrix of ones or zeros prints as a number"
-    for node in sp.preorder_traversal(expr):
-        if _bare_scalar_sum(node):
-            return "a 1 x 1 sum in a scalar product prints without parentheses"
-        if isinstance(node, sp.MatMul):
-            coeff, factors = node.as_coeff_mmul()
-            nested = any(isinstance(f, sp.MatMul) for f in factors.args)
-            if nested and (len(factors.args) > 1 or coeff != 1):
-                return "an unflattened product inside a product"
-        if isinstance(node, (sp.MatAdd, sp.HadamardProduct)) or _sizeless(node):
-            continue  # ones in a sum or ∘ product: the number reads the same
-        if any(getattr(f, "is_Matrix", False) and _sizeless(f) for f in node.args):
-            return "a matrix of ones or zeros prints as a number"
-    return None
 
 
 @budget(60)
 @given(st.data())
 def test_random_expressions_read_back(data: Any) -> None:
-    """fmt of the property-test strategy's expressions parses back to the same values,
-    unless the expression has one of the two ambiguous printed forms (an event says so)."""
+    """fmt of the property-test strategy's expressions parses back to the same values
+    (ones-matrix leaves, bare nested products and all)."""
     var = data.draw(st.sampled_from(VARIABLES))
     shape = (data.draw(st.sampled_from(POOL)), data.draw(st.sampled_from(POOL)))
     expr = data.draw(expressions(shape, var, 4))
     text = fmt(expr)
     note(text)
-    reason = ambiguity(expr)
-    if reason is not None:
-        event(f"ambiguous: {reason}")
-        reject()
     got = parse_unicode(text, symbol_table(expr, {}), dims={"m": pm, "n": pn, "p": pp})
     values = random_values(expr, SIZES, np.random.default_rng(0))
     env = {**values, **SIZES}

@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import ParseError
+from ..errors import MatDerivError, ParseError, ShapeMismatch
 from .expr import parse_expression
 from .latex import parse_latex
 from .unicode import looks_like_unicode, parse_unicode
@@ -33,9 +33,10 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
     Strings with a character of the Unicode notation matderiv prints (ᵀ, ⁻¹, ⊗, ∘,
     ·, h₁ ...) are read in that notation, so a printed result can be pasted back:
     ``(e₁ ⊗ I_{nₕ}) diag(1 - h₁∘h₁)``.  Other strings with a backslash or braces
-    are read as LaTeX; the rest in matderiv's syntax first and, if that fails, as
-    LaTeX (``a b^T`` is LaTeX without either); the syntax error reported is the
-    one of matderiv's syntax.
+    are read as LaTeX; the rest in matderiv's syntax first, if that fails as LaTeX
+    (``a b^T`` is LaTeX without either), and if that fails too in the Unicode
+    notation, which prints some results in plain ASCII (``tr(X) 1 + a``).  The error
+    reported is the one of matderiv's syntax, or LaTeX's shape mismatch.
     """
     if not isinstance(candidate, str):
         try:
@@ -51,8 +52,15 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
         return parse_latex(candidate, table)
     try:
         return parse_expression(candidate, table)
-    except ParseError as first:
-        try:
-            return parse_latex(candidate, table)
-        except ParseError:
-            raise first from None
+    except ParseError as syntax:
+        first: MatDerivError = syntax
+    try:
+        return parse_latex(candidate, table)
+    except ShapeMismatch as mismatch:
+        first = mismatch
+    except ParseError:
+        pass
+    try:
+        return parse_unicode(candidate, table)
+    except MatDerivError:
+        raise first from None

@@ -6,10 +6,11 @@ in ``FUNCTIONS``, numbers, parentheses, and definitions separated by ``;``::
 
     a = W_hx.T @ e + W_hh.T @ h0; h = tanh(a); L = c.T @ h
 
-Shapes come from declarations (``shapes.py``).  The grammar's nodes map to
-SymPy constructors by an allow-list; nothing is passed to eval, exec or
-sympify.  Input size, nesting depth, number length and exponents are bounded
-before anything is built, so hostile input fails fast with a ParseError.
+Shapes come from declarations (``shapes.py``).  The grammar's nodes
+(expr_grammar.py, with the function vocabulary) map to SymPy constructors by
+an allow-list; nothing is passed to eval, exec or sympify.  Input size, nesting
+depth, number length and exponents are bounded (limits.py) before anything is
+built, so hostile input fails fast with a ParseError.
 """
 
 from __future__ import annotations
@@ -20,101 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
-from lark import Lark, Token, Transformer_NonRecursive, Tree
+from lark import Token, Transformer_NonRecursive, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
-from ..canon import canonical, matadd
+from ..canon import matadd
 from ..errors import MatDerivError, ParseError, ShapeMismatch
-from ..nodes import AsScalar, DiagVector, LogSumExp, Softmax, Vec
+from ..nodes import AsScalar
 from ..shapes import fmt_shape, is_matrix, is_scalar_shape, shape_of
-
-MAX_LENGTH = 10_000
-MAX_DEPTH = 200
-MAX_EXPONENT = 1_000
-MAX_DIGITS = 30
-
-GRAMMAR = r"""
-program: stmt (";" stmt)* ";"?
-?stmt: NAME "=" expr          -> assign
-     | expr                   -> bare
-?expr: sum
-?sum: product
-    | sum "+" product         -> add
-    | sum "-" product         -> sub
-?product: unary
-    | product "@" unary       -> matmul
-    | product "*" unary       -> mul
-    | product "/" unary       -> div
-?unary: power
-    | "-" unary               -> neg
-    | "+" unary
-?power: postfix
-    | postfix POW unary       -> pow
-?postfix: atom
-    | postfix ".T"            -> transpose
-    | postfix "'"             -> transpose
-?atom: NUMBER                 -> number
-    | NAME                    -> name
-    | NAME "(" expr ("," expr)* ")"  -> call
-    | "(" expr ")"
-POW: "^" | "**"
-NAME: /[A-Za-z_][A-Za-z0-9_]*/
-NUMBER: /[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?/ | /\.[0-9]+([eE][-+]?[0-9]+)?/
-%ignore /[ \t\r\n]+/
-"""
-
-_PARSER = Lark(GRAMMAR, start="program", parser="lalr", maybe_placeholders=False)
-
-
-def _sigmoid() -> Any:
-    t = sp.Symbol("t")
-    return sp.Lambda(t, 1 / (1 + sp.exp(-t)))
-
-
-def _relu() -> Any:
-    t = sp.Symbol("t")
-    return sp.Lambda(t, sp.Max(0, t))
-
-
-def _softplus() -> Any:
-    t = sp.Symbol("t")
-    return sp.Lambda(t, sp.log(1 + sp.exp(t)))
-
-
-#: entrywise functions: applied with applyfunc to matrices, directly to scalars
-ELEMENTWISE: dict[str, Callable[[], Any]] = {
-    "tanh": lambda: sp.tanh,
-    "exp": lambda: sp.exp,
-    "log": lambda: sp.log,
-    "sqrt": lambda: sp.sqrt,
-    "sin": lambda: sp.sin,
-    "cos": lambda: sp.cos,
-    "sigmoid": _sigmoid,
-    "relu": _relu,
-    "softplus": _softplus,
-}
-
-
-def _ones(rows: Any, cols: Any) -> Any:
-    return sp.OneMatrix(rows, cols)
-
-
-#: structural functions: name -> (number of arguments, constructor)
-STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
-    "inv": (1, lambda a: sp.Inverse(a)),
-    "tr": (1, lambda a: sp.Trace(a)),
-    "det": (1, lambda a: sp.Determinant(a)),
-    "logdet": (1, lambda a: sp.log(sp.Determinant(a))),
-    "kron": (2, lambda a, b: canonical(sp.KroneckerProduct(a, b))),
-    "vec": (1, lambda a: Vec(a)),
-    "diag": (1, lambda a: DiagVector(a)),
-    "sum": (1, lambda a: sp.MatMul(_ones(1, a.shape[0]), a, _ones(a.shape[1], 1))),
-    "softmax": (1, lambda a: Softmax(a)),
-    "eye": (1, lambda n: sp.Identity(n)),
-    "logsumexp": (1, lambda a: LogSumExp(a)),
-}
-
-FUNCTIONS = sorted([*ELEMENTWISE, *STRUCTURAL])
+from .expr_grammar import ELEMENTWISE, FUNCTIONS, PARSER, STRUCTURAL
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH
 
 
 @dataclass
@@ -172,7 +87,7 @@ def _terminal_name(terminal: str) -> str:
     if terminal in names:
         return names[terminal]
     try:
-        return repr(_PARSER.get_terminal(terminal).pattern.value)
+        return repr(PARSER.get_terminal(terminal).pattern.value)
     except KeyError:
         return terminal
 
@@ -390,7 +305,7 @@ def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = Fals
         raise ParseError(f"expected a string, got {type(text).__name__}")
     _check_bounds(text)
     try:
-        tree = _PARSER.parse(text)
+        tree = PARSER.parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     if _tree_depth(tree) > MAX_DEPTH * 2:

@@ -14,6 +14,7 @@ next to larger matrices, or inside scalar functions, count as scalars.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -276,13 +277,15 @@ def inverse(x: Any, pos: int) -> Any:
         raise LocatedError(r"the vector of ones \mathbf{1} has no inverse", pos)
     if not is_matrix(x):
         return sp.Pow(x, -1)
-    _require_square(x, f"{x}^{{-1}}")
+    _require_square(x, lambda: f"{x}^{{-1}}")
     return x.I
 
 
-def _require_square(x: Any, what: str) -> None:
+def _require_square(x: Any, what: Callable[[], str]) -> None:
+    """A ShapeMismatch naming ``what()`` unless x is square (the message is built only then:
+    SymPy's str() of some Kronecker products crashes)."""
     if x.rows != x.cols:
-        raise ShapeMismatch(f"{what} needs a square matrix, and {x} is {_shape(x)}")
+        raise ShapeMismatch(f"{what()} needs a square matrix, and {x} is {_shape(x)}")
 
 
 def power(x: Any, k: Any, pos: int) -> Any:
@@ -303,7 +306,7 @@ def power(x: Any, k: Any, pos: int) -> Any:
             rf"{x}^{{\circ {k}}}",
             pos,
         )
-    _require_square(x, rf"{x}^{k} (for the entrywise power write {x}^{{\circ {k}}})")
+    _require_square(x, lambda: rf"{x}^{k} (for the entrywise power write {x}^{{\circ {k}}})")
     return x if k == 1 else sp.MatPow(x, k)
 
 
@@ -329,7 +332,7 @@ def function(word: str, x: Any, pos: int) -> Any:
     if word in ("tr", "Tr", "trace", "det"):
         if not is_matrix(x):
             return x
-        _require_square(x, f"{word}({x})")
+        _require_square(x, lambda: f"{word}({x})")
         return sp.Trace(x) if word != "det" else sp.Determinant(x)
     constructors = {"vec": vec, "diag": diag, "softmax": softmax, "logsumexp": logsumexp}
     if word in constructors:

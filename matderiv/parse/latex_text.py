@@ -1,4 +1,4 @@
-"""The text side of the LaTeX front end: limits, a bracket pre-scan, names, messages.
+"""The text side of the LaTeX front end: a bracket pre-scan, names, messages.
 
 ``prepare`` runs before the parser.  It enforces the size and nesting limits,
 reports unbalanced brackets, pairs the bars of ``|X|``, removes math
@@ -15,9 +15,7 @@ from collections.abc import Iterable
 
 from ..errors import ParseError
 from .latex_grammar import BAR_CLOSE, BAR_OPEN, STYLES
-
-MAX_LENGTH = 10_000
-MAX_DEPTH = 200
+from .limits import MAX_DEPTH, MAX_LENGTH
 
 _CLOSER = {"(": ")", "[": "]", "{": "}", "\\{": "\\}"}
 _OPENER = {v: k for k, v in _CLOSER.items()}

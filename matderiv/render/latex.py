@@ -13,8 +13,11 @@ from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
+from ..nodes import AsScalar
 from ..shapes import shape_of
+from .grouping import SizedConstants, grouped_scalar, signed
 from .unicode import accented
 
 _PREAMBLE = r"""\documentclass[10pt]{article}
@@ -34,14 +37,25 @@ _SECTIONS = {
 }
 
 
-class MatrixLatexPrinter(LatexPrinter):
+class MatrixLatexPrinter(SizedConstants, LatexPrinter):
     """SymPy's LaTeX printer with textbook matrix notation."""
 
     def _wrap(self, expr: Any) -> str:
         out = self._print(expr)
-        if isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Identity, sp.OneMatrix)):
+        constant = isinstance(expr, (sp.OneMatrix, sp.ZeroMatrix)) and "^" not in out
+        if constant or isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Identity)):
             return out
         return rf"\left({out}\right)"
+
+    def _needs_mul_brackets(self, expr: Any, first: bool = False, last: bool = False) -> bool:
+        return _grouped_scalar(expr) or super()._needs_mul_brackets(expr, first, last)
+
+    def parenthesize(self, item: Any, level: int, strict: bool = False) -> str:
+        r"""X∘² prints as X \circ X, so it binds like a \circ product, looser than ⊗ reads."""
+        mul = PRECEDENCE["Mul"]
+        if _squared(item) and (mul < level or (not strict and mul <= level)):
+            return rf"\left({self._print(item)}\right)"
+        return str(super().parenthesize(item, level, strict))
 
     def _print_Transpose(self, expr: Any) -> str:
         if isinstance(expr.arg, sp.Inverse):
@@ -84,11 +98,24 @@ class MatrixLatexPrinter(LatexPrinter):
     def _print_Identity(self, expr: Any) -> str:
         return rf"I_{{{self._print(expr.rows)}}}"
 
+    def _constant(self, expr: Any, digit: str) -> str:
+        r"""\mathbf{1} where a sum or \circ product gives the size, else \mathbf{1}_{n},
+        \mathbf{1}_{n}^{T} or \mathbf{1}_{m \times n}; a 1 x 1 one is the number."""
+        kind, rows, cols = self.constant_shape(expr)
+        bold = rf"\mathbf{{{digit}}}"
+        if kind == "bare":
+            return bold if self._bare_constants else digit
+        if kind == "column":
+            return rf"{bold}_{{{self._print(rows)}}}"
+        if kind == "row":
+            return rf"{bold}_{{{self._print(cols)}}}^{{T}}"
+        return rf"{bold}_{{{self._print(rows)} \times {self._print(cols)}}}"
+
     def _print_OneMatrix(self, expr: Any) -> str:
-        return r"\mathbf{1}"
+        return self._constant(expr, "1")
 
     def _print_ZeroMatrix(self, expr: Any) -> str:
-        return r"\mathbf{0}"
+        return self._constant(expr, "0")
 
     def _print_HadamardPower(self, expr: Any) -> str:
         base = self._wrap(expr.base)
@@ -100,17 +127,20 @@ class MatrixLatexPrinter(LatexPrinter):
         coeff, mats = expr.as_coeff_matrices()
         grouped = (sp.MatAdd, sp.KroneckerProduct, sp.HadamardProduct, sp.MatMul)
         body = " ".join(
-            rf"\left({self._print(m)}\right)" if isinstance(m, grouped) else self._print(m)
+            rf"\left({self._print(m)}\right)"
+            if isinstance(m, grouped) or (_squared(m) and len(mats) > 1)
+            else self._print(m)
             for m in mats
         )
         if coeff == 1:
             return body
         if coeff == -1:
             return f"- {body}"
-        scalar = self._print(coeff)
-        if isinstance(coeff, sp.Add):
-            scalar = rf"\left({scalar}\right)"
-        return f"{scalar} {body}"
+        sign, scalar = signed(coeff)
+        text = self._print(scalar)
+        if isinstance(scalar, sp.Add) or _grouped_scalar(scalar):
+            text = rf"\left({text}\right)"
+        return f"{sign and '- '}{text} {body}"
 
     def _print_MatAdd(self, expr: Any) -> str:
         terms = [self._print(t) for t in expr.args]
@@ -131,6 +161,15 @@ class MatrixLatexPrinter(LatexPrinter):
             mapping = rf"{self._print(var)} \mapsto {self._print(body)}"
             return rf"\left({mapping}\right)_{{\circ}}\left({arg}\right)"
         return rf"{self._print(fn)}_{{\circ}}\left({arg}\right)"
+
+
+def _squared(expr: Any) -> bool:
+    return isinstance(expr, sp.HadamardPower) and expr.exp == 2
+
+
+def _grouped_scalar(expr: Any) -> bool:
+    r"""grouped_scalar, and a 1 x 1 w∘w used as a scalar: \circ binds looser in LaTeX."""
+    return grouped_scalar(expr) or (isinstance(expr, AsScalar) and _squared(expr.arg))
 
 
 _PRINTER = MatrixLatexPrinter()

@@ -24,7 +24,8 @@ from sympy.printing.str import StrPrinter
 
 from ..errors import MatDerivError
 from ..nodes import AsScalar
-from ..parse.expr import ELEMENTWISE, MAX_EXPONENT
+from ..parse.expr_grammar import ELEMENTWISE
+from ..parse.limits import MAX_EXPONENT
 
 # The grammar's precedence levels, loosest first.  An operand printed below the
 # level its position needs gets parentheses.

@@ -1,4 +1,10 @@
-"""A SymPy printer for readable Unicode formulas: Xᵀ, X⁻¹, A ⊗ B, A ∘ B, Iₙ, K_{m,n}."""
+"""A SymPy printer for readable Unicode formulas: Xᵀ, X⁻¹, X⁻², A ⊗ B, A ∘ B, I_n, 𝟏ₙ, K_{m,n}.
+
+Every printed form has one reading (``parse/unicode.py`` reads them back): a
+matrix of ones or zeros shows its size unless a neighbour in a sum or ∘ product
+gives it, nested products and 1 x 1 sums or products used as scalars are
+parenthesised (render/grouping.py), and powers are superscripts.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,13 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.str import StrPrinter
 
 from ..nodes import CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
+from .grouping import SizedConstants, grouped_scalar, signed
 
 _PREC_PRODUCT = 50
 _PREC_ATOM = 1000
 
 
-class UnicodePrinter(StrPrinter):
+class UnicodePrinter(SizedConstants, StrPrinter):
     """Prints matrix expressions the way a textbook writes them, in plain Unicode."""
 
     printmethod = "_matderiv_unicode"  # so nodes' own _sympystr does not take over
@@ -30,6 +37,7 @@ class UnicodePrinter(StrPrinter):
                 sp.Identity,
                 sp.Transpose,
                 sp.Inverse,
+                sp.MatPow,
                 Vec,
                 DiagVector,
                 CommutationMatrix,
@@ -46,33 +54,41 @@ class UnicodePrinter(StrPrinter):
         )
         return out if atomic else f"({out})"
 
+    def _base(self, expr: Any) -> str:
+        """An operand of ᵀ ⁻¹ ² ^∘k; one with a superscript of its own in parentheses too:
+        (X²)ᵀ, (X⁻¹)², not X²ᵀ or X⁻¹² (which reads as X to the -12)."""
+        out = self._wrap(expr)
+        return f"({out})" if isinstance(expr, (sp.MatPow, sp.Transpose)) else out
+
     def _print_Transpose(self, expr: Any) -> str:
         if isinstance(expr.arg, sp.Inverse):
-            return f"{self._wrap(expr.arg.arg)}⁻ᵀ"
-        return f"{self._wrap(expr.arg)}ᵀ"
+            return f"{self._base(expr.arg.arg)}⁻ᵀ"
+        return f"{self._base(expr.arg)}ᵀ"
 
     def _print_Inverse(self, expr: Any) -> str:
         if isinstance(expr.arg, sp.Transpose):
-            return f"{self._wrap(expr.arg.arg)}⁻ᵀ"
-        return f"{self._wrap(expr.arg)}⁻¹"
+            return f"{self._base(expr.arg.arg)}⁻ᵀ"
+        return f"{self._base(expr.arg)}⁻¹"
 
     def _print_MatMul(self, expr: Any) -> str:
         coeff, factors = expr.as_coeff_mmul()
+        several = len(factors.args) > 1
         parts = [
-            self._wrap(f) if isinstance(f, (sp.MatAdd, sp.Add)) else self._print(f)
-            for f in factors.args
+            f"({self._print(f)})" if _grouped(f, several) else self._print(f) for f in factors.args
         ]
-        if len(factors.args) > 1:
-            parts = [
-                f"({p})" if _needs_parens(f) else p
-                for p, f in zip(parts, factors.args, strict=True)
-            ]
+        parts = [  # -tr(A) X reads as a difference after another factor or a number
+            f"({p})" if p.startswith("-") and (k or coeff != 1) else p for k, p in enumerate(parts)
+        ]
         body = " ".join(parts)
         if coeff == 1:
             return body
         if coeff == -1:
             return f"-{body}"
-        return f"{self._wrap(coeff) if isinstance(coeff, sp.Add) else self._print(coeff)} {body}"
+        sign, scalar = signed(coeff)  # -(aᵀ x) X, not -aᵀ x X
+        text = self._print(scalar)
+        if isinstance(scalar, sp.Add) or grouped_scalar(scalar):
+            text = f"({text})"
+        return f"{sign}{text} {body}"
 
     def _print_MatAdd(self, expr: Any) -> str:
         out = ""
@@ -97,10 +113,13 @@ class UnicodePrinter(StrPrinter):
         if expr.exp == 2:
             base = self._wrap(expr.base)
             return f"{base}∘{base}"
-        return f"{self._wrap(expr.base)}^∘{self._print(expr.exp)}"
+        return f"{self._base(expr.base)}^∘{self._print(expr.exp)}"
 
     def _print_MatPow(self, expr: Any) -> str:
-        return f"{self._wrap(expr.base)}^{self._print(expr.exp)}"
+        base = self._base(expr.base)
+        if expr.exp.is_Integer:
+            return f"{base}{superscript(expr.exp)}"
+        return f"{base}^({self._print(expr.exp)})"
 
     def _print_Symbol(self, expr: Any) -> str:
         return subscripted(expr.name)
@@ -135,17 +154,32 @@ class UnicodePrinter(StrPrinter):
         i, j = (self._print(a) for a in expr.args[:2])
         return f"δ({i},{j})"
 
+    def _sized(self, name: str, size: Any) -> str:
+        """I_n, I₃, I_{nₕ}, I_{m·n}: a size as a subscript."""
+        text = self._print(size)
+        if text.isdigit():
+            return f"{name}{text.translate(_SUBSCRIPTS)}"
+        return f"{name}_{text}" if len(text) == 1 else f"{name}_{{{text}}}"
+
     def _print_Identity(self, expr: Any) -> str:
-        size = self._print(expr.rows)
-        if size.isdigit() or len(size) == 1:
-            return f"I{size.translate(_SUBSCRIPTS)}" if size.isdigit() else f"I_{size}"
-        return f"I_{{{size}}}"
+        return self._sized("I", expr.rows)
+
+    def _constant(self, expr: Any, bare: str, bold: str) -> str:
+        """1 where a sum or ∘ product gives the size, else 𝟏ₙ, 𝟏ₙᵀ or 𝟏_{m×n}."""
+        kind, rows, cols = self.constant_shape(expr)
+        if kind == "bare":
+            return bare
+        if kind == "column":
+            return self._sized(bold, rows)
+        if kind == "row":
+            return f"{self._sized(bold, cols)}ᵀ"
+        return f"{bold}_{{{self._print(rows)}×{self._print(cols)}}}"
 
     def _print_OneMatrix(self, expr: Any) -> str:
-        return "1"
+        return self._constant(expr, "1", ONES)
 
     def _print_ZeroMatrix(self, expr: Any) -> str:
-        return "0"
+        return self._constant(expr, "0", ZEROS)
 
     def _print_Trace(self, expr: Any) -> str:
         return f"tr({self._print(expr.arg)})"
@@ -186,18 +220,30 @@ class UnicodePrinter(StrPrinter):
         return f"{self._print(fn)}({self._print(expr.expr)})"
 
     def _print_Pow(self, expr: Any) -> str:
-        if expr.exp.is_Integer and expr.exp > 1:
+        """x², tr(X)⁻²; x**(1/2) is sqrt(x), 1/x stays a quotient."""
+        if expr.exp.is_Integer and (expr.exp > 1 or expr.exp < -1):
             base = self._print(expr.base)
-            if not isinstance(expr.base, (sp.Symbol, MatrixElement, sp.Function)):
+            if not isinstance(expr.base, _POWER_BASES):
                 base = f"({base})"
-            return f"{base}{str(expr.exp).translate(_SUPERSCRIPTS)}"
+            return f"{base}{superscript(expr.exp)}"
         return super()._print_Pow(expr)
 
     def _print_Mul(self, expr: Any) -> str:
         return re.sub(r"(?<!\*)\*(?!\*)", "·", super()._print_Mul(expr))
 
 
+# scalars that take a superscript without parentheses: h², tr(X)⁻², det(X)²
+_POWER_BASES = (sp.Symbol, MatrixElement, sp.Function, sp.Trace, sp.Determinant, LogSumExp)
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+#: the bold digits of a matrix of ones or zeros printed with its size (𝟏ₙ, 𝟎_{m×n})
+ONES, ZEROS = "\N{MATHEMATICAL BOLD DIGIT ONE}", "\N{MATHEMATICAL BOLD DIGIT ZERO}"
+
+
+def superscript(k: Any) -> str:
+    """An integer as superscript digits: -2 → ⁻²."""
+    return str(k).replace("-", "⁻").translate(_SUPERSCRIPTS)
+
+
 _SUBSCRIPT_CHARS = dict(
     zip("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True)
 )
@@ -230,8 +276,13 @@ def subscripted(name: str) -> str:
     return base + sep + sub
 
 
-def _needs_parens(factor: Any) -> bool:
-    return isinstance(factor, (sp.KroneckerProduct, sp.HadamardProduct))
+def _grouped(factor: Any, several: bool) -> bool:
+    """A factor of a matrix product that needs parentheses: a sum or a nested product
+    always; a ⊗ or ∘ product or a 1 x 1 product used as a scalar among other factors."""
+    if isinstance(factor, (sp.MatAdd, sp.Add, sp.MatMul)):
+        return True
+    wide = isinstance(factor, (sp.KroneckerProduct, sp.HadamardProduct))
+    return several and (wide or grouped_scalar(factor))
 
 
 _PRINTER = UnicodePrinter()

@@ -1,0 +1,100 @@
+"""The grammar of matderiv's expression syntax (expr.py) and its function vocabulary.
+
+``ELEMENTWISE`` functions apply entrywise to matrices (and directly to scalars);
+``STRUCTURAL`` ones build matderiv's and SymPy's matrix nodes.  The Unicode
+front end and the syntax printer (render/syntax.py) share the vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sympy as sp
+from lark import Lark
+
+from ..canon import canonical
+from ..nodes import DiagVector, LogSumExp, Softmax, Vec
+
+GRAMMAR = r"""
+program: stmt (";" stmt)* ";"?
+?stmt: NAME "=" expr          -> assign
+     | expr                   -> bare
+?expr: sum
+?sum: product
+    | sum "+" product         -> add
+    | sum "-" product         -> sub
+?product: unary
+    | product "@" unary       -> matmul
+    | product "*" unary       -> mul
+    | product "/" unary       -> div
+?unary: power
+    | "-" unary               -> neg
+    | "+" unary
+?power: postfix
+    | postfix POW unary       -> pow
+?postfix: atom
+    | postfix ".T"            -> transpose
+    | postfix "'"             -> transpose
+?atom: NUMBER                 -> number
+    | NAME                    -> name
+    | NAME "(" expr ("," expr)* ")"  -> call
+    | "(" expr ")"
+POW: "^" | "**"
+NAME: /[A-Za-z_][A-Za-z0-9_]*/
+NUMBER: /[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?/ | /\.[0-9]+([eE][-+]?[0-9]+)?/
+%ignore /[ \t\r\n]+/
+"""
+
+PARSER = Lark(GRAMMAR, start="program", parser="lalr", maybe_placeholders=False)
+
+
+def _sigmoid() -> Any:
+    t = sp.Symbol("t")
+    return sp.Lambda(t, 1 / (1 + sp.exp(-t)))
+
+
+def _relu() -> Any:
+    t = sp.Symbol("t")
+    return sp.Lambda(t, sp.Max(0, t))
+
+
+def _softplus() -> Any:
+    t = sp.Symbol("t")
+    return sp.Lambda(t, sp.log(1 + sp.exp(t)))
+
+
+#: entrywise functions: applied with applyfunc to matrices, directly to scalars
+ELEMENTWISE: dict[str, Callable[[], Any]] = {
+    "tanh": lambda: sp.tanh,
+    "exp": lambda: sp.exp,
+    "log": lambda: sp.log,
+    "sqrt": lambda: sp.sqrt,
+    "sin": lambda: sp.sin,
+    "cos": lambda: sp.cos,
+    "sigmoid": _sigmoid,
+    "relu": _relu,
+    "softplus": _softplus,
+}
+
+
+def _ones(rows: Any, cols: Any) -> Any:
+    return sp.OneMatrix(rows, cols)
+
+
+#: structural functions: name -> (number of arguments, constructor)
+STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
+    "inv": (1, lambda a: sp.Inverse(a)),
+    "tr": (1, lambda a: sp.Trace(a)),
+    "det": (1, lambda a: sp.Determinant(a)),
+    "logdet": (1, lambda a: sp.log(sp.Determinant(a))),
+    "kron": (2, lambda a, b: canonical(sp.KroneckerProduct(a, b))),
+    "vec": (1, lambda a: Vec(a)),
+    "diag": (1, lambda a: DiagVector(a)),
+    "sum": (1, lambda a: sp.MatMul(_ones(1, a.shape[0]), a, _ones(a.shape[1], 1))),
+    "softmax": (1, lambda a: Softmax(a)),
+    "eye": (1, lambda n: sp.Identity(n)),
+    "logsumexp": (1, lambda a: LogSumExp(a)),
+}
+
+FUNCTIONS = sorted([*ELEMENTWISE, *STRUCTURAL])

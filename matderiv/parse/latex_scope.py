@@ -1,0 +1,195 @@
+r"""The names a LaTeX or Unicode formula may use, and the superscripts on them.
+
+``Scope`` holds the symbols (matched by name: \mathbf{W}_{hx}, W_{hx} and W_hx
+are one name) and the dimensions, and knows the constants that take their sizes
+from those: ``I_{n}``, ``K_{m,n}``, ``\mathbf{1}_n`` (a column of ones),
+``\mathbf{1}_{m \times n}``, ``\mathbf{0}_{...}`` and π.  ``superscript`` reads
+what may follow a name: ^T, ^{-1}, ^{-T}, powers and entrywise powers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import sympy as sp
+
+from ..errors import ParseError
+from ..nodes import commutation
+from . import latex_algebra as alg
+from .latex_grammar import NAME_BASE, SUB, SUP
+from .latex_text import LocatedError, canonical, unknown_name
+from .limits import MAX_EXPONENT
+
+_PART = re.compile(rf"\s*(?:(?P<sub>{SUB})|(?P<sup>{SUP}))")
+_BASE = re.compile(NAME_BASE)
+
+
+class Scope:
+    """The names a formula may use: symbols, dimensions, and the constants I, 1, K, pi.
+
+    Shared with the Unicode front end (unicode_builder.py), which looks names up with
+    ``lookup`` and sizes with ``dimension``.
+    """
+
+    def __init__(self, symbols: Mapping[str, Any], dims: Mapping[str, Any] | None) -> None:
+        self.symbols = _index(symbols, "symbols")
+        if dims is None:
+            found = {
+                s
+                for v in self.symbols.values()
+                if alg.is_matrix(v)
+                for d in v.shape
+                for s in getattr(d, "free_symbols", ())
+            }
+            dims = {str(s): s for s in found}
+        self.dims = _index(dims, "dims")
+
+    def name(self, text: str, pos: int) -> Any:
+        """A NAME token: base, at most one subscript, superscripts applied in order."""
+        base = _BASE.match(text)
+        assert base is not None, text  # the lexer matched NAME_BASE
+        sub: tuple[str, int] | None = None
+        decorations: list[str] = []
+        sups: list[tuple[str, int]] = []
+        for part in _PART.finditer(text, base.end()):
+            where = pos + part.start(part.lastgroup or 0)
+            if part.group("sub"):
+                if sub is not None:
+                    raise LocatedError("a second subscript: write one, as in W_{hx}", where)
+                sub = (part.group("sub")[1:].strip(), where)
+            elif re.fullmatch(r"\(.*\)", canonical(part.group("sup")[1:])):
+                decorations.append(canonical(part.group("sup")))  # W^{(1)}: part of the name
+            else:
+                sups.append((part.group("sup")[1:].strip(), where))
+        factors = self.lookup(base.group(), sub, decorations, pos)
+        for body, where in sups:
+            factors[-1] = superscript(factors[-1], body, where)
+        return alg.matmul(factors)
+
+    def lookup(
+        self, base: str, sub: tuple[str, int] | None, decorations: list[str], pos: int
+    ) -> list[Any]:
+        b, s = canonical(base), "_" + canonical(sub[0]) if sub else ""
+        keys = [b + s + "".join(decorations), b + "".join(decorations) + s]
+        for table in (self.symbols, self.dims):
+            for key in keys:
+                if key in table:
+                    return [table[key]]
+        if not decorations:
+            special = self._special(b, sub, pos)
+            if special is not None:
+                return [special]
+            if re.fullmatch(r"[A-Za-z]{2,}", base):  # ab: a times b, as LaTeX reads it
+                with contextlib.suppress(LocatedError):
+                    return self._run(base[:-1], pos) + self.lookup(base[-1], sub, [], pos)
+            if sub and re.fullmatch(r"[A-Za-z0-9]{2,}", sub[0]):  # W_hx not found: W_h x
+                with contextlib.suppress(LocatedError):
+                    first = (sub[0][0], sub[1])
+                    return self.lookup(base, first, [], pos) + self._run(sub[0][1:], pos)
+        hint = r" (\sigma is the sigmoid only before '(')" if b == "sigma" else ""
+        raise LocatedError(unknown_name("symbol", keys[0], self.symbols) + hint, pos)
+
+    def _run(self, letters: str, pos: int) -> list[Any]:
+        """Juxtaposed single letters and numbers: xy2 is x times y times 2."""
+        return [
+            sp.Integer(int(piece)) if piece.isdigit() else self.lookup(piece, None, [], pos)[0]
+            for piece in re.findall(r"[0-9]+|[A-Za-z]", letters)
+        ]
+
+    def _special(self, b: str, sub: tuple[str, int] | None, pos: int) -> Any:
+        if b == "I":
+            return sp.Identity(self.dimension(*sub)) if sub else alg.Unsized("identity", pos)
+        if b == "1":
+            return sp.OneMatrix(*self._shape(*sub)) if sub else alg.Unsized("ones", pos)
+        if b == "0":
+            return sp.ZeroMatrix(*self._shape(*sub)) if sub else sp.S.Zero
+        if b == "K" and sub:
+            return commutation(*self._pair(*sub))
+        if b == "pi" and not sub:
+            return sp.pi
+        return None
+
+    def dimension(self, raw: str, pos: int) -> Any:
+        """A size written in a subscript: a name from dims, an integer, or a product of them."""
+        key = canonical(raw)
+        if key in self.dims:
+            return self.dims[key]
+        if key.isdigit():
+            return sp.Integer(int(key))
+        parts = [p for p in re.split(r"\\times|\\cdot|\*|\s+", raw.strip("{} ")) if p]
+        if len(parts) > 1:
+            return sp.Mul(*(self.dimension(p, pos) for p in parts))
+        pieces = self._split_dims(key)
+        if pieces:
+            return sp.Mul(*pieces)
+        raise LocatedError(unknown_name("dimension", key, self.dims), pos)
+
+    def _shape(self, raw: str, pos: int) -> tuple[Any, Any]:
+        """1_{n} is n x 1; 1_{m \\times n} and 1_{m,n} are m x n."""
+        parts = re.split(r",|\\times", raw.strip("{} "))
+        if len(parts) == 2:
+            return self.dimension(parts[0], pos), self.dimension(parts[1], pos)
+        return self.dimension(raw, pos), sp.S.One
+
+    def _pair(self, raw: str, pos: int) -> tuple[Any, Any]:
+        """K_{m,n}; K_{mn} when it splits into exactly two dimensions."""
+        parts = raw.strip("{} ").split(",")
+        if len(parts) == 2:
+            return self.dimension(parts[0], pos), self.dimension(parts[1], pos)
+        pieces = self._split_dims(canonical(raw))
+        if pieces and len(pieces) == 2:
+            return pieces[0], pieces[1]
+        raise LocatedError(f"K_{{{raw.strip('{} ')}}} needs two sizes: write K_{{m,n}}", pos)
+
+    def _split_dims(self, key: str) -> list[Any] | None:
+        """``key`` read as consecutive dimension names or integers (longest first), or None."""
+        out, i = [], 0
+        names = sorted(self.dims, key=len, reverse=True)
+        while i < len(key):
+            digits = re.match(r"[0-9]+", key[i:])
+            match = next((n for n in names if key.startswith(n, i)), None)
+            if match is not None:
+                out.append(self.dims[match])
+                i += len(match)
+            elif digits:
+                out.append(sp.Integer(int(digits.group())))
+                i += digits.end()
+            else:
+                return None
+        return out
+
+
+def _index(table: Mapping[str, Any], what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if not isinstance(value, sp.Basic):
+            raise ParseError(f"{what}[{key!r}] must be a SymPy object, got {type(value).__name__}")
+        name = canonical(key)
+        if out.get(name, value) != value:
+            raise ParseError(f"{what}: two entries are both named {name!r}")
+        out[name] = value
+    return out
+
+
+def superscript(x: Any, body: str, pos: int) -> Any:
+    """x^{body}: T, \\top, \\intercal, \\prime; -1; -T; an integer k; \\circ k; 1/2."""
+    s = canonical(body)
+    if s in ("T", "top", "intercal", "prime"):
+        return alg.transpose(x)
+    if s in ("-T", "-top", "-intercal"):
+        return alg.transpose(alg.inverse(x, pos))
+    number = re.fullmatch(r"(circ|odot)?(-?[0-9]+)(?:/([0-9]+))?|[dt]?frac([0-9])([0-9])", s)
+    if number is None:
+        raise LocatedError(
+            f"unsupported superscript ^{{{body.strip('{}')}}}: write ^T (or ^\\top), ^{{-1}}, "
+            "^{-T}, an integer power, or ^{\\circ k} for an entrywise power",
+            pos,
+        )
+    hadamard, whole, over, num, den = number.groups()
+    k = sp.Rational(int(num), int(den)) if num else sp.Rational(int(whole), int(over or 1))
+    if abs(k.p) > MAX_EXPONENT or k.q > MAX_EXPONENT:
+        raise LocatedError(f"an exponent larger than {MAX_EXPONENT}", pos)
+    return alg.hadamard_power(x, k) if hadamard else alg.power(x, k, pos)

@@ -1,0 +1,125 @@
+"""The grammar of the Unicode notation matderiv prints, for lark's LALR parser, and
+its vocabulary: sub- and superscript characters, accents, the function names.
+
+Operators bind, loosest first: ``+ -``; unary ``-``; ``⊗``; the product
+(juxtaposition, ``·``, ``/`` by a scalar); ``∘ ⊘``; superscripts (ᵀ ⁻¹ ⁻ᵀ ²
+⁻² ^k ^∘k ∘²).  Sums and signs are the LaTeX grammar's (``SUMS``).  Sized
+constants take their sizes in braces or as a subscript: ``I_{n}``, ``K_{m,n}``,
+``vec⁻¹_{m×n}(v)``, ``𝟏_n``, ``𝟏₃``, ``𝟏_{m×n}``, ``𝟎_{m×n}`` (``I_n`` is a
+NAME, looked up as the identity).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..render.unicode import _ACCENTS, _SUBSCRIPT_CHARS, _SUPERSCRIPTS, ONES, ZEROS
+from .expr_grammar import ELEMENTWISE
+from .latex_grammar import BAR_CLOSE, BAR_OPEN, SUMS
+
+SUBSCRIPT_LETTERS = "".join(_SUBSCRIPT_CHARS.values())
+FROM_SUBSCRIPT = {v: k for k, v in _SUBSCRIPT_CHARS.items()}
+SUPERSCRIPT_DIGITS = "".join(chr(c) for c in _SUPERSCRIPTS.values())
+FROM_SUPERSCRIPT = {chr(v): chr(k) for k, v in _SUPERSCRIPTS.items()} | {"⁻": "-"}
+FROM_ACCENT = {mark: word for word, mark in _ACCENTS.items()}
+
+_SUP = f"⁻?[{SUPERSCRIPT_DIGITS}]+"
+_RATIONAL = r"-?[0-9]+(?:\.[0-9]+|\/[0-9]+)?"  # \/: lark regexes end at /
+_EXPONENT = rf"(?:{_RATIONAL}|\(\s*{_RATIONAL}\s*\)|{_SUP})"
+_POW = rf"(?:-?[0-9]+(?:\.[0-9]+)?|\(\s*{_RATIONAL}\s*\))"  # x**2/3 is (x**2)/3
+_LETTER = "A-Za-zΑ-Ωα-ω"
+
+ENTRYWISE = {
+    "Abs": sp.Abs,
+    "sign": sp.sign,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "tan": sp.tan,
+    **{word: make() for word, make in ELEMENTWISE.items()},
+}
+STRUCTURAL = ("vec", "diag", "tr", "det", "softmax", "logsumexp", "exp", "log", "tanh")
+MATRIX_ONLY = ("vec", "diag", "softmax", "logsumexp")
+MANY = {"Max": sp.Max, "Min": sp.Min}
+FUNCTIONS = sorted({*ENTRYWISE, *STRUCTURAL, *MANY})
+
+GRAMMAR = rf"""{SUMS}
+?kron: product (OTIMES product)*
+?product: hadamard ((MULOP | DIVOP)? hadamard)*
+?hadamard: postfix ((CIRC | OSLASH) postfix)*
+?postfix: primary
+        | primary POSTOP+ -> postfix
+?primary: NAME -> name
+        | NUMBER -> number
+        | FUNC _LPAR sum (_COMMA sum)* _RPAR -> call
+        | _LPAR sum _RPAR
+        | IDENTITY dim _RBRACE -> identity
+        | CONSTANT dim (_BY dim)? _RBRACE -> constant
+        | CONSTANT_SIZED -> constant_sized
+        | COMMUTATION dim _COMMA dim _RBRACE -> commutation
+        | RESHAPE dim _BY dim _RBRACE _LPAR sum _RPAR -> reshape
+        | _LPAR NAME _MAPSTO sum _RPAR CIRC _LPAR sum _RPAR -> apply
+        | LBAR sum RBAR -> bars
+
+?dim: dim_product
+    | dim ADDOP dim_product -> dim_add
+?dim_product: dim_power
+    | dim_product MULOP? dim_power -> dim_mul
+?dim_power: dim_atom
+    | dim_atom POSTOP -> dim_power
+?dim_atom: NAME -> dim_name
+    | NUMBER -> dim_number
+    | _LPAR dim _RPAR
+
+ADDOP: "+" | "-"
+MULOP: "·"
+DIVOP: "/"
+OTIMES: "⊗"
+CIRC: "∘"
+OSLASH: "⊘"
+POSTOP.3: /ᵀ|⁻ᵀ|{_SUP}|(?:\^∘?|∘\^)\s*{_EXPONENT}|∘{_SUP}|\^\s*T(?![A-Za-z0-9])|\*\*\s*{_POW}/
+FUNC.3: /(?:{"|".join(sorted(FUNCTIONS, key=len, reverse=True))})(?=\s*\()/
+IDENTITY.4: "I_{{"
+CONSTANT.4: /[{ONES}{ZEROS}]_\{{/
+CONSTANT_SIZED.4: /[{ONES}{ZEROS}](?:_[A-Za-z0-9]+|[{SUBSCRIPT_LETTERS}]+)/
+COMMUTATION.4: "K_{{"
+RESHAPE.4: "vec⁻¹_{{"
+NAME: /[{_LETTER}][\u0304\u0307]?(?:[A-Za-z0-9]|_(?=[A-Za-z0-9]))*[{SUBSCRIPT_LETTERS}]*/
+NUMBER: /[0-9]+(?:\.[0-9]+)?|\.[0-9]+/
+_LPAR: "("
+_RPAR: ")"
+_RBRACE: "}}"
+_COMMA: ","
+_BY: "×"
+_MAPSTO: "↦"
+LBAR: "{BAR_OPEN}"
+RBAR: "{BAR_CLOSE}"
+%ignore /\s+/
+"""
+
+# How each terminal reads in "expected ..." messages.
+TERMINAL_NAMES = {
+    "ADDOP": "'+' or '-'",
+    "MULOP": "'·'",
+    "DIVOP": "'/'",
+    "OTIMES": "'⊗'",
+    "CIRC": "'∘'",
+    "OSLASH": "'⊘'",
+    "POSTOP": "a superscript (ᵀ, ⁻¹, ², ^k, ^∘k)",
+    "FUNC": "a function (vec, diag, tr, det, exp, ...)",
+    "IDENTITY": "I_{n}",
+    "CONSTANT": f"{ONES}_{{m×n}}",
+    "CONSTANT_SIZED": f"{ONES}_n",
+    "COMMUTATION": "K_{m,n}",
+    "RESHAPE": "vec⁻¹_{m×n}",
+    "NAME": "a symbol",
+    "NUMBER": "a number",
+    "_LPAR": "'('",
+    "_RPAR": "')'",
+    "_RBRACE": "'}'",
+    "_COMMA": "','",
+    "_BY": "'×'",
+    "_MAPSTO": "'↦'",
+    "LBAR": "'|'",
+    "RBAR": "'|'",
+    "$END": "the end of the formula",
+}

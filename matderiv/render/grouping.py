@@ -1,0 +1,126 @@
+"""What the Unicode and LaTeX printers decide alike, so every printed form has one reading.
+
+Two decisions live here:
+
+- **Sizes of constant matrices.**  A matrix of ones or zeros prints as a bare
+  ``1`` / ``0`` only where a neighbour gives its size: as a term of a sum or a
+  factor of a ∘ product that has a sized operand (``1 - h∘h``), possibly under a
+  scalar multiple, ᵀ, a ∘ power or an entrywise function.  Anywhere else (a
+  matrix or ⊗ product, inside vec, diag, tr, or standing alone) it prints with
+  its size, as a textbook writes it: 𝟏ₙ, 𝟏ₙᵀ, 𝟏_{m×n} (``\\mathbf{1}_{n}`` in
+  LaTeX).  ``SizedConstants`` is the printer mixin that tracks where the printer
+  is; ``constant_shape`` says which form to print.
+- **Grouping of 1 x 1 matrices used as scalars** (``AsScalar``, which prints as
+  its matrix).  A 1 x 1 sum or product among other factors, or under a power,
+  gets parentheses: 2·(aᵀx + xᵀa)·tr(A), 1/(aᵀ X b) a bᵀ, (aᵀx)².  The rule is
+  registered as AsScalar's precedence in SymPy's table, so every SymPy printer
+  (``str``, ``latex``, matderiv's) parenthesises it alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.printing.precedence import PRECEDENCE, PRECEDENCE_FUNCTIONS, precedence
+
+from ..nodes import AsScalar
+
+# -- constant matrices ------------------------------------------------------------
+
+_CONSTANTS = (sp.OneMatrix, sp.ZeroMatrix)
+# Nodes through which a bare 1 keeps meaning "ones of the neighbour's size": the
+# number read in their place gives the same matrix once broadcast.
+_CARRIERS = (*_CONSTANTS, sp.Transpose, sp.HadamardPower, ElementwiseApplyFunction)
+
+
+def _matrix_factors(expr: Any) -> list[Any]:
+    return [f for f in expr.args if getattr(f, "is_Matrix", False)]
+
+
+def sizeless(expr: Any) -> bool:
+    """Whether ``expr`` printed with bare constants would carry no size: ones, zeros,
+    and scalar multiples, transposes, sums and entrywise functions of them."""
+    if isinstance(expr, _CONSTANTS):
+        return True
+    if isinstance(expr, sp.MatMul):
+        mats = _matrix_factors(expr)
+        return len(mats) == 1 and sizeless(mats[0])
+    if isinstance(expr, ElementwiseApplyFunction):
+        return sizeless(expr.expr)  # its args are (function, matrix)
+    if isinstance(expr, (sp.Transpose, sp.HadamardPower)):
+        return sizeless(expr.args[0])
+    if isinstance(expr, (sp.MatAdd, sp.HadamardProduct)):
+        return all(sizeless(a) for a in expr.args)
+    return False
+
+
+def bare_inside(expr: Any, outer: bool) -> bool:
+    """Whether constants inside ``expr`` may print bare, given whether they may around it."""
+    if isinstance(expr, (sp.MatAdd, sp.HadamardProduct)):
+        return outer or not all(sizeless(a) for a in expr.args)
+    if isinstance(expr, _CARRIERS):
+        return outer
+    if isinstance(expr, sp.MatMul) and len(_matrix_factors(expr)) == 1:
+        return outer  # c·1: a scalar multiple, read as the number c
+    return False
+
+
+def _is_one(d: Any) -> bool:
+    return bool(sp.sympify(d) == 1)
+
+
+class SizedConstants:
+    """Printer mixin: knows whether the node being printed may show ones or zeros bare."""
+
+    _bare_constants = False
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        outer = self._bare_constants
+        self._bare_constants = bare_inside(expr, outer)
+        try:
+            return super()._print(expr, **kwargs)  # type: ignore[misc]
+        finally:
+            self._bare_constants = outer
+
+    def constant_shape(self, expr: Any) -> tuple[str, Any, Any]:
+        """How to print the constant matrix ``expr``: ("bare", ...) as the number, or
+        ("column", n, 1), ("row", 1, n), ("matrix", m, n) with its size."""
+        rows, cols = expr.shape
+        if self._bare_constants or (_is_one(rows) and _is_one(cols)):
+            return "bare", rows, cols
+        if _is_one(cols):
+            return "column", rows, cols
+        if _is_one(rows):
+            return "row", rows, cols
+        return "matrix", rows, cols
+
+
+# -- 1 x 1 matrices used as scalars -----------------------------------------------
+
+
+def _as_scalar_precedence(item: Any) -> int:
+    """A sum, ⊗ or (negated) product of 1 x 1 matrices binds like a sum, so it is
+    parenthesised as a factor; a product like a product; an atom (aᵀ, w) as an atom."""
+    arg = item.arg
+    if isinstance(arg, (sp.MatAdd, sp.KroneckerProduct)):
+        return PRECEDENCE["Add"]
+    return int(precedence(arg))
+
+
+PRECEDENCE_FUNCTIONS["AsScalar"] = _as_scalar_precedence
+
+
+def grouped_scalar(item: Any) -> bool:
+    """A 1 x 1 matrix used as a scalar that needs parentheses among other factors."""
+    return isinstance(item, AsScalar) and _as_scalar_precedence(item) <= PRECEDENCE["Mul"]
+
+
+def signed(coeff: Any) -> tuple[str, Any]:
+    """A matrix product's scalar coefficient as ("-", c) or ("", c), so c can be grouped
+    on its own: -(aᵀx) X, where the sign would otherwise leave aᵀx bare (a number
+    keeps its sign)."""
+    if not coeff.is_Number and coeff.could_extract_minus_sign():
+        return "-", -coeff
+    return "", coeff

@@ -1,0 +1,114 @@
+"""The printed notation has one reading: forms ``fmt`` (and ``tex``) once wrote ambiguously.
+
+Before, a matrix of ones or zeros printed as a bare ``1`` / ``0`` everywhere
+(``1 x`` for 𝟏ₙᵀx read back as x), a product nested in a product and a 1 x 1
+sum used as a scalar lost their parentheses (``tr(A) -1/2 B``,
+``2·aᵀ x + xᵀ a·tr(A)``), and matrix powers were ASCII (``-X^-2``), which
+``verify`` read in matderiv's syntax as an entrywise power.  Each form below
+prints as shown and reads back as the expression, through ``parse_unicode`` and
+through ``verify``'s dispatch (``parse_candidate``); where given, the LaTeX form
+too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sympy as sp
+from test_parse_unicode import (
+    AX,
+    ENV,
+    HP,
+    KP,
+    TABLE,
+    TR,
+    A,
+    B,
+    HPow,
+    R,
+    X,
+    _close,
+    a,
+    m,
+    n,
+    parse,
+    x,
+)
+
+from matderiv import ParseError, evaluate, vec
+from matderiv.nodes import AsScalar
+from matderiv.parse.candidate import parse_candidate
+from matderiv.parse.latex import parse_latex
+from matderiv.parse.unicode import looks_like_unicode
+from matderiv.render.latex import tex
+from matderiv.render.unicode import fmt
+
+CONTEXT = sp.Tuple(*TABLE.values())  # the symbols verify would know from the expression
+ONES_ROW = sp.OneMatrix(1, n)
+ONCE_AMBIGUOUS = [
+    # a matrix of ones or zeros shows its size where no neighbour gives it ...
+    (ONES_ROW * x, "𝟏_nᵀ x", r"\mathbf{1}_{n}^{T} x"),  # was "1 x", read as x
+    (sp.OneMatrix(n, 1), "𝟏_n", r"\mathbf{1}_{n}"),
+    (KP(sp.OneMatrix(n, 1), X), "𝟏_n ⊗ X", r"\mathbf{1}_{n} \otimes X"),
+    (sp.OneMatrix(m, n) * X, "𝟏_{m×n} X", r"\mathbf{1}_{m \times n} X"),
+    (sp.ZeroMatrix(n, m), "𝟎_{n×m}", r"\mathbf{0}_{n \times m}"),
+    (vec(sp.OneMatrix(3, 2)), "vec(𝟏_{3×2})", None),
+    (sp.OneMatrix(3, 1).T * TABLE["C"], "𝟏₃ᵀ C", None),
+    (KP(B, sp.OneMatrix(n, n) * A), "B ⊗ (𝟏_{n×n} A)", None),  # not str(d)'s shape suffix
+    (
+        R * (sp.OneMatrix(n, 1).applyfunc(sp.tanh) + sp.OneMatrix(n, 1)),
+        "R (tanh(𝟏_n) + 𝟏_n)",
+        None,
+    ),
+    # ... and stays a bare 1 where a sum or ∘ product does
+    (sp.OneMatrix(n, 1) - HPow(a, 2), "1 - a∘a", r"\mathbf{1} - a \circ a"),
+    (HP(sp.OneMatrix(n, 1) - HPow(a, 2), x), "(1 - a∘a)∘x", None),
+    (TR * sp.OneMatrix(n, 1) + a, "tr(X) 1 + a", None),
+    # nested products and 1 x 1 sums or products used as scalars are parenthesised
+    (sp.MatMul(sp.Trace(A), sp.MatMul(sp.Rational(-1, 2), B)), "tr(A) (-1/2 B)", None),
+    (2 * AsScalar(a.T * x + x.T * a) * sp.Trace(A), "2·(aᵀ x + xᵀ a)·tr(A)", None),
+    (X / AsScalar(a.T * x + x.T * a), "1/(aᵀ x + xᵀ a) X", None),
+    (2 * AX * a, "2·(aᵀ x) a", r"2 \left(a^{T} x\right) a"),
+    (X / AX, "1/(aᵀ x) X", None),
+    (-AX * X, "-(aᵀ x) X", r"- \left(a^{T} x\right) X"),
+    (AX**3 * X, "(aᵀ x)³ X", r"\left(a^{T} x\right)^{3} X"),  # LaTeX was a^{T} x^{3}
+    # matrix powers are superscripts, so a pasted result is read as Unicode
+    (-sp.MatPow(X, -2), "-X⁻²", "- X^{-2}"),
+    (-sp.MatPow(A + X, -2), "-(A + X)⁻²", None),
+    (sp.MatPow(X.I, 2), "(X⁻¹)²", None),
+    (TR**-2 * X, "tr(X)⁻² X", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("expr", "text", "latex"), ONCE_AMBIGUOUS, ids=[f[1] for f in ONCE_AMBIGUOUS]
+)
+def test_once_ambiguous_forms_read_back(expr: Any, text: str, latex: str | None) -> None:
+    """What fmt prints reads back as the expression, by parse_unicode and by verify's
+    dispatch (Unicode for a text with a character of its own, else the syntax or LaTeX);
+    LaTeX likewise."""
+    assert fmt(expr) == text
+    want = evaluate(expr, ENV)
+    _close(evaluate(parse(text), ENV), want)
+    _close(evaluate(parse_candidate(text, CONTEXT, {}), ENV), want)
+    if latex is not None:
+        assert tex(expr) == latex
+        _close(evaluate(parse_latex(latex, TABLE), ENV), want)
+
+
+def test_matrix_powers_are_unicode_so_verify_does_not_read_them_entrywise() -> None:
+    power = -sp.MatPow(X, -2)
+    assert looks_like_unicode(fmt(power)) and parse_candidate(fmt(power), X, {}) == power
+    assert parse_candidate("-X^-2", X, {}) == -HPow(X, -2)  # matderiv's syntax: entrywise
+
+
+def test_sized_constants_read_in_every_written_form() -> None:
+    ones = sp.OneMatrix
+    assert parse("𝟏_{n}") == parse("𝟏ₙ") == parse("𝟏_n") == ones(n, 1)
+    assert parse("𝟏_{m×n}") == ones(m, n) and parse("𝟎_{m·n×1}") == sp.ZeroMatrix(m * n, 1)
+    assert parse("𝟏₃ᵀ") == ones(1, 3)
+    with pytest.raises(ParseError, match="write the size of a matrix of ones"):
+        parse("𝟏ᵀ x")
+    with pytest.raises(ParseError, match="unknown dimension 'q'"):
+        parse("𝟏_q")
