@@ -120,18 +120,20 @@ def jax_gradients(jax: Any, jnp: Any) -> dict[str, Callable[..., Any]]:
 # -- the section ---------------------------------------------------------------------
 
 
-def _generated() -> dict[str, Callable[..., Any]]:
+def _generated(backend: str) -> dict[str, Callable[..., Any]]:
     f, x = least_squares()
     loss, W1, W2 = mlp()
     L, W, U, where = rnn_program(RNN_T)
     return {
-        "least squares": lambdify(gradient(f, x)),
-        "mlp": lambdify([gradient(loss, W1), gradient(loss, W2)]),
-        "rnn": lambdify([gradient(L, W, where=where), gradient(L, U, where=where)]),
+        "least squares": lambdify(gradient(f, x), backend=backend),
+        "mlp": lambdify([gradient(loss, W1), gradient(loss, W2)], backend=backend),
+        "rnn": lambdify(
+            [gradient(L, W, where=where), gradient(L, U, where=where)], backend=backend
+        ),
     }
 
 
-def _impls(problem: str, size: int, gen: Any, jx: Any, jax: Any) -> dict[str, Any]:
+def _impls(problem: str, size: int, gen: Any, fast: Any, jx: Any, jax: Any) -> dict[str, Any]:
     rng = np.random.default_rng(size)
     if problem == "least squares":
         d = {k: rng.standard_normal(s) for k, s in (("A", (size, size)), ("b", (size, 1)))}
@@ -156,7 +158,12 @@ def _impls(problem: str, size: int, gen: Any, jx: Any, jax: Any) -> dict[str, An
             "hand-written": lambda: rnn_hand(d["W"], d["U"], d["c"], d["h_0"], xs),
             "hand, outer per step": lambda: rnn_hand_outer(d["W"], d["U"], d["c"], d["h_0"], xs),
         }
-    return {"generated": call(gen, d), **hand, "JAX jit": jax_call(jax, jx, *args)}
+    return {
+        "generated": call(gen, d),
+        "generated, numba": call(fast, d),
+        **hand,
+        "JAX jit": jax_call(jax, jx, *args),
+    }
 
 
 LABELS = {"least squares": "Least squares", "mlp": "MLP", "rnn": f"RNN (T = {RNN_T})"}
@@ -169,32 +176,44 @@ TITLES = {
 
 def run(settings: Settings) -> Section:
     jax, jnp = load_jax()
-    gens, jaxes = _generated(), jax_gradients(jax, jnp)
+    gens, jaxes = _generated("numpy"), jax_gradients(jax, jnp)
+    fasts = _generated("numba")
     sizes = [64, 256, 1024] if settings.quick else [64, 128, 256, 512, 1024]
     section = Section()
     for problem, gen in gens.items():
-        names = ["generated", "hand-written", "JAX jit"]
+        names = ["generated", "generated, numba", "hand-written", "JAX jit"]
         if problem == "rnn":
-            names.insert(2, "hand, outer per step")
-        table = Table(TITLES[problem], ["n", *names, "gen / hand", "gen / JAX"])
-        by_hand: list[float | None] = []
-        by_jax: list[float | None] = []
+            names.insert(3, "hand, outer per step")
+        columns = ["gen / hand", "gen / JAX", "numba / hand", "numba / JAX"]
+        table = Table(TITLES[problem], ["n", *names, *columns])
+        ratios: dict[str, list[float | None]] = {c: [] for c in columns}
         for size in sizes:
-            impls = _impls(problem, size, gen, jaxes[problem], jax)
+            impls = _impls(problem, size, gen, fasts[problem], jaxes[problem], jax)
             reference = impls["hand-written"]()
             t = verify_and_time(impls, reference, settings)
-            rh, rj = ratio(t["generated"], t["hand-written"]), ratio(t["generated"], t["JAX jit"])
-            by_hand.append(rh)
-            by_jax.append(rj)
-            table.add(size, *(cell(t[k]) for k in names), fmt_ratio(rh), fmt_ratio(rj))
+            row = {
+                "gen / hand": ratio(t["generated"], t["hand-written"]),
+                "gen / JAX": ratio(t["generated"], t["JAX jit"]),
+                "numba / hand": ratio(t["generated, numba"], t["hand-written"]),
+                "numba / JAX": ratio(t["generated, numba"], t["JAX jit"]),
+            }
+            for c in columns:
+                ratios[c].append(row[c])
+            table.add(size, *(cell(t[k]) for k in names), *(fmt_ratio(row[c]) for c in columns))
         table.notes.append(
             "Wall-clock time per call, the minimum over repeated autoranged batches; every "
-            "output is checked against the hand-written one (np.allclose) before timing."
+            "output is checked against the hand-written one (np.allclose) before timing. "
+            "'generated, numba' is lambdify(..., backend='numba'): the same code compiled "
+            "by numba.njit (compiled in the untimed warm-up call, as JAX is)."
         )
         section.tables.append(table)
+        label = LABELS[problem]
         section.targets += [
-            worst(f"{LABELS[problem]}: generated ≤ 1.2x hand-written (worst n)", by_hand, 1.2),
-            worst(f"{LABELS[problem]}: generated ≤ 1.0x jitted JAX (worst n)", by_jax, 1.0),
+            worst(f"{label}: generated ≤ 1.2x hand-written (worst n)", ratios["gen / hand"], 1.2),
+            worst(f"{label}: generated ≤ 1.0x jitted JAX (worst n)", ratios["gen / JAX"], 1.0),
+            worst(
+                f"{label}: numba backend ≤ 1.0x jitted JAX (worst n)", ratios["numba / JAX"], 1.0
+            ),
         ]
     section.tables[-1].notes.append(
         "RNN hand-written: BPTT that stacks the T outer products of each gradient into one "

@@ -69,7 +69,8 @@ def machine(threads: str) -> list[tuple[str, str]]:
 
     blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
     versions = ", ".join(
-        f"{p} {_version(p)}" for p in ("matderiv", "numpy", "sympy", "jax", "jaxlib", "autograd")
+        f"{p} {_version(p)}"
+        for p in ("matderiv", "numpy", "sympy", "numba", "jax", "jaxlib", "autograd")
     )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return [

@@ -98,17 +98,17 @@ class Derivation:
         """Each step written entrywise, e.g. ∂L/∂W[i,j] = e[i] (1 - h[j]²) (∂L/∂h)[j]."""
         return text.render_index(index_lines(self))
 
-    def to_code(self, name: str = "f") -> str:
+    def to_code(self, name: str = "f", backend: str = "numpy") -> str:
         """The source of a NumPy function computing the result (see ``lambdify``)."""
         from .codegen import to_code
 
-        return to_code(self, name=name)
+        return to_code(self, name=name, backend=backend)
 
-    def to_numpy(self, name: str = "f") -> Any:
-        """A NumPy function computing the result: ``lambdify(self)``."""
+    def to_numpy(self, name: str = "f", backend: str = "numpy") -> Any:
+        """A NumPy function computing the result: ``lambdify(self, backend=backend)``."""
         from .codegen import lambdify
 
-        return lambdify(self, name=name)
+        return lambdify(self, name=name, backend=backend)
 
     def _repr_latex_(self) -> str:
         return latex.render_latex(self, standalone=False, display="$$")

@@ -1,0 +1,375 @@
+"""The numba backend: the generated NumPy code, compiled with ``numba.njit``.
+
+For small operands the NumPy code spends most of its time in Python: at
+n = 64 a step of an unrolled RNN is six NumPy calls of about a microsecond
+each.  numba compiles the same straight-line code to machine code (matrix
+products still go to BLAS), which removes that overhead.
+
+The NumPy source printed by ``to_code`` is rewritten, not re-derived: its
+syntax tree is read (our own printed code, never user text), every construct
+is checked against the list of constructs that numba compiles with the same
+meaning as NumPy, and the function is split in two:
+
+- ``_f_core(...)``: the computation, decorated with ``@numba.njit``;
+- ``f(*, ...)``: the same keyword interface as the NumPy backend; it turns 1-D
+  vectors into columns, calls the core and turns 1 x 1 results into floats.
+
+A construct outside the list raises ``BackendError`` when the code is
+generated, naming it: numba silently ignores, for instance, ``order="F"`` in
+``reshape``, so an unchecked translation could return a wrong answer.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from typing import Any
+
+from ..errors import MatDerivError
+
+#: numpy functions whose numba implementation has NumPy's meaning for the arguments
+#: the generated code passes (checked by the identity battery in both layouts)
+NUMPY_FUNCTIONS = {
+    # entrywise
+    "tanh", "exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh",
+    "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
+    "log1p", "expm1", "abs", "absolute", "sign", "reciprocal", "power",
+    "maximum", "minimum",
+    # structure
+    "concatenate", "eye", "zeros", "ones", "trace", "sum", "diagflat",
+}  # fmt: skip
+LINALG_FUNCTIONS = {"inv", "det", "matrix_power", "multi_dot"}
+#: array methods and attributes (methods without arguments but ``dot``'s operand)
+METHODS = {"dot", "sum", "max", "copy"}
+ATTRIBUTES = {"T", "shape"}
+#: helpers (matderiv's own, pasted into the source) that numba compiles as written
+HELPERS = {"_softmax"}
+#: helpers written again for numba: LU "factors" are the matrix itself and solves
+#: are numpy.linalg.solve (numba has no scipy.linalg); diag of a vector by a loop
+#: (numba's numpy.diagflat is missing); integer matrix powers by products (numba's
+#: numpy.linalg.matrix_power is typed Optional, which det and solve then reject)
+REPLACEMENTS = {
+    "_lu": """
+def _lu(A):
+    return A
+""",
+    "_solve": """
+def _solve(F, M, trans):
+    return numpy.linalg.solve(F.T if trans else F, M)
+""",
+    "_solve_right": """
+def _solve_right(M, F, trans):
+    return _solve(F, M.T, 1 - trans).T
+""",
+    "_diagflat": """
+def _diagflat(v):
+    flat = v.copy().reshape(-1)
+    out = numpy.zeros((flat.size, flat.size))
+    for i in range(flat.size):
+        out[i, i] = flat[i]
+    return out
+""",
+    "_matrix_power": """
+def _matrix_power(M, k):
+    if k < 0:
+        M = numpy.linalg.inv(M)
+        k = -k
+    out = numpy.eye(M.shape[0])
+    for _ in range(k):
+        out = out.dot(M)
+    return out
+""",
+}
+
+
+class BackendError(MatDerivError):
+    """A code-generation backend that is not installed, or that cannot compile the
+    generated code (the message names the construct; ``backend="numpy"`` runs it)."""
+
+
+def available() -> bool:
+    """Whether numba can be imported."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def require() -> None:
+    if not available():
+        raise BackendError(
+            "backend='numba' needs numba: pip install 'matderiv[numba]' (or use "
+            "backend='numpy', the default)"
+        )
+
+
+def load() -> Any:
+    """The numba module (after ``require``)."""
+    require()
+    import numba
+
+    return numba
+
+
+def guard(core: Any) -> Any:
+    """``core`` (a numba dispatcher) called so that a compilation failure is a
+    BackendError, and numba's performance notes (a product of a transposed,
+    non-contiguous operand) are not printed while it compiles."""
+    import warnings
+
+    import numba
+    from numba.core.errors import NumbaError, NumbaPerformanceWarning
+
+    def fail(exc: Exception) -> BackendError:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return BackendError(
+            f"numba could not compile the generated code for these inputs "
+            f"({type(exc).__name__}: {first}); use backend='numpy'"
+        )
+
+    def call(*args: Any) -> Any:
+        if not core.signatures:  # first call: compile, any failure is numba's
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NumbaPerformanceWarning)
+                try:
+                    core.compile(tuple(numba.typeof(a) for a in args))
+                except Exception as exc:
+                    raise fail(exc) from exc
+        try:
+            return core(*args)
+        except NumbaError as exc:  # a later call with new argument types
+            raise fail(exc) from exc
+
+    call.__wrapped__ = core  # type: ignore[attr-defined]
+    return call
+
+
+def numba_source(source: str, name: str) -> str:
+    """The NumPy backend's ``source`` of function ``name`` as numba-backend source."""
+    tree = ast.parse(source)
+    body: list[ast.stmt] = []
+    main: ast.FunctionDef | None = None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == name:
+            main = stmt
+        elif isinstance(stmt, ast.FunctionDef):
+            if stmt.name in REPLACEMENTS:
+                stmt = _helper(stmt.name)
+            elif stmt.name not in HELPERS:
+                raise _unsupported(f"the helper {stmt.name}", stmt)
+            stmt.decorator_list = [_njit()]
+            body.append(stmt)
+        elif isinstance(stmt, ast.Import):
+            if any(alias.name not in ("numpy", "scipy.linalg") for alias in stmt.names):
+                raise _unsupported("this import", stmt)
+        else:  # pragma: no cover - to_code writes imports and functions only
+            raise _unsupported(type(stmt).__name__, stmt)
+    assert main is not None, f"no function {name} in the generated source"
+    wrapper, core = _split(main, name)
+    for helper in ("_diagflat", "_matrix_power"):
+        if any(isinstance(n, ast.Name) and n.id == helper for n in ast.walk(core)):
+            body.append(_helper(helper))
+    imports = ast.parse("import numpy\nimport numba").body
+    module = ast.Module(body=[*imports, *body, core, wrapper], type_ignores=[])
+    return ast.unparse(ast.fix_missing_locations(module)) + "\n"
+
+
+def _helper(name: str) -> ast.FunctionDef:
+    helper = ast.parse(REPLACEMENTS[name]).body[0]
+    assert isinstance(helper, ast.FunctionDef)
+    helper.decorator_list = [_njit()]
+    return helper
+
+
+def _njit() -> ast.expr:
+    return ast.Attribute(value=ast.Name("numba", ast.Load()), attr="njit", ctx=ast.Load())
+
+
+def _split(main: ast.FunctionDef, name: str) -> tuple[ast.FunctionDef, ast.FunctionDef]:
+    """The keyword wrapper (input reshapes, float results) and the compiled core."""
+    doc = main.body[0] if _is_docstring(main.body[0]) else None
+    statements = main.body[1:] if doc is not None else main.body
+    setup = [s for s in statements if _is_input_line(s)]
+    work = [s for s in statements if not _is_input_line(s)]
+    params = [a.arg for a in main.args.kwonlyargs]
+    defaults = zip(main.args.kwonlyargs, main.args.kw_defaults, strict=True)
+    optional = {a.arg for a, d in defaults if d is not None}
+    passed = [p for p in params if p not in optional]
+    core_name = f"_{name}_core"
+    returned = work[-1]
+    assert isinstance(returned, ast.Return) and returned.value is not None
+    outputs, scalars = _outputs(returned.value)
+    returned.value = outputs[0] if len(outputs) == 1 else ast.Tuple(outputs, ast.Load())
+    checker = _Checker()
+    for stmt in work:
+        checker.visit(stmt)
+    work = [_Rewriter().visit(s) for s in work]
+    core = _function(f"def {core_name}({', '.join(passed)}): pass", work)
+    core.decorator_list = [_njit()]
+    call = ast.parse(f"{core_name}({', '.join(passed)})", mode="eval").body
+    if len(outputs) == 1:
+        result: ast.expr = _float(call) if scalars[0] else call
+        tail: list[ast.stmt] = [ast.Return(result)]
+    else:
+        tail = [
+            ast.Assign([ast.Name("out", ast.Store())], call),
+            ast.Return(
+                ast.Tuple(
+                    [_float(_item(i)) if scalar else _item(i) for i, scalar in enumerate(scalars)],
+                    ast.Load(),
+                )
+            ),
+        ]
+    main.body = [*([doc] if doc is not None else []), *setup, *tail]
+    return main, core
+
+
+def _function(header: str, body: list[ast.stmt]) -> ast.FunctionDef:
+    """A function parsed from ``header`` (so every field is set on every Python
+    version) with ``body``."""
+    fn = ast.parse(header).body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    fn.body = body
+    return fn
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
+def _is_input_line(stmt: ast.stmt) -> bool:
+    """``x = x if getattr(x, "ndim", 0) == 2 else numpy.reshape(x, ...)``."""
+    return isinstance(stmt, ast.Assign) and any(
+        isinstance(n, ast.Name) and n.id == "getattr" for n in ast.walk(stmt.value)
+    )
+
+
+def _outputs(value: ast.expr) -> tuple[list[ast.expr], list[bool]]:
+    """The returned expressions without ``float(...)``, and which were floats."""
+    items = value.elts if isinstance(value, ast.Tuple) else [value]
+    outputs, scalars = [], []
+    for item in items:
+        is_float = (
+            isinstance(item, ast.Call)
+            and isinstance(item.func, ast.Name)
+            and item.func.id == "float"
+        )
+        if is_float and isinstance(item, ast.Call):
+            item = item.args[0]
+        if isinstance(item, ast.Call) and _attribute_path(item.func) == "numpy.array":
+            item = ast.Call(ast.Attribute(item.args[0], "copy", ast.Load()), [], [])
+        outputs.append(item)
+        scalars.append(is_float)
+    return outputs, scalars
+
+
+def _float(e: ast.expr) -> ast.expr:
+    return ast.Call(ast.Name("float", ast.Load()), [e], [])
+
+
+def _item(i: int) -> ast.expr:
+    return ast.Subscript(ast.Name("out", ast.Load()), ast.Constant(i), ast.Load())
+
+
+def _unsupported(what: str, node: ast.AST) -> BackendError:
+    return BackendError(
+        f"backend='numba' does not compile {what} (in `{ast.unparse(node)[:120]}`); "
+        "use backend='numpy', which runs every generated function"
+    )
+
+
+def _attribute_path(node: ast.expr) -> str | None:
+    """'numpy.linalg.inv' for that attribute chain, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return ".".join([node.id, *reversed(parts)])
+    return None
+
+
+class _Checker(ast.NodeVisitor):
+    """Raises BackendError on the first construct not known to mean the same in numba."""
+
+    ALLOWED = (
+        ast.Assign, ast.Return, ast.Name, ast.Load, ast.Store, ast.Constant, ast.BinOp,
+        ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd,
+        ast.Tuple, ast.List, ast.Subscript, ast.Slice, ast.Call, ast.Attribute, ast.keyword,
+    )  # fmt: skip
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if not isinstance(node, self.ALLOWED):
+            raise _unsupported(type(node).__name__, node)
+        super().generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        path = _attribute_path(node.func)
+        if path is not None and path.startswith("numpy."):
+            self._numpy_call(path, node)
+        elif isinstance(node.func, ast.Name):
+            if node.func.id not in HELPERS and node.func.id not in REPLACEMENTS:
+                raise _unsupported(node.func.id, node)
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in METHODS:
+            if node.keywords or (node.args and node.func.attr != "dot"):
+                raise _unsupported(f".{node.func.attr} with arguments", node)
+            self.visit(node.func.value)
+        elif isinstance(node.func, ast.Attribute) and node.func.attr == "reshape":
+            if not _is_vec_reshape(node):
+                raise _unsupported("a reshape other than vec(·)", node)
+            self.visit(node.func.value)
+            return
+        else:
+            raise _unsupported("this call", node)
+        for arg in node.args:
+            self.visit(arg)
+
+    def _numpy_call(self, path: str, node: ast.Call) -> None:
+        parts = path.split(".")
+        ok = (len(parts) == 2 and parts[1] in NUMPY_FUNCTIONS) or (
+            len(parts) == 3 and parts[1] == "linalg" and parts[2] in LINALG_FUNCTIONS
+        )
+        keywords_ok = all(k.arg == "axis" and parts[1] == "concatenate" for k in node.keywords)
+        if not ok or not keywords_ok:
+            raise _unsupported(path, node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr not in ATTRIBUTES:
+            raise _unsupported(f"the attribute .{node.attr}", node)
+        self.visit(node.value)
+
+
+def _is_vec_reshape(node: ast.Call) -> bool:
+    """``M.reshape(-1, 1, order="F")``: vec(M), rewritten as ``M.T.copy().reshape(-1, 1)``."""
+    args = [ast.unparse(a) for a in node.args]
+    kw = {k.arg: ast.unparse(k.value) for k in node.keywords}
+    return args == ["-1", "1"] and kw == {"order": "'F'"}
+
+
+class _Rewriter(ast.NodeTransformer):
+    """NumPy forms numba spells differently: tuples for concatenate, chained dots for
+    multi_dot (left to right), a column-major vec through a C-ordered copy of Mᵀ."""
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        self.generic_visit(node)
+        path = _attribute_path(node.func)
+        if path == "numpy.concatenate" and isinstance(node.args[0], ast.List):
+            node.args[0] = ast.Tuple(node.args[0].elts, ast.Load())
+        elif path in ("numpy.diagflat", "numpy.linalg.matrix_power"):
+            helper = "_diagflat" if path == "numpy.diagflat" else "_matrix_power"
+            return ast.Call(ast.Name(helper, ast.Load()), node.args, [])
+        elif path == "numpy.linalg.multi_dot" and isinstance(node.args[0], ast.List):
+            first, *rest = node.args[0].elts
+            for factor in rest:
+                first = ast.Call(ast.Attribute(first, "dot", ast.Load()), [factor], [])
+            return first
+        elif isinstance(node.func, ast.Attribute) and node.func.attr == "reshape":
+            transposed = ast.Attribute(node.func.value, "T", ast.Load())
+            copy = ast.Call(ast.Attribute(transposed, "copy", ast.Load()), [], [])
+            return ast.Call(
+                ast.Attribute(copy, "reshape", ast.Load()),
+                [ast.Constant(-1), ast.Constant(1)],
+                [],
+            )
+        return node
