@@ -291,7 +291,7 @@ def lambdify(
     exec(compile(source, f"<matderiv {name}>", "exec"), namespace)  # our own printed code
     if backend == "numba":
         core = f"_{name}_core"
-        namespace[core] = numba_backend.guard(namespace[core])
+        numba_backend.guard(namespace[core], namespace, core)
     fn = namespace[name]
     fn.source = source
     fn.__doc__ = inspect.getdoc(fn)

@@ -26,6 +26,7 @@ import importlib.util
 from typing import Any
 
 from ..errors import MatDerivError
+from .numba_helpers import HELPERS, REPLACEMENTS
 
 #: numpy functions whose numba implementation has NumPy's meaning for the arguments
 #: the generated code passes (checked by the identity battery in both layouts)
@@ -36,50 +37,12 @@ NUMPY_FUNCTIONS = {
     "log1p", "expm1", "abs", "absolute", "sign", "reciprocal", "power",
     "maximum", "minimum",
     # structure
-    "concatenate", "eye", "zeros", "ones", "trace", "sum", "diagflat",
+    "concatenate", "eye", "zeros", "ones", "trace", "sum", "diagflat", "repeat",
 }  # fmt: skip
 LINALG_FUNCTIONS = {"inv", "det", "matrix_power", "multi_dot"}
 #: array methods and attributes (methods without arguments but ``dot``'s operand)
 METHODS = {"dot", "sum", "max", "copy"}
 ATTRIBUTES = {"T", "shape"}
-#: helpers (matderiv's own, pasted into the source) that numba compiles as written
-HELPERS = {"_softmax"}
-#: helpers written again for numba: LU "factors" are the matrix itself and solves
-#: are numpy.linalg.solve (numba has no scipy.linalg); diag of a vector by a loop
-#: (numba's numpy.diagflat is missing); integer matrix powers by products (numba's
-#: numpy.linalg.matrix_power is typed Optional, which det and solve then reject)
-REPLACEMENTS = {
-    "_lu": """
-def _lu(A):
-    return A
-""",
-    "_solve": """
-def _solve(F, M, trans):
-    return numpy.linalg.solve(F.T if trans else F, M)
-""",
-    "_solve_right": """
-def _solve_right(M, F, trans):
-    return _solve(F, M.T, 1 - trans).T
-""",
-    "_diagflat": """
-def _diagflat(v):
-    flat = v.copy().reshape(-1)
-    out = numpy.zeros((flat.size, flat.size))
-    for i in range(flat.size):
-        out[i, i] = flat[i]
-    return out
-""",
-    "_matrix_power": """
-def _matrix_power(M, k):
-    if k < 0:
-        M = numpy.linalg.inv(M)
-        k = -k
-    out = numpy.eye(M.shape[0])
-    for _ in range(k):
-        out = out.dot(M)
-    return out
-""",
-}
 
 
 class BackendError(MatDerivError):
@@ -108,37 +71,32 @@ def load() -> Any:
     return numba
 
 
-def guard(core: Any) -> Any:
-    """``core`` (a numba dispatcher) called so that a compilation failure is a
-    BackendError, and numba's performance notes (a product of a transposed,
-    non-contiguous operand) are not printed while it compiles."""
+def guard(core: Any, namespace: dict[str, Any], name: str) -> None:
+    """Install, as ``namespace[name]``, a first call of the numba dispatcher ``core``
+    that compiles it for the arguments' types, turning any failure into a
+    BackendError and keeping numba's performance notes (a product with a
+    transposed, non-contiguous operand) quiet; once compiled, ``namespace[name]``
+    is the dispatcher itself, so later calls pay no Python-level guard."""
     import warnings
 
     import numba
-    from numba.core.errors import NumbaError, NumbaPerformanceWarning
+    from numba.core.errors import NumbaPerformanceWarning
 
-    def fail(exc: Exception) -> BackendError:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return BackendError(
-            f"numba could not compile the generated code for these inputs "
-            f"({type(exc).__name__}: {first}); use backend='numpy'"
-        )
+    def first_call(*args: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NumbaPerformanceWarning)
+            try:
+                core.compile(tuple(numba.typeof(a) for a in args))
+            except Exception as exc:
+                first = (str(exc).strip().splitlines() or [""])[0]
+                raise BackendError(
+                    f"numba could not compile the generated code for these inputs "
+                    f"({type(exc).__name__}: {first}); use backend='numpy'"
+                ) from exc
+        namespace[name] = core
+        return core(*args)
 
-    def call(*args: Any) -> Any:
-        if not core.signatures:  # first call: compile, any failure is numba's
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NumbaPerformanceWarning)
-                try:
-                    core.compile(tuple(numba.typeof(a) for a in args))
-                except Exception as exc:
-                    raise fail(exc) from exc
-        try:
-            return core(*args)
-        except NumbaError as exc:  # a later call with new argument types
-            raise fail(exc) from exc
-
-    call.__wrapped__ = core  # type: ignore[attr-defined]
-    return call
+    namespace[name] = first_call
 
 
 def numba_source(source: str, name: str) -> str:
@@ -163,7 +121,7 @@ def numba_source(source: str, name: str) -> str:
             raise _unsupported(type(stmt).__name__, stmt)
     assert main is not None, f"no function {name} in the generated source"
     wrapper, core = _split(main, name)
-    for helper in ("_diagflat", "_matrix_power"):
+    for helper in ("_diagflat", "_matrix_power", "_repeat"):
         if any(isinstance(n, ast.Name) and n.id == helper for n in ast.walk(core)):
             body.append(_helper(helper))
     imports = ast.parse("import numpy\nimport numba").body
@@ -312,12 +270,15 @@ class _Checker(ast.NodeVisitor):
             if node.func.id not in HELPERS and node.func.id not in REPLACEMENTS:
                 raise _unsupported(node.func.id, node)
         elif isinstance(node.func, ast.Attribute) and node.func.attr in METHODS:
+            if _is_sum_keepdims(node):
+                self.visit(node.func.value)
+                return
             if node.keywords or (node.args and node.func.attr != "dot"):
                 raise _unsupported(f".{node.func.attr} with arguments", node)
             self.visit(node.func.value)
         elif isinstance(node.func, ast.Attribute) and node.func.attr == "reshape":
             if not _is_vec_reshape(node):
-                raise _unsupported("a reshape other than vec(·)", node)
+                raise _unsupported("a reshape other than a column-major one", node)
             self.visit(node.func.value)
             return
         else:
@@ -340,11 +301,34 @@ class _Checker(ast.NodeVisitor):
         self.visit(node.value)
 
 
-def _is_vec_reshape(node: ast.Call) -> bool:
-    """``M.reshape(-1, 1, order="F")``: vec(M), rewritten as ``M.T.copy().reshape(-1, 1)``."""
-    args = [ast.unparse(a) for a in node.args]
+def _is_sum_keepdims(node: ast.Call) -> bool:
+    """``M.sum(axis=0 or 1, keepdims=True)``."""
     kw = {k.arg: ast.unparse(k.value) for k in node.keywords}
-    return args == ["-1", "1"] and kw == {"order": "'F'"}
+    return (
+        isinstance(node.func, ast.Attribute)
+        and node.func.attr == "sum"
+        and not node.args
+        and kw in ({"axis": "0", "keepdims": "True"}, {"axis": "1", "keepdims": "True"})
+    )
+
+
+def _is_vec_reshape(node: ast.Call) -> bool:
+    """``M.reshape(-1, 1, order="F")`` (vec M) or ``M.reshape((r, c), order="F")``."""
+    kw = {k.arg: ast.unparse(k.value) for k in node.keywords}
+    args = node.args
+    vec = [ast.unparse(a) for a in args] == ["-1", "1"]
+    shape = len(args) == 1 and isinstance(args[0], ast.Tuple) and len(args[0].elts) == 2
+    return (vec or shape) and kw == {"order": "'F'"}
+
+
+#: numpy functions computed by a helper of the numba dialect
+_AS_HELPERS = {
+    "numpy.diagflat": "_diagflat",
+    "numpy.linalg.matrix_power": "_matrix_power",
+    "numpy.repeat": "_repeat",
+}
+#: helper -> (argument that may be None for an identity, argument giving its size)
+_IDENTITY_SLOTS = {"_kron_left": ((0, 3), (1, 4)), "_kron_right": ((1, 3), (2, 4))}
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -356,20 +340,35 @@ class _Rewriter(ast.NodeTransformer):
         path = _attribute_path(node.func)
         if path == "numpy.concatenate" and isinstance(node.args[0], ast.List):
             node.args[0] = ast.Tuple(node.args[0].elts, ast.Load())
-        elif path in ("numpy.diagflat", "numpy.linalg.matrix_power"):
-            helper = "_diagflat" if path == "numpy.diagflat" else "_matrix_power"
-            return ast.Call(ast.Name(helper, ast.Load()), node.args, [])
+        elif path in _IDENTITY_SLOTS:
+            for slot, size in _IDENTITY_SLOTS[path]:
+                arg = node.args[slot]
+                if isinstance(arg, ast.Constant) and arg.value is None:
+                    node.args[slot] = ast.parse(
+                        f"numpy.eye({ast.unparse(node.args[size])})", mode="eval"
+                    ).body
+        elif path in _AS_HELPERS:
+            return ast.Call(ast.Name(_AS_HELPERS[path], ast.Load()), node.args, [])
+        elif isinstance(node.func, ast.Attribute) and node.func.attr == "sum" and node.keywords:
+            # M.sum(axis=a, keepdims=True) -> M.sum(axis=a).reshape(...): no keepdims in numba
+            axis = next(k.value for k in node.keywords if k.arg == "axis")
+            node.keywords = [k for k in node.keywords if k.arg == "axis"]
+            shape = "(1, -1)" if ast.unparse(axis) == "0" else "(-1, 1)"
+            reshape = ast.Attribute(node, "reshape", ast.Load())
+            return ast.Call(reshape, [ast.parse(shape, mode="eval").body], [])
         elif path == "numpy.linalg.multi_dot" and isinstance(node.args[0], ast.List):
             first, *rest = node.args[0].elts
             for factor in rest:
                 first = ast.Call(ast.Attribute(first, "dot", ast.Load()), [factor], [])
             return first
         elif isinstance(node.func, ast.Attribute) and node.func.attr == "reshape":
+            # column-major reshape: M.reshape((r, c), order="F") = Mᵀ.copy().reshape((c, r))ᵀ
             transposed = ast.Attribute(node.func.value, "T", ast.Load())
             copy = ast.Call(ast.Attribute(transposed, "copy", ast.Load()), [], [])
-            return ast.Call(
-                ast.Attribute(copy, "reshape", ast.Load()),
-                [ast.Constant(-1), ast.Constant(1)],
-                [],
-            )
+            if len(node.args) == 2:  # vec
+                return ast.Call(ast.Attribute(copy, "reshape", ast.Load()), node.args, [])
+            rows, cols = node.args[0].elts  # type: ignore[attr-defined]
+            swapped = ast.Tuple([cols, rows], ast.Load())
+            reshaped = ast.Call(ast.Attribute(copy, "reshape", ast.Load()), [swapped], [])
+            return ast.Attribute(reshaped, "T", ast.Load())
         return node

@@ -1,0 +1,138 @@
+"""Helpers of the numba backend: source text pasted into numba-backend code.
+
+``HELPERS`` are matderiv's NumPy helpers (``helpers.py``) that numba compiles
+as written.  ``REPLACEMENTS`` are written again for numba: loops where NumPy
+broadcasts or reshapes views, ``numpy.linalg.solve`` where NumPy uses SciPy's
+LU factors.  Every one is checked, through the identity battery in both
+layouts, against what the NumPy backend computes (tests/test_codegen_numba.py).
+"""
+
+from __future__ import annotations
+
+#: helpers (matderiv's own, pasted into the source) that numba compiles as written
+HELPERS = {"_softmax", "_logsumexp", "_gram"}
+#: helpers written again for numba, as loops where NumPy broadcasts or reshapes
+#: views (an identity factor, None in NumPy, is passed as numpy.eye); LU "factors"
+#: are the matrix itself and solves
+#: are numpy.linalg.solve (numba has no scipy.linalg); diag of a vector by a loop
+#: (numba's numpy.diagflat is missing); integer matrix powers by products (numba's
+#: numpy.linalg.matrix_power is typed Optional, which det and solve then reject)
+REPLACEMENTS = {
+    "_lu": """
+def _lu(A):
+    return A
+""",
+    "_solve": """
+def _solve(F, M, trans):
+    return numpy.linalg.solve(F.T if trans else F, M)
+""",
+    "_solve_right": """
+def _solve_right(M, F, trans):
+    return _solve(F, M.T, 1 - trans).T
+""",
+    "_diagflat": """
+def _diagflat(v):
+    flat = v.copy().reshape(-1)
+    out = numpy.zeros((flat.size, flat.size))
+    for i in range(flat.size):
+        out[i, i] = flat[i]
+    return out
+""",
+    "_kron_left": """
+def _kron_left(A, B, M, q, s):
+    k = M.shape[1]
+    T = A.dot(numpy.ascontiguousarray(M).reshape(q, s * k))
+    T3 = T.reshape(-1, s, k)
+    out = numpy.empty((T3.shape[0], B.shape[0], k))
+    for i in range(T3.shape[0]):
+        out[i] = B.dot(T3[i])
+    return out.reshape(-1, k)
+""",
+    "_kron_right": """
+def _kron_right(M, A, B, p, r):
+    return _kron_left(A.T.copy(), B.T.copy(), M.T.copy(), p, r).T
+""",
+    "_kron": """
+def _kron(A, B):
+    p, q = A.shape
+    r, s = B.shape
+    out = numpy.empty((p * r, q * s))
+    for a in range(p):
+        for i in range(q):
+            for b in range(r):
+                for j in range(s):
+                    out[a * r + b, i * s + j] = A[a, i] * B[b, j]
+    return out
+""",
+    "_kron_commuted": """
+def _kron_commuted(A, B):
+    p, q = A.shape
+    r, s = B.shape
+    out = numpy.empty((p * r, q * s))
+    for a in range(p):
+        for i in range(q):
+            for b in range(r):
+                for j in range(s):
+                    out[a * r + b, j * q + i] = A[a, i] * B[b, j]
+    return out
+""",
+    "_kron_eye_left": """
+def _kron_eye_left(k, B):
+    r, s = B.shape
+    out = numpy.zeros((k * r, k * s))
+    for i in range(k):
+        out[i * r : (i + 1) * r, i * s : (i + 1) * s] = B
+    return out
+""",
+    "_kron_eye_right": """
+def _kron_eye_right(A, k):
+    p, q = A.shape
+    out = numpy.zeros((p * k, q * k))
+    for a in range(p):
+        for c in range(q):
+            for i in range(k):
+                out[a * k + i, c * k + i] = A[a, c]
+    return out
+""",
+    "_commute_rows": """
+def _commute_rows(M, m, n):
+    out = numpy.empty((m * n, M.shape[1]))
+    for i in range(m):
+        for j in range(n):
+            out[j + n * i, :] = M[i + m * j, :]
+    return out
+""",
+    "_commute_cols": """
+def _commute_cols(M, m, n):
+    return _commute_rows(M.T, n, m).T
+""",
+    "_commutation": """
+def _commutation(m, n):
+    return _commute_rows(numpy.eye(m * n), m, n)
+""",
+    "_repeat": """
+def _repeat(x, k, axis):
+    r, c = x.shape
+    if axis == 0:
+        out = numpy.empty((r * k, c))
+        for i in range(r):
+            for t in range(k):
+                out[i * k + t, :] = x[i, :]
+        return out
+    out = numpy.empty((r, c * k))
+    for j in range(c):
+        for t in range(k):
+            out[:, j * k + t] = x[:, j]
+    return out
+""",
+    "_matrix_power": """
+def _matrix_power(M, k):
+    if k < 0:
+        M = numpy.linalg.inv(M)
+        k = -k
+    out = numpy.eye(M.shape[0])
+    for _ in range(k):
+        out = out.dot(M)
+    return out
+""",
+}
