@@ -9,6 +9,7 @@ from .codegen import lambdify
 from .derivation import Derivation, Step
 from .engine import derive, gradient, jacobian
 from .errors import (
+    BackendError,
     EvaluationError,
     LayoutError,
     MatDerivError,
@@ -24,6 +25,7 @@ from .verification import Verdict, verify
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackendError",
     "Derivation",
     "EvaluationError",
     "LayoutError",

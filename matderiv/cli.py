@@ -131,8 +131,12 @@ def derivation_json(d: Derivation) -> dict[str, Any]:
     }
 
 
-def _print_derivation(d: Derivation, latex: bool, as_json: bool, index: bool) -> None:
-    if as_json:
+def _print_derivation(
+    d: Derivation, latex: bool, as_json: bool, index: bool, code: str | None = None
+) -> None:
+    if code is not None:
+        typer.echo(d.to_code(backend=code), nl=False)
+    elif as_json:
         typer.echo(json.dumps(derivation_json(d), ensure_ascii=False, indent=2))
     elif latex:
         typer.echo(d.to_latex(index=index))
@@ -160,6 +164,12 @@ def derive_command(
         help="Keep the definitions 'a = ...; h = ...' as a program (where=): the result "
         "refers to their names and to generated adjoints, listed under Definitions.",
     ),
+    code: str | None = typer.Option(
+        None,
+        "--code",
+        help="Print the generated function instead of the steps: --code numpy, or "
+        "--code numba (compiled by numba.njit; pip install 'matderiv[numba]').",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks."),
 ) -> None:
     """Differentiate EXPR with respect to --wrt and print every step.
@@ -175,7 +185,7 @@ def derive_command(
             d = derive(program.expr, variable, layout, where=program.definitions)
         else:
             d = derive(program.expr, variable, layout, names=program.names)
-        _print_derivation(d, latex, as_json, index)
+        _print_derivation(d, latex, as_json, index, code)
         return 0
 
     _run(debug, action)

@@ -36,6 +36,11 @@ class EvaluationError(MatDerivError):
     """Missing or inconsistent values when evaluating an expression numerically."""
 
 
+class BackendError(MatDerivError):
+    """A code-generation backend that is not installed, or that cannot compile the
+    generated code (the message names the construct; ``backend="numpy"`` runs it)."""
+
+
 def sympified(value: Any, problem: Callable[[], str]) -> Any:
     """``value`` as a SymPy object (strict sympify), or a MatDerivError saying
     ``problem()``: user input that is not an expression is reported, not passed on to

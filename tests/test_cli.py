@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SHAPES = "W: n_i x n_h, U: n_h x n_h, e: n_i, h0: n_h, c: n_h, A: n x n, x: n"
@@ -103,6 +104,7 @@ def test_example_rnn() -> None:
         (("derive", "e", "--wrt", "W.T", "--shapes", SHAPES), "vec(X)"),
         (("derive", "e", "--wrt", "W", "--shapes", SHAPES, "--layout", "sideways"), "numerator"),
         (("example", "lstm"), "unknown example"),
+        (("derive", "e", "--wrt", "W", "--shapes", SHAPES, "--code", "jax"), "unknown backend"),
     ],
 )
 def test_bad_input_exits_2_without_a_traceback(args, fragment: str) -> None:
@@ -110,6 +112,20 @@ def test_bad_input_exits_2_without_a_traceback(args, fragment: str) -> None:
     assert out.returncode == 2
     assert fragment in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_derive_code_prints_a_function_that_runs(backend: str) -> None:
+    """--code prints the generated source; run as pasted, it computes the gradient."""
+    pytest.importorskip(backend)
+    args = ("derive", "x.T @ A @ x", "--wrt", "x", "--shapes", "A: n x n, x: n")
+    out = run(*args, "--layout", "denominator", "--code", backend)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("import numpy") and "def f(*, A, x):" in out.stdout
+    namespace: dict = {}
+    exec(compile(out.stdout, "<pasted>", "exec"), namespace)
+    a, x = np.arange(9.0).reshape(3, 3), np.array([1.0, -2.0, 0.5])
+    np.testing.assert_allclose(namespace["f"](A=a, x=x).ravel(), (a + a.T) @ x)
 
 
 def test_debug_shows_the_traceback() -> None:

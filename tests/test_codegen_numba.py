@@ -23,6 +23,7 @@ from test_random_expressions import DIMS as POOL
 from test_random_expressions import SIZES, VARIABLES, budget, expressions
 
 from matderiv import (
+    BackendError,
     MatDerivError,
     commutation,
     derive,
@@ -36,7 +37,7 @@ from matderiv import (
 )
 from matderiv import vec as vec_
 from matderiv.codegen import numba_backend
-from matderiv.codegen.numba_backend import BackendError, numba_source
+from matderiv.codegen.numba_backend import numba_source
 from matderiv.testing import max_error, random_values
 
 pytest.importorskip("numba")  # a test extra: installed by .ci/run

@@ -32,10 +32,13 @@ def _kron_right(M, A, B, p, r):
 
 
 def _kron(A, B):
-    """A ⊗ B built by broadcasting (faster than numpy.kron)."""
+    """A ⊗ B built by broadcasting (faster than numpy.kron), into a C-ordered array:
+    left to choose, NumPy lays the product out like its operands and the reshape copies."""
     p, q = A.shape
     r, s = B.shape
-    return (A[:, None, :, None] * B[None, :, None, :]).reshape(p * r, q * s)
+    out = numpy.empty((p, r, q, s), dtype=numpy.result_type(A, B))
+    numpy.multiply(A[:, None, :, None], B[None, :, None, :], out=out)
+    return out.reshape(p * r, q * s)
 
 
 def _kron_commuted(A, B):
@@ -43,7 +46,9 @@ def _kron_commuted(A, B):
     entry (a r + b, j q + i) is A[a, i] B[b, j]."""
     p, q = A.shape
     r, s = B.shape
-    return (A[:, None, None, :] * B[None, :, :, None]).reshape(p * r, q * s)
+    out = numpy.empty((p, r, s, q), dtype=numpy.result_type(A, B))
+    numpy.multiply(A[:, None, None, :], B[None, :, :, None], out=out)
+    return out.reshape(p * r, q * s)
 
 
 def _kron_eye_left(k, B):

@@ -25,7 +25,7 @@ import ast
 import importlib.util
 from typing import Any
 
-from ..errors import MatDerivError
+from ..errors import BackendError
 from .numba_helpers import HELPERS, REPLACEMENTS
 
 #: numpy functions whose numba implementation has NumPy's meaning for the arguments
@@ -43,11 +43,6 @@ LINALG_FUNCTIONS = {"inv", "det", "matrix_power", "multi_dot"}
 #: array methods and attributes (methods without arguments but ``dot``'s operand)
 METHODS = {"dot", "sum", "max", "copy"}
 ATTRIBUTES = {"T", "shape"}
-
-
-class BackendError(MatDerivError):
-    """A code-generation backend that is not installed, or that cannot compile the
-    generated code (the message names the construct; ``backend="numpy"`` runs it)."""
 
 
 def available() -> bool:
