@@ -200,6 +200,29 @@ def test_without_numba_the_error_says_how_to_install_it(monkeypatch) -> None:
     np.testing.assert_array_equal(lambdify(A)(A=np.eye(2)), np.eye(2))
 
 
+def test_any_array_layout_and_integer_arrays_are_accepted() -> None:
+    """Fortran-ordered and strided inputs compile for their layout; integer arrays
+    (no integer inverse in numba) are computed as float64, as NumPy promotes them,
+    before or after a float call."""
+    d = gradient(x.T * A.I * x + x.T * A * A * x, A)
+    fast, slow = lambdify(d, backend="numba"), lambdify(d)
+    a = np.array([[4, 1, 0], [1, 3, 1], [0, 2, 5]])
+    v = np.array([[1], [-2], [3]])
+    want = slow(A=a.astype(float), x=v.astype(float))
+    np.testing.assert_allclose(fast(A=a, x=v), want, rtol=1e-12)  # integers first
+    np.testing.assert_allclose(fast(A=a.astype(float), x=v), want, rtol=1e-12)
+    np.testing.assert_allclose(fast(A=np.asfortranarray(a, dtype=float), x=v), want, rtol=1e-12)
+    wide = np.zeros((3, 6))
+    wide[:, ::2] = a
+    np.testing.assert_allclose(fast(A=wide[:, ::2], x=v), want, rtol=1e-12)  # strided
+
+
+def test_a_singular_matrix_raises_like_numpy() -> None:
+    fast = lambdify(gradient(x.T * A.I * x, A), backend="numba")
+    with pytest.raises(np.linalg.LinAlgError):
+        fast(A=np.ones((3, 3)), x=np.ones(3))
+
+
 def test_a_compilation_failure_is_a_backend_error() -> None:
     fn = lambdify(derive(x.T * A * x, x), backend="numba")
     with pytest.raises(BackendError, match=r"numba could not compile"):

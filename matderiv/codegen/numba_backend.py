@@ -67,31 +67,46 @@ def load() -> Any:
 
 
 def guard(core: Any, namespace: dict[str, Any], name: str) -> None:
-    """Install, as ``namespace[name]``, a first call of the numba dispatcher ``core``
-    that compiles it for the arguments' types, turning any failure into a
-    BackendError and keeping numba's performance notes (a product with a
-    transposed, non-contiguous operand) quiet; once compiled, ``namespace[name]``
-    is the dispatcher itself, so later calls pay no Python-level guard."""
+    """Install, as ``namespace[name]``, the numba dispatcher ``core`` behind a call
+    that retries integer or
+    boolean arrays as float64 (numba has no integer matrix inverse or
+    determinant; NumPy promotes them), and turns a failure to compile into a
+    BackendError.  Errors the computation itself raises (a singular matrix)
+    pass through as NumPy's."""
     import warnings
 
-    import numba
-    from numba.core.errors import NumbaPerformanceWarning
+    import numpy
+    from numba.core.errors import NumbaError, NumbaPerformanceWarning
 
-    def first_call(*args: Any) -> Any:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NumbaPerformanceWarning)
+    compile_errors = (NumbaError, AttributeError)  # numba typing of a missing overload
+    # numba's notes on products with transposed (non-contiguous) operands, for code
+    # compiled from "<matderiv ...>" sources only: the generated code is what it is
+    warnings.filterwarnings("ignore", category=NumbaPerformanceWarning, module="<matderiv ")
+
+    def fail(exc: Exception) -> BackendError:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return BackendError(
+            f"numba could not compile the generated code for these inputs "
+            f"({type(exc).__name__}: {first}); use backend='numpy'"
+        )
+
+    def as_float(a: Any) -> Any:
+        kind = getattr(getattr(a, "dtype", None), "kind", "f")
+        return numpy.asarray(a, dtype=numpy.float64) if kind in "biu" else a
+
+    def call(*args: Any) -> Any:
+        try:
+            return core(*args)
+        except compile_errors as exc:
+            floats = tuple(as_float(a) for a in args)
+            if all(f is a for f, a in zip(floats, args, strict=True)):
+                raise fail(exc) from exc
             try:
-                core.compile(tuple(numba.typeof(a) for a in args))
-            except Exception as exc:
-                first = (str(exc).strip().splitlines() or [""])[0]
-                raise BackendError(
-                    f"numba could not compile the generated code for these inputs "
-                    f"({type(exc).__name__}: {first}); use backend='numpy'"
-                ) from exc
-        namespace[name] = core
-        return core(*args)
+                return core(*floats)
+            except compile_errors as again:
+                raise fail(again) from again
 
-    namespace[name] = first_call
+    namespace[name] = call
 
 
 def numba_source(source: str, name: str) -> str:
