@@ -281,8 +281,9 @@ def lambdify(
     code with ``numba.njit`` on the first call (a second or more), which pays
     off where operands are small and Python's per-call overhead dominates (an
     unrolled RNN at n = 64: about 0.6x the NumPy backend's time).  It raises
-    ``BackendError`` for code numba does not compile with NumPy's meaning
-    (Kronecker and commutation helpers, LU solves, most reshapes).
+    ``BackendError`` for a construct it has not checked to mean in numba what
+    it means in NumPy (every function the engine emits today is covered), or
+    when numba is not installed.  Integer arrays are computed as float64.
     """
     source = to_code(target, where=where, name=name, backend=backend)
     namespace: dict[str, Any] = {"numpy": numpy}
