@@ -278,7 +278,7 @@ def lambdify(
     program of a ``where=`` derivation (``d.definitions``) runs first.
 
     ``backend="numba"`` (``pip install 'matderiv[numba]'``) compiles the same
-    code with ``numba.njit`` on the first call (a second or more), which pays
+    code with ``numba.njit`` on the first call (0.5-5 s), which pays
     off where operands are small and Python's per-call overhead dominates (an
     unrolled RNN at n = 64: about 0.6x the NumPy backend's time).  It raises
     ``BackendError`` for a construct it has not checked to mean in numba what
