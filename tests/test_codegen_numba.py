@@ -18,7 +18,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, note
 from hypothesis import strategies as st
-from test_codegen import ROWS, _rnn, call, env_for
+from test_codegen import ROWS, _rnn, call, check_battery_row, env_for
 from test_random_expressions import DIMS as POOL
 from test_random_expressions import SIZES, VARIABLES, budget, expressions
 
@@ -51,16 +51,7 @@ KRONECKER = sp.KroneckerProduct(A, X)
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
 def test_the_identity_battery_compiles_and_agrees_with_evaluate(row) -> None:
-    expr, wrt, dims, _expected, _kwargs = row.build()
-    env = env_for(expr, dims=dims, seed=5)
-    for layout in ("numerator", "denominator"):
-        d = derive(expr, wrt, layout)
-        fn = lambdify(d, backend="numba")
-        got = call(fn, env)
-        want = evaluate(d.result, env)
-        if np.ndim(want) == 0:
-            assert isinstance(got, float)
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11, err_msg=fn.source)
+    check_battery_row(row, "numba", seed=5)
 
 
 @budget(25)

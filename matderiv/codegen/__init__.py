@@ -291,7 +291,7 @@ def lambdify(
         namespace["numba"] = numba_backend.load()
     exec(compile(source, f"<matderiv {name}>", "exec"), namespace)  # our own printed code
     if backend == "numba":
-        core = f"_{name}_core"
+        core = numba_backend.core_name(name)
         numba_backend.guard(namespace[core], namespace, core)
     fn = namespace[name]
     fn.source = source

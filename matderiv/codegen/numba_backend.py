@@ -43,6 +43,14 @@ LINALG_FUNCTIONS = {"inv", "det", "matrix_power", "multi_dot"}
 #: array methods and attributes (methods without arguments but ``dot``'s operand)
 METHODS = {"dot", "sum", "max", "copy"}
 ATTRIBUTES = {"T", "shape"}
+#: numpy functions computed by a helper of the numba dialect
+_AS_HELPERS = {
+    "numpy.diagflat": "_diagflat",
+    "numpy.linalg.matrix_power": "_matrix_power",
+    "numpy.repeat": "_repeat",
+}
+#: helper -> (argument that may be None for an identity, argument giving its size)
+_IDENTITY_SLOTS = {"_kron_left": ((0, 3), (1, 4)), "_kron_right": ((1, 3), (2, 4))}
 
 
 def available() -> bool:
@@ -59,20 +67,23 @@ def require() -> None:
 
 
 def load() -> Any:
-    """The numba module (after ``require``)."""
-    require()
+    """The numba module (``to_code`` has already called ``require``)."""
     import numba
 
     return numba
 
 
+def core_name(name: str) -> str:
+    """The name of the compiled core behind the generated function ``name``."""
+    return f"_{name}_core"
+
+
 def guard(core: Any, namespace: dict[str, Any], name: str) -> None:
     """Install, as ``namespace[name]``, the numba dispatcher ``core`` behind a call
-    that retries integer or
-    boolean arrays as float64 (numba has no integer matrix inverse or
-    determinant; NumPy promotes them), and turns a failure to compile into a
-    BackendError.  Errors the computation itself raises (a singular matrix)
-    pass through as NumPy's."""
+    that retries integer or boolean arrays as float64 (numba has no integer
+    matrix inverse or determinant; NumPy promotes them), and turns a failure to
+    compile into a BackendError.  Errors the computation itself raises (a
+    singular matrix) pass through as NumPy's."""
     import warnings
 
     import numpy
@@ -131,7 +142,7 @@ def numba_source(source: str, name: str) -> str:
             raise _unsupported(type(stmt).__name__, stmt)
     assert main is not None, f"no function {name} in the generated source"
     wrapper, core = _split(main, name)
-    for helper in ("_diagflat", "_matrix_power", "_repeat"):
+    for helper in _AS_HELPERS.values():
         if any(isinstance(n, ast.Name) and n.id == helper for n in ast.walk(core)):
             body.append(_helper(helper))
     imports = ast.parse("import numpy\nimport numba").body
@@ -160,7 +171,7 @@ def _split(main: ast.FunctionDef, name: str) -> tuple[ast.FunctionDef, ast.Funct
     defaults = zip(main.args.kwonlyargs, main.args.kw_defaults, strict=True)
     optional = {a.arg for a, d in defaults if d is not None}
     passed = [p for p in params if p not in optional]
-    core_name = f"_{name}_core"
+    core = core_name(name)
     returned = work[-1]
     assert isinstance(returned, ast.Return) and returned.value is not None
     outputs, scalars = _outputs(returned.value)
@@ -169,9 +180,9 @@ def _split(main: ast.FunctionDef, name: str) -> tuple[ast.FunctionDef, ast.Funct
     for stmt in work:
         checker.visit(stmt)
     work = [_Rewriter().visit(s) for s in work]
-    core = _function(f"def {core_name}({', '.join(passed)}): pass", work)
-    core.decorator_list = [_njit()]
-    call = ast.parse(f"{core_name}({', '.join(passed)})", mode="eval").body
+    compiled = _function(f"def {core}({', '.join(passed)}): pass", work)
+    compiled.decorator_list = [_njit()]
+    call = ast.parse(f"{core}({', '.join(passed)})", mode="eval").body
     if len(outputs) == 1:
         result: ast.expr = _float(call) if scalars[0] else call
         tail: list[ast.stmt] = [ast.Return(result)]
@@ -186,7 +197,7 @@ def _split(main: ast.FunctionDef, name: str) -> tuple[ast.FunctionDef, ast.Funct
             ),
         ]
     main.body = [*([doc] if doc is not None else []), *setup, *tail]
-    return main, core
+    return main, compiled
 
 
 def _function(header: str, body: list[ast.stmt]) -> ast.FunctionDef:
@@ -329,16 +340,6 @@ def _is_vec_reshape(node: ast.Call) -> bool:
     vec = [ast.unparse(a) for a in args] == ["-1", "1"]
     shape = len(args) == 1 and isinstance(args[0], ast.Tuple) and len(args[0].elts) == 2
     return (vec or shape) and kw == {"order": "'F'"}
-
-
-#: numpy functions computed by a helper of the numba dialect
-_AS_HELPERS = {
-    "numpy.diagflat": "_diagflat",
-    "numpy.linalg.matrix_power": "_matrix_power",
-    "numpy.repeat": "_repeat",
-}
-#: helper -> (argument that may be None for an identity, argument giving its size)
-_IDENTITY_SLOTS = {"_kron_left": ((0, 3), (1, 4)), "_kron_right": ((1, 3), (2, 4))}
 
 
 class _Rewriter(ast.NodeTransformer):
