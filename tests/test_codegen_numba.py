@@ -18,9 +18,9 @@ import pytest
 import sympy as sp
 from hypothesis import given, note
 from hypothesis import strategies as st
+from random_trees import DIMS as POOL
+from random_trees import SIZES, VARIABLES, budget, expressions
 from test_codegen import ROWS, _rnn, call, check_battery_row, env_for
-from test_random_expressions import DIMS as POOL
-from test_random_expressions import SIZES, VARIABLES, budget, expressions
 
 from matderiv import (
     BackendError,

@@ -19,14 +19,14 @@ import sympy as sp
 from hypothesis import event, given, note, reject
 from hypothesis import strategies as st
 from identity_harness import row_values
+from random_trees import DIMS as POOL
+from random_trees import SIZES, VARIABLES, budget, expressions
+from random_trees import m as pm
+from random_trees import n as pn
+from random_trees import p as pp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from test_identities_linear import ROWS as LINEAR
 from test_identities_nonlinear import ROWS as NONLINEAR
-from test_random_expressions import DIMS as POOL
-from test_random_expressions import SIZES, VARIABLES, budget, expressions
-from test_random_expressions import m as pm
-from test_random_expressions import n as pn
-from test_random_expressions import p as pp
 
 from matderiv import ParseError, ShapeMismatch, derive, evaluate, vec, verify
 from matderiv.examples import rnn_loss, rnn_step

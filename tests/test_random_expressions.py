@@ -1,73 +1,44 @@
 """Property tests: random well-shaped matrix expressions against finite differences.
 
-A Hypothesis strategy builds expression trees (depth <= 5) of an exact target
-shape over a pool of symbolic dimensions (1, m, n, p, m·n).  Leaves: the
-variable (X: m x n, x: p x 1 or w: 1 x 1), L X R sandwiches, constants, Identity,
-OneMatrix.  Nodes: MatMul, MatAdd, scalar (number or trace) * matrix, Transpose,
-HadamardProduct, HadamardPower, entrywise tanh / sin / exp / sigmoid / softsign,
-KroneckerProduct, Inverse and MatPow(-1) of S + E Eᵀ/10 (S SPD), MatPow 2, vec,
-diag; each combinator either through SymPy's canonicalising operators (as user
-code would) or as a bare constructor (nested trees).  Every derivative, in both
-layouts and with respect to the variable, vec(·) and vec(·ᵀ), must match central
-finite differences at the distinct sizes m=2, n=3, p=4; one that does not depend
-on the variable must be a zero of the promised shape.
+The trees come from ``random_trees`` (depth <= 5, exact shapes, every node kind the
+engine supports).  Every derivative, in both layouts and with respect to the
+variable, vec(·) and vec(·ᵀ), must match central finite differences at the distinct
+sizes m=2, n=3, p=4; one that does not depend on the variable must be a zero of the
+promised shape; the generated code must compute what evaluate computes.
 
-Known engine bugs are kept out so the rest keeps being explored: EXCLUDED lists
-the constructs the strategy does not build (with the bug), KNOWN_CRASHES the
-crashes a test rejects rather than fails.  Drop an entry once its bug is fixed.
+KNOWN_CRASHES lists the crashes a test rejects rather than fails (drop an entry once
+its bug is fixed).
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
-import itertools
-import operator
 import traceback
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import sympy as sp
-from hypothesis import HealthCheck, assume, event, given, note, reject, settings
+from hypothesis import assume, event, given, note, reject
 from hypothesis import strategies as st
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.matexpr import MatrixElement
+from random_trees import (
+    DIMS,
+    ONE,
+    SIZES,
+    VARIABLES,
+    budget,
+    expressions,
+    matrix_cases,
+    same_dim,
+    same_shape,
+    scalar_cases,
+    var_of,
+    well_shaped,
+)
 
 import matderiv
 from matderiv.testing import check_derivation, random_values
 
-m, n, p = sp.symbols("m n p", integer=True, positive=True)
-ONE = sp.S.One
-DIMS = (ONE, m, n, p, m * n)
-SIZES = {m: 2, n: 3, p: 4}
-LAYOUTS = ("numerator", "denominator")
-_LABEL = {ONE: "1", m: "m", n: "n", p: "p", m * n: "mn"}
-
-X = sp.MatrixSymbol("X", m, n)  # the matrix variable
-x = sp.MatrixSymbol("x", p, 1)  # a vector variable
-w = sp.MatrixSymbol("w", 1, 1)  # a scalar variable
-VARIABLES = (X, x, w)
-
-# Two constants of every shape in the pool, and a definite anchor for every square size
-# (check_derivation draws S + K values, S SPD and K skew, for the symbols under an
-# Inverse: xᵀ(S + K)x > 0, so S + K + E Eᵀ/10 is invertible and well conditioned).
-CONSTANTS = {
-    (r, c): tuple(sp.MatrixSymbol(f"{k}_{_LABEL[r]}{_LABEL[c]}", r, c) for k in "AB")
-    for r in DIMS
-    for c in DIMS
-}
-ANCHORS = {k: sp.MatrixSymbol(f"S_{_LABEL[k]}", k, k) for k in DIMS}
-
-RATIONALS = (sp.Integer(2), sp.Rational(-1, 2), sp.Rational(3, 4), sp.Integer(-3))
-t = sp.Dummy("t")
-SIGMOID = sp.Lambda(t, 1 / (1 + sp.exp(-t)))
-SOFTSIGN = sp.Lambda(t, t / (1 + t**2))
-BOUNDED_FUNCTIONS = (sp.tanh, sp.sin, SIGMOID, SOFTSIGN)  # safe at any argument size
 MAX_MAGNITUDE = 1e3  # larger values make float64 finite differences untrustworthy
 
-# Constructs the strategy leaves out, each for a known engine bug (or cost).
-EXCLUDED: dict[str, str] = {}
 # Crashes rejected instead of failed: name -> (exception types, frame function name).
 # SymPy's own KroneckerProduct.doit() crashes on a factor c·A·B when the strategy
 # builds expressions with SymPy's operators (not a matderiv frame; matderiv
@@ -80,240 +51,12 @@ KNOWN_CRASHES: dict[str, tuple[tuple[type[Exception], ...], str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Case:
-    """What to differentiate; its repr survives SymPy printers that crash."""
-
-    expr: Any
-    wrt: Any
-    layout: str
-
-    def __repr__(self) -> str:
-        return f"derive({show(self.expr)}, {show(self.wrt)}, {self.layout!r})"
-
-
-def show(expr) -> str:
-    try:
-        return str(expr)
-    except Exception:  # SymPy's str() runs doit(), which can crash (K2)
-        return sp.srepr(expr)
-
-
-def _eq(a, b) -> bool:
-    return sp.expand(sp.sympify(a) - sp.sympify(b)) == 0
-
-
-def _same(shape, other) -> bool:
-    return _eq(shape[0], other[0]) and _eq(shape[1], other[1])
-
-
-def factorizations(d):
-    """Ways to write the pool dimension d as a product d1·d2 of pool dimensions."""
-    if d == ONE:
-        return [(ONE, ONE)]
-    if d == m * n:
-        return [(m, n), (n, m)]
-    return [(d, ONE), (ONE, d)]
-
-
-def leaves(shape, var):
-    """(variable-dependent, constant) leaves of exactly ``shape``."""
-    r, c = shape
-    vr, vc = var.shape
-    dependent = []
-    if _same(shape, var.shape):
-        dependent.append(var)
-    if _same(shape, (vc, vr)):
-        dependent.append(var.T)
-    if _same(shape, (vr * vc, ONE)) and not (shape == (ONE, ONE) and "vec_1x1" in EXCLUDED):
-        dependent.append(matderiv.vec(var))
-    dependent.append(CONSTANTS[(r, vr)][0] * var * CONSTANTS[(vc, c)][1])  # L X R
-    dependent.append(CONSTANTS[(r, vc)][1] * var.T * CONSTANTS[(vr, c)][0])  # L Xᵀ R
-    constant = [*CONSTANTS[shape], sp.OneMatrix(r, c)] + ([sp.Identity(r)] if r == c else [])
-    return dependent, constant
-
-
-def kron_splits(shape):
-    """((r1, r2), (c1, c2)) making ``shape`` the Kronecker product (r1 x c1) ⊗ (r2 x c2)."""
-    splits = [(rs, cs) for rs in factorizations(shape[0]) for cs in factorizations(shape[1])]
-    if "kron_of_1x1s" in EXCLUDED and shape == (ONE, ONE):
-        return []
-    if "square_kron_of_nonsquare" in EXCLUDED and shape[0] == shape[1]:
-        splits = [((r1, r2), (c1, c2)) for (r1, r2), (c1, c2) in splits if r1 == c1]
-    return splits
-
-
-def _kinds(shape):
-    r, c = shape
-    kinds = ["matmul", "add", "scale", "transpose", "hadamard", "hpow", "func"]
-    if kron_splits(shape):
-        kinds.append("kron")
-    if r == c:
-        kinds += ["inverse", "matpow"]
-    if r == c and not (r == ONE and "diag_1x1" in EXCLUDED):
-        kinds.append("diag")
-    if c == ONE and not (r == ONE and "vec_1x1" in EXCLUDED):
-        kinds.append("vec")
-    return kinds
-
-
-# Each combinator two ways: through SymPy's operators, which canonicalise as user
-# code would (a*b, a.T, ...), or the bare constructor, which keeps the drawn tree.
-EVALUATED = {
-    "matmul": lambda *factors: functools.reduce(operator.mul, factors),
-    "add": operator.add,
-    "transpose": lambda a: a.T,
-    "hadamard": sp.hadamard_product,
-    "kron": sp.kronecker_product,
-}
-BARE = {
-    "matmul": sp.MatMul,
-    "add": sp.MatAdd,
-    "transpose": sp.Transpose,
-    "hadamard": sp.HadamardProduct,
-    "kron": sp.KroneckerProduct,
-}
-
-
-def well_shaped(expr) -> bool:
-    """Every product, sum and square-only node of ``expr`` conforms."""
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.MatMul):
-            mats = [a for a in node.args if a.is_Matrix]
-            if any(not _eq(a.shape[1], b.shape[0]) for a, b in itertools.pairwise(mats)):
-                return False
-        elif isinstance(node, (sp.MatAdd, sp.HadamardProduct)):
-            if any(not _same(a.shape, node.shape) for a in node.args):
-                return False
-        elif isinstance(node, (sp.Trace, sp.Inverse, sp.MatPow)) and not _eq(*node.args[0].shape):
-            return False
-    return True
-
-
-def combine(draw, kind, *args):
-    """kind(*args), canonicalised by SymPy or bare.  SymPy's canonicalisation
-    sometimes crashes or breaks shapes (e.g. tr(u ⊗ vᵀ) -> tr(u) tr(vᵀ)): then bare."""
-    if draw(st.booleans()):
-        try:
-            out = EVALUATED[kind](*args)
-        except (TypeError, AttributeError, NotImplementedError, ValueError):
-            event(f"SymPy failed to canonicalise a {kind}")
-        else:
-            if well_shaped(out):
-                return out
-            event(f"SymPy mis-shaped a canonicalised {kind}")
-    return BARE[kind](*args)
-
-
-@st.composite
-def scalar_factor(draw, var, depth):
-    """A number or a trace.  (No entry E[0, 0]: SymPy's operators expand it to a Sum.)"""
-    if depth == 0 or draw(st.booleans()):
-        return draw(st.sampled_from(RATIONALS))
-    k = draw(st.sampled_from(DIMS))
-    return sp.Trace(draw(expressions((k, k), var, depth - 1)))
-
-
-@st.composite
-def expressions(draw, shape, var, depth):
-    """A random expression of exactly ``shape`` with at most ``depth`` levels of operators."""
-    r, c = shape
-    if depth == 0 or draw(st.integers(0, 3)) == 0:
-        dependent, constant = leaves(shape, var)  # two in three leaves hold the variable
-        return draw(st.sampled_from(constant if draw(st.integers(0, 2)) == 2 else dependent))
-    kind = draw(st.sampled_from(_kinds(shape)))
-    sub = depth - 1
-
-    def child(s, d=sub):
-        return draw(expressions(s, var, d))
-
-    if kind == "matmul":
-        k = draw(st.sampled_from(DIMS))
-        return combine(draw, "matmul", child((r, k)), child((k, c)))
-    if kind in ("add", "hadamard"):
-        return combine(draw, kind, child(shape), child(shape))
-    if kind == "scale":
-        return combine(draw, "matmul", draw(scalar_factor(var, sub)), child(shape))
-    if kind == "transpose":
-        return combine(draw, "transpose", child((c, r)))
-    if kind == "hpow":
-        return sp.HadamardPower(child(shape), draw(st.sampled_from((2, 3))))
-    if kind == "func":
-        f = draw(st.sampled_from((*BOUNDED_FUNCTIONS, sp.exp)))
-        arg = child(shape, min(sub, 1) if f is sp.exp else sub)  # exp: shallow arguments
-        if "nested_elementwise" in EXCLUDED and isinstance(arg, ElementwiseApplyFunction):
-            return arg
-        try:
-            return arg.applyfunc(f)
-        except (NotImplementedError, TypeError, AttributeError):  # e.g. softsign of a 1 x 1
-            event("SymPy failed to apply an entrywise function")
-            return arg
-    if kind == "kron":
-        (r1, r2), (c1, c2) = draw(st.sampled_from(kron_splits(shape)))
-        return combine(draw, "kron", child((r1, c1)), child((r2, c2)))
-    if kind == "inverse":
-        # S + E Eᵀ/10 with S definite (symmetric part's eigenvalues >= 1): always
-        # invertible, well conditioned.
-        e = child((r, draw(st.sampled_from(DIMS))))
-        gram = combine(draw, "matmul", sp.Rational(1, 10), e, combine(draw, "transpose", e))
-        spd = combine(draw, "add", ANCHORS[r], gram)
-        return sp.Inverse(spd) if draw(st.booleans()) else sp.MatPow(spd, -1)
-    if kind == "matpow":
-        return sp.MatPow(child(shape), 2)
-    if kind == "diag":
-        return matderiv.diag(child((r, ONE)))
-    r1, r2 = draw(st.sampled_from(factorizations(r)))  # vec: (r1·r2 x 1) from (r1 x r2)
-    return matderiv.vec(child((r1, r2)))
-
-
-@st.composite
-def case_of(draw, var, expr):
-    forms = (var, matderiv.vec(var), matderiv.vec(var.T))
-    if var.shape == (ONE, ONE) and "vec_of_1x1_variable" in EXCLUDED:
-        forms = (var,)
-    return Case(expr, draw(st.sampled_from(forms)), draw(st.sampled_from(LAYOUTS)))
-
-
-@st.composite
-def matrix_cases(draw):
-    var = draw(st.sampled_from(VARIABLES))
-    shape = (draw(st.sampled_from(DIMS)), draw(st.sampled_from(DIMS)))
-    return draw(case_of(var, draw(expressions(shape, var, 5))))
-
-
-@st.composite
-def scalar_cases(draw):
-    """Scalar roots: tr(E), aᵀ E b, a 1 x 1 expression or its entry, maybe through f."""
-    var = draw(st.sampled_from(VARIABLES))
-    kind = draw(st.sampled_from(("trace", "bilinear", "one_by_one", "element")))
-    if kind == "trace":
-        k = draw(st.sampled_from(DIMS))
-        root = sp.Trace(draw(expressions((k, k), var, 5)))
-    elif kind == "bilinear":
-        k1, k2 = draw(st.sampled_from(DIMS)), draw(st.sampled_from(DIMS))
-        a, b = CONSTANTS[(k1, ONE)][0], CONSTANTS[(k2, ONE)][1]
-        root = combine(draw, "matmul", a.T, draw(expressions((k1, k2), var, 4)), b)
-    else:
-        root = draw(expressions((ONE, ONE), var, 5))
-        if kind == "element":
-            root = MatrixElement(root, 0, 0)
-    wrap = draw(st.sampled_from(("none", "tanh", "square")))
-    if wrap != "none":
-        scalar = root if kind in ("trace", "element") else MatrixElement(root, 0, 0)
-        root = sp.tanh(scalar) if wrap == "tanh" else scalar**2
-    return draw(case_of(var, root))
-
-
-def var_of(wrt):
-    return next(v for v in VARIABLES if v in wrt.free_symbols)
-
-
 def expected_shape(case):
     """The result shape the conventions promise (DESIGN.md)."""
     var = var_of(case.wrt)
     size = var.shape[0] * var.shape[1]
     rows, cols = case.expr.shape if case.expr.is_Matrix else (ONE, ONE)
-    if _eq(rows, 1) and _eq(cols, 1):
+    if same_dim(rows, 1) and same_dim(cols, 1):
         if case.wrt == var:
             return var.shape if case.layout == "denominator" else var.shape[::-1]
         return (ONE, size) if case.layout == "numerator" else (size, ONE)
@@ -376,7 +119,7 @@ def check_case(case, seed=0):
         event(f"known crash {name}")
         reject()
     shape = expected_shape(case)
-    assert _same(d.shape, shape), f"d.shape {d.shape} != {shape}"
+    assert same_shape(d.shape, shape), f"d.shape {d.shape} != {shape}"
     _generated_code_agrees(d, env)
     if depends:
         check_derivation(d, SIZES, seed=seed, trials=1, rtol=1e-5)
@@ -385,17 +128,6 @@ def check_case(case, seed=0):
     concrete = tuple(int(sp.sympify(s).subs(SIZES)) for s in shape)
     assert got.shape == concrete, f"zero of shape {got.shape}, want {concrete}"
     assert not np.any(got), f"{case} does not depend on the variable, yet d = {d.result}"
-
-
-def budget(examples):
-    """Reproducible (derandomized, no database) and within the file's 90 s budget."""
-    return settings(
-        max_examples=examples,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    )
 
 
 @budget(150)
@@ -416,5 +148,5 @@ def test_strategy_builds_exact_shapes(data):
     """The strategy itself: every tree has the shape asked for and conforms throughout."""
     shape = (data.draw(st.sampled_from(DIMS)), data.draw(st.sampled_from(DIMS)))
     expr = data.draw(expressions(shape, data.draw(st.sampled_from(VARIABLES)), 5))
-    assert _same(expr.shape, shape)
+    assert same_shape(expr.shape, shape)
     assert well_shaped(expr)
