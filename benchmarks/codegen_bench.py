@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import compile_bench
 import numpy as np
 from cases import least_squares, mlp, rnn_data, rnn_program
 from harness import Section, Settings, Table, fmt_ratio
@@ -175,6 +176,7 @@ TITLES = {
 
 
 def run(settings: Settings) -> Section:
+    compile_times = compile_bench.table(settings)  # forks: before JAX is imported
     jax, jnp = load_jax()
     gens, jaxes = _generated("numpy"), jax_gradients(jax, jnp)
     fasts = _generated("numba")
@@ -219,4 +221,5 @@ def run(settings: Settings) -> Section:
         "RNN hand-written: BPTT that stacks the T outer products of each gradient into one "
         "matrix product (X Δᵀ); 'hand, outer per step' accumulates x_t δ_tᵀ in the loop."
     )
+    section.tables.append(compile_times)
     return section

@@ -26,6 +26,7 @@ import importlib.util
 from typing import Any
 
 from ..errors import BackendError
+from .numba_compile_time import nested_tuple, outline
 from .numba_helpers import HELPERS, REPLACEMENTS
 
 #: numpy functions whose numba implementation has NumPy's meaning for the arguments
@@ -142,6 +143,9 @@ def numba_source(source: str, name: str) -> str:
             raise _unsupported(type(stmt).__name__, stmt)
     assert main is not None, f"no function {name} in the generated source"
     wrapper, core = _split(main, name)
+    for outlined in outline(core, prefix=f"_{name}_s"):
+        outlined.decorator_list = [_njit()]
+        body.append(outlined)
     for helper in _AS_HELPERS.values():
         if any(isinstance(n, ast.Name) and n.id == helper for n in ast.walk(core)):
             body.append(_helper(helper))
@@ -350,7 +354,7 @@ class _Rewriter(ast.NodeTransformer):
         self.generic_visit(node)
         path = _attribute_path(node.func)
         if path == "numpy.concatenate" and isinstance(node.args[0], ast.List):
-            node.args[0] = ast.Tuple(node.args[0].elts, ast.Load())
+            node.args[0] = nested_tuple(node.args[0].elts, node.keywords)
         elif path in _IDENTITY_SLOTS:
             for slot, size in _IDENTITY_SLOTS[path]:
                 arg = node.args[slot]
