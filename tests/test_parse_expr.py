@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 
 import pytest
@@ -111,6 +112,25 @@ def test_syntax_error_has_a_caret_under_the_position() -> None:
 def test_shape_errors_name_the_operation() -> None:
     with pytest.raises(ShapeMismatch, match=r"'@' of A \(3 × 3\) and s \(1 × 1\)"):
         parse_expression("A @ s @ A", S)
+
+
+@pytest.mark.parametrize(
+    ("text", "op"),
+    [
+        ("h0.T @ eye(n_i) @ h0", "@"),  # SymPy drops I: hᵀ I h would read as hᵀh
+        ("h0.T @ h0 + 0 * (h0.T @ e)", "@"),  # the zero would swallow hᵀe
+        ("eye(n_i) @ W_hh", "@"),
+        ("e + h0", "+"),
+        ("e - 0 * h0", "-"),
+        ("e * h0", "*"),
+        ("W_hx + W_hx.T", "+"),
+    ],
+)
+def test_symbolic_sizes_that_differ_are_refused_before_sympy_simplifies(text, op) -> None:
+    """SymPy only objects to numeric sizes that differ (3 vs 4), and its evaluation can
+    then hide the mismatch; n_i and n_h are different sizes and must be refused."""
+    with pytest.raises(ShapeMismatch, match=rf"'{re.escape(op)}' of .*do not agree"):
+        parse_expression(text, S)
 
 
 @pytest.mark.parametrize(

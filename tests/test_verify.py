@@ -337,3 +337,14 @@ def test_rich_view_shows_the_kind_once() -> None:
         assert out.count(f"{mark} {verdict.kind}") == 1
         assert f"{verdict.kind}: " not in out
         assert verdict.message in " ".join(out.split())
+
+
+def test_a_candidate_whose_mismatch_sympy_would_hide_is_ill_formed() -> None:
+    """I_m (A + Aᵀ) x with A: n x n is no formula at all, though SymPy's I_m · M is M."""
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    A, x, y = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("y", m, 1)
+    f = x.T * A * x + y.T * y
+    good = verify("(A + A.T) @ x", f, x, "denominator")
+    bad = verify("eye(m) @ (A + A.T) @ x", f, x, "denominator")
+    assert good.ok and good.kind == "correct"
+    assert not bad.ok and bad.kind == "ill-formed" and "inner dimensions" in bad.message

@@ -27,7 +27,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ..canon import matadd
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
-from ..shapes import fmt_shape, is_matrix, is_scalar_shape, shape_of
+from ..shapes import dims_equal, fmt_shape, is_matrix, is_scalar_shape, shape_of, shapes_equal
 from .expr_grammar import ELEMENTWISE, FUNCTIONS, PARSER, STRUCTURAL
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH
 
@@ -157,6 +157,8 @@ class _Build(Transformer_NonRecursive):
         left, right = items
         if not (is_matrix(left) and is_matrix(right)):
             return _times(left, right)
+        inner = shape_of(left)[1], shape_of(right)[0]
+        _conform("@", left, right, dims_equal(*inner), "inner dimensions")
         return _guard("@", left, right, lambda: sp.MatMul(left, right).doit(deep=False))
 
     def mul(self, items: list[Any]) -> Any:
@@ -166,6 +168,7 @@ class _Build(Transformer_NonRecursive):
                 return _times(AsScalar(left), right)
             if is_scalar_shape(shape_of(right)) and not is_scalar_shape(shape_of(left)):
                 return _times(AsScalar(right), left)
+            _conform("*", left, right, shapes_equal(shape_of(left), shape_of(right)), "shapes")
             return _guard("*", left, right, lambda: sp.HadamardProduct(left, right))
         return _times(left, right)
 
@@ -279,8 +282,26 @@ def _sum(left: Any, right: Any, op: str) -> Any:
         ones = scalar * sp.OneMatrix(*shape_of(matrix))
         return sp.MatAdd(left if is_matrix(left) else ones, right if is_matrix(right) else ones)
     if is_matrix(left):
+        _conform(op, left, right, shapes_equal(shape_of(left), shape_of(right)), "shapes")
         return _guard(op, left, right, lambda: matadd(left, right, order=sp.default_sort_key))
     return left + right
+
+
+def _conform(op: str, left: Any, right: Any, agree: bool, what: str) -> None:
+    """Refuse operands whose shapes are not provably conformable, before SymPy builds
+    the node: SymPy only objects when sizes differ as numbers, and its evaluation may
+    then drop the evidence (I_n y is y for any y; 0 · (xᵀ y) is 0)."""
+    if agree:
+        return
+    hint = (
+        "transpose one factor or swap their order"
+        if op == "@"
+        else "the operands of +, - and * (entrywise) must have the same shape"
+    )
+    raise ShapeMismatch(
+        f"'{op}' of {left} {fmt_shape(shape_of(left))} and {right} "
+        f"{fmt_shape(shape_of(right))}: the {what} do not agree. Hint: {hint}."
+    )
 
 
 def _guard(op: str, left: Any, right: Any, build: Callable[[], Any]) -> Any:
