@@ -147,7 +147,11 @@ def _print_derivation(
             console.print(Text(d.to_index_notation()))
 
 
-@app.command("derive")
+#: "-X^{-T}" is a formula, not an unknown option (real options still work)
+_FORMULAS_MAY_START_WITH_MINUS = {"ignore_unknown_options": True}
+
+
+@app.command("derive", context_settings=_FORMULAS_MAY_START_WITH_MINUS)
 def derive_command(
     expr: str = typer.Argument(
         ..., help="Expression, or definitions 'a = ...; h = ...; L = ...'."
@@ -191,7 +195,7 @@ def derive_command(
     _run(debug, action)
 
 
-@app.command("verify")
+@app.command("verify", context_settings=_FORMULAS_MAY_START_WITH_MINUS)
 def verify_command(
     candidate: str = typer.Argument(..., help="Your formula: matderiv syntax or LaTeX."),
     of: str = typer.Option(..., "--of", help="The expression differentiated (may define names)."),

@@ -108,7 +108,7 @@ def _derive(
         builder.define()
         + builder.local(locals_)
         + chain_steps
-        + _generated_steps(program, restore)
+        + _generated_steps(program, restore, builder.named(graph.root))
         + builder.simplifications(log)
         + [builder.result(graph.root, wrt, simplified, shape, description)]
     )
@@ -128,14 +128,19 @@ def _derive(
     )
 
 
-def _generated_steps(program: Program | None, restore: Any) -> list[Step]:
-    """A define step for each adjoint (hbar_t) or tangent (hdot_t) the program named."""
+def _generated_steps(program: Program | None, restore: Any, root: Any) -> list[Step]:
+    """A define step for each adjoint (hbar_t) or tangent (hdot_t) the program named;
+    ``root`` is the differentiated expression's display name (L, f, ...)."""
     if program is None:
         return []
     steps = []
     for symbol, value in program.generated.items():
         of, mark = program.origin[symbol]
-        what = f"adjoint ∂f/∂{fmt(of)}" if mark == "bar" else f"tangent ∂ vec({fmt(of)})/∂ vec(x)ᵀ"
+        what = (
+            f"adjoint ∂{fmt(root)}/∂{fmt(of)}"
+            if mark == "bar"
+            else f"tangent ∂ vec({fmt(of)})/∂ vec(x)ᵀ"
+        )
         steps.append(Step("program", str(symbol), restore(value), shape_of(value), "", what))
     return steps
 

@@ -21,7 +21,12 @@ class UnsupportedNode(MatDerivError):
 
 
 class ShapeMismatch(MatDerivError):
-    """Operands whose shapes do not agree (non-conformable product, sum, ...)."""
+    """Operands whose shapes do not agree (non-conformable product, sum, ...).
+
+    ``node``: the offending expression, when the parser refused it (``verify``
+    reports it with the user's names)."""
+
+    node: Any = None
 
 
 class LayoutError(MatDerivError):

@@ -163,14 +163,19 @@ def _check_scalar_function(node: Any) -> None:
 def check_shapes(expr: Any) -> None:
     """Raise ShapeMismatch at the first node whose operands do not conform."""
     for node in walk(expr):
-        if isinstance(node, sp.MatMul):
-            _check_matmul(node)
-        elif isinstance(node, (sp.MatAdd, sp.HadamardProduct)):
-            _check_same_shape(node)
-        elif isinstance(node, (sp.Trace, sp.Determinant, sp.Inverse, sp.MatPow)):
-            _require_square(node, node.args[0])
-        elif _is_scalar_operation(node):
-            _check_scalar_function(node)
+        check_node(node)
+
+
+def check_node(node: Any) -> None:
+    """Raise ShapeMismatch if the operands of ``node`` itself do not conform."""
+    if isinstance(node, sp.MatMul):
+        _check_matmul(node)
+    elif isinstance(node, (sp.MatAdd, sp.HadamardProduct)):
+        _check_same_shape(node)
+    elif isinstance(node, (sp.Trace, sp.Determinant, sp.Inverse, sp.MatPow)):
+        _require_square(node, node.args[0])
+    elif _is_scalar_operation(node):
+        _check_scalar_function(node)
 
 
 def _is_scalar_operation(node: Any) -> bool:

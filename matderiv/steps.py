@@ -6,6 +6,7 @@ multiplies them: numerator ∂L/∂h · ∂h/∂a · ∂a/∂W, denominator the 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,8 +25,13 @@ from .substitute import rebuild, substitute
 
 
 def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
-    """A display symbol for every intermediate that depends on the variable."""
+    """A display symbol for every intermediate that depends on the variable.
+
+    Generated names (v_1, v_2, ... and f or Y for the whole expression) avoid the
+    names of the user's symbols and of ``names``: an input called v_1 or f stays
+    the only thing called that."""
     by_expr = {scalarize(expr): name for name, expr in names.items()}
+    taken = {*names, *user_names(graph)}
     symbols: dict[Any, Any] = {}
     count = 0
     for node in graph.order:
@@ -37,15 +43,31 @@ def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
         if node in by_expr:
             name = by_expr[node]
         elif node == graph.root:
-            name = "f" if is_scalar_shape(shape_of(node)) else "Y"
+            name = root_name(graph.root, taken)
         else:
             count += 1
-            while f"v_{count}" in names:  # a name the caller gave to something else
+            while f"v_{count}" in taken:
                 count += 1
             name = f"v_{count}"
         symbols[node] = display_symbol(name, node)
     symbols[graph.wrt] = graph.wrt
     return symbols
+
+
+def user_names(graph: Graph) -> set[str]:
+    """The names of the symbols in the graph (inputs, the variable, where= symbols)."""
+    return {
+        str(node)
+        for node in (*graph.order, graph.wrt, *graph.definitions)
+        if isinstance(node, (sp.MatrixSymbol, sp.Symbol))
+    }
+
+
+def root_name(root: Any, taken: set[str]) -> str:
+    """f for a scalar expression, Y for a matrix, unless a symbol is called that."""
+    first = ("f", "F", "φ") if is_scalar_shape(shape_of(root)) else ("Y", "Z", "Ψ")
+    candidates = itertools.chain(first, (f"{first[0]}_{k}" for k in itertools.count(1)))
+    return next(c for c in candidates if c not in taken)
 
 
 def display_symbol(name: str, expr: Any) -> Any:
@@ -266,7 +288,9 @@ class StepBuilder:
         return steps
 
     def result(self, of: Any, wrt: Any, result: Any, shape: Shape, description: str) -> Step:
-        of_name = self.symbols.get(of, of)
+        of_name = self.symbols.get(of)
+        if of_name is None:  # f does not depend on the variable: no steps named it
+            of_name = display_symbol(root_name(of, user_names(self.graph)), of)
         if isinstance(wrt, sp.MatrixSymbol):
             x = str(wrt) if is_scalar_shape(shape_of(of)) else _vec_name(wrt)
         elif isinstance(wrt.arg, sp.Transpose):

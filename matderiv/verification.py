@@ -39,7 +39,15 @@ from .parse.candidate import parse_candidate
 from .render import verdict_view
 from .render.rows import label
 from .render.unicode import fmt, fmt_shape
-from .shapes import check_shapes, dimension_symbols, dims_equal, scalarize, shape_of, shapes_equal
+from .shapes import (
+    check_node,
+    check_shapes,
+    dimension_symbols,
+    dims_equal,
+    scalarize,
+    shape_of,
+    shapes_equal,
+)
 from .simplify import simplify
 from .trials import Trials, best_factor, make_trials, relative_error
 
@@ -329,6 +337,15 @@ def _sum(parts: list[Any]) -> Any:
     return sp.MatAdd(*parts) if getattr(parts[0], "is_Matrix", False) else sp.Add(*parts)
 
 
+def _named_mismatch(exc: ShapeMismatch, names: Mapping[str, Any]) -> ShapeMismatch:
+    """The parser's mismatch, said of ``exc.node`` with the user's named intermediates."""
+    try:
+        check_node(_named(exc.node, names))
+    except ShapeMismatch as named:
+        return named
+    return exc
+
+
 def verify(
     candidate: Any,
     expr: Any,
@@ -354,6 +371,8 @@ def verify(
         cand = parse_candidate(candidate, scope, names or {})
         check_shapes(_named(cand, names or {}))
     except ShapeMismatch as exc:
+        if exc.node is not None:  # refused while parsing: say it with the names
+            exc = _named_mismatch(exc, names or {})
         text = candidate if isinstance(candidate, str) else fmt(candidate)
         seen = (d.of, *((cand,) if cand is not None else ()), *(names or {}).values())
         message = _unicode_dimensions(str(exc), seen)

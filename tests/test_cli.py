@@ -87,6 +87,28 @@ def test_verify_exit_status() -> None:
     assert "ill-formed" in words and "inner dimensions" in words
 
 
+def test_a_formula_may_start_with_a_minus() -> None:
+    """Gradients often start with a minus: "-X^{-T}" is a formula, not an option."""
+    args = (
+        "--of",
+        "-log(det(X))",
+        "--wrt",
+        "X",
+        "--shapes",
+        "X: n x n",
+        "--layout",
+        "denominator",
+    )
+    right = run("verify", "-inv(X).T", *args)
+    assert right.returncode == 0 and "correct" in right.stdout, right.stdout + right.stderr
+    wrong = run("verify", "-inv(X)", *args)
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+    derived = run("derive", "-x.T @ A @ x", "--wrt", "x", "--shapes", SHAPES)
+    assert derived.returncode == 0 and "-" in derived.stdout.splitlines()[1]
+    unknown = run("derive", "x.T @ x", "--wrt", "x", "--shapes", SHAPES, "--bogus")
+    assert unknown.returncode == 2 and "--bogus" in unknown.stderr
+
+
 def test_example_rnn() -> None:
     out = run("example", "rnn")
     assert out.returncode == 0

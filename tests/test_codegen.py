@@ -156,8 +156,26 @@ def test_names_that_are_not_identifiers_are_adapted() -> None:
     odd = sp.MatrixSymbol("a-b", n, 1)
     clash = sp.MatrixSymbol("numpy", n, 1)
     fn = lambdify(odd.T * clash)
-    assert set(inspect.signature(fn).parameters) == {"a_b", "_numpy"}
-    assert call(fn, {"a_b": np.ones((3, 1)), "_numpy": np.ones((3, 1))})[0, 0] == 3.0
+    assert set(inspect.signature(fn).parameters) == {"a_b", "numpy_"}
+    assert call(fn, {"a_b": np.ones((3, 1)), "numpy_": np.ones((3, 1))})[0, 0] == 3.0
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_symbols_named_like_what_the_generated_code_uses_are_renamed(backend) -> None:
+    """getattr, float and the helpers' names (_f_core, _kron) would shadow what the
+    generated code calls."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    names = ("getattr", "float", "_f_core", "_kron", "lambda", "1x")
+    vs = [sp.MatrixSymbol(k, n, 1) for k in names]
+    f = sp.MatAdd(*(v.T * A * v for v in vs))
+    d = derive(f, vs[0], "denominator")
+    fn = lambdify(d, backend=backend)
+    renamed = ("getattr_", "float_", "v_f_core", "v_kron", "lambda_", "v_1x")
+    assert set(inspect.signature(fn).parameters) == {"A", *renamed}
+    env = env_for(f, seed=7)
+    kwargs = {new: env[v] for new, v in zip(renamed, vs, strict=True)}
+    np.testing.assert_allclose(fn(A=env[A], **kwargs), evaluate(d, env), rtol=1e-10)
 
 
 def test_lambdify_rejects_what_is_not_an_expression() -> None:

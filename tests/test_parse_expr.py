@@ -115,22 +115,46 @@ def test_shape_errors_name_the_operation() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "op"),
+    ("text", "says"),
     [
-        ("h0.T @ eye(n_i) @ h0", "@"),  # SymPy drops I: hᵀ I h would read as hᵀh
-        ("h0.T @ h0 + 0 * (h0.T @ e)", "@"),  # the zero would swallow hᵀe
-        ("eye(n_i) @ W_hh", "@"),
-        ("e + h0", "+"),
-        ("e - 0 * h0", "-"),
-        ("e * h0", "*"),
-        ("W_hx + W_hx.T", "+"),
+        ("h0.T @ eye(n_i) @ h0", "inner dimensions n_h and n_i"),  # SymPy drops I: hᵀh
+        ("h0.T @ h0 + 0 * (h0.T @ e)", "inner dimensions n_h and n_i"),  # 0 swallows hᵀe
+        ("eye(n_i) @ W_hh", "inner dimensions n_i and n_h"),
+        ("e + h0", "the same shape"),
+        ("e - 0 * h0", "the same shape"),
+        ("e * h0", "the same shape"),
+        ("W_hx + W_hx.T", "the same shape"),
     ],
 )
-def test_symbolic_sizes_that_differ_are_refused_before_sympy_simplifies(text, op) -> None:
+def test_symbolic_sizes_that_differ_are_refused_before_sympy_simplifies(text, says) -> None:
     """SymPy only objects to numeric sizes that differ (3 vs 4), and its evaluation can
     then hide the mismatch; n_i and n_h are different sizes and must be refused."""
-    with pytest.raises(ShapeMismatch, match=rf"'{re.escape(op)}' of .*do not agree"):
+    with pytest.raises(ShapeMismatch, match=re.escape(says)):
         parse_expression(text, S)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("1e999999 * c", "beyond the range of floating point"),  # took minutes to print
+        ("1e-999999 * c", "beyond the range of floating point"),
+        ("(2^1000)^1000 * c", "has about 301030 digits"),  # a 301030-digit integer
+        ("c / 0", "division by zero"),
+        ("0^-1 * c", "division by zero"),
+        ("log(0 * c)", "log of a zero matrix"),
+        ("log(0) * c", "is not finite"),
+    ],
+)
+def test_numbers_beyond_float_range_or_infinite_are_refused(text, says) -> None:
+    with pytest.raises(ParseError, match=re.escape(says)):
+        parse_expression(text, S)
+
+
+def test_numbers_within_range_are_read() -> None:
+    assert parse_expression("1.5e3 * c", S) == sp.Float(1500) * c
+    assert parse_expression("2^-1 * c", S) == c / 2
+    assert parse_expression("0e5 * c", S) == sp.ZeroMatrix(n_h, 1)
+    assert parse_expression("(2^10)^10 * c", S) == 2**100 * c
 
 
 @pytest.mark.parametrize(

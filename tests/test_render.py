@@ -106,6 +106,16 @@ def test_latex_compiles(spec, tmp_path: Path) -> None:
         _compile(derive(expr, wrt, layout).to_latex(standalone=True), tmp_path, layout)
 
 
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+def test_names_sympy_prints_with_a_superscript_compile(tmp_path: Path) -> None:
+    """a__b prints as a^{b}: its transpose must be {a^{b}}^{T}, not a double superscript."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    x, A = sp.MatrixSymbol("a__b", n, 1), sp.MatrixSymbol("A", n, n)
+    latex = derive(x.T * A * x, x).to_latex(standalone=True)
+    assert "{a^{b}}^{T}" in latex and "a^{b}^{T}" not in latex
+    _compile(latex, tmp_path, "superscript")
+
+
 def test_enough_derivations_are_compiled() -> None:
     assert len(COMPILED) >= 10
 

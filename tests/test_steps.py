@@ -89,3 +89,29 @@ def test_user_names_and_generated_names() -> None:
     assert any(name.startswith("v_") for name in defined)
     simplify_steps = [s for s in d.steps if s.kind == "simplify"]
     assert all(s.before is not None and s.rule for s in simplify_steps)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "wrt_name"),
+    [(("v_1", "A"), "v_1"), (("f", "A", "x"), "x"), (("v_1", "v_2", "f", "F", "A", "x"), "x")],
+)
+def test_generated_names_never_repeat_a_symbol_of_the_user(inputs, wrt_name) -> None:
+    """An input called v_1 or f stays the only thing called that in the steps."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    sym = {k: sp.MatrixSymbol(k, n, n if k == "A" else 1) for k in inputs}
+    vectors = [s for k, s in sym.items() if k != "A"]
+    f = sp.MatAdd(*(v.T * sym["A"] * vectors[0] for v in vectors))
+    d = derive(f, sym[wrt_name])
+    defined = [s.lhs for s in d.steps if s.kind == "define"]
+    assert defined and not set(defined) & set(inputs), defined
+    assert len(set(defined)) == len(defined)
+    assert not d.steps[-1].lhs.startswith(tuple(f"∂{k}/" for k in inputs))
+
+
+def test_an_expression_without_the_variable_is_labelled_by_name_not_by_sympy() -> None:
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    A, x, y = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("y", m, 1)
+    assert derive(x.T * A * x, y).steps[-1].lhs == "∂f/∂y"
+    assert derive(A * x, y).steps[-1].lhs == "∂Y/∂y"
+    f = sp.MatrixSymbol("f", 1, 1)
+    assert derive(x.T * A * x + f, y).steps[-1].lhs == "∂F/∂y"

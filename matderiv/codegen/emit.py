@@ -11,6 +11,7 @@ which avoids forming A + Aᵀ); chains of three or more plain matrices use
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from collections import Counter
@@ -25,7 +26,10 @@ from ..nodes import DiagVector
 from ..shapes import fmt_shape, shape_of
 from .products import STRUCTURED, columns, dot, is_one, product_code, wrap
 
-_RESERVED = {"numpy", "np", "math"}
+#: names the generated code uses: modules and builtins (getattr, float, ...); the
+#: generated helpers (_kron, _f_core, ...) all start with "_", which no symbol's
+#: identifier does
+_RESERVED = {"numpy", "np", "math", "numba", *dir(builtins)}
 _LONG = 120  # inline code longer than this gets a temporary
 
 
@@ -366,8 +370,10 @@ def _split_coeff(term: Any) -> tuple[Any, Any]:
 def identifier(name: str, taken: set[str]) -> str:
     """A Python identifier for a symbol name, distinct from ``taken``."""
     text = re.sub(r"\W", "_", name)
-    if not text or text[0].isdigit() or keyword.iskeyword(text) or text in _RESERVED:
-        text = f"_{text}"
+    if not text or text[0].isdigit() or text[0] == "_":
+        text = f"v{text}" if text.startswith("_") else f"v_{text}"
+    if keyword.iskeyword(text) or text in _RESERVED:
+        text = f"{text}_"  # PEP 8: lambda_, getattr_
     base, k = text, 1
     while text in taken:
         k += 1

@@ -16,6 +16,7 @@ built, so hostile input fails fast with a ParseError.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +28,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ..canon import matadd
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
-from ..shapes import dims_equal, fmt_shape, is_matrix, is_scalar_shape, shape_of, shapes_equal
+from ..shapes import check_node, fmt_shape, is_matrix, is_scalar_shape, shape_of
 from .expr_grammar import ELEMENTWISE, FUNCTIONS, PARSER, STRUCTURAL
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH, MAX_MAGNITUDE
 
 
 @dataclass
@@ -126,7 +127,16 @@ class _Build(Transformer_NonRecursive):
             raise ParseError(
                 f"number {token[:12]}... is too long:\n{_caret(self.text, token.start_pos)}"
             )
-        return sp.Integer(int(token)) if token.isdigit() else sp.Float(str(token))
+        if token.isdigit():
+            return sp.Integer(int(token))
+        value = float(token)
+        mantissa = token.lower().split("e")[0]
+        if not math.isfinite(value) or (value == 0 and mantissa.strip("0.") != ""):
+            raise ParseError(
+                f"number {token} is beyond the range of floating point (about 1e±308):\n"
+                f"{_caret(self.text, token.start_pos)}"
+            )
+        return sp.Float(str(token))
 
     def name(self, items: list[Token]) -> Any:
         (token,) = items
@@ -157,8 +167,7 @@ class _Build(Transformer_NonRecursive):
         left, right = items
         if not (is_matrix(left) and is_matrix(right)):
             return _times(left, right)
-        inner = shape_of(left)[1], shape_of(right)[0]
-        _conform("@", left, right, dims_equal(*inner), "inner dimensions")
+        _conform(sp.MatMul, left, right)
         return _guard("@", left, right, lambda: sp.MatMul(left, right).doit(deep=False))
 
     def mul(self, items: list[Any]) -> Any:
@@ -168,7 +177,7 @@ class _Build(Transformer_NonRecursive):
                 return _times(AsScalar(left), right)
             if is_scalar_shape(shape_of(right)) and not is_scalar_shape(shape_of(left)):
                 return _times(AsScalar(right), left)
-            _conform("*", left, right, shapes_equal(shape_of(left), shape_of(right)), "shapes")
+            _conform(sp.HadamardProduct, left, right)
             return _guard("*", left, right, lambda: sp.HadamardProduct(left, right))
         return _times(left, right)
 
@@ -178,6 +187,8 @@ class _Build(Transformer_NonRecursive):
             right = AsScalar(right)
         if is_matrix(right):
             raise ParseError("division by a matrix: use inv(A) for an inverse")
+        if right.is_zero:
+            raise ParseError(f"division by zero: {left} / {right}")
         return _times(left, 1 / right)
 
     def pow(self, items: list[Any]) -> Any:
@@ -185,8 +196,10 @@ class _Build(Transformer_NonRecursive):
         if is_matrix(exponent) or not exponent.is_number:
             raise ParseError("exponents must be numbers")
         if abs(exponent) > MAX_EXPONENT:
-            raise ParseError(f"exponent {exponent} is too large (|p| ≤ {MAX_EXPONENT})")
+            raise ParseError(f"exponent {_short(exponent)} is too large (|p| ≤ {MAX_EXPONENT})")
         if not is_matrix(base):
+            if base.is_number:
+                _check_power(base, exponent)
             return base**exponent
         if is_scalar_shape(shape_of(base)):
             return AsScalar(base) ** exponent
@@ -271,6 +284,8 @@ def _apply(name: str, fn: Any, args: list[Any]) -> Any:
         return fn(arg)
     if is_scalar_shape(shape_of(arg)):
         return fn(AsScalar(arg))
+    if isinstance(arg, sp.ZeroMatrix) and not fn(sp.S.Zero).is_finite:
+        raise ParseError(f"{name} of a zero matrix {fmt_shape(shape_of(arg))} is not finite")
     return arg.applyfunc(fn)
 
 
@@ -282,26 +297,56 @@ def _sum(left: Any, right: Any, op: str) -> Any:
         ones = scalar * sp.OneMatrix(*shape_of(matrix))
         return sp.MatAdd(left if is_matrix(left) else ones, right if is_matrix(right) else ones)
     if is_matrix(left):
-        _conform(op, left, right, shapes_equal(shape_of(left), shape_of(right)), "shapes")
+        _conform(sp.MatAdd, left, right)
         return _guard(op, left, right, lambda: matadd(left, right, order=sp.default_sort_key))
     return left + right
 
 
-def _conform(op: str, left: Any, right: Any, agree: bool, what: str) -> None:
-    """Refuse operands whose shapes are not provably conformable, before SymPy builds
-    the node: SymPy only objects when sizes differ as numbers, and its evaluation may
-    then drop the evidence (I_n y is y for any y; 0 · (xᵀ y) is 0)."""
-    if agree:
+def _check_power(base: Any, exponent: Any) -> None:
+    """Refuse a numeric power too large to compute (2^1000^1000) or infinite (0^-1)."""
+    size = abs(base)
+    if size.is_zero:
+        if exponent.is_negative:
+            raise ParseError(f"division by zero: {base}^{exponent}")
         return
-    hint = (
-        "transpose one factor or swap their order"
-        if op == "@"
-        else "the operands of +, - and * (entrywise) must have the same shape"
-    )
-    raise ShapeMismatch(
-        f"'{op}' of {left} {fmt_shape(shape_of(left))} and {right} "
-        f"{fmt_shape(shape_of(right))}: the {what} do not agree. Hint: {hint}."
-    )
+    if not size.is_number or not size.is_finite:
+        return
+    digits = abs(float(exponent)) * abs(_log10(size))
+    if digits > MAX_MAGNITUDE:
+        raise ParseError(
+            f"{_short(base)}^{_short(exponent)} has about {digits:.0f} digits: numbers are "
+            f"limited to "
+            f"10^±{MAX_MAGNITUDE}"
+        )
+
+
+def _short(value: Any) -> str:
+    """A number for a message: 10715086071862...(302 digits)."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
+
+
+def _log10(value: Any) -> float:
+    """log10 of a positive SymPy number, for any size (big integers, Floats)."""
+    if value.is_Rational:
+        return math.log10(value.p) - math.log10(value.q)
+    return float(sp.log(value, 10).evalf(15))
+
+
+def _conform(node_type: Any, left: Any, right: Any) -> None:
+    """Refuse operands whose shapes are not provably conformable, before SymPy builds
+    the node: SymPy only objects when sizes differ as numbers (``_guard`` reports
+    those), and its evaluation may then drop the evidence (I_n y is y for any y;
+    0 · (xᵀ y) is 0).  The message is the one ``verify`` gives for any notation."""
+    try:
+        node = node_type(left, right, evaluate=False)
+    except sp.ShapeError:
+        return
+    try:
+        check_node(node)
+    except ShapeMismatch as exc:
+        exc.node = node
+        raise
 
 
 def _guard(op: str, left: Any, right: Any, build: Callable[[], Any]) -> Any:
@@ -338,6 +383,12 @@ def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = Fals
         if isinstance(exc.orig_exc, MatDerivError):
             raise exc.orig_exc from None
         raise ParseError(f"cannot build the expression: {exc.orig_exc}") from None
+    for value in (expr, *builder.definitions.values()):
+        if isinstance(value, sp.Basic) and value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+            raise ParseError(
+                f"{value} is not finite (a division by zero or log(0)?); "
+                "matderiv differentiates finite expressions"
+            )
     return Program(expr, builder.names, builder.definitions)
 
 

@@ -70,10 +70,10 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
     def _print_MatrixSymbol(self, expr: Any) -> str:
         if expr.name.startswith("∂") and "/∂" in expr.name:
             return tex_label(expr.name)
-        return self._accented(expr.name) or super()._print_MatrixSymbol(expr)
+        return self._accented(expr.name) or super()._print_MatrixSymbol(expr)  # via _print_Symbol
 
     def _print_Symbol(self, expr: Any, style: str = "plain") -> str:
-        return self._accented(expr.name) or super()._print_Symbol(expr, style)
+        return self._accented(expr.name) or _braced(super()._print_Symbol(expr, style))
 
     def _accented(self, name: str) -> str | None:
         """hbar_1 → \\bar{h}_{1} (not Planck's \\hbar), hdot_1 → \\dot{h}_{1}."""
@@ -282,3 +282,9 @@ def render_latex(
 
 def _shape_text(d: Any) -> str:
     return rf"\quad$({tex_shape(shape_of(d.result) if hasattr(d.result, 'shape') else d.shape)})$"
+
+
+def _braced(name: str) -> str:
+    """A name SymPy printed with a superscript (a__b → a^{b}) in braces, so that a
+    transpose or power can follow it: {a^{b}}^{T}, not the double superscript a^{b}^{T}."""
+    return f"{{{name}}}" if "^" in name else name
