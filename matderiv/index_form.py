@@ -50,26 +50,66 @@ def _clean(expr: Any) -> Any:
     """Evaluate sums over Kronecker deltas; drop the in-range conditions they leave."""
     expr = sp.sympify(expr).doit()
     expr = expr.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0][0])
-    return _rename_dummies(expr)
+    return rename_bound_indices(expr)
 
 
-def _rename_dummies(expr: Any) -> Any:
-    taken = {s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)}
-    names = iter(n for n in _SUM_NAMES if n not in taken)
-    mapping: dict[Any, Any] = {}
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Sum):
-            for limit in node.limits:
-                var = limit[0]
-                if isinstance(var, sp.Dummy) and var not in mapping:
-                    mapping[var] = sp.Symbol(next(names, var.name), integer=True)
-    return expr.xreplace(mapping)
+def rename_bound_indices(expr: Any) -> Any:
+    """Give every summation index a fresh readable name (k, l, p, ...).
+
+    SymPy binds its indices with Dummies and sometimes plain Symbols (``Trace``
+    sums over ``Symbol("i")``), which print like the free indices i, j, a, b:
+    Σ_i v[i,i]·v[j,i] for Σ_k v[k,i]·v[j,k].  A renamed index never shares a name
+    with a free symbol, a reserved index, an enclosing index or another index of
+    the same product; the terms of a sum may reuse names.
+    """
+    reserved = {s.name for s in (ROW, COL, OUT_ROW, OUT_COL)}
+    named = {
+        getattr(s, "name", str(s))
+        for s in expr.atoms(sp.Symbol, sp.MatrixSymbol)
+        if not isinstance(s, sp.Dummy)
+    }
+    return _rename(expr, frozenset(reserved | named))[0]
+
+
+def _rename(expr: Any, taken: frozenset[str]) -> tuple[Any, frozenset[str]]:
+    """``expr`` with its summation indices renamed; and the names it now binds."""
+    if isinstance(expr, (sp.Sum, sp.Product)):
+        mapping: dict[Any, Any] = {}
+        limits = []
+        for var, *bounds in expr.limits:
+            fresh = sp.Symbol(_fresh_name(taken), integer=True)
+            taken |= {fresh.name}
+            mapping[var] = fresh
+            limits.append((fresh, *(sp.sympify(b).xreplace(mapping) for b in bounds)))
+        body, inner = _rename(expr.function.xreplace(mapping), taken)
+        return expr.func(body, *limits), frozenset(s.name for s in mapping.values()) | inner
+    if not isinstance(expr, sp.Basic) or expr.is_Atom or not expr.args:
+        return expr, frozenset()
+    args, bound = [], frozenset[str]()
+    for arg in expr.args:
+        new, names = _rename(arg, taken if isinstance(expr, sp.Add) else taken | bound)
+        args.append(new)
+        bound |= names
+    if all(a is b for a, b in zip(args, expr.args, strict=True)):
+        return expr, bound
+    return expr.func(*args), bound
+
+
+def _fresh_name(taken: frozenset[str]) -> str:
+    for name in _SUM_NAMES:
+        if name not in taken:
+            return name
+    return next(f"k_{n}" for n in range(1, len(taken) + 2) if f"k_{n}" not in taken)
 
 
 def _contract(weights: Any, differential: Any) -> Any:
-    """Σ over the entries of a node: ⟨weights, differential⟩ as an explicit sum."""
+    """Σ over the entries of a node: ⟨weights, differential⟩ as an explicit sum.
+
+    A scalar node's 1 x 1 weights enter by their entry: a 1 x 1 matrix times the
+    differential would be a MatMul, whose derivative by dX[i,j] SymPy takes as 0.
+    """
     if not is_matrix(differential):
-        return weights * differential
+        return _entry(weights, 0, 0) * differential
     rows, cols = shape_of(differential)
     k, el = sp.Dummy("k", integer=True), sp.Dummy("l", integer=True)
     term = _entry(weights, k, el) * _entry(differential, k, el)
@@ -105,7 +145,9 @@ def _is_d_variable(symbol: Any, d: Any) -> bool:
 
 
 def _partial(expr: Any, d_var: Any) -> Any:
-    """∂expr/∂X[i,j], where expr is linear in d_var = dX."""
+    """∂expr/∂X[i,j], where expr is linear in d_var = dX (a 1 x 1 matrix is its entry)."""
+    if is_matrix(expr):
+        expr = _entry(expr, 0, 0)
     rows, cols = shape_of(d_var)
     element = d_var[0 if rows == 1 else ROW, 0 if cols == 1 else COL]
     return _clean(sp.diff(expr, element))

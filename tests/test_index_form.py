@@ -1,0 +1,345 @@
+"""Index notation (matderiv.index_form), checked by evaluating it.
+
+Every line ∂u[a,b]/∂X[i,j] = rhs is an ordinary SymPy expression of sums,
+matrix entries and Kronecker deltas; ``_value`` evaluates it entry by entry at
+random inputs and the tests compare it with central finite differences of the
+forward pass (and the result line also with the matrix-form ``d.result``).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from matderiv import derive, evaluate
+from matderiv.examples import rnn_loss
+from matderiv.index_form import IndexLine, index_lines, rename_bound_indices
+
+m, n = sp.symbols("m n", integer=True, positive=True)
+RNN_DIMS = sorted(rnn_loss().dims, key=str)  # n_h, n_i
+SIZES = {m: 2, n: 3, **dict(zip(RNN_DIMS, (3, 2), strict=True))}
+X = sp.MatrixSymbol("X", n, n)
+R = sp.MatrixSymbol("R", m, n)  # a rectangular variable
+A, S = (sp.MatrixSymbol(s, n, n) for s in "AS")
+C = sp.MatrixSymbol("C", m, m)
+x, w = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("w", n, 1)
+u = sp.MatrixSymbol("u", m, 1)
+K = sp.MatrixSymbol("K", m, m)
+G = sp.MatrixSymbol("G", n * m, m * m)
+k = sp.MatrixSymbol("k", n, n)  # named like a summation index
+STEP = 1e-6
+
+
+def _tr(e: Any) -> Any:
+    return sp.Trace(e)
+
+
+# (id, expression, variable): scalars (reverse mode) and matrices (forward mode).
+BATTERY: list[tuple[str, Any, Any]] = [
+    ("tr_inv", _tr(X.I), X),  # Cookbook (124)
+    ("tr_inv_S", _tr(X.I * S), X),  # Cookbook (125)
+    ("tr_XAXtB", _tr(R * A * R.T * C), R),  # Cookbook (116)
+    ("tr_frobenius", _tr(R.T * R), R),
+    ("tr_power", _tr(X**3), X),  # Cookbook (100)
+    ("quadratic", x.T * A * x, x),  # Cookbook (81)
+    ("bilinear", u.T * R * w, R),  # Cookbook (70)
+    ("logdet", sp.log(sp.Determinant(X)), X),  # Cookbook (57)
+    ("det", sp.Determinant(X), X),  # Cookbook (49)
+    ("tr_times_tr", _tr(X) * _tr(X), X),
+    ("tr_times_tr_AX", _tr(X) * _tr(A * X), X),
+    ("exp_tr", sp.exp(_tr(A * X)), X),
+    ("kronecker", _tr(sp.KroneckerProduct(R, K) * G), R),  # Magnus & Neudecker
+    ("hadamard", u.T * sp.HadamardProduct(R, R) * w, R),
+    ("elementwise", u.T * (R * w).applyfunc(sp.tanh), w),
+    ("elementwise_matrix", _tr(C * (R * A).applyfunc(sp.exp) * R.T), R),
+    ("index_named_k", _tr(X.I * k * X), X),
+    ("jac_Ax", A * x, x),
+    ("jac_tanh_Rw", (R * w).applyfunc(sp.tanh), R),
+    ("jac_inv", X.I, X),
+    ("jac_XAX", X * A * X, X),
+    ("jac_kronecker", sp.KroneckerProduct(R, u), R),
+    ("jac_hadamard", sp.HadamardProduct(X, X * A), X),
+]
+LAYOUTS = ("numerator", "denominator")
+
+
+def _inputs(expr: Any, rng: np.random.Generator) -> dict[str, Any]:
+    """Random values for the matrix symbols of ``expr``, at SIZES; X well conditioned."""
+    values: dict[str, Any] = {}
+    for symbol in sorted(expr.atoms(sp.MatrixSymbol), key=str):
+        rows, cols = (int(sp.sympify(d).subs(SIZES)) for d in symbol.shape)
+        value = rng.normal(size=(rows, cols)) * 0.5
+        if rows == cols and rows > 1:
+            value += 2 * np.eye(rows)
+        values[symbol.name] = value
+    return values
+
+
+def _forward(d: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every named intermediate of ``d`` evaluated, in order."""
+    values = dict(values)
+    for step in d.steps_of_kind("define"):
+        values[step.lhs] = evaluate(_sized(step.expr), values)
+    return values
+
+
+def _sized(expr: Any) -> Any:
+    """``expr`` at SIZES (a scalar expression may have no arrays to bind them from)."""
+    return expr.subs(SIZES) if isinstance(expr, sp.Basic) else expr
+
+
+def _value(
+    expr: Any, values: dict[str, Any], env: dict[str, int], cache: dict | None = None
+) -> float:
+    """The number an index-notation expression stands for, read as it prints.
+
+    Sums loop over their (concrete) ranges, entries index the evaluated parent,
+    deltas compare; any other subexpression free of indices goes to ``evaluate``.
+    Indices are bound by name, as a reader binds them: a summation index that
+    prints like a free index i captures it here too.  ``cache``: evaluated parents.
+    """
+    cache = {} if cache is None else cache
+    if isinstance(expr, sp.Sum):
+        total = 0.0
+        (var, *_), *rest = expr.limits
+        lo, hi = (int(_index(b, env)) for b in expr.limits[0][1:])
+        inner = sp.Sum(expr.function, *rest) if rest else expr.function
+        for value in range(lo, hi + 1):
+            total += _value(inner, values, {**env, var.name: value}, cache)
+        return total
+    if isinstance(expr, sp.matrices.expressions.matexpr.MatrixElement):
+        if expr.parent not in cache:
+            cache[expr.parent] = np.atleast_2d(evaluate(_sized(expr.parent), values))
+        parent = cache[expr.parent]
+        return float(parent[_index(expr.i, env), _index(expr.j, env)])
+    if isinstance(expr, sp.KroneckerDelta):
+        return float(_index(expr.args[0], env) == _index(expr.args[1], env))
+    if _names(expr) & set(env) and expr.args:
+        args = [sp.Float(_value(a, values, env, cache)) for a in expr.args]
+        return float(expr.func(*args))
+    if isinstance(expr, sp.Symbol) and expr.name in env:
+        return float(env[expr.name])
+    return float(evaluate(_sized(expr), values))
+
+
+def _names(expr: Any) -> set[str]:
+    return {s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+
+
+def _index(expr: Any, env: dict[str, int]) -> int:
+    expr = sp.sympify(expr)
+    bound = {
+        s: sp.Integer(env[s.name])
+        for s in expr.free_symbols
+        if isinstance(s, sp.Symbol) and s.name in env
+    }
+    return int(expr.xreplace(bound).subs(SIZES))
+
+
+def _lhs_parts(line: IndexLine) -> tuple[Any, Any]:
+    """∂top/∂var[i,j] → (top, var[i,j]): top is f or u[a,b]."""
+    return line.lhs.expr, line.lhs.variables[0]
+
+
+def _assignments(*elements: Any) -> Iterator[dict[str, int]]:
+    """Every assignment of the free indices of these entries, at SIZES."""
+    ranges: dict[str, range] = {}
+    for element in elements:
+        if not isinstance(element, sp.matrices.expressions.matexpr.MatrixElement):
+            continue
+        for index, size in zip((element.i, element.j), element.parent.shape, strict=True):
+            if isinstance(index, sp.Symbol):
+                ranges[index.name] = range(int(sp.sympify(size).subs(SIZES)))
+    keys = list(ranges)
+    for combo in itertools.product(*(ranges[key] for key in keys)):
+        yield dict(zip(keys, combo, strict=True))
+
+
+def _finite_difference(
+    fn: Callable[[dict[str, Any]], float], values: dict[str, Any], name: str, at: tuple
+) -> float:
+    plus, minus = dict(values), dict(values)
+    plus[name] = values[name].copy()
+    minus[name] = values[name].copy()
+    plus[name][at] += STEP
+    minus[name][at] -= STEP
+    return (fn(plus) - fn(minus)) / (2 * STEP)
+
+
+def _entry_of(value: Any, row: int, col: int) -> float:
+    return float(np.atleast_2d(value)[row, col])
+
+
+@functools.cache
+def _derived(expr: Any, var: Any, layout: str) -> tuple[Any, tuple[IndexLine, ...]]:
+    """derive and index_lines, once per battery row (index_lines takes seconds)."""
+    d = derive(expr, var, layout=layout)
+    return d, tuple(index_lines(d))
+
+
+def _adjoint_weights(line: IndexLine, rng: np.random.Generator) -> dict[str, Any]:
+    """A chain line through v is linear in ∂f/∂v: random values for it."""
+    if not line.via:
+        return {}
+    adjoints = [s for s in line.rhs.atoms(sp.MatrixSymbol) if s.name.endswith(f"/∂{line.via}")]
+    assert len(adjoints) == 1, f"{line.lhs} = {line.rhs} does not go through ∂f/∂{line.via}"
+    rows, cols = (int(sp.sympify(s).subs(SIZES)) for s in adjoints[0].shape)
+    return {adjoints[0].name: rng.normal(size=(rows, cols))}
+
+
+def _primal(d: Any, line: IndexLine, weights: dict[str, Any], values: dict[str, Any]) -> Any:
+    """What the line differentiates: ⟨∂f/∂v, v⟩ for a chain line through v, else f or u."""
+    forward = _forward(d, values)
+    if line.via:
+        (weight,) = weights.values()
+        return np.sum(weight * np.atleast_2d(forward[line.via]))
+    top = line.lhs.expr
+    return forward[str(getattr(top, "parent", top))]
+
+
+def _check_lines(d: Any, lines: Any, seed: int = 0) -> int:
+    """Every chain and result line against finite differences; the count checked."""
+    rng = np.random.default_rng(seed)
+    base = _inputs(d.of, rng)
+    checked = 0
+    for line in lines:
+        if line.kind not in ("chain", "result"):
+            continue
+        top, element = _lhs_parts(line)
+        weights = _adjoint_weights(line, rng)
+        values, cache = {**_forward(d, base), **weights}, {}
+        primal = functools.partial(_primal, d, line, weights)
+        for env in _assignments(top, element):
+            got = _value(line.rhs, values, env, cache)
+            at = (_index(element.i, env), _index(element.j, env))
+            out = (_index(top.i, env), _index(top.j, env)) if hasattr(top, "parent") else (0, 0)
+            fd = _finite_difference(
+                lambda v, f=primal, o=out: _entry_of(f(v), *o), base, d.wrt.name, at
+            )
+            assert got == pytest.approx(fd, rel=1e-5, abs=1e-6), (str(line.lhs), env)
+            checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    ("expr", "var"), [row[1:] for row in BATTERY], ids=[r[0] for r in BATTERY]
+)
+def test_index_lines_match_finite_differences(expr: Any, var: Any, layout: str) -> None:
+    assert _check_lines(*_derived(expr, var, layout)) > 0
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(
+    ("expr", "var"), [row[1:] for row in BATTERY], ids=[r[0] for r in BATTERY]
+)
+def test_result_line_matches_the_matrix_form(expr: Any, var: Any, layout: str) -> None:
+    """∂u[a,b]/∂X[i,j] is the entry of vec-Jacobian d.result at vec(a,b), vec(i,j)."""
+    d, lines = _derived(expr, var, layout)
+    values = _forward(d, _inputs(d.of, np.random.default_rng(1)))
+    jac = np.atleast_2d(evaluate(_sized(d.result), values))
+    (result,) = (line for line in lines if line.kind == "result")
+    top, element = _lhs_parts(result)
+    cache: dict = {}
+    var_rows = int(sp.sympify(var.shape[0]).subs(SIZES))
+    for env in _assignments(top, element):
+        row, col = _index(element.i, env), _index(element.j, env)
+        if hasattr(top, "parent"):
+            out_rows = int(sp.sympify(top.parent.shape[0]).subs(SIZES))
+            out = _index(top.i, env) + out_rows * _index(top.j, env)
+            numerator = (out, row + var_rows * col)
+        else:  # a scalar's gradient: shaped like Xᵀ (numerator) or X (denominator)
+            numerator = (col, row)
+        expected = jac[numerator] if layout == "numerator" else jac[numerator[::-1]]
+        assert _value(result.rhs, values, env, cache) == pytest.approx(
+            expected, rel=1e-9, abs=1e-12
+        )
+
+
+def _bound_names(expr: Any, enclosing: frozenset[str] = frozenset()) -> Iterator[tuple]:
+    """(index name, names it must differ from) for every summation index."""
+    if isinstance(expr, sp.Sum):
+        names = [str(limit[0]) for limit in expr.limits]
+        assert len(set(names)) == len(names), names
+        for name in names:
+            yield name, enclosing
+        yield from _bound_names(expr.function, enclosing | set(names))
+        return
+    for arg in getattr(expr, "args", ()):
+        yield from _bound_names(arg, enclosing)
+
+
+FREE_INDEX_NAMES = {"i", "j", "a", "b"}
+
+
+def _free_names(line: IndexLine) -> set[str]:
+    atoms = line.lhs.atoms(sp.Symbol, sp.MatrixSymbol) if isinstance(line.lhs, sp.Basic) else set()
+    atoms |= line.rhs.free_symbols | line.rhs.atoms(sp.MatrixSymbol)
+    return {getattr(s, "name", str(s)) for s in atoms} | FREE_INDEX_NAMES
+
+
+@pytest.mark.parametrize(
+    ("expr", "var"), [row[1:] for row in BATTERY], ids=[r[0] for r in BATTERY]
+)
+def test_summation_indices_are_fresh(expr: Any, var: Any) -> None:
+    """No summation index is named like a free index, a symbol or an enclosing index."""
+    for line in _derived(expr, var, "denominator")[1]:
+        free = _free_names(line)
+        for name, enclosing in _bound_names(line.rhs):
+            assert name not in free, (str(line.rhs), name)
+            assert name not in enclosing, (str(line.rhs), name)
+
+
+def test_renaming_keeps_factors_of_one_term_apart() -> None:
+    """Σ_k a[k] · Σ_l b[l]: sums multiplied together bind different names; the
+    terms of an Add may reuse them; an index SymPy bound as a plain i is renamed."""
+    a, b = sp.MatrixSymbol("a", n, 1), sp.MatrixSymbol("b", n, 1)
+    k1, k2, k3 = (sp.Dummy("k", integer=True) for _ in range(3))
+    plain_i = sp.Symbol("i")  # as Trace's rewrite binds it
+    i = sp.Symbol("i", integer=True, nonnegative=True)
+    product = sp.Sum(a[k1, 0], (k1, 0, n - 1)) * sp.Sum(b[k2, 0] * a[i, 0], (k2, 0, n - 1))
+    expr = product + sp.Sum(a[plain_i, 0] * b[k3, 0], (plain_i, 0, n - 1), (k3, 0, n - 1))
+    renamed = rename_bound_indices(expr)
+    factors = [str(s.variables[0]) for s in sp.Mul.make_args(renamed.args[0]) if s.has(sp.Sum)]
+    assert len(set(factors)) == 2 and not set(factors) & FREE_INDEX_NAMES
+    line = IndexLine("result", sp.Symbol("f"), renamed)
+    for name, enclosing in _bound_names(renamed):
+        assert name not in _free_names(line) and name not in enclosing
+    rng = np.random.default_rng(2)
+    values = {"a": rng.normal(size=(3, 1)), "b": rng.normal(size=(3, 1))}
+    for row in range(3):
+        expected = values["a"].sum() * values["b"].sum() * values["a"][row, 0]
+        expected += values["a"].sum() * values["b"].sum()
+        assert _value(renamed, values, {"i": row}) == pytest.approx(expected)
+
+
+def test_trace_of_inverse_reads_as_the_cookbook() -> None:
+    """d tr(X⁻¹)/dX[i,j] = −Σ_k (X⁻¹)[k,i] (X⁻¹)[j,k]  (Cookbook (124)); not Σ_i."""
+    d = derive(_tr(X.I), X, layout="denominator")
+    text = d.to_index_notation()
+    result = text.splitlines()[-1]
+    assert "Σ_i" not in result and "Σ_j" not in result
+    (line,) = (line for line in index_lines(d) if line.kind == "result")
+    (total,) = line.rhs.atoms(sp.Sum)
+    (index,) = total.variables
+    assert index.name not in FREE_INDEX_NAMES
+
+
+def test_scalar_intermediates_have_nonzero_chain_lines() -> None:
+    """f = tr(X)²: ∂f/∂X[i,j] = (∂f/∂v₁) δ(i,j) through v₁ = tr(X), not 0."""
+    d = derive(_tr(X) * _tr(X), X, layout="denominator")
+    chain = [line for line in index_lines(d) if line.kind == "chain"]
+    assert chain and all(line.rhs != 0 for line in chain)
+    assert _check_lines(d, index_lines(d)) > 0
+
+
+def test_the_rnn_loss_lines_match_finite_differences() -> None:
+    ex = rnn_loss()
+    d = derive(ex.expr, ex.wrt, layout="denominator", names=ex.names)
+    assert _check_lines(d, index_lines(d)) > 0
