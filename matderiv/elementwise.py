@@ -15,6 +15,7 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .errors import UnsupportedNode
 from .shapes import shape_of
 from .substitute import unchecked
 
@@ -29,12 +30,30 @@ def elementwise_derivative(function: Any, arg: Any, output: Any) -> Any:
     return lift(derivative, _T, arg)
 
 
+#: in a derivative, signs that SymPy could not differentiate f (Derivative, Subs), that
+#: f is not complex-differentiable (re, im, conjugate: |t|), or that f′ is no function
+#: (DiracDelta: sign, Heaviside)
+NOT_A_DERIVATIVE = (sp.Derivative, sp.Subs, sp.re, sp.im, sp.conjugate, sp.arg, sp.DiracDelta)
+
+
 @functools.lru_cache(maxsize=256)
 def _derivative_forms(function: Any) -> tuple[Any, Any]:
     """(f′(t), f′ as a polynomial in y = f(t) or None), once per function."""
     f_t = function(_T)
-    derivative = sp.diff(f_t, _T)
-    return derivative, _in_terms_of_output(derivative, f_t, _T, _Y)
+    try:
+        derivative = sp.diff(f_t, _T)
+        if derivative.has(*NOT_A_DERIVATIVE):
+            raise ValueError(f"SymPy gives f′(t) = {derivative}")
+        return derivative, _in_terms_of_output(derivative, f_t, _T, _Y)
+    except (TypeError, ValueError, NotImplementedError, AttributeError) as exc:
+        raise UnsupportedNode(
+            f"the entrywise function t ↦ {function(sp.Symbol('t'))} has no derivative "
+            f"matderiv can use ({exc}): it is not differentiable (|t|, sign, floor) or "
+            "is defined by cases. "
+            "Hint: use a smooth function instead (sqrt(t**2 + eps) for |t|, softplus "
+            "log(1 + exp(t)) for a ReLU), or Max(t, 0) for a ReLU with the derivative "
+            "Heaviside(t)."
+        ) from exc
 
 
 # Functions whose derivative is no polynomial in their value; skipping sp.solve for

@@ -21,7 +21,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .canon import matmul, transpose
-from .elementwise import elementwise_derivative
+from .elementwise import NOT_A_DERIVATIVE, elementwise_derivative
 from .errors import UnsupportedNode
 from .linear import (
     DiagMap,
@@ -37,6 +37,7 @@ from .linear import (
     _scale,
 )
 from .nodes import AsScalar, DiagVector, LogSumExp, Reshape, Softmax, Vec
+from .render.unicode import fmt
 from .shapes import SCALAR, fmt_shape, is_matrix, is_scalar_shape, shape_of
 
 
@@ -217,6 +218,8 @@ def d_matrix_power(node: Any) -> tuple[Term, ...]:
             f"a {fmt_shape(shape)} matrix have a rule. Hint: use HadamardPower for an "
             "elementwise power."
         )
+    if k == 0:  # A⁰ = I: no dependence on A
+        return (Term(base, Sandwich(shape, coeff=sp.S.Zero)),)
     if k > 0:
         return tuple(
             Term(base, Sandwich(shape, _pow_or_none(base, j), _pow_or_none(base, k - 1 - j)))
@@ -307,7 +310,18 @@ def _partial(node: Any, k: int) -> Any:
     """∂f/∂u_k of f(u_1, ...) at the node's arguments, as a scalar."""
     u = sp.Dummy("u")
     args = list(node.args)
-    return sp.diff(node.func(*([*args[:k], u, *args[k + 1 :]])), u).subs(u, args[k])
+    try:
+        partial = sp.diff(node.func(*([*args[:k], u, *args[k + 1 :]])), u)
+    except (TypeError, ValueError, NotImplementedError) as exc:
+        partial = exc
+    if isinstance(partial, Exception) or partial.has(*NOT_A_DERIVATIVE):
+        raise UnsupportedNode(
+            f"{fmt(node)}: {node.func.__name__} has no derivative matderiv can use "
+            f"(SymPy: {partial}); it is not differentiable, or only for real arguments "
+            "(|u|, sign, re, conjugate). Hint: use a smooth function, e.g. sqrt(u**2) "
+            "for |u| of a real u."
+        )
+    return partial.subs(u, args[k])
 
 
 @rule(AsScalar)

@@ -153,6 +153,13 @@ def hvp(
         raise MatDerivError(
             f"the direction must be a MatrixSymbol shaped like {X} {X.shape}, got {V!r}."
         )
+    if V == X or V in (where or {}):
+        what = "the variable itself" if V == X else "defined in where="
+        raise MatDerivError(
+            f"the direction {V} is {what}: H vec(V) holds V constant while X varies, so V "
+            f"must be a symbol of its own (omit direction= for a fresh one; evaluate at "
+            f"V = X to get H vec(X))."
+        )
     grad = gradient(f, X, names=names, where=where)
     g = grad.result
     inner = sp.Trace(V.T * g) if getattr(g, "is_Matrix", False) else V[0, 0] * g

@@ -130,3 +130,49 @@ def test_evaluate_reports_missing_values_and_bad_shapes() -> None:
     A = sp.MatrixSymbol("A", n, n)
     with pytest.raises(EvaluationError, match="shape"):
         evaluate(A * X, {A: np.eye(3), X: np.eye(4)})
+
+
+_t = sp.Symbol("t")
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        sp.Abs,
+        sp.floor,
+        sp.sign,
+        sp.Heaviside,
+        sp.Lambda(_t, sp.Piecewise((_t, _t > 0), (0, True))),  # a ReLU by cases
+    ],
+    ids=["Abs", "floor", "sign", "Heaviside", "Piecewise"],
+)
+def test_an_entrywise_function_without_a_usable_derivative_is_refused(function) -> None:
+    """derive returned an unevaluated Derivative (Abs, floor, sign), which evaluate
+    could not compute, or crashed inside SymPy (Piecewise)."""
+    with pytest.raises(UnsupportedNode, match="has no derivative matderiv can use") as info:
+        derive(V.applyfunc(function), V)
+    assert "Hint" in str(info.value)
+
+
+@pytest.mark.parametrize("wrap", [sp.Abs, sp.re, sp.conjugate], ids=["Abs", "re", "conj"])
+def test_a_scalar_function_without_a_usable_derivative_is_refused(wrap) -> None:
+    with pytest.raises(UnsupportedNode, match=rf"{wrap.__name__} has no derivative"):
+        derive(wrap(sp.Trace(X * X)), X)
+
+
+def test_max_as_a_relu_keeps_its_heaviside_derivative() -> None:
+    relu = V.applyfunc(sp.Lambda(_t, sp.Max(_t, 0)))
+    d = derive(relu, V, "denominator")
+    values = {V: np.array([[-1.0, 2.0, 0.5], [3.0, -0.2, -4.0]])}
+    got = np.diag(np.asarray(evaluate(d, {**values, m: 2, n: 3}), dtype=float))
+    np.testing.assert_array_equal(got, (values[V].ravel(order="F") > 0).astype(float))
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_a_zeroth_matrix_power_is_the_identity(layout) -> None:
+    """derive(MatPow(Q, 0), Q) crashed with an IndexError."""
+    d = derive(sp.MatPow(X, 0), X, layout)
+    assert d.shape == (n**2, n**2)
+    got = np.asarray(evaluate(d, {X: np.arange(9.0).reshape(3, 3), n: 3}), dtype=float)
+    assert got.shape == (9, 9) and not got.any()
+    assert check_derivation(derive(sp.MatPow(X, 0) * X * X, X, layout), {n: 3}) < 1e-6

@@ -165,6 +165,15 @@ def test_hvp_with_a_direction_of_the_users_choosing() -> None:
     assert check_derivation(P, DIMS, rtol=1e-4) < 1e-4
 
 
+def test_hvp_refuses_a_direction_that_varies_with_the_variable() -> None:
+    """hvp(f, x, direction=x) returned 2 H x: V must be held constant."""
+    with pytest.raises(MatDerivError, match="the variable itself"):
+        hvp(x.T * A * x, x, direction=x)
+    h = sp.MatrixSymbol("h", n, 1)
+    with pytest.raises(MatDerivError, match="defined in where="):
+        hvp(h.T * A * x, x, direction=h, where={h: A * x})
+
+
 def _defines(d) -> list:
     return [(s.lhs, s.expr) for s in d.steps if s.kind == "define"]
 
