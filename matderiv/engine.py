@@ -18,7 +18,7 @@ from .rational import cancel_entrywise
 from .render.unicode import fmt
 from .shapes import check_shapes, is_scalar_shape, lambda_restorer, scalarize, shape_of
 from .simplify import Rewrite, simplify
-from .steps import StepBuilder, name_nodes
+from .steps import StepBuilder, name_nodes, user_names
 
 
 def _as_expr(expr: Any) -> Any:
@@ -73,6 +73,7 @@ def _derive(
     program = Program.from_definitions(user_defs, expr, var.symbol) if user_defs else None
     scalar_defs = program.user if program else {}
     graph = build_graph(scalarize(expr), var.symbol, scalar_defs)
+    _check_names(names, graph)
     out_shape = shape_of(expr)
     aliases = program.aliases if program else {}
     builder = StepBuilder(graph, name_nodes(graph, names), layout, aliases)
@@ -126,6 +127,25 @@ def _derive(
         definitions=definitions,
         where=dict(user_defs),
     )
+
+
+def _check_names(names: Mapping[str, Any], graph: Any) -> None:
+    """Display names are non-empty strings for SymPy expressions, and no symbol of
+    the expression is called that (the steps would show two things as one)."""
+    taken = user_names(graph)
+    for key, value in names.items():
+        if not isinstance(key, str) or not key.strip():
+            raise MatDerivError(
+                f"names= maps display names (non-empty strings) to subexpressions; "
+                f"got the key {key!r}"
+            )
+        if not isinstance(value, sp.Basic):
+            raise MatDerivError(f"names[{key!r}] must be a SymPy expression, got {value!r}")
+        if key in taken:
+            raise MatDerivError(
+                f"names[{key!r}]: {key} is already a symbol of the expression, so the steps "
+                "would show two things by one name; choose another display name"
+            )
 
 
 def _generated_steps(program: Program | None, restore: Any, root: Any) -> list[Step]:

@@ -176,3 +176,18 @@ def test_a_zeroth_matrix_power_is_the_identity(layout) -> None:
     got = np.asarray(evaluate(d, {X: np.arange(9.0).reshape(3, 3), n: 3}), dtype=float)
     assert got.shape == (9, 9) and not got.any()
     assert check_derivation(derive(sp.MatPow(X, 0) * X * X, X, layout), {n: 3}) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("names", "says"),
+    [
+        ({"X": X * X}, "already a symbol of the expression"),  # the variable's own name
+        ({"": X * X}, "non-empty strings"),
+        ({X: X * X}, "non-empty strings"),
+        ({"h": 3}, "must be a SymPy expression"),
+    ],
+)
+def test_display_names_must_not_repeat_a_symbol_or_be_empty(names, says) -> None:
+    """names={"x": tanh(A x)} printed x := tanh(v₁) and a result in a second x."""
+    with pytest.raises(MatDerivError, match=says):
+        derive(sp.Trace(X * X), X, names=names)

@@ -116,6 +116,21 @@ def test_names_sympy_prints_with_a_superscript_compile(tmp_path: Path) -> None:
     _compile(latex, tmp_path, "superscript")
 
 
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+def test_display_names_with_latex_special_characters_compile(tmp_path: Path) -> None:
+    """Names are the user's text: # % & } and non-ASCII letters must not break the
+    document (they did: pdflatex rejected it)."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    A, x, c = (sp.MatrixSymbol(k, n, n if k == "A" else 1) for k in ("A", "x", "c"))
+    h = (A * x).applyfunc(sp.tanh)
+    names = {"h_t#1": h, "50%": A * x, "ĥ&α": c.T * h, "中}": h.applyfunc(sp.tanh)}
+    f = c.T * h + c.T * h.applyfunc(sp.tanh)
+    latex = gradient(f, x, names=names).to_latex(standalone=True, index=True)
+    for fragment in (r"h_{t\#1}", r"50\%", r"\hat{h}", r"\alpha", r"\&"):
+        assert fragment in latex, fragment
+    _compile(latex, tmp_path, "special")
+
+
 def test_enough_derivations_are_compiled() -> None:
     assert len(COMPILED) >= 10
 

@@ -17,6 +17,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..nodes import AsScalar
 from ..shapes import shape_of
+from . import tex_names
 from .grouping import SizedConstants, grouped_scalar, signed
 from .unicode import accented
 
@@ -73,7 +74,11 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         return self._accented(expr.name) or super()._print_MatrixSymbol(expr)  # via _print_Symbol
 
     def _print_Symbol(self, expr: Any, style: str = "plain") -> str:
-        return self._accented(expr.name) or _braced(super()._print_Symbol(expr, style))
+        accented = self._accented(expr.name)
+        if accented is not None:
+            return accented
+        safe = sp.Symbol(tex_names.escape(expr.name))
+        return _braced(super()._print_Symbol(safe, style))
 
     def _accented(self, name: str) -> str | None:
         """hbar_1 → \\bar{h}_{1} (not Planck's \\hbar), hdot_1 → \\dot{h}_{1}."""

@@ -1,0 +1,80 @@
+"""Symbol names made safe for LaTeX: a name is the user's text, and LaTeX gives
+meaning to # $ % & { } ~ \\ and has no glyph for most non-ASCII letters.
+
+``escape`` keeps ``_`` and ``^`` (SymPy reads them as sub- and superscripts),
+escapes LaTeX's special characters, writes Greek letters as their macros
+(α → \\alpha) and accented Latin letters as accents over the letter
+(ĥ → \\hat{h}); any other character becomes its code point, so the document
+still compiles.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_SPECIAL = {
+    "#": r"\#",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "\\": r"\textbackslash{}",
+}
+#: combining mark -> LaTeX math accent
+_ACCENTS = {
+    "\u0302": "hat",
+    "\u0303": "tilde",
+    "\u0304": "bar",
+    "\u0307": "dot",
+    "\u0308": "ddot",
+    "\u0301": "acute",
+    "\u0300": "grave",
+    "\u0306": "breve",
+    "\u030c": "check",
+    "\u20d7": "vec",
+}
+#: Greek capitals that look like Latin letters have no macro of their own
+_GREEK_AS_LATIN = {"ALPHA": "A", "BETA": "B", "EPSILON": "E", "ZETA": "Z", "ETA": "H",
+                   "IOTA": "I", "KAPPA": "K", "MU": "M", "NU": "N", "OMICRON": "O",
+                   "RHO": "P", "TAU": "T", "CHI": "X"}  # fmt: skip
+
+
+def escape(name: str) -> str:
+    """``name`` with every character LaTeX would misread written for LaTeX."""
+    return "".join(_character(c) for c in unicodedata.normalize("NFC", name))
+
+
+def _character(c: str) -> str:
+    if c in _SPECIAL:
+        return _SPECIAL[c]
+    if c.isascii():
+        return c
+    greek = _greek(c)
+    if greek is not None:
+        return greek
+    decomposed = unicodedata.normalize("NFD", c)
+    base, marks = decomposed[0], decomposed[1:]
+    if base.isascii() and marks and all(m in _ACCENTS for m in marks):
+        out = base
+        for mark in marks:
+            out = rf"\{_ACCENTS[mark]}{{{out}}}"
+        return out
+    return rf"\text{{U+{ord(c):04X}}}"
+
+
+def _greek(c: str) -> str | None:
+    words = unicodedata.name(c, "").split()
+    if words[:2] not in (["GREEK", "SMALL"], ["GREEK", "CAPITAL"]) or words[2:3] != ["LETTER"]:
+        return None
+    letter = " ".join(words[3:])
+    if not letter.isalpha():  # FINAL SIGMA, letters with accents: no macro
+        return None
+    letter = "LAMBDA" if letter == "LAMDA" else letter  # Unicode's spelling
+    if words[1] == "SMALL" and letter == "OMICRON":
+        return "o"
+    if words[1] == "CAPITAL":
+        latin = _GREEK_AS_LATIN.get(letter)
+        return latin if latin is not None else f"\\{letter.capitalize()} "
+    return f"\\{letter.lower()} "
