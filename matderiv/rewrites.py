@@ -116,10 +116,12 @@ def diag_scalar(expr: Any) -> Any:
 
 
 def vec_of_vector(expr: Any) -> Any:
-    """vec(v) → v,  vec(vᵀ) → v  (v a column vector)
+    """vec(v) → v,  vec(vᵀ) → v  (v a column vector),  vec(𝟎_{m×n}) → 𝟎_{mn}
     terminates: removes a vec."""
     if not isinstance(expr, Vec):
         return None
+    if isinstance(expr.arg, sp.ZeroMatrix):
+        return sp.ZeroMatrix(*shape_of(expr))
     rows, cols = shape_of(expr.arg)
     if _is_one(cols):
         return expr.arg

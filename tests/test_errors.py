@@ -104,6 +104,10 @@ def test_variable_absent_gives_zero_of_the_right_shape(layout) -> None:
     d = derive(A, V, layout)
     assert isinstance(d.result, sp.ZeroMatrix)
     assert d.result.shape == ((m * m, m * n) if layout == "numerator" else (m * n, m * m))
+    for wrt in (vec(V), vec(V.T)):  # a zero gradient over vec(V) was left as vec(0)
+        d = derive(sp.Trace(A), wrt, layout)
+        assert isinstance(d.result, sp.ZeroMatrix)
+        assert d.result.shape == ((m * n, 1) if layout == "denominator" else (1, m * n))
 
 
 def test_log_det_is_not_silently_zero() -> None:
