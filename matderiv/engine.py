@@ -10,7 +10,7 @@ import sympy as sp
 from . import layout as layouts
 from .accumulate import forward, reverse
 from .derivation import Derivation, Step
-from .errors import MatDerivError, sympified
+from .errors import MatDerivError, UnsupportedNode, sympified
 from .graph import build_graph
 from .limits import deep_recursion
 from .program import Program, check_where
@@ -74,6 +74,7 @@ def _derive(
     scalar_defs = program.user if program else {}
     graph = build_graph(scalarize(expr), var.symbol, scalar_defs)
     _check_names(names, graph)
+    _refuse_entry_sums(graph)
     out_shape = shape_of(expr)
     aliases = program.aliases if program else {}
     builder = StepBuilder(graph, name_nodes(graph, names), layout, aliases)
@@ -127,6 +128,19 @@ def _derive(
         definitions=definitions,
         where=dict(user_defs),
     )
+
+
+def _refuse_entry_sums(graph: Any) -> None:
+    """SymPy writes an element of a matrix product, (bᵀx)[0, 0], as a Sum over the
+    entries; matderiv works with whole matrices and cannot evaluate such a sum."""
+    found = next((node for node in graph.order if isinstance(node, sp.Sum)), None)
+    if found is not None:
+        raise UnsupportedNode(
+            f"the sum over entries {found}: SymPy writes an element of a matrix "
+            "expression, such as (b.T*x)[0, 0], as a Sum over its entries, which matderiv "
+            "does not differentiate. Hint: use the 1 x 1 matrix b.T*x itself (1 x 1 "
+            "matrices act as scalars), or MatrixElement(b.T*x, 0, 0)."
+        )
 
 
 def _check_names(names: Mapping[str, Any], graph: Any) -> None:
