@@ -21,7 +21,13 @@ from .shape_cache import matrix_shape
 
 
 def _as_matrix(arg: Any, what: str) -> MatrixExpr:
-    arg = sp.sympify(arg, strict=True)
+    try:
+        arg = sp.sympify(arg, strict=True)
+    except sp.SympifyError as exc:
+        raise ShapeMismatch(
+            f"{what} expects a matrix expression, got {arg!r} ({type(arg).__name__}). "
+            "Hint: build it from MatrixSymbol, e.g. vec(MatrixSymbol('X', m, n))."
+        ) from exc
     if not getattr(arg, "is_Matrix", False):
         raise ShapeMismatch(
             f"{what} expects a matrix expression, got {arg!r} ({type(arg).__name__})"
@@ -36,6 +42,26 @@ def _require_column(arg: MatrixExpr, what: str) -> None:
             f"{what} expects a column vector (n x 1); {arg} has shape "
             f"({rows} x {cols}). Hint: pass vec({arg}) or a column."
         )
+
+
+def _size(value: Any, which: str) -> Any:
+    """A size of K_{m,n}: a positive integer or a scalar expression of symbols."""
+    try:
+        size = sp.sympify(value, strict=True)
+    except sp.SympifyError:
+        size = None
+    valid = (
+        isinstance(size, sp.Expr)
+        and not getattr(size, "is_Matrix", False)
+        and (size.is_number is False or (size.is_Integer and size > 0))
+    )
+    if not valid:
+        raise ShapeMismatch(
+            f"commutation(m, n) takes sizes: {which} = {value!r} ({type(value).__name__}) is not "
+            "a positive integer or a size symbol. Hint: commutation(m, n) with m, n ints or "
+            "Symbols, e.g. the shape of the matrix A in K vec(A) = vec(Aᵀ)."
+        )
+    return size
 
 
 def _concrete(n: Any) -> int | None:
@@ -76,7 +102,7 @@ class CommutationMatrix(MatrixExpr):
     is_commutative = False
 
     def __new__(cls, m: Any, n: Any) -> CommutationMatrix:
-        return super().__new__(cls, sp.sympify(m, strict=True), sp.sympify(n, strict=True))
+        return super().__new__(cls, _size(m, "m"), _size(n, "n"))
 
     @property
     def m(self) -> Any:

@@ -15,12 +15,15 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.printing.numpy import NumPyPrinter
 
-from .errors import EvaluationError
+from .errors import EvaluationError, sympified
 from .limits import allows_deep
 from .linops import Commutation, Diag, Ident, Kron, LinOp, chain, to_dense
 from .nodes import AsScalar, CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
+from .numeric_inputs import bind, bound, check_values, normalise_values, problem_symbols
 from .program import check_where
+from .render.unicode import fmt
 from .shapes import dimension_symbols, free_symbols
 
 Evaluator = Callable[[Any, list[Any], "Env"], Any]
@@ -35,7 +38,7 @@ class Env:
         self.dims = dims
 
     def dim(self, d: Any) -> int:
-        value = _bound(d, self.dims)
+        value = bound(d, self.dims)
         if not value.is_Integer:
             raise EvaluationError(
                 f"dimension {d} is not bound; pass an array for a symbol of that size "
@@ -123,7 +126,17 @@ def _transpose(node: Any, args: list[Any], env: Env) -> Any:
 
 @evaluates(sp.Inverse)
 def _inverse(node: Any, args: list[Any], env: Env) -> Any:
-    return np.linalg.inv(to_dense(args[0]))
+    return _linalg(np.linalg.inv, node, to_dense(args[0]))
+
+
+def _linalg(fn: Callable[..., Any], node: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except np.linalg.LinAlgError as exc:
+        raise EvaluationError(
+            f"cannot evaluate {fmt(node)}: {exc} (at the values given, of shape "
+            f"{np.shape(args[0])}). Pass values where it is defined (an invertible matrix)."
+        ) from exc
 
 
 @evaluates(sp.MatPow)
@@ -136,7 +149,7 @@ def _matpow(node: Any, args: list[Any], env: Env) -> Any:
             f"matrix power {node} with non-integer exponent {node.exp}: only integer powers "
             "of matrices larger than 1 x 1 can be evaluated"
         )
-    return np.linalg.matrix_power(base, int(exponent))
+    return _linalg(np.linalg.matrix_power, node, base, int(exponent))
 
 
 @evaluates(sp.Trace)
@@ -175,13 +188,8 @@ def _hadamard_power(node: Any, args: list[Any], env: Env) -> Any:
 
 @evaluates(ElementwiseApplyFunction)
 def _elementwise(node: Any, args: list[Any], env: Env) -> Any:
-    return _numpy_function(node.function)(to_dense(args[1]))
-
-
-@cache
-def _numpy_function(function: Any) -> Callable[[Any], Any]:
-    t = sp.Dummy("t")
-    return sp.lambdify(t, function(t), modules="numpy")
+    fn = node.function
+    return _call(_numpy_lambda(fn.variables, fn.expr, node), node, to_dense(args[1]))
 
 
 @evaluates(Vec)
@@ -248,9 +256,65 @@ def _pow(node: Any, args: list[Any], env: Env) -> Any:
 
 @evaluates(sp.Function)
 def _function(node: Any, args: list[Any], env: Env) -> Any:
-    dummies = sp.symbols(f"u0:{len(args)}", cls=sp.Dummy)
-    fn = sp.lambdify(dummies, node.func(*dummies), modules="numpy")
-    return fn(*(_scalar(a) for a in args))
+    dummies = tuple(sp.symbols(f"u0:{len(args)}", cls=sp.Dummy))
+    fn = _numpy_lambda(dummies, node.func(*dummies), node)
+    return _call(fn, node, *(_scalar(a) for a in args))
+
+
+def _numpy_lambda(variables: tuple[Any, ...], body: Any, node: Any) -> Callable[..., Any]:
+    """``body`` as a NumPy function of ``variables`` (for ``node``), applied entry by
+    entry (numpy.vectorize) where SymPy prints it with the scalar math module (lgamma)."""
+    code = _numpy_code(body)
+    if code is None:
+        culprit = _unprintable(body)
+        raise EvaluationError(
+            f"cannot evaluate {fmt(node)}: NumPy has no implementation of "
+            f"{_function_name(culprit)} (in {fmt(culprit)}), and matderiv evaluates with NumPy "
+            "alone. Evaluate this "
+            "expression with SymPy (or SciPy) instead."
+        )
+    return _compiled(variables, body, "math." in code)
+
+
+_PRINTER = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+
+
+@cache
+def _numpy_code(body: Any) -> str | None:
+    """The NumPy code SymPy prints for ``body``; None if it cannot print it."""
+    try:
+        return str(_PRINTER.doprint(body))
+    except NotImplementedError:  # SymPy's PrintMethodNotImplementedError
+        return None
+
+
+@cache
+def _compiled(variables: tuple[Any, ...], body: Any, scalar_only: bool) -> Callable[..., Any]:
+    fn = sp.lambdify(variables, body, modules="numpy")
+    return np.vectorize(fn) if scalar_only else fn
+
+
+def _unprintable(body: Any) -> Any:
+    """The innermost subexpression of ``body`` that SymPy cannot print as NumPy."""
+    culprit = body
+    for node in sp.preorder_traversal(body):
+        if _numpy_code(node) is None:
+            culprit = node
+    return culprit
+
+
+def _function_name(expr: Any) -> str:
+    func = getattr(expr, "func", type(expr))
+    return getattr(func, "__name__", str(func))
+
+
+def _call(fn: Callable[..., Any], node: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except (NameError, TypeError) as exc:  # a function SymPy printed but NumPy lacks
+        raise EvaluationError(
+            f"cannot evaluate {fmt(node)} with NumPy ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _evaluator(node: Any) -> Evaluator:
@@ -296,62 +360,6 @@ def _run(expr: Any, env: Env) -> Any:
     return memo[expr]
 
 
-def _normalise_values(values: Mapping[Any, Any], symbols: set[Any]) -> dict[Any, Any]:
-    by_name = {str(s): s for s in symbols}
-    out: dict[Any, Any] = {}
-    for key, value in values.items():
-        symbol = by_name.get(key, key) if isinstance(key, str) else key
-        out[symbol] = value
-    return out
-
-
-def _bind(symbols: set[Any], values: dict[Any, Any]) -> tuple[dict[Any, Any], dict[Any, int]]:
-    dims: dict[Any, int] = {
-        k: int(v) for k, v in values.items() if isinstance(k, sp.Symbol) and _is_int(v)
-    }
-    arrays: dict[Any, Any] = {}
-    missing = sorted(str(s) for s in symbols if s not in values)
-    if missing:
-        raise EvaluationError(f"no values for {', '.join(missing)}")
-    pending = []
-    for symbol in sorted(symbols, key=str):
-        value = values[symbol]
-        if isinstance(symbol, sp.MatrixSymbol):
-            array = np.asarray(value, dtype=float if np.isrealobj(value) else complex)
-            rows, cols = symbol.shape
-            if array.ndim < 2 and cols == 1:
-                array = array.reshape(-1, 1)
-            if array.ndim != 2:
-                raise EvaluationError(
-                    f"{symbol} is a matrix of shape ({rows} x {cols}); got an array of shape "
-                    f"{array.shape}"
-                )
-            for dim, size in zip(symbol.shape, array.shape, strict=False):
-                if isinstance(dim, sp.Symbol) and dim not in dims:
-                    dims[dim] = size
-                pending.append((symbol, dim, size))
-            arrays[symbol] = array
-        else:
-            arrays[symbol] = value
-    for symbol, dim, size in pending:
-        bound = _bound(dim, dims)
-        if bound.is_Integer and int(bound) != size:
-            raise EvaluationError(
-                f"{symbol} has shape {symbol.shape}, but its array has {size} where {dim} = "
-                f"{int(bound)}"
-            )
-    return arrays, dims
-
-
-def _bound(dim: Any, dims: Mapping[Any, int]) -> Any:
-    """A dimension with the known sizes substituted (a SymPy Integer when all are known)."""
-    return sp.sympify(dim).xreplace({k: sp.Integer(v) for k, v in dims.items()})
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer, sp.Integer))
-
-
 @allows_deep
 def evaluate(
     expr: Any, values: Mapping[Any, Any], *, where: Mapping[Any, Any] | None = None
@@ -364,24 +372,31 @@ def evaluate(
     A program runs first: the definitions of a Derivation made with ``where=``
     (``d.definitions``), or ``where`` ({symbol: definition}) given here.
     """
+    check_values(values)
+    problem = problem_symbols(expr)
     definitions = dict(getattr(expr, "definitions", None) or {})
     if where:
         definitions = {**check_where(where, None), **definitions}
-    expr = getattr(expr, "result", expr)
+    target = getattr(expr, "result", expr)
+    expr = sympified(
+        target, lambda: f"evaluate takes a Derivation or a SymPy expression, got {target!r}"
+    )
     if definitions:
         values = dict(values)
         for symbol, definition in definitions.items():
-            values[symbol] = _evaluate(definition, values)
-    return _evaluate(expr, values)
+            values[symbol] = _evaluate(definition, values, problem)
+    return _evaluate(expr, values, problem)
 
 
-def _evaluate(expr: Any, values: Mapping[Any, Any]) -> Any:
-    free = free_symbols(sp.sympify(expr))
-    dim_symbols = dimension_symbols(expr)
+def _evaluate(expr: Any, values: Mapping[Any, Any], problem: set[Any]) -> Any:
+    """The value of ``expr``; arrays given for the ``problem``'s symbols bind
+    dimensions (and are checked) even where ``expr`` does not use them."""
+    free = free_symbols(expr)
+    dim_symbols = dimension_symbols(expr, *problem)
     symbols = {s for s in free if isinstance(s, sp.MatrixSymbol)}
     scalar_symbols = {s for s in free if isinstance(s, sp.Symbol)} - dim_symbols
-    normalised = _normalise_values(values, symbols | scalar_symbols | dim_symbols)
-    arrays, dims = _bind(symbols | scalar_symbols, normalised)
+    normalised = normalise_values(values, symbols | scalar_symbols | dim_symbols | problem)
+    arrays, dims = bind(symbols | scalar_symbols, problem - symbols, normalised)
     value = _run(expr, Env(arrays, dims))
     value = to_dense(value) if isinstance(value, LinOp) else value
     if getattr(expr, "is_Matrix", False):

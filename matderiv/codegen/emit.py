@@ -23,6 +23,7 @@ from sympy.printing.numpy import NumPyPrinter
 from ..errors import UnsupportedNode
 from ..graph import is_leaf
 from ..nodes import DiagVector
+from ..render.unicode import fmt
 from ..shapes import fmt_shape, shape_of
 from .products import STRUCTURED, columns, dot, is_one, product_code, wrap
 
@@ -63,6 +64,7 @@ class Emitter:
         self.taken = set(names.values()) | _RESERVED
         self.uses = _count_uses(roots)
         self.helpers: set[str] = set()
+        self.modules: set[str] = set()  # modules besides numpy the code uses (math)
         self.dims: set[Any] = set()
         self.printer = _Printer()
         self.counter = 0
@@ -245,7 +247,14 @@ class Emitter:
 
     def _ElementwiseApplyFunction(self, node: Any) -> str:
         fn = node.function
-        return self._substitute(fn.expr, {fn.variables[0]: self.code(node.expr)})
+        operand = self.code(node.expr)
+        text = self._substitute(fn.expr, {fn.variables[0]: operand}, node)
+        if "math." not in text:
+            return text
+        # a function NumPy has only for scalars (math.lgamma): applied entry by entry
+        t = self.fresh("u")
+        entry = self._substitute(fn.expr, {fn.variables[0]: t}, node)
+        return f"numpy.vectorize(lambda {t}: {entry}, otypes=[float])({operand})"
 
     def _Vec(self, node: Any) -> str:
         return f'{self._paren(node.arg)}.reshape(-1, 1, order="F")'
@@ -305,7 +314,7 @@ class Emitter:
         """Add, Mul, Pow and scalar functions, through SymPy's NumPy printer."""
         if isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)):
             operands = {a: self.code(a) for a in node.args if not _is_plain_number(a)}
-            return self._substitute(node, operands)
+            return self._substitute(node, operands, node)
         raise UnsupportedNode(f"cannot generate code for {type(node).__name__} node {node}")
 
     def _scalar_code(self, expr: Any) -> str:
@@ -315,13 +324,36 @@ class Emitter:
             return self._code(expr) if expr >= 0 else f"({self._code(expr)})"
         return wrap(self.code(expr))
 
-    def _substitute(self, expr: Any, operands: dict[Any, str]) -> str:
-        """Print ``expr`` with each operand replaced by already generated code."""
+    def _substitute(self, expr: Any, operands: dict[Any, str], node: Any) -> str:
+        """Print ``expr`` (part of ``node``) with each operand replaced by already
+        generated code."""
         holders = {a: sp.Symbol(f"_MDH{k}_") for k, a in enumerate(operands)}
-        text = self.printer.doprint(expr.xreplace(holders))
+        try:
+            text = str(self.printer.doprint(expr.xreplace(holders)))
+        except NotImplementedError as exc:  # SymPy's PrintMethodNotImplementedError
+            culprit = _unprintable(self.printer, expr)
+            name = getattr(culprit.func, "__name__", str(culprit.func))
+            raise UnsupportedNode(
+                f"cannot generate code for {fmt(node)}: NumPy has no implementation of "
+                f"{name} (in {fmt(culprit)}), and the generated code uses NumPy alone. "
+                "Evaluate this expression with SymPy (or SciPy) instead."
+            ) from exc
+        if "math." in text:
+            self.modules.add("math")
         for a, holder in holders.items():
             text = text.replace(str(holder), f"({operands[a]})")
         return text
+
+
+def _unprintable(printer: NumPyPrinter, expr: Any) -> Any:
+    """The innermost subexpression of ``expr`` that the NumPy printer cannot print."""
+    culprit = expr
+    for node in sp.preorder_traversal(expr):
+        try:
+            printer.doprint(node)
+        except NotImplementedError:
+            culprit = node
+    return culprit
 
 
 def _is_reciprocal(node: Any) -> bool:

@@ -1,0 +1,215 @@
+"""evaluate / lambdify inputs: sizes read from every input of the differentiated
+problem, values checked, functions NumPy lacks named, bad arguments refused."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from matderiv import (
+    EvaluationError,
+    MatDerivError,
+    ShapeMismatch,
+    UnsupportedNode,
+    commutation,
+    derive,
+    evaluate,
+    gradient,
+    lambdify,
+    vec,
+)
+from matderiv.codegen import InputShapeError
+
+m, n = sp.symbols("m n", integer=True, positive=True)
+S = sp.MatrixSymbol("S", n, n)
+X = sp.MatrixSymbol("X", m, n)
+Q = sp.MatrixSymbol("Q", m, m)
+A = sp.MatrixSymbol("A", m, m)
+x = sp.MatrixSymbol("x", m, 1)
+rng = np.random.default_rng(0)
+
+
+def _numeric_jacobian(f, X0: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """d vec f / d vec(X)ᵀ by central differences (column-major vec)."""
+    cols = []
+    for k in range(X0.size):
+        dx = np.zeros(X0.size)
+        dx[k] = eps
+        step = dx.reshape(X0.shape, order="F")
+        diff = f(X0 + step) - f(X0 - step)
+        cols.append(diff.reshape(-1, order="F") / (2 * eps))
+    return np.array(cols).T
+
+
+# -- sizes from inputs the result does not use ------------------------------------
+
+
+def test_evaluate_reads_a_size_from_the_variable_the_result_does_not_use() -> None:
+    d = gradient(sp.Trace(S), S)  # I_n
+    np.testing.assert_array_equal(evaluate(d, {S: rng.standard_normal((3, 3))}), np.eye(3))
+    np.testing.assert_array_equal(evaluate(d, {"S": np.eye(2)}), np.eye(2))
+
+
+def test_evaluate_kronecker_jacobian_reads_n_from_x() -> None:
+    d = derive(sp.KroneckerProduct(X, Q), X)  # the result uses Q and n, not X
+    x0, q = rng.standard_normal((3, 4)), rng.standard_normal((3, 3))
+    got = evaluate(d, {X: x0, Q: q})
+    want = _numeric_jacobian(lambda v: np.kron(v, q), x0)
+    assert got.shape == (3 * 4 * 3 * 3, 12)
+    np.testing.assert_allclose(got, want, atol=1e-8)
+
+
+def test_evaluate_checks_unused_inputs_against_the_others() -> None:
+    d = derive(sp.Trace(A * sp.MatrixSymbol("R", m, m)), A)  # Rᵀ: A is not used
+    R = sp.MatrixSymbol("R", m, m)
+    message = r"R has shape \(m x m\).*\(3, 3\): m is 4 \(m read from A's array"
+    with pytest.raises(EvaluationError, match=message):
+        evaluate(d, {A: np.eye(4), R: np.eye(3)})
+
+
+def test_evaluate_a_zero_derivative_reads_sizes_from_the_variable() -> None:
+    d = derive(A * x, X)  # X does not occur: the Jacobian is a zero (3 x 12) matrix
+    got = evaluate(d, {A: np.eye(3), x: np.ones(3), X: np.ones((3, 4))})
+    np.testing.assert_array_equal(got, np.zeros((3, 12)))
+
+
+def test_lambdify_reads_a_size_from_an_unused_input_or_takes_it() -> None:
+    fn = lambdify(gradient(sp.Trace(S), S))
+    params = inspect.signature(fn).parameters
+    assert list(params) == ["S", "n"] and all(p.default is None for p in params.values())
+    np.testing.assert_array_equal(fn(S=np.ones((3, 3))), np.eye(3))
+    np.testing.assert_array_equal(fn(n=2), np.eye(2))
+    with pytest.raises(TypeError, match=r"f\(\) needs S, or n \(the number of rows of S\)"):
+        fn()
+
+
+def test_lambdify_kronecker_jacobian_agrees_with_finite_differences() -> None:
+    d = derive(sp.KroneckerProduct(X, Q), X)
+    fn = lambdify(d)
+    x0, q = rng.standard_normal((2, 3)), rng.standard_normal((2, 2))
+    want = _numeric_jacobian(lambda v: np.kron(v, q), x0)
+    np.testing.assert_allclose(fn(X=x0, Q=q), want, atol=1e-8)
+
+
+# -- shapes of the arguments of a generated function --------------------------------
+
+
+def test_lambdify_names_a_wrongly_shaped_argument() -> None:
+    fn = lambdify(derive(x.T * A * x, x))
+    np.testing.assert_allclose(fn(A=np.eye(3), x=np.ones(3)), [[2.0, 2.0, 2.0]])
+    with pytest.raises(
+        InputShapeError, match=r"x has shape \(4, 1\); expected \(m, 1\) = \(3, 1\)"
+    ):
+        fn(A=np.eye(3), x=np.ones((4, 1)))
+    with pytest.raises(ValueError, match=r"A has shape \(3, 2\); expected \(m, m\)"):
+        fn(A=np.ones((3, 2)), x=np.ones(3))
+    assert issubclass(InputShapeError, MatDerivError)
+
+
+def test_lambdify_checks_concrete_shapes() -> None:
+    B = sp.MatrixSymbol("B", 3, 4)
+    fn = lambdify(B * X.T)
+    with pytest.raises(InputShapeError, match=r"B has shape \(3, 3\); expected \(3, 4\)"):
+        fn(B=np.eye(3), X=np.ones((2, 4)))
+
+
+def test_pasted_source_raises_a_plain_value_error() -> None:
+    namespace: dict = {}
+    exec(compile(derive(x.T * A * x, x).to_code(), "<pasted>", "exec"), namespace)
+    with pytest.raises(ValueError, match="x has shape") as info:
+        namespace["f"](A=np.eye(3), x=np.ones((4, 1)))
+    assert type(info.value) is ValueError
+
+
+# -- scalar functions NumPy has or lacks ---------------------------------------------
+
+
+def test_polygamma_is_named_as_missing_from_numpy() -> None:
+    Y = sp.MatrixSymbol("Y", 2, 3)
+    d = gradient(sp.Trace(sp.OneMatrix(3, 2) * Y.applyfunc(sp.loggamma)), Y)
+    with pytest.raises(EvaluationError, match="NumPy has no implementation of polygamma"):
+        evaluate(d, {Y: np.full((2, 3), 1.5)})
+    with pytest.raises(UnsupportedNode, match="NumPy has no implementation of polygamma"):
+        lambdify(d)
+
+
+def test_any_function_numpy_lacks_is_named() -> None:
+    t = sp.Symbol("t")
+    Y = sp.MatrixSymbol("Y", 2, 2)
+    expr = Y.applyfunc(sp.Lambda(t, t * sp.besselj(0, t)))
+    with pytest.raises(EvaluationError, match="besselj"):
+        evaluate(expr, {Y: np.ones((2, 2))})
+    with pytest.raises(UnsupportedNode, match="besselj"):
+        lambdify(expr)
+    with pytest.raises(EvaluationError, match="besselj"):
+        evaluate(sp.besselj(0, sp.Trace(Y)), {Y: np.ones((2, 2))})
+
+
+def test_scalar_only_functions_are_applied_entry_by_entry() -> None:
+    Y = sp.MatrixSymbol("Y", 2, 3)
+    y = rng.uniform(0.5, 3.0, (2, 3))
+    want = np.vectorize(math.lgamma)(y)
+    np.testing.assert_allclose(evaluate(Y.applyfunc(sp.loggamma), {Y: y}), want, rtol=1e-12)
+    np.testing.assert_allclose(lambdify(Y.applyfunc(sp.loggamma))(Y=y), want, rtol=1e-12)
+    scalar = sp.loggamma(sp.Trace(S))
+    assert lambdify(scalar)(S=np.eye(3)) == pytest.approx(math.lgamma(3.0))
+    assert evaluate(scalar, {S: np.eye(3)}) == pytest.approx(math.lgamma(3.0))
+
+
+# -- values that are not values -------------------------------------------------------
+
+
+def test_evaluate_refuses_values_that_are_not_a_mapping() -> None:
+    d = derive(x.T * A * x, x)
+    with pytest.raises(EvaluationError, match=r"takes a mapping .* got NoneType"):
+        evaluate(d, None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["abc", None, [["a", "b"]], {"k": 1}], ids=repr)
+def test_evaluate_names_the_symbol_of_a_value_that_is_not_numeric(bad) -> None:
+    d = derive(x.T * A * x, x)
+    with pytest.raises(EvaluationError, match="the value given for A is"):
+        evaluate(d, {A: bad, x: np.ones(3)})
+
+
+def test_evaluate_accepts_sympy_numbers_and_refuses_an_array_for_a_scalar() -> None:
+    t = sp.Symbol("t")
+    expr = t * sp.Trace(S)
+    assert evaluate(expr, {t: sp.Rational(1, 2), S: np.eye(4)}) == pytest.approx(2.0)
+    assert evaluate(expr, {t: 2, S: sp.Matrix([[1, 0], [0, 3]])}) == pytest.approx(8.0)
+    with pytest.raises(EvaluationError, match=r"t is a scalar; got an array of shape \(3,\)"):
+        evaluate(expr, {t: np.ones(3), S: np.eye(3)})
+
+
+def test_evaluate_refuses_what_is_not_an_expression() -> None:
+    with pytest.raises(MatDerivError, match="evaluate takes a Derivation or a SymPy expression"):
+        evaluate("S", {S: np.eye(2)})
+
+
+def test_evaluate_names_a_singular_inverse() -> None:
+    with pytest.raises(EvaluationError, match="cannot evaluate S⁻¹: Singular matrix"):
+        evaluate(sp.Inverse(S), {S: np.ones((3, 3))})
+
+
+# -- vec and commutation arguments ----------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [("a", X), (X, 2), (0, 2), (2.5, 3), (None, 1)], ids=repr)
+def test_commutation_refuses_what_is_not_a_size(args) -> None:
+    with pytest.raises(ShapeMismatch, match=r"commutation.*not a positive integer"):
+        commutation(*args)
+
+
+def test_commutation_takes_integers_and_size_expressions() -> None:
+    assert commutation(np.int64(2), 3).shape == (6, 6)
+    assert commutation(m, 2 * n).shape == (2 * m * n, 2 * m * n)
+
+
+@pytest.mark.parametrize("bad", [[1, 2], None, "X"], ids=repr)
+def test_vec_refuses_what_is_not_a_matrix_expression(bad) -> None:
+    with pytest.raises(ShapeMismatch, match="vec expects a matrix expression"):
+        vec(bad)
