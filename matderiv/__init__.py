@@ -11,6 +11,7 @@ from .engine import derive, gradient, jacobian
 from .errors import (
     BackendError,
     EvaluationError,
+    InputShapeError,
     LayoutError,
     MatDerivError,
     ParseError,
@@ -28,6 +29,7 @@ __all__ = [
     "BackendError",
     "Derivation",
     "EvaluationError",
+    "InputShapeError",
     "LayoutError",
     "MatDerivError",
     "ParseError",

@@ -41,6 +41,14 @@ class EvaluationError(MatDerivError):
     """Missing or inconsistent values when evaluating an expression numerically."""
 
 
+class InputShapeError(EvaluationError, ValueError):
+    """An array given to a lambdified function whose shape is not its symbol's.
+
+    The generated source raises ``ValueError`` (it is self-contained, apart from
+    NumPy); ``lambdify`` runs it with ``ValueError`` bound to this class, so
+    ``except ValueError`` and ``except MatDerivError`` both catch it."""
+
+
 class BackendError(MatDerivError):
     """A code-generation backend that is not installed, or that cannot compile the
     generated code (the message names the construct; ``backend="numpy"`` runs it)."""

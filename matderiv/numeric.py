@@ -8,19 +8,18 @@ factors stay structured (``linops.py``) and are applied, not materialised.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
 from typing import Any
 
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
-from sympy.printing.numpy import NumPyPrinter
 
 from .errors import EvaluationError, sympified
 from .limits import allows_deep
 from .linops import Commutation, Diag, Ident, Kron, LinOp, chain, to_dense
 from .nodes import AsScalar, CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
+from .numeric_functions import call_numpy, numpy_lambda
 from .numeric_inputs import bind, bound, check_values, normalise_values, problem_symbols
 from .program import check_where
 from .render.unicode import fmt
@@ -189,7 +188,7 @@ def _hadamard_power(node: Any, args: list[Any], env: Env) -> Any:
 @evaluates(ElementwiseApplyFunction)
 def _elementwise(node: Any, args: list[Any], env: Env) -> Any:
     fn = node.function
-    return _call(_numpy_lambda(fn.variables, fn.expr, node), node, to_dense(args[1]))
+    return call_numpy(numpy_lambda(fn.variables, fn.expr, node), node, to_dense(args[1]))
 
 
 @evaluates(Vec)
@@ -257,64 +256,8 @@ def _pow(node: Any, args: list[Any], env: Env) -> Any:
 @evaluates(sp.Function)
 def _function(node: Any, args: list[Any], env: Env) -> Any:
     dummies = tuple(sp.symbols(f"u0:{len(args)}", cls=sp.Dummy))
-    fn = _numpy_lambda(dummies, node.func(*dummies), node)
-    return _call(fn, node, *(_scalar(a) for a in args))
-
-
-def _numpy_lambda(variables: tuple[Any, ...], body: Any, node: Any) -> Callable[..., Any]:
-    """``body`` as a NumPy function of ``variables`` (for ``node``), applied entry by
-    entry (numpy.vectorize) where SymPy prints it with the scalar math module (lgamma)."""
-    code = _numpy_code(body)
-    if code is None:
-        culprit = _unprintable(body)
-        raise EvaluationError(
-            f"cannot evaluate {fmt(node)}: NumPy has no implementation of "
-            f"{_function_name(culprit)} (in {fmt(culprit)}), and matderiv evaluates with NumPy "
-            "alone. Evaluate this "
-            "expression with SymPy (or SciPy) instead."
-        )
-    return _compiled(variables, body, "math." in code)
-
-
-_PRINTER = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
-
-
-@cache
-def _numpy_code(body: Any) -> str | None:
-    """The NumPy code SymPy prints for ``body``; None if it cannot print it."""
-    try:
-        return str(_PRINTER.doprint(body))
-    except NotImplementedError:  # SymPy's PrintMethodNotImplementedError
-        return None
-
-
-@cache
-def _compiled(variables: tuple[Any, ...], body: Any, scalar_only: bool) -> Callable[..., Any]:
-    fn = sp.lambdify(variables, body, modules="numpy")
-    return np.vectorize(fn) if scalar_only else fn
-
-
-def _unprintable(body: Any) -> Any:
-    """The innermost subexpression of ``body`` that SymPy cannot print as NumPy."""
-    culprit = body
-    for node in sp.preorder_traversal(body):
-        if _numpy_code(node) is None:
-            culprit = node
-    return culprit
-
-
-def _function_name(expr: Any) -> str:
-    func = getattr(expr, "func", type(expr))
-    return getattr(func, "__name__", str(func))
-
-
-def _call(fn: Callable[..., Any], node: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except (NameError, TypeError) as exc:  # a function SymPy printed but NumPy lacks
-        raise EvaluationError(
-            f"cannot evaluate {fmt(node)} with NumPy ({type(exc).__name__}: {exc})"
-        ) from exc
+    fn = numpy_lambda(dummies, node.func(*dummies), node)
+    return call_numpy(fn, node, *(_scalar(a) for a in args))
 
 
 def _evaluator(node: Any) -> Evaluator:

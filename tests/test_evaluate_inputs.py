@@ -12,6 +12,7 @@ import sympy as sp
 
 from matderiv import (
     EvaluationError,
+    InputShapeError,
     MatDerivError,
     ShapeMismatch,
     UnsupportedNode,
@@ -22,7 +23,6 @@ from matderiv import (
     lambdify,
     vec,
 )
-from matderiv.codegen import InputShapeError
 
 m, n = sp.symbols("m n", integer=True, positive=True)
 S = sp.MatrixSymbol("S", n, n)

@@ -20,14 +20,15 @@ from typing import Any
 import numpy
 import sympy as sp
 
-from ..errors import EvaluationError, MatDerivError, sympified
+from ..errors import InputShapeError, MatDerivError, sympified
 from ..limits import allows_deep
 from ..program import check_where
 from ..render.unicode import fmt
 from ..shapes import dimension_symbols, free_symbols, is_matrix, scalarize, walk
 from ..substitute import substitute
 from . import numba_backend
-from .emit import Emitter, identifier
+from .emit import Emitter
+from .identifiers import identifier
 from .products import batch_input_products
 
 
@@ -80,14 +81,6 @@ def _input_line(name: str, symbol: Any) -> str | None:
 
 
 BACKENDS = ("numpy", "numba")
-
-
-class InputShapeError(EvaluationError, ValueError):
-    """An array given to a lambdified function whose shape is not its symbol's.
-
-    The generated source raises ``ValueError`` (it is self-contained, apart from
-    NumPy); ``lambdify`` runs it with ``ValueError`` bound to this class, so
-    ``except ValueError`` and ``except MatDerivError`` both catch it."""
 
 
 def _check_backend(backend: str) -> None:
@@ -387,4 +380,4 @@ def lambdify(
     return fn
 
 
-__all__ = ["BACKENDS", "InputShapeError", "lambdify", "to_code"]
+__all__ = ["BACKENDS", "lambdify", "to_code"]

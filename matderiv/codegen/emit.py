@@ -11,9 +11,6 @@ which avoids forming A + Aᵀ); chains of three or more plain matrices use
 
 from __future__ import annotations
 
-import builtins
-import keyword
-import re
 from collections import Counter
 from typing import Any
 
@@ -25,12 +22,9 @@ from ..graph import is_leaf
 from ..nodes import DiagVector
 from ..render.unicode import fmt
 from ..shapes import fmt_shape, shape_of
+from .identifiers import RESERVED
 from .products import STRUCTURED, columns, dot, is_one, product_code, wrap
 
-#: names the generated code uses: modules and builtins (getattr, float, ...); the
-#: generated helpers (_kron, _f_core, ...) all start with "_", which no symbol's
-#: identifier does
-_RESERVED = {"numpy", "np", "math", "numba", *dir(builtins)}
 _LONG = 120  # inline code longer than this gets a temporary
 
 
@@ -61,7 +55,7 @@ class Emitter:
     def __init__(self, roots: list[Any], names: dict[Any, str]) -> None:
         self.lines: list[str] = []
         self.names = dict(names)  # symbol or computed node -> variable name
-        self.taken = set(names.values()) | _RESERVED
+        self.taken = set(names.values()) | RESERVED
         self.uses = _count_uses(roots)
         self.helpers: set[str] = set()
         self.modules: set[str] = set()  # modules besides numpy the code uses (math)
@@ -397,18 +391,3 @@ def _split_coeff(term: Any) -> tuple[Any, Any]:
             rest = mats[0] if len(mats) == 1 else sp.MatMul(*mats)
             return coeff, rest
     return sp.S.One, term
-
-
-def identifier(name: str, taken: set[str]) -> str:
-    """A Python identifier for a symbol name, distinct from ``taken``."""
-    text = re.sub(r"\W", "_", name)
-    if not text or text[0].isdigit() or text[0] == "_":
-        text = f"v{text}" if text.startswith("_") else f"v_{text}"
-    if keyword.iskeyword(text) or text in _RESERVED:
-        text = f"{text}_"  # PEP 8: lambda_, getattr_
-    base, k = text, 1
-    while text in taken:
-        k += 1
-        text = f"{base}_{k}"
-    taken.add(text)
-    return text

@@ -1,0 +1,75 @@
+"""Scalar functions for ``evaluate``: SymPy's NumPy code for a function body.
+
+SymPy prints most functions as NumPy ufuncs; a few only with the scalar math
+module (lgamma), which are applied entry by entry; a function it cannot print
+for NumPy at all (polygamma) is an EvaluationError naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+
+from .errors import EvaluationError
+from .render.unicode import fmt
+
+
+def numpy_lambda(variables: tuple[Any, ...], body: Any, node: Any) -> Callable[..., Any]:
+    """``body`` as a NumPy function of ``variables`` (for ``node``), applied entry by
+    entry (numpy.vectorize) where SymPy prints it with the scalar math module (lgamma)."""
+    code = _numpy_code(body)
+    if code is None:
+        culprit = _unprintable(body)
+        raise EvaluationError(
+            f"cannot evaluate {fmt(node)}: NumPy has no implementation of "
+            f"{_function_name(culprit)} (in {fmt(culprit)}), and matderiv evaluates with NumPy "
+            "alone. Evaluate this "
+            "expression with SymPy (or SciPy) instead."
+        )
+    return _compiled(variables, body, "math." in code)
+
+
+_PRINTER = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+
+
+@cache
+def _numpy_code(body: Any) -> str | None:
+    """The NumPy code SymPy prints for ``body``; None if it cannot print it."""
+    try:
+        return str(_PRINTER.doprint(body))
+    except NotImplementedError:  # SymPy's PrintMethodNotImplementedError
+        return None
+
+
+@cache
+def _compiled(variables: tuple[Any, ...], body: Any, scalar_only: bool) -> Callable[..., Any]:
+    fn = sp.lambdify(variables, body, modules="numpy")
+    return np.vectorize(fn) if scalar_only else fn
+
+
+def _unprintable(body: Any) -> Any:
+    """The innermost subexpression of ``body`` that SymPy cannot print as NumPy."""
+    culprit = body
+    for node in sp.preorder_traversal(body):
+        if _numpy_code(node) is None:
+            culprit = node
+    return culprit
+
+
+def _function_name(expr: Any) -> str:
+    func = getattr(expr, "func", type(expr))
+    return getattr(func, "__name__", str(func))
+
+
+def call_numpy(fn: Callable[..., Any], node: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except (NameError, TypeError) as exc:  # a function SymPy printed but NumPy lacks
+        raise EvaluationError(
+            f"cannot evaluate {fmt(node)} with NumPy ({type(exc).__name__}: {exc})"
+        ) from exc
