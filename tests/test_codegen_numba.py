@@ -24,6 +24,7 @@ from test_codegen import ROWS, _rnn, call, check_battery_row, env_for
 
 from matderiv import (
     BackendError,
+    InputShapeError,
     MatDerivError,
     commutation,
     derive,
@@ -218,3 +219,16 @@ def test_a_compilation_failure_is_a_backend_error() -> None:
     fn = lambdify(derive(x.T * A * x, x), backend="numba")
     with pytest.raises(BackendError, match=r"numba could not compile"):
         fn(A=np.eye(3), x=np.array(["a", "b", "c"]))  # strings: numba has no product
+
+
+def test_sizes_and_shape_checks_are_the_numpy_backends() -> None:
+    """The wrapper reads sizes from unused inputs and checks shapes, as the NumPy
+    backend's function does (it used to require n= and check nothing)."""
+    S = sp.MatrixSymbol("S", n, n)
+    d = gradient(sp.Trace(S), S)
+    fast, slow = lambdify(d, backend="numba"), lambdify(d)
+    assert inspect.signature(fast) == inspect.signature(slow)
+    np.testing.assert_array_equal(fast(S=np.ones((3, 3))), np.eye(3))
+    q = lambdify(gradient(x.T * A * x, x), backend="numba")
+    with pytest.raises(InputShapeError, match=r"x has shape \(4, 1\); expected \(n, 1\)"):
+        q(A=np.eye(3), x=np.ones(4))

@@ -99,7 +99,7 @@ def to_code(
 ) -> str:
     """The source of the function ``lambdify`` builds (see ``lambdify``)."""
     _check_backend(backend)
-    source = _numpy_code(target, where, name, checked=backend == "numpy")
+    source = _numpy_code(target, where, name, checked=True)
     if backend == "numba":
         return numba_backend.numba_source(source, name)
     return source

@@ -169,12 +169,15 @@ def _split(main: ast.FunctionDef, name: str) -> tuple[ast.FunctionDef, ast.Funct
     """The keyword wrapper (input reshapes, float results) and the compiled core."""
     doc = main.body[0] if _is_docstring(main.body[0]) else None
     statements = main.body[1:] if doc is not None else main.body
-    setup = [s for s in statements if _is_input_line(s)]
-    work = [s for s in statements if not _is_input_line(s)]
+    lead = next((i for i, s in enumerate(statements) if not _is_setup(s)), len(statements))
+    setup, work = statements[:lead], statements[lead:]
     params = [a.arg for a in main.args.kwonlyargs]
     defaults = zip(main.args.kwonlyargs, main.args.kw_defaults, strict=True)
     optional = {a.arg for a, d in defaults if d is not None}
+    used = {n.id for s in work for n in ast.walk(s) if isinstance(n, ast.Name)}
+    sizes = [t.id for s in setup if _is_size_line(s) for t in s.targets]  # type: ignore[attr-defined]
     passed = [p for p in params if p not in optional]
+    passed += [d for d in dict.fromkeys(sizes) if d in used and d not in passed]
     core = core_name(name)
     returned = work[-1]
     assert isinstance(returned, ast.Return) and returned.value is not None
@@ -218,6 +221,22 @@ def _is_docstring(stmt: ast.stmt) -> bool:
         isinstance(stmt, ast.Expr)
         and isinstance(stmt.value, ast.Constant)
         and isinstance(stmt.value.value, str)
+    )
+
+
+def _is_setup(stmt: ast.stmt) -> bool:
+    """A statement of the wrapper, run in Python before the core: an input reshape,
+    a size read from an input's shape, or a check of an input's shape."""
+    return _is_input_line(stmt) or _is_size_line(stmt) or isinstance(stmt, ast.If)
+
+
+def _is_size_line(stmt: ast.stmt) -> bool:
+    """``n = A.shape[0]`` or ``n = S.shape[0] if n is None else n``."""
+    return (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and any(isinstance(n, ast.Attribute) and n.attr == "shape" for n in ast.walk(stmt.value))
     )
 
 
