@@ -26,32 +26,9 @@ import importlib.util
 from typing import Any
 
 from ..errors import BackendError
-from .numba_compile_time import nested_tuple, outline
+from .numba_compile_time import outline
+from .numba_dialect import AS_HELPERS, Checker, Rewriter, attribute_path, unsupported
 from .numba_helpers import HELPERS, REPLACEMENTS
-
-#: numpy functions whose numba implementation has NumPy's meaning for the arguments
-#: the generated code passes (checked by the identity battery in both layouts)
-NUMPY_FUNCTIONS = {
-    # entrywise
-    "tanh", "exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh",
-    "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
-    "log1p", "expm1", "abs", "absolute", "sign", "reciprocal", "power",
-    "maximum", "minimum",
-    # structure
-    "concatenate", "eye", "zeros", "ones", "trace", "sum", "diagflat", "repeat",
-}  # fmt: skip
-LINALG_FUNCTIONS = {"inv", "det", "matrix_power", "multi_dot"}
-#: array methods and attributes (methods without arguments but ``dot``'s operand)
-METHODS = {"dot", "sum", "max", "copy"}
-ATTRIBUTES = {"T", "shape"}
-#: numpy functions computed by a helper of the numba dialect
-_AS_HELPERS = {
-    "numpy.diagflat": "_diagflat",
-    "numpy.linalg.matrix_power": "_matrix_power",
-    "numpy.repeat": "_repeat",
-}
-#: helper -> (argument that may be None for an identity, argument giving its size)
-_IDENTITY_SLOTS = {"_kron_left": ((0, 3), (1, 4)), "_kron_right": ((1, 3), (2, 4))}
 
 
 def available() -> bool:
@@ -133,20 +110,20 @@ def numba_source(source: str, name: str) -> str:
             if stmt.name in REPLACEMENTS:
                 stmt = _helper(stmt.name)
             elif stmt.name not in HELPERS:
-                raise _unsupported(f"the helper {stmt.name}", stmt)
+                raise unsupported(f"the helper {stmt.name}", stmt)
             stmt.decorator_list = [_njit()]
             body.append(stmt)
         elif isinstance(stmt, ast.Import):
             if any(alias.name not in ("numpy", "scipy.linalg") for alias in stmt.names):
-                raise _unsupported("this import", stmt)
+                raise unsupported("this import", stmt)
         else:  # pragma: no cover - to_code writes imports and functions only
-            raise _unsupported(type(stmt).__name__, stmt)
+            raise unsupported(type(stmt).__name__, stmt)
     assert main is not None, f"no function {name} in the generated source"
     wrapper, core = _split(main, name)
     for outlined in outline(core, prefix=f"_{name}_s"):
         outlined.decorator_list = [_njit()]
         body.append(outlined)
-    for helper in _AS_HELPERS.values():
+    for helper in AS_HELPERS.values():
         if any(isinstance(n, ast.Name) and n.id == helper for n in ast.walk(core)):
             body.append(_helper(helper))
     imports = ast.parse("import numpy\nimport numba").body
@@ -183,10 +160,10 @@ def _split(main: ast.FunctionDef, name: str) -> tuple[ast.FunctionDef, ast.Funct
     assert isinstance(returned, ast.Return) and returned.value is not None
     outputs, scalars = _outputs(returned.value)
     returned.value = outputs[0] if len(outputs) == 1 else ast.Tuple(outputs, ast.Load())
-    checker = _Checker()
+    checker = Checker()
     for stmt in work:
         checker.visit(stmt)
-    work = [_Rewriter().visit(s) for s in work]
+    work = [Rewriter().visit(s) for s in work]
     compiled = _function(f"def {core}({', '.join(passed)}): pass", work)
     compiled.decorator_list = [_njit()]
     call = ast.parse(f"{core}({', '.join(passed)})", mode="eval").body
@@ -259,7 +236,7 @@ def _outputs(value: ast.expr) -> tuple[list[ast.expr], list[bool]]:
         )
         if is_float and isinstance(item, ast.Call):
             item = item.args[0]
-        if isinstance(item, ast.Call) and _attribute_path(item.func) == "numpy.array":
+        if isinstance(item, ast.Call) and attribute_path(item.func) == "numpy.array":
             item = ast.Call(ast.Attribute(item.args[0], "copy", ast.Load()), [], [])
         outputs.append(item)
         scalars.append(is_float)
@@ -272,137 +249,3 @@ def _float(e: ast.expr) -> ast.expr:
 
 def _item(i: int) -> ast.expr:
     return ast.Subscript(ast.Name("out", ast.Load()), ast.Constant(i), ast.Load())
-
-
-def _unsupported(what: str, node: ast.AST) -> BackendError:
-    return BackendError(
-        f"backend='numba' does not compile {what} (in `{ast.unparse(node)[:120]}`); "
-        "use backend='numpy', which runs every generated function"
-    )
-
-
-def _attribute_path(node: ast.expr) -> str | None:
-    """'numpy.linalg.inv' for that attribute chain, else None."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        return ".".join([node.id, *reversed(parts)])
-    return None
-
-
-class _Checker(ast.NodeVisitor):
-    """Raises BackendError on the first construct not known to mean the same in numba."""
-
-    ALLOWED = (
-        ast.Assign, ast.Return, ast.Name, ast.Load, ast.Store, ast.Constant, ast.BinOp,
-        ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd,
-        ast.Tuple, ast.List, ast.Subscript, ast.Slice, ast.Call, ast.Attribute, ast.keyword,
-    )  # fmt: skip
-
-    def generic_visit(self, node: ast.AST) -> None:
-        if not isinstance(node, self.ALLOWED):
-            raise _unsupported(type(node).__name__, node)
-        super().generic_visit(node)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        path = _attribute_path(node.func)
-        if path is not None and path.startswith("numpy."):
-            self._numpy_call(path, node)
-        elif isinstance(node.func, ast.Name):
-            if node.func.id not in HELPERS and node.func.id not in REPLACEMENTS:
-                raise _unsupported(node.func.id, node)
-        elif isinstance(node.func, ast.Attribute) and node.func.attr in METHODS:
-            if _is_sum_keepdims(node):
-                self.visit(node.func.value)
-                return
-            if node.keywords or (node.args and node.func.attr != "dot"):
-                raise _unsupported(f".{node.func.attr} with arguments", node)
-            self.visit(node.func.value)
-        elif isinstance(node.func, ast.Attribute) and node.func.attr == "reshape":
-            if not _is_vec_reshape(node):
-                raise _unsupported("a reshape other than a column-major one", node)
-            self.visit(node.func.value)
-            return
-        else:
-            raise _unsupported("this call", node)
-        for arg in node.args:
-            self.visit(arg)
-
-    def _numpy_call(self, path: str, node: ast.Call) -> None:
-        parts = path.split(".")
-        ok = (len(parts) == 2 and parts[1] in NUMPY_FUNCTIONS) or (
-            len(parts) == 3 and parts[1] == "linalg" and parts[2] in LINALG_FUNCTIONS
-        )
-        keywords_ok = all(k.arg == "axis" and parts[1] == "concatenate" for k in node.keywords)
-        if not ok or not keywords_ok:
-            raise _unsupported(path, node)
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        if node.attr not in ATTRIBUTES:
-            raise _unsupported(f"the attribute .{node.attr}", node)
-        self.visit(node.value)
-
-
-def _is_sum_keepdims(node: ast.Call) -> bool:
-    """``M.sum(axis=0 or 1, keepdims=True)``."""
-    kw = {k.arg: ast.unparse(k.value) for k in node.keywords}
-    return (
-        isinstance(node.func, ast.Attribute)
-        and node.func.attr == "sum"
-        and not node.args
-        and kw in ({"axis": "0", "keepdims": "True"}, {"axis": "1", "keepdims": "True"})
-    )
-
-
-def _is_vec_reshape(node: ast.Call) -> bool:
-    """``M.reshape(-1, 1, order="F")`` (vec M) or ``M.reshape((r, c), order="F")``."""
-    kw = {k.arg: ast.unparse(k.value) for k in node.keywords}
-    args = node.args
-    vec = [ast.unparse(a) for a in args] == ["-1", "1"]
-    shape = len(args) == 1 and isinstance(args[0], ast.Tuple) and len(args[0].elts) == 2
-    return (vec or shape) and kw == {"order": "'F'"}
-
-
-class _Rewriter(ast.NodeTransformer):
-    """NumPy forms numba spells differently: tuples for concatenate, chained dots for
-    multi_dot (left to right), a column-major vec through a C-ordered copy of Mᵀ."""
-
-    def visit_Call(self, node: ast.Call) -> Any:
-        self.generic_visit(node)
-        path = _attribute_path(node.func)
-        if path == "numpy.concatenate" and isinstance(node.args[0], ast.List):
-            node.args[0] = nested_tuple(node.args[0].elts, node.keywords)
-        elif path in _IDENTITY_SLOTS:
-            for slot, size in _IDENTITY_SLOTS[path]:
-                arg = node.args[slot]
-                if isinstance(arg, ast.Constant) and arg.value is None:
-                    node.args[slot] = ast.parse(
-                        f"numpy.eye({ast.unparse(node.args[size])})", mode="eval"
-                    ).body
-        elif path in _AS_HELPERS:
-            return ast.Call(ast.Name(_AS_HELPERS[path], ast.Load()), node.args, [])
-        elif isinstance(node.func, ast.Attribute) and node.func.attr == "sum" and node.keywords:
-            # M.sum(axis=a, keepdims=True) -> M.sum(axis=a).reshape(...): no keepdims in numba
-            axis = next(k.value for k in node.keywords if k.arg == "axis")
-            node.keywords = [k for k in node.keywords if k.arg == "axis"]
-            shape = "(1, -1)" if ast.unparse(axis) == "0" else "(-1, 1)"
-            reshape = ast.Attribute(node, "reshape", ast.Load())
-            return ast.Call(reshape, [ast.parse(shape, mode="eval").body], [])
-        elif path == "numpy.linalg.multi_dot" and isinstance(node.args[0], ast.List):
-            first, *rest = node.args[0].elts
-            for factor in rest:
-                first = ast.Call(ast.Attribute(first, "dot", ast.Load()), [factor], [])
-            return first
-        elif isinstance(node.func, ast.Attribute) and node.func.attr == "reshape":
-            # column-major reshape: M.reshape((r, c), order="F") = Mᵀ.copy().reshape((c, r))ᵀ
-            transposed = ast.Attribute(node.func.value, "T", ast.Load())
-            copy = ast.Call(ast.Attribute(transposed, "copy", ast.Load()), [], [])
-            if len(node.args) == 2:  # vec
-                return ast.Call(ast.Attribute(copy, "reshape", ast.Load()), node.args, [])
-            rows, cols = node.args[0].elts  # type: ignore[attr-defined]
-            swapped = ast.Tuple([cols, rows], ast.Load())
-            reshaped = ast.Call(ast.Attribute(copy, "reshape", ast.Load()), [swapped], [])
-            return ast.Attribute(reshaped, "T", ast.Load())
-        return node
