@@ -11,12 +11,15 @@ is checked against the list of constructs that numba compiles with the same
 meaning as NumPy, and the function is split in two:
 
 - ``_f_core(...)``: the computation, decorated with ``@numba.njit``;
-- ``f(*, ...)``: the same keyword interface as the NumPy backend; it turns 1-D
-  vectors into columns, calls the core and turns 1 x 1 results into floats.
+- ``f(*, ...)``: the same keyword interface as the NumPy backend; in Python it
+  turns 1-D vectors into columns, reads sizes and checks the inputs' shapes,
+  calls the core and turns 1 x 1 results into floats.
 
-A construct outside the list raises ``BackendError`` when the code is
-generated, naming it: numba silently ignores, for instance, ``order="F"`` in
-``reshape``, so an unchecked translation could return a wrong answer.
+The list of constructs and the rewrites are ``numba_dialect.py``: a construct
+outside the list raises ``BackendError`` when the code is generated, naming it
+(numba silently ignores, for instance, ``order="F"`` in ``reshape``, so an
+unchecked translation could return a wrong answer).  ``numba_compile_time.py``
+keeps numba's compile time linear in the length of a program.
 """
 
 from __future__ import annotations
