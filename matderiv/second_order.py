@@ -21,7 +21,7 @@ from .engine import _as_expr, derive, gradient
 from .errors import LayoutError, MatDerivError
 from .nodes import Vec
 from .render.unicode import fmt
-from .shapes import is_scalar_shape, shape_of
+from .shapes import dimension_symbols, is_scalar_shape, shape_of
 from .steps import display_symbol
 
 
@@ -69,9 +69,12 @@ def _second_names(
         symbols[display_symbol(step.lhs, expr)] = expr
         out[step.lhs] = expr
     chosen = []
+    scope = sp.Tuple(first.of, *(e for _, e in extra), *first.definitions)
+    dims = dimension_symbols(scope)
+    symbols_names = {str(s) for s in scope.free_symbols if s not in dims}
     for stem, expr in extra:
         name, k = stem, 1
-        while name in out or name in where_names:
+        while name in out or name in where_names or name in symbols_names:
             k += 1
             name = f"{stem}_{k}"
         out[name] = expr

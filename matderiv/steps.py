@@ -55,12 +55,13 @@ def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
 
 
 def user_names(graph: Graph) -> set[str]:
-    """The names of the symbols in the graph (inputs, the variable, where= symbols)."""
-    return {
-        str(node)
-        for node in (*graph.order, graph.wrt, *graph.definitions)
-        if isinstance(node, (sp.MatrixSymbol, sp.Symbol))
-    }
+    """The names of the symbols in the graph (inputs, the variable, where= symbols),
+    not of the dimensions in their shapes."""
+    nodes = (*graph.order, graph.wrt, *graph.definitions)
+    matrices = {node for node in nodes if isinstance(node, sp.MatrixSymbol)}
+    dims = {d for node in matrices for size in node.shape for d in sp.sympify(size).free_symbols}
+    scalars = {node for node in nodes if isinstance(node, sp.Symbol) and node not in dims}
+    return {str(node) for node in matrices | scalars}
 
 
 def root_name(root: Any, taken: set[str]) -> str:

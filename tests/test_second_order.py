@@ -202,3 +202,17 @@ def test_second_phase_names_avoid_the_users() -> None:
     defined = dict(_defines(d))
     assert defined["g"] == g_user and "g_2" in defined
     check_derivation(d, DIMS, seed=1)
+
+
+def test_second_phase_names_avoid_the_users_symbols_but_not_dimensions() -> None:
+    """g and p (the second phase's names) are not taken when the user has symbols
+    called that; a dimension called p takes nothing away."""
+    p = sp.Symbol("p", integer=True, positive=True)
+    g, y = sp.MatrixSymbol("g", p, 1), sp.MatrixSymbol("p", p, 1)
+    B = sp.MatrixSymbol("B", p, p)
+    d = hvp(y.T * B * y + g.T * y, y)
+    defined = {s.lhs for s in d.steps if s.kind == "define"}
+    assert {"g_2", "p_2"} <= defined and not {"g", "p"} & defined
+    assert check_derivation(d, {p: 3}, rtol=1e-4) < 1e-4
+    q = sp.MatrixSymbol("q", p, 1)  # only the dimension is called p
+    assert {"g", "p"} <= {s.lhs for s in hvp(q.T * B * q, q).steps if s.kind == "define"}
