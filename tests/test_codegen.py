@@ -202,6 +202,36 @@ def test_weighted_gram_matrix(sign) -> None:
     np.testing.assert_allclose(call(fn, env), evaluate(expr, env), rtol=1e-12)
 
 
+_t = sp.Dummy("t")
+
+
+@pytest.mark.parametrize(
+    ("weights", "proved"),
+    [
+        (sp.HadamardPower(x, 2), True),  # an even power
+        (x.applyfunc(sp.exp), True),
+        (sp.HadamardProduct(x.applyfunc(sp.exp), sp.HadamardPower(x, 2)), True),
+        (sp.HadamardPower(sp.MatAdd(x.applyfunc(sp.exp), sp.OneMatrix(n, 1)), -2), True),
+        (2 * sp.HadamardPower(x, 4), True),
+        (x.applyfunc(sp.Lambda(_t, 1 / (1 + sp.exp(-_t)))), True),  # a sigmoid
+        (x, False),  # unknown sign
+        (sp.HadamardPower(x, 3), False),
+        (x.applyfunc(sp.tanh), False),
+        (-1 * sp.HadamardPower(x, 2), False),
+        (sp.HadamardProduct(x, x.applyfunc(sp.exp)), False),
+    ],
+)
+def test_gram_weights_proved_nonnegative_skip_the_sign_check(weights, proved) -> None:
+    """Aᵀ diag(s) A is a symmetric rank-k update without checking signs only when
+    every entry of s is >= 0 whatever the inputs (it computes √s)."""
+    D = sp.MatrixSymbol("D", n, m)
+    expr = D.T * matderiv.diag(weights) * D
+    fn = lambdify(expr)
+    assert ("_gram_psd(" in fn.source) == proved and ("_gram(" in fn.source) != proved
+    env = env_for(expr, seed=8)
+    np.testing.assert_allclose(call(fn, env), evaluate(expr, env), rtol=1e-10, atol=1e-12)
+
+
 def test_codegen_reports_a_node_it_cannot_print() -> None:
     with pytest.raises(matderiv.UnsupportedNode, match="cannot generate code for Adjoint"):
         lambdify(sp.Adjoint(A) * x)

@@ -217,6 +217,8 @@ class _Inputs:
             shape = [sp.sympify(d) for d in symbol.shape]
             if not all(d.free_symbols <= known for d in shape):
                 continue  # a size no input or argument gives (n + 1 with n unknown)
+            if all(self.read.get(d) == f"{name}.shape[{k}]" for k, d in enumerate(shape)):
+                continue  # every size read from this input: its shape is what it says
             expected = f"({', '.join(_dim_code(d, self.dim_names) for d in shape)})"
             value = "" if all(d.is_Integer for d in shape) else f" = {{{expected}}}"
             lines += [

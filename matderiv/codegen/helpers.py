@@ -94,6 +94,13 @@ def _gram(A, s):
     return A.T @ (s * A)
 
 
+def _gram_psd(A, s):
+    """Aᵀ diag(s) A for weights s >= 0 by construction (e/(1 + e)², y∘y): Bᵀ B with
+    B = √s ∘ A, a symmetric rank-k update, without checking the signs."""
+    B = numpy.sqrt(s) * A
+    return B.T @ B
+
+
 def _lu(A):
     """LU factors of A (LAPACK getrf), to solve with A where A⁻¹ is a factor of a
     product: the factorisation costs a third of an inverse, and each solve about
@@ -138,6 +145,7 @@ HELPERS = {
         _commute_cols,
         _commutation,
         _gram,
+        _gram_psd,
         _lu,
         _solve,
         _solve_right,

@@ -18,6 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..canon import transpose
 from ..nodes import CommutationMatrix, DiagVector
@@ -205,6 +206,27 @@ def _is_gram(mats: list[Any]) -> bool:
     )
 
 
+def nonnegative(expr: Any) -> bool:
+    """True when every entry of ``expr`` is >= 0 (or +inf) for all real inputs, by its
+    structure: even powers, exp, 𝟏, and sums, products and powers of such.  False
+    means "not proved"."""
+    if isinstance(expr, sp.OneMatrix):
+        return True
+    if isinstance(expr, sp.HadamardPower):
+        even = expr.exp.is_integer and expr.exp.is_even
+        return bool(even) or nonnegative(expr.base)
+    if isinstance(expr, (sp.HadamardProduct, sp.MatAdd)):
+        return all(nonnegative(a) for a in expr.args)
+    if isinstance(expr, sp.MatMul):  # a scalar times a matrix
+        scalars = [a for a in expr.args if not a.is_Matrix]
+        mats = [a for a in expr.args if a.is_Matrix]
+        return len(mats) == 1 and all(a.is_nonnegative for a in scalars) and nonnegative(mats[0])
+    if isinstance(expr, ElementwiseApplyFunction):
+        t = sp.Dummy("t", real=True)
+        return bool(expr.function(t).is_nonnegative)
+    return False
+
+
 def product_code(em: Emitter, mats: list[Any]) -> str:
     """Code for the product of ``mats`` (matrices, in order)."""
     kept = [m for m in mats if not isinstance(m, sp.Identity)]
@@ -214,8 +236,9 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
     if len(mats) == 1:
         return em.code(mats[0])
     if _is_gram(mats):
-        em.helpers.add("_gram")
-        return f"_gram({em.code(mats[2])}, {em.code(mats[1].arg)})"
+        helper = "_gram_psd" if nonnegative(mats[1].arg) else "_gram"
+        em.helpers.add(helper)
+        return f"{helper}({em.code(mats[2])}, {em.code(mats[1].arg)})"
     # inverses are solved with when some plain matrix is there to solve for
     solve = any(map(is_inverse, mats)) and not all(_is_operator(m, solve=True) for m in mats)
     ops = [_is_operator(m, solve) for m in mats]
