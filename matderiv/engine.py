@@ -73,11 +73,12 @@ def _derive(
     program = Program.from_definitions(user_defs, expr, var.symbol) if user_defs else None
     scalar_defs = program.user if program else {}
     graph = build_graph(scalarize(expr), var.symbol, scalar_defs)
-    _check_names(names, graph)
+    taken = user_names(graph)
+    _check_names(names, taken)
     _refuse_entry_sums(graph)
     out_shape = shape_of(expr)
     aliases = program.aliases if program else {}
-    builder = StepBuilder(graph, name_nodes(graph, names), layout, aliases)
+    builder = StepBuilder(graph, name_nodes(graph, names, taken), layout, aliases)
     log: list[Rewrite] = []
     if is_scalar_shape(out_shape):
         grad, locals_, chains = reverse(graph, log, program)
@@ -143,10 +144,9 @@ def _refuse_entry_sums(graph: Any) -> None:
         )
 
 
-def _check_names(names: Mapping[str, Any], graph: Any) -> None:
+def _check_names(names: Mapping[str, Any], taken: set[str]) -> None:
     """Display names are non-empty strings for SymPy expressions, and no symbol of
     the expression is called that (the steps would show two things as one)."""
-    taken = user_names(graph)
     for key, value in names.items():
         if not isinstance(key, str) or not key.strip():
             raise MatDerivError(

@@ -24,14 +24,16 @@ from .simplify import Rewrite, simplify
 from .substitute import rebuild, substitute
 
 
-def name_nodes(graph: Graph, names: Mapping[str, Any]) -> dict[Any, Any]:
+def name_nodes(
+    graph: Graph, names: Mapping[str, Any], symbols_taken: set[str] | None = None
+) -> dict[Any, Any]:
     """A display symbol for every intermediate that depends on the variable.
 
     Generated names (v_1, v_2, ... and f or Y for the whole expression) avoid the
     names of the user's symbols and of ``names``: an input called v_1 or f stays
     the only thing called that."""
     by_expr = {scalarize(expr): name for name, expr in names.items()}
-    taken = {*names, *user_names(graph)}
+    taken = {*names, *(user_names(graph) if symbols_taken is None else symbols_taken)}
     symbols: dict[Any, Any] = {}
     count = 0
     for node in graph.order:
