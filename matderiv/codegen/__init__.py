@@ -73,8 +73,10 @@ def _input_line(name: str, symbol: Any) -> str | None:
         return None
     rows, cols = symbol.shape
     shape = "(-1, 1)" if cols == 1 else "(1, -1)" if rows == 1 else None
-    if shape is None:
-        return None  # a 2-D array passes through untouched (no cost per call)
+    if shape is None:  # a matrix: a list of lists, or a 1-D array (then a shape error)
+        return (
+            f'{name} = {name} if getattr({name}, "ndim", 0) == 2 else numpy.array({name}, ndmin=2)'
+        )
     return (
         f'{name} = {name} if getattr({name}, "ndim", 0) == 2 else numpy.reshape({name}, {shape})'
     )
