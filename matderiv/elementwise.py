@@ -36,14 +36,24 @@ def elementwise_derivative(function: Any, arg: Any, output: Any) -> Any:
 NOT_A_DERIVATIVE = (sp.Derivative, sp.Subs, sp.re, sp.im, sp.conjugate, sp.arg, sp.DiracDelta)
 
 
+def usable_diff(expr: Any, var: Any) -> Any:
+    """d expr / d var, or a ValueError saying why matderiv cannot use SymPy's answer
+    (it failed, or left the derivative unevaluated or complex-only)."""
+    try:
+        derivative = sp.diff(expr, var)
+    except (TypeError, ValueError, NotImplementedError, AttributeError) as exc:
+        raise ValueError(f"{type(exc).__name__}: {exc}") from exc
+    if derivative.has(*NOT_A_DERIVATIVE):
+        raise ValueError(f"SymPy gives {derivative}")
+    return derivative
+
+
 @functools.lru_cache(maxsize=256)
 def _derivative_forms(function: Any) -> tuple[Any, Any]:
     """(f′(t), f′ as a polynomial in y = f(t) or None), once per function."""
     f_t = function(_T)
     try:
-        derivative = sp.diff(f_t, _T)
-        if derivative.has(*NOT_A_DERIVATIVE):
-            raise ValueError(f"SymPy gives f′(t) = {derivative}")
+        derivative = usable_diff(f_t, _T)
         return derivative, _in_terms_of_output(derivative, f_t, _T, _Y)
     except (TypeError, ValueError, NotImplementedError, AttributeError) as exc:
         raise UnsupportedNode(

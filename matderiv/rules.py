@@ -21,7 +21,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .canon import matmul, transpose
-from .elementwise import NOT_A_DERIVATIVE, elementwise_derivative
+from .elementwise import elementwise_derivative, usable_diff
 from .errors import UnsupportedNode
 from .linear import (
     DiagMap,
@@ -311,16 +311,14 @@ def _partial(node: Any, k: int) -> Any:
     u = sp.Dummy("u")
     args = list(node.args)
     try:
-        partial = sp.diff(node.func(*([*args[:k], u, *args[k + 1 :]])), u)
-    except (TypeError, ValueError, NotImplementedError) as exc:
-        partial = exc
-    if isinstance(partial, Exception) or partial.has(*NOT_A_DERIVATIVE):
+        partial = usable_diff(node.func(*([*args[:k], u, *args[k + 1 :]])), u)
+    except ValueError as exc:
         raise UnsupportedNode(
             f"{fmt(node)}: {node.func.__name__} has no derivative matderiv can use "
-            f"(SymPy: {partial}); it is not differentiable, or only for real arguments "
+            f"({exc}); it is not differentiable, or only for real arguments "
             "(|u|, sign, re, conjugate). Hint: use a smooth function, e.g. sqrt(u**2) "
             "for |u| of a real u."
-        )
+        ) from exc
     return partial.subs(u, args[k])
 
 

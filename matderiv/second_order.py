@@ -21,8 +21,8 @@ from .engine import _as_expr, derive, gradient
 from .errors import LayoutError, MatDerivError
 from .nodes import Vec
 from .render.unicode import fmt
-from .shapes import dimension_symbols, is_scalar_shape, shape_of
-from .steps import display_symbol
+from .shapes import is_scalar_shape, shape_of, walk
+from .steps import display_symbol, symbol_names
 
 
 def _variable(X: Any) -> Any:
@@ -69,9 +69,7 @@ def _second_names(
         symbols[display_symbol(step.lhs, expr)] = expr
         out[step.lhs] = expr
     chosen = []
-    scope = sp.Tuple(first.of, *(e for _, e in extra), *first.definitions)
-    dims = dimension_symbols(scope)
-    symbols_names = {str(s) for s in scope.free_symbols if s not in dims}
+    symbols_names = symbol_names(walk(first.of, *(e for _, e in extra), *first.definitions))
     for stem, expr in extra:
         name, k = stem, 1
         while name in out or name in where_names or name in symbols_names:

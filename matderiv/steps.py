@@ -7,7 +7,7 @@ multiplies them: numerator ∂L/∂h · ∂h/∂a · ∂a/∂W, denominator the 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -59,11 +59,22 @@ def name_nodes(
 def user_names(graph: Graph) -> set[str]:
     """The names of the symbols in the graph (inputs, the variable, where= symbols),
     not of the dimensions in their shapes."""
-    nodes = (*graph.order, graph.wrt, *graph.definitions)
-    matrices = {node for node in nodes if isinstance(node, sp.MatrixSymbol)}
-    dims = {d for node in matrices for size in node.shape for d in sp.sympify(size).free_symbols}
-    scalars = {node for node in nodes if isinstance(node, sp.Symbol) and node not in dims}
-    return {str(node) for node in matrices | scalars}
+    return symbol_names((*graph.order, graph.wrt, *graph.definitions))
+
+
+def symbol_names(nodes: Iterable[Any]) -> set[str]:
+    """The names of the MatrixSymbols and Symbols among ``nodes``, except the symbols
+    that are dimensions of a matrix among them (n in X: n x m)."""
+    nodes = tuple(nodes)
+    dims = {
+        d for node in nodes if is_matrix(node) for size in shape_of(node)
+        for d in sp.sympify(size).free_symbols
+    }  # fmt: skip
+    return {
+        str(node)
+        for node in nodes
+        if isinstance(node, sp.MatrixSymbol) or (isinstance(node, sp.Symbol) and node not in dims)
+    }
 
 
 def root_name(root: Any, taken: set[str]) -> str:

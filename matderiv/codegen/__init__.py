@@ -22,6 +22,7 @@ import sympy as sp
 
 from ..errors import InputShapeError, MatDerivError, sympified
 from ..limits import allows_deep
+from ..numeric_inputs import problem_symbols
 from ..program import check_where
 from ..render.unicode import fmt
 from ..shapes import dimension_symbols, free_symbols, is_matrix, scalarize, walk
@@ -101,17 +102,15 @@ def to_code(
 ) -> str:
     """The source of the function ``lambdify`` builds (see ``lambdify``)."""
     _check_backend(backend)
-    source = _numpy_code(target, where, name, checked=True)
+    source = _numpy_code(target, where, name)
     if backend == "numba":
         return numba_backend.numba_source(source, name)
     return source
 
 
 @allows_deep
-def _numpy_code(target: Any, where: Mapping[Any, Any] | None, name: str, checked: bool) -> str:
-    """The NumPy source; ``checked``: it checks the inputs' shapes and reads sizes
-    from inputs the result does not use (the numba backend's wrapper passes only
-    required arguments to its compiled core, so it gets neither)."""
+def _numpy_code(target: Any, where: Mapping[Any, Any] | None, name: str) -> str:
+    """The NumPy source, which the numba backend rewrites (``numba_source``)."""
     outputs, definitions = _targets(target)
     if where:
         definitions = {**check_where(where, None), **definitions}
@@ -138,7 +137,7 @@ def _numpy_code(target: Any, where: Mapping[Any, Any] | None, name: str, checked
         em.assign(local[symbol], em.code(value))
         em.names[symbol] = local[symbol]
     results = [_output(em, e) for e in outputs]
-    inputs_code = _Inputs(name, names, optional, dim_names, em.dims, checked)
+    inputs_code = _Inputs(name, names, optional, dim_names, em.dims)
     header = inputs_code.header()
     setup = [line for s, n in names.items() if (line := _input_line(n, s))]
     setup += inputs_code.lines()
@@ -153,7 +152,7 @@ def _numpy_code(target: Any, where: Mapping[Any, Any] | None, name: str, checked
 
 class _Inputs:
     """The signature of the generated function and its first lines: the sizes read
-    from the inputs' shapes, and (``checked``) a check of each input's shape.
+    from the inputs' shapes, and a check of each input's shape.
 
     A size the result needs is read from a required input that carries it; else
     from an input the result does not use (then the size may be given instead, as
@@ -167,16 +166,13 @@ class _Inputs:
         optional: dict[Any, str],
         dim_names: dict[Any, str],
         used: set[Any],
-        checked: bool,
     ) -> None:
         self.name, self.names, self.optional, self.dim_names = name, names, optional, dim_names
-        self.checked = checked
         self.read = _bindable(names)
-        late = _bindable(optional) if checked else {}
+        late = _bindable(optional)
         self.late = {d: code for d, code in late.items() if d in used and d not in self.read}
-        wanted = set(used)
-        if checked:  # every size a check compares with
-            wanted |= {d for d in self.read if d in dim_names}
+        # the sizes the result uses, and every size a check compares with
+        wanted = set(used) | {d for d in self.read if d in dim_names}
         self.free = sorted(
             (d for d in wanted if d not in self.read and d not in self.late), key=str
         )
@@ -203,9 +199,7 @@ class _Inputs:
                 f'{axis} of {source})")',
                 f"{size} = {code} if {size} is None else {size}",
             ]
-        if self.checked:
-            lines += self._checks()
-        return lines
+        return lines + self._checks()
 
     def _checks(self) -> list[str]:
         """``if A.shape != (m, m): raise ValueError(...)`` for each matrix input: one
@@ -280,14 +274,7 @@ def _problem_inputs(target: Any) -> set[Any]:
     also accepts those its result happens not to use (a constant Hessian does not need
     x), and reads sizes from them (I_n, the gradient of tr(S), has n from S)."""
     items = list(target) if isinstance(target, (list, tuple)) else [target]
-    found: set[Any] = set()
-    for item in items:
-        where = getattr(item, "where", None) or {}
-        parts = (getattr(item, "of", None), getattr(item, "wrt", None), *where.values())
-        for expr in parts:
-            if isinstance(expr, sp.Basic):
-                found |= {s for s in expr.free_symbols if isinstance(s, sp.MatrixSymbol)}
-    return found
+    return set().union(*(problem_symbols(item) for item in items))
 
 
 def _bindable(names: dict[Any, str]) -> dict[Any, str]:
@@ -368,7 +355,8 @@ def lambdify(
     ``BackendError`` for a construct it has not checked to mean in numba what
     it means in NumPy (every function the engine emits today is covered), or
     when numba is not installed.  Integer arrays are computed as float64.  Its
-    wrapper neither checks shapes nor reads sizes from unused inputs.
+    wrapper reads sizes and checks shapes as the NumPy function does, in Python,
+    before the compiled core.
     """
     source = to_code(target, where=where, name=name, backend=backend)
     namespace: dict[str, Any] = {"numpy": numpy, "ValueError": InputShapeError}

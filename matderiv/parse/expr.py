@@ -315,8 +315,7 @@ def _check_power(base: Any, exponent: Any) -> None:
     if digits > MAX_MAGNITUDE:
         raise ParseError(
             f"{_short(base)}^{_short(exponent)} has about {digits:.0f} digits: numbers are "
-            f"limited to "
-            f"10^±{MAX_MAGNITUDE}"
+            f"limited to 10^±{MAX_MAGNITUDE}"
         )
 
 
