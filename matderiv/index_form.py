@@ -7,6 +7,11 @@ SymPy's own index machinery (``_entry``, Sum, KroneckerDelta) and reads off
 ∂u[a]/∂X[i,j] — or, for a scalar f, the sum-over-units view
 ∂f/∂X[i,j] = Σ_k ∂f/∂u[k] ∂u[k]/∂X[i,j], e.g.
 ∂L/∂W_hx[i,j] = e₁[i] (1 − h₁[j]²) ∂L/∂h₁[j].
+
+A scalar's gradient through a where= program is written in reverse mode instead,
+line by line as its matrix steps are: (∂f/∂u)[a,b] for each intermediate, the
+named adjoints h̄_t[a] and ∂f/∂X[i,j] in terms of them, so that the notation grows
+linearly in the length of the program (composing the differentials grows as T²).
 """
 
 from __future__ import annotations
@@ -17,18 +22,17 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .index_sums import COL, OUT_COL, OUT_ROW, ROW, clean, rename_bound_indices
 from .shapes import is_matrix, is_scalar_shape, shape_of
 
-ROW, COL = sp.symbols("i j", integer=True, nonnegative=True)
-OUT_ROW, OUT_COL = sp.symbols("a b", integer=True, nonnegative=True)
-_SUM_NAMES = "klpqrstuvw"
+__all__ = ["IndexLine", "gradient_symbol", "index_lines", "rename_bound_indices"]
 
 
 @dataclass(frozen=True)
 class IndexLine:
     """One line of index notation: ``lhs = rhs``, both SymPy expressions."""
 
-    kind: str  # "define" | "local" | "chain" | "result"
+    kind: str  # "define" | "local" | "chain" | "program" | "result"
     lhs: Any
     rhs: Any
     via: str = ""  # chain lines of a scalar: the intermediate summed over
@@ -45,161 +49,6 @@ def _entry(expr: Any, row: Any, col: Any) -> Any:
         return expr
     rows, cols = shape_of(expr)
     return expr._entry(0 if rows == 1 else row, 0 if cols == 1 else col)
-
-
-def _clean(expr: Any) -> Any:
-    """Sum away the Kronecker deltas of summation indices; readable index names."""
-    return rename_bound_indices(_evaluate_deltas(sp.sympify(expr), {}))
-
-
-def _evaluate_deltas(expr: Any, memo: dict[Any, Any]) -> Any:
-    """``expr`` with every sum over a Kronecker delta of its index evaluated.
-
-    Not ``doit()``: SymPy then seeks a closed form of every remaining sum (Gosper,
-    hypersimp), seconds per nested sum and growing ~12x per step of a recurrence,
-    for nothing here; its delta summation trips over Mod/floor indices (Kronecker
-    products: ``'Tuple' object has no attribute 'diff'``); and it writes a sum
-    over a concrete range out term by term.
-    """
-    if not isinstance(expr, sp.Basic) or not expr.args:
-        return expr
-    if expr in memo:
-        return memo[expr]
-    if isinstance(expr, sp.Sum):
-        out = _delta_sum(_evaluate_deltas(expr.function, memo), expr.limits)
-    else:
-        args = tuple(_evaluate_deltas(a, memo) for a in expr.args)
-        out = expr if args == expr.args else expr.func(*args)
-    memo[expr] = out
-    return out
-
-
-def _delta_sum(body: Any, limits: tuple) -> Any:
-    """Σ_k f(k) δ(k, e) = f(e): e indexes the dimension k runs over (it comes
-    from an entry of the same matrix), so it lies in k's range."""
-    if not any(_delta_of(f, lim[0]) for lim in limits for f in body.atoms(sp.KroneckerDelta)):
-        return _summed(body, list(limits))
-    groups: dict[tuple, list[Any]] = {}  # the terms by the limits left to sum over
-    for term in _distribute(body, [lim[0] for lim in limits]):
-        left = list(limits)
-        solved = True
-        while solved:
-            solved = False
-            for factor in sp.Mul.make_args(term):
-                limit = next((lim for lim in left if _delta_of(factor, lim[0])), None)
-                if limit is not None:
-                    var = limit[0]
-                    value = factor.args[1] if factor.args[0] == var else factor.args[0]
-                    rest = sp.Mul(*(f for f in sp.Mul.make_args(term) if f is not factor))
-                    term, solved = _substitute(rest, var, value), True
-                    left.remove(limit)
-                    break
-        groups.setdefault(tuple(left), []).append(term)
-    return sp.Add(*(_summed(sp.Add(*terms), list(left)) for left, terms in groups.items()))
-
-
-def _delta_of(factor: Any, var: Any) -> bool:
-    """Is ``factor`` δ(var, e) (either order) with e free of var?"""
-    if not isinstance(factor, sp.KroneckerDelta):
-        return False
-    a, b = factor.args[:2]
-    return (a == var and not b.has(var)) or (b == var and not a.has(var))
-
-
-def _distribute(expr: Any, variables: list[Any]) -> list[Any]:
-    """``expr`` as a list of terms, multiplied out only over the sums holding a δ(k, ·)."""
-    if not any(_delta_of(f, v) for v in variables for f in expr.atoms(sp.KroneckerDelta)):
-        return [expr]
-    if isinstance(expr, sp.Add):
-        return [t for arg in expr.args for t in _distribute(arg, variables)]
-    if isinstance(expr, sp.Mul):
-        terms = [sp.S.One]
-        for factor in expr.args:
-            terms = [t * f for t in terms for f in _distribute(factor, variables)]
-        return terms
-    if isinstance(expr, sp.Sum):  # Σ_l δ(k, e) g(l) = δ(k, e) Σ_l g(l), for the outer k
-        inner = set(expr.variables)
-        terms = []
-        for term in _distribute(expr.function, variables):
-            factors = sp.Mul.make_args(term)
-            outside = [f for f in factors if not f.free_symbols & inner]
-            inside = [f for f in factors if f.free_symbols & inner]
-            terms.append(sp.Mul(*outside) * _summed(sp.Mul(*inside), list(expr.limits)))
-        return terms
-    return [expr]
-
-
-def _summed(term: Any, limits: list[Any]) -> Any:
-    """Σ of ``term`` over ``limits``; an index the term does not use counts its range."""
-    used = []
-    for var, low, high in limits:
-        if term.has(var):
-            used.append((var, low, high))
-        else:
-            term = term * (high - low + 1)
-    return sp.Sum(term, *used) if used else term
-
-
-def _substitute(expr: Any, var: Any, value: Any) -> Any:
-    """``expr`` with the free occurrences of ``var`` replaced (not those a sum rebinds:
-    ``Trace`` binds a plain Symbol('i') in each of its sums)."""
-    if expr == var:
-        return value
-    if not isinstance(expr, sp.Basic) or not expr.args:
-        return expr
-    if isinstance(expr, (sp.Sum, sp.Product)) and var in expr.variables:
-        return expr
-    args = tuple(_substitute(a, var, value) for a in expr.args)
-    return expr if args == expr.args else expr.func(*args)
-
-
-def rename_bound_indices(expr: Any) -> Any:
-    """Give every summation index a fresh readable name (k, l, p, ...).
-
-    SymPy binds its indices with Dummies and sometimes plain Symbols (``Trace``
-    sums over ``Symbol("i")``), which print like the free indices i, j, a, b:
-    Σ_i v[i,i]·v[j,i] for Σ_k v[k,i]·v[j,k].  A renamed index never shares a name
-    with a free symbol, a reserved index, an enclosing index or another index of
-    the same product; the terms of a sum may reuse names.
-    """
-    reserved = {s.name for s in (ROW, COL, OUT_ROW, OUT_COL)}
-    named = {
-        getattr(s, "name", str(s))
-        for s in expr.atoms(sp.Symbol, sp.MatrixSymbol)
-        if not isinstance(s, sp.Dummy)
-    }
-    return _rename(expr, frozenset(reserved | named))[0]
-
-
-def _rename(expr: Any, taken: frozenset[str]) -> tuple[Any, frozenset[str]]:
-    """``expr`` with its summation indices renamed; and the names it now binds."""
-    if isinstance(expr, (sp.Sum, sp.Product)):
-        mapping: dict[Any, Any] = {}
-        limits = []
-        for var, *bounds in expr.limits:
-            fresh = sp.Symbol(_fresh_name(taken), integer=True)
-            taken |= {fresh.name}
-            mapping[var] = fresh
-            limits.append((fresh, *(sp.sympify(b).xreplace(mapping) for b in bounds)))
-        body, inner = _rename(expr.function.xreplace(mapping), taken)
-        return expr.func(body, *limits), frozenset(s.name for s in mapping.values()) | inner
-    if not isinstance(expr, sp.Basic) or expr.is_Atom or not expr.args:
-        return expr, frozenset()
-    args, bound = [], frozenset[str]()
-    for arg in expr.args:
-        new, names = _rename(arg, taken if isinstance(expr, sp.Add) else taken | bound)
-        args.append(new)
-        bound |= names
-    if all(a is b for a, b in zip(args, expr.args, strict=True)):
-        return expr, bound
-    return expr.func(*args), bound
-
-
-def _fresh_name(taken: frozenset[str]) -> str:
-    for name in _SUM_NAMES:
-        if name not in taken:
-            return name
-    return next(f"k_{n}" for n in range(1, len(taken) + 2) if f"k_{n}" not in taken)
 
 
 def _contract(weights: Any, differential: Any) -> Any:
@@ -248,7 +97,7 @@ def _partial(expr: Any, d_var: Any) -> Any:
     """∂expr/∂X[i,j], where expr is linear in d_var = dX (a 1 x 1 matrix is its entry)."""
     rows, cols = shape_of(d_var)
     element = d_var[0 if rows == 1 else ROW, 0 if cols == 1 else COL]
-    return _clean(_linear_partial(expr, d_var, element, {}))
+    return clean(_linear_partial(expr, d_var, element, {}))
 
 
 def _linear_partial(expr: Any, d_var: Any, element: Any, memo: dict[Any, Any]) -> Any:
@@ -323,17 +172,63 @@ def _phase_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
     for step in steps:
         if step.kind == "define":
             symbol = _symbol(step.lhs, step.shape)
-            rhs = _clean(_entry(step.expr, OUT_ROW, OUT_COL))
+            rhs = clean(_entry(step.expr, OUT_ROW, OUT_COL))
             lines.append(IndexLine("define", _entry(symbol, OUT_ROW, OUT_COL), rhs))
         elif step.kind == "local" and step.differential not in seen:
             seen.add(step.differential)
             d_node, differential = step.differential
-            rhs = _clean(_entry(differential, OUT_ROW, OUT_COL))
+            rhs = clean(_entry(differential, OUT_ROW, OUT_COL))
             lines.append(IndexLine("local", _entry(d_node, OUT_ROW, OUT_COL), rhs))
+    if _is_adjoint_program(steps, wrt):
+        return lines + _adjoint_lines(steps, wrt)
     composed, d_var = _composed_differentials(steps, wrt)
     if d_var is None:
         return lines
     return lines + _chain_lines(steps, composed, d_var)
+
+
+def _is_adjoint_program(steps: list[Any], wrt: Any) -> bool:
+    """A scalar's gradient through a where= program, by a matrix variable: written
+    with the named adjoints (hbar_t), so that its size grows linearly in the length."""
+    defines = [s for s in steps if s.kind == "define"]
+    return (
+        isinstance(wrt, sp.MatrixSymbol)
+        and bool(defines)
+        and is_scalar_shape(defines[-1].shape)
+        and any(s.kind == "program" for s in steps)
+    )
+
+
+def _adjoint_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
+    """Reverse mode entrywise, as backprop through time is written by hand:
+    (∂f/∂u)[a,b] for each intermediate u, each adjoint h̄_t[a,b] of the program, and
+    ∂f/∂X[i,j], all in terms of the named adjoints (each line's size is that of its
+    matrix step, not of the unrolled recurrence)."""
+    defines = {s.lhs: s for s in steps if s.kind == "define"}
+    root = next(reversed(defines.values()))
+    result = next(s for s in steps if s.kind == "result")
+    layout = result.layout
+
+    def by_entry(expr: Any, row: Any, col: Any) -> Any:
+        """(row, col) of a gradient shaped like u (denominator) or uᵀ (numerator)."""
+        if is_matrix(expr) and layout == "numerator":
+            expr = sp.Transpose(expr)
+        return clean(_entry(expr, row, col))
+
+    lines: list[IndexLine] = []
+    for step in steps:
+        node = step.lhs.split("/∂", 1)[1] if step.kind == "chain" else ""
+        if node in defines and node != root.lhs:
+            adjoint = sp.MatrixSymbol(f"∂{root.lhs}/∂{node}", *defines[node].shape)
+            rhs = by_entry(step.expr, OUT_ROW, OUT_COL)
+            lines.append(IndexLine("chain", _entry(adjoint, OUT_ROW, OUT_COL), rhs))
+        elif step.kind == "program":
+            symbol = _symbol(step.lhs, step.shape)
+            rhs = clean(_entry(step.expr, OUT_ROW, OUT_COL))
+            lines.append(IndexLine("program", _entry(symbol, OUT_ROW, OUT_COL), rhs))
+    x = _entry(wrt, ROW, COL)
+    rhs = by_entry(result.expr, ROW, COL)
+    return [*lines, IndexLine("result", sp.Derivative(sp.Symbol(root.lhs), x), rhs)]
 
 
 def _chain_lines(steps: list[Any], composed: dict[str, Any], d_var: Any) -> list[IndexLine]:

@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matderiv import derive, evaluate, gradient, hessian, hvp
+from matderiv import derive, evaluate, hessian, hvp
 from matderiv.examples import rnn_loss
 from matderiv.index_form import IndexLine, index_lines, rename_bound_indices
+from matderiv.render.unicode import fmt
 
 m, n = sp.symbols("m n", integer=True, positive=True)
 RNN_DIMS = sorted(rnn_loss().dims, key=str)  # n_h, n_i
@@ -89,10 +90,12 @@ def _inputs(d: Any, rng: np.random.Generator, shift: float = 2.0) -> dict[str, A
 
 
 def _forward(d: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` with every named intermediate of ``d`` evaluated, in order."""
+    """``values`` with every named intermediate of ``d`` evaluated, in order, and the
+    adjoints a where= program named (hbar_t, after the intermediates they use)."""
     values = dict(values)
-    for step in d.steps_of_kind("define"):
-        values[step.lhs] = evaluate(_sized(step.expr), values)
+    for step in d.steps:
+        if step.kind in ("define", "program"):
+            values[step.lhs] = evaluate(_sized(step.expr), values)
     return values
 
 
@@ -355,8 +358,10 @@ def _free_names(line: IndexLine) -> set[str]:
     ("expr", "var"), [row[1:] for row in BATTERY], ids=[r[0] for r in BATTERY]
 )
 def test_summation_indices_are_fresh(expr: Any, var: Any) -> None:
-    """No summation index is named like a free index, a symbol or an enclosing index."""
+    """No summation index is named like a free index, a symbol or an enclosing index,
+    and every sum uses its index."""
     for line in _derived(expr, var, "denominator")[1]:
+        assert not _idle_sums(line.rhs), line
         free = _free_names(line)
         for name, enclosing in _bound_names(line.rhs):
             assert name not in free, (str(line.rhs), name)
@@ -460,7 +465,7 @@ def test_kronecker_index_notation_renders() -> None:
     assert "∂f/∂R[i,j]" in text.splitlines()[-1]
 
 
-def _rnn_program(steps: int) -> Any:
+def _rnn_program(steps: int, by: str = "U", layout: str = "denominator") -> Any:
     """h_t = tanh(Wᵀ x_t + Uᵀ h_{t-1}), L = Σ_t cᵀ h_t, as a where= program; ∂L/∂U."""
     W, U = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("U", n, n)
     c, previous = sp.MatrixSymbol("c", n, 1), sp.MatrixSymbol("h_0", n, 1)
@@ -470,17 +475,95 @@ def _rnn_program(steps: int) -> Any:
         x_t = sp.MatrixSymbol(f"x_{t}", m, 1)
         where[h] = (W.T * x_t + U.T * previous).applyfunc(sp.tanh)
         previous = h
-    return gradient(sp.MatAdd(*(c.T * h for h in where)), U, where=where)
+    loss = sp.MatAdd(*(c.T * h for h in where))
+    return derive(loss, {"U": U, "W": W}[by], layout=layout, where=where)
+
+
+def _perturbed_loss(d: Any, values: dict[str, Any], node: str, at: tuple, step: float) -> float:
+    """The loss with ``node``'s entry ``at`` moved by ``step`` (the nodes before it held,
+    those after it recomputed): its difference quotient is the adjoint ∂f/∂node."""
+    defines = d.steps_of_kind("define")
+    names = [s.lhs for s in defines]
+    values = dict(values)
+    values[node] = np.atleast_2d(np.asarray(values[node], dtype=float)).copy()
+    values[node][at] += step
+    for later in defines[names.index(node) + 1 :]:
+        values[later.lhs] = evaluate(_sized(later.expr), values)
+    return float(np.atleast_2d(values[names[-1]])[0, 0])
+
+
+def _check_adjoint_lines(d: Any, lines: Any, shift: float = 2.0) -> int:
+    """Each line (∂f/∂u)[a,b] = ... and h̄_t[a] = ... of a program's reverse mode
+    against the finite-difference adjoint of u (of h_t); the count of entries checked."""
+    values = _forward(d, _inputs(d, np.random.default_rng(0), shift))
+    cache: dict = {}
+    checked = 0
+    for line in lines:
+        parent = line.lhs.parent
+        if line.kind == "program":
+            node = parent.name.replace("hbar_", "h_")  # h̄_t is the adjoint of h_t
+        else:
+            node = parent.name.split("/∂", 1)[1]
+        for env in _assignments(line.lhs):
+            at = (_index(line.lhs.i, env), _index(line.lhs.j, env))
+            fd = (
+                _perturbed_loss(d, values, node, at, STEP)
+                - _perturbed_loss(d, values, node, at, -STEP)
+            ) / (2 * STEP)
+            got = _value(line.rhs, values, env, cache)
+            assert got == pytest.approx(fd, rel=1e-5, abs=1e-6), (str(line.lhs), env)
+            checked += 1
+    return checked
 
 
 def test_index_notation_of_a_long_recurrence() -> None:
     """T = 8 steps of a where= RNN, by U.  Index notation used to take ~12x longer
     per step (0.2 s at T = 1, 30 s at T = 3: SymPy sought closed forms of every
-    nested sum and differentiated them with sp.diff); T = 8 never finished."""
+    nested sum and differentiated them with sp.diff); T = 8 never finished.  It is
+    written in reverse mode with the named adjoints h̄_t, as BPTT is by hand."""
     d = _rnn_program(8)
     lines = index_lines(d)
     _check_result_line(d, lines, shift=0.0)  # U unshifted: tanh stays unsaturated
-    through_h = [line for line in lines if line.via.startswith("h_")]
-    assert len(through_h) == 8
+    through_h = [line for line in lines if line.kind == "chain" and "/∂h_" in str(line.lhs)]
+    program = [line for line in lines if line.kind == "program"]
+    assert (len(through_h), len(program)) == (8, 7)
+    assert _check_adjoint_lines(d, [*through_h, *program], shift=0.0) == 15 * SIZES[n]
     results = [line for line in lines if line.kind == "result"]
-    assert _check_lines(d, [*through_h, *results], shift=0.0) == 9 * SIZES[n] ** 2
+    assert _check_lines(d, results, shift=0.0) == SIZES[n] ** 2
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("by", ["U", "W"])
+def test_every_line_of_a_program_matches_finite_differences(by: str, layout: str) -> None:
+    """Every intermediate's adjoint, every h̄_t and the result, in both layouts (the
+    numerator result is shaped like Wᵀ: its index form reads the transpose)."""
+    d = _rnn_program(3, by, layout)
+    lines = index_lines(d)
+    adjoint = [line for line in lines if line.kind in ("chain", "program")]
+    assert _check_adjoint_lines(d, adjoint, shift=0.0) >= 11
+    _check_result_line(d, lines, shift=0.0)
+    results = [line for line in lines if line.kind == "result"]
+    assert _check_lines(d, results, shift=0.0) == SIZES[m if by == "W" else n] * SIZES[n]
+    assert not [line for line in lines if _idle_sums(line.rhs)]
+
+
+def _idle_sums(expr: Any) -> list[Any]:
+    """The sums over an index their printed body does not show: Σ_{k=0}^{0} of an
+    outer product, x[i,k] y[j,k], printed as Σ_k x[i]·y[j] (a vector's entry is
+    printed without its column)."""
+    return [
+        s
+        for s in sp.preorder_traversal(expr)
+        if isinstance(s, sp.Sum) and any(str(v) not in fmt(s.function) for v in s.variables)
+    ]
+
+
+def _size(lines: Any) -> int:
+    return sum(sp.count_ops(line.rhs, visual=False) + 1 for line in lines)
+
+
+def test_index_notation_of_a_program_grows_linearly() -> None:
+    """Each line is written with the named adjoints, so doubling the recurrence at
+    most doubles the notation; composing the differentials instead grows as T²."""
+    small, large = (_size(index_lines(_rnn_program(T, "W"))) for T in (8, 16))
+    assert large <= 2.1 * small, (small, large)
