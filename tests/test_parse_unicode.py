@@ -130,7 +130,7 @@ def test_the_rnn_loss_gradient() -> None:
 n, m = sp.symbols("n m", integer=True, positive=True)
 SHAPES = {
     "X A B": (n, n),  # X: square, invertible, positive entries
-    "a x hbar_1": (n, 1),  # hbar_1 prints as h̄₁
+    "a x hbar_1 h1bar": (n, 1),  # hbar_1 prints as h̄₁, h1bar (the adjoint of h1) as h̄1
     "R W_hx": (m, n),  # W_hx prints as Wₕₓ
     "v": (m * n, 1),
     "C": (3, 3),
@@ -165,6 +165,7 @@ FORMS = [
     ("vec⁻¹_{m×n}(v)", Reshape(v, m, n)),
     ("Wₕₓ + W_hx", 2 * W_hx),
     ("h̄₁ + a", TABLE["hbar_1"] + a),
+    ("h̄1 + a", TABLE["h1bar"] + a),
     ("(t ↦ 1/(1 + exp(-t)))∘(X)", ElementwiseApplyFunction(SIGMOID, X)),
     ("(u ↦ u/(u² + 1))∘(a)", a.applyfunc(lambda u: u / (u**2 + 1))),
     (
@@ -338,3 +339,21 @@ def test_random_expressions_read_back(data: Any) -> None:
         event("values too large to compare")
         reject()
     _close(evaluate(got, env), want, rtol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("name", "printed"),
+    [
+        ("hbar_1", "h\u0304\u2081"),  # h̄₁: a combining macron, not a precomposed letter
+        ("h1bar", "h\u03041"),
+        ("hdot", "h\u0307"),
+        ("h12dot_t", "h\u030712\u209c"),
+        ("hbar1", "hbar1"),
+    ],
+)
+def test_accented_names_print_and_read_back(name: str, printed: str) -> None:
+    """Adjoints and tangents print with the accent over their letter (the CLI's h1 has
+    the adjoint h1bar: h̄1); what prints reads back as the same symbol."""
+    symbol = sp.MatrixSymbol(name, n, 1)
+    assert fmt(symbol) == printed
+    assert parse_unicode(printed, {name: symbol, "a": a}) == symbol

@@ -21,7 +21,7 @@ SECTIONS = {
     "result": "result",
 }
 
-_NAME = re.compile(r"[A-Za-z]+_[A-Za-z0-9]+|\b[A-Za-z](?:bar|dot)\b")
+_NAME = re.compile(r"[A-Za-z]+_[A-Za-z0-9]+|\b[A-Za-z]\d*(?:bar|dot)\b")
 
 
 def label(text: str) -> str:

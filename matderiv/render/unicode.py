@@ -254,10 +254,13 @@ _ACCENTS = {"bar": "\u0304", "dot": "\u0307"}  # generated adjoints hbar_t, tang
 
 
 def accented(base: str) -> tuple[str, str] | None:
-    """("h", "bar") for "hbar": a one-letter name with a bar or dot accent."""
+    """("h", "bar") for "hbar", ("h1", "bar") for "h1bar": a name of one letter (and
+    digits: the CLI's h1) with a bar or dot accent, as adjoints and tangents are named."""
     for accent in _ACCENTS:
         stem = base.removesuffix(accent)
-        if stem != base and len(stem) == 1 and stem.isalpha():
+        digits = stem[1:]
+        ascii_digits = not digits or (digits.isascii() and digits.isdecimal())
+        if stem != base and stem[:1].isalpha() and ascii_digits:
             return stem, accent
     return None
 
@@ -267,8 +270,8 @@ def subscripted(name: str) -> str:
     Unicode form stay."""
     base, sep, sub = name.partition("_")
     accent = accented(base)
-    if accent is not None:
-        base = accent[0] + _ACCENTS[accent[1]]
+    if accent is not None:  # the accent over the letter: h1bar → h̄1
+        base = accent[0][0] + _ACCENTS[accent[1]] + accent[0][1:]
         if not sep:
             return base
     if sep and sub and "_" not in sub and all(c in _SUBSCRIPT_CHARS for c in sub):
