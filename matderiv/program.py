@@ -111,9 +111,12 @@ class Namer:
     taken: set[str] = field(default_factory=set)
 
     def fresh(self, symbol: Any, mark: str) -> str:
+        """h_1 → hbar_1 (printed h̄₁); if the user has a symbol of that name, hadj_1
+        (htan_1 for a tangent), then hadj2_1, ...: never hbar2, which LaTeX prints as ℏ₂."""
         base, sep, sub = str(symbol).partition("_")
-        for k in range(1, 1000):
-            stem = base + mark + ("" if k == 1 else str(k))
+        other = {"bar": "adj", "dot": "tan"}.get(mark, mark)
+        stems = [base + mark, *(base + other + ("" if k == 1 else str(k)) for k in range(1, 1000))]
+        for stem in stems:
             name = stem + sep + sub
             if name not in self.taken:
                 self.taken.add(name)

@@ -66,6 +66,19 @@ def test_gradient_is_backprop_through_time_with_named_adjoints() -> None:
     assert [s.kind for s in d.steps].count("program") == 2
 
 
+def test_adjoint_names_avoid_the_users_symbols() -> None:
+    """A user symbol called hbar (Planck's constant, say) leaves the adjoint of h the
+    name hadj; the fallback used to be hbar2, which LaTeX prints as ℏ₂."""
+    x, h, hbar = (sp.MatrixSymbol(s, n, 1) for s in ("x", "h", "hbar"))
+    where = {h: (U * x + hbar).applyfunc(sp.tanh)}
+    L = c.T * (U * h)
+    d = gradient(L, x, where=where)
+    generated = [str(s) for s in d.definitions if s not in where]
+    assert generated == ["hadj"]
+    assert r"\hbar" not in d.to_latex()
+    check_derivation(d, DIMS, trials=1)
+
+
 def test_forward_jacobian_through_program_names_tangents() -> None:
     _, where, hs = rnn(3)
     d = jacobian(hs[-1], W, where=where)
