@@ -8,10 +8,13 @@ SymPy's own index machinery (``_entry``, Sum, KroneckerDelta) and reads off
 ∂f/∂X[i,j] = Σ_k ∂f/∂u[k] ∂u[k]/∂X[i,j], e.g.
 ∂L/∂W_hx[i,j] = e₁[i] (1 − h₁[j]²) ∂L/∂h₁[j].
 
-A scalar's gradient through a where= program is written in reverse mode instead,
-line by line as its matrix steps are: (∂f/∂u)[a,b] for each intermediate, the
-named adjoints h̄_t[a] and ∂f/∂X[i,j] in terms of them, so that the notation grows
-linearly in the length of the program (composing the differentials grows as T²).
+Through a where= program, composing the differentials grows as T²; each line is
+written as small as its matrix step instead, so the notation grows linearly.  A
+scalar's gradient by a matrix X is reverse mode, line by line like its matrix
+steps: (∂f/∂u)[a,b] for each intermediate, the named adjoints h̄_t[a], and
+∂f/∂X[i,j] in terms of them.  Anything else is forward mode one step at a time:
+∂v[a]/∂X[i,j] from v's local differential, in terms of ∂u[k]/∂X[i,j] of the
+intermediates u it uses.
 """
 
 from __future__ import annotations
@@ -100,29 +103,48 @@ def _partial(expr: Any, d_var: Any) -> Any:
     return clean(_linear_partial(expr, d_var, element, {}))
 
 
-def _linear_partial(expr: Any, d_var: Any, element: Any, memo: dict[Any, Any]) -> Any:
+def _linear_partial(
+    expr: Any, d_var: Any, element: Any, memo: dict[Any, Any], tangents: Any = None
+) -> Any:
     """∂expr/∂dX[i,j] of an expression linear in dX: each dX[r,c] becomes δ(r,i)·δ(c,j).
 
+    ``tangents``: d(u) -> u for intermediates u whose differentials stay as they
+    are; each du[r,c] becomes ∂u[r,c]/∂X[i,j] (forward mode, one step at a time).
     Not ``sp.diff``: its Sum and Mul derivatives re-derive assumptions and free
     symbols at every level, which grows with each step of a recurrence.
     """
-    if not isinstance(expr, sp.Basic) or not expr.has(d_var):
+    tangents = tangents or {}
+    if not isinstance(expr, sp.Basic) or not _depends(expr, d_var, tangents):
         return sp.S.Zero
     if expr in memo:
         return memo[expr]
-    out = _linear_partial_of(expr, d_var, element, memo)
+    out = _linear_partial_of(expr, d_var, element, memo, tangents)
     memo[expr] = out
     return out
 
 
-def _linear_partial_of(expr: Any, d_var: Any, element: Any, memo: dict[Any, Any]) -> Any:
+def _depends(expr: Any, d_var: Any, tangents: Any) -> bool:
+    if not tangents:
+        return bool(expr.has(d_var))
+    return any(s == d_var or s in tangents for s in expr.free_symbols)
+
+
+def _linear_partial_of(
+    expr: Any, d_var: Any, element: Any, memo: dict[Any, Any], tangents: Any
+) -> Any:
     def partial(e: Any) -> Any:
-        return _linear_partial(e, d_var, element, memo)
+        return _linear_partial(e, d_var, element, memo, tangents)
 
     if isinstance(expr, MatrixElement):
         if expr.parent == d_var:
             return sp.KroneckerDelta(expr.i, element.i) * sp.KroneckerDelta(expr.j, element.j)
+        if expr.parent in tangents:
+            node = tangents[expr.parent]
+            top = node[expr.i, expr.j] if is_matrix(node) else node
+            return sp.Derivative(top, element)
         return partial(expr.parent._entry(expr.i, expr.j))
+    if expr in tangents:  # a scalar's differential
+        return sp.Derivative(tangents[expr], element)
     if is_matrix(expr):  # a 1 x 1 matrix standing for its entry
         return partial(_entry(expr, 0, 0))
     if isinstance(expr, sp.Trace):
@@ -133,7 +155,7 @@ def _linear_partial_of(expr: Any, d_var: Any, element: Any, memo: dict[Any, Any]
     if isinstance(expr, sp.Sum):
         return sp.Sum(partial(expr.function), *expr.limits)
     if isinstance(expr, sp.Mul):
-        linear = [f for f in expr.args if f.has(d_var)]
+        linear = [f for f in expr.args if _depends(f, d_var, tangents)]
         if len(linear) == 1:
             rest = [f for f in expr.args if f is not linear[0]]
             return sp.Mul(*rest) * partial(linear[0])
@@ -181,6 +203,8 @@ def _phase_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
             lines.append(IndexLine("local", _entry(d_node, OUT_ROW, OUT_COL), rhs))
     if _is_adjoint_program(steps, wrt):
         return lines + _adjoint_lines(steps, wrt)
+    if any(s.kind == "program" for s in steps):
+        return lines + _tangent_lines(steps, wrt)
     composed, d_var = _composed_differentials(steps, wrt)
     if d_var is None:
         return lines
@@ -229,6 +253,38 @@ def _adjoint_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
     x = _entry(wrt, ROW, COL)
     rhs = by_entry(result.expr, ROW, COL)
     return [*lines, IndexLine("result", sp.Derivative(sp.Symbol(root.lhs), x), rhs)]
+
+
+def _tangent_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
+    """Forward mode one step at a time, for a program: ∂v[a,b]/∂X[i,j] of each
+    intermediate v from its local differential, in terms of ∂u[k,l]/∂X[i,j] of the
+    intermediates u it uses (so each line is as small as its step; composing the
+    differentials instead grows as T²).  The last is the result."""
+    local = {str(s.differential[0]): s.differential for s in steps if s.kind == "local"}
+    defines = [s for s in steps if s.kind == "define" and f"d{s.lhs}" in local]
+    if not defines:
+        return []
+    tangents = {local[f"d{s.lhs}"][0]: _symbol(s.lhs, s.shape) for s in defines}
+    d_var = next(
+        (
+            sym
+            for s in defines
+            for sym in local[f"d{s.lhs}"][1].free_symbols
+            if _is_d_variable(sym, wrt)
+        ),
+        None,
+    )
+    if d_var is None:
+        return []
+    x = _var_element(d_var)
+    lines = []
+    for step in defines:
+        differential = _entry(local[f"d{step.lhs}"][1], OUT_ROW, OUT_COL)
+        rhs = clean(_linear_partial(differential, d_var, x, {}, tangents))
+        node = _entry(_symbol(step.lhs, step.shape), OUT_ROW, OUT_COL)
+        kind = "result" if step is defines[-1] else "chain"
+        lines.append(IndexLine(kind, sp.Derivative(node, x), rhs))
+    return lines
 
 
 def _chain_lines(steps: list[Any], composed: dict[str, Any], d_var: Any) -> list[IndexLine]:

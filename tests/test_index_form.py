@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matderiv import derive, evaluate, hessian, hvp
+from matderiv import derive, evaluate, gradient, hessian, hvp, jacobian, vec
 from matderiv.examples import rnn_loss
 from matderiv.index_form import IndexLine, index_lines, rename_bound_indices
 from matderiv.render.unicode import fmt
@@ -131,6 +131,12 @@ def _compiled(expr: Any, values: dict[str, Any], scope: frozenset[str], cache: d
 
 
 def _compile(expr: Any, values: dict[str, Any], scope: frozenset[str], cache: dict) -> Compiled:
+    if isinstance(expr, sp.Derivative):  # ∂u[r,c]/∂X[i,j]: from cache["tangent", u]
+        top, var = expr.expr, expr.variables[0]
+        jac = cache["tangent", str(getattr(top, "parent", top))]
+        r, c = (_index_fn(top.i), _index_fn(top.j)) if hasattr(top, "parent") else (_zero, _zero)
+        i, j = _index_fn(var.i), _index_fn(var.j)
+        return lambda env: float(jac[r(env), c(env), i(env), j(env)])
     if isinstance(expr, sp.Sum):
         (var, low, high), *rest = expr.limits
         lo, hi, name = _index_fn(low), _index_fn(high), var.name
@@ -163,6 +169,10 @@ def _compile(expr: Any, values: dict[str, Any], scope: frozenset[str], cache: di
     return lambda env: float(expr.func(*(sp.Float(part(env)) for part in parts)))
 
 
+def _zero(env: dict[str, int]) -> int:
+    return 0
+
+
 def _product(parts: list[Compiled], env: dict[str, int]) -> float:
     total = 1.0
     for part in parts:
@@ -191,7 +201,12 @@ def _index_fn(expr: Any) -> Callable[[dict[str, int]], int]:
 
 
 def _names(expr: Any) -> set[str]:
-    return {s.name for s in expr.free_symbols if isinstance(s, sp.Symbol)}
+    """The names of the symbols in ``expr``, with the indices of ∂u/∂X[i,j] (which
+    SymPy counts as bound by the derivative)."""
+    symbols = expr.free_symbols | {
+        s for dx in expr.atoms(sp.Derivative) for v in dx.variables for s in v.free_symbols
+    }
+    return {s.name for s in symbols if isinstance(s, sp.Symbol)}
 
 
 def _index(expr: Any, env: dict[str, int]) -> int:
@@ -265,24 +280,61 @@ def _primal(d: Any, line: IndexLine, weights: dict[str, Any], values: dict[str, 
     return forward[str(getattr(top, "parent", top))]
 
 
+def _variable_name(d: Any) -> str:
+    """X for d.wrt = X, vec(X) or vec(Xᵀ)."""
+    var = d.wrt
+    while not isinstance(var, sp.MatrixSymbol):
+        var = var.args[0]
+    return var.name
+
+
+def _tangents(d: Any, base: dict[str, Any]) -> dict[tuple[str, str], np.ndarray]:
+    """Central differences ∂u[r,c]/∂X[i,j] of every intermediate u, as arrays
+    indexed [r, c, i, j]: what forward-mode lines refer to by name."""
+    name = _variable_name(d)
+    steps = d.steps_of_kind("define")
+    columns: dict[str, dict[tuple, np.ndarray]] = {step.lhs: {} for step in steps}
+    for at in np.ndindex(base[name].shape):
+        plus, minus = dict(base), dict(base)
+        plus[name], minus[name] = base[name].copy(), base[name].copy()
+        plus[name][at] += STEP
+        minus[name][at] -= STEP
+        up, down = _forward(d, plus), _forward(d, minus)
+        for step in steps:
+            change = np.atleast_2d(up[step.lhs]) - np.atleast_2d(down[step.lhs])
+            columns[step.lhs][at] = change / (2 * STEP)
+    jacobians = {}
+    for node, by_entry in columns.items():
+        first = next(iter(by_entry.values()))
+        jac = np.empty((*first.shape, *base[name].shape))
+        for (i, j), column in by_entry.items():
+            jac[:, :, i, j] = column
+        jacobians["tangent", node] = jac
+    return jacobians
+
+
 def _check_lines(d: Any, lines: Any, seed: int = 0, shift: float = 2.0) -> int:
-    """Every chain and result line against finite differences; the count checked."""
+    """Every chain and result line against finite differences; the count checked.
+    Lines that refer to ∂u[k]/∂X[i,j] (forward mode, step by step) read it from
+    central differences too."""
     rng = np.random.default_rng(seed)
     base = _inputs(d, rng, shift)
+    stepwise = any(line.rhs.has(sp.Derivative) for line in lines)
+    tangents = _tangents(d, base) if stepwise else {}
     checked = 0
     for line in lines:
         if line.kind not in ("chain", "result"):
             continue
         top, element = _lhs_parts(line)
         weights = _adjoint_weights(line, rng)
-        values, cache = {**_forward(d, base), **weights}, {}
+        values, cache = {**_forward(d, base), **weights}, dict(tangents)
         primal = functools.partial(_primal, d, line, weights)
         for env in _assignments(top, element):
             got = _value(line.rhs, values, env, cache)
             at = (_index(element.i, env), _index(element.j, env))
             out = (_index(top.i, env), _index(top.j, env)) if hasattr(top, "parent") else (0, 0)
             fd = _finite_difference(
-                lambda v, f=primal, o=out: _entry_of(f(v), *o), base, d.wrt.name, at
+                lambda v, f=primal, o=out: _entry_of(f(v), *o), base, _variable_name(d), at
             )
             assert got == pytest.approx(fd, rel=1e-5, abs=1e-6), (str(line.lhs), env)
             checked += 1
@@ -316,19 +368,24 @@ def _check_result_line(d: Any, lines: Any, shift: float = 2.0) -> None:
     )
     result = [line for line in lines if line.kind == "result"][-1]
     top, element = _lhs_parts(result)
-    cache: dict = {}
-    var_rows = int(sp.sympify(d.wrt.shape[0]).subs(SIZES))
+    # a forward-mode line, step by step, reads ∂u[k]/∂X[i,j] from central differences
+    stepwise = result.rhs.has(sp.Derivative)
+    cache: dict = _tangents(d, inputs) if stepwise else {}
+    tolerance = 1e-6 if stepwise else 1e-9
+    var_rows = _index(element.parent.shape[0], {})
     for env in _assignments(top, element):
         row, col = _index(element.i, env), _index(element.j, env)
         if hasattr(top, "parent"):
             out_rows = int(sp.sympify(top.parent.shape[0]).subs(SIZES))
             out = _index(top.i, env) + out_rows * _index(top.j, env)
             numerator = (out, row + var_rows * col)
-        else:  # a scalar's gradient: shaped like Xᵀ (numerator) or X (denominator)
+        elif isinstance(d.wrt, sp.MatrixSymbol):  # shaped like Xᵀ (numerator) or X
             numerator = (col, row)
+        else:  # a scalar's gradient by vec(X): a row (numerator) or a column
+            numerator = (0, row + var_rows * col)
         expected = jac[numerator] if d.layout == "numerator" else jac[numerator[::-1]]
         assert _value(result.rhs, values, env, cache) == pytest.approx(
-            expected, rel=1e-9, abs=1e-12
+            expected, rel=tolerance, abs=tolerance * 1e-3
         )
 
 
@@ -465,8 +522,8 @@ def test_kronecker_index_notation_renders() -> None:
     assert "∂f/∂R[i,j]" in text.splitlines()[-1]
 
 
-def _rnn_program(steps: int, by: str = "U", layout: str = "denominator") -> Any:
-    """h_t = tanh(Wᵀ x_t + Uᵀ h_{t-1}), L = Σ_t cᵀ h_t, as a where= program; ∂L/∂U."""
+def _rnn_where(steps: int) -> tuple[Any, dict[Any, Any]]:
+    """L = Σ_t cᵀ h_t and the program h_t = tanh(Wᵀ x_t + Uᵀ h_{t-1})."""
     W, U = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("U", n, n)
     c, previous = sp.MatrixSymbol("c", n, 1), sp.MatrixSymbol("h_0", n, 1)
     where = {}
@@ -475,8 +532,14 @@ def _rnn_program(steps: int, by: str = "U", layout: str = "denominator") -> Any:
         x_t = sp.MatrixSymbol(f"x_{t}", m, 1)
         where[h] = (W.T * x_t + U.T * previous).applyfunc(sp.tanh)
         previous = h
-    loss = sp.MatAdd(*(c.T * h for h in where))
-    return derive(loss, {"U": U, "W": W}[by], layout=layout, where=where)
+    return sp.MatAdd(*(c.T * h for h in where)), where
+
+
+def _rnn_program(steps: int, by: str = "U", layout: str = "denominator") -> Any:
+    """∂L/∂U (or ∂L/∂W) of the where= RNN."""
+    loss, where = _rnn_where(steps)
+    var = {"U": sp.MatrixSymbol("U", n, n), "W": sp.MatrixSymbol("W", m, n)}[by]
+    return derive(loss, var, layout=layout, where=where)
 
 
 def _perturbed_loss(d: Any, values: dict[str, Any], node: str, at: tuple, step: float) -> float:
@@ -558,12 +621,44 @@ def _idle_sums(expr: Any) -> list[Any]:
     ]
 
 
+@pytest.mark.parametrize("by", ["U", "W"])
+def test_forward_mode_program_lines_match_finite_differences(by: str) -> None:
+    """∂h_T/∂X through a program (named tangents ḣ_t) is written step by step:
+    each line in terms of the intermediates' own derivatives, ∂h₁[k]/∂W[i,j]."""
+    _, where = _rnn_where(3)
+    W, U = (sp.MatrixSymbol(k, *shape) for k, shape in (("W", (m, n)), ("U", (n, n))))
+    d = jacobian(list(where)[-1], {"U": U, "W": W}[by], where=where)
+    lines = index_lines(d)
+    assert any(line.rhs.has(sp.Derivative) for line in lines)
+    assert _check_lines(d, lines, shift=0.0) >= 12 * SIZES[n] * SIZES[n]
+    _check_result_line(d, lines, shift=0.0)
+
+
+def test_a_gradient_by_vec_through_a_program_is_written_step_by_step() -> None:
+    """By vec(W) a gradient has no matrix-shaped index form of its own; it is written
+    in forward mode, step by step, like a Jacobian."""
+    L, where = _rnn_where(2)
+    d = gradient(L, vec(sp.MatrixSymbol("W", m, n)), where=where)
+    lines = index_lines(d)
+    assert [line.kind for line in lines].count("result") == 1
+    assert _check_lines(d, lines, shift=0.0) > 0
+
+
+@pytest.mark.parametrize("kind", ["forward", "reverse"])
+def test_index_notation_of_a_program_grows_linearly_in_both_modes(kind: str) -> None:
+    def size(T: int) -> int:
+        L, where = _rnn_where(T)
+        W = sp.MatrixSymbol("W", m, n)
+        d = (
+            gradient(L, W, where=where)
+            if kind == "reverse"
+            else jacobian(list(where)[-1], W, where=where)
+        )
+        return _size(index_lines(d))
+
+    small, large = size(8), size(16)
+    assert large <= 2.1 * small, (small, large)
+
+
 def _size(lines: Any) -> int:
     return sum(sp.count_ops(line.rhs, visual=False) + 1 for line in lines)
-
-
-def test_index_notation_of_a_program_grows_linearly() -> None:
-    """Each line is written with the named adjoints, so doubling the recurrence at
-    most doubles the notation; composing the differentials instead grows as T²."""
-    small, large = (_size(index_lines(_rnn_program(T, "W"))) for T in (8, 16))
-    assert large <= 2.1 * small, (small, large)
