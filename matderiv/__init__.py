@@ -5,6 +5,7 @@ denominator layout Jᵀ; a scalar's gradient in denominator layout is shaped
 like X.  See README.md.
 """
 
+from . import sympy_fixes  # noqa: F401  (fixes two SymPy bugs on import, first)
 from .codegen import lambdify
 from .derivation import Derivation, Step
 from .engine import derive, gradient, jacobian

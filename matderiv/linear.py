@@ -260,9 +260,9 @@ def _scale(coeff: Any, expr: Any) -> Any:
     if is_matrix(expr) and is_matrix(coeff):
         raise TypeError("internal: matrix coefficient in _scale")
     if is_matrix(expr):
-        # not ``coeff * expr``: SymPy's operator runs a deep doit(), which rewrites
-        # tr(u ⊗ vᵀ) as tr(u) tr(v) even for non-square factors (wrong).
-        return sp.MatMul(coeff, expr).doit(deep=False)
+        # not ``coeff * expr`` or MatMul.doit: SymPy runs a deep doit() from both
+        # (MatMul's to split 2·(A + B)), which trips over its own bugs in the operands
+        return matmul(coeff, expr)
     return coeff * expr
 
 

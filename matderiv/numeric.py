@@ -107,14 +107,35 @@ def _matmul(node: Any, args: list[Any], env: Env) -> Any:
             factors.append(value)
         else:
             coeff = coeff * _scalar(value)
+    matrices = [a for a in node.args if getattr(a, "is_Matrix", False)]
+    for k in range(len(factors) - 1):
+        left, right = _shape2(factors[k]), _shape2(factors[k + 1])
+        if left[1] != right[0]:
+            raise EvaluationError(
+                f"product {fmt(node)}: {fmt(matrices[k])} has the value shape {left} and "
+                f"{fmt(matrices[k + 1])} {right}, which do not conform. Hint: check the values' "
+                "shapes against the symbols' sizes."
+            )
     product = chain(factors)
     if coeff == 1.0:
         return product
     return coeff * to_dense(product)
 
 
+def _shape2(value: Any) -> tuple[int, int]:
+    """The shape of a matrix value (an array, a LinOp, or a number for a 1 x 1)."""
+    shape = value.shape if isinstance(value, LinOp) else np.shape(value)
+    return (1, 1) if len(shape) == 0 else (shape[0], shape[1] if len(shape) > 1 else 1)
+
+
 @evaluates(sp.MatAdd)
 def _matadd(node: Any, args: list[Any], env: Env) -> Any:
+    shapes = {_shape2(a) for a in args}
+    if len(shapes) > 1:  # NumPy would broadcast a column over a matrix
+        raise EvaluationError(
+            f"sum {fmt(node)}: its terms have the value shapes {sorted(shapes)}. Hint: check "
+            "the values' shapes against the symbols' sizes."
+        )
     return sum(to_dense(a) for a in args[1:]) + to_dense(args[0])
 
 

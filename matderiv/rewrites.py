@@ -61,9 +61,9 @@ def kron_outer_product(expr: Any) -> Any:
     first, second = pair
     (r1, c1), (r2, c2) = shape_of(first), shape_of(second)
     if _is_one(c1) and _is_one(r2):
-        return sp.MatMul(first, second).doit(deep=False)
+        return matmul(first, second)
     if _is_one(r1) and _is_one(c2):
-        return sp.MatMul(second, first).doit(deep=False)
+        return matmul(second, first)
     return None
 
 
@@ -163,7 +163,7 @@ def mixed_product(left: Any, right: Any) -> Any:
     pairs = list(zip(left.args, right.args, strict=False))
     if not all(dims_equal(shape_of(a)[1], shape_of(c)[0]) for a, c in pairs):
         return None
-    return (sp.KroneckerProduct(*(sp.MatMul(a, c).doit(deep=False) for a, c in pairs)),)
+    return (sp.KroneckerProduct(*(matmul(a, c) for a, c in pairs)),)
 
 
 def commutation_through_kron(left: Any, right: Any) -> Any:
@@ -218,7 +218,7 @@ def kron_vec(left: Any, right: Any) -> Any:
     a, b = pair
     x = right.arg
     if dims_equal(shape_of(b)[1], shape_of(x)[0]) and dims_equal(shape_of(x)[1], shape_of(a)[1]):
-        return (Vec(sp.MatMul(b, x, transpose(a)).doit(deep=False)),)
+        return (Vec(matmul(b, x, transpose(a))),)
     return None
 
 
@@ -247,9 +247,9 @@ def _factors(term: Any) -> tuple[Any, list[Any]]:
 
 
 def _rest(coeff: Any, factors: list[Any], size: Any) -> Any:
-    if not factors:
-        return coeff * sp.Identity(size) if coeff != 1 else sp.Identity(size)
-    return sp.MatMul(coeff, *factors).doit(deep=False)
+    # not SymPy's ``coeff * I`` or MatMul.doit: they run a deep doit (SymPy splits
+    # 2·(A + B) with one), which trips over SymPy's own bugs in the operands
+    return matmul(coeff, *factors) if factors else matmul(coeff, sp.Identity(size))
 
 
 def factor_sum(expr: Any) -> Any:

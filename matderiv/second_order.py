@@ -16,6 +16,7 @@ from typing import Any
 
 import sympy as sp
 
+from .canon import matmul, transpose
 from .derivation import Derivation, Step
 from .engine import _as_expr, derive, gradient
 from .errors import LayoutError, MatDerivError
@@ -69,7 +70,10 @@ def _second_names(
         symbols[display_symbol(step.lhs, expr)] = expr
         out[step.lhs] = expr
     chosen = []
-    symbols_names = symbol_names(walk(first.of, *(e for _, e in extra), *first.definitions))
+    # each expression on its own: a dimension of f (p in I_p) may be a value in ∇f
+    # (tr(I_p) = p), where a display name p would clash with it
+    exprs = (first.of, *(e for _, e in extra), *first.definitions)
+    symbols_names = set().union(*(symbol_names(walk(e)) for e in exprs))
     for stem, expr in extra:
         name, k = stem, 1
         while name in out or name in where_names or name in symbols_names:
@@ -163,7 +167,9 @@ def hvp(
         )
     grad = gradient(f, X, names=names, where=where)
     g = grad.result
-    inner = sp.Trace(V.T * g) if getattr(g, "is_Matrix", False) else V[0, 0] * g
+    # not V.T * g: SymPy's operator runs a deep doit, which splits tr(A ⊗ B) and
+    # trips over entrywise functions of 1 x 1 matrices in its assumption queries
+    inner = sp.Trace(matmul(transpose(V), g)) if getattr(g, "is_Matrix", False) else V[0, 0] * g
     second, (g_name, p_name) = _second_names(grad, names, [("g", g), ("p", inner)])
     d = gradient(inner, X, names=second, where=grad.definitions or None)
     description = f"Hessian-vector product H vec({V}), de-vectorised: shaped like {X}"

@@ -17,14 +17,19 @@ test_codegen_numba and test_parse_unicode.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import operator
+import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sympy as sp
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, event, reject, settings
 from hypothesis import strategies as st
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
@@ -302,3 +307,50 @@ def budget(examples):
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
+
+
+# -- shared by the property tests ------------------------------------------------------
+
+Crashes = dict[str, tuple[tuple[type[Exception], ...], str]]
+
+
+def known_crash(exc: BaseException, crashes: Crashes) -> str | None:
+    """The name of the entry of ``crashes`` (name -> (exception types, a frame of the
+    traceback: a function name, "file.py:function" or a file name such as
+    "<matderiv f>")) that ``exc`` is, or None."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = (
+        {f.name for f in frames}
+        | {f"{Path(f.filename).name}:{f.name}" for f in frames}
+        | {f.filename for f in frames}
+    )
+    for name, (types, frame) in crashes.items():
+        if isinstance(exc, types) and frame in where:
+            return name
+    return None
+
+
+@contextlib.contextmanager
+def rejecting(crashes: Crashes) -> Iterator[None]:
+    """A crash listed in ``crashes`` rejects the example (a Hypothesis event names
+    it); any other fails it."""
+    try:
+        yield
+    except Exception as exc:
+        name = known_crash(exc, crashes)
+        if name is None:
+            raise
+        event(f"known crash: {name}")
+        reject()
+
+
+def largest_value(expr: Any, env: Any) -> float:
+    """The largest magnitude of any matrix or trace subexpression of ``expr`` (or inf):
+    the property tests skip trees whose values explode, where float64 finite
+    differences cannot be trusted."""
+    largest = 0.0
+    for node in sp.preorder_traversal(expr):
+        if node.is_Matrix or isinstance(node, sp.Trace):
+            value = np.abs(np.asarray(matderiv.evaluate(node, env), dtype=float))
+            largest = max(largest, float(np.max(value, initial=0.0)))
+    return largest if np.isfinite(largest) else np.inf

@@ -13,7 +13,6 @@ its bug is fixed).
 from __future__ import annotations
 
 import inspect
-import traceback
 
 import numpy as np
 import sympy as sp
@@ -26,6 +25,8 @@ from random_trees import (
     VARIABLES,
     budget,
     expressions,
+    known_crash,
+    largest_value,
     matrix_cases,
     same_dim,
     same_shape,
@@ -40,15 +41,9 @@ from matderiv.testing import check_derivation, random_values
 MAX_MAGNITUDE = 1e3  # larger values make float64 finite differences untrustworthy
 
 # Crashes rejected instead of failed: name -> (exception types, frame function name).
-# SymPy's own KroneckerProduct.doit() crashes on a factor c·A·B when the strategy
-# builds expressions with SymPy's operators (not a matderiv frame; matderiv
-# canonicalises Kronecker products itself).
-KNOWN_CRASHES: dict[str, tuple[tuple[type[Exception], ...], str]] = {
-    "SymPy's KroneckerProduct.doit() on a factor c·A·B": (
-        (AttributeError, TypeError),
-        "extract_commutative",
-    ),
-}
+# Empty since matderiv.sympy_fixes repaired SymPy's KroneckerProduct canonicalisation
+# (it crashed on a factor c·A·B); add an entry for a crash found and not yet fixed.
+KNOWN_CRASHES: dict[str, tuple[tuple[type[Exception], ...], str]] = {}
 
 
 def expected_shape(case):
@@ -62,24 +57,6 @@ def expected_shape(case):
         return (ONE, size) if case.layout == "numerator" else (size, ONE)
     out = rows * cols
     return (out, size) if case.layout == "numerator" else (size, out)
-
-
-def known_crash(exc) -> str | None:
-    frames = {frame.name for frame in traceback.extract_tb(exc.__traceback__)}
-    for name, (types, function) in KNOWN_CRASHES.items():
-        if isinstance(exc, types) and function in frames:
-            return name
-    return None
-
-
-def largest_value(expr, env) -> float:
-    """The largest magnitude of any matrix or trace subexpression of ``expr`` (or inf)."""
-    largest = 0.0
-    for node in sp.preorder_traversal(expr):
-        if node.is_Matrix or isinstance(node, sp.Trace):
-            value = np.abs(np.asarray(matderiv.evaluate(node, env), dtype=float))
-            largest = max(largest, float(np.max(value, initial=0.0)))
-    return largest if np.isfinite(largest) else np.inf
 
 
 def _generated_code_agrees(d, env) -> None:
@@ -113,7 +90,7 @@ def check_case(case, seed=0):
     try:
         d = matderiv.derive(case.expr, case.wrt, case.layout)
     except Exception as exc:
-        name = known_crash(exc)
+        name = known_crash(exc, KNOWN_CRASHES)
         if name is None:
             raise
         event(f"known crash {name}")

@@ -93,6 +93,8 @@ class Emitter:
     def code(self, node: Any) -> str:
         """Python code for ``node``, naming it if it is used more than once."""
         if node in self.names:
+            if node in self.dim_names:  # a size used as a value: m·n (bᵀ b) x
+                self.dims.add(node)
             return self.names[node]
         text = self._code(node)
         cheap = isinstance(node, sp.Transpose) and is_leaf(node.arg)  # a view

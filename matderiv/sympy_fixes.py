@@ -1,0 +1,87 @@
+"""Two bugs of SymPy's KroneckerProduct that matderiv cannot route around, fixed
+when matderiv is imported (each only if the installed SymPy has it).
+
+SymPy runs a deep ``doit()`` from its arithmetic operators and from its
+assumption system (``tanh(u).is_real`` may expand ``u``, multiplying the matrix
+expressions inside it), so any scalar built over a matrix entry can reach these:
+
+- ``KroneckerProduct._eval_trace`` returns tr(A)·tr(B) for tr(A ⊗ B) even when A
+  and B are not square (A: m x n, B: n x m make A ⊗ B square): a wrong answer,
+  and a trace of a non-square matrix that cannot be evaluated.  Fixed: the
+  product of traces only when every factor is square; otherwise tr(A ⊗ B) stays.
+- The canonicalisation rule ``extract_commutative`` rebuilds a factor c·A·B as a
+  scalar ``Mul`` of matrices, so ``2·(A B) ⊗ C`` raises AttributeError
+  ("'Mul' object has no attribute 'is_Identity'").  Fixed: the factor is rebuilt
+  as a matrix product.
+
+Both fixes only change what was wrong or raised; every other result is SymPy's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions import kronecker
+from sympy.strategies import condition, do_one, exhaust
+
+from .shapes import dims_equal
+
+_ORIGINAL_TRACE = kronecker.KroneckerProduct._eval_trace
+
+
+def _eval_trace(self: Any) -> Any:
+    """tr(A ⊗ B) = tr(A) tr(B) for square A and B; otherwise left as it is."""
+    if all(dims_equal(a.rows, a.cols) for a in self.args):
+        return _ORIGINAL_TRACE(self)
+    return None
+
+
+def _extract_commutative(kron: Any) -> Any:
+    """c·A ⊗ B → c·(A ⊗ B), each factor's matrices kept as a matrix product."""
+    c_part: list[Any] = []
+    nc_part: list[Any] = []
+    for arg in kron.args:
+        c, nc = arg.args_cnc()
+        c_part.extend(c)
+        nc_part.append(nc[0] if len(nc) == 1 else sp.MatMul(*nc))
+    coeff = sp.Mul(*c_part)
+    if coeff != 1:
+        return sp.MatMul(coeff, kronecker.KroneckerProduct(*nc_part))
+    return kron
+
+
+def _trace_is_wrong() -> bool:
+    m, n = sp.symbols("m n", integer=True, positive=True)
+    A, B = sp.MatrixSymbol("A", m, n), sp.MatrixSymbol("B", n, m)
+    product = kronecker.KroneckerProduct(A, B)
+    return product._eval_trace() is not None
+
+
+def _extraction_crashes() -> bool:
+    n = sp.Symbol("n", integer=True, positive=True)
+    A, B, C = (sp.MatrixSymbol(s, n, n) for s in "ABC")
+    try:
+        kronecker.KroneckerProduct(sp.MatMul(2, A, B), C).doit()
+    except (AttributeError, TypeError):
+        return True
+    return False
+
+
+def apply() -> None:
+    """Install the fixes this SymPy needs (idempotent; run when this module is
+    imported, which ``import matderiv`` does first)."""
+    if _trace_is_wrong():
+        kronecker.KroneckerProduct._eval_trace = _eval_trace
+    if _extraction_crashes():
+        rules = tuple(
+            _extract_commutative if rule is kronecker.extract_commutative else rule
+            for rule in kronecker.rules
+        )
+        kronecker.rules = rules
+        kronecker.canonicalize = exhaust(
+            condition(lambda x: isinstance(x, kronecker.KroneckerProduct), do_one(*rules))
+        )
+
+
+apply()
