@@ -297,6 +297,8 @@ class _Checker:
         )
         squares = constants + ([var] if dims_equal(*var.shape) else [])
         for matrix in squares:
+            if not all(matrix in p for p in self.trials.points):
+                continue  # neither f nor the candidate uses it: no value to symmetrise
             symmetric = self.trials.with_points(
                 tuple({**p, matrix: (p[matrix] + p[matrix].T) / 2} for p in self.trials.points)
             )

@@ -348,3 +348,11 @@ def test_a_candidate_whose_mismatch_sympy_would_hide_is_ill_formed() -> None:
     bad = verify("eye(m) @ (A + A.T) @ x", f, x, "denominator")
     assert good.ok and good.kind == "correct"
     assert not bad.ok and bad.kind == "ill-formed" and "inner dimensions" in bad.message
+
+
+def test_a_variable_neither_side_uses_is_not_symmetrised() -> None:
+    """d tr(A)/dX = 0: the symmetry diagnosis of a wrong candidate looked up the
+    variable's value at points that hold none (KeyError)."""
+    wrong = verify(sp.OneMatrix(n, n), sp.Trace(A), X, "denominator")
+    assert wrong.kind == "wrong" and "𝟎" in wrong.message
+    assert verify(sp.ZeroMatrix(n, n), sp.Trace(A), X, "denominator").kind == "correct"
