@@ -129,7 +129,8 @@ def _relabel(steps: tuple[Step, ...], label: str) -> tuple[Step, ...]:
 
 
 def _direction(X: Any, f: Any, where: Mapping[Any, Any] | None) -> Any:
-    taken = {str(s) for s in f.free_symbols} | {str(s) for s in (where or {})}
+    exprs = [f, *(where or {}), *(where or {}).values()]  # an input only a definition uses
+    taken = {str(s) for e in exprs for s in sp.sympify(e).free_symbols}
     for k in range(0, 100):
         name = "V" if k == 0 else f"V_{k}"
         if name not in taken:

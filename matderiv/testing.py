@@ -199,8 +199,8 @@ def numeric_hessian(
 
 def _direction(d: Any) -> Any:
     """The direction V of an ``hvp`` derivation: the one symbol its result adds."""
-    program = {**d.definitions, **d.where}
-    given = sp.Tuple(d.of, *program.values()).free_symbols | set(program)
+    # the user's program, not the generated adjoints (which may use V)
+    given = sp.Tuple(d.of, *d.where.values()).free_symbols | set(d.where) | set(d.definitions)
     used = sp.Tuple(d.result, *d.definitions.values()).free_symbols
     (direction,) = (s for s in used - given if isinstance(s, sp.MatrixSymbol))
     return direction

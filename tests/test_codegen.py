@@ -302,3 +302,29 @@ def test_four_or_more_outer_products_are_one_product(rows) -> None:
     got = call(fn, env)
     assert got.shape == (DIMS[n], DIMS[m])
     np.testing.assert_allclose(got, evaluate(expr, env), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda O, B: sp.HadamardProduct(O, O),
+        lambda O, B: sp.MatMul(sp.MatAdd(O, O, evaluate=False), B),
+        lambda O, B: sp.HadamardProduct(O, sp.HadamardPower(O, -1)),
+        lambda O, B: sp.MatAdd(2 * O, -O, evaluate=False),
+    ],
+    ids=["𝟏∘𝟏", "(𝟏 + 𝟏) B", "𝟏 ⊘ 𝟏", "2·𝟏 - 𝟏"],
+)
+def test_entrywise_operations_on_ones_only_stay_matrices(build) -> None:
+    """A ones operand is written as 1.0 inside a sum or ∘ product; when every operand
+    is one, the node became the float 2.0 or 1.0 (lambdify(𝟏∘𝟏) returned 1.0 and
+    took no n; (𝟏 + 𝟏) B raised AttributeError)."""
+    k = sp.Symbol("k", integer=True, positive=True)
+    O, B = sp.OneMatrix(k, k), sp.MatrixSymbol("B", k, k)
+    expr = build(O, B)
+    fn = lambdify(expr)
+    values = {"B": np.arange(9.0).reshape(3, 3), "k": 3}
+    params = inspect.signature(fn).parameters
+    got = fn(**{key: v for key, v in values.items() if key in params})
+    want = evaluate(expr, {B: values["B"], k: 3})
+    assert np.shape(got) == (3, 3)
+    np.testing.assert_allclose(got, want)

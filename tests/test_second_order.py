@@ -216,3 +216,12 @@ def test_second_phase_names_avoid_the_users_symbols_but_not_dimensions() -> None
     assert check_derivation(d, {p: 3}, rtol=1e-4) < 1e-4
     q = sp.MatrixSymbol("q", p, 1)  # only the dimension is called p
     assert {"g", "p"} <= {s.lhs for s in hvp(q.T * B * q, q).steps if s.kind == "define"}
+
+
+def test_the_default_direction_avoids_inputs_only_a_definition_uses() -> None:
+    """hvp(h², x, where={h: Vᵀx}) took the input V as its direction: H vec(V) at the
+    input instead of along a direction of its own."""
+    V, h = sp.MatrixSymbol("V", n, 1), sp.MatrixSymbol("h", 1, 1)
+    d = hvp(h * h, x, where={h: V.T * x})
+    assert d.description.startswith("Hessian-vector product H vec(V_1)")
+    check_derivation(d, DIMS, trials=2)

@@ -181,9 +181,11 @@ class Emitter:
         return f"{self._paren(base)} ** {self._scalar_code(exp)}"
 
     def _operand(self, arg: Any, within: Any) -> str:
-        """An operand of an entrywise operation; a ones matrix of the same shape is 1."""
+        """An operand of an entrywise operation; a ones matrix of the same shape is 1,
+        unless every operand is one (𝟏 + 𝟏 must stay a matrix, not the float 2.0)."""
         if isinstance(arg, sp.OneMatrix) and arg.shape == within.shape:
-            return "1.0"
+            if not all(isinstance(_bare(a), sp.OneMatrix) for a in within.args):
+                return "1.0"
         return self._paren(arg)
 
     def _MatAdd(self, node: Any) -> str:
@@ -383,6 +385,12 @@ def _scale_small_factor(mats: list[Any], coeff: Any) -> tuple[list[Any], Any]:
         if is_one(m.cols) or is_one(m.rows):
             return [*mats[:k], sp.MatMul(coeff, m), *mats[k + 1 :]], 1
     return mats, coeff
+
+
+def _bare(operand: Any) -> Any:
+    """An operand of a sum or ∘ product without its coefficient or reciprocal."""
+    operand = _split_coeff(operand)[1]
+    return _reciprocal(operand) if _is_reciprocal(operand) else operand
 
 
 def _split_coeff(term: Any) -> tuple[Any, Any]:
