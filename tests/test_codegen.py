@@ -307,10 +307,10 @@ def test_four_or_more_outer_products_are_one_product(rows) -> None:
 @pytest.mark.parametrize(
     "build",
     [
-        lambda O, B: sp.HadamardProduct(O, O),
-        lambda O, B: sp.MatMul(sp.MatAdd(O, O, evaluate=False), B),
-        lambda O, B: sp.HadamardProduct(O, sp.HadamardPower(O, -1)),
-        lambda O, B: sp.MatAdd(2 * O, -O, evaluate=False),
+        lambda ones, B: sp.HadamardProduct(ones, ones),
+        lambda ones, B: sp.MatMul(sp.MatAdd(ones, ones, evaluate=False), B),
+        lambda ones, B: sp.HadamardProduct(ones, sp.HadamardPower(ones, -1)),
+        lambda ones, B: sp.MatAdd(2 * ones, -ones, evaluate=False),
     ],
     ids=["𝟏∘𝟏", "(𝟏 + 𝟏) B", "𝟏 ⊘ 𝟏", "2·𝟏 - 𝟏"],
 )
@@ -319,8 +319,8 @@ def test_entrywise_operations_on_ones_only_stay_matrices(build) -> None:
     is one, the node became the float 2.0 or 1.0 (lambdify(𝟏∘𝟏) returned 1.0 and
     took no n; (𝟏 + 𝟏) B raised AttributeError)."""
     k = sp.Symbol("k", integer=True, positive=True)
-    O, B = sp.OneMatrix(k, k), sp.MatrixSymbol("B", k, k)
-    expr = build(O, B)
+    ones, B = sp.OneMatrix(k, k), sp.MatrixSymbol("B", k, k)
+    expr = build(ones, B)
     fn = lambdify(expr)
     values = {"B": np.arange(9.0).reshape(3, 3), "k": 3}
     params = inspect.signature(fn).parameters

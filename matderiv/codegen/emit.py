@@ -183,9 +183,9 @@ class Emitter:
     def _operand(self, arg: Any, within: Any) -> str:
         """An operand of an entrywise operation; a ones matrix of the same shape is 1,
         unless every operand is one (𝟏 + 𝟏 must stay a matrix, not the float 2.0)."""
-        if isinstance(arg, sp.OneMatrix) and arg.shape == within.shape:
-            if not all(isinstance(_bare(a), sp.OneMatrix) for a in within.args):
-                return "1.0"
+        ones = isinstance(arg, sp.OneMatrix) and arg.shape == within.shape
+        if ones and not all(isinstance(_bare(a), sp.OneMatrix) for a in within.args):
+            return "1.0"
         return self._paren(arg)
 
     def _MatAdd(self, node: Any) -> str:
