@@ -92,6 +92,8 @@ def relative_error(a: list[np.ndarray], b: list[np.ndarray]) -> float:
     for x, y in zip(a, b, strict=True):
         if x.shape != y.shape:
             return float("inf")
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            return float("nan")  # no agreement can be read off (max() skips a NaN)
         scale = max(float(np.max(np.abs(y), initial=0.0)), 1.0)
         worst = max(worst, float(np.max(np.abs(x - y), initial=0.0)) / scale)
     return worst

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from .canon import transpose
@@ -187,6 +188,16 @@ class _Checker:
 
     def diagnose(self) -> Verdict:
         err = relative_error(self.trials.values(self.candidate), self.trials.values(self.result))
+        if np.isnan(err):
+            return self.verdict(
+                False,
+                "wrong",
+                "the candidate could not be confirmed: it or the derivative is not finite "
+                "(NaN or ∞) at the random points verify compares at (a square root or log "
+                "of a negative entry, an overflow), and it does not equal the derivative "
+                f"symbolically. The derivative is {self.shown_result}.",
+                max_error=err,
+            )
         checks = (
             self._transposed,
             self._commutation,

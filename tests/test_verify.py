@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import sympy as sp
 from rich.console import Console
@@ -356,3 +357,19 @@ def test_a_variable_neither_side_uses_is_not_symmetrised() -> None:
     wrong = verify(sp.OneMatrix(n, n), sp.Trace(A), X, "denominator")
     assert wrong.kind == "wrong" and "𝟎" in wrong.message
     assert verify(sp.ZeroMatrix(n, n), sp.Trace(A), X, "denominator").kind == "correct"
+
+
+def test_values_that_are_not_finite_never_confirm_a_candidate() -> None:
+    """d tr(√X)/dX is NaN where X has negative entries, as at verify's random points:
+    Python's max() skipped the NaN errors, so any candidate, even 0, was correct."""
+    f = sp.Trace(X.applyfunc(sp.sqrt))
+    with np.errstate(invalid="ignore"):
+        wrong = verify(sp.ZeroMatrix(n, n), f, X, "denominator")
+        right = verify(
+            sp.HadamardProduct(sp.HadamardPower(X, -sp.S.Half), sp.Identity(n)) / 2,
+            f,
+            X,
+            "denominator",
+        )
+    assert not wrong and "not finite" in wrong.message
+    assert right.kind == "correct"  # equal symbolically: no numbers needed
