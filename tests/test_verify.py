@@ -373,3 +373,12 @@ def test_values_that_are_not_finite_never_confirm_a_candidate() -> None:
         )
     assert not wrong and "not finite" in wrong.message
     assert right.kind == "correct"  # equal symbolically: no numbers needed
+
+
+def test_scalar_symbols_get_values_at_the_random_points() -> None:
+    """f = s·xᵀx: the numeric comparison drew values for matrices and sizes only, so
+    a candidate not equal symbolically raised 'no values for s'."""
+    s = sp.Symbol("s")
+    f = s * (x.T * x)
+    assert verify(3 * s * x, f, x, "denominator").kind == "factor"
+    assert verify(s * x + s * x.T.T, f, x, "denominator").kind == "correct"
