@@ -41,10 +41,9 @@ class IndexLine:
     via: str = ""  # chain lines of a scalar: the intermediate summed over
 
 
-def gradient_symbol(of: Any, node: Any) -> Any:
+def gradient_symbol(of: str, node: str, shape: Any) -> Any:
     """The adjoint ∂f/∂u as a matrix symbol shaped like u, printed as a fraction."""
-    rows, cols = shape_of(node)
-    return sp.MatrixSymbol(f"∂{of}/∂{node}", rows, cols)
+    return sp.MatrixSymbol(f"∂{of}/∂{node}", *shape)
 
 
 def _entry(expr: Any, row: Any, col: Any) -> Any:
@@ -73,9 +72,19 @@ def _contract(weights: Any, differential: Any) -> Any:
     return sp.Sum(term, *limits) if limits else term
 
 
+def _local_differentials(steps: Any) -> dict[str, tuple[Any, Any]]:
+    """ "dv" -> (dv, v's local differential), for every local step."""
+    return {str(s.differential[0]): s.differential for s in steps if s.kind == "local"}
+
+
+def _d_variable(exprs: Any, wrt: Any) -> Any:
+    """The symbol dX among the free symbols of ``exprs`` (None if none holds it)."""
+    return next((s for e in exprs for s in e.free_symbols if _is_d_variable(s, wrt)), None)
+
+
 def _composed_differentials(steps: Any, wrt: Any) -> tuple[dict[str, Any], Any]:
     """Each named node's differential in terms of d(variable); and that d(variable)."""
-    local = {str(s.differential[0]): s.differential for s in steps if s.kind == "local"}
+    local = _local_differentials(steps)
     composed: dict[Any, Any] = {}
     by_name: dict[str, Any] = {}
     for step in steps:
@@ -84,10 +93,7 @@ def _composed_differentials(steps: Any, wrt: Any) -> tuple[dict[str, Any], Any]:
         d_node, differential = local[f"d{step.lhs}"]
         composed[d_node] = differential.xreplace(composed)
         by_name[step.lhs] = composed[d_node]
-    d_var = next(
-        (s for e in by_name.values() for s in e.free_symbols if _is_d_variable(s, wrt)), None
-    )
-    return by_name, d_var
+    return by_name, _d_variable(by_name.values(), wrt)
 
 
 def _is_d_variable(symbol: Any, wrt: Any) -> bool:
@@ -243,7 +249,7 @@ def _adjoint_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
     for step in steps:
         node = step.lhs.split("/∂", 1)[1] if step.kind == "chain" else ""
         if node in defines and node != root.lhs:
-            adjoint = sp.MatrixSymbol(f"∂{root.lhs}/∂{node}", *defines[node].shape)
+            adjoint = gradient_symbol(root.lhs, node, defines[node].shape)
             rhs = by_entry(step.expr, OUT_ROW, OUT_COL)
             lines.append(IndexLine("chain", _entry(adjoint, OUT_ROW, OUT_COL), rhs))
         elif step.kind == "program":
@@ -260,20 +266,10 @@ def _tangent_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
     intermediate v from its local differential, in terms of ∂u[k,l]/∂X[i,j] of the
     intermediates u it uses (so each line is as small as its step; composing the
     differentials instead grows as T²).  The last is the result."""
-    local = {str(s.differential[0]): s.differential for s in steps if s.kind == "local"}
+    local = _local_differentials(steps)
     defines = [s for s in steps if s.kind == "define" and f"d{s.lhs}" in local]
-    if not defines:
-        return []
     tangents = {local[f"d{s.lhs}"][0]: _symbol(s.lhs, s.shape) for s in defines}
-    d_var = next(
-        (
-            sym
-            for s in defines
-            for sym in local[f"d{s.lhs}"][1].free_symbols
-            if _is_d_variable(sym, wrt)
-        ),
-        None,
-    )
+    d_var = _d_variable((local[f"d{s.lhs}"][1] for s in defines), wrt)
     if d_var is None:
         return []
     x = _var_element(d_var)
@@ -299,7 +295,7 @@ def _chain_lines(steps: list[Any], composed: dict[str, Any], d_var: Any) -> list
     if is_scalar_shape(root.shape):
         f = sp.Symbol(root.lhs)
         for step in inner:
-            weights = sp.MatrixSymbol(gradient_symbol(root.lhs, step.lhs).name, *step.shape)
+            weights = gradient_symbol(root.lhs, step.lhs, step.shape)
             rhs = _partial(_contract(weights, composed[step.lhs]), d_var)
             lines.append(IndexLine("chain", sp.Derivative(f, x), rhs, step.lhs))
         result = _partial(_entry(composed[root.lhs], OUT_ROW, OUT_COL), d_var)

@@ -101,13 +101,13 @@ def _ones(node: Any, args: list[Any], env: Env) -> Any:
 @evaluates(sp.MatMul)
 def _matmul(node: Any, args: list[Any], env: Env) -> Any:
     coeff = 1.0
-    factors = []
+    factors, matrices = [], []
     for arg, value in zip(node.args, args, strict=False):
         if getattr(arg, "is_Matrix", False):
             factors.append(value)
+            matrices.append(arg)
         else:
             coeff = coeff * _scalar(value)
-    matrices = [a for a in node.args if getattr(a, "is_Matrix", False)]
     for k in range(len(factors) - 1):
         left, right = _shape2(factors[k]), _shape2(factors[k + 1])
         if left[1] != right[0]:

@@ -19,7 +19,7 @@ import sympy as sp
 from .layout import parse_wrt
 from .linops import Commutation
 from .numeric import evaluate
-from .shapes import is_scalar_shape, shape_of
+from .shapes import dimension_symbols, is_scalar_shape, shape_of
 
 
 def needs_definite(expr: Any) -> set[Any]:
@@ -65,7 +65,9 @@ def random_values(
     *,
     symmetric: set[Any] | None = None,
 ) -> dict[Any, Any]:
-    """Random float64 values for every MatrixSymbol of ``expr`` at the sizes ``dims``.
+    """Random float64 values for every MatrixSymbol of ``expr`` at the sizes ``dims``,
+    and for its scalar Symbols that are not sizes (s in s·xᵀx: in [0.5, 1.5], so that
+    √s and log s are defined; drawn after the matrices).
 
     definite   square symbols drawn as ``definite_matrix`` (invertible, det > 0, not
                symmetric); by default those inverted or under a determinant in
@@ -93,6 +95,10 @@ def random_values(
             values[symbol] = rng.uniform(0.5, 2.0, (rows, cols))
         else:
             values[symbol] = rng.standard_normal((rows, cols))
+    sizes = set(dims) | dimension_symbols(expr)
+    for symbol in sorted(expr.free_symbols, key=str):
+        if isinstance(symbol, sp.Symbol) and symbol not in sizes:
+            values[symbol] = float(rng.uniform(0.5, 1.5))
     return values
 
 

@@ -78,20 +78,10 @@ def make_trials(
     program = dict(program or {})
     both = sp.Tuple(*exprs, *program.values())
     dims = sorted(dimension_symbols(*exprs, *program.values()), key=str)
-    # scalar symbols of f (s in s·xᵀx): positive, so that √s and log s are defined
-    scalars = sorted(
-        (
-            s
-            for s in both.free_symbols
-            if isinstance(s, sp.Symbol) and s not in dims and s not in program
-        ),
-        key=str,
-    )
     out = []
     for choice in size_choices(dims, sizes):
         for _ in range(points):
             values = random_values(both, choice, rng)  # defined symbols are recomputed
-            values.update({s: float(rng.uniform(0.5, 1.5)) for s in scalars})
             out.append({**values, **choice})
     return Trials(tuple(out), program)
 

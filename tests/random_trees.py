@@ -287,11 +287,17 @@ def scalar_cases(draw):
         root = draw(expressions((ONE, ONE), var, 5))
         if kind == "element":
             root = MatrixElement(root, 0, 0)
+    return draw(case_of(var, wrapped(draw, root, kind)))
+
+
+def wrapped(draw, root, kind):
+    """A scalar root as it is, or through tanh or a square (of its entry when it is a
+    1 x 1 matrix, i.e. unless ``kind`` is "trace" or "element")."""
     wrap = draw(st.sampled_from(("none", "tanh", "square")))
-    if wrap != "none":
-        scalar = root if kind in ("trace", "element") else MatrixElement(root, 0, 0)
-        root = sp.tanh(scalar) if wrap == "tanh" else scalar**2
-    return draw(case_of(var, root))
+    if wrap == "none":
+        return root
+    scalar = root if kind in ("trace", "element") else MatrixElement(root, 0, 0)
+    return sp.tanh(scalar) if wrap == "tanh" else scalar**2
 
 
 def var_of(wrt):

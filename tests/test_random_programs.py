@@ -59,6 +59,7 @@ from random_trees import (
     same_shape,
     show,
     well_shaped,
+    wrapped,
 )
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -294,11 +295,7 @@ def roots(draw, kind, sources, pool, scalars, var, direct, defs):
         root = draw(body((ONE, ONE), sources, pool, scalars, var, direct, defs))
         if how == "element":
             root = MatrixElement(root, 0, 0)
-    wrap = draw(st.sampled_from(("none", "tanh", "square")))
-    if wrap != "none":
-        scalar = root if how in ("trace", "element") else MatrixElement(root, 0, 0)
-        root = sp.tanh(scalar) if wrap == "tanh" else scalar**2
-    return root
+    return wrapped(draw, root, how)
 
 
 # ---------------------------------------------------------------------------------------

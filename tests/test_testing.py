@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matderiv import derive, evaluate
+from matderiv import derive, evaluate, gradient
 from matderiv.testing import (
     check_derivation,
     definite_matrix,
@@ -103,3 +103,13 @@ def test_definite_and_spd_matrices() -> None:
     sym, skew = (d + d.T) / 2, (d - d.T) / 2
     assert np.linalg.eigvalsh(sym).min() >= 1 - 1e-12
     assert 0.5 - 1e-9 <= np.linalg.norm(skew, 2) / np.linalg.norm(sym, 2) <= 1 + 1e-9
+
+
+def test_scalar_symbols_get_random_values_but_sizes_do_not() -> None:
+    """s in s·xᵀx is drawn in [0.5, 1.5] (check_derivation used to stop at 'no values
+    for s'); the size n is not a value to draw."""
+    k, s = sp.Symbol("k", integer=True, positive=True), sp.Symbol("s")
+    v = sp.MatrixSymbol("v", k, 1)
+    values = random_values(s * (v.T * v), {k: 3}, np.random.default_rng(0))
+    assert set(values) == {v, s} and 0.5 <= values[s] <= 1.5
+    check_derivation(gradient(s * (v.T * v), v), {k: 3})

@@ -46,12 +46,13 @@ def _targets(target: Any) -> tuple[list[Any], dict[Any, Any]]:
                 )
             definitions[symbol] = value
         expr = getattr(item, "result", item)
-        expr = sympified(
-            expr,
-            # called, if at all, within this iteration
-            lambda: f"lambdify takes Derivations or SymPy expressions, got {item!r}",  # noqa: B023
+        outputs.append(
+            sympified(
+                expr,
+                # called, if at all, within this iteration
+                lambda: f"lambdify takes Derivations or SymPy expressions, got {item!r}",  # noqa: B023
+            )
         )
-        outputs.append(expr)
     return outputs, definitions
 
 
