@@ -136,7 +136,7 @@ def reverse(
         if node == graph.wrt:
             return adjoint, locals_, chains
         if program is not None and node in graph.definitions:
-            adjoint = program.define(node, adjoint, "bar")
+            adjoint = program.define(node, adjoint, program.adjoint_mark)
         rule, terms = _differential(graph, node)
         locals_.append(Local(node, rule, terms))
         for term in terms:

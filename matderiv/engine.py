@@ -57,12 +57,22 @@ def derive(
         return _derive(expr, wrt, layout, names, where)
 
 
+def second_phase_gradient(
+    p: Any, X: Any, names: Mapping[str, Any] | None, where: Mapping[Any, Any] | None
+) -> Derivation:
+    """gradient(p, X) for an HVP's second phase (p = ⟨∇f, V⟩): ``where`` already holds
+    the gradient's adjoints ā = ∂f/∂a, so the new ones are ã = ∂p/∂a (atilde)."""
+    with deep_recursion():
+        return _derive(p, X, "denominator", names, where, adjoint_mark="tilde")
+
+
 def _derive(
     expr: Any,
     wrt: Any,
     layout: str,
     names: Mapping[str, Any] | None,
     where: Mapping[Any, Any] | None,
+    adjoint_mark: str = "bar",
 ) -> Derivation:
     layout = layouts.check_layout(layout)
     var = layouts.parse_wrt(wrt)
@@ -70,7 +80,11 @@ def _derive(
     check_shapes(expr)
     names = dict(names or {})
     user_defs = check_where(where, var.symbol)
-    program = Program.from_definitions(user_defs, expr, var.symbol) if user_defs else None
+    program = (
+        Program.from_definitions(user_defs, expr, var.symbol, adjoint_mark=adjoint_mark)
+        if user_defs
+        else None
+    )
     scalar_defs = program.user if program else {}
     graph = build_graph(scalarize(expr), var.symbol, scalar_defs)
     taken = user_names(graph)
@@ -163,7 +177,7 @@ def _check_names(names: Mapping[str, Any], taken: set[str]) -> None:
 
 
 def _generated_steps(program: Program | None, restore: Any, root: Any) -> list[Step]:
-    """A define step for each adjoint (hbar_t) or tangent (hdot_t) the program named;
+    """A define step for each adjoint (hbar_t, htilde_t) or tangent (hdot_t) the program named;
     ``root`` is the differentiated expression's display name (L, f, ...)."""
     if program is None:
         return []
@@ -172,7 +186,7 @@ def _generated_steps(program: Program | None, restore: Any, root: Any) -> list[S
         of, mark = program.origin[symbol]
         what = (
             f"adjoint ∂{fmt(root)}/∂{fmt(of)}"
-            if mark == "bar"
+            if mark != "dot"
             else f"tangent ∂ vec({fmt(of)})/∂ vec(x)ᵀ"
         )
         steps.append(Step("program", str(symbol), restore(value), shape_of(value), "", what))

@@ -114,7 +114,7 @@ class Namer:
         """h_1 → hbar_1 (printed h̄₁); if the user has a symbol of that name, hadj_1
         (htan_1 for a tangent), then hadj2_1, ...: never hbar2, which LaTeX prints as ℏ₂."""
         base, sep, sub = str(symbol).partition("_")
-        other = {"bar": "adj", "dot": "tan"}.get(mark, mark)
+        other = {"bar": "adj", "tilde": "adj", "dot": "tan"}.get(mark, mark)
         stems = [base + mark, *(base + other + ("" if k == 1 else str(k)) for k in range(1, 1000))]
         for stem in stems:
             name = stem + sep + sub
@@ -133,13 +133,18 @@ class Program:
     generated: Definitions = field(default_factory=dict)
     namer: Namer = field(default_factory=Namer)
     origin: dict[Any, tuple[Any, str]] = field(default_factory=dict)  # new -> (symbol, mark)
+    #: the accent of generated adjoints: hbar_t; htilde_t in an HVP's second phase, whose
+    #: program already holds the gradient's hbar_t
+    adjoint_mark: str = "bar"
 
     @classmethod
-    def from_definitions(cls, defs: Definitions, *exprs: Any) -> Program:
+    def from_definitions(
+        cls, defs: Definitions, *exprs: Any, adjoint_mark: str = "bar"
+    ) -> Program:
         scalar_defs = {s: scalarize(d) for s, d in defs.items()}
         taken = {str(s) for e in (*exprs, *defs.values(), *defs) for s in _symbols_in(e)}
         aliases = {d: s for s, d in scalar_defs.items() if not is_leaf(d)}
-        return cls(scalar_defs, aliases, namer=Namer(taken))
+        return cls(scalar_defs, aliases, namer=Namer(taken), adjoint_mark=adjoint_mark)
 
     def named(self, expr: Any) -> Any:
         """``expr`` with each user definition replaced by its symbol."""

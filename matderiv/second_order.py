@@ -18,7 +18,7 @@ import sympy as sp
 
 from .canon import matmul, transpose
 from .derivation import Derivation, Step
-from .engine import _as_expr, derive, gradient
+from .engine import _as_expr, derive, gradient, second_phase_gradient
 from .errors import LayoutError, MatDerivError
 from .nodes import Vec
 from .render.unicode import fmt
@@ -172,7 +172,7 @@ def hvp(
     # trips over entrywise functions of 1 x 1 matrices in its assumption queries
     inner = sp.Trace(matmul(transpose(V), g)) if getattr(g, "is_Matrix", False) else V[0, 0] * g
     second, (g_name, p_name) = _second_names(grad, names, [("g", g), ("p", inner)])
-    d = gradient(inner, X, names=second, where=grad.definitions or None)
+    d = second_phase_gradient(inner, X, second, grad.definitions or None)
     description = f"Hessian-vector product H vec({V}), de-vectorised: shaped like {X}"
     return dataclasses.replace(
         d,

@@ -126,10 +126,38 @@ def deriv_label(y: Any, x: Any) -> str:
     return f"∂{_vec_name(y)}/∂{_vec_name(x)}"
 
 
+class _PrintedAfterD:
+    """Prints as d followed by the symbol as printed: dā for abar (not "dabar"), dh̄₁
+    for hbar_1; its name, which str() and the index notation use, stays d + name."""
+
+    name: str
+
+    def _differentiated(self) -> Any:
+        rows, cols = shape_of(self)
+        base = self.name[1:]
+        return sp.MatrixSymbol(base, rows, cols) if is_matrix(self) else sp.Symbol(base)
+
+    def _matderiv_unicode(self, printer: Any) -> str:
+        return "d" + printer._print(self._differentiated())
+
+    def _latex(self, printer: Any) -> str:
+        return "d" + printer._print(self._differentiated())
+
+
+class StepDifferential(_PrintedAfterD, sp.MatrixSymbol):
+    """The differential dX of a matrix X in a step's "from dY = ..." line."""
+
+
+class StepScalarDifferential(_PrintedAfterD, sp.Symbol):
+    """The differential ds of a scalar s."""
+
+
 def _d(symbol: Any) -> Any:
     rows, cols = shape_of(symbol)
     name = f"d{symbol}"
-    return sp.MatrixSymbol(name, rows, cols) if is_matrix(symbol) else sp.Symbol(name)
+    return (
+        StepDifferential(name, rows, cols) if is_matrix(symbol) else StepScalarDifferential(name)
+    )
 
 
 def _sum(parts: list[Any]) -> Any:

@@ -349,6 +349,11 @@ def test_random_expressions_read_back(data: Any) -> None:
         ("hdot", "h\u0307"),
         ("h12dot_t", "h\u030712\u209c"),
         ("hbar1", "hbar1"),
+        ("htilde_1", "h\u0303\u2081"),  # h̃₁: an HVP's second-phase adjoint
+        ("abardot", "a\u0304\u0307"),  # ā̇: the tangent of the adjoint ā (Hessians)
+        ("abartilde", "a\u0304\u0303"),  # ā̃: ∂p/∂ā in an HVP
+        ("hbartilde_12", "h\u0304\u0303\u2081\u2082"),
+        ("h1bardot", "h\u0304\u03071"),
     ],
 )
 def test_accented_names_print_and_read_back(name: str, printed: str) -> None:
@@ -357,3 +362,10 @@ def test_accented_names_print_and_read_back(name: str, printed: str) -> None:
     symbol = sp.MatrixSymbol(name, n, 1)
     assert fmt(symbol) == printed
     assert parse_unicode(printed, {name: symbol, "a": a}) == symbol
+
+
+def test_typed_precomposed_accents_read_like_printed_ones() -> None:
+    """A keyboard gives ā as one character (U+0101); matderiv prints a + U+0304."""
+    abar, atilde = sp.MatrixSymbol("abar", n, 1), sp.MatrixSymbol("atilde", n, 1)
+    table = {"abar": abar, "atilde": atilde}
+    assert parse_unicode("\u0101 + \u00e3", table) == abar + atilde

@@ -80,6 +80,22 @@ def test_latex_notation() -> None:
     assert "K_{2,3}" in Xt
 
 
+@pytest.mark.parametrize(
+    ("name", "latex"),
+    [
+        ("hbar_1", r"\bar{h}_{1}"),  # not Planck's \hbar
+        ("hdot_t", r"\dot{h}_{t}"),
+        ("htilde_1", r"\tilde{h}_{1}"),
+        ("abardot", r"\dot{\bar{a}}"),  # the tangent of ā: accents stack, innermost first
+        ("abartilde", r"\tilde{\bar{a}}"),
+    ],
+)
+def test_generated_names_are_accented_letters_in_latex(name: str, latex: str) -> None:
+    from matderiv.render.latex import tex
+
+    assert tex(sp.MatrixSymbol(name, 3, 1)) == latex
+
+
 def _compile(tex: str, directory: Path, name: str) -> Path:
     source = directory / f"{name}.tex"
     source.write_text(tex, encoding="utf-8")

@@ -10,6 +10,7 @@ import sympy as sp
 
 import matderiv
 from matderiv import LayoutError, MatDerivError, evaluate, gradient, hessian, hvp, lambdify
+from matderiv.render.latex import tex
 from matderiv.render.unicode import fmt
 from matderiv.testing import check_derivation, numeric_jacobian, random_values
 
@@ -225,3 +226,56 @@ def test_the_default_direction_avoids_inputs_only_a_definition_uses() -> None:
     d = hvp(h * h, x, where={h: V.T * x})
     assert d.description.startswith("Hessian-vector product H vec(V_1)")
     check_derivation(d, DIMS, trials=2)
+
+
+def _rnn_program():
+    """Two RNN steps as a where= program (L = cᵀh_1 + cᵀh_2, wrt U)."""
+    U = sp.MatrixSymbol("U", n, n)
+    c = sp.MatrixSymbol("c", n, 1)
+    a = sp.MatrixSymbol("a", n, 1)
+    h1, h2 = sp.MatrixSymbol("h_1", n, 1), sp.MatrixSymbol("h_2", n, 1)
+    where = {a: U.T * x, h1: a.applyfunc(sp.tanh), h2: (U.T * h1).applyfunc(sp.tanh)}
+    return c.T * h1 + c.T * h2, U, where
+
+
+def test_hvp_program_names_its_adjoints_apart_from_the_gradients() -> None:
+    """The HVP's second phase differentiates p = ⟨∇f, V⟩ through a program that already
+    holds the gradient's adjoints ā = ∂f/∂a: its own are ã = ∂p/∂a (atilde) and
+    ā̃ = ∂p/∂ā. They were abarbar, printed as is, and aadj for the taken abar."""
+    L, U, where = _rnn_program()
+    d = hvp(L, U, where=where)
+    grad = gradient(L, U, where=where)
+    first = {str(s) for s in grad.definitions} - {str(s) for s in where}
+    second = {str(s) for s in d.definitions} - {str(s) for s in grad.definitions}
+    assert first and all("bar" in s and "tilde" not in s for s in first), first
+    assert second and all(s.partition("_")[0].endswith("tilde") for s in second), second
+    assert "atilde" in second and not any("adj" in s for s in second)
+    printed = {s: fmt(s) for s in d.definitions if str(s) in second}
+    assert fmt(sp.MatrixSymbol("atilde", n, 1)) == "a\u0303"  # ã
+    assert all("tilde" not in p and "\u0303" in p for p in printed.values()), printed
+    check_derivation(d, DIMS, trials=2)
+
+
+def test_hessian_program_tangents_of_adjoints_print_with_both_accents() -> None:
+    """The Hessian's second phase (forward mode) names the tangent of ā abardot: ā̇."""
+    L, U, where = _rnn_program()
+    d = hessian(L, U, where=where)
+    names = {str(s) for s in d.definitions}
+    assert "abardot" in names
+    assert fmt(sp.MatrixSymbol("abardot", n, 1)) == "a\u0304\u0307"
+    assert "a\u0304\u0307" in fmt(d.steps[-1].expr)  # the result uses ā̇
+    assert "abardot" not in d.to_latex() and r"\dot{\bar{a}}" in d.to_latex()
+
+
+def test_differentials_of_generated_names_print_with_their_accents() -> None:
+    """'from dv = dabarᵀ': the differential of ā printed as the letters dabar."""
+    L, U, where = _rnn_program()
+    d = hvp(L, U, where=where)
+    locals_ = [s for s in d.steps if s.kind == "local" and s.differential is not None]
+    of_abar = [s for s in locals_ if str(s.differential[0]) == "dabar"]
+    assert of_abar, [str(s.differential[0]) for s in locals_]
+    printed = fmt(of_abar[0].differential[0])
+    assert printed == "da\u0304"  # dā
+    assert tex(of_abar[0].differential[0]) == r"d\bar{a}"
+    everything = " ".join(fmt(s.differential[1]) for s in locals_)
+    assert "dabar" not in everything

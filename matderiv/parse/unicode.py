@@ -27,6 +27,7 @@ eval, exec or sympify; length, nesting, numbers and exponents are bounded.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 
 import sympy as sp
@@ -97,6 +98,7 @@ def parse_unicode(
     if not isinstance(text, str):
         raise ParseError(f"parse_unicode expects a string, got {type(text).__name__}")
     builder = UnicodeBuilder(Scope(symbols, dims))
+    text = unicodedata.normalize("NFD", text)  # a typed ā is one character, a printed ā two
     return build(text, _prepare, lalr_parser(GRAMMAR), _syntax_error, builder)
 
 

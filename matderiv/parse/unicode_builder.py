@@ -54,15 +54,17 @@ def _bind(tree: Tree) -> Tree:
 
 def ascii_name(text: str) -> tuple[str, str | None]:
     """(base, subscript) of a printed name: Wₕₓ → ("W", "hx"), h̄₁ → ("hbar", "1"),
-    h̄1 → ("h1bar", None) (the adjoint of the CLI's h1)."""
+    h̄1 → ("h1bar", None) (the adjoint of the CLI's h1), ā̇ → ("abardot", None)."""
     base = text.rstrip(SUBSCRIPT_LETTERS)
     sub = "".join(FROM_SUBSCRIPT[c] for c in text[len(base) :])
-    if len(base) > 1 and base[1] in FROM_ACCENT:
-        digits = base[2:]
-        if digits.isascii() and digits.isdecimal():
-            base = base[0] + digits + FROM_ACCENT[base[1]]
+    marks = len(base[1:]) - len(base[1:].lstrip("".join(FROM_ACCENT)))
+    if marks:
+        accents = "".join(FROM_ACCENT[c] for c in base[1 : 1 + marks])
+        rest = base[1 + marks :]
+        if rest.isascii() and rest.isdecimal():
+            base = base[0] + rest + accents
         else:
-            base = base[0] + FROM_ACCENT[base[1]] + base[2:]
+            base = base[0] + accents + rest
     if "_" in base:
         base, _, written = base.partition("_")
         sub = written + ("_" + sub if sub else "")

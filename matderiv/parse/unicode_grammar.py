@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..render.unicode import _ACCENTS, _SUBSCRIPT_CHARS, _SUPERSCRIPTS, ONES, ZEROS
+from ..render.unicode import (
+    _ACCENTS,
+    _SUBSCRIPT_CHARS,
+    _SUPERSCRIPTS,
+    MAX_ACCENTS,
+    ONES,
+    ZEROS,
+)
 from .expr_grammar import ELEMENTWISE
 from .latex_grammar import BAR_CLOSE, BAR_OPEN, SUMS
 
@@ -22,6 +29,7 @@ FROM_SUBSCRIPT = {v: k for k, v in _SUBSCRIPT_CHARS.items()}
 SUPERSCRIPT_DIGITS = "".join(chr(c) for c in _SUPERSCRIPTS.values())
 FROM_SUPERSCRIPT = {chr(v): chr(k) for k, v in _SUPERSCRIPTS.items()} | {"⁻": "-"}
 FROM_ACCENT = {mark: word for word, mark in _ACCENTS.items()}
+_ACCENTED = f"[{''.join(FROM_ACCENT)}]{{0,{MAX_ACCENTS}}}"  # h̄, ā̇: stacked accents
 
 _SUP = f"⁻?[{SUPERSCRIPT_DIGITS}]+"
 _RATIONAL = r"-?[0-9]+(?:\.[0-9]+|\/[0-9]+)?"  # \/: lark regexes end at /
@@ -83,7 +91,7 @@ CONSTANT.4: /[{ONES}{ZEROS}]_\{{/
 CONSTANT_SIZED.4: /[{ONES}{ZEROS}](?:_[A-Za-z0-9]+|[{SUBSCRIPT_LETTERS}]+)/
 COMMUTATION.4: "K_{{"
 RESHAPE.4: "vec⁻¹_{{"
-NAME: /[{_LETTER}][\u0304\u0307]?(?:[A-Za-z0-9]|_(?=[A-Za-z0-9]))*[{SUBSCRIPT_LETTERS}]*/
+NAME: /[{_LETTER}]{_ACCENTED}(?:[A-Za-z0-9]|_(?=[A-Za-z0-9]))*[{SUBSCRIPT_LETTERS}]*/
 NUMBER: /[0-9]+(?:\.[0-9]+)?|\.[0-9]+/
 _LPAR: "("
 _RPAR: ")"

@@ -81,13 +81,16 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         return _braced(super()._print_Symbol(safe, style))
 
     def _accented(self, name: str) -> str | None:
-        """hbar_1 → \\bar{h}_{1} (not Planck's \\hbar), hdot_1 → \\dot{h}_{1}."""
+        """hbar_1 → \\bar{h}_{1} (not Planck's \\hbar), hdot_1 → \\dot{h}_{1},
+        abardot → \\dot{\\bar{a}}."""
         base, sep, sub = name.partition("_")
         found = accented(base)
         if found is None:
             return None
-        stem, accent = found
-        head = rf"\{accent}{{{self._print(sp.Symbol(stem))}}}"
+        stem, marks = found
+        head = self._print(sp.Symbol(stem))
+        for mark in marks:
+            head = rf"\{mark}{{{head}}}"
         return head + (rf"_{{{self._print(sp.Symbol(sub))}}}" if sep else "")
 
     def _print_MatrixElement(self, expr: Any) -> str:

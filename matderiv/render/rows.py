@@ -21,7 +21,7 @@ SECTIONS = {
     "result": "result",
 }
 
-_NAME = re.compile(r"[A-Za-z]+_[A-Za-z0-9]+|\b[A-Za-z]\d*(?:bar|dot)\b")
+_NAME = re.compile(r"[A-Za-z]+_[A-Za-z0-9]+|\b[A-Za-z]\d*(?:bar|dot|tilde){1,3}\b")
 
 
 def label(text: str) -> str:

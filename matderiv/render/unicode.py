@@ -250,28 +250,37 @@ _SUBSCRIPT_CHARS = dict(
 _SUBSCRIPTS = str.maketrans({k: v for k, v in _SUBSCRIPT_CHARS.items() if k.isdigit()})
 
 
-_ACCENTS = {"bar": "\u0304", "dot": "\u0307"}  # generated adjoints hbar_t, tangents hdot_t
+#: generated adjoints hbar_t, tangents hdot_t, second-order adjoints htilde_t (HVPs)
+_ACCENTS = {"bar": "\u0304", "dot": "\u0307", "tilde": "\u0303"}
+MAX_ACCENTS = 3
 
 
-def accented(base: str) -> tuple[str, str] | None:
-    """("h", "bar") for "hbar", ("h1", "bar") for "h1bar": a name of one letter (and
-    digits: the CLI's h1) with a bar or dot accent, as adjoints and tangents are named."""
-    for accent in _ACCENTS:
-        stem = base.removesuffix(accent)
-        digits = stem[1:]
-        ascii_digits = not digits or (digits.isascii() and digits.isdecimal())
-        if stem != base and stem[:1].isalpha() and ascii_digits:
-            return stem, accent
+def accented(base: str) -> tuple[str, tuple[str, ...]] | None:
+    """("h", ("bar",)) for "hbar", ("h1", ("bar",)) for "h1bar", ("a", ("bar", "dot"))
+    for "abardot": a name of one letter (and digits: the CLI's h1) with up to three
+    accents, innermost first, as adjoints, tangents and their tangents are named."""
+    stem = base
+    marks: tuple[str, ...] = ()
+    while len(marks) < MAX_ACCENTS:
+        accent = next((a for a in _ACCENTS if stem.endswith(a) and len(stem) > len(a)), None)
+        if accent is None:
+            break
+        stem, marks = stem.removesuffix(accent), (accent, *marks)
+    digits = stem[1:]
+    ascii_digits = not digits or (digits.isascii() and digits.isdecimal())
+    if marks and stem[:1].isalpha() and ascii_digits:
+        return stem, marks
     return None
 
 
 def subscripted(name: str) -> str:
-    """h_1 → h₁, n_h → nₕ, W_hx → Wₕₓ, hbar_1 → h̄₁; names whose subscript has no
-    Unicode form stay."""
+    """h_1 → h₁, n_h → nₕ, W_hx → Wₕₓ, hbar_1 → h̄₁, abardot → ā̇; names whose
+    subscript has no Unicode form stay."""
     base, sep, sub = name.partition("_")
-    accent = accented(base)
-    if accent is not None:  # the accent over the letter: h1bar → h̄1
-        base = accent[0][0] + _ACCENTS[accent[1]] + accent[0][1:]
+    found = accented(base)
+    if found is not None:  # the accents over the letter: h1bar → h̄1
+        stem, marks = found
+        base = stem[0] + "".join(_ACCENTS[mark] for mark in marks) + stem[1:]
         if not sep:
             return base
     if sep and sub and "_" not in sub and all(c in _SUBSCRIPT_CHARS for c in sub):
