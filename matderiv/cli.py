@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import sympy as sp
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -19,12 +20,13 @@ from rich.text import Text
 from . import __version__
 from .derivation import Derivation
 from .engine import derive
-from .errors import MatDerivError
+from .errors import MatDerivError, ParseError, ShapeMismatch
 from .examples import EXAMPLES
-from .parse.declarations import parse_shapes
+from .parse.declarations import parse_shapes, symbol_name
 from .parse.expr import parse_expression, parse_program
 from .render.latex import tex, tex_shape
 from .render.unicode import fmt
+from .second_order import hessian, hvp
 from .verification import verify
 
 EXIT_WRONG, EXIT_BAD_INPUT, EXIT_INTERNAL = 1, 2, 3
@@ -37,7 +39,8 @@ app = typer.Typer(
         '  matderiv derive "a = W.T @ e + U.T @ h0; h = tanh(a); L = c.T @ h" '
         '--wrt W --shapes "W: n_i x n_h, U: n_h x n_h, e: n_i, h0: n_h, c: n_h"\n\n'
         '  matderiv verify "kron(e, eye(n_h)) @ diag(1 - h^2)" --of "h = tanh(W.T @ e)" '
-        '--wrt "vec(W.T)" --shapes "W: n_i x n_h, e: n_i" --layout denominator'
+        '--wrt "vec(W.T)" --shapes "W: n_i x n_h, e: n_i" --layout denominator\n\n'
+        '  matderiv hessian "x.T @ A @ x" --wrt x --shapes "A: n x n, x: n"'
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -47,6 +50,26 @@ app = typer.Typer(
 SHAPES_HELP = 'Shapes, e.g. "W_hx: n_i x n_h, e: n_i" (one dimension = a column vector).'
 WRT_HELP = "Variable: a symbol X, vec(X) or vec(X.T)."
 LAYOUT_HELP = "numerator (J = d vec Y / d vec Xᵀ) or denominator (Jᵀ; gradients shaped like X)."
+
+# options several commands share
+_SHAPES = typer.Option(..., "--shapes", help=SHAPES_HELP)
+_LAYOUT = typer.Option("numerator", "--layout", help=LAYOUT_HELP)
+_LATEX = typer.Option(False, "--latex", help="Print LaTeX (amsmath align*).")
+_JSON = typer.Option(False, "--json", help="Print JSON: result, shape, steps.")
+_INDEX = typer.Option(False, "--index", help="Also show index notation.")
+_PROGRAM = typer.Option(
+    False,
+    "--program",
+    help="Keep the definitions 'a = ...; h = ...' as a program (where=): the result "
+    "refers to their names and to generated adjoints, listed under Definitions.",
+)
+_CODE = typer.Option(
+    None,
+    "--code",
+    help="Print the generated function instead of the steps: --code numpy, or "
+    "--code numba (compiled by numba.njit; pip install 'matderiv[numba]').",
+)
+_DEBUG = typer.Option(False, "--debug", help="Show Python tracebacks.")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -157,24 +180,14 @@ def derive_command(
         ..., help="Expression, or definitions 'a = ...; h = ...; L = ...'."
     ),
     wrt: str = typer.Option(..., "--wrt", help=WRT_HELP),
-    shapes: str = typer.Option(..., "--shapes", help=SHAPES_HELP),
-    layout: str = typer.Option("numerator", "--layout", help=LAYOUT_HELP),
-    latex: bool = typer.Option(False, "--latex", help="Print LaTeX (amsmath align*)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON: result, shape, steps."),
-    index: bool = typer.Option(False, "--index", help="Also show index notation."),
-    as_program: bool = typer.Option(
-        False,
-        "--program",
-        help="Keep the definitions 'a = ...; h = ...' as a program (where=): the result "
-        "refers to their names and to generated adjoints, listed under Definitions.",
-    ),
-    code: str | None = typer.Option(
-        None,
-        "--code",
-        help="Print the generated function instead of the steps: --code numpy, or "
-        "--code numba (compiled by numba.njit; pip install 'matderiv[numba]').",
-    ),
-    debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks."),
+    shapes: str = _SHAPES,
+    layout: str = _LAYOUT,
+    latex: bool = _LATEX,
+    as_json: bool = _JSON,
+    index: bool = _INDEX,
+    as_program: bool = _PROGRAM,
+    code: str | None = _CODE,
+    debug: bool = _DEBUG,
 ) -> None:
     """Differentiate EXPR with respect to --wrt and print every step.
 
@@ -195,14 +208,86 @@ def derive_command(
     _run(debug, action)
 
 
+def _direction(name: str, variable: Any, symbols: dict[str, Any]) -> Any:
+    """The HVP direction: a declared symbol shaped like the variable, or a new one."""
+    name = symbol_name(name, "--direction")
+    if name in symbols:
+        V = symbols[name]
+        if V.shape != variable.shape:
+            raise ShapeMismatch(
+                f"--direction {name} is declared {fmt(V.shape[0])} x {fmt(V.shape[1])}, but "
+                f"the direction of a Hessian-vector product is shaped like {variable} "
+                f"({fmt(variable.shape[0])} x {fmt(variable.shape[1])}): declare it so, "
+                "or leave it out of --shapes"
+            )
+        return V
+    return sp.MatrixSymbol(name, *variable.shape)
+
+
+@app.command("hessian", context_settings=_FORMULAS_MAY_START_WITH_MINUS)
+def hessian_command(
+    expr: str = typer.Argument(
+        ..., help="A scalar expression, or definitions 'a = ...; h = ...; L = ...'."
+    ),
+    wrt: str = typer.Option(..., "--wrt", help="Variable: a symbol X (a vector or a matrix)."),
+    shapes: str = _SHAPES,
+    product: bool = typer.Option(
+        False,
+        "--hvp",
+        help="The Hessian-vector product H vec(V), shaped like X, without the Hessian.",
+    ),
+    direction: str | None = typer.Option(
+        None,
+        "--direction",
+        help="With --hvp: the name of V (declared in --shapes, or a new symbol shaped like "
+        "X). Default: V, or a fresh name if V is taken.",
+    ),
+    latex: bool = _LATEX,
+    as_json: bool = _JSON,
+    index: bool = _INDEX,
+    as_program: bool = _PROGRAM,
+    code: str | None = _CODE,
+    debug: bool = _DEBUG,
+) -> None:
+    """The Hessian d²f/dvec(X)dvec(X)ᵀ of a scalar EXPR, or with --hvp the product H vec(V).
+
+    Example: matderiv hessian "x.T @ A @ x" --wrt x --shapes "A: n x n, x: n"
+    """
+
+    def action() -> int:
+        if direction is not None and not product:
+            raise ParseError("--direction names the V of --hvp: add --hvp, or drop --direction")
+        symbols = parse_shapes(shapes)
+        program = parse_program(expr, symbols, as_program)
+        variable = parse_expression(wrt, symbols)
+        kwargs: dict[str, Any] = (
+            {"where": program.definitions} if as_program else {"names": program.names}
+        )
+        if product:
+            V = None if direction is None else _direction(direction, variable, symbols)
+            d = hvp(program.expr, variable, V, **kwargs)
+        else:
+            d = hessian(program.expr, variable, **kwargs)
+        _print_derivation(d, latex, as_json, index, code)
+        return 0
+
+    _run(debug, action)
+
+
 @app.command("verify", context_settings=_FORMULAS_MAY_START_WITH_MINUS)
 def verify_command(
     candidate: str = typer.Argument(..., help="Your formula: matderiv syntax or LaTeX."),
     of: str = typer.Option(..., "--of", help="The expression differentiated (may define names)."),
     wrt: str = typer.Option(..., "--wrt", help=WRT_HELP),
-    shapes: str = typer.Option(..., "--shapes", help=SHAPES_HELP),
-    layout: str = typer.Option("numerator", "--layout", help=LAYOUT_HELP),
-    debug: bool = typer.Option(False, "--debug", help="Show Python tracebacks."),
+    shapes: str = _SHAPES,
+    layout: str = _LAYOUT,
+    second: bool = typer.Option(
+        False,
+        "--hessian",
+        help="CANDIDATE is the Hessian d²f/dvec(X)dvec(X)ᵀ of the scalar --of "
+        "(the same in both layouts).",
+    ),
+    debug: bool = _DEBUG,
 ) -> None:
     """Check a hand-derived CANDIDATE; exit 0 if it is right, 1 if it is wrong.
 
@@ -214,7 +299,10 @@ def verify_command(
         symbols = parse_shapes(shapes)
         program = parse_program(of, symbols)
         variable = parse_expression(wrt, symbols)
-        verdict = verify(candidate, program.expr, variable, layout, names=program.names)
+        order = 2 if second else 1
+        verdict = verify(
+            candidate, program.expr, variable, layout, names=program.names, order=order
+        )
         _console().print(verdict)
         return 0 if verdict else EXIT_WRONG
 
@@ -225,7 +313,7 @@ def verify_command(
 def example_command(
     name: str = typer.Argument("rnn", help=f"One of: {', '.join(EXAMPLES)}."),
     latex: bool = typer.Option(False, "--latex", help="Print LaTeX instead of the table."),
-    index: bool = typer.Option(False, "--index", help="Also show index notation."),
+    index: bool = _INDEX,
 ) -> None:
     """Print a worked derivation (rnn: one RNN step; rnn-loss: its scalar loss)."""
     if name not in EXAMPLES:

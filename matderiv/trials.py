@@ -35,6 +35,13 @@ def size_choices(dims: list[Any], count: int) -> list[dict[Any, int]]:
     return choices
 
 
+def _quiet() -> Any:
+    """No NumPy warnings at the random points: an overflow there (exp of a large
+    entry) is the comparison's business, which treats non-finite values itself,
+    not a warning for the user who asked verify a question."""
+    return np.errstate(all="ignore")
+
+
 @dataclass(frozen=True)
 class Trials:
     """Random points at which expressions are compared; values include the sizes."""
@@ -50,16 +57,19 @@ class Trials:
             for p in self.points:
                 values = dict(p)
                 for symbol, definition in self.program.items():
-                    values[symbol] = evaluate(definition, values)
+                    with _quiet():
+                        values[symbol] = evaluate(definition, values)
                 self._ran.append(values)
         return self._ran
 
     def values(self, expr: Any) -> list[np.ndarray]:
         """The value of ``expr`` at every point (each expression evaluated once)."""
         if expr not in self._cache:
-            self._cache[expr] = [
-                np.atleast_2d(np.asarray(evaluate(expr, p), dtype=float)) for p in self._points()
-            ]
+            points = self._points()
+            with _quiet():
+                self._cache[expr] = [
+                    np.atleast_2d(np.asarray(evaluate(expr, p), dtype=float)) for p in points
+                ]
         return self._cache[expr]
 
     def with_points(self, points: tuple[dict[Any, Any], ...]) -> Trials:

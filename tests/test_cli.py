@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_evaluate_inputs import _numeric_jacobian
 
 SHAPES = "W: n_i x n_h, U: n_h x n_h, e: n_i, h0: n_h, c: n_h, A: n x n, x: n"
 RNN = "a = W.T @ e + U.T @ h0; h = tanh(a); L = c.T @ h"
@@ -165,7 +166,7 @@ def test_hostile_input_runs_nothing(tmp_path: Path) -> None:
     assert deep.returncode == 2 and "nesting" in deep.stderr
 
 
-@pytest.mark.parametrize("command", ["derive", "verify", "example"])
+@pytest.mark.parametrize("command", ["derive", "verify", "hessian", "example"])
 def test_help_has_examples(command: str) -> None:
     out = run(command, "--help")
     assert out.returncode == 0
@@ -203,3 +204,78 @@ def test_derive_program_rejects_a_name_defined_twice() -> None:
     )
     assert out.returncode == 2
     assert "a is defined twice" in out.stderr
+
+
+def _function(out: subprocess.CompletedProcess[str]):
+    assert out.returncode == 0, out.stderr
+    namespace: dict = {}
+    exec(compile(out.stdout, "<pasted>", "exec"), namespace)
+    return namespace["f"]
+
+
+def test_hessian_command_prints_the_hessian_and_its_code() -> None:
+    """matderiv hessian: d²f/dvec(X)dvec(X)ᵀ, checked against differences of ∇ log det X."""
+    args = ("hessian", "logdet(X)", "--wrt", "X", "--shapes", "X: n x n")
+    shown = run(*args)
+    assert shown.returncode == 0, shown.stderr
+    assert "∂²f/∂vec(X)∂vec(X)ᵀ" in shown.stdout and "K_{n,n}" in shown.stdout
+    H = _function(run(*args, "--code", "numpy"))
+    X = np.eye(3) * 2.0 + np.random.default_rng(0).standard_normal((3, 3)) * 0.3
+    want = _numeric_jacobian(lambda Z: np.linalg.inv(Z).T, X)  # ∇ log det X = X⁻ᵀ
+    np.testing.assert_allclose(H(X=X), want, rtol=1e-6, atol=1e-8)
+    data = json.loads(run(*args, "--json").stdout)
+    assert data["shape"] == ["n**2", "n**2"] and data["layout"] == "numerator"
+
+
+def test_hessian_command_hvp_with_a_named_direction() -> None:
+    """--hvp gives H vec(V) shaped like X; --direction names V (declared or new)."""
+    f = "tr(X.T @ A @ X) + tr(D.T @ X)^2"
+    shapes = "X: n x m, A: n x n, D: n x m"
+    fn = _function(
+        run("hessian", f, "--wrt", "X", "--shapes", shapes, "--hvp", "--direction", "Z", "--code",
+            "numpy")
+    )  # fmt: skip
+    rng = np.random.default_rng(1)
+    X, A, D, Z = (rng.standard_normal(s) for s in ((3, 2), (3, 3), (3, 2), (3, 2)))
+
+    def grad(Y: np.ndarray) -> np.ndarray:
+        return (A + A.T) @ Y + 2.0 * np.sum(D * Y) * D
+
+    want = (_numeric_jacobian(grad, X) @ Z.reshape(-1, order="F")).reshape(Z.shape, order="F")
+    np.testing.assert_allclose(fn(X=X, A=A, D=D, Z=Z), want, rtol=1e-6, atol=1e-8)
+    declared = run("hessian", f, "--wrt", "X", "--shapes", shapes, "--hvp", "--direction", "D")
+    assert declared.returncode == 0 and "H vec(D)" in declared.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (("--direction", "V"), "add --hvp"),
+        (("--hvp", "--direction", "A"), "shaped like X"),
+        (("--hvp", "--direction", "1V"), "bad --direction"),
+        (("--hvp", "--direction", "X"), "the variable itself"),
+    ],
+)
+def test_hessian_command_refuses_a_bad_direction(extra, fragment: str) -> None:
+    shapes = "X: n x m, A: n x n"
+    out = run("hessian", "tr(X.T @ A @ X)", "--wrt", "X", "--shapes", shapes, *extra)
+    assert out.returncode == 2 and fragment in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_hessian_command_needs_a_scalar() -> None:
+    out = run("hessian", "X @ A", "--wrt", "X", "--shapes", "X: n x n, A: n x n")
+    assert out.returncode == 2 and "scalar" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_verify_a_hessian_exit_status() -> None:
+    """verify --hessian: log det X's Hessian is -(X⁻¹ ⊗ X⁻ᵀ) K_{n,n}; without the K it
+    is wrong, and the verdict says where the commutation matrix goes."""
+    args = ("--of", "logdet(X)", "--wrt", "X", "--shapes", "X: n x n", "--hessian")
+    right = run("verify", "-kron(inv(X), inv(X).T) @ commutation(n, n)", *args)
+    assert right.returncode == 0, right.stdout + right.stderr
+    wrong = run("verify", "-kron(inv(X), inv(X).T)", *args)
+    assert wrong.returncode == 1 and "multiply on the right by K_{n,n}" in wrong.stdout
+    # the same in the Unicode matderiv prints
+    printed = run("verify", "-(X⁻¹ ⊗ X⁻ᵀ) K_{n,n}", *args)
+    assert printed.returncode == 0, printed.stdout + printed.stderr

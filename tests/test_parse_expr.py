@@ -11,7 +11,16 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matderiv import ParseError, ShapeMismatch, derive, diag, logsumexp, softmax, vec
+from matderiv import (
+    ParseError,
+    ShapeMismatch,
+    commutation,
+    derive,
+    diag,
+    logsumexp,
+    softmax,
+    vec,
+)
 from matderiv.nodes import AsScalar
 from matderiv.parse.declarations import parse_shapes
 from matderiv.parse.expr import parse_expression, parse_program
@@ -46,6 +55,7 @@ def test_declarations() -> None:
         ("h0 ** 3", sp.HadamardPower(h0, 3)),
         ("inv(A)", sp.Inverse(A)),
         ("tr(A)", sp.Trace(A)),
+        ("trace(W_hx.T @ W_hx)", sp.Trace(W.T * W)),  # NumPy's name for tr
         ("det(A)", sp.Determinant(A)),
         ("logdet(A)", sp.log(sp.Determinant(A))),
         ("kron(e, h0)", sp.KroneckerProduct(e, h0)),
@@ -54,6 +64,7 @@ def test_declarations() -> None:
         ("softmax(c)", softmax(c)),
         ("logsumexp(c)", logsumexp(c)),
         ("eye(n_h)", sp.Identity(n_h)),
+        ("commutation(n_i, n_h) @ vec(W_hx)", commutation(n_i, n_h) * vec(W)),
         ("-c", -c),
         ("(c)", c),
         ("c.T @ h0 * 2", sp.MatMul(c.T, h0) * 2),
@@ -91,6 +102,8 @@ def test_sigmoid_relu_softplus_are_entrywise_lambdas() -> None:
         ("h0 ^ h0", "exponents must be numbers"),
         ("e ^ 100000", "too large"),
         ("inv(A, A)", "takes 1 argument"),
+        ("commutation(A, n_h)", "commutation expects dimensions, e.g. commutation(m, n)"),
+        ("commutation(n_h)", "takes 2 argument(s)"),
         ("W_hx = e", "cannot be redefined"),
         ("c / h0", "inv(A)"),
         ("1" * 40, "too long"),

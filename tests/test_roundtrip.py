@@ -24,7 +24,7 @@ from test_random_expressions import DIMS as POOL
 from test_random_expressions import SIZES, VARIABLES, expressions
 
 from matderiv import MatDerivError, ParseError, commutation, derive, evaluate
-from matderiv.nodes import AsScalar, Reshape
+from matderiv.nodes import AsScalar, Reshape, Vec
 from matderiv.parse.declarations import parse_shapes
 from matderiv.parse.expr import parse_expression
 from matderiv.render.syntax import to_shapes, to_syntax
@@ -304,11 +304,26 @@ def test_structurally_equal_where_sympy_allows() -> None:
         assert _reparse(expr)[0] == expr
 
 
+def test_commutation_matrices_round_trip() -> None:
+    """commutation(m, n) is K_{m,n} in the syntax, so a Hessian like -(X⁻¹ ⊗ X⁻ᵀ) K
+    can be written in a candidate."""
+    for expr in (
+        commutation(m, n) * Vec(X),  # X: m x n declares the dimensions
+        KP(A, B) * commutation(n, n),
+        commutation(2, m * n) * KP(Vec(X), sp.Identity(2)),
+    ):
+        assert _reparse(expr)[0] == expr
+    reparsed, symbols = _reparse(KP(A, B) * commutation(n, n) + KP(B, A))
+    a_, b_ = np.arange(4.0).reshape(2, 2), np.array([[1.0, -2.0], [0.5, 3.0]])
+    got = evaluate(reparsed, {symbols["A"]: a_, symbols["B"]: b_, n: 2})
+    K = np.zeros((4, 4))  # K vec(M) = vec(Mᵀ) for M 2 x 2 (vec stacks columns)
+    K[[0, 2, 1, 3], [0, 1, 2, 3]] = 1.0
+    _close(got, np.kron(a_, b_) @ K + np.kron(b_, a_))
+
+
 @pytest.mark.parametrize(
     "expr",
     [
-        commutation(m, n),
-        KP(A, B) * commutation(n, n),
         Reshape(sp.MatrixSymbol("v", m * n, 1), m, n),
         sp.OneMatrix(n, n),
         HP(sp.OneMatrix(n, n), A),

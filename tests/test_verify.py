@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 from rich.console import Console
 
-from matderiv import commutation, diag, vec, verify
+from matderiv import LayoutError, MatDerivError, commutation, diag, vec, verify
 from matderiv.examples import rnn_loss, rnn_step
 
 STEP = rnn_step()
@@ -382,3 +382,83 @@ def test_scalar_symbols_get_values_at_the_random_points() -> None:
     f = s * (x.T * x)
     assert verify(3 * s * x, f, x, "denominator").kind == "factor"
     assert verify(s * x + s * x.T.T, f, x, "denominator").kind == "correct"
+
+
+# -- Hessians: verify(..., order=2) -----------------------------------------------------
+
+Y = sp.MatrixSymbol("Y", n, m)
+TRACE_FORM = sp.Trace(Y.T * A * Y)
+
+
+def _second_differences_agree(candidate: str, f, var, dims) -> bool:
+    """The candidate (parsed as verify parses it) against second differences of f."""
+    from matderiv import evaluate
+    from matderiv.parse.candidate import parse_candidate
+    from matderiv.testing import numeric_hessian, random_values
+
+    cand = parse_candidate(candidate, f, {})
+    values = random_values(sp.Tuple(f, cand), dims, np.random.default_rng(5))
+    env = {**values, **dims}
+    want = numeric_hessian(f, var, env, h=1e-4)
+    got = np.asarray(evaluate(cand, env), dtype=float)
+    return got.shape == want.shape and np.allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "f", "var", "kind"),
+    [
+        ("-kron(inv(X), inv(X).T) @ commutation(n, n)", LOGDET, X, "correct"),
+        ("-kron(inv(X).T, inv(X))", LOGDET, X, "commutation"),  # K missing on the left
+        ("-kron(inv(X), inv(X).T)", LOGDET, X, "commutation"),  # ... or on the right
+        ("kron(inv(X), inv(X).T) @ commutation(n, n)", LOGDET, X, "sign"),
+        ("kron(eye(m), A + A.T)", TRACE_FORM, Y, "correct"),
+        ("kron(A + A.T, eye(m))", TRACE_FORM, Y, "commutation"),  # by vec(Yᵀ)
+        ("kron(eye(m), A)", TRACE_FORM, Y, "missing-term"),
+        ("2 * kron(eye(m), A)", TRACE_FORM, Y, "symmetric"),
+        ("A + A.T", x.T * A * x, x, "correct"),
+        ("2 * A", x.T * A * x, x, "symmetric"),
+        ("A", x.T * A * x, x, "missing-term"),
+        ("4 * (A + A.T)", x.T * A * x, x, "factor"),
+        ("A @ A", x.T * A * x, x, "wrong"),
+    ],
+)
+def test_verify_a_hessian(candidate: str, f, var, kind: str) -> None:
+    verdict = verify(candidate, f, var, order=2)
+    assert verdict.kind == kind, verdict.message
+    assert bool(verdict) == (kind == "correct")
+    dims = {n: 3, m: 4}
+    assert _second_differences_agree(candidate, f, var, dims) == (kind == "correct")
+    assert "Hessian" in verdict.message and "layout" not in verdict.message
+    if kind == "commutation":
+        fix = verdict.details["fix"]  # the named fix really is the Hessian
+        from matderiv import evaluate, hessian
+        from matderiv.testing import random_values
+
+        values = random_values(sp.Tuple(f, fix), dims, np.random.default_rng(6))
+        env = {**values, **dims}
+        np.testing.assert_allclose(
+            evaluate(fix, env), evaluate(hessian(f, var), env), rtol=1e-9, atol=1e-12
+        )
+
+
+def test_verify_a_hessian_of_the_wrong_shape_or_order() -> None:
+    verdict = verify("A", TRACE_FORM, Y, order=2)
+    assert verdict.kind == "wrong-shape" and "the Hessian is (m·n × m·n)" in verdict.message
+    with pytest.raises(MatDerivError, match="order=3"):
+        verify("A", x.T * A * x, x, order=3)
+    with pytest.raises(MatDerivError, match="scalar"):
+        verify("A", A * x, x, order=2)
+    with pytest.raises(LayoutError):
+        verify("A + A.T", x.T * A * x, x, "sideways", order=2)
+
+
+def test_overflow_at_the_random_points_warns_nothing() -> None:
+    """exp(1000 x) overflows at verify's random points: the verdict says the values
+    could not be compared; NumPy's RuntimeWarning is not shown to the user."""
+    import warnings
+
+    f = sp.OneMatrix(1, n) * (1000 * x).applyfunc(sp.exp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        verdict = verify("1000 * exp(1000 * x)", f, x, "denominator")
+    assert not verdict and "not finite" in verdict.message

@@ -33,6 +33,15 @@ def dimension(text: str) -> Any:
     )
 
 
+def symbol_name(text: str, what: str) -> str:
+    """``text`` stripped, if it is a name like ``V`` or ``W_hx``; else a ParseError
+    naming ``what``."""
+    name = text.strip()
+    if not _NAME.fullmatch(name):
+        raise ParseError(f"bad {what} {text!r}: give a name like V or V_1")
+    return name
+
+
 def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
     """``"W: n x m, x: n"`` → {"W": MatrixSymbol("W", n, m), "x": MatrixSymbol("x", n, 1)}."""
     if not isinstance(text, str):

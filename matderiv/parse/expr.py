@@ -29,7 +29,7 @@ from ..canon import matadd
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..shapes import check_node, fmt_shape, is_matrix, is_scalar_shape, shape_of
-from .expr_grammar import ELEMENTWISE, FUNCTIONS, PARSER, STRUCTURAL
+from .expr_grammar import DIMENSION_ARGUMENTS, ELEMENTWISE, FUNCTIONS, PARSER, STRUCTURAL
 from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH, MAX_MAGNITUDE
 
 
@@ -218,9 +218,11 @@ class _Build(Transformer_NonRecursive):
             arity, build = STRUCTURAL[name]
             if len(args) != arity:
                 raise ParseError(f"{name} takes {arity} argument(s), got {len(args)}")
-            wants_matrix = name != "eye"
+            wants_matrix = name not in DIMENSION_ARGUMENTS
             if not all(is_matrix(a) == wants_matrix for a in args):
-                kind = "matrices" if wants_matrix else "a dimension, e.g. eye(n_h)"
+                kind = (
+                    "matrices" if wants_matrix else f"dimensions, e.g. {DIMENSION_ARGUMENTS[name]}"
+                )
                 raise ParseError(f"{name} expects {kind}:\n{_caret(self.text, token.start_pos)}")
             try:
                 return build(*args)

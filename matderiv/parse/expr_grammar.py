@@ -14,7 +14,7 @@ import sympy as sp
 from lark import Lark
 
 from ..canon import canonical
-from ..nodes import DiagVector, LogSumExp, Softmax, Vec
+from ..nodes import CommutationMatrix, DiagVector, LogSumExp, Softmax, Vec
 
 GRAMMAR = r"""
 program: stmt (";" stmt)* ";"?
@@ -83,9 +83,11 @@ def _ones(rows: Any, cols: Any) -> Any:
 
 
 #: structural functions: name -> (number of arguments, constructor)
+#: (eye and commutation take dimensions, the others matrices: DIMENSION_ARGUMENTS)
 STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "inv": (1, lambda a: sp.Inverse(a)),
     "tr": (1, lambda a: sp.Trace(a)),
+    "trace": (1, lambda a: sp.Trace(a)),
     "det": (1, lambda a: sp.Determinant(a)),
     "logdet": (1, lambda a: sp.log(sp.Determinant(a))),
     "kron": (2, lambda a, b: canonical(sp.KroneckerProduct(a, b))),
@@ -94,7 +96,10 @@ STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "sum": (1, lambda a: sp.MatMul(_ones(1, a.shape[0]), a, _ones(a.shape[1], 1))),
     "softmax": (1, lambda a: Softmax(a)),
     "eye": (1, lambda n: sp.Identity(n)),
+    "commutation": (2, lambda m, n: CommutationMatrix(m, n)),
     "logsumexp": (1, lambda a: LogSumExp(a)),
 }
+
+DIMENSION_ARGUMENTS = {"eye": "eye(n_h)", "commutation": "commutation(m, n)"}
 
 FUNCTIONS = sorted([*ELEMENTWISE, *STRUCTURAL])

@@ -6,7 +6,7 @@
 ``to_shapes(expr)`` writes the declarations of its MatrixSymbols.
 
 The printer is an allow-list: each supported node has a ``_print_<Node>``
-method below, and anything else (K_{m,n}, reshape, a free-standing matrix of
+method below, and anything else (reshape, a free-standing matrix of
 ones, an unnamed entrywise Lambda, π ...) raises a MatDerivError naming it.
 Every method returns the text together with its precedence, so an operand is
 parenthesised exactly when the grammar needs it.
@@ -166,6 +166,9 @@ class SyntaxPrinter(StrPrinter):
 
     def _print_Identity(self, expr: Any) -> _Text:
         return self._call("eye", expr.rows)
+
+    def _print_CommutationMatrix(self, expr: Any) -> _Text:
+        return self._call("commutation", expr.m, expr.n)
 
     def _print_OneMatrix(self, expr: Any) -> _Text:
         raise _no_syntax(expr, "a matrix of ones is written only as a scalar in a sum (1 - v)")

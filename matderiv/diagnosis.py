@@ -1,0 +1,328 @@
+"""The checks behind ``verify`` once a candidate parses: its shape, equality with the
+derivative, and, when it is wrong, the common mistakes tried one by one.
+
+A message is the reason in plain words, without the kind (the renderers show
+the kind once); formulas in it are self-contained (``d.result``, with only the
+user's ``names``), never the derivation's intermediates.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .canon import transpose
+from .derivation import Derivation
+from .engine import derive
+from .errors import MatDerivError
+from .layout import LAYOUTS, parse_wrt
+from .nodes import CommutationMatrix, Vec
+from .render.rows import label
+from .render.unicode import fmt, fmt_shape
+from .shapes import dims_equal, scalarize, shape_of, shapes_equal
+from .simplify import simplify
+from .trials import Trials, best_factor, relative_error
+from .verdict import Verdict
+
+RTOL = 1e-7
+
+
+def _other_layout(layout: str) -> str:
+    return LAYOUTS[1 - LAYOUTS.index(layout)]
+
+
+def _terms(expr: Any) -> list[Any]:
+    """The terms of ``expr`` as a sum of products (products distributed over sums)."""
+    if not getattr(expr, "is_Matrix", False):
+        expanded = sp.expand(expr)
+    else:  # I ⊗ (A + Aᵀ) has the terms I ⊗ A and I ⊗ Aᵀ
+        expanded = expr.expand(kroneckerproduct=True)
+    if isinstance(expanded, (sp.MatAdd, sp.Add)):
+        return list(expanded.args)
+    return [expanded]
+
+
+def named(expr: Any, names: Mapping[str, Any]) -> Any:
+    """``expr`` with the user's named intermediates shown by name."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    table = {
+        scalarize(v): sp.MatrixSymbol(k, *v.shape)
+        for k, v in names.items()
+        if getattr(v, "is_Matrix", False)
+    }
+    return scalarize(expr).xreplace(table)
+
+
+@dataclass
+class Checker:
+    candidate: Any
+    derivation: Derivation
+    trials: Trials
+
+    @property
+    def result(self) -> Any:
+        return self.derivation.result
+
+    @property
+    def shown(self) -> Any:
+        """d.result, self-contained: the user's named intermediates by name, nothing else."""
+        return named(self.result, self.derivation.names)
+
+    @property
+    def shown_result(self) -> str:
+        return fmt(self.shown)
+
+    @property
+    def thing(self) -> str:
+        """What the candidate is checked against: "derivative" or "Hessian"."""
+        return "Hessian" if self.derivation.mode == "hessian" else "derivative"
+
+    @property
+    def target(self) -> str:
+        """The derivative in its layout, or the Hessian (the same in both layouts)."""
+        if self.thing == "Hessian":
+            return "the Hessian"
+        return f"the derivative in {self.derivation.layout} layout"
+
+    def verdict(self, ok: bool, kind: str, message: str, **details: Any) -> Verdict:
+        base = {
+            "derived": self.result,
+            "candidate_shape": shape_of(self.candidate),
+            "expected_shape": self.derivation.shape,
+        }
+        shown = named(self.candidate, self.derivation.names)
+        details = {**base, **details}
+        return Verdict(
+            ok, kind, message, self.candidate, self.derivation, details, shown, self.shown
+        )
+
+    def close(self, a: Any, b: Any) -> bool:
+        """a ≈ b at every trial point."""
+        try:
+            return relative_error(self.trials.values(a), self.trials.values(b)) < RTOL
+        except (MatDerivError, ValueError):
+            return False
+
+    def shape_check(self) -> Verdict | None:
+        d = self.derivation
+        got, want = shape_of(self.candidate), d.shape
+        if shapes_equal(got, want):
+            return None
+        other = _other_layout(d.layout)
+        if shapes_equal(got, want[::-1]) and self.close(transpose(self.candidate), self.result):
+            return self.verdict(
+                False,
+                "other-layout",
+                f"this is the {other}-layout form; in {d.layout} layout take its transpose. "
+                f"The candidate is {fmt_shape(got)}; in {d.layout} layout the derivative is "
+                f"{fmt_shape(want)} ({label(d.description)}).",
+            )
+        return self.verdict(
+            False,
+            "wrong-shape",
+            f"the candidate is {fmt_shape(got)}, but {self.target} is {fmt_shape(want)} "
+            f"({label(d.description)}).",
+        )
+
+    def equality(self) -> Verdict | None:
+        if simplify(self.candidate) == self.result:
+            return self.verdict(True, "correct", self._correct("symbolically"), max_error=0.0)
+        err = relative_error(self.trials.values(self.candidate), self.trials.values(self.result))
+        if err < RTOL:
+            where = f"numerically ({len(self.trials.points)} random points, distinct sizes)"
+            return self.verdict(True, "correct", self._correct(where), max_error=err)
+        return None
+
+    def _correct(self, how: str) -> str:
+        return f"the candidate equals {self.target} (checked {how})."
+
+    def diagnose(self) -> Verdict:
+        err = relative_error(self.trials.values(self.candidate), self.trials.values(self.result))
+        if np.isnan(err):
+            return self.verdict(
+                False,
+                "wrong",
+                f"the candidate could not be confirmed: it or the {self.thing} is not finite "
+                "(NaN or ∞) at the random points verify compares at (a square root or log "
+                f"of a negative entry, an overflow), and it does not equal the {self.thing} "
+                f"symbolically. The {self.thing} is {self.shown_result}.",
+                max_error=err,
+            )
+        checks = (
+            self._transposed,
+            self._commutation,
+            self._factor,
+            self._missing_term,
+            self._symmetric,
+        )
+        for check in checks:
+            found = check()
+            if found is not None:
+                return self.verdict(False, found[0], found[1], max_error=err, **found[2])
+        return self.verdict(
+            False,
+            "wrong",
+            f"the candidate differs from the {self.thing} (largest relative error "
+            f"{err:.3g}), and none of the common mistakes — a transpose, a missing "
+            "commutation matrix, a constant factor, a sign, a missing term, a symmetry "
+            "assumption — explains it. "
+            f"The {self.thing} is {self.shown_result}.",
+            max_error=err,
+        )
+
+    def _transposed(self) -> tuple[str, str, dict[str, Any]] | None:
+        rows, cols = shape_of(self.candidate)
+        if self.thing == "Hessian":  # symmetric: a transpose of it is it
+            return None
+        if dims_equal(rows, cols) and self.close(transpose(self.candidate), self.result):
+            return (
+                "transposed",
+                "the candidate is the transpose of the derivative "
+                f"{self.shown_result}; check the layout and the transposes.",
+                {},
+            )
+        return None
+
+    def _commutation(self) -> tuple[str, str, dict[str, Any]] | None:
+        d = self.derivation
+        var = parse_wrt(d.wrt)
+        m, n = var.shape
+        if dims_equal(m, 1) or dims_equal(n, 1):
+            return None
+        if self.thing == "Hessian":
+            return self._hessian_commutation(var.symbol)
+        other = Vec(transpose(var.symbol)) if var.form != "vecT" else Vec(var.symbol)
+        alternative = derive(d.of, other, d.layout, where=d.where or None).result
+        if self.close(self.candidate, alternative):
+            k = CommutationMatrix(m, n) if var.form != "vecT" else CommutationMatrix(n, m)
+            if d.layout == "numerator":
+                fixed, where = sp.MatMul(self.candidate, k), f"on the right by {fmt(k)}"
+            else:
+                k = transpose(k)
+                fixed, where = sp.MatMul(k, self.candidate), f"on the left by {fmt(k)}"
+            assert self.close(fixed, self.result), "internal: commutation fix does not hold"
+            return (
+                "commutation",
+                f"this is the derivative with respect to {fmt(other)}, not {fmt(d.wrt)}: "
+                f"a commutation matrix is missing — multiply {where} "
+                f"(vec(Xᵀ) = K_{{m,n}} vec(X) for X of shape m × n).",
+                {"alternative": alternative, "fix": fixed},
+            )
+        return None
+
+    def _hessian_commutation(self, X: Any) -> tuple[str, str, dict[str, Any]] | None:
+        """The Hessian by vec(Xᵀ) = K vec(X), K = K_{m,n}, is K H Kᵀ; a candidate that is
+        it, or that lacks one K on one side (H = C K, the usual slip with
+        tr(dX A dX B)), is named with its fix."""
+        m, n = X.shape
+        C, K, Kt = self.candidate, CommutationMatrix(m, n), CommutationMatrix(n, m)
+        vec_xt = fmt(Vec(transpose(X)))
+        fixes = [
+            (
+                sp.MatMul(Kt, C, K),
+                f"this is the Hessian with respect to {vec_xt}, not vec({fmt(X)}): "
+                f"multiply on the left by {fmt(Kt)} and on the right by {fmt(K)} "
+                f"({vec_xt} = {fmt(K)} vec({fmt(X)}))",
+            ),
+            *(
+                (sp.MatMul(C, k), f"a commutation matrix is missing: multiply on the right "
+                 f"by {fmt(k)}")
+                for k in (K, Kt)
+            ),
+            *(
+                (sp.MatMul(k, C), f"a commutation matrix is missing: multiply on the left "
+                 f"by {fmt(k)}")
+                for k in (K, Kt)
+            ),
+        ]  # fmt: skip
+        for fixed, message in fixes:
+            if self.close(fixed, self.result):
+                found = f"{message}. The Hessian is {self.shown_result}."
+                return "commutation", found, {"fix": fixed}
+        return None
+
+    def _factor(self) -> tuple[str, str, dict[str, Any]] | None:
+        cand, res = self.trials.values(self.candidate), self.trials.values(self.result)
+        c = best_factor(cand, res)
+        if c is None or abs(c - 1) < 1e-9 or relative_error(cand, [c * r for r in res]) > RTOL:
+            return None
+        nice = sp.nsimplify(c, tolerance=1e-8, rational=True)
+        if nice == -1:
+            return (
+                "sign",
+                f"the candidate is minus the {self.thing} {self.shown_result}.",
+                {"factor": -1},
+            )
+        return (
+            "factor",
+            f"the candidate is {nice} times the {self.thing} (a constant factor is off, "
+            f"e.g. a missing 2 from a quadratic form). The {self.thing} is "
+            f"{self.shown_result}.",
+            {"factor": nice},
+        )
+
+    def _missing_term(self) -> tuple[str, str, dict[str, Any]] | None:
+        terms = _terms(self.result)
+        if len(terms) < 2 or len(terms) > 6:
+            return None
+        cand = self.trials.values(self.candidate)
+        for size in range(1, len(terms)):
+            for kept in itertools.combinations(range(len(terms)), size):
+                partial = _sum([terms[k] for k in kept])
+                if relative_error(cand, self.trials.values(partial)) < RTOL:
+                    missing = _sum([t for k, t in enumerate(terms) if k not in kept])
+                    shown = fmt(named(missing, self.derivation.names))
+                    return (
+                        "missing-term",
+                        f"the candidate lacks the term {shown}; "
+                        f"the {self.thing} is {self.shown_result}.",
+                        {"missing": missing},
+                    )
+        return None
+
+    def _symmetric(self) -> tuple[str, str, dict[str, Any]] | None:
+        """Right only when a square matrix is symmetric: a constant (2Ax for xᵀAx), else
+        the variable itself (X⁻¹ for d log det X / dX)."""
+        var = parse_wrt(self.derivation.wrt).symbol
+        constants = sorted(
+            (
+                s
+                for s in self.derivation.of.free_symbols
+                if isinstance(s, sp.MatrixSymbol) and s != var and dims_equal(*s.shape)
+            ),
+            key=str,
+        )
+        squares = constants + ([var] if dims_equal(*var.shape) else [])
+        for matrix in squares:
+            if not all(matrix in p for p in self.trials.points):
+                continue  # neither f nor the candidate uses it: no value to symmetrise
+            symmetric = self.trials.with_points(
+                tuple({**p, matrix: (p[matrix] + p[matrix].T) / 2} for p in self.trials.points)
+            )
+            try:
+                err = relative_error(
+                    symmetric.values(self.candidate), symmetric.values(self.result)
+                )
+            except (MatDerivError, ValueError):
+                continue
+            if err < RTOL:
+                return (
+                    "symmetric",
+                    f"the candidate is right only if {fmt(matrix)} is symmetric: it matches "
+                    f"the {self.thing} when {fmt(matrix)} = {fmt(matrix)}ᵀ, but in general "
+                    f"the {self.thing} is {self.shown_result}.",
+                    {"symmetric": matrix},
+                )
+        return None
+
+
+def _sum(parts: list[Any]) -> Any:
+    if len(parts) == 1:
+        return parts[0]
+    return sp.MatAdd(*parts) if getattr(parts[0], "is_Matrix", False) else sp.Add(*parts)

@@ -1,0 +1,40 @@
+"""Verdict: what ``verify`` answers about a hand-derived formula."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .derivation import Derivation
+from .render import verdict_view
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer of ``verify``: truthy when the candidate is the derivative.
+
+    kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
+             "commutation", "factor", "sign", "missing-term", "symmetric" or "wrong".
+    message  the reason in plain words (without the kind, which the renderers show).
+    details  the derived result, both shapes and, when checked numerically,
+             the largest error (and what the diagnosis found).
+    """
+
+    ok: bool
+    kind: str
+    message: str
+    candidate: Any
+    derivation: Derivation
+    details: Mapping[str, Any] = field(default_factory=dict)
+    shown_candidate: Any = None  # the candidate with named intermediates shown by name
+    shown_result: Any = None  # d.result, the user's named intermediates shown by name
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        return verdict_view.render_text(self)
+
+    def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
+        yield from verdict_view.renderables(self)
