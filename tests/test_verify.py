@@ -429,6 +429,8 @@ def test_verify_a_hessian(candidate: str, f, var, kind: str) -> None:
     dims = {n: 3, m: 4}
     assert _second_differences_agree(candidate, f, var, dims) == (kind == "correct")
     assert "Hessian" in verdict.message and "layout" not in verdict.message
+    shown = str(verdict)  # the text view: no "layout" row for a Hessian either
+    assert "  form " in shown and "  layout " not in shown
     if kind == "commutation":
         fix = verdict.details["fix"]  # the named fix really is the Hessian
         from matderiv import evaluate, hessian
