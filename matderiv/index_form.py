@@ -235,7 +235,9 @@ def _adjoint_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
     ∂f/∂X[i,j], all in terms of the named adjoints (each line's size is that of its
     matrix step, not of the unrolled recurrence)."""
     defines = {s.lhs: s for s in steps if s.kind == "define"}
-    root = next(reversed(defines.values()))
+    # the last define step: an HVP defines p twice (its heading, then its last
+    # intermediate), so not the last new key
+    root = [s for s in steps if s.kind == "define"][-1]
     result = next(s for s in steps if s.kind == "result")
     layout = result.layout
 

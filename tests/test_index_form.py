@@ -662,3 +662,33 @@ def test_index_notation_of_a_program_grows_linearly_in_both_modes(kind: str) -> 
 
 def _size(lines: Any) -> int:
     return sum(sp.count_ops(line.rhs, visual=False) + 1 for line in lines)
+
+
+def test_hvp_through_a_program_names_its_root_p() -> None:
+    """An HVP defines p twice (the heading p := ⟨∇f, V⟩, then p := tr(v)), and the
+    reverse-mode lines took the last new name, v_7, for the root: (∂v_7/∂abar)[a],
+    printed with the raw names. They are (∂p/∂ā)[a], and the result is ∂p/∂U[i,j]."""
+    loss, where = _rnn_where(2)
+    U = sp.MatrixSymbol("U", n, n)
+    d = hvp(loss, U, where=where)
+    lines = index_lines(d)
+    chains = [line for line in lines if line.kind == "chain"]
+    second = chains[len(chains) // 2 :]
+    assert second and all(line.lhs.parent.name.startswith("∂p/∂") for line in second)
+    printed = [fmt(line.lhs) for line in second]
+    assert not [p for p in printed if "_" in p or "bar" in p], printed
+    assert any("(∂p/∂h\u0304\u2081)" in p for p in printed), printed  # (∂p/∂h̄₁)
+    result = lines[-1]
+    assert result.kind == "result" and "∂p/∂U" in fmt(result.lhs)
+    # the result line entry by entry against the matrix form, over the whole program
+    values = _inputs(d, np.random.default_rng(3), shift=0.0)
+    for symbol, definition in d.definitions.items():
+        values[str(symbol)] = evaluate(_sized(definition), values)
+    for step in d.steps_of_kind("define"):  # the intermediates v_k the lines use
+        values[step.lhs] = evaluate(_sized(step.expr), values)
+    want = np.atleast_2d(evaluate(d, values))
+    _, element = _lhs_parts(result)
+    cache: dict = {}
+    for env in _assignments(element):
+        at = (_index(element.i, env), _index(element.j, env))
+        assert _value(result.rhs, values, env, cache) == pytest.approx(want[at], rel=1e-9)

@@ -279,3 +279,5 @@ def test_differentials_of_generated_names_print_with_their_accents() -> None:
     assert tex(of_abar[0].differential[0]) == r"d\bar{a}"
     everything = " ".join(fmt(s.differential[1]) for s in locals_)
     assert "dabar" not in everything
+    text = str(d)  # the steps as printed: "from dā = c∘dv₅", not "from dabar = ..."
+    assert "from da\u0304 = " in text and "dabar" not in text

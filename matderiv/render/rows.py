@@ -6,11 +6,10 @@ anything beyond formatting what the Derivation holds.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from .unicode import fmt, fmt_shape, subscripted
+from .unicode import fmt, fmt_shape, label
 
 SECTIONS = {
     "define": "forward pass: named intermediates",
@@ -21,12 +20,6 @@ SECTIONS = {
     "result": "result",
 }
 
-_NAME = re.compile(r"[A-Za-z]+_[A-Za-z0-9]+|\b[A-Za-z]\d*(?:bar|dot|tilde){1,3}\b")
-
-
-def label(text: str) -> str:
-    """Subscripts in a step label: ∂h_1/∂vec(W_hx) → ∂h₁/∂vec(Wₕₓ)."""
-    return _NAME.sub(lambda m: subscripted(m.group(0)), text)
 
 
 @dataclass(frozen=True)
@@ -58,7 +51,7 @@ def row(step: Any) -> Row:
         return Row(step.kind, lhs, (f":= {fmt(step.expr)}",), shape, step.note)
     if step.kind == "local":
         d_node, differential = step.differential
-        lines = (f"= {fmt(step.expr)}", f"from {label(str(d_node))} = {fmt(differential)}")
+        lines = (f"= {fmt(step.expr)}", f"from {fmt(d_node)} = {fmt(differential)}")
         return Row(step.kind, lhs, lines, shape, step.rule)
     if step.kind == "chain":
         chain_formula, chain_shapes = _chain_lines(step)

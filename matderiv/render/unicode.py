@@ -125,6 +125,8 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         return subscripted(expr.name)
 
     def _print_MatrixSymbol(self, expr: Any) -> str:
+        if expr.name.startswith("∂") and "/∂" in expr.name:  # an adjoint ∂f/∂u, by name
+            return label(expr.name)
         return subscripted(expr.name)
 
     def _print_Dummy(self, expr: Any) -> str:
@@ -286,6 +288,15 @@ def subscripted(name: str) -> str:
     if sep and sub and "_" not in sub and all(c in _SUBSCRIPT_CHARS for c in sub):
         return base + "".join(_SUBSCRIPT_CHARS[c] for c in sub)
     return base + sep + sub
+
+
+_LABEL_NAME = re.compile(r"[A-Za-z]+_[A-Za-z0-9]+|\b[A-Za-z]\d*(?:bar|dot|tilde){1,3}\b")
+
+
+def label(text: str) -> str:
+    """The names in a step label as printed: ∂h_1/∂vec(W_hx) → ∂h₁/∂vec(Wₕₓ),
+    ∂p/∂abar → ∂p/∂ā."""
+    return _LABEL_NAME.sub(lambda m: subscripted(m.group(0)), text)
 
 
 def _grouped(factor: Any, several: bool) -> bool:
