@@ -32,7 +32,8 @@ def _variable(X: Any) -> Any:
     if isinstance(X, sp.MatrixSymbol):
         return X
     raise LayoutError(
-        f"second derivatives are taken with respect to a MatrixSymbol X (or vec(X)), got {X}; "
+        f"second derivatives are taken with respect to a MatrixSymbol X (or vec(X)), "
+        f"got {fmt(X) if isinstance(X, sp.Basic) else repr(X)}; "
         "the Hessian is always d² f / d vec(X) d vec(X)ᵀ."
     )
 
