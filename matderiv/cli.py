@@ -315,12 +315,16 @@ def example_command(
     latex: bool = typer.Option(False, "--latex", help="Print LaTeX instead of the table."),
     index: bool = _INDEX,
 ) -> None:
-    """Print a worked derivation (rnn: one RNN step; rnn-loss: its scalar loss)."""
+    """Print a worked derivation (rnn: one RNN step; rnn-loss: its scalar loss;
+    logdet-hessian: the Hessian of log det X)."""
     if name not in EXAMPLES:
         typer.echo(f"unknown example {name!r}; choose one of: {', '.join(EXAMPLES)}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     ex = EXAMPLES[name]()
-    d = derive(ex.expr, ex.wrt, ex.layout, names=ex.names)
+    if ex.order == 2:
+        d = hessian(ex.expr, ex.wrt, names=ex.names)
+    else:
+        d = derive(ex.expr, ex.wrt, ex.layout, names=ex.names)
     if not latex:
         _console().print(Text(ex.title, style="bold"))
     _print_derivation(d, latex, False, index)

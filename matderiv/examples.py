@@ -20,6 +20,7 @@ class Example:
     layout: str
     names: dict[str, Any]
     dims: dict[Any, int]
+    order: int = 1  # 2: the Hessian d²f/dvec(X)dvec(X)ᵀ of the scalar expr
 
 
 def rnn_step(wrt_form: str = "vecT", layout: str = "denominator") -> Example:
@@ -61,4 +62,20 @@ def rnn_loss() -> Example:
     )
 
 
-EXAMPLES = {"rnn": rnn_step, "rnn-loss": rnn_loss}
+def logdet_hessian() -> Example:
+    """The Hessian of log det X: -(X⁻¹ ⊗ X⁻ᵀ) K_{n,n}, where the commutation matrix
+    is the step people drop."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    X = sp.MatrixSymbol("X", n, n)
+    return Example(
+        "the Hessian of log det X",
+        sp.log(sp.Determinant(X)),
+        X,
+        "numerator",
+        {},
+        {n: 3},
+        order=2,
+    )
+
+
+EXAMPLES = {"rnn": rnn_step, "rnn-loss": rnn_loss, "logdet-hessian": logdet_hessian}

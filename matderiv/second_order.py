@@ -24,6 +24,7 @@ from .nodes import Vec
 from .render.unicode import fmt
 from .shapes import is_scalar_shape, shape_of, walk
 from .steps import display_symbol, symbol_names
+from .substitute import substitute
 
 
 def _variable(X: Any) -> Any:
@@ -115,7 +116,7 @@ def hessian(
         steps=(
             _heading(g_name, grad.result, "∇f"),
             *grad.steps,
-            *_relabel(jac.steps, label),
+            *_relabel(jac.steps, label, (g_name, grad.result)),
         ),
         mode="hessian",
         description=description,
@@ -123,10 +124,14 @@ def hessian(
     )
 
 
-def _relabel(steps: tuple[Step, ...], label: str) -> tuple[Step, ...]:
-    """The final result step labelled as what it is (a Hessian, an HVP)."""
-    last = dataclasses.replace(steps[-1], lhs=label)
-    return (*steps[:-1], last)
+def _relabel(steps: tuple[Step, ...], label: str, heading: Any) -> tuple[Step, ...]:
+    """The final result step labelled as what it is (a Hessian, an HVP), its formula
+    without the heading's name (g := ∇f is defined in the steps, but -(X⁻¹ ⊗ X⁻ᵀ) K
+    reads better than -(X⁻¹ ⊗ g) K); ``heading`` is (name, value)."""
+    name, value = heading
+    last = steps[-1]
+    expr = substitute(last.expr, {display_symbol(name, value): value})
+    return (*steps[:-1], dataclasses.replace(last, lhs=label, expr=expr))
 
 
 def _direction(X: Any, f: Any, where: Mapping[Any, Any] | None) -> Any:
@@ -183,7 +188,7 @@ def hvp(
             _heading(g_name, g, "∇f"),
             *grad.steps,
             _heading(p_name, inner, f"⟨∇f, {V}⟩"),
-            *_relabel(d.steps, f"H vec({V})"),
+            *_relabel(d.steps, f"H vec({V})", (g_name, g)),
         ),
         mode="hvp",
         description=description,

@@ -75,6 +75,19 @@ class Trials:
     def with_points(self, points: tuple[dict[Any, Any], ...]) -> Trials:
         return Trials(points, self.program)
 
+    def scaled(self, factor: float) -> Trials:
+        """The points with every matrix value times ``factor`` > 0: invertible, positive
+        and definite values stay so (and as well conditioned); sizes and scalars stay."""
+        points = tuple(
+            {k: v * factor if isinstance(k, sp.MatrixSymbol) else v for k, v in p.items()}
+            for p in self.points
+        )
+        return self.with_points(points)
+
+    def finite(self, exprs: tuple[Any, ...]) -> bool:
+        """Whether every expression evaluates to finite values at every point."""
+        return all(np.all(np.isfinite(v)) for e in exprs for v in self.values(e))
+
 
 def make_trials(
     exprs: tuple[Any, ...],
@@ -94,6 +107,23 @@ def make_trials(
             values = random_values(both, choice, rng)  # defined symbols are recomputed
             out.append({**values, **choice})
     return Trials(tuple(out), program)
+
+
+#: smaller values tried, in turn, when an expression is not finite at the points
+#: (exp of a cube overflows at Gaussian values of a few units)
+SCALES = (0.3, 0.1)
+
+
+def finite_trials(trials: Trials, exprs: tuple[Any, ...]) -> Trials:
+    """``trials``, or the first of its scaled-down versions at which every expression
+    is finite; ``trials`` itself when none is (a log of a negative entry stays so)."""
+    if trials.finite(exprs):
+        return trials
+    for factor in SCALES:
+        smaller = trials.scaled(factor)
+        if smaller.finite(exprs):
+            return smaller
+    return trials
 
 
 def relative_error(a: list[np.ndarray], b: list[np.ndarray]) -> float:

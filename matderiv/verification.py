@@ -35,7 +35,7 @@ from .parse.candidate import parse_candidate
 from .render.unicode import fmt
 from .second_order import hessian
 from .shapes import check_node, check_shapes, dimension_symbols
-from .trials import make_trials
+from .trials import finite_trials, make_trials
 from .verdict import Verdict
 
 
@@ -109,6 +109,7 @@ def verify(
         shown = named(d.result, d.names)
         return Verdict(False, "ill-formed", message, text, d, details, text, shown)
     trials = make_trials((cand, d.result, d.of), seed=seed, program=d.definitions)
+    trials = finite_trials(trials, (cand, d.result))
     checker = Checker(cand, d, trials)
     for step in (checker.shape_check, checker.equality):
         found = step()

@@ -110,6 +110,12 @@ def test_a_formula_may_start_with_a_minus() -> None:
     assert unknown.returncode == 2 and "--bogus" in unknown.stderr
 
 
+def test_example_logdet_hessian() -> None:
+    out = run("example", "logdet-hessian")
+    assert out.returncode == 0, out.stderr
+    assert "∂²f/∂vec(X)∂vec(X)ᵀ = -(X⁻¹ ⊗ X⁻ᵀ) K_{n,n}" in out.stdout
+
+
 def test_example_rnn() -> None:
     out = run("example", "rnn")
     assert out.returncode == 0

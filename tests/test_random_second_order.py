@@ -264,3 +264,45 @@ def test_independent_of_the_variable(case):
     is refused with a LayoutError, not a bare traceback."""
     with rejecting(KNOWN_CRASHES):
         check_independent(case)
+
+
+def check_verify_hessian(case) -> None:
+    """verify(..., order=2) on the Hessian itself (checked above against differences)
+    says correct; on 3H a factor of 3, on -H a sign; on H with a commutation matrix
+    on one side, anything but correct unless that product equals H, and a named fix
+    that does equal H."""
+    var = case.var
+    env, _ = prepare(case, seed=0)
+    H = matderiv.hessian(case.expr, var).result
+    got = value(matderiv.hessian(case.expr, var), env)
+    verdict = matderiv.verify(H, case.expr, var, order=2)
+    assert verdict, f"verify(H) is {verdict.kind}: {verdict.message}"
+    if not np.any(np.abs(got) > 1e-6):
+        event("verify: the Hessian is zero here")
+        return  # 3 · 0 = 0: nothing to tell apart
+    for factor, kind in ((3, "factor"), (-1, "sign")):
+        wrong = matderiv.verify(factor * H, case.expr, var, order=2)
+        assert not wrong, (factor, wrong.message)
+        if "not finite" in wrong.message:  # verify's own points: a log of a negative
+            event("verify: not finite at its random points")
+            return
+        assert wrong.kind == kind, (factor, wrong.kind, wrong.message)
+    m, n = concrete(var.shape)
+    if m == 1 or n == 1:
+        return
+    K = matderiv.commutation(*var.shape)
+    right = matderiv.verify(sp.MatMul(H, K), case.expr, var, order=2)
+    K_num = value(K, env)
+    same = np.allclose(got @ K_num, got, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(got).max()))
+    event(f"verify H K: {right.kind}")
+    assert bool(right) == same, (same, right.kind, right.message)
+    if right.kind == "commutation":
+        fixed = value(right.details["fix"], env)
+        assert_close(fixed, got, 1e-8, "the commutation fix")
+
+
+@budget(40)
+@given(dependent_cases())
+def test_verify_hessian(case):
+    with rejecting(KNOWN_CRASHES):
+        check_verify_hessian(case)

@@ -281,3 +281,22 @@ def test_differentials_of_generated_names_print_with_their_accents() -> None:
     assert "dabar" not in everything
     text = str(d)  # the steps as printed: "from dā = c∘dv₅", not "from dabar = ..."
     assert "from da\u0304 = " in text and "dabar" not in text
+
+
+def test_the_result_step_writes_the_gradient_out() -> None:
+    """The last step said -(X⁻¹ ⊗ g) K_{n,n}, with g := ∇f defined in the steps; it
+    reads on its own now, like d.result."""
+    H = hessian(sp.log(sp.Determinant(X)), X)
+    last = H.steps[-1]
+    assert "g" not in {str(s) for s in last.expr.free_symbols}
+    assert fmt(last.expr) == fmt(H.result) == "-(X⁻¹ ⊗ X⁻ᵀ) K_{n,n}"
+    P = hvp(sp.log(sp.Determinant(X)), X)
+    assert "g" not in {str(s) for s in P.steps[-1].expr.free_symbols}
+
+
+def test_the_logdet_hessian_example_is_right() -> None:
+    from matderiv.examples import EXAMPLES
+
+    ex = EXAMPLES["logdet-hessian"]()
+    assert ex.order == 2
+    assert check_derivation(hessian(ex.expr, ex.wrt), ex.dims, rtol=1e-4) < 1e-4

@@ -459,8 +459,31 @@ def test_overflow_at_the_random_points_warns_nothing() -> None:
     could not be compared; NumPy's RuntimeWarning is not shown to the user."""
     import warnings
 
-    f = sp.OneMatrix(1, n) * (1000 * x).applyfunc(sp.exp)
+    f = sp.OneMatrix(1, n) * (10**6 * x).applyfunc(sp.exp)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        verdict = verify("1000 * exp(1000 * x)", f, x, "denominator")
+        verdict = verify("10^6 * exp(10^6 * x)", f, x, "denominator")
     assert not verdict and "not finite" in verdict.message
+
+
+def test_values_that_overflow_are_compared_at_smaller_points() -> None:
+    """exp((A x)∘⁵) overflows at Gaussian values of a few units (sums of 4 to the 5th);
+    verify then compares at the same points scaled down, where it is finite, instead
+    of answering that it could not confirm a right candidate."""
+    from matderiv import evaluate
+    from matderiv.testing import numeric_jacobian
+
+    f = sp.OneMatrix(1, n) * sp.HadamardPower(A * x, 5).applyfunc(sp.exp)
+    candidate = "5 * A.T @ ((A @ x)^4 * exp((A @ x)^5))"
+    right = verify(candidate, f, x, "denominator")
+    assert right.kind == "correct", right.message
+    wrong = verify("A.T @ ((A @ x)^4 * exp((A @ x)^5))", f, x, "denominator")
+    assert wrong.kind == "factor" and wrong.details["factor"] == sp.Rational(1, 5)
+    # the claim, against central differences at a point where f is moderate
+    rng = np.random.default_rng(0)
+    env = {A: rng.standard_normal((3, 3)) * 0.3, x: rng.standard_normal((3, 1)) * 0.3, n: 3}
+    a0, x0 = env[A], env[x]
+    want = numeric_jacobian(f, x, env).reshape(-1, 1)
+    got = 5 * a0.T @ ((a0 @ x0) ** 4 * np.exp((a0 @ x0) ** 5))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert evaluate(f, env).shape == (1, 1)

@@ -21,7 +21,6 @@ SECTIONS = {
 }
 
 
-
 @dataclass(frozen=True)
 class Row:
     """One step, ready to lay out: the defined name, formula lines, shape lines, rule."""
