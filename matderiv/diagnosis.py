@@ -211,7 +211,8 @@ class Checker:
                 "commutation",
                 f"this is the derivative with respect to {fmt(other)}, not {fmt(d.wrt)}: "
                 f"a commutation matrix is missing — multiply {where} "
-                f"(vec(Xᵀ) = K_{{m,n}} vec(X) for X of shape m × n).",
+                f"({fmt(Vec(transpose(var.symbol)))} = {fmt(CommutationMatrix(m, n))} "
+                f"vec({fmt(var.symbol)})).",
                 {"alternative": alternative, "fix": fixed},
             )
         return None
@@ -229,18 +230,11 @@ class Checker:
                 f"this is the Hessian with respect to {vec_xt}, not vec({fmt(X)}): "
                 f"multiply on the left by {fmt(Kt)} and on the right by {fmt(K)} "
                 f"({vec_xt} = {fmt(K)} vec({fmt(X)}))",
-            ),
-            *(
-                (sp.MatMul(C, k), f"a commutation matrix is missing: multiply on the right "
-                 f"by {fmt(k)}")
-                for k in (K, Kt)
-            ),
-            *(
-                (sp.MatMul(k, C), f"a commutation matrix is missing: multiply on the left "
-                 f"by {fmt(k)}")
-                for k in (K, Kt)
-            ),
-        ]  # fmt: skip
+            )
+        ]
+        missing = "a commutation matrix is missing: multiply on the"
+        fixes += [(sp.MatMul(C, k), f"{missing} right by {fmt(k)}") for k in (K, Kt)]
+        fixes += [(sp.MatMul(k, C), f"{missing} left by {fmt(k)}") for k in (K, Kt)]
         for fixed, message in fixes:
             if self.close(fixed, self.result):
                 found = f"{message}. The Hessian is {self.shown_result}."
