@@ -369,3 +369,27 @@ def test_typed_precomposed_accents_read_like_printed_ones() -> None:
     abar, atilde = sp.MatrixSymbol("abar", n, 1), sp.MatrixSymbol("atilde", n, 1)
     table = {"abar": abar, "atilde": atilde}
     assert parse_unicode("\u0101 + \u00e3", table) == abar + atilde
+
+
+@given(
+    letter=st.sampled_from("ahxWUV"),
+    digits=st.sampled_from(["", "1", "12"]),
+    accents=st.lists(st.sampled_from(["bar", "dot", "tilde"]), min_size=1, max_size=3),
+    sub=st.sampled_from(["", "_1", "_t", "_12", "_hx"]),
+)
+def test_generated_names_print_and_read_back(letter, digits, accents, sub) -> None:
+    """Any generated name (a letter, the CLI's digits, up to three stacked accents, a
+    subscript) prints with its accents over the letter, in Unicode and in LaTeX, and
+    the printed form reads back as the same symbol."""
+    from matderiv.render.latex import tex
+
+    name = letter + digits + "".join(accents) + sub
+    symbol = sp.MatrixSymbol(name, n, 1)
+    printed = fmt(symbol)
+    note(f"{name} -> {printed!r}")
+    assert not any(word in printed for word in ("bar", "dot", "tilde")), printed
+    assert parse_unicode(printed, {name: symbol}) == symbol
+    latex = tex(symbol)
+    assert latex.count("{") == latex.count("}")
+    for accent in accents:
+        assert f"\\{accent}{{" in latex, latex
