@@ -287,6 +287,12 @@ def verify_command(
         help="CANDIDATE is the Hessian d²f/dvec(X)dvec(X)ᵀ of the scalar --of "
         "(the same in both layouts).",
     ),
+    direction: str | None = typer.Option(
+        None,
+        "--direction",
+        help="With --hessian: CANDIDATE is the Hessian-vector product H vec(V), shaped like "
+        "X, written with this V (declared in --shapes, or a new symbol shaped like X).",
+    ),
     debug: bool = _DEBUG,
 ) -> None:
     """Check a hand-derived CANDIDATE; exit 0 if it is right, 1 if it is wrong.
@@ -299,9 +305,20 @@ def verify_command(
         symbols = parse_shapes(shapes)
         program = parse_program(of, symbols)
         variable = parse_expression(wrt, symbols)
-        order = 2 if second else 1
+        if direction is not None and not second:
+            raise ParseError(
+                "--direction names the V of a Hessian-vector product: add --hessian, "
+                "or drop --direction"
+            )
+        V = None if direction is None else _direction(direction, variable, symbols)
         verdict = verify(
-            candidate, program.expr, variable, layout, names=program.names, order=order
+            candidate,
+            program.expr,
+            variable,
+            layout,
+            names=program.names,
+            order=2 if second else 1,
+            direction=V,
         )
         _console().print(verdict)
         return 0 if verdict else EXIT_WRONG

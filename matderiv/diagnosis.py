@@ -80,15 +80,18 @@ class Checker:
 
     @property
     def thing(self) -> str:
-        """What the candidate is checked against: "derivative" or "Hessian"."""
-        return "Hessian" if self.derivation.mode == "hessian" else "derivative"
+        """What the candidate is checked against: "derivative", "Hessian" or
+        "Hessian-vector product"."""
+        return {"hessian": "Hessian", "hvp": "Hessian-vector product"}.get(
+            self.derivation.mode, "derivative"
+        )
 
     @property
     def target(self) -> str:
         """The derivative in its layout, or the Hessian (the same in both layouts)."""
-        if self.thing == "Hessian":
-            return "the Hessian"
-        return f"the derivative in {self.derivation.layout} layout"
+        if self.thing == "derivative":
+            return f"the derivative in {self.derivation.layout} layout"
+        return f"the {self.thing}"
 
     def verdict(self, ok: bool, kind: str, message: str, **details: Any) -> Verdict:
         base = {
@@ -183,8 +186,12 @@ class Checker:
         if dims_equal(rows, cols) and self.close(transpose(self.candidate), self.result):
             return (
                 "transposed",
-                "the candidate is the transpose of the derivative "
-                f"{self.shown_result}; check the layout and the transposes.",
+                f"the candidate is the transpose of the {self.thing} {self.shown_result}; "
+                + (
+                    "check the layout and the transposes."
+                    if self.thing == "derivative"
+                    else "check the transposes."
+                ),
                 {},
             )
         return None
@@ -193,8 +200,8 @@ class Checker:
         d = self.derivation
         var = parse_wrt(d.wrt)
         m, n = var.shape
-        if dims_equal(m, 1) or dims_equal(n, 1):
-            return None
+        if dims_equal(m, 1) or dims_equal(n, 1) or self.thing == "Hessian-vector product":
+            return None  # an HVP is shaped like X: no vec, no commutation matrix
         if self.thing == "Hessian":
             return self._hessian_commutation(var.symbol)
         other = Vec(transpose(var.symbol)) if var.form != "vecT" else Vec(var.symbol)
@@ -284,10 +291,11 @@ class Checker:
         """Right only when a square matrix is symmetric: a constant (2Ax for xᵀAx), else
         the variable itself (X⁻¹ for d log det X / dX)."""
         var = parse_wrt(self.derivation.wrt).symbol
-        constants = sorted(
+        inputs = self.derivation.of.free_symbols | self.derivation.result.free_symbols
+        constants = sorted(  # the result's too: an HVP's direction V
             (
                 s
-                for s in self.derivation.of.free_symbols
+                for s in inputs
                 if isinstance(s, sp.MatrixSymbol) and s != var and dims_equal(*s.shape)
             ),
             key=str,

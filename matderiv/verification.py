@@ -33,7 +33,7 @@ from .errors import MatDerivError, ShapeMismatch
 from .layout import check_layout
 from .parse.candidate import parse_candidate
 from .render.unicode import fmt
-from .second_order import hessian
+from .second_order import hessian, hvp
 from .shapes import check_node, check_shapes, dimension_symbols
 from .trials import finite_trials, make_trials
 from .verdict import Verdict
@@ -72,6 +72,7 @@ def verify(
     where: Mapping[Any, Any] | None = None,
     seed: int = 0,
     order: int = 1,
+    direction: Any = None,
 ) -> Verdict:
     """Check a hand-derived ``candidate`` for d(expr)/d(wrt) in ``layout``.
 
@@ -82,10 +83,18 @@ def verify(
     (and the generated adjoints hbar_t, when ``d.definitions`` has them).
 
     ``order=2`` checks a Hessian d²f/dvec(X)dvec(X)ᵀ of a scalar ``expr`` instead
-    (``hessian(expr, wrt)``; it is symmetric, the same in both layouts).
+    (``hessian(expr, wrt)``; it is symmetric, the same in both layouts), and with
+    ``direction=V`` (a MatrixSymbol shaped like X) the Hessian-vector product
+    H vec(V) shaped like X (``hvp(expr, wrt, V)``), which the candidate writes with V.
     """
     check_layout(layout)
-    if order == 2:
+    if direction is not None and order != 2:
+        raise MatDerivError(
+            "direction= is the V of a Hessian-vector product H vec(V): pass order=2 with it"
+        )
+    if order == 2 and direction is not None:
+        d = hvp(expr, wrt, direction, names=names, where=where)
+    elif order == 2:
         d = hessian(expr, wrt, names=names, where=where)
     elif order == 1:
         d = derive(expr, wrt, layout, names=names, where=where)
@@ -95,6 +104,8 @@ def verify(
             f"not order={order!r}"
         )
     scope = sp.Tuple(expr, *d.definitions.keys(), *d.definitions.values()) if where else expr
+    if direction is not None:
+        scope = sp.Tuple(scope, direction)
     cand: Any = None
     try:
         cand = parse_candidate(candidate, scope, names or {})

@@ -285,3 +285,13 @@ def test_verify_a_hessian_exit_status() -> None:
     # the same in the Unicode matderiv prints
     printed = run("verify", "-(X⁻¹ ⊗ X⁻ᵀ) K_{n,n}", *args)
     assert printed.returncode == 0, printed.stdout + printed.stderr
+
+
+def test_verify_a_hessian_vector_product_exit_status() -> None:
+    args = ("--of", "logdet(X)", "--wrt", "X", "--shapes", "X: n x n", "--hessian")
+    right = run("verify", "-inv(X).T @ W.T @ inv(X).T", *args, "--direction", "W")
+    assert right.returncode == 0, right.stdout + right.stderr
+    wrong = run("verify", "-inv(X) @ W @ inv(X)", *args, "--direction", "W")
+    assert wrong.returncode == 1 and "transpose" in wrong.stdout
+    alone = run("verify", "W", *args[:-1], "--direction", "W")
+    assert alone.returncode == 2 and "add --hessian" in alone.stderr

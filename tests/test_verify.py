@@ -487,3 +487,47 @@ def test_values_that_overflow_are_compared_at_smaller_points() -> None:
     got = 5 * a0.T @ ((a0 @ x0) ** 4 * np.exp((a0 @ x0) ** 5))
     np.testing.assert_allclose(got, want, rtol=1e-6)
     assert evaluate(f, env).shape == (1, 1)
+
+
+# -- Hessian-vector products: verify(..., order=2, direction=V) ---------------------------
+
+V_X = sp.MatrixSymbol("V", n, n)
+v_x = sp.MatrixSymbol("v", n, 1)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "f", "var", "V", "kind"),
+    [
+        ("-inv(X).T @ V.T @ inv(X).T", LOGDET, X, V_X, "correct"),
+        ("-inv(X).T @ V @ inv(X).T", LOGDET, X, V_X, "symmetric"),  # right if V = Vᵀ
+        ("-inv(X) @ V.T @ inv(X)", LOGDET, X, V_X, "symmetric"),  # right if X = Xᵀ
+        ("-inv(X) @ V @ inv(X)", LOGDET, X, V_X, "transposed"),
+        ("inv(X).T @ V.T @ inv(X).T", LOGDET, X, V_X, "sign"),
+        ("(A + A.T) @ v", x.T * A * x, x, v_x, "correct"),
+        ("A @ v", x.T * A * x, x, v_x, "missing-term"),
+        ("2 * A @ v", x.T * A * x, x, v_x, "symmetric"),
+    ],
+)
+def test_verify_a_hessian_vector_product(candidate: str, f, var, V, kind: str) -> None:
+    verdict = verify(candidate, f, var, order=2, direction=V)
+    assert verdict.kind == kind, verdict.message
+    assert "Hessian-vector product" in verdict.message
+    # the claim against second differences of f, times vec(V)
+    from matderiv import evaluate
+    from matderiv.parse.candidate import parse_candidate
+    from matderiv.testing import numeric_hessian, random_values
+
+    cand = parse_candidate(candidate, sp.Tuple(f, V), {})
+    dims = {n: 3}
+    env = {**random_values(sp.Tuple(f, cand), dims, np.random.default_rng(7)), **dims}
+    H = numeric_hessian(f, var, env, h=1e-4)
+    want = (H @ env[V].reshape(-1, 1, order="F")).reshape(env[var].shape, order="F")
+    got = np.asarray(evaluate(cand, env), dtype=float)
+    assert np.allclose(got, want, rtol=1e-4, atol=1e-5) == (kind == "correct")
+
+
+def test_a_direction_needs_order_2() -> None:
+    with pytest.raises(MatDerivError, match="order=2"):
+        verify("v", x.T * A * x, x, direction=v_x)
+    with pytest.raises(MatDerivError, match="shaped like"):
+        verify("v", x.T * A * x, x, order=2, direction=V_X)
