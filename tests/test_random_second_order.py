@@ -306,3 +306,29 @@ def check_verify_hessian(case) -> None:
 def test_verify_hessian(case):
     with rejecting(KNOWN_CRASHES):
         check_verify_hessian(case)
+
+
+def check_verify_hvp(case) -> None:
+    """verify(..., order=2, direction=V) on hvp's own result (checked above against
+    H vec(V) and directional differences) says correct; on 3 H vec(V) a factor of 3."""
+    var = case.var
+    env, V = prepare(case, seed=0)
+    P = matderiv.hvp(case.expr, var, V)
+    verdict = matderiv.verify(P.result, case.expr, var, order=2, direction=V)
+    assert verdict, f"verify(H vec(V)) is {verdict.kind}: {verdict.message}"
+    if not np.any(np.abs(value(P, env)) > 1e-6):
+        event("verify: the HVP is zero here")
+        return
+    wrong = matderiv.verify(3 * P.result, case.expr, var, order=2, direction=V)
+    assert not wrong, wrong.message
+    if "not finite" in wrong.message:
+        event("verify: not finite at its random points")
+        return
+    assert wrong.kind == "factor" and wrong.details["factor"] == 3, wrong.message
+
+
+@budget(25)
+@given(dependent_cases())
+def test_verify_hvp(case):
+    with rejecting(KNOWN_CRASHES):
+        check_verify_hvp(case)
