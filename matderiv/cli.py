@@ -24,7 +24,7 @@ from .errors import MatDerivError, ParseError, ShapeMismatch
 from .examples import EXAMPLES
 from .parse.declarations import parse_shapes, symbol_name
 from .parse.expr import parse_expression, parse_program
-from .render.latex import tex, tex_shape
+from .render.json_view import derivation_json, verdict_json
 from .render.unicode import fmt
 from .second_order import hessian, hvp
 from .verification import verify
@@ -107,51 +107,6 @@ def main_options(
     ),
 ) -> None:
     """matderiv: layout-annotated matrix derivatives with every chain-rule step."""
-
-
-def derivation_json(d: Derivation) -> dict[str, Any]:
-    """A Derivation as plain JSON data for other programs."""
-
-    def shape(s: Any) -> list[str]:
-        return [str(s[0]), str(s[1])]
-
-    steps = []
-    for step in d.steps:
-        item: dict[str, Any] = {
-            "kind": step.kind,
-            "lhs": step.lhs,
-            "expr": fmt(step.expr),
-            "latex": tex(step.expr),
-            "shape": shape(step.shape),
-            "rule": step.rule,
-            "note": step.note,
-        }
-        if step.differential is not None:
-            item["differential"] = [fmt(step.differential[0]), fmt(step.differential[1])]
-        if step.factors:
-            item["factors"] = [
-                [{"label": f.label, "shape": shape(f.shape)} for f in term]
-                for term in step.factors
-            ]
-            item["product_shape"] = shape(step.product_shape)
-        if step.before is not None:
-            item["before"] = fmt(step.before)
-        steps.append(item)
-    return {
-        "of": fmt(d.of),
-        "wrt": fmt(d.wrt),
-        "layout": d.layout,
-        "result": fmt(d.result),
-        "result_named": fmt(d.steps[-1].expr),
-        "result_latex": tex(d.result),
-        "shape": shape(d.shape),
-        "shape_latex": tex_shape(d.shape),
-        "description": d.description,
-        "definitions": [
-            {"name": str(k), "expr": fmt(v), "latex": tex(v)} for k, v in d.definitions.items()
-        ],
-        "steps": steps,
-    }
 
 
 def _print_derivation(
@@ -287,6 +242,9 @@ def verify_command(
         help="CANDIDATE is the Hessian d²f/dvec(X)dvec(X)ᵀ of the scalar --of "
         "(the same in both layouts).",
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the verdict as JSON (ok, kind, message, formulas)."
+    ),
     direction: str | None = typer.Option(
         None,
         "--direction",
@@ -320,7 +278,10 @@ def verify_command(
             order=2 if second else 1,
             direction=V,
         )
-        _console().print(verdict)
+        if as_json:
+            typer.echo(json.dumps(verdict_json(verdict), ensure_ascii=False, indent=2))
+        else:
+            _console().print(verdict)
         return 0 if verdict else EXIT_WRONG
 
     _run(debug, action)

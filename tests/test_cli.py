@@ -295,3 +295,19 @@ def test_verify_a_hessian_vector_product_exit_status() -> None:
     assert wrong.returncode == 1 and "transpose" in wrong.stdout
     alone = run("verify", "W", *args[:-1], "--direction", "W")
     assert alone.returncode == 2 and "add --hessian" in alone.stderr
+
+
+def test_verify_json() -> None:
+    """--json: the verdict as data, with the exit status unchanged."""
+    args = ("--of", "x.T @ A @ x", "--wrt", "x", "--shapes", "A: n x n, x: n")
+    wrong = run("verify", "2 * A @ x", *args, "--layout", "denominator", "--json")
+    assert wrong.returncode == 1, wrong.stderr
+    data = json.loads(wrong.stdout)
+    assert data["ok"] is False and data["kind"] == "symmetric"
+    assert data["derived"] == "(A + Aᵀ) x" and data["shape"] == ["n", "1"]
+    assert data["max_error"] > 0.1
+    right = json.loads(run("verify", "(A + A.T) @ x", *args, "--layout", "denominator",
+                           "--json").stdout)  # fmt: skip
+    assert right["ok"] is True and right["kind"] == "correct" and right["max_error"] == 0.0
+    ill = json.loads(run("verify", "A @ x.T", *args, "--json").stdout)
+    assert ill["kind"] == "ill-formed" and "max_error" not in ill
