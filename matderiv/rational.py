@@ -67,7 +67,8 @@ def _cancel(region: Any) -> Any:
     ops = sp.count_ops(scalar)
     if ops > MAX_NODES:
         return None
-    factored = sp.factor(scalar)
+    # factored evaluated: inside exp(...) the unevaluated (-a)·b hides exp(-ab)/(1 + exp(-ab))
+    factored = sp.factor(scalar.doit())
     if sp.count_ops(factored) >= ops:
         return None
     try:

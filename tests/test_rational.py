@@ -109,6 +109,23 @@ def test_the_logistic_gradient_and_hvp_are_cancelled_and_correct(monkeypatch) ->
     np.testing.assert_allclose(evaluate(h, values), evaluate(h0, values), rtol=1e-10)
 
 
+def test_a_negated_factor_inside_exp_cancels_too() -> None:
+    """exp((-y)∘(X w)), as the parser writes -y * (X @ w): inside exp the scalar form
+    kept (-a)·b unevaluated, which hid exp(-ab)/(1 + exp(-ab)) from factor, so the
+    gradient kept e/(1 + e) and the Hessian two terms.  Now both read as the
+    textbook's, like the loss written -(y∘X w)."""
+    margins = sp.HadamardProduct(-y, X * w).applyfunc(sp.exp)
+    f = sp.OneMatrix(1, m) * (ONE + margins).applyfunc(sp.log)
+    g, H = gradient(f, w), hessian(f, w)
+    assert [p.exp for p in _hadamard_powers(g.result)] == [-1]
+    assert sp.count_ops(g.result) == sp.count_ops(gradient(logistic(), w).result)
+    assert sp.count_ops(H.result) == sp.count_ops(hessian(logistic(), w).result)
+    assert not [a for a in sp.preorder_traversal(H.result.args[1]) if isinstance(a, sp.MatAdd)
+                if ONE not in a.args]  # fmt: skip
+    for d in (g, H):
+        check_derivation(d, DIMS, seed=6)
+
+
 # -- random entrywise quotients: the cancelled form has the same value -----------------
 
 a_, b_ = sp.MatrixSymbol("a", m, 1), sp.MatrixSymbol("b", m, 1)
