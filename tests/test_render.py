@@ -147,6 +147,31 @@ def test_display_names_with_latex_special_characters_compile(tmp_path: Path) -> 
     _compile(latex, tmp_path, "special")
 
 
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+def test_second_order_latex_compiles_with_its_labels(tmp_path: Path) -> None:
+    """∂²f/∂x∂xᵀ printed its ² and ∂ as code points (\\text{U+00B2}), and the closing
+    note described the Jacobian of g instead of the Hessian."""
+    from matderiv import hessian, hvp
+
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    X, A = sp.MatrixSymbol("X", n, m), sp.MatrixSymbol("A", n, n)
+    a, h = sp.MatrixSymbol("a", m, 1), sp.MatrixSymbol("h", m, 1)
+    c, e = sp.MatrixSymbol("c", m, 1), sp.MatrixSymbol("e", n, 1)
+    where = {a: X.T * e, h: a.applyfunc(sp.tanh)}
+    cases = {
+        "hessian": hessian(sp.Trace(X.T * A * X), X),
+        "hvp": hvp(sp.Trace(X.T * A * X), X),
+        "program_hvp": hvp(c.T * h, X, where=where),
+    }
+    for name, d in cases.items():
+        latex = d.to_latex(standalone=True, index=True)
+        assert "U+" not in latex, name
+        label = r"\partial^{2} f" if d.mode == "hessian" else r"H\,\operatorname{vec}"
+        assert label in latex and "the Hessian" in latex, name
+        _compile(latex, tmp_path, name)
+    assert r"\tilde{a}" in cases["program_hvp"].to_latex()  # ã = ∂p/∂a
+
+
 def test_enough_derivations_are_compiled() -> None:
     assert len(COMPILED) >= 10
 

@@ -195,19 +195,31 @@ def tex_shape(shape: Any) -> str:
 _VEC = re.compile(r"^vec\((.*)\)$")
 
 
+_SECOND = re.compile(r"^∂²(.+?)/∂(.+?)∂(.+)$")
+
+
 def _name(text: str) -> str:
-    """A label's operand in LaTeX: h_1 → h_{1}, vec(W_hx) → \\operatorname{vec}(W_{hx}), Xᵀ."""
-    match = _VEC.match(text)
-    if match:
-        return rf"\operatorname{{vec}}\left({_name(match.group(1))}\right)"
+    """A label's operand in LaTeX: h_1 → h_{1}, vec(W_hx) → \\operatorname{vec}(W_{hx}), Xᵀ,
+    vec(X)ᵀ."""
     transposed = text.endswith("ᵀ")
     base = text.removesuffix("ᵀ")
-    out = tex(sp.Symbol(base))
+    match = _VEC.match(base)
+    if match:
+        out = rf"\operatorname{{vec}}\left({_name(match.group(1))}\right)"
+    else:
+        out = tex(sp.Symbol(base))
     return f"{out}^{{T}}" if transposed else out
 
 
 def tex_label(label: str) -> str:
-    """∂y/∂x (matderiv's step labels) as a LaTeX fraction."""
+    """∂y/∂x (matderiv's step labels) as a LaTeX fraction; a Hessian's ∂²f/∂x∂xᵀ and
+    an HVP's H vec(V) too."""
+    second = _SECOND.match(label)
+    if second:
+        top, left, right = (_name(part) for part in second.groups())
+        return rf"\frac{{\partial^{{2}} {top}}}{{\partial {left}\,\partial {right}}}"
+    if label.startswith("H vec(") and label.endswith(")"):
+        return rf"H\,{_name(label[2:])}"
     if label.startswith("∂") and "/∂" in label:
         top, bottom = label[1:].split("/∂", 1)
         return rf"\frac{{\partial {_name(top)}}}{{\partial {_name(bottom)}}}"
@@ -215,6 +227,17 @@ def tex_label(label: str) -> str:
 
 
 def _note(d: Any) -> str:
+    if d.mode == "hessian":
+        return (
+            rf"\text{{the Hessian }} {tex_label(d.steps[-1].lhs)}"
+            rf"\text{{: the Jacobian of }} \nabla f\text{{, symmetric}} \quad "
+            rf"({tex_shape(d.shape)})"
+        )
+    if d.mode == "hvp":
+        return (
+            rf"\text{{the Hessian-vector product }} {tex_label(d.steps[-1].lhs)}"
+            rf"\text{{, shaped like }} {tex(d.wrt)} \quad ({tex_shape(d.shape)})"
+        )
     note = d.layout_note
     shape = tex_shape(note.shape)
     if note.kind == "gradient":
