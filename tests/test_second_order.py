@@ -300,3 +300,17 @@ def test_the_logdet_hessian_example_is_right() -> None:
     ex = EXAMPLES["logdet-hessian"]()
     assert ex.order == 2
     assert check_derivation(hessian(ex.expr, ex.wrt), ex.dims, rtol=1e-4) < 1e-4
+
+
+def test_the_terminal_banner_says_what_a_second_order_result_is() -> None:
+    """The banner read "numerator layout" (the Jacobian of ∇f) over a Hessian."""
+    from rich.console import Console
+
+    def banner(d) -> str:
+        console = Console(width=100, record=True, color_system=None)
+        console.print(d)
+        return console.export_text().splitlines()[0]
+
+    assert "matderiv · Hessian " in banner(hessian(x.T * A * x, x))
+    assert "matderiv · Hessian-vector product" in banner(hvp(x.T * A * x, x))
+    assert "matderiv · denominator layout" in banner(gradient(x.T * A * x, x))

@@ -16,7 +16,9 @@ from .rows import SECTIONS, rows, subtitle, title
 def renderables(d: Any) -> Iterator[Any]:
     banner = Text(title(d), style="bold")
     banner.append("\n" + subtitle(d), style="")
-    yield Panel(banner, title=f"matderiv · {d.layout} layout", title_align="left")
+    kind = {"hessian": "Hessian", "hvp": "Hessian-vector product"}.get(d.mode)
+    heading = f"matderiv · {kind}" if kind else f"matderiv · {d.layout} layout"
+    yield Panel(banner, title=heading, title_align="left")
     table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", expand=True)
     table.add_column("step", overflow="fold", ratio=2, min_width=10)
     table.add_column("formula", overflow="fold", ratio=5)
