@@ -231,6 +231,7 @@ def test_hessian_command_prints_the_hessian_and_its_code() -> None:
     np.testing.assert_allclose(H(X=X), want, rtol=1e-6, atol=1e-8)
     data = json.loads(run(*args, "--json").stdout)
     assert data["shape"] == ["n**2", "n**2"] and data["layout"] == "numerator"
+    assert data["mode"] == "hessian" and data["result"] == "-(X⁻¹ ⊗ X⁻ᵀ) K_{n,n}"
 
 
 def test_hessian_command_hvp_with_a_named_direction() -> None:

@@ -46,6 +46,7 @@ def derivation_json(d: Derivation) -> dict[str, Any]:
         "of": fmt(d.of),
         "wrt": fmt(d.wrt),
         "layout": d.layout,
+        "mode": d.mode,  # reverse, forward, hessian or hvp
         "result": fmt(d.result),
         "result_named": fmt(d.steps[-1].expr),
         "result_latex": tex(d.result),
