@@ -314,3 +314,16 @@ def test_the_terminal_banner_says_what_a_second_order_result_is() -> None:
     assert "matderiv · Hessian " in banner(hessian(x.T * A * x, x))
     assert "matderiv · Hessian-vector product" in banner(hvp(x.T * A * x, x))
     assert "matderiv · denominator layout" in banner(gradient(x.T * A * x, x))
+
+
+def test_verify_second_order_through_a_program() -> None:
+    """A Hessian or HVP candidate may use the program's symbols and generated names."""
+    L, U, where = _rnn_program()
+    H = hessian(L, U, where=where)
+    assert matderiv.verify(H.result, L, U, where=where, order=2)
+    assert matderiv.verify(2 * H.result, L, U, where=where, order=2).kind == "factor"
+    V = sp.MatrixSymbol("V", *U.shape)
+    P = hvp(L, U, V, where=where)
+    assert matderiv.verify(P.result, L, U, where=where, order=2, direction=V)
+    transposed = matderiv.verify(P.result.T, L, U, where=where, order=2, direction=V)
+    assert transposed.kind == "transposed"
