@@ -150,7 +150,7 @@ class Checker:
         if np.isnan(err):
             return self.verdict(
                 False,
-                "wrong",
+                "not-finite",
                 f"the candidate could not be confirmed: it or the {self.thing} is not finite "
                 "(NaN or ∞) at the random points verify compares at (a square root or log "
                 f"of a negative entry, an overflow), and it does not equal the {self.thing} "

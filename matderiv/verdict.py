@@ -15,7 +15,9 @@ class Verdict:
     """The answer of ``verify``: truthy when the candidate is the derivative.
 
     kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
-             "commutation", "factor", "sign", "missing-term", "symmetric" or "wrong".
+             "commutation", "factor", "sign", "missing-term", "symmetric", "wrong", or
+             "not-finite" (not confirmed: the values at the random points are NaN or ∞,
+             so no comparison could be made).
     message  the reason in plain words (without the kind, which the renderers show).
     details  the derived result, both shapes and, when checked numerically,
              the largest error (and what the diagnosis found).
