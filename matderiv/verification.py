@@ -8,11 +8,16 @@ The checks run in order, each with its own message:
 3. equal: symbolically when the simplifier shows it, else numerically at
    several random points and several choices of distinct sizes (inverted and
    determinant matrices get non-symmetric values, ``testing.definite_matrix``,
-   so X⁻ᵀ and X⁻¹ differ);
+   so X⁻ᵀ and X⁻¹ differ), scaled down when a value overflows there; values
+   that stay NaN or ∞ give the kind "not-finite";
 4. when it is wrong, the common mistakes are tried one by one — transposed,
    d/d vec(Xᵀ) instead of d/d vec(X) (a commutation matrix missing), a constant
    factor, a sign, a missing term of a sum, a symmetry assumption (a constant
    or the variable itself taken symmetric) — and the one that fits is named.
+
+``order=2`` checks a Hessian (a missing K is located on its side) and, with
+``direction=V``, a Hessian-vector product; the checks themselves live in
+``diagnosis.py``.
 
 A message is the reason in plain words, without the kind (the renderers show
 the kind once); formulas in it are self-contained (``d.result``, with only the
