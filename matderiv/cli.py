@@ -22,6 +22,7 @@ from .derivation import Derivation
 from .engine import derive
 from .errors import MatDerivError, ParseError, ShapeMismatch
 from .examples import EXAMPLES
+from .nodes import Vec
 from .parse.declarations import parse_shapes, symbol_name
 from .parse.expr import parse_expression, parse_program
 from .render.json_view import derivation_json, verdict_json
@@ -164,14 +165,17 @@ def derive_command(
 
 
 def _direction(name: str, variable: Any, symbols: dict[str, Any]) -> Any:
-    """The HVP direction: a declared symbol shaped like the variable, or a new one."""
+    """The HVP direction: a declared symbol shaped like the variable X (for --wrt
+    vec(X) too), or a new one."""
     name = symbol_name(name, "--direction")
+    if isinstance(variable, Vec):
+        variable = variable.arg
     if name in symbols:
         V = symbols[name]
         if V.shape != variable.shape:
             raise ShapeMismatch(
                 f"--direction {name} is declared {fmt(V.shape[0])} x {fmt(V.shape[1])}, but "
-                f"the direction of a Hessian-vector product is shaped like {variable} "
+                f"the direction of a Hessian-vector product is shaped like {fmt(variable)} "
                 f"({fmt(variable.shape[0])} x {fmt(variable.shape[1])}): declare it so, "
                 "or leave it out of --shapes"
             )

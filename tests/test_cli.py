@@ -252,6 +252,8 @@ def test_hessian_command_hvp_with_a_named_direction() -> None:
     np.testing.assert_allclose(fn(X=X, A=A, D=D, Z=Z), want, rtol=1e-6, atol=1e-8)
     declared = run("hessian", f, "--wrt", "X", "--shapes", shapes, "--hvp", "--direction", "D")
     assert declared.returncode == 0 and "H vec(D)" in declared.stdout
+    by_vec = run("hessian", f, "--wrt", "vec(X)", "--shapes", shapes, "--hvp", "--direction", "Z")
+    assert by_vec.returncode == 0 and "H vec(Z)" in by_vec.stdout, by_vec.stderr  # Z like X
 
 
 @pytest.mark.parametrize(
