@@ -164,9 +164,17 @@ def derive_command(
     _run(debug, action)
 
 
-def _direction(name: str, variable: Any, symbols: dict[str, Any]) -> Any:
-    """The HVP direction: a declared symbol shaped like the variable X (for --wrt
-    vec(X) too), or a new one."""
+def _direction(
+    name: str | None, variable: Any, symbols: dict[str, Any], flag: str, given: bool
+) -> Any:
+    """The HVP direction --direction names (None without it): a declared symbol shaped
+    like the variable X (for --wrt vec(X) too), or a new one; only with ``flag``."""
+    if name is None:
+        return None
+    if not given:
+        raise ParseError(
+            f"--direction names the V of a Hessian-vector product: add {flag}, or drop --direction"
+        )
     name = symbol_name(name, "--direction")
     if isinstance(variable, Vec):
         variable = variable.arg
@@ -214,16 +222,14 @@ def hessian_command(
     """
 
     def action() -> int:
-        if direction is not None and not product:
-            raise ParseError("--direction names the V of --hvp: add --hvp, or drop --direction")
         symbols = parse_shapes(shapes)
         program = parse_program(expr, symbols, as_program)
         variable = parse_expression(wrt, symbols)
         kwargs: dict[str, Any] = (
             {"where": program.definitions} if as_program else {"names": program.names}
         )
+        V = _direction(direction, variable, symbols, "--hvp", product)
         if product:
-            V = None if direction is None else _direction(direction, variable, symbols)
             d = hvp(program.expr, variable, V, **kwargs)
         else:
             d = hessian(program.expr, variable, **kwargs)
@@ -267,12 +273,7 @@ def verify_command(
         symbols = parse_shapes(shapes)
         program = parse_program(of, symbols)
         variable = parse_expression(wrt, symbols)
-        if direction is not None and not second:
-            raise ParseError(
-                "--direction names the V of a Hessian-vector product: add --hessian, "
-                "or drop --direction"
-            )
-        V = None if direction is None else _direction(direction, variable, symbols)
+        V = _direction(direction, variable, symbols, "--hessian", second)
         verdict = verify(
             candidate,
             program.expr,

@@ -60,6 +60,10 @@ class Step:
     before: Any = None
 
 
+#: what a second-order derivation is, by its mode
+SECOND_ORDER = {"hessian": "Hessian", "hvp": "Hessian-vector product"}
+
+
 @dataclass(frozen=True, eq=False)
 class Derivation:
     """d(of)/d(wrt) in a layout, with the steps that led to it."""
@@ -76,6 +80,11 @@ class Derivation:
     names: Mapping[str, Any] = field(default_factory=dict)
     definitions: Mapping[Any, Any] = field(default_factory=dict)
     where: Mapping[Any, Any] = field(default_factory=dict)  # the user's program (where=)
+
+    @property
+    def second_order(self) -> str | None:
+        """ "Hessian" or "Hessian-vector product" for those derivations, else None."""
+        return SECOND_ORDER.get(self.mode)
 
     def steps_of_kind(self, kind: str) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.kind == kind)

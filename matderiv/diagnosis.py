@@ -82,9 +82,7 @@ class Checker:
     def thing(self) -> str:
         """What the candidate is checked against: "derivative", "Hessian" or
         "Hessian-vector product"."""
-        return {"hessian": "Hessian", "hvp": "Hessian-vector product"}.get(
-            self.derivation.mode, "derivative"
-        )
+        return self.derivation.second_order or "derivative"
 
     @property
     def target(self) -> str:
@@ -184,14 +182,11 @@ class Checker:
         if self.thing == "Hessian":  # symmetric: a transpose of it is it
             return None
         if dims_equal(rows, cols) and self.close(transpose(self.candidate), self.result):
+            layout = "the layout and " if self.thing == "derivative" else ""
             return (
                 "transposed",
                 f"the candidate is the transpose of the {self.thing} {self.shown_result}; "
-                + (
-                    "check the layout and the transposes."
-                    if self.thing == "derivative"
-                    else "check the transposes."
-                ),
+                f"check {layout}the transposes.",
                 {},
             )
         return None

@@ -57,18 +57,17 @@ class Trials:
             for p in self.points:
                 values = dict(p)
                 for symbol, definition in self.program.items():
-                    with _quiet():
-                        values[symbol] = evaluate(definition, values)
+                    values[symbol] = evaluate(definition, values)
                 self._ran.append(values)
         return self._ran
 
     def values(self, expr: Any) -> list[np.ndarray]:
         """The value of ``expr`` at every point (each expression evaluated once)."""
         if expr not in self._cache:
-            points = self._points()
-            with _quiet():
+            with _quiet():  # the program's values too, computed on first use
                 self._cache[expr] = [
-                    np.atleast_2d(np.asarray(evaluate(expr, p), dtype=float)) for p in points
+                    np.atleast_2d(np.asarray(evaluate(expr, p), dtype=float))
+                    for p in self._points()
                 ]
         return self._cache[expr]
 

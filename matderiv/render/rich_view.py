@@ -16,8 +16,7 @@ from .rows import SECTIONS, rows, subtitle, title
 def renderables(d: Any) -> Iterator[Any]:
     banner = Text(title(d), style="bold")
     banner.append("\n" + subtitle(d), style="")
-    kind = {"hessian": "Hessian", "hvp": "Hessian-vector product"}.get(d.mode)
-    heading = f"matderiv · {kind}" if kind else f"matderiv · {d.layout} layout"
+    heading = f"matderiv · {d.second_order or f'{d.layout} layout'}"
     yield Panel(banner, title=heading, title_align="left")
     table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", expand=True)
     table.add_column("step", overflow="fold", ratio=2, min_width=10)

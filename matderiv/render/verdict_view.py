@@ -29,7 +29,7 @@ def _lines(v: Any) -> list[tuple[str, str]]:
     rows = [
         ("candidate", _candidate(v)),
         ("derived", f"{label(d.steps[-1].lhs)} = {_result(v)}   {fmt_shape(d.shape)}"),
-        ("form" if d.mode in ("hessian", "hvp") else "layout", label(d.description)),
+        ("form" if d.second_order else "layout", label(d.description)),
     ]
     if "max_error" in v.details:
         rows.append(("max error", f"{v.details['max_error']:.3g}"))
