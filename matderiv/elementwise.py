@@ -92,8 +92,24 @@ def _in_terms_of_output(derivative: Any, f_t: Any, t: Any, y: Any) -> Any:
     for inverse in inverses:
         candidate = sp.factor(sp.simplify(derivative.subs(t, inverse)))
         if not candidate.has(t) and candidate.is_polynomial(y):
-            return candidate
+            return _sign_into_factor(candidate)
     return None
+
+
+def _sign_into_factor(expr: Any) -> Any:
+    """-(y - 1)·y as (1 - y)·y, the textbook's σ(1 - σ): a negative coefficient
+    taken into a sum factor raised to an odd power."""
+    if not isinstance(expr, sp.Mul):
+        return expr
+    coeff, factors = expr.as_coeff_mul()
+    if coeff >= 0:
+        return expr
+    for k, f in enumerate(factors):
+        base, exp = f.as_base_exp()
+        if isinstance(base, sp.Add) and exp.is_integer and exp.is_odd:
+            flipped = sp.Pow(sp.expand(-base), exp)
+            return sp.Mul(-coeff, *factors[:k], flipped, *factors[k + 1 :])
+    return expr
 
 
 def lift(expr: Any, var: Any, matrix: Any) -> Any:

@@ -273,6 +273,20 @@ def factor_sum(expr: Any) -> Any:
     return None
 
 
+def hadamard_ones(expr: Any) -> Any:
+    """(c 𝟏) ∘ A → c A  (𝟏 the all-ones matrix of A's shape: the unit of ∘)
+    terminates: one factor of the Hadamard product fewer."""
+    if not isinstance(expr, sp.HadamardProduct):
+        return None
+    for k, arg in enumerate(expr.args):
+        coeff, factors = _factors(arg)
+        if len(factors) == 1 and isinstance(factors[0], sp.OneMatrix):
+            rest = expr.args[:k] + expr.args[k + 1 :]
+            inner = rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest)
+            return inner if coeff == 1 else matmul(coeff, inner)
+    return None
+
+
 NODE_RULES: tuple[NodeRule, ...] = (
     kron_unit_factor,
     kron_outer_product,
@@ -283,6 +297,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     vec_of_vector,
     vec_of_reshape,
     reshape_of_vec,
+    hadamard_ones,
     factor_sum,
 )
 

@@ -18,6 +18,7 @@ from .accumulate import Chain, Local
 from .canon import transpose
 from .derivation import Factor, Step
 from .graph import Graph
+from .naming import generated_name
 from .rules import Term, rule_identity, rule_name
 from .shapes import Shape, is_matrix, is_scalar_shape, scalarize, shape_of
 from .simplify import Rewrite, simplify
@@ -48,9 +49,9 @@ def name_nodes(
             name = root_name(graph.root, taken)
         else:
             count += 1
-            while f"v_{count}" in taken:
+            while generated_name(count) in taken:
                 count += 1
-            name = f"v_{count}"
+            name = generated_name(count)
         symbols[node] = display_symbol(name, node)
     symbols[graph.wrt] = graph.wrt
     return symbols

@@ -82,6 +82,17 @@ def _ones(rows: Any, cols: Any) -> Any:
     return sp.OneMatrix(rows, cols)
 
 
+def _sum_entries(a: Any) -> Any:
+    """𝟏ᵀ A 𝟏, without a ones factor of size 1 (𝟏ᵀ x for a column x)."""
+    rows, cols = a.shape
+    factors = [
+        *([] if rows == 1 else [_ones(1, rows)]),
+        a,
+        *([] if cols == 1 else [_ones(cols, 1)]),
+    ]
+    return sp.MatMul(*factors) if len(factors) > 1 else a
+
+
 #: structural functions: name -> (number of arguments, constructor)
 #: (eye and commutation take dimensions, the others matrices: DIMENSION_ARGUMENTS)
 STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
@@ -93,7 +104,7 @@ STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "kron": (2, lambda a, b: canonical(sp.KroneckerProduct(a, b))),
     "vec": (1, lambda a: Vec(a)),
     "diag": (1, lambda a: DiagVector(a)),
-    "sum": (1, lambda a: sp.MatMul(_ones(1, a.shape[0]), a, _ones(a.shape[1], 1))),
+    "sum": (1, lambda a: _sum_entries(a)),
     "softmax": (1, lambda a: Softmax(a)),
     "eye": (1, lambda n: sp.Identity(n)),
     "commutation": (2, lambda m, n: CommutationMatrix(m, n)),

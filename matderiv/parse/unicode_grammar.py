@@ -44,6 +44,7 @@ ENTRYWISE = {
     "cosh": sp.cosh,
     "tan": sp.tan,
     **{word: make() for word, make in ELEMENTWISE.items()},
+    "σ": ELEMENTWISE["sigmoid"](),  # as printed; σ before "(" is the sigmoid
 }
 STRUCTURAL = ("vec", "diag", "tr", "det", "softmax", "logsumexp", "exp", "log", "tanh")
 MATRIX_ONLY = ("vec", "diag", "softmax", "logsumexp")

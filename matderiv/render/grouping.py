@@ -1,6 +1,6 @@
 """What the Unicode and LaTeX printers decide alike, so every printed form has one reading.
 
-Two decisions live here:
+Three decisions live here:
 
 - **Sizes of constant matrices.**  A matrix of ones or zeros prints as a bare
   ``1`` / ``0`` only where a neighbour gives its size: as a term of a sum or a
@@ -15,6 +15,9 @@ Two decisions live here:
   gets parentheses: 2·(aᵀx + xᵀa)·tr(A), 1/(aᵀ X b) a bᵀ, (aᵀx)².  The rule is
   registered as AsScalar's precedence in SymPy's table, so every SymPy printer
   (``str``, ``latex``, matderiv's) parenthesises it alike.
+- **Entrywise functions written as calls.**  tanh, exp, log (SymPy functions)
+  and the sigmoid σ(t) = 1/(1 + exp(-t)) print as calls, σ(X w); any other
+  function as a mapping, (t ↦ ...)∘(X w).  ``called_name`` says which.
 """
 
 from __future__ import annotations
@@ -124,3 +127,28 @@ def signed(coeff: Any) -> tuple[str, Any]:
     if not coeff.is_Number and coeff.could_extract_minus_sign():
         return "-", -coeff
     return "", coeff
+
+
+# -- entrywise functions ----------------------------------------------------------
+
+_T = sp.Dummy("t")
+_SIGMOID = 1 / (1 + sp.exp(-_T))
+
+
+def called_name(expr: Any) -> str | None:
+    """The name an entrywise function application prints under as a call: the SymPy
+    function's (``"tanh"``), ``"sigmoid"`` for 1/(1 + exp(-t)); None for another
+    function, which prints as a mapping."""
+    if not isinstance(expr, ElementwiseApplyFunction):
+        return None
+    fn = expr.function
+    if not isinstance(fn, sp.Lambda):
+        return str(fn)
+    if len(fn.variables) != 1:
+        return None
+    var, body = fn.variables[0], fn.expr
+    if isinstance(body, sp.Function) and body.args == (var,):
+        return type(body).__name__
+    if body.xreplace({var: _T}) == _SIGMOID:
+        return "sigmoid"
+    return None

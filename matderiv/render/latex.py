@@ -18,7 +18,8 @@ from sympy.printing.precedence import PRECEDENCE
 from ..nodes import AsScalar
 from ..shapes import shape_of
 from . import tex_names
-from .grouping import SizedConstants, grouped_scalar, signed
+from .grouping import SizedConstants, called_name, grouped_scalar, signed
+from .rows import headline
 from .unicode import accented
 
 _PREAMBLE = r"""\documentclass[10pt]{article}
@@ -161,6 +162,8 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
     def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
         fn = expr.function
         arg = self._print(expr.expr)
+        if called_name(expr) == "sigmoid":
+            return rf"\sigma\left({arg}\right)"
         if isinstance(fn, sp.Lambda) and len(fn.variables) == 1:
             var, body = fn.variables[0], fn.expr
             if isinstance(body, sp.Function) and body.args == (var,):
@@ -306,7 +309,8 @@ def render_latex(
     if display:
         body = f"{display}\n{body}\n{display}"
     if standalone:
-        title = rf"\noindent$\displaystyle {tex_label(d.steps[-1].lhs)}$ " + _shape_text(d)
+        result = rf"{tex_label(d.steps[-1].lhs)} = {tex(headline(d))}"
+        title = rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
         return f"{_PREAMBLE}{title}\n{body}\n\\end{{document}}\n"
     return body
 

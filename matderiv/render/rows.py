@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sympy as sp
+
+from ..naming import is_generated_name
 from .unicode import fmt, fmt_shape, label
+
+#: the headline writes out the intermediates matderiv named while it stays within
+#: this many characters (and, checked first, this many SymPy nodes)
+HEADLINE_CHARS = 100
+_HEADLINE_NODES = 120
 
 SECTIONS = {
     "define": "forward pass: named intermediates",
@@ -64,9 +72,50 @@ def rows(d: Any) -> list[Row]:
     return [row(step) for step in d.steps]
 
 
+def headline(d: Any) -> Any:
+    """The result for the headline: the result step's expression with the
+    intermediates matderiv named (v_k) written out, so that the headline reads
+    without the table, unless that makes it longer than ``HEADLINE_CHARS``
+    characters; then the names stay, and the steps define them.  The user's names, where=
+    symbols and named adjoints always stay."""
+    expr = d.steps[-1].expr
+    kept = {*d.names, *map(str, d.where), *map(str, d.definitions)}
+    defs = {
+        s.lhs: s.expr
+        for s in d.steps
+        if s.kind == "define" and is_generated_name(s.lhs) and s.lhs not in kept
+    }
+    if not defs or not isinstance(expr, sp.Basic):
+        return expr
+    dims = {str(x) for m in expr.atoms(sp.MatrixSymbol) for x in m.free_symbols if x != m}
+    written = expr
+    for _ in range(len(defs)):
+        atoms = {
+            a: defs[str(a)]
+            for a in written.atoms(sp.MatrixSymbol, sp.Symbol)
+            if str(a) in defs and str(a) not in dims
+        }
+        if not atoms:
+            break
+        written = written.xreplace(atoms)
+        if _larger(written, _HEADLINE_NODES):
+            return expr
+    return written if len(fmt(written)) <= HEADLINE_CHARS else expr
+
+
+def _larger(expr: Any, cap: int) -> bool:
+    """Whether ``expr`` has more than ``cap`` nodes (symbols and numbers one each)."""
+    count, stack = 0, [expr]
+    while stack and count <= cap:
+        node = stack.pop()
+        count += 1
+        if not isinstance(node, sp.MatrixSymbol) and not node.is_Atom:
+            stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+    return count > cap
+
+
 def title(d: Any) -> str:
-    result = d.steps[-1]
-    return f"{label(result.lhs)} = {fmt(result.expr)}   {fmt_shape(d.shape)}"
+    return f"{label(d.steps[-1].lhs)} = {fmt(headline(d))}   {fmt_shape(d.shape)}"
 
 
 def subtitle(d: Any) -> str:

@@ -16,7 +16,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.str import StrPrinter
 
 from ..nodes import CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
-from .grouping import SizedConstants, grouped_scalar, signed
+from .grouping import SizedConstants, called_name, grouped_scalar, signed
 
 _PREC_PRODUCT = 50
 _PREC_ATOM = 1000
@@ -52,7 +52,7 @@ class UnicodePrinter(SizedConstants, StrPrinter):
                 LogSumExp,
             ),
         )
-        return out if atomic else f"({out})"
+        return out if atomic or called_name(expr) else f"({out})"
 
     def _base(self, expr: Any) -> str:
         """An operand of ᵀ ⁻¹ ² ^∘k; one with a superscript of its own in parentheses too:
@@ -212,12 +212,12 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         return self._print(expr.arg)
 
     def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
+        name = called_name(expr)
+        if name is not None:
+            return f"{'σ' if name == 'sigmoid' else name}({self._print(expr.expr)})"
         fn = expr.function
         if isinstance(fn, sp.Lambda):
-            var = fn.variables[0]
-            body = fn.expr
-            if isinstance(body, sp.Function) and body.args == (var,):
-                return f"{type(body).__name__}({self._print(expr.expr)})"
+            var, body = fn.variables[0], fn.expr
             return f"({self._print(var)} ↦ {self._print(body)})∘({self._print(expr.expr)})"
         return f"{self._print(fn)}({self._print(expr.expr)})"
 

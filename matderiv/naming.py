@@ -1,0 +1,25 @@
+"""The names matderiv gives the intermediates it introduces (v_1, v_2, ...).
+
+One place for their form, read both by the engine that hands them out and by the
+renderers that write them out again in a result's headline.
+"""
+
+from __future__ import annotations
+
+import re
+
+_GENERATED = re.compile(r"v_[0-9]+")
+
+
+def generated_name(k: int) -> str:
+    """The k-th generated intermediate's name: v_k."""
+    return f"v_{k}"
+
+
+def is_generated_name(name: str) -> bool:
+    """Whether ``name`` has the form of a generated intermediate's name (v_k).
+
+    Generated names avoid the user's symbols and names, so within one derivation a
+    define step called v_k that is neither a user's name nor a where= symbol is one.
+    """
+    return _GENERATED.fullmatch(name) is not None

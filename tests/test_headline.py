@@ -1,0 +1,122 @@
+"""The headline of a derivation (the first line of the terminal and text output).
+
+It writes out the intermediates matderiv named (v_k) when the result stays short,
+so that it reads without the table; user names, where= symbols and adjoints stay.
+Each headline is read back with parse_unicode and compared with ``d.result``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from matderiv import derive, evaluate, gradient, hessian, hvp
+from matderiv.examples import rnn_step
+from matderiv.parse.unicode import parse_unicode
+from matderiv.render.rows import HEADLINE_CHARS, headline, title
+from matderiv.render.unicode import fmt
+from matderiv.testing import random_values
+
+m, n, k, p = sp.symbols("m n k p", positive=True, integer=True)
+DIMS = {m: 5, n: 3, k: 4, p: 2}
+X, w, y, V = (
+    sp.MatrixSymbol(s, *sh)
+    for s, sh in (("X", (m, n)), ("w", (n, 1)), ("y", (m, 1)), ("V", (n, 1)))
+)
+W, U, x = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("U", n, k), sp.MatrixSymbol("x", k, 1)
+GENERATED = re.compile(r"\bv[₀-₉]+")
+
+
+def _logistic():
+    margins = (-sp.HadamardProduct(y, X * w)).applyfunc(sp.exp)
+    return sp.OneMatrix(1, m) * (sp.OneMatrix(m, 1) + margins).applyfunc(sp.log)
+
+
+def _tanh_sum():
+    return sp.OneMatrix(1, m) * (X * w).applyfunc(sp.tanh)
+
+
+SHORT = {
+    "logistic Hessian": lambda: hessian(_logistic(), w),
+    "logistic gradient": lambda: gradient(_logistic(), w),
+    "logistic gradient, numerator": lambda: derive(_logistic(), w, "numerator"),
+    "tanh Hessian": lambda: hessian(_tanh_sum(), w),
+    "tanh HVP": lambda: hvp(_tanh_sum(), w, V),
+    "nested tanh Jacobian": lambda: derive((W * (U * x).applyfunc(sp.tanh)).applyfunc(sp.tanh), U),
+}
+
+
+def _read_back(d, text: str):
+    """The headline's right-hand side parsed as a formula over the derivation's symbols."""
+    formula = text.split(" = ", 1)[1]
+    symbols = {
+        str(s): s for s in (d.result.free_symbols | {d.wrt}) if isinstance(s, sp.MatrixSymbol)
+    }
+    for step in d.steps:
+        if step.kind == "define" and step.lhs in ("Y", "f"):
+            symbols[step.lhs] = sp.MatrixSymbol(step.lhs, *step.shape)
+    return parse_unicode(formula, symbols)
+
+
+def _root_values(d, values):
+    """Values of the derivation's output name (Y), which a headline may use."""
+    out = {}
+    for step in d.steps:
+        if step.kind == "define" and step.lhs in ("Y",):
+            out[sp.MatrixSymbol("Y", *step.shape)] = evaluate(d.of, values)
+    return out
+
+
+@pytest.mark.parametrize("case", SHORT)
+def test_short_headlines_write_out_generated_intermediates(case: str) -> None:
+    d = SHORT[case]()
+    text = title(d)
+    assert GENERATED.search(fmt(d.steps[-1].expr)), "the case should have generated names"
+    assert not GENERATED.search(text), text
+    read = _read_back(d, text)
+    rng = np.random.default_rng(7)
+    values = random_values(d.result, DIMS, rng)
+    values.update({s: v for s, v in random_values(d.of, DIMS, rng).items() if s not in values})
+    values.update(_root_values(d, values))
+    expected = evaluate(d.result, values)
+    np.testing.assert_allclose(evaluate(headline(d), values), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(evaluate(read, values), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_a_long_headline_keeps_the_names_the_steps_define() -> None:
+    deep = (
+        W
+        * (
+            U * (sp.MatrixSymbol("A", k, p) * sp.MatrixSymbol("z", p, 1)).applyfunc(sp.tanh)
+        ).applyfunc(sp.tanh)
+    ).applyfunc(sp.tanh)
+    f = sp.OneMatrix(1, m) * deep
+    d = derive(f, sp.MatrixSymbol("A", k, p))
+    written = fmt(headline(d))
+    kept = set(GENERATED.findall(title(d)))
+    assert kept, "a result this long keeps its intermediates' names"
+    defined = {fmt(sp.Symbol(s.lhs)) for s in d.steps if s.kind == "define"}
+    assert kept <= defined
+    assert len(fmt(d.result)) > HEADLINE_CHARS, "the written-out form would not fit"
+    assert written == fmt(d.steps[-1].expr)
+
+
+def test_user_names_stay_in_the_headline() -> None:
+    ex = rnn_step()
+    d = derive(ex.expr, ex.wrt, ex.layout, names=ex.names)
+    assert "h₁∘h₁" in title(d)
+    assert "tanh" not in title(d)
+
+
+def test_where_symbols_and_adjoints_stay_in_the_headline() -> None:
+    A = sp.MatrixSymbol("A", n, n)
+    h0, h1, h2, c = (sp.MatrixSymbol(s, n, 1) for s in ("h_0", "h_1", "h_2", "c"))
+    where = {h1: (A * h0).applyfunc(sp.tanh), h2: (A * h1).applyfunc(sp.tanh)}
+    d = gradient(c.T * h2, A, where=where)
+    text = title(d)
+    assert "h̄₁" in text, text
+    assert "h₁" in text and "tanh" not in text
+    assert not GENERATED.search(text)

@@ -1,0 +1,70 @@
+"""Results in the form a textbook writes them, each checked against finite differences.
+
+- sum(x) of a vector is 𝟏ᵀx (no 1 x 1 ones factor);
+- (c 𝟏) ∘ A simplifies to c A (the ones matrix is the unit of ∘);
+- the sigmoid prints as σ(·) (and reads back), its derivative as σ∘(1 - σ).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from matderiv import derive, gradient, hessian
+from matderiv.parse.expr import parse_expression
+from matderiv.parse.unicode import parse_unicode
+from matderiv.render.latex import tex
+from matderiv.render.rows import title
+from matderiv.render.unicode import fmt
+from matderiv.rewrites import hadamard_ones
+from matderiv.testing import check_derivation
+
+m, n = sp.symbols("m n", positive=True, integer=True)
+x, w = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("w", n, 1)
+X = sp.MatrixSymbol("X", m, n)
+SYMBOLS = {"x": x, "w": w, "X": X}
+
+
+def test_sum_of_a_vector_has_no_unit_ones_factor() -> None:
+    assert parse_expression("sum(x)", SYMBOLS) == sp.MatMul(sp.OneMatrix(1, n), x)
+    assert parse_expression("sum(x.T)", SYMBOLS) == sp.MatMul(x.T, sp.OneMatrix(n, 1))
+    assert parse_expression("sum(X)", SYMBOLS) == sp.MatMul(
+        sp.OneMatrix(1, m), X, sp.OneMatrix(n, 1)
+    )
+    d = gradient(parse_expression("sum(X @ w)", SYMBOLS), w)
+    check_derivation(d, {m: 4, n: 3})
+
+
+def test_ones_are_the_unit_of_the_hadamard_product() -> None:
+    c = sp.Symbol("c")
+    assert hadamard_ones(sp.HadamardProduct(sp.MatMul(c, sp.OneMatrix(n, 1)), x)) == c * x
+    assert hadamard_ones(sp.HadamardProduct(sp.OneMatrix(n, 1), x, w)) == sp.HadamardProduct(x, w)
+    assert hadamard_ones(sp.HadamardProduct(x, w)) is None
+
+
+def test_log_sum_exp_gradient_is_exp_over_the_sum() -> None:
+    d = derive(parse_expression("log(sum(exp(x)))", SYMBOLS), x)
+    check_derivation(d, {n: 5})
+    text = title(d)
+    assert "∘" not in text, text  # (c 1)∘exp(x) became c exp(x)
+    assert "exp(x)ᵀ" in text and "𝟏ₙᵀ exp(x)" in text.replace("𝟏_n", "𝟏ₙ"), text
+    assert any(s.rule == "hadamard ones" for s in d.steps), [s.rule for s in d.steps]
+
+
+def test_sigmoid_prints_as_sigma_and_reads_back() -> None:
+    f = parse_expression("sum(sigmoid(X @ w))", SYMBOLS)
+    d = derive(f, w)
+    check_derivation(d, {m: 4, n: 3})
+    text = title(d)
+    assert "σ(X w)" in text and "1 - σ(X w)" in text, text
+    assert "↦" not in text and "exp" not in text, text
+    assert r"\sigma\left(X w\right)" in tex(d.result)
+    printed = text.split(" = ", 1)[1]
+    assert parse_unicode(printed, SYMBOLS) == d.result
+    h = hessian(f, w)
+    check_derivation(h, {m: 5, n: 2})
+    assert "σ(X w)" in fmt(h.result)
+
+
+def test_sigma_before_a_parenthesis_is_the_sigmoid() -> None:
+    read = parse_unicode("σ(X w)", SYMBOLS)
+    assert read == parse_expression("sigmoid(X @ w)", SYMBOLS)
