@@ -20,6 +20,7 @@ from .errors import (
     UnsupportedNode,
 )
 from .nodes import commutation, diag, logsumexp, softmax, vec
+from .norms import norm
 from .numeric import evaluate
 from .second_order import hessian, hvp
 from .verification import Verdict, verify
@@ -49,6 +50,7 @@ __all__ = [
     "jacobian",
     "lambdify",
     "logsumexp",
+    "norm",
     "softmax",
     "vec",
     "verify",

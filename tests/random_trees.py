@@ -273,9 +273,9 @@ def matrix_cases(draw):
 
 @st.composite
 def scalar_cases(draw):
-    """Scalar roots: tr(E), aᵀ E b, a 1 x 1 expression or its entry, maybe through f."""
+    """Scalar roots: tr(E), aᵀ E b, ‖E‖, a 1 x 1 expression or its entry, maybe through f."""
     var = draw(st.sampled_from(VARIABLES))
-    kind = draw(st.sampled_from(("trace", "bilinear", "one_by_one", "element")))
+    kind = draw(st.sampled_from(("trace", "bilinear", "norm", "one_by_one", "element")))
     if kind == "trace":
         k = draw(st.sampled_from(DIMS))
         root = sp.Trace(draw(expressions((k, k), var, 5)))
@@ -283,6 +283,9 @@ def scalar_cases(draw):
         k1, k2 = draw(st.sampled_from(DIMS)), draw(st.sampled_from(DIMS))
         a, b = CONSTANTS[(k1, ONE)][0], CONSTANTS[(k2, ONE)][1]
         root = combine(draw, "matmul", a.T, draw(expressions((k1, k2), var, 4)), b)
+    elif kind == "norm":  # ‖E‖ (Frobenius for a matrix): not differentiable at E = 0 only
+        shape = (draw(st.sampled_from(DIMS)), draw(st.sampled_from(DIMS)))
+        root = matderiv.norm(draw(expressions(shape, var, 4)))
     else:
         root = draw(expressions((ONE, ONE), var, 5))
         if kind == "element":
@@ -296,7 +299,7 @@ def wrapped(draw, root, kind):
     wrap = draw(st.sampled_from(("none", "tanh", "square")))
     if wrap == "none":
         return root
-    scalar = root if kind in ("trace", "element") else MatrixElement(root, 0, 0)
+    scalar = root if kind in ("trace", "element", "norm") else MatrixElement(root, 0, 0)
     return sp.tanh(scalar) if wrap == "tanh" else scalar**2
 
 

@@ -276,7 +276,7 @@ def test_long_input_parses() -> None:
         (r"\foo A", r"unknown command \\foo"),
         (r"\partial A", "derivative notation"),
         (r"\operatorname{foo}(A)", "unknown function 'foo'"),
-        (r"\|a\|", "norms are not supported"),
+        (r"\|a", "'‖' is never closed"),
         (r"A^{x}", "unsupported superscript"),
         (r"\sigma z", "sigmoid only before"),
         (r"A \otimes I", r"write I_\{n\}"),

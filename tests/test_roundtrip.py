@@ -255,7 +255,7 @@ PRINTED = [
     (T(A) ** sp.Rational(1, 3), "tr(A)^(1/3)"),
     (T(A) ** sp.Rational(-1, 3), "1 / tr(A)^(1/3)"),
     (T(A) ** -2, "1 / tr(A)^2"),
-    (sp.sqrt(T(A.T * A)), "sqrt(tr(A.T @ A))"),
+    (sp.sqrt(T(A.T * A)), "norm(A)"),  # the Frobenius norm
     (sp.exp(-T(A)), "exp(-tr(A))"),
     (sp.E * A, "exp(1) * A"),
     (sp.log(1 + sp.exp(-(a.T * x))), "log(1 + exp(-a.T @ x))"),

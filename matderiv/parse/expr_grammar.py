@@ -15,6 +15,7 @@ from lark import Lark
 
 from ..canon import canonical
 from ..nodes import CommutationMatrix, DiagVector, LogSumExp, Softmax, Vec
+from ..norms import norm
 
 GRAMMAR = r"""
 program: stmt (";" stmt)* ";"?
@@ -109,6 +110,7 @@ STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "eye": (1, lambda n: sp.Identity(n)),
     "commutation": (2, lambda m, n: CommutationMatrix(m, n)),
     "logsumexp": (1, lambda a: LogSumExp(a)),
+    "norm": (1, lambda a: norm(a)),
 }
 
 DIMENSION_ARGUMENTS = {"eye": "eye(n_h)", "commutation": "commutation(m, n)"}

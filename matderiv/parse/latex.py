@@ -24,7 +24,14 @@ from lark.visitors import Transformer_NonRecursive
 
 from ..errors import ParseError
 from . import latex_algebra as alg
-from .latex_grammar import TERMINAL_NAMES, latex_parser
+from .latex_grammar import (
+    BAR_CLOSE,
+    BAR_OPEN,
+    NORM_CLOSE,
+    NORM_OPEN,
+    TERMINAL_NAMES,
+    latex_parser,
+)
 from .latex_scope import Scope, superscript
 from .latex_text import LocatedError, canonical, caret_error, prepare
 from .limits import MAX_DEPTH, MAX_DIGITS
@@ -98,8 +105,8 @@ _HINTS = {
     "nabla": "derivative notation is not parsed: give the formula (the right-hand side)",
     "begin": "block matrices and environments are not supported",
     "sum": "sums over indices are not supported; write the matrix form",
-    "lVert": r"norms are not supported: write \|x\|^2 as x^T x",
-    "|": r"norms are not supported: write \|x\|^2 as x^T x",
+    "|": r"|x| is the absolute value of a scalar or the determinant of a matrix; "
+    r"a norm is \|x\| or \lVert x \rVert",
 }
 
 
@@ -125,10 +132,13 @@ def unexpected_token(text: str, exc: UnexpectedInput, names: Mapping[str, str]) 
     token = getattr(exc, "token", None)
     at_end = token is None or token.type == "$END"
     pos = len(text.rstrip()) if token is None or at_end else _pos(token)
-    found = "end of the formula" if at_end else repr(str(token))
+    found = "end of the formula" if at_end else repr(_MARKED.get(str(token), str(token)))
     expected = sorted({names.get(t, t) for t in getattr(exc, "expected", ())})
     return LocatedError(f"unexpected {found}; expected {', '.join(expected)}", pos)
 
+
+# the private characters that stand for paired bars, as the user wrote them
+_MARKED = {BAR_OPEN: "|", BAR_CLOSE: "|", NORM_OPEN: "‖", NORM_CLOSE: "‖"}
 
 _SUPPORTED = "; supported: vec, diag, tr, det, log, exp, tanh, sigma, softmax, logsumexp"
 
@@ -233,3 +243,7 @@ class Builder(Transformer_NonRecursive):
 
     def bars(self, items: list[Any]) -> Any:
         return alg.bars(items[1], _pos(items[0]))
+
+    def norm(self, items: list[Any]) -> Any:
+        subscript = str(items[3]).strip("_{} \t") if len(items) > 3 else ""
+        return alg.norm_of(items[1], "2" if subscript == "₂" else subscript, _pos(items[0]))

@@ -25,6 +25,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from ..canon import canonical
 from ..errors import ShapeMismatch
 from ..nodes import AsScalar, CommutationMatrix, DiagVector, diag, logsumexp, softmax, vec
+from ..norms import norm
 from .latex_text import LocatedError
 
 _t = sp.Dummy("t")
@@ -348,14 +349,32 @@ def entrywise(f: Any, x: Any) -> Any:
 
 
 def bars(x: Any, pos: int) -> Any:
-    """|x|: the absolute value of a scalar, the determinant of a square matrix."""
+    """|x|: the absolute value of a scalar (or 1 x 1 matrix), the determinant of a
+    square matrix."""
     if isinstance(x, Unsized):
         raise x.unknown("inside |...|")
     if not is_matrix(x):
         return sp.Abs(x)
+    if _is_1x1(x):  # |aᵀ b| is the absolute value of the number, not det(aᵀ b)
+        return sp.Abs(AsScalar(x))
     if _is_vector(x):
-        raise LocatedError(f"|{x}| of a vector is ambiguous: write a norm as {x}^T {x}", pos)
+        raise LocatedError(f"|{x}| of a vector is ambiguous: write its norm as \\|{x}\\|", pos)
     return function("det", x, pos)
+
+
+def norm_of(x: Any, subscript: str, pos: int) -> Any:
+    """‖x‖ (‖x‖₂) of a vector, ‖X‖_F of a matrix, |x| of a scalar."""
+    if isinstance(x, Unsized):
+        raise x.unknown("inside a norm")
+    if not is_matrix(x):
+        return sp.Abs(x)
+    if subscript == "2" and not _is_vector(x) and not _is_1x1(x):
+        raise LocatedError(
+            f"‖{x}‖₂ of a matrix is its spectral norm, which matderiv does not "
+            "differentiate; ‖X‖_F is the Frobenius norm",
+            pos,
+        )
+    return norm(x)
 
 
 def divide(x: Any, d: Any, pos: int) -> Any:

@@ -115,8 +115,12 @@ FUNC = (
     rf"|(?<![A-Za-z\\])(?:{_WORDS}){_OPEN_PAREN}"
 )
 
-# Bars |X| are paired before lexing and replaced by these two private-use characters.
+# Bars |X| are paired before lexing and replaced by these two private-use characters,
+# double bars (norms: \|x\|, \lVert x \rVert, ‖x‖) by the next two.
 BAR_OPEN, BAR_CLOSE = "\ue000", "\ue001"
+NORM_OPEN, NORM_CLOSE = "\ue002", "\ue003"
+# after a norm: _F (Frobenius) or _2 (Euclidean, of a vector)
+NORM_SUB = r"_\s*(?:\{\s*[F2]\s*\}|[F2])(?![A-Za-z0-9])"
 
 SKIP = (
     r"(?:\s|~|&|\\\\|\\[,;:! ]|\\q?quad(?![A-Za-z])"
@@ -152,6 +156,7 @@ GRAMMAR = rf"""{SUMS}
              | FRAC_DIGITS -> frac_digits
              | SQRT _LBRACE sum _RBRACE -> sqrt
              | LBAR sum RBAR -> bars
+             | LNORM sum RNORM NORM_SUB? -> norm
 ?group: _LPAR sum _RPAR
       | _LBRACK sum _RBRACK
       | _LBRACE sum _RBRACE
@@ -179,6 +184,9 @@ _LBRACE: "{{"
 _RBRACE: "}}"
 LBAR: "{BAR_OPEN}"
 RBAR: "{BAR_CLOSE}"
+LNORM: "{NORM_OPEN}"
+RNORM: "{NORM_CLOSE}"
+NORM_SUB.3: /{NORM_SUB}/
 SKIP.5: /{SKIP}/
 %ignore SKIP
 """
@@ -207,6 +215,9 @@ TERMINAL_NAMES = {
     "_RBRACE": "'}'",
     "LBAR": "'|'",
     "RBAR": "'|'",
+    "LNORM": r"'\|'",
+    "RNORM": r"'\|'",
+    "NORM_SUB": "_F or _2",
     "$END": "the end of the formula",
 }
 

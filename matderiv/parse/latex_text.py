@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 from ..errors import ParseError
-from .latex_grammar import BAR_CLOSE, BAR_OPEN, STYLES
+from .latex_grammar import BAR_CLOSE, BAR_OPEN, NORM_CLOSE, NORM_OPEN, STYLES
 from .limits import MAX_DEPTH, MAX_LENGTH
 
 _CLOSER = {"(": ")", "[": "]", "{": "}", "\\{": "\\}"}
@@ -97,7 +97,9 @@ def _scan_brackets(text: str, chars: list[str]) -> int | None:
                 raise LocatedError(_unbalanced(token, stack), i)
             stack.pop()
         elif token in _BARS:
-            _pair_bar(chars, stack, token, i, width)
+            _pair_bar(chars, stack, "|", _BARS[token], i, width)
+        elif token in _NORMS:
+            _pair_bar(chars, stack, "‖", _NORMS[token], i, width)
         elif token == "=" and not stack:
             equals = i
         i += width
@@ -106,7 +108,9 @@ def _scan_brackets(text: str, chars: list[str]) -> int | None:
     return equals
 
 
-_BARS = {"|": "|", "lvert": "open", "rvert": "close", "vert": "|"}
+_BARS = {"|": "toggle", "lvert": "open", "rvert": "close", "vert": "toggle"}
+_NORMS = {"‖": "toggle", "\\|": "toggle", "lVert": "open", "rVert": "close", "Vert": "toggle"}
+_MARKS = {"|": (BAR_OPEN, BAR_CLOSE), "‖": (NORM_OPEN, NORM_CLOSE)}
 
 
 def _next_token(text: str, i: int) -> tuple[str, int]:
@@ -117,30 +121,34 @@ def _next_token(text: str, i: int) -> tuple[str, int]:
     if command is None:  # \{ \} \| \, \\ ...
         return text[i : i + 2], 2
     word = command.group(1)
-    return ("|" if word == "vert" else word) if word in _BARS else "", command.end() - i
+    return word if word in _BARS or word in _NORMS else "", command.end() - i
 
 
 def _pair_bar(
-    chars: list[str], stack: list[tuple[str, int]], token: str, i: int, width: int
+    chars: list[str], stack: list[tuple[str, int]], kind: str, direction: str, i: int, width: int
 ) -> None:
-    """An opening or closing bar: a bare | closes the | open at its level, else opens."""
-    closes = token == "rvert" or (token == "|" and bool(stack) and stack[-1][0] == "|")
+    """An opening or closing bar of ``kind`` (| or ‖): \\rvert / \\rVert close, \\lvert /
+    \\lVert open, and a bare bar closes the bar of its kind open at its level, else opens."""
+    closes = direction == "close" or (
+        direction == "toggle" and bool(stack) and stack[-1][0] == kind
+    )
     if closes:
-        if not stack or stack[-1][0] != "|":
-            raise LocatedError("a closing '|' without an opening one", i)
+        if not stack or stack[-1][0] != kind:
+            raise LocatedError(f"a closing '{kind}' without an opening one", i)
         stack.pop()
     else:
-        stack.append(("|", i))
+        stack.append((kind, i))
         if len(stack) > MAX_DEPTH:
             raise LocatedError(f"brackets nest deeper than {MAX_DEPTH} levels", i)
-    chars[i : i + width] = [BAR_CLOSE if closes else BAR_OPEN] + [" "] * (width - 1)
+    opening, closing = _MARKS[kind]
+    chars[i : i + width] = [closing if closes else opening] + [" "] * (width - 1)
 
 
 def _unbalanced(closer: str, stack: list[tuple[str, int]]) -> str:
     if not stack:
         return f"'{closer}' has no matching '{_OPENER[closer]}'"
     opener, where = stack[-1]
-    expected = "'|'" if opener == "|" else f"'{_CLOSER[opener]}'"
+    expected = f"'{opener}'" if opener in _MARKS else f"'{_CLOSER[opener]}'"
     return f"expected {expected} to close the '{opener}' at column {where + 1}, found '{closer}'"
 
 

@@ -52,7 +52,7 @@ __all__ = ["UNICODE_CHARACTERS", "looks_like_unicode", "parse_unicode"]
 
 #: characters that only this notation uses: a candidate holding one is read as Unicode
 UNICODE_CHARACTERS = frozenset(
-    "ᵀ⁻⊤∘⊙⊗⊘·⋅×↦−" + ONES + ZEROS + SUBSCRIPT_LETTERS + SUPERSCRIPT_DIGITS + "".join(FROM_ACCENT)
+    "ᵀ⁻⊤∘⊙⊗⊘·⋅×↦−‖" + ONES + ZEROS + SUBSCRIPT_LETTERS + SUPERSCRIPT_DIGITS + "".join(FROM_ACCENT)
 )
 
 # Same-length replacements, so positions stay the user's: variants of the printed forms,
@@ -67,7 +67,6 @@ _HINTS = {
     "∂": "derivative notation is not parsed: give the formula (the right-hand side)",
     "Σ": "sums over indices are not supported; write the matrix form",
     "δ": "index notation is not supported; write the matrix form",
-    "‖": "norms are not supported: write ‖x‖² as xᵀ x",
     "*": "write a matrix product as juxtaposition (A B) and a scalar one with '·'",
     "@": "write a matrix product as juxtaposition (A B) and a scalar one with '·'",
     "\\": "LaTeX commands do not mix with the Unicode notation: write it all in one",

@@ -22,7 +22,7 @@ from ..render.unicode import (
     ZEROS,
 )
 from .expr_grammar import ELEMENTWISE
-from .latex_grammar import BAR_CLOSE, BAR_OPEN, SUMS
+from .latex_grammar import BAR_CLOSE, BAR_OPEN, NORM_CLOSE, NORM_OPEN, NORM_SUB, SUMS
 
 SUBSCRIPT_LETTERS = "".join(_SUBSCRIPT_CHARS.values())
 FROM_SUBSCRIPT = {v: k for k, v in _SUBSCRIPT_CHARS.items()}
@@ -68,6 +68,7 @@ GRAMMAR = rf"""{SUMS}
         | RESHAPE dim _BY dim _RBRACE _LPAR sum _RPAR -> reshape
         | _LPAR NAME _MAPSTO sum _RPAR CIRC _LPAR sum _RPAR -> apply
         | LBAR sum RBAR -> bars
+        | LNORM sum RNORM NORM_SUB? -> norm
 
 ?dim: dim_product
     | dim ADDOP dim_product -> dim_add
@@ -102,6 +103,9 @@ _BY: "×"
 _MAPSTO: "↦"
 LBAR: "{BAR_OPEN}"
 RBAR: "{BAR_CLOSE}"
+LNORM: "{NORM_OPEN}"
+RNORM: "{NORM_CLOSE}"
+NORM_SUB.3: /{NORM_SUB}|₂/
 %ignore /\s+/
 """
 
@@ -130,5 +134,8 @@ TERMINAL_NAMES = {
     "_MAPSTO": "'↦'",
     "LBAR": "'|'",
     "RBAR": "'|'",
+    "LNORM": "'‖'",
+    "RNORM": "'‖'",
+    "NORM_SUB": "_F or _2",
     "$END": "the end of the formula",
 }

@@ -159,6 +159,18 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
             out += f" - {t[1:].lstrip()}" if t.startswith("-") else f" + {t}"
         return out
 
+    def _print_Pow(self, expr: Any, exp: str | None = None) -> str:
+        r"""√(xᵀx) as \lVert x\rVert (\lVert X\rVert_{F} for a matrix), odd powers too."""
+        from ..norms import norm_power  # not at the top: norms → shapes → unicode
+
+        found = norm_power(expr)
+        if found is None:
+            return str(super()._print_Pow(expr))
+        operand, frobenius, k = found
+        bars = rf"\left\lVert {self._print(operand)} \right\rVert{'_{F}' if frobenius else ''}"
+        power = bars if abs(k) == 1 else f"{bars}^{{{abs(k)}}}"
+        return power if k > 0 else rf"\frac{{1}}{{{power}}}"
+
     def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
         fn = expr.function
         arg = self._print(expr.expr)

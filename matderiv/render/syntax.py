@@ -309,6 +309,14 @@ class SyntaxPrinter(StrPrinter):
         return self._scalar_power(base, exp)
 
     def _scalar_power(self, base: Any, exp: Any) -> _Text:
+        from ..norms import norm_operand  # not at the top: norms → shapes → render
+
+        found = norm_operand(base) if exp.is_Rational and (2 * exp).is_odd else None
+        if found is not None:  # √(xᵀx) is norm(x); (xᵀx)^(3/2) is norm(x)^3
+            written = self._structural("norm", found[0])
+            if exp == sp.S.Half:
+                return written
+            return _Text(f"{written}^{_paren(self._print(2 * exp), UNARY)}", POWER)
         return self._call("sqrt", base) if exp == sp.S.Half else self._power(base, exp)
 
     def _print_Function(self, expr: Any) -> _Text:

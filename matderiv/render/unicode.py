@@ -222,7 +222,15 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         return f"{self._print(fn)}({self._print(expr.expr)})"
 
     def _print_Pow(self, expr: Any) -> str:
-        """x², tr(X)⁻²; x**(1/2) is sqrt(x), 1/x stays a quotient."""
+        """x², tr(X)⁻²; x**(1/2) is sqrt(x), 1/x stays a quotient; √(xᵀx) is ‖x‖."""
+        from ..norms import norm_power  # not at the top: norms → shapes → this module
+
+        found = norm_power(expr)
+        if found is not None:
+            operand, frobenius, k = found
+            bars = f"‖{self._print(operand)}‖{'_F' if frobenius else ''}"
+            power = bars if abs(k) == 1 else f"{bars}{superscript(abs(k))}"
+            return power if k > 0 else f"1/{power}"
         if expr.exp.is_Integer and (expr.exp > 1 or expr.exp < -1):
             base = self._print(expr.base)
             if not isinstance(expr.base, _POWER_BASES):

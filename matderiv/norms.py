@@ -1,0 +1,76 @@
+"""‖E‖: the Euclidean norm of a vector, the Frobenius norm of a matrix.
+
+A norm is not a node of its own: ``norm(E)`` builds √(EᵀE) (√(E Eᵀ) for a row,
+√tr(EᵀE) for a matrix), which the rules already differentiate, so
+d‖x‖ = xᵀ dx / ‖x‖ and ‖A x − b‖² = (A x − b)ᵀ(A x − b) need nothing new.  The
+printers write such a square root back as ‖E‖ (‖E‖_F for a matrix) with
+``norm_power``, wherever it appears.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from .canon import transpose
+from .errors import MatDerivError
+from .nodes import AsScalar
+from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of
+
+
+def norm(expr: Any) -> Any:
+    """‖E‖ as √(EᵀE): the Euclidean norm of a vector, the Frobenius norm of a matrix.
+
+    >>> x = sp.MatrixSymbol("x", 3, 1)
+    >>> norm(x)
+    sqrt(x.T*x)
+    """
+    if not is_matrix(expr):
+        raise MatDerivError(
+            f"norm takes a matrix or vector, got the scalar {expr}: write its absolute "
+            "value as sqrt(x**2) (differentiable away from 0)"
+        )
+    rows, cols = shape_of(expr)
+    if dims_equal(cols, 1):
+        return sp.sqrt(AsScalar(sp.MatMul(transpose(expr), expr)))
+    if dims_equal(rows, 1):
+        return sp.sqrt(AsScalar(sp.MatMul(expr, transpose(expr))))
+    return sp.sqrt(sp.Trace(sp.MatMul(transpose(expr), expr)))
+
+
+def norm_operand(square: Any) -> tuple[Any, bool] | None:
+    """(E, whether E is a matrix) when ``square`` is ‖E‖²: Eᵀ E (a 1 x 1 matrix, or
+    one used as a scalar) or tr(Eᵀ E) / tr(E Eᵀ).  E is the factor that is no
+    transpose (the column of xᵀ x)."""
+    if isinstance(square, AsScalar):
+        square = square.arg
+    trace = isinstance(square, sp.Trace)
+    product = square.arg if trace else square
+    if not isinstance(product, sp.MatMul) or len(product.args) != 2:
+        return None
+    left, right = product.args
+    if not (is_matrix(left) and is_matrix(right)):
+        return None
+    if not trace and not is_scalar_shape(shape_of(product)):
+        return None
+    if transpose(left) != right and transpose(right) != left:
+        return None
+    operand = left if isinstance(right, sp.Transpose) else right
+    rows, cols = shape_of(operand)
+    return operand, not (dims_equal(rows, 1) or dims_equal(cols, 1))
+
+
+def norm_power(expr: Any) -> tuple[Any, bool, int] | None:
+    """(E, Frobenius, k) when ``expr`` is ‖E‖ᵏ with k odd: (EᵀE)^(k/2).  Even powers
+    stay as they are (xᵀx, not ‖x‖²)."""
+    if not isinstance(expr, sp.Pow) or not expr.exp.is_Rational:
+        return None
+    k = expr.exp * 2
+    if not (k.is_Integer and k % 2 == 1):
+        return None
+    found = norm_operand(expr.base)
+    if found is None:
+        return None
+    operand, frobenius = found
+    return operand, frobenius, int(k)
