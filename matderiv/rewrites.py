@@ -18,7 +18,7 @@ from typing import Any
 import sympy as sp
 
 from .canon import matadd, matmul, transpose
-from .nodes import CommutationMatrix, DiagVector, Reshape, Vec
+from .nodes import AsScalar, CommutationMatrix, DiagVector, Reshape, Vec
 from .shapes import dims_equal, is_matrix, shape_of, shapes_equal
 
 NodeRule = Callable[[Any], Any]
@@ -87,6 +87,14 @@ def trace_of_identity(expr: Any) -> Any:
         coeff, mats = arg.as_coeff_matrices()
         if len(mats) == 1 and isinstance(mats[0], sp.Identity):
             return coeff * mats[0].rows
+    return None
+
+
+def trace_of_scalar(expr: Any) -> Any:
+    """tr(a) → a  (a 1 x 1 matrix: its trace is its one entry)
+    terminates: removes a trace."""
+    if isinstance(expr, sp.Trace) and shapes_equal(shape_of(expr.arg), (1, 1)):
+        return AsScalar(expr.arg)
     return None
 
 
@@ -292,6 +300,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     kron_outer_product,
     commutation_trivial,
     trace_of_identity,
+    trace_of_scalar,
     diag_sum,
     diag_scalar,
     vec_of_vector,

@@ -8,7 +8,7 @@ import sympy as sp
 
 from matderiv import evaluate
 from matderiv.canon import matadd
-from matderiv.nodes import CommutationMatrix, DiagVector, Reshape, Vec
+from matderiv.nodes import AsScalar, CommutationMatrix, DiagVector, Reshape, Vec
 from matderiv.rewrites import (
     NODE_RULES,
     PAIR_RULES,
@@ -21,6 +21,7 @@ from matderiv.rewrites import (
     diag_sum,
     diag_times_vector,
     factor_sum,
+    hadamard_ones,
     kron_commutation_swap,
     kron_outer_product,
     kron_unit_factor,
@@ -28,6 +29,7 @@ from matderiv.rewrites import (
     mixed_product,
     reshape_of_vec,
     trace_of_identity,
+    trace_of_scalar,
     vec_of_reshape,
     vec_of_vector,
 )
@@ -76,6 +78,14 @@ FIRES = [
     (trace_of_identity, (sp.Trace(sp.Identity(1)),), sp.S.One),
     (trace_of_identity, (sp.Trace(sp.Identity(n)),), n),
     (trace_of_identity, (sp.Trace(sp.MatMul(sp.Trace(S), sp.Identity(n))),), n * sp.Trace(S)),
+    (trace_of_scalar, (sp.Trace(a.T * A * b),), AsScalar(a.T * A * b)),
+    (trace_of_scalar, (sp.Trace(sp.Identity(1)),), AsScalar(sp.Identity(1))),
+    (
+        hadamard_ones,
+        (sp.HadamardProduct(sp.MatMul(sp.Trace(S), sp.OneMatrix(n, 1)), v),),
+        sp.Trace(S) * v,
+    ),
+    (hadamard_ones, (sp.HadamardProduct(v, sp.OneMatrix(n, 1), w),), sp.HadamardProduct(v, w)),
     (
         diag_sum,
         (sp.MatAdd(DiagVector(v), sp.MatMul(-2, DiagVector(w))),),
@@ -133,6 +143,9 @@ DECLINES = [
     (kron_outer_product, (sp.KroneckerProduct(a, b),)),
     (commutation_trivial, (CommutationMatrix(m, n),)),
     (trace_of_identity, (sp.Trace(A),)),
+    (trace_of_scalar, (sp.Trace(S),)),
+    (hadamard_ones, (sp.HadamardProduct(v, w),)),
+    (hadamard_ones, (sp.MatAdd(sp.OneMatrix(n, 1), v),)),
     (diag_sum, (sp.MatAdd(DiagVector(v), S),)),
     (diag_scalar, (DiagVector(sp.HadamardProduct(v, w)),)),
     (vec_of_vector, (Vec(A),)),
