@@ -24,7 +24,9 @@ from matderiv import (
 from matderiv.nodes import AsScalar
 from matderiv.parse.declarations import parse_shapes
 from matderiv.parse.expr import parse_expression, parse_program
+from matderiv.render.unicode import fmt
 from matderiv.shapes import scalarize
+from matderiv.testing import check_derivation
 
 S = parse_shapes("W_hx: n_i x n_h, W_hh: n_h x n_h, e: n_i, h0: n_h, c: n_h, A: 3 x 3, s: 1")
 n_i, n_h = (sp.Symbol(s, integer=True, positive=True) for s in ("n_i", "n_h"))
@@ -105,7 +107,7 @@ def test_sigmoid_relu_softplus_are_entrywise_lambdas() -> None:
         ("commutation(A, n_h)", "commutation expects dimensions, e.g. commutation(m, n)"),
         ("commutation(n_h)", "takes 2 argument(s)"),
         ("W_hx = e", "cannot be redefined"),
-        ("c / h0", "inv(A)"),
+        ("c / (0 * c)", "division by a zero matrix"),
         ("1" * 40, "too long"),
     ],
 )
@@ -113,6 +115,19 @@ def test_errors_are_clear(text: str, fragment: str) -> None:
     with pytest.raises(ParseError) as info:
         parse_expression(text, S)
     assert fragment in str(info.value)
+
+
+def test_division_by_a_matrix_is_entrywise_as_in_numpy() -> None:
+    """c / h0 was refused ("use inv(A)"); NumPy divides entrywise, as * multiplies."""
+    c, h0, A = S["c"], S["h0"], S["A"]
+    assert parse_expression("c / h0", S) == sp.HadamardProduct(c, sp.HadamardPower(h0, -1))
+    assert parse_expression("1 / h0", S) == sp.HadamardPower(h0, -1)
+    assert parse_expression("2 / A", S) == 2 * sp.HadamardPower(A, -1)
+    d = derive(parse_expression("sum(c / h0)", S), h0)
+    check_derivation(d, {h0.shape[0]: 4, S["e"].shape[0]: 3})
+    assert fmt(d.result) == "((-h0^∘-2)∘c)ᵀ"
+    with pytest.raises(ShapeMismatch, match="must have the same shape"):
+        parse_expression("c / e", S)
 
 
 def test_syntax_error_has_a_caret_under_the_position() -> None:

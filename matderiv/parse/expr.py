@@ -185,8 +185,16 @@ class _Build(Transformer_NonRecursive):
         left, right = items
         if is_matrix(right) and is_scalar_shape(shape_of(right)):
             right = AsScalar(right)
-        if is_matrix(right):
-            raise ParseError("division by a matrix: use inv(A) for an inverse")
+        if is_matrix(right):  # entrywise, as in NumPy: x / y is x ∘ y^∘-1
+            if isinstance(right, sp.ZeroMatrix):
+                raise ParseError(f"division by a zero matrix: {left} / {right}")
+            reciprocal = sp.HadamardPower(right, -1)
+            if not is_matrix(left):
+                return _times(left, reciprocal) if left != 1 else reciprocal
+            if is_scalar_shape(shape_of(left)):
+                return _times(AsScalar(left), reciprocal)
+            _conform(sp.HadamardProduct, left, reciprocal)
+            return _guard("/", left, right, lambda: sp.HadamardProduct(left, reciprocal))
         if right.is_zero:
             raise ParseError(f"division by zero: {left} / {right}")
         return _times(left, 1 / right)
