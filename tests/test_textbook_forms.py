@@ -2,21 +2,23 @@
 
 - sum(x) of a vector is 𝟏ᵀx (no 1 x 1 ones factor);
 - (c 𝟏) ∘ A simplifies to c A (the ones matrix is the unit of ∘);
-- the sigmoid prints as σ(·) (and reads back), its derivative as σ∘(1 - σ).
+- the sigmoid prints as σ(·) (and reads back), its derivative as σ∘(1 - σ);
+- a 1 x 1 identity prints as the number 1.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
-from matderiv import derive, gradient, hessian
+from matderiv import derive, evaluate, gradient, hessian
 from matderiv.parse.expr import parse_expression
 from matderiv.parse.unicode import parse_unicode
 from matderiv.render.latex import tex
 from matderiv.render.rows import title
 from matderiv.render.unicode import fmt
 from matderiv.rewrites import hadamard_ones
-from matderiv.testing import check_derivation
+from matderiv.testing import check_derivation, random_values
 
 m, n = sp.symbols("m n", positive=True, integer=True)
 x, w = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("w", n, 1)
@@ -68,3 +70,17 @@ def test_sigmoid_prints_as_sigma_and_reads_back() -> None:
 def test_sigma_before_a_parenthesis_is_the_sigmoid() -> None:
     read = parse_unicode("σ(X w)", SYMBOLS)
     assert read == parse_expression("sigmoid(X @ w)", SYMBOLS)
+
+
+def test_a_one_by_one_identity_prints_as_one() -> None:
+    """(I₁ - xᵀ M⁻¹ x) read as an identity matrix where the number 1 is meant."""
+    A = sp.MatrixSymbol("A", n, n)
+    symbols = {**SYMBOLS, "A": A}
+    d = derive(parse_expression("x.T @ inv(A + x @ x.T) @ x", symbols), x)
+    check_derivation(d, {n: 4})
+    text = title(d)
+    assert "I₁" not in text and "(1 - xᵀ" in text, text
+    assert tex(sp.Identity(1)) == "1" and fmt(sp.Identity(1)) == "1"
+    read = parse_unicode(text.split(" = ", 1)[1], symbols)
+    values = random_values(d.result, {n: 4}, np.random.default_rng(0))
+    np.testing.assert_allclose(evaluate(read, values), evaluate(d.result, values), rtol=1e-10)

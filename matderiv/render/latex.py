@@ -105,6 +105,8 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         return rf"\frac{{\partial {top}}}{{\partial {var}}}"
 
     def _print_Identity(self, expr: Any) -> str:
+        if sp.Integer(1) == expr.rows:  # I_1 is the number 1, as a 1 x 1 ones matrix is
+            return "1"
         return rf"I_{{{self._print(expr.rows)}}}"
 
     def _constant(self, expr: Any, digit: str) -> str:

@@ -164,6 +164,8 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         return f"{name}_{text}" if len(text) == 1 else f"{name}_{{{text}}}"
 
     def _print_Identity(self, expr: Any) -> str:
+        if sp.Integer(1) == expr.rows:  # I₁ is the number 1, as a 1 x 1 ones matrix is
+            return "1"
         return self._sized("I", expr.rows)
 
     def _constant(self, expr: Any, bare: str, bold: str) -> str:
