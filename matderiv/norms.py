@@ -33,10 +33,10 @@ def norm(expr: Any) -> Any:
         )
     rows, cols = shape_of(expr)
     if dims_equal(cols, 1):
-        return sp.sqrt(AsScalar(sp.MatMul(transpose(expr), expr)))
+        return sp.sqrt(AsScalar(sp.MatMul(sp.Transpose(expr), expr)))
     if dims_equal(rows, 1):
-        return sp.sqrt(AsScalar(sp.MatMul(expr, transpose(expr))))
-    return sp.sqrt(sp.Trace(sp.MatMul(transpose(expr), expr)))
+        return sp.sqrt(AsScalar(sp.MatMul(expr, sp.Transpose(expr))))
+    return sp.sqrt(sp.Trace(sp.MatMul(sp.Transpose(expr), expr)))
 
 
 def norm_operand(square: Any) -> tuple[Any, bool] | None:

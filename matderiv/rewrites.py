@@ -295,6 +295,20 @@ def hadamard_ones(expr: Any) -> Any:
     return None
 
 
+def factor_scalar(expr: Any) -> Any:
+    """c A ± c B → c (A ± B)  (the same number c > 0, c ≠ 1, in every term: 2 A x - 2 b)
+    terminates: the number is multiplied once instead of in every term."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    split = [_factors(t) for t in expr.args]
+    if not all(k.is_Number for k, _ in split):  # abs() of a symbolic scalar is costly
+        return None
+    c = abs(split[0][0])
+    if c in (0, 1) or any(abs(k) != c for k, _ in split):
+        return None
+    return matmul(c, matadd(*(matmul(k / c, *factors) for k, factors in split)))
+
+
 NODE_RULES: tuple[NodeRule, ...] = (
     kron_unit_factor,
     kron_outer_product,
@@ -307,6 +321,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     vec_of_reshape,
     reshape_of_vec,
     hadamard_ones,
+    factor_scalar,
     factor_sum,
 )
 
