@@ -120,3 +120,18 @@ def test_where_symbols_and_adjoints_stay_in_the_headline() -> None:
     assert "h̄₁" in text, text
     assert "h₁" in text and "tanh" not in text
     assert not GENERATED.search(text)
+
+
+def test_latex_repeats_the_result_without_intermediates() -> None:
+    from matderiv.render.latex import tex
+
+    d = SHORT["logistic Hessian"]()
+    lines = d.to_latex().splitlines()
+    written = rf"&= {tex(headline(d))} \\"
+    assert written in lines, lines[-4:]
+    assert "v_{" not in written and "v_{7}" in d.to_latex()
+    ex = rnn_step()  # its result uses only the user's names: nothing to repeat
+    rnn = derive(ex.expr, ex.wrt, ex.layout, names=ex.names).to_latex().splitlines()
+    assert rnn[-3].startswith(r"\frac{\partial h_{1}}") and rnn[-2].startswith(r"& \text{"), rnn[
+        -4:
+    ]

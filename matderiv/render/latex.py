@@ -314,6 +314,9 @@ def render_latex(
             kind = step.kind
             lines.append(rf"& \textbf{{{_SECTIONS[kind]}}}")
         lines.extend(_lines(step))
+    written = headline(d)
+    if written != d.steps[-1].expr:  # the result again without the intermediates
+        lines.append(rf"&= {tex(written)}")
     lines.append(rf"& {_note(d)}")
     if index:
         lines.append(r"& \textbf{Index notation}")
