@@ -159,6 +159,7 @@ class Checker:
             self._transposed,
             self._commutation,
             self._factor,
+            self._scalar_factor,
             self._missing_term,
             self._symmetric,
         )
@@ -171,7 +172,8 @@ class Checker:
             "wrong",
             f"the candidate differs from the {self.thing} (largest relative error "
             f"{err:.3g}), and none of the common mistakes — a transpose, a missing "
-            "commutation matrix, a constant factor, a sign, a missing term, a symmetry "
+            "commutation matrix, a constant or variable scalar factor, a sign, a missing "
+            "term, a symmetry "
             "assumption — explains it. "
             f"The {self.thing} is {self.shown_result}.",
             max_error=err,
@@ -263,6 +265,50 @@ class Checker:
             {"factor": nice},
         )
 
+    def _scalar_factor(self) -> tuple[str, str, dict[str, Any]] | None:
+        """Proportional to the result at every point, by a ratio that changes from point
+        to point: a scalar function is off, e.g. the outer derivative of a chain rule
+        (Aᵀ(Ax - b) for the gradient of ‖Ax - b‖).  Named when the result is that scalar
+        times a matrix the candidate is a constant multiple of."""
+        cand, res = self.trials.values(self.candidate), self.trials.values(self.result)
+        ratios = []
+        for c, r in zip(cand, res, strict=True):
+            k = best_factor([r], [c])
+            if k is None or relative_error([r], [k * c]) > RTOL:
+                return None
+            ratios.append(k)
+        if len(ratios) < 2 or np.ptp(ratios) <= 1e-6 * max(abs(k) for k in ratios):
+            return None  # constant: _factor's business
+        missing = self._missing_scalar(cand)
+        if missing is None and all(r.size < 2 for r in res):
+            return None  # any two numbers are proportional: nothing to report
+        if missing is not None:
+            found = f"the {self.thing} is {fmt(missing)} times the candidate"
+        else:
+            found = f"the candidate is proportional to the {self.thing} at every point"
+        return (
+            "scalar-factor",
+            f"{found}, by a ratio that changes with the variable: a scalar factor is "
+            "missing or extra (e.g. the derivative of an outer function in a chain rule). "
+            f"The {self.thing} is {self.shown_result}.",
+            {"factor": missing},
+        )
+
+    def _missing_scalar(self, cand: list[np.ndarray]) -> Any:
+        """The ratio s/(q·t) when the result is s·M, the candidate t·N (s, t scalar
+        expressions) and N = q·M for a number q; None when that does not hold."""
+        s, matrix = _scalar_split(self.result)
+        t, other = _scalar_split(self.candidate)
+        if s == 1 and t == 1:
+            return None
+        values = self.trials.values(matrix)
+        others = self.trials.values(other)
+        q = best_factor(others, values)
+        if q is None or relative_error(others, [q * v for v in values]) > RTOL:
+            return None
+        q = sp.nsimplify(q, tolerance=1e-8, rational=True)
+        return named(s / (q * t), self.derivation.names)
+
     def _missing_term(self) -> tuple[str, str, dict[str, Any]] | None:
         terms = _terms(self.result)
         if len(terms) < 2 or len(terms) > 6:
@@ -317,6 +363,17 @@ class Checker:
                     {"symmetric": matrix},
                 )
         return None
+
+
+def _scalar_split(expr: Any) -> tuple[Any, Any]:
+    """(scalar factor, matrix factor) of a product; (1, expr) for anything else."""
+    if not isinstance(expr, sp.MatMul):
+        return sp.S.One, expr
+    scalars = [a for a in expr.args if not getattr(a, "is_Matrix", False)]
+    matrices = [a for a in expr.args if getattr(a, "is_Matrix", False)]
+    if not matrices:
+        return sp.S.One, expr
+    return sp.Mul(*scalars), matrices[0] if len(matrices) == 1 else sp.MatMul(*matrices)
 
 
 def _sum(parts: list[Any]) -> Any:

@@ -15,7 +15,8 @@ class Verdict:
     """The answer of ``verify``: truthy when the candidate is the derivative.
 
     kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
-             "commutation", "factor", "sign", "missing-term", "symmetric", "wrong", or
+             "commutation", "factor", "scalar-factor", "sign", "missing-term",
+             "symmetric", "wrong", or
              "not-finite" (not confirmed: the values at the random points are NaN or ∞,
              so no comparison could be made).
     message  the reason in plain words (without the kind, which the renderers show).

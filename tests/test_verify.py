@@ -9,8 +9,11 @@ import pytest
 import sympy as sp
 from rich.console import Console
 
-from matderiv import LayoutError, MatDerivError, commutation, diag, vec, verify
+from matderiv import LayoutError, MatDerivError, commutation, diag, evaluate, norm, vec, verify
 from matderiv.examples import rnn_loss, rnn_step
+from matderiv.nodes import AsScalar
+from matderiv.parse.expr import parse_expression
+from matderiv.testing import numeric_jacobian, random_values
 
 STEP = rnn_step()
 H1 = STEP.names["h_1"]
@@ -531,3 +534,40 @@ def test_a_direction_needs_order_2() -> None:
         verify("v", x.T * A * x, x, direction=v_x)
     with pytest.raises(MatDerivError, match="shaped like"):
         verify("v", x.T * A * x, x, order=2, direction=V_X)
+
+
+SCALAR_FACTOR = [  # (f, candidate for the gradient, the derivative / candidate)
+    (lambda: norm(R * x - y), "R.T @ (R @ x - y)", lambda: 1 / norm(R * x - y)),
+    (lambda: norm(x) ** 2, "2 * norm(x) * x", lambda: 1 / norm(x)),
+    (lambda: norm(x) ** 3, "x", lambda: 3 * norm(x)),
+    (lambda: sp.exp(x.T * x), "2 * x", lambda: sp.exp(AsScalar(x.T * x))),
+]
+
+
+@pytest.mark.parametrize("case", range(len(SCALAR_FACTOR)))
+def test_a_scalar_factor_that_depends_on_the_variable_is_named(case: int) -> None:
+    """The outer derivative of a chain rule forgotten: proportional at each point,
+    by a ratio that changes from point to point. The named ratio is checked against
+    central differences of f."""
+    build_f, candidate, build_ratio = SCALAR_FACTOR[case]
+    f = build_f()
+    verdict = verify(candidate, f, x, "denominator")
+    assert not verdict and verdict.kind == "scalar-factor", verdict.message
+    ratio = verdict.details["factor"]
+    rng = np.random.default_rng(case)
+    values = random_values(sp.Tuple(f, R, y), {n: 3, m: 5}, rng)
+    cand = parse_expression(candidate, {"R": R, "x": x, "y": y})
+    claimed = evaluate(ratio * cand, values)
+    numeric = numeric_jacobian(f, x, values).reshape(3, 1, order="F")
+    np.testing.assert_allclose(claimed, numeric, rtol=1e-6, atol=1e-8)
+    assert np.isclose(
+        float(evaluate(ratio, values)), float(evaluate(build_ratio(), values)), rtol=1e-10
+    )
+    assert "times the candidate" in verdict.message
+
+
+def test_a_proportional_number_is_not_a_scalar_factor() -> None:
+    """Any two 1 x 1 values are proportional: that says nothing."""
+    s = sp.MatrixSymbol("s", 1, 1)
+    verdict = verify("s", sp.exp(AsScalar(s)), s, "denominator")
+    assert not verdict and verdict.kind == "wrong", verdict.message
