@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import __version__
+from .codegen import to_code
 from .derivation import Derivation
 from .engine import derive
 from .errors import MatDerivError, ParseError, ShapeMismatch
@@ -71,6 +72,12 @@ _CODE = typer.Option(
     "--code numba (compiled by numba.njit; pip install 'matderiv[numba]').",
 )
 _DEBUG = typer.Option(False, "--debug", help="Show Python tracebacks.")
+_WRT_SEVERAL = typer.Option(
+    ...,
+    "--wrt",
+    help=f"{WRT_HELP} Repeat it for several variables: one derivation each, or with "
+    "--code one function returning all of them.",
+)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -113,17 +120,27 @@ def main_options(
 def _print_derivation(
     d: Derivation, latex: bool, as_json: bool, index: bool, code: str | None = None
 ) -> None:
+    _print_derivations([d], latex, as_json, index, code)
+
+
+def _print_derivations(
+    ds: list[Derivation], latex: bool, as_json: bool, index: bool, code: str | None = None
+) -> None:
+    """One derivation as before; several (one per --wrt) one after another, as a JSON
+    list, or as one generated function returning a tuple (shared work computed once)."""
     if code is not None:
-        typer.echo(d.to_code(backend=code), nl=False)
+        typer.echo(to_code(ds if len(ds) > 1 else ds[0], backend=code), nl=False)
     elif as_json:
-        typer.echo(json.dumps(derivation_json(d), ensure_ascii=False, indent=2))
+        data = [derivation_json(d) for d in ds]
+        typer.echo(json.dumps(data if len(ds) > 1 else data[0], indent=2, ensure_ascii=False))
     elif latex:
-        typer.echo(d.to_latex(index=index))
+        typer.echo("\n\n".join(d.to_latex(index=index) for d in ds))
     else:
         console = _console()
-        console.print(d)
-        if index:
-            console.print(Text(d.to_index_notation()))
+        for d in ds:
+            console.print(d)
+            if index:
+                console.print(Text(d.to_index_notation()))
 
 
 #: "-X^{-T}" is a formula, not an unknown option (real options still work)
@@ -135,7 +152,7 @@ def derive_command(
     expr: str = typer.Argument(
         ..., help="Expression, or definitions 'a = ...; h = ...; L = ...'."
     ),
-    wrt: str = typer.Option(..., "--wrt", help=WRT_HELP),
+    wrt: list[str] = _WRT_SEVERAL,
     shapes: str = _SHAPES,
     layout: str = _LAYOUT,
     latex: bool = _LATEX,
@@ -153,12 +170,14 @@ def derive_command(
     def action() -> int:
         symbols = parse_shapes(shapes)
         program = parse_program(expr, symbols, as_program)
-        variable = parse_expression(wrt, symbols)
-        if as_program:
-            d = derive(program.expr, variable, layout, where=program.definitions)
-        else:
-            d = derive(program.expr, variable, layout, names=program.names)
-        _print_derivation(d, latex, as_json, index, code)
+        variables = [parse_expression(w, symbols) for w in wrt]
+        if len(set(variables)) < len(variables):
+            raise ParseError(f"--wrt names a variable twice: {', '.join(wrt)}")
+        kwargs: dict[str, Any] = (
+            {"where": program.definitions} if as_program else {"names": program.names}
+        )
+        ds = [derive(program.expr, v, layout, **kwargs) for v in variables]
+        _print_derivations(ds, latex, as_json, index, code)
         return 0
 
     _run(debug, action)
