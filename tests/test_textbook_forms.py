@@ -3,7 +3,7 @@
 - sum(x) of a vector is 𝟏ᵀx (no 1 x 1 ones factor);
 - (c 𝟏) ∘ A simplifies to c A (the ones matrix is the unit of ∘);
 - the sigmoid prints as σ(·) (and reads back), its derivative as σ∘(1 - σ);
-- a 1 x 1 identity prints as the number 1.
+- a 1 x 1 identity prints as the number 1, and c·I₁ as c.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from matderiv import derive, evaluate, gradient, hessian
 from matderiv.parse.expr import parse_expression
 from matderiv.parse.unicode import parse_unicode
 from matderiv.render.latex import tex
-from matderiv.render.rows import title
+from matderiv.render.rows import rows, title
 from matderiv.render.unicode import fmt
 from matderiv.rewrites import hadamard_ones
 from matderiv.testing import check_derivation, random_values
@@ -84,3 +84,15 @@ def test_a_one_by_one_identity_prints_as_one() -> None:
     read = parse_unicode(text.split(" = ", 1)[1], symbols)
     values = random_values(d.result, {n: 4}, np.random.default_rng(0))
     np.testing.assert_allclose(evaluate(read, values), evaluate(d.result, values), rtol=1e-10)
+
+
+def test_a_number_times_a_unit_matrix_prints_as_the_number() -> None:
+    """c·I₁ printed as 'c 1': a trailing 1 after every 1 x 1 local derivative."""
+    s = sp.Symbol("s")
+    assert fmt(sp.MatMul(s, sp.Identity(1))) == "s" and tex(sp.MatMul(s, sp.Identity(1))) == "s"
+    assert fmt(sp.MatMul(1 - s, sp.OneMatrix(1, 1))) == "(1 - s)"
+    A, b = sp.MatrixSymbol("A", m, n), sp.MatrixSymbol("b", m, 1)
+    d = derive(parse_expression("norm(A @ x - b)", {**SYMBOLS, "A": A, "b": b}), x)
+    check_derivation(d, {m: 4, n: 3})
+    formulas = [line for row in rows(d) for line in row.formula]
+    assert not [f for f in formulas if f.endswith(") 1")], formulas

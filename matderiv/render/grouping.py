@@ -129,6 +129,16 @@ def signed(coeff: Any) -> tuple[str, Any]:
     return "", coeff
 
 
+def is_unit(factors: tuple[Any, ...]) -> bool:
+    """A lone 1 x 1 identity or ones matrix: the number 1 as a matrix, so that c·I₁
+    prints as c."""
+    return (
+        len(factors) == 1
+        and isinstance(factors[0], (sp.Identity, sp.OneMatrix))
+        and sp.Integer(1) == factors[0].shape[0] == factors[0].shape[1]
+    )
+
+
 # -- entrywise functions ----------------------------------------------------------
 
 _T = sp.Dummy("t")

@@ -18,7 +18,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..nodes import AsScalar
 from ..shapes import shape_of
 from . import tex_names
-from .grouping import SizedConstants, called_name, grouped_scalar, signed
+from .grouping import SizedConstants, called_name, grouped_scalar, is_unit, signed
 from .rows import headline
 from .unicode import accented
 
@@ -136,6 +136,9 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
 
     def _print_MatMul(self, expr: Any) -> str:
         coeff, mats = expr.as_coeff_matrices()
+        if coeff != 1 and is_unit(tuple(mats)):  # c·I₁ is the number c
+            text = self._print(coeff)
+            return rf"\left({text}\right)" if isinstance(coeff, sp.Add) else text
         grouped = (sp.MatAdd, sp.KroneckerProduct, sp.HadamardProduct, sp.MatMul)
         body = " ".join(
             rf"\left({self._print(m)}\right)"

@@ -16,7 +16,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.str import StrPrinter
 
 from ..nodes import CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
-from .grouping import SizedConstants, called_name, grouped_scalar, signed
+from .grouping import SizedConstants, called_name, grouped_scalar, is_unit, signed
 
 _PREC_PRODUCT = 50
 _PREC_ATOM = 1000
@@ -72,6 +72,9 @@ class UnicodePrinter(SizedConstants, StrPrinter):
 
     def _print_MatMul(self, expr: Any) -> str:
         coeff, factors = expr.as_coeff_mmul()
+        if coeff != 1 and is_unit(factors.args):  # c·I₁ is the number c
+            text = self._print(coeff)
+            return f"({text})" if isinstance(coeff, sp.Add) else text
         several = len(factors.args) > 1
         parts = [
             f"({self._print(f)})" if _grouped(f, several) else self._print(f) for f in factors.args
