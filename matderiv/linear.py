@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import sympy as sp
 
 from .canon import matmul, transpose
-from .nodes import CommutationMatrix, DiagVector, Reshape, Vec
+from .nodes import CommutationMatrix, Diagonal, DiagVector, Reshape, Vec
 from .shapes import Shape, is_matrix
 from .substitute import unchecked
 
@@ -208,6 +208,25 @@ class DiagMap:
 
     def differential(self, d_operand: Any) -> Any:
         return DiagVector(d_operand)
+
+
+@dataclass(frozen=True)
+class DiagonalMap:
+    """dX ↦ diag(dX) (the diagonal of a square X);  vec form (1_nᵀ ⊗ I_n) diag(vec I_n),
+    adjoint diag(G), the diagonal matrix of the adjoint column G."""
+
+    in_shape: Shape
+
+    def push(self, jac: Any) -> Any:
+        n = self.in_shape[0]
+        select = _kron(sp.OneMatrix(1, n), _identity(n))
+        return matmul(select, DiagVector(Vec(_identity(n))), jac)
+
+    def pull(self, adjoint: Any) -> Any:
+        return DiagVector(as_1x1(adjoint))
+
+    def differential(self, d_operand: Any) -> Any:
+        return Diagonal(d_operand)
 
 
 @dataclass(frozen=True)

@@ -134,17 +134,27 @@ class CommutationMatrix(MatrixExpr):
         return f"K({printer._print(self.m)}, {printer._print(self.n)})"
 
 
-class DiagVector(MatrixExpr):
+class _Diag(MatrixExpr):
+    """What diag(v) and diag(X) share: one operand, printed diag(...)."""
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{diag}}\left({printer._print(self.arg)}\right)"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"diag({printer._print(self.arg)})"
+
+
+class DiagVector(_Diag):
     """diag(v): the square matrix with the column vector v on its diagonal."""
 
     def __new__(cls, arg: Any) -> DiagVector:
         arg = _as_matrix(arg, "diag")
         _require_column(arg, "diag")
         return super().__new__(cls, arg)
-
-    @property
-    def arg(self) -> MatrixExpr:
-        return self.args[0]
 
     @property
     def shape(self) -> tuple[Any, Any]:
@@ -157,11 +167,27 @@ class DiagVector(MatrixExpr):
     def _eval_transpose(self) -> DiagVector:
         return self
 
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{diag}}\left({printer._print(self.arg)}\right)"
 
-    def _sympystr(self, printer: Any) -> str:
-        return f"diag({printer._print(self.arg)})"
+class Diagonal(_Diag):
+    """diag(X) of a square X: the column vector of its diagonal entries (NumPy's
+    ``diag`` of a matrix; Magnus and Neudecker's dg)."""
+
+    def __new__(cls, arg: Any) -> Diagonal:
+        arg = _as_matrix(arg, "diag")
+        rows, cols = matrix_shape(arg)
+        if sp.simplify(rows - cols) != 0:
+            raise ShapeMismatch(
+                f"diag of a matrix takes a square one (its diagonal); {arg} has shape "
+                f"({rows} x {cols}). Hint: diag(v) of a column v is the diagonal matrix."
+            )
+        return super().__new__(cls, arg)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return (matrix_shape(self.arg)[0], sp.Integer(1))
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        return self.arg._entry(i, i, **kwargs)
 
 
 class Reshape(MatrixExpr):
@@ -297,8 +323,18 @@ def vec(A: Any) -> Vec:
     return Vec(A)
 
 
-def diag(v: Any) -> DiagVector:
-    """diag(v): the diagonal matrix with the column vector v on its diagonal."""
+def diag(v: Any) -> DiagVector | Diagonal:
+    """diag(v) of a column v: the diagonal matrix with v on its diagonal; diag(X) of a
+    square matrix X: the column of its diagonal entries (as NumPy's ``diag``)."""
+    v = _as_matrix(v, "diag")
+    rows, cols = matrix_shape(v)
+    if cols != 1 and sp.simplify(rows - cols) == 0:
+        return Diagonal(v)
+    if cols != 1:
+        raise ShapeMismatch(
+            f"diag takes a column vector (the diagonal matrix it builds) or a square matrix "
+            f"(its diagonal); {v} has shape ({rows} x {cols}). Hint: pass vec({v})."
+        )
     return DiagVector(v)
 
 

@@ -18,7 +18,16 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .errors import EvaluationError, sympified
 from .limits import allows_deep
 from .linops import Commutation, Diag, Ident, Kron, LinOp, chain, to_dense
-from .nodes import AsScalar, CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
+from .nodes import (
+    AsScalar,
+    CommutationMatrix,
+    Diagonal,
+    DiagVector,
+    LogSumExp,
+    Reshape,
+    Softmax,
+    Vec,
+)
 from .numeric_functions import call_numpy, numpy_lambda
 from .numeric_inputs import bind, bound, check_values, normalise_values, problem_symbols
 from .program import check_where
@@ -225,6 +234,11 @@ def _reshape(node: Any, args: list[Any], env: Env) -> Any:
 @evaluates(DiagVector)
 def _diag(node: Any, args: list[Any], env: Env) -> Any:
     return Diag(_dense2d(args[0]))
+
+
+@evaluates(Diagonal)
+def _diagonal(node: Any, args: list[Any], env: Env) -> Any:
+    return np.diagonal(_dense2d(args[0])).reshape(-1, 1).copy()
 
 
 @evaluates(CommutationMatrix)

@@ -18,7 +18,7 @@ from typing import Any
 import sympy as sp
 
 from .canon import matadd, matmul, transpose
-from .nodes import AsScalar, CommutationMatrix, DiagVector, Reshape, Vec
+from .nodes import AsScalar, CommutationMatrix, Diagonal, DiagVector, Reshape, Vec
 from .shapes import dims_equal, is_matrix, shape_of, shapes_equal
 
 NodeRule = Callable[[Any], Any]
@@ -121,6 +121,26 @@ def diag_scalar(expr: Any) -> Any:
     if coeff == 1 or not coeff.is_Number:
         return None
     return matmul(coeff, DiagVector(matmul(*mats)))
+
+
+def diag_of_ones(expr: Any) -> Any:
+    """diag(𝟏_n) → I_n
+    terminates: removes a diag."""
+    if isinstance(expr, DiagVector) and isinstance(expr.arg, sp.OneMatrix):
+        return sp.Identity(expr.arg.shape[0])
+    return None
+
+
+def diagonal_of_diag(expr: Any) -> Any:
+    """diag(diag(v)) → v (the diagonal of a diagonal matrix),  diag(I_n) → 𝟏_n
+    terminates: removes a diag."""
+    if not isinstance(expr, Diagonal):
+        return None
+    if isinstance(expr.arg, DiagVector):
+        return expr.arg.arg
+    if isinstance(expr.arg, sp.Identity):
+        return sp.OneMatrix(expr.arg.shape[0], 1)
+    return None
 
 
 def vec_of_vector(expr: Any) -> Any:
@@ -317,6 +337,8 @@ NODE_RULES: tuple[NodeRule, ...] = (
     trace_of_scalar,
     diag_sum,
     diag_scalar,
+    diag_of_ones,
+    diagonal_of_diag,
     vec_of_vector,
     vec_of_reshape,
     reshape_of_vec,

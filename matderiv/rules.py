@@ -25,6 +25,7 @@ from .elementwise import elementwise_derivative, usable_diff
 from .errors import UnsupportedNode
 from .linear import (
     DiagMap,
+    DiagonalMap,
     HadamardMap,
     KronMap,
     LinearMap,
@@ -36,7 +37,7 @@ from .linear import (
     VecMap,
     _scale,
 )
-from .nodes import AsScalar, DiagVector, LogSumExp, Reshape, Softmax, Vec
+from .nodes import AsScalar, Diagonal, DiagVector, LogSumExp, Reshape, Softmax, Vec
 from .render.unicode import fmt
 from .shapes import SCALAR, fmt_shape, is_matrix, is_scalar_shape, shape_of
 
@@ -120,6 +121,12 @@ def d_reshape(node: Any) -> tuple[Term, ...]:
 def d_diag(node: Any) -> tuple[Term, ...]:
     """d diag(v) = diag(dv)"""
     return (Term(node.arg, DiagMap(shape_of(node.arg))),)
+
+
+@rule(Diagonal)
+def d_diagonal(node: Any) -> tuple[Term, ...]:
+    """d diag(X) = diag(dX) (the diagonal of a square X)"""
+    return (Term(node.arg, DiagonalMap(shape_of(node.arg))),)
 
 
 @rule(MatrixElement)

@@ -35,6 +35,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 import matderiv
+from matderiv.nodes import Diagonal
 
 m, n, p = sp.symbols("m n p", integer=True, positive=True)
 ONE = sp.S.One
@@ -142,6 +143,8 @@ def _kinds(shape):
         kinds.append("diag")
     if c == ONE and not (r == ONE and "vec_1x1" in EXCLUDED):
         kinds.append("vec")
+    if c == ONE and r != ONE:
+        kinds.append("diagonal")  # diag(X) of a square X: its diagonal
     return kinds
 
 
@@ -252,6 +255,8 @@ def expressions(draw, shape, var, depth):
         return sp.MatPow(child(shape), 2)
     if kind == "diag":
         return matderiv.diag(child((r, ONE)))
+    if kind == "diagonal":
+        return Diagonal(child((r, r)))
     r1, r2 = draw(st.sampled_from(factorizations(r)))  # vec: (r1·r2 x 1) from (r1 x r2)
     return matderiv.vec(child((r1, r2)))
 

@@ -8,7 +8,7 @@ import sympy as sp
 
 from matderiv import evaluate
 from matderiv.canon import matadd
-from matderiv.nodes import AsScalar, CommutationMatrix, DiagVector, Reshape, Vec
+from matderiv.nodes import AsScalar, CommutationMatrix, Diagonal, DiagVector, Reshape, Vec
 from matderiv.rewrites import (
     NODE_RULES,
     PAIR_RULES,
@@ -16,10 +16,12 @@ from matderiv.rewrites import (
     commutation_through_kron,
     commutation_trivial,
     commutation_vec,
+    diag_of_ones,
     diag_product,
     diag_scalar,
     diag_sum,
     diag_times_vector,
+    diagonal_of_diag,
     factor_scalar,
     factor_sum,
     hadamard_ones,
@@ -93,6 +95,9 @@ FIRES = [
         DiagVector(matadd(v, sp.MatMul(-2, w))),  # matadd: the canonical order of terms
     ),
     (diag_scalar, (DiagVector(sp.MatMul(-2, v)),), sp.MatMul(-2, DiagVector(v))),
+    (diag_of_ones, (DiagVector(sp.OneMatrix(n, 1)),), sp.Identity(n)),
+    (diagonal_of_diag, (Diagonal(DiagVector(v)),), v),
+    (diagonal_of_diag, (Diagonal(sp.Identity(n)),), sp.OneMatrix(n, 1)),
     (vec_of_vector, (Vec(a),), a),
     (vec_of_vector, (Vec(r),), r.T),
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
@@ -151,6 +156,8 @@ DECLINES = [
     (hadamard_ones, (sp.MatAdd(sp.OneMatrix(n, 1), v),)),
     (diag_sum, (sp.MatAdd(DiagVector(v), S),)),
     (diag_scalar, (DiagVector(sp.HadamardProduct(v, w)),)),
+    (diag_of_ones, (DiagVector(v),)),
+    (diagonal_of_diag, (Diagonal(S),)),
     (vec_of_vector, (Vec(A),)),
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
     (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),

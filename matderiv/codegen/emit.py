@@ -264,6 +264,9 @@ class Emitter:
     def _DiagVector(self, node: Any) -> str:
         return f"numpy.diagflat({self.code(node.arg)})"
 
+    def _Diagonal(self, node: Any) -> str:
+        return f'numpy.diag({self.code(node.arg)}).reshape(-1, 1, order="F")'
+
     def _CommutationMatrix(self, node: Any) -> str:
         self.helpers.add("_commutation")
         return f"_commutation({self.dim(node.m)}, {self.dim(node.n)})"

@@ -25,7 +25,7 @@ NUMPY_FUNCTIONS = {
     "log1p", "expm1", "abs", "absolute", "sign", "reciprocal", "power",
     "maximum", "minimum",
     # structure
-    "concatenate", "eye", "zeros", "ones", "trace", "sum", "diagflat", "repeat",
+    "concatenate", "eye", "zeros", "ones", "trace", "sum", "diagflat", "repeat", "diag",
 }  # fmt: skip
 LINALG_FUNCTIONS = {"inv", "det", "matrix_power", "multi_dot"}
 #: array methods and attributes (methods without arguments but ``dot``'s operand)

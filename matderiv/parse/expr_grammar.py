@@ -14,7 +14,7 @@ import sympy as sp
 from lark import Lark
 
 from ..canon import canonical
-from ..nodes import CommutationMatrix, DiagVector, LogSumExp, Softmax, Vec
+from ..nodes import CommutationMatrix, LogSumExp, Softmax, Vec, diag
 from ..norms import norm
 
 GRAMMAR = r"""
@@ -104,7 +104,7 @@ STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "logdet": (1, lambda a: sp.log(sp.Determinant(a))),
     "kron": (2, lambda a, b: canonical(sp.KroneckerProduct(a, b))),
     "vec": (1, lambda a: Vec(a)),
-    "diag": (1, lambda a: DiagVector(a)),
+    "diag": (1, lambda a: diag(a)),
     "sum": (1, lambda a: _sum_entries(a)),
     "softmax": (1, lambda a: Softmax(a)),
     "eye": (1, lambda n: sp.Identity(n)),

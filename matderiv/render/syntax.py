@@ -278,6 +278,9 @@ class SyntaxPrinter(StrPrinter):
     def _print_DiagVector(self, expr: Any) -> _Text:
         return self._structural("diag", expr.arg)
 
+    def _print_Diagonal(self, expr: Any) -> _Text:
+        return self._structural("diag", expr.arg)
+
     def _print_Softmax(self, expr: Any) -> _Text:
         return self._structural("softmax", expr.arg)
 

@@ -15,7 +15,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.str import StrPrinter
 
-from ..nodes import CommutationMatrix, DiagVector, LogSumExp, Reshape, Softmax, Vec
+from ..nodes import CommutationMatrix, Diagonal, DiagVector, LogSumExp, Reshape, Softmax, Vec
 from .grouping import SizedConstants, called_name, grouped_scalar, is_unit, signed
 
 _PREC_PRODUCT = 50
@@ -40,6 +40,7 @@ class UnicodePrinter(SizedConstants, StrPrinter):
                 sp.MatPow,
                 Vec,
                 DiagVector,
+                Diagonal,
                 CommutationMatrix,
                 sp.Trace,
                 sp.Determinant,
@@ -201,6 +202,9 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         return f"vec({self._print(expr.arg)})"
 
     def _print_DiagVector(self, expr: Any) -> str:
+        return f"diag({self._print(expr.arg)})"
+
+    def _print_Diagonal(self, expr: Any) -> str:
         return f"diag({self._print(expr.arg)})"
 
     def _print_Reshape(self, expr: Any) -> str:
