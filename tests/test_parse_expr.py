@@ -179,7 +179,9 @@ def test_numbers_beyond_float_range_or_infinite_are_refused(text, says) -> None:
 
 
 def test_numbers_within_range_are_read() -> None:
-    assert parse_expression("1.5e3 * c", S) == sp.Float(1500) * c
+    assert parse_expression("1.5e3 * c", S) == 1500 * c
+    assert parse_expression("0.1 * c", S) == sp.Rational(1, 10) * c  # exact, as written
+    assert parse_expression("(c.T @ c)^0.5", S) == sp.sqrt(AsScalar(c.T * c))
     assert parse_expression("2^-1 * c", S) == c / 2
     assert parse_expression("0e5 * c", S) == sp.ZeroMatrix(n_h, 1)
     assert parse_expression("(2^10)^10 * c", S) == 2**100 * c

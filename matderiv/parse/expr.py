@@ -136,7 +136,7 @@ class _Build(Transformer_NonRecursive):
                 f"number {token} is beyond the range of floating point (about 1e±308):\n"
                 f"{_caret(self.text, token.start_pos)}"
             )
-        return sp.Float(str(token))
+        return sp.Rational(str(token))  # exact, as written: 0.5 is 1/2, as in the LaTeX reader
 
     def name(self, items: list[Token]) -> Any:
         (token,) = items
