@@ -52,7 +52,11 @@ def cancel_entrywise(expr: Any) -> tuple[Any, list[tuple[Any, Any]]]:
 
 
 def _is_region_root(node: Any) -> bool:
-    return isinstance(node, (sp.HadamardProduct, sp.HadamardPower, ElementwiseApplyFunction))
+    """Where an entrywise part can start: a ∘ product or power, an entrywise function,
+    or a sum (the softplus Hessian's weight e∘(e + 1)^∘-1 - (e + 1)^∘-2∘e∘e)."""
+    return isinstance(
+        node, (sp.HadamardProduct, sp.HadamardPower, ElementwiseApplyFunction, sp.MatAdd)
+    )
 
 
 def _cancel(region: Any) -> Any:

@@ -94,6 +94,22 @@ def test_the_logistic_hessian_is_the_textbook_weighted_gram_matrix() -> None:
     )
 
 
+def test_a_difference_of_quotients_is_cancelled_as_one() -> None:
+    """The softplus Hessian's weight came out as e∘(e + 1)^∘-1 - (e + 1)^∘-2∘e∘e: a sum,
+    which was not a region to cancel. It is e∘(e + 1)^∘-2."""
+    softplus = sp.Lambda(sp.Symbol("t"), sp.log(1 + sp.exp(sp.Symbol("t"))))
+    d = hessian(sp.OneMatrix(1, m) * (X * w).applyfunc(softplus), w)
+    check_derivation(d, DIMS, seed=4)
+    weight = d.result.args[1].arg
+    assert not [a for a in sp.preorder_traversal(weight) if isinstance(a, sp.MatAdd)][1:]
+    assert [p.exp for p in _hadamard_powers(weight)] == [-2]
+    values = _values(d.of, seed=5)
+    e = np.exp(values[X] @ values[w])
+    np.testing.assert_allclose(
+        evaluate(d, values), values[X].T @ (values[X] * (e / (1 + e) ** 2)), rtol=1e-10
+    )
+
+
 def test_the_logistic_gradient_and_hvp_are_cancelled_and_correct(monkeypatch) -> None:
     g, h = gradient(logistic(), w), hvp(logistic(), w)
     for d in (g, h):
