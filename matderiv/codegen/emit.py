@@ -19,9 +19,16 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..errors import UnsupportedNode
 from ..graph import is_leaf
-from ..nodes import DiagVector
 from ..render.unicode import fmt
 from ..shapes import fmt_shape, shape_of
+from .coefficients import (
+    bare,
+    is_plain_number,
+    is_reciprocal,
+    reciprocal,
+    scale_small_factor,
+    split_coeff,
+)
 from .identifiers import RESERVED
 from .products import STRUCTURED, columns, dot, is_one, product_code, wrap
 
@@ -166,8 +173,8 @@ class Emitter:
     def _HadamardProduct(self, node: Any) -> str:
         """a ∘ b ∘ c^∘-2 as a * b / c ** 2: a division, and a power NumPy computes by
         squaring, rather than a general power with a negative exponent."""
-        above = [a for a in node.args if not _is_reciprocal(a)]
-        below = [_reciprocal(a) for a in node.args if _is_reciprocal(a)]
+        above = [a for a in node.args if not is_reciprocal(a)]
+        below = [reciprocal(a) for a in node.args if is_reciprocal(a)]
         numerator = " * ".join(self._operand(a, node) for a in above) or "1.0"
         if not below:
             return numerator
@@ -176,15 +183,15 @@ class Emitter:
 
     def _HadamardPower(self, node: Any) -> str:
         base, exp = node.args
-        if _is_reciprocal(node):
-            return f"1.0 / {self._paren(_reciprocal(node))}"
+        if is_reciprocal(node):
+            return f"1.0 / {self._paren(reciprocal(node))}"
         return f"{self._paren(base)} ** {self._scalar_code(exp)}"
 
     def _operand(self, arg: Any, within: Any) -> str:
         """An operand of an entrywise operation; a ones matrix of the same shape is 1,
         unless every operand is one (𝟏 + 𝟏 must stay a matrix, not the float 2.0)."""
         ones = isinstance(arg, sp.OneMatrix) and arg.shape == within.shape
-        if ones and not all(isinstance(_bare(a), sp.OneMatrix) for a in within.args):
+        if ones and not all(isinstance(bare(a), sp.OneMatrix) for a in within.args):
             return "1.0"
         return self._paren(arg)
 
@@ -195,7 +202,7 @@ class Emitter:
         positive: list[str] = []
         negative: list[str] = []
         for term in node.args:
-            coeff, rest = _split_coeff(term)
+            coeff, rest = split_coeff(term)
             if isinstance(rest, sp.ZeroMatrix):
                 continue
             body = self._operand(rest, node)
@@ -295,7 +302,7 @@ class Emitter:
         coeff, mats = node.as_coeff_matrices()
         mats = list(mats)
         if coeff != 1 and coeff.is_Number and len(mats) > 1:
-            mats, coeff = _scale_small_factor(mats, coeff)
+            mats, coeff = scale_small_factor(mats, coeff)
         body = product_code(self, mats)
         if coeff == 1:
             return body
@@ -314,7 +321,7 @@ class Emitter:
     def _Expr(self, node: Any) -> str:
         """Add, Mul, Pow and scalar functions, through SymPy's NumPy printer."""
         if isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)):
-            operands = {a: self.code(a) for a in node.args if not _is_plain_number(a)}
+            operands = {a: self.code(a) for a in node.args if not is_plain_number(a)}
             return self._substitute(node, operands, node)
         raise UnsupportedNode(f"cannot generate code for {type(node).__name__} node {node}")
 
@@ -355,52 +362,3 @@ def _unprintable(printer: NumPyPrinter, expr: Any) -> Any:
         except NotImplementedError:
             culprit = node
     return culprit
-
-
-def _is_reciprocal(node: Any) -> bool:
-    """A Hadamard power with a negative integer exponent."""
-    return isinstance(node, sp.HadamardPower) and node.exp.is_Integer and bool(node.exp < 0)
-
-
-def _reciprocal(node: Any) -> Any:
-    """b^∘k for b^∘-k."""
-    return node.base if node.exp == -1 else sp.HadamardPower(node.base, -node.exp)
-
-
-def _is_plain_number(a: Any) -> bool:
-    return bool(getattr(a, "is_Number", False))
-
-
-def _scale_small_factor(mats: list[Any], coeff: Any) -> tuple[list[Any], Any]:
-    """Put a number on a small factor (a Kronecker product's first factor, a diag's
-    vector, a vector) rather than on the product, which may be large."""
-    for k, m in enumerate(mats):
-        if isinstance(m, sp.KroneckerProduct):
-            first, *rest = m.args
-            return [
-                *mats[:k],
-                sp.KroneckerProduct(sp.MatMul(coeff, first), *rest),
-                *mats[k + 1 :],
-            ], 1
-        if isinstance(m, DiagVector):
-            return [*mats[:k], DiagVector(sp.MatMul(coeff, m.arg)), *mats[k + 1 :]], 1
-    for k, m in enumerate(mats):
-        if is_one(m.cols) or is_one(m.rows):
-            return [*mats[:k], sp.MatMul(coeff, m), *mats[k + 1 :]], 1
-    return mats, coeff
-
-
-def _bare(operand: Any) -> Any:
-    """An operand of a sum or ∘ product without its coefficient or reciprocal."""
-    operand = _split_coeff(operand)[1]
-    return _reciprocal(operand) if _is_reciprocal(operand) else operand
-
-
-def _split_coeff(term: Any) -> tuple[Any, Any]:
-    """(number, rest) for a term of a sum: -2·A → (-2, A)."""
-    if isinstance(term, sp.MatMul):
-        coeff, mats = term.as_coeff_matrices()
-        if coeff.is_Number and mats:
-            rest = mats[0] if len(mats) == 1 else sp.MatMul(*mats)
-            return coeff, rest
-    return sp.S.One, term

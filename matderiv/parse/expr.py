@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,12 +25,21 @@ import sympy as sp
 from lark import Token, Transformer_NonRecursive, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
-from ..canon import matadd
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
-from ..shapes import check_node, fmt_shape, is_matrix, is_scalar_shape, shape_of
+from ..shapes import is_matrix, is_scalar_shape, shape_of
 from .expr_grammar import DIMENSION_ARGUMENTS, ELEMENTWISE, FUNCTIONS, PARSER, STRUCTURAL
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH, MAX_MAGNITUDE
+from .expr_ops import (
+    apply_entrywise,
+    check_power,
+    conform,
+    dimensions,
+    guard,
+    short_number,
+    sum_of,
+    times,
+)
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH
 
 
 @dataclass
@@ -118,7 +127,7 @@ class _Build(Transformer_NonRecursive):
         self.names: dict[str, Any] = {}
         self.as_program = as_program
         self.definitions: dict[Any, Any] = {}
-        self.dims = {str(d): d for d in _dimensions(self.symbols.values())}
+        self.dims = {str(d): d for d in dimensions(self.symbols.values())}
 
     # leaves
     def number(self, items: list[Token]) -> Any:
@@ -155,31 +164,31 @@ class _Build(Transformer_NonRecursive):
 
     # operators
     def add(self, items: list[Any]) -> Any:
-        return _sum(items[0], items[1], "+")
+        return sum_of(items[0], items[1], "+")
 
     def sub(self, items: list[Any]) -> Any:
-        return _sum(items[0], -items[1], "-")
+        return sum_of(items[0], -items[1], "-")
 
     def neg(self, items: list[Any]) -> Any:
-        return _times(sp.S.NegativeOne, items[0])
+        return times(sp.S.NegativeOne, items[0])
 
     def matmul(self, items: list[Any]) -> Any:
         left, right = items
         if not (is_matrix(left) and is_matrix(right)):
-            return _times(left, right)
-        _conform(sp.MatMul, left, right)
-        return _guard("@", left, right, lambda: sp.MatMul(left, right).doit(deep=False))
+            return times(left, right)
+        conform(sp.MatMul, left, right)
+        return guard("@", left, right, lambda: sp.MatMul(left, right).doit(deep=False))
 
     def mul(self, items: list[Any]) -> Any:
         left, right = items
         if is_matrix(left) and is_matrix(right):
             if is_scalar_shape(shape_of(left)) and not is_scalar_shape(shape_of(right)):
-                return _times(AsScalar(left), right)
+                return times(AsScalar(left), right)
             if is_scalar_shape(shape_of(right)) and not is_scalar_shape(shape_of(left)):
-                return _times(AsScalar(right), left)
-            _conform(sp.HadamardProduct, left, right)
-            return _guard("*", left, right, lambda: sp.HadamardProduct(left, right))
-        return _times(left, right)
+                return times(AsScalar(right), left)
+            conform(sp.HadamardProduct, left, right)
+            return guard("*", left, right, lambda: sp.HadamardProduct(left, right))
+        return times(left, right)
 
     def div(self, items: list[Any]) -> Any:
         left, right = items
@@ -190,24 +199,26 @@ class _Build(Transformer_NonRecursive):
                 raise ParseError(f"division by a zero matrix: {left} / {right}")
             reciprocal = sp.HadamardPower(right, -1)
             if not is_matrix(left):
-                return _times(left, reciprocal) if left != 1 else reciprocal
+                return times(left, reciprocal) if left != 1 else reciprocal
             if is_scalar_shape(shape_of(left)):
-                return _times(AsScalar(left), reciprocal)
-            _conform(sp.HadamardProduct, left, reciprocal)
-            return _guard("/", left, right, lambda: sp.HadamardProduct(left, reciprocal))
+                return times(AsScalar(left), reciprocal)
+            conform(sp.HadamardProduct, left, reciprocal)
+            return guard("/", left, right, lambda: sp.HadamardProduct(left, reciprocal))
         if right.is_zero:
             raise ParseError(f"division by zero: {left} / {right}")
-        return _times(left, 1 / right)
+        return times(left, 1 / right)
 
     def pow(self, items: list[Any]) -> Any:
         base, _, exponent = items
         if is_matrix(exponent) or not exponent.is_number:
             raise ParseError("exponents must be numbers")
         if abs(exponent) > MAX_EXPONENT:
-            raise ParseError(f"exponent {_short(exponent)} is too large (|p| ≤ {MAX_EXPONENT})")
+            raise ParseError(
+                f"exponent {short_number(exponent)} is too large (|p| ≤ {MAX_EXPONENT})"
+            )
         if not is_matrix(base):
             if base.is_number:
-                _check_power(base, exponent)
+                check_power(base, exponent)
             return base**exponent
         if is_scalar_shape(shape_of(base)):
             return AsScalar(base) ** exponent
@@ -221,7 +232,7 @@ class _Build(Transformer_NonRecursive):
         token, *args = items
         name = str(token)
         if name in ELEMENTWISE:
-            return _apply(name, ELEMENTWISE[name](), args)
+            return apply_entrywise(name, ELEMENTWISE[name](), args)
         if name in STRUCTURAL:
             arity, build = STRUCTURAL[name]
             if len(args) != arity:
@@ -268,105 +279,6 @@ class _Build(Transformer_NonRecursive):
 
     def program(self, items: list[Any]) -> Any:
         return items[-1]
-
-
-def _times(left: Any, right: Any) -> Any:
-    """left · right where at most one is a matrix, without SymPy's deep doit."""
-    if is_matrix(left) or is_matrix(right):
-        return sp.MatMul(left, right).doit(deep=False)
-    return left * right
-
-
-def _dimensions(values: Any) -> set[Any]:
-    dims: set[Any] = set()
-    for value in values:
-        if is_matrix(value):
-            for d in value.shape:
-                dims |= sp.sympify(d).free_symbols
-    return dims
-
-
-def _apply(name: str, fn: Any, args: list[Any]) -> Any:
-    if len(args) != 1:
-        raise ParseError(f"{name} takes one argument, got {len(args)}")
-    (arg,) = args
-    if not is_matrix(arg):
-        return fn(arg)
-    if is_scalar_shape(shape_of(arg)):
-        return fn(AsScalar(arg))
-    if isinstance(arg, sp.ZeroMatrix) and not fn(sp.S.Zero).is_finite:
-        raise ParseError(f"{name} of a zero matrix {fmt_shape(shape_of(arg))} is not finite")
-    return arg.applyfunc(fn)
-
-
-def _sum(left: Any, right: Any, op: str) -> Any:
-    if is_matrix(left) != is_matrix(right):
-        matrix, scalar = (left, right) if is_matrix(left) else (right, left)
-        if is_scalar_shape(shape_of(matrix)):
-            return AsScalar(left) + right if is_matrix(left) else left + AsScalar(right)
-        ones = scalar * sp.OneMatrix(*shape_of(matrix))
-        return sp.MatAdd(left if is_matrix(left) else ones, right if is_matrix(right) else ones)
-    if is_matrix(left):
-        _conform(sp.MatAdd, left, right)
-        return _guard(op, left, right, lambda: matadd(left, right, order=sp.default_sort_key))
-    return left + right
-
-
-def _check_power(base: Any, exponent: Any) -> None:
-    """Refuse a numeric power too large to compute (2^1000^1000) or infinite (0^-1)."""
-    size = abs(base)
-    if size.is_zero:
-        if exponent.is_negative:
-            raise ParseError(f"division by zero: {base}^{exponent}")
-        return
-    if not size.is_number or not size.is_finite:
-        return
-    digits = abs(float(exponent)) * abs(_log10(size))
-    if digits > MAX_MAGNITUDE:
-        raise ParseError(
-            f"{_short(base)}^{_short(exponent)} has about {digits:.0f} digits: numbers are "
-            f"limited to 10^±{MAX_MAGNITUDE}"
-        )
-
-
-def _short(value: Any) -> str:
-    """A number for a message: 10715086071862...(302 digits)."""
-    text = str(value)
-    return text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
-
-
-def _log10(value: Any) -> float:
-    """log10 of a positive SymPy number, for any size (big integers, Floats)."""
-    if value.is_Rational:
-        return math.log10(value.p) - math.log10(value.q)
-    return float(sp.log(value, 10).evalf(15))
-
-
-def _conform(node_type: Any, left: Any, right: Any) -> None:
-    """Refuse operands whose shapes are not provably conformable, before SymPy builds
-    the node: SymPy only objects when sizes differ as numbers (``_guard`` reports
-    those), and its evaluation may then drop the evidence (I_n y is y for any y;
-    0 · (xᵀ y) is 0).  The message is the one ``verify`` gives for any notation."""
-    try:
-        node = node_type(left, right, evaluate=False)
-    except sp.ShapeError:
-        return
-    try:
-        check_node(node)
-    except ShapeMismatch as exc:
-        exc.node = node
-        raise
-
-
-def _guard(op: str, left: Any, right: Any, build: Callable[[], Any]) -> Any:
-    """Build a binary node; SymPy's ShapeError becomes a ShapeMismatch naming both sides."""
-    try:
-        return build()
-    except sp.ShapeError as exc:
-        raise ShapeMismatch(
-            f"'{op}' of {left} {fmt_shape(shape_of(left))} and {right} "
-            f"{fmt_shape(shape_of(right))}: the shapes do not agree ({exc})"
-        ) from exc
 
 
 def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = False) -> Program:

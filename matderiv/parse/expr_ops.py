@@ -1,0 +1,117 @@
+"""The operations of the expression syntax: products, sums, powers and function
+application, built without SymPy's deep evaluation, with their shape and size checks
+(a product or sum whose shapes are not provably conformable, a power beyond
+``MAX_MAGNITUDE``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import sympy as sp
+
+from ..canon import matadd
+from ..errors import ParseError, ShapeMismatch
+from ..nodes import AsScalar
+from ..shapes import check_node, fmt_shape, is_matrix, is_scalar_shape, shape_of
+from .limits import MAX_MAGNITUDE
+
+
+def times(left: Any, right: Any) -> Any:
+    """left · right where at most one is a matrix, without SymPy's deep doit."""
+    if is_matrix(left) or is_matrix(right):
+        return sp.MatMul(left, right).doit(deep=False)
+    return left * right
+
+
+def dimensions(values: Any) -> set[Any]:
+    dims: set[Any] = set()
+    for value in values:
+        if is_matrix(value):
+            for d in value.shape:
+                dims |= sp.sympify(d).free_symbols
+    return dims
+
+
+def apply_entrywise(name: str, fn: Any, args: list[Any]) -> Any:
+    if len(args) != 1:
+        raise ParseError(f"{name} takes one argument, got {len(args)}")
+    (arg,) = args
+    if not is_matrix(arg):
+        return fn(arg)
+    if is_scalar_shape(shape_of(arg)):
+        return fn(AsScalar(arg))
+    if isinstance(arg, sp.ZeroMatrix) and not fn(sp.S.Zero).is_finite:
+        raise ParseError(f"{name} of a zero matrix {fmt_shape(shape_of(arg))} is not finite")
+    return arg.applyfunc(fn)
+
+
+def sum_of(left: Any, right: Any, op: str) -> Any:
+    if is_matrix(left) != is_matrix(right):
+        matrix, scalar = (left, right) if is_matrix(left) else (right, left)
+        if is_scalar_shape(shape_of(matrix)):
+            return AsScalar(left) + right if is_matrix(left) else left + AsScalar(right)
+        ones = scalar * sp.OneMatrix(*shape_of(matrix))
+        return sp.MatAdd(left if is_matrix(left) else ones, right if is_matrix(right) else ones)
+    if is_matrix(left):
+        conform(sp.MatAdd, left, right)
+        return guard(op, left, right, lambda: matadd(left, right, order=sp.default_sort_key))
+    return left + right
+
+
+def check_power(base: Any, exponent: Any) -> None:
+    """Refuse a numeric power too large to compute (2^1000^1000) or infinite (0^-1)."""
+    size = abs(base)
+    if size.is_zero:
+        if exponent.is_negative:
+            raise ParseError(f"division by zero: {base}^{exponent}")
+        return
+    if not size.is_number or not size.is_finite:
+        return
+    digits = abs(float(exponent)) * abs(log10(size))
+    if digits > MAX_MAGNITUDE:
+        raise ParseError(
+            f"{short_number(base)}^{short_number(exponent)} has about {digits:.0f} digits: "
+            f"numbers are limited to 10^±{MAX_MAGNITUDE}"
+        )
+
+
+def short_number(value: Any) -> str:
+    """A number for a message: 10715086071862...(302 digits)."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:12]}...({len(text)} characters)"
+
+
+def log10(value: Any) -> float:
+    """log10 of a positive SymPy number, for any size (big integers, Floats)."""
+    if value.is_Rational:
+        return math.log10(value.p) - math.log10(value.q)
+    return float(sp.log(value, 10).evalf(15))
+
+
+def conform(node_type: Any, left: Any, right: Any) -> None:
+    """Refuse operands whose shapes are not provably conformable, before SymPy builds
+    the node: SymPy only objects when sizes differ as numbers (``guard`` reports
+    those), and its evaluation may then drop the evidence (I_n y is y for any y;
+    0 · (xᵀ y) is 0).  The message is the one ``verify`` gives for any notation."""
+    try:
+        node = node_type(left, right, evaluate=False)
+    except sp.ShapeError:
+        return
+    try:
+        check_node(node)
+    except ShapeMismatch as exc:
+        exc.node = node
+        raise
+
+
+def guard(op: str, left: Any, right: Any, build: Callable[[], Any]) -> Any:
+    """Build a binary node; SymPy's ShapeError becomes a ShapeMismatch naming both sides."""
+    try:
+        return build()
+    except sp.ShapeError as exc:
+        raise ShapeMismatch(
+            f"'{op}' of {left} {fmt_shape(shape_of(left))} and {right} "
+            f"{fmt_shape(shape_of(right))}: the shapes do not agree ({exc})"
+        ) from exc
