@@ -24,8 +24,11 @@ from .engine import derive
 from .errors import MatDerivError, ParseError, ShapeMismatch
 from .examples import EXAMPLES
 from .nodes import Vec
+from .parse.candidate import looks_like_latex
 from .parse.declarations import parse_shapes, symbol_name
-from .parse.expr import parse_expression, parse_program
+from .parse.expr import Program, parse_expression, parse_program
+from .parse.latex import parse_latex
+from .parse.unicode import looks_like_unicode, parse_unicode
 from .render.json_view import derivation_json, verdict_json
 from .render.unicode import fmt
 from .second_order import hessian, hvp
@@ -143,6 +146,21 @@ def _print_derivations(
                 console.print(Text(d.to_index_notation()))
 
 
+def _read_program(text: str, symbols: dict[str, Any], as_program: bool = False) -> Program:
+    """EXPR (or --of) in matderiv's syntax, which may define names; or one formula in
+    LaTeX (a backslash or braces: \\|A x - b\\|^2) or in the Unicode notation matderiv
+    prints (‖A x - b‖²), as verify reads a candidate."""
+    if looks_like_unicode(text) or looks_like_latex(text):
+        if as_program:
+            raise ParseError(
+                "--program needs definitions in matderiv's syntax ('a = ...; L = ...'); "
+                "a LaTeX or Unicode formula has none"
+            )
+        read = parse_unicode if looks_like_unicode(text) else parse_latex
+        return Program(read(text, symbols))
+    return parse_program(text, symbols, as_program)
+
+
 #: "-X^{-T}" is a formula, not an unknown option (real options still work)
 _FORMULAS_MAY_START_WITH_MINUS = {"ignore_unknown_options": True}
 
@@ -169,7 +187,7 @@ def derive_command(
 
     def action() -> int:
         symbols = parse_shapes(shapes)
-        program = parse_program(expr, symbols, as_program)
+        program = _read_program(expr, symbols, as_program)
         variables = [parse_expression(w, symbols) for w in wrt]
         if len(set(variables)) < len(variables):
             raise ParseError(f"--wrt names a variable twice: {', '.join(wrt)}")
@@ -242,7 +260,7 @@ def hessian_command(
 
     def action() -> int:
         symbols = parse_shapes(shapes)
-        program = parse_program(expr, symbols, as_program)
+        program = _read_program(expr, symbols, as_program)
         variable = parse_expression(wrt, symbols)
         kwargs: dict[str, Any] = (
             {"where": program.definitions} if as_program else {"names": program.names}
@@ -290,7 +308,7 @@ def verify_command(
 
     def action() -> int:
         symbols = parse_shapes(shapes)
-        program = parse_program(of, symbols)
+        program = _read_program(of, symbols)
         variable = parse_expression(wrt, symbols)
         V = _direction(direction, variable, symbols, "--hessian", second)
         verdict = verify(

@@ -194,6 +194,29 @@ def test_derive_by_several_variables() -> None:
     assert twice.returncode == 2 and "twice" in twice.stderr
 
 
+def test_expressions_in_latex_or_unicode() -> None:
+    """EXPR (and verify's --of) may be a formula pasted from a paper or from matderiv's
+    output; the generated code of a LaTeX norm is checked against central differences."""
+    ls = ("--wrt", "x", "--shapes", "A: m x n, x: n, b: m", "--layout", "denominator")
+    out = run("derive", r"\|Ax - b\|^2", *ls)
+    assert out.returncode == 0, out.stderr
+    assert "∂f/∂x = 2 Aᵀ (A x - b)" in out.stdout
+    assert "1/‖A x - b‖ Aᵀ (A x - b)" in run("derive", "‖A x - b‖", *ls).stdout
+    code = run("derive", r"\lVert A x - b \rVert^3", *ls, "--code", "numpy")
+    namespace: dict = {}
+    exec(compile(code.stdout, "<pasted>", "exec"), namespace)
+    rng = np.random.default_rng(0)
+    a, x, b = rng.standard_normal((5, 3)), rng.standard_normal((3, 1)), rng.standard_normal((5, 1))
+    numeric = _numeric_jacobian(lambda v: np.array([np.linalg.norm(a @ v - b) ** 3]), x).T
+    np.testing.assert_allclose(namespace["f"](A=a, x=x, b=b), numeric, rtol=1e-6)
+    hessian = run("hessian", r"\log\det X", "--wrt", "X", "--shapes", "X: n x n")
+    assert "-(X⁻¹ ⊗ X⁻ᵀ) K_{n,n}" in hessian.stdout
+    verdict = run("verify", "2 A^T (A x - b)", "--of", r"\|Ax - b\|^2", *ls)
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+    program = run("derive", r"\|Ax - b\|^2", *ls, "--program")
+    assert program.returncode == 2 and "--program needs definitions" in program.stderr
+
+
 def test_debug_shows_the_traceback() -> None:
     out = run("derive", "W @ e", "--wrt", "W", "--shapes", SHAPES, "--debug")
     assert out.returncode != 0 and "Traceback" in out.stderr
