@@ -60,19 +60,24 @@ def _is_region_root(node: Any) -> bool:
 
 
 def _cancel(region: Any) -> Any:
-    """The cancelled form of an entrywise ``region``, or None when it is no shorter."""
-    if not _has_quotient(region):
+    """The cancelled form of an entrywise ``region``, or None when it is no shorter.
+
+    A quotient is cancelled with the functions written out (exp(-ab) inside exp);
+    a sum without one is factored as a polynomial in its function values, which stay
+    as they are: σ∘(1 - σ)∘(1 - σ) - (1 - σ)∘σ∘σ is σ∘(1 - σ)∘(1 - 2σ)."""
+    polynomial = not _has_quotient(region)
+    if polynomial and not (isinstance(region, sp.MatAdd) and _of_function_values(region)):
         return None
     atoms: dict[Any, Any] = {}
     try:
-        scalar = _to_scalar(region, atoms)
+        scalar = _to_scalar(region, atoms, opaque=polynomial)
     except _NotEntrywise:
         return None
     ops = sp.count_ops(scalar)
     if ops > MAX_NODES:
         return None
     # factored evaluated: inside exp(...) the unevaluated (-a)·b hides exp(-ab)/(1 + exp(-ab))
-    factored = sp.factor(scalar.doit())
+    factored = sp.factor(scalar if polynomial else scalar.doit())
     if sp.count_ops(factored) >= ops:
         return None
     try:
@@ -98,6 +103,25 @@ def _has_quotient(node: Any) -> bool:
     return False
 
 
+def _of_function_values(node: Any) -> bool:
+    """A sum of ∘ products of entrywise function values and numbers (σ∘(1 - σ) ...),
+    with no scalar factor that is not a number (1/‖x‖ I - x xᵀ/‖x‖³ is left alone)."""
+    stack, count, functions = [node], 0, False
+    while stack:
+        n = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            return False
+        if isinstance(n, ElementwiseApplyFunction):
+            functions = True
+            continue
+        if isinstance(n, sp.MatMul) and not n.as_coeff_matrices()[0].is_Number:
+            return False
+        if _inside(n):
+            stack.extend(_entrywise_args(n))
+    return functions
+
+
 def _inside(node: Any) -> bool:
     """An entrywise operation the region continues through."""
     if isinstance(node, sp.MatMul):
@@ -115,29 +139,34 @@ def _entrywise_args(node: Any) -> list[Any]:
     return [a for a in node.args if is_matrix(a)]
 
 
-def _to_scalar(node: Any, atoms: dict[Any, Any]) -> Any:
+def _to_scalar(node: Any, atoms: dict[Any, Any], opaque: bool = False) -> Any:
     """One entry of ``node`` as a scalar expression in one symbol per atom, left
-    unevaluated so that its operation count is the matrix form's."""
+    unevaluated so that its operation count is the matrix form's.  ``opaque``: an
+    entrywise function application is an atom too."""
+    if opaque and isinstance(node, ElementwiseApplyFunction):
+        if node not in atoms:
+            atoms[node] = sp.Dummy(f"a{len(atoms)}")
+        return atoms[node]
     if isinstance(node, sp.OneMatrix):
         return sp.S.One
     if isinstance(node, sp.ZeroMatrix):
         return sp.S.Zero
     if isinstance(node, sp.HadamardProduct):
-        return sp.Mul(*(_to_scalar(a, atoms) for a in node.args), evaluate=False)
+        return sp.Mul(*(_to_scalar(a, atoms, opaque) for a in node.args), evaluate=False)
     if isinstance(node, sp.HadamardPower):
-        return sp.Pow(_to_scalar(node.base, atoms), node.exp, evaluate=False)
+        return sp.Pow(_to_scalar(node.base, atoms, opaque), node.exp, evaluate=False)
     if isinstance(node, sp.MatAdd):
-        return sp.Add(*(_to_scalar(a, atoms) for a in node.args), evaluate=False)
+        return sp.Add(*(_to_scalar(a, atoms, opaque) for a in node.args), evaluate=False)
     if isinstance(node, ElementwiseApplyFunction):
         function = node.function
         if len(function.variables) != 1:
             raise _NotEntrywise(node)
-        return function(_to_scalar(node.expr, atoms))
+        return function(_to_scalar(node.expr, atoms, opaque))
     if isinstance(node, sp.MatMul):
         coeff, mats = node.as_coeff_matrices()
         if coeff != 1:  # c A B: the atom is A B
             rest = mats[0] if len(mats) == 1 else sp.MatMul(*mats)
-            return sp.Mul(coeff, _to_scalar(rest, atoms), evaluate=False)
+            return sp.Mul(coeff, _to_scalar(rest, atoms, opaque), evaluate=False)
     if not is_matrix(node):
         raise _NotEntrywise(node)
     if node not in atoms:

@@ -110,6 +110,23 @@ def test_a_difference_of_quotients_is_cancelled_as_one() -> None:
     )
 
 
+def test_a_polynomial_in_function_values_is_factored_keeping_the_functions() -> None:
+    """The sigmoid's Hessian weight σ∘(1 - σ)∘(1 - σ) - (1 - σ)∘σ∘σ is σ(1 - σ)(1 - 2σ),
+    with σ kept (not written out through exp)."""
+    from matderiv.parse.expr_grammar import ELEMENTWISE
+    from matderiv.render.unicode import fmt
+
+    d = hessian(sp.OneMatrix(1, m) * (X * w).applyfunc(ELEMENTWISE["sigmoid"]()), w)
+    check_derivation(d, DIMS, seed=6)
+    weight = d.result.args[1].arg
+    assert isinstance(weight, sp.HadamardProduct) and len(weight.args) == 3, fmt(weight)
+    assert "exp" not in fmt(weight) and fmt(weight).count("σ(X w)") == 3
+    values = _values(d.of, seed=7)
+    s = 1 / (1 + np.exp(-(values[X] @ values[w])))
+    expected = values[X].T @ (values[X] * (s * (1 - s) * (1 - 2 * s)))
+    np.testing.assert_allclose(evaluate(d, values), expected, rtol=1e-10)
+
+
 def test_the_logistic_gradient_and_hvp_are_cancelled_and_correct(monkeypatch) -> None:
     g, h = gradient(logistic(), w), hvp(logistic(), w)
     for d in (g, h):
