@@ -37,6 +37,7 @@ from random_trees import (
 
 import matderiv
 from matderiv.testing import check_derivation, random_values
+from matderiv.trials import finite_trials, make_trials
 
 MAX_MAGNITUDE = 1e3  # larger values make float64 finite differences untrustworthy
 
@@ -121,3 +122,30 @@ def test_strategy_builds_exact_shapes(data):
     expr = data.draw(expressions(shape, data.draw(st.sampled_from(VARIABLES)), 5))
     assert same_shape(expr.shape, shape)
     assert well_shaped(expr)
+
+
+@budget(40)
+@given(scalar_cases())
+def test_verify_names_a_missing_scalar_factor(case):
+    """A right gradient times 1 + ‖X‖_F² (a scalar that changes with the variable) is
+    diagnosed as such, and the named ratio times the candidate is the derivative."""
+    var = var_of(case.wrt)
+    assume(var in case.expr.free_symbols)
+    values = random_values(case.expr, SIZES, np.random.default_rng(1))
+    assume(largest_value(case.expr, {**values, **SIZES}) < MAX_MAGNITUDE)
+    d = matderiv.derive(case.expr, case.wrt, case.layout)
+    result = np.asarray(matderiv.evaluate(d.result, {**values, **SIZES}), dtype=float)
+    assume(result.size >= 2 and np.abs(result).min() > 1e-6 and np.isfinite(result).all())
+    scale = 1 + matderiv.norm(var) ** 2
+    candidate = sp.MatMul(scale, d.result)
+    # at verify's own points the derivative must not vanish (a saturated tanh′ there
+    # leaves a single informative point, where any ratio looks constant)
+    trials = finite_trials(make_trials((candidate, d.result, d.of), seed=0), (candidate,))
+    assume(all(np.abs(v).min() > 1e-8 for v in trials.values(d.result)))
+    verdict = matderiv.verify(candidate, case.expr, case.wrt, case.layout)
+    assert verdict.kind == "scalar-factor", f"{verdict.kind}: {verdict.message}"
+    ratio = verdict.details["factor"]
+    if ratio is not None:
+        env = {**values, **SIZES}
+        named = matderiv.evaluate(sp.MatMul(ratio, scale, d.result), env)
+        np.testing.assert_allclose(np.asarray(named, dtype=float), result, rtol=1e-8)
