@@ -193,7 +193,8 @@ class KronMap:
 
 @dataclass(frozen=True)
 class DiagMap:
-    """dv ↦ diag(dv);  vec form diag(vec I_n)(1_n ⊗ I_n), adjoint (I ∘ G) 1_n."""
+    """dv ↦ diag(dv);  vec form diag(vec I_n)(1_n ⊗ I_n), adjoint diag(G), the diagonal
+    of the adjoint matrix G (= (I ∘ G) 1_n)."""
 
     in_shape: Shape
 
@@ -203,8 +204,7 @@ class DiagMap:
         return matmul(DiagVector(Vec(_identity(n))), select, jac)
 
     def pull(self, adjoint: Any) -> Any:
-        n = self.in_shape[0]
-        return matmul(sp.HadamardProduct(_identity(n), as_1x1(adjoint)), sp.OneMatrix(n, 1))
+        return Diagonal(as_1x1(adjoint))
 
     def differential(self, d_operand: Any) -> Any:
         return DiagVector(d_operand)

@@ -41,24 +41,30 @@ def norm(expr: Any) -> Any:
 
 def norm_operand(square: Any) -> tuple[Any, bool] | None:
     """(E, whether E is a matrix) when ``square`` is ‖E‖²: Eᵀ E (a 1 x 1 matrix, or
-    one used as a scalar) or tr(Eᵀ E) / tr(E Eᵀ).  E is the factor that is no
-    transpose (the column of xᵀ x)."""
+    one used as a scalar) or tr(Eᵀ E) / tr(E Eᵀ), with the product split anywhere
+    (tr(D Xᵀ X D) is ‖X D‖²).  E is the half that is no transpose (the column of xᵀ x)."""
     if isinstance(square, AsScalar):
         square = square.arg
     trace = isinstance(square, sp.Trace)
     product = square.arg if trace else square
-    if not isinstance(product, sp.MatMul) or len(product.args) != 2:
+    if not isinstance(product, sp.MatMul):
         return None
-    left, right = product.args
-    if not (is_matrix(left) and is_matrix(right)):
+    factors = product.args
+    if not all(is_matrix(f) for f in factors) or len(factors) < 2:
         return None
     if not trace and not is_scalar_shape(shape_of(product)):
         return None
-    if transpose(left) != right and transpose(right) != left:
-        return None
-    operand = left if isinstance(right, sp.Transpose) else right
-    rows, cols = shape_of(operand)
-    return operand, not (dims_equal(rows, 1) or dims_equal(cols, 1))
+    for k in range(1, len(factors)):
+        left, right = _product(factors[:k]), _product(factors[k:])
+        if transpose(left) == right or transpose(right) == left:
+            operand = left if isinstance(right, sp.Transpose) else right
+            rows, cols = shape_of(operand)
+            return operand, not (dims_equal(rows, 1) or dims_equal(cols, 1))
+    return None
+
+
+def _product(factors: tuple[Any, ...]) -> Any:
+    return factors[0] if len(factors) == 1 else sp.MatMul(*factors)
 
 
 def norm_power(expr: Any) -> tuple[Any, bool, int] | None:

@@ -143,6 +143,38 @@ def diagonal_of_diag(expr: Any) -> Any:
     return None
 
 
+def diagonal_of_outer(expr: Any) -> Any:
+    """diag(c u vᵀ) → c (u ∘ v)  (u, v columns: the diagonal of an outer product)
+    terminates: removes a diag."""
+    if not isinstance(expr, Diagonal) or not isinstance(expr.arg, sp.MatMul):
+        return None
+    coeff, mats = expr.arg.as_coeff_matrices()
+    for k in range(1, len(mats)):
+        if _is_one(shape_of(mats[k - 1])[1]):
+            u, v = matmul(*mats[:k]), transpose(matmul(*mats[k:]))
+            return matmul(coeff, sp.HadamardProduct(u, v))
+    return None
+
+
+def diagonal_of_product(expr: Any) -> Any:
+    """diag(c diag(u) M diag(v)) → c (u ∘ diag(M) ∘ v)  (a scalar, and diagonal
+    matrices at either end, leave the diagonal)
+    terminates: the diag's product loses a factor or its coefficient."""
+    if not isinstance(expr, Diagonal) or not isinstance(expr.arg, sp.MatMul):
+        return None
+    coeff, mats = expr.arg.as_coeff_matrices()
+    mats = list(mats)
+    outer = []
+    if len(mats) > 1 and isinstance(mats[0], DiagVector):
+        outer.append(mats.pop(0).arg)
+    if len(mats) > 1 and isinstance(mats[-1], DiagVector):
+        outer.append(mats.pop().arg)
+    if coeff == 1 and not outer:
+        return None
+    inner = Diagonal(matmul(*mats))
+    return matmul(coeff, sp.HadamardProduct(inner, *outer) if outer else inner)
+
+
 def vec_of_vector(expr: Any) -> Any:
     """vec(v) → v,  vec(vᵀ) → v  (v a column vector),  vec(𝟎_{m×n}) → 𝟎_{mn}
     terminates: removes a vec."""
@@ -339,6 +371,8 @@ NODE_RULES: tuple[NodeRule, ...] = (
     diag_scalar,
     diag_of_ones,
     diagonal_of_diag,
+    diagonal_of_outer,
+    diagonal_of_product,
     vec_of_vector,
     vec_of_reshape,
     reshape_of_vec,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matderiv import ShapeMismatch, derive, diag, evaluate, hessian, lambdify, norm, vec
+from matderiv import ShapeMismatch, derive, diag, evaluate, gradient, hessian, lambdify, norm, vec
 from matderiv.nodes import Diagonal, DiagVector
 from matderiv.parse.expr import parse_expression
 from matderiv.parse.latex import parse_latex
@@ -96,3 +96,17 @@ def test_generated_code_of_a_diagonal(backend: str) -> None:
 def test_index_notation_reads_the_diagonal() -> None:
     text = derive(y.T * diag(X), X, "denominator").to_index_notation()
     assert "X[a,a]" in text and "δ(i,j)·y[i]" in text
+
+
+def test_the_adjoint_of_diag_is_the_diagonal_in_textbook_form() -> None:
+    """The adjoint of diag(v) is the diagonal of the adjoint matrix; it printed as
+    (G∘I_n) 𝟏_n. Outer products and diagonal factors leave it: ∂/∂y xᵀ X diag(y) Xᵀ x
+    is (Xᵀx)∘(Xᵀx), and ∂/∂y ‖X diag(y)‖² is 2 diag(XᵀX)∘y."""
+    x, W = sp.MatrixSymbol("x", m, 1), sp.MatrixSymbol("W", m, n)
+    quad = gradient(x.T * W * DiagVector(y) * W.T * x, y)
+    check_derivation(quad, DIMS, seed=8)
+    assert fmt(quad.result) == "(Wᵀ x)∘(Wᵀ x)"
+    scaled = gradient(norm(W * DiagVector(y)) ** 2, y)
+    check_derivation(scaled, DIMS, seed=9)
+    assert fmt(scaled.result) == "2 diag(Wᵀ W)∘y"
+    assert "‖W diag(y)‖_F" in fmt(gradient(norm(W * DiagVector(y)), y).result)
