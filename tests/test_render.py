@@ -172,6 +172,27 @@ def test_second_order_latex_compiles_with_its_labels(tmp_path: Path) -> None:
     assert r"\tilde{a}" in cases["program_hvp"].to_latex()  # ã = ∂p/∂a
 
 
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+def test_norms_diagonals_and_sigmoids_compile(tmp_path: Path) -> None:
+    """‖·‖ (\\left\\lVert ... \\right\\rVert), diag(X) and σ(·) in a standalone document."""
+    from matderiv import diag, hessian, norm
+    from matderiv.parse.expr_grammar import ELEMENTWISE
+
+    m, n = sp.symbols("m n", integer=True, positive=True)
+    A, X = sp.MatrixSymbol("A", m, n), sp.MatrixSymbol("X", n, n)
+    x, b, y = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", m, 1), sp.MatrixSymbol("y", n, 1)
+    cases = {
+        "norm": gradient(norm(A * x - b), x),
+        "frobenius": hessian(norm(X) ** 3, X),
+        "diagonal": derive(norm(diag(X) - y) ** 2, X),
+        "sigmoid": hessian(sp.OneMatrix(1, m) * (A * x).applyfunc(ELEMENTWISE["sigmoid"]()), x),
+    }
+    for name, d in cases.items():
+        latex = d.to_latex(standalone=True, index=True)
+        assert r"\lVert" in latex or r"\operatorname{diag}" in latex or r"\sigma" in latex
+        _compile(latex, tmp_path, name)
+
+
 def test_enough_derivations_are_compiled() -> None:
     assert len(COMPILED) >= 10
 
