@@ -12,6 +12,7 @@ matrix strictly to the right, so the rewriting terminates.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -348,17 +349,41 @@ def hadamard_ones(expr: Any) -> Any:
 
 
 def factor_scalar(expr: Any) -> Any:
-    """c A ± c B → c (A ± B)  (the same number c > 0, c ≠ 1, in every term: 2 A x - 2 b)
-    terminates: the number is multiplied once instead of in every term."""
+    """c A ± c B → c (A ± B)  (a number c ≠ 1 in every term, 2 A x - 2 b, or a common
+    scalar factor, 1/(xᵀx) A - 2 f/(xᵀx)² I → 1/(xᵀx) (A - 2 f/(xᵀx) I))
+    terminates: the factor is multiplied once instead of in every term."""
     if not isinstance(expr, sp.MatAdd):
         return None
     split = [_factors(t) for t in expr.args]
-    if not all(k.is_Number for k, _ in split):  # abs() of a symbolic scalar is costly
+    if all(k.is_Number for k, _ in split):
+        c = abs(split[0][0])
+        if c in (0, 1) or any(abs(k) != c for k, _ in split):
+            return None
+    else:
+        c = _common_scalar([k for k, _ in split])
+        if c is None:
+            return None
+    return matmul(c, matadd(*(matmul(sp.powsimp(k / c), *factors) for k, factors in split)))
+
+
+def _common_scalar(coeffs: list[Any]) -> Any:
+    """The greatest common factor of scalar coefficients that are products of powers,
+    without its sign and number; None when it is 1 (checked on their bases first)."""
+    if any(isinstance(k, sp.Add) for k in coeffs):
         return None
-    c = abs(split[0][0])
-    if c in (0, 1) or any(abs(k) != c for k, _ in split):
+    shared = set.intersection(*(set(sp.Mul.make_args(k)) | _bases(k) for k in coeffs))
+    if not any(not a.is_Number for a in shared):
         return None
-    return matmul(c, matadd(*(matmul(k / c, *factors) for k, factors in split)))
+    try:
+        g = functools.reduce(sp.gcd, coeffs)
+    except (sp.PolynomialError, NotImplementedError, TypeError, ValueError):
+        return None
+    g = g.as_coeff_Mul()[1]
+    return None if g == 1 or g.is_Number else g
+
+
+def _bases(k: Any) -> set[Any]:
+    return {sp.Pow(b, 1) for b in sp.Mul(k).as_powers_dict() if not b.is_Number}
 
 
 NODE_RULES: tuple[NodeRule, ...] = (

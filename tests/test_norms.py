@@ -70,10 +70,10 @@ def test_norm_hessians_and_hvps_match_second_differences(case: str) -> None:
 
 
 def test_the_textbook_forms() -> None:
-    """d‖x‖ = xᵀ/‖x‖; ∇‖X‖_F = X/‖X‖_F; ∇²‖x‖ = I/‖x‖ - x xᵀ/‖x‖³."""
+    """d‖x‖ = xᵀ/‖x‖; ∇‖X‖_F = X/‖X‖_F; ∇²‖x‖ = (I - x xᵀ/(xᵀx))/‖x‖."""
     assert fmt(gradient(norm(x), x).result) == "1/‖x‖ x"
     assert fmt(gradient(norm(X), X).result) == "1/‖X‖_F X"
-    assert fmt(hessian(norm(x), x).result) == "1/‖x‖ I_n - 1/‖x‖³ x xᵀ"
+    assert fmt(hessian(norm(x), x).result) == "1/‖x‖ (I_n - 1/(xᵀ x) x xᵀ)"
     assert "‖" in title(gradient(norm(A * x - b), x))
     assert r"\left\lVert X \right\rVert_{F}" in gradient(norm(X), X).to_latex(standalone=True)
 
@@ -136,6 +136,11 @@ def test_latex_norm_powers_and_frobenius() -> None:
     assert parse_latex(r"\frac{x^T}{\|x\|}", SYMBOLS) == x.T / norm(x)
     nested = r"\lVert \lVert x \rVert A x - b \rVert"
     assert parse_latex(nested, SYMBOLS) == norm(norm(x) * (A * x) - b)
+
+
+def test_a_one_by_one_matrix_divides_as_a_number_in_latex() -> None:
+    """\\frac{1}{x^T x}, as matderiv prints 1/(xᵀx), was 'division by a matrix'."""
+    assert parse_latex(r"\frac{1}{x^T x} x", SYMBOLS) == x * (1 / AsScalar(x.T * x))
 
 
 def test_unicode_norm_spellings() -> None:

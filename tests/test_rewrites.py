@@ -122,6 +122,11 @@ FIRES = [
     (reshape_of_vec, (Reshape(Vec(A), m, n),), A),
     (factor_scalar, (sp.MatAdd(2 * v, -2 * w),), sp.MatMul(2, matadd(v, -w))),
     (factor_scalar, (sp.MatAdd(-3 * A * b, -3 * a),), sp.MatMul(3, matadd(-A * b, -a))),
+    (
+        factor_scalar,
+        (sp.MatAdd(sp.Trace(S) * v, -2 * sp.Trace(S) ** 2 * w),),
+        sp.MatMul(sp.Trace(S), matadd(v, sp.MatMul(-2 * sp.Trace(S), w))),
+    ),
     (factor_sum, (sp.MatAdd(C * R, E * R),), sp.MatMul(C + E, R)),
     (factor_sum, (sp.MatAdd(A * S, A),), sp.MatMul(A, S + sp.Identity(n))),
     (
@@ -183,7 +188,7 @@ DECLINES = [
     (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),
     (factor_scalar, (sp.MatAdd(2 * v, 3 * w),)),
     (factor_scalar, (sp.MatAdd(v, -w),)),
-    (factor_scalar, (sp.MatAdd(sp.Trace(S) * v, sp.Trace(S) * w),)),
+    (factor_scalar, (sp.MatAdd(sp.Trace(S) * v, sp.Trace(A.T * A) * w),)),
     (mixed_product, (sp.KroneckerProduct(A, B), sp.KroneckerProduct(D, sp.Identity(q)))),
     (commutation_through_kron, (CommutationMatrix(m, p), sp.KroneckerProduct(A, B))),
     (kron_commutation_swap, (sp.KroneckerProduct(A, B), CommutationMatrix(n, q))),

@@ -378,6 +378,8 @@ def norm_of(x: Any, subscript: str, pos: int) -> Any:
 
 
 def divide(x: Any, d: Any, pos: int) -> Any:
+    if _is_1x1(d):  # \frac{1}{x^T x}: a 1 x 1 matrix divides as its number
+        d = AsScalar(d)
     if not is_scalar(d):
         raise LocatedError(
             r"division by a matrix is not defined: multiply by its inverse, X^{-1}", pos
