@@ -96,3 +96,14 @@ def test_a_number_times_a_unit_matrix_prints_as_the_number() -> None:
     check_derivation(d, {m: 4, n: 3})
     formulas = [line for row in rows(d) for line in row.formula]
     assert not [f for f in formulas if f.endswith(") 1")], formulas
+
+
+def test_a_coefficient_with_a_positive_number_keeps_its_signs() -> None:
+    """The gradient of tanh(aᵀx) printed as -(f² - 1) a."""
+    f = sp.Symbol("f")
+    assert fmt(sp.MatMul(1 - f**2, x)) == "(1 - f²) x"
+    assert fmt(sp.MatMul(-f - 1, x)) == "-(f + 1) x"
+    a = sp.MatrixSymbol("a", n, 1)
+    d = gradient(parse_expression("tanh(a.T @ x)", {**SYMBOLS, "a": a}), x)
+    check_derivation(d, {n: 4})
+    assert title(d).startswith("∂f/∂x = (1 - f²) a"), title(d)

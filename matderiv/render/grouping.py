@@ -123,10 +123,12 @@ def grouped_scalar(item: Any) -> bool:
 def signed(coeff: Any) -> tuple[str, Any]:
     """A matrix product's scalar coefficient as ("-", c) or ("", c), so c can be grouped
     on its own: -(aᵀx) X, where the sign would otherwise leave aᵀx bare (a number
-    keeps its sign)."""
-    if not coeff.is_Number and coeff.could_extract_minus_sign():
-        return "-", -coeff
-    return "", coeff
+    keeps its sign, and so does a sum with a positive number in it: 1 - f²)."""
+    if coeff.is_Number or not coeff.could_extract_minus_sign():
+        return "", coeff
+    if isinstance(coeff, sp.Add) and any(t.is_Number and t > 0 for t in coeff.args):
+        return "", coeff  # (1 - f²) a, not -(f² - 1) a
+    return "-", -coeff
 
 
 def is_unit(factors: tuple[Any, ...]) -> bool:
