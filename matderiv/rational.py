@@ -77,7 +77,7 @@ def _cancel(region: Any) -> Any:
     if ops > MAX_NODES:
         return None
     # factored evaluated: inside exp(...) the unevaluated (-a)·b hides exp(-ab)/(1 + exp(-ab))
-    factored = sp.factor(scalar if polynomial else scalar.doit())
+    factored = _leading_ones(sp.factor(scalar if polynomial else scalar.doit()))
     if sp.count_ops(factored) >= ops:
         return None
     try:
@@ -86,6 +86,26 @@ def _cancel(region: Any) -> Any:
         return None
     # fewer scalar operations need not mean a shorter matrix form
     return new if sp.count_ops(new) < sp.count_ops(region) else None
+
+
+def _leading_ones(expr: Any) -> Any:
+    """Factors like a - 1 written 1 - a, two at a time (or one with a negative
+    coefficient), so the value is unchanged: (2σ - 1)(σ - 1)σ is (1 - 2σ)(1 - σ)σ."""
+    if not isinstance(expr, sp.Mul):
+        return expr
+    coeff, factors = expr.as_coeff_mul()
+    flip = [
+        k
+        for k, f in enumerate(factors)
+        if isinstance(f, sp.Add) and any(t.is_Number and t < 0 for t in f.args)
+    ]
+    if len(flip) % 2 and coeff > 0:
+        flip = flip[:-1]  # an odd count: one keeps its sign
+    if not flip:
+        return expr
+    sign = -1 if len(flip) % 2 else 1
+    new = [sp.expand(-f) if k in flip else f for k, f in enumerate(factors)]
+    return sp.Mul(sign * coeff, *new)
 
 
 def _has_quotient(node: Any) -> bool:

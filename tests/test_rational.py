@@ -112,7 +112,7 @@ def test_a_difference_of_quotients_is_cancelled_as_one() -> None:
 
 def test_a_polynomial_in_function_values_is_factored_keeping_the_functions() -> None:
     """The sigmoid's Hessian weight σ∘(1 - σ)∘(1 - σ) - (1 - σ)∘σ∘σ is σ(1 - σ)(1 - 2σ),
-    with σ kept (not written out through exp)."""
+    with σ kept (not written out through exp), and factors written 1 - a, not a - 1."""
     from matderiv.parse.expr_grammar import ELEMENTWISE
     from matderiv.render.unicode import fmt
 
@@ -121,6 +121,7 @@ def test_a_polynomial_in_function_values_is_factored_keeping_the_functions() -> 
     weight = d.result.args[1].arg
     assert isinstance(weight, sp.HadamardProduct) and len(weight.args) == 3, fmt(weight)
     assert "exp" not in fmt(weight) and fmt(weight).count("σ(X w)") == 3
+    assert "(1 - 2 σ(X w))" in fmt(weight) and "(1 - σ(X w))" in fmt(weight)  # not σ - 1
     values = _values(d.of, seed=7)
     s = 1 / (1 + np.exp(-(values[X] @ values[w])))
     expected = values[X].T @ (values[X] * (s * (1 - s) * (1 - 2 * s)))
