@@ -12,7 +12,6 @@ matrix strictly to the right, so the rewriting terminates.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -363,27 +362,39 @@ def factor_scalar(expr: Any) -> Any:
         c = _common_scalar([k for k, _ in split])
         if c is None:
             return None
-    return matmul(c, matadd(*(matmul(sp.powsimp(k / c), *factors) for k, factors in split)))
+    return matmul(c, matadd(*(matmul(k / c, *factors) for k, factors in split)))
 
 
 def _common_scalar(coeffs: list[Any]) -> Any:
-    """The greatest common factor of scalar coefficients that are products of powers,
-    without its sign and number; None when it is 1 (checked on their bases first)."""
-    if any(isinstance(k, sp.Add) for k in coeffs):
-        return None
-    shared = set.intersection(*(set(sp.Mul.make_args(k)) | _bases(k) for k in coeffs))
-    if not any(not a.is_Number for a in shared):
-        return None
-    try:
-        g = functools.reduce(sp.gcd, coeffs)
-    except (sp.PolynomialError, NotImplementedError, TypeError, ValueError):
-        return None
-    g = g.as_coeff_Mul()[1]
-    return None if g == 1 or g.is_Number else g
+    """The common factor of scalar coefficients that are products of powers, from their
+    top-level factors only (nothing is expanded: a gcd of polynomials can take minutes
+    on a deep coefficient): each base every coefficient has, with the exponent nearest
+    zero when all its exponents have one sign.  None when there is none."""
+    powers = [_powers(k) for k in coeffs]
+    common = sp.S.One
+    for base in powers[0]:
+        if base.is_Number or not all(base in p for p in powers):
+            continue
+        exps = [p[base] for p in powers]
+        if not all(e.is_Rational for e in exps):
+            continue
+        if all(e > 0 for e in exps):
+            common *= base ** min(exps)
+        elif all(e < 0 for e in exps):
+            common *= base ** max(exps)
+    return None if common == 1 else common
 
 
-def _bases(k: Any) -> set[Any]:
-    return {sp.Pow(b, 1) for b in sp.Mul(k).as_powers_dict() if not b.is_Number}
+def _powers(k: Any) -> dict[Any, Any]:
+    """{base: rational exponent} of the top-level factors of a product (exp(u) is a
+    base of its own, not e to the u)."""
+    out: dict[Any, Any] = {}
+    for f in sp.Mul.make_args(k):
+        base, exp = (
+            (f.base, f.exp) if isinstance(f, sp.Pow) and f.exp.is_Rational else (f, sp.S.One)
+        )
+        out[base] = out.get(base, sp.S.Zero) + exp
+    return out
 
 
 NODE_RULES: tuple[NodeRule, ...] = (

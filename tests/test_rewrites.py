@@ -204,6 +204,19 @@ def test_rule_declines_when_it_does_not_apply(rule, args) -> None:
     assert rule(*args) is None
 
 
+def test_a_common_scalar_factor_comes_from_the_top_level_factors_only() -> None:
+    """The factor of c·u·t A + c·u²·t³ B is u·t, with u = (1 + (1 + t)²)² kept whole.
+    (sp.gcd expanded such coefficients into polynomials: minutes on a deep one.)"""
+    from matderiv.rewrites import _common_scalar
+
+    t = sp.Symbol("t", positive=True)
+    u = (1 + (1 + t) ** 2) ** 2
+    assert _common_scalar([3 * u * t, -(u**2) * t**3]) == u * t
+    assert _common_scalar([1 / t, -2 * sp.Symbol("s") / t**2]) == 1 / t
+    assert _common_scalar([t, 1 / t]) is None  # exponents of both signs: no common factor
+    assert _common_scalar([sp.exp(t), 2 * sp.exp(t) * t]) == sp.exp(t)
+
+
 def test_every_rule_has_a_test() -> None:
     tested = {rule for rule, *_ in FIRES}
     assert tested == set(NODE_RULES) | set(PAIR_RULES)
