@@ -188,6 +188,15 @@ def matmul(*factors: Any) -> Any:
     return unchecked(sp.MatMul, coeff, *mats)
 
 
+def scalar_and_matrices(term: Any) -> tuple[Any, list[Any]]:
+    """(scalar coefficient, matrix factors) of a product; (1, [term]) for anything else:
+    -2·tr(A)·B C → (-2·tr(A), [B, C])."""
+    if isinstance(term, sp.MatMul):
+        scalars = [a for a in term.args if not getattr(a, "is_Matrix", False)]
+        return sp.Mul(*scalars), [a for a in term.args if getattr(a, "is_Matrix", False)]
+    return sp.S.One, [term]
+
+
 def _first_matrix(factors: tuple[Any, ...]) -> Any:
     return next(f for f in factors if getattr(f, "is_Matrix", False))
 

@@ -24,11 +24,9 @@ from .engine import derive
 from .errors import MatDerivError, ParseError, ShapeMismatch
 from .examples import EXAMPLES
 from .nodes import Vec
-from .parse.candidate import looks_like_latex
+from .parse.candidate import parse_notation
 from .parse.declarations import parse_shapes, symbol_name
 from .parse.expr import Program, parse_expression, parse_program
-from .parse.latex import parse_latex
-from .parse.unicode import looks_like_unicode, parse_unicode
 from .render.json_view import derivation_json, verdict_json
 from .render.unicode import fmt
 from .second_order import hessian, hvp
@@ -148,17 +146,23 @@ def _print_derivations(
 
 def _read_program(text: str, symbols: dict[str, Any], as_program: bool = False) -> Program:
     """EXPR (or --of) in matderiv's syntax, which may define names; or one formula in
-    LaTeX (a backslash or braces: \\|A x - b\\|^2) or in the Unicode notation matderiv
-    prints (‖A x - b‖²), as verify reads a candidate."""
-    if looks_like_unicode(text) or looks_like_latex(text):
-        if as_program:
-            raise ParseError(
-                "--program needs definitions in matderiv's syntax ('a = ...; L = ...'); "
-                "a LaTeX or Unicode formula has none"
-            )
-        read = parse_unicode if looks_like_unicode(text) else parse_latex
-        return Program(read(text, symbols))
-    return parse_program(text, symbols, as_program)
+    LaTeX (\\|A x - b\\|^2) or in the Unicode notation matderiv prints (‖A x - b‖²),
+    told apart as verify tells a candidate's notation."""
+    formula = parse_notation(text, symbols)
+    if formula is None:
+        return parse_program(text, symbols, as_program)
+    if as_program:
+        raise ParseError(
+            "--program needs definitions in matderiv's syntax ('a = ...; L = ...'); "
+            "a LaTeX or Unicode formula has none"
+        )
+    return Program(formula)
+
+
+def _program_inputs(program: Program, as_program: bool) -> dict[str, Any]:
+    """How the engine gets the program's names: as where= definitions (--program) or
+    as display names of the substituted intermediates."""
+    return {"where": program.definitions} if as_program else {"names": program.names}
 
 
 #: "-X^{-T}" is a formula, not an unknown option (real options still work)
@@ -191,10 +195,10 @@ def derive_command(
         variables = [parse_expression(w, symbols) for w in wrt]
         if len(set(variables)) < len(variables):
             raise ParseError(f"--wrt names a variable twice: {', '.join(wrt)}")
-        kwargs: dict[str, Any] = (
-            {"where": program.definitions} if as_program else {"names": program.names}
-        )
-        ds = [derive(program.expr, v, layout, **kwargs) for v in variables]
+        ds = [
+            derive(program.expr, v, layout, **_program_inputs(program, as_program))
+            for v in variables
+        ]
         _print_derivations(ds, latex, as_json, index, code)
         return 0
 
@@ -262,9 +266,7 @@ def hessian_command(
         symbols = parse_shapes(shapes)
         program = _read_program(expr, symbols, as_program)
         variable = parse_expression(wrt, symbols)
-        kwargs: dict[str, Any] = (
-            {"where": program.definitions} if as_program else {"names": program.names}
-        )
+        kwargs = _program_inputs(program, as_program)
         V = _direction(direction, variable, symbols, "--hvp", product)
         if product:
             d = hvp(program.expr, variable, V, **kwargs)

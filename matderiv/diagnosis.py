@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .canon import transpose
+from .canon import matmul, scalar_and_matrices, transpose
 from .derivation import Derivation
 from .engine import derive
 from .errors import MatDerivError
@@ -283,7 +283,7 @@ class Checker:
             ratios.append(k)
         if len(ratios) < 2 or np.ptp(ratios) <= 1e-6 * max(abs(k) for k in ratios):
             return None  # constant: _factor's business
-        missing = self._missing_scalar(cand)
+        missing = self._missing_scalar()
         if missing is None and all(r.size < 2 for r in res):
             return None  # any two numbers are proportional: nothing to report
         if missing is not None:
@@ -298,15 +298,15 @@ class Checker:
             {"factor": missing},
         )
 
-    def _missing_scalar(self, cand: list[np.ndarray]) -> Any:
+    def _missing_scalar(self) -> Any:
         """The ratio s/(q·t) when the result is s·M, the candidate t·N (s, t scalar
         expressions) and N = q·M for a number q; None when that does not hold."""
-        s, matrix = _scalar_split(self.result)
-        t, other = _scalar_split(self.candidate)
+        s, result_factors = scalar_and_matrices(self.result)
+        t, candidate_factors = scalar_and_matrices(self.candidate)
         if s == 1 and t == 1:
             return None
-        values = self.trials.values(matrix)
-        others = self.trials.values(other)
+        values = self.trials.values(matmul(*result_factors))
+        others = self.trials.values(matmul(*candidate_factors))
         q = best_factor(others, values)
         if q is None or relative_error(others, [q * v for v in values]) > RTOL:
             return None
@@ -367,17 +367,6 @@ class Checker:
                     {"symmetric": matrix},
                 )
         return None
-
-
-def _scalar_split(expr: Any) -> tuple[Any, Any]:
-    """(scalar factor, matrix factor) of a product; (1, expr) for anything else."""
-    if not isinstance(expr, sp.MatMul):
-        return sp.S.One, expr
-    scalars = [a for a in expr.args if not getattr(a, "is_Matrix", False)]
-    matrices = [a for a in expr.args if getattr(a, "is_Matrix", False)]
-    if not matrices:
-        return sp.S.One, expr
-    return sp.Mul(*scalars), matrices[0] if len(matrices) == 1 else sp.MatMul(*matrices)
 
 
 def _sum(parts: list[Any]) -> Any:

@@ -177,8 +177,9 @@ class Diagonal(_Diag):
         rows, cols = matrix_shape(arg)
         if sp.simplify(rows - cols) != 0:
             raise ShapeMismatch(
-                f"diag of a matrix takes a square one (its diagonal); {arg} has shape "
-                f"({rows} x {cols}). Hint: diag(v) of a column v is the diagonal matrix."
+                f"diag takes a column vector (the diagonal matrix it builds) or a square "
+                f"matrix (its diagonal); {arg} has shape ({rows} x {cols}). "
+                f"Hint: pass vec({arg})."
             )
         return super().__new__(cls, arg)
 
@@ -327,15 +328,7 @@ def diag(v: Any) -> DiagVector | Diagonal:
     """diag(v) of a column v: the diagonal matrix with v on its diagonal; diag(X) of a
     square matrix X: the column of its diagonal entries (as NumPy's ``diag``)."""
     v = _as_matrix(v, "diag")
-    rows, cols = matrix_shape(v)
-    if cols != 1 and sp.simplify(rows - cols) == 0:
-        return Diagonal(v)
-    if cols != 1:
-        raise ShapeMismatch(
-            f"diag takes a column vector (the diagonal matrix it builds) or a square matrix "
-            f"(its diagonal); {v} has shape ({rows} x {cols}). Hint: pass vec({v})."
-        )
-    return DiagVector(v)
+    return DiagVector(v) if matrix_shape(v)[1] == 1 else Diagonal(v)
 
 
 def commutation(m: Any, n: Any) -> CommutationMatrix:

@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import transpose
+from .canon import matmul, transpose
 from .errors import MatDerivError
 from .nodes import AsScalar
 from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of
@@ -55,16 +55,12 @@ def norm_operand(square: Any) -> tuple[Any, bool] | None:
     if not trace and not is_scalar_shape(shape_of(product)):
         return None
     for k in range(1, len(factors)):
-        left, right = _product(factors[:k]), _product(factors[k:])
+        left, right = matmul(*factors[:k]), matmul(*factors[k:])
         if transpose(left) == right or transpose(right) == left:
             operand = left if isinstance(right, sp.Transpose) else right
             rows, cols = shape_of(operand)
             return operand, not (dims_equal(rows, 1) or dims_equal(cols, 1))
     return None
-
-
-def _product(factors: tuple[Any, ...]) -> Any:
-    return factors[0] if len(factors) == 1 else sp.MatMul(*factors)
 
 
 def norm_power(expr: Any) -> tuple[Any, bool, int] | None:

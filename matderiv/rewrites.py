@@ -17,9 +17,9 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import matadd, matmul, transpose
+from .canon import matadd, matmul, scalar_and_matrices, transpose
 from .nodes import AsScalar, CommutationMatrix, Diagonal, DiagVector, Reshape, Vec
-from .shapes import dims_equal, is_matrix, shape_of, shapes_equal
+from .shapes import dims_equal, shape_of, shapes_equal
 
 NodeRule = Callable[[Any], Any]
 PairRule = Callable[[Any, Any], Any]
@@ -298,14 +298,6 @@ def diag_times_vector(left: Any, right: Any) -> Any:
     return None
 
 
-def _factors(term: Any) -> tuple[Any, list[Any]]:
-    """(scalar coefficient, matrix factors) of a term of a sum."""
-    if isinstance(term, sp.MatMul):
-        scalars = [a for a in term.args if not is_matrix(a)]
-        return sp.Mul(*scalars), [a for a in term.args if is_matrix(a)]
-    return sp.S.One, [term]
-
-
 def _rest(coeff: Any, factors: list[Any], size: Any) -> Any:
     # not SymPy's ``coeff * I`` or MatMul.doit: they run a deep doit (SymPy splits
     # 2·(A + B) with one), which trips over SymPy's own bugs in the operands
@@ -317,7 +309,7 @@ def factor_sum(expr: Any) -> Any:
     terminates: the shared factor is multiplied once instead of in every term."""
     if not isinstance(expr, sp.MatAdd):
         return None
-    split = [_factors(t) for t in expr.args]
+    split = [scalar_and_matrices(t) for t in expr.args]
     if all(len(f) < 2 for _, f in split):
         return None
     last = split[0][1][-1]
@@ -339,7 +331,7 @@ def hadamard_ones(expr: Any) -> Any:
     if not isinstance(expr, sp.HadamardProduct):
         return None
     for k, arg in enumerate(expr.args):
-        coeff, factors = _factors(arg)
+        coeff, factors = scalar_and_matrices(arg)
         if len(factors) == 1 and isinstance(factors[0], sp.OneMatrix):
             rest = expr.args[:k] + expr.args[k + 1 :]
             inner = rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest)
@@ -353,7 +345,7 @@ def factor_scalar(expr: Any) -> Any:
     terminates: the factor is multiplied once instead of in every term."""
     if not isinstance(expr, sp.MatAdd):
         return None
-    split = [_factors(t) for t in expr.args]
+    split = [scalar_and_matrices(t) for t in expr.args]
     if all(k.is_Number for k, _ in split):
         c = abs(split[0][0])
         if c in (0, 1) or any(abs(k) != c for k, _ in split):

@@ -27,6 +27,16 @@ def looks_like_latex(text: str) -> bool:
     return "\\" in text or "{" in text
 
 
+def parse_notation(text: str, table: Mapping[str, Any]) -> Any:
+    """``text`` read in the notation its characters show: the Unicode notation matderiv
+    prints (ᵀ, ⊗, ∘, ‖ ...), else LaTeX (a backslash or braces); None for neither."""
+    if looks_like_unicode(text):
+        return parse_unicode(text, table)
+    if looks_like_latex(text):
+        return parse_latex(text, table)
+    return None
+
+
 def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
     """The candidate as a SymPy expression.
 
@@ -46,10 +56,9 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
                 f"cannot read the candidate {candidate!r}: pass a SymPy expression or a string"
             ) from exc
     table = symbol_table(expr, names)
-    if looks_like_unicode(candidate):
-        return parse_unicode(candidate, table)
-    if looks_like_latex(candidate):
-        return parse_latex(candidate, table)
+    formula = parse_notation(candidate, table)
+    if formula is not None:
+        return formula
     try:
         return parse_expression(candidate, table)
     except ParseError as syntax:

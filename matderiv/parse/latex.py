@@ -24,16 +24,9 @@ from lark.visitors import Transformer_NonRecursive
 
 from ..errors import ParseError
 from . import latex_algebra as alg
-from .latex_grammar import (
-    BAR_CLOSE,
-    BAR_OPEN,
-    NORM_CLOSE,
-    NORM_OPEN,
-    TERMINAL_NAMES,
-    latex_parser,
-)
+from .latex_grammar import TERMINAL_NAMES, latex_parser
 from .latex_scope import Scope, superscript
-from .latex_text import LocatedError, canonical, caret_error, prepare
+from .latex_text import MARKED, LocatedError, canonical, caret_error, prepare
 from .limits import MAX_DEPTH, MAX_DIGITS
 
 __all__ = ["parse_latex"]
@@ -132,13 +125,10 @@ def unexpected_token(text: str, exc: UnexpectedInput, names: Mapping[str, str]) 
     token = getattr(exc, "token", None)
     at_end = token is None or token.type == "$END"
     pos = len(text.rstrip()) if token is None or at_end else _pos(token)
-    found = "end of the formula" if at_end else repr(_MARKED.get(str(token), str(token)))
+    found = "end of the formula" if at_end else repr(MARKED.get(str(token), str(token)))
     expected = sorted({names.get(t, t) for t in getattr(exc, "expected", ())})
     return LocatedError(f"unexpected {found}; expected {', '.join(expected)}", pos)
 
-
-# the private characters that stand for paired bars, as the user wrote them
-_MARKED = {BAR_OPEN: "|", BAR_CLOSE: "|", NORM_OPEN: "‖", NORM_CLOSE: "‖"}
 
 _SUPPORTED = "; supported: vec, diag, tr, det, log, exp, tanh, sigma, softmax, logsumexp"
 

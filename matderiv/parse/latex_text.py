@@ -111,6 +111,8 @@ def _scan_brackets(text: str, chars: list[str]) -> int | None:
 _BARS = {"|": "toggle", "lvert": "open", "rvert": "close", "vert": "toggle"}
 _NORMS = {"‖": "toggle", "\\|": "toggle", "lVert": "open", "rVert": "close", "Vert": "toggle"}
 _MARKS = {"|": (BAR_OPEN, BAR_CLOSE), "‖": (NORM_OPEN, NORM_CLOSE)}
+#: each private mark back to the bar the user wrote, for messages
+MARKED = {mark: bar for bar, marks in _MARKS.items() for mark in marks}
 
 
 def _next_token(text: str, i: int) -> tuple[str, int]:
