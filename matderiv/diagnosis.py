@@ -173,8 +173,7 @@ class Checker:
             f"the candidate differs from the {self.thing} (largest relative error "
             f"{err:.3g}), and none of the common mistakes — a transpose, a missing "
             "commutation matrix, a constant or variable scalar factor, a sign, a missing "
-            "term, a symmetry "
-            "assumption — explains it. "
+            "term, a symmetry assumption — explains it. "
             f"The {self.thing} is {self.shown_result}.",
             max_error=err,
         )

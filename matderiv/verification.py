@@ -12,7 +12,8 @@ The checks run in order, each with its own message:
    that stay NaN or ∞ give the kind "not-finite";
 4. when it is wrong, the common mistakes are tried one by one — transposed,
    d/d vec(Xᵀ) instead of d/d vec(X) (a commutation matrix missing), a constant
-   factor, a sign, a missing term of a sum, a symmetry assumption (a constant
+   factor, a scalar factor that changes with the variable (a forgotten outer
+   derivative), a sign, a missing term of a sum, a symmetry assumption (a constant
    or the variable itself taken symmetric) — and the one that fits is named.
 
 ``order=2`` checks a Hessian (a missing K is located on its side) and, with

@@ -310,6 +310,7 @@ def render_latex(
 
     ``index``: lines of index notation (``index_form.index_lines``) to append.
     """
+    written = headline(d)  # the result without the intermediates: the title and last line
     lines = []
     kind = None
     for step in d.steps:
@@ -317,7 +318,6 @@ def render_latex(
             kind = step.kind
             lines.append(rf"& \textbf{{{_SECTIONS[kind]}}}")
         lines.extend(_lines(step))
-    written = headline(d)
     if written != d.steps[-1].expr:  # the result again without the intermediates
         lines.append(rf"&= {tex(written)}")
     lines.append(rf"& {_note(d)}")
@@ -329,7 +329,7 @@ def render_latex(
     if display:
         body = f"{display}\n{body}\n{display}"
     if standalone:
-        result = rf"{tex_label(d.steps[-1].lhs)} = {tex(headline(d))}"
+        result = rf"{tex_label(d.steps[-1].lhs)} = {tex(written)}"
         title = rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
         return f"{_PREAMBLE}{title}\n{body}\n\\end{{document}}\n"
     return body
