@@ -30,22 +30,28 @@ def elementwise_derivative(function: Any, arg: Any, output: Any) -> Any:
     return lift(derivative, _T, arg)
 
 
-#: in a derivative, signs that SymPy could not differentiate f (Derivative, Subs), that
-#: f is not complex-differentiable (re, im, conjugate: |t|), or that f′ is no function
-#: (DiracDelta: sign, Heaviside)
+#: in a derivative, signs that SymPy could not differentiate f (Derivative, Subs) or
+#: that f is not differentiable as a real function (re, im, arg of a complex value)
 NOT_A_DERIVATIVE = (sp.Derivative, sp.Subs, sp.re, sp.im, sp.conjugate, sp.arg, sp.DiracDelta)
 
 
 def usable_diff(expr: Any, var: Any) -> Any:
-    """d expr / d var, or a ValueError saying why matderiv cannot use SymPy's answer
-    (it failed, or left the derivative unevaluated or complex-only)."""
+    """d expr / d var for a real ``var``, or a ValueError saying why matderiv cannot
+    use SymPy's answer (it failed, or left the derivative unevaluated).
+
+    Where f is differentiable but for isolated points (|t|, relu, sign, step), f′ is
+    its derivative everywhere else, as in autodiff libraries: |t|′ = sign(t),
+    relu′ = step(t), and sign′ = step′ = 0 (SymPy's DiracDelta terms, zero but at
+    the kinks, are dropped)."""
+    real = sp.Dummy("r", real=True)
     try:
-        derivative = sp.diff(expr, var)
+        derivative = sp.diff(expr.xreplace({var: real}), real)
     except (TypeError, ValueError, NotImplementedError, AttributeError) as exc:
         raise ValueError(f"{type(exc).__name__}: {exc}") from exc
+    derivative = derivative.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
     if derivative.has(*NOT_A_DERIVATIVE):
         raise ValueError(f"SymPy gives {derivative}")
-    return derivative
+    return derivative.xreplace({real: var})
 
 
 @functools.lru_cache(maxsize=256)
@@ -58,11 +64,10 @@ def _derivative_forms(function: Any) -> tuple[Any, Any]:
     except (TypeError, ValueError, NotImplementedError, AttributeError) as exc:
         raise UnsupportedNode(
             f"the entrywise function t ↦ {function(sp.Symbol('t'))} has no derivative "
-            f"matderiv can use ({exc}): it is not differentiable (|t|, sign, floor) or "
-            "is defined by cases. "
-            "Hint: use a smooth function instead (sqrt(t**2 + eps) for |t|, softplus "
-            "log(1 + exp(t)) for a ReLU), or Max(t, 0) for a ReLU with the derivative "
-            "Heaviside(t)."
+            f"matderiv can use ({exc}): it is not differentiable (floor) or is defined "
+            "by cases. "
+            "Hint: write it with functions matderiv differentiates: relu(t) (Max(t, 0)), "
+            "abs(t), sign(t), step(t) (Heaviside), or a smooth one such as softplus."
         ) from exc
 
 

@@ -288,7 +288,7 @@ def _pow(node: Any, args: list[Any], env: Env) -> Any:
     return _scalar(args[0]) ** _scalar(args[1])
 
 
-@evaluates(sp.Function)
+@evaluates(sp.Function, sp.Max, sp.Min)
 def _function(node: Any, args: list[Any], env: Env) -> Any:
     dummies = tuple(sp.symbols(f"u0:{len(args)}", cls=sp.Dummy))
     fn = numpy_lambda(dummies, node.func(*dummies), node)

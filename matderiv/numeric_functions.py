@@ -7,6 +7,7 @@ for NumPy at all (polygamma) is an EvaluationError naming it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -34,7 +35,32 @@ def numpy_lambda(variables: tuple[Any, ...], body: Any, node: Any) -> Callable[.
     return _compiled(variables, body, "math." in code)
 
 
-_PRINTER = NumPyPrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+class NumPyCode(NumPyPrinter):
+    """SymPy's NumPy printer, with the kinked functions as NumPy ufuncs: Heaviside
+    as numpy.heaviside (SymPy prints a select over three cases), Max(a, b) as
+    numpy.maximum, Abs as numpy.abs (and conjugate, which SymPy does not print)."""
+
+    def __init__(self) -> None:
+        super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
+
+    def _print_Heaviside(self, expr: Any) -> str:
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        value = repr(float(at_zero)) if at_zero.is_Number else self._print(at_zero)
+        return f"numpy.heaviside({self._print(expr.args[0])}, {value})"
+
+    def _print_Max(self, expr: Any) -> str:
+        if len(expr.args) != 2:
+            return str(super()._print_Max(expr))
+        return f"numpy.maximum({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_Abs(self, expr: Any) -> str:
+        return f"numpy.abs({self._print(expr.args[0])})"
+
+    def _print_conjugate(self, expr: Any) -> str:
+        return f"numpy.conjugate({self._print(expr.args[0])})"
+
+
+_PRINTER = NumPyCode()
 
 
 @cache
@@ -48,7 +74,8 @@ def _numpy_code(body: Any) -> str | None:
 
 @cache
 def _compiled(variables: tuple[Any, ...], body: Any, scalar_only: bool) -> Callable[..., Any]:
-    fn = sp.lambdify(variables, body, modules="numpy")
+    modules = [{"numpy": np, "math": math}, "numpy"]  # the printer qualifies names
+    fn = sp.lambdify(variables, body, modules=modules, printer=_PRINTER)
     return np.vectorize(fn) if scalar_only else fn
 
 

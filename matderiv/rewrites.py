@@ -124,10 +124,12 @@ def diag_scalar(expr: Any) -> Any:
 
 
 def diag_of_ones(expr: Any) -> Any:
-    """diag(𝟏_n) → I_n
+    """diag(𝟏_n) → I_n,  diag(𝟎_n) → 𝟎_{n×n} (relu″ = step′ = 0)
     terminates: removes a diag."""
     if isinstance(expr, DiagVector) and isinstance(expr.arg, sp.OneMatrix):
         return sp.Identity(expr.arg.shape[0])
+    if isinstance(expr, DiagVector) and isinstance(expr.arg, sp.ZeroMatrix):
+        return sp.ZeroMatrix(expr.arg.shape[0], expr.arg.shape[0])
     return None
 
 

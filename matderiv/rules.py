@@ -304,12 +304,13 @@ def d_power(node: Any) -> tuple[Term, ...]:
     )
 
 
-@rule(sp.Function)
+@rule(sp.Function, sp.Max, sp.Min)
 def d_function(node: Any) -> tuple[Term, ...]:
     """d f(u) = f′(u) du  (any scalar function SymPy can differentiate)"""
     return tuple(
         Term(arg, Sandwich(shape_of(arg), coeff=_partial(node, k)))
         for k, arg in enumerate(node.args)
+        if not arg.is_Number  # Max(0, u), Heaviside(u, 1/2)
     )
 
 
@@ -322,9 +323,8 @@ def _partial(node: Any, k: int) -> Any:
     except ValueError as exc:
         raise UnsupportedNode(
             f"{fmt(node)}: {node.func.__name__} has no derivative matderiv can use "
-            f"({exc}); it is not differentiable, or only for real arguments "
-            "(|u|, sign, re, conjugate). Hint: use a smooth function, e.g. sqrt(u**2) "
-            "for |u| of a real u."
+            f"({exc}): it is not differentiable (floor, ceiling). Hint: write it with "
+            "functions matderiv differentiates (|u|, sign, Max, smooth functions)."
         ) from exc
     return partial.subs(u, args[k])
 

@@ -204,11 +204,15 @@ def numeric_hessian(
 
 
 def _direction(d: Any) -> Any:
-    """The direction V of an ``hvp`` derivation: the one symbol its result adds."""
+    """The direction V of an ``hvp`` derivation: the one symbol its result adds, or
+    None when the result is zero (every direction gives zero)."""
     # the user's program, not the generated adjoints (which may use V)
     given = sp.Tuple(d.of, *d.where.values()).free_symbols | set(d.where) | set(d.definitions)
     used = sp.Tuple(d.result, *d.definitions.values()).free_symbols
-    (direction,) = (s for s in used - given if isinstance(s, sp.MatrixSymbol))
+    added = [s for s in used - given if isinstance(s, sp.MatrixSymbol)]
+    if not added and (d.result == 0 or isinstance(d.result, sp.ZeroMatrix)):
+        return None
+    (direction,) = added
     return direction
 
 
@@ -220,7 +224,9 @@ def _second_order_error(
     expected = numeric_hessian(f, concrete, inner, where=program)
     if d.mode == "hvp":
         shape = np.shape(inner[concrete])
-        vec_v = values[_direction(d)].reshape(-1, 1, order="F")
+        direction = _direction(d)
+        v = np.ones(shape) if direction is None else values[direction]
+        vec_v = v.reshape(-1, 1, order="F")
         expected = (expected @ vec_v).reshape(shape, order="F")
     return _compare(d, expected, values, dims)
 

@@ -13,7 +13,6 @@ import sympy as sp
 from matderiv import (
     MatDerivError,
     ParseError,
-    UnsupportedNode,
     derive,
     evaluate,
     gradient,
@@ -171,8 +170,8 @@ def test_bars_of_a_number_are_its_absolute_value_not_a_determinant() -> None:
     assert read == sp.Abs(AsScalar(a.T * x))
     values = {a: -np.ones((3, 1)), x: np.ones((3, 1))}
     assert evaluate(read, values) == pytest.approx(3.0)
-    with pytest.raises(UnsupportedNode, match="Abs"):
-        derive(read, x)
+    assert fmt(gradient(read, x).result) == "sign(aᵀ x) a"
+    check_derivation(derive(read, x), {n: 3})
 
 
 def test_norm_of_a_scalar_is_refused() -> None:

@@ -98,6 +98,7 @@ FIRES = [
     ),
     (diag_scalar, (DiagVector(sp.MatMul(-2, v)),), sp.MatMul(-2, DiagVector(v))),
     (diag_of_ones, (DiagVector(sp.OneMatrix(n, 1)),), sp.Identity(n)),
+    (diag_of_ones, (DiagVector(sp.ZeroMatrix(n, 1)),), sp.ZeroMatrix(n, n)),
     (diagonal_of_diag, (Diagonal(DiagVector(v)),), v),
     (diagonal_of_diag, (Diagonal(sp.Identity(n)),), sp.OneMatrix(n, 1)),
     (diagonal_of_outer, (Diagonal(v * w.T),), sp.HadamardProduct(v, w)),

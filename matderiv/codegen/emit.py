@@ -19,6 +19,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..errors import UnsupportedNode
 from ..graph import is_leaf
+from ..numeric_functions import NumPyCode
 from ..render.unicode import fmt
 from ..shapes import fmt_shape, shape_of
 from .coefficients import (
@@ -35,11 +36,8 @@ from .products import STRUCTURED, columns, dot, is_one, product_code, wrap
 _LONG = 120  # inline code longer than this gets a temporary
 
 
-class _Printer(NumPyPrinter):
+class _Printer(NumPyCode):
     """SymPy's NumPy printer for the scalar parts, with placeholders for operands."""
-
-    def __init__(self) -> None:
-        super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
 
 
 def _count_uses(roots: list[Any]) -> Counter[Any]:
@@ -320,7 +318,7 @@ class Emitter:
 
     def _Expr(self, node: Any) -> str:
         """Add, Mul, Pow and scalar functions, through SymPy's NumPy printer."""
-        if isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)):
+        if isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function, sp.Max, sp.Min)):
             operands = {a: self.code(a) for a in node.args if not is_plain_number(a)}
             return self._substitute(node, operands, node)
         raise UnsupportedNode(f"cannot generate code for {type(node).__name__} node {node}")

@@ -23,7 +23,7 @@ NUMPY_FUNCTIONS = {
     "tanh", "exp", "log", "sqrt", "sin", "cos", "tan", "sinh", "cosh",
     "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
     "log1p", "expm1", "abs", "absolute", "sign", "reciprocal", "power",
-    "maximum", "minimum",
+    "maximum", "minimum", "heaviside",  # heaviside: by AS_HELPERS
     # structure
     "concatenate", "eye", "zeros", "ones", "trace", "sum", "diagflat", "repeat", "diag",
 }  # fmt: skip
@@ -36,6 +36,7 @@ AS_HELPERS = {
     "numpy.diagflat": "_diagflat",
     "numpy.linalg.matrix_power": "_matrix_power",
     "numpy.repeat": "_repeat",
+    "numpy.heaviside": "_heaviside",
 }
 #: helper -> (argument that may be None for an identity, argument giving its size)
 _IDENTITY_SLOTS = {"_kron_left": ((0, 3), (1, 4)), "_kron_right": ((1, 3), (2, 4))}

@@ -16,7 +16,8 @@ HELPERS = {"_softmax", "_logsumexp", "_gram", "_gram_psd"}
 #: are the matrix itself and solves
 #: are numpy.linalg.solve (numba has no scipy.linalg); diag of a vector by a loop
 #: (numba's numpy.diagflat is missing); integer matrix powers by products (numba's
-#: numpy.linalg.matrix_power is typed Optional, which det and solve then reject)
+#: numpy.linalg.matrix_power is typed Optional, which det and solve then reject);
+#: the step function by numpy.sign (numba has no numpy.heaviside)
 REPLACEMENTS = {
     "_lu": """
 def _lu(A):
@@ -109,6 +110,10 @@ def _commute_cols(M, m, n):
     "_commutation": """
 def _commutation(m, n):
     return _commute_rows(numpy.eye(m * n), m, n)
+""",
+    "_heaviside": """
+def _heaviside(x, at_zero):
+    return (numpy.sign(x) + 1.0) / 2.0 + (at_zero - 0.5) * (x == 0)
 """,
     "_repeat": """
 def _repeat(x, k, axis):

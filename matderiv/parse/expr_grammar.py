@@ -65,6 +65,22 @@ def _softplus() -> Any:
     return sp.Lambda(t, sp.log(1 + sp.exp(t)))
 
 
+def _step() -> Any:
+    """The unit step, relu's derivative (1/2 at 0, as SymPy's Heaviside and NumPy's)."""
+    t = sp.Symbol("t")
+    return sp.Lambda(t, sp.Heaviside(t))
+
+
+def _abs() -> Any:
+    t = sp.Symbol("t")
+    return sp.Lambda(t, sp.Abs(t))
+
+
+def _sign() -> Any:
+    t = sp.Symbol("t")
+    return sp.Lambda(t, sp.sign(t))
+
+
 #: entrywise functions: applied with applyfunc to matrices, directly to scalars
 ELEMENTWISE: dict[str, Callable[[], Any]] = {
     "tanh": lambda: sp.tanh,
@@ -76,6 +92,9 @@ ELEMENTWISE: dict[str, Callable[[], Any]] = {
     "sigmoid": _sigmoid,
     "relu": _relu,
     "softplus": _softplus,
+    "step": _step,
+    "abs": _abs,
+    "sign": _sign,
 }
 
 

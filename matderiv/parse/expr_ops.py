@@ -55,9 +55,32 @@ def sum_of(left: Any, right: Any, op: str) -> Any:
         ones = scalar * sp.OneMatrix(*shape_of(matrix))
         return sp.MatAdd(left if is_matrix(left) else ones, right if is_matrix(right) else ones)
     if is_matrix(left):
+        left, right = _broadcast_1x1(left, right)
         conform(sp.MatAdd, left, right)
         return guard(op, left, right, lambda: matadd(left, right, order=sp.default_sort_key))
     return left + right
+
+
+def _broadcast_1x1(left: Any, right: Any) -> tuple[Any, Any]:
+    """A 1 x 1 operand of a sum with a larger matrix is a scalar added to every entry,
+    as in NumPy: x - sum(x)/n is x - 𝟏 (𝟏ᵀx/n)."""
+    small = [is_scalar_shape(shape_of(side)) for side in (left, right)]
+    if small[0] == small[1]:
+        return left, right
+    if small[0]:
+        return _spread(left, shape_of(right)), right
+    return left, _spread(right, shape_of(left))
+
+
+def _spread(scalar: Any, shape: tuple[Any, Any]) -> Any:
+    """𝟏 s 𝟏ᵀ of ``shape`` for a 1 x 1 s (𝟏 s for a column, s 𝟏ᵀ for a row)."""
+    rows, cols = shape
+    factors = [
+        *([] if rows == 1 else [sp.OneMatrix(rows, 1)]),
+        scalar,
+        *([] if cols == 1 else [sp.OneMatrix(1, cols)]),
+    ]
+    return sp.MatMul(*factors)
 
 
 def check_power(base: Any, exponent: Any) -> None:

@@ -26,6 +26,7 @@ from ..canon import canonical
 from ..errors import ShapeMismatch
 from ..nodes import AsScalar, CommutationMatrix, DiagVector, diag, logsumexp, softmax, vec
 from ..norms import norm
+from .expr_grammar import ELEMENTWISE
 from .latex_text import LocatedError
 
 _t = sp.Dummy("t")
@@ -320,6 +321,10 @@ def hadamard_power(x: Any, k: Any) -> Any:
 # -- functions ------------------------------------------------------------------
 
 _ENTRYWISE = {"log": sp.log, "ln": sp.log, "exp": sp.exp, "tanh": sp.tanh}
+#: words of the expression syntax's entrywise functions, as matderiv prints them
+#: (\operatorname{relu}); sgn is sign
+_NAMED = {word: ELEMENTWISE[word] for word in ("relu", "softplus", "step", "abs", "sign")}
+_NAMED.update({"sgn": ELEMENTWISE["sign"], "sin": lambda: sp.sin, "cos": lambda: sp.cos})
 
 
 def function(word: str, x: Any, pos: int) -> Any:
@@ -330,6 +335,8 @@ def function(word: str, x: Any, pos: int) -> Any:
         return entrywise(SIGMOID, x)
     if word in _ENTRYWISE:
         return entrywise(_ENTRYWISE[word], x)
+    if word in _NAMED:
+        return entrywise(_NAMED[word](), x)
     if word in ("tr", "Tr", "trace", "det"):
         if not is_matrix(x):
             return x

@@ -15,9 +15,10 @@ Three decisions live here:
   gets parentheses: 2·(aᵀx + xᵀa)·tr(A), 1/(aᵀ X b) a bᵀ, (aᵀx)².  The rule is
   registered as AsScalar's precedence in SymPy's table, so every SymPy printer
   (``str``, ``latex``, matderiv's) parenthesises it alike.
-- **Entrywise functions written as calls.**  tanh, exp, log (SymPy functions)
-  and the sigmoid σ(t) = 1/(1 + exp(-t)) print as calls, σ(X w); any other
-  function as a mapping, (t ↦ ...)∘(X w).  ``called_name`` says which.
+- **Entrywise functions written as calls.**  tanh, exp, log (SymPy functions),
+  the sigmoid σ(t) = 1/(1 + exp(-t)), relu, softplus, step, abs and sign print as
+  calls, σ(X w); any other function as a mapping, (t ↦ ...)∘(X w).
+  ``called_name`` says which.
 """
 
 from __future__ import annotations
@@ -144,23 +145,41 @@ def is_unit(factors: tuple[Any, ...]) -> bool:
 # -- entrywise functions ----------------------------------------------------------
 
 _T = sp.Dummy("t")
-_SIGMOID = 1 / (1 + sp.exp(-_T))
+#: functions printed under the expression syntax's name (the sigmoid as σ), by body
+NAMED_BODIES = {
+    "sigmoid": 1 / (1 + sp.exp(-_T)),
+    "relu": sp.Max(0, _T),
+    "softplus": sp.log(1 + sp.exp(_T)),
+    "step": sp.Heaviside(_T),
+    "abs": sp.Abs(_T),
+    "sign": sp.sign(_T),
+}
+_NAME_OF_BODY = {body: name for name, body in NAMED_BODIES.items()}
 
 
 def called_name(expr: Any) -> str | None:
     """The name an entrywise function application prints under as a call: the SymPy
-    function's (``"tanh"``), ``"sigmoid"`` for 1/(1 + exp(-t)); None for another
-    function, which prints as a mapping."""
+    function's (``"tanh"``), the syntax's for the sigmoid, relu, softplus, step
+    (Heaviside), abs and sign; None for another function, which prints as a mapping."""
     if not isinstance(expr, ElementwiseApplyFunction):
         return None
     fn = expr.function
     if not isinstance(fn, sp.Lambda):
-        return str(fn)
+        named = _NAME_OF_BODY.get(fn(_T)) if isinstance(fn, type) else None
+        return named or str(fn)
     if len(fn.variables) != 1:
         return None
     var, body = fn.variables[0], fn.expr
+    named = _NAME_OF_BODY.get(body.xreplace({var: _T}))
+    if named is not None:
+        return named
     if isinstance(body, sp.Function) and body.args == (var,):
         return type(body).__name__
-    if body.xreplace({var: _T}) == _SIGMOID:
-        return "sigmoid"
+    return None
+
+
+def relu_operand(expr: Any) -> Any:
+    """x when ``expr`` is Max(0, x), a relu of a scalar; else None."""
+    if len(expr.args) == 2 and sp.S.Zero in expr.args:
+        return next(a for a in expr.args if a != 0)
     return None

@@ -18,7 +18,15 @@ from sympy.printing.precedence import PRECEDENCE
 from ..nodes import AsScalar
 from ..shapes import shape_of
 from . import tex_names
-from .grouping import SizedConstants, called_name, grouped_scalar, is_unit, signed
+from .grouping import (
+    NAMED_BODIES,
+    SizedConstants,
+    called_name,
+    grouped_scalar,
+    is_unit,
+    relu_operand,
+    signed,
+)
 from .rows import headline
 from .unicode import accented
 
@@ -176,11 +184,25 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         power = bars if abs(k) == 1 else f"{bars}^{{{abs(k)}}}"
         return power if k > 0 else rf"\frac{{1}}{{{power}}}"
 
+    def _print_Heaviside(self, expr: Any) -> str:
+        if expr.args[1:] != (sp.S.Half,):
+            return str(super()._print_Heaviside(expr))
+        return rf"\operatorname{{step}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_Max(self, expr: Any) -> str:
+        arg = relu_operand(expr)
+        if arg is None:
+            return str(super()._print_Max(expr))
+        return rf"\operatorname{{relu}}\left({self._print(arg)}\right)"
+
     def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
         fn = expr.function
         arg = self._print(expr.expr)
-        if called_name(expr) == "sigmoid":
+        name = called_name(expr)
+        if name == "sigmoid":
             return rf"\sigma\left({arg}\right)"
+        if name in NAMED_BODIES:  # relu, softplus, step, abs, sign
+            return rf"\operatorname{{{name}}}\left({arg}\right)"
         if isinstance(fn, sp.Lambda) and len(fn.variables) == 1:
             var, body = fn.variables[0], fn.expr
             if isinstance(body, sp.Function) and body.args == (var,):

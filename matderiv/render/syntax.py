@@ -23,6 +23,7 @@ from sympy.printing.str import StrPrinter
 from ..errors import MatDerivError
 from ..parse.expr_grammar import ELEMENTWISE
 from ..parse.limits import MAX_EXPONENT
+from .grouping import relu_operand
 from .syntax_forms import (
     _fraction_parts,
     _is_one_by_one,
@@ -41,7 +42,7 @@ SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = range(6)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 #: scalar functions the syntax spells with their SymPy name (sqrt is a Pow)
-_SCALAR_FUNCTIONS = ("cos", "exp", "log", "sin", "tanh")
+_SCALAR_FUNCTIONS = ("abs", "cos", "exp", "log", "sign", "sin", "tanh")
 
 
 class _Text(str):
@@ -326,15 +327,18 @@ class SyntaxPrinter(StrPrinter):
         name = type(expr).__name__
         if name == "log" and isinstance(expr.args[0], sp.Determinant):
             return self._structural("logdet", expr.args[0].arg)
+        if name == "Heaviside" and expr.args[1:] == (sp.S.Half,):
+            return self._call("step", expr.args[0])
+        name = {"Abs": "abs"}.get(name, name)
         if name not in _SCALAR_FUNCTIONS or len(expr.args) != 1:
             raise _no_syntax(expr, f"the functions are {', '.join(sorted(ELEMENTWISE))}")
         return self._call(name, expr.args[0])
 
     def _print_Max(self, expr: Any) -> _Text:
-        if len(expr.args) == 2 and sp.S.Zero in expr.args:
-            (arg,) = (a for a in expr.args if a != 0)
-            return self._call("relu", arg)
-        raise _no_syntax(expr, "only max(0, x), written relu(x)")
+        arg = relu_operand(expr)
+        if arg is None:
+            raise _no_syntax(expr, "only max(0, x), written relu(x)")
+        return self._call("relu", arg)
 
 
 def _body(function: Any, t: Any) -> Any:

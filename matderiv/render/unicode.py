@@ -16,7 +16,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.str import StrPrinter
 
 from ..nodes import CommutationMatrix, Diagonal, DiagVector, LogSumExp, Reshape, Softmax, Vec
-from .grouping import SizedConstants, called_name, grouped_scalar, is_unit, signed
+from .grouping import SizedConstants, called_name, grouped_scalar, is_unit, relu_operand, signed
 
 _PREC_PRODUCT = 50
 _PREC_ATOM = 1000
@@ -216,6 +216,18 @@ class UnicodePrinter(SizedConstants, StrPrinter):
 
     def _print_LogSumExp(self, expr: Any) -> str:
         return f"logsumexp({self._print(expr.arg)})"
+
+    def _print_Abs(self, expr: Any) -> str:
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_Heaviside(self, expr: Any) -> str:
+        if expr.args[1:] != (sp.S.Half,):
+            return str(super()._print_Function(expr))
+        return f"step({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr: Any) -> str:
+        arg = relu_operand(expr)
+        return str(super()._print_Max(expr)) if arg is None else f"relu({self._print(arg)})"
 
     def _print_AsScalar(self, expr: Any) -> str:
         return self._print(expr.arg)
