@@ -76,3 +76,47 @@ def norm_power(expr: Any) -> tuple[Any, bool, int] | None:
         return None
     operand, frobenius = found
     return operand, frobenius, int(k)
+
+
+def _abs() -> Any:
+    t = sp.Symbol("t")  # the variable of the syntax's abs, so the two compare equal
+    return sp.Lambda(t, sp.Abs(t))
+
+
+def norm_1(expr: Any) -> Any:
+    """‖x‖₁ = 𝟏ᵀ|x|, the sum of the absolute values of a vector's entries
+    (differentiable where no entry is 0: d‖x‖₁ = sign(x)ᵀ dx)."""
+    if not is_matrix(expr):
+        raise MatDerivError(f"norm(x, 1) takes a vector, got the scalar {expr}")
+    rows, cols = shape_of(expr)
+    absolute = expr.applyfunc(_abs())
+    if dims_equal(cols, 1):
+        return AsScalar(sp.MatMul(sp.OneMatrix(1, rows), absolute))
+    if dims_equal(rows, 1):
+        return AsScalar(sp.MatMul(absolute, sp.OneMatrix(cols, 1)))
+    raise MatDerivError(
+        f"‖{expr}‖₁ of a matrix ({rows} × {cols}) is its largest column sum, which matderiv "
+        f"does not differentiate; for the sum of the entries' absolute values write "
+        f"sum(abs({expr}))"
+    )
+
+
+def norm_1_operand(expr: Any) -> Any:
+    """x when ``expr`` is ‖x‖₁: 𝟏ᵀ|x| of a column x or |r| 𝟏 of a row r."""
+    if isinstance(expr, AsScalar):
+        expr = expr.arg
+    if not isinstance(expr, sp.MatMul) or len(expr.args) != 2:
+        return None
+    first, second = expr.args
+    if isinstance(first, sp.OneMatrix) and dims_equal(first.shape[0], 1):
+        absolute = second
+    elif isinstance(second, sp.OneMatrix) and dims_equal(second.shape[1], 1):
+        absolute = first
+    else:
+        return None
+    fn = getattr(absolute, "function", None)
+    if not isinstance(fn, sp.Lambda) or len(fn.variables) != 1:
+        return None
+    if fn.expr != sp.Abs(fn.variables[0]):
+        return None
+    return absolute.expr

@@ -190,3 +190,50 @@ def test_generated_code_of_a_norm_gradient() -> None:
     residual = values[A] @ values[x] - values[b]
     expected = 3 * np.linalg.norm(residual) * values[A].T @ residual
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+# -- ‖x‖₁ ------------------------------------------------------------------------------
+
+
+def test_the_1_norm_in_every_notation() -> None:
+    """norm(x, 1), \\|x\\|_1 and ‖x‖₁ are 𝟏ᵀ|x|, and print back as themselves."""
+    want = AsScalar(parse_expression("sum(abs(x))", SYMBOLS))
+    assert parse_expression("norm(x, 1)", SYMBOLS) == want
+    assert parse_latex(r"\|x\|_1", SYMBOLS) == want
+    assert parse_latex(r"\lVert x \rVert_{1}", SYMBOLS) == want
+    assert parse_unicode("‖x‖₁", SYMBOLS) == want
+    assert fmt(want) == "‖x‖₁" and to_syntax(want) == "norm(x, 1)"
+    assert tex(want) == r"\left\lVert x \right\rVert_{1}"
+    lasso = parse_expression("norm(A @ x - b)**2 + 3 * norm(x, 1)", SYMBOLS)
+    assert fmt(lasso).startswith("3·‖x‖₁ + ")
+    _same(parse_unicode(fmt(lasso), SYMBOLS), lasso)
+    _same(parse_latex(tex(lasso), SYMBOLS), lasso)
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+@pytest.mark.parametrize(
+    "text, wrt",
+    [("norm(x, 1)", "x"), ("norm(A @ x - b, 1)", "x"), ("norm(r, 1)", "r"), ("norm(x, 2)", "x")],
+)
+def test_1_norm_derivatives(text: str, wrt: str, layout: str) -> None:
+    check_derivation(derive(parse_expression(text, SYMBOLS), SYMBOLS[wrt], layout), DIMS, seed=8)
+
+
+def test_the_lasso_gradient() -> None:
+    lasso = parse_expression("norm(A @ x - b)**2 + 3 * norm(x, 1)", SYMBOLS)
+    assert fmt(gradient(lasso, x).result) == "2 Aᵀ (A x - b) + 3 sign(x)"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("norm(X, 1)", "largest column sum.*sum\\(abs\\(X\\)\\)"),
+        ("norm(X, 2)", "spectral norm"),
+        ("norm(x, 3)", "p = 1 or 2"),
+    ],
+)
+def test_norms_matderiv_does_not_differentiate_are_refused(text: str, message: str) -> None:
+    with pytest.raises(MatDerivError, match=message):
+        parse_expression(text, SYMBOLS)
+    with pytest.raises(ParseError, match="largest column sum"):
+        parse_latex(r"\|X\|_1", SYMBOLS)

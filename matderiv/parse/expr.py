@@ -27,7 +27,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
-from ..shapes import is_matrix, is_scalar_shape, shape_of
+from ..norms import norm, norm_1
+from ..shapes import dims_equal, is_matrix, is_scalar_shape, shape_of
 from .expr_grammar import DIMENSION_ARGUMENTS, ELEMENTWISE, FUNCTIONS, PARSER, STRUCTURAL
 from .expr_ops import (
     apply_entrywise,
@@ -233,6 +234,8 @@ class _Build(Transformer_NonRecursive):
         name = str(token)
         if name in ELEMENTWISE:
             return apply_entrywise(name, ELEMENTWISE[name](), args)
+        if name == "norm" and len(args) == 2:
+            return self._norm_p(token, *args)
         if name in STRUCTURAL:
             arity, build = STRUCTURAL[name]
             if len(args) != arity:
@@ -253,6 +256,25 @@ class _Build(Transformer_NonRecursive):
             f"unknown function {name!r}:\n{_caret(self.text, token.start_pos)}\n"
             f"Known: {', '.join(FUNCTIONS)}.{_suggest(name, FUNCTIONS)}"
         )
+
+    def _norm_p(self, token: Any, arg: Any, p: Any) -> Any:
+        """norm(x, 1) = 𝟏ᵀ|x|, norm(x, 2) = norm(x), as numpy.linalg.norm(x, p) of a vector."""
+        if not is_matrix(arg) or p not in (1, 2):
+            raise ParseError(
+                "norm(x, p) takes a vector and p = 1 or 2 (norm(x) is the Euclidean "
+                f"norm of a vector, the Frobenius norm of a matrix):\n"
+                f"{_caret(self.text, token.start_pos)}"
+            )
+        if p == 1:
+            return norm_1(arg)
+        rows, cols = shape_of(arg)
+        if not (dims_equal(rows, 1) or dims_equal(cols, 1)):
+            raise ParseError(
+                f"norm({arg}, 2) of a matrix is its spectral norm, which matderiv does "
+                f"not differentiate; norm({arg}) is the Frobenius norm:\n"
+                f"{_caret(self.text, token.start_pos)}"
+            )
+        return norm(arg)
 
     # statements
     def assign(self, items: list[Any]) -> Any:

@@ -236,4 +236,5 @@ class Builder(Transformer_NonRecursive):
 
     def norm(self, items: list[Any]) -> Any:
         subscript = str(items[3]).strip("_{} \t") if len(items) > 3 else ""
-        return alg.norm_of(items[1], "2" if subscript == "₂" else subscript, _pos(items[0]))
+        subscript = {"₁": "1", "₂": "2"}.get(subscript, subscript)
+        return alg.norm_of(items[1], subscript, _pos(items[0]))

@@ -25,7 +25,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from ..canon import canonical
 from ..errors import ShapeMismatch
 from ..nodes import AsScalar, CommutationMatrix, DiagVector, diag, logsumexp, softmax, vec
-from ..norms import norm
+from ..norms import norm, norm_1
 from .expr_grammar import ELEMENTWISE
 from .latex_text import LocatedError
 
@@ -375,6 +375,15 @@ def norm_of(x: Any, subscript: str, pos: int) -> Any:
         raise x.unknown("inside a norm")
     if not is_matrix(x):
         return sp.Abs(x)
+    if subscript == "1":
+        if not _is_vector(x) and not _is_1x1(x):
+            raise LocatedError(
+                f"‖{x}‖₁ of a matrix is its largest column sum, which matderiv does not "
+                "differentiate; for the sum of the entries' absolute values write "
+                "\\mathbf{1}^T \\operatorname{abs}(X) \\mathbf{1}",
+                pos,
+            )
+        return norm_1(x)
     if subscript == "2" and not _is_vector(x) and not _is_1x1(x):
         raise LocatedError(
             f"‖{x}‖₂ of a matrix is its spectral norm, which matderiv does not "

@@ -127,8 +127,8 @@ FUNC = (
 # double bars (norms: \|x\|, \lVert x \rVert, ‖x‖) by the next two.
 BAR_OPEN, BAR_CLOSE = "\ue000", "\ue001"
 NORM_OPEN, NORM_CLOSE = "\ue002", "\ue003"
-# after a norm: _F (Frobenius) or _2 (Euclidean, of a vector)
-NORM_SUB = r"_\s*(?:\{\s*[F2]\s*\}|[F2])(?![A-Za-z0-9])"
+# after a norm: _F (Frobenius), _2 (Euclidean, of a vector) or _1 (sum of |entries|)
+NORM_SUB = r"_\s*(?:\{\s*[F12]\s*\}|[F12])(?![A-Za-z0-9])"
 
 SKIP = (
     r"(?:\s|~|&|\\\\|\\[,;:! ]|\\q?quad(?![A-Za-z])"
@@ -225,7 +225,7 @@ TERMINAL_NAMES = {
     "RBAR": "'|'",
     "LNORM": r"'\|'",
     "RNORM": r"'\|'",
-    "NORM_SUB": "_F or _2",
+    "NORM_SUB": "_F, _1 or _2",
     "$END": "the end of the formula",
 }
 

@@ -105,7 +105,7 @@ LBAR: "{BAR_OPEN}"
 RBAR: "{BAR_CLOSE}"
 LNORM: "{NORM_OPEN}"
 RNORM: "{NORM_CLOSE}"
-NORM_SUB.3: /{NORM_SUB}|₂/
+NORM_SUB.3: /{NORM_SUB}|[₁₂]/
 %ignore /\s+/
 """
 
@@ -136,6 +136,6 @@ TERMINAL_NAMES = {
     "RBAR": "'|'",
     "LNORM": "'‖'",
     "RNORM": "'‖'",
-    "NORM_SUB": "_F or _2",
+    "NORM_SUB": "_F, _1 or _2",
     "$END": "the end of the formula",
 }

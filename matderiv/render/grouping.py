@@ -107,9 +107,13 @@ class SizedConstants:
 def _as_scalar_precedence(item: Any) -> int:
     """A sum, ⊗ or (negated) product of 1 x 1 matrices binds like a sum, so it is
     parenthesised as a factor; a product like a product; an atom (aᵀ, w) as an atom."""
+    from ..norms import norm_1_operand  # not at the top: norms → shapes → render
+
     arg = item.arg
     if isinstance(arg, (sp.MatAdd, sp.KroneckerProduct)):
         return PRECEDENCE["Add"]
+    if norm_1_operand(arg) is not None:  # prints as ‖x‖₁
+        return PRECEDENCE["Atom"]
     return int(precedence(arg))
 
 

@@ -143,6 +143,11 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         return rf"{base}^{{\circ {self._print(expr.exp)}}}"
 
     def _print_MatMul(self, expr: Any) -> str:
+        from ..norms import norm_1_operand  # not at the top: norms → shapes → this module
+
+        operand = norm_1_operand(expr)
+        if operand is not None:  # 𝟏ᵀ|x| is ‖x‖₁
+            return rf"\left\lVert {self._print(operand)} \right\rVert_{{1}}"
         coeff, mats = expr.as_coeff_matrices()
         if coeff != 1 and is_unit(tuple(mats)):  # c·I₁ is the number c
             text = self._print(coeff)

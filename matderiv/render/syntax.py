@@ -177,6 +177,11 @@ class SyntaxPrinter(StrPrinter):
     # -- matrix operators ----------------------------------------------------------------
 
     def _print_MatMul(self, expr: Any) -> _Text:
+        from ..norms import norm_1_operand  # not at the top: norms → shapes → render
+
+        operand = norm_1_operand(expr)
+        if operand is not None:  # 𝟏ᵀ|x| is norm(x, 1)
+            return self._call("norm", operand, sp.S.One)
         coeff, matrices = _split_matmul(expr)
         return self._scaled(coeff, self._matrix_factors(expr, matrices))
 

@@ -72,6 +72,11 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         return f"{self._base(expr.arg)}⁻¹"
 
     def _print_MatMul(self, expr: Any) -> str:
+        from ..norms import norm_1_operand  # not at the top: norms → shapes → this module
+
+        operand = norm_1_operand(expr)
+        if operand is not None:  # 𝟏ᵀ|x| is ‖x‖₁
+            return f"‖{self._print(operand)}‖₁"
         coeff, factors = expr.as_coeff_mmul()
         if coeff != 1 and is_unit(factors.args):  # c·I₁ is the number c
             text = self._print(coeff)
