@@ -313,23 +313,48 @@ class Checker:
         return named(s / (q * t), self.derivation.names)
 
     def _missing_term(self) -> tuple[str, str, dict[str, Any]] | None:
+        """The derivative's terms with some left out or negated: the fewest changes
+        that give the candidate (a lone sign of the whole is ``_factor``'s -1)."""
         terms = _terms(self.result)
         if len(terms) < 2 or len(terms) > 6:
             return None
         cand = self.trials.values(self.candidate)
-        for size in range(1, len(terms)):
-            for kept in itertools.combinations(range(len(terms)), size):
-                partial = _sum([terms[k] for k in kept])
-                if relative_error(cand, self.trials.values(partial)) < RTOL:
-                    missing = _sum([t for k, t in enumerate(terms) if k not in kept])
-                    shown = fmt(named(missing, self.derivation.names))
-                    return (
-                        "missing-term",
-                        f"the candidate lacks the term {shown}; "
-                        f"the {self.thing} is {self.shown_result}.",
-                        {"missing": missing},
-                    )
+        values = [self.trials.values(t) for t in terms]
+        if any(v[0].shape != cand[0].shape for v in values):
+            return None
+        for changed in range(1, len(terms) + 1):
+            for which in itertools.combinations(range(len(terms)), changed):
+                for signs in itertools.product((0, -1), repeat=changed):
+                    coeffs = [1] * len(terms)
+                    for k, sign in zip(which, signs, strict=True):
+                        coeffs[k] = sign
+                    if not any(coeffs):
+                        continue
+                    combined = [
+                        sum(c * v[i] for c, v in zip(coeffs, values, strict=True))
+                        for i in range(len(cand))
+                    ]
+                    if relative_error(cand, combined) < RTOL:
+                        return self._changed_terms(terms, coeffs)
         return None
+
+    def _changed_terms(
+        self, terms: list[Any], coeffs: list[int]
+    ) -> tuple[str, str, dict[str, Any]]:
+        missing = [t for t, c in zip(terms, coeffs, strict=True) if c == 0]
+        negated = [t for t, c in zip(terms, coeffs, strict=True) if c == -1]
+        names = self.derivation.names
+        parts, details = [], {}
+        if missing:
+            parts.append(f"lacks the term {fmt(named(_sum(missing), names))}")
+            details["missing"] = _sum(missing)
+        if negated:
+            which = "terms" if len(negated) > 1 else "term"
+            parts.append(f"has the {which} {fmt(named(_sum(negated), names))} with the wrong sign")
+            details["wrong_sign"] = _sum(negated)
+        kind = "term-sign" if negated else "missing-term"
+        message = f"the candidate {' and '.join(parts)}; the {self.thing} is {self.shown_result}."
+        return kind, message, details
 
     def _symmetric(self) -> tuple[str, str, dict[str, Any]] | None:
         """Right only when a square matrix is symmetric: a constant (2Ax for xᵀAx), else

@@ -16,7 +16,8 @@ class Verdict:
 
     kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
              "commutation", "factor", "scalar-factor", "sign", "missing-term",
-             "symmetric", "wrong", or
+             "term-sign" (terms of a sum left out or with the wrong sign), "symmetric",
+             "wrong", or
              "not-finite" (not confirmed: the values at the random points are NaN or ∞,
              so no comparison could be made).
     message  the reason in plain words (without the kind, which the renderers show).
