@@ -331,7 +331,7 @@ class Checker:
                     if not any(coeffs):
                         continue
                     combined = [
-                        sum(c * v[i] for c, v in zip(coeffs, values, strict=True))
+                        np.sum([c * v[i] for c, v in zip(coeffs, values, strict=True)], axis=0)
                         for i in range(len(cand))
                     ]
                     if relative_error(cand, combined) < RTOL:
