@@ -98,6 +98,17 @@ def trace_of_scalar(expr: Any) -> Any:
     return None
 
 
+def scalar_of_constant(expr: Any) -> Any:
+    """𝟎₁ₓ₁ → 0,  𝟏₁ₓ₁ → 1,  I₁ → 1  (a constant 1 x 1 matrix used as a scalar)
+    terminates: removes a matrix."""
+    if isinstance(expr, AsScalar) and shapes_equal(shape_of(expr.arg), (1, 1)):
+        if isinstance(expr.arg, sp.ZeroMatrix):
+            return sp.S.Zero
+        if isinstance(expr.arg, (sp.OneMatrix, sp.Identity)):
+            return sp.S.One
+    return None
+
+
 def diag_sum(expr: Any) -> Any:
     """c₁ diag(a) + c₂ diag(b) → diag(c₁ a + c₂ b)
     terminates: a sum of k diag terms becomes one diag."""
@@ -253,6 +264,40 @@ def kron_commutation_swap(left: Any, right: Any) -> Any:
     return None
 
 
+def _constant_terms(expr: Any) -> list[tuple[Any, Any]] | None:
+    """[(c, M)] for a sum of scalar multiples of identities and ones matrices
+    (I - 1/n 𝟏, a centering matrix), else None."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    terms = []
+    for term in expr.args:
+        coeff, mats = scalar_and_matrices(term)
+        if len(mats) != 1 or not isinstance(mats[0], (sp.Identity, sp.OneMatrix)):
+            return None
+        terms.append((coeff, mats[0]))
+    return terms
+
+
+def ones_through_constants(left: Any, right: Any) -> Any:
+    """𝟏_{r×n} (Σ cᵢ Mᵢ) → (Σ cᵢ wᵢ) 𝟏,  (Σ cᵢ Mᵢ) 𝟏_{n×k} likewise  (Mᵢ = I: wᵢ = 1;
+    Mᵢ = 𝟏: wᵢ = n): 𝟏ᵀ(I - 𝟏𝟏ᵀ/n) = 0, a centering matrix sums to zero
+    terminates: removes a sum."""
+    if isinstance(left, sp.OneMatrix):
+        terms, ones, inner = _constant_terms(right), left, left.cols
+        shape = (left.rows, shape_of(right)[1])
+    elif isinstance(right, sp.OneMatrix):
+        terms, ones, inner = _constant_terms(left), right, right.rows
+        shape = (shape_of(left)[0], right.cols)
+    else:
+        return None
+    if terms is None:
+        return None
+    total = sp.Add(*(c * (1 if isinstance(m, sp.Identity) else inner) for c, m in terms))
+    if total == 0:
+        return (sp.ZeroMatrix(*shape),)
+    return (matmul(total, sp.OneMatrix(*shape)),)
+
+
 def commutation_inverse(left: Any, right: Any) -> Any:
     """K_{m,n} K_{n,m} → I
     terminates: removes two factors."""
@@ -397,6 +442,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     commutation_trivial,
     trace_of_identity,
     trace_of_scalar,
+    scalar_of_constant,
     diag_sum,
     diag_scalar,
     diag_of_ones,
@@ -420,4 +466,5 @@ PAIR_RULES: tuple[PairRule, ...] = (
     kron_vec,
     diag_product,
     diag_times_vector,
+    ones_through_constants,
 )

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 from matderiv import evaluate
-from matderiv.canon import matadd
+from matderiv.canon import matadd, matmul
 from matderiv.nodes import AsScalar, CommutationMatrix, Diagonal, DiagVector, Reshape, Vec
 from matderiv.rewrites import (
     NODE_RULES,
@@ -32,7 +32,9 @@ from matderiv.rewrites import (
     kron_unit_factor,
     kron_vec,
     mixed_product,
+    ones_through_constants,
     reshape_of_vec,
+    scalar_of_constant,
     trace_of_identity,
     trace_of_scalar,
     vec_of_reshape,
@@ -154,6 +156,18 @@ FIRES = [
     (kron_vec, (sp.KroneckerProduct(A, B), Vec(X)), (Vec(B * X * A.T),)),
     (diag_product, (DiagVector(v), DiagVector(w)), (DiagVector(sp.HadamardProduct(v, w)),)),
     (diag_times_vector, (DiagVector(v), w), (sp.HadamardProduct(v, w),)),
+    (  # a centering matrix sums to zero
+        ones_through_constants,
+        (sp.OneMatrix(1, n), sp.MatAdd(sp.Identity(n), sp.MatMul(-1 / n, sp.OneMatrix(n, n)))),
+        (sp.ZeroMatrix(1, n),),
+    ),
+    (
+        ones_through_constants,
+        (sp.MatAdd(2 * sp.Identity(n), sp.OneMatrix(n, n)), sp.OneMatrix(n, 1)),
+        (matmul(n + 2, sp.OneMatrix(n, 1)),),
+    ),
+    (scalar_of_constant, (AsScalar(sp.ZeroMatrix(1, 1)),), sp.S.Zero),
+    (scalar_of_constant, (AsScalar(sp.Identity(1)),), sp.S.One),
 ]
 
 
@@ -197,6 +211,9 @@ DECLINES = [
     (commutation_vec, (CommutationMatrix(n, m), Vec(A))),
     (kron_vec, (sp.KroneckerProduct(A, B), Vec(X.T))),
     (diag_times_vector, (DiagVector(v), sp.MatrixSymbol("W", n, m))),
+    (ones_through_constants, (sp.OneMatrix(1, n), sp.MatAdd(S, sp.Identity(n)))),
+    (ones_through_constants, (S, sp.OneMatrix(n, 1))),
+    (scalar_of_constant, (AsScalar(r * v),)),
 ]
 
 
