@@ -283,10 +283,10 @@ def ones_through_constants(left: Any, right: Any) -> Any:
     Mᵢ = 𝟏: wᵢ = n): 𝟏ᵀ(I - 𝟏𝟏ᵀ/n) = 0, a centering matrix sums to zero
     terminates: removes a sum."""
     if isinstance(left, sp.OneMatrix):
-        terms, ones, inner = _constant_terms(right), left, left.cols
+        terms, inner = _constant_terms(right), left.cols
         shape = (left.rows, shape_of(right)[1])
     elif isinstance(right, sp.OneMatrix):
-        terms, ones, inner = _constant_terms(left), right, right.rows
+        terms, inner = _constant_terms(left), right.rows
         shape = (shape_of(left)[0], right.cols)
     else:
         return None
