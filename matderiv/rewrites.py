@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .canon import matadd, matmul, scalar_and_matrices, transpose
-from .nodes import AsScalar, CommutationMatrix, Diagonal, DiagVector, Reshape, Vec
+from .nodes import AsScalar, CommutationMatrix, Diagonal, DiagVector, Reshape, Softmax, Vec
 from .shapes import dims_equal, shape_of, shapes_equal
 
 NodeRule = Callable[[Any], Any]
@@ -107,6 +108,47 @@ def scalar_of_constant(expr: Any) -> Any:
         if isinstance(expr.arg, (sp.OneMatrix, sp.Identity)):
             return sp.S.One
     return None
+
+
+def _exp_operand(expr: Any) -> Any:
+    """z when ``expr`` is exp(z) entrywise, else None."""
+    if not isinstance(expr, ElementwiseApplyFunction):
+        return None
+    fn = expr.function
+    if fn == sp.exp:
+        return expr.expr
+    single = isinstance(fn, sp.Lambda) and len(fn.variables) == 1
+    if single and fn.expr == sp.exp(fn.variables[0]):
+        return expr.expr
+    return None
+
+
+def softmax_of_exp(expr: Any) -> Any:
+    """c/(𝟏ᵀ exp(z)) exp(z) M → c softmax(z) M  (z a column)
+    terminates: an exp and a sum become one softmax."""
+    if not isinstance(expr, sp.MatMul):
+        return None
+    coeff, mats = scalar_and_matrices(expr)
+    z = _exp_operand(mats[0]) if mats else None
+    if z is None or not dims_equal(shape_of(z)[1], 1):
+        return None
+    for factor in sp.Mul.make_args(coeff):
+        base, exponent = factor.as_base_exp()
+        if exponent == -1 and _sum_of_exp(base) == z:
+            return matmul(coeff * base, Softmax(z), *mats[1:])
+    return None
+
+
+def _sum_of_exp(expr: Any) -> Any:
+    """z when ``expr`` is 𝟏ᵀ exp(z) (or that 1 x 1 matrix used as a scalar), else None."""
+    if isinstance(expr, AsScalar):
+        expr = expr.arg
+    if not isinstance(expr, sp.MatMul) or len(expr.args) != 2:
+        return None
+    ones, summed = expr.args
+    if not (isinstance(ones, sp.OneMatrix) and dims_equal(ones.shape[0], 1)):
+        return None
+    return _exp_operand(summed)
 
 
 def diag_sum(expr: Any) -> Any:
@@ -443,6 +485,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     trace_of_identity,
     trace_of_scalar,
     scalar_of_constant,
+    softmax_of_exp,
     diag_sum,
     diag_scalar,
     diag_of_ones,

@@ -8,7 +8,15 @@ import sympy as sp
 
 from matderiv import evaluate
 from matderiv.canon import matadd, matmul
-from matderiv.nodes import AsScalar, CommutationMatrix, Diagonal, DiagVector, Reshape, Vec
+from matderiv.nodes import (
+    AsScalar,
+    CommutationMatrix,
+    Diagonal,
+    DiagVector,
+    Reshape,
+    Softmax,
+    Vec,
+)
 from matderiv.rewrites import (
     NODE_RULES,
     PAIR_RULES,
@@ -35,6 +43,7 @@ from matderiv.rewrites import (
     ones_through_constants,
     reshape_of_vec,
     scalar_of_constant,
+    softmax_of_exp,
     trace_of_identity,
     trace_of_scalar,
     vec_of_reshape,
@@ -166,6 +175,15 @@ FIRES = [
         (sp.MatAdd(2 * sp.Identity(n), sp.OneMatrix(n, n)), sp.OneMatrix(n, 1)),
         (matmul(n + 2, sp.OneMatrix(n, 1)),),
     ),
+    (
+        softmax_of_exp,
+        (
+            sp.MatMul(
+                2 / AsScalar(sp.OneMatrix(1, n) * v.applyfunc(sp.exp)), v.applyfunc(sp.exp), r
+            ),
+        ),
+        sp.MatMul(2, Softmax(v), r),
+    ),
     (scalar_of_constant, (AsScalar(sp.ZeroMatrix(1, 1)),), sp.S.Zero),
     (scalar_of_constant, (AsScalar(sp.Identity(1)),), sp.S.One),
 ]
@@ -214,6 +232,8 @@ DECLINES = [
     (ones_through_constants, (sp.OneMatrix(1, n), sp.MatAdd(S, sp.Identity(n)))),
     (ones_through_constants, (S, sp.OneMatrix(n, 1))),
     (scalar_of_constant, (AsScalar(r * v),)),
+    (softmax_of_exp, (sp.MatMul(1 / AsScalar(r * v), v.applyfunc(sp.exp)),)),
+    (softmax_of_exp, (sp.MatMul(1 / AsScalar(sp.OneMatrix(1, n) * v.applyfunc(sp.exp)), v),)),
 ]
 
 

@@ -43,13 +43,22 @@ def test_ones_are_the_unit_of_the_hadamard_product() -> None:
     assert hadamard_ones(sp.HadamardProduct(x, w)) is None
 
 
-def test_log_sum_exp_gradient_is_exp_over_the_sum() -> None:
+def test_log_sum_exp_gradient_is_the_softmax() -> None:
+    """exp(x)/(𝟏ᵀexp(x)) is softmax(x): ∂ log 𝟏ᵀexp(x) = softmax(x)ᵀ, and the
+    cross-entropy gradient is softmax(W x) - y in the weights' layout."""
     d = derive(parse_expression("log(sum(exp(x)))", SYMBOLS), x)
     check_derivation(d, {n: 5})
-    text = title(d)
-    assert "∘" not in text, text  # (c 1)∘exp(x) became c exp(x)
-    assert "exp(x)ᵀ" in text and "𝟏ₙᵀ exp(x)" in text.replace("𝟏_n", "𝟏ₙ"), text
-    assert any(s.rule == "hadamard ones" for s in d.steps), [s.rule for s in d.steps]
+    assert title(d).startswith("∂f/∂x = softmax(x)ᵀ"), title(d)
+    rules = [s.rule for s in d.steps]
+    assert "hadamard ones" in rules and "softmax of exp" in rules, rules
+    y = sp.MatrixSymbol("y", m, 1)
+    cross_entropy = parse_expression("log(sum(exp(X @ w))) - y.T @ X @ w", {**SYMBOLS, "y": y})
+    d = gradient(cross_entropy, X)
+    assert fmt(d.result) == "(softmax(X w) - y) wᵀ", fmt(d.result)
+    check_derivation(d, {m: 4, n: 3})
+    h = hessian(parse_expression("log(sum(exp(x)))", SYMBOLS), x)
+    assert fmt(h.result) == "diag(softmax(x)) - softmax(x) softmax(x)ᵀ"
+    check_derivation(h, {n: 4})
 
 
 def test_sigmoid_prints_as_sigma_and_reads_back() -> None:
