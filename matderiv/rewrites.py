@@ -126,7 +126,7 @@ def _exp_operand(expr: Any) -> Any:
 def softmax_of_exp(expr: Any) -> Any:
     """c/(𝟏ᵀ exp(z)) exp(z) M → c softmax(z) M  (z a column)
     terminates: an exp and a sum become one softmax."""
-    if not isinstance(expr, sp.MatMul):
+    if not isinstance(expr, sp.MatMul) or not any(_exp_operand(a) for a in expr.args):
         return None
     coeff, mats = scalar_and_matrices(expr)
     z = _exp_operand(mats[0]) if mats else None
