@@ -128,6 +128,8 @@ def test_names_in_every_notation() -> None:
     assert fmt(parse("step(a.T @ x)")) == "step(aᵀ x)"
     for spelled in (r"\operatorname{sgn}(A x)", r"\mathrm{sign}(A x)", r"\text{sign}(A x)"):
         assert parse_latex(spelled, SYMBOLS) == parse("sign(A @ x)")
+    for spelled in (r"\operatorname{ReLU}(A x)", r"\mathrm{relu}(Ax)", r"\text{ReLU}(A x)"):
+        assert parse_latex(spelled, SYMBOLS) == relu
 
 
 def test_step_is_one_half_at_zero_everywhere() -> None:

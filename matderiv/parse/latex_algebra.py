@@ -324,7 +324,14 @@ _ENTRYWISE = {"log": sp.log, "ln": sp.log, "exp": sp.exp, "tanh": sp.tanh}
 #: words of the expression syntax's entrywise functions, as matderiv prints them
 #: (\operatorname{relu}); sgn is sign
 _NAMED = {word: ELEMENTWISE[word] for word in ("relu", "softplus", "step", "abs", "sign")}
-_NAMED.update({"sgn": ELEMENTWISE["sign"], "sin": lambda: sp.sin, "cos": lambda: sp.cos})
+_NAMED.update(
+    {
+        "ReLU": ELEMENTWISE["relu"],
+        "sgn": ELEMENTWISE["sign"],
+        "sin": lambda: sp.sin,
+        "cos": lambda: sp.cos,
+    }
+)
 
 
 def function(word: str, x: Any, pos: int) -> Any:

@@ -106,6 +106,7 @@ FUNCTION_WORDS = [
     "softmax",
     "logsumexp",
     "relu",
+    "ReLU",
     "softplus",
     "step",
     "abs",
