@@ -16,7 +16,7 @@ import sympy as sp
 from matderiv import derive, evaluate, gradient, hessian, hvp
 from matderiv.examples import rnn_step
 from matderiv.parse.unicode import parse_unicode
-from matderiv.render.rows import HEADLINE_CHARS, headline, title
+from matderiv.render.rows import HEADLINE_CHARS, headline, rows, title
 from matderiv.render.unicode import fmt
 from matderiv.testing import random_values
 
@@ -135,3 +135,19 @@ def test_latex_repeats_the_result_without_intermediates() -> None:
     assert rnn[-3].startswith(r"\frac{\partial h_{1}}") and rnn[-2].startswith(r"& \text{"), rnn[
         -4:
     ]
+
+
+@pytest.mark.parametrize("name", SHORT)
+def test_the_result_row_ends_with_the_written_out_result(name: str) -> None:
+    """The steps' last row shows the result twice: with the intermediates the table
+    defines, then written out as in the headline."""
+    d = SHORT[name]()
+    last = rows(d)[-1]
+    assert last.kind == "result"
+    assert last.formula == (f"= {fmt(d.steps[-1].expr)}", f"= {fmt(headline(d))}")
+    assert GENERATED.search(last.formula[0]) and not GENERATED.search(last.formula[1])
+
+
+def test_a_result_without_intermediates_has_one_line() -> None:
+    d = gradient(w.T * X.T * X * w, w)
+    assert rows(d)[-1].formula == (f"= {fmt(d.result)}",)

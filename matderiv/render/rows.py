@@ -69,7 +69,16 @@ def row(step: Any) -> Row:
 
 
 def rows(d: Any) -> list[Row]:
-    return [row(step) for step in d.steps]
+    """The rows of d's steps; the result's row also shows the result written out
+    without matderiv's intermediates (as the headline does), when that differs."""
+    out = [row(step) for step in d.steps]
+    if out and out[-1].kind == "result":
+        written = headline(d)
+        if written is not d.steps[-1].expr and written != d.steps[-1].expr:
+            last = out[-1]
+            formula = (*last.formula, f"= {fmt(written)}")
+            out[-1] = Row(last.kind, last.lhs, formula, last.shape, "")
+    return out
 
 
 def headline(d: Any) -> Any:
