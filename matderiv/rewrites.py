@@ -387,6 +387,92 @@ def diag_times_vector(left: Any, right: Any) -> Any:
     return None
 
 
+def _diag_outer_terms(expr: Any) -> list[tuple[Any, list[Any]]] | None:
+    """[(c, matrices)] for a sum of scalar multiples of diag(a), I and outer products
+    a bᵀ, one diag at least (diag(s) - s sᵀ, the softmax Jacobian), else None."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    terms = []
+    for term in expr.args:
+        coeff, mats = scalar_and_matrices(term)
+        diagonal = len(mats) == 1 and isinstance(mats[0], (DiagVector, sp.Identity))
+        outer = len(mats) == 2 and _is_one(shape_of(mats[0])[1])
+        if not (diagonal or outer):
+            return None
+        terms.append((coeff, mats))
+    # with a diag: its term becomes a ∘ product, so no factor is shared again (factor_sum)
+    return terms if any(isinstance(m[0], DiagVector) for _, m in terms) else None
+
+
+def vector_through_sum(left: Any, right: Any) -> Any:
+    """(Σ cᵢ Mᵢ) v → Σ cᵢ Mᵢ v,  uᵀ (Σ cᵢ Mᵢ) likewise, for Mᵢ = diag(a), I or a bᵀ:
+    diag(a) v = a∘v and (a bᵀ) v = a (bᵀ v), so (diag(s) - s sᵀ) v = s∘v - s (sᵀ v)
+    terminates: a sum of matrices times a vector becomes a sum of vectors."""
+    if _is_one(shape_of(right)[1]):
+        terms, vector, column = _diag_outer_terms(left), right, True
+    elif _is_one(shape_of(left)[0]):
+        terms, vector, column = _diag_outer_terms(right), left, False
+    else:
+        return None
+    if terms is None:
+        return None
+    pieces = []
+    for coeff, mats in terms:
+        (first, *_) = mats
+        if isinstance(first, sp.Identity):
+            piece = matmul(coeff, vector)
+        elif isinstance(first, DiagVector):
+            diagonal = first.arg if column else transpose(first.arg)
+            piece = matmul(coeff, sp.HadamardProduct(diagonal, vector))
+        else:
+            piece = matmul(coeff, *mats, vector) if column else matmul(coeff, vector, *mats)
+        pieces.append(piece)
+    return (matadd(*pieces),)
+
+
+def _without_inverse(expr: Any, of: Any) -> Any:
+    """p when ``expr`` is p ∘ of^∘-1 (a ∘ product with the entrywise inverse of ``of``),
+    else None."""
+    if not isinstance(expr, sp.HadamardProduct):
+        return None
+    factors = list(expr.args)
+    inverse = sp.HadamardPower(of, -1)
+    if inverse not in factors:
+        return None
+    factors.remove(inverse)
+    return factors[0] if len(factors) == 1 else sp.HadamardProduct(*factors)
+
+
+def _as_column(row: Any) -> Any:
+    """The column c with cᵀ = ``row``, through transposes, ∘ products and ∘ powers
+    (SymPy writes (p∘v^∘-1)ᵀ as pᵀ∘(vᵀ)^∘-1), else None."""
+    if isinstance(row, sp.Transpose):
+        return row.arg
+    if isinstance(row, sp.HadamardPower):
+        base = _as_column(row.base)
+        return None if base is None else sp.HadamardPower(base, row.exp)
+    if isinstance(row, sp.HadamardProduct):
+        factors = [_as_column(f) for f in row.args]
+        return None if None in factors else sp.HadamardProduct(*factors)
+    return None
+
+
+def inner_with_inverse(left: Any, right: Any) -> Any:
+    """(p ∘ v^∘-1)ᵀ v → 𝟏ᵀ p,  vᵀ (p ∘ v^∘-1) → 𝟏ᵀ p  (columns p, v)
+    terminates: removes an entrywise inverse."""
+    if not (_is_one(shape_of(left)[0]) and _is_one(shape_of(right)[1])):
+        return None
+    column = _as_column(left)
+    if column is None:
+        return None
+    rest = _without_inverse(column, right)
+    if rest is None:
+        rest = _without_inverse(right, column)
+    if rest is None:
+        return None
+    return (sp.MatMul(sp.OneMatrix(1, shape_of(rest)[0]), rest),)
+
+
 def _rest(coeff: Any, factors: list[Any], size: Any) -> Any:
     # not SymPy's ``coeff * I`` or MatMul.doit: they run a deep doit (SymPy splits
     # 2·(A + B) with one), which trips over SymPy's own bugs in the operands
@@ -402,16 +488,30 @@ def factor_sum(expr: Any) -> Any:
     if all(len(f) < 2 for _, f in split):
         return None
     last = split[0][1][-1]
-    if all(f[-1] == last for _, f in split):
+    if all(f[-1] == last for _, f in split) and not _splits_scalar(split, -1):
         size = shape_of(last)[0]
         inner = matadd(*(_rest(c, f[:-1], size) for c, f in split))
         return sp.MatMul(inner, last)
     first = split[0][1][0]
-    if all(f[0] == first for _, f in split):
+    if all(f[0] == first for _, f in split) and not _splits_scalar(split, 0):
         size = shape_of(first)[1]
         inner = matadd(*(_rest(c, f[1:], size) for c, f in split))
         return sp.MatMul(first, inner)
     return None
+
+
+def _splits_scalar(split: list[tuple[Any, list[Any]]], end: int) -> bool:
+    """Whether factoring out the shared factor at ``end`` (-1: the last, 0: the first)
+    would split a 1 x 1 product: s 𝟏ᵀy - y is s (𝟏ᵀy) - y, not (s 𝟏ᵀ - I) y, which
+    builds a matrix out of vectors."""
+    neighbour = -2 if end == -1 else 1
+    axis = 0 if end == -1 else 1  # a row before a column, or a column after a row
+    return any(
+        len(f) > 1
+        and _is_one(shape_of(f[neighbour])[axis])
+        and _is_one(shape_of(f[end])[1 - axis])
+        for _, f in split
+    )
 
 
 def hadamard_ones(expr: Any) -> Any:
@@ -510,4 +610,6 @@ PAIR_RULES: tuple[PairRule, ...] = (
     diag_product,
     diag_times_vector,
     ones_through_constants,
+    vector_through_sum,
+    inner_with_inverse,
 )

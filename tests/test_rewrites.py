@@ -35,6 +35,7 @@ from matderiv.rewrites import (
     factor_scalar,
     factor_sum,
     hadamard_ones,
+    inner_with_inverse,
     kron_commutation_swap,
     kron_outer_product,
     kron_unit_factor,
@@ -48,6 +49,7 @@ from matderiv.rewrites import (
     trace_of_scalar,
     vec_of_reshape,
     vec_of_vector,
+    vector_through_sum,
 )
 from matderiv.simplify import simplify
 
@@ -184,6 +186,26 @@ FIRES = [
         ),
         sp.MatMul(2, Softmax(v), r),
     ),
+    (  # the softmax Jacobian times a vector: s∘v - s (sᵀ v)
+        vector_through_sum,
+        (sp.MatAdd(DiagVector(v), -v * v.T), w),
+        (sp.MatAdd(sp.HadamardProduct(v, w), -v * v.T * w),),
+    ),
+    (
+        vector_through_sum,
+        (r, sp.MatAdd(2 * DiagVector(v), sp.Identity(n))),
+        (matadd(matmul(2, sp.HadamardProduct(v.T, r)), r),),
+    ),
+    (
+        inner_with_inverse,
+        (sp.HadamardProduct(w, sp.HadamardPower(v, -1)).T, v),
+        (sp.MatMul(sp.OneMatrix(1, n), w),),
+    ),
+    (
+        inner_with_inverse,
+        (v.T, sp.HadamardProduct(w, b, sp.HadamardPower(v, -1))),
+        (sp.MatMul(sp.OneMatrix(1, n), sp.HadamardProduct(w, b)),),
+    ),
     (scalar_of_constant, (AsScalar(sp.ZeroMatrix(1, 1)),), sp.S.Zero),
     (scalar_of_constant, (AsScalar(sp.Identity(1)),), sp.S.One),
 ]
@@ -232,6 +254,11 @@ DECLINES = [
     (ones_through_constants, (sp.OneMatrix(1, n), sp.MatAdd(S, sp.Identity(n)))),
     (ones_through_constants, (S, sp.OneMatrix(n, 1))),
     (scalar_of_constant, (AsScalar(r * v),)),
+    (factor_sum, (sp.MatAdd(v * sp.OneMatrix(1, n) * w, -w),)),  # keeps 𝟏ᵀw whole
+    (vector_through_sum, (sp.MatAdd(sp.Identity(n), -v * v.T), w)),  # no diag: factor_sum's
+    (vector_through_sum, (sp.MatAdd(DiagVector(v), S), w)),
+    (inner_with_inverse, (sp.HadamardProduct(w, sp.HadamardPower(b, -1)).T, v)),
+    (inner_with_inverse, (w.T, v)),
     (softmax_of_exp, (sp.MatMul(1 / AsScalar(r * v), v.applyfunc(sp.exp)),)),
     (softmax_of_exp, (sp.MatMul(1 / AsScalar(sp.OneMatrix(1, n) * v.applyfunc(sp.exp)), v),)),
 ]

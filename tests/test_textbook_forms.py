@@ -116,3 +116,25 @@ def test_a_coefficient_with_a_positive_number_keeps_its_signs() -> None:
     d = gradient(parse_expression("tanh(a.T @ x)", {**SYMBOLS, "a": a}), x)
     check_derivation(d, {n: 4})
     assert title(d).startswith("∂f/∂x = (1 - f²) a"), title(d)
+
+
+def test_softmax_cross_entropy_gradient_is_a_vector_expression() -> None:
+    """The softmax Jacobian diag(s) - s sᵀ times a vector is s∘v - s (sᵀv), and
+    (p∘s^∘-1)ᵀ s is 𝟏ᵀp: ∇_z(-yᵀ log softmax(z)) = s (𝟏ᵀy) - y, exactly (s - y for
+    a one-hot y), instead of (diag(s) - s sᵀ)((-y)∘s^∘-1)."""
+    k = sp.Symbol("k", positive=True, integer=True)
+    z, y, g = (sp.MatrixSymbol(s, k, 1) for s in "zyg")
+    W = sp.MatrixSymbol("W", k, n)
+    symbols = {"z": z, "y": y, "g": g, "W": W, "x": x}
+    ce = parse_expression("-y.T @ log(softmax(z))", symbols)
+    d = gradient(ce, z)
+    assert fmt(d.result) == "softmax(z) 𝟏_kᵀ y - y", fmt(d.result)
+    assert "diag" not in fmt(d.result)
+    for layout in ("numerator", "denominator"):
+        check_derivation(derive(ce, z, layout), {k: 4})
+    d = gradient(parse_expression("-y.T @ log(softmax(W @ x))", symbols), W)
+    assert fmt(d.result) == "(softmax(W x) 𝟏_kᵀ y - y) xᵀ", fmt(d.result)
+    check_derivation(d, {k: 4, n: 3})
+    vjp = gradient(parse_expression("g.T @ softmax(z)", symbols), z)
+    assert fmt(vjp.result) == "g∘softmax(z) - softmax(z) softmax(z)ᵀ g", fmt(vjp.result)
+    check_derivation(vjp, {k: 5})
