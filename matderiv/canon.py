@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .memo import IdentityMemo
+from .nodes import AsScalar
 from .shapes import dims_equal, shape_of
 from .substitute import unchecked
 
@@ -248,3 +249,18 @@ def transpose(expr: Any) -> Any:
         return sp.Transpose(expr)
     flipped = expr._eval_transpose() if hasattr(expr, "_eval_transpose") else None
     return sp.Transpose(expr) if flipped is None else flipped
+
+
+def summed(expr: Any) -> Any:
+    """E when ``expr`` sums a vector's entries: 𝟏ᵀE of a column E or E 𝟏 of a row E
+    (or that 1 x 1 matrix used as a scalar), else None."""
+    if isinstance(expr, AsScalar):
+        expr = expr.arg
+    if not isinstance(expr, sp.MatMul) or len(expr.args) != 2:
+        return None
+    first, second = expr.args
+    if isinstance(first, sp.OneMatrix) and dims_equal(first.shape[0], 1):
+        return second
+    if isinstance(second, sp.OneMatrix) and dims_equal(second.shape[1], 1):
+        return first
+    return None

@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import matmul, transpose
+from .canon import matmul, summed, transpose
 from .errors import MatDerivError
 from .nodes import AsScalar
 from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of
@@ -103,17 +103,7 @@ def norm_1(expr: Any) -> Any:
 
 def norm_1_operand(expr: Any) -> Any:
     """x when ``expr`` is ‖x‖₁: 𝟏ᵀ|x| of a column x or |r| 𝟏 of a row r."""
-    if isinstance(expr, AsScalar):
-        expr = expr.arg
-    if not isinstance(expr, sp.MatMul) or len(expr.args) != 2:
-        return None
-    first, second = expr.args
-    if isinstance(first, sp.OneMatrix) and dims_equal(first.shape[0], 1):
-        absolute = second
-    elif isinstance(second, sp.OneMatrix) and dims_equal(second.shape[1], 1):
-        absolute = first
-    else:
-        return None
+    absolute = summed(expr)
     fn = getattr(absolute, "function", None)
     if not isinstance(fn, sp.Lambda) or len(fn.variables) != 1:
         return None

@@ -272,7 +272,7 @@ def test_rule_declines_when_it_does_not_apply(rule, args) -> None:
 def test_a_common_scalar_factor_comes_from_the_top_level_factors_only() -> None:
     """The factor of c·u·t A + c·u²·t³ B is u·t, with u = (1 + (1 + t)²)² kept whole.
     (sp.gcd expanded such coefficients into polynomials: minutes on a deep one.)"""
-    from matderiv.rewrites import _common_scalar
+    from matderiv.rewrite_sums import _common_scalar
 
     t = sp.Symbol("t", positive=True)
     u = (1 + (1 + t) ** 2) ** 2

@@ -1,0 +1,146 @@
+"""Rewrite rules for diag, the diagonal, traces and constant 1 x 1 matrices (the
+rule table is ``rewrites.py``; each rule's identity is its docstring's first line,
+why it terminates the second)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from .canon import matadd, matmul, transpose
+from .nodes import AsScalar, Diagonal, DiagVector
+from .shapes import dims_equal, shape_of, shapes_equal
+
+
+def _is_one(d: Any) -> bool:
+    return dims_equal(d, 1)
+
+
+def trace_of_identity(expr: Any) -> Any:
+    """tr(I_n) → n,  tr(c I_n) → c n
+    terminates: removes a trace."""
+    if not isinstance(expr, sp.Trace):
+        return None
+    arg = expr.arg
+    if isinstance(arg, sp.Identity):
+        return sp.sympify(arg.rows)
+    if isinstance(arg, sp.MatMul):
+        coeff, mats = arg.as_coeff_matrices()
+        if len(mats) == 1 and isinstance(mats[0], sp.Identity):
+            return coeff * mats[0].rows
+    return None
+
+
+def trace_of_scalar(expr: Any) -> Any:
+    """tr(a) → a  (a 1 x 1 matrix: its trace is its one entry)
+    terminates: removes a trace."""
+    if isinstance(expr, sp.Trace) and shapes_equal(shape_of(expr.arg), (1, 1)):
+        return AsScalar(expr.arg)
+    return None
+
+
+def scalar_of_constant(expr: Any) -> Any:
+    """𝟎₁ₓ₁ → 0,  𝟏₁ₓ₁ → 1,  I₁ → 1  (a constant 1 x 1 matrix used as a scalar)
+    terminates: removes a matrix."""
+    if isinstance(expr, AsScalar) and shapes_equal(shape_of(expr.arg), (1, 1)):
+        if isinstance(expr.arg, sp.ZeroMatrix):
+            return sp.S.Zero
+        if isinstance(expr.arg, (sp.OneMatrix, sp.Identity)):
+            return sp.S.One
+    return None
+
+
+def diag_sum(expr: Any) -> Any:
+    """c₁ diag(a) + c₂ diag(b) → diag(c₁ a + c₂ b)
+    terminates: a sum of k diag terms becomes one diag."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    vectors = []
+    for term in expr.args:
+        coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (1, [term])
+        if len(mats) != 1 or not isinstance(mats[0], DiagVector):
+            return None
+        vectors.append(mats[0].arg if coeff == 1 else matmul(coeff, mats[0].arg))
+    return DiagVector(matadd(*vectors))
+
+
+def diag_scalar(expr: Any) -> Any:
+    """diag(c v) → c diag(v) for a number c
+    terminates: the number leaves the diag; diag_sum takes it back only into a sum."""
+    if not isinstance(expr, DiagVector) or not isinstance(expr.arg, sp.MatMul):
+        return None
+    coeff, mats = expr.arg.as_coeff_matrices()
+    if coeff == 1 or not coeff.is_Number:
+        return None
+    return matmul(coeff, DiagVector(matmul(*mats)))
+
+
+def diag_of_ones(expr: Any) -> Any:
+    """diag(𝟏_n) → I_n,  diag(𝟎_n) → 𝟎_{n×n} (relu″ = step′ = 0)
+    terminates: removes a diag."""
+    if isinstance(expr, DiagVector) and isinstance(expr.arg, sp.OneMatrix):
+        return sp.Identity(expr.arg.shape[0])
+    if isinstance(expr, DiagVector) and isinstance(expr.arg, sp.ZeroMatrix):
+        return sp.ZeroMatrix(expr.arg.shape[0], expr.arg.shape[0])
+    return None
+
+
+def diagonal_of_diag(expr: Any) -> Any:
+    """diag(diag(v)) → v (the diagonal of a diagonal matrix),  diag(I_n) → 𝟏_n
+    terminates: removes a diag."""
+    if not isinstance(expr, Diagonal):
+        return None
+    if isinstance(expr.arg, DiagVector):
+        return expr.arg.arg
+    if isinstance(expr.arg, sp.Identity):
+        return sp.OneMatrix(expr.arg.shape[0], 1)
+    return None
+
+
+def diagonal_of_outer(expr: Any) -> Any:
+    """diag(c u vᵀ) → c (u ∘ v)  (u, v columns: the diagonal of an outer product)
+    terminates: removes a diag."""
+    if not isinstance(expr, Diagonal) or not isinstance(expr.arg, sp.MatMul):
+        return None
+    coeff, mats = expr.arg.as_coeff_matrices()
+    for k in range(1, len(mats)):
+        if _is_one(shape_of(mats[k - 1])[1]):
+            u, v = matmul(*mats[:k]), transpose(matmul(*mats[k:]))
+            return matmul(coeff, sp.HadamardProduct(u, v))
+    return None
+
+
+def diagonal_of_product(expr: Any) -> Any:
+    """diag(c diag(u) M diag(v)) → c (u ∘ diag(M) ∘ v)  (a scalar, and diagonal
+    matrices at either end, leave the diagonal)
+    terminates: the diag's product loses a factor or its coefficient."""
+    if not isinstance(expr, Diagonal) or not isinstance(expr.arg, sp.MatMul):
+        return None
+    coeff, mats = expr.arg.as_coeff_matrices()
+    mats = list(mats)
+    outer = []
+    if len(mats) > 1 and isinstance(mats[0], DiagVector):
+        outer.append(mats.pop(0).arg)
+    if len(mats) > 1 and isinstance(mats[-1], DiagVector):
+        outer.append(mats.pop().arg)
+    if coeff == 1 and not outer:
+        return None
+    inner = Diagonal(matmul(*mats))
+    return matmul(coeff, sp.HadamardProduct(inner, *outer) if outer else inner)
+
+
+def diag_product(left: Any, right: Any) -> Any:
+    """diag(v) diag(w) → diag(v ∘ w)
+    terminates: one diag fewer."""
+    if isinstance(left, DiagVector) and isinstance(right, DiagVector):
+        return (DiagVector(sp.HadamardProduct(left.arg, right.arg)),)
+    return None
+
+
+def diag_times_vector(left: Any, right: Any) -> Any:
+    """diag(v) w → v ∘ w  (w a column vector)
+    terminates: removes a diag."""
+    if isinstance(left, DiagVector) and _is_one(shape_of(right)[1]):
+        return (sp.HadamardProduct(left.arg, right),)
+    return None

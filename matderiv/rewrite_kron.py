@@ -1,0 +1,164 @@
+"""Rewrite rules for Kronecker products, commutation matrices and vec (the rule
+table is ``rewrites.py``; each rule's identity is its docstring's first line, why it
+terminates the second)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from .canon import matmul, transpose
+from .nodes import CommutationMatrix, Reshape, Vec
+from .shapes import dims_equal, shape_of, shapes_equal
+
+
+def _is_one(d: Any) -> bool:
+    return dims_equal(d, 1)
+
+
+def _kron_pair(expr: Any) -> tuple[Any, Any] | None:
+    """(A, B) for a two-factor Kronecker product A ⊗ B, else None."""
+    if isinstance(expr, sp.KroneckerProduct) and len(expr.args) == 2:
+        return expr.args[0], expr.args[1]
+    return None
+
+
+def kron_unit_factor(expr: Any) -> Any:
+    """I_1 ⊗ A → A,  A ⊗ I_1 → A
+    terminates: one factor fewer."""
+    if not isinstance(expr, sp.KroneckerProduct):
+        return None
+    kept = [f for f in expr.args if not (isinstance(f, sp.Identity) and _is_one(f.rows))]
+    if len(kept) == len(expr.args):
+        return None
+    if not kept:
+        return sp.Identity(1)
+    return kept[0] if len(kept) == 1 else sp.KroneckerProduct(*kept)
+
+
+def kron_outer_product(expr: Any) -> Any:
+    """a ⊗ bᵀ → a bᵀ,  bᵀ ⊗ a → a bᵀ  (column vectors a, b)
+    terminates: removes a Kronecker product."""
+    pair = _kron_pair(expr)
+    if pair is None:
+        return None
+    first, second = pair
+    (r1, c1), (r2, c2) = shape_of(first), shape_of(second)
+    if _is_one(c1) and _is_one(r2):
+        return matmul(first, second)
+    if _is_one(r1) and _is_one(c2):
+        return matmul(second, first)
+    return None
+
+
+def commutation_trivial(expr: Any) -> Any:
+    """K_{1,n} → I_n,  K_{n,1} → I_n
+    terminates: removes a commutation matrix."""
+    if isinstance(expr, CommutationMatrix) and (_is_one(expr.m) or _is_one(expr.n)):
+        return sp.Identity(expr.m * expr.n)
+    return None
+
+
+def vec_of_vector(expr: Any) -> Any:
+    """vec(v) → v,  vec(vᵀ) → v  (v a column vector),  vec(𝟎_{m×n}) → 𝟎_{mn}
+    terminates: removes a vec."""
+    if not isinstance(expr, Vec):
+        return None
+    if isinstance(expr.arg, sp.ZeroMatrix):
+        return sp.ZeroMatrix(*shape_of(expr))
+    rows, cols = shape_of(expr.arg)
+    if _is_one(cols):
+        return expr.arg
+    if _is_one(rows):
+        return transpose(expr.arg)
+    return None
+
+
+def vec_of_reshape(expr: Any) -> Any:
+    """vec(vec⁻¹(v)) → v
+    terminates: removes two nodes."""
+    if isinstance(expr, Vec) and isinstance(expr.arg, Reshape):
+        return expr.arg.arg
+    return None
+
+
+def reshape_of_vec(expr: Any) -> Any:
+    """vec⁻¹_{m×n}(vec A) → A  (A of shape m x n);  vec⁻¹_{n×1}(v) → v
+    terminates: removes nodes."""
+    if not isinstance(expr, Reshape):
+        return None
+    if isinstance(expr.arg, Vec) and shapes_equal(shape_of(expr.arg.arg), expr.shape):
+        return expr.arg.arg
+    if _is_one(expr.shape[1]):
+        return expr.arg
+    return None
+
+
+def mixed_product(left: Any, right: Any) -> Any:
+    """(A ⊗ B)(C ⊗ D) → (AC) ⊗ (BD)  when AC and BD are defined  (Cookbook 520)
+    terminates: one Kronecker product fewer."""
+    if not (isinstance(left, sp.KroneckerProduct) and isinstance(right, sp.KroneckerProduct)):
+        return None
+    if len(left.args) != len(right.args):
+        return None
+    pairs = list(zip(left.args, right.args, strict=False))
+    if not all(dims_equal(shape_of(a)[1], shape_of(c)[0]) for a, c in pairs):
+        return None
+    return (sp.KroneckerProduct(*(matmul(a, c) for a, c in pairs)),)
+
+
+def commutation_through_kron(left: Any, right: Any) -> Any:
+    """K_{p,m}(A ⊗ B) → (B ⊗ A) K_{q,n}  (A: m x n, B: p x q; Magnus & Neudecker 3.9)
+    terminates: the commutation matrix moves right."""
+    pair = _kron_pair(right)
+    if not isinstance(left, CommutationMatrix) or pair is None:
+        return None
+    (m, n), (p, q) = shape_of(pair[0]), shape_of(pair[1])
+    if not (dims_equal(left.m, p) and dims_equal(left.n, m)):
+        return None
+    return (sp.KroneckerProduct(pair[1], pair[0]), CommutationMatrix(q, n))
+
+
+def kron_commutation_swap(left: Any, right: Any) -> Any:
+    """(A ⊗ B) K_{n,q} → B ⊗ A  when A or B is a row (A: m x n, B: p x q, m = 1 or p = 1)
+    terminates: removes a commutation matrix."""
+    pair = _kron_pair(left)
+    if pair is None or not isinstance(right, CommutationMatrix):
+        return None
+    (m, n), (p, q) = shape_of(pair[0]), shape_of(pair[1])
+    trivial = _is_one(m) or _is_one(p)
+    if trivial and dims_equal(right.m, n) and dims_equal(right.n, q):
+        return (sp.KroneckerProduct(pair[1], pair[0]),)
+    return None
+
+
+def commutation_inverse(left: Any, right: Any) -> Any:
+    """K_{m,n} K_{n,m} → I
+    terminates: removes two factors."""
+    both = isinstance(left, CommutationMatrix) and isinstance(right, CommutationMatrix)
+    if both and dims_equal(left.m, right.n) and dims_equal(left.n, right.m):
+        return (sp.Identity(left.m * left.n),)
+    return None
+
+
+def commutation_vec(left: Any, right: Any) -> Any:
+    """K_{m,n} vec(A) → vec(Aᵀ)  (A: m x n)
+    terminates: removes a commutation matrix."""
+    applies = isinstance(left, CommutationMatrix) and isinstance(right, Vec)
+    if applies and shapes_equal(shape_of(right.arg), (left.m, left.n)):
+        return (Vec(transpose(right.arg)),)
+    return None
+
+
+def kron_vec(left: Any, right: Any) -> Any:
+    """(A ⊗ B) vec(X) → vec(B X Aᵀ)  (the vec trick; Cookbook 520)
+    terminates: removes a Kronecker product."""
+    pair = _kron_pair(left)
+    if pair is None or not isinstance(right, Vec):
+        return None
+    a, b = pair
+    x = right.arg
+    if dims_equal(shape_of(b)[1], shape_of(x)[0]) and dims_equal(shape_of(x)[1], shape_of(a)[1]):
+        return (Vec(matmul(b, x, transpose(a))),)
+    return None

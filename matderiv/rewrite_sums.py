@@ -1,0 +1,278 @@
+"""Rewrite rules for sums and entrywise forms: common factors, ones, the softmax and
+its Jacobian times a vector (the rule table is ``rewrites.py``; each rule's identity
+is its docstring's first line, why it terminates the second)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from .canon import matadd, matmul, scalar_and_matrices, summed, transpose
+from .nodes import DiagVector, Softmax
+from .shapes import dims_equal, shape_of
+
+
+def _is_one(d: Any) -> bool:
+    return dims_equal(d, 1)
+
+
+def _exp_operand(expr: Any) -> Any:
+    """z when ``expr`` is exp(z) entrywise, else None."""
+    if not isinstance(expr, ElementwiseApplyFunction):
+        return None
+    fn = expr.function
+    if fn == sp.exp:
+        return expr.expr
+    single = isinstance(fn, sp.Lambda) and len(fn.variables) == 1
+    if single and fn.expr == sp.exp(fn.variables[0]):
+        return expr.expr
+    return None
+
+
+def softmax_of_exp(expr: Any) -> Any:
+    """c/(𝟏ᵀ exp(z)) exp(z) M → c softmax(z) M  (z a column)
+    terminates: an exp and a sum become one softmax."""
+    if not isinstance(expr, sp.MatMul) or not any(_exp_operand(a) for a in expr.args):
+        return None
+    coeff, mats = scalar_and_matrices(expr)
+    z = _exp_operand(mats[0]) if mats else None
+    if z is None or not dims_equal(shape_of(z)[1], 1):
+        return None
+    for factor in sp.Mul.make_args(coeff):
+        base, exponent = factor.as_base_exp()
+        if exponent == -1 and _sum_of_exp(base) == z:
+            return matmul(coeff * base, Softmax(z), *mats[1:])
+    return None
+
+
+def _sum_of_exp(expr: Any) -> Any:
+    """z when ``expr`` is 𝟏ᵀ exp(z) (or that 1 x 1 matrix used as a scalar), else None."""
+    entries = summed(expr)
+    return None if entries is None else _exp_operand(entries)
+
+
+def _constant_terms(expr: Any) -> list[tuple[Any, Any]] | None:
+    """[(c, M)] for a sum of scalar multiples of identities and ones matrices
+    (I - 1/n 𝟏, a centering matrix), else None."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    terms = []
+    for term in expr.args:
+        coeff, mats = scalar_and_matrices(term)
+        if len(mats) != 1 or not isinstance(mats[0], (sp.Identity, sp.OneMatrix)):
+            return None
+        terms.append((coeff, mats[0]))
+    return terms
+
+
+def ones_through_constants(left: Any, right: Any) -> Any:
+    """𝟏_{r×n} (Σ cᵢ Mᵢ) → (Σ cᵢ wᵢ) 𝟏,  (Σ cᵢ Mᵢ) 𝟏_{n×k} likewise  (Mᵢ = I: wᵢ = 1;
+    Mᵢ = 𝟏: wᵢ = n): 𝟏ᵀ(I - 𝟏𝟏ᵀ/n) = 0, a centering matrix sums to zero
+    terminates: removes a sum."""
+    if isinstance(left, sp.OneMatrix):
+        terms, inner = _constant_terms(right), left.cols
+        shape = (left.rows, shape_of(right)[1])
+    elif isinstance(right, sp.OneMatrix):
+        terms, inner = _constant_terms(left), right.rows
+        shape = (shape_of(left)[0], right.cols)
+    else:
+        return None
+    if terms is None:
+        return None
+    total = sp.Add(*(c * (1 if isinstance(m, sp.Identity) else inner) for c, m in terms))
+    if total == 0:
+        return (sp.ZeroMatrix(*shape),)
+    return (matmul(total, sp.OneMatrix(*shape)),)
+
+
+def _diag_outer_terms(expr: Any) -> list[tuple[Any, list[Any]]] | None:
+    """[(c, matrices)] for a sum of scalar multiples of diag(a), I and outer products
+    a bᵀ, one diag at least (diag(s) - s sᵀ, the softmax Jacobian), else None."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    terms = []
+    for term in expr.args:
+        coeff, mats = scalar_and_matrices(term)
+        diagonal = len(mats) == 1 and isinstance(mats[0], (DiagVector, sp.Identity))
+        outer = len(mats) == 2 and _is_one(shape_of(mats[0])[1])
+        if not (diagonal or outer):
+            return None
+        terms.append((coeff, mats))
+    # with a diag: its term becomes a ∘ product, so no factor is shared again (factor_sum)
+    return terms if any(isinstance(m[0], DiagVector) for _, m in terms) else None
+
+
+def vector_through_sum(left: Any, right: Any) -> Any:
+    """(Σ cᵢ Mᵢ) v → Σ cᵢ Mᵢ v,  uᵀ (Σ cᵢ Mᵢ) likewise, for Mᵢ = diag(a), I or a bᵀ:
+    diag(a) v = a∘v and (a bᵀ) v = a (bᵀ v), so (diag(s) - s sᵀ) v = s∘v - s (sᵀ v)
+    terminates: a sum of matrices times a vector becomes a sum of vectors."""
+    if _is_one(shape_of(right)[1]):
+        terms, vector, column = _diag_outer_terms(left), right, True
+    elif _is_one(shape_of(left)[0]):
+        terms, vector, column = _diag_outer_terms(right), left, False
+    else:
+        return None
+    if terms is None:
+        return None
+    pieces = []
+    for coeff, mats in terms:
+        (first, *_) = mats
+        if isinstance(first, sp.Identity):
+            piece = matmul(coeff, vector)
+        elif isinstance(first, DiagVector):
+            diagonal = first.arg if column else transpose(first.arg)
+            piece = matmul(coeff, sp.HadamardProduct(diagonal, vector))
+        else:
+            piece = matmul(coeff, *mats, vector) if column else matmul(coeff, vector, *mats)
+        pieces.append(piece)
+    return (matadd(*pieces),)
+
+
+def _without_inverse(expr: Any, of: Any) -> Any:
+    """p when ``expr`` is p ∘ of^∘-1 (a ∘ product with the entrywise inverse of ``of``),
+    else None."""
+    if not isinstance(expr, sp.HadamardProduct):
+        return None
+    factors = list(expr.args)
+    inverse = sp.HadamardPower(of, -1)
+    if inverse not in factors:
+        return None
+    factors.remove(inverse)
+    return factors[0] if len(factors) == 1 else sp.HadamardProduct(*factors)
+
+
+def _as_column(row: Any) -> Any:
+    """The column c with cᵀ = ``row``, through transposes, ∘ products and ∘ powers
+    (SymPy writes (p∘v^∘-1)ᵀ as pᵀ∘(vᵀ)^∘-1), else None."""
+    if isinstance(row, sp.Transpose):
+        return row.arg
+    if isinstance(row, sp.HadamardPower):
+        base = _as_column(row.base)
+        return None if base is None else sp.HadamardPower(base, row.exp)
+    if isinstance(row, sp.HadamardProduct):
+        factors = [_as_column(f) for f in row.args]
+        return None if None in factors else sp.HadamardProduct(*factors)
+    return None
+
+
+def inner_with_inverse(left: Any, right: Any) -> Any:
+    """(p ∘ v^∘-1)ᵀ v → 𝟏ᵀ p,  vᵀ (p ∘ v^∘-1) → 𝟏ᵀ p  (columns p, v)
+    terminates: removes an entrywise inverse."""
+    if not (_is_one(shape_of(left)[0]) and _is_one(shape_of(right)[1])):
+        return None
+    column = _as_column(left)
+    if column is None:
+        return None
+    rest = _without_inverse(column, right)
+    if rest is None:
+        rest = _without_inverse(right, column)
+    if rest is None:
+        return None
+    return (sp.MatMul(sp.OneMatrix(1, shape_of(rest)[0]), rest),)
+
+
+def _rest(coeff: Any, factors: list[Any], size: Any) -> Any:
+    # not SymPy's ``coeff * I`` or MatMul.doit: they run a deep doit (SymPy splits
+    # 2·(A + B) with one), which trips over SymPy's own bugs in the operands
+    return matmul(coeff, *factors) if factors else matmul(coeff, sp.Identity(size))
+
+
+def factor_sum(expr: Any) -> Any:
+    """A X + B X → (A + B) X,  X A + X B → X (A + B)  (a factor shared by every term)
+    terminates: the shared factor is multiplied once instead of in every term."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    split = [scalar_and_matrices(t) for t in expr.args]
+    if all(len(f) < 2 for _, f in split):
+        return None
+    last = split[0][1][-1]
+    if all(f[-1] == last for _, f in split) and not _splits_scalar(split, -1):
+        size = shape_of(last)[0]
+        inner = matadd(*(_rest(c, f[:-1], size) for c, f in split))
+        return sp.MatMul(inner, last)
+    first = split[0][1][0]
+    if all(f[0] == first for _, f in split) and not _splits_scalar(split, 0):
+        size = shape_of(first)[1]
+        inner = matadd(*(_rest(c, f[1:], size) for c, f in split))
+        return sp.MatMul(first, inner)
+    return None
+
+
+def _splits_scalar(split: list[tuple[Any, list[Any]]], end: int) -> bool:
+    """Whether factoring out the shared factor at ``end`` (-1: the last, 0: the first)
+    would split a 1 x 1 product: s 𝟏ᵀy - y is s (𝟏ᵀy) - y, not (s 𝟏ᵀ - I) y, which
+    builds a matrix out of vectors."""
+    neighbour = -2 if end == -1 else 1
+    axis = 0 if end == -1 else 1  # a row before a column, or a column after a row
+    return any(
+        len(f) > 1
+        and _is_one(shape_of(f[neighbour])[axis])
+        and _is_one(shape_of(f[end])[1 - axis])
+        for _, f in split
+    )
+
+
+def hadamard_ones(expr: Any) -> Any:
+    """(c 𝟏) ∘ A → c A  (𝟏 the all-ones matrix of A's shape: the unit of ∘)
+    terminates: one factor of the Hadamard product fewer."""
+    if not isinstance(expr, sp.HadamardProduct):
+        return None
+    for k, arg in enumerate(expr.args):
+        coeff, factors = scalar_and_matrices(arg)
+        if len(factors) == 1 and isinstance(factors[0], sp.OneMatrix):
+            rest = expr.args[:k] + expr.args[k + 1 :]
+            inner = rest[0] if len(rest) == 1 else sp.HadamardProduct(*rest)
+            return inner if coeff == 1 else matmul(coeff, inner)
+    return None
+
+
+def factor_scalar(expr: Any) -> Any:
+    """c A ± c B → c (A ± B)  (a number c ≠ 1 in every term, 2 A x - 2 b, or a common
+    scalar factor, 1/(xᵀx) A - 2 f/(xᵀx)² I → 1/(xᵀx) (A - 2 f/(xᵀx) I))
+    terminates: the factor is multiplied once instead of in every term."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    split = [scalar_and_matrices(t) for t in expr.args]
+    if all(k.is_Number for k, _ in split):
+        c = abs(split[0][0])
+        if c in (0, 1) or any(abs(k) != c for k, _ in split):
+            return None
+    else:
+        c = _common_scalar([k for k, _ in split])
+        if c is None:
+            return None
+    return matmul(c, matadd(*(matmul(k / c, *factors) for k, factors in split)))
+
+
+def _common_scalar(coeffs: list[Any]) -> Any:
+    """The common factor of scalar coefficients that are products of powers, from their
+    top-level factors only (nothing is expanded: a gcd of polynomials can take minutes
+    on a deep coefficient): each base every coefficient has, with the exponent nearest
+    zero when all its exponents have one sign.  None when there is none."""
+    powers = [_powers(k) for k in coeffs]
+    common = sp.S.One
+    for base in powers[0]:
+        if base.is_Number or not all(base in p for p in powers):
+            continue
+        exps = [p[base] for p in powers]
+        if not all(e.is_Rational for e in exps):
+            continue
+        if all(e > 0 for e in exps):
+            common *= base ** min(exps)
+        elif all(e < 0 for e in exps):
+            common *= base ** max(exps)
+    return None if common == 1 else common
+
+
+def _powers(k: Any) -> dict[Any, Any]:
+    """{base: rational exponent} of the top-level factors of a product (exp(u) is a
+    base of its own, not e to the u)."""
+    out: dict[Any, Any] = {}
+    for f in sp.Mul.make_args(k):
+        base, exp = (
+            (f.base, f.exp) if isinstance(f, sp.Pow) and f.exp.is_Rational else (f, sp.S.One)
+        )
+        out[base] = out.get(base, sp.S.Zero) + exp
+    return out
