@@ -90,18 +90,19 @@ def ones_through_constants(left: Any, right: Any) -> Any:
 def _diag_outer_terms(expr: Any) -> list[tuple[Any, list[Any]]] | None:
     """[(c, matrices)] for a sum of scalar multiples of diag(a), I and outer products
     a bᵀ, one diag at least (diag(s) - s sᵀ, the softmax Jacobian), else None."""
-    if not isinstance(expr, sp.MatAdd):
+    if not isinstance(expr, sp.MatAdd) or not dims_equal(*shape_of(expr)):
         return None
     terms = []
     for term in expr.args:
         coeff, mats = scalar_and_matrices(term)
         diagonal = len(mats) == 1 and isinstance(mats[0], (DiagVector, sp.Identity))
-        outer = len(mats) == 2 and _is_one(shape_of(mats[0])[1])
+        outer = len(mats) == 2 and _is_one(shape_of(mats[0])[1]) and _is_one(shape_of(mats[1])[0])
         if not (diagonal or outer):
             return None
         terms.append((coeff, mats))
     # with a diag: its term becomes a ∘ product, so no factor is shared again (factor_sum)
-    return terms if any(isinstance(m[0], DiagVector) for _, m in terms) else None
+    has_diag = any(len(m) == 1 and isinstance(m[0], DiagVector) for _, m in terms)
+    return terms if has_diag else None
 
 
 def vector_through_sum(left: Any, right: Any) -> Any:
@@ -118,14 +119,13 @@ def vector_through_sum(left: Any, right: Any) -> Any:
         return None
     pieces = []
     for coeff, mats in terms:
-        (first, *_) = mats
-        if isinstance(first, sp.Identity):
-            piece = matmul(coeff, vector)
-        elif isinstance(first, DiagVector):
-            diagonal = first.arg if column else transpose(first.arg)
-            piece = matmul(coeff, sp.HadamardProduct(diagonal, vector))
-        else:
+        if len(mats) == 2:  # an outer product a bᵀ
             piece = matmul(coeff, *mats, vector) if column else matmul(coeff, vector, *mats)
+        elif isinstance(mats[0], sp.Identity):
+            piece = matmul(coeff, vector)
+        else:
+            diagonal = mats[0].arg if column else transpose(mats[0].arg)
+            piece = matmul(coeff, sp.HadamardProduct(diagonal, vector))
         pieces.append(piece)
     return (matadd(*pieces),)
 

@@ -257,6 +257,17 @@ DECLINES = [
     (factor_sum, (sp.MatAdd(v * sp.OneMatrix(1, n) * w, -w),)),  # keeps 𝟏ᵀw whole
     (vector_through_sum, (sp.MatAdd(sp.Identity(n), -v * v.T), w)),  # no diag: factor_sum's
     (vector_through_sum, (sp.MatAdd(DiagVector(v), S), w)),
+    (  # diag(v) S is no outer product, though diag(v) comes first (a hypothesis find)
+        vector_through_sum,
+        (sp.MatAdd(DiagVector(v) * S, DiagVector(w)), b),
+    ),
+    (  # a 1 x 1 times a row: no square sum to distribute (diag(d) r looked like d rᵀ)
+        vector_through_sum,
+        (
+            sp.MatrixSymbol("c", 1, 1),
+            sp.MatAdd(DiagVector(sp.MatrixSymbol("d", 1, 1)) * r, sp.MatrixSymbol("e", 1, 1) * r),
+        ),
+    ),
     (inner_with_inverse, (sp.HadamardProduct(w, sp.HadamardPower(b, -1)).T, v)),
     (inner_with_inverse, (w.T, v)),
     (softmax_of_exp, (sp.MatMul(1 / AsScalar(r * v), v.applyfunc(sp.exp)),)),
