@@ -320,18 +320,17 @@ def hadamard_power(x: Any, k: Any) -> Any:
 
 # -- functions ------------------------------------------------------------------
 
-_ENTRYWISE = {"log": sp.log, "ln": sp.log, "exp": sp.exp, "tanh": sp.tanh}
-#: words of the expression syntax's entrywise functions, as matderiv prints them
-#: (\operatorname{relu}); sgn is sign
-_NAMED = {word: ELEMENTWISE[word] for word in ("relu", "softplus", "step", "abs", "sign")}
-_NAMED.update(
-    {
-        "ReLU": ELEMENTWISE["relu"],
-        "sgn": ELEMENTWISE["sign"],
-        "sin": lambda: sp.sin,
-        "cos": lambda: sp.cos,
-    }
-)
+#: entrywise functions by word: the expression syntax's names, as matderiv prints them
+#: (\operatorname{relu}), and ln (log), sgn (sign), ReLU (relu)
+_ENTRYWISE = {
+    **{
+        word: ELEMENTWISE[word]
+        for word in ("log", "exp", "tanh", "sin", "cos", "relu", "softplus", "step", "abs", "sign")
+    },
+    "ln": ELEMENTWISE["log"],
+    "sgn": ELEMENTWISE["sign"],
+    "ReLU": ELEMENTWISE["relu"],
+}
 
 
 def function(word: str, x: Any, pos: int) -> Any:
@@ -341,9 +340,7 @@ def function(word: str, x: Any, pos: int) -> Any:
     if word in ("sigma", "sigmoid"):
         return entrywise(SIGMOID, x)
     if word in _ENTRYWISE:
-        return entrywise(_ENTRYWISE[word], x)
-    if word in _NAMED:
-        return entrywise(_NAMED[word](), x)
+        return entrywise(_ENTRYWISE[word](), x)
     if word in ("tr", "Tr", "trace", "det"):
         if not is_matrix(x):
             return x
