@@ -15,6 +15,7 @@ import sympy as sp
 
 from .canon import matmul, summed, transpose
 from .errors import MatDerivError
+from .named_functions import function_name, named_function
 from .nodes import AsScalar
 from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of
 
@@ -78,18 +79,13 @@ def norm_power(expr: Any) -> tuple[Any, bool, int] | None:
     return operand, frobenius, int(k)
 
 
-def _abs() -> Any:
-    t = sp.Symbol("t")  # the variable of the syntax's abs, so the two compare equal
-    return sp.Lambda(t, sp.Abs(t))
-
-
 def norm_1(expr: Any) -> Any:
     """‖x‖₁ = 𝟏ᵀ|x|, the sum of the absolute values of a vector's entries
     (differentiable where no entry is 0: d‖x‖₁ = sign(x)ᵀ dx)."""
     if not is_matrix(expr):
         raise MatDerivError(f"norm(x, 1) takes a vector, got the scalar {expr}")
     rows, cols = shape_of(expr)
-    absolute = expr.applyfunc(_abs())
+    absolute = expr.applyfunc(named_function("abs"))
     if dims_equal(cols, 1):
         return AsScalar(sp.MatMul(sp.OneMatrix(1, rows), absolute))
     if dims_equal(rows, 1):
@@ -104,9 +100,6 @@ def norm_1(expr: Any) -> Any:
 def norm_1_operand(expr: Any) -> Any:
     """x when ``expr`` is ‖x‖₁: 𝟏ᵀ|x| of a column x or |r| 𝟏 of a row r."""
     absolute = summed(expr)
-    fn = getattr(absolute, "function", None)
-    if not isinstance(fn, sp.Lambda) or len(fn.variables) != 1:
-        return None
-    if fn.expr != sp.Abs(fn.variables[0]):
+    if function_name(getattr(absolute, "function", None)) != "abs":
         return None
     return absolute.expr

@@ -7,6 +7,7 @@ front end and the syntax printer (render/syntax.py) share the vocabulary.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ import sympy as sp
 from lark import Lark
 
 from ..canon import canonical
+from ..named_functions import BODIES, named_function
 from ..nodes import CommutationMatrix, LogSumExp, Softmax, Vec, diag
 from ..norms import norm
 
@@ -50,37 +52,6 @@ NUMBER: /[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?/ | /\.[0-9]+([eE][-+]?[0-9]+)?/
 PARSER = Lark(GRAMMAR, start="program", parser="lalr", maybe_placeholders=False)
 
 
-def _sigmoid() -> Any:
-    t = sp.Symbol("t")
-    return sp.Lambda(t, 1 / (1 + sp.exp(-t)))
-
-
-def _relu() -> Any:
-    t = sp.Symbol("t")
-    return sp.Lambda(t, sp.Max(0, t))
-
-
-def _softplus() -> Any:
-    t = sp.Symbol("t")
-    return sp.Lambda(t, sp.log(1 + sp.exp(t)))
-
-
-def _step() -> Any:
-    """The unit step, relu's derivative (1/2 at 0, as SymPy's Heaviside and NumPy's)."""
-    t = sp.Symbol("t")
-    return sp.Lambda(t, sp.Heaviside(t))
-
-
-def _abs() -> Any:
-    t = sp.Symbol("t")
-    return sp.Lambda(t, sp.Abs(t))
-
-
-def _sign() -> Any:
-    t = sp.Symbol("t")
-    return sp.Lambda(t, sp.sign(t))
-
-
 #: entrywise functions: applied with applyfunc to matrices, directly to scalars
 ELEMENTWISE: dict[str, Callable[[], Any]] = {
     "tanh": lambda: sp.tanh,
@@ -89,12 +60,7 @@ ELEMENTWISE: dict[str, Callable[[], Any]] = {
     "sqrt": lambda: sp.sqrt,
     "sin": lambda: sp.sin,
     "cos": lambda: sp.cos,
-    "sigmoid": _sigmoid,
-    "relu": _relu,
-    "softplus": _softplus,
-    "step": _step,
-    "abs": _abs,
-    "sign": _sign,
+    **{name: functools.partial(named_function, name) for name in BODIES},
 }
 
 

@@ -29,6 +29,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.precedence import PRECEDENCE, PRECEDENCE_FUNCTIONS, precedence
 
+from ..named_functions import function_name
 from ..nodes import AsScalar
 
 # -- constant matrices ------------------------------------------------------------
@@ -148,18 +149,6 @@ def is_unit(factors: tuple[Any, ...]) -> bool:
 
 # -- entrywise functions ----------------------------------------------------------
 
-_T = sp.Dummy("t")
-#: functions printed under the expression syntax's name (the sigmoid as σ), by body
-NAMED_BODIES = {
-    "sigmoid": 1 / (1 + sp.exp(-_T)),
-    "relu": sp.Max(0, _T),
-    "softplus": sp.log(1 + sp.exp(_T)),
-    "step": sp.Heaviside(_T),
-    "abs": sp.Abs(_T),
-    "sign": sp.sign(_T),
-}
-_NAME_OF_BODY = {body: name for name, body in NAMED_BODIES.items()}
-
 
 def called_name(expr: Any) -> str | None:
     """The name an entrywise function application prints under as a call: the SymPy
@@ -168,15 +157,14 @@ def called_name(expr: Any) -> str | None:
     if not isinstance(expr, ElementwiseApplyFunction):
         return None
     fn = expr.function
+    named = function_name(fn)
+    if named is not None:
+        return named
     if not isinstance(fn, sp.Lambda):
-        named = _NAME_OF_BODY.get(fn(_T)) if isinstance(fn, type) else None
-        return named or str(fn)
+        return str(fn)
     if len(fn.variables) != 1:
         return None
     var, body = fn.variables[0], fn.expr
-    named = _NAME_OF_BODY.get(body.xreplace({var: _T}))
-    if named is not None:
-        return named
     if isinstance(body, sp.Function) and body.args == (var,):
         return type(body).__name__
     return None
@@ -186,4 +174,12 @@ def relu_operand(expr: Any) -> Any:
     """x when ``expr`` is Max(0, x), a relu of a scalar; else None."""
     if len(expr.args) == 2 and sp.S.Zero in expr.args:
         return next(a for a in expr.args if a != 0)
+    return None
+
+
+def step_operand(expr: Any) -> Any:
+    """x when ``expr`` is Heaviside(x) with the value 1/2 at 0, the step function;
+    else None (another value at 0 prints as SymPy's Heaviside)."""
+    if isinstance(expr, sp.Heaviside) and expr.args[1:] == (sp.S.Half,):
+        return expr.args[0]
     return None

@@ -15,17 +15,18 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from ..named_functions import BODIES
 from ..nodes import AsScalar
 from ..shapes import shape_of
 from . import tex_names
 from .grouping import (
-    NAMED_BODIES,
     SizedConstants,
     called_name,
     grouped_scalar,
     is_unit,
     relu_operand,
     signed,
+    step_operand,
 )
 from .rows import headline
 from .unicode import accented
@@ -190,9 +191,10 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         return power if k > 0 else rf"\frac{{1}}{{{power}}}"
 
     def _print_Heaviside(self, expr: Any) -> str:
-        if expr.args[1:] != (sp.S.Half,):
+        arg = step_operand(expr)
+        if arg is None:
             return str(super()._print_Heaviside(expr))
-        return rf"\operatorname{{step}}\left({self._print(expr.args[0])}\right)"
+        return rf"\operatorname{{step}}\left({self._print(arg)}\right)"
 
     def _print_Max(self, expr: Any) -> str:
         arg = relu_operand(expr)
@@ -206,7 +208,7 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         name = called_name(expr)
         if name == "sigmoid":
             return rf"\sigma\left({arg}\right)"
-        if name in NAMED_BODIES:  # relu, softplus, step, abs, sign
+        if name in BODIES:  # relu, softplus, step, abs, sign
             return rf"\operatorname{{{name}}}\left({arg}\right)"
         if isinstance(fn, sp.Lambda) and len(fn.variables) == 1:
             var, body = fn.variables[0], fn.expr

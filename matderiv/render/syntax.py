@@ -23,7 +23,7 @@ from sympy.printing.str import StrPrinter
 from ..errors import MatDerivError
 from ..parse.expr_grammar import ELEMENTWISE
 from ..parse.limits import MAX_EXPONENT
-from .grouping import relu_operand
+from .grouping import relu_operand, step_operand
 from .syntax_forms import (
     _fraction_parts,
     _is_one_by_one,
@@ -332,8 +332,9 @@ class SyntaxPrinter(StrPrinter):
         name = type(expr).__name__
         if name == "log" and isinstance(expr.args[0], sp.Determinant):
             return self._structural("logdet", expr.args[0].arg)
-        if name == "Heaviside" and expr.args[1:] == (sp.S.Half,):
-            return self._call("step", expr.args[0])
+        step = step_operand(expr)
+        if step is not None:
+            return self._call("step", step)
         name = {"Abs": "abs"}.get(name, name)
         if name not in _SCALAR_FUNCTIONS or len(expr.args) != 1:
             raise _no_syntax(expr, f"the functions are {', '.join(sorted(ELEMENTWISE))}")

@@ -16,7 +16,15 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.str import StrPrinter
 
 from ..nodes import CommutationMatrix, Diagonal, DiagVector, LogSumExp, Reshape, Softmax, Vec
-from .grouping import SizedConstants, called_name, grouped_scalar, is_unit, relu_operand, signed
+from .grouping import (
+    SizedConstants,
+    called_name,
+    grouped_scalar,
+    is_unit,
+    relu_operand,
+    signed,
+    step_operand,
+)
 
 _PREC_PRODUCT = 50
 _PREC_ATOM = 1000
@@ -226,9 +234,8 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         return f"|{self._print(expr.args[0])}|"
 
     def _print_Heaviside(self, expr: Any) -> str:
-        if expr.args[1:] != (sp.S.Half,):
-            return str(super()._print_Function(expr))
-        return f"step({self._print(expr.args[0])})"
+        arg = step_operand(expr)
+        return str(super()._print_Function(expr)) if arg is None else f"step({self._print(arg)})"
 
     def _print_Max(self, expr: Any) -> str:
         arg = relu_operand(expr)
