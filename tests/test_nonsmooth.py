@@ -62,6 +62,8 @@ CASES = [
     ("tanh(W @ relu(A @ x))", "x"),
     ("sum(relu(W @ relu(A @ x)))", "A"),
     ("abs(a.T @ x) * x", "x"),
+    ("relu(a.T @ x) * x", "x"),  # Max(0, u) of a scalar (d_function's Max)
+    ("step(a.T @ x) * x", "x"),  # Heaviside of a scalar: step′ = 0
 ]
 
 
