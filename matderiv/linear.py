@@ -23,8 +23,8 @@ from typing import Any, Protocol
 import sympy as sp
 
 from .canon import matmul, transpose
-from .nodes import CommutationMatrix, Diagonal, DiagVector, Reshape, Vec
-from .shapes import Shape, is_matrix
+from .nodes import AsScalar, CommutationMatrix, Diagonal, DiagVector, Reshape, Vec
+from .shapes import Shape, dims_equal, is_matrix, shape_of, shapes_equal
 from .substitute import unchecked
 
 
@@ -183,8 +183,47 @@ class KronMap:
         return matmul(self.jacobian(), jac)
 
     def pull(self, adjoint: Any) -> Any:
+        closed = self._pull_factorwise(adjoint)
+        if closed is not None:
+            return closed
         m, n = self.in_shape
         return Reshape(matmul(transpose(self.jacobian()), Vec(as_1x1(adjoint))), m, n)
+
+    def _pull_factorwise(self, adjoint: Any) -> Any | None:
+        """The adjoint when G is c · (B ⊗ C ⊗ D), split like L ⊗ dX ⊗ R, an identity with
+        every part square (I ⊗ I ⊗ I) or a ones matrix (𝟏 ⊗ 𝟏 ⊗ 𝟏): c · tr(Lᵀ B) tr(Rᵀ D) C,
+        as tr(Gᵀ (L ⊗ dX ⊗ R)) = c · tr(Lᵀ B) tr(dXᵀ C) tr(Rᵀ D); tr(Lᵀ 𝟏) is 𝟏ᵀ L 𝟏.
+        None for other G."""
+        coeff, G = sp.S.One, adjoint
+        if isinstance(G, sp.MatMul):
+            coeff, mats = G.as_coeff_matrices()
+            if len(mats) != 1:
+                return None
+            G = mats[0]
+        parts = [p for p in (self.left, self.in_shape, self.right) if p is not None]
+        shapes = [p if isinstance(p, tuple) else shape_of(p) for p in parts]
+        if isinstance(G, sp.Identity) and all(dims_equal(r, c) for r, c in shapes):
+            pieces = [_identity(r) for r, _ in shapes]
+        elif isinstance(G, sp.OneMatrix):
+            pieces = [sp.OneMatrix(r, c) for r, c in shapes]
+        elif isinstance(G, sp.KroneckerProduct) and len(G.args) == len(parts):
+            pieces = list(G.args)
+            if not all(shapes_equal(shape_of(g), s) for g, s in zip(pieces, shapes, strict=True)):
+                return None
+        else:
+            return None
+        factors = [coeff]
+        for part, piece in zip(parts, pieces, strict=True):
+            if isinstance(part, tuple):
+                operand = piece
+            elif isinstance(piece, sp.Identity):
+                factors.append(sp.Trace(part))
+            elif isinstance(piece, sp.OneMatrix):  # the sum of part's entries
+                r, c = piece.shape
+                factors.append(AsScalar(matmul(sp.OneMatrix(1, r), part, sp.OneMatrix(c, 1))))
+            else:
+                factors.append(sp.Trace(matmul(transpose(part), piece)))
+        return _scale(sp.Mul(*factors), operand)
 
     def differential(self, d_operand: Any) -> Any:
         factors = [f for f in (self.left, d_operand, self.right) if f is not None]

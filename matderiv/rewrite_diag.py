@@ -40,6 +40,24 @@ def trace_of_scalar(expr: Any) -> Any:
     return None
 
 
+def trace_of_transpose(expr: Any) -> Any:
+    """tr(Mᵀ) → tr(M),  tr(P Pᵀ) → tr(Pᵀ P)  (P not itself a transpose)
+    terminates: removes a transpose, or moves one to the first factor, where the rule
+    no longer applies."""
+    if not isinstance(expr, sp.Trace):
+        return None
+    arg = expr.arg
+    if isinstance(arg, sp.Transpose):
+        return sp.Trace(arg.arg)
+    if isinstance(arg, sp.MatMul):
+        coeff, mats = arg.as_coeff_matrices()
+        if len(mats) == 2 and not isinstance(mats[0], sp.Transpose):
+            first, second = mats
+            if second == transpose(first):
+                return coeff * sp.Trace(matmul(second, first))
+    return None
+
+
 def scalar_of_constant(expr: Any) -> Any:
     """𝟎₁ₓ₁ → 0,  𝟏₁ₓ₁ → 1,  I₁ → 1  (a constant 1 x 1 matrix used as a scalar)
     terminates: removes a matrix."""

@@ -29,6 +29,7 @@ from .rewrite_diag import (
     scalar_of_constant,
     trace_of_identity,
     trace_of_scalar,
+    trace_of_transpose,
 )
 from .rewrite_kron import (
     commutation_inverse,
@@ -87,6 +88,7 @@ __all__ = [
     "softmax_of_exp",
     "trace_of_identity",
     "trace_of_scalar",
+    "trace_of_transpose",
     "vec_of_reshape",
     "vec_of_vector",
     "vector_through_sum",
@@ -98,6 +100,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     commutation_trivial,
     trace_of_identity,
     trace_of_scalar,
+    trace_of_transpose,
     scalar_of_constant,
     softmax_of_exp,
     diag_sum,

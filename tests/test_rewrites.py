@@ -47,6 +47,7 @@ from matderiv.rewrites import (
     softmax_of_exp,
     trace_of_identity,
     trace_of_scalar,
+    trace_of_transpose,
     vec_of_reshape,
     vec_of_vector,
     vector_through_sum,
@@ -97,6 +98,8 @@ FIRES = [
     (trace_of_identity, (sp.Trace(sp.Identity(n)),), n),
     (trace_of_identity, (sp.Trace(sp.MatMul(sp.Trace(S), sp.Identity(n))),), n * sp.Trace(S)),
     (trace_of_scalar, (sp.Trace(a.T * A * b),), AsScalar(a.T * A * b)),
+    (trace_of_transpose, (sp.Trace(S.T),), sp.Trace(S)),
+    (trace_of_transpose, (sp.Trace(sp.MatMul(A, A.T)),), sp.Trace(sp.MatMul(A.T, A))),
     (trace_of_scalar, (sp.Trace(sp.Identity(1)),), AsScalar(sp.Identity(1))),
     (
         hadamard_ones,
@@ -230,6 +233,10 @@ DECLINES = [
     (commutation_trivial, (CommutationMatrix(m, n),)),
     (trace_of_identity, (sp.Trace(A),)),
     (trace_of_scalar, (sp.Trace(S),)),
+    (trace_of_transpose, (sp.Trace(S * S),)),
+    (trace_of_transpose, (sp.Trace(sp.MatMul(A.T, A)),)),  # already canonical
+    (trace_of_transpose, (sp.Trace(sp.MatMul(A.T, A, S)),)),
+    (trace_of_transpose, (sp.Trace(sp.MatMul(3, C.T, C)),)),
     (hadamard_ones, (sp.HadamardProduct(v, w),)),
     (hadamard_ones, (sp.MatAdd(sp.OneMatrix(n, 1), v),)),
     (diag_sum, (sp.MatAdd(DiagVector(v), S),)),

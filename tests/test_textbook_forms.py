@@ -138,3 +138,32 @@ def test_softmax_cross_entropy_gradient_is_a_vector_expression() -> None:
     vjp = gradient(parse_expression("g.T @ softmax(z)", symbols), z)
     assert fmt(vjp.result) == "g∘softmax(z) - softmax(z) softmax(z)ᵀ g", fmt(vjp.result)
     check_derivation(vjp, {k: 5})
+
+
+def test_kronecker_products_under_a_trace_or_sum_contract_factor_by_factor() -> None:
+    """tr(Gᵀ(L ⊗ dX ⊗ R)) = tr(Lᵀ B) tr(dXᵀ C) tr(Rᵀ D) for G = B ⊗ C ⊗ D (I and 𝟏
+    split so too): the gradient is a scalar times C, not vec⁻¹ of commutation
+    matrices; any other G keeps the general form, just as correct."""
+    p = sp.Symbol("p", positive=True, integer=True)
+    symbols = {
+        "A": sp.MatrixSymbol("A", 3, 2),
+        "B": sp.MatrixSymbol("B", p, p),
+        "X": sp.MatrixSymbol("X", n, n),
+        "Y": sp.MatrixSymbol("Y", 3 * n, 2 * n),
+    }
+    cases = {
+        "trace(kron(B, X))": "tr(B) I_n",
+        "trace(kron(kron(B, X), B.T))": "tr(B)² I_n",
+        "trace(kron(X, X))": "2·tr(X) I_n",
+        "trace(kron(A, X).T @ kron(A, X))": "2·tr(Aᵀ A) X",
+        "sum(kron(A, X))": "(𝟏₃ᵀ A 𝟏₂) 𝟏_{n×n}",
+        "sum(kron(kron(A, X), B))": "(𝟏₃ᵀ A 𝟏₂)·(𝟏_pᵀ B 𝟏_p) 𝟏_{n×n}",
+    }
+    for text, form in cases.items():
+        d = gradient(parse_expression(text, symbols), symbols["X"])
+        assert fmt(d.result) == form, (text, fmt(d.result))
+        check_derivation(d, {n: 3, p: 2})
+        check_derivation(derive(parse_expression(text, symbols), symbols["X"]), {n: 2, p: 4})
+    general = gradient(parse_expression("trace(Y.T @ kron(A, X))", symbols), symbols["X"])
+    assert "vec⁻¹" in fmt(general.result)
+    check_derivation(general, {n: 3})
