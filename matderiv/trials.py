@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .errors import EvaluationError, MatDerivError
 from .numeric import evaluate
-from .shapes import dimension_symbols
+from .render.unicode import fmt
+from .shapes import dimension_symbols, walk
 from .testing import random_values
 
 SIZES = (2, 3, 4, 5, 6, 7, 8)
@@ -33,6 +35,14 @@ def size_choices(dims: list[Any], count: int) -> list[dict[Any, int]]:
         rotated = pool[shift:] + pool[:shift]
         choices.append({d: rotated[k] for k, d in enumerate(dims)})
     return choices
+
+
+def every_size_choice(dims: list[Any]) -> list[dict[Any, int]]:
+    """Every rotation of the sizes, then of the sizes in falling order (with increasing
+    sizes alone, the first of two dimensions is almost always the smaller)."""
+    rising = size_choices(dims, len(SIZES) + len(dims))
+    falling = [dict(zip(dims, reversed(list(c.values())), strict=True)) for c in rising]
+    return rising + [c for c in falling if c not in rising]
 
 
 def _quiet() -> Any:
@@ -54,11 +64,7 @@ class Trials:
     def _points(self) -> list[dict[Any, Any]]:
         """The points with the program's symbols computed (once per point)."""
         if not self._ran:
-            for p in self.points:
-                values = dict(p)
-                for symbol, definition in self.program.items():
-                    values[symbol] = evaluate(definition, values)
-                self._ran.append(values)
+            self._ran.extend(_run_program(p, self.program) for p in self.points)
         return self._ran
 
     def values(self, expr: Any) -> list[np.ndarray]:
@@ -88,6 +94,53 @@ class Trials:
         return all(np.all(np.isfinite(v)) for e in exprs for v in self.values(e))
 
 
+def _run_program(point: Mapping[Any, Any], program: Mapping[Any, Any]) -> dict[Any, Any]:
+    """``point`` with the symbols a ``where=`` program defines computed, in order."""
+    values = dict(point)
+    for symbol, definition in program.items():
+        values[symbol] = evaluate(definition, values)
+    return values
+
+
+#: an inverted matrix whose condition number at a point is larger is too near singular
+#: for a comparison in float64 there (errors grow with it): the point is drawn again
+MAX_CONDITION = 1e6
+#: draws per wanted point before a choice of sizes is given up
+DRAWS = 4
+
+
+def inverted_operands(exprs: tuple[Any, ...]) -> list[Any]:
+    """The matrices ``exprs`` invert (X⁻¹, X^-k) that are not plain symbols: the sum
+    or product of random values can be singular where each symbol's value is not
+    (``random_values`` draws inverted symbols well conditioned)."""
+    found = []
+    for node in walk(*exprs):
+        negative_power = isinstance(node, sp.MatPow) and node.exp.is_negative
+        if isinstance(node, sp.Inverse) or negative_power:
+            operand = node.args[0]
+            if not isinstance(operand, sp.MatrixSymbol) and operand not in found:
+                found.append(operand)
+    return found
+
+
+def _singular(point: Mapping[Any, Any], program: Mapping[Any, Any], operands: list[Any]) -> Any:
+    """The first operand singular or ill conditioned at ``point`` (None when none is)."""
+    try:
+        with _quiet():
+            values = _run_program(point, program)
+            for operand in operands:
+                value = np.atleast_2d(np.asarray(evaluate(operand, values), dtype=float))
+                if not np.all(np.isfinite(value)) or np.linalg.cond(value) > MAX_CONDITION:
+                    return operand
+    except EvaluationError as exc:  # singular already inside the program or an operand
+        return exc
+    return None
+
+
+class UndefinedAtPoints(MatDerivError):
+    """Every random point makes an inverted matrix singular, at every choice of sizes."""
+
+
 def make_trials(
     exprs: tuple[Any, ...],
     sizes: int = 3,
@@ -95,17 +148,49 @@ def make_trials(
     seed: int = 0,
     program: Mapping[Any, Any] | None = None,
 ) -> Trials:
-    """Random points (values and sizes) for ``exprs``; a ``program``'s inputs included."""
+    """Random points (values and sizes) for ``exprs``; a ``program``'s inputs included.
+
+    A point at which a matrix the expressions invert is singular or ill conditioned
+    (condition number > MAX_CONDITION) is drawn again; a choice of sizes that gives no
+    such point (P Pᵀ with P wider than tall) is replaced by the next one.  Raises
+    UndefinedAtPoints when no choice gives one.
+    """
     rng = np.random.default_rng(seed)
     program = dict(program or {})
     both = sp.Tuple(*exprs, *program.values())
     dims = sorted(dimension_symbols(*exprs, *program.values()), key=str)
-    out = []
-    for choice in size_choices(dims, sizes):
-        for _ in range(points):
-            values = random_values(both, choice, rng)  # defined symbols are recomputed
-            out.append({**values, **choice})
+    operands = inverted_operands((*exprs, *program.values()))
+    out: list[dict[Any, Any]] = []
+    chosen, culprit = 0, None
+    for choice in every_size_choice(dims) if operands else size_choices(dims, sizes):
+        good = []
+        for _ in range(DRAWS * points if operands else points):
+            point = {**random_values(both, choice, rng), **choice}  # defined symbols are recomputed
+            bad = _singular(point, program, operands) if operands else None
+            if bad is None:
+                good.append(point)
+                if len(good) == points:
+                    break
+            else:
+                culprit = culprit or (bad, choice)
+        if good:
+            out.extend(good)
+            chosen += 1
+            if chosen == sizes:
+                break
+    if not out:
+        raise UndefinedAtPoints(_undefined_message(*culprit) if culprit else "no points")
     return Trials(tuple(out), program)
+
+
+def _undefined_message(bad: Any, choice: Mapping[Any, int]) -> str:
+    sizes = ", ".join(f"{fmt(d)} = {k}" for d, k in choice.items())
+    what = str(bad) if isinstance(bad, EvaluationError) else f"{fmt(bad)} is singular"
+    return (
+        f"{what} at every random point verify drew, at every choice of sizes it tried "
+        f"({sizes}, and others), so it cannot compare values. Check that the matrix is "
+        "invertible for the shapes you use (P Pᵀ is singular when P is taller than wide)."
+    )
 
 
 #: smaller values tried, in turn, when an expression is not finite at the points

@@ -19,7 +19,8 @@ class Verdict:
              "term-sign" (terms of a sum left out or with the wrong sign), "symmetric",
              "wrong", or
              "not-finite" (not confirmed: the values at the random points are NaN or ∞,
-             so no comparison could be made).
+             so no comparison could be made), or "undefined" (not confirmed: a matrix
+             the expressions invert is singular at every random point and size).
     message  the reason in plain words (without the kind, which the renderers show).
     details  the derived result, both shapes and, when checked numerically,
              the largest error (and what the diagnosis found).

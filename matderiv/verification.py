@@ -9,7 +9,9 @@ The checks run in order, each with its own message:
    several random points and several choices of distinct sizes (inverted and
    determinant matrices get non-symmetric values, ``testing.definite_matrix``,
    so X⁻ᵀ and X⁻¹ differ), scaled down when a value overflows there; values
-   that stay NaN or ∞ give the kind "not-finite";
+   that stay NaN or ∞ give the kind "not-finite"; points where a matrix the
+   expressions invert is singular or ill conditioned are drawn again, and when
+   every point is, the kind is "undefined";
 4. when it is wrong, the common mistakes are tried one by one — transposed,
    d/d vec(Xᵀ) instead of d/d vec(X) (a commutation matrix missing), a constant
    factor, a scalar factor that changes with the variable (a forgotten outer
@@ -41,7 +43,7 @@ from .parse.candidate import parse_candidate
 from .render.unicode import fmt
 from .second_order import hessian, hvp
 from .shapes import check_node, check_shapes, dimension_symbols
-from .trials import finite_trials, make_trials
+from .trials import Trials, UndefinedAtPoints, finite_trials, make_trials
 from .verdict import Verdict
 
 
@@ -125,7 +127,15 @@ def verify(
         details = {"derived": d.result, "expected_shape": d.shape, "error": message}
         shown = named(d.result, d.names)
         return Verdict(False, "ill-formed", message, text, d, details, text, shown)
-    trials = make_trials((cand, d.result, d.of), seed=seed, program=d.definitions)
+    try:
+        trials = make_trials((cand, d.result, d.of), seed=seed, program=d.definitions)
+    except UndefinedAtPoints as exc:
+        checker = Checker(cand, d, Trials(()))
+        for step in (checker.shape_check, checker.symbolic_equality):  # no numbers needed
+            found = step()
+            if found is not None:
+                return found
+        return checker.verdict(False, "undefined", f"the candidate could not be confirmed: {exc}")
     trials = finite_trials(trials, (cand, d.result))
     checker = Checker(cand, d, trials)
     for step in (checker.shape_check, checker.equality):

@@ -14,6 +14,7 @@ from matderiv.examples import rnn_loss, rnn_step
 from matderiv.nodes import AsScalar
 from matderiv.parse.expr import parse_expression
 from matderiv.testing import numeric_jacobian, random_values
+from matderiv.trials import MAX_CONDITION, UndefinedAtPoints, make_trials
 
 STEP = rnn_step()
 H1 = STEP.names["h_1"]
@@ -573,3 +574,37 @@ def test_a_proportional_number_is_not_a_scalar_factor() -> None:
     s = sp.MatrixSymbol("s", 1, 1)
     verdict = verify("s", sp.exp(AsScalar(s)), s, "denominator")
     assert not verdict and verdict.kind == "wrong", verdict.message
+
+
+def test_points_where_an_inverted_product_is_singular_are_drawn_again() -> None:
+    """(P Pᵀ)⁻¹ with P: n x k is singular whenever k < n: verify used to raise
+    EvaluationError ("pass values where it is defined", values the user never passed);
+    it now compares at sizes and points where P Pᵀ is invertible and well conditioned."""
+    k = sp.Symbol("k", integer=True, positive=True)
+    P = sp.MatrixSymbol("P", n, k)
+    G = sp.Inverse(P * P.T)
+    f = x.T * G * x
+    right = (G + G.T) * x  # P Pᵀ is symmetric
+    assert verify(right, f, x, "denominator").kind == "correct"
+    assert verify(3 * right, f, x, "denominator").kind == "factor"
+    assert verify(G * x, f, x, "denominator").kind == "factor"
+    trials = make_trials((f,))
+    assert len(trials.points) == 6
+    for point in trials.points:
+        value = evaluate(P * P.T, point)
+        assert np.linalg.cond(value) < MAX_CONDITION, (point[n], point[k])
+
+
+def test_an_inverse_singular_at_every_size_is_undefined_not_an_error() -> None:
+    """p pᵀ (p a vector) is singular at every size ≥ 2: the verdict says so, naming it;
+    a right candidate symbolically equal is still confirmed, a wrong shape still named."""
+    p = sp.MatrixSymbol("p", n, 1)
+    G = sp.Inverse(p * p.T)
+    f = x.T * G * x
+    with pytest.raises(UndefinedAtPoints, match="p pᵀ"):
+        make_trials((f,))
+    wrong = verify(3 * G * x, f, x, "denominator")
+    assert not wrong and wrong.kind == "undefined", wrong.kind
+    assert "p pᵀ is singular" in wrong.message and "n = " in wrong.message
+    assert verify(2 * G * x, f, x, "denominator").kind == "correct"
+    assert verify(x.T, f, x, "denominator").kind == "other-layout"
