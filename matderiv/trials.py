@@ -165,7 +165,8 @@ def make_trials(
     for choice in every_size_choice(dims) if operands else size_choices(dims, sizes):
         good = []
         for _ in range(DRAWS * points if operands else points):
-            point = {**random_values(both, choice, rng), **choice}  # defined symbols are recomputed
+            # the symbols a program defines are computed from the point later
+            point = {**random_values(both, choice, rng), **choice}
             bad = _singular(point, program, operands) if operands else None
             if bad is None:
                 good.append(point)
