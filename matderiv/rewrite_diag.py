@@ -157,8 +157,10 @@ def diag_product(left: Any, right: Any) -> Any:
 
 
 def diag_times_vector(left: Any, right: Any) -> Any:
-    """diag(v) w → v ∘ w  (w a column vector)
+    """diag(v) w → v ∘ w  (w a column vector),  𝟏ᵀ diag(v) → vᵀ
     terminates: removes a diag."""
     if isinstance(left, DiagVector) and _is_one(shape_of(right)[1]):
         return (sp.HadamardProduct(left.arg, right),)
+    if isinstance(right, DiagVector) and isinstance(left, sp.OneMatrix) and _is_one(left.rows):
+        return (transpose(right.arg),)
     return None

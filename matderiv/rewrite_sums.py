@@ -32,19 +32,46 @@ def _exp_operand(expr: Any) -> Any:
 
 
 def softmax_of_exp(expr: Any) -> Any:
-    """c/(𝟏ᵀ exp(z)) exp(z) M → c softmax(z) M  (z a column)
-    terminates: an exp and a sum become one softmax."""
-    if not isinstance(expr, sp.MatMul) or not any(_exp_operand(a) for a in expr.args):
+    """c/(𝟏ᵀ exp(z))ᵏ M₁ exp(z) M₂ … → c/(𝟏ᵀ exp(z))ᵏ⁻ʲ M₁ softmax(z) M₂ …  (z a column;
+    each of j ≤ k factors exp(z), exp(z)ᵀ or diag(exp(z)) takes one 1/(𝟏ᵀ exp(z)))
+    terminates: an exp and a power of a sum become one softmax."""
+    if not isinstance(expr, sp.MatMul) or not any(_exp_factor(a) for a in expr.args):
         return None
     coeff, mats = scalar_and_matrices(expr)
-    z = _exp_operand(mats[0]) if mats else None
-    if z is None or not dims_equal(shape_of(z)[1], 1):
-        return None
     for factor in sp.Mul.make_args(coeff):
         base, exponent = factor.as_base_exp()
-        if exponent == -1 and _sum_of_exp(base) == z:
-            return matmul(coeff * base, Softmax(z), *mats[1:])
+        if not (exponent.is_Integer and exponent < 0):
+            continue
+        z = _sum_of_exp(base)
+        if z is None or not dims_equal(shape_of(z)[1], 1):
+            continue
+        used, new = 0, []
+        for m in mats:
+            soft = _softmax_factor(m, z) if used < -exponent else None
+            used += soft is not None
+            new.append(m if soft is None else soft)
+        if used:
+            return matmul(coeff * base**used, *new)
     return None
+
+
+def _exp_factor(expr: Any) -> Any:
+    """z when ``expr`` is exp(z), exp(z)ᵀ (SymPy's exp(zᵀ)) or diag(exp(z)), else None."""
+    if isinstance(expr, (sp.Transpose, DiagVector)):
+        expr = expr.arg
+    z = _exp_operand(expr)
+    return z.arg if isinstance(z, sp.Transpose) else z
+
+
+def _softmax_factor(expr: Any, z: Any) -> Any:
+    """softmax(z), its transpose or diag(softmax(z)) for exp(z), exp(z)ᵀ, diag(exp(z))."""
+    if _exp_factor(expr) != z:
+        return None
+    if isinstance(expr, DiagVector):
+        return DiagVector(Softmax(z))
+    if isinstance(expr, sp.Transpose) or isinstance(_exp_operand(expr), sp.Transpose):
+        return transpose(Softmax(z))
+    return Softmax(z)
 
 
 def _sum_of_exp(expr: Any) -> Any:

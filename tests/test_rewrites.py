@@ -69,6 +69,8 @@ w = sp.MatrixSymbol("w", n, 1)
 R = sp.MatrixSymbol("R", p, n)
 E = sp.MatrixSymbol("E", n, p)
 S = sp.MatrixSymbol("S", n, n)
+SUM_EXP_V = AsScalar(sp.OneMatrix(1, n) * v.applyfunc(sp.exp))
+EXP_V_T = v.applyfunc(sp.exp).T  # SymPy's exp(vᵀ), with a fresh Dummy at each call
 
 
 def _values(*exprs: sp.Basic) -> dict:
@@ -189,6 +191,22 @@ FIRES = [
         ),
         sp.MatMul(2, Softmax(v), r),
     ),
+    (  # 1/S² e eᵀ → s sᵀ, 1/S diag(e) → diag(s): the written-out softmax's Jacobian
+        softmax_of_exp,
+        (sp.MatMul(-1 / SUM_EXP_V**2, v.applyfunc(sp.exp), v.applyfunc(sp.exp).T),),
+        sp.MatMul(-1, Softmax(v), Softmax(v).T),
+    ),
+    (
+        softmax_of_exp,
+        (sp.MatMul(1 / SUM_EXP_V, S, DiagVector(v.applyfunc(sp.exp))),),
+        sp.MatMul(S, DiagVector(Softmax(v))),
+    ),
+    (  # one power of the sum, two exps: the first takes it
+        softmax_of_exp,
+        (sp.MatMul(1 / SUM_EXP_V, v.applyfunc(sp.exp), EXP_V_T),),
+        sp.MatMul(Softmax(v), EXP_V_T),
+    ),
+    (diag_times_vector, (sp.OneMatrix(1, n), DiagVector(v)), (v.T,)),
     (  # the softmax Jacobian times a vector: s∘v - s (sᵀ v)
         vector_through_sum,
         (sp.MatAdd(DiagVector(v), -v * v.T), w),
@@ -278,6 +296,10 @@ DECLINES = [
     (inner_with_inverse, (sp.HadamardProduct(w, sp.HadamardPower(b, -1)).T, v)),
     (inner_with_inverse, (w.T, v)),
     (softmax_of_exp, (sp.MatMul(1 / AsScalar(r * v), v.applyfunc(sp.exp)),)),
+    (softmax_of_exp, (sp.MatMul(SUM_EXP_V, v.applyfunc(sp.exp)),)),  # not divided by it
+    (softmax_of_exp, (sp.MatMul(1 / SUM_EXP_V, w.applyfunc(sp.exp)),)),  # another z
+    (diag_times_vector, (sp.OneMatrix(2, n), DiagVector(v))),  # not a row of ones
+    (diag_times_vector, (r, DiagVector(v))),  # rᵀ diag(v) stays (numerator layout's form)
     (softmax_of_exp, (sp.MatMul(1 / AsScalar(sp.OneMatrix(1, n) * v.applyfunc(sp.exp)), v),)),
 ]
 

@@ -167,3 +167,18 @@ def test_kronecker_products_under_a_trace_or_sum_contract_factor_by_factor() -> 
     general = gradient(parse_expression("trace(Y.T @ kron(A, X))", symbols), symbols["X"])
     assert "vec⁻¹" in fmt(general.result)
     check_derivation(general, {n: 3})
+
+
+def test_the_written_out_softmax_has_the_textbook_jacobian() -> None:
+    """exp(z)/sum(exp(z)) differentiates to diag(s) - s sᵀ, as softmax(z) does; it was
+    1/(𝟏ᵀexp(z)) (I - softmax(z) 𝟏ᵀ) diag(exp(z)), right but not recognisable."""
+    z = sp.MatrixSymbol("z", n, 1)
+    W = sp.MatrixSymbol("W", n, n)
+    symbols = {"z": z, "W": W, "x": x}
+    written = derive(parse_expression("exp(z) / sum(exp(z))", symbols), z)
+    assert fmt(written.result) == "diag(softmax(z)) - softmax(z) softmax(z)ᵀ"
+    assert written.result == derive(parse_expression("softmax(z)", symbols), z).result
+    check_derivation(written, {n: 4})
+    layer = derive(parse_expression("exp(W @ x) / sum(exp(W @ x))", symbols), x)
+    assert fmt(layer.result) == "(diag(softmax(W x)) - softmax(W x) softmax(W x)ᵀ) W"
+    check_derivation(layer, {n: 3})

@@ -29,9 +29,6 @@ from ..norms import norm, norm_1
 from .expr_grammar import ELEMENTWISE
 from .latex_text import LocatedError
 
-_t = sp.Dummy("t")
-SIGMOID = sp.Lambda(_t, 1 / (1 + sp.exp(-_t)))
-
 
 @dataclass(frozen=True)
 class Unsized:
@@ -321,15 +318,13 @@ def hadamard_power(x: Any, k: Any) -> Any:
 # -- functions ------------------------------------------------------------------
 
 #: entrywise functions by word: the expression syntax's names, as matderiv prints them
-#: (\operatorname{relu}), and ln (log), sgn (sign), ReLU (relu)
+#: (\operatorname{relu}), and ln (log), sgn (sign), ReLU (relu), \sigma (sigmoid)
 _ENTRYWISE = {
-    **{
-        word: ELEMENTWISE[word]
-        for word in ("log", "exp", "tanh", "sin", "cos", "relu", "softplus", "step", "abs", "sign")
-    },
+    **{word: make for word, make in ELEMENTWISE.items() if word != "sqrt"},  # \sqrt{·} apart
     "ln": ELEMENTWISE["log"],
     "sgn": ELEMENTWISE["sign"],
     "ReLU": ELEMENTWISE["relu"],
+    "sigma": ELEMENTWISE["sigmoid"],
 }
 
 
@@ -337,8 +332,6 @@ def function(word: str, x: Any, pos: int) -> Any:
     """The allow-listed function ``word`` (already canonical) applied to x."""
     if isinstance(x, Unsized):
         raise x.unknown(f"inside {word}(...)")
-    if word in ("sigma", "sigmoid"):
-        return entrywise(SIGMOID, x)
     if word in _ENTRYWISE:
         return entrywise(_ENTRYWISE[word](), x)
     if word in ("tr", "Tr", "trace", "det"):
