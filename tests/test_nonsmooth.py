@@ -272,5 +272,5 @@ def test_random_trees_through_a_kink(case) -> None:
 def test_the_variance_gradient_is_the_centering_matrix() -> None:
     """𝟏ᵀ(I - 𝟏𝟏ᵀ/n) = 0 removes the mean's own term: ∇ Σ(x - x̄)² = 2 (I - 𝟏𝟏ᵀ/n) x."""
     d = gradient(parse("sum((x - sum(x) / n) ** 2)"), x)
-    assert fmt(d.result) == "2 (I_n - 1/n 1) x"
+    assert fmt(d.result) == "2 (I_n - 1/n 𝟏_{n×n}) x"
     check_derivation(d, DIMS, seed=9)

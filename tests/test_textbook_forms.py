@@ -182,3 +182,15 @@ def test_the_written_out_softmax_has_the_textbook_jacobian() -> None:
     layer = derive(parse_expression("exp(W @ x) / sum(exp(W @ x))", symbols), x)
     assert fmt(layer.result) == "(diag(softmax(W x)) - softmax(W x) softmax(W x)ᵀ) W"
     check_derivation(layer, {n: 3})
+
+
+def test_ones_next_to_an_identity_print_with_their_size() -> None:
+    """I - 𝟏𝟏ᵀ/n printed as I_n - 1/n 1, which reads as I - I/n (1 - A is I - A in
+    operator notation); the ones matrix keeps its size next to an identity, in
+    Unicode and LaTeX, and still reads back.  1 - h∘h keeps its bare 1."""
+    centring = sp.MatAdd(sp.Identity(n), sp.MatMul(-1 / n, sp.OneMatrix(n, n)))
+    assert fmt(centring) == "I_n - 1/n 𝟏_{n×n}"
+    assert tex(centring) == r"I_{n} - \frac{1}{n} \mathbf{1}_{n \times n}"
+    assert sp.Eq(parse_unicode(fmt(centring), SYMBOLS), centring) is sp.true
+    h = sp.HadamardProduct(x, x)
+    assert fmt(sp.MatAdd(sp.OneMatrix(n, 1), -h)) == "1 - x∘x"

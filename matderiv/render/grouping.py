@@ -61,8 +61,19 @@ def sizeless(expr: Any) -> bool:
     return False
 
 
+def _identity_term(expr: Any) -> bool:
+    """I or c I: next to it a bare 1 would read as the identity (1 - A for I - A)."""
+    if isinstance(expr, sp.MatMul):
+        mats = _matrix_factors(expr)
+        return len(mats) == 1 and isinstance(mats[0], sp.Identity)
+    return isinstance(expr, sp.Identity)
+
+
 def bare_inside(expr: Any, outer: bool) -> bool:
-    """Whether constants inside ``expr`` may print bare, given whether they may around it."""
+    """Whether constants inside ``expr`` may print bare, given whether they may around it:
+    in a sum with a sized term (1 - h∘h), unless a term is an identity (I - 1/n 𝟏_{n×n})."""
+    if isinstance(expr, sp.MatAdd) and any(_identity_term(a) for a in expr.args):
+        return False
     if isinstance(expr, (sp.MatAdd, sp.HadamardProduct)):
         return outer or not all(sizeless(a) for a in expr.args)
     if isinstance(expr, _CARRIERS):
