@@ -9,7 +9,8 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from .canon import matadd, matmul, scalar_and_matrices, summed, transpose
+from .canon import hadamard, matadd, matmul, scalar_and_matrices, summed, transpose
+from .named_functions import function_name, named_function
 from .nodes import DiagVector, Softmax
 from .shapes import dims_equal, shape_of
 
@@ -72,6 +73,68 @@ def _softmax_factor(expr: Any, z: Any) -> Any:
     if isinstance(expr, sp.Transpose) or isinstance(_exp_operand(expr), sp.Transpose):
         return transpose(Softmax(z))
     return Softmax(z)
+
+
+def _exp_plus_one(expr: Any) -> Any:
+    """u when ``expr`` is exp(u) + 𝟏 (entrywise), else None."""
+    if not isinstance(expr, sp.MatAdd) or len(expr.args) != 2:
+        return None
+    first, second = expr.args
+    if isinstance(first, sp.OneMatrix):
+        first, second = second, first
+    return _exp_operand(first) if isinstance(second, sp.OneMatrix) else None
+
+
+def _sigmoid(u: Any) -> Any:
+    return ElementwiseApplyFunction(named_function("sigmoid"), u)
+
+
+def _negated(u: Any) -> Any:
+    """-u, with a sign inside a ∘ product taken off its factor: -((-y)∘v) is y∘v."""
+    if isinstance(u, sp.HadamardProduct):
+        for i, factor in enumerate(u.args):
+            if isinstance(factor, sp.MatMul) and factor.args[0] == -1:
+                args = list(u.args)
+                args[i] = matmul(-1, factor)
+                return hadamard(sp.HadamardProduct(*args))
+    return matmul(-1, u)
+
+
+def _sigmoid_power(factor: Any) -> tuple[Any, Any] | None:
+    """(v, k) when ``factor`` is σ(v)^∘k (k a positive integer; σ(v) itself: k = 1)."""
+    power = isinstance(factor, sp.HadamardPower)
+    base, k = (factor.base, factor.exp) if power else (factor, sp.S.One)
+    if not isinstance(base, ElementwiseApplyFunction) or not (k.is_Integer and k >= 1):
+        return None
+    return (base.expr, k) if function_name(base.function) == "sigmoid" else None
+
+
+def sigmoid_of_exp(expr: Any) -> Any:
+    """(exp(u) + 𝟏)^∘-k → σ(-u)^∘k,  exp(u) ∘ σ(-u)^∘k ∘ M → σ(u) ∘ σ(-u)^∘(k-1) ∘ M
+    terminates: removes an exp (σ is never written back as exp)."""
+    if isinstance(expr, sp.HadamardPower) and expr.exp.is_Integer and expr.exp < 0:
+        u = _exp_plus_one(expr.base)
+        if u is None:
+            return None
+        k = -expr.exp
+        s = _sigmoid(_negated(u))
+        return s if k == 1 else sp.HadamardPower(s, k)
+    if not isinstance(expr, sp.HadamardProduct):
+        return None
+    for i, factor in enumerate(expr.args):
+        u = _exp_operand(factor)
+        if u is None:
+            continue
+        for j, other in enumerate(expr.args):
+            found = _sigmoid_power(other)
+            if found is None or found[0] != _negated(u):
+                continue
+            k = found[1]
+            lower = [sp.HadamardPower(_sigmoid(found[0]), k - 1)] if k > 2 else []
+            lower += [_sigmoid(found[0])] if k == 2 else []
+            rest = [a for m, a in enumerate(expr.args) if m not in (i, j)]
+            return hadamard(sp.HadamardProduct(_sigmoid(u), *lower, *rest))
+    return None
 
 
 def _sum_of_exp(expr: Any) -> Any:

@@ -51,6 +51,7 @@ from .rewrite_sums import (
     hadamard_ones,
     inner_with_inverse,
     ones_through_constants,
+    sigmoid_of_exp,
     softmax_of_exp,
     vector_through_sum,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "ones_through_constants",
     "reshape_of_vec",
     "scalar_of_constant",
+    "sigmoid_of_exp",
     "softmax_of_exp",
     "trace_of_identity",
     "trace_of_scalar",
@@ -103,6 +105,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     trace_of_transpose,
     scalar_of_constant,
     softmax_of_exp,
+    sigmoid_of_exp,
     diag_sum,
     diag_scalar,
     diag_of_ones,

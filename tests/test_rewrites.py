@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from matderiv import evaluate
-from matderiv.canon import matadd, matmul
+from matderiv.canon import hadamard, matadd, matmul
+from matderiv.named_functions import named_function
 from matderiv.nodes import (
     AsScalar,
     CommutationMatrix,
@@ -44,6 +46,7 @@ from matderiv.rewrites import (
     ones_through_constants,
     reshape_of_vec,
     scalar_of_constant,
+    sigmoid_of_exp,
     softmax_of_exp,
     trace_of_identity,
     trace_of_scalar,
@@ -71,6 +74,15 @@ E = sp.MatrixSymbol("E", n, p)
 S = sp.MatrixSymbol("S", n, n)
 SUM_EXP_V = AsScalar(sp.OneMatrix(1, n) * v.applyfunc(sp.exp))
 EXP_V_T = v.applyfunc(sp.exp).T  # SymPy's exp(vᵀ), with a fresh Dummy at each call
+EXP_V = v.applyfunc(sp.exp)
+
+
+def _sigma(u: sp.Basic) -> sp.Basic:
+    return ElementwiseApplyFunction(named_function("sigmoid"), u)
+
+
+def _hp(*factors: sp.Basic) -> sp.Basic:
+    return hadamard(sp.HadamardProduct(*factors))
 
 
 def _values(*exprs: sp.Basic) -> dict:
@@ -207,6 +219,23 @@ FIRES = [
         sp.MatMul(Softmax(v), EXP_V_T),
     ),
     (diag_times_vector, (sp.OneMatrix(1, n), DiagVector(v)), (v.T,)),
+    (sigmoid_of_exp, (sp.HadamardPower(EXP_V + sp.OneMatrix(n, 1), -1),), _sigma(-v)),
+    (
+        sigmoid_of_exp,
+        (sp.HadamardPower(sp.OneMatrix(n, 1) + EXP_V, -2),),
+        sp.HadamardPower(_sigma(-v), 2),
+    ),
+    (sigmoid_of_exp, (sp.HadamardProduct(EXP_V, _sigma(-v)),), _sigma(v)),
+    (
+        sigmoid_of_exp,
+        (sp.HadamardProduct(w, EXP_V, sp.HadamardPower(_sigma(-v), 3)),),
+        _hp(_sigma(v), sp.HadamardPower(_sigma(-v), 2), w),
+    ),
+    (  # exp((-y)∘v) ∘ σ(y∘v): the sign comes off the ∘ factor
+        sigmoid_of_exp,
+        (sp.HadamardProduct(sp.HadamardProduct(-w, v).applyfunc(sp.exp), _sigma(_hp(w, v))),),
+        _sigma(_hp(-w, v)),
+    ),
     (  # the softmax Jacobian times a vector: s∘v - s (sᵀ v)
         vector_through_sum,
         (sp.MatAdd(DiagVector(v), -v * v.T), w),
@@ -300,6 +329,10 @@ DECLINES = [
     (softmax_of_exp, (sp.MatMul(1 / SUM_EXP_V, w.applyfunc(sp.exp)),)),  # another z
     (diag_times_vector, (sp.OneMatrix(2, n), DiagVector(v))),  # not a row of ones
     (diag_times_vector, (r, DiagVector(v))),  # rᵀ diag(v) stays (numerator layout's form)
+    (sigmoid_of_exp, (sp.HadamardPower(EXP_V + 2 * sp.OneMatrix(n, 1), -1),)),
+    (sigmoid_of_exp, (sp.HadamardPower(EXP_V + sp.OneMatrix(n, 1), 2),)),
+    (sigmoid_of_exp, (sp.HadamardProduct(EXP_V, _sigma(v)),)),  # exp(v) σ(v) is not σ of anything
+    (sigmoid_of_exp, (sp.HadamardProduct(w.applyfunc(sp.exp), _sigma(-v)),)),
     (softmax_of_exp, (sp.MatMul(1 / AsScalar(sp.OneMatrix(1, n) * v.applyfunc(sp.exp)), v),)),
 ]
 

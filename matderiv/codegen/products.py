@@ -21,6 +21,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..canon import transpose
+from ..named_functions import function_name
 from ..nodes import CommutationMatrix, DiagVector
 from ..shapes import free_symbols, shape_of, walk
 
@@ -206,6 +207,17 @@ def _is_gram(mats: list[Any]) -> bool:
     )
 
 
+def _one_minus_sigmoid(expr: Any) -> bool:
+    """Whether ``expr`` is 𝟏 - σ(v)."""
+    if len(expr.args) != 2 or not any(isinstance(a, sp.OneMatrix) for a in expr.args):
+        return False
+    (other,) = [a for a in expr.args if not isinstance(a, sp.OneMatrix)]
+    if not isinstance(other, sp.MatMul) or other.args[0] != -1 or len(other.args) != 2:
+        return False
+    fn = other.args[1]
+    return isinstance(fn, ElementwiseApplyFunction) and function_name(fn.function) == "sigmoid"
+
+
 def nonnegative(expr: Any) -> bool:
     """True when every entry of ``expr`` is >= 0 (or +inf) for all real inputs, by its
     structure: even powers, exp, 𝟏, and sums, products and powers of such.  False
@@ -215,6 +227,8 @@ def nonnegative(expr: Any) -> bool:
     if isinstance(expr, sp.HadamardPower):
         even = expr.exp.is_integer and expr.exp.is_even
         return bool(even) or nonnegative(expr.base)
+    if isinstance(expr, sp.MatAdd) and _one_minus_sigmoid(expr):
+        return True  # 1 - σ(v) = σ(-v)
     if isinstance(expr, (sp.HadamardProduct, sp.MatAdd)):
         return all(nonnegative(a) for a in expr.args)
     if isinstance(expr, sp.MatMul):  # a scalar times a matrix
