@@ -168,7 +168,7 @@ def matmul(*factors: Any) -> Any:
             rows = shape_of(_first_matrix(factors))[0]
             cols = shape_of(_last_matrix(factors))[1]
             return sp.ZeroMatrix(rows, cols)
-        elif isinstance(f, sp.Identity):
+        elif isinstance(f, sp.Identity) or _unit_ones(f):  # 𝟏₁ₓ₁ = I₁
             continue
         elif mats and (merged := _combine(mats[-1], f)) is not None:
             mats.pop()
@@ -251,14 +251,21 @@ def transpose(expr: Any) -> Any:
     return sp.Transpose(expr) if flipped is None else flipped
 
 
+def _unit_ones(expr: Any) -> bool:
+    return isinstance(expr, sp.OneMatrix) and dims_equal(expr.rows, 1) and dims_equal(expr.cols, 1)
+
+
 def summed(expr: Any) -> Any:
     """E when ``expr`` sums a vector's entries: 𝟏ᵀE of a column E or E 𝟏 of a row E
     (or that 1 x 1 matrix used as a scalar), else None."""
     if isinstance(expr, AsScalar):
         expr = expr.arg
-    if not isinstance(expr, sp.MatMul) or len(expr.args) != 2:
+    if not isinstance(expr, sp.MatMul):
         return None
-    first, second = expr.args
+    args = [a for a in expr.args if not _unit_ones(a)]  # 𝟏ᵀ E 𝟏₁ₓ₁ is 𝟏ᵀ E
+    if len(args) != 2:
+        return None
+    first, second = args
     if isinstance(first, sp.OneMatrix) and dims_equal(first.shape[0], 1):
         return second
     if isinstance(second, sp.OneMatrix) and dims_equal(second.shape[1], 1):

@@ -35,3 +35,42 @@ def function_name(fn: Any) -> str | None:
             return None
         return _NAME_OF_BODY.get(fn.expr.xreplace({fn.variables[0]: _T}))
     return _NAME_OF_BODY.get(fn(_T)) if isinstance(fn, type) else None
+
+
+_W = sp.Wild("w")
+_PATTERNS = {name: body.xreplace({_T: _W}) for name, body in BODIES.items()}
+
+
+def _outer(body: Any, t: Any) -> tuple[Any, Any] | None:
+    """(f as a Lambda, its argument) when ``body`` is f(argument) with f a named function
+    or one of SymPy's one-argument functions, else None."""
+    for name, pattern in _PATTERNS.items():
+        found = body.match(pattern)
+        inner = None if found is None else found.get(_W)
+        if inner is not None and pattern.xreplace({_W: inner}) == body:
+            return named_function(name), inner
+    if isinstance(body, sp.Function) and len(body.args) == 1:
+        return sp.Lambda(t, body.func(t)), body.args[0]
+    return None
+
+
+def _chain(expr: Any, t: Any) -> bool:
+    """Whether ``expr`` is t, or functions as in ``_outer`` applied in turn to t."""
+    if expr == t:
+        return True
+    found = _outer(expr, t)
+    return found is not None and _chain(found[1], t)
+
+
+def split_composition(fn: Any) -> tuple[Any, Any] | None:
+    """(f, g) when the one-variable Lambda ``fn`` is t ↦ f(g(t)) with f and g named
+    functions or SymPy's one-argument functions (exp, tanh, ...), or compositions of
+    them; None otherwise.  SymPy fuses X.applyfunc(g).applyfunc(f) into one Lambda,
+    which would print as (t ↦ exp(tanh(t)))∘(X) and hide exp from the rewrites."""
+    if not isinstance(fn, sp.Lambda) or len(fn.variables) != 1:
+        return None
+    t = fn.variables[0]
+    found = _outer(fn.expr, t)
+    if found is None or found[1] == t or not _chain(found[1], t):
+        return None
+    return found[0], sp.Lambda(t, found[1])

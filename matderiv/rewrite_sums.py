@@ -34,7 +34,7 @@ def _exp_operand(expr: Any) -> Any:
 
 def softmax_of_exp(expr: Any) -> Any:
     """c/(𝟏ᵀ exp(z))ᵏ M₁ exp(z) M₂ … → c/(𝟏ᵀ exp(z))ᵏ⁻ʲ M₁ softmax(z) M₂ …  (z a column;
-    each of j ≤ k factors exp(z), exp(z)ᵀ or diag(exp(z)) takes one 1/(𝟏ᵀ exp(z)))
+    each of j ≤ k factors exp(z), exp(z)ᵀ, diag(exp(z)) or exp(z) ∘ N takes one 1/(𝟏ᵀ exp(z)))
     terminates: an exp and a power of a sum become one softmax."""
     if not isinstance(expr, sp.MatMul) or not any(_exp_factor(a) for a in expr.args):
         return None
@@ -57,7 +57,11 @@ def softmax_of_exp(expr: Any) -> Any:
 
 
 def _exp_factor(expr: Any) -> Any:
-    """z when ``expr`` is exp(z), exp(z)ᵀ (SymPy's exp(zᵀ)) or diag(exp(z)), else None."""
+    """z when ``expr`` is exp(z), exp(z)ᵀ (SymPy's exp(zᵀ)), diag(exp(z)) or a ∘ product
+    with a factor exp(z), else None."""
+    if isinstance(expr, sp.HadamardProduct):
+        found = [z for z in map(_exp_factor, expr.args) if z is not None]
+        return found[0] if found else None
     if isinstance(expr, (sp.Transpose, DiagVector)):
         expr = expr.arg
     z = _exp_operand(expr)
@@ -65,11 +69,17 @@ def _exp_factor(expr: Any) -> Any:
 
 
 def _softmax_factor(expr: Any, z: Any) -> Any:
-    """softmax(z), its transpose or diag(softmax(z)) for exp(z), exp(z)ᵀ, diag(exp(z))."""
+    """softmax(z), its transpose or diag(softmax(z)) for exp(z), exp(z)ᵀ, diag(exp(z));
+    in a ∘ product, its first such factor replaced."""
     if _exp_factor(expr) != z:
         return None
+    if isinstance(expr, sp.HadamardProduct):
+        args = list(expr.args)
+        i = next(i for i, a in enumerate(args) if _exp_factor(a) == z)
+        args[i] = _softmax_factor(args[i], z)
+        return hadamard(sp.HadamardProduct(*args))
     if isinstance(expr, DiagVector):
-        return DiagVector(Softmax(z))
+        return DiagVector(_softmax_factor(expr.arg, z))
     if isinstance(expr, sp.Transpose) or isinstance(_exp_operand(expr), sp.Transpose):
         return transpose(Softmax(z))
     return Softmax(z)

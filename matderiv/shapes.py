@@ -15,9 +15,11 @@ from functools import lru_cache
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from .errors import ShapeMismatch, UnsupportedNode
+from .named_functions import split_composition
 from .nodes import AsScalar
 from .render.unicode import fmt
 from .shape_cache import matrix_shape
@@ -220,17 +222,29 @@ def scalarize(expr: Any) -> Any:
     for matrix operands (it tries to merge exp(bᵀx) · exp(...) into one exponent
     and fails).  The variable of
     each entrywise function's Lambda is renamed to one fixed symbol, so the same
-    function built twice is the same subexpression (and ``names=`` can find it).
+    function built twice is the same subexpression (and ``names=`` can find it), and
+    a composition SymPy fused into one Lambda, (t ↦ exp(tanh(t)))∘(X), is split into
+    exp(tanh(X)) (``named_functions.split_composition``).
     Every node of the result is interned (``_interned``).
     """
     memo: dict[int, Any] = {}  # id(node) -> its form; ``expr`` keeps every node alive
+    alive: list[Any] = []  # and this list the nodes built here (their ids stay unique)
 
     def visit(node: Any) -> Any:
         out = memo.get(id(node))
         if out is not None:
             return out
         out = node
-        if isinstance(node, sp.Lambda):
+        parts = None
+        if isinstance(node, ElementwiseApplyFunction):
+            parts = split_composition(node.function)
+        if parts is not None:  # f(g(X)) fused by SymPy into one Lambda: two nodes
+            unfused = ElementwiseApplyFunction(
+                parts[0], ElementwiseApplyFunction(parts[1], node.expr)
+            )
+            alive.append(unfused)
+            out = visit(unfused)
+        elif isinstance(node, sp.Lambda):
             out = _canonical_lambda(node)
         elif isinstance(node, MatrixElement) and is_scalar_shape(shape_of(node.parent)):
             out = AsScalar(visit(node.parent))

@@ -12,6 +12,8 @@ import numpy as np
 import sympy as sp
 
 from matderiv import derive, evaluate, gradient, hessian
+from matderiv.canon import matmul
+from matderiv.nodes import AsScalar
 from matderiv.parse.expr import parse_expression
 from matderiv.parse.unicode import parse_unicode
 from matderiv.render.latex import tex
@@ -194,3 +196,33 @@ def test_ones_next_to_an_identity_print_with_their_size() -> None:
     assert sp.Eq(parse_unicode(fmt(centring), SYMBOLS), centring) is sp.true
     h = sp.HadamardProduct(x, x)
     assert fmt(sp.MatAdd(sp.OneMatrix(n, 1), -h)) == "1 - x∘x"
+
+
+def test_a_unit_ones_factor_is_the_identity() -> None:
+    """𝟏ᵀ E 𝟏₁ₓ₁ (a column summed as a matrix) is 𝟏ᵀ E: products drop 𝟏₁ₓ₁ as they drop
+    I₁, and the softmax is still found in log 𝟏ᵀ exp(x) 𝟏₁ₓ₁."""
+    unit = sp.OneMatrix(1, 1)
+    assert matmul(sp.OneMatrix(1, n), x, unit) == sp.MatMul(sp.OneMatrix(1, n), x)
+    f = sp.log(AsScalar(sp.MatMul(sp.OneMatrix(1, n), x.applyfunc(sp.exp), unit)))
+    d = gradient(f, x)
+    assert fmt(d.result) == "softmax(x)", fmt(d.result)
+    check_derivation(d, {n: 4})
+
+
+def test_a_composition_sympy_fused_is_differentiated_as_two_functions() -> None:
+    """doit() fuses x.applyfunc(tanh).applyfunc(exp) into (d ↦ exp(tanh(d)))∘(x): matderiv
+    splits it back, so the result reads exp(tanh(x)) and the softmax and σ are found;
+    a Lambda that is not a chain of functions (d ↦ tanh(2 d)) stays as it is."""
+    fused = x.applyfunc(sp.tanh).applyfunc(sp.exp).doit()
+    assert "↦" in fmt(fused)  # SymPy's own fusion, which the test relies on
+    d = gradient(sp.log(AsScalar(sp.OneMatrix(1, n) * fused)), x)
+    assert fmt(d.result) == "(1 - tanh(x)∘tanh(x))∘softmax(tanh(x))", fmt(d.result)
+    check_derivation(d, {n: 4})
+    sigmoid = parse_expression("sigmoid(x)", SYMBOLS).function
+    d = derive(sp.OneMatrix(1, n) * x.applyfunc(sp.sin).applyfunc(sigmoid).doit(), x)
+    assert "σ(sin(x))" in fmt(d.result) and "↦" not in fmt(d.result), fmt(d.result)
+    check_derivation(d, {n: 3})
+    t = sp.Symbol("t")
+    kept = derive(sp.OneMatrix(1, n) * x.applyfunc(sp.Lambda(t, sp.tanh(2 * t))), x)
+    assert "↦" in fmt(kept.result)
+    check_derivation(kept, {n: 3})
