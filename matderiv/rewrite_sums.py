@@ -328,6 +328,57 @@ def hadamard_ones(expr: Any) -> Any:
     return None
 
 
+def hadamard_numbers(expr: Any) -> Any:
+    """(c A) ∘ B → c (A ∘ B),  (c A)^∘k → cᵏ A^∘k  (c a number: (-y)∘(-y) is y∘y)
+    terminates: a number leaves a ∘ product or power, and no rule puts it back."""
+    if isinstance(expr, sp.HadamardPower) and expr.exp.is_Integer:
+        coeff, mats = scalar_and_matrices(expr.base)
+        if coeff == 1 or not coeff.is_Number or not mats:
+            return None
+        return matmul(coeff**expr.exp, sp.HadamardPower(matmul(*mats), expr.exp))
+    if not isinstance(expr, sp.HadamardProduct):
+        return None
+    numbers, args = [], []
+    for arg in expr.args:
+        coeff, mats = scalar_and_matrices(arg)
+        if coeff != 1 and coeff.is_Number and mats:
+            numbers.append(coeff)
+            arg = matmul(*mats)
+        args.append(arg)
+    if not numbers:
+        return None
+    return matmul(sp.Mul(*numbers), hadamard(sp.HadamardProduct(*args)))
+
+
+def power_of_power(expr: Any) -> Any:
+    """(A^∘p)^∘k → A^∘(p k) with A^∘p entrywise t ↦ tᵖ (√A: p = 1/2): (√A)^∘-1 is A^∘-1/2
+    terminates: removes a power."""
+    if not isinstance(expr, sp.HadamardPower) or not isinstance(
+        expr.base, ElementwiseApplyFunction
+    ):
+        return None
+    fn = expr.base.function
+    if not isinstance(fn, sp.Lambda) or len(fn.variables) != 1:
+        return None
+    t = fn.variables[0]
+    base, p = fn.expr.as_base_exp()
+    if base != t or not p.is_Rational or not expr.exp.is_Rational:
+        return None
+    total = p * expr.exp
+    return expr.base.expr if total == 1 else sp.HadamardPower(expr.base.expr, total)
+
+
+def negated_sum(expr: Any) -> Any:
+    """-(A - B) → B - A  (a sum times -1 alone: the sign goes into its terms)
+    terminates: removes a product, and factor_scalar takes out only numbers other than ±1."""
+    if not isinstance(expr, sp.MatMul) or len(expr.args) != 2 or expr.args[0] != -1:
+        return None
+    total = expr.args[1]
+    if not isinstance(total, sp.MatAdd):
+        return None
+    return matadd(*(matmul(-1, t) for t in total.args))
+
+
 def factor_scalar(expr: Any) -> Any:
     """c A ± c B → c (A ± B)  (a number c ≠ 1 in every term, 2 A x - 2 b, or a common
     scalar factor, 1/(xᵀx) A - 2 f/(xᵀx)² I → 1/(xᵀx) (A - 2 f/(xᵀx) I))

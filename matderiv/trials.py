@@ -130,7 +130,8 @@ def _singular(point: Mapping[Any, Any], program: Mapping[Any, Any], operands: li
             values = _run_program(point, program)
             for operand in operands:
                 value = np.atleast_2d(np.asarray(evaluate(operand, values), dtype=float))
-                if not np.all(np.isfinite(value)) or np.linalg.cond(value) > MAX_CONDITION:
+                finite = np.all(np.isfinite(value))  # if not, finite_trials scales down
+                if finite and np.linalg.cond(value) > MAX_CONDITION:
                     return operand
     except EvaluationError as exc:  # singular already inside the program or an operand
         return exc

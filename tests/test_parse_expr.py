@@ -125,7 +125,7 @@ def test_division_by_a_matrix_is_entrywise_as_in_numpy() -> None:
     assert parse_expression("2 / A", S) == 2 * sp.HadamardPower(A, -1)
     d = derive(parse_expression("sum(c / h0)", S), h0)
     check_derivation(d, {h0.shape[0]: 4, S["e"].shape[0]: 3})
-    assert fmt(d.result) == "((-h0^∘-2)∘c)ᵀ"
+    assert fmt(d.result) == "-((h0^∘-2)∘c)ᵀ"
     with pytest.raises(ShapeMismatch, match="must have the same shape"):
         parse_expression("c / e", S)
 

@@ -36,6 +36,7 @@ from matderiv.rewrites import (
     diagonal_of_product,
     factor_scalar,
     factor_sum,
+    hadamard_numbers,
     hadamard_ones,
     inner_with_inverse,
     kron_commutation_swap,
@@ -43,7 +44,9 @@ from matderiv.rewrites import (
     kron_unit_factor,
     kron_vec,
     mixed_product,
+    negated_sum,
     ones_through_constants,
+    power_of_power,
     reshape_of_vec,
     scalar_of_constant,
     sigmoid_of_exp,
@@ -219,6 +222,21 @@ FIRES = [
         sp.MatMul(Softmax(v), EXP_V_T),
     ),
     (diag_times_vector, (sp.OneMatrix(1, n), DiagVector(v)), (v.T,)),
+    (hadamard_numbers, (sp.HadamardProduct(-w, v),), -_hp(w, v)),
+    (hadamard_numbers, (sp.HadamardProduct(-w, 2 * S * v),), matmul(-2, _hp(w, S * v))),
+    (hadamard_numbers, (sp.HadamardPower(-w, 2),), sp.HadamardPower(w, 2)),
+    (
+        hadamard_numbers,
+        (sp.HadamardPower(3 * w, -1),),
+        matmul(sp.Rational(1, 3), sp.HadamardPower(w, -1)),
+    ),
+    (negated_sum, (sp.MatMul(-1, sp.MatAdd(v, -w)),), matadd(w, -v)),
+    (
+        power_of_power,
+        (sp.HadamardPower(v.applyfunc(sp.sqrt), -1),),
+        sp.HadamardPower(v, -sp.S.Half),
+    ),
+    (power_of_power, (sp.HadamardPower(v.applyfunc(sp.sqrt), 2),), v),
     (sigmoid_of_exp, (sp.HadamardPower(EXP_V + sp.OneMatrix(n, 1), -1),), _sigma(-v)),
     (
         sigmoid_of_exp,
@@ -329,6 +347,13 @@ DECLINES = [
     (softmax_of_exp, (sp.MatMul(1 / SUM_EXP_V, w.applyfunc(sp.exp)),)),  # another z
     (diag_times_vector, (sp.OneMatrix(2, n), DiagVector(v))),  # not a row of ones
     (diag_times_vector, (r, DiagVector(v))),  # rᵀ diag(v) stays (numerator layout's form)
+    (hadamard_numbers, (sp.HadamardProduct(w, S * v),)),
+    (hadamard_numbers, (sp.HadamardProduct(sp.MatMul(sp.Symbol("c"), w), v),)),  # not a number
+    (hadamard_numbers, (sp.HadamardPower(-w, sp.Symbol("k")),)),
+    (negated_sum, (sp.MatMul(-2, sp.MatAdd(v, -w)),)),  # factor_scalar's form
+    (negated_sum, (sp.MatMul(-1, S, sp.MatAdd(v, -w)),)),
+    (power_of_power, (sp.HadamardPower(v.applyfunc(sp.tanh), 2),)),
+    (power_of_power, (sp.HadamardPower(v, 2),)),
     (sigmoid_of_exp, (sp.HadamardPower(EXP_V + 2 * sp.OneMatrix(n, 1), -1),)),
     (sigmoid_of_exp, (sp.HadamardPower(EXP_V + sp.OneMatrix(n, 1), 2),)),
     (sigmoid_of_exp, (sp.HadamardProduct(EXP_V, _sigma(v)),)),  # exp(v) σ(v) is not σ of anything
