@@ -212,6 +212,25 @@ def finite_trials(trials: Trials, exprs: tuple[Any, ...]) -> Trials:
     return trials
 
 
+def informative_trials(trials: Trials, exprs: tuple[Any, ...]) -> Trials:
+    """``trials``, or the scaled-down version at which the last of ``exprs`` (the
+    derivative) vanishes at the fewest points, all finite: a saturated tanh′ is 0 in
+    float64 at large arguments, and a point where the derivative is 0 shows nothing
+    about a factor, a sign or a term."""
+
+    def vanishing(t: Trials) -> int:
+        return sum(1 for v in t.values(exprs[-1]) if not np.any(v))
+
+    best, fewest = trials, vanishing(trials)
+    for factor in SCALES:
+        if fewest == 0:
+            break
+        smaller = trials.scaled(factor)
+        if smaller.finite(exprs) and (count := vanishing(smaller)) < fewest:
+            best, fewest = smaller, count
+    return best
+
+
 def relative_error(a: list[np.ndarray], b: list[np.ndarray]) -> float:
     """The largest entry of |a - b| over all points, relative to b's largest (at least 1)."""
     worst = 0.0

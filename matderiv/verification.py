@@ -9,7 +9,8 @@ The checks run in order, each with its own message:
    several random points and several choices of distinct sizes (inverted and
    determinant matrices get non-symmetric values, ``testing.definite_matrix``,
    so X⁻ᵀ and X⁻¹ differ), scaled down when a value overflows there; values
-   that stay NaN or ∞ give the kind "not-finite"; points where a matrix the
+   that stay NaN or ∞ give the kind "not-finite", and also scaled down when the
+   derivative vanishes at points (a saturated tanh′); points where a matrix the
    expressions invert is singular or ill conditioned are drawn again, and when
    every point is, the kind is "undefined";
 4. when it is wrong, the common mistakes are tried one by one — transposed,
@@ -43,7 +44,7 @@ from .parse.candidate import parse_candidate
 from .render.unicode import fmt
 from .second_order import hessian, hvp
 from .shapes import check_node, check_shapes, dimension_symbols
-from .trials import Trials, UndefinedAtPoints, finite_trials, make_trials
+from .trials import Trials, UndefinedAtPoints, finite_trials, informative_trials, make_trials
 from .verdict import Verdict
 
 
@@ -136,7 +137,7 @@ def verify(
             if found is not None:
                 return found
         return checker.verdict(False, "undefined", f"the candidate could not be confirmed: {exc}")
-    trials = finite_trials(trials, (cand, d.result))
+    trials = informative_trials(finite_trials(trials, (cand, d.result)), (cand, d.result))
     checker = Checker(cand, d, trials)
     for step in (checker.shape_check, checker.equality):
         found = step()

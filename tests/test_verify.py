@@ -9,12 +9,23 @@ import pytest
 import sympy as sp
 from rich.console import Console
 
-from matderiv import LayoutError, MatDerivError, commutation, diag, evaluate, norm, vec, verify
+from matderiv import (
+    LayoutError,
+    MatDerivError,
+    commutation,
+    diag,
+    evaluate,
+    gradient,
+    hessian,
+    norm,
+    vec,
+    verify,
+)
 from matderiv.examples import rnn_loss, rnn_step
 from matderiv.nodes import AsScalar
 from matderiv.parse.expr import parse_expression
 from matderiv.testing import numeric_jacobian, random_values
-from matderiv.trials import MAX_CONDITION, UndefinedAtPoints, make_trials
+from matderiv.trials import MAX_CONDITION, UndefinedAtPoints, finite_trials, make_trials
 
 STEP = rnn_step()
 H1 = STEP.names["h_1"]
@@ -608,3 +619,19 @@ def test_an_inverse_singular_at_every_size_is_undefined_not_an_error() -> None:
     assert "p pᵀ is singular" in wrong.message and "n = " in wrong.message
     assert verify(2 * G * x, f, x, "denominator").kind == "correct"
     assert verify(x.T, f, x, "denominator").kind == "other-layout"
+
+
+def test_a_derivative_that_vanishes_at_most_points_is_compared_at_smaller_values() -> None:
+    """tanh(100 𝟏ᵀ(R x)^∘3) saturates at verify's random points: its derivatives are 0.0
+    in float64 at every one, so 3 H (or 0) equalled H there and was "correct"; with one
+    point left a factor cannot be told from a scalar factor ("wrong").  The points are
+    scaled down until the derivative shows."""
+    f = sp.tanh(100 * AsScalar(sp.OneMatrix(1, m) * sp.HadamardPower(R * x, 3)))
+    H = hessian(f, x).result
+    trials = finite_trials(make_trials((3 * H, H, f)), (3 * H, H))
+    assert all(not np.any(value) for value in trials.values(H))
+    assert verify(H, f, x, order=2).kind == "correct"
+    assert verify(3 * H, f, x, order=2).kind == "factor"
+    assert verify(-H, f, x, order=2).kind == "sign"
+    assert verify(3 * gradient(f, x).result, f, x, "denominator").kind == "factor"
+    assert not verify(sp.ZeroMatrix(n, n), f, x, order=2)
