@@ -17,6 +17,7 @@ from typing import Any
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
+from ..canon import matmul
 from ..errors import UnsupportedNode
 from ..graph import is_leaf
 from ..numeric_functions import NumPyCode
@@ -250,13 +251,17 @@ class Emitter:
 
     def _ElementwiseApplyFunction(self, node: Any) -> str:
         fn = node.function
-        operand = self.code(node.expr)
-        text = self._substitute(fn.expr, {fn.variables[0]: operand}, node)
+        var, body, arg = fn.variables[0], fn.expr, node.expr
+        if isinstance(arg, sp.MatMul) and arg.args[0] == -1:
+            # f(-u): the sign goes into the body, σ(-u) = 1/(1 + exp(u)) (not exp(-(-u)))
+            body, arg = body.xreplace({var: -var}), matmul(-1, arg)
+        operand = self.code(arg)
+        text = self._substitute(body, {var: operand}, node)
         if "math." not in text:
             return text
         # a function NumPy has only for scalars (math.lgamma): applied entry by entry
         t = self.fresh("u")
-        entry = self._substitute(fn.expr, {fn.variables[0]: t}, node)
+        entry = self._substitute(body, {var: t}, node)
         return f"numpy.vectorize(lambda {t}: {entry}, otypes=[float])({operand})"
 
     def _Vec(self, node: Any) -> str:
