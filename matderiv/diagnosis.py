@@ -26,7 +26,7 @@ from .render.rows import label
 from .render.unicode import fmt, fmt_shape
 from .shapes import dims_equal, scalarize, shape_of, shapes_equal
 from .simplify import simplify
-from .trials import Trials, best_factor, relative_error
+from .trials import NEGLIGIBLE, Trials, best_factor, relative_error, vanishing
 from .verdict import Verdict
 
 RTOL = 1e-7
@@ -141,6 +141,18 @@ class Checker:
         if found is not None:
             return found
         err = relative_error(self.trials.values(self.candidate), self.trials.values(self.result))
+        result = self.trials.values(self.result)
+        if err < RTOL and vanishing(result) == len(result):
+            return self.verdict(
+                False,
+                "vanishing",
+                f"the candidate could not be confirmed: the {self.thing} is 0 (below "
+                f"{NEGLIGIBLE:g}) at every random point verify compares at, even at smaller "
+                "values (a saturated tanh or σ, say), so the values cannot tell a candidate "
+                f"from it, and it does not equal the {self.thing} symbolically. The "
+                f"{self.thing} is {self.shown_result}.",
+                max_error=err,
+            )
         if err < RTOL:
             where = f"numerically ({len(self.trials.points)} random points, distinct sizes)"
             return self.verdict(True, "correct", self._correct(where), max_error=err)

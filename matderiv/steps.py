@@ -22,7 +22,7 @@ from .naming import generated_name
 from .rules import Term, rule_identity, rule_name
 from .shapes import Shape, is_matrix, is_scalar_shape, scalarize, shape_of
 from .simplify import Rewrite, simplify
-from .substitute import rebuild, substitute
+from .substitute import rebuild, substitute, unchecked
 
 
 def name_nodes(
@@ -174,6 +174,64 @@ def _by_operand(terms: tuple[Term, ...]) -> dict[Any, list[Term]]:
     return grouped
 
 
+#: named products by their first factor, then by length: {factors: name}
+Runs = dict[Any, dict[int, dict[tuple[Any, ...], Any]]]
+
+
+def _product_runs(display: Mapping[Any, Any], memo: dict[Any, Any]) -> Runs:
+    """The named products, as shown, and their transposes with the transposed name."""
+    runs: Runs = {}
+    for expr, symbol in display.items():
+        if not isinstance(expr, sp.MatMul):
+            continue
+        coeff, mats = show(expr, display, memo).as_coeff_matrices()
+        if coeff != 1 or len(mats) < 2:
+            continue
+        for factors, name in (
+            (tuple(mats), symbol),
+            (tuple(transpose(m) for m in reversed(mats)), transpose(symbol)),
+        ):
+            by_length = runs.setdefault(factors[0], {})
+            by_length.setdefault(len(factors), {}).setdefault(factors, name)
+    return {first: dict(sorted(found.items(), reverse=True)) for first, found in runs.items()}
+
+
+def _name_runs(expr: Any, runs: Runs, memo: dict[Any, Any]) -> Any:
+    """``expr`` with every run of product factors that is a named product replaced by
+    its name."""
+    if expr in memo:
+        return memo[expr]
+    out = expr
+    if isinstance(expr, sp.Basic) and expr.args and not isinstance(expr, sp.Lambda):
+        args = tuple(_name_runs(a, runs, memo) for a in expr.args)
+        if any(new is not old for new, old in zip(args, expr.args, strict=True)):
+            out = rebuild(expr, args)
+        if isinstance(out, sp.MatMul):
+            out = _named_product(out, runs)
+    memo[expr] = out
+    return out
+
+
+def _named_product(product: Any, runs: Runs) -> Any:
+    scalars = [a for a in product.args if not is_matrix(a)]
+    mats = [a for a in product.args if is_matrix(a)]
+    i, changed = 0, False
+    while i < len(mats):
+        for length, named in runs.get(mats[i], {}).items():  # the longest first
+            if length == len(mats) and not scalars:
+                continue  # the named product itself
+            name = named.get(tuple(mats[i : i + length]))
+            if name is not None:
+                mats[i : i + length] = [name]
+                changed = True
+                break
+        else:
+            i += 1
+    if not changed:
+        return product
+    return unchecked(sp.MatMul, *scalars, *mats) if scalars or len(mats) > 1 else mats[0]
+
+
 @dataclass
 class StepBuilder:
     """Builds the steps of one derivation; holds the names and the layout."""
@@ -184,12 +242,28 @@ class StepBuilder:
     aliases: Mapping[Any, Any] = field(default_factory=dict)  # where= definition -> symbol
 
     def __post_init__(self) -> None:
-        self._display = {**self.aliases, **self.symbols} if self.aliases else self.symbols
+        display = {**self.aliases, **self.symbols}
+        # an intermediate as the rewrites leave it inside a derivative is shown by its
+        # name too: c = x - 𝟏𝟏ᵀx/n is (I - 𝟏𝟏ᵀ/n) x in 2 diag(c)
+        # (not the root: f inside its own derivative stays written out, as the headline
+        # writes out only v_k)
+        root = self.symbols.get(self.graph.root)
+        for node, symbol in list(display.items()):
+            if symbol == root or not is_matrix(node) or not node.args:
+                continue
+            if node not in self.graph.definitions:
+                display.setdefault(simplify(node), symbol)
+        self._display = display
         self._shown: dict[Any, Any] = {}  # subexpression -> shown, shared by every step
+        inner = {k: v for k, v in display.items() if v != root}
+        self._runs = _product_runs(inner, self._shown)
+        self._run_memo: dict[Any, Any] = {}
 
     def show(self, expr: Any) -> Any:
-        """``expr`` with intermediates and where= definitions shown by name."""
-        return show(expr, self._display, self._shown)
+        """``expr`` with intermediates and where= definitions shown by name, also where
+        one is a run of factors of a longer product (wᵀ c for wᵀ (I - 𝟏𝟏ᵀ/n) x)."""
+        shown = show(expr, self._display, self._shown)
+        return _name_runs(shown, self._runs, self._run_memo) if self._runs else shown
 
     def named(self, node: Any) -> Any:
         return self.symbols.get(node, node)

@@ -212,21 +212,27 @@ def finite_trials(trials: Trials, exprs: tuple[Any, ...]) -> Trials:
     return trials
 
 
+#: below this, every entry of a value is lost in relative_error's absolute floor (1, so
+#: differences under RTOL = 1e-7 pass): such a point cannot tell a candidate apart
+NEGLIGIBLE = 1e-6
+
+
+def vanishing(values: list[np.ndarray]) -> int:
+    """How many of the values are negligible (every entry below NEGLIGIBLE)."""
+    return sum(1 for v in values if not np.any(np.abs(v) >= NEGLIGIBLE))
+
+
 def informative_trials(trials: Trials, exprs: tuple[Any, ...]) -> Trials:
     """``trials``, or the scaled-down version at which the last of ``exprs`` (the
-    derivative) vanishes at the fewest points, all finite: a saturated tanh′ is 0 in
-    float64 at large arguments, and a point where the derivative is 0 shows nothing
-    about a factor, a sign or a term."""
-
-    def vanishing(t: Trials) -> int:
-        return sum(1 for v in t.values(exprs[-1]) if not np.any(v))
-
-    best, fewest = trials, vanishing(trials)
+    derivative) is negligible at the fewest points, all finite: a saturated tanh′ is
+    0 in float64 at large arguments, and a point where the derivative vanishes shows
+    nothing about a factor, a sign or a term."""
+    best, fewest = trials, vanishing(trials.values(exprs[-1]))
     for factor in SCALES:
         if fewest == 0:
             break
         smaller = trials.scaled(factor)
-        if smaller.finite(exprs) and (count := vanishing(smaller)) < fewest:
+        if smaller.finite(exprs) and (count := vanishing(smaller.values(exprs[-1]))) < fewest:
             best, fewest = smaller, count
     return best
 

@@ -19,8 +19,10 @@ class Verdict:
              "term-sign" (terms of a sum left out or with the wrong sign), "symmetric",
              "wrong", or
              "not-finite" (not confirmed: the values at the random points are NaN or ∞,
-             so no comparison could be made), or "undefined" (not confirmed: a matrix
-             the expressions invert is singular at every random point and size).
+             so no comparison could be made), "undefined" (not confirmed: a matrix
+             the expressions invert is singular at every random point and size), or
+             "vanishing" (not confirmed: the derivative is numerically 0 at every
+             random point, even at smaller values).
     message  the reason in plain words (without the kind, which the renderers show).
     details  the derived result, both shapes and, when checked numerically,
              the largest error (and what the diagnosis found).

@@ -64,7 +64,7 @@ ONCE_AMBIGUOUS = [
     # ... and stays a bare 1 where a sum or ∘ product does
     (sp.OneMatrix(n, 1) - HPow(a, 2), "1 - a∘a", r"\mathbf{1} - a \circ a"),
     (HP(sp.OneMatrix(n, 1) - HPow(a, 2), x), "(1 - a∘a)∘x", None),
-    (TR * sp.OneMatrix(n, 1) + a, "tr(X) 1 + a", None),
+    (TR * sp.OneMatrix(n, 1) + a, "tr(X) 𝟏_n + a", None),  # a scalar times ones: sized
     # nested products and 1 x 1 sums or products used as scalars are parenthesised
     (sp.MatMul(sp.Trace(A), sp.MatMul(sp.Rational(-1, 2), B)), "tr(A) (-1/2 B)", None),
     (2 * AsScalar(a.T * x + x.T * a) * sp.Trace(A), "2·(aᵀ x + xᵀ a)·tr(A)", None),

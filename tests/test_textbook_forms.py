@@ -14,10 +14,10 @@ import sympy as sp
 from matderiv import derive, evaluate, gradient, hessian
 from matderiv.canon import matmul
 from matderiv.nodes import AsScalar
-from matderiv.parse.expr import parse_expression
+from matderiv.parse.expr import parse_expression, parse_program
 from matderiv.parse.unicode import parse_unicode
 from matderiv.render.latex import tex
-from matderiv.render.rows import rows, title
+from matderiv.render.rows import headline, rows, title
 from matderiv.render.unicode import fmt
 from matderiv.rewrites import hadamard_ones
 from matderiv.testing import check_derivation, random_values
@@ -226,3 +226,26 @@ def test_a_composition_sympy_fused_is_differentiated_as_two_functions() -> None:
     kept = derive(sp.OneMatrix(1, n) * x.applyfunc(sp.Lambda(t, sp.tanh(2 * t))), x)
     assert "↦" in fmt(kept.result)
     check_derivation(kept, {n: 3})
+
+
+def test_named_intermediates_are_shown_by_name_after_rewrites_and_inside_products() -> None:
+    """A layer norm's gradient: c = x - 𝟏𝟏ᵀx/n becomes (I - 𝟏𝟏ᵀ/n) x under the rewrites,
+    and wᵀ c is a run of the longer product wᵀ (I - 𝟏𝟏ᵀ/n) x; both used to be written out,
+    c four times in the headline.  A scalar multiple of ones keeps its size (𝟏_n)."""
+    w = sp.MatrixSymbol("w", n, 1)
+    program = parse_program(
+        "mu = sum(x)/n; c = x - mu; s = sum(c^2)/n; y = c / sqrt(s + 0.001); L = w.T @ y",
+        {"x": x, "w": w},
+    )
+    d = gradient(program.expr, x, names=program.names)
+    check_derivation(d, {n: 5})
+    head = fmt(headline(d))
+    assert head.count("c") == 4 and "(wᵀ c)" in head and "(s + 1/1000)" in head, head
+    assert "I_n" not in head and head.endswith("/n 𝟏_n"), head
+    locals_ = {s.lhs: fmt(s.expr) for s in d.steps if s.kind == "local"}
+    assert locals_["∂v_3/∂c"] == "2 diag(c)" and locals_["∂L/∂v_6"] == "cᵀ w", locals_
+    values = random_values(d.result, {n: 5}, np.random.default_rng(1))
+    read = parse_unicode(head, {"x": x, "w": w, **program.names})
+    np.testing.assert_allclose(
+        evaluate(read, {**values, n: 5}), evaluate(d.result, {**values, n: 5}), rtol=1e-10
+    )

@@ -635,3 +635,15 @@ def test_a_derivative_that_vanishes_at_most_points_is_compared_at_smaller_values
     assert verify(-H, f, x, order=2).kind == "sign"
     assert verify(3 * gradient(f, x).result, f, x, "denominator").kind == "factor"
     assert not verify(sp.ZeroMatrix(n, n), f, x, order=2)
+
+
+def test_a_derivative_below_the_comparison_floor_is_not_confirmed() -> None:
+    """d(10⁻⁸ tr X)/dX = 10⁻⁸ I at every point and scale: below relative_error's floor
+    3·10⁻⁸ I passed as equal.  Now it is "vanishing", not "correct"; the derivative
+    itself is still confirmed symbolically, and 1 I is still wrong."""
+    f = sp.Rational(1, 10**8) * sp.Trace(X)
+    tiny = verify(3 * sp.Rational(1, 10**8) * sp.Identity(n), f, X, "denominator")
+    assert not tiny and tiny.kind == "vanishing", tiny.kind
+    assert "could not be confirmed" in tiny.message
+    assert verify(sp.Rational(1, 10**8) * sp.Identity(n), f, X, "denominator").kind == "correct"
+    assert not verify(sp.Identity(n), f, X, "denominator")

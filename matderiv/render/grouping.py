@@ -79,7 +79,9 @@ def bare_inside(expr: Any, outer: bool) -> bool:
     if isinstance(expr, _CARRIERS):
         return outer
     if isinstance(expr, sp.MatMul) and len(_matrix_factors(expr)) == 1:
-        return outer  # c·1: a scalar multiple, read as the number c
+        # c·1 with a number c reads as the number c; (wᵀc)/n 𝟏_n keeps its size
+        numbers = all(a.is_Number for a in expr.args if not getattr(a, "is_Matrix", False))
+        return outer and numbers
     return False
 
 
