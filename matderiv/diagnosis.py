@@ -1,5 +1,6 @@
 """The checks behind ``verify`` once a candidate parses: its shape, equality with the
-derivative, and, when it is wrong, the common mistakes tried one by one.
+derivative, and, when it is wrong, the common mistakes tried one by one
+(``mistakes.py``).
 
 A message is the reason in plain words, without the kind (the renderers show
 the kind once); formulas in it are self-contained (``d.result``, with only the
@@ -8,88 +9,29 @@ user's ``names``), never the derivation's intermediates.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
-from .canon import matmul, scalar_and_matrices, transpose
-from .derivation import Derivation
-from .engine import derive
-from .errors import MatDerivError
-from .layout import LAYOUTS, parse_wrt
-from .nodes import CommutationMatrix, Vec
+from .canon import transpose
+from .layout import LAYOUTS
+from .mistakes import RTOL, Mistakes, named
 from .render.rows import label
-from .render.unicode import fmt, fmt_shape
-from .shapes import dims_equal, scalarize, shape_of, shapes_equal
+from .render.unicode import fmt_shape
+from .shapes import shape_of, shapes_equal
 from .simplify import simplify
-from .trials import NEGLIGIBLE, Trials, best_factor, relative_error, vanishing
+from .trials import NEGLIGIBLE, relative_error, vanishing
 from .verdict import Verdict
-
-RTOL = 1e-7
 
 
 def _other_layout(layout: str) -> str:
     return LAYOUTS[1 - LAYOUTS.index(layout)]
 
 
-def _terms(expr: Any) -> list[Any]:
-    """The terms of ``expr`` as a sum of products (products distributed over sums)."""
-    if not getattr(expr, "is_Matrix", False):
-        expanded = sp.expand(expr)
-    else:  # I ⊗ (A + Aᵀ) has the terms I ⊗ A and I ⊗ Aᵀ
-        expanded = expr.expand(kroneckerproduct=True)
-    if isinstance(expanded, (sp.MatAdd, sp.Add)):
-        return list(expanded.args)
-    return [expanded]
-
-
-def named(expr: Any, names: Mapping[str, Any]) -> Any:
-    """``expr`` with the user's named intermediates shown by name."""
-    if not isinstance(expr, sp.Basic):
-        return expr
-    table = {
-        scalarize(v): sp.MatrixSymbol(k, *v.shape)
-        for k, v in names.items()
-        if getattr(v, "is_Matrix", False)
-    }
-    return scalarize(expr).xreplace(table)
-
-
 @dataclass
-class Checker:
-    candidate: Any
-    derivation: Derivation
-    trials: Trials
-
-    @property
-    def result(self) -> Any:
-        return self.derivation.result
-
-    @property
-    def shown(self) -> Any:
-        """d.result, self-contained: the user's named intermediates by name, nothing else."""
-        return named(self.result, self.derivation.names)
-
-    @property
-    def shown_result(self) -> str:
-        return fmt(self.shown)
-
-    @property
-    def thing(self) -> str:
-        """What the candidate is checked against: "derivative", "Hessian" or
-        "Hessian-vector product"."""
-        return self.derivation.second_order or "derivative"
-
-    @property
-    def target(self) -> str:
-        """The derivative in its layout, or the Hessian (the same in both layouts)."""
-        if self.thing == "derivative":
-            return f"the derivative in {self.derivation.layout} layout"
-        return f"the {self.thing}"
+class Checker(Mistakes):
+    """Shape, equality and, when the candidate is wrong, the diagnosis: a Verdict."""
 
     def verdict(self, ok: bool, kind: str, message: str, **details: Any) -> Verdict:
         base = {
@@ -102,13 +44,6 @@ class Checker:
         return Verdict(
             ok, kind, message, self.candidate, self.derivation, details, shown, self.shown
         )
-
-    def close(self, a: Any, b: Any) -> bool:
-        """a ≈ b at every trial point."""
-        try:
-            return relative_error(self.trials.values(a), self.trials.values(b)) < RTOL
-        except (MatDerivError, ValueError):
-            return False
 
     def shape_check(self) -> Verdict | None:
         d = self.derivation
@@ -195,223 +130,3 @@ class Checker:
             f"The {self.thing} is {self.shown_result}.",
             max_error=err,
         )
-
-    def _transposed(self) -> tuple[str, str, dict[str, Any]] | None:
-        rows, cols = shape_of(self.candidate)
-        if self.thing == "Hessian":  # symmetric: a transpose of it is it
-            return None
-        if dims_equal(rows, cols) and self.close(transpose(self.candidate), self.result):
-            layout = "the layout and " if self.thing == "derivative" else ""
-            return (
-                "transposed",
-                f"the candidate is the transpose of the {self.thing} {self.shown_result}; "
-                f"check {layout}the transposes.",
-                {},
-            )
-        return None
-
-    def _commutation(self) -> tuple[str, str, dict[str, Any]] | None:
-        d = self.derivation
-        var = parse_wrt(d.wrt)
-        m, n = var.shape
-        if dims_equal(m, 1) or dims_equal(n, 1) or self.thing == "Hessian-vector product":
-            return None  # an HVP is shaped like X: no vec, no commutation matrix
-        if self.thing == "Hessian":
-            return self._hessian_commutation(var.symbol)
-        other = Vec(transpose(var.symbol)) if var.form != "vecT" else Vec(var.symbol)
-        alternative = derive(d.of, other, d.layout, where=d.where or None).result
-        if self.close(self.candidate, alternative):
-            k = CommutationMatrix(m, n) if var.form != "vecT" else CommutationMatrix(n, m)
-            if d.layout == "numerator":
-                fixed, where = sp.MatMul(self.candidate, k), f"on the right by {fmt(k)}"
-            else:
-                k = transpose(k)
-                fixed, where = sp.MatMul(k, self.candidate), f"on the left by {fmt(k)}"
-            assert self.close(fixed, self.result), "internal: commutation fix does not hold"
-            return (
-                "commutation",
-                f"this is the derivative with respect to {fmt(other)}, not {fmt(d.wrt)}: "
-                f"a commutation matrix is missing — multiply {where} "
-                f"({fmt(Vec(transpose(var.symbol)))} = {fmt(CommutationMatrix(m, n))} "
-                f"vec({fmt(var.symbol)})).",
-                {"alternative": alternative, "fix": fixed},
-            )
-        return None
-
-    def _hessian_commutation(self, X: Any) -> tuple[str, str, dict[str, Any]] | None:
-        """The Hessian by vec(Xᵀ) = K vec(X), K = K_{m,n}, is K H Kᵀ; a candidate that is
-        it, or that lacks one K on one side (H = C K, the usual slip with
-        tr(dX A dX B)), is named with its fix."""
-        m, n = X.shape
-        C, K, Kt = self.candidate, CommutationMatrix(m, n), CommutationMatrix(n, m)
-        vec_xt = fmt(Vec(transpose(X)))
-        fixes = [
-            (
-                sp.MatMul(Kt, C, K),
-                f"this is the Hessian with respect to {vec_xt}, not vec({fmt(X)}): "
-                f"multiply on the left by {fmt(Kt)} and on the right by {fmt(K)} "
-                f"({vec_xt} = {fmt(K)} vec({fmt(X)}))",
-            )
-        ]
-        missing = "a commutation matrix is missing: multiply on the"
-        fixes += [(sp.MatMul(C, k), f"{missing} right by {fmt(k)}") for k in (K, Kt)]
-        fixes += [(sp.MatMul(k, C), f"{missing} left by {fmt(k)}") for k in (K, Kt)]
-        for fixed, message in fixes:
-            if self.close(fixed, self.result):
-                found = f"{message}. The Hessian is {self.shown_result}."
-                return "commutation", found, {"fix": fixed}
-        return None
-
-    def _factor(self) -> tuple[str, str, dict[str, Any]] | None:
-        cand, res = self.trials.values(self.candidate), self.trials.values(self.result)
-        if sum(1 for r in res if np.any(r)) < 2:
-            return None  # one point that does not vanish cannot show the factor is constant
-        c = best_factor(cand, res)
-        if c is None or abs(c - 1) < 1e-9 or relative_error(cand, [c * r for r in res]) > RTOL:
-            return None
-        nice = sp.nsimplify(c, tolerance=1e-8, rational=True)
-        if nice == -1:
-            return (
-                "sign",
-                f"the candidate is minus the {self.thing} {self.shown_result}.",
-                {"factor": -1},
-            )
-        return (
-            "factor",
-            f"the candidate is {nice} times the {self.thing} (a constant factor is off, "
-            f"e.g. a missing 2 from a quadratic form). The {self.thing} is "
-            f"{self.shown_result}.",
-            {"factor": nice},
-        )
-
-    def _scalar_factor(self) -> tuple[str, str, dict[str, Any]] | None:
-        """Proportional to the result at every point, by a ratio that changes from point
-        to point: a scalar function is off, e.g. the outer derivative of a chain rule
-        (Aᵀ(Ax - b) for the gradient of ‖Ax - b‖).  Named when the result is that scalar
-        times a matrix the candidate is a constant multiple of."""
-        cand, res = self.trials.values(self.candidate), self.trials.values(self.result)
-        ratios = []
-        for c, r in zip(cand, res, strict=True):
-            if not (np.any(c) or np.any(r)):
-                continue  # both vanish here (a saturated tanh′): any ratio fits
-            k = best_factor([r], [c])
-            if k is None or relative_error([r], [k * c]) > RTOL:
-                return None
-            ratios.append(k)
-        if len(ratios) < 2 or np.ptp(ratios) <= 1e-6 * max(abs(k) for k in ratios):
-            return None  # constant: _factor's business
-        missing = self._missing_scalar()
-        if missing is None and all(r.size < 2 for r in res):
-            return None  # any two numbers are proportional: nothing to report
-        if missing is not None:
-            found = f"the {self.thing} is {fmt(missing)} times the candidate"
-        else:
-            found = f"the candidate is proportional to the {self.thing} at every point"
-        return (
-            "scalar-factor",
-            f"{found}, by a ratio that changes with the variable: a scalar factor is "
-            "missing or extra (e.g. the derivative of an outer function in a chain rule). "
-            f"The {self.thing} is {self.shown_result}.",
-            {"factor": missing},
-        )
-
-    def _missing_scalar(self) -> Any:
-        """The ratio s/(q·t) when the result is s·M, the candidate t·N (s, t scalar
-        expressions) and N = q·M for a number q; None when that does not hold."""
-        s, result_factors = scalar_and_matrices(self.result)
-        t, candidate_factors = scalar_and_matrices(self.candidate)
-        if s == 1 and t == 1:
-            return None
-        values = self.trials.values(matmul(*result_factors))
-        others = self.trials.values(matmul(*candidate_factors))
-        q = best_factor(others, values)
-        if q is None or relative_error(others, [q * v for v in values]) > RTOL:
-            return None
-        q = sp.nsimplify(q, tolerance=1e-8, rational=True)
-        return named(s / (q * t), self.derivation.names)
-
-    def _missing_term(self) -> tuple[str, str, dict[str, Any]] | None:
-        """The derivative's terms with some left out or negated: the fewest changes
-        that give the candidate (a lone sign of the whole is ``_factor``'s -1)."""
-        terms = _terms(self.result)
-        if len(terms) < 2 or len(terms) > 6:
-            return None
-        cand = self.trials.values(self.candidate)
-        values = [self.trials.values(t) for t in terms]
-        if any(v[0].shape != cand[0].shape for v in values):
-            return None
-        for changed in range(1, len(terms) + 1):
-            for which in itertools.combinations(range(len(terms)), changed):
-                for signs in itertools.product((0, -1), repeat=changed):
-                    coeffs = [1] * len(terms)
-                    for k, sign in zip(which, signs, strict=True):
-                        coeffs[k] = sign
-                    if not any(coeffs):
-                        continue
-                    combined = [
-                        np.sum([c * v[i] for c, v in zip(coeffs, values, strict=True)], axis=0)
-                        for i in range(len(cand))
-                    ]
-                    if relative_error(cand, combined) < RTOL:
-                        return self._changed_terms(terms, coeffs)
-        return None
-
-    def _changed_terms(
-        self, terms: list[Any], coeffs: list[int]
-    ) -> tuple[str, str, dict[str, Any]]:
-        missing = [t for t, c in zip(terms, coeffs, strict=True) if c == 0]
-        negated = [t for t, c in zip(terms, coeffs, strict=True) if c == -1]
-        names = self.derivation.names
-        parts, details = [], {}
-        if missing:
-            parts.append(f"lacks the term {fmt(named(_sum(missing), names))}")
-            details["missing"] = _sum(missing)
-        if negated:
-            which = "terms" if len(negated) > 1 else "term"
-            parts.append(f"has the {which} {fmt(named(_sum(negated), names))} with the wrong sign")
-            details["wrong_sign"] = _sum(negated)
-        kind = "term-sign" if negated else "missing-term"
-        message = f"the candidate {' and '.join(parts)}; the {self.thing} is {self.shown_result}."
-        return kind, message, details
-
-    def _symmetric(self) -> tuple[str, str, dict[str, Any]] | None:
-        """Right only when a square matrix is symmetric: a constant (2Ax for xᵀAx), else
-        the variable itself (X⁻¹ for d log det X / dX)."""
-        var = parse_wrt(self.derivation.wrt).symbol
-        inputs = self.derivation.of.free_symbols | self.derivation.result.free_symbols
-        constants = sorted(  # the result's too: an HVP's direction V
-            (
-                s
-                for s in inputs
-                if isinstance(s, sp.MatrixSymbol) and s != var and dims_equal(*s.shape)
-            ),
-            key=str,
-        )
-        squares = constants + ([var] if dims_equal(*var.shape) else [])
-        for matrix in squares:
-            if not all(matrix in p for p in self.trials.points):
-                continue  # neither f nor the candidate uses it: no value to symmetrise
-            symmetric = self.trials.with_points(
-                tuple({**p, matrix: (p[matrix] + p[matrix].T) / 2} for p in self.trials.points)
-            )
-            try:
-                err = relative_error(
-                    symmetric.values(self.candidate), symmetric.values(self.result)
-                )
-            except (MatDerivError, ValueError):
-                continue
-            if err < RTOL:
-                return (
-                    "symmetric",
-                    f"the candidate is right only if {fmt(matrix)} is symmetric: it matches "
-                    f"the {self.thing} when {fmt(matrix)} = {fmt(matrix)}ᵀ, but in general "
-                    f"the {self.thing} is {self.shown_result}.",
-                    {"symmetric": matrix},
-                )
-        return None
-
-
-def _sum(parts: list[Any]) -> Any:
-    if len(parts) == 1:
-        return parts[0]
-    return sp.MatAdd(*parts) if getattr(parts[0], "is_Matrix", False) else sp.Add(*parts)

@@ -18,7 +18,8 @@ from .rational import cancel_entrywise
 from .render.unicode import fmt
 from .shapes import check_shapes, is_scalar_shape, lambda_restorer, scalarize, shape_of
 from .simplify import Rewrite, simplify
-from .steps import StepBuilder, name_nodes, user_names
+from .step_names import name_nodes, user_names
+from .steps import StepBuilder
 
 
 def _as_expr(expr: Any) -> Any:

@@ -6,7 +6,8 @@ adjacent factors of a product live in ``PAIR_RULES``; the others in
 ``NODE_RULES``.  Within a table the rules are tried in order.  ``simplify.py``
 applies them to a fixed point.  The rules themselves live by subject:
 ``rewrite_kron.py`` (⊗, K_{m,n}, vec), ``rewrite_diag.py`` (diag, the diagonal,
-traces) and ``rewrite_sums.py`` (sums, ones, the softmax).
+traces), ``rewrite_sums.py`` (sums, ones, signs) and ``rewrite_exp.py`` (the softmax
+and the sigmoid).
 
 Every rule makes the expression strictly smaller or moves a commutation
 matrix strictly to the right, so the rewriting terminates.
@@ -31,6 +32,7 @@ from .rewrite_diag import (
     trace_of_scalar,
     trace_of_transpose,
 )
+from .rewrite_exp import sigmoid_of_exp, softmax_of_exp
 from .rewrite_kron import (
     commutation_inverse,
     commutation_through_kron,
@@ -54,8 +56,6 @@ from .rewrite_sums import (
     negated_sum,
     ones_through_constants,
     power_of_power,
-    sigmoid_of_exp,
-    softmax_of_exp,
     vector_through_sum,
 )
 

@@ -23,7 +23,7 @@ from .errors import LayoutError, MatDerivError
 from .nodes import Vec
 from .render.unicode import fmt
 from .shapes import is_scalar_shape, shape_of, walk
-from .steps import display_symbol, symbol_names
+from .step_names import display_symbol, symbol_names
 from .substitute import substitute
 
 

@@ -6,8 +6,7 @@ multiplies them: numerator ∂L/∂h · ∂h/∂a · ∂a/∂W, denominator the 
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -18,91 +17,17 @@ from .accumulate import Chain, Local
 from .canon import transpose
 from .derivation import Factor, Step
 from .graph import Graph
-from .naming import generated_name
 from .rules import Term, rule_identity, rule_name
-from .shapes import Shape, is_matrix, is_scalar_shape, scalarize, shape_of
+from .shapes import Shape, is_matrix, is_scalar_shape, shape_of
 from .simplify import Rewrite, simplify
-from .substitute import rebuild, substitute, unchecked
-
-
-def name_nodes(
-    graph: Graph, names: Mapping[str, Any], symbols_taken: set[str] | None = None
-) -> dict[Any, Any]:
-    """A display symbol for every intermediate that depends on the variable.
-
-    Generated names (v_1, v_2, ... and f or Y for the whole expression) avoid the
-    names of the user's symbols and of ``names``: an input called v_1 or f stays
-    the only thing called that."""
-    by_expr = {scalarize(expr): name for name, expr in names.items()}
-    taken = {*names, *(user_names(graph) if symbols_taken is None else symbols_taken)}
-    symbols: dict[Any, Any] = {}
-    count = 0
-    for node in graph.order:
-        if node not in graph.depends or node == graph.wrt:
-            continue
-        if node in graph.definitions:
-            symbols[node] = node  # a symbol defined in where= is its own name
-            continue
-        if node in by_expr:
-            name = by_expr[node]
-        elif node == graph.root:
-            name = root_name(graph.root, taken)
-        else:
-            count += 1
-            while generated_name(count) in taken:
-                count += 1
-            name = generated_name(count)
-        symbols[node] = display_symbol(name, node)
-    symbols[graph.wrt] = graph.wrt
-    return symbols
-
-
-def user_names(graph: Graph) -> set[str]:
-    """The names of the symbols in the graph (inputs, the variable, where= symbols),
-    not of the dimensions in their shapes."""
-    return symbol_names((*graph.order, graph.wrt, *graph.definitions))
-
-
-def symbol_names(nodes: Iterable[Any]) -> set[str]:
-    """The names of the MatrixSymbols and Symbols among ``nodes``, except the symbols
-    that are dimensions of a matrix among them (n in X: n x m)."""
-    nodes = tuple(nodes)
-    dims = {
-        d for node in nodes if is_matrix(node) for size in shape_of(node)
-        for d in sp.sympify(size).free_symbols
-    }  # fmt: skip
-    return {
-        str(node)
-        for node in nodes
-        if isinstance(node, sp.MatrixSymbol) or (isinstance(node, sp.Symbol) and node not in dims)
-    }
-
-
-def root_name(root: Any, taken: set[str]) -> str:
-    """f for a scalar expression, Y for a matrix, unless a symbol is called that."""
-    first = ("f", "F", "φ") if is_scalar_shape(shape_of(root)) else ("Y", "Z", "Ψ")
-    candidates = itertools.chain(first, (f"{first[0]}_{k}" for k in itertools.count(1)))
-    return next(c for c in candidates if c not in taken)
-
-
-def display_symbol(name: str, expr: Any) -> Any:
-    """The symbol that stands for ``expr`` in the steps: a MatrixSymbol of its shape."""
-    return sp.MatrixSymbol(name, *shape_of(expr)) if is_matrix(expr) else sp.Symbol(name)
-
-
-def show(expr: Any, symbols: Mapping[Any, Any], memo: dict[Any, Any] | None = None) -> Any:
-    """``expr`` with named intermediates shown by name (but not itself).
-
-    ``memo`` may be shared by calls with the same ``symbols`` (see ``substitute``).
-    """
-    if expr not in symbols:
-        return substitute(expr, symbols, memo)
-    if not expr.args:
-        return expr
-    memo = {} if memo is None else memo
-    args = tuple(substitute(a, symbols, memo) for a in expr.args)
-    changed = any(new is not old for new, old in zip(args, expr.args, strict=True))
-    return rebuild(expr, args) if changed else expr
+from .step_names import (
+    display_symbol,
+    name_runs,
+    product_runs,
+    root_name,
+    show,
+    user_names,
+)
 
 
 def _size(shape: Shape) -> Any:
@@ -174,64 +99,6 @@ def _by_operand(terms: tuple[Term, ...]) -> dict[Any, list[Term]]:
     return grouped
 
 
-#: named products by their first factor, then by length: {factors: name}
-Runs = dict[Any, dict[int, dict[tuple[Any, ...], Any]]]
-
-
-def _product_runs(display: Mapping[Any, Any], memo: dict[Any, Any]) -> Runs:
-    """The named products, as shown, and their transposes with the transposed name."""
-    runs: Runs = {}
-    for expr, symbol in display.items():
-        if not isinstance(expr, sp.MatMul):
-            continue
-        coeff, mats = show(expr, display, memo).as_coeff_matrices()
-        if coeff != 1 or len(mats) < 2:
-            continue
-        for factors, name in (
-            (tuple(mats), symbol),
-            (tuple(transpose(m) for m in reversed(mats)), transpose(symbol)),
-        ):
-            by_length = runs.setdefault(factors[0], {})
-            by_length.setdefault(len(factors), {}).setdefault(factors, name)
-    return {first: dict(sorted(found.items(), reverse=True)) for first, found in runs.items()}
-
-
-def _name_runs(expr: Any, runs: Runs, memo: dict[Any, Any]) -> Any:
-    """``expr`` with every run of product factors that is a named product replaced by
-    its name."""
-    if expr in memo:
-        return memo[expr]
-    out = expr
-    if isinstance(expr, sp.Basic) and expr.args and not isinstance(expr, sp.Lambda):
-        args = tuple(_name_runs(a, runs, memo) for a in expr.args)
-        if any(new is not old for new, old in zip(args, expr.args, strict=True)):
-            out = rebuild(expr, args)
-        if isinstance(out, sp.MatMul):
-            out = _named_product(out, runs)
-    memo[expr] = out
-    return out
-
-
-def _named_product(product: Any, runs: Runs) -> Any:
-    scalars = [a for a in product.args if not is_matrix(a)]
-    mats = [a for a in product.args if is_matrix(a)]
-    i, changed = 0, False
-    while i < len(mats):
-        for length, named in runs.get(mats[i], {}).items():  # the longest first
-            if length == len(mats) and not scalars:
-                continue  # the named product itself
-            name = named.get(tuple(mats[i : i + length]))
-            if name is not None:
-                mats[i : i + length] = [name]
-                changed = True
-                break
-        else:
-            i += 1
-    if not changed:
-        return product
-    return unchecked(sp.MatMul, *scalars, *mats) if scalars or len(mats) > 1 else mats[0]
-
-
 @dataclass
 class StepBuilder:
     """Builds the steps of one derivation; holds the names and the layout."""
@@ -256,14 +123,14 @@ class StepBuilder:
         self._display = display
         self._shown: dict[Any, Any] = {}  # subexpression -> shown, shared by every step
         inner = {k: v for k, v in display.items() if v != root}
-        self._runs = _product_runs(inner, self._shown)
+        self._runs = product_runs(inner, self._shown)
         self._run_memo: dict[Any, Any] = {}
 
     def show(self, expr: Any) -> Any:
         """``expr`` with intermediates and where= definitions shown by name, also where
         one is a run of factors of a longer product (wᵀ c for wᵀ (I - 𝟏𝟏ᵀ/n) x)."""
         shown = show(expr, self._display, self._shown)
-        return _name_runs(shown, self._runs, self._run_memo) if self._runs else shown
+        return name_runs(shown, self._runs, self._run_memo) if self._runs else shown
 
     def named(self, node: Any) -> Any:
         return self.symbols.get(node, node)
