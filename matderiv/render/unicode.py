@@ -269,7 +269,17 @@ class UnicodePrinter(SizedConstants, StrPrinter):
             if not isinstance(expr.base, _POWER_BASES):
                 base = f"({base})"
             return f"{base}{superscript(expr.exp)}"
-        return super()._print_Pow(expr)
+        text = super()._print_Pow(expr)
+        if "**" not in text:  # sqrt(x), 1/x, 1/sqrt(x)
+            return text
+        # x^(3/2), x^k: as written by hand (and read back), not Python's x**(3/2)
+        base = self._print(expr.base)
+        if not isinstance(expr.base, _POWER_BASES):
+            base = f"({base})"
+        exponent = self._print(expr.exp)
+        if not (expr.exp.is_Symbol or (expr.exp.is_Integer and expr.exp > 0)):
+            exponent = f"({exponent})"
+        return f"{base}^{exponent}"
 
     def _print_Mul(self, expr: Any) -> str:
         return re.sub(r"(?<!\*)\*(?!\*)", "·", super()._print_Mul(expr))
