@@ -38,7 +38,7 @@ def _count_rebuilds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls[0] += 1
         return original(node, args)
 
-    for module in ("matderiv.substitute", "matderiv.steps", "matderiv.shapes"):
+    for module in ("matderiv.substitute", "matderiv.step_names", "matderiv.shapes"):
         monkeypatch.setattr(f"{module}.rebuild", counting)
     return calls
 
