@@ -16,7 +16,7 @@ import sympy as sp
 from .accumulate import Chain, Local
 from .canon import transpose
 from .derivation import Factor, Step
-from .graph import Graph
+from .graph import Graph, is_leaf
 from .rules import Term, rule_identity, rule_name
 from .shapes import Shape, is_matrix, is_scalar_shape, shape_of
 from .simplify import Rewrite, simplify
@@ -115,11 +115,14 @@ class StepBuilder:
         # (not the root: f inside its own derivative stays written out, as the headline
         # writes out only v_k)
         root = self.symbols.get(self.graph.root)
+        variables = {v for v in self.graph.wrt.free_symbols if isinstance(v, sp.MatrixSymbol)}
         for node, symbol in list(display.items()):
             if symbol == root or not is_matrix(node) or not node.args:
                 continue
-            if node not in self.graph.definitions:
-                display.setdefault(simplify(node), symbol)
+            simpler = simplify(node) if node not in self.graph.definitions else node
+            # not a leaf or a constant (x - x is 𝟎): those stand for themselves
+            if not is_leaf(simpler) and simpler.free_symbols & variables:
+                display.setdefault(simpler, symbol)
         self._display = display
         self._shown: dict[Any, Any] = {}  # subexpression -> shown, shared by every step
         inner = {k: v for k, v in display.items() if v != root}
