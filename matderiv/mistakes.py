@@ -173,6 +173,13 @@ class Mistakes(Comparison):
         if c is None or abs(c - 1) < 1e-9 or relative_error(cand, [c * r for r in res]) > RTOL:
             return None
         nice = sp.nsimplify(c, tolerance=1e-8, rational=True)
+        if nice == 0:
+            return (
+                "wrong",
+                f"the candidate is 0 at every random point, and the {self.thing} is not: "
+                f"it is {self.shown_result}.",
+                {},
+            )
         if nice == -1:
             return (
                 "sign",

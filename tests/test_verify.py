@@ -647,3 +647,11 @@ def test_a_derivative_below_the_comparison_floor_is_not_confirmed() -> None:
     assert "could not be confirmed" in tiny.message
     assert verify(sp.Rational(1, 10**8) * sp.Identity(n), f, X, "denominator").kind == "correct"
     assert not verify(sp.Identity(n), f, X, "denominator")
+
+
+def test_a_zero_candidate_is_wrong_not_zero_times_the_derivative() -> None:
+    """𝟎 for the gradient of xᵀ A x fitted the factor 0: "the candidate is 0 times the
+    derivative".  It is plainly wrong, and the message says the candidate is 0."""
+    zero = verify(sp.ZeroMatrix(n, 1), x.T * A * x, x, "denominator")
+    assert zero.kind == "wrong" and "is 0 at every random point" in zero.message
+    assert "(A + Aᵀ) x" in zero.message
