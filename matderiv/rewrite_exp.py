@@ -12,6 +12,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from .canon import hadamard, matmul, scalar_and_matrices, summed, transpose
 from .named_functions import function_name, named_function
 from .nodes import DiagVector, Softmax
+from .rewrite_sums import hadamard_numbers
 from .shapes import dims_equal, shape_of
 
 
@@ -96,14 +97,9 @@ def _sigmoid(u: Any) -> Any:
 
 
 def _negated(u: Any) -> Any:
-    """-u, with a sign inside a ∘ product taken off its factor: -((-y)∘v) is y∘v."""
-    if isinstance(u, sp.HadamardProduct):
-        for i, factor in enumerate(u.args):
-            if isinstance(factor, sp.MatMul) and factor.args[0] == -1:
-                args = list(u.args)
-                args[i] = matmul(-1, factor)
-                return hadamard(sp.HadamardProduct(*args))
-    return matmul(-1, u)
+    """-u, with the numbers of a ∘ product's factors taken out first (hadamard_numbers,
+    as the simplifier leaves σ's operand): -((-y)∘v) is y∘v."""
+    return matmul(-1, hadamard_numbers(u) or u)
 
 
 def _sigmoid_power(factor: Any) -> tuple[Any, Any] | None:

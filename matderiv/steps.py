@@ -119,8 +119,9 @@ class StepBuilder:
         for node, symbol in list(display.items()):
             if symbol == root or not is_matrix(node) or not node.args:
                 continue
-            simpler = simplify(node) if node not in self.graph.definitions else node
-            # not a leaf or a constant (x - x is 𝟎): those stand for themselves
+            simpler = simplify(node)
+            # not a leaf (a where= symbol, the variable) or a constant (x - x is 𝟎):
+            # those stand for themselves
             if not is_leaf(simpler) and simpler.free_symbols & variables:
                 display.setdefault(simpler, symbol)
         self._display = display

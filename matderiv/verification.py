@@ -128,21 +128,22 @@ def verify(
         details = {"derived": d.result, "expected_shape": d.shape, "error": message}
         shown = named(d.result, d.names)
         return Verdict(False, "ill-formed", message, text, d, details, text, shown)
+    undefined: UndefinedAtPoints | None = None
     try:
         trials = make_trials((cand, d.result, d.of), seed=seed, program=d.definitions)
+        trials = informative_trials(finite_trials(trials, (cand, d.result)), (cand, d.result))
     except UndefinedAtPoints as exc:
-        checker = Checker(cand, d, Trials(()))
-        for step in (checker.shape_check, checker.symbolic_equality):  # no numbers needed
-            found = step()
-            if found is not None:
-                return found
-        return checker.verdict(False, "undefined", f"the candidate could not be confirmed: {exc}")
-    trials = informative_trials(finite_trials(trials, (cand, d.result)), (cand, d.result))
+        trials, undefined = Trials(()), exc
     checker = Checker(cand, d, trials)
-    for step in (checker.shape_check, checker.equality):
+    # without points, only what needs no numbers
+    equality = checker.equality if undefined is None else checker.symbolic_equality
+    for step in (checker.shape_check, equality):
         found = step()
         if found is not None:
             return found
+    if undefined is not None:
+        message = f"the candidate could not be confirmed: {undefined}"
+        return checker.verdict(False, "undefined", message)
     return checker.diagnose()
 
 

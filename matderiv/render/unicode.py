@@ -265,21 +265,20 @@ class UnicodePrinter(SizedConstants, StrPrinter):
             power = bars if abs(k) == 1 else f"{bars}{superscript(abs(k))}"
             return power if k > 0 else f"1/{power}"
         if expr.exp.is_Integer and (expr.exp > 1 or expr.exp < -1):
-            base = self._print(expr.base)
-            if not isinstance(expr.base, _POWER_BASES):
-                base = f"({base})"
-            return f"{base}{superscript(expr.exp)}"
+            return f"{self._power_base(expr)}{superscript(expr.exp)}"
         text = super()._print_Pow(expr)
         if "**" not in text:  # sqrt(x), 1/x, 1/sqrt(x)
             return text
         # x^(3/2), x^k: as written by hand (and read back), not Python's x**(3/2)
-        base = self._print(expr.base)
-        if not isinstance(expr.base, _POWER_BASES):
-            base = f"({base})"
+        base = self._power_base(expr)
         exponent = self._print(expr.exp)
         if not (expr.exp.is_Symbol or (expr.exp.is_Integer and expr.exp > 0)):
             exponent = f"({exponent})"
         return f"{base}^{exponent}"
+
+    def _power_base(self, expr: Any) -> str:
+        base = self._print(expr.base)
+        return base if isinstance(expr.base, _POWER_BASES) else f"({base})"
 
     def _print_Mul(self, expr: Any) -> str:
         return re.sub(r"(?<!\*)\*(?!\*)", "·", super()._print_Mul(expr))
