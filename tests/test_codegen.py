@@ -267,6 +267,23 @@ def test_products_of_one_matrix_with_eight_or_more_inputs_are_batched(T) -> None
     np.testing.assert_allclose(call(d.to_numpy(), env), evaluate(d, env), rtol=1e-10)
 
 
+@pytest.mark.parametrize("T", [8, 12])
+def test_an_rnn_stacks_its_inputs_once_in_time_order(T) -> None:
+    # [x_1 ... x_T] serves both W's batched product and W's gradient Σ x_t δ_tᵀ, so
+    # the sum's terms are taken in the stack's order rather than stacked again
+    L, W, U, where, dims = _rnn(T)
+    fn = lambdify([gradient(L, W, where=where), gradient(L, U, where=where)])
+    body = fn.source.split("def f(")[1]
+    inputs = ", ".join(f"x_{t}" for t in range(1, T + 1))
+    assert body.count("numpy.concatenate([x_") == 1
+    assert f"numpy.concatenate([{inputs}], axis=1)" in body
+    env = env_for(L, *where.values(), dims=dims, seed=T)
+    got = call(fn, env)
+    want = [evaluate(gradient(L, v, where=where), env) for v in (W, U)]
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-10)
+
+
 @pytest.mark.parametrize(
     "expr",
     [

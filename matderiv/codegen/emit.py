@@ -70,6 +70,7 @@ class Emitter:
         self.counter = 0
         self.dim_names: dict[Any, str] = {}
         self.by_code: dict[str, str] = {}
+        self.stacks: dict[frozenset[str], list[str]] = {}  # columns stacked, in order
 
     # -- names and temporaries -------------------------------------------------
     def fresh(self, stem: str = "t") -> str:
@@ -234,14 +235,39 @@ class Emitter:
             left = self._paren(mats[0])
             lefts.append(left if coeff == 1 else f"{self._scalar_code(coeff)} * {left}")
             rights.append(mats[1])
-        left = self.shared(columns(lefts))
-        if all(isinstance(r, sp.Transpose) for r in rights):
+        transposed = all(isinstance(r, sp.Transpose) for r in rights)
+        lefts, rights = self._stacked_order(lefts, rights, transposed)
+        left = self.stack_columns(lefts)
+        if transposed:
             # [b_1ᵀ; ...; b_Tᵀ] = [b_1 ... b_T]ᵀ: no row views to build
-            right = self.shared(columns([self._paren(r.arg) for r in rights])) + ".T"
+            right = self.stack_columns([self._paren(r.arg) for r in rights]) + ".T"
         else:
             codes = ", ".join(self._paren(r) for r in rights)
             right = self.shared(f"numpy.concatenate([{codes}])")
         return dot(left, right)
+
+    def _stacked_order(
+        self, lefts: list[str], rights: list[Any], transposed: bool
+    ) -> tuple[list[str], list[Any]]:
+        """The terms of Σ_k a_k b_kᵀ reordered to match columns already stacked (the
+        a_k, or the b_k), so that the stack is reused, not built again in another
+        order (an RNN's inputs [x_1 ... x_T] serve both W's batched product and
+        W's gradient)."""
+        keys = [lefts]
+        if transposed:
+            keys.append([self._paren(r.arg) for r in rights])
+        for codes in keys:
+            order = self.stacks.get(frozenset(codes))
+            if order is not None and len(set(codes)) == len(codes) and order != codes:
+                position = {code: k for k, code in enumerate(codes)}
+                perm = [position[code] for code in order]
+                return [lefts[k] for k in perm], [rights[k] for k in perm]
+        return lefts, rights
+
+    def stack_columns(self, codes: list[str]) -> str:
+        """A temporary for [c_1 ... c_k], remembered for ``_stacked_order``."""
+        self.stacks.setdefault(frozenset(codes), list(codes))
+        return self.shared(columns(codes))
 
     def shared(self, code: str) -> str:
         """A temporary for ``code``, the same one each time the same code is asked for."""
