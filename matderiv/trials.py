@@ -123,8 +123,12 @@ def inverted_operands(exprs: tuple[Any, ...]) -> list[Any]:
     return found
 
 
-def _singular(point: Mapping[Any, Any], program: Mapping[Any, Any], operands: list[Any]) -> Any:
-    """The first operand singular or ill conditioned at ``point`` (None when none is)."""
+def _singular(
+    point: Mapping[Any, Any], program: Mapping[Any, Any], operands: list[Any]
+) -> tuple[Any, dict[Any, Any]]:
+    """The first operand singular or ill conditioned at ``point`` (None when none is),
+    and the point with the program's symbols computed (reused by ``Trials``)."""
+    values: dict[Any, Any] = {}
     try:
         with _quiet():
             values = _run_program(point, program)
@@ -132,10 +136,10 @@ def _singular(point: Mapping[Any, Any], program: Mapping[Any, Any], operands: li
                 value = np.atleast_2d(np.asarray(evaluate(operand, values), dtype=float))
                 finite = np.all(np.isfinite(value))  # if not, finite_trials scales down
                 if finite and np.linalg.cond(value) > MAX_CONDITION:
-                    return operand
+                    return operand, values
     except EvaluationError as exc:  # singular already inside the program or an operand
-        return exc
-    return None
+        return exc, values
+    return None, values
 
 
 class UndefinedAtPoints(MatDerivError):
@@ -162,27 +166,31 @@ def make_trials(
     dims = sorted(dimension_symbols(*exprs, *program.values()), key=str)
     operands = inverted_operands((*exprs, *program.values()))
     out: list[dict[Any, Any]] = []
+    ran: list[dict[Any, Any]] = []  # the points with the program run, when checked
     chosen, culprit = 0, None
     for choice in every_size_choice(dims) if operands else size_choices(dims, sizes):
-        good = []
+        good, good_ran = [], []
         for _ in range(DRAWS * points if operands else points):
             # the symbols a program defines are computed from the point later
             point = {**random_values(both, choice, rng), **choice}
-            bad = _singular(point, program, operands) if operands else None
+            bad, values = _singular(point, program, operands) if operands else (None, {})
             if bad is None:
                 good.append(point)
+                good_ran.append(values)
                 if len(good) == points:
                     break
             else:
                 culprit = culprit or (bad, choice)
         if good:
             out.extend(good)
+            ran.extend(good_ran)
             chosen += 1
             if chosen == sizes:
                 break
     if not out:
         raise UndefinedAtPoints(_undefined_message(*culprit) if culprit else "no points")
-    return Trials(tuple(out), program)
+    # the program already ran at each point to check its inverses: not again
+    return Trials(tuple(out), program, _ran=ran if operands else [])
 
 
 def _undefined_message(bad: Any, choice: Mapping[Any, int]) -> str:

@@ -606,6 +606,31 @@ def test_points_where_an_inverted_product_is_singular_are_drawn_again() -> None:
         assert np.linalg.cond(value) < MAX_CONDITION, (point[n], point[k])
 
 
+def test_a_program_checked_for_singular_inverses_runs_once_per_point(monkeypatch) -> None:
+    """make_trials runs a where= program to check the inverses it holds; Trials reuses
+    those values instead of running the program again (a run per point, not two)."""
+    from matderiv import trials as trials_module
+
+    k = sp.Symbol("k", integer=True, positive=True)
+    P = sp.MatrixSymbol("P", n, k)
+    G = sp.MatrixSymbol("G", n, n)
+    f = x.T * G * x
+    program = {G: sp.Inverse(P * P.T)}
+    runs = []
+    real = trials_module._run_program
+    monkeypatch.setattr(
+        trials_module, "_run_program", lambda p, prog: runs.append(1) or real(p, prog)
+    )
+    trials = make_trials((f,), program=program)
+    drawn = len(runs)
+    assert drawn >= len(trials.points) == 6
+    values = trials.values(f)
+    assert len(runs) == drawn  # no second run
+    for point, value in zip(trials.points, values, strict=True):
+        Gv = np.linalg.inv(evaluate(P * P.T, point))
+        np.testing.assert_allclose(value, point[x].T @ Gv @ point[x], rtol=1e-9)
+
+
 def test_an_inverse_singular_at_every_size_is_undefined_not_an_error() -> None:
     """p pᵀ (p a vector) is singular at every size ≥ 2: the verdict says so, naming it;
     a right candidate symbolically equal is still confirmed, a wrong shape still named."""
