@@ -44,6 +44,18 @@ def _plain(codes: list[str]) -> str:
     return f"numpy.linalg.multi_dot([{', '.join(codes)}])"
 
 
+def _vector_chain(codes: list[str], vector: str, from_left: bool = False) -> str:
+    """A_1 ... A_k v (or vᵀ A_1 ... A_k) as k matrix-vector products: the cheapest
+    order whatever the sizes, without multi_dot's run-time search (2-5 µs a call)."""
+    if from_left:
+        for code in codes:
+            vector = dot(vector, code)
+        return vector
+    for code in reversed(codes):
+        vector = dot(code, vector)
+    return vector
+
+
 def _kron_parts(node: Any) -> tuple[Any, Any]:
     first, *rest = node.args
     second = rest[0] if len(rest) == 1 else sp.KroneckerProduct(*rest)
@@ -268,7 +280,12 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
             return _left_to_right(em, mats[1:], em._paren(mats[0]), solve)
     has_sum = any(isinstance(m, sp.MatAdd) for m in mats[:-1])
     if not any(ops) and not (narrow and has_sum):
-        return _plain([em._paren(m) for m in mats])
+        codes = [em._paren(m) for m in mats]
+        if len(codes) > 2 and narrow:  # A B v: matrix-vector products from the right
+            return _vector_chain(codes[:-1], codes[-1])
+        if len(codes) > 2 and is_one(shape_of(mats[0])[0]):  # uᵀ A B, from the left
+            return _vector_chain(codes[1:], codes[0], from_left=True)
+        return _plain(codes)
     if not ops[-1]:
         return _right_to_left(em, mats, None, narrow, solve)
     if not ops[0]:
