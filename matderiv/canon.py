@@ -122,10 +122,38 @@ def hadamard(node: Any) -> Any:
 
 
 def _power(factor: Any) -> tuple[Any, Any]:
-    """(base, exponent) of a factor: A⁻¹ → (A, -1), A³ → (A, 3), A → (A, 1)."""
+    """(base, exponent) of a factor: A⁻¹ → (A, -1), A³ → (A, 3), A → (A, 1); powers of
+    powers and transposed powers too, with integer exponents: (X⁻ᵀ)² → (Xᵀ, -2),
+    ((Xᵀ)³)⁻¹ → (Xᵀ, -3), (X⁻ᵀ)⁻¹ → (Xᵀ, 1)."""
+    if isinstance(factor, sp.Transpose):
+        base, k = _power(factor.arg)
+        if k != 1:
+            return transpose(base), k
+        return factor, sp.S.One
     if isinstance(factor, sp.MatPow):  # Inverse is a MatPow with exponent -1
-        return factor.args[0], factor.args[1]
+        base, e = factor.args[0], factor.args[1]
+        inner, k = _power(base)
+        if k != 1 and e.is_integer and k.is_integer:
+            return inner, e * k
+        return base, e
     return factor, sp.S.One
+
+
+def _from_power(base: Any, total: Any) -> Any:
+    if total == 0:
+        return sp.Identity(shape_of(base)[0])
+    if total == 1:
+        return base
+    return sp.Inverse(base) if total == -1 else sp.MatPow(base, total)
+
+
+def _nested_power(node: Any) -> Any:
+    """A power of a power (or of a transposed one) as one power of the base:
+    (X⁻ᵀ)⁻¹ → Xᵀ, ((Xᵀ)³)⁻¹ → (Xᵀ)⁻³; anything else unchanged."""
+    base, total = _power(node)
+    if base is node.args[0] and total == node.args[1]:
+        return node
+    return _from_power(base, total)
 
 
 def _combine(left: Any, right: Any) -> Any:
@@ -138,12 +166,7 @@ def _combine(left: Any, right: Any) -> Any:
     other, q = _power(right)
     if base != other or not dims_equal(*shape_of(base)):
         return None
-    total = p + q
-    if total == 0:
-        return sp.Identity(shape_of(base)[0])
-    if total == 1:
-        return base
-    return sp.Inverse(base) if total == -1 else sp.MatPow(base, total)
+    return _from_power(base, p + q)
 
 
 def matmul(*factors: Any) -> Any:
@@ -226,15 +249,25 @@ def _canonical(node: Any) -> Any:
         return hadamard(node)
     if isinstance(node, sp.MatMul):
         return matmul(*node.args)
+    if isinstance(node, sp.MatPow):
+        return _nested_power(node)
     if isinstance(node, _CANONICAL):
         return node.doit(deep=False)
     return node
+
+
+_TRANSPOSE_MEMO: IdentityMemo[Any] = IdentityMemo()
 
 
 def transpose(expr: Any) -> Any:
     """expr transposed, pushed into products, sums and Kronecker products only."""
     if not getattr(expr, "is_Matrix", False):
         return expr
+    out = _TRANSPOSE_MEMO.get(expr)
+    return _TRANSPOSE_MEMO.put(expr, _transpose(expr)) if out is None else out
+
+
+def _transpose(expr: Any) -> Any:
     if isinstance(expr, sp.Transpose):
         return expr.arg
     if isinstance(expr, sp.MatMul):

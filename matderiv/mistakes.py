@@ -31,7 +31,7 @@ RTOL = 1e-7
 Found = tuple[str, str, dict[str, Any]] | None
 
 
-def _terms(expr: Any) -> list[Any]:
+def expanded_terms(expr: Any) -> list[Any]:
     """The terms of ``expr`` as a sum of products (products distributed over sums)."""
     if not getattr(expr, "is_Matrix", False):
         expanded = sp.expand(expr)
@@ -243,7 +243,7 @@ class Mistakes(Comparison):
     def _missing_term(self) -> Found:
         """The derivative's terms with some left out or negated: the fewest changes
         that give the candidate (a lone sign of the whole is ``_factor``'s -1)."""
-        terms = _terms(self.result)
+        terms = expanded_terms(self.result)
         if len(terms) < 2 or len(terms) > 6:
             return None
         cand = self.trials.values(self.candidate)
@@ -274,12 +274,14 @@ class Mistakes(Comparison):
         names = self.derivation.names
         parts, details = [], {}
         if missing:
-            parts.append(f"lacks the term {fmt(named(_sum(missing), names))}")
-            details["missing"] = _sum(missing)
+            parts.append(f"lacks the term {fmt(named(sum_of(missing), names))}")
+            details["missing"] = sum_of(missing)
         if negated:
             which = "terms" if len(negated) > 1 else "term"
-            parts.append(f"has the {which} {fmt(named(_sum(negated), names))} with the wrong sign")
-            details["wrong_sign"] = _sum(negated)
+            parts.append(
+                f"has the {which} {fmt(named(sum_of(negated), names))} with the wrong sign"
+            )
+            details["wrong_sign"] = sum_of(negated)
         kind = "term-sign" if negated else "missing-term"
         message = f"the candidate {' and '.join(parts)}; the {self.thing} is {self.shown_result}."
         return kind, message, details
@@ -321,7 +323,7 @@ class Mistakes(Comparison):
         return None
 
 
-def _sum(parts: list[Any]) -> Any:
+def sum_of(parts: list[Any]) -> Any:
     if len(parts) == 1:
         return parts[0]
     return sp.MatAdd(*parts) if getattr(parts[0], "is_Matrix", False) else sp.Add(*parts)

@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import matadd, matmul, transpose
+from .canon import matadd, matmul, sort_key, transpose
 from .nodes import AsScalar, Diagonal, DiagVector
 from .shapes import dims_equal, shape_of, shapes_equal
 
@@ -41,9 +41,10 @@ def trace_of_scalar(expr: Any) -> Any:
 
 
 def trace_of_transpose(expr: Any) -> Any:
-    """tr(Mᵀ) → tr(M),  tr(P Pᵀ) → tr(Pᵀ P)  (P not itself a transpose)
-    terminates: removes a transpose, or moves one to the first factor, where the rule
-    no longer applies."""
+    """tr(Mᵀ) → tr(M),  tr(P Pᵀ) → tr(Pᵀ P)  (the transposed factor first; of two sums,
+    the one first in sort_key order)
+    terminates: removes a transpose, or puts the factors in the one preferred order,
+    where the rule no longer applies."""
     if not isinstance(expr, sp.Trace):
         return None
     arg = expr.arg
@@ -51,11 +52,19 @@ def trace_of_transpose(expr: Any) -> Any:
         return sp.Trace(arg.arg)
     if isinstance(arg, sp.MatMul):
         coeff, mats = arg.as_coeff_matrices()
-        if len(mats) == 2 and not isinstance(mats[0], sp.Transpose):
+        if len(mats) == 2 and not _preferred(*mats):
             first, second = mats
-            if second == transpose(first):
+            flipped = transpose(first)  # hashes first: SymPy's == walks both trees
+            if hash(second) == hash(flipped) and second == flipped:
                 return coeff * sp.Trace(matmul(second, first))
     return None
+
+
+def _preferred(first: Any, second: Any) -> bool:
+    """Whether tr(first second), second = firstᵀ, is in the preferred order."""
+    if isinstance(first, sp.Transpose) != isinstance(second, sp.Transpose):
+        return isinstance(first, sp.Transpose)
+    return sort_key(first) <= sort_key(second)
 
 
 def scalar_of_constant(expr: Any) -> Any:
@@ -114,6 +123,27 @@ def diagonal_of_diag(expr: Any) -> Any:
     if isinstance(expr.arg, sp.Identity):
         return sp.OneMatrix(expr.arg.shape[0], 1)
     return None
+
+
+def _untransposed(factors: tuple[Any, ...]) -> list[Any]:
+    return [f.arg if isinstance(f, sp.Transpose) else f for f in factors]
+
+
+def diagonal_of_transpose(expr: Any) -> Any:
+    """diag(Mᵀ) → diag(M),  I∘Mᵀ → I∘M,  (I∘M)ᵀ → I∘M  (only the diagonal counts:
+    tr(Y∘Yᵀ)'s gradient I∘Yᵀ + (I∘Y)ᵀ is 2 I∘Y)
+    terminates: removes a transpose."""
+    if isinstance(expr, Diagonal) and isinstance(expr.arg, sp.Transpose):
+        return Diagonal(expr.arg.arg)
+    outer = isinstance(expr, sp.Transpose)
+    product = expr.arg if outer else expr
+    if not isinstance(product, sp.HadamardProduct):
+        return None
+    if not any(isinstance(f, sp.Identity) for f in product.args):
+        return None
+    if not outer and not any(isinstance(f, sp.Transpose) for f in product.args):
+        return None
+    return sp.HadamardProduct(*_untransposed(product.args))
 
 
 def diagonal_of_outer(expr: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import matmul, transpose
+from .canon import canonical, matmul, transpose
 from .nodes import CommutationMatrix, Reshape, Vec
 from .shapes import dims_equal, shape_of, shapes_equal
 
@@ -50,6 +50,21 @@ def kron_outer_product(expr: Any) -> Any:
     if _is_one(r1) and _is_one(c2):
         return matmul(second, first)
     return None
+
+
+def inverse_of_kron(expr: Any) -> Any:
+    """(A ⊗ B)⁻¹ → A⁻¹ ⊗ B⁻¹  (A, B square; so log det(X ⊗ B) has the gradient p X⁻ᵀ)
+    terminates: the inverse moves to smaller operands."""
+    if not isinstance(expr, sp.Inverse) or not isinstance(expr.arg, sp.KroneckerProduct):
+        return None
+    factors = expr.arg.args
+    if not all(dims_equal(*shape_of(f)) for f in factors):
+        return None
+    return sp.KroneckerProduct(*(_inverse(f) for f in factors))
+
+
+def _inverse(factor: Any) -> Any:
+    return factor if isinstance(factor, sp.Identity) else canonical(sp.Inverse(factor))
 
 
 def commutation_trivial(expr: Any) -> Any:

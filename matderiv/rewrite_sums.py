@@ -244,6 +244,53 @@ def negated_sum(expr: Any) -> Any:
     return matadd(*(matmul(-1, t) for t in total.args))
 
 
+def _negative(term: Any) -> bool:
+    coeff, _ = scalar_and_matrices(term)
+    return bool(coeff.is_Number and coeff < 0)
+
+
+def negative_sum_factor(expr: Any) -> Any:
+    """Aᵀ (-W - Wᵀ) B → -Aᵀ (W + Wᵀ) B  (a factor of a product whose terms are all
+    negative gives its sign to the product: -(-P - Q) K → (P + Q) K)
+    terminates: one sum fewer with negative terms; no rule negates the terms of a sum
+    inside a longer product (negated_sum takes -1 into a sum only when alone)."""
+    if not isinstance(expr, sp.MatMul):
+        return None
+    args = list(expr.args)
+    for i, factor in enumerate(args):
+        if isinstance(factor, sp.MatAdd) and all(_negative(t) for t in factor.args):
+            if len(args) == 2 and args[0] == -1:
+                return None  # negated_sum's case: -(-P - Q) → P + Q there
+            args[i] = matadd(*(matmul(-1, t) for t in factor.args))
+            return matmul(-1, *args)
+    return None
+
+
+def sign_with_abs(expr: Any) -> Any:
+    """sign(u) u/|u| → 1,  sign(u)/|u| → 1/u,  sign(u) |u| → u  (in a scalar product,
+    with integer powers: |u| = sign(u) u and sign(u)² = 1 wherever u ≠ 0, which is
+    where the derivative of log|u| exists: d log|det X| = X⁻ᵀ)
+    terminates: removes a sign and an |·|."""
+    if not isinstance(expr, sp.Mul):
+        return None
+    powers = expr.as_powers_dict()
+    for factor, k in powers.items():
+        if not isinstance(factor, sp.sign) or not k.is_integer:
+            continue
+        u = factor.args[0]
+        a = powers.get(sp.Abs(u), sp.S.Zero)
+        if a == 0 or not a.is_integer:
+            continue
+        b = powers.get(u, sp.S.Zero)
+        rest = sp.Mul(
+            *(f**e for f, e in powers.items() if f not in (factor, sp.Abs(u), u)),
+            evaluate=True,
+        )
+        sign_power = (k + a) % 2  # |u|^a = sign(u)^a u^a; sign² = 1
+        return rest * factor**sign_power * u ** (a + b)
+    return None
+
+
 def factor_scalar(expr: Any) -> Any:
     """c A ± c B → c (A ± B)  (a number c ≠ 1 in every term, 2 A x - 2 b, or a common
     scalar factor, 1/(xᵀx) A - 2 f/(xᵀx)² I → 1/(xᵀx) (A - 2 f/(xᵀx) I))

@@ -6,8 +6,8 @@ adjacent factors of a product live in ``PAIR_RULES``; the others in
 ``NODE_RULES``.  Within a table the rules are tried in order.  ``simplify.py``
 applies them to a fixed point.  The rules themselves live by subject:
 ``rewrite_kron.py`` (⊗, K_{m,n}, vec), ``rewrite_diag.py`` (diag, the diagonal,
-traces), ``rewrite_sums.py`` (sums, ones, signs) and ``rewrite_exp.py`` (the softmax
-and the sigmoid).
+traces), ``rewrite_sums.py`` (sums, ones, signs), ``rewrite_inverse.py`` (inverses of
+products) and ``rewrite_exp.py`` (the softmax and the sigmoid).
 
 Every rule makes the expression strictly smaller or moves a commutation
 matrix strictly to the right, so the rewriting terminates.
@@ -27,17 +27,20 @@ from .rewrite_diag import (
     diagonal_of_diag,
     diagonal_of_outer,
     diagonal_of_product,
+    diagonal_of_transpose,
     scalar_of_constant,
     trace_of_identity,
     trace_of_scalar,
     trace_of_transpose,
 )
 from .rewrite_exp import sigmoid_of_exp, softmax_of_exp
+from .rewrite_inverse import inverse_cancel
 from .rewrite_kron import (
     commutation_inverse,
     commutation_through_kron,
     commutation_trivial,
     commutation_vec,
+    inverse_of_kron,
     kron_commutation_swap,
     kron_outer_product,
     kron_unit_factor,
@@ -54,8 +57,10 @@ from .rewrite_sums import (
     hadamard_ones,
     inner_with_inverse,
     negated_sum,
+    negative_sum_factor,
     ones_through_constants,
     power_of_power,
+    sign_with_abs,
     vector_through_sum,
 )
 
@@ -77,22 +82,27 @@ __all__ = [
     "diagonal_of_diag",
     "diagonal_of_outer",
     "diagonal_of_product",
+    "diagonal_of_transpose",
     "factor_scalar",
     "factor_sum",
     "hadamard_numbers",
     "hadamard_ones",
     "inner_with_inverse",
+    "inverse_cancel",
+    "inverse_of_kron",
     "kron_commutation_swap",
     "kron_outer_product",
     "kron_unit_factor",
     "kron_vec",
     "mixed_product",
     "negated_sum",
+    "negative_sum_factor",
     "ones_through_constants",
     "power_of_power",
     "reshape_of_vec",
     "scalar_of_constant",
     "sigmoid_of_exp",
+    "sign_with_abs",
     "softmax_of_exp",
     "trace_of_identity",
     "trace_of_scalar",
@@ -105,6 +115,7 @@ __all__ = [
 NODE_RULES: tuple[NodeRule, ...] = (
     kron_unit_factor,
     kron_outer_product,
+    inverse_of_kron,
     commutation_trivial,
     trace_of_identity,
     trace_of_scalar,
@@ -118,13 +129,16 @@ NODE_RULES: tuple[NodeRule, ...] = (
     diagonal_of_diag,
     diagonal_of_outer,
     diagonal_of_product,
+    diagonal_of_transpose,
     vec_of_vector,
     vec_of_reshape,
     reshape_of_vec,
     hadamard_ones,
     hadamard_numbers,
     power_of_power,
+    sign_with_abs,
     negated_sum,
+    negative_sum_factor,
     factor_scalar,
     factor_sum,
 )
@@ -141,4 +155,5 @@ PAIR_RULES: tuple[PairRule, ...] = (
     ones_through_constants,
     vector_through_sum,
     inner_with_inverse,
+    inverse_cancel,
 )

@@ -680,3 +680,54 @@ def test_a_zero_candidate_is_wrong_not_zero_times_the_derivative() -> None:
     zero = verify(sp.ZeroMatrix(n, 1), x.T * A * x, x, "denominator")
     assert zero.kind == "wrong" and "is 0 at every random point" in zero.message
     assert "(A + Aᵀ) x" in zero.message
+
+
+def _ridge(weight: sp.Rational):
+    """(R x - y)ᵀ(R x - y) + weight xᵀx and its gradient's two terms."""
+    r = R * x - y
+    return r.T * r + weight * x.T * x, 2 * R.T * r, 2 * weight * x
+
+
+@pytest.mark.parametrize(
+    "change, kind",
+    [("drop", "missing-term"), ("negate", "term-sign"), ("scale", "factor"), ("add", "wrong")],
+)
+def test_a_small_term_is_not_lost_in_the_tolerance(change, kind) -> None:
+    """A weight decay of 10⁻⁸ changes the gradient by 2·10⁻⁸ x: at the random points that
+    is below the numeric tolerance (RTOL = 1e-7), so a gradient without it passed as
+    correct.  The terms the candidate shares with the derivative cancel exactly in
+    their symbolic difference; what is left is evaluated on its own and is not 0."""
+    small = sp.Rational(1, 10**8)
+    f, data, decay = _ridge(small)
+    candidate = {
+        "drop": data,
+        "negate": data - decay,
+        "scale": (1 + small) * (data + decay),
+        "add": data + decay + small * R.T * y,
+    }[change]
+    verdict = verify(candidate, f, x, "denominator")
+    assert not verdict and verdict.kind == kind, (verdict.kind, verdict.message)
+    assert verdict.details["max_error"] < 1e-7  # the values alone could not tell
+    if change in ("drop", "negate"):
+        assert "1/50000000 x" in verdict.message, verdict.message
+    if change == "add":
+        assert "by 1/100000000 Rᵀ y" in verdict.message, verdict.message
+    # the right gradient, however it is written, stays correct
+    for right in (data + decay, 2 * R.T * R * x - 2 * R.T * y + decay):
+        assert verify(right, f, x, "denominator").kind == "correct"
+
+
+def test_a_scalar_hessian_that_is_not_a_fixed_point_is_confirmed_symbolically() -> None:
+    """‖w C‖_F for a 1 x 1 w is |w| ‖C‖_F: its Hessian is 0 wherever w ≠ 0, so the values
+    cannot confirm it (below NEGLIGIBLE: 'vanishing').  The Hessian itself, a scalar
+    sum the rules still rewrite, was not recognised as equal to itself."""
+    k = sp.Symbol("k", integer=True, positive=True)
+    u, v = sp.MatrixSymbol("u", k, 1), sp.MatrixSymbol("v", 1, n)
+    p, q = sp.MatrixSymbol("p", 1, k), sp.MatrixSymbol("q", n, 1)
+    s = sp.MatrixSymbol("s", 1, 1)
+    M = -sp.Rational(1, 2) * u * s * v - sp.Rational(1, 2) * p.T * s.T * q.T
+    f = sp.sqrt(sp.Trace(M.T * M))
+    H = hessian(f, s).result
+    verdict = verify(H, f, s, order=2)
+    assert verdict.kind == "correct", (verdict.kind, verdict.message)
+    assert verify(3 * H, f, s, order=2).kind == "vanishing"  # the values cannot tell
