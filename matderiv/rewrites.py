@@ -7,7 +7,8 @@ adjacent factors of a product live in ``PAIR_RULES``; the others in
 applies them to a fixed point.  The rules themselves live by subject:
 ``rewrite_kron.py`` (⊗, K_{m,n}, vec), ``rewrite_diag.py`` (diag, the diagonal,
 traces), ``rewrite_sums.py`` (sums, ones, signs), ``rewrite_inverse.py`` (inverses of
-products) and ``rewrite_exp.py`` (the softmax and the sigmoid).
+products), ``rewrite_scalars.py`` (1 x 1 matrices in products) and ``rewrite_exp.py``
+(the softmax and the sigmoid).
 
 Every rule makes the expression strictly smaller or moves a commutation
 matrix strictly to the right, so the rewriting terminates.
@@ -50,6 +51,7 @@ from .rewrite_kron import (
     vec_of_reshape,
     vec_of_vector,
 )
+from .rewrite_scalars import kron_scalar_factor, scalar_in_product, scalar_normal_form
 from .rewrite_sums import (
     factor_scalar,
     factor_sum,
@@ -92,6 +94,7 @@ __all__ = [
     "inverse_of_kron",
     "kron_commutation_swap",
     "kron_outer_product",
+    "kron_scalar_factor",
     "kron_unit_factor",
     "kron_vec",
     "mixed_product",
@@ -100,6 +103,8 @@ __all__ = [
     "ones_through_constants",
     "power_of_power",
     "reshape_of_vec",
+    "scalar_in_product",
+    "scalar_normal_form",
     "scalar_of_constant",
     "sigmoid_of_exp",
     "sign_with_abs",
@@ -115,12 +120,15 @@ __all__ = [
 NODE_RULES: tuple[NodeRule, ...] = (
     kron_unit_factor,
     kron_outer_product,
+    kron_scalar_factor,
     inverse_of_kron,
     commutation_trivial,
     trace_of_identity,
     trace_of_scalar,
     trace_of_transpose,
     scalar_of_constant,
+    scalar_normal_form,
+    scalar_in_product,
     softmax_of_exp,
     sigmoid_of_exp,
     diag_sum,

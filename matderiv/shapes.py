@@ -213,6 +213,49 @@ def _interned(expr: Any) -> Any:
     return _INTERNED.setdefault(expr, expr)
 
 
+def _transposes(expr: Any) -> int:
+    """The transposes in ``expr`` that a transpose of it would remove or add: those
+    reached through products, sums and Kronecker products (where ``transpose`` goes)."""
+    if isinstance(expr, sp.Transpose):
+        return 1
+    if isinstance(expr, (sp.MatMul, sp.MatAdd, sp.KroneckerProduct)):
+        return sum(_transposes(a) for a in expr.args if is_matrix(a))
+    return 0
+
+
+def _transposed_entrywise(node: Any) -> Any:
+    """f(Mᵀ) as f(M)ᵀ, and Mᵀ∘Nᵀ as (M∘N)ᵀ, when the operands read with fewer
+    transposes untransposed (or as columns, for as many): SymPy's .T of
+    (tanh(A x) - b) is tanh(xᵀ Aᵀ) - bᵀ, another node than tanh(A x), so
+    ½ (tanh(A x) - b)ᵀ(tanh(A x) - b) had two tanh nodes and an unsimplified
+    gradient.  None when ``node`` stays as it is."""
+    from .canon import transpose  # canon imports this module
+
+    if isinstance(node, ElementwiseApplyFunction):
+        operands = [node.expr]
+    elif isinstance(node, sp.HadamardProduct):
+        operands = list(node.args)
+    elif isinstance(node, sp.HadamardPower):
+        operands = [node.base]
+    else:
+        return None
+    flipped = [transpose(o) for o in operands]
+    before = sum(map(_transposes, operands))
+    after = sum(map(_transposes, flipped))
+    row = is_scalar_shape((shape_of(operands[0])[0], 1)) and not is_scalar_shape(
+        shape_of(operands[0])
+    )
+    if not (after < before or (after == before and before > 0 and row)):
+        return None
+    if isinstance(node, ElementwiseApplyFunction):
+        inner = ElementwiseApplyFunction(node.function, flipped[0])
+    elif isinstance(node, sp.HadamardProduct):
+        inner = sp.HadamardProduct(*flipped)
+    else:
+        inner = sp.HadamardPower(flipped[0], node.exp)
+    return sp.Transpose(inner)
+
+
 def scalarize(expr: Any) -> Any:
     """Normalise an input: 1 x 1 matrices in scalar operations, entrywise functions.
 
@@ -254,6 +297,10 @@ def scalarize(expr: Any) -> Any:
                 args = tuple(_interned(AsScalar(a)) if is_matrix(a) else a for a in args)
             if any(new is not old for new, old in zip(args, node.args, strict=True)):
                 out = rebuild(node, args)
+            flipped = _transposed_entrywise(out)
+            if flipped is not None:
+                alive.append(flipped)
+                out = flipped
         out = memo[id(node)] = _interned(out)
         return out
 

@@ -17,6 +17,7 @@ from .accumulate import Chain, Local
 from .canon import transpose
 from .derivation import Factor, Step
 from .graph import Graph, is_leaf
+from .nodes import AsScalar
 from .rules import Term, rule_identity, rule_name
 from .shapes import Shape, is_matrix, is_scalar_shape, shape_of
 from .simplify import Rewrite, simplify
@@ -124,6 +125,10 @@ class StepBuilder:
             # those stand for themselves
             if not is_leaf(simpler) and simpler.free_symbols & variables:
                 display.setdefault(simpler, symbol)
+            if is_scalar_shape(shape_of(node)):  # used as a scalar: 1/n 𝟏ᵀv is (𝟏ᵀv)/n
+                scalar = simplify(AsScalar(node))
+                if not isinstance(scalar, AsScalar) and scalar.free_symbols & variables:
+                    display.setdefault(scalar, AsScalar(symbol))
         self._display = display
         self._shown: dict[Any, Any] = {}  # subexpression -> shown, shared by every step
         inner = {k: v for k, v in display.items() if v != root}

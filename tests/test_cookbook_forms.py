@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from matderiv import gradient, hessian
+from matderiv import derive, gradient, hessian
 from matderiv.render.unicode import fmt
 from matderiv.testing import check_derivation
 
@@ -55,3 +55,31 @@ def test_a_hessian_has_no_double_negation() -> None:
     d = hessian(sp.Trace(X.I), X)
     assert fmt(d.result) == "(X⁻¹ ⊗ (Xᵀ)⁻² + X⁻² ⊗ X⁻ᵀ) K_{n,n}"
     check_derivation(d, DIMS, definite={X})
+
+
+a = sp.MatrixSymbol("a", n, 1)
+
+
+@pytest.mark.parametrize(
+    "f, textbook",
+    [
+        (x * (a.T * x), "(aᵀ x) I_n + x aᵀ"),
+        (x * (a.T * x).applyfunc(sp.tanh), "tanh(aᵀ x) I_n + (1 - tanh(aᵀ x)∘tanh(aᵀ x)) x aᵀ"),
+        (x * (a.T * x) * (a.T * x), "(aᵀ x) ((aᵀ x) I_n + 2 x aᵀ)"),
+        (x * (x.T * x).I, "1/(xᵀ x) (I_n - 2/(xᵀ x) x xᵀ)"),
+    ],
+    ids=["x aᵀx", "x tanh(aᵀx)", "x (aᵀx)²", "x/(xᵀx)"],
+)
+def test_one_by_one_factors_of_a_jacobian_are_scalars(f, textbook) -> None:
+    """(xᵀa) ⊗ I_n + x aᵀ was the chain rule's form of d(x aᵀx)/dx: a Kronecker product
+    with a 1 x 1 matrix, a diag of one, a 1 x 1 run inside a product, (xᵀx)⁻¹."""
+    d = derive(f, x)
+    assert fmt(d.result) == textbook
+    check_derivation(d, DIMS)
+
+
+def test_the_rayleigh_quotient_as_a_product_with_an_inverse() -> None:
+    """xᵀA x (xᵀx)⁻¹ reads as the same quotient written with scalars."""
+    d = gradient((x.T * A * x) * (x.T * x).I, x)
+    assert fmt(d.result) == "1/(xᵀ x) (A + Aᵀ - 2·(xᵀ A x)/(xᵀ x) I_n) x"
+    check_derivation(d, DIMS)

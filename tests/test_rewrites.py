@@ -44,6 +44,7 @@ from matderiv.rewrites import (
     inverse_of_kron,
     kron_commutation_swap,
     kron_outer_product,
+    kron_scalar_factor,
     kron_unit_factor,
     kron_vec,
     mixed_product,
@@ -52,6 +53,8 @@ from matderiv.rewrites import (
     ones_through_constants,
     power_of_power,
     reshape_of_vec,
+    scalar_in_product,
+    scalar_normal_form,
     scalar_of_constant,
     sigmoid_of_exp,
     sign_with_abs,
@@ -293,6 +296,25 @@ FIRES = [
     ),
     (scalar_of_constant, (AsScalar(sp.ZeroMatrix(1, 1)),), sp.S.Zero),
     (diagonal_of_transpose, (Diagonal(S.T),), Diagonal(S)),
+    (  # d(x (vᵀx)) = (xᵀv) ⊗ I + x vᵀ: the 1 x 1 factor is the scalar vᵀx
+        kron_scalar_factor,
+        (sp.KroneckerProduct(b.T * v, S),),
+        matmul(AsScalar(b.T * v), S),
+    ),
+    (kron_scalar_factor, (sp.KroneckerProduct(S, 2 * v.T * w),), matmul(2, AsScalar(v.T * w), S)),
+    (scalar_in_product, (sp.MatMul(v, w.T, b, v.T),), matmul(AsScalar(b.T * w), v, v.T)),
+    (
+        scalar_in_product,
+        (sp.MatMul(S, v, sp.Inverse(v.T * v)),),
+        matmul(1 / AsScalar(v.T * v), S, v),
+    ),
+    (
+        scalar_normal_form,
+        (AsScalar(sp.MatMul(-2, b.T, v, v.T, w)),),
+        -2 * AsScalar(b.T * v) * AsScalar(v.T * w),
+    ),
+    (scalar_normal_form, (AsScalar(sp.MatPow(b.T * S * b, -2)),), AsScalar(b.T * S * b) ** -2),
+    (scalar_normal_form, (AsScalar(w.T * v),), AsScalar(v.T * w)),
     (inverse_cancel, (S.T, sp.Inverse(sp.MatMul(Q.T, S, S.T))), (sp.Inverse(Q.T * S),)),
     (inverse_cancel, (sp.Inverse(sp.MatMul(Q.T, S)), Q.T), (sp.Inverse(S),)),
     (
@@ -395,6 +417,12 @@ DECLINES = [
     (negated_sum, (sp.MatMul(-2, sp.MatAdd(v, -w)),)),  # factor_scalar's form
     (negative_sum_factor, (sp.MatMul(S, sp.MatAdd(S, -S.T)),)),  # signs mixed
     (diagonal_of_transpose, (Diagonal(S),)),
+    (kron_scalar_factor, (sp.KroneckerProduct(sp.Identity(1), S),)),  # kron_unit_factor's
+    (kron_scalar_factor, (sp.KroneckerProduct(v, S),)),
+    (scalar_in_product, (sp.MatMul(v.T, w),)),  # the whole product is 1 x 1
+    (scalar_in_product, (sp.MatMul(S, v, w.T),)),
+    (scalar_normal_form, (AsScalar(v.T * w),)),  # already in the one orientation
+    (scalar_normal_form, (AsScalar(b.T * S * b),)),
     (inverse_of_kron, (sp.Inverse(sp.KroneckerProduct(A, A.T)),)),  # A not square
     (inverse_of_kron, (sp.Inverse(S),)),
     (inverse_cancel, (A, sp.Inverse(sp.MatMul(A.T, A)))),  # A (AᵀA)⁻¹: A not square
