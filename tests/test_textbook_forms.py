@@ -266,3 +266,18 @@ def test_fractional_and_symbolic_powers_print_with_a_caret() -> None:
     text = fmt(power)
     assert text == "tr(A)^(5/2)", text
     assert parse_unicode(text, {"A": sp.MatrixSymbol("A", n, n)}) == power
+
+
+def test_an_entrywise_function_of_a_transposed_product_is_the_transposed_function() -> None:
+    """SymPy's .T of tanh(A x) - b is tanh(xᵀ Aᵀ) - bᵀ, another node than tanh(A x):
+    ½ (tanh(A x) - b)ᵀ(tanh(A x) - b) had two tanh nodes, a gradient of two equal
+    terms that did not combine, and v₃, v₇ in its headline.  Input reads f(xᵀAᵀ) as
+    f(A x)ᵀ, so both factors share tanh(A x)."""
+    A, b = sp.MatrixSymbol("A", m, n), sp.MatrixSymbol("b", m, 1)
+    f = parse_expression(
+        "0.5 * (tanh(A @ x) - b).T @ (tanh(A @ x) - b)", {**SYMBOLS, "A": A, "b": b}
+    )
+    d = gradient(f, x)
+    assert fmt(d.result) == "Aᵀ ((1 - tanh(A x)∘tanh(A x))∘(tanh(A x) - b))", fmt(d.result)
+    assert "v" not in fmt(headline(d))
+    check_derivation(d, {m: 4, n: 3})
