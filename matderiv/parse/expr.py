@@ -160,7 +160,8 @@ class _Build(Transformer_NonRecursive):
         hint = _suggest(str(token), known)
         raise ParseError(
             f"unknown symbol '{token}':\n{_caret(self.text, token.start_pos)}\n"
-            f"Declare its shape (e.g. '{token}: n x m').{hint}"
+            f"Declare its shape (on the command line: '{token}: n x m'); a candidate of "
+            f"verify may use the symbols of the expression and of names=.{hint}"
         )
 
     # operators
