@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import sympy as sp
 
 from .canon import transpose
 from .layout import LAYOUTS
 from .mistakes import RTOL, Mistakes, named
 from .render.rows import label
 from .render.unicode import fmt_shape
-from .shapes import shape_of, shapes_equal
+from .shapes import is_matrix, is_scalar_shape, shape_of, shapes_equal
 from .simplify import simplify
 from .trials import NEGLIGIBLE, relative_error, vanishing
 from .verdict import Verdict
@@ -32,6 +33,14 @@ def _other_layout(layout: str) -> str:
 @dataclass
 class Checker(Mistakes):
     """Shape, equality and, when the candidate is wrong, the diagnosis: a Verdict."""
+
+    def __post_init__(self) -> None:
+        """A bare 0 (``"0"``, ``sp.S.Zero``) is the zero matrix of the derivative's shape
+        (a 1 × 1 one too, when the derivative is a matrix)."""
+        shape = self.derivation.shape
+        matrix = is_matrix(self.result) or not is_scalar_shape(shape)
+        if self.candidate == 0 and not is_matrix(self.candidate) and matrix:
+            self.candidate = sp.ZeroMatrix(*shape)
 
     def verdict(self, ok: bool, kind: str, message: str, **details: Any) -> Verdict:
         base = {

@@ -63,3 +63,33 @@ def test_a_symbol_name_for_another_expression_is_refused_with_advice() -> None:
 def test_unknown_symbol_message_is_not_only_command_line_advice() -> None:
     with pytest.raises(MatDerivError, match=r"may use the symbols of the expression and"):
         verify("mu * x", RIDGE, x, layout="denominator")
+
+
+# zero candidates
+
+c = sp.MatrixSymbol("c", n, 1)
+LINEAR = c.T * x
+
+
+@pytest.mark.parametrize("candidate", ["0", 0, sp.S.Zero, r"\mathbf{0}", "zeros(n, n)"])
+def test_zero_hessian_of_a_linear_function(candidate: object) -> None:
+    """A bare 0 is the zero matrix of the expected shape (was "wrong-shape: 1 × 1")."""
+    v = verify(candidate, LINEAR, x, order=2)
+    assert v.kind == "correct", v.message
+
+
+def test_bare_zero_gradient_is_judged_by_its_values() -> None:
+    v = verify("0", x.T * x, x, layout="denominator")
+    assert v.kind == "wrong" and "0 at every random point" in v.message
+    assert verify("0", LINEAR, x, layout="denominator").kind == "wrong"
+    t = sp.MatrixSymbol("t", 1, 1)
+    assert verify("0", c.T * c, t).kind == "correct"  # a 1 × 1 derivative: 0 stays 0
+
+
+def test_zeros_is_a_function_of_dimensions() -> None:
+    assert parse_candidate("zeros(n, m)", A, {}) == sp.ZeroMatrix(n, m)
+    assert parse_candidate("x + zeros(n, 1)", x, {}) == x
+    with pytest.raises(MatDerivError, match=r"zeros expects dimensions, e.g. zeros\(m, n\)"):
+        parse_candidate("zeros(x, x)", x, {})
+    with pytest.raises(MatDerivError, match="zeros takes 2 argument"):
+        parse_candidate("zeros(n)", x, {})
