@@ -16,11 +16,13 @@ import numpy as np
 import sympy as sp
 
 from .canon import transpose
+from .errors import MatDerivError
 from .layout import LAYOUTS
 from .mistakes import RTOL, Mistakes, named
 from .render.rows import label
-from .render.unicode import fmt_shape
-from .shapes import is_matrix, is_scalar_shape, shape_of, shapes_equal
+from .render.syntax import to_syntax
+from .render.unicode import fmt, fmt_shape
+from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of, shapes_equal
 from .simplify import simplify
 from .trials import NEGLIGIBLE, relative_error, vanishing
 from .verdict import Verdict
@@ -28,6 +30,25 @@ from .verdict import Verdict
 
 def _other_layout(layout: str) -> str:
     return LAYOUTS[1 - LAYOUTS.index(layout)]
+
+
+def _entrywise_inverse_hint(candidate: Any) -> str:
+    """For a candidate with an entrywise negative power of a square matrix (``X.T^-1``
+    in matderiv's syntax is (Xᵀ)^∘-1, not X⁻ᵀ): how to write the matrix inverse."""
+    if not isinstance(candidate, sp.Basic):
+        return ""
+    for power in sorted(candidate.atoms(sp.HadamardPower), key=str):
+        rows, cols = shape_of(power.base)
+        if power.exp.is_negative and dims_equal(rows, cols) and not dims_equal(rows, 1):
+            try:
+                base = to_syntax(power.base)
+            except MatDerivError:
+                base = fmt(power.base)
+            return (
+                f" Note: the candidate has the entrywise power {fmt(power)}: `^` is "
+                f"entrywise in this syntax; write inv({base}) for the matrix inverse."
+            )
+    return ""
 
 
 @dataclass
@@ -50,6 +71,8 @@ class Checker(Mistakes):
         }
         shown = named(self.candidate, self.derivation.names)
         details = {**base, **details}
+        if not ok:
+            message += _entrywise_inverse_hint(self.candidate)
         return Verdict(
             ok, kind, message, self.candidate, self.derivation, details, shown, self.shown
         )

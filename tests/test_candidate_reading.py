@@ -8,6 +8,7 @@ import sympy as sp
 
 from matderiv import MatDerivError, gradient, verify
 from matderiv.parse.candidate import parse_candidate
+from matderiv.parse.expr import parse_expression
 from matderiv.render.unicode import fmt
 
 n, m = sp.symbols("n m", integer=True, positive=True)
@@ -93,3 +94,38 @@ def test_zeros_is_a_function_of_dimensions() -> None:
         parse_candidate("zeros(x, x)", x, {})
     with pytest.raises(MatDerivError, match="zeros takes 2 argument"):
         parse_candidate("zeros(n)", x, {})
+
+
+# '^' is entrywise in matderiv's syntax
+
+X = sp.MatrixSymbol("X", n, n)
+LOGDET = sp.log(sp.Determinant(X))
+
+
+@pytest.mark.parametrize(("candidate", "base"), [("(X^-1).T", "X.T"), ("X.T^-1", "X.T")])
+def test_entrywise_inverse_in_a_wrong_candidate_is_pointed_out(candidate: str, base: str) -> None:
+    v = verify(candidate, LOGDET, X, layout="denominator")
+    assert v.kind == "wrong"
+    assert v.message.endswith(
+        f"`^` is entrywise in this syntax; write inv({base}) for the matrix inverse."
+    )
+    assert "entrywise power (Xᵀ)^∘-1" in v.message
+
+
+def test_the_entrywise_hint_only_where_it_applies() -> None:
+    assert verify("X^-T", LOGDET, X, layout="denominator").kind == "correct"  # LaTeX
+    assert verify("inv(X).T", LOGDET, X, layout="denominator").kind == "correct"
+    v = verify("inv(X)", LOGDET, X, layout="denominator")
+    assert v.kind == "transposed" and "entrywise" not in v.message
+    v = verify("x^-1", x.T * x, x, layout="denominator")  # a vector: no inverse to mean
+    assert v.kind == "wrong" and "entrywise" not in v.message
+    assert "inv(X) for the matrix" in verify("1/X", LOGDET, X, layout="denominator").message
+
+
+def test_a_transposed_inverse_in_the_syntax_says_how_to_write_it() -> None:
+    with pytest.raises(MatDerivError, match=r"Write X.T for the transpose Xᵀ and inv\(X\).T"):
+        parse_expression("tr(X^-T)", {"X": X})
+    with pytest.raises(MatDerivError, match=r"'\^' is an entrywise power in this syntax"):
+        parse_expression("X ** T", {"X": X})
+    with pytest.raises(MatDerivError, match="unknown symbol 'T'"):
+        parse_expression("X @ T", {"X": X})  # a plain unknown T

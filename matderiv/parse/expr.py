@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,6 +157,13 @@ class _Build(Transformer_NonRecursive):
             return self.symbols[token]
         if token in self.dims:
             return self.dims[token]
+        if token == "T" and re.search(r"(\^|\*\*)\s*-?\s*$", self.text[: token.start_pos]):
+            raise ParseError(
+                f"'^' is an entrywise power in this syntax, and T is no exponent:\n"
+                f"{_caret(self.text, token.start_pos)}\n"
+                "Write X.T for the transpose Xᵀ and inv(X).T for the transposed inverse X⁻ᵀ "
+                "(or the LaTeX X^{-T}, with braces)."
+            )
         known = [*self.symbols, *self.names, *self.dims]
         hint = _suggest(str(token), known)
         raise ParseError(
