@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from matderiv import MatDerivError, gradient, verify
+from matderiv import MatDerivError, ParseError, gradient, verify
 from matderiv.parse.candidate import parse_candidate
 from matderiv.parse.expr import parse_expression
+from matderiv.parse.latex import parse_latex
+from matderiv.render.latex import tex
 from matderiv.render.unicode import fmt
 
 n, m = sp.symbols("n m", integer=True, positive=True)
@@ -129,3 +134,70 @@ def test_a_transposed_inverse_in_the_syntax_says_how_to_write_it() -> None:
         parse_expression("X ** T", {"X": X})
     with pytest.raises(MatDerivError, match="unknown symbol 'T'"):
         parse_expression("X @ T", {"X": X})  # a plain unknown T
+
+
+# matderiv's LaTeX reads back
+
+k, h = sp.symbols("k h", integer=True, positive=True)
+D = sp.MatrixSymbol("D", m, n)  # data
+w = sp.MatrixSymbol("w", n, 1)
+y = sp.MatrixSymbol("y", m, 1)
+W1 = sp.MatrixSymbol("W1", n, h)
+W2 = sp.MatrixSymbol("W2", h, k)
+t = sp.MatrixSymbol("t", k, 1)
+_Z = D * w
+_SIGMA = _Z.applyfunc(lambda u: 1 / (1 + sp.exp(-u)))
+_MLP = W2.T * (W1.T * x).applyfunc(sp.tanh) - t
+LOSSES = {
+    # binary cross-entropy, σ written with exp: the gradient prints e^{D w}
+    "cross-entropy": (
+        -(
+            y.T * _SIGMA.applyfunc(sp.log)
+            + (sp.OneMatrix(1, m) - y.T) * _SIGMA.applyfunc(lambda s: sp.log(1 - s))
+        ),
+        w,
+    ),
+    "poisson": (sp.OneMatrix(1, m) * _Z.applyfunc(sp.exp) - y.T * _Z, w),
+    "mlp W1": (_MLP.T * _MLP, W1),
+    "mlp W2": (_MLP.T * _MLP, W2),
+    "ridge": (RIDGE, x),
+}
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=list(LOSSES))
+def test_latex_of_a_result_reads_back_as_a_correct_candidate(loss: str) -> None:
+    f, wrt = LOSSES[loss]
+    printed = tex(gradient(f, wrt).result)
+    v = verify(printed, f, wrt, layout="denominator")
+    assert v.kind == "correct", (printed, v.message)
+
+
+def test_the_round_trip_covers_exp_and_numbered_names() -> None:
+    printed = {name: tex(gradient(f, wrt).result) for name, (f, wrt) in LOSSES.items()}
+    assert "e^{D w}" in printed["cross-entropy"] and "e^{D w}" in printed["poisson"]
+    assert "W_{1}" in printed["mlp W1"] and "W_{2}" in printed["mlp W2"]
+    assert r"\lambda" in printed["ridge"]
+
+
+def test_e_to_a_power_is_the_exponential_when_e_is_no_symbol() -> None:
+    table = {"D": D, "w": w, "W1": W1, "x": x}
+    u = sp.Symbol("u")
+
+    def exp_of(parsed: Any) -> Any:
+        """The argument of an entrywise exp (ElementwiseApplyFunction holds a Dummy)."""
+        assert isinstance(parsed, ElementwiseApplyFunction) and parsed.function(u) == sp.exp(u)
+        return parsed.expr
+
+    assert exp_of(parse_latex(r"e^{D w}", table)) == D * w
+    assert exp_of(parse_latex(r"\mathrm{e}^{-D w}^{T}", table).arg) == -D * w
+    assert parse_latex(r"e^{2}", table) == sp.exp(2)
+    with pytest.raises(ParseError, match=r"unknown symbol 'Z'[^\n]*column 6"):
+        parse_latex(r"D e^{Z w}", table)
+    e = sp.MatrixSymbol("e", n, 1)
+    assert parse_latex(r"e^{T} w", {"e": e, "w": w}) == e.T * w  # a symbol e stays e
+
+
+def test_a_numbered_subscript_reads_as_the_plain_name() -> None:
+    W_1 = sp.MatrixSymbol("W_1", n, h)
+    assert parse_latex(r"W_{1}^{T} x", {"W1": W1, "x": x}) == W1.T * x
+    assert parse_latex(r"W_1 + W1", {"W1": W1, "W_1": W_1}) == W_1 + W1  # W_1 known: itself
