@@ -9,7 +9,7 @@ import pytest
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from matderiv import MatDerivError, ParseError, gradient, verify
+from matderiv import MatDerivError, ParseError, derive, gradient, verify
 from matderiv.parse.candidate import parse_candidate
 from matderiv.parse.expr import parse_expression
 from matderiv.parse.latex import parse_latex
@@ -201,3 +201,58 @@ def test_a_numbered_subscript_reads_as_the_plain_name() -> None:
     W_1 = sp.MatrixSymbol("W_1", n, h)
     assert parse_latex(r"W_{1}^{T} x", {"W1": W1, "x": x}) == W1.T * x
     assert parse_latex(r"W_1 + W1", {"W1": W1, "W_1": W_1}) == W_1 + W1  # W_1 known: itself
+
+
+# small: norm(x, p) in the API, floor, the layout's case
+
+
+def test_norm_takes_the_orders_the_syntax_takes() -> None:
+    from matderiv import norm  # the public one
+
+    assert norm(x, 1) == parse_expression("norm(x, 1)", {"x": x})
+    assert norm(x, 2) == norm(x) == parse_expression("norm(x, 2)", {"x": x})
+    v = verify("sign(x)", norm(x, 1), x, layout="denominator")
+    assert v.kind == "correct", v.message
+    X3 = sp.MatrixSymbol("X3", n, m)
+    with pytest.raises(MatDerivError, match="spectral norm"):
+        norm(X3, 2)
+    with pytest.raises(MatDerivError, match="p = 1 or 2, got p = 3"):
+        norm(x, 3)
+    with pytest.raises(MatDerivError, match="largest column sum"):
+        norm(X3, 1)
+
+
+def test_floor_is_refused_as_not_differentiable_without_a_far_fetched_suggestion() -> None:
+    with pytest.raises(ParseError, match="floor is not differentiable") as caught:
+        parse_expression("sum(floor(x))", {"x": x})
+    assert "Did you mean" not in str(caught.value)
+    with pytest.raises(ParseError, match="unknown function 'flor'") as caught:
+        parse_expression("sum(flor(x))", {"x": x})
+    assert "Did you mean" not in str(caught.value)  # flor ~ log by a ratio of 0.57 only
+    with pytest.raises(ParseError, match="Did you mean tanh"):
+        parse_expression("tahn(x)", {"x": x})
+
+
+@pytest.mark.parametrize("layout", ["Denominator", "DENOMINATOR", " denominator "])
+def test_the_layout_is_read_in_any_case(layout: str) -> None:
+    d = derive(x.T * x, x, layout)
+    assert d.layout == "denominator" and d.result == 2 * x
+    assert verify("2 * x", x.T * x, x, layout=layout).kind == "correct"
+    with pytest.raises(MatDerivError, match="unknown layout 'denom'"):
+        derive(x.T * x, x, "denom")
+
+
+def test_the_command_line_reads_the_layout_and_a_zero_hessian() -> None:
+    from typer.testing import CliRunner
+
+    from matderiv.cli import app
+
+    runner = CliRunner()
+    derived = runner.invoke(
+        app, ["derive", "x.T @ x", "--wrt", "x", "--shapes", "x: n", "--layout", "Denominator"]
+    )
+    assert derived.exit_code == 0, derived.output
+    assert "denominator layout" in derived.output
+    hessian = ["--of", "c.T @ x", "--wrt", "x", "--shapes", "c: n, x: n", "--hessian"]
+    zero = runner.invoke(app, ["verify", "0", *hessian])
+    assert zero.exit_code == 0 and "correct" in zero.output, zero.output

@@ -106,3 +106,6 @@ DIMENSION_ARGUMENTS = {
 }
 
 FUNCTIONS = sorted([*ELEMENTWISE, *STRUCTURAL])
+
+#: functions refused by name: piecewise constant, so not differentiable at their jumps
+NOT_DIFFERENTIABLE = ("floor", "ceil", "round", "trunc")
