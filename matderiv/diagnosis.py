@@ -16,11 +16,13 @@ import numpy as np
 import sympy as sp
 
 from .canon import matadd, matmul, transpose
+from .errors import MatDerivError
 from .layout import LAYOUTS
 from .mistakes import RTOL, Mistakes, expanded_terms, named, sum_of
 from .render.rows import label
+from .render.syntax import to_syntax
 from .render.unicode import fmt, fmt_shape
-from .shapes import is_matrix, shape_of, shapes_equal
+from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of, shapes_equal
 from .simplify import simplify
 from .trials import NEGLIGIBLE, relative_error, vanishing
 from .verdict import Verdict
@@ -37,9 +39,36 @@ def _other_layout(layout: str) -> str:
     return LAYOUTS[1 - LAYOUTS.index(layout)]
 
 
+def _entrywise_inverse_hint(candidate: Any) -> str:
+    """For a candidate with an entrywise negative power of a square matrix (``X.T^-1``
+    in matderiv's syntax is (Xᵀ)^∘-1, not X⁻ᵀ): how to write the matrix inverse."""
+    if not isinstance(candidate, sp.Basic):
+        return ""
+    for power in sorted(candidate.atoms(sp.HadamardPower), key=str):
+        rows, cols = shape_of(power.base)
+        if power.exp.is_negative and dims_equal(rows, cols) and not dims_equal(rows, 1):
+            try:
+                base = to_syntax(power.base)
+            except MatDerivError:
+                base = fmt(power.base)
+            return (
+                f" Note: the candidate has the entrywise power {fmt(power)}: `^` is "
+                f"entrywise in this syntax; write inv({base}) for the matrix inverse."
+            )
+    return ""
+
+
 @dataclass
 class Checker(Mistakes):
     """Shape, equality and, when the candidate is wrong, the diagnosis: a Verdict."""
+
+    def __post_init__(self) -> None:
+        """A bare 0 (``"0"``, ``sp.S.Zero``) is the zero matrix of the derivative's shape
+        (a 1 × 1 one too, when the derivative is a matrix)."""
+        shape = self.derivation.shape
+        matrix = is_matrix(self.result) or not is_scalar_shape(shape)
+        if self.candidate == 0 and not is_matrix(self.candidate) and matrix:
+            self.candidate = sp.ZeroMatrix(*shape)
 
     def verdict(self, ok: bool, kind: str, message: str, **details: Any) -> Verdict:
         base = {
@@ -49,6 +78,8 @@ class Checker(Mistakes):
         }
         shown = named(self.candidate, self.derivation.names)
         details = {**base, **details}
+        if not ok:
+            message += _entrywise_inverse_hint(self.candidate)
         return Verdict(
             ok, kind, message, self.candidate, self.derivation, details, shown, self.shown
         )

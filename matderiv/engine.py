@@ -79,7 +79,6 @@ def _derive(
     var = layouts.parse_wrt(wrt)
     expr = _as_expr(expr)
     check_shapes(expr)
-    names = dict(names or {})
     user_defs = check_where(where, var.symbol)
     program = (
         Program.from_definitions(user_defs, expr, var.symbol, adjoint_mark=adjoint_mark)
@@ -89,7 +88,7 @@ def _derive(
     scalar_defs = program.user if program else {}
     graph = build_graph(scalarize(expr), var.symbol, scalar_defs)
     taken = user_names(graph)
-    _check_names(names, taken)
+    names = _check_names(names or {}, taken)
     _refuse_entry_sums(graph)
     out_shape = shape_of(expr)
     aliases = program.aliases if program else {}
@@ -159,9 +158,11 @@ def _refuse_entry_sums(graph: Any) -> None:
         )
 
 
-def _check_names(names: Mapping[str, Any], taken: set[str]) -> None:
+def _check_names(names: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
     """Display names are non-empty strings for SymPy expressions, and no symbol of
-    the expression is called that (the steps would show two things as one)."""
+    the expression is called that (the steps would show two things as one).  A symbol
+    named by its own name ({"lam": lam}) changes nothing and is left out."""
+    kept: dict[str, Any] = {}
     for key, value in names.items():
         if not isinstance(key, str) or not key.strip():
             raise MatDerivError(
@@ -170,11 +171,17 @@ def _check_names(names: Mapping[str, Any], taken: set[str]) -> None:
             )
         if not isinstance(value, sp.Basic):
             raise MatDerivError(f"names[{key!r}] must be a SymPy expression, got {value!r}")
+        if isinstance(value, (sp.Symbol, sp.MatrixSymbol)) and value.name == key:
+            continue  # already shown, and read in candidates, by that name
         if key in taken:
             raise MatDerivError(
                 f"names[{key!r}]: {key} is already a symbol of the expression, so the steps "
-                "would show two things by one name; choose another display name"
+                f"would show two things by one name; choose another display name for "
+                f"{value}. (A symbol of the expression needs no entry in names=: "
+                f"candidates may use it by its name, {key}.)"
             )
+        kept[key] = value
+    return kept
 
 
 def _generated_steps(program: Program | None, restore: Any, root: Any) -> list[Step]:

@@ -55,12 +55,14 @@ class Variable:
 
 
 def check_layout(layout: Any) -> str:
-    if layout not in LAYOUTS:
+    """``layout`` as "numerator" or "denominator" (any case: "Denominator" too)."""
+    name = layout.strip().lower() if isinstance(layout, str) else layout
+    if name not in LAYOUTS:
         raise LayoutError(
             f"unknown layout {layout!r}; use 'numerator' (J = d vec(Y)/d vec(X)^T) or "
             "'denominator' (its transpose; gradients shaped like X)."
         )
-    return str(layout)
+    return str(name)
 
 
 def parse_wrt(wrt: Any) -> Variable:

@@ -20,13 +20,17 @@ from .nodes import AsScalar
 from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of
 
 
-def norm(expr: Any) -> Any:
-    """‖E‖ as √(EᵀE): the Euclidean norm of a vector, the Frobenius norm of a matrix.
+def norm(expr: Any, p: Any = None) -> Any:
+    """‖E‖ as √(EᵀE): the Euclidean norm of a vector, the Frobenius norm of a matrix;
+    ``norm(x, 1)`` is ‖x‖₁ = 𝟏ᵀ|x| and ``norm(x, 2)`` ‖x‖ of a vector, as
+    ``numpy.linalg.norm(x, p)`` and the syntax's ``norm(x, p)``.
 
     >>> x = sp.MatrixSymbol("x", 3, 1)
     >>> norm(x)
     sqrt(x.T*x)
     """
+    if p is not None:
+        return _norm_p(expr, p)
     if not is_matrix(expr):
         raise MatDerivError(
             f"norm takes a matrix or vector, got the scalar {expr}: write its absolute "
@@ -38,6 +42,24 @@ def norm(expr: Any) -> Any:
     if dims_equal(rows, 1):
         return sp.sqrt(AsScalar(sp.MatMul(expr, sp.Transpose(expr))))
     return sp.sqrt(sp.Trace(sp.MatMul(sp.Transpose(expr), expr)))
+
+
+def _norm_p(expr: Any, p: Any) -> Any:
+    """norm(x, 1) = 𝟏ᵀ|x|, norm(x, 2) = norm(x) of a vector; nothing else."""
+    if not is_matrix(expr) or isinstance(p, bool) or p not in (1, 2):
+        raise MatDerivError(
+            f"norm(x, p) takes a vector and p = 1 or 2, got p = {p!r} (norm(x) is the "
+            "Euclidean norm of a vector, the Frobenius norm of a matrix)"
+        )
+    if p == 1:
+        return norm_1(expr)
+    rows, cols = shape_of(expr)
+    if not (dims_equal(rows, 1) or dims_equal(cols, 1)):
+        raise MatDerivError(
+            f"norm({expr}, 2) of a matrix is its spectral norm, which matderiv does not "
+            f"differentiate; norm({expr}) is the Frobenius norm"
+        )
+    return norm(expr)
 
 
 def norm_operand(square: Any) -> tuple[Any, bool] | None:

@@ -15,9 +15,12 @@ from .unicode import looks_like_unicode, parse_unicode
 
 
 def symbol_table(expr: Any, names: Mapping[str, Any]) -> dict[str, Any]:
-    """Names a candidate may use: the MatrixSymbols of ``expr`` and the named intermediates."""
+    """Names a candidate may use: the symbols of ``expr`` (MatrixSymbols, scalar Symbols
+    such as λ, and dimensions) and the named intermediates."""
     table: dict[str, Any] = {
-        s.name: s for s in sp.sympify(expr).free_symbols if isinstance(s, sp.MatrixSymbol)
+        s.name: s
+        for s in sp.sympify(expr).free_symbols
+        if isinstance(s, (sp.MatrixSymbol, sp.Symbol)) and not isinstance(s, sp.Dummy)
     }
     table.update(names)
     return table

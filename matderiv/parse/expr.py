@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +28,16 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
-from ..norms import norm, norm_1
-from ..shapes import dims_equal, is_matrix, is_scalar_shape, shape_of
-from .expr_grammar import DIMENSION_ARGUMENTS, ELEMENTWISE, FUNCTIONS, PARSER, STRUCTURAL
+from ..norms import norm
+from ..shapes import is_matrix, is_scalar_shape, shape_of
+from .expr_grammar import (
+    DIMENSION_ARGUMENTS,
+    ELEMENTWISE,
+    FUNCTIONS,
+    NOT_DIFFERENTIABLE,
+    PARSER,
+    STRUCTURAL,
+)
 from .expr_ops import (
     apply_entrywise,
     check_power,
@@ -113,8 +121,10 @@ def _syntax_error(text: str, error: UnexpectedInput) -> ParseError:
     return ParseError(f"{what}{_describe_expected(error)}:\n{_caret(text, pos)}")
 
 
-def _suggest(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+def _suggest(name: str, choices: list[str], cutoff: float = 0.5) -> str:
+    """Close matches of ``name`` (by difflib's ratio; function names need 0.7, so floor
+    does not suggest log)."""
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=cutoff)
     return f" Did you mean {', '.join(close)}?" if close else ""
 
 
@@ -156,11 +166,19 @@ class _Build(Transformer_NonRecursive):
             return self.symbols[token]
         if token in self.dims:
             return self.dims[token]
+        if token == "T" and re.search(r"(\^|\*\*)\s*-?\s*$", self.text[: token.start_pos]):
+            raise ParseError(
+                f"'^' is an entrywise power in this syntax, and T is no exponent:\n"
+                f"{_caret(self.text, token.start_pos)}\n"
+                "Write X.T for the transpose Xᵀ and inv(X).T for the transposed inverse X⁻ᵀ "
+                "(or the LaTeX X^{-T}, with braces)."
+            )
         known = [*self.symbols, *self.names, *self.dims]
         hint = _suggest(str(token), known)
         raise ParseError(
             f"unknown symbol '{token}':\n{_caret(self.text, token.start_pos)}\n"
-            f"Declare its shape (e.g. '{token}: n x m').{hint}"
+            f"Declare its shape (on the command line: '{token}: n x m'); a candidate of "
+            f"verify may use the symbols of the expression and of names=.{hint}"
         )
 
     # operators
@@ -252,29 +270,23 @@ class _Build(Transformer_NonRecursive):
                 raise
             except (ValueError, TypeError) as exc:
                 raise ShapeMismatch(f"{name}: {exc}") from exc
+        if name in NOT_DIFFERENTIABLE:
+            raise ParseError(
+                f"{name} is not differentiable: it jumps at every integer and its derivative "
+                f"is 0 elsewhere, so matderiv does not take it:\n"
+                f"{_caret(self.text, token.start_pos)}"
+            )
         raise ParseError(
             f"unknown function {name!r}:\n{_caret(self.text, token.start_pos)}\n"
-            f"Known: {', '.join(FUNCTIONS)}.{_suggest(name, FUNCTIONS)}"
+            f"Known: {', '.join(FUNCTIONS)}.{_suggest(name, FUNCTIONS, cutoff=0.7)}"
         )
 
     def _norm_p(self, token: Any, arg: Any, p: Any) -> Any:
         """norm(x, 1) = 𝟏ᵀ|x|, norm(x, 2) = norm(x), as numpy.linalg.norm(x, p) of a vector."""
-        if not is_matrix(arg) or p not in (1, 2):
-            raise ParseError(
-                "norm(x, p) takes a vector and p = 1 or 2 (norm(x) is the Euclidean "
-                f"norm of a vector, the Frobenius norm of a matrix):\n"
-                f"{_caret(self.text, token.start_pos)}"
-            )
-        if p == 1:
-            return norm_1(arg)
-        rows, cols = shape_of(arg)
-        if not (dims_equal(rows, 1) or dims_equal(cols, 1)):
-            raise ParseError(
-                f"norm({arg}, 2) of a matrix is its spectral norm, which matderiv does "
-                f"not differentiate; norm({arg}) is the Frobenius norm:\n"
-                f"{_caret(self.text, token.start_pos)}"
-            )
-        return norm(arg)
+        try:
+            return norm(arg, p)
+        except MatDerivError as exc:
+            raise ParseError(f"{exc}:\n{_caret(self.text, token.start_pos)}") from None
 
     # statements
     def assign(self, items: list[Any]) -> Any:

@@ -80,7 +80,7 @@ def _sum_entries(a: Any) -> Any:
 
 
 #: structural functions: name -> (number of arguments, constructor)
-#: (eye and commutation take dimensions, the others matrices: DIMENSION_ARGUMENTS)
+#: (eye, zeros and commutation take dimensions, the others matrices: DIMENSION_ARGUMENTS)
 STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "inv": (1, lambda a: sp.Inverse(a)),
     "tr": (1, lambda a: sp.Trace(a)),
@@ -93,11 +93,19 @@ STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "sum": (1, lambda a: _sum_entries(a)),
     "softmax": (1, lambda a: Softmax(a)),
     "eye": (1, lambda n: sp.Identity(n)),
+    "zeros": (2, lambda rows, cols: sp.ZeroMatrix(rows, cols)),
     "commutation": (2, lambda m, n: CommutationMatrix(m, n)),
     "logsumexp": (1, lambda a: LogSumExp(a)),
     "norm": (1, lambda a: norm(a)),
 }
 
-DIMENSION_ARGUMENTS = {"eye": "eye(n_h)", "commutation": "commutation(m, n)"}
+DIMENSION_ARGUMENTS = {
+    "eye": "eye(n_h)",
+    "zeros": "zeros(m, n)",
+    "commutation": "commutation(m, n)",
+}
 
 FUNCTIONS = sorted([*ELEMENTWISE, *STRUCTURAL])
+
+#: functions refused by name: piecewise constant, so not differentiable at their jumps
+NOT_DIFFERENTIABLE = ("floor", "ceil", "round", "trunc")

@@ -24,7 +24,7 @@ from lark.visitors import Transformer_NonRecursive
 
 from ..errors import ParseError
 from . import latex_algebra as alg
-from .latex_grammar import TERMINAL_NAMES, latex_parser
+from .latex_grammar import SUP, TERMINAL_NAMES, latex_parser
 from .latex_scope import Scope, superscript
 from .latex_text import MARKED, LocatedError, canonical, caret_error, prepare
 from .limits import MAX_DEPTH, MAX_DIGITS
@@ -150,6 +150,10 @@ def _pos(token: Token) -> int:
     return token.start_pos or 0
 
 
+#: e^{...} when e is no symbol: the exponential, written as matderiv's LaTeX printer does
+_EULER = re.compile(rf"(?:e|\\mathrm\s*\{{\s*e\s*\}})\s*(?P<sup>{SUP})(?P<rest>(?:\s*{SUP})*)\s*")
+
+
 class Builder(Transformer_NonRecursive):
     """Each grammar rule to its SymPy constructor (iterative: deep nesting is fine).
 
@@ -162,7 +166,38 @@ class Builder(Transformer_NonRecursive):
         self.scope = scope
 
     def name(self, items: list[Token]) -> Any:
-        return self.scope.name(str(items[0]), _pos(items[0]))
+        token = items[0]
+        euler = _EULER.fullmatch(str(token))
+        if euler and "e" not in self.scope.symbols and "e" not in self.scope.dims:
+            return self._exp(euler, _pos(token))
+        return self.scope.name(str(token), _pos(token))
+
+    def _exp(self, euler: re.Match[str], pos: int) -> Any:
+        """e^{body}: exp of the formula ``body``, entrywise, as matderiv prints it
+        (X^T (e^{X w} - y)); superscripts after it apply to the result."""
+        sup = euler.group("sup")
+        body = sup[1:].lstrip()
+        start = pos + euler.start("sup") + len(sup) - len(body)
+        if body.startswith("{"):
+            body, start = body[1:-1], start + 1
+        value = alg.function("exp", self._formula(" " * start + body), pos)
+        rest = euler.group("rest")
+        for more in re.finditer(SUP, rest):
+            where = pos + euler.start("rest") + more.start()
+            value = superscript(value, more.group()[1:].strip(), where)
+        return value
+
+    def _formula(self, padded: str) -> Any:
+        """A formula inside a token, blanked before it so positions are the text's."""
+        try:
+            tree = latex_parser().parse(padded)
+        except UnexpectedInput as exc:
+            raise _syntax_error(padded, exc) from None
+        check_depth(tree)
+        try:
+            return Builder(self.scope).transform(tree)
+        except VisitError as exc:
+            raise exc.orig_exc from None
 
     def number(self, items: list[Token]) -> Any:
         return _number(items[0])

@@ -74,6 +74,8 @@ class Scope:
     ) -> list[Any]:
         b, s = canonical(base), "_" + canonical(sub[0]) if sub else ""
         keys = [b + s + "".join(decorations), b + "".join(decorations) + s]
+        if s[1:].isdigit():  # W_{1} is W1 (SymPy prints W1 so) unless W_1 is known
+            keys.append(b + s[1:] + "".join(decorations))
         for table in (self.symbols, self.dims):
             for key in keys:
                 if key in table:

@@ -1,0 +1,258 @@
+"""Candidates in every notation over everything the expression has: scalar symbols
+(λ), zero matrices, the syntax's entrywise ``^``, matderiv's own LaTeX read back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from matderiv import MatDerivError, ParseError, derive, gradient, verify
+from matderiv.parse.candidate import parse_candidate
+from matderiv.parse.expr import parse_expression
+from matderiv.parse.latex import parse_latex
+from matderiv.render.latex import tex
+from matderiv.render.unicode import fmt
+
+n, m = sp.symbols("n m", integer=True, positive=True)
+A = sp.MatrixSymbol("A", m, n)
+x = sp.MatrixSymbol("x", n, 1)
+b = sp.MatrixSymbol("b", m, 1)
+lam = sp.Symbol("lambda", positive=True)
+RIDGE = (A * x - b).T * (A * x - b) + lam * x.T * x
+
+
+# scalar symbols of the expression
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        "2 * A.T @ (A @ x - b) + 2 * lambda * x",  # matderiv's syntax
+        r"2 A^T(Ax-b) + 2\lambda x",  # LaTeX
+        "2 Aᵀ (A x - b) + 2·lambda x",  # Unicode, as fmt prints the gradient
+    ],
+)
+def test_scalar_symbol_of_the_expression_in_a_candidate(candidate: str) -> None:
+    v = verify(candidate, RIDGE, x, layout="denominator")
+    assert v.kind == "correct", v.message
+
+
+def test_the_printed_ridge_gradient_reads_back() -> None:
+    printed = fmt(gradient(RIDGE, x).result)
+    assert printed == "2 Aᵀ (A x - b) + 2·lambda x"
+    assert verify(printed, RIDGE, x, layout="denominator").kind == "correct"
+
+
+def test_scalar_symbol_and_dimension_parse_to_themselves() -> None:
+    assert parse_candidate("lambda * x / n", RIDGE, {}) == lam * x / n
+    wrong = verify(r"2 A^T (A x - b)", RIDGE, x, layout="denominator")
+    assert wrong.kind == "missing-term" and "lacks the term 2·lambda x" in wrong.message
+
+
+def test_a_symbol_named_by_its_own_name_is_accepted() -> None:
+    """names={"lam": lam} names nothing new: it was refused as "already a symbol"."""
+    lam2 = sp.Symbol("lam", positive=True)
+    f = (A * x - b).T * (A * x - b) + lam2 * x.T * x
+    v = verify("2 * A.T @ (A @ x - b) + 2 * lam * x", f, x, "denominator", names={"lam": lam2})
+    assert v.kind == "correct", v.message
+    assert gradient(f, x, names={"lam": lam2}).names == {}
+
+
+def test_a_symbol_name_for_another_expression_is_refused_with_advice() -> None:
+    with pytest.raises(MatDerivError, match=r"needs no entry in names=: candidates may use"):
+        gradient(RIDGE, x, names={"x": A * x})
+
+
+def test_unknown_symbol_message_is_not_only_command_line_advice() -> None:
+    with pytest.raises(MatDerivError, match=r"may use the symbols of the expression and"):
+        verify("mu * x", RIDGE, x, layout="denominator")
+
+
+# zero candidates
+
+c = sp.MatrixSymbol("c", n, 1)
+LINEAR = c.T * x
+
+
+@pytest.mark.parametrize("candidate", ["0", 0, sp.S.Zero, r"\mathbf{0}", "zeros(n, n)"])
+def test_zero_hessian_of_a_linear_function(candidate: object) -> None:
+    """A bare 0 is the zero matrix of the expected shape (was "wrong-shape: 1 × 1")."""
+    v = verify(candidate, LINEAR, x, order=2)
+    assert v.kind == "correct", v.message
+
+
+def test_bare_zero_gradient_is_judged_by_its_values() -> None:
+    v = verify("0", x.T * x, x, layout="denominator")
+    assert v.kind == "wrong" and "0 at every random point" in v.message
+    assert verify("0", LINEAR, x, layout="denominator").kind == "wrong"
+    t = sp.MatrixSymbol("t", 1, 1)
+    assert verify("0", c.T * c, t).kind == "correct"  # a 1 × 1 derivative: 0 stays 0
+
+
+def test_zeros_is_a_function_of_dimensions() -> None:
+    assert parse_candidate("zeros(n, m)", A, {}) == sp.ZeroMatrix(n, m)
+    assert parse_candidate("x + zeros(n, 1)", x, {}) == x
+    with pytest.raises(MatDerivError, match=r"zeros expects dimensions, e.g. zeros\(m, n\)"):
+        parse_candidate("zeros(x, x)", x, {})
+    with pytest.raises(MatDerivError, match="zeros takes 2 argument"):
+        parse_candidate("zeros(n)", x, {})
+
+
+# '^' is entrywise in matderiv's syntax
+
+X = sp.MatrixSymbol("X", n, n)
+LOGDET = sp.log(sp.Determinant(X))
+
+
+@pytest.mark.parametrize(("candidate", "base"), [("(X^-1).T", "X.T"), ("X.T^-1", "X.T")])
+def test_entrywise_inverse_in_a_wrong_candidate_is_pointed_out(candidate: str, base: str) -> None:
+    v = verify(candidate, LOGDET, X, layout="denominator")
+    assert v.kind == "wrong"
+    assert v.message.endswith(
+        f"`^` is entrywise in this syntax; write inv({base}) for the matrix inverse."
+    )
+    assert "entrywise power (Xᵀ)^∘-1" in v.message
+
+
+def test_the_entrywise_hint_only_where_it_applies() -> None:
+    assert verify("X^-T", LOGDET, X, layout="denominator").kind == "correct"  # LaTeX
+    assert verify("inv(X).T", LOGDET, X, layout="denominator").kind == "correct"
+    v = verify("inv(X)", LOGDET, X, layout="denominator")
+    assert v.kind == "transposed" and "entrywise" not in v.message
+    v = verify("x^-1", x.T * x, x, layout="denominator")  # a vector: no inverse to mean
+    assert v.kind == "wrong" and "entrywise" not in v.message
+    assert "inv(X) for the matrix" in verify("1/X", LOGDET, X, layout="denominator").message
+
+
+def test_a_transposed_inverse_in_the_syntax_says_how_to_write_it() -> None:
+    with pytest.raises(MatDerivError, match=r"Write X.T for the transpose Xᵀ and inv\(X\).T"):
+        parse_expression("tr(X^-T)", {"X": X})
+    with pytest.raises(MatDerivError, match=r"'\^' is an entrywise power in this syntax"):
+        parse_expression("X ** T", {"X": X})
+    with pytest.raises(MatDerivError, match="unknown symbol 'T'"):
+        parse_expression("X @ T", {"X": X})  # a plain unknown T
+
+
+# matderiv's LaTeX reads back
+
+k, h = sp.symbols("k h", integer=True, positive=True)
+D = sp.MatrixSymbol("D", m, n)  # data
+w = sp.MatrixSymbol("w", n, 1)
+y = sp.MatrixSymbol("y", m, 1)
+W1 = sp.MatrixSymbol("W1", n, h)
+W2 = sp.MatrixSymbol("W2", h, k)
+t = sp.MatrixSymbol("t", k, 1)
+_Z = D * w
+_SIGMA = _Z.applyfunc(lambda u: 1 / (1 + sp.exp(-u)))
+_MLP = W2.T * (W1.T * x).applyfunc(sp.tanh) - t
+LOSSES = {
+    # binary cross-entropy, σ written with exp: the gradient prints e^{D w}
+    "cross-entropy": (
+        -(
+            y.T * _SIGMA.applyfunc(sp.log)
+            + (sp.OneMatrix(1, m) - y.T) * _SIGMA.applyfunc(lambda s: sp.log(1 - s))
+        ),
+        w,
+    ),
+    "poisson": (sp.OneMatrix(1, m) * _Z.applyfunc(sp.exp) - y.T * _Z, w),
+    "mlp W1": (_MLP.T * _MLP, W1),
+    "mlp W2": (_MLP.T * _MLP, W2),
+    "ridge": (RIDGE, x),
+}
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=list(LOSSES))
+def test_latex_of_a_result_reads_back_as_a_correct_candidate(loss: str) -> None:
+    f, wrt = LOSSES[loss]
+    printed = tex(gradient(f, wrt).result)
+    v = verify(printed, f, wrt, layout="denominator")
+    assert v.kind == "correct", (printed, v.message)
+
+
+def test_the_round_trip_covers_exp_and_numbered_names() -> None:
+    printed = {name: tex(gradient(f, wrt).result) for name, (f, wrt) in LOSSES.items()}
+    assert "e^{D w}" in printed["cross-entropy"] and "e^{D w}" in printed["poisson"]
+    assert "W_{1}" in printed["mlp W1"] and "W_{2}" in printed["mlp W2"]
+    assert r"\lambda" in printed["ridge"]
+
+
+def test_e_to_a_power_is_the_exponential_when_e_is_no_symbol() -> None:
+    table = {"D": D, "w": w, "W1": W1, "x": x}
+    u = sp.Symbol("u")
+
+    def exp_of(parsed: Any) -> Any:
+        """The argument of an entrywise exp (ElementwiseApplyFunction holds a Dummy)."""
+        assert isinstance(parsed, ElementwiseApplyFunction) and parsed.function(u) == sp.exp(u)
+        return parsed.expr
+
+    assert exp_of(parse_latex(r"e^{D w}", table)) == D * w
+    assert exp_of(parse_latex(r"\mathrm{e}^{-D w}^{T}", table).arg) == -D * w
+    assert parse_latex(r"e^{2}", table) == sp.exp(2)
+    with pytest.raises(ParseError, match=r"unknown symbol 'Z'[^\n]*column 6"):
+        parse_latex(r"D e^{Z w}", table)
+    e = sp.MatrixSymbol("e", n, 1)
+    assert parse_latex(r"e^{T} w", {"e": e, "w": w}) == e.T * w  # a symbol e stays e
+
+
+def test_a_numbered_subscript_reads_as_the_plain_name() -> None:
+    W_1 = sp.MatrixSymbol("W_1", n, h)
+    assert parse_latex(r"W_{1}^{T} x", {"W1": W1, "x": x}) == W1.T * x
+    assert parse_latex(r"W_1 + W1", {"W1": W1, "W_1": W_1}) == W_1 + W1  # W_1 known: itself
+
+
+# small: norm(x, p) in the API, floor, the layout's case
+
+
+def test_norm_takes_the_orders_the_syntax_takes() -> None:
+    from matderiv import norm  # the public one
+
+    assert norm(x, 1) == parse_expression("norm(x, 1)", {"x": x})
+    assert norm(x, 2) == norm(x) == parse_expression("norm(x, 2)", {"x": x})
+    v = verify("sign(x)", norm(x, 1), x, layout="denominator")
+    assert v.kind == "correct", v.message
+    X3 = sp.MatrixSymbol("X3", n, m)
+    with pytest.raises(MatDerivError, match="spectral norm"):
+        norm(X3, 2)
+    with pytest.raises(MatDerivError, match="p = 1 or 2, got p = 3"):
+        norm(x, 3)
+    with pytest.raises(MatDerivError, match="largest column sum"):
+        norm(X3, 1)
+
+
+def test_floor_is_refused_as_not_differentiable_without_a_far_fetched_suggestion() -> None:
+    with pytest.raises(ParseError, match="floor is not differentiable") as caught:
+        parse_expression("sum(floor(x))", {"x": x})
+    assert "Did you mean" not in str(caught.value)
+    with pytest.raises(ParseError, match="unknown function 'flor'") as caught:
+        parse_expression("sum(flor(x))", {"x": x})
+    assert "Did you mean" not in str(caught.value)  # flor ~ log by a ratio of 0.57 only
+    with pytest.raises(ParseError, match="Did you mean tanh"):
+        parse_expression("tahn(x)", {"x": x})
+
+
+@pytest.mark.parametrize("layout", ["Denominator", "DENOMINATOR", " denominator "])
+def test_the_layout_is_read_in_any_case(layout: str) -> None:
+    d = derive(x.T * x, x, layout)
+    assert d.layout == "denominator" and d.result == 2 * x
+    assert verify("2 * x", x.T * x, x, layout=layout).kind == "correct"
+    with pytest.raises(MatDerivError, match="unknown layout 'denom'"):
+        derive(x.T * x, x, "denom")
+
+
+def test_the_command_line_reads_the_layout_and_a_zero_hessian() -> None:
+    from typer.testing import CliRunner
+
+    from matderiv.cli import app
+
+    runner = CliRunner()
+    derived = runner.invoke(
+        app, ["derive", "x.T @ x", "--wrt", "x", "--shapes", "x: n", "--layout", "Denominator"]
+    )
+    assert derived.exit_code == 0, derived.output
+    assert "denominator layout" in derived.output
+    hessian = ["--of", "c.T @ x", "--wrt", "x", "--shapes", "c: n, x: n", "--hessian"]
+    zero = runner.invoke(app, ["verify", "0", *hessian])
+    assert zero.exit_code == 0 and "correct" in zero.output, zero.output
