@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .errors import EvaluationError, MatDerivError
 from .numeric import evaluate
@@ -123,6 +124,28 @@ def inverted_operands(exprs: tuple[Any, ...]) -> list[Any]:
     return found
 
 
+def positive_operands(exprs: tuple[Any, ...]) -> set[Any]:
+    """The MatrixSymbols ``exprs`` take an entrywise log, square root or fractional
+    power of (log(x), √(Xᵀ), x^∘½): drawn positive, so that a gradient in positive
+    parameters (variances, rates) is compared where it is defined."""
+    found: set[Any] = set()
+    for node in walk(*exprs):
+        if isinstance(node, ElementwiseApplyFunction):
+            operand = node.expr
+            at_negative = node.function(sp.Integer(-1))
+            if at_negative.is_real is not False:
+                continue
+        elif isinstance(node, sp.HadamardPower) and node.exp.is_integer is False:
+            operand = node.base
+        else:
+            continue
+        if isinstance(operand, sp.Transpose):
+            operand = operand.arg
+        if isinstance(operand, sp.MatrixSymbol):
+            found.add(operand)
+    return found
+
+
 def _singular(
     point: Mapping[Any, Any], program: Mapping[Any, Any], operands: list[Any]
 ) -> tuple[Any, dict[Any, Any]]:
@@ -165,6 +188,7 @@ def make_trials(
     both = sp.Tuple(*exprs, *program.values())
     dims = sorted(dimension_symbols(*exprs, *program.values()), key=str)
     operands = inverted_operands((*exprs, *program.values()))
+    positive = positive_operands((*exprs, *program.values()))
     out: list[dict[Any, Any]] = []
     ran: list[dict[Any, Any]] = []  # the points with the program run, when checked
     chosen, culprit = 0, None
@@ -172,7 +196,7 @@ def make_trials(
         good, good_ran = [], []
         for _ in range(DRAWS * points if operands else points):
             # the symbols a program defines are computed from the point later
-            point = {**random_values(both, choice, rng), **choice}
+            point = {**random_values(both, choice, rng, positive=positive), **choice}
             bad, values = _singular(point, program, operands) if operands else (None, {})
             if bad is None:
                 good.append(point)

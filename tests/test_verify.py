@@ -731,3 +731,20 @@ def test_a_scalar_hessian_that_is_not_a_fixed_point_is_confirmed_symbolically() 
     verdict = verify(H, f, s, order=2)
     assert verdict.kind == "correct", (verdict.kind, verdict.message)
     assert verify(3 * H, f, s, order=2).kind == "vanishing"  # the values cannot tell
+
+
+def test_a_symbol_under_a_log_or_square_root_is_drawn_positive() -> None:
+    """(𝟏ᵀ log x)² has the gradient 2 (𝟏ᵀ log x) x^∘-1, defined for x > 0 only: at
+    Gaussian points log x is NaN, so a right candidate written another way could not
+    be confirmed (not-finite).  Symbols taken a log or root of are drawn positive."""
+    from matderiv.trials import positive_operands
+
+    f = sp.HadamardPower(sp.OneMatrix(1, n) * x.applyfunc(sp.log), 2)
+    right = parse_expression("2 * sum(log(x)) / x", {"x": x})
+    assert verify(right, f, x, "denominator").kind == "correct"
+    wrong = verify(parse_expression("2 * sum(log(x)) * x", {"x": x}), f, x, "denominator")
+    assert wrong.kind == "wrong", wrong.kind
+    roots = sp.HadamardProduct(a.T.applyfunc(sp.sqrt).T, sp.HadamardPower(b, sp.Rational(1, 3)))
+    assert positive_operands((roots, x.applyfunc(sp.tanh))) == {a, b}
+    trials = make_trials((f,))
+    assert all(np.all(point[x] > 0) for point in trials.points)
