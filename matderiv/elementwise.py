@@ -64,11 +64,22 @@ def _derivative_forms(function: Any) -> tuple[Any, Any]:
     except (TypeError, ValueError, NotImplementedError, AttributeError) as exc:
         raise UnsupportedNode(
             f"the entrywise function t ↦ {function(sp.Symbol('t'))} has no derivative "
-            f"matderiv can use ({exc}): it is not differentiable (floor) or is defined "
-            "by cases. "
+            f"matderiv can use: {_why_not(f_t, exc)}. "
             "Hint: write it with functions matderiv differentiates: relu(t) (Max(t, 0)), "
             "abs(t), sign(t), step(t) (Heaviside), or a smooth one such as softplus."
         ) from exc
+
+
+_JUMPS = (sp.floor, sp.ceiling, sp.frac)
+
+
+def _why_not(f_t: Any, exc: Exception) -> str:
+    """Why SymPy's derivative of f(t) is of no use, in the user's terms."""
+    if f_t.has(sp.Piecewise):
+        return "it is defined by cases (Piecewise), which SymPy does not differentiate here"
+    if f_t.has(*_JUMPS):
+        return "it jumps (floor, ceiling), so it is not differentiable"
+    return f"SymPy does not differentiate it ({exc})"
 
 
 # Functions whose derivative is no polynomial in their value; skipping sp.solve for

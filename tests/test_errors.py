@@ -161,6 +161,13 @@ def test_a_function_by_cases_is_refused() -> None:
     with pytest.raises(UnsupportedNode, match="defined by cases") as info:
         derive(relu, V)
     assert "relu(t) (Max(t, 0))" in str(info.value)
+    # SymPy's own reason ("Invalid NaN comparison") is not the user's, nor is floor
+    assert "NaN" not in str(info.value) and "floor" not in str(info.value)
+
+
+def test_an_entrywise_jump_is_refused_as_not_differentiable() -> None:
+    with pytest.raises(UnsupportedNode, match="it jumps .* not differentiable"):
+        derive(V.applyfunc(sp.Lambda(_t, sp.floor(_t))), V)
 
 
 @pytest.mark.parametrize("wrap", [sp.Abs, sp.re, sp.conjugate], ids=["Abs", "re", "conj"])
