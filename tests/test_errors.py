@@ -166,7 +166,7 @@ def test_a_function_by_cases_is_refused() -> None:
 
 
 def test_an_entrywise_jump_is_refused_as_not_differentiable() -> None:
-    with pytest.raises(UnsupportedNode, match="it jumps .* not differentiable"):
+    with pytest.raises(UnsupportedNode, match=r"it jumps .* not differentiable"):
         derive(V.applyfunc(sp.Lambda(_t, sp.floor(_t))), V)
 
 
