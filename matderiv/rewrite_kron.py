@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import canonical, matmul, transpose
+from .canon import canonical, matadd, matmul, scalar_and_matrices, transpose
 from .nodes import CommutationMatrix, Reshape, Vec
 from .shapes import dims_equal, shape_of, shapes_equal
 
@@ -177,3 +177,43 @@ def kron_vec(left: Any, right: Any) -> Any:
     if dims_equal(shape_of(b)[1], shape_of(x)[0]) and dims_equal(shape_of(x)[1], shape_of(a)[1]):
         return (Vec(matmul(b, x, transpose(a))),)
     return None
+
+
+def _row_times(row: Any, factor: Any) -> Any:
+    """vec(X)ᵀ factor for a Kronecker product or commutation matrix ``factor``, as a
+    transposed vec (vec(Bᵀ X A)ᵀ, vec(Xᵀ)ᵀ), else None."""
+    x = row.arg.arg
+    if isinstance(factor, CommutationMatrix):  # vec(X)ᵀ K_{m,n} = (K_{n,m} vec(X))ᵀ
+        if shapes_equal(shape_of(x), (factor.n, factor.m)):
+            return sp.Transpose(Vec(transpose(x)))
+        return None
+    pair = _kron_pair(factor)
+    if pair is None:
+        return None
+    a, b = pair  # vec(X)ᵀ (A ⊗ B) = ((Aᵀ ⊗ Bᵀ) vec(X))ᵀ = vec(Bᵀ X A)ᵀ
+    if dims_equal(shape_of(x)[0], shape_of(b)[0]) and dims_equal(shape_of(x)[1], shape_of(a)[0]):
+        return sp.Transpose(Vec(matmul(transpose(b), x, a)))
+    return None
+
+
+def vec_row_kron(left: Any, right: Any) -> Any:
+    """vec(X)ᵀ (A ⊗ B) → vec(Bᵀ X A)ᵀ,  vec(X)ᵀ K_{m,n} → vec(Xᵀ)ᵀ, and over a sum of
+    such products when every term reduces (vec(I)ᵀ (I ⊗ Xᵀ + (Xᵀ ⊗ I) K) = 2 vec(X)ᵀ)
+    terminates: removes a Kronecker product or commutation matrix from each term."""
+    if not (isinstance(left, sp.Transpose) and isinstance(left.arg, Vec)):
+        return None
+    if not isinstance(right, sp.MatAdd):
+        reduced = _row_times(left, right)
+        return None if reduced is None else (reduced,)
+    pieces = []
+    for term in right.args:
+        coeff, mats = scalar_and_matrices(term)
+        reduced = _row_times(left, mats[0])
+        if reduced is None:
+            return None
+        rest = list(mats[1:])
+        while rest and (further := _row_times(reduced, rest[0])) is not None:
+            reduced = further
+            rest.pop(0)
+        pieces.append(matmul(coeff, reduced, *rest))
+    return (matadd(*pieces),)

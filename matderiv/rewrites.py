@@ -50,6 +50,7 @@ from .rewrite_kron import (
     reshape_of_vec,
     vec_of_reshape,
     vec_of_vector,
+    vec_row_kron,
 )
 from .rewrite_scalars import kron_scalar_factor, scalar_in_product, scalar_normal_form
 from .rewrite_sums import (
@@ -114,6 +115,7 @@ __all__ = [
     "trace_of_transpose",
     "vec_of_reshape",
     "vec_of_vector",
+    "vec_row_kron",
     "vector_through_sum",
 ]
 
@@ -158,6 +160,7 @@ PAIR_RULES: tuple[PairRule, ...] = (
     commutation_through_kron,
     commutation_vec,
     kron_vec,
+    vec_row_kron,
     diag_product,
     diag_times_vector,
     ones_through_constants,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from matderiv import derive, gradient, hessian
+from matderiv import derive, gradient, hessian, norm
 from matderiv.render.unicode import fmt
 from matderiv.testing import check_derivation
 
@@ -83,3 +83,14 @@ def test_the_rayleigh_quotient_as_a_product_with_an_inverse() -> None:
     d = gradient((x.T * A * x) * (x.T * x).I, x)
     assert fmt(d.result) == "1/(xᵀ x) (A + Aᵀ - 2·(xᵀ A x)/(xᵀ x) I_n) x"
     check_derivation(d, DIMS)
+
+
+def test_vec_of_the_identity_times_kronecker_terms_is_a_vec() -> None:
+    """d tr(XᵀX) through the chain rule is vec(I)ᵀ (I ⊗ Xᵀ + (Xᵀ ⊗ I) K): 2 vec(X)ᵀ."""
+    Xr, z = sp.MatrixSymbol("X", p, n), sp.MatrixSymbol("z", p, 1)
+    d = derive(sp.Trace(Xr.T * Xr) * z, Xr)
+    assert fmt(d.result) == "2 z vec(X)ᵀ"
+    check_derivation(d, DIMS)
+    h = hessian(norm(Xr), Xr)
+    assert fmt(h.result) == "1/‖X‖_F (I_{n·p} - 1/tr(Xᵀ X) vec(X) vec(X)ᵀ)"
+    check_derivation(h, DIMS)

@@ -64,6 +64,7 @@ from matderiv.rewrites import (
     trace_of_transpose,
     vec_of_reshape,
     vec_of_vector,
+    vec_row_kron,
     vector_through_sum,
 )
 from matderiv.simplify import simplify
@@ -88,6 +89,7 @@ EXP_V_T = v.applyfunc(sp.exp).T  # SymPy's exp(vᵀ), with a fresh Dummy at each
 EXP_V = v.applyfunc(sp.exp)
 DET, TR = sp.Determinant(S), sp.Trace(S)
 Q = sp.MatrixSymbol("Q", n, n)
+Y = sp.MatrixSymbol("Y", p, m)
 
 
 def _sigma(u: sp.Basic) -> sp.Basic:
@@ -296,6 +298,23 @@ FIRES = [
     ),
     (scalar_of_constant, (AsScalar(sp.ZeroMatrix(1, 1)),), sp.S.Zero),
     (diagonal_of_transpose, (Diagonal(S.T),), Diagonal(S)),
+    (
+        vec_row_kron,
+        (sp.Transpose(Vec(Y)), sp.KroneckerProduct(A, B)),
+        (sp.Transpose(Vec(matmul(B.T, Y, A))),),
+    ),
+    (vec_row_kron, (sp.Transpose(Vec(C)), CommutationMatrix(p, n)), (sp.Transpose(Vec(C.T)),)),
+    (  # d tr(XᵀX) = vec(I)ᵀ (I ⊗ Xᵀ + (Xᵀ ⊗ I) K) dvec(X) = 2 vec(X)ᵀ dvec(X)
+        vec_row_kron,
+        (
+            sp.Transpose(Vec(sp.Identity(n))),
+            sp.MatAdd(
+                sp.KroneckerProduct(sp.Identity(n), X.T),
+                sp.MatMul(sp.KroneckerProduct(X.T, sp.Identity(n)), CommutationMatrix(q, n)),
+            ),
+        ),
+        (matmul(2, sp.Transpose(Vec(X))),),
+    ),
     (  # d(x (vᵀx)) = (xᵀv) ⊗ I + x vᵀ: the 1 x 1 factor is the scalar vᵀx
         kron_scalar_factor,
         (sp.KroneckerProduct(b.T * v, S),),
@@ -417,6 +436,15 @@ DECLINES = [
     (negated_sum, (sp.MatMul(-2, sp.MatAdd(v, -w)),)),  # factor_scalar's form
     (negative_sum_factor, (sp.MatMul(S, sp.MatAdd(S, -S.T)),)),  # signs mixed
     (diagonal_of_transpose, (Diagonal(S),)),
+    (vec_row_kron, (sp.Transpose(Vec(Y)), sp.KroneckerProduct(B, A))),  # shapes differ
+    (vec_row_kron, (sp.Transpose(Vec(Y)), sp.Identity(p * m))),
+    (
+        vec_row_kron,  # one term does not reduce: not distributed
+        (
+            sp.Transpose(Vec(sp.Identity(n))),
+            sp.MatAdd(sp.KroneckerProduct(sp.Identity(n), S), sp.Identity(n * n)),
+        ),
+    ),
     (kron_scalar_factor, (sp.KroneckerProduct(sp.Identity(1), S),)),  # kron_unit_factor's
     (kron_scalar_factor, (sp.KroneckerProduct(v, S),)),
     (scalar_in_product, (sp.MatMul(v.T, w),)),  # the whole product is 1 x 1
