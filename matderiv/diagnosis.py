@@ -217,6 +217,7 @@ class Checker(Mistakes):
         checks = (
             self._transposed,
             self._commutation,
+            self._kron_order,
             self._factor,
             self._scalar_factor,
             self._missing_term,
@@ -231,8 +232,8 @@ class Checker(Mistakes):
             "wrong",
             f"the candidate differs from the {self.thing} (largest relative error "
             f"{err:.3g}), and none of the common mistakes — a transpose, a missing "
-            "commutation matrix, a constant or variable scalar factor, a sign, a missing "
-            "term, a symmetry assumption — explains it. "
+            "commutation matrix, Kronecker factors swapped, a constant or variable scalar "
+            "factor, a sign, a missing term, a symmetry assumption — explains it. "
             f"The {self.thing} is {self.shown_result}.",
             max_error=err,
         )

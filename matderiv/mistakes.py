@@ -1,5 +1,6 @@
 """The common mistakes ``verify`` tries, one by one, when a candidate is wrong: a
-transpose, a missing commutation matrix, a constant or variable scalar factor, a
+transpose, a missing commutation matrix, the factors of a Kronecker product
+swapped, a constant or variable scalar factor, a
 sign, a missing term or a term with the wrong sign, a symmetry assumption.
 
 Each check returns (kind, message, details) when it explains the candidate, else
@@ -23,10 +24,12 @@ from .errors import MatDerivError
 from .layout import parse_wrt
 from .nodes import CommutationMatrix, Vec
 from .render.unicode import fmt
-from .shapes import dims_equal, scalarize, shape_of
+from .shapes import dims_equal, scalarize, shape_of, walk
 from .trials import Trials, best_factor, relative_error
 
 RTOL = 1e-7
+#: Kronecker products of a candidate tried swapped, one at a time (then all)
+MAX_SWAPS = 4
 
 Found = tuple[str, str, dict[str, Any]] | None
 
@@ -40,6 +43,15 @@ def expanded_terms(expr: Any) -> list[Any]:
     if isinstance(expanded, (sp.MatAdd, sp.Add)):
         return list(expanded.args)
     return [expanded]
+
+
+def _swappable(node: Any) -> bool:
+    """A ⊗ B with two different factors that are not both identities (whose order
+    does not matter)."""
+    if not isinstance(node, sp.KroneckerProduct) or len(node.args) != 2:
+        return False
+    a, b = node.args
+    return a != b and not (isinstance(a, sp.Identity) and isinstance(b, sp.Identity))
 
 
 def named(expr: Any, names: Mapping[str, Any]) -> Any:
@@ -163,6 +175,31 @@ class Mistakes(Comparison):
             if self.close(fixed, self.result):
                 found = f"{message}. The Hessian is {self.shown_result}."
                 return "commutation", found, {"fix": fixed}
+        return None
+
+    def _kron_order(self) -> Found:
+        """A ⊗ B where B ⊗ A is right (vec(A X B) = (Bᵀ ⊗ A) vec(X), often written
+        A ⊗ Bᵀ): each two-factor Kronecker product of the candidate swapped in turn,
+        then all at once."""
+        krons = sorted(
+            {k for k in walk(self.candidate) if _swappable(k)}, key=sp.default_sort_key
+        )
+        if not krons or len(krons) > MAX_SWAPS:
+            return None
+        tries = [{k: sp.KroneckerProduct(*reversed(k.args))} for k in krons]
+        if len(krons) > 1:
+            tries.append({k: sp.KroneckerProduct(*reversed(k.args)) for k in krons})
+        for swaps in tries:
+            fixed = self.candidate.xreplace(swaps)
+            if self.close(fixed, self.result):
+                pairs = ", ".join(f"{fmt(k)} should be {fmt(v)}" for k, v in swaps.items())
+                return (
+                    "kron-order",
+                    f"the factors of a Kronecker product are in the wrong order: {pairs} "
+                    f"(vec(A X B) = (Bᵀ ⊗ A) vec(X): the factor to the right of X comes "
+                    f"first). The {self.thing} is {self.shown_result}.",
+                    {"fix": fixed},
+                )
         return None
 
     def _factor(self) -> Found:

@@ -15,7 +15,8 @@ class Verdict:
     """The answer of ``verify``: truthy when the candidate is the derivative.
 
     kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
-             "commutation", "factor", "scalar-factor", "sign", "missing-term",
+             "commutation", "kron-order" (the factors of a Kronecker product swapped),
+             "factor", "scalar-factor", "sign", "missing-term",
              "term-sign" (terms of a sum left out or with the wrong sign), "symmetric",
              "wrong", or
              "not-finite" (not confirmed: the values at the random points are NaN or ∞,

@@ -14,7 +14,8 @@ The checks run in order, each with its own message:
    expressions invert is singular or ill conditioned are drawn again, and when
    every point is, the kind is "undefined";
 4. when it is wrong, the common mistakes are tried one by one — transposed,
-   d/d vec(Xᵀ) instead of d/d vec(X) (a commutation matrix missing), a constant
+   d/d vec(Xᵀ) instead of d/d vec(X) (a commutation matrix missing), A ⊗ B
+   where B ⊗ A is right, a constant
    factor, a scalar factor that changes with the variable (a forgotten outer
    derivative), a sign, a missing term of a sum, a symmetry assumption (a constant
    or the variable itself taken symmetric) — and the one that fits is named.

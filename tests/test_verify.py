@@ -748,3 +748,20 @@ def test_a_symbol_under_a_log_or_square_root_is_drawn_positive() -> None:
     assert positive_operands((roots, x.applyfunc(sp.tanh))) == {a, b}
     trials = make_trials((f,))
     assert all(np.all(point[x] > 0) for point in trials.points)
+
+
+def test_kronecker_factors_in_the_wrong_order_are_named() -> None:
+    """vec(A X B) = (Bᵀ ⊗ A) vec(X); A ⊗ Bᵀ, the usual slip, was only 'wrong'."""
+    k, q = sp.symbols("k q", integer=True, positive=True)
+    P, Xm, Bm = sp.MatrixSymbol("P", k, m), sp.MatrixSymbol("X", m, n), sp.MatrixSymbol("B", n, q)
+    f = P * Xm * Bm
+    assert verify(sp.KroneckerProduct(Bm.T, P), f, vec(Xm)).kind == "correct"
+    swapped = verify(sp.KroneckerProduct(P, Bm.T), f, vec(Xm))
+    assert swapped.kind == "kron-order", (swapped.kind, swapped.message)
+    assert "P ⊗ Bᵀ should be Bᵀ ⊗ P" in swapped.message, swapped.message
+    # with X square, P ⊗ Bᵀ swapped into Bᵀ ⊗ P
+    Xs = sp.MatrixSymbol("X", n, n)
+    g = A * Xs * b * a.T
+    right = sp.KroneckerProduct(a * b.T, A)
+    assert verify(right, g, vec(Xs)).kind == "correct"
+    assert verify(sp.KroneckerProduct(A, a * b.T), g, vec(Xs)).kind == "kron-order"
