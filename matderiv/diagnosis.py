@@ -19,10 +19,18 @@ from .canon import matadd, matmul, transpose
 from .errors import MatDerivError
 from .layout import LAYOUTS
 from .mistakes import RTOL, Mistakes, expanded_terms, named, sum_of
+from .nodes import AsScalar
 from .render.rows import label
 from .render.syntax import to_syntax
 from .render.unicode import fmt, fmt_shape
-from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of, shapes_equal
+from .shapes import (
+    dimension_symbols,
+    dims_equal,
+    is_matrix,
+    is_scalar_shape,
+    shape_of,
+    shapes_equal,
+)
 from .simplify import simplify
 from .trials import NEGLIGIBLE, relative_error, vanishing
 from .verdict import Verdict
@@ -133,7 +141,8 @@ class Checker(Mistakes):
         if rest is not None:  # a small term the values alone would miss
             return self._small_difference(rest, err)
         if err < RTOL:
-            where = f"numerically ({len(self.trials.points)} random points, distinct sizes)"
+            sizes = ", distinct sizes" if dimension_symbols(self.derivation.of) else ""
+            where = f"numerically ({len(self.trials.points)} random points{sizes})"
             return self.verdict(True, "correct", self._correct(where), max_error=err)
         return None
 
@@ -145,10 +154,12 @@ class Checker(Mistakes):
         is 0 when it is below the rounding of its own terms and of the derivative;
         with no shared terms the values alone decide, to RTOL."""
         cand_terms, result_terms = expanded_terms(self.candidate), expanded_terms(self.result)
-        if is_matrix(self.candidate) and is_matrix(self.result):
-            difference = simplify(matadd(self.candidate, matmul(-1, self.result)))
-        else:  # a 1 x 1 derivative written as a scalar
-            difference = sp.expand(self.candidate - self.result)
+        cand, result = self.candidate, self.result
+        if is_matrix(cand) and is_matrix(result):
+            difference = simplify(matadd(cand, matmul(-1, result)))
+        else:  # a 1 x 1 derivative written as a scalar, on one side or both
+            scalar = [AsScalar(e) if is_matrix(e) else e for e in (cand, result)]
+            difference = sp.expand(scalar[0] - scalar[1])
         rest = [t for t in expanded_terms(difference) if not isinstance(t, sp.ZeroMatrix)]
         if not rest or len(rest) >= len(cand_terms) + len(result_terms):
             return None

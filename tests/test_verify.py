@@ -765,3 +765,13 @@ def test_kronecker_factors_in_the_wrong_order_are_named() -> None:
     right = sp.KroneckerProduct(a * b.T, A)
     assert verify(right, g, vec(Xs)).kind == "correct"
     assert verify(sp.KroneckerProduct(A, a * b.T), g, vec(Xs)).kind == "kron-order"
+
+
+def test_a_one_by_one_variable_written_as_a_matrix_or_a_scalar() -> None:
+    """For a 1 x 1 x the gradient of xᵀx is 2 x, a scalar where the candidate is a
+    matrix: telling a small difference apart crashed ('Mix of Matrix and Scalar')."""
+    s = sp.MatrixSymbol("s", 1, 1)
+    right = verify(parse_expression("2 * s", {"s": s}), s.T * s, s)
+    assert right.kind == "correct", right.message
+    assert "distinct sizes" not in right.message  # there are no sizes to vary
+    assert verify(parse_expression("3 * s", {"s": s}), s.T * s, s).kind == "factor"
