@@ -1,4 +1,4 @@
-"""Two bugs of SymPy's KroneckerProduct that matderiv cannot route around, fixed
+"""Three bugs of SymPy's matrix expressions that matderiv cannot route around, fixed
 when matderiv is imported (each only if the installed SymPy has it).
 
 SymPy runs a deep ``doit()`` from its arithmetic operators and from its
@@ -13,8 +13,13 @@ expressions inside it), so any scalar built over a matrix entry can reach these:
   scalar ``Mul`` of matrices, so ``2·(A B) ⊗ C`` raises AttributeError
   ("'Mul' object has no attribute 'is_Identity'").  Fixed: the factor is rebuilt
   as a matrix product.
+- ``MatAdd`` inherits ``Add.as_content_primitive``, which rebuilds the sum from
+  scalar products, so ``factor_terms(tr(2 A + 4 B))`` raises TypeError ("Mix of
+  Matrix and Scalar symbols").  SymPy's power and sign evaluation call it on
+  scalars built over 1 x 1 matrices ((4 uᵀu)^½).  Fixed: a matrix sum has no
+  content to take out (1, itself).
 
-Both fixes only change what was wrong or raised; every other result is SymPy's.
+The fixes only change what was wrong or raised; every other result is SymPy's.
 """
 
 from __future__ import annotations
@@ -51,6 +56,21 @@ def _extract_commutative(kron: Any) -> Any:
     return kron
 
 
+def _matadd_content(self: Any, radical: bool = False, clear: bool = True) -> Any:
+    """A sum of matrices as its own primitive part: no content to take out."""
+    return sp.S.One, self
+
+
+def _content_crashes() -> bool:
+    n = sp.Symbol("n", integer=True, positive=True)
+    A, B = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", n, n)
+    try:
+        sp.MatAdd(sp.MatMul(2, A), B).as_content_primitive()
+    except TypeError:
+        return True
+    return False
+
+
 def _trace_is_wrong() -> bool:
     m, n = sp.symbols("m n", integer=True, positive=True)
     A, B = sp.MatrixSymbol("A", m, n), sp.MatrixSymbol("B", n, m)
@@ -82,6 +102,8 @@ def apply() -> None:
         kronecker.canonicalize = exhaust(
             condition(lambda x: isinstance(x, kronecker.KroneckerProduct), do_one(*rules))
         )
+    if _content_crashes():
+        sp.MatAdd.as_content_primitive = _matadd_content
 
 
 apply()

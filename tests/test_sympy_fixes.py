@@ -15,6 +15,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 import matderiv
 from matderiv import EvaluationError, evaluate, gradient, hessian, hvp, jacobian, lambdify
+from matderiv.nodes import AsScalar
 from matderiv.testing import check_derivation
 
 m, n, p = sp.symbols("m n p", integer=True, positive=True)
@@ -122,3 +123,17 @@ def test_evaluate_names_values_whose_shapes_do_not_conform() -> None:
         evaluate(sp.MatAdd(A, y), values)
     z = sp.MatrixSymbol("z", n, 1)
     assert matderiv.evaluate(A * z, {A: np.ones((2, 3)), z: np.ones((3, 1))}).shape == (2, 1)
+
+
+def test_the_content_of_a_matrix_sum_is_one() -> None:
+    """factor_terms(tr(2 A + 4 B)) raised TypeError ('Mix of Matrix and Scalar symbols')
+    in SymPy's Add.as_content_primitive; SymPy's power evaluation reached it through
+    √(4 uᵀu) of a 1 x 1 u, a case the random-tree tests found."""
+    A, B = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", n, n)
+    total = sp.Trace(sp.MatAdd(sp.MatMul(2, A), sp.MatMul(4, B)))
+    assert str(sp.factor_terms(total)) == str(total)  # no content taken out, no error
+    X = sp.MatrixSymbol("X", m, n)
+    row, col = sp.MatrixSymbol("r", 1, m), sp.MatrixSymbol("c", n, 1)
+    u = sp.MatAdd(row * X * col, row * X * col, col.T * X.T * row.T)
+    d = matderiv.derive(sp.sqrt(AsScalar(u.T * u)), X)
+    check_derivation(d, DIMS)
