@@ -377,19 +377,17 @@ def test_a_variable_neither_side_uses_is_not_symmetrised() -> None:
 
 
 def test_values_that_are_not_finite_never_confirm_a_candidate() -> None:
-    """d tr(√X)/dX is NaN where X has negative entries, as at verify's random points:
-    Python's max() skipped the NaN errors, so any candidate, even 0, was correct."""
-    f = sp.Trace(X.applyfunc(sp.sqrt))
+    """d tr(√(A X))/dX is NaN where A X has negative entries, as at verify's random
+    points: Python's max() skipped the NaN errors, so any candidate, even 0, was
+    correct.  (A symbol under the root, √X, is drawn positive: there 0 is 'wrong'.)"""
+    f = sp.Trace((A * X).applyfunc(sp.sqrt))
     with np.errstate(invalid="ignore"):
         wrong = verify(sp.ZeroMatrix(n, n), f, X, "denominator")
-        right = verify(
-            sp.HadamardProduct(sp.HadamardPower(X, -sp.S.Half), sp.Identity(n)) / 2,
-            f,
-            X,
-            "denominator",
-        )
+        right = verify(gradient(f, X).result, f, X, "denominator")
+        positive = verify(sp.ZeroMatrix(n, n), sp.Trace(X.applyfunc(sp.sqrt)), X)
     assert wrong.kind == "not-finite" and not wrong and "not finite" in wrong.message
     assert right.kind == "correct"  # equal symbolically: no numbers needed
+    assert positive.kind == "wrong", positive.kind
 
 
 def test_scalar_symbols_get_values_at_the_random_points() -> None:
