@@ -141,6 +141,11 @@ class StepBuilder:
         shown = show(expr, self._display, self._shown)
         return name_runs(shown, self._runs, self._run_memo) if self._runs else shown
 
+    def show_operands(self, expr: Any) -> Any:
+        """``expr`` with intermediates shown by name where they are whole operands only,
+        not as runs of a longer product."""
+        return show(expr, self._display, self._shown)
+
     def named(self, node: Any) -> Any:
         return self.symbols.get(node, node)
 
@@ -153,9 +158,12 @@ class StepBuilder:
         return simplify(_sum([t.map.push(seed) for t in terms]))
 
     def define(self) -> list[Step]:
+        """The forward pass: each intermediate in terms of its own operands, so that a
+        definition shows what the derivatives go through (yᵀ A x stays yᵀ A x when
+        A x is v₁: its derivative is taken through A and x, not through v₁)."""
         defs = self.graph.definitions
         return [
-            Step("define", str(sym), self.show(defs.get(node, node)), shape_of(node))
+            Step("define", str(sym), self.show_operands(defs.get(node, node)), shape_of(node))
             for node, sym in self.symbols.items()
             if node != self.graph.wrt
         ]

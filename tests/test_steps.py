@@ -11,9 +11,24 @@ from test_identities_nonlinear import ROWS as NONLINEAR
 
 from matderiv import derive, gradient
 from matderiv.examples import rnn_loss, rnn_step
+from matderiv.parse.expr import parse_expression
 
 ROWS = LINEAR + NONLINEAR
 ORDER = ["define", "local", "chain", "simplify", "result"]
+
+
+def _check_definitions_in_order(d) -> None:
+    """Each definition uses only names defined before it (the forward pass reads in
+    order), and only those its derivative goes through."""
+    defined = [s.lhs for s in d.steps if s.kind == "define"]
+    seen: set[str] = set()
+    for step in d.steps:
+        if step.kind != "define":
+            continue
+        used = {str(a) for a in sp.sympify(step.expr).free_symbols}
+        later = (used & set(defined)) - seen - {step.lhs}
+        assert not later, f"{step.lhs} := {step.expr} uses {later} before it is defined"
+        seen.add(step.lhs)
 
 
 def _same(a, b) -> bool:
@@ -21,6 +36,7 @@ def _same(a, b) -> bool:
 
 
 def _check_steps(d) -> None:
+    _check_definitions_in_order(d)
     kinds = [s.kind for s in d.steps]
     assert kinds[-1] == "result" and kinds.count("result") == 1
     assert [ORDER.index(k) for k in kinds] == sorted(ORDER.index(k) for k in kinds)
@@ -115,3 +131,19 @@ def test_an_expression_without_the_variable_is_labelled_by_name_not_by_sympy() -
     assert derive(A * x, y).steps[-1].lhs == "∂Y/∂y"
     f = sp.MatrixSymbol("f", 1, 1)
     assert derive(x.T * A * x + f, y).steps[-1].lhs == "∂F/∂y"
+
+
+def test_a_definition_shows_the_operands_its_derivative_goes_through() -> None:
+    """yᵀ A x beside exp(A x), where A x is v₁: the forward pass showed v₄ := yᵀ v₁,
+    so ∂f/∂v₁ = exp(v₁) read as missing + y; its derivative goes through A and x.
+    (For softmax regression the definition even used v₃ before defining it.)"""
+    m, n, k = sp.symbols("m n k", integer=True, positive=True)
+    A, x, y = sp.MatrixSymbol("A", m, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("y", m, 1)
+    ax = A * x
+    d = gradient(y.T * ax + sp.OneMatrix(1, m) * ax.applyfunc(sp.exp), x)
+    _check_steps(d)
+    shown = {s.lhs: str(s.expr) for s in d.steps if s.kind == "define"}
+    assert any(v == "y.T*A*x" for v in shown.values()), shown
+    W, v, t = sp.MatrixSymbol("W", n, k), sp.MatrixSymbol("v", n, 1), sp.MatrixSymbol("t", k, 1)
+    loss = parse_expression("logsumexp(W.T @ v) - t.T @ W.T @ v", {"W": W, "v": v, "t": t})
+    _check_steps(gradient(loss, W))
