@@ -125,7 +125,7 @@ def _derive(
         builder.define()
         + builder.local(locals_)
         + chain_steps
-        + _generated_steps(program, restore, builder.named(graph.root))
+        + _generated_steps(program, restore, builder.named(graph.root), var.symbol)
         + builder.simplifications(log)
         + [builder.result(graph.root, wrt, simplified, shape, description)]
     )
@@ -184,7 +184,7 @@ def _check_names(names: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
     return kept
 
 
-def _generated_steps(program: Program | None, restore: Any, root: Any) -> list[Step]:
+def _generated_steps(program: Program | None, restore: Any, root: Any, wrt: Any) -> list[Step]:
     """A define step for each adjoint (hbar_t, htilde_t) or tangent (hdot_t) the program named;
     ``root`` is the differentiated expression's display name (L, f, ...)."""
     if program is None:
@@ -195,7 +195,7 @@ def _generated_steps(program: Program | None, restore: Any, root: Any) -> list[S
         what = (
             f"adjoint ∂{fmt(root)}/∂{fmt(of)}"
             if mark != "dot"
-            else f"tangent ∂ vec({fmt(of)})/∂ vec(x)ᵀ"
+            else f"tangent ∂ vec({fmt(of)})/∂ vec({fmt(wrt)})ᵀ"
         )
         steps.append(Step("program", str(symbol), restore(value), shape_of(value), "", what))
     return steps

@@ -260,7 +260,7 @@ class StepBuilder:
                     self.show(value),
                     node_shape if self.layout == "denominator" else node_shape[::-1],
                     "chain rule (adjoint)",
-                    "de-vectorised: shaped like " + str(node) if devec else "",
+                    _devectorised(node, self.layout) if devec else "",
                     self.layout,
                     factors=tuple(terms),
                     product_shape=_flip((1, node_size), self.layout),
@@ -300,3 +300,10 @@ class StepBuilder:
             x = f"vec({wrt.arg})"
         label = f"∂{_vec_name(of_name)}/∂{x}"
         return Step("result", label, self.show(result), shape, "", description, self.layout)
+
+
+def _devectorised(node: Any, layout: str) -> str:
+    """How a matrix node's adjoint is shown: shaped like it (denominator layout) or
+    like its transpose (numerator)."""
+    shaped = node if layout == "denominator" else f"{node}ᵀ"
+    return f"de-vectorised: shaped like {shaped}"

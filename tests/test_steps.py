@@ -147,3 +147,18 @@ def test_a_definition_shows_the_operands_its_derivative_goes_through() -> None:
     W, v, t = sp.MatrixSymbol("W", n, k), sp.MatrixSymbol("v", n, 1), sp.MatrixSymbol("t", k, 1)
     loss = parse_expression("logsumexp(W.T @ v) - t.T @ W.T @ v", {"W": W, "v": v, "t": t})
     _check_steps(gradient(loss, W))
+
+
+def test_labels_name_the_layout_and_the_variable() -> None:
+    """In numerator layout a matrix adjoint is shaped like the transpose (it said
+    'shaped like X' beside an n x m shape); a forward-mode tangent of a where= program
+    is by the variable (it said vec(x) whatever the variable)."""
+    m, n, p = sp.symbols("m n p", integer=True, positive=True)
+    A, X, B = sp.MatrixSymbol("A", p, m), sp.MatrixSymbol("X", m, n), sp.MatrixSymbol("B", n, p)
+    d = derive(sp.Trace(A * X * B), X)
+    notes = [s.note for s in d.steps if s.kind == "chain" and "de-vectorised" in s.note]
+    assert notes and all(note.endswith("ᵀ") for note in notes), notes
+    U, x, h = sp.MatrixSymbol("U", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("h", n, 1)
+    j = derive((U * h).applyfunc(sp.exp), U, where={h: (U * x).applyfunc(sp.tanh)})
+    tangents = [s.note for s in j.steps if s.kind == "program" and "tangent" in s.note]
+    assert tangents and all("vec(U)ᵀ" in t for t in tangents), tangents

@@ -23,7 +23,7 @@ SECTIONS = {
     "define": "forward pass: named intermediates",
     "local": "local derivatives (rule, differential)",
     "chain": "chain rule",
-    "program": "backward program: named adjoints / tangents",
+    "program": "generated program: named adjoints (backward) / tangents (forward)",
     "simplify": "simplifications",
     "result": "result",
 }
