@@ -282,13 +282,21 @@ class LogSumExp(MatrixExpr):
         return f"logsumexp({printer._print(self.arg)})"
 
 
+def _scalar_product_as_matrix(arg: Any) -> Any:
+    """-(b - wᵀx) built as a scalar Mul of a matrix (SymPy's signsimp rebuilds the
+    operand of a 1 x 1 matrix so, through xreplace) as the matrix product it is."""
+    if isinstance(arg, sp.Mul) and any(getattr(a, "is_Matrix", False) for a in arg.args):
+        return sp.MatMul(*arg.args)
+    return arg
+
+
 class AsScalar(sp.Expr):
     """A 1 x 1 matrix used as a scalar (inside exp, log, sums ...); prints as the matrix."""
 
     is_commutative = True
 
     def __new__(cls, arg: Any) -> AsScalar:
-        arg = _as_matrix(arg, "a scalar")
+        arg = _as_matrix(_scalar_product_as_matrix(arg), "a scalar")
         rows, cols = matrix_shape(arg)
         if sp.Integer(1) != rows or sp.Integer(1) != cols:
             raise ShapeMismatch(

@@ -107,6 +107,8 @@ def norm_1(expr: Any) -> Any:
     if not is_matrix(expr):
         raise MatDerivError(f"norm(x, 1) takes a vector, got the scalar {expr}")
     rows, cols = shape_of(expr)
+    if is_scalar_shape((rows, cols)):  # |x| of a 1 x 1 x (SymPy's abs of one builds
+        return norm(expr)  # x Adjoint(xᵀ)); its Euclidean norm is the same
     absolute = expr.applyfunc(named_function("abs"))
     if dims_equal(cols, 1):
         return AsScalar(sp.MatMul(sp.OneMatrix(1, rows), absolute))

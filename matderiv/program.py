@@ -20,8 +20,8 @@ import sympy as sp
 
 from .errors import MatDerivError, ShapeMismatch, sympified
 from .graph import is_leaf
-from .shapes import check_shapes, fmt_shape, scalarize, shape_of, shapes_equal
-from .substitute import substitute
+from .shapes import check_shapes, fmt_shape, is_matrix, scalarize, shape_of, shapes_equal
+from .substitute import substitute, unchecked
 
 Definitions = dict[Any, Any]
 
@@ -58,6 +58,7 @@ def check_where(where: Mapping[Any, Any] | None, wrt_symbol: Any) -> Definitions
                 f"{definition!r}"  # noqa: B023
             ),
         )
+        definition = _as_matrix_definition(symbol, definition)
         check_shapes(definition)
         if not shapes_equal(shape_of(symbol), shape_of(definition)):
             raise ShapeMismatch(
@@ -72,6 +73,23 @@ def check_where(where: Mapping[Any, Any] | None, wrt_symbol: Any) -> Definitions
             "respect to an input of the program; intermediates are chained through."
         )
     return _topological(defs)
+
+
+def _as_matrix_definition(symbol: Any, definition: Any) -> Any:
+    """A 1 x 1 MatrixSymbol's definition as a matrix: a scalar (exp(xᵀx), 3) is that
+    scalar times I₁, so that products with the symbol stay matrix products; an explicit
+    1 x 1 Matrix is its entry times I₁.  Larger explicit matrices are refused."""
+    if isinstance(definition, sp.MatrixBase):
+        if definition.shape != (1, 1):
+            raise MatDerivError(
+                f"where= defines {symbol} as an explicit {definition.rows} x "
+                f"{definition.cols} matrix; matderiv differentiates matrix expressions. "
+                f"Hint: use a MatrixSymbol for it and give its value to evaluate()."
+            )
+        definition = definition[0, 0]
+    if isinstance(symbol, sp.MatrixSymbol) and not is_matrix(definition):
+        return unchecked(sp.MatMul, scalarize(definition), sp.Identity(1))
+    return definition
 
 
 def _topological(defs: Definitions) -> Definitions:

@@ -237,3 +237,15 @@ def test_norms_matderiv_does_not_differentiate_are_refused(text: str, message: s
         parse_expression(text, SYMBOLS)
     with pytest.raises(ParseError, match="largest column sum"):
         parse_latex(r"\|X\|_1", SYMBOLS)
+
+
+def test_norms_of_one_by_one_residuals() -> None:
+    """Fitting one data row: ‖wᵀx - b‖ with b 1 x 1.  SymPy's signsimp rebuilt the
+    residual inside the scalar as -(b - wᵀx), a scalar Mul the 1 x 1 node refused
+    (ShapeMismatch from inside SymPy); ‖M‖₁ of a 1 x 1 M went through SymPy's abs of a
+    matrix, M Adjoint(Mᵀ), which had no rule."""
+    k = sp.Symbol("k", integer=True, positive=True)
+    w, v = sp.MatrixSymbol("w", k, 1), sp.MatrixSymbol("v", k, 1)
+    b, M = sp.MatrixSymbol("b", 1, 1), sp.MatrixSymbol("M", 1, 1)
+    for f, wrt in ((norm(w.T * v - b), v), (norm(M, 1), M)):
+        check_derivation(gradient(f, wrt), {k: 3})

@@ -9,7 +9,16 @@ import pytest
 import sympy as sp
 
 import matderiv
-from matderiv import MatDerivError, ShapeMismatch, derive, evaluate, gradient, jacobian, verify
+from matderiv import (
+    MatDerivError,
+    ShapeMismatch,
+    derive,
+    evaluate,
+    gradient,
+    jacobian,
+    lambdify,
+    verify,
+)
 from matderiv.testing import check_derivation, numeric_jacobian, random_values
 
 n, m = sp.symbols("n m", integer=True, positive=True)
@@ -166,3 +175,31 @@ def test_where_errors_name_the_problem() -> None:
         gradient(sp.Trace(c.T * x), x, where={"a": x})
     with pytest.raises(MatDerivError, match="definition of a in where= is not a SymPy expr"):
         gradient(sp.Trace(c.T * a), x, where={a: object()})
+
+
+_N1 = sp.Symbol("n", integer=True, positive=True)
+_X1 = sp.MatrixSymbol("x", _N1, 1)
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [sp.exp(_X1.T * _X1), 3, sp.ImmutableMatrix([[3]])],
+    ids=["exp(xᵀx)", "3", "Matrix([[3]])"],
+)
+def test_a_one_by_one_symbol_defined_by_a_scalar(definition) -> None:
+    """s := exp(xᵀx) (a scalar) for a 1 x 1 s gave the result 2·s̄ s x, a product of a
+    1 x 1 and an n x 1 matrix that evaluate and the generated code could not run;
+    s := 3 generated s[0, 0] of an int.  A scalar definition is that scalar times I₁."""
+    c, s = sp.MatrixSymbol("c", _N1, 1), sp.MatrixSymbol("s", 1, 1)
+    d = gradient(c.T * _X1 * s, _X1, where={s: definition})
+    check_derivation(d, {_N1: 3})
+    rng = np.random.default_rng(0)
+    values = {_X1: rng.normal(size=(3, 1)), c: rng.normal(size=(3, 1)), _N1: 3}
+    generated = lambdify(d)(x=values[_X1], c=values[c])
+    np.testing.assert_allclose(generated, evaluate(d, values), rtol=1e-12)
+
+
+def test_an_explicit_matrix_larger_than_one_by_one_is_refused_in_where() -> None:
+    S, T = sp.MatrixSymbol("S", 2, 2), sp.MatrixSymbol("T", 2, 2)
+    with pytest.raises(MatDerivError, match="explicit 2 x 2 matrix"):
+        gradient(sp.Trace(T * S), S, where={T: sp.ImmutableMatrix([[1, 2], [3, 4]])})

@@ -15,7 +15,16 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.str import StrPrinter
 
-from ..nodes import CommutationMatrix, Diagonal, DiagVector, LogSumExp, Reshape, Softmax, Vec
+from ..nodes import (
+    AsScalar,
+    CommutationMatrix,
+    Diagonal,
+    DiagVector,
+    LogSumExp,
+    Reshape,
+    Softmax,
+    Vec,
+)
 from .grouping import (
     SizedConstants,
     called_name,
@@ -278,7 +287,8 @@ class UnicodePrinter(SizedConstants, StrPrinter):
 
     def _power_base(self, expr: Any) -> str:
         base = self._print(expr.base)
-        return base if isinstance(expr.base, _POWER_BASES) else f"({base})"
+        symbol = isinstance(expr.base, AsScalar) and isinstance(expr.base.arg, sp.MatrixSymbol)
+        return base if symbol or isinstance(expr.base, _POWER_BASES) else f"({base})"
 
     def _print_Mul(self, expr: Any) -> str:
         return re.sub(r"(?<!\*)\*(?!\*)", "·", super()._print_Mul(expr))
