@@ -103,7 +103,7 @@ def _derive(
         m, n = var.shape
         jac, locals_, chains = forward(graph, sp.Identity(m * n), log, program)
         raw = layouts.finish_jacobian(jac, out_shape, var, layout)
-        chain_steps = builder.forward_chain(chains)
+        chain_steps = builder.forward_chain(chains) + builder.change_of_variable(var, raw)
         mode = "forward"
     if program is not None:
         raw = program.named(raw)

@@ -17,7 +17,7 @@ from .accumulate import Chain, Local
 from .canon import transpose
 from .derivation import Factor, Step
 from .graph import Graph, is_leaf
-from .nodes import AsScalar
+from .nodes import AsScalar, CommutationMatrix
 from .rules import Term, rule_identity, rule_name
 from .shapes import Shape, is_matrix, is_scalar_shape, shape_of
 from .simplify import Rewrite, simplify
@@ -287,6 +287,34 @@ class StepBuilder:
                 )
             )
         return steps
+
+    def change_of_variable(self, var: Any, value: Any) -> list[Step]:
+        """For a Jacobian by vec(Xᵀ): the chain rule ends at ∂Y/∂vec(X), and vec(X) =
+        K_{n,m} vec(Xᵀ) turns it into the answer; this step shows that product (the
+        K appeared only inside the simplifications)."""
+        if var.form != "vecT" or self.graph.root not in self.symbols:
+            return []
+        m, n = var.shape
+        node = self.named(self.graph.root)
+        rows, size = _size(shape_of(self.graph.root)), m * n
+        by_x = Factor(deriv_label(node, var.symbol), _flip((rows, size), self.layout))
+        k = CommutationMatrix(n, m) if self.layout == "numerator" else CommutationMatrix(m, n)
+        k_factor = Factor(f"K_{{{k.m},{k.n}}}", (size, size))
+        pair = (by_x, k_factor) if self.layout == "numerator" else (k_factor, by_x)
+        shape = _flip((rows, size), self.layout)
+        return [
+            Step(
+                "chain",
+                f"∂{_vec_name(node)}/∂vec({var.symbol}ᵀ)",
+                self.show(value),
+                shape,
+                "change of variable",
+                f"vec({var.symbol}) = K_{{{n},{m}}} vec({var.symbol}ᵀ)",
+                self.layout,
+                factors=(pair,),
+                product_shape=shape,
+            )
+        ]
 
     def result(self, of: Any, wrt: Any, result: Any, shape: Shape, description: str) -> Step:
         of_name = self.symbols.get(of)

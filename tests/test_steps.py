@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 import sympy as sp
 from test_identities_linear import ROWS as LINEAR
 from test_identities_nonlinear import ROWS as NONLINEAR
 
-from matderiv import derive, gradient
+from matderiv import derive, evaluate, gradient
 from matderiv.examples import rnn_loss, rnn_step
 from matderiv.parse.expr import parse_expression
+from matderiv.testing import random_values
 
 ROWS = LINEAR + NONLINEAR
 ORDER = ["define", "local", "chain", "simplify", "result"]
@@ -72,8 +74,8 @@ def test_forward_chain_multiplies_in_layout_order() -> None:
     ex = rnn_step()
     num = derive(ex.expr, ex.wrt, "numerator", names=ex.names)
     den = derive(ex.expr, ex.wrt, "denominator", names=ex.names)
-    (n_step,) = [s for s in num.steps if s.kind == "chain" and s.lhs.startswith("∂h_1")]
-    (d_step,) = [s for s in den.steps if s.kind == "chain" and s.lhs.startswith("∂h_1")]
+    (n_step,) = [s for s in num.steps if s.kind == "chain" and s.lhs == "∂h_1/∂vec(W_hx)"]
+    (d_step,) = [s for s in den.steps if s.kind == "chain" and s.lhs == "∂h_1/∂vec(W_hx)"]
     # numerator: ∂h₁/∂a₁ · ∂a₁/∂vec(W); denominator: ∂a₁/∂vec(W) · ∂h₁/∂a₁
     assert [f.label for f in n_step.factors[0]] == ["∂h_1/∂a_1", "∂a_1/∂vec(W_hx)"]
     assert [f.label for f in d_step.factors[0]] == ["∂a_1/∂vec(W_hx)", "∂h_1/∂a_1"]
@@ -162,3 +164,21 @@ def test_labels_name_the_layout_and_the_variable() -> None:
     j = derive((U * h).applyfunc(sp.exp), U, where={h: (U * x).applyfunc(sp.tanh)})
     tangents = [s.note for s in j.steps if s.kind == "program" and "tangent" in s.note]
     assert tangents and all("vec(U)ᵀ" in t for t in tangents), tangents
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_a_jacobian_by_vec_of_the_transpose_shows_the_change_of_variable(layout) -> None:
+    """The RNN step's chain rule ends at ∂h₁/∂vec(W_hx); the answer is by vec(W_hxᵀ).
+    The K_{nᵢ,nₕ} that converts it appeared only inside a simplification; a step
+    now shows the product, and its value (names written out) is the result's."""
+    step = rnn_step()
+    d = derive(step.expr, step.wrt, layout, names=step.names)
+    _check_steps(d)
+    (change,) = [s for s in d.steps if s.rule == "change of variable"]
+    assert any(f.label.startswith("K_{") for term in change.factors for f in term)
+    shown = change.expr.xreplace(
+        {sp.MatrixSymbol(name, *value.shape): value for name, value in d.names.items()}
+    )
+    dims = {dim: 3 + i for i, dim in enumerate(sorted(step.dims, key=str))}
+    values = {**random_values(d.result, dims, np.random.default_rng(0)), **dims}
+    np.testing.assert_allclose(evaluate(shown, values), evaluate(d.result, values), atol=1e-12)

@@ -272,7 +272,14 @@ def tex_label(label: str) -> str:
     if label.startswith("∂") and "/∂" in label:
         top, bottom = label[1:].split("/∂", 1)
         return rf"\frac{{\partial {_name(top)}}}{{\partial {_name(bottom)}}}"
+    commutation = _COMMUTATION.fullmatch(label)
+    if commutation:
+        m, n = (_name(d) for d in commutation.groups())
+        return rf"K_{{{m},{n}}}"
     return tex(sp.Symbol(label))
+
+
+_COMMUTATION = re.compile(r"K_\{([^,{}]+),([^,{}]+)\}")
 
 
 def _note(d: Any) -> str:
