@@ -281,3 +281,18 @@ def test_an_entrywise_function_of_a_transposed_product_is_the_transposed_functio
     assert fmt(d.result) == "Aᵀ ((1 - tanh(A x)∘tanh(A x))∘(tanh(A x) - b))", fmt(d.result)
     assert "v" not in fmt(headline(d))
     check_derivation(d, {m: 4, n: 3})
+
+
+def test_the_transpose_of_a_named_sum_is_that_sum_transposed() -> None:
+    """c = x - mu; ... c.T @ c: SymPy's .T distributed over the sum, so cᵀ was built
+    again from xᵀ (xᵀ - xᵀ𝟏𝟏ᵀ/n), a second copy of c the derivative went through
+    twice, in the forward pass as v₁ := xᵀ, v₂ := -1/n v₁ 𝟏, v₃ := v₂ + v₁."""
+    g = sp.MatrixSymbol("g", n, 1)
+    program = parse_program(
+        "mu = sum(x)/n; c = x - mu; s = sqrt(c.T @ c / n + 1); L = g.T @ (c / s)",
+        {"x": x, "g": g},
+    )
+    d = gradient(program.expr, x, names=program.names)
+    check_derivation(d, {n: 5})
+    defined = [fmt(s.expr) for s in d.steps if s.kind == "define"]
+    assert "cᵀ" in defined and not any("xᵀ" in text for text in defined), defined

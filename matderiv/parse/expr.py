@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from lark import Token, Transformer_NonRecursive, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
@@ -244,8 +245,15 @@ class _Build(Transformer_NonRecursive):
         return sp.HadamardPower(base, exponent)
 
     def transpose(self, items: list[Any]) -> Any:
+        """Mᵀ of a sum or entrywise function kept as the transpose of that node (SymPy's
+        .T distributes: (x - μ)ᵀ became xᵀ - μᵀ, a second copy of x - μ for
+        cᵀc, and tanh(A x)ᵀ became tanh(xᵀAᵀ)); products and symbols as SymPy has them."""
         (arg,) = items
-        return arg.T if is_matrix(arg) else arg
+        if not is_matrix(arg):
+            return arg
+        if isinstance(arg, (sp.MatAdd, ElementwiseApplyFunction, sp.HadamardProduct)):
+            return sp.Transpose(arg)
+        return arg.T
 
     def call(self, items: list[Any]) -> Any:
         token, *args = items
