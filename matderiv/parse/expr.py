@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from lark import Token, Transformer_NonRecursive, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
