@@ -121,11 +121,11 @@ def _derive(
     shown_root = builder.symbols.get(graph.root, expr)
     note = layouts.describe(shown_root, out_shape, var, layout)
     description = note.text(fmt)
-    steps = (
+    steps = (  # the generated adjoints h̄_t before the chain steps that use them
         builder.define()
         + builder.local(locals_)
-        + chain_steps
         + _generated_steps(program, restore, builder.named(graph.root), var.symbol)
+        + chain_steps
         + builder.simplifications(log)
         + [builder.result(graph.root, wrt, simplified, shape, description)]
     )

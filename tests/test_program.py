@@ -203,3 +203,25 @@ def test_an_explicit_matrix_larger_than_one_by_one_is_refused_in_where() -> None
     S, T = sp.MatrixSymbol("S", 2, 2), sp.MatrixSymbol("T", 2, 2)
     with pytest.raises(MatDerivError, match="explicit 2 x 2 matrix"):
         gradient(sp.Trace(T * S), S, where={T: sp.ImmutableMatrix([[1, 2], [3, 4]])})
+
+
+def test_named_adjoints_are_defined_before_the_chain_steps_use_them() -> None:
+    """BPTT's h̄_t appeared in chain-rule lines before the section defining them."""
+    T = 3
+    W, U, c = (
+        sp.MatrixSymbol("W", _N1, _N1),
+        sp.MatrixSymbol("U", _N1, _N1),
+        sp.MatrixSymbol("c", _N1, 1),
+    )
+    hs = [sp.MatrixSymbol(f"h_{t}", _N1, 1) for t in range(T + 1)]
+    xs = [sp.MatrixSymbol(f"x_{t}", _N1, 1) for t in range(T + 1)]
+    where = {hs[t]: (W.T * xs[t] + U.T * hs[t - 1]).applyfunc(sp.tanh) for t in range(1, T + 1)}
+    d = gradient(sp.MatAdd(*(c.T * h for h in hs[1:])), W, where=where)
+    generated = {str(s) for s in d.definitions if str(s) not in {str(h) for h in hs}}
+    assert generated, d.definitions
+    seen: set[str] = set()
+    for step in d.steps:
+        used = {str(a) for a in sp.sympify(step.expr).free_symbols} & generated
+        assert used <= seen | {step.lhs}, (step.kind, step.lhs, used - seen)
+        if step.kind == "program":
+            seen.add(step.lhs)
