@@ -4,7 +4,9 @@ Kronecker forms.
 From a Derivation's local differentials (dh₁ = (1 − h₁∘h₁) ∘ da₁, ...) it
 composes each node's differential in terms of dX, writes it entrywise with
 SymPy's own index machinery (``_entry``, Sum, KroneckerDelta) and reads off
-∂u[a]/∂X[i,j] — or, for a scalar f, the sum-over-units view
+∂u[a]/∂X[i,j].  A scalar f is reverse mode, as its matrix chain steps: the
+adjoint (∂f/∂u)[a,b] of each intermediate is the sum over all the nodes that use
+u; then, through each u on every path from X to f, the sum-over-units view
 ∂f/∂X[i,j] = Σ_k ∂f/∂u[k] ∂u[k]/∂X[i,j], e.g.
 ∂L/∂W_hx[i,j] = e₁[i] (1 − h₁[j]²) ∂L/∂h₁[j].
 
@@ -19,13 +21,23 @@ intermediates u it uses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .index_sums import COL, OUT_COL, OUT_ROW, ROW, clean, rename_bound_indices
+from .index_sums import (
+    COL,
+    OUT_COL,
+    OUT_ROW,
+    ROW,
+    clean,
+    free_letters,
+    rename_bound_indices,
+    symbol_names,
+    with_letters,
+)
 from .shapes import is_matrix, is_scalar_shape, shape_of
 
 __all__ = ["IndexLine", "gradient_symbol", "index_lines", "rename_bound_indices"]
@@ -38,7 +50,7 @@ class IndexLine:
     kind: str  # "define" | "local" | "chain" | "program" | "result"
     lhs: Any
     rhs: Any
-    via: str = ""  # chain lines of a scalar: the intermediate summed over
+    via: str = ""  # a scalar's ∂f/∂X through u, on every path from X to f: u
 
 
 def gradient_symbol(of: str, node: str, shape: Any) -> Any:
@@ -181,7 +193,18 @@ def index_lines(d: Any) -> list[IndexLine]:
     each closed by its result step: the gradient, then its Jacobian or the gradient
     of ⟨∇f, V⟩; each is written out on its own.
     """
-    return [line for phase in _phases(d.steps) for line in _phase_lines(phase, d.wrt)]
+    lines = [line for phase in _phases(d.steps) for line in _phase_lines(phase, d.wrt)]
+    # index letters no symbol or dimension uses: a, b are taken in aᵀX⁻¹b
+    taken = symbol_names([d.of, d.wrt, *(e for line in lines for e in (line.lhs, line.rhs))])
+    letters = free_letters(taken)
+    return [
+        replace(
+            line,
+            lhs=with_letters(line.lhs, letters, taken),
+            rhs=with_letters(line.rhs, letters, taken),
+        )
+        for line in lines
+    ]
 
 
 def _phases(steps: Any) -> list[list[Any]]:
@@ -286,28 +309,117 @@ def _tangent_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
 
 
 def _chain_lines(steps: list[Any], composed: dict[str, Any], d_var: Any) -> list[IndexLine]:
-    """∂f/∂X[i,j] through each intermediate (scalar f: reverse mode), or ∂u[a,b]/∂X[i,j]
-    for each intermediate u (forward mode); the last is the result.  Defines without a
-    differential (a second-order phase's heading, g := ∇f) are constants of the phase."""
-    x = _var_element(d_var)
+    """Scalar f: reverse mode (``_adjoint_chain``).  Otherwise forward mode:
+    ∂u[a,b]/∂X[i,j] of each intermediate u, its total derivative; the last is the
+    result.  Defines without a differential (a second-order phase's heading,
+    g := ∇f) are constants of the phase."""
     defines = [s for s in steps if s.kind == "define"]
     root = defines[-1]
+    if is_scalar_shape(root.shape):
+        return _adjoint_chain(steps, root, composed, d_var)
+    x = _var_element(d_var)
     inner = [s for s in defines if s.lhs in composed and s.lhs != root.lhs]
     lines: list[IndexLine] = []
-    if is_scalar_shape(root.shape):
-        f = sp.Symbol(root.lhs)
-        for step in inner:
-            weights = gradient_symbol(root.lhs, step.lhs, step.shape)
-            rhs = _partial(_contract(weights, composed[step.lhs]), d_var)
-            lines.append(IndexLine("chain", sp.Derivative(f, x), rhs, step.lhs))
-        result = _partial(_entry(composed[root.lhs], OUT_ROW, OUT_COL), d_var)
-        return [*lines, IndexLine("result", sp.Derivative(f, x), result)]
     for step in [*inner, root]:
         node = _entry(_symbol(step.lhs, step.shape), OUT_ROW, OUT_COL)
         kind = "result" if step is root else "chain"
         rhs = _partial(_entry(composed[step.lhs], OUT_ROW, OUT_COL), d_var)
         lines.append(IndexLine(kind, sp.Derivative(node, x), rhs))
     return lines
+
+
+def _adjoint_chain(
+    steps: list[Any], root: Any, composed: dict[str, Any], d_var: Any
+) -> list[IndexLine]:
+    """A scalar f in reverse mode, as its matrix chain steps: the adjoint of each
+    intermediate u is the sum over all its users p (the nodes whose differential
+    holds du) of ∂/∂u[a,b] Σ_kl (∂f/∂p)[k,l] dp[k,l]; ∂f/∂X[i,j] likewise over
+    X's users.  Then ∂f/∂X[i,j] = Σ_k (∂f/∂u)[k] ∂u[k]/∂X[i,j] through each u on
+    every path from X to f (only there is it the whole derivative), and the result."""
+    local = _local_differentials(steps)
+    nodes = [s for s in steps if s.kind == "define" and s.lhs in composed]
+    by_name = {s.lhs: s for s in nodes}  # an HVP names its root p twice: the last
+    f = root.lhs
+    users = _users(by_name, local, d_var)
+
+    def adjoint(d_node: Any, element: Any) -> Any:
+        """Σ over the users p of d_node: ∂⟨∂f/∂p, dp⟩/∂element."""
+        terms = []
+        for name in users.get(str(d_node), []):
+            p = by_name[name]
+            weight = sp.S.One if name == f else gradient_symbol(f, name, p.shape)
+            differential = _contract(weight, local[f"d{name}"][1])
+            terms.append(_linear_partial(differential, d_node, element, {}))
+        return clean(sp.Add(*terms))
+
+    lines: list[IndexLine] = []
+    for name in _users_first(users, list(by_name), f):
+        d_node = local[f"d{name}"][0]
+        symbol = _entry(gradient_symbol(f, name, by_name[name].shape), OUT_ROW, OUT_COL)
+        lines.append(IndexLine("chain", symbol, adjoint(d_node, _d_element(d_node))))
+    x = _var_element(d_var)
+    by_users = adjoint(d_var, _d_element(d_var, ROW, COL))
+    lines.append(IndexLine("chain", sp.Derivative(sp.Symbol(f), x), by_users))
+    for name in by_name:
+        if name == f or _reaches(users, str(d_var), f, avoid=name):
+            continue  # f, or a u that some path from X to f passes by
+        weights = gradient_symbol(f, name, by_name[name].shape)
+        rhs = _partial(_contract(weights, composed[name]), d_var)
+        if rhs != by_users:
+            lines.append(IndexLine("chain", sp.Derivative(sp.Symbol(f), x), rhs, name))
+    result = _partial(_entry(composed[f], OUT_ROW, OUT_COL), d_var)
+    return [*lines, IndexLine("result", sp.Derivative(sp.Symbol(f), x), result)]
+
+
+def _d_element(d_node: Any, row: Any = OUT_ROW, col: Any = OUT_COL) -> Any:
+    """The entry [row, col] of a differential (itself if it is a scalar)."""
+    if not is_matrix(d_node):
+        return d_node
+    rows, cols = shape_of(d_node)
+    return d_node[0 if rows == 1 else row, 0 if cols == 1 else col]
+
+
+def _users(by_name: dict[str, Any], local: dict[str, Any], d_var: Any) -> dict[str, list[str]]:
+    """str(du) -> the names of the nodes whose local differential holds du (u a node,
+    or du = dX)."""
+    users: dict[str, list[str]] = {}
+    operands = [d_var, *(local[f"d{name}"][0] for name in by_name)]
+    for name in by_name:
+        differential = local[f"d{name}"][1]
+        for d_operand in operands:
+            if _depends(differential, d_operand, {}):
+                users.setdefault(str(d_operand), []).append(name)
+    return users
+
+
+def _users_first(users: dict[str, list[str]], names: list[str], root: str) -> list[str]:
+    """The nodes but the root, each after all its users (reverse topological order:
+    a define step may come before one it is written with)."""
+    done: set[str] = {root}
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        done.add(name)
+        for user in users.get(f"d{name}", []):
+            visit(user)
+        order.append(name)
+
+    for name in reversed(names):
+        visit(name)
+    return order
+
+
+def _reaches(users: dict[str, list[str]], start: str, root: str, avoid: str) -> bool:
+    """Does a path from ``start`` (str(dX)) reach the root without passing ``avoid``?"""
+    seen, todo = {start}, [start]
+    while todo:
+        for user in users.get(todo.pop(), []):
+            if user != avoid and f"d{user}" not in seen:
+                seen.add(f"d{user}")
+                todo.append(f"d{user}")
+    return f"d{root}" in seen
 
 
 def _symbol(name: str, shape: Any) -> Any:

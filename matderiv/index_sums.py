@@ -124,22 +124,74 @@ def _substitute(expr: Any, var: Any, value: Any) -> Any:
     return expr if args == expr.args else expr.func(*args)
 
 
-def rename_bound_indices(expr: Any) -> Any:
+def rename_bound_indices(expr: Any, reserved: frozenset[str] = frozenset()) -> Any:
     """Give every summation index a fresh readable name (k, l, p, ...).
 
     SymPy binds its indices with Dummies and sometimes plain Symbols (``Trace``
     sums over ``Symbol("i")``), which print like the free indices i, j, a, b:
     Σ_i v[i,i]·v[j,i] for Σ_k v[k,i]·v[j,k].  A renamed index never shares a name
-    with a free symbol, a reserved index, an enclosing index or another index of
-    the same product; the terms of a sum may reuse names.
+    with a free symbol, a reserved index or name (``reserved``: the derivation's
+    symbols), an enclosing index or another index of the same product; the terms
+    of a sum may reuse names.
     """
-    reserved = {s.name for s in (ROW, COL, OUT_ROW, OUT_COL)}
-    named = {
-        getattr(s, "name", str(s))
-        for s in expr.atoms(sp.Symbol, sp.MatrixSymbol)
-        if not isinstance(s, sp.Dummy)
-    }
-    return _rename(expr, frozenset(reserved | named))[0]
+    indices = {s.name for s in (ROW, COL, OUT_ROW, OUT_COL)}
+    named = {s.name for s in sp.sympify(expr).free_symbols if not isinstance(s, sp.Dummy)}
+    named |= {s.name for s in sp.sympify(expr).atoms(sp.MatrixSymbol)}
+    return _rename(sp.sympify(expr), frozenset(indices | named | reserved))[0]
+
+
+def symbol_names(exprs: Any) -> frozenset[str]:
+    """The names a reader sees in ``exprs``, which no index may take: the symbols and
+    dimensions (not the indices)."""
+    names: set[str] = set()
+    for expr in exprs:
+        expr = sp.sympify(expr)
+        matrices = expr.atoms(sp.MatrixSymbol)
+        symbols = expr.free_symbols | {d for m in matrices for d in m.free_symbols}
+        symbols |= {s for m in matrices for size in m.shape for s in sp.sympify(size).free_symbols}
+        for s in symbols - {ROW, COL, OUT_ROW, OUT_COL}:
+            if not isinstance(s, sp.Dummy):
+                names.add(s.name)
+    return frozenset(names)
+
+
+_LETTERS = ((ROW, COL, ("ij", "rs", "tu", "gh")), (OUT_ROW, OUT_COL, ("ab", "ce", "mn", "yz")))
+
+
+def free_letters(taken: frozenset[str]) -> dict[Any, Any]:
+    """The letters of the variable's entry (i, j) and the output's (a, b): the first
+    pair of each list that ``taken`` leaves free (r, s if i is a symbol's name)."""
+    mapping: dict[Any, Any] = {}
+    for row, col, pairs in _LETTERS:
+        used = taken | {s.name for s in mapping.values()}
+        free = [pair for pair in pairs if not set(pair) & used]
+        names = free[0] if free else (f"{row.name}_1", f"{col.name}_1")
+        for index, name in zip((row, col), names, strict=True):
+            mapping[index] = sp.Symbol(name, integer=True, nonnegative=True)
+    return mapping
+
+
+def with_letters(expr: Any, mapping: dict[Any, Any], taken: frozenset[str]) -> Any:
+    """``expr`` with the free indices ``mapping`` chooses and summation indices that
+    clash with none of ``taken``."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    chosen = frozenset(s.name for s in mapping.values())
+    return rename_bound_indices(_unbound(expr).xreplace(mapping), taken | chosen)
+
+
+def _unbound(expr: Any) -> Any:
+    """``expr`` with every summation index a fresh Dummy, so that no renaming (of a
+    free index to r, of a sum's p to q) is captured by a sum that binds the new name."""
+    if not isinstance(expr, sp.Basic) or not expr.args:
+        return expr
+    if isinstance(expr, (sp.Sum, sp.Product)):
+        mapping = {var: sp.Dummy(var.name, integer=True) for var in expr.variables}
+        body = _unbound(expr.function).xreplace(mapping)
+        limits = [(mapping[var], *bounds) for var, *bounds in expr.limits]
+        return expr.func(body, *limits)
+    args = tuple(_unbound(a) for a in expr.args)
+    return expr if args == expr.args else expr.func(*args)
 
 
 def _rename(expr: Any, taken: frozenset[str]) -> tuple[Any, frozenset[str]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matderiv import derive, evaluate, gradient, hessian, hvp, jacobian, vec
+from matderiv import derive, evaluate, gradient, hessian, hvp, jacobian, logsumexp, norm, vec
 from matderiv.examples import rnn_loss
 from matderiv.index_form import IndexLine, index_lines, rename_bound_indices
 from matderiv.render.unicode import fmt
@@ -92,11 +94,33 @@ def _inputs(d: Any, rng: np.random.Generator, shift: float = 2.0) -> dict[str, A
 def _forward(d: Any, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with every named intermediate of ``d`` evaluated, in order, and the
     adjoints a where= program named (hbar_t, after the intermediates they use)."""
-    values = dict(values)
-    for step in d.steps:
-        if step.kind in ("define", "program"):
-            values[step.lhs] = evaluate(_sized(step.expr), values)
+    return _evaluated([s for s in d.steps if s.kind in ("define", "program")], dict(values))
+
+
+def _evaluated(steps: list[Any], values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with ``steps`` evaluated in order, but each after the names it uses
+    (an intermediate may be listed before one it is written with: v₄ := −uᵀv₅)."""
+    pending = list(steps)
+    while pending:
+        ready = [
+            s
+            for s in pending
+            if _names_in(s.expr).isdisjoint(
+                t.lhs for t in pending if t is not s and t.lhs != s.lhs
+            )
+        ]
+        assert ready, [s.lhs for s in pending]
+        for step in pending:
+            if step in ready:
+                values[step.lhs] = evaluate(_sized(step.expr), values)
+        pending = [s for s in pending if s not in ready]
     return values
+
+
+def _names_in(expr: Any) -> set[str]:
+    """The names of the symbols and matrix symbols ``expr`` is written with."""
+    expr = sp.sympify(expr)
+    return {str(a) for a in expr.free_symbols | expr.atoms(sp.MatrixSymbol)}
 
 
 def _sized(expr: Any) -> Any:
@@ -152,7 +176,7 @@ def _compile(expr: Any, values: dict[str, Any], scope: frozenset[str], cache: di
     if isinstance(expr, sp.KroneckerDelta):
         left, right = _index_fn(expr.args[0]), _index_fn(expr.args[1])
         return lambda env: float(left(env) == right(env))
-    if not _names(expr) & scope:
+    if not _names(expr) & scope and not expr.has(sp.Sum):  # evaluate has no Σ
         constant = float(evaluate(_sized(expr), values))
         return lambda env: constant
     if isinstance(expr, sp.Symbol):
@@ -260,24 +284,35 @@ def _derived(expr: Any, var: Any, layout: str) -> tuple[Any, tuple[IndexLine, ..
     return d, tuple(index_lines(d))
 
 
-def _adjoint_weights(line: IndexLine, rng: np.random.Generator) -> dict[str, Any]:
-    """A chain line through v is linear in ∂f/∂v: random values for it."""
-    if not line.via:
-        return {}
-    adjoints = [s for s in line.rhs.atoms(sp.MatrixSymbol) if s.name.endswith(f"/∂{line.via}")]
-    assert len(adjoints) == 1, f"{line.lhs} = {line.rhs} does not go through ∂f/∂{line.via}"
-    rows, cols = (int(sp.sympify(s).subs(SIZES)) for s in adjoints[0].shape)
-    return {adjoints[0].name: rng.normal(size=(rows, cols))}
+def _adjoint_name(symbol: Any) -> tuple[str, str] | None:
+    """(f, u) for the adjoint ∂f/∂u, by its name; None for any other symbol."""
+    name = getattr(symbol, "name", "")
+    if not (name.startswith("∂") and "/∂" in name):
+        return None
+    f, node = name[1:].split("/∂", 1)
+    return f, node
 
 
-def _primal(d: Any, line: IndexLine, weights: dict[str, Any], values: dict[str, Any]) -> Any:
-    """What the line differentiates: ⟨∂f/∂v, v⟩ for a chain line through v, else f or u."""
-    forward = _forward(d, values)
-    if line.via:
-        (weight,) = weights.values()
-        return np.sum(weight * np.atleast_2d(forward[line.via]))
-    top = line.lhs.expr
-    return forward[str(getattr(top, "parent", top))]
+def _true_adjoints(d: Any, rhs: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The adjoints ∂f/∂u that ``rhs`` refers to, by central differences of f with
+    u's entry moved (what each of them stands for, whatever the lines claim)."""
+    adjoints = {}
+    for symbol in rhs.atoms(sp.MatrixSymbol):
+        named = _adjoint_name(symbol)
+        if named is not None:
+            adjoints[symbol.name] = _fd_adjoint(d, values, *named)
+    return adjoints
+
+
+def _fd_adjoint(d: Any, values: dict[str, Any], root: str, node: str) -> np.ndarray:
+    """∂root/∂node by central differences, shaped like node."""
+    shape = np.atleast_2d(np.asarray(values[node], dtype=float)).shape
+    out = np.empty(shape)
+    for at in np.ndindex(shape):
+        up = _perturbed_loss(d, values, node, at, STEP, root)
+        down = _perturbed_loss(d, values, node, at, -STEP, root)
+        out[at] = (up - down) / (2 * STEP)
+    return out
 
 
 def _variable_name(d: Any) -> str:
@@ -314,27 +349,40 @@ def _tangents(d: Any, base: dict[str, Any]) -> dict[tuple[str, str], np.ndarray]
 
 
 def _check_lines(d: Any, lines: Any, seed: int = 0, shift: float = 2.0) -> int:
-    """Every chain and result line against finite differences; the count checked.
-    Lines that refer to ∂u[k]/∂X[i,j] (forward mode, step by step) read it from
-    central differences too."""
+    """Every chain and result line against finite differences, as it is written; the
+    count checked.  The adjoints ∂f/∂u a line refers to take their true values (central
+    differences of f), and a line (∂f/∂u)[a,b] = ... is compared with the true
+    adjoint of u.  Lines that refer to ∂u[k]/∂X[i,j] (forward mode, step by step)
+    read it from central differences too."""
     rng = np.random.default_rng(seed)
     base = _inputs(d, rng, shift)
+    forward = _forward(d, base)
     stepwise = any(line.rhs.has(sp.Derivative) for line in lines)
     tangents = _tangents(d, base) if stepwise else {}
     checked = 0
     for line in lines:
         if line.kind not in ("chain", "result"):
             continue
+        values, cache = {**forward, **_true_adjoints(d, line.rhs, forward)}, dict(tangents)
+        if not isinstance(line.lhs, sp.Derivative):  # (∂f/∂u)[a,b]: u's true adjoint
+            want = _fd_adjoint(d, forward, *_adjoint_name(line.lhs.parent))
+            for env in _assignments(line.lhs):
+                at = (_index(line.lhs.i, env), _index(line.lhs.j, env))
+                got = _value(line.rhs, values, env, cache)
+                assert got == pytest.approx(want[at], rel=1e-5, abs=1e-6), (str(line.lhs), env)
+                checked += 1
+            continue
         top, element = _lhs_parts(line)
-        weights = _adjoint_weights(line, rng)
-        values, cache = {**_forward(d, base), **weights}, dict(tangents)
-        primal = functools.partial(_primal, d, line, weights)
+        name = str(getattr(top, "parent", top))
         for env in _assignments(top, element):
             got = _value(line.rhs, values, env, cache)
             at = (_index(element.i, env), _index(element.j, env))
             out = (_index(top.i, env), _index(top.j, env)) if hasattr(top, "parent") else (0, 0)
             fd = _finite_difference(
-                lambda v, f=primal, o=out: _entry_of(f(v), *o), base, _variable_name(d), at
+                lambda v, o=out, f=name: _entry_of(_forward(d, v)[f], *o),
+                base,
+                _variable_name(d),
+                at,
             )
             assert got == pytest.approx(fd, rel=1e-5, abs=1e-6), (str(line.lhs), env)
             checked += 1
@@ -474,6 +522,53 @@ def test_the_rnn_loss_lines_match_finite_differences() -> None:
     assert _check_lines(d, index_lines(d)) > 0
 
 
+def _logistic() -> Any:
+    """𝟏ᵀ log(1 + exp(−u∘(R w))): the logistic loss of labels u."""
+    margins = (-sp.HadamardProduct(u, R * w)).applyfunc(sp.exp)
+    return sp.OneMatrix(1, m) * (sp.OneMatrix(m, 1) + margins).applyfunc(sp.log)
+
+
+W1, W2 = sp.MatrixSymbol("W_1", n, m), sp.MatrixSymbol("W_2", m, m)
+_HIDDEN = W2.T * (W1.T * x).applyfunc(sp.tanh)  # a 2-layer MLP
+# Scalars whose intermediates are used more than once (u := v₂ᵀ beside v₂ in ‖r‖²;
+# x in xᵀAx): each used to have chain lines ∂f/∂X = Σ_k (∂f/∂u)[k] ∂u[k]/∂X that
+# left out the other paths (half the gradient of ‖Ax − b‖²).
+SHARED: list[tuple[str, Any, Any]] = [
+    ("least_squares", norm(R * w - u) ** 2, w),
+    ("quadratic", x.T * A * x, x),
+    ("logistic", _logistic(), w),
+    ("mlp_squared_W1", (_HIDDEN - u).T * (_HIDDEN - u), W1),
+    ("mlp_squared_W2", (_HIDDEN - u).T * (_HIDDEN - u), W2),
+    ("mlp_logsumexp", logsumexp(_HIDDEN) - u.T * _HIDDEN, W1),
+]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize(("expr", "var"), [r[1:] for r in SHARED], ids=[r[0] for r in SHARED])
+def test_scalar_chain_lines_hold_with_shared_intermediates(
+    expr: Any, var: Any, layout: str
+) -> None:
+    """Each chain line, evaluated with the true adjoints, is the derivative it names:
+    (∂f/∂u)[a,b] sums over every node using u, as the matrix chain steps do."""
+    d, lines = _derived(expr, var, layout)
+    chain = [line for line in lines if line.kind == "chain"]
+    adjoints = {line.lhs.parent.name for line in chain if not isinstance(line.lhs, sp.Derivative)}
+    root = d.steps_of_kind("define")[-1].lhs
+    inner = {s.lhs for s in d.steps_of_kind("define")} - {root}
+    assert {f"∂{root}/∂{node}" for node in inner} <= adjoints
+    assert _check_lines(d, lines) > 0
+    _check_result_line(d, lines)
+
+
+def test_least_squares_reads_as_the_reviewer_saw_it() -> None:
+    """‖Ax − b‖² by x: the line through v₃ = v₂ᵀ said ∂f/∂x[i] = Σ_k A[k,i]·(∂f/∂v₃)[k],
+    half the gradient (v₂ reaches f beside v₃); now v₃'s adjoint is a term of v₂'s."""
+    text = _derived(norm(R * w - u) ** 2, w, "denominator")[0].to_index_notation()
+    assert "(∂f/∂v₂)[a] = v₃[a]·(∂f/∂v₄) + (∂f/∂v₃)[a]" in text, text
+    assert "(∂f/∂v₃)[k]   (" not in text and "through v₃" not in text, text
+    assert "(through v₂, on every path from w to f)" in text, text
+
+
 # Second order: hessian(f, X) and hvp(f, X) are a gradient followed by its Jacobian
 # (or by the gradient of ⟨∇f, V⟩); each phase is written out and checked.
 SECOND_ORDER: list[tuple[str, Any, Any]] = [
@@ -542,17 +637,24 @@ def _rnn_program(steps: int, by: str = "U", layout: str = "denominator") -> Any:
     return derive(loss, var, layout=layout, where=where)
 
 
-def _perturbed_loss(d: Any, values: dict[str, Any], node: str, at: tuple, step: float) -> float:
-    """The loss with ``node``'s entry ``at`` moved by ``step`` (the nodes before it held,
-    those after it recomputed): its difference quotient is the adjoint ∂f/∂node."""
+def _perturbed_loss(
+    d: Any, values: dict[str, Any], node: str, at: tuple, step: float, root: str = ""
+) -> float:
+    """The loss (``root``, else the last intermediate) with ``node``'s entry ``at``
+    moved by ``step`` (the nodes before it held, those after it recomputed): its
+    difference quotient is the adjoint ∂f/∂node."""
     defines = d.steps_of_kind("define")
     names = [s.lhs for s in defines]
     values = dict(values)
     values[node] = np.atleast_2d(np.asarray(values[node], dtype=float)).copy()
     values[node][at] += step
-    for later in defines[names.index(node) + 1 :]:
-        values[later.lhs] = evaluate(_sized(later.expr), values)
-    return float(np.atleast_2d(values[names[-1]])[0, 0])
+    # the last definition of node before the root's (a second-order derivation's
+    # phases may both define v_1, and an HVP's phase 2 redefines its heading g)
+    root = root or names[-1]
+    end = len(names) - 1 - names[::-1].index(root)
+    start = max(k for k in range(end) if names[k] == node)
+    values = _evaluated(list(defines[start + 1 : end + 1]), values)
+    return float(np.atleast_2d(values[root])[0, 0])
 
 
 def _check_adjoint_lines(d: Any, lines: Any, shift: float = 2.0) -> int:
@@ -692,3 +794,84 @@ def test_hvp_through_a_program_names_its_root_p() -> None:
     for env in _assignments(element):
         at = (_index(element.i, env), _index(element.j, env))
         assert _value(result.rhs, values, env, cache) == pytest.approx(want[at], rel=1e-9)
+
+
+def _index_names(expr: Any) -> set[str]:
+    """The names of the indices in ``expr``: of entries, deltas and sums."""
+    names: set[str] = set()
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.matrices.expressions.matexpr.MatrixElement):
+            names |= {s.name for s in (node.i, node.j) if isinstance(s, sp.Symbol)}
+        elif isinstance(node, sp.KroneckerDelta):
+            names |= {str(s) for a in node.args[:2] for s in sp.sympify(a).free_symbols}
+        elif isinstance(node, sp.Sum):
+            names |= {v.name for v in node.variables}
+    return names
+
+
+a_vec, b_vec = sp.MatrixSymbol("a", n, 1), sp.MatrixSymbol("b", n, 1)
+i_vec, j_mat = sp.MatrixSymbol("i", n, 1), sp.MatrixSymbol("j", n, n)
+CLASHES: list[tuple[str, Any, Any]] = [
+    ("a_inv_b", a_vec.T * X.I * b_vec, X),  # a, b: the output's entry letters
+    ("i_j", i_vec.T * j_mat * X * i_vec, X),  # i, j: the variable's
+    ("jacobian_a_b", X * a_vec + b_vec, X),
+    ("named_k_p", _tr(X.I * k * X), X),
+]
+
+
+@pytest.mark.parametrize(("expr", "var"), [r[1:] for r in CLASHES], ids=[r[0] for r in CLASHES])
+def test_index_letters_differ_from_every_symbol_and_dimension(expr: Any, var: Any) -> None:
+    """aᵀX⁻¹b printed dv₁[a,b] = −Σ_kl v₁[a,k]·v₁[l,b]·dX[k,l] beside a[k]·b[l]: no
+    index may be named like a symbol, a dimension or f of the derivation."""
+    d, lines = _derived(expr, var, "denominator")
+    symbols = expr.atoms(sp.MatrixSymbol) | {var}
+    names = {s.name for s in symbols} | {str(size) for s in symbols for size in s.shape}
+    names |= {step.lhs for step in d.steps_of_kind("define")}
+    for line in lines:
+        clash = _index_names(line.lhs) & names, _index_names(line.rhs) & names
+        assert clash == (set(), set()), (fmt(line.lhs), fmt(line.rhs))
+    assert _check_lines(d, lines) > 0
+    _check_result_line(d, lines)
+
+
+def test_the_root_p_of_an_hvp_is_no_summation_index() -> None:
+    """The HVP's phase 2 of tr(R ⊗ Rᵀ) summed over p beside ∂p/∂R[i,j]."""
+    lines = _second("hvp", *SECOND_ORDER[-1][1:])[1]
+    assert all("p" not in _index_names(line.rhs) for line in lines)
+
+
+def test_kronecker_indices_read_as_floor_and_mod() -> None:
+    """A[Mod(floor(a/m), p), …] reads A[⌊a/m⌋ mod p, …], in LaTeX with a comma between
+    the two indices; sums are bare Σ_k in both notations; the 0-based split is said."""
+    d = _derived(_tr(sp.KroneckerProduct(R, R.T)), R, "denominator")[0]
+    text, latex = d.to_index_notation(), d.to_latex(index=True)
+    assert "Mod(" not in text and "floor(" not in text
+    assert "v₁[a mod n, b mod m]" in text and "R[⌊a/n⌋ mod m, ⌊b/m⌋ mod n]" in text
+    assert text.splitlines()[0].startswith("(indices count from 0")
+    assert r"\left(v_{1}\right)_{a \bmod n, b \bmod m}" in latex
+    assert r"\sum_{k,l}" in latex and "=0}^" not in latex
+    plain = _derived(x.T * A * x, x, "denominator")[0]
+    assert "count from 0" not in plain.to_index_notation()
+    assert r"\sum_{k}" in plain.to_latex(index=True)
+
+
+def test_a_line_through_a_scalar_is_not_summed_over_entries() -> None:
+    """'summed over the entries of v₄' for a 1 x 1 v₄; now 'through v₄, on every path'."""
+    d = _derived(norm(R * w - u) ** 2, w, "denominator")[0]
+    text, latex = d.to_index_notation(), d.to_latex(index=True)
+    assert "summed over" not in text
+    assert "(through v₄, on every path from w to f)" in text
+    assert r"\text{through } v_{4} \text{ on every path from } w \text{ to } f" in latex
+
+
+@pytest.mark.skipif(not shutil.which("pdflatex"), reason="needs pdflatex")
+def test_kronecker_index_notation_compiles(tmp_path: Any) -> None:
+    d = _derived(_tr(sp.KroneckerProduct(R, R.T)), R, "denominator")[0]
+    (tmp_path / "kron.tex").write_text(d.to_latex(standalone=True, index=True))
+    done = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "kron.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]

@@ -29,6 +29,7 @@ from .grouping import (
     step_operand,
 )
 from .rows import headline
+from .text import splits_indices
 from .unicode import accented
 
 _PREAMBLE = r"""\documentclass[10pt]{article}
@@ -37,6 +38,8 @@ _PREAMBLE = r"""\documentclass[10pt]{article}
 \allowdisplaybreaks
 \begin{document}
 """
+
+_FROM_ZERO = r"& \text{(indices count from 0: }a = n \lfloor a/n \rfloor + (a \bmod n)\text{)}"
 
 _SECTIONS = {
     "define": "Forward pass: named intermediates",
@@ -105,9 +108,21 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
 
     def _print_MatrixElement(self, expr: Any) -> str:
         rows, cols = expr.parent.shape
-        index = " ".join(self._print(k) for k, n in ((expr.i, rows), (expr.j, cols)) if n != 1)
+        index = ", ".join(self._print(k) for k, n in ((expr.i, rows), (expr.j, cols)) if n != 1)
         parent = self._print(expr.parent)
         return rf"\left({parent}\right)_{{{index}}}" if index else parent
+
+    def _print_Sum(self, expr: Any) -> str:
+        r"""\sum_{k,l} over the range of its indices, as the Unicode Σ_kl (no 0-based bounds)."""
+        indices = ",".join(self._print(limit[0]) for limit in expr.limits)
+        body = self._print(expr.function)
+        if isinstance(expr.function, sp.Add):
+            body = rf"\left({body}\right)"
+        return rf"\sum_{{{indices}}} {body}"
+
+    def _print_KroneckerDelta(self, expr: Any, exp: Any = None) -> str:
+        i, j = (self._print(a) for a in expr.args[:2])
+        return rf"\delta_{{{i}, {j}}}" + (f"^{{{exp}}}" if exp else "")
 
     def _print_Derivative(self, expr: Any) -> str:
         top, var = self._print(expr.expr), self._print(expr.variables[0])
@@ -359,7 +374,8 @@ def render_latex(
     lines.append(rf"& {_note(d)}")
     if index:
         lines.append(r"& \textbf{Index notation}")
-        lines.extend(rf"{tex(line.lhs)} &= {tex(line.rhs)}" for line in index)
+        lines.extend([_FROM_ZERO] if splits_indices(index) else [])
+        lines.extend(rf"{tex(line.lhs)} &= {tex(line.rhs)}{_through(line)}" for line in index)
     env = "aligned" if display else "align*"
     body = f"\\begin{{{env}}}\n" + " \\\\\n".join(lines) + f"\n\\end{{{env}}}"
     if display:
@@ -369,6 +385,16 @@ def render_latex(
         title = rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
         return f"{_PREAMBLE}{title}\n{body}\n\\end{{document}}\n"
     return body
+
+
+def _through(line: Any) -> str:
+    """The note on ∂f/∂X[i,j] written through u, on every path from X to f."""
+    if not line.via:
+        return ""
+    f, x = tex(line.lhs.expr), tex(line.lhs.variables[0].parent)
+    return rf" && \text{{through }} {_name(line.via)} \text{{ on every path from }} {x}" + (
+        rf" \text{{ to }} {f}"
+    )
 
 
 def _shape_text(d: Any) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import sympy as sp
+
 from .rows import SECTIONS, label, rows, subtitle, title
-from .unicode import fmt
+from .unicode import UnicodePrinter, fmt
 
 _MAX_FORMULA = 64
 
@@ -31,14 +33,69 @@ def render_text(d: Any) -> str:
     return "\n".join(lines)
 
 
+class IndexPrinter(UnicodePrinter):
+    """The Unicode printer with the index arithmetic of Kronecker entries written as
+    in textbooks: ⌊a/n⌋ and a mod n (SymPy's str: Mod(floor(a/n), m))."""
+
+    def _print_floor(self, expr: Any) -> str:
+        return f"⌊{self._print(expr.args[0])}⌋"
+
+    def _print_Mod(self, expr: Any) -> str:
+        value, modulus = (self._print(a) for a in expr.args)
+        if isinstance(expr.args[0], (sp.Add, sp.Mul)):
+            value = f"({value})"
+        return f"{value} mod {modulus}"
+
+    def _print_MatrixElement(self, expr: Any) -> str:
+        """X[a,b]; X[⌊a/n⌋, b mod m] spaced when an index is."""
+        out = super()._print_MatrixElement(expr)
+        if not expr.has(sp.floor, sp.Mod):
+            return out
+        parent = out[: out.index("[")] if out.endswith("]") else out
+        rows, cols = expr.parent.shape
+        index = [self._print(k) for k, size in ((expr.i, rows), (expr.j, cols)) if size != 1]
+        return f"{parent}[{', '.join(index)}]" if index else out
+
+    def _print_KroneckerDelta(self, expr: Any) -> str:
+        i, j = (self._print(a) for a in expr.args[:2])
+        return f"δ({i}, {j})" if expr.has(sp.floor, sp.Mod) else f"δ({i},{j})"
+
+
+_INDEX_PRINTER = IndexPrinter()
+#: above index notation that splits indices by ⌊·⌋ and mod (a Kronecker product's entries)
+FROM_ZERO = "indices count from 0: a = n·⌊a/n⌋ + (a mod n), block ⌊a/n⌋, place a mod n"
+
+
+def fmt_index(expr: Any) -> str:
+    """A line of index notation in readable Unicode."""
+    return _INDEX_PRINTER.doprint(expr)
+
+
+def splits_indices(lines: list[Any]) -> bool:
+    """Do the lines write an index as a block and a place (⌊a/n⌋, a mod n)?"""
+    return any(
+        isinstance(e, sp.Basic) and e.has(sp.floor, sp.Mod)
+        for line in lines
+        for e in (line.lhs, line.rhs)
+    )
+
+
 def render_index(lines: list[Any]) -> str:
     """Index notation, one ``lhs = rhs`` per line, grouped like the steps."""
-    out = []
+    out = [f"({FROM_ZERO})"] if splits_indices(lines) else []
     kind = None
     for line in lines:
         if line.kind != kind:
             kind = line.kind
             out.append(f"-- {SECTIONS[kind]}")
-        via = f"   (summed over the entries of {label(line.via)})" if line.via else ""
-        out.append(f"  {fmt(line.lhs)} = {fmt(line.rhs)}{via}")
+        out.append(f"  {fmt_index(line.lhs)} = {fmt_index(line.rhs)}{_through(line)}")
     return "\n".join(out)
+
+
+def _through(line: Any) -> str:
+    """The note on ∂f/∂X[i,j] written through an intermediate u: true because every
+    path from X to f passes through u."""
+    if not line.via:
+        return ""
+    f, x = fmt(line.lhs.expr), fmt(line.lhs.variables[0].parent)
+    return f"   (through {label(line.via)}, on every path from {x} to {f})"
