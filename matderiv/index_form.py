@@ -21,11 +21,10 @@ intermediates u it uses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import sympy as sp
-from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .index_sums import (
     COL,
@@ -38,152 +37,24 @@ from .index_sums import (
     symbol_names,
     with_letters,
 )
-from .shapes import is_matrix, is_scalar_shape, shape_of
+from .index_terms import (
+    IndexLine,
+    composed_differentials,
+    contract,
+    d_element,
+    d_variable,
+    depends,
+    entry,
+    gradient_symbol,
+    index_symbol,
+    linear_partial,
+    local_differentials,
+    partial_by_entry,
+    var_element,
+)
+from .shapes import is_matrix, is_scalar_shape
 
 __all__ = ["IndexLine", "gradient_symbol", "index_lines", "rename_bound_indices"]
-
-
-@dataclass(frozen=True)
-class IndexLine:
-    """One line of index notation: ``lhs = rhs``, both SymPy expressions."""
-
-    kind: str  # "define" | "local" | "chain" | "program" | "result"
-    lhs: Any
-    rhs: Any
-    via: str = ""  # a scalar's ∂f/∂X through u, on every path from X to f: u
-
-
-def gradient_symbol(of: str, node: str, shape: Any) -> Any:
-    """The adjoint ∂f/∂u as a matrix symbol shaped like u, printed as a fraction."""
-    return sp.MatrixSymbol(f"∂{of}/∂{node}", *shape)
-
-
-def _entry(expr: Any, row: Any, col: Any) -> Any:
-    if not is_matrix(expr):
-        return expr
-    rows, cols = shape_of(expr)
-    return expr._entry(0 if rows == 1 else row, 0 if cols == 1 else col)
-
-
-def _contract(weights: Any, differential: Any) -> Any:
-    """Σ over the entries of a node: ⟨weights, differential⟩ as an explicit sum.
-
-    A scalar node's 1 x 1 weights enter by their entry: a 1 x 1 matrix times the
-    differential would be a MatMul, whose derivative by dX[i,j] SymPy takes as 0.
-    """
-    if not is_matrix(differential):
-        return _entry(weights, 0, 0) * differential
-    rows, cols = shape_of(differential)
-    k, el = sp.Dummy("k", integer=True), sp.Dummy("l", integer=True)
-    term = _entry(weights, k, el) * _entry(differential, k, el)
-    limits = []
-    if rows != 1:
-        limits.append((k, 0, rows - 1))
-    if cols != 1:
-        limits.append((el, 0, cols - 1))
-    return sp.Sum(term, *limits) if limits else term
-
-
-def _local_differentials(steps: Any) -> dict[str, tuple[Any, Any]]:
-    """ "dv" -> (dv, v's local differential), for every local step."""
-    return {str(s.differential[0]): s.differential for s in steps if s.kind == "local"}
-
-
-def _d_variable(exprs: Any, wrt: Any) -> Any:
-    """The symbol dX among the free symbols of ``exprs`` (None if none holds it)."""
-    return next((s for e in exprs for s in e.free_symbols if _is_d_variable(s, wrt)), None)
-
-
-def _composed_differentials(steps: Any, wrt: Any) -> tuple[dict[str, Any], Any]:
-    """Each named node's differential in terms of d(variable); and that d(variable)."""
-    local = _local_differentials(steps)
-    composed: dict[Any, Any] = {}
-    by_name: dict[str, Any] = {}
-    for step in steps:
-        if step.kind != "define" or f"d{step.lhs}" not in local:
-            continue
-        d_node, differential = local[f"d{step.lhs}"]
-        composed[d_node] = differential.xreplace(composed)
-        by_name[step.lhs] = composed[d_node]
-    return by_name, _d_variable(by_name.values(), wrt)
-
-
-def _is_d_variable(symbol: Any, wrt: Any) -> bool:
-    var = wrt.arg if not isinstance(wrt, sp.MatrixSymbol) else wrt
-    var = var.arg if isinstance(var, sp.Transpose) else var
-    return isinstance(symbol, sp.MatrixSymbol) and symbol.name == f"d{var.name}"
-
-
-def _partial(expr: Any, d_var: Any) -> Any:
-    """∂expr/∂X[i,j], where expr is linear in d_var = dX (a 1 x 1 matrix is its entry)."""
-    rows, cols = shape_of(d_var)
-    element = d_var[0 if rows == 1 else ROW, 0 if cols == 1 else COL]
-    return clean(_linear_partial(expr, d_var, element, {}))
-
-
-def _linear_partial(
-    expr: Any, d_var: Any, element: Any, memo: dict[Any, Any], tangents: Any = None
-) -> Any:
-    """∂expr/∂dX[i,j] of an expression linear in dX: each dX[r,c] becomes δ(r,i)·δ(c,j).
-
-    ``tangents``: d(u) -> u for intermediates u whose differentials stay as they
-    are; each du[r,c] becomes ∂u[r,c]/∂X[i,j] (forward mode, one step at a time).
-    Not ``sp.diff``: its Sum and Mul derivatives re-derive assumptions and free
-    symbols at every level, which grows with each step of a recurrence.
-    """
-    tangents = tangents or {}
-    if not isinstance(expr, sp.Basic) or not _depends(expr, d_var, tangents):
-        return sp.S.Zero
-    if expr in memo:
-        return memo[expr]
-    out = _linear_partial_of(expr, d_var, element, memo, tangents)
-    memo[expr] = out
-    return out
-
-
-def _depends(expr: Any, d_var: Any, tangents: Any) -> bool:
-    if not tangents:
-        return bool(expr.has(d_var))
-    return any(s == d_var or s in tangents for s in expr.free_symbols)
-
-
-def _linear_partial_of(
-    expr: Any, d_var: Any, element: Any, memo: dict[Any, Any], tangents: Any
-) -> Any:
-    def partial(e: Any) -> Any:
-        return _linear_partial(e, d_var, element, memo, tangents)
-
-    if isinstance(expr, MatrixElement):
-        if expr.parent == d_var:
-            return sp.KroneckerDelta(expr.i, element.i) * sp.KroneckerDelta(expr.j, element.j)
-        if expr.parent in tangents:
-            node = tangents[expr.parent]
-            top = node[expr.i, expr.j] if is_matrix(node) else node
-            return sp.Derivative(top, element)
-        return partial(expr.parent._entry(expr.i, expr.j))
-    if expr in tangents:  # a scalar's differential
-        return sp.Derivative(tangents[expr], element)
-    if is_matrix(expr):  # a 1 x 1 matrix standing for its entry
-        return partial(_entry(expr, 0, 0))
-    if isinstance(expr, sp.Trace):
-        k = sp.Dummy("k", integer=True)
-        return partial(sp.Sum(_entry(expr.arg, k, k), (k, 0, shape_of(expr.arg)[0] - 1)))
-    if isinstance(expr, sp.Add):
-        return sp.Add(*(partial(a) for a in expr.args))
-    if isinstance(expr, sp.Sum):
-        return sp.Sum(partial(expr.function), *expr.limits)
-    if isinstance(expr, sp.Mul):
-        linear = [f for f in expr.args if _depends(f, d_var, tangents)]
-        if len(linear) == 1:
-            rest = [f for f in expr.args if f is not linear[0]]
-            return sp.Mul(*rest) * partial(linear[0])
-    return sp.diff(expr, element)  # not linear in dX as written: SymPy's derivative
-
-
-def _var_element(d_var: Any) -> Any:
-    var = sp.MatrixSymbol(d_var.name[1:], *d_var.shape)
-    rows, cols = shape_of(var)
-    return var[0 if rows == 1 else ROW, 0 if cols == 1 else COL]
 
 
 def index_lines(d: Any) -> list[IndexLine]:
@@ -222,19 +93,19 @@ def _phase_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
     seen: set[Any] = set()  # the product rule gives one local step per operand
     for step in steps:
         if step.kind == "define":
-            symbol = _symbol(step.lhs, step.shape)
-            rhs = clean(_entry(step.expr, OUT_ROW, OUT_COL))
-            lines.append(IndexLine("define", _entry(symbol, OUT_ROW, OUT_COL), rhs))
+            symbol = index_symbol(step.lhs, step.shape)
+            rhs = clean(entry(step.expr, OUT_ROW, OUT_COL))
+            lines.append(IndexLine("define", entry(symbol, OUT_ROW, OUT_COL), rhs))
         elif step.kind == "local" and step.differential not in seen:
             seen.add(step.differential)
             d_node, differential = step.differential
-            rhs = clean(_entry(differential, OUT_ROW, OUT_COL))
-            lines.append(IndexLine("local", _entry(d_node, OUT_ROW, OUT_COL), rhs))
+            rhs = clean(entry(differential, OUT_ROW, OUT_COL))
+            lines.append(IndexLine("local", entry(d_node, OUT_ROW, OUT_COL), rhs))
     if _is_adjoint_program(steps, wrt):
         return lines + _adjoint_lines(steps, wrt)
     if any(s.kind == "program" for s in steps):
         return lines + _tangent_lines(steps, wrt)
-    composed, d_var = _composed_differentials(steps, wrt)
+    composed, d_var = composed_differentials(steps, wrt)
     if d_var is None:
         return lines
     return lines + _chain_lines(steps, composed, d_var)
@@ -268,7 +139,7 @@ def _adjoint_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
         """(row, col) of a gradient shaped like u (denominator) or uᵀ (numerator)."""
         if is_matrix(expr) and layout == "numerator":
             expr = sp.Transpose(expr)
-        return clean(_entry(expr, row, col))
+        return clean(entry(expr, row, col))
 
     lines: list[IndexLine] = []
     for step in steps:
@@ -276,12 +147,12 @@ def _adjoint_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
         if node in defines and node != root.lhs:
             adjoint = gradient_symbol(root.lhs, node, defines[node].shape)
             rhs = by_entry(step.expr, OUT_ROW, OUT_COL)
-            lines.append(IndexLine("chain", _entry(adjoint, OUT_ROW, OUT_COL), rhs))
+            lines.append(IndexLine("chain", entry(adjoint, OUT_ROW, OUT_COL), rhs))
         elif step.kind == "program":
-            symbol = _symbol(step.lhs, step.shape)
-            rhs = clean(_entry(step.expr, OUT_ROW, OUT_COL))
-            lines.append(IndexLine("program", _entry(symbol, OUT_ROW, OUT_COL), rhs))
-    x = _entry(wrt, ROW, COL)
+            symbol = index_symbol(step.lhs, step.shape)
+            rhs = clean(entry(step.expr, OUT_ROW, OUT_COL))
+            lines.append(IndexLine("program", entry(symbol, OUT_ROW, OUT_COL), rhs))
+    x = entry(wrt, ROW, COL)
     rhs = by_entry(result.expr, ROW, COL)
     return [*lines, IndexLine("result", sp.Derivative(sp.Symbol(root.lhs), x), rhs)]
 
@@ -291,18 +162,18 @@ def _tangent_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
     intermediate v from its local differential, in terms of ∂u[k,l]/∂X[i,j] of the
     intermediates u it uses (so each line is as small as its step; composing the
     differentials instead grows as T²).  The last is the result."""
-    local = _local_differentials(steps)
+    local = local_differentials(steps)
     defines = [s for s in steps if s.kind == "define" and f"d{s.lhs}" in local]
-    tangents = {local[f"d{s.lhs}"][0]: _symbol(s.lhs, s.shape) for s in defines}
-    d_var = _d_variable((local[f"d{s.lhs}"][1] for s in defines), wrt)
+    tangents = {local[f"d{s.lhs}"][0]: index_symbol(s.lhs, s.shape) for s in defines}
+    d_var = d_variable((local[f"d{s.lhs}"][1] for s in defines), wrt)
     if d_var is None:
         return []
-    x = _var_element(d_var)
+    x = var_element(d_var)
     lines = []
     for step in defines:
-        differential = _entry(local[f"d{step.lhs}"][1], OUT_ROW, OUT_COL)
-        rhs = clean(_linear_partial(differential, d_var, x, {}, tangents))
-        node = _entry(_symbol(step.lhs, step.shape), OUT_ROW, OUT_COL)
+        differential = entry(local[f"d{step.lhs}"][1], OUT_ROW, OUT_COL)
+        rhs = clean(linear_partial(differential, d_var, x, {}, tangents))
+        node = entry(index_symbol(step.lhs, step.shape), OUT_ROW, OUT_COL)
         kind = "result" if step is defines[-1] else "chain"
         lines.append(IndexLine(kind, sp.Derivative(node, x), rhs))
     return lines
@@ -317,13 +188,13 @@ def _chain_lines(steps: list[Any], composed: dict[str, Any], d_var: Any) -> list
     root = defines[-1]
     if is_scalar_shape(root.shape):
         return _adjoint_chain(steps, root, composed, d_var)
-    x = _var_element(d_var)
+    x = var_element(d_var)
     inner = [s for s in defines if s.lhs in composed and s.lhs != root.lhs]
     lines: list[IndexLine] = []
     for step in [*inner, root]:
-        node = _entry(_symbol(step.lhs, step.shape), OUT_ROW, OUT_COL)
+        node = entry(index_symbol(step.lhs, step.shape), OUT_ROW, OUT_COL)
         kind = "result" if step is root else "chain"
-        rhs = _partial(_entry(composed[step.lhs], OUT_ROW, OUT_COL), d_var)
+        rhs = partial_by_entry(entry(composed[step.lhs], OUT_ROW, OUT_COL), d_var)
         lines.append(IndexLine(kind, sp.Derivative(node, x), rhs))
     return lines
 
@@ -336,7 +207,7 @@ def _adjoint_chain(
     holds du) of ∂/∂u[a,b] Σ_kl (∂f/∂p)[k,l] dp[k,l]; ∂f/∂X[i,j] likewise over
     X's users.  Then ∂f/∂X[i,j] = Σ_k (∂f/∂u)[k] ∂u[k]/∂X[i,j] through each u on
     every path from X to f (only there is it the whole derivative), and the result."""
-    local = _local_differentials(steps)
+    local = local_differentials(steps)
     nodes = [s for s in steps if s.kind == "define" and s.lhs in composed]
     by_name = {s.lhs: s for s in nodes}  # an HVP names its root p twice: the last
     f = root.lhs
@@ -348,35 +219,27 @@ def _adjoint_chain(
         for name in users.get(str(d_node), []):
             p = by_name[name]
             weight = sp.S.One if name == f else gradient_symbol(f, name, p.shape)
-            differential = _contract(weight, local[f"d{name}"][1])
-            terms.append(_linear_partial(differential, d_node, element, {}))
+            differential = contract(weight, local[f"d{name}"][1])
+            terms.append(linear_partial(differential, d_node, element, {}))
         return clean(sp.Add(*terms))
 
     lines: list[IndexLine] = []
     for name in _users_first(users, list(by_name), f):
         d_node = local[f"d{name}"][0]
-        symbol = _entry(gradient_symbol(f, name, by_name[name].shape), OUT_ROW, OUT_COL)
-        lines.append(IndexLine("chain", symbol, adjoint(d_node, _d_element(d_node))))
-    x = _var_element(d_var)
-    by_users = adjoint(d_var, _d_element(d_var, ROW, COL))
+        symbol = entry(gradient_symbol(f, name, by_name[name].shape), OUT_ROW, OUT_COL)
+        lines.append(IndexLine("chain", symbol, adjoint(d_node, d_element(d_node))))
+    x = var_element(d_var)
+    by_users = adjoint(d_var, d_element(d_var, ROW, COL))
     lines.append(IndexLine("chain", sp.Derivative(sp.Symbol(f), x), by_users))
     for name in by_name:
         if name == f or _reaches(users, str(d_var), f, avoid=name):
             continue  # f, or a u that some path from X to f passes by
         weights = gradient_symbol(f, name, by_name[name].shape)
-        rhs = _partial(_contract(weights, composed[name]), d_var)
+        rhs = partial_by_entry(contract(weights, composed[name]), d_var)
         if rhs != by_users:
             lines.append(IndexLine("chain", sp.Derivative(sp.Symbol(f), x), rhs, name))
-    result = _partial(_entry(composed[f], OUT_ROW, OUT_COL), d_var)
+    result = partial_by_entry(entry(composed[f], OUT_ROW, OUT_COL), d_var)
     return [*lines, IndexLine("result", sp.Derivative(sp.Symbol(f), x), result)]
-
-
-def _d_element(d_node: Any, row: Any = OUT_ROW, col: Any = OUT_COL) -> Any:
-    """The entry [row, col] of a differential (itself if it is a scalar)."""
-    if not is_matrix(d_node):
-        return d_node
-    rows, cols = shape_of(d_node)
-    return d_node[0 if rows == 1 else row, 0 if cols == 1 else col]
 
 
 def _users(by_name: dict[str, Any], local: dict[str, Any], d_var: Any) -> dict[str, list[str]]:
@@ -387,7 +250,7 @@ def _users(by_name: dict[str, Any], local: dict[str, Any], d_var: Any) -> dict[s
     for name in by_name:
         differential = local[f"d{name}"][1]
         for d_operand in operands:
-            if _depends(differential, d_operand, {}):
+            if depends(differential, d_operand, {}):
                 users.setdefault(str(d_operand), []).append(name)
     return users
 
@@ -420,9 +283,3 @@ def _reaches(users: dict[str, list[str]], start: str, root: str, avoid: str) -> 
                 seen.add(f"d{user}")
                 todo.append(f"d{user}")
     return f"d{root}" in seen
-
-
-def _symbol(name: str, shape: Any) -> Any:
-    if is_scalar_shape(shape):
-        return sp.Symbol(name)
-    return sp.MatrixSymbol(name, *shape)
