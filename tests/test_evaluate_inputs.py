@@ -217,12 +217,12 @@ def test_vec_refuses_what_is_not_a_matrix_expression(bad) -> None:
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_generated_functions_take_lists_and_name_a_flat_matrix(backend) -> None:
-    """Nested lists are arrays; a 1-D array given for a matrix is a shape error naming
-    it (it failed inside NumPy with an IndexError or AttributeError)."""
+    """Nested lists are arrays; a 1-D array given for a matrix is an error naming it
+    (it failed inside NumPy with an IndexError or AttributeError)."""
     if backend == "numba":
         pytest.importorskip("numba")
     fn = lambdify(gradient(x.T * A * x, x), backend=backend)
     got = fn(A=[[1.0, 2.0], [3.0, 4.0]], x=[1.0, 1.0])
     np.testing.assert_allclose(np.ravel(got), [7.0, 13.0])
-    with pytest.raises(InputShapeError, match=r"A has shape \(1, 2\)"):
+    with pytest.raises(InputShapeError, match=r"A is a matrix \(m x m\): give it as a 2-D"):
         fn(A=np.ones(2), x=[1.0, 1.0])

@@ -32,7 +32,7 @@ from .coefficients import (
     split_coeff,
 )
 from .identifiers import RESERVED
-from .products import STRUCTURED, columns, dot, is_one, product_code, wrap
+from .products import STRUCTURED, columns, dot, is_one, lu_code, product_code, wrap
 
 _LONG = 120  # inline code longer than this gets a temporary
 
@@ -149,7 +149,12 @@ class Emitter:
         return f"{self._paren(node.arg)}.T"
 
     def _Inverse(self, node: Any) -> str:
-        return f"numpy.linalg.inv({self.code(node.arg)})"
+        matrix = self.code(node.arg)
+        lu = self.by_code.get(lu_code(matrix))
+        if lu is not None:  # A is factorised already: A⁻¹ from its factors
+            self.helpers.add("_inv_lu")
+            return f"_inv_lu({lu})"
+        return f"numpy.linalg.inv({matrix})"
 
     def _MatPow(self, node: Any) -> str:
         base, exp = node.args

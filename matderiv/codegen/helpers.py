@@ -112,6 +112,16 @@ def _lu(A):
     return lu, piv
 
 
+def _inv_lu(F):
+    """A⁻¹ from F = _lu(A) (LAPACK getri), where the code factorised A already."""
+    lu, piv = F
+    (getri,) = scipy.linalg.get_lapack_funcs(("getri",), (lu,))
+    inverse, info = getri(lu, piv)
+    if info > 0:
+        raise numpy.linalg.LinAlgError("Singular matrix")
+    return inverse
+
+
 def _solve(F, M, trans):
     """A⁻¹ M (trans 0) or A⁻ᵀ M (trans 1), with F = _lu(A)."""
     return scipy.linalg.lu_solve(F, M, trans=trans, check_finite=False)
@@ -147,6 +157,7 @@ HELPERS = {
         _gram,
         _gram_psd,
         _lu,
+        _inv_lu,
         _solve,
         _solve_right,
         _softmax,
@@ -158,4 +169,4 @@ DEPENDS = {"_kron_right": ("_kron_left",), "_commute_cols": ("_commute_rows",)}
 DEPENDS["_commutation"] = ("_commute_rows",)
 DEPENDS["_solve_right"] = ("_solve",)
 #: helpers whose source needs ``import scipy.linalg``
-USES_SCIPY = {"_lu", "_solve"}
+USES_SCIPY = {"_lu", "_inv_lu", "_solve"}

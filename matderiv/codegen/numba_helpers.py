@@ -23,6 +23,10 @@ REPLACEMENTS = {
 def _lu(A):
     return A
 """,
+    "_inv_lu": """
+def _inv_lu(F):
+    return numpy.linalg.inv(F)
+""",
     "_solve": """
 def _solve(F, M, trans):
     return numpy.linalg.solve(F.T if trans else F, M)

@@ -6,10 +6,13 @@ n ≤ 64 and 3x faster for outer products at n = 64-256, the same for large n.) 
 structured factors (A ⊗ B, K_{m,n}, diag(v), ones) is evaluated from the end
 that holds a plain matrix, applying each structured factor to the running
 result with a helper (``_kron_left``, ``_commute_rows``, ``v * M`` ...), so
-none of them is built.  A sum met by a narrow running result (a vector) is
-distributed: (A + Aᵀ) v → A v + Aᵀ v.  An inverse in a product with a plain
-matrix is applied the same way, by solving with A's LU factors (computed once
-per A): A⁻¹ M → solve, M A⁻ᵀ → solve from the right, so A⁻¹ is never formed.
+none of them is built; a diag(v) at either end of a product scales the rows (or
+columns) of the rest.  A sum met by a narrow running result (a vector), or a sum
+of inverses, is distributed: (A + Aᵀ) v → A v + Aᵀ v.  An inverse in a product
+with a plain matrix is applied the same way, by solving with A's LU factors
+(computed once per A, and shared with Aᵀ): A⁻¹ M → solve, M A⁻ᵀ → solve from the
+right, so A⁻¹ is never formed; where the code has formed A⁻¹ already (the result
+needs it), it is multiplied by instead.
 """
 
 from __future__ import annotations
@@ -20,16 +23,14 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from ..canon import transpose
 from ..named_functions import function_name
 from ..nodes import CommutationMatrix, DiagVector
-from ..shapes import free_symbols, shape_of, walk
+from ..shapes import shape_of
 
 if TYPE_CHECKING:
     from .emit import Emitter
 
 STRUCTURED = (sp.KroneckerProduct, CommutationMatrix, DiagVector, sp.OneMatrix)
-BATCH_MIN = 8  # matrix-vector products with one matrix batched into one product
 
 
 def is_one(d: Any) -> bool:
@@ -78,7 +79,35 @@ def _lu_of(em: Emitter, factor: Any) -> tuple[str, int]:
     trans = int(isinstance(factor, sp.Transpose))
     inverse = factor.arg if trans else factor
     em.helpers.add("_lu")
-    return em.shared(f"_lu({em.code(inverse.arg)})"), trans
+    return em.shared(lu_code(em.code(inverse.arg))), trans
+
+
+def lu_code(matrix: str) -> str:
+    """The code factorising ``matrix`` (one factorisation per matrix: ``Emitter.shared``)."""
+    return f"_lu({matrix})"
+
+
+def _formed_inverse(em: Emitter, factor: Any) -> str | None:
+    """The name of A⁻¹ (or (A⁻¹)ᵀ) for a factor, when the code has already formed it
+    (the result needs A⁻¹ itself): then it is multiplied by, not factorised again."""
+    trans = isinstance(factor, sp.Transpose)
+    name = em.names.get(factor.arg if trans else factor)
+    return None if name is None else f"{name}.T" if trans else name
+
+
+def _solvable_sum(node: Any) -> bool:
+    """A sum of inverses (c A⁻¹ + B⁻ᵀ ...): distributed over what it multiplies, each
+    term a solve, so no inverse is formed (and A⁻¹ + A⁻ᵀ is one factorisation)."""
+    return isinstance(node, sp.MatAdd) and all(is_inverse(split(t)) for t in node.args)
+
+
+def split(term: Any) -> Any:
+    """A term of a sum without its number."""
+    if isinstance(term, sp.MatMul):
+        _, mats = term.as_coeff_matrices()
+        if len(mats) == 1:
+            return mats[0]
+    return term
 
 
 def _is_operator(node: Any, solve: bool) -> bool:
@@ -89,6 +118,9 @@ def _is_operator(node: Any, solve: bool) -> bool:
 def _apply_left(em: Emitter, factor: Any, acc: str) -> str:
     """factor @ acc, for a structured factor or an inverse."""
     if is_inverse(factor):
+        formed = _formed_inverse(em, factor)
+        if formed is not None:
+            return dot(formed, acc)
         lu, trans = _lu_of(em, factor)
         em.helpers.add("_solve")
         return f"_solve({lu}, {acc}, {trans})"
@@ -111,6 +143,9 @@ def _apply_left(em: Emitter, factor: Any, acc: str) -> str:
 def _apply_right(em: Emitter, acc: str, factor: Any) -> str:
     """acc @ factor, for a structured factor or an inverse."""
     if is_inverse(factor):
+        formed = _formed_inverse(em, factor)
+        if formed is not None:
+            return dot(acc, formed)
         lu, trans = _lu_of(em, factor)
         em.helpers.add("_solve_right")
         return f"_solve_right({acc}, {lu}, {trans})"
@@ -169,15 +204,13 @@ def _right_to_left(
         if _is_operator(factor, solve) and acc is not None:
             acc = _apply_left(em, factor, acc)
             i -= 1
-        elif isinstance(factor, sp.MatAdd) and acc is not None and narrow:
+        elif _spread(factor, narrow) and acc is not None:
             acc = f"({_distribute(em, factor, acc)})"
             i -= 1
         else:
             j = i
             while (
-                j > 0
-                and not _is_operator(mats[j - 1], solve)
-                and not (isinstance(mats[j - 1], sp.MatAdd) and narrow)
+                j > 0 and not _is_operator(mats[j - 1], solve) and not _spread(mats[j - 1], narrow)
             ):
                 j -= 1
             codes = [em._paren(m) for m in mats[j : i + 1]]
@@ -185,6 +218,12 @@ def _right_to_left(
             i = j - 1
     assert acc is not None
     return acc
+
+
+def _spread(factor: Any, narrow: bool) -> bool:
+    """Whether a sum is distributed over the running result: when that is a vector, or
+    when the sum is of inverses."""
+    return isinstance(factor, sp.MatAdd) and (narrow or _solvable_sum(factor))
 
 
 def _run_end(ops: list[bool], start: int) -> int:
@@ -278,8 +317,8 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
                 return dot(left, right)
         if is_one(shape_of(mats[0])[0]) and not narrow:
             return _left_to_right(em, mats[1:], em._paren(mats[0]), solve)
-    has_sum = any(isinstance(m, sp.MatAdd) for m in mats[:-1])
-    if not any(ops) and not (narrow and has_sum):
+    spread = any(_spread(m, narrow) for m in mats[:-1])
+    if not any(ops) and not spread:
         codes = [em._paren(m) for m in mats]
         if len(codes) > 2 and narrow:  # A B v: matrix-vector products from the right
             return _vector_chain(codes[:-1], codes[-1])
@@ -300,6 +339,11 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
         start = _plain([em._paren(m) for m in mats[first:end]])
         start = _right_to_left(em, mats[:first], start, narrow=False, solve=True)
         return _left_to_right(em, mats[end:], start, solve)
+    # a diag at either end scales the rows (or columns) of the rest: never built
+    if isinstance(mats[0], DiagVector):
+        return f"({em._paren(mats[0].arg)} * {wrap(product_code(em, mats[1:]))})"
+    if isinstance(mats[-1], DiagVector):
+        return f"({wrap(product_code(em, mats[:-1]))} * {em._paren(mats[-1].arg)}.T)"
     # structured at both ends: build the first factor (a Kronecker product is
     # usually the result's own size) and apply the rest to it from the right
     first, rest = mats[0], mats[1:]
@@ -321,43 +365,3 @@ def _kron_then_commutation(first: Any, second: Any) -> bool:
     if isinstance(a, sp.Identity) or isinstance(b, sp.Identity):
         return False
     return bool(sp.sympify(second.m - a.cols) == 0 and sp.sympify(second.n - b.cols) == 0)
-
-
-def _natural_key(symbol: Any) -> list[Any]:
-    """Sorts x_2 before x_10."""
-    parts = re.split(r"(\d+)", str(symbol))
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts]
-
-
-def batch_input_products(em: Emitter, roots: list[Any], inputs: set[Any]) -> None:
-    """A v_1, ..., A v_k for k ≥ 8 input vectors v_j (an RNN's W x_t) as one product
-    A [v_1 ... v_k], computed first; each A v_j is then a column of it.  One
-    matrix product reads A once where k matrix-vector products read it k times;
-    measured with OpenBLAS on one core, it is 0.45-0.8x their time for k = 8-16 at
-    n = 64-2048, but up to 2.7x for k = 2 and 1-1.3x for k = 4."""
-    groups: dict[Any, list[Any]] = {}
-    for node in walk(*roots):
-        if not isinstance(node, sp.MatMul) or len(node.args) != 2:
-            continue
-        a, v = node.args
-        if (
-            isinstance(v, sp.MatrixSymbol)
-            and v in inputs
-            and is_one(v.cols)
-            and not isinstance(a, (*STRUCTURED, sp.Identity))
-            and getattr(a, "is_Matrix", False)
-            and free_symbols(a) <= inputs
-        ):
-            vectors = groups.setdefault(a, [])
-            if v not in vectors:
-                vectors.append(v)
-    for a, vectors in groups.items():
-        if len(vectors) < BATCH_MIN:
-            continue
-        vectors.sort(key=_natural_key)  # x_1, x_2, ..., x_10: row j of the product is v_j
-        stacked = em.stack_columns([em.code(v) for v in vectors])
-        # computed as ([v_1 ... v_k]ᵀ Aᵀ), k rows: each A v_j is then a contiguous row,
-        # which NumPy adds faster than a strided column (0.8 vs 1.4 µs at n = 64)
-        rows = em.assign(em.fresh(), dot(f"{stacked}.T", em._paren(transpose(a))))
-        for j, v in enumerate(vectors):
-            em.names[sp.MatMul(a, v)] = f"{rows}[{j}:{j + 1}].T"

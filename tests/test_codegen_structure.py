@@ -1,0 +1,122 @@
+"""lambdify / to_code: what the generated code does, not only what it returns.
+
+Each case compares the generated function with ``evaluate`` at distinct sizes
+(2, 3, 4, 5) and with sizes of 1, and asserts on the source what the code
+computes: a diag(v) factor scales rows or columns (never ``numpy.diagflat``), a
+matrix and its transpose share one LU factorisation, an inverse the result needs
+is formed from that factorisation.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import matderiv
+from matderiv import derive, evaluate, gradient, lambdify
+from matderiv.testing import random_values
+
+m, n, p = sp.symbols("m n p", integer=True, positive=True)
+A = sp.MatrixSymbol("A", p, m)
+B = sp.MatrixSymbol("B", n, p)
+C = sp.MatrixSymbol("C", m, n)
+Q = sp.MatrixSymbol("Q", m, m)
+X = sp.MatrixSymbol("X", m, n)
+x = sp.MatrixSymbol("x", n, 1)
+y = sp.MatrixSymbol("y", m, 1)
+
+
+def size_sets(*dims):
+    """Distinct sizes 2, 3, 4, ...; every size 1; each size 1 with the others distinct."""
+    distinct = {d: k + 2 for k, d in enumerate(dims)}
+    yield distinct
+    yield dict.fromkeys(dims, 1)
+    for d in dims:
+        yield {**distinct, d: 1}
+
+
+def agrees(target, *dims, backend="numpy", seed=0):
+    """``lambdify(target)`` agrees with ``evaluate`` at every size set; its source."""
+    fn = lambdify(target, backend=backend)
+    targets = target if isinstance(target, list) else [target]
+    for k, sizes in enumerate(size_sets(*dims)):
+        exprs = [t.of for t in targets] + [t.result for t in targets]
+        env = {**random_values(sp.Tuple(*exprs), sizes, np.random.default_rng(seed + k))}
+        params = inspect.signature(fn).parameters
+        got = fn(**{str(s): v for s, v in {**env, **sizes}.items() if str(s) in params})
+        got = got if isinstance(got, tuple) else (got,)
+        for value, t in zip(got, targets, strict=True):
+            want = evaluate(t, {**env, **sizes})
+            np.testing.assert_allclose(value, want, rtol=1e-9, atol=1e-11, err_msg=fn.source)
+    return fn.source
+
+
+def body(source: str) -> str:
+    """The generated function without the helpers pasted above it."""
+    return source.split("\ndef f(")[1]
+
+
+# -- diag(v) is applied as a scaling, wherever it stands ------------------------------
+
+DIAG_CASES = {
+    # numerator Jacobian of tanh(A X): diag(vec(1 - tanh²)) (I_n ⊗ A)
+    "tanh(AX)": (lambda: derive((A * X).applyfunc(sp.tanh), X), (m, n, p)),
+    # denominator Jacobian of A tanh(X) B: diag(vec(1 - tanh²(X))) (B ⊗ Aᵀ)
+    "A tanh(X) B": (
+        lambda: derive(A * X.applyfunc(sp.tanh) * B, X, layout="denominator"),
+        (m, n, p),
+    ),
+    # denominator Jacobian of exp(X)ᵀ: diag(vec(exp X)) K
+    "exp(X)ᵀ": (lambda: derive(X.applyfunc(sp.exp).T, X, layout="denominator"), (m, n)),
+    "exp(X)ᵀ numerator": (lambda: derive(X.applyfunc(sp.exp).T, X), (m, n)),
+    "diag(x)": (lambda: derive(matderiv.diag(x), x), (n,)),
+}
+
+
+@pytest.mark.parametrize("case", DIAG_CASES, ids=str)
+def test_a_diag_factor_at_either_end_scales_instead_of_being_built(case) -> None:
+    build, dims = DIAG_CASES[case]
+    source = agrees(build(), *dims)
+    assert "diagflat" not in source
+
+
+def test_a_diag_on_the_left_of_a_kronecker_factor_scales_its_rows() -> None:
+    source = agrees(derive((A * X).applyfunc(sp.tanh), X), m, n, p)
+    assert '.reshape(-1, 1, order="F")) * (_kron_eye_left(n, A))' in source
+    assert "_kron_right(" not in source
+
+
+# -- one factorisation per matrix, shared with its transpose --------------------------
+
+
+@pytest.mark.parametrize("wrt", [X, y], ids=["matrix X", "vector x"])
+def test_a_matrix_and_its_transpose_are_factorised_once(wrt) -> None:
+    # ∂ log det(Q + X Xᵀ)/∂X = ((Q + X Xᵀ)⁻ᵀ + (Q + X Xᵀ)⁻¹) X
+    d = gradient(sp.log(sp.Determinant(Q + wrt * wrt.T)), wrt)
+    code = body(agrees(d, *((m, n) if wrt == X else (m,))))
+    assert code.count("= _lu(") == 1 and "numpy.linalg.inv(" not in code
+    assert code.count(f"{wrt}.dot({wrt}.T)") == 1  # Q + X Xᵀ formed once
+    assert ", 0)" in code and ", 1)" in code  # solved with A and with Aᵀ
+
+
+def test_an_inverse_the_result_needs_comes_from_the_factorisation() -> None:
+    # ∂(Q⁻¹ C)/∂Q = -(Cᵀ Q⁻ᵀ) ⊗ Q⁻¹: a solve with Q's factors, and Q⁻¹ itself
+    code = body(agrees(derive(Q.I * C, Q), m, n))
+    assert code.count("= _lu(") == 1 and "numpy.linalg.inv(" not in code
+    assert "_inv_lu(" in code
+
+
+def test_an_inverse_formed_first_is_multiplied_by_not_factorised() -> None:
+    first, second = derive(Q.I, Q), derive(Q.I * C, Q)
+    code = body(agrees([first, second], m, n))
+    assert code.count("numpy.linalg.inv(") + code.count("= _lu(") == 1
+
+
+def test_the_shared_factorisation_compiles_with_numba() -> None:
+    pytest.importorskip("numba")
+    code = agrees(derive(Q.I * C, Q), m, n, backend="numba")
+    assert "_inv_lu(" in code
+    agrees(gradient(sp.log(sp.Determinant(Q + X * X.T)), X), m, n, backend="numba")
