@@ -9,7 +9,7 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from .canon import hadamard, matmul, scalar_and_matrices, summed, transpose
+from .canon import hadamard, matadd, matmul, scalar_and_matrices, summed, transpose
 from .named_functions import function_name, named_function
 from .nodes import DiagVector, Softmax
 from .rewrite_sums import hadamard_numbers
@@ -123,6 +123,9 @@ def sigmoid_of_exp(expr: Any) -> Any:
         return s if k == 1 else sp.HadamardPower(s, k)
     if not isinstance(expr, sp.HadamardProduct):
         return None
+    distributed = _exp_sum_times_sigmoid(expr)
+    if distributed is not None:
+        return distributed
     for i, factor in enumerate(expr.args):
         u = _exp_operand(factor)
         if u is None:
@@ -136,6 +139,68 @@ def sigmoid_of_exp(expr: Any) -> Any:
             lower += [_sigmoid(found[0])] if k == 2 else []
             rest = [a for m, a in enumerate(expr.args) if m not in (i, j)]
             return hadamard(sp.HadamardProduct(_sigmoid(u), *lower, *rest))
+    return None
+
+
+def _hadamard_factors(term: Any) -> tuple[Any, list[Any]]:
+    """(number, ∘ factors) of a term c·(A ∘ B ∘ …)."""
+    coeff, mats = scalar_and_matrices(term)
+    if len(mats) != 1:
+        return coeff, [term if coeff == 1 else matmul(*mats)]
+    (mat,) = mats
+    return coeff, list(mat.args) if isinstance(mat, sp.HadamardProduct) else [mat]
+
+
+def _exp_sum_times_sigmoid(expr: Any) -> Any:
+    """(exp(u)∘y + y - exp(u)) ∘ σ(-u) → Σ of each term ∘ σ(-u), when a term holds
+    exp(u): each such term then loses its exp (the logistic loss with 0/1 labels)."""
+    for other in expr.args:
+        found = _sigmoid_power(other)
+        if found is None or found[1] != 1:
+            continue
+        u = _negated(found[0])
+        for i, total in enumerate(expr.args):
+            if not isinstance(total, sp.MatAdd):
+                continue
+            holds = any(_exp_operand(f) == u for t in total.args for f in _hadamard_factors(t)[1])
+            if not holds:
+                continue
+            rest = [a for m, a in enumerate(expr.args) if m != i]
+            pieces = []
+            for term in total.args:
+                coeff, factors = _hadamard_factors(term)
+                pieces.append(matmul(coeff, hadamard(sp.HadamardProduct(*factors, *rest))))
+            return matadd(*pieces)
+    return None
+
+
+def sigmoid_complement(expr: Any) -> Any:
+    """c (a ∘ σ(v)) + c (a ∘ σ(-v)) → c a,  σ(v) + σ(-v) → 𝟏  (σ(v) + σ(-v) = 1)
+    terminates: two terms become one and two σ go."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    split = [_hadamard_factors(t) for t in expr.args]
+    for i, (ci, fi) in enumerate(split):
+        for k, factor in enumerate(fi):
+            found = _sigmoid_power(factor)
+            if found is None or found[1] != 1:
+                continue
+            others = fi[:k] + fi[k + 1 :]
+            partner = _sigmoid(_negated(found[0]))
+            for j, (cj, fj) in enumerate(split):
+                if j == i or cj != ci or partner not in fj:
+                    continue
+                rest_j = list(fj)
+                rest_j.remove(partner)
+                if sorted(map(str, rest_j)) != sorted(map(str, others)):
+                    continue
+                kept = [t for m, t in enumerate(expr.args) if m not in (i, j)]
+                merged = (
+                    hadamard(sp.HadamardProduct(*others))
+                    if others
+                    else sp.OneMatrix(*shape_of(expr))
+                )
+                return matadd(matmul(ci, merged), *kept)
     return None
 
 

@@ -34,7 +34,7 @@ from .rewrite_diag import (
     trace_of_scalar,
     trace_of_transpose,
 )
-from .rewrite_exp import sigmoid_of_exp, softmax_of_exp
+from .rewrite_exp import sigmoid_complement, sigmoid_of_exp, softmax_of_exp
 from .rewrite_inverse import inverse_cancel
 from .rewrite_kron import (
     commutation_inverse,
@@ -107,6 +107,7 @@ __all__ = [
     "scalar_in_product",
     "scalar_normal_form",
     "scalar_of_constant",
+    "sigmoid_complement",
     "sigmoid_of_exp",
     "sign_with_abs",
     "softmax_of_exp",
@@ -133,6 +134,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     scalar_in_product,
     softmax_of_exp,
     sigmoid_of_exp,
+    sigmoid_complement,
     diag_sum,
     diag_scalar,
     diag_of_ones,

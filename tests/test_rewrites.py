@@ -56,6 +56,7 @@ from matderiv.rewrites import (
     scalar_in_product,
     scalar_normal_form,
     scalar_of_constant,
+    sigmoid_complement,
     sigmoid_of_exp,
     sign_with_abs,
     softmax_of_exp,
@@ -266,6 +267,17 @@ FIRES = [
         sp.HadamardPower(_sigma(-v), 2),
     ),
     (sigmoid_of_exp, (sp.HadamardProduct(EXP_V, _sigma(-v)),), _sigma(v)),
+    (  # the logistic loss with 0/1 labels: (e∘w + w - e)∘σ(-v), e = exp(v)
+        sigmoid_of_exp,
+        (sp.HadamardProduct(matadd(_hp(EXP_V, w), w, matmul(-1, EXP_V)), _sigma(-v)),),
+        matadd(_hp(EXP_V, w, _sigma(-v)), _hp(w, _sigma(-v)), matmul(-1, _hp(EXP_V, _sigma(-v)))),
+    ),
+    (sigmoid_complement, (matadd(_hp(w, _sigma(v)), _hp(w, _sigma(-v)), b),), matadd(w, b)),
+    (
+        sigmoid_complement,
+        (matadd(matmul(3, _sigma(v)), matmul(3, _sigma(-v))),),
+        matmul(3, sp.OneMatrix(n, 1)),
+    ),
     (
         sigmoid_of_exp,
         (sp.HadamardProduct(w, EXP_V, sp.HadamardPower(_sigma(-v), 3)),),
@@ -464,6 +476,8 @@ DECLINES = [
     (power_of_power, (sp.HadamardPower(v.applyfunc(sp.tanh), 2),)),
     (power_of_power, (sp.HadamardPower(v, 2),)),
     (sigmoid_of_exp, (sp.HadamardPower(EXP_V + 2 * sp.OneMatrix(n, 1), -1),)),
+    (sigmoid_complement, (matadd(_hp(w, _sigma(v)), _hp(b, _sigma(-v))),)),  # w ≠ b
+    (sigmoid_complement, (matadd(_sigma(v), matmul(2, _sigma(-v))),)),  # 1 ≠ 2
     (sigmoid_of_exp, (sp.HadamardPower(EXP_V + sp.OneMatrix(n, 1), 2),)),
     (sigmoid_of_exp, (sp.HadamardProduct(EXP_V, _sigma(v)),)),  # exp(v) σ(v) is not σ of anything
     (sigmoid_of_exp, (sp.HadamardProduct(w.applyfunc(sp.exp), _sigma(-v)),)),

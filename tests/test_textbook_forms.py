@@ -296,3 +296,16 @@ def test_the_transpose_of_a_named_sum_is_that_sum_transposed() -> None:
     check_derivation(d, {n: 5})
     defined = [fmt(s.expr) for s in d.steps if s.kind == "define"]
     assert "cᵀ" in defined and not any("xᵀ" in text for text in defined), defined
+
+
+def test_logistic_regression_with_zero_one_labels_is_x_transposed_times_the_residual() -> None:
+    """-(yᵀ log p + (1 - y)ᵀ log(1 - p)), p = σ(X w): the gradient was
+    -Xᵀ((exp(X w)∘y + y - exp(X w))∘σ(-(X w))); the textbook's Xᵀ(σ(X w) - y)."""
+    y = sp.MatrixSymbol("y", m, 1)
+    program = parse_program(
+        "p = sigmoid(X @ w); L = -(y.T @ log(p) + (1 - y).T @ log(1 - p))",
+        {"X": X, "w": w, "y": y},
+    )
+    d = gradient(program.expr, w)
+    assert fmt(d.result) == "Xᵀ (σ(X w) - y)", fmt(d.result)
+    check_derivation(d, {m: 5, n: 3})
