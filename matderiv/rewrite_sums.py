@@ -250,18 +250,27 @@ def _negative(term: Any) -> bool:
 
 
 def negative_sum_factor(expr: Any) -> Any:
-    """Aᵀ (-W - Wᵀ) B → -Aᵀ (W + Wᵀ) B  (a factor of a product whose terms are all
-    negative gives its sign to the product: -(-P - Q) K → (P + Q) K)
-    terminates: one sum fewer with negative terms; no rule negates the terms of a sum
-    inside a longer product (negated_sum takes -1 into a sum only when alone)."""
+    """Aᵀ (-W - Wᵀ) B → -Aᵀ (W + Wᵀ) B,  -Dᵀ (y - s) → Dᵀ (s - y)  (a factor of a
+    product whose terms are all negative gives its sign to the product; a product
+    with a negative number takes it into its one sum when that sum has at least as
+    many negative terms as positive: -(-P - Q) K → (P + Q) K)
+    terminates: the count of minus signs (the product's and its sums' terms) drops,
+    and no rule negates the terms of a sum inside a longer product (negated_sum takes
+    -1 into a sum only when alone)."""
     if not isinstance(expr, sp.MatMul):
         return None
     args = list(expr.args)
-    for i, factor in enumerate(args):
-        if isinstance(factor, sp.MatAdd) and all(_negative(t) for t in factor.args):
-            if len(args) == 2 and args[0] == -1:
-                return None  # negated_sum's case: -(-P - Q) → P + Q there
-            args[i] = matadd(*(matmul(-1, t) for t in factor.args))
+    if len(args) == 2 and args[0] == -1:
+        return None  # negated_sum's case: -(-P - Q) → P + Q there
+    coeff, _ = scalar_and_matrices(expr)
+    sums = [i for i, a in enumerate(args) if isinstance(a, sp.MatAdd)]
+    for i in sums:
+        terms = args[i].args
+        negative = sum(1 for t in terms if _negative(t))
+        all_negative = negative == len(terms)
+        takes_sign = coeff.is_Number and coeff < 0 and len(sums) == 1
+        if all_negative or (takes_sign and 2 * negative >= len(terms)):
+            args[i] = matadd(*(matmul(-1, t) for t in terms))
             return matmul(-1, *args)
     return None
 

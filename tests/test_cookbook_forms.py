@@ -31,7 +31,7 @@ DIMS = {n: 3, p: 2}
         (sp.Determinant(A * X * B), X, "det(A X B) X⁻ᵀ"),  # (51)
         (sp.log(sp.Determinant(sp.KroneckerProduct(X, Bp))), X, "p X⁻ᵀ"),
         (sp.Trace(sp.HadamardProduct(Y, Y.T)), Y, "2 I_n∘Y"),
-        ((x - A * s).T * W * (x - A * s), s, "-Aᵀ (W + Wᵀ) (x - A s)"),  # (84)
+        ((x - A * s).T * W * (x - A * s), s, "Aᵀ (W + Wᵀ) (A s - x)"),  # (84), sign inside
     ],
     ids=[
         "det inv",

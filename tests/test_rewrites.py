@@ -249,6 +249,11 @@ FIRES = [
         (sp.MatMul(A, sp.MatAdd(-S, -S.T), v),),
         matmul(-1, A, matadd(S, S.T), v),
     ),
+    (  # -Sᵀ (v - w) → Sᵀ (w - v) (the logistic gradient Dᵀ(σ(D w) - y))
+        negative_sum_factor,
+        (sp.MatMul(-1, S.T, sp.MatAdd(v, -w)),),
+        matmul(S.T, matadd(w, -v)),
+    ),
     (  # -(-P - 2Q) S → (P + 2Q) S (a Hessian's double negation)
         negative_sum_factor,
         (sp.MatMul(-1, sp.MatAdd(-S, -2 * S.T), S),),
@@ -472,6 +477,7 @@ DECLINES = [
     (sign_with_abs, (sp.sign(DET) * TR,)),
     (sign_with_abs, (sp.sign(DET) * sp.sqrt(sp.Abs(DET)),)),  # not an integer power
     (negative_sum_factor, (sp.MatMul(-1, sp.MatAdd(-v, -w)),)),  # negated_sum's case
+    (negative_sum_factor, (sp.MatMul(-1, S, sp.MatAdd(v, w, -b)),)),  # more + than -
     (negated_sum, (sp.MatMul(-1, S, sp.MatAdd(v, -w)),)),
     (power_of_power, (sp.HadamardPower(v.applyfunc(sp.tanh), 2),)),
     (power_of_power, (sp.HadamardPower(v, 2),)),
