@@ -1,0 +1,278 @@
+"""The LaTeX printer for matrix expressions: what papers write, Xᵀ as X^{T}, X^{-T},
+I_{n}, A \\otimes B, A \\circ B, \\operatorname{vec}, \\operatorname{diag}, K_{m,n}, tanh(a)
+for an entrywise tanh (``render/latex.py`` lays out a Derivation with it)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from ..named_functions import BODIES
+from ..nodes import AsScalar
+from . import tex_names
+from .grouping import (
+    SizedConstants,
+    called_name,
+    grouped_scalar,
+    is_unit,
+    relu_operand,
+    signed,
+    step_operand,
+)
+from .unicode import accented
+
+
+class MatrixLatexPrinter(SizedConstants, LatexPrinter):
+    """SymPy's LaTeX printer with textbook matrix notation."""
+
+    def _wrap(self, expr: Any) -> str:
+        out = self._print(expr)
+        constant = isinstance(expr, (sp.OneMatrix, sp.ZeroMatrix)) and "^" not in out
+        if constant or isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Identity)):
+            return out
+        return rf"\left({out}\right)"
+
+    def _needs_mul_brackets(self, expr: Any, first: bool = False, last: bool = False) -> bool:
+        return _grouped_scalar(expr) or super()._needs_mul_brackets(expr, first, last)
+
+    def parenthesize(self, item: Any, level: int, strict: bool = False) -> str:
+        r"""X∘² prints as X \circ X, so it binds like a \circ product, looser than ⊗ reads."""
+        mul = PRECEDENCE["Mul"]
+        if _squared(item) and (mul < level or (not strict and mul <= level)):
+            return rf"\left({self._print(item)}\right)"
+        return str(super().parenthesize(item, level, strict))
+
+    def _print_Transpose(self, expr: Any) -> str:
+        if isinstance(expr.arg, sp.Inverse):
+            return rf"{self._wrap(expr.arg.arg)}^{{-T}}"
+        return rf"{self._wrap(expr.arg)}^{{T}}"
+
+    def _print_Inverse(self, expr: Any) -> str:
+        if isinstance(expr.arg, sp.Transpose):
+            return rf"{self._wrap(expr.arg.arg)}^{{-T}}"
+        return rf"{self._wrap(expr.arg)}^{{-1}}"
+
+    def _print_MatrixSymbol(self, expr: Any) -> str:
+        if expr.name.startswith("∂") and "/∂" in expr.name:
+            return tex_label(expr.name)
+        return self._accented(expr.name) or super()._print_MatrixSymbol(expr)  # via _print_Symbol
+
+    def _print_Symbol(self, expr: Any, style: str = "plain") -> str:
+        accented = self._accented(expr.name)
+        if accented is not None:
+            return accented
+        safe = sp.Symbol(tex_names.escape(expr.name))
+        return _braced(super()._print_Symbol(safe, style))
+
+    def _accented(self, name: str) -> str | None:
+        """hbar_1 → \\bar{h}_{1} (not Planck's \\hbar), hdot_1 → \\dot{h}_{1},
+        abardot → \\dot{\\bar{a}}."""
+        base, sep, sub = name.partition("_")
+        found = accented(base)
+        if found is None:
+            return None
+        stem, marks = found
+        head = self._print(sp.Symbol(stem))
+        for mark in marks:
+            head = rf"\{mark}{{{head}}}"
+        return head + (rf"_{{{self._print(sp.Symbol(sub))}}}" if sep else "")
+
+    def _print_MatrixElement(self, expr: Any) -> str:
+        rows, cols = expr.parent.shape
+        index = ", ".join(self._print(k) for k, n in ((expr.i, rows), (expr.j, cols)) if n != 1)
+        parent = self._print(expr.parent)
+        return rf"\left({parent}\right)_{{{index}}}" if index else parent
+
+    def _print_Sum(self, expr: Any) -> str:
+        r"""\sum_{k,l} over the range of its indices, as the Unicode Σ_kl (no 0-based bounds)."""
+        indices = ",".join(self._print(limit[0]) for limit in expr.limits)
+        body = self._print(expr.function)
+        if isinstance(expr.function, sp.Add):
+            body = rf"\left({body}\right)"
+        return rf"\sum_{{{indices}}} {body}"
+
+    def _print_KroneckerDelta(self, expr: Any, exp: Any = None) -> str:
+        i, j = (self._print(a) for a in expr.args[:2])
+        return rf"\delta_{{{i}, {j}}}" + (f"^{{{exp}}}" if exp else "")
+
+    def _print_Derivative(self, expr: Any) -> str:
+        top, var = self._print(expr.expr), self._print(expr.variables[0])
+        return rf"\frac{{\partial {top}}}{{\partial {var}}}"
+
+    def _print_Identity(self, expr: Any) -> str:
+        if sp.Integer(1) == expr.rows:  # I_1 is the number 1, as a 1 x 1 ones matrix is
+            return "1"
+        return rf"I_{{{self._print(expr.rows)}}}"
+
+    def _constant(self, expr: Any, digit: str) -> str:
+        r"""\mathbf{1} where a sum or \circ product gives the size, else \mathbf{1}_{n},
+        \mathbf{1}_{n}^{T} or \mathbf{1}_{m \times n}; a 1 x 1 one is the number."""
+        kind, rows, cols = self.constant_shape(expr)
+        bold = rf"\mathbf{{{digit}}}"
+        if kind == "bare":
+            return bold if self._bare_constants else digit
+        if kind == "column":
+            return rf"{bold}_{{{self._print(rows)}}}"
+        if kind == "row":
+            return rf"{bold}_{{{self._print(cols)}}}^{{T}}"
+        return rf"{bold}_{{{self._print(rows)} \times {self._print(cols)}}}"
+
+    def _print_OneMatrix(self, expr: Any) -> str:
+        return self._constant(expr, "1")
+
+    def _print_ZeroMatrix(self, expr: Any) -> str:
+        return self._constant(expr, "0")
+
+    def _print_HadamardPower(self, expr: Any) -> str:
+        base = self._wrap(expr.base)
+        if expr.exp == 2:
+            return rf"{base} \circ {base}"
+        return rf"{base}^{{\circ {self._print(expr.exp)}}}"
+
+    def _print_MatMul(self, expr: Any) -> str:
+        from ..norms import norm_1_operand  # not at the top: norms → shapes → this module
+
+        operand = norm_1_operand(expr)
+        if operand is not None:  # 𝟏ᵀ|x| is ‖x‖₁
+            return rf"\left\lVert {self._print(operand)} \right\rVert_{{1}}"
+        coeff, mats = expr.as_coeff_matrices()
+        if coeff != 1 and is_unit(tuple(mats)):  # c·I₁ is the number c
+            text = self._print(coeff)
+            return rf"\left({text}\right)" if isinstance(coeff, sp.Add) else text
+        grouped = (sp.MatAdd, sp.KroneckerProduct, sp.HadamardProduct, sp.MatMul)
+        body = " ".join(
+            rf"\left({self._print(m)}\right)"
+            if isinstance(m, grouped) or (_squared(m) and len(mats) > 1)
+            else self._print(m)
+            for m in mats
+        )
+        if coeff == 1:
+            return body
+        if coeff == -1:
+            return f"- {body}"
+        sign, scalar = signed(coeff)
+        text = self._print(scalar)
+        if isinstance(scalar, sp.Add) or _grouped_scalar(scalar):
+            text = rf"\left({text}\right)"
+        return f"{sign and '- '}{text} {body}"
+
+    def _print_MatAdd(self, expr: Any) -> str:
+        terms = [self._print(t) for t in expr.args]
+        terms.sort(key=lambda t: t.startswith("-"))
+        out = terms[0]
+        for t in terms[1:]:
+            out += f" - {t[1:].lstrip()}" if t.startswith("-") else f" + {t}"
+        return out
+
+    def _print_Pow(self, expr: Any, exp: str | None = None) -> str:
+        r"""√(xᵀx) as \lVert x\rVert (\lVert X\rVert_{F} for a matrix), odd powers too."""
+        from ..norms import norm_power  # not at the top: norms → shapes → unicode
+
+        found = norm_power(expr)
+        if found is None:
+            return str(super()._print_Pow(expr))
+        operand, frobenius, k = found
+        bars = rf"\left\lVert {self._print(operand)} \right\rVert{'_{F}' if frobenius else ''}"
+        power = bars if abs(k) == 1 else f"{bars}^{{{abs(k)}}}"
+        return power if k > 0 else rf"\frac{{1}}{{{power}}}"
+
+    def _print_Heaviside(self, expr: Any) -> str:
+        arg = step_operand(expr)
+        if arg is None:
+            return str(super()._print_Heaviside(expr))
+        return rf"\operatorname{{step}}\left({self._print(arg)}\right)"
+
+    def _print_Max(self, expr: Any) -> str:
+        arg = relu_operand(expr)
+        if arg is None:
+            return str(super()._print_Max(expr))
+        return rf"\operatorname{{relu}}\left({self._print(arg)}\right)"
+
+    def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
+        fn = expr.function
+        arg = self._print(expr.expr)
+        name = called_name(expr)
+        if name == "sigmoid":
+            return rf"\sigma\left({arg}\right)"
+        if name in BODIES:  # relu, softplus, step, abs, sign
+            return rf"\operatorname{{{name}}}\left({arg}\right)"
+        if isinstance(fn, sp.Lambda) and len(fn.variables) == 1:
+            var, body = fn.variables[0], fn.expr
+            if isinstance(body, sp.Function) and body.args == (var,):
+                placeholder = sp.Symbol("MATDERIVARG")
+                return self._print(body.func(placeholder)).replace(self._print(placeholder), arg)
+            mapping = rf"{self._print(var)} \mapsto {self._print(body)}"
+            return rf"\left({mapping}\right)_{{\circ}}\left({arg}\right)"
+        return rf"{self._print(fn)}_{{\circ}}\left({arg}\right)"
+
+
+def _squared(expr: Any) -> bool:
+    return isinstance(expr, sp.HadamardPower) and expr.exp == 2
+
+
+def _grouped_scalar(expr: Any) -> bool:
+    r"""grouped_scalar, and a 1 x 1 w∘w used as a scalar: \circ binds looser in LaTeX."""
+    return grouped_scalar(expr) or (isinstance(expr, AsScalar) and _squared(expr.arg))
+
+
+_PRINTER = MatrixLatexPrinter()
+
+
+def tex(expr: Any) -> str:
+    """A formula in LaTeX."""
+    return _PRINTER.doprint(expr)
+
+
+def tex_shape(shape: Any) -> str:
+    return rf"{tex(sp.sympify(shape[0]))} \times {tex(sp.sympify(shape[1]))}"
+
+
+_VEC = re.compile(r"^vec\((.*)\)$")
+
+
+_SECOND = re.compile(r"^∂²(.+?)/∂(.+?)∂(.+)$")
+
+
+def name_tex(text: str) -> str:
+    """A label's operand in LaTeX: h_1 → h_{1}, vec(W_hx) → \\operatorname{vec}(W_{hx}), Xᵀ,
+    vec(X)ᵀ."""
+    transposed = text.endswith("ᵀ")
+    base = text.removesuffix("ᵀ")
+    match = _VEC.match(base)
+    if match:
+        out = rf"\operatorname{{vec}}\left({name_tex(match.group(1))}\right)"
+    else:
+        out = tex(sp.Symbol(base))
+    return f"{out}^{{T}}" if transposed else out
+
+
+def tex_label(label: str) -> str:
+    """∂y/∂x (matderiv's step labels) as a LaTeX fraction; a Hessian's ∂²f/∂x∂xᵀ and
+    an HVP's H vec(V) too."""
+    second = _SECOND.match(label)
+    if second:
+        top, left, right = (name_tex(part) for part in second.groups())
+        return rf"\frac{{\partial^{{2}} {top}}}{{\partial {left}\,\partial {right}}}"
+    if label.startswith("H vec(") and label.endswith(")"):
+        return rf"H\,{name_tex(label[2:])}"
+    if label.startswith("∂") and "/∂" in label:
+        top, bottom = label[1:].split("/∂", 1)
+        return rf"\frac{{\partial {name_tex(top)}}}{{\partial {name_tex(bottom)}}}"
+    commutation = _COMMUTATION.fullmatch(label)
+    if commutation:
+        m, n = (name_tex(d) for d in commutation.groups())
+        return rf"K_{{{m},{n}}}"
+    return tex(sp.Symbol(label))
+
+
+_COMMUTATION = re.compile(r"K_\{([^,{}]+),([^,{}]+)\}")
+
+
+def _braced(name: str) -> str:
+    """A name SymPy printed with a superscript (a__b → a^{b}) in braces, so that a
+    transpose or power can follow it: {a^{b}}^{T}, not the double superscript a^{b}^{T}."""
+    return f"{{{name}}}" if "^" in name else name
