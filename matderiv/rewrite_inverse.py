@@ -15,9 +15,10 @@ def _square(expr: Any) -> bool:
     return dims_equal(*shape_of(expr))
 
 
-def _inverse_of(factors: tuple[Any, ...]) -> Any:
+def inverse_of(*factors: Any) -> Any:
+    """(F₁ F₂ …)⁻¹ in canonical form (I⁻¹ is I)."""
     rest = factors[0] if len(factors) == 1 else matmul(*factors)
-    return canonical(sp.Inverse(rest))
+    return rest if isinstance(rest, sp.Identity) else canonical(sp.Inverse(rest))
 
 
 def _product_inverted(expr: Any) -> tuple[Any, ...] | None:
@@ -36,8 +37,8 @@ def inverse_cancel(left: Any, right: Any) -> Any:
     terminates: removes a factor and a product from the inverse."""
     factors = _product_inverted(right)
     if factors is not None and factors[-1] == left and _square(left):
-        return (_inverse_of(factors[:-1]),)
+        return (inverse_of(*factors[:-1]),)
     factors = _product_inverted(left)
     if factors is not None and factors[0] == right and _square(right):
-        return (_inverse_of(factors[1:]),)
+        return (inverse_of(*factors[1:]),)
     return None

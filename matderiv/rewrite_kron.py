@@ -8,8 +8,9 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import canonical, matadd, matmul, scalar_and_matrices, transpose
+from .canon import matadd, matmul, scalar_and_matrices, transpose
 from .nodes import CommutationMatrix, Reshape, Vec
+from .rewrite_inverse import inverse_of
 from .shapes import dims_equal, shape_of, shapes_equal
 
 
@@ -60,11 +61,7 @@ def inverse_of_kron(expr: Any) -> Any:
     factors = expr.arg.args
     if not all(dims_equal(*shape_of(f)) for f in factors):
         return None
-    return sp.KroneckerProduct(*(_inverse(f) for f in factors))
-
-
-def _inverse(factor: Any) -> Any:
-    return factor if isinstance(factor, sp.Identity) else canonical(sp.Inverse(factor))
+    return sp.KroneckerProduct(*(inverse_of(f) for f in factors))
 
 
 def commutation_trivial(expr: Any) -> Any:

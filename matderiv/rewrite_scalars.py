@@ -14,20 +14,7 @@ import sympy as sp
 
 from .canon import matmul, sort_key, transpose
 from .nodes import AsScalar, DiagVector
-from .shapes import dims_equal, is_matrix, shape_of
-
-
-def _one_by_one(expr: Any) -> bool:
-    rows, cols = shape_of(expr)
-    return dims_equal(rows, 1) and dims_equal(cols, 1)
-
-
-def _transposes(expr: Any) -> int:
-    if isinstance(expr, sp.Transpose):
-        return 1
-    if isinstance(expr, (sp.MatMul, sp.MatAdd)):
-        return sum(_transposes(a) for a in expr.args if is_matrix(a))
-    return 0
+from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of, transposes_reached
 
 
 def as_scalar(expr: Any) -> Any:
@@ -46,8 +33,8 @@ def as_scalar(expr: Any) -> Any:
     if isinstance(expr, DiagVector):  # diag(s) of a 1 x 1 s is s
         return as_scalar(expr.arg)
     flipped = transpose(expr)
-    key = (_transposes(expr), sort_key(expr))
-    if (_transposes(flipped), sort_key(flipped)) < key:
+    key = (transposes_reached(expr), sort_key(expr))
+    if (transposes_reached(flipped), sort_key(flipped)) < key:
         expr = flipped
     return AsScalar(expr)
 
@@ -60,7 +47,9 @@ def _runs(mats: list[Any]) -> list[list[Any]]:
     """The factors of a 1 x 1 product cut into the shortest 1 x 1 runs, in order."""
     runs, start = [], 0
     for end in range(1, len(mats) + 1):
-        if _one_by_one(matmul(*mats[start:end])) and dims_equal(shape_of(mats[start])[0], 1):
+        if is_scalar_shape(shape_of(matmul(*mats[start:end]))) and dims_equal(
+            shape_of(mats[start])[0], 1
+        ):
             runs.append(mats[start:end])
             start = end
     if start < len(mats):  # not all 1 x 1 runs: one run of the rest
@@ -75,7 +64,7 @@ def kron_scalar_factor(expr: Any) -> Any:
         return None
     factors = list(expr.args)
     for i, factor in enumerate(factors):
-        if _one_by_one(factor) and not isinstance(factor, sp.Identity):
+        if is_scalar_shape(shape_of(factor)) and not isinstance(factor, sp.Identity):
             rest = factors[:i] + factors[i + 1 :]
             coeff, mats = _split(factor)
             inner = rest[0] if len(rest) == 1 else sp.KroneckerProduct(*rest)
@@ -94,7 +83,7 @@ def scalar_in_product(expr: Any) -> Any:
     """u aᵀ x vᵀ → (aᵀx) u vᵀ,  A x (xᵀx)⁻¹ → 1/(xᵀx) A x  (a run of factors, or one
     factor, that is 1 x 1 in a product that is not: a scalar coefficient)
     terminates: the product loses matrix factors to a coefficient."""
-    if not isinstance(expr, sp.MatMul) or _one_by_one(expr):
+    if not isinstance(expr, sp.MatMul) or is_scalar_shape(shape_of(expr)):
         return None
     scalars = [a for a in expr.args if not is_matrix(a)]
     mats = [a for a in expr.args if is_matrix(a)]
@@ -108,7 +97,7 @@ def scalar_in_product(expr: Any) -> Any:
                 return None
             run = mats[start:end]
             rest = mats[:start] + mats[end:]
-            if not _one_by_one(matmul(*run)) or not rest:
+            if not is_scalar_shape(shape_of(matmul(*run))) or not rest:
                 continue
             if any(isinstance(f, sp.Identity) for f in run):
                 continue  # I₁ is dropped by canonical

@@ -213,13 +213,13 @@ def _interned(expr: Any) -> Any:
     return _INTERNED.setdefault(expr, expr)
 
 
-def _transposes(expr: Any) -> int:
+def transposes_reached(expr: Any) -> int:
     """The transposes in ``expr`` that a transpose of it would remove or add: those
     reached through products, sums and Kronecker products (where ``transpose`` goes)."""
     if isinstance(expr, sp.Transpose):
         return 1
     if isinstance(expr, (sp.MatMul, sp.MatAdd, sp.KroneckerProduct)):
-        return sum(_transposes(a) for a in expr.args if is_matrix(a))
+        return sum(transposes_reached(a) for a in expr.args if is_matrix(a))
     return 0
 
 
@@ -240,8 +240,8 @@ def _transposed_entrywise(node: Any) -> Any:
     else:
         return None
     flipped = [transpose(o) for o in operands]
-    before = sum(map(_transposes, operands))
-    after = sum(map(_transposes, flipped))
+    before = sum(map(transposes_reached, operands))
+    after = sum(map(transposes_reached, flipped))
     row = is_scalar_shape((shape_of(operands[0])[0], 1)) and not is_scalar_shape(
         shape_of(operands[0])
     )

@@ -117,6 +117,7 @@ class StepBuilder:
         # writes out only v_k)
         root = self.symbols.get(self.graph.root)
         variables = {v for v in self.graph.wrt.free_symbols if isinstance(v, sp.MatrixSymbol)}
+        as_scalars = {n.arg for n in self.graph.order if isinstance(n, AsScalar)}
         for node, symbol in list(display.items()):
             if symbol == root or not is_matrix(node) or not node.args:
                 continue
@@ -125,7 +126,7 @@ class StepBuilder:
             # those stand for themselves
             if not is_leaf(simpler) and simpler.free_symbols & variables:
                 display.setdefault(simpler, symbol)
-            if is_scalar_shape(shape_of(node)):  # used as a scalar: 1/n 𝟏ᵀv is (𝟏ᵀv)/n
+            if node in as_scalars:  # used as a scalar: 1/n 𝟏ᵀv is (𝟏ᵀv)/n
                 scalar = simplify(AsScalar(node))
                 if not isinstance(scalar, AsScalar) and scalar.free_symbols & variables:
                     display.setdefault(scalar, AsScalar(symbol))
