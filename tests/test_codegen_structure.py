@@ -120,3 +120,48 @@ def test_the_shared_factorisation_compiles_with_numba() -> None:
     code = agrees(derive(Q.I * C, Q), m, n, backend="numba")
     assert "_inv_lu(" in code
     agrees(gradient(sp.log(sp.Determinant(Q + X * X.T)), X), m, n, backend="numba")
+
+
+# -- permutations are applied, never built ------------------------------------------
+
+Y = sp.MatrixSymbol("Y", n, n)
+P = sp.MatrixSymbol("P", n, m)
+
+PERMUTATION_CASES = {
+    # (I_p ⊗ K_{n,m} ⊗ I_m)(vec(A) ⊗ I_{mn}): the permutation is (pmnm)² entries
+    "A ⊗ X by X": (lambda layout: derive(sp.KroneckerProduct(A, X), X, layout), (m, n, p)),
+    "X ⊗ A by X": (lambda layout: derive(sp.KroneckerProduct(X, A), X, layout), (m, n, p)),
+    "Y ⊗ Y by Y": (lambda layout: derive(sp.KroneckerProduct(Y, Y), Y, layout), (n,)),
+    # (x ⊗ I) K: the Kronecker product is built, the commutation permutes its columns
+    "vec(Pᵀ) yᵀ by P": (lambda layout: derive(matderiv.vec(P.T) * y.T, P, layout), (m, n)),
+}
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+@pytest.mark.parametrize("case", PERMUTATION_CASES, ids=str)
+def test_a_commutation_factor_permutes_rows_or_columns_instead_of_being_built(
+    case, layout
+) -> None:
+    build, dims = PERMUTATION_CASES[case]
+    d = build(layout)
+    assert d.result.has(matderiv.commutation(2, 3).func)  # the case has a permutation
+    code = body(agrees(d, *dims))
+    assert "_commutation(" not in code
+    assert "_commute" in code
+
+
+@pytest.mark.parametrize("case", ["A ⊗ X by X", "vec(Pᵀ) yᵀ by P"])
+def test_permutations_applied_by_blocks_compile_with_numba(case) -> None:
+    pytest.importorskip("numba")
+    build, dims = PERMUTATION_CASES[case]
+    for layout in ("numerator", "denominator"):
+        agrees(build(layout), *dims, backend="numba")
+
+
+def test_a_three_factor_kronecker_product_is_applied_one_factor_at_a_time() -> None:
+    # (Aᵀ ⊗ Bᵀ ⊗ C) v, (m²p x pn²) times (pn² x 1): three block products
+    v = sp.MatrixSymbol("v", p * n * n, 1)
+    x3 = sp.MatrixSymbol("x3", m, 1)
+    expr = sp.KroneckerProduct(A.T, B.T, C) * v * x3.T * x3
+    code = body(agrees(derive(expr, x3), m, n, p))
+    assert code.count("_kron_mid(") == 3 and "_kron(" not in code

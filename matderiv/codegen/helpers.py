@@ -69,6 +69,21 @@ def _kron_eye_right(A, k):
     return out.reshape(p * k, q * k)
 
 
+def _kron_mid(F, M, a, b):
+    """(I_a ⊗ F ⊗ I_b) @ M for F: p x q: F applied to each of M's a row blocks, whose
+    rows it mixes b apart."""
+    k = M.shape[1]
+    T = numpy.matmul(F, M.reshape(a, F.shape[1], b * k))
+    return T.reshape(-1, k)
+
+
+def _commute_mid(M, a, m, n, b):
+    """(I_a ⊗ K_{m,n} ⊗ I_b) @ M, a permutation of M's rows: in each of the a row
+    blocks, the block of b rows at i + m j goes to j + n i."""
+    k = M.shape[1]
+    return M.reshape(a, n, m, b * k).transpose(0, 2, 1, 3).reshape(-1, k)
+
+
 def _commute_rows(M, m, n):
     """K_{m,n} @ M: row i + m j of M goes to row j + n i (K vec(A) = vec(Aᵀ))."""
     k = M.shape[1]
@@ -151,6 +166,8 @@ HELPERS = {
         _kron_commuted,
         _kron_eye_left,
         _kron_eye_right,
+        _kron_mid,
+        _commute_mid,
         _commute_rows,
         _commute_cols,
         _commutation,

@@ -99,6 +99,27 @@ def _kron_eye_right(A, k):
                 out[a * k + i, c * k + i] = A[a, c]
     return out
 """,
+    "_kron_mid": """
+def _kron_mid(F, M, a, b):
+    k = M.shape[1]
+    T = numpy.ascontiguousarray(M).reshape(a, F.shape[1], b * k)
+    out = numpy.empty((a, F.shape[0], b * k))
+    for i in range(a):
+        out[i] = F.dot(T[i])
+    return out.reshape(-1, k)
+""",
+    "_commute_mid": """
+def _commute_mid(M, a, m, n, b):
+    k = M.shape[1]
+    out = numpy.empty((a * m * n * b, k))
+    for t in range(a):
+        for i in range(m):
+            for j in range(n):
+                src = ((t * n + j) * m + i) * b
+                dst = ((t * m + i) * n + j) * b
+                out[dst : dst + b, :] = M[src : src + b, :]
+    return out
+""",
     "_commute_rows": """
 def _commute_rows(M, m, n):
     out = numpy.empty((m * n, M.shape[1]))

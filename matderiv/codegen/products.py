@@ -6,10 +6,10 @@ n ≤ 64 and 3x faster for outer products at n = 64-256, the same for large n.) 
 structured factors (A ⊗ B, K_{m,n}, diag(v), ones) is evaluated from the end
 that holds a plain matrix, applying each structured factor to the running
 result with a helper (``_kron_left``, ``_commute_rows``, ``v * M`` ...), so
-none of them is built; a diag(v) at either end of a product scales the rows (or
-columns) of the rest.  A sum met by a narrow running result (a vector), or a sum
-of inverses, is distributed: (A + Aᵀ) v → A v + Aᵀ v.  An inverse in a product
-with a plain matrix is applied the same way, by solving with A's LU factors
+none of them is built (``kron.py``); a diag(v) at either end of a product scales
+the rows (or columns) of the rest.  A sum met by a narrow running result (a
+vector), or a sum of inverses, is distributed: (A + Aᵀ) v → A v + Aᵀ v.  An inverse
+in a product with a plain matrix is applied the same way, by solving with A's LU factors
 (computed once per A, and shared with Aᵀ): A⁻¹ M → solve, M A⁻ᵀ → solve from the
 right, so A⁻¹ is never formed; where the code has formed A⁻¹ already (the result
 needs it), it is multiplied by instead.
@@ -26,6 +26,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from ..named_functions import function_name
 from ..nodes import CommutationMatrix, DiagVector
 from ..shapes import shape_of
+from .kron import built_factor, by_factor, kron_by_factor, kron_two
 
 if TYPE_CHECKING:
     from .emit import Emitter
@@ -55,16 +56,6 @@ def _vector_chain(codes: list[str], vector: str, from_left: bool = False) -> str
     for code in reversed(codes):
         vector = dot(code, vector)
     return vector
-
-
-def _kron_parts(node: Any) -> tuple[Any, Any]:
-    first, *rest = node.args
-    second = rest[0] if len(rest) == 1 else sp.KroneckerProduct(*rest)
-    return first, second
-
-
-def _factor_or_none(em: Emitter, node: Any) -> str:
-    return "None" if isinstance(node, sp.Identity) else em.code(node)
 
 
 def is_inverse(node: Any) -> bool:
@@ -132,12 +123,9 @@ def _apply_left(em: Emitter, factor: Any, acc: str) -> str:
     if isinstance(factor, sp.OneMatrix):
         total = f"{wrap(acc)}.sum(axis=0, keepdims=True)"
         return total if is_one(factor.rows) else f"numpy.repeat({total}, {em.dim(factor.rows)}, 0)"
-    a, b = _kron_parts(factor)
-    em.helpers.add("_kron_left")
-    return (
-        f"_kron_left({_factor_or_none(em, a)}, {_factor_or_none(em, b)}, {acc}, "
-        f"{em.dim(a.cols)}, {em.dim(b.cols)})"
-    )
+    if by_factor(factor):
+        return kron_by_factor(em, factor, acc)
+    return kron_two(em, factor, acc)
 
 
 def _apply_right(em: Emitter, acc: str, factor: Any) -> str:
@@ -157,12 +145,9 @@ def _apply_right(em: Emitter, acc: str, factor: Any) -> str:
     if isinstance(factor, sp.OneMatrix):
         total = f"{wrap(acc)}.sum(axis=1, keepdims=True)"
         return total if is_one(factor.cols) else f"numpy.repeat({total}, {em.dim(factor.cols)}, 1)"
-    a, b = _kron_parts(factor)
-    em.helpers.add("_kron_right")
-    return (
-        f"_kron_right({acc}, {_factor_or_none(em, a)}, {_factor_or_none(em, b)}, "
-        f"{em.dim(a.rows)}, {em.dim(b.rows)})"
-    )
+    if by_factor(factor):
+        return f"{wrap(kron_by_factor(em, factor, f'{wrap(acc)}.T', transposed=True))}.T"
+    return kron_two(em, factor, acc, right=True)
 
 
 def dot(left: str, right: str) -> str:
@@ -331,9 +316,9 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
         end = _run_end(ops, 0)
         start = _plain([em._paren(m) for m in mats[:end]])
         return _left_to_right(em, mats[end:], start, solve)
-    if solve:
-        # inverses at both ends: start from the first plain block, then solve
-        # outwards (X⁻ᵀ Vᵀ X⁻ᵀ: two solves, no inverse)
+    if solve or not all(ops):
+        # operators at both ends: start from the first plain block and apply them
+        # outwards (X⁻ᵀ Vᵀ X⁻ᵀ: two solves, no inverse; K (A ⊗ I) K: two permutations)
         first = ops.index(False)
         end = _run_end(ops, first)
         start = _plain([em._paren(m) for m in mats[first:end]])
@@ -344,24 +329,8 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
         return f"({em._paren(mats[0].arg)} * {wrap(product_code(em, mats[1:]))})"
     if isinstance(mats[-1], DiagVector):
         return f"({wrap(product_code(em, mats[:-1]))} * {em._paren(mats[-1].arg)}.T)"
-    # structured at both ends: build the first factor (a Kronecker product is
-    # usually the result's own size) and apply the rest to it from the right
-    first, rest = mats[0], mats[1:]
-    if _kron_then_commutation(first, rest[0]):
-        a, b = first.args
-        em.helpers.add("_kron_commuted")
-        start = f"_kron_commuted({em.code(a)}, {em.code(b)})"
-        return _left_to_right(em, rest[1:], start, solve)
-    return _left_to_right(em, rest, em.code(first), solve)
-
-
-def _kron_then_commutation(first: Any, second: Any) -> bool:
-    """(A ⊗ B) K_{q,s} with A: p x q and B: r x s, which one broadcast builds."""
-    if not isinstance(first, sp.KroneckerProduct) or len(first.args) != 2:
-        return False
-    if not isinstance(second, CommutationMatrix):
-        return False
-    a, b = first.args
-    if isinstance(a, sp.Identity) or isinstance(b, sp.Identity):
-        return False
-    return bool(sp.sympify(second.m - a.cols) == 0 and sp.sympify(second.n - b.cols) == 0)
+    # every factor structured: build one, the smallest, never a permutation while
+    # another factor will do, and apply the others to it from both sides
+    lo, hi, start = built_factor(em, mats)
+    start = _right_to_left(em, mats[:lo], start, narrow=False, solve=solve)
+    return _left_to_right(em, mats[hi:], start, solve)
