@@ -47,6 +47,7 @@ class Chain:
     node: Any
     value: Any
     uses: tuple[tuple[Any, Term], ...]
+    raw: Any = None  # the sum before simplification, which ``value`` simplifies
 
 
 def _rule(node: Any) -> Rule:
@@ -99,9 +100,10 @@ def forward(
         if node not in graph.depends or node == graph.wrt:
             continue
         rule, terms = _differential(graph, node)
-        value = simplify(_total([t.map.push(jac[t.operand]) for t in terms]), log)
+        raw = _total([t.map.push(jac[t.operand]) for t in terms])
+        value = simplify(raw, log)
         locals_.append(Local(node, rule, terms))
-        chains.append(Chain(node, value, tuple((t.operand, t) for t in terms)))
+        chains.append(Chain(node, value, tuple((t.operand, t) for t in terms), raw))
         if program is not None and node in graph.definitions and node != graph.root:
             value = program.define(node, value, "dot")
         jac[node] = value
@@ -130,9 +132,10 @@ def reverse(
     for node in reversed(graph.order):
         if node not in parts or node not in graph.depends:
             continue
-        adjoint = simplify(_total(parts.pop(node)), log)
+        raw = _total(parts.pop(node))
+        adjoint = simplify(raw, log)
         if node != graph.root:
-            chains.append(Chain(node, adjoint, tuple(uses.pop(node))))
+            chains.append(Chain(node, adjoint, tuple(uses.pop(node)), raw))
         if node == graph.wrt:
             return adjoint, locals_, chains
         if program is not None and node in graph.definitions:

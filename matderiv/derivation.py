@@ -59,6 +59,14 @@ class Step:
     product_shape: Shape | None = None
     before: Any = None
 
+    @property
+    def shown_differential(self) -> tuple[Any, Any] | None:
+        """The differential a renderer shows as "from dY = ...": none where it reads
+        dXᵀ = dXᵀ (Y = Xᵀ of a symbol X, shown as itself)."""
+        if self.differential is None or self.differential[0] == self.differential[1]:
+            return None
+        return self.differential
+
 
 #: what a second-order derivation is, by its mode
 SECOND_ORDER = {"hessian": "Hessian", "hvp": "Hessian-vector product"}

@@ -93,15 +93,16 @@ def _derive(
     out_shape = shape_of(expr)
     aliases = program.aliases if program else {}
     builder = StepBuilder(graph, name_nodes(graph, names, taken), layout, aliases)
-    log: list[Rewrite] = []
+    chain_log: list[Rewrite] = []  # the chain rule's rewrites, in its own orientation
+    log: list[Rewrite] = []  # the result's, in the layout's
     if is_scalar_shape(out_shape):
-        grad, locals_, chains = reverse(graph, log, program)
+        grad, locals_, chains = reverse(graph, chain_log, program)
         raw = layouts.finish_gradient(grad, var, layout)
         chain_steps = builder.reverse_chain(chains)
         mode = "reverse"
     else:
         m, n = var.shape
-        jac, locals_, chains = forward(graph, sp.Identity(m * n), log, program)
+        jac, locals_, chains = forward(graph, sp.Identity(m * n), chain_log, program)
         raw = layouts.finish_jacobian(jac, out_shape, var, layout)
         chain_steps = builder.forward_chain(chains) + builder.change_of_variable(var, raw)
         mode = "forward"
@@ -126,7 +127,7 @@ def _derive(
         + builder.local(locals_)
         + _generated_steps(program, restore, builder.named(graph.root), var.symbol)
         + chain_steps
-        + builder.simplifications(log)
+        + builder.simplifications(builder.chain_rewrites(chains, chain_log, mode) + log)
         + [builder.result(graph.root, wrt, simplified, shape, description)]
     )
     return Derivation(

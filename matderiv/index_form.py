@@ -100,7 +100,9 @@ def _phase_lines(steps: list[Any], wrt: Any) -> list[IndexLine]:
             seen.add(step.differential)
             d_node, differential = step.differential
             rhs = clean(entry(differential, OUT_ROW, OUT_COL))
-            lines.append(IndexLine("local", entry(d_node, OUT_ROW, OUT_COL), rhs))
+            lhs = entry(d_node, OUT_ROW, OUT_COL)
+            if lhs != rhs:  # d(Xᵀ)[a,b] = dX[b,a] is notation, not a step
+                lines.append(IndexLine("local", lhs, rhs))
     if _is_adjoint_program(steps, wrt):
         return lines + _adjoint_lines(steps, wrt)
     if any(s.kind == "program" for s in steps):

@@ -33,8 +33,8 @@ def name_nodes(
     for node in graph.order:
         if node not in graph.depends or node == graph.wrt:
             continue
-        if node in graph.definitions:
-            symbols[node] = node  # a symbol defined in where= is its own name
+        if node in graph.definitions or _plain_transpose(node, graph):
+            symbols[node] = node  # a where= symbol, Xᵀ of a symbol X: their own names
             continue
         if node in by_expr:
             name = by_expr[node]
@@ -48,6 +48,15 @@ def name_nodes(
         symbols[node] = display_symbol(name, node)
     symbols[graph.wrt] = graph.wrt
     return symbols
+
+
+def _plain_transpose(node: Any, graph: Graph) -> bool:
+    """Xᵀ of a symbol X (not the whole expression): shown as Xᵀ, not given a name."""
+    return (
+        isinstance(node, sp.Transpose)
+        and isinstance(node.arg, (sp.MatrixSymbol, sp.Symbol))
+        and node != graph.root
+    )
 
 
 def user_names(graph: Graph) -> set[str]:

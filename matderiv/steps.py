@@ -39,9 +39,18 @@ def _flip(shape: Shape, layout: str) -> Shape:
     return shape if layout == "numerator" else (shape[1], shape[0])
 
 
+#: rewrites of notation, not shown as steps: vec(v) of a column v is v itself
+NOTATION = {"vec_of_vector"}
+
+
+def label_name(symbol: Any) -> str:
+    """A display symbol's name in a label: Xᵀ for the transpose of a symbol X."""
+    return f"{symbol.arg}ᵀ" if isinstance(symbol, sp.Transpose) else str(symbol)
+
+
 @lru_cache(maxsize=65_536)
 def _vec_name(symbol: Any) -> str:
-    name = str(symbol)
+    name = label_name(symbol)
     rows, cols = shape_of(symbol)
     if is_scalar_shape((rows, cols)) or cols == 1:
         return name
@@ -80,6 +89,8 @@ class StepScalarDifferential(_PrintedAfterD, sp.Symbol):
 
 
 def _d(symbol: Any) -> Any:
+    if isinstance(symbol, sp.Transpose):  # Xᵀ of a symbol X, shown as itself: dXᵀ
+        return sp.Transpose(_d(symbol.arg))
     rows, cols = shape_of(symbol)
     name = f"d{symbol}"
     return (
@@ -166,7 +177,7 @@ class StepBuilder:
         return [
             Step("define", str(sym), self.show_operands(defs.get(node, node)), shape_of(node))
             for node, sym in self.symbols.items()
-            if node != self.graph.wrt
+            if node != self.graph.wrt and (sym != node or node in defs)
         ]
 
     def local(self, locals_: list[Local]) -> list[Step]:
@@ -257,7 +268,7 @@ class StepBuilder:
             steps.append(
                 Step(
                     "chain",
-                    f"∂{root}/∂{node}",
+                    f"∂{root}/∂{label_name(node)}",
                     self.show(value),
                     node_shape if self.layout == "denominator" else node_shape[::-1],
                     "chain rule (adjoint)",
@@ -269,12 +280,28 @@ class StepBuilder:
             )
         return steps
 
+    def chain_rewrites(self, chains: list[Chain], log: list[Rewrite], mode: str) -> list[Rewrite]:
+        """The chain rule's simplifications as the chain steps show their values.
+
+        Forward mode builds numerator Jacobians, reverse mode adjoints shaped like
+        their nodes (the gradient's orientation); where the layout shows the
+        transposes, the rewrites are those of simplifying the transposed sums, so
+        that K (e₁ ⊗ I) ⇒ I ⊗ e₁ stands beside a step showing K (e₁ ⊗ I), not
+        (e₁ᵀ ⊗ I) K ⇒ I ⊗ e₁ᵀ."""
+        if (mode == "forward") != (self.layout == "denominator"):
+            return log
+        shown: list[Rewrite] = []
+        for chain in chains:
+            if chain.raw is not None:
+                simplify(transpose(chain.raw), shown)
+        return shown
+
     def simplifications(self, log: list[Rewrite]) -> list[Step]:
         seen: set[tuple[str, Any]] = set()
         steps = []
         for rewrite in log:
             key = (rewrite.rule, rewrite.before)
-            if key in seen:
+            if key in seen or rewrite.rule in NOTATION:
                 continue
             seen.add(key)
             steps.append(
@@ -334,5 +361,5 @@ class StepBuilder:
 def _devectorised(node: Any, layout: str) -> str:
     """How a matrix node's adjoint is shown: shaped like it (denominator layout) or
     like its transpose (numerator)."""
-    shaped = node if layout == "denominator" else f"{node}ᵀ"
-    return f"de-vectorised: shaped like {shaped}"
+    shaped = node if layout == "denominator" else transpose(node)
+    return f"de-vectorised: shaped like {label_name(shaped)}"

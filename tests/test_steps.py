@@ -182,3 +182,42 @@ def test_a_jacobian_by_vec_of_the_transpose_shows_the_change_of_variable(layout)
     dims = {dim: 3 + i for i, dim in enumerate(sorted(step.dims, key=str))}
     values = {**random_values(d.result, dims, np.random.default_rng(0)), **dims}
     np.testing.assert_allclose(evaluate(shown, values), evaluate(d.result, values), atol=1e-12)
+
+
+def test_a_transposed_symbol_is_shown_as_itself_not_named() -> None:
+    """Wₕₓᵀ in the RNN step is no v₁ := Wₕₓᵀ: the steps read ∂vec(Wₕₓᵀ)/∂vec(Wₕₓ) = K,
+    without the tautology dWₕₓᵀ = dWₕₓᵀ, and v₁ := Wₕₓᵀ e₁."""
+    ex = rnn_step()
+    d = derive(ex.expr, ex.wrt, "denominator", names=ex.names)
+    (W,) = [s for s in ex.expr.atoms(sp.MatrixSymbol) if s.name == "W_hx"]
+    defined = {s.lhs: s.expr for s in d.steps if s.kind == "define"}
+    assert W.T not in defined.values()
+    assert any(e.has(W.T) and not e == W.T for e in defined.values())
+    local = {s.lhs: s for s in d.steps if s.kind == "local"}
+    step = local[f"∂vec({W}ᵀ)/∂vec({W})"]
+    assert step.rule == "transpose" and step.shown_differential is None
+    assert all(s.shown_differential is not None for s in local.values() if s is not step)
+    text = str(d)  # printed: subscripts
+    assert "∂vec(Wₕₓᵀ)/∂vec(Wₕₓ)" in text and ".T" not in text
+
+
+def test_simplifications_read_in_the_orientation_of_the_chain_steps() -> None:
+    """Forward mode multiplies numerator Jacobians; a denominator derivation shows
+    their transposes, and its simplifications must too: K (e₁ ⊗ I) ⇒ (I ⊗ e₁) K, not
+    (e₁ᵀ ⊗ I) K ⇒ I ⊗ e₁ᵀ.  Likewise reverse mode in numerator layout: xᵀAᵀ + xᵀA."""
+    ex = rnn_step()
+    n_h, n_i = sorted(ex.dims, key=str)
+    for layout, shown, hidden in [
+        ("denominator", (n_h * n_i, n_h), (n_h, n_h * n_i)),
+        ("numerator", (n_h, n_h * n_i), (n_h * n_i, n_h)),
+    ]:
+        d = derive(ex.expr, ex.wrt, layout, names=ex.names)
+        shapes = [tuple(s.shape) for s in d.steps if s.kind == "simplify"]
+        assert shown in shapes and hidden not in shapes, (layout, shapes)
+        assert all(s.rule != "vec of vector" for s in d.steps)  # vec(v) = v: notation
+    n = sp.Symbol("n", integer=True, positive=True)
+    A, x = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1)
+    d = derive(x.T * A * x, x)  # numerator: the steps show rows
+    (step,) = [s for s in d.steps if s.kind == "simplify"]
+    chain = [s for s in d.steps if s.kind == "chain"][-1]
+    assert tuple(step.shape) == (1, n) and step.expr == chain.expr == d.result

@@ -15,6 +15,8 @@ Three decisions live here:
   gets parentheses: 2·(aᵀx + xᵀa)·tr(A), 1/(aᵀ X b) a bᵀ, (aᵀx)².  The rule is
   registered as AsScalar's precedence in SymPy's table, so every SymPy printer
   (``str``, ``latex``, matderiv's) parenthesises it alike.
+- **Operands that need no parentheses** in a ⊗ or ∘ product: symbols, calls,
+  transposes and inverses (``self_contained``).
 - **Entrywise functions written as calls.**  tanh, exp, log (SymPy functions),
   the sigmoid σ(t) = 1/(1 + exp(-t)), relu, softplus, step, abs and sign print as
   calls, σ(X w); any other function as a mapping, (t ↦ ...)∘(X w).
@@ -30,7 +32,16 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.precedence import PRECEDENCE, PRECEDENCE_FUNCTIONS, precedence
 
 from ..named_functions import function_name
-from ..nodes import AsScalar
+from ..nodes import (
+    AsScalar,
+    CommutationMatrix,
+    Diagonal,
+    DiagVector,
+    LogSumExp,
+    Reshape,
+    Softmax,
+    Vec,
+)
 
 # -- constant matrices ------------------------------------------------------------
 
@@ -196,3 +207,35 @@ def step_operand(expr: Any) -> Any:
     if isinstance(expr, sp.Heaviside) and expr.args[1:] == (sp.S.Half,):
         return expr.args[0]
     return None
+
+
+# -- operands that read alone -------------------------------------------------------
+
+#: nodes printed as a symbol, a call or with a closing mark (ᵀ, ⁻¹): an operand of
+#: ⊗ or ∘ needs no parentheses around them
+_SELF_CONTAINED = (
+    sp.MatrixSymbol,
+    sp.Symbol,
+    sp.Identity,
+    sp.Transpose,
+    sp.Inverse,
+    sp.MatPow,
+    Vec,
+    DiagVector,
+    Diagonal,
+    CommutationMatrix,
+    sp.Trace,
+    sp.Determinant,
+    sp.Number,
+    Softmax,
+    Reshape,
+    sp.OneMatrix,
+    sp.ZeroMatrix,
+    sp.Function,
+    LogSumExp,
+)
+
+
+def self_contained(expr: Any) -> bool:
+    """Whether ``expr`` reads as one operand of ⊗ or ∘ without parentheses."""
+    return isinstance(expr, _SELF_CONTAINED) or called_name(expr) is not None

@@ -75,11 +75,11 @@ def _lines(step: Any) -> list[str]:
     if step.kind in ("define", "program"):
         return [rf"{tex(sp.Symbol(step.lhs))} &:= {tex(step.expr)} {shape}"]
     if step.kind == "local":
-        d_node, differential = step.differential
-        return [
-            rf"{tex_label(step.lhs)} &= {tex(step.expr)} {shape} {_rule(step)}",
-            rf"& \qquad \text{{from }} {tex(d_node)} = {tex(differential)}",
-        ]
+        lines = [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {shape} {_rule(step)}"]
+        if step.shown_differential is not None:
+            d_node, differential = step.shown_differential
+            lines.append(rf"& \qquad \text{{from }} {tex(d_node)} = {tex(differential)}")
+        return lines
     if step.kind == "chain":
         products = " + ".join(" ".join(_factor(f) for f in term) for term in step.factors)
         product_shape = tex_shape(step.product_shape)

@@ -19,11 +19,15 @@ def renderables(d: Any) -> Iterator[Any]:
     heading = f"matderiv · {d.second_order or f'{d.layout} layout'}"
     yield Panel(banner, title=heading, title_align="left")
     table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", expand=True)
-    table.add_column("step", overflow="fold", ratio=2, min_width=10)
+    all_rows = list(rows(d))
+    # labels such as ∂vec(Wₕₓᵀ)/∂vec(Wₕₓ) on one line, as folding cuts a name in two: a
+    # flexible column's width is its minimum (min_width is not, in rich)
+    longest = max((len(r.lhs) for r in all_rows), default=0)
+    table.add_column("step", overflow="fold", ratio=2, width=max(8, min(longest, 24)))
     table.add_column("formula", overflow="fold", ratio=5)
     table.add_column("shape", overflow="fold", ratio=3)
     kind = None
-    for r in rows(d):
+    for r in all_rows:
         if r.kind != kind:
             kind = r.kind
             table.add_row("", Text(SECTIONS[kind], style="bold cyan"), "")

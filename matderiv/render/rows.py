@@ -57,9 +57,11 @@ def row(step: Any) -> Row:
     if step.kind in ("define", "program"):
         return Row(step.kind, lhs, (f":= {fmt(step.expr)}",), shape, step.note)
     if step.kind == "local":
-        d_node, differential = step.differential
-        lines = (f"= {fmt(step.expr)}", f"from {fmt(d_node)} = {fmt(differential)}")
-        return Row(step.kind, lhs, lines, shape, step.rule)
+        lines = [f"= {fmt(step.expr)}"]
+        if step.shown_differential is not None:
+            d_node, differential = step.shown_differential
+            lines.append(f"from {fmt(d_node)} = {fmt(differential)}")
+        return Row(step.kind, lhs, tuple(lines), shape, step.rule)
     if step.kind == "chain":
         chain_formula, chain_shapes = _chain_lines(step)
         return Row(step.kind, lhs, chain_formula, chain_shapes, step.rule)

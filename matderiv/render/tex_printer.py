@@ -20,6 +20,7 @@ from .grouping import (
     grouped_scalar,
     is_unit,
     relu_operand,
+    self_contained,
     signed,
     step_operand,
 )
@@ -30,9 +31,14 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
     """SymPy's LaTeX printer with textbook matrix notation."""
 
     def _wrap(self, expr: Any) -> str:
+        """An operand of ^{T}, ^{-1} or a ∘ power: bare when it reads alone (X, vec(X),
+        tanh(X)), in parentheses when it is a sum or product, or carries a superscript
+        of its own (a double superscript is a TeX error)."""
         out = self._print(expr)
-        constant = isinstance(expr, (sp.OneMatrix, sp.ZeroMatrix)) and "^" not in out
-        if constant or isinstance(expr, (sp.MatrixSymbol, sp.Symbol, sp.Identity)):
+        superscripted = isinstance(expr, (sp.MatPow, sp.Transpose, sp.Inverse)) or (
+            isinstance(expr, (sp.OneMatrix, sp.ZeroMatrix)) and "^" in out
+        )
+        if self_contained(expr) and not superscripted and not isinstance(expr, sp.Number):
             return out
         return rf"\left({out}\right)"
 
@@ -85,7 +91,11 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         rows, cols = expr.parent.shape
         index = ", ".join(self._print(k) for k, n in ((expr.i, rows), (expr.j, cols)) if n != 1)
         parent = self._print(expr.parent)
-        return rf"\left({parent}\right)_{{{index}}}" if index else parent
+        if not index:
+            return parent
+        if isinstance(expr.parent, sp.MatrixSymbol) and not re.search(r"[_^\\{ ]", parent):
+            return rf"{parent}_{{{index}}}"  # R_{a, b}; (h_{1})_{a}, not h_{1}_{a}
+        return rf"\left({parent}\right)_{{{index}}}"
 
     def _print_Sum(self, expr: Any) -> str:
         r"""\sum_{k,l} over the range of its indices, as the Unicode Σ_kl (no 0-based bounds)."""
@@ -126,6 +136,14 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
 
     def _print_ZeroMatrix(self, expr: Any) -> str:
         return self._constant(expr, "0")
+
+    def _print_KroneckerProduct(self, expr: Any) -> str:
+        """A ⊗ Bᵀ: parentheses only around operands that do not read alone, as in
+        the Unicode form (SymPy's printer brackets a transpose: A ⊗ (Bᵀ))."""
+        return r" \otimes ".join(
+            self._print(a) if self_contained(a) else rf"\left({self._print(a)}\right)"
+            for a in expr.args
+        )
 
     def _print_HadamardPower(self, expr: Any) -> str:
         base = self._wrap(expr.base)

@@ -17,13 +17,7 @@ from sympy.printing.str import StrPrinter
 
 from ..nodes import (
     AsScalar,
-    CommutationMatrix,
-    Diagonal,
-    DiagVector,
     LogSumExp,
-    Reshape,
-    Softmax,
-    Vec,
 )
 from .grouping import (
     SizedConstants,
@@ -31,6 +25,7 @@ from .grouping import (
     grouped_scalar,
     is_unit,
     relu_operand,
+    self_contained,
     signed,
     step_operand,
 )
@@ -46,31 +41,7 @@ class UnicodePrinter(SizedConstants, StrPrinter):
 
     def _wrap(self, expr: Any) -> str:
         out = self._print(expr)
-        atomic = isinstance(
-            expr,
-            (
-                sp.MatrixSymbol,
-                sp.Symbol,
-                sp.Identity,
-                sp.Transpose,
-                sp.Inverse,
-                sp.MatPow,
-                Vec,
-                DiagVector,
-                Diagonal,
-                CommutationMatrix,
-                sp.Trace,
-                sp.Determinant,
-                sp.Number,
-                Softmax,
-                Reshape,
-                sp.OneMatrix,
-                sp.ZeroMatrix,
-                sp.Function,
-                LogSumExp,
-            ),
-        )
-        return out if atomic or called_name(expr) else f"({out})"
+        return out if self_contained(expr) else f"({out})"
 
     def _base(self, expr: Any) -> str:
         """An operand of ᵀ ⁻¹ ² ^∘k; one with a superscript of its own in parentheses too:
