@@ -6,6 +6,7 @@ multiplies them: numerator ∂L/∂h · ∂h/∂a · ∂a/∂W, denominator the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -55,6 +56,18 @@ def _vec_name(symbol: Any) -> str:
     if is_scalar_shape((rows, cols)) or cols == 1:
         return name
     return f"vec({name})"
+
+
+def total_label(label: str) -> str:
+    """∂y/∂x as the total derivative dy/dx."""
+    top, bottom = label[1:].split("/∂", 1)
+    return f"d{top}/d{bottom}"
+
+
+def _bare(label: str) -> str:
+    """A label without vec(): ∂f/∂vec(X) and ∂f/∂X name one derivative, arranged two
+    ways."""
+    return re.sub(r"vec\(([^()]*(?:\([^()]*\))?[^()]*)\)", r"\1", label)
 
 
 def deriv_label(y: Any, x: Any) -> str:
@@ -143,6 +156,7 @@ class StepBuilder:
                     display.setdefault(scalar, AsScalar(symbol))
         self._display = display
         self._shown: dict[Any, Any] = {}  # subexpression -> shown, shared by every step
+        self._totals: set[str] = set()  # chain labels written as total derivatives
         inner = {k: v for k, v in display.items() if v != root}
         self._runs = product_runs(inner, self._shown)
         self._run_memo: dict[Any, Any] = {}
@@ -229,7 +243,7 @@ class StepBuilder:
             steps.append(
                 Step(
                     "chain",
-                    deriv_label(node, wrt),
+                    self._chain_label(deriv_label(node, wrt), terms),
                     self.show(self.in_layout(chain.value)),
                     shape,
                     "chain rule",
@@ -268,7 +282,7 @@ class StepBuilder:
             steps.append(
                 Step(
                     "chain",
-                    f"∂{root}/∂{label_name(node)}",
+                    self._chain_label(f"∂{root}/∂{label_name(node)}", terms),
                     self.show(value),
                     node_shape if self.layout == "denominator" else node_shape[::-1],
                     "chain rule (adjoint)",
@@ -279,6 +293,15 @@ class StepBuilder:
                 )
             )
         return steps
+
+    def _chain_label(self, label: str, terms: list[tuple[Factor, ...]]) -> str:
+        """∂f/∂x, or df/dx where a factor is ∂f/∂x: f uses x directly and through
+        other nodes (xᵀ A x), so the chain rule reads df/dx = ∂f/∂x + ∂f/∂vec(xᵀ) ·
+        ∂vec(xᵀ)/∂x, the total derivative from the partial ones."""
+        if len(terms) < 2 or _bare(label) not in {_bare(f.label) for t in terms for f in t}:
+            return label  # one term ∂f/∂vec(X) is ∂f/∂X rearranged: no sum of paths
+        self._totals.add(label)
+        return total_label(label)
 
     def chain_rewrites(self, chains: list[Chain], log: list[Rewrite], mode: str) -> list[Rewrite]:
         """The chain rule's simplifications as the chain steps show their values.
@@ -355,6 +378,8 @@ class StepBuilder:
         else:
             x = f"vec({wrt.arg})"
         label = f"∂{_vec_name(of_name)}/∂{x}"
+        if label in self._totals:  # the last chain step's total derivative df/dx
+            label = total_label(label)
         return Step("result", label, self.show(result), shape, "", description, self.layout)
 
 

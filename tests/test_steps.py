@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -33,6 +34,11 @@ def _check_definitions_in_order(d) -> None:
         seen.add(step.lhs)
 
 
+def _bare(label: str) -> str:
+    """∂f/∂vec(X) and ∂f/∂X: one derivative, arranged two ways."""
+    return re.sub(r"vec\(([^()]*(?:\([^()]*\))?[^()]*)\)", r"\1", label)
+
+
 def _same(a, b) -> bool:
     return sp.expand(sp.sympify(a) - sp.sympify(b)) == 0
 
@@ -58,6 +64,10 @@ def _check_steps(d) -> None:
                 assert _same(left.shape[1], right.shape[0]), (step.lhs, term)
             assert _same(term[0].shape[0], step.product_shape[0])
             assert _same(term[-1].shape[1], step.product_shape[1])
+        # a sum of paths never names its own left-hand side: ∂f/∂x = ∂f/∂x + ... is
+        # df/dx = ∂f/∂x + ... (the total derivative from the partial ones)
+        labels = {_bare(f.label) for term in step.factors for f in term}
+        assert len(step.factors) < 2 or _bare(step.lhs) not in labels, step
         rows, cols = step.product_shape
         if d.mode == "reverse":  # a gradient: a row (numerator) or a column (denominator)
             assert (rows == 1) if d.layout == "numerator" else (cols == 1)
@@ -192,7 +202,7 @@ def test_a_transposed_symbol_is_shown_as_itself_not_named() -> None:
     (W,) = [s for s in ex.expr.atoms(sp.MatrixSymbol) if s.name == "W_hx"]
     defined = {s.lhs: s.expr for s in d.steps if s.kind == "define"}
     assert W.T not in defined.values()
-    assert any(e.has(W.T) and not e == W.T for e in defined.values())
+    assert any(e.has(W.T) and e != W.T for e in defined.values())
     local = {s.lhs: s for s in d.steps if s.kind == "local"}
     step = local[f"∂vec({W}ᵀ)/∂vec({W})"]
     assert step.rule == "transpose" and step.shown_differential is None
@@ -221,3 +231,21 @@ def test_simplifications_read_in_the_orientation_of_the_chain_steps() -> None:
     (step,) = [s for s in d.steps if s.kind == "simplify"]
     chain = [s for s in d.steps if s.kind == "chain"][-1]
     assert tuple(step.shape) == (1, n) and step.expr == chain.expr == d.result
+
+
+def test_a_sum_of_paths_through_the_variable_is_a_total_derivative() -> None:
+    """f = xᵀ A x uses x directly and through xᵀ: the chain rule reads
+    df/dx = ∂f/∂x + ∂f/∂vec(xᵀ) · ∂vec(xᵀ)/∂x, and so does the result; a step with one
+    path keeps ∂ (∂f/∂xᵀ = ∂f/∂vec(xᵀ))."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    A, x = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1)
+    for layout in ("numerator", "denominator"):
+        d = derive(x.T * A * x, x, layout)
+        chains = {s.lhs: s for s in d.steps if s.kind == "chain"}
+        total = chains["df/dx"]
+        labels = [f.label for term in total.factors for f in term]
+        assert len(total.factors) == 2 and "∂f/∂x" in labels
+        assert "∂f/∂xᵀ" in chains and d.steps[-1].lhs == "df/dx"
+        assert r"\frac{d f}{d x}" in d.to_latex() and str(d).startswith("df/dx = ")
+    # no path through x twice: the partial notation stays
+    assert derive(A * x, x).steps[-1].lhs.startswith("∂")

@@ -280,6 +280,10 @@ def tex_label(label: str) -> str:
     if label.startswith("∂") and "/∂" in label:
         top, bottom = label[1:].split("/∂", 1)
         return rf"\frac{{\partial {name_tex(top)}}}{{\partial {name_tex(bottom)}}}"
+    total = _TOTAL.fullmatch(label)  # df/dx, a total derivative
+    if total:
+        top, bottom = (name_tex(part) for part in total.groups())
+        return rf"\frac{{d {top}}}{{d {bottom}}}"
     commutation = _COMMUTATION.fullmatch(label)
     if commutation:
         m, n = (name_tex(d) for d in commutation.groups())
@@ -288,6 +292,7 @@ def tex_label(label: str) -> str:
 
 
 _COMMUTATION = re.compile(r"K_\{([^,{}]+),([^,{}]+)\}")
+_TOTAL = re.compile(r"d([^/]+)/d([^/]+)")
 
 
 def _braced(name: str) -> str:
