@@ -15,6 +15,7 @@ from .graph import build_graph
 from .limits import deep_recursion
 from .program import Program, check_where
 from .rational import cancel_entrywise
+from .regroup import regroup, shared_transposes
 from .render.unicode import fmt
 from .shapes import check_shapes, is_scalar_shape, lambda_restorer, scalarize, shape_of
 from .simplify import Rewrite, simplify
@@ -86,13 +87,22 @@ def _derive(
         else None
     )
     scalar_defs = program.user if program else {}
-    graph = build_graph(scalarize(expr), var.symbol, scalar_defs)
+    root = shared_transposes(scalarize(expr))  # (A x - b)ᵀ as SymPy distributed it
+    grouped: dict[str, Any] = {}
+    if names:  # a named product or sum stays an operand: yᵀ (W₂ᵀ v) for yᵀ z
+        named = [scalarize(v) for v in names.values() if isinstance(v, sp.Basic)]
+        root = regroup(root, named)
+        grouped = {
+            k: regroup(scalarize(v), named) for k, v in names.items() if isinstance(v, sp.Basic)
+        }
+    graph = build_graph(root, var.symbol, scalar_defs)
     taken = user_names(graph)
     names = _check_names(names or {}, taken)
     _refuse_entry_sums(graph)
     out_shape = shape_of(expr)
     aliases = program.aliases if program else {}
-    builder = StepBuilder(graph, name_nodes(graph, names, taken), layout, aliases)
+    shown = {k: grouped.get(k, v) for k, v in names.items()}
+    builder = StepBuilder(graph, name_nodes(graph, shown, taken), layout, aliases)
     chain_log: list[Rewrite] = []  # the chain rule's rewrites, in its own orientation
     log: list[Rewrite] = []  # the result's, in the layout's
     if is_scalar_shape(out_shape):

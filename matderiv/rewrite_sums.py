@@ -252,8 +252,9 @@ def _negative(term: Any) -> bool:
 def negative_sum_factor(expr: Any) -> Any:
     """Aᵀ (-W - Wᵀ) B → -Aᵀ (W + Wᵀ) B,  -Dᵀ (y - s) → Dᵀ (s - y)  (a factor of a
     product whose terms are all negative gives its sign to the product; a product
-    with a negative number takes it into its one sum when that sum has at least as
-    many negative terms as positive: -(-P - Q) K → (P + Q) K)
+    with a negative number takes it into its first sum that has at least as many
+    negative terms as positive: -(-P - Q) K → (P + Q) K, -Aᵀ (W + Wᵀ)(x - A s) →
+    Aᵀ (W + Wᵀ)(A s - x))
     terminates: the count of minus signs (the product's and its sums' terms) drops,
     and no rule negates the terms of a sum inside a longer product (negated_sum takes
     -1 into a sum only when alone)."""
@@ -268,7 +269,7 @@ def negative_sum_factor(expr: Any) -> Any:
         terms = args[i].args
         negative = sum(1 for t in terms if _negative(t))
         all_negative = negative == len(terms)
-        takes_sign = coeff.is_Number and coeff < 0 and len(sums) == 1
+        takes_sign = coeff.is_Number and coeff < 0
         if all_negative or (takes_sign and 2 * negative >= len(terms)):
             args[i] = matadd(*(matmul(-1, t) for t in terms))
             return matmul(-1, *args)

@@ -33,8 +33,12 @@ def name_nodes(
     for node in graph.order:
         if node not in graph.depends or node == graph.wrt:
             continue
-        if node in graph.definitions or _plain_transpose(node, graph):
-            symbols[node] = node  # a where= symbol, Xᵀ of a symbol X: their own names
+        if node in graph.definitions:
+            symbols[node] = node  # a where= symbol is its own name
+            continue
+        shown = _shown_transpose(node, graph, symbols, by_expr)
+        if shown is not None:
+            symbols[node] = shown
             continue
         if node in by_expr:
             name = by_expr[node]
@@ -50,13 +54,17 @@ def name_nodes(
     return symbols
 
 
-def _plain_transpose(node: Any, graph: Graph) -> bool:
-    """Xᵀ of a symbol X (not the whole expression): shown as Xᵀ, not given a name."""
-    return (
-        isinstance(node, sp.Transpose)
-        and isinstance(node.arg, (sp.MatrixSymbol, sp.Symbol))
-        and node != graph.root
-    )
+def _shown_transpose(
+    node: Any, graph: Graph, symbols: Mapping[Any, Any], by_expr: Mapping[Any, str]
+) -> Any:
+    """Xᵀ of a symbol X, or of a named intermediate v (not the whole expression, not
+    itself named by the user): shown as Xᵀ or vᵀ, not given a name of its own."""
+    if not isinstance(node, sp.Transpose) or node == graph.root or node in by_expr:
+        return None
+    if isinstance(node.arg, (sp.MatrixSymbol, sp.Symbol)):
+        return node
+    named = symbols.get(node.arg)
+    return None if named is None else sp.Transpose(named)
 
 
 def user_names(graph: Graph) -> set[str]:

@@ -30,6 +30,7 @@ from .step_names import (
     show,
     user_names,
 )
+from .substitute import substitute
 
 
 def _size(shape: Shape) -> Any:
@@ -150,6 +151,11 @@ class StepBuilder:
             # those stand for themselves
             if not is_leaf(simpler) and simpler.free_symbols & variables:
                 display.setdefault(simpler, symbol)
+            if isinstance(node, sp.MatAdd):  # its transpose, as canon writes it: v₂ᵀ
+                flipped = transpose(node)
+                if flipped != node and not isinstance(symbol, sp.Transpose):
+                    display.setdefault(flipped, sp.Transpose(symbol))
+                    display.setdefault(simplify(flipped), sp.Transpose(symbol))
             if node in as_scalars:  # used as a scalar: 1/n 𝟏ᵀv is (𝟏ᵀv)/n
                 scalar = simplify(AsScalar(node))
                 if not isinstance(scalar, AsScalar) and scalar.free_symbols & variables:
@@ -164,7 +170,7 @@ class StepBuilder:
     def show(self, expr: Any) -> Any:
         """``expr`` with intermediates and where= definitions shown by name, also where
         one is a run of factors of a longer product (wᵀ c for wᵀ (I - 𝟏𝟏ᵀ/n) x)."""
-        shown = show(expr, self._display, self._shown)
+        shown = substitute(expr, self._display, self._shown)  # itself too: ∂f/∂r = r
         return name_runs(shown, self._runs, self._run_memo) if self._runs else shown
 
     def show_operands(self, expr: Any) -> Any:
@@ -191,7 +197,7 @@ class StepBuilder:
         return [
             Step("define", str(sym), self.show_operands(defs.get(node, node)), shape_of(node))
             for node, sym in self.symbols.items()
-            if node != self.graph.wrt and (sym != node or node in defs)
+            if node != self.graph.wrt and (node in defs or not isinstance(sym, sp.Transpose))
         ]
 
     def local(self, locals_: list[Local]) -> list[Step]:

@@ -259,6 +259,11 @@ FIRES = [
         (sp.MatMul(-1, sp.MatAdd(-S, -2 * S.T), S),),
         matmul(matadd(S, 2 * S.T), S),
     ),
+    (  # the first sum with as many - as +: Cookbook (84), -Aᵀ (W + Wᵀ)(x - A s)
+        negative_sum_factor,
+        (sp.MatMul(-1, S.T, sp.MatAdd(S, S.T), sp.MatAdd(v, -w)),),
+        matmul(S.T, matadd(S, S.T), matadd(w, -v)),
+    ),
     (
         power_of_power,
         (sp.HadamardPower(v.applyfunc(sp.sqrt), -1),),
