@@ -18,6 +18,7 @@ import sympy as sp
 from .canon import matadd, matmul, transpose
 from .errors import MatDerivError
 from .layout import LAYOUTS
+from .mistake_pairs import two_mistakes
 from .mistakes import RTOL, Mistakes, expanded_terms, named, sum_of
 from .nodes import AsScalar
 from .render.rows import label
@@ -234,7 +235,7 @@ class Checker(Mistakes):
             self._missing_term,
             self._symmetric,
         )
-        for check in checks:
+        for check in (*checks, lambda: two_mistakes(self)):
             found = check()
             if found is not None:
                 return self.verdict(False, found[0], found[1], max_error=err, **found[2])
@@ -244,7 +245,8 @@ class Checker(Mistakes):
             f"the candidate differs from the {self.thing} (largest relative error "
             f"{err:.3g}), and none of the common mistakes — a transpose, a missing "
             "commutation matrix, Kronecker factors swapped, a constant or variable scalar "
-            "factor, a sign, a missing term, a symmetry assumption — explains it. "
+            "factor, a sign, a missing term, a symmetry assumption, or one of the first "
+            "three with a sign, factor or term — explains it. "
             f"The {self.thing} is {self.shown_result}.",
             max_error=err,
         )

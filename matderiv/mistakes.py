@@ -45,7 +45,7 @@ def expanded_terms(expr: Any) -> list[Any]:
     return [expanded]
 
 
-def _swappable(node: Any) -> bool:
+def swappable(node: Any) -> bool:
     """A ⊗ B with two different factors that are not both identities (whose order
     does not matter)."""
     if not isinstance(node, sp.KroneckerProduct) or len(node.args) != 2:
@@ -181,7 +181,7 @@ class Mistakes(Comparison):
         """A ⊗ B where B ⊗ A is right (vec(A X B) = (Bᵀ ⊗ A) vec(X), often written
         A ⊗ Bᵀ): each two-factor Kronecker product of the candidate swapped in turn,
         then all at once."""
-        krons = sorted({k for k in walk(self.candidate) if _swappable(k)}, key=sp.default_sort_key)
+        krons = sorted({k for k in walk(self.candidate) if swappable(k)}, key=sp.default_sort_key)
         if not krons or len(krons) > MAX_SWAPS:
             return None
         tries = [{k: sp.KroneckerProduct(*reversed(k.args))} for k in krons]

@@ -18,7 +18,9 @@ class Verdict:
              "commutation", "kron-order" (the factors of a Kronecker product swapped),
              "factor", "scalar-factor", "sign", "missing-term",
              "term-sign" (terms of a sum left out or with the wrong sign), "symmetric",
-             "wrong", or
+             "two-mistakes" (an arrangement — transposed, a commutation matrix, Kronecker
+             factors swapped — and a sign, factor or term; details["mistakes"] names
+             both), "wrong", or
              "not-finite" (not confirmed: the values at the random points are NaN or ∞,
              so no comparison could be made), "undefined" (not confirmed: a matrix
              the expressions invert is singular at every random point and size), or

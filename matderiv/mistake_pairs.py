@@ -1,0 +1,87 @@
+"""Two mistakes at once: a slip in the arrangement of the candidate (transposed, a
+commutation matrix missing, the factors of a Kronecker product swapped) together
+with a slip in its value (a sign, a constant factor, terms left out or negated).
+
+``verify`` tries these after each single mistake of ``mistakes.py`` has failed to
+explain the candidate: each arrangement is undone, and the value checks are run on
+what is left.  The verdict's kind is "two-mistakes"; its details name both kinds
+("mistakes", e.g. ("commutation", "sign")).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from typing import Any
+
+import sympy as sp
+
+from .canon import transpose
+from .errors import MatDerivError
+from .layout import parse_wrt
+from .mistakes import MAX_SWAPS, Found, Mistakes, named, swappable
+from .nodes import CommutationMatrix
+from .render.unicode import fmt
+from .shapes import dims_equal, walk
+
+#: an arrangement undone: (its kind, what was wrong in words, the candidate fixed)
+Arrangement = tuple[str, str, Any]
+
+
+def _arrangements(m: Mistakes) -> Iterator[Arrangement]:
+    candidate = m.candidate
+    rows, cols = m.derivation.shape
+    if m.thing != "Hessian" and dims_equal(rows, cols) and not dims_equal(rows, 1):
+        yield "transposed", "it is transposed", transpose(candidate)
+    var = parse_wrt(m.derivation.wrt)
+    p, q = var.shape
+    by_vec = rows if m.derivation.layout == "denominator" else cols
+    jacobian = dims_equal(by_vec, p * q)  # not a gradient shaped like X
+    if m.thing == "derivative" and jacobian and not (dims_equal(p, 1) or dims_equal(q, 1)):
+        k = CommutationMatrix(p, q) if var.form != "vecT" else CommutationMatrix(q, p)
+        if m.derivation.layout == "numerator":
+            fixed, where = sp.MatMul(candidate, k), f"on the right by {fmt(k)}"
+        else:
+            k = transpose(k)
+            fixed, where = sp.MatMul(k, candidate), f"on the left by {fmt(k)}"
+        yield "commutation", f"a commutation matrix is missing (multiply {where})", fixed
+    krons = sorted({k for k in walk(candidate) if swappable(k)}, key=sp.default_sort_key)
+    if 0 < len(krons) <= MAX_SWAPS:
+        for k in krons:
+            swapped = sp.KroneckerProduct(*reversed(k.args))
+            yield (
+                "kron-order",
+                f"the factors of {fmt(k)} are in the wrong order ({fmt(swapped)})",
+                candidate.xreplace({k: swapped}),
+            )
+
+
+def two_mistakes(m: Mistakes) -> Found:
+    """An arrangement and a value slip that together explain the candidate."""
+    for kind, wrong, fixed in _arrangements(m):
+        rest = replace(m, candidate=fixed)
+        for check in (rest._factor, rest._missing_term):
+            try:
+                found = check()
+            except MatDerivError:  # the arrangement does not evaluate (sizes that clash)
+                continue
+            if found is None or found[0] == "wrong":
+                continue
+            value_kind, _, details = found
+            slip = _value_slip(value_kind, details, m.derivation.names)
+            message = f"two mistakes: {wrong}, and {slip}. The {m.thing} is {m.shown_result}."
+            return "two-mistakes", message, {**details, "mistakes": (kind, value_kind)}
+    return None
+
+
+def _value_slip(kind: str, details: dict[str, Any], names: Mapping[str, Any]) -> str:
+    if kind == "sign":
+        return "its sign is wrong"
+    if kind == "factor":
+        return f"it is {details['factor']} times what it should be"
+    parts = []
+    if "missing" in details:
+        parts.append(f"it lacks the term {fmt(named(details['missing'], names))}")
+    if "wrong_sign" in details:
+        parts.append(f"the sign of {fmt(named(details['wrong_sign'], names))} is wrong")
+    return " and ".join(parts)

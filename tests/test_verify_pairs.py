@@ -1,0 +1,61 @@
+"""verify names two mistakes at once: an arrangement (transposed, a commutation
+matrix missing, Kronecker factors swapped) with a value slip (a sign, a constant
+factor, a term left out).  Each case also checks that undoing both slips gives a
+candidate verify accepts, so the verdict's account is right, not only its kind."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from matderiv import commutation, derive, vec, verify
+
+m, n = sp.symbols("m n", integer=True, positive=True)
+A = sp.MatrixSymbol("A", m, m)
+B = sp.MatrixSymbol("B", n, n)
+C = sp.MatrixSymbol("C", m, m)
+D = sp.MatrixSymbol("D", m, m)
+X = sp.MatrixSymbol("X", m, n)
+Y = sp.MatrixSymbol("Y", m, n)
+
+
+def test_kronecker_factors_swapped_and_the_sign() -> None:
+    v = verify(-sp.KroneckerProduct(A, B.T), A * X * B, X)
+    assert not v and v.kind == "two-mistakes"
+    assert v.details["mistakes"] == ("kron-order", "sign")
+    assert "wrong order" in v.message and "sign" in v.message
+    assert verify(sp.KroneckerProduct(B.T, A), A * X * B, X)  # both undone: right
+
+
+def test_transposed_and_the_sign() -> None:
+    v = verify(-A, sp.Trace(C * A), C, "denominator")
+    assert v.kind == "two-mistakes" and v.details["mistakes"] == ("transposed", "sign")
+    assert verify(A.T, sp.Trace(C * A), C, "denominator")
+
+
+def test_transposed_and_a_missing_term() -> None:
+    f = sp.Trace(C * A) + sp.Trace(C * D)  # gradient Aᵀ + Dᵀ
+    v = verify(A, f, C, "denominator")
+    assert v.kind == "two-mistakes" and v.details["mistakes"] == ("transposed", "missing-term")
+    assert "lacks the term Dᵀ" in v.message
+    assert verify(A.T + D.T, f, C, "denominator")
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+@pytest.mark.parametrize(("scale", "slip"), [(-1, "sign"), (3, "factor")])
+def test_a_missing_commutation_matrix_and_a_sign_or_factor(layout, scale, slip) -> None:
+    f = (A * Y).applyfunc(sp.tanh)
+    by_transpose = derive(f, vec(Y.T), layout).result  # what forgetting K gives
+    v = verify(scale * by_transpose, f, Y, layout)
+    assert v.kind == "two-mistakes" and v.details["mistakes"] == ("commutation", slip)
+    k = commutation(m, n)
+    fixed = by_transpose * k if layout == "numerator" else k.T * by_transpose
+    assert verify(fixed, f, Y, layout)
+    assert ("multiply on the right by" if layout == "numerator" else "on the left") in v.message
+
+
+def test_one_mistake_is_still_named_alone_and_nonsense_is_still_wrong() -> None:
+    assert verify(-sp.KroneckerProduct(B.T, A), A * X * B, X).kind == "sign"
+    assert verify(sp.KroneckerProduct(A, B.T), A * X * B, X).kind == "kron-order"
+    v = verify(sp.KroneckerProduct(B, A * A), A * X * B, X)
+    assert v.kind == "wrong" and "two-mistakes" not in v.message
