@@ -14,6 +14,7 @@ import sympy as sp
 from .canon import transpose
 from .graph import Graph
 from .naming import generated_name
+from .nodes import AsScalar
 from .shapes import is_matrix, is_scalar_shape, scalarize, shape_of
 from .substitute import rebuild, substitute, unchecked
 
@@ -58,13 +59,15 @@ def _shown_transpose(
     node: Any, graph: Graph, symbols: Mapping[Any, Any], by_expr: Mapping[Any, str]
 ) -> Any:
     """Xᵀ of a symbol X, or of a named intermediate v (not the whole expression, not
-    itself named by the user): shown as Xᵀ or vᵀ, not given a name of its own."""
-    if not isinstance(node, sp.Transpose) or node == graph.root or node in by_expr:
+    itself named by the user): shown as Xᵀ or vᵀ, not given a name of its own.  So
+    is a 1 x 1 matrix used as a scalar (AsScalar), which prints as the matrix: exp(v₁)
+    for v₁ := xᵀx, not v₂ := v₁ and exp(v₂)."""
+    if not isinstance(node, (sp.Transpose, AsScalar)) or node == graph.root or node in by_expr:
         return None
     if isinstance(node.arg, (sp.MatrixSymbol, sp.Symbol)):
         return node
     named = symbols.get(node.arg)
-    return None if named is None else sp.Transpose(named)
+    return None if named is None else type(node)(named)
 
 
 def user_names(graph: Graph) -> set[str]:

@@ -45,8 +45,15 @@ def _flip(shape: Shape, layout: str) -> Shape:
 NOTATION = {"vec_of_vector"}
 
 
+#: display symbols shown through their argument: Xᵀ, vᵀ; a 1 x 1 v used as a scalar
+SHOWN_AS_ARG = (sp.Transpose, AsScalar)
+
+
 def label_name(symbol: Any) -> str:
-    """A display symbol's name in a label: Xᵀ for the transpose of a symbol X."""
+    """A display symbol's name in a label: Xᵀ for the transpose of a symbol X, v for
+    v used as a scalar."""
+    if isinstance(symbol, AsScalar):
+        return str(symbol.arg)
     return f"{symbol.arg}ᵀ" if isinstance(symbol, sp.Transpose) else str(symbol)
 
 
@@ -105,6 +112,8 @@ class StepScalarDifferential(_PrintedAfterD, sp.Symbol):
 def _d(symbol: Any) -> Any:
     if isinstance(symbol, sp.Transpose):  # Xᵀ of a symbol X, shown as itself: dXᵀ
         return sp.Transpose(_d(symbol.arg))
+    if isinstance(symbol, AsScalar):  # v used as a scalar: dv
+        return AsScalar(_d(symbol.arg))
     rows, cols = shape_of(symbol)
     name = f"d{symbol}"
     return (
@@ -158,11 +167,15 @@ class StepBuilder:
                     display.setdefault(simplify(flipped), sp.Transpose(symbol))
             if node in as_scalars:  # used as a scalar: 1/n 𝟏ᵀv is (𝟏ᵀv)/n
                 scalar = simplify(AsScalar(node))
-                if not isinstance(scalar, AsScalar) and scalar.free_symbols & variables:
+                if scalar.free_symbols & variables:  # xᵀb in its normal form bᵀx too
                     display.setdefault(scalar, AsScalar(symbol))
         self._display = display
         self._shown: dict[Any, Any] = {}  # subexpression -> shown, shared by every step
         self._totals: set[str] = set()  # chain labels written as total derivatives
+        # 1 x 1 matrices used as scalars, shown as the matrix: no steps of their own
+        self._transparent = {
+            node for node, sym in self.symbols.items() if isinstance(sym, AsScalar)
+        }
         inner = {k: v for k, v in display.items() if v != root}
         self._runs = product_runs(inner, self._shown)
         self._run_memo: dict[Any, Any] = {}
@@ -197,12 +210,14 @@ class StepBuilder:
         return [
             Step("define", str(sym), self.show_operands(defs.get(node, node)), shape_of(node))
             for node, sym in self.symbols.items()
-            if node != self.graph.wrt and (node in defs or not isinstance(sym, sp.Transpose))
+            if node != self.graph.wrt and (node in defs or not isinstance(sym, SHOWN_AS_ARG))
         ]
 
     def local(self, locals_: list[Local]) -> list[Step]:
         steps = []
         for local in locals_:
+            if local.node in self._transparent:
+                continue  # ∂v₁/∂v₁ = 1: the 1 x 1 matrix v₁ used as a scalar is v₁
             node = self.named(local.node)
             parts = [t.map.differential(_d(self.named(t.operand))) for t in local.terms]
             differential = self.show(_sum(parts))
@@ -228,6 +243,8 @@ class StepBuilder:
         x_size = _size(shape_of(wrt))
         steps = []
         for chain in chains:
+            if chain.node in self._transparent:
+                continue  # J of v₁ used as a scalar is J of v₁
             node = self.named(chain.node)
             node_size = _size(shape_of(chain.node))
             terms: list[tuple[Factor, ...]] = []
@@ -267,9 +284,17 @@ class StepBuilder:
         for chain in chains:
             node = self.named(chain.node)
             node_size = _size(shape_of(chain.node))
+            users = list(dict.fromkeys(u for u, _ in chain.uses))
+            if all(u in self._transparent for u in users):
+                continue  # v₁'s adjoint is that of v₁ used as a scalar, shown already
             terms: list[tuple[Factor, ...]] = []
-            for user in dict.fromkeys(u for u, _ in chain.uses):
+            for user in users:
                 user_size = _size(shape_of(user))
+                if user in self._transparent:  # ∂f/∂v₁ through the scalar use: itself
+                    terms.append(
+                        (Factor(deriv_label(root, node), _flip((1, user_size), self.layout)),)
+                    )
+                    continue
                 local = Factor(
                     deriv_label(self.named(user), node),
                     _flip((user_size, node_size), self.layout),
@@ -333,14 +358,17 @@ class StepBuilder:
             if key in seen or rewrite.rule in NOTATION:
                 continue
             seen.add(key)
+            before, after = self.show(rewrite.before), self.show(rewrite.after)
+            if before == after:  # xᵀb ⇒ bᵀx, both shown as v₁
+                continue
             steps.append(
                 Step(
                     "simplify",
                     "⇒",
-                    self.show(rewrite.after),
+                    after,
                     shape_of(rewrite.after),
                     rewrite.rule.replace("_", " "),
-                    before=self.show(rewrite.before),
+                    before=before,
                 )
             )
         return steps

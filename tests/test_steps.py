@@ -28,6 +28,8 @@ def _check_definitions_in_order(d) -> None:
     for step in d.steps:
         if step.kind != "define":
             continue
+        # no alias lines v₂ := v₁ (a 1 x 1 v₁ used as a scalar is shown as v₁)
+        assert str(step.expr) not in defined or step.lhs in map(str, d.where), step
         used = {str(a) for a in sp.sympify(step.expr).free_symbols}
         later = (used & set(defined)) - seen - {step.lhs}
         assert not later, f"{step.lhs} := {step.expr} uses {later} before it is defined"
@@ -249,3 +251,16 @@ def test_a_sum_of_paths_through_the_variable_is_a_total_derivative() -> None:
         assert r"\frac{d f}{d x}" in d.to_latex() and str(d).startswith("df/dx = ")
     # no path through x twice: the partial notation stays
     assert derive(A * x, x).steps[-1].lhs.startswith("∂")
+
+
+def test_a_one_by_one_matrix_used_as_a_scalar_has_no_line_of_its_own() -> None:
+    """exp(xᵀx) read v₁ := xᵀx, v₂ := v₁, f := exp(v₂) with ∂v₂/∂v₁ = 1 [as scalar]."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    x, b = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", n, 1)
+    for text in ("exp(x.T @ x)", "(x.T @ b)**2 / (x.T @ x)"):
+        d = gradient(parse_expression(text, {"x": x, "b": b}), x)
+        assert not any(s.rule == "as scalar" for s in d.steps), text
+        defined = [str(s.expr) for s in d.steps if s.kind == "define"]
+        assert ("x.T*x" in defined and "exp(v_1)" in defined) or "exp" not in text, defined
+        simplify_steps = [s for s in d.steps if s.kind == "simplify"]
+        assert all(s.before != s.expr for s in simplify_steps)  # no v₁ ⇒ v₁

@@ -86,9 +86,10 @@ def rows(d: Any) -> list[Row]:
 def headline(d: Any) -> Any:
     """The result for the headline: the result step's expression with the
     intermediates matderiv named (v_k) written out, so that the headline reads
-    without the table, unless that makes it longer than ``HEADLINE_CHARS``
-    characters; then the names stay, and the steps define them.  The user's names,
-    where= symbols and named adjoints always stay."""
+    without the table (f itself stays: (1 - f²) a for tanh(aᵀx)), unless that makes
+    it longer than ``HEADLINE_CHARS`` characters; then the names stay, and the steps
+    define them.
+    The user's names, where= symbols and named adjoints always stay."""
     expr = d.steps[-1].expr
     kept = {*d.names, *map(str, d.where), *map(str, d.definitions)}
     defs = {
