@@ -151,3 +151,14 @@ def test_the_result_row_ends_with_the_written_out_result(name: str) -> None:
 def test_a_result_without_intermediates_has_one_line() -> None:
     d = gradient(w.T * X.T * X * w, w)
     assert rows(d)[-1].formula == (f"= {fmt(d.result)}",)
+
+
+def test_a_matrix_expression_is_written_out_in_its_own_derivative() -> None:
+    """X⁻¹ by X read ∂vec(Y)/∂vec(X) = -X⁻ᵀ ⊗ Y, with Y := X⁻¹ only in the table; the
+    Cookbook's -X⁻ᵀ ⊗ X⁻¹.  A scalar f stays: (1 - f²) a for tanh(aᵀx)."""
+    S = sp.MatrixSymbol("S", n, n)
+    d = derive(S.I, S)
+    assert fmt(headline(d)) == "-S⁻ᵀ ⊗ S⁻¹", fmt(headline(d))
+    a = sp.MatrixSymbol("a", n, 1)
+    f = (a.T * V).applyfunc(sp.tanh)
+    assert "f" in fmt(headline(gradient(f, V)))  # (1 - f²) a

@@ -12,6 +12,7 @@ from typing import Any
 import sympy as sp
 
 from ..naming import is_generated_name
+from ..shapes import is_scalar_shape
 from .unicode import fmt, fmt_shape, label
 
 #: the headline writes out the intermediates matderiv named while it stays within
@@ -86,17 +87,17 @@ def rows(d: Any) -> list[Row]:
 def headline(d: Any) -> Any:
     """The result for the headline: the result step's expression with the
     intermediates matderiv named (v_k) written out, so that the headline reads
-    without the table (f itself stays: (1 - f²) a for tanh(aᵀx)), unless that makes
-    it longer than ``HEADLINE_CHARS`` characters; then the names stay, and the steps
-    define them.
+    without the table, unless that makes it longer than ``HEADLINE_CHARS``
+    characters; then the names stay, and the steps define them.  A scalar f itself
+    stays ((1 - f²) a for tanh(aᵀx)); a matrix Y is written out (-X⁻ᵀ ⊗ X⁻¹ for X⁻¹).
     The user's names, where= symbols and named adjoints always stay."""
     expr = d.steps[-1].expr
     kept = {*d.names, *map(str, d.where), *map(str, d.definitions)}
-    defs = {
-        s.lhs: s.expr
-        for s in d.steps
-        if s.kind == "define" and is_generated_name(s.lhs) and s.lhs not in kept
-    }
+    defines = [s for s in d.steps if s.kind == "define"]
+    defs = {s.lhs: s.expr for s in defines if is_generated_name(s.lhs) and s.lhs not in kept}
+    root = defines[-1] if defines else None
+    if root is not None and root.lhs not in kept and not is_scalar_shape(root.shape):
+        defs[root.lhs] = root.expr  # a matrix Y in its own derivative: -X⁻ᵀ ⊗ X⁻¹
     if not defs or not isinstance(expr, sp.Basic):
         return expr
     dims = {str(x) for m in expr.atoms(sp.MatrixSymbol) for x in m.free_symbols if x != m}
