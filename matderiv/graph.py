@@ -29,9 +29,21 @@ class Graph:
     definitions: Mapping[Any, Any] = field(default_factory=dict)
 
 
+def scaled_term(term: Any) -> tuple[Any, Any]:
+    """(c, X) for a term c·X of a sum with a number c (1 otherwise): the sum's operand
+    is X, so 1 - p has the operand p (d(1 - p) = -dp), not a node -p of its own."""
+    if isinstance(term, (sp.MatMul, sp.Mul)) and len(term.args) == 2:
+        c, x = term.args
+        if c.is_Number and isinstance(x, sp.Basic) and not x.is_Number:
+            return c, x
+    return sp.S.One, term
+
+
 def _children(node: Any) -> tuple[Any, ...]:
     if isinstance(node, sp.Lambda):  # the body of an entrywise function is not an operand
         return ()
+    if isinstance(node, (sp.MatAdd, sp.Add)):
+        return tuple(scaled_term(a)[1] for a in node.args if isinstance(a, sp.Basic))
     return tuple(a for a in node.args if isinstance(a, sp.Basic))
 
 

@@ -23,6 +23,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .canon import matmul, transpose
 from .elementwise import elementwise_derivative, usable_diff
 from .errors import UnsupportedNode
+from .graph import scaled_term
 from .linear import (
     DiagMap,
     DiagonalMap,
@@ -95,8 +96,12 @@ def supported_nodes() -> list[str]:
 
 @rule(sp.MatAdd, sp.Add)
 def d_sum(node: Any) -> tuple[Term, ...]:
-    """d(A + B) = dA + dB"""
-    return tuple(Term(a, Sandwich(shape_of(a))) for a in node.args)
+    """d(A + c B) = dA + c dB  (c a number)"""
+    terms = []
+    for a in node.args:
+        c, x = scaled_term(a)
+        terms.append(Term(x, Sandwich(shape_of(x), coeff=c)))
+    return tuple(terms)
 
 
 @rule(sp.Transpose)

@@ -264,3 +264,24 @@ def test_a_one_by_one_matrix_used_as_a_scalar_has_no_line_of_its_own() -> None:
         assert ("x.T*x" in defined and "exp(v_1)" in defined) or "exp" not in text, defined
         simplify_steps = [s for s in d.steps if s.kind == "simplify"]
         assert all(s.before != s.expr for s in simplify_steps)  # no v₁ ⇒ v₁
+
+
+def test_a_term_with_a_number_is_no_node_of_its_own() -> None:
+    """1 - p read v₂ := -p, v₃ := 1 + v₂; the sum's operand is p: v₂ := 1 - p with
+    ∂v₂/∂p = -I from dv₂ = -dp.  Checked against central differences."""
+    from matderiv.parse.declarations import parse_shapes
+    from matderiv.parse.expr import parse_program
+    from matderiv.render.unicode import fmt
+    from matderiv.testing import check_derivation
+
+    s = parse_shapes("X: m x n, w: n, y: m")
+    p = parse_program("p = sigmoid(X @ w); L = -(y.T @ log(p) + (1 - y).T @ log(1 - p))", s)
+    d = gradient(p.expr, s["w"], names=p.names)
+    m, n = s["X"].shape
+    check_derivation(d, {m: 4, n: 3})
+    defined = {st.lhs: fmt(st.expr) for st in d.steps if st.kind == "define"}
+    assert "1 - p" in defined.values() and "-p" not in defined.values(), defined
+    (local,) = [
+        st for st in d.steps if st.kind == "local" and st.lhs.endswith("/∂p") and st.rule == "sum"
+    ]
+    assert str(local.expr) == "-I"
