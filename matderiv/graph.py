@@ -17,6 +17,8 @@ from typing import Any
 
 import sympy as sp
 
+from .substitute import unchecked
+
 
 @dataclass(frozen=True)
 class Graph:
@@ -31,11 +33,17 @@ class Graph:
 
 def scaled_term(term: Any) -> tuple[Any, Any]:
     """(c, X) for a term c·X of a sum with a number c (1 otherwise): the sum's operand
-    is X, so 1 - p has the operand p (d(1 - p) = -dp), not a node -p of its own."""
-    if isinstance(term, (sp.MatMul, sp.Mul)) and len(term.args) == 2:
-        c, x = term.args
-        if c.is_Number and isinstance(x, sp.Basic) and not x.is_Number:
-            return c, x
+    is X, so 1 - p has the operand p (d(1 - p) = -dp), not a node -p of its own, and
+    A x - B y the operand B y."""
+    if not isinstance(term, (sp.MatMul, sp.Mul)) or len(term.args) < 2:
+        return sp.S.One, term
+    c, *rest = term.args
+    if not c.is_Number or any(not isinstance(r, sp.Basic) or r.is_Number for r in rest):
+        return sp.S.One, term
+    if len(rest) == 1:
+        return c, rest[0]
+    if isinstance(term, sp.MatMul) and sum(1 for r in rest if r.is_Matrix) == len(rest):
+        return c, unchecked(sp.MatMul, *rest)
     return sp.S.One, term
 
 

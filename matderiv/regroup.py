@@ -19,28 +19,31 @@ from .canon import transpose
 from .shapes import is_matrix, shape_of, transposes_reached, walk
 from .substitute import rebuild, substitute, unchecked
 
+#: a named product to find: (its matrix factors, its number or scalar, itself)
+Run = tuple[tuple[Any, ...], Any, Any]
 
-def _factors(product: Any) -> tuple[Any, ...] | None:
-    """The matrix factors of a product without a number in front (a run to find)."""
+
+def _split(product: Any) -> tuple[Any, tuple[Any, ...]] | None:
+    """(scalar, matrix factors) of a product of two or more matrices."""
     coeff, mats = product.as_coeff_matrices()
-    if coeff != 1 or len(mats) < 2 or len(mats) != len(product.args):
+    if len(mats) < 2 or any(isinstance(m, sp.MatMul) for m in mats):
         return None
-    return tuple(mats)
+    return coeff, tuple(mats)
 
 
-def _patterns(named: Iterable[Any]) -> tuple[list[tuple[tuple[Any, ...], Any]], list[Any]]:
-    """(factors, node) for each named product and its transpose, longest first; the
-    named sums."""
-    runs: list[tuple[tuple[Any, ...], Any]] = []
+def _patterns(named: Iterable[Any]) -> tuple[list[Run], list[Any]]:
+    """The named products and their transposes, longest first; the named sums."""
+    runs: list[Run] = []
     sums: list[Any] = []
     for node in named:
         if isinstance(node, sp.MatMul):
-            factors = _factors(node)
-            if factors is not None:
-                runs.append((factors, node))
+            found = _split(node)
+            if found is not None:
+                coeff, factors = found
+                runs.append((factors, coeff, node))
                 flipped = tuple(transpose(f) for f in reversed(factors))
                 if flipped != factors:
-                    runs.append((flipped, sp.Transpose(node)))
+                    runs.append((flipped, coeff, sp.Transpose(node)))
         elif isinstance(node, sp.MatAdd):
             sums.append(node)
     runs.sort(key=lambda run: -len(run[0]))
@@ -48,21 +51,39 @@ def _patterns(named: Iterable[Any]) -> tuple[list[tuple[tuple[Any, ...], Any]], 
     return runs, sums
 
 
-def _regroup_product(args: tuple[Any, ...], runs: list[Any]) -> Any:
-    scalars = [a for a in args if not is_matrix(a)]
-    mats = [a for a in args if is_matrix(a)]
-    changed = False
-    for factors, named in runs:
-        k = len(factors)
-        if k >= len(mats):
+def _lifted(args: tuple[Any, ...]) -> tuple[Any, list[Any], bool]:
+    """The product's scalar and matrices, a number c of a factor c·Y lifted out of it:
+    𝟏 (-μ) is -𝟏 μ."""
+    coeff = sp.Mul(*(a for a in args if not is_matrix(a)))
+    mats, lifted = [], False
+    for a in args:
+        if not is_matrix(a):
             continue
-        i = 0
-        while i + k <= len(mats):
+        if isinstance(a, sp.MatMul) and len(a.args) == 2 and a.args[0].is_Number:
+            coeff, a, lifted = coeff * a.args[0], a.args[1], True
+        mats.append(a)
+    return coeff, mats, lifted
+
+
+def _regroup_product(args: tuple[Any, ...], runs: list[Run]) -> Any:
+    """A product with a named run nested (the number adjusted: -1/n 𝟏ᵀx is -μ for
+    μ = 𝟏ᵀx/n), or None when nothing changes."""
+    coeff, mats, changed = _lifted(args)
+    for factors, c, named in runs:
+        k = len(factors)
+        if k > len(mats):
+            continue
+        ratio = coeff if c == 1 else coeff / c  # -1/n over 1/n is -1 as SymPy builds it
+        if (c != 1 and not ratio.is_Number) or (k == len(mats) and ratio == 1):
+            continue  # the named product itself, or a scalar that does not divide
+        for i in range(len(mats) - k + 1):
             if tuple(mats[i : i + k]) == factors:
                 mats[i : i + k] = [named]
-                changed = True
-            i += 1
-    return unchecked(sp.MatMul, *scalars, *mats) if changed else None
+                coeff, changed = ratio, True
+                break
+    if not changed:
+        return None
+    return unchecked(sp.MatMul, *([] if coeff == 1 else [coeff]), *mats)
 
 
 def _regroup_sum(args: tuple[Any, ...], sums: list[Any]) -> Any:

@@ -17,7 +17,7 @@ import sympy as sp
 from .accumulate import Chain, Local
 from .canon import transpose
 from .derivation import Factor, Step
-from .graph import Graph, is_leaf
+from .graph import Graph, is_leaf, scaled_term
 from .nodes import AsScalar, CommutationMatrix
 from .rules import Term, rule_identity, rule_name
 from .shapes import Shape, is_matrix, is_scalar_shape, shape_of
@@ -30,7 +30,7 @@ from .step_names import (
     show,
     user_names,
 )
-from .substitute import substitute
+from .substitute import rebuild, substitute, unchecked
 
 
 def _size(shape: Shape) -> Any:
@@ -188,7 +188,19 @@ class StepBuilder:
 
     def show_operands(self, expr: Any) -> Any:
         """``expr`` with intermediates shown by name where they are whole operands only,
-        not as runs of a longer product."""
+        not as runs of a longer product; a sum's term c·X is c times X's name (the
+        sum's operand is X: x - v₁ for x - A s)."""
+        if isinstance(expr, (sp.MatAdd, sp.Add)) and expr not in self.graph.definitions:
+            terms = []
+            for term in expr.args:
+                c, x = scaled_term(term)
+                shown = self._display.get(x) if c != 1 else None
+                if shown is not None and shown != x:
+                    scaled = unchecked(sp.MatMul, c, shown) if is_matrix(term) else c * shown
+                    terms.append(scaled)
+                else:
+                    terms.append(substitute(term, self._display, self._shown))
+            return rebuild(expr, tuple(terms)) if is_matrix(expr) else sp.Add(*terms)
         return show(expr, self._display, self._shown)
 
     def named(self, node: Any) -> Any:

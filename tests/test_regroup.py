@@ -45,7 +45,7 @@ def test_softmax_regression_goes_through_the_named_logits() -> None:
     for wrt in (sym["W1"], sym["W2"]):
         d = gradient(prog.expr, wrt, names=prog.names)
         check_derivation(d, dims)
-        assert "-y.T*z" in _defined(d).values(), _defined(d)
+        assert "y.T*z" in _defined(d).values(), _defined(d)  # L := v₂ - v₁, v₁ := yᵀ z
         chains = {s.lhs: s for s in d.steps if s.kind == "chain"}
         z = sym["W2"].T * sp.MatrixSymbol("t", 3, 1)  # only for its shape
         assert chains["∂L/∂z"].shape == (z.shape[0], 1)
@@ -83,3 +83,17 @@ def test_regrouping_keeps_values_and_leaves_unnamed_expressions_alone() -> None:
     assert regroup(expr, [scalarize(C * A)]) == expr  # no such run
     # a name for the whole product is not nested in itself
     assert regroup(scalarize(A * B), [scalarize(A * B)]) == scalarize(A * B)
+
+
+def test_a_named_product_with_a_number_is_found_under_another_number() -> None:
+    """mu = sum(x)/n; c = x - mu: SymPy wrote c as x + 𝟏(-1/n 𝟏ᵀx), so mu never
+    showed (v₁ := -1/n 𝟏ᵀx).  -1/n 𝟏ᵀx is -mu: c := x - v with v := 𝟏 mu."""
+    prog, sym = _program(
+        "mu = sum(x)/n; c = x - mu; s = sum(c^2)/n; y = c / sqrt(s + 0.001); L = g.T @ y",
+        "x: n, g: n",
+    )
+    d = gradient(prog.expr, sym["x"], names=prog.names)
+    check_derivation(d, _dims(sym, {"n": 5}))
+    defined = _defined(d)
+    assert "mu" in defined and any(v.endswith("*mu") for v in defined.values()), defined
+    assert defined["c"] in ("-v_1 + x", "x - v_1"), defined
