@@ -1,4 +1,4 @@
-"""Three bugs of SymPy's matrix expressions that matderiv cannot route around, fixed
+"""Four bugs of SymPy's matrix expressions that matderiv cannot route around, fixed
 when matderiv is imported (each only if the installed SymPy has it).
 
 SymPy runs a deep ``doit()`` from its arithmetic operators and from its
@@ -18,6 +18,11 @@ expressions inside it), so any scalar built over a matrix entry can reach these:
   Matrix and Scalar symbols").  SymPy's power and sign evaluation call it on
   scalars built over 1 x 1 matrices ((4 uᵀu)^½).  Fixed: a matrix sum has no
   content to take out (1, itself).
+- ``tanh(u).is_real`` computes ``im(u) % (pi/2)``; when u is a 1 x 1 matrix
+  expression (``ElementwiseApplyFunction`` applies its function to the whole
+  1 x 1 matrix to look at the result) that raises TypeError ("Mix of Matrix and
+  Scalar symbols"), so substituting sizes into exp(tanh(aᵀX b)) failed.  Fixed:
+  "not known" (None) where SymPy's own check raises.
 
 The fixes only change what was wrong or raised; every other result is SymPy's.
 """
@@ -59,6 +64,27 @@ def _extract_commutative(kron: Any) -> Any:
 def _matadd_content(self: Any, radical: bool = False, clear: bool = True) -> Any:
     """A sum of matrices as its own primitive part: no content to take out."""
     return sp.S.One, self
+
+
+_ORIGINAL_TANH_IS_REAL = sp.tanh._eval_is_real
+
+
+def _tanh_is_real(self: Any) -> Any:
+    """SymPy's answer, or None ("not known") where its check raises on a matrix."""
+    try:
+        return _ORIGINAL_TANH_IS_REAL(self)
+    except TypeError:
+        return None
+
+
+def _tanh_crashes() -> bool:
+    n = sp.Symbol("n", integer=True, positive=True)
+    a, b = sp.MatrixSymbol("a", n, 1), sp.MatrixSymbol("b", n, 1)
+    try:
+        _ORIGINAL_TANH_IS_REAL(sp.tanh(a.T * b))
+    except TypeError:
+        return True
+    return False
 
 
 def _content_crashes() -> bool:
@@ -104,6 +130,12 @@ def apply() -> None:
         )
     if _content_crashes():
         sp.MatAdd.as_content_primitive = _matadd_content
+    if _tanh_crashes():
+        sp.tanh._eval_is_real = _tanh_is_real
+        # the assumption system reads its handlers from a table built with the class
+        handlers = getattr(sp.tanh, "_prop_handler", None)
+        if isinstance(handlers, dict) and "real" in handlers:
+            handlers["real"] = _tanh_is_real
 
 
 apply()

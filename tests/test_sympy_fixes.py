@@ -137,3 +137,18 @@ def test_the_content_of_a_matrix_sum_is_one() -> None:
     u = sp.MatAdd(row * X * col, row * X * col, col.T * X.T * row.T)
     d = matderiv.derive(sp.sqrt(AsScalar(u.T * u)), X)
     check_derivation(d, DIMS)
+
+
+def test_sizes_substitute_into_tanh_of_a_one_by_one_product() -> None:
+    """tanh(u).is_real computed im(u) % (π/2) for a 1 x 1 matrix u and raised ("Mix of
+    Matrix and Scalar symbols") when sizes were substituted into exp(tanh(aᵀ X b)),
+    as check_derivation does (a random-tree hunt found it).  The derivative is
+    checked against central differences too."""
+    m, n = sp.symbols("m n", integer=True, positive=True)
+    a, X, b = sp.MatrixSymbol("a", m, 1), sp.MatrixSymbol("X", m, n), sp.MatrixSymbol("b", n, 1)
+    u = a.T * X * b
+    f = MatrixElement((u.applyfunc(lambda t: sp.exp(sp.tanh(t))) * u), 0, 0) ** 2
+    for sizes in ({m: 2, n: 3}, {m: 3, n: 4}, {m: 4, n: 5}):
+        f.subs(sizes)  # raised TypeError
+    assert sp.tanh(u)._eval_is_real() is None  # not known, where SymPy's check raised
+    check_derivation(gradient(f, X), {m: 3, n: 4})

@@ -13,10 +13,12 @@ import sympy as sp
 
 from ..naming import is_generated_name
 from ..shapes import is_scalar_shape
+from ..substitute import unchecked
 from .unicode import fmt, fmt_shape, label
 
 #: the headline writes out the intermediates matderiv named while it stays within
 #: this many characters (and, checked first, this many SymPy nodes)
+SHORT_ROOT = 12  # characters of a matrix expression written out in its derivative
 HEADLINE_CHARS = 100
 _HEADLINE_NODES = 120
 
@@ -97,7 +99,9 @@ def headline(d: Any) -> Any:
     defs = {s.lhs: s.expr for s in defines if is_generated_name(s.lhs) and s.lhs not in kept}
     root = defines[-1] if defines else None
     if root is not None and root.lhs not in kept and not is_scalar_shape(root.shape):
-        defs[root.lhs] = root.expr  # a matrix Y in its own derivative: -X⁻ᵀ ⊗ X⁻¹
+        inputs_only = not any(str(a) in defs for a in root.expr.atoms(sp.MatrixSymbol))
+        if inputs_only and len(fmt(root.expr)) <= SHORT_ROOT:
+            defs[root.lhs] = root.expr  # -X⁻ᵀ ⊗ X⁻¹, but diag(1 - Y∘Y) for tanh(A x)
     if not defs or not isinstance(expr, sp.Basic):
         return expr
     dims = {str(x) for m in expr.atoms(sp.MatrixSymbol) for x in m.free_symbols if x != m}
@@ -110,10 +114,24 @@ def headline(d: Any) -> Any:
         }
         if not atoms:
             break
-        written = written.xreplace(atoms)
+        written = _flat(written.xreplace(atoms))
         if _larger(written, _HEADLINE_NODES):
             return expr
     return written if len(fmt(written)) <= HEADLINE_CHARS else expr
+
+
+def _flat(expr: Any) -> Any:
+    """Products inside products merged, as a definition written in leaves them: -v₃
+    with v₃ := B v₂ is -B v₂, not -(B v₂)."""
+
+    def merge(product: Any) -> Any:
+        args = [x for a in product.args for x in (a.args if isinstance(a, sp.MatMul) else (a,))]
+        coeff = sp.Mul(*(a for a in args if not getattr(a, "is_Matrix", False)))
+        mats = [a for a in args if getattr(a, "is_Matrix", False)]
+        return unchecked(sp.MatMul, *([] if coeff == 1 else [coeff]), *mats)
+
+    nested = lambda e: isinstance(e, sp.MatMul) and any(isinstance(a, sp.MatMul) for a in e.args)  # noqa: E731
+    return expr.replace(nested, merge)
 
 
 def _larger(expr: Any, cap: int) -> bool:
