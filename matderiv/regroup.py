@@ -100,11 +100,29 @@ def _regroup_sum(args: tuple[Any, ...], sums: list[Any]) -> Any:
     return unchecked(sp.MatAdd, *terms) if changed else None
 
 
+def _named_power(node: Any, powers: dict[Any, Any]) -> tuple[Any, Any] | None:
+    """(s, r) with bᵉ = sʳ for a named s = bᵉ⁰ and r = e/e₀ a number: c/s with s = √q
+    was q^(-1/2), and s was gone; now it is 1/s.  None when nothing changes."""
+    base, exponent = node.args
+    named = powers.get(base)
+    if named is None or named == node or not exponent.is_Number:
+        return None
+    ratio = exponent / named.exp
+    return (named, ratio) if ratio.is_Number else None
+
+
 def regroup(expr: Any, named: Iterable[Any]) -> Any:
     """``expr`` with each named product or sum nested as one operand where SymPy had
-    flattened it into a larger product or sum."""
+    flattened it into a larger product or sum, and a named power of a scalar found
+    under another exponent."""
+    named = list(named)
     runs, sums = _patterns(named)
-    if not runs and not sums:
+    powers = {
+        n.base: n
+        for n in named
+        if isinstance(n, sp.Pow) and n.exp.is_Number and not getattr(n, "is_Matrix", False)
+    }
+    if not runs and not sums and not powers:
         return expr
     # post-order over the distinct subexpressions, without recursion (deep programs)
     order: list[Any] = []
@@ -128,6 +146,11 @@ def regroup(expr: Any, named: Iterable[Any]) -> Any:
             out = _regroup_product(args, runs) or out
         elif isinstance(node, sp.MatAdd):
             out = _regroup_sum(args, sums) or out
+        elif isinstance(node, sp.Pow) and powers:
+            found = _named_power(node, powers)  # the original base: as s was named
+            if found is not None:
+                s, ratio = found
+                out = sp.Pow(regroup(s, named), ratio, evaluate=False)
         new[node] = out
     return new.get(expr, expr)
 

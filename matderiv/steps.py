@@ -153,6 +153,8 @@ class StepBuilder:
         variables = {v for v in self.graph.wrt.free_symbols if isinstance(v, sp.MatrixSymbol)}
         as_scalars = {n.arg for n in self.graph.order if isinstance(n, AsScalar)}
         for node, symbol in list(display.items()):
+            if symbol != root and node.args and not is_matrix(node) and not is_leaf(node):
+                self._scalar_forms(display, node, symbol, variables)
             if symbol == root or not is_matrix(node) or not node.args:
                 continue
             simpler = simplify(node)
@@ -179,6 +181,17 @@ class StepBuilder:
         inner = {k: v for k, v in display.items() if v != root}
         self._runs = product_runs(inner, self._shown)
         self._run_memo: dict[Any, Any] = {}
+
+    @staticmethod
+    def _scalar_forms(display: dict[Any, Any], node: Any, symbol: Any, variables: Any) -> None:
+        """A named scalar as the rewrites leave it, and a named power s = qᵉ under the
+        exponents the derivatives give it: q^(-1/2) is 1/s, q^(-3/2) is 1/s³."""
+        simpler = simplify(node)
+        if simpler.free_symbols & variables and not is_leaf(simpler):
+            display.setdefault(simpler, symbol)
+        if isinstance(simpler, sp.Pow) and simpler.exp.is_Number:
+            for k in (-1, 2, -2, 3, -3):
+                display.setdefault(simpler.base ** (simpler.exp * k), symbol**k)
 
     def show(self, expr: Any) -> Any:
         """``expr`` with intermediates and where= definitions shown by name, also where

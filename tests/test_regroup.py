@@ -14,6 +14,8 @@ from matderiv import derive, gradient
 from matderiv.parse.declarations import parse_shapes
 from matderiv.parse.expr import parse_program
 from matderiv.regroup import regroup
+from matderiv.render.rows import headline
+from matderiv.render.unicode import fmt
 from matderiv.shapes import scalarize
 from matderiv.testing import check_derivation
 
@@ -97,3 +99,18 @@ def test_a_named_product_with_a_number_is_found_under_another_number() -> None:
     defined = _defined(d)
     assert "mu" in defined and any(v.endswith("*mu") for v in defined.values()), defined
     assert defined["c"] in ("-v_1 + x", "x - v_1"), defined
+
+
+def test_a_named_power_is_found_under_another_exponent() -> None:
+    """s = sqrt(cᵀc/n + 1) used as c/s: SymPy merged 1/s into (cᵀc/n + 1)^(-1/2), so s
+    was gone from the steps and the result.  Now s := sqrt(v), v := 1/s, and the
+    result reads 1/s (g - ... /(n·s²) c)."""
+    prog, sym = _program(
+        "mu = sum(x)/n; c = x - mu; s = sqrt(c.T @ c / n + 1); L = g.T @ (c / s)", "x: n, g: n"
+    )
+    d = gradient(prog.expr, sym["x"], names=prog.names)
+    check_derivation(d, _dims(sym, {"n": 5}))
+    defined = _defined(d)
+    assert "s" in defined and "1/s" in defined.values(), defined
+    head = fmt(headline(d))
+    assert head.startswith("1/s (") and "s²" in head and "sqrt" not in head, head
