@@ -283,7 +283,8 @@ class StepBuilder:
                     terms.append((local,))
                     continue
                 upstream = Factor(
-                    deriv_label(self.named(operand), wrt), _flip((op_size, x_size), self.layout)
+                    self._as_written(deriv_label(self.named(operand), wrt)),
+                    _flip((op_size, x_size), self.layout),
                 )
                 pair = (local, upstream) if self.layout == "numerator" else (upstream, local)
                 terms.append(pair)
@@ -328,7 +329,8 @@ class StepBuilder:
                     terms.append((local,))
                     continue
                 upstream = Factor(
-                    deriv_label(root, self.named(user)), _flip((1, user_size), self.layout)
+                    self._as_written(deriv_label(root, self.named(user))),
+                    _flip((1, user_size), self.layout),
                 )
                 pair = (upstream, local) if self.layout == "numerator" else (local, upstream)
                 terms.append(pair)
@@ -358,6 +360,12 @@ class StepBuilder:
             return label  # one term ∂f/∂vec(X) is ∂f/∂X rearranged: no sum of paths
         self._totals.add(label)
         return total_label(label)
+
+    def _as_written(self, label: str) -> str:
+        """An earlier chain step's result as that step wrote it: df/dv₂ where v₂'s
+        step summed paths, so a later product does not read as the partial ∂f/∂v₂."""
+        totals = {_bare(t) for t in self._totals}
+        return total_label(label) if _bare(label) in totals else label
 
     def chain_rewrites(self, chains: list[Chain], log: list[Rewrite], mode: str) -> list[Rewrite]:
         """The chain rule's simplifications as the chain steps show their values.

@@ -285,3 +285,19 @@ def test_a_term_with_a_number_is_no_node_of_its_own() -> None:
         st for st in d.steps if st.kind == "local" and st.lhs.endswith("/∂p") and st.rule == "sum"
     ]
     assert str(local.expr) == "-I"
+
+
+def test_a_total_derivative_is_used_by_its_name_in_later_steps() -> None:
+    """(Ax - b)ᵀ(Ax - b): df/dv₂ = ∂f/∂v₂ + ... sums two paths; the next step used it
+    as ∂f/∂v₂, which the local step had defined as one path only."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    A, x, b = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", n, 1)
+    for layout in ("numerator", "denominator"):
+        d = derive((A * x - b).T * (A * x - b), x, layout)
+        chains = [s for s in d.steps if s.kind == "chain"]
+        totals = {s.lhs for s in chains if s.lhs.startswith("d")}
+        assert totals == {"df/dv_2"}, [s.lhs for s in chains]
+        used = [f.label for s in chains for term in s.factors for f in term]
+        assert "df/dv_2" in used and "∂f/∂v_2" in used  # the total once, the partial in its sum
+        later = [s for s in chains if any(f.label == "df/dv_2" for t in s.factors for f in t)]
+        assert [s.lhs for s in later] == ["∂f/∂v_1"]
