@@ -6,10 +6,8 @@ multiplies them: numerator ∂L/∂h · ∂h/∂a · ∂a/∂W, denominator the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -22,6 +20,7 @@ from .nodes import AsScalar, CommutationMatrix
 from .rules import Term, rule_identity, rule_name
 from .shapes import Shape, is_matrix, is_scalar_shape, shape_of
 from .simplify import Rewrite, simplify
+from .step_labels import SHOWN_AS_ARG, bare, d_of, deriv_label, label_name, total_label, vec_name
 from .step_names import (
     display_symbol,
     name_runs,
@@ -43,82 +42,6 @@ def _flip(shape: Shape, layout: str) -> Shape:
 
 #: rewrites of notation, not shown as steps: vec(v) of a column v is v itself
 NOTATION = {"vec_of_vector"}
-
-
-#: display symbols shown through their argument: Xᵀ, vᵀ; a 1 x 1 v used as a scalar
-SHOWN_AS_ARG = (sp.Transpose, AsScalar)
-
-
-def label_name(symbol: Any) -> str:
-    """A display symbol's name in a label: Xᵀ for the transpose of a symbol X, v for
-    v used as a scalar."""
-    if isinstance(symbol, AsScalar):
-        return str(symbol.arg)
-    return f"{symbol.arg}ᵀ" if isinstance(symbol, sp.Transpose) else str(symbol)
-
-
-@lru_cache(maxsize=65_536)
-def _vec_name(symbol: Any) -> str:
-    name = label_name(symbol)
-    rows, cols = shape_of(symbol)
-    if is_scalar_shape((rows, cols)) or cols == 1:
-        return name
-    return f"vec({name})"
-
-
-def total_label(label: str) -> str:
-    """∂y/∂x as the total derivative dy/dx."""
-    top, bottom = label[1:].split("/∂", 1)
-    return f"d{top}/d{bottom}"
-
-
-def _bare(label: str) -> str:
-    """A label without vec(): ∂f/∂vec(X) and ∂f/∂X name one derivative, arranged two
-    ways."""
-    return re.sub(r"vec\(([^()]*(?:\([^()]*\))?[^()]*)\)", r"\1", label)
-
-
-def deriv_label(y: Any, x: Any) -> str:
-    """∂y/∂x, with vec() around matrices that are not columns."""
-    return f"∂{_vec_name(y)}/∂{_vec_name(x)}"
-
-
-class _PrintedAfterD:
-    """Prints as d followed by the symbol as printed: dā for abar (not "dabar"), dh̄₁
-    for hbar_1; its name, which str() and the index notation use, stays d + name."""
-
-    name: str
-
-    def _differentiated(self) -> Any:
-        rows, cols = shape_of(self)
-        base = self.name[1:]
-        return sp.MatrixSymbol(base, rows, cols) if is_matrix(self) else sp.Symbol(base)
-
-    def _matderiv_unicode(self, printer: Any) -> str:
-        return "d" + printer._print(self._differentiated())
-
-    def _latex(self, printer: Any) -> str:
-        return "d" + printer._print(self._differentiated())
-
-
-class StepDifferential(_PrintedAfterD, sp.MatrixSymbol):
-    """The differential dX of a matrix X in a step's "from dY = ..." line."""
-
-
-class StepScalarDifferential(_PrintedAfterD, sp.Symbol):
-    """The differential ds of a scalar s."""
-
-
-def _d(symbol: Any) -> Any:
-    if isinstance(symbol, sp.Transpose):  # Xᵀ of a symbol X, shown as itself: dXᵀ
-        return sp.Transpose(_d(symbol.arg))
-    if isinstance(symbol, AsScalar):  # v used as a scalar: dv
-        return AsScalar(_d(symbol.arg))
-    rows, cols = shape_of(symbol)
-    name = f"d{symbol}"
-    return (
-        StepDifferential(name, rows, cols) if is_matrix(symbol) else StepScalarDifferential(name)
-    )
 
 
 def _sum(parts: list[Any]) -> Any:
@@ -244,7 +167,7 @@ class StepBuilder:
             if local.node in self._transparent:
                 continue  # ∂v₁/∂v₁ = 1: the 1 x 1 matrix v₁ used as a scalar is v₁
             node = self.named(local.node)
-            parts = [t.map.differential(_d(self.named(t.operand))) for t in local.terms]
+            parts = [t.map.differential(d_of(self.named(t.operand))) for t in local.terms]
             differential = self.show(_sum(parts))
             for operand, terms in _by_operand(local.terms).items():
                 jac = self.in_layout(self.local_jacobian(operand, terms))
@@ -258,7 +181,7 @@ class StepBuilder:
                         rule_name(local.rule),
                         rule_identity(local.rule),
                         self.layout,
-                        (_d(node), differential),
+                        (d_of(node), differential),
                     )
                 )
         return steps
@@ -356,7 +279,7 @@ class StepBuilder:
         """∂f/∂x, or df/dx where a factor is ∂f/∂x: f uses x directly and through
         other nodes (xᵀ A x), so the chain rule reads df/dx = ∂f/∂x + ∂f/∂vec(xᵀ) ·
         ∂vec(xᵀ)/∂x, the total derivative from the partial ones."""
-        if len(terms) < 2 or _bare(label) not in {_bare(f.label) for t in terms for f in t}:
+        if len(terms) < 2 or bare(label) not in {bare(f.label) for t in terms for f in t}:
             return label  # one term ∂f/∂vec(X) is ∂f/∂X rearranged: no sum of paths
         self._totals.add(label)
         return total_label(label)
@@ -364,8 +287,8 @@ class StepBuilder:
     def _as_written(self, label: str) -> str:
         """An earlier chain step's result as that step wrote it: df/dv₂ where v₂'s
         step summed paths, so a later product does not read as the partial ∂f/∂v₂."""
-        totals = {_bare(t) for t in self._totals}
-        return total_label(label) if _bare(label) in totals else label
+        totals = {bare(t) for t in self._totals}
+        return total_label(label) if bare(label) in totals else label
 
     def chain_rewrites(self, chains: list[Chain], log: list[Rewrite], mode: str) -> list[Rewrite]:
         """The chain rule's simplifications as the chain steps show their values.
@@ -423,7 +346,7 @@ class StepBuilder:
         return [
             Step(
                 "chain",
-                f"∂{_vec_name(node)}/∂vec({var.symbol}ᵀ)",
+                f"∂{vec_name(node)}/∂vec({var.symbol}ᵀ)",
                 self.show(value),
                 shape,
                 "change of variable",
@@ -439,12 +362,12 @@ class StepBuilder:
         if of_name is None:  # f does not depend on the variable: no steps named it
             of_name = display_symbol(root_name(of, user_names(self.graph)), of)
         if isinstance(wrt, sp.MatrixSymbol):
-            x = str(wrt) if is_scalar_shape(shape_of(of)) else _vec_name(wrt)
+            x = str(wrt) if is_scalar_shape(shape_of(of)) else vec_name(wrt)
         elif isinstance(wrt.arg, sp.Transpose):
             x = f"vec({wrt.arg.arg}ᵀ)"
         else:
             x = f"vec({wrt.arg})"
-        label = f"∂{_vec_name(of_name)}/∂{x}"
+        label = f"∂{vec_name(of_name)}/∂{x}"
         if label in self._totals:  # the last chain step's total derivative df/dx
             label = total_label(label)
         return Step("result", label, self.show(result), shape, "", description, self.layout)
