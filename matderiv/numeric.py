@@ -186,12 +186,18 @@ def _trace(node: Any, args: list[Any], env: Env) -> Any:
     value = _dense2d(args[0])
     if value.shape[0] != value.shape[1]:
         raise EvaluationError(f"trace of the non-square {value.shape} value of {node.arg}")
-    return float(np.trace(value))
+    return _python_number(np.trace(value))
 
 
 @evaluates(sp.Determinant)
 def _det(node: Any, args: list[Any], env: Env) -> Any:
-    return float(np.linalg.det(to_dense(args[0])))
+    return _python_number(np.linalg.det(to_dense(args[0])))
+
+
+def _python_number(value: Any) -> Any:
+    """A NumPy scalar as a Python number: complex for complex inputs (float() would
+    drop the imaginary part with only a warning), float otherwise."""
+    return complex(value) if np.iscomplexobj(value) else float(value)
 
 
 @evaluates(sp.KroneckerProduct)

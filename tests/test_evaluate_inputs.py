@@ -226,3 +226,17 @@ def test_generated_functions_take_lists_and_name_a_flat_matrix(backend) -> None:
     np.testing.assert_allclose(np.ravel(got), [7.0, 13.0])
     with pytest.raises(InputShapeError, match=r"A is a matrix \(m x m\): give it as a 2-D"):
         fn(A=np.ones(2), x=[1.0, 1.0])
+
+
+def test_traces_and_determinants_of_complex_values_keep_their_imaginary_part() -> None:
+    """evaluate takes complex arrays; tr and det returned float(), which dropped the
+    imaginary part with only a ComplexWarning (a second-order hunt printed it)."""
+    import warnings
+
+    X = sp.MatrixSymbol("X", 2, 2)
+    value = np.array([[1 + 2j, 0.5], [0.25j, 3 + 1j]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert evaluate(sp.Trace(X), {X: value}) == np.trace(value)
+        assert np.isclose(evaluate(sp.Determinant(X), {X: value}), np.linalg.det(value))
+        assert isinstance(evaluate(sp.Trace(X), {X: np.eye(2)}), float)
