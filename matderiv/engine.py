@@ -90,11 +90,9 @@ def _derive(
     root = shared_transposes(scalarize(expr))  # (A x - b)ᵀ as SymPy distributed it
     grouped: dict[str, Any] = {}
     if names:  # a named product or sum stays an operand: yᵀ (W₂ᵀ v) for yᵀ z
-        named = [scalarize(v) for v in names.values() if isinstance(v, sp.Basic)]
-        root = regroup(root, named)
-        grouped = {
-            k: regroup(scalarize(v), named) for k, v in names.items() if isinstance(v, sp.Basic)
-        }
+        named = {k: scalarize(v) for k, v in names.items() if isinstance(v, sp.Basic)}
+        root = regroup(root, named.values())
+        grouped = {k: regroup(v, named.values()) for k, v in named.items()}
     graph = build_graph(root, var.symbol, scalar_defs)
     taken = user_names(graph)
     names = _check_names(names or {}, taken)

@@ -11,7 +11,7 @@ symbol), so programs are walked without inlining one definition into another.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +42,7 @@ def scaled_term(term: Any) -> tuple[Any, Any]:
         return sp.S.One, term
     if len(rest) == 1:
         return c, rest[0]
-    if isinstance(term, sp.MatMul) and sum(1 for r in rest if r.is_Matrix) == len(rest):
+    if isinstance(term, sp.MatMul) and all(r.is_Matrix for r in rest):
         return c, unchecked(sp.MatMul, *rest)
     return sp.S.One, term
 
@@ -68,15 +68,11 @@ def operands(node: Any, definitions: Mapping[Any, Any]) -> tuple[Any, ...]:
     return _children(node)
 
 
-def build_graph(root: Any, wrt: Any, definitions: Mapping[Any, Any] | None = None) -> Graph:
-    """Post-order over the DAG of ``root``; a node depends on ``wrt`` if any operand does.
-
-    ``definitions`` ({symbol: scalarized definition}) are walked through.
-    """
-    defs = definitions or {}
+def post_order(root: Any, children: Callable[[Any], tuple[Any, ...]]) -> list[Any]:
+    """The distinct nodes under ``root``, each after its children, without recursion
+    (deep expressions cannot overflow Python's stack)."""
     order: list[Any] = []
     done: set[Any] = set()
-    depends: set[Any] = set()
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         node, expanded = stack.pop()
@@ -85,9 +81,21 @@ def build_graph(root: Any, wrt: Any, definitions: Mapping[Any, Any] | None = Non
         if expanded:
             done.add(node)
             order.append(node)
-            if node == wrt or any(c in depends for c in operands(node, defs)):
-                depends.add(node)
             continue
         stack.append((node, True))
-        stack.extend((c, False) for c in reversed(operands(node, defs)) if c not in done)
+        stack.extend((c, False) for c in reversed(children(node)) if c not in done)
+    return order
+
+
+def build_graph(root: Any, wrt: Any, definitions: Mapping[Any, Any] | None = None) -> Graph:
+    """Post-order over the DAG of ``root``; a node depends on ``wrt`` if any operand does.
+
+    ``definitions`` ({symbol: scalarized definition}) are walked through.
+    """
+    defs = definitions or {}
+    order = post_order(root, lambda node: operands(node, defs))
+    depends: set[Any] = set()
+    for node in order:
+        if node == wrt or any(c in depends for c in operands(node, defs)):
+            depends.add(node)
     return Graph(root, wrt, tuple(order), frozenset(depends), defs)

@@ -20,7 +20,6 @@ from .canon import transpose
 from .errors import MatDerivError
 from .layout import parse_wrt
 from .mistakes import MAX_SWAPS, Found, Mistakes, named, swappable
-from .nodes import CommutationMatrix
 from .render.unicode import fmt
 from .shapes import dims_equal, walk
 
@@ -38,12 +37,7 @@ def _arrangements(m: Mistakes) -> Iterator[Arrangement]:
     by_vec = rows if m.derivation.layout == "denominator" else cols
     jacobian = dims_equal(by_vec, p * q)  # not a gradient shaped like X
     if m.thing == "derivative" and jacobian and not (dims_equal(p, 1) or dims_equal(q, 1)):
-        k = CommutationMatrix(p, q) if var.form != "vecT" else CommutationMatrix(q, p)
-        if m.derivation.layout == "numerator":
-            fixed, where = sp.MatMul(candidate, k), f"on the right by {fmt(k)}"
-        else:
-            k = transpose(k)
-            fixed, where = sp.MatMul(k, candidate), f"on the left by {fmt(k)}"
+        fixed, where = m.with_commutation(candidate)
         yield "commutation", f"a commutation matrix is missing (multiply {where})", fixed
     krons = sorted({k for k in walk(candidate) if swappable(k)}, key=sp.default_sort_key)
     if 0 < len(krons) <= MAX_SWAPS:

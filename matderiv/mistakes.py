@@ -136,12 +136,7 @@ class Mistakes(Comparison):
         other = Vec(transpose(var.symbol)) if var.form != "vecT" else Vec(var.symbol)
         alternative = derive(d.of, other, d.layout, where=d.where or None).result
         if self.close(self.candidate, alternative):
-            k = CommutationMatrix(m, n) if var.form != "vecT" else CommutationMatrix(n, m)
-            if d.layout == "numerator":
-                fixed, where = sp.MatMul(self.candidate, k), f"on the right by {fmt(k)}"
-            else:
-                k = transpose(k)
-                fixed, where = sp.MatMul(k, self.candidate), f"on the left by {fmt(k)}"
+            fixed, where = self.with_commutation(self.candidate)
             assert self.close(fixed, self.result), "internal: commutation fix does not hold"
             return (
                 "commutation",
@@ -152,6 +147,19 @@ class Mistakes(Comparison):
                 {"alternative": alternative, "fix": fixed},
             )
         return None
+
+    def with_commutation(self, candidate: Any) -> tuple[Any, str]:
+        """``candidate`` (a Jacobian by the other of vec(X), vec(Xᵀ)) times the
+        commutation matrix that turns it into one by the derivation's variable, on the
+        side the layout puts it; and that side in words."""
+        d = self.derivation
+        var = parse_wrt(d.wrt)
+        m, n = var.shape
+        k = CommutationMatrix(m, n) if var.form != "vecT" else CommutationMatrix(n, m)
+        if d.layout == "numerator":
+            return sp.MatMul(candidate, k), f"on the right by {fmt(k)}"
+        k = transpose(k)
+        return sp.MatMul(k, candidate), f"on the left by {fmt(k)}"
 
     def _hessian_commutation(self, X: Any) -> Found:
         """The Hessian by vec(Xᵀ) = K vec(X), K = K_{m,n}, is K H Kᵀ; a candidate that is

@@ -16,6 +16,7 @@ from typing import Any
 import sympy as sp
 
 from .canon import transpose
+from .graph import post_order
 from .shapes import is_matrix, shape_of, transposes_reached, walk
 from .substitute import rebuild, substitute, unchecked
 
@@ -111,6 +112,11 @@ def _named_power(node: Any, powers: dict[Any, Any]) -> tuple[Any, Any] | None:
     return (named, ratio) if ratio.is_Number else None
 
 
+def _children(node: Any) -> tuple[Any, ...]:
+    """A node's arguments; an entrywise function's body is not regrouped."""
+    return () if isinstance(node, sp.Lambda) else node.args
+
+
 def regroup(expr: Any, named: Iterable[Any]) -> Any:
     """``expr`` with each named product or sum nested as one operand where SymPy had
     flattened it into a larger product or sum, and a named power of a scalar found
@@ -124,22 +130,8 @@ def regroup(expr: Any, named: Iterable[Any]) -> Any:
     }
     if not runs and not sums and not powers:
         return expr
-    # post-order over the distinct subexpressions, without recursion (deep programs)
-    order: list[Any] = []
-    seen: set[Any] = set()
-    stack: list[tuple[Any, bool]] = [(expr, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen or not isinstance(node, sp.Basic) or isinstance(node, sp.Lambda):
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        stack.extend((a, False) for a in node.args)
     new: dict[Any, Any] = {}
-    for node in order:
+    for node in post_order(expr, _children):
         args = tuple(new.get(a, a) for a in node.args)
         out = node if args == node.args else rebuild(node, args)
         if isinstance(node, sp.MatMul):

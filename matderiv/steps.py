@@ -76,15 +76,19 @@ class StepBuilder:
         variables = {v for v in self.graph.wrt.free_symbols if isinstance(v, sp.MatrixSymbol)}
         as_scalars = {n.arg for n in self.graph.order if isinstance(n, AsScalar)}
         for node, symbol in list(display.items()):
-            if symbol != root and node.args and not is_matrix(node) and not is_leaf(node):
-                self._scalar_forms(display, node, symbol, variables)
-            if symbol == root or not is_matrix(node) or not node.args:
+            if symbol == root or is_leaf(node):
                 continue
             simpler = simplify(node)
             # not a leaf (a where= symbol, the variable) or a constant (x - x is 𝟎):
             # those stand for themselves
             if not is_leaf(simpler) and simpler.free_symbols & variables:
                 display.setdefault(simpler, symbol)
+            if not is_matrix(node):
+                if isinstance(simpler, sp.Pow) and simpler.exp.is_Number:
+                    # s = √q under the exponents its derivatives give: 1/s, 1/s², 1/s³
+                    for k in (-1, 2, -2, 3, -3):
+                        display.setdefault(simpler.base ** (simpler.exp * k), symbol**k)
+                continue
             if isinstance(node, sp.MatAdd):  # its transpose, as canon writes it: v₂ᵀ
                 flipped = transpose(node)
                 if flipped != node and not isinstance(symbol, sp.Transpose):
@@ -96,7 +100,7 @@ class StepBuilder:
                     display.setdefault(scalar, AsScalar(symbol))
         self._display = display
         self._shown: dict[Any, Any] = {}  # subexpression -> shown, shared by every step
-        self._totals: set[str] = set()  # chain labels written as total derivatives
+        self._totals: set[str] = set()  # chain labels written as totals, without vec()
         # 1 x 1 matrices used as scalars, shown as the matrix: no steps of their own
         self._transparent = {
             node for node, sym in self.symbols.items() if isinstance(sym, AsScalar)
@@ -104,17 +108,6 @@ class StepBuilder:
         inner = {k: v for k, v in display.items() if v != root}
         self._runs = product_runs(inner, self._shown)
         self._run_memo: dict[Any, Any] = {}
-
-    @staticmethod
-    def _scalar_forms(display: dict[Any, Any], node: Any, symbol: Any, variables: Any) -> None:
-        """A named scalar as the rewrites leave it, and a named power s = qᵉ under the
-        exponents the derivatives give it: q^(-1/2) is 1/s, q^(-3/2) is 1/s³."""
-        simpler = simplify(node)
-        if simpler.free_symbols & variables and not is_leaf(simpler):
-            display.setdefault(simpler, symbol)
-        if isinstance(simpler, sp.Pow) and simpler.exp.is_Number:
-            for k in (-1, 2, -2, 3, -3):
-                display.setdefault(simpler.base ** (simpler.exp * k), symbol**k)
 
     def show(self, expr: Any) -> Any:
         """``expr`` with intermediates and where= definitions shown by name, also where
@@ -281,14 +274,13 @@ class StepBuilder:
         ∂vec(xᵀ)/∂x, the total derivative from the partial ones."""
         if len(terms) < 2 or bare(label) not in {bare(f.label) for t in terms for f in t}:
             return label  # one term ∂f/∂vec(X) is ∂f/∂X rearranged: no sum of paths
-        self._totals.add(label)
+        self._totals.add(bare(label))
         return total_label(label)
 
     def _as_written(self, label: str) -> str:
         """An earlier chain step's result as that step wrote it: df/dv₂ where v₂'s
         step summed paths, so a later product does not read as the partial ∂f/∂v₂."""
-        totals = {bare(t) for t in self._totals}
-        return total_label(label) if bare(label) in totals else label
+        return total_label(label) if bare(label) in self._totals else label
 
     def chain_rewrites(self, chains: list[Chain], log: list[Rewrite], mode: str) -> list[Rewrite]:
         """The chain rule's simplifications as the chain steps show their values.
@@ -368,8 +360,7 @@ class StepBuilder:
         else:
             x = f"vec({wrt.arg})"
         label = f"∂{vec_name(of_name)}/∂{x}"
-        if label in self._totals:  # the last chain step's total derivative df/dx
-            label = total_label(label)
+        label = self._as_written(label)  # the last chain step's total derivative df/dx
         return Step("result", label, self.show(result), shape, "", description, self.layout)
 
 

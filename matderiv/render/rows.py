@@ -12,15 +12,15 @@ from typing import Any
 import sympy as sp
 
 from ..naming import is_generated_name
-from ..shapes import is_scalar_shape
+from ..shapes import is_matrix, is_scalar_shape
 from ..substitute import unchecked
 from .unicode import fmt, fmt_shape, label
 
 #: the headline writes out the intermediates matderiv named while it stays within
 #: this many characters (and, checked first, this many SymPy nodes)
-SHORT_ROOT = 12  # characters of a matrix expression written out in its derivative
 HEADLINE_CHARS = 100
 _HEADLINE_NODES = 120
+SHORT_ROOT = 12  # characters of a matrix expression written out in its derivative
 
 SECTIONS = {
     "define": "forward pass: named intermediates",
@@ -126,8 +126,8 @@ def _flat(expr: Any) -> Any:
 
     def merge(product: Any) -> Any:
         args = [x for a in product.args for x in (a.args if isinstance(a, sp.MatMul) else (a,))]
-        coeff = sp.Mul(*(a for a in args if not getattr(a, "is_Matrix", False)))
-        mats = [a for a in args if getattr(a, "is_Matrix", False)]
+        coeff = sp.Mul(*(a for a in args if not is_matrix(a)))
+        mats = [a for a in args if is_matrix(a)]
         return unchecked(sp.MatMul, *([] if coeff == 1 else [coeff]), *mats)
 
     nested = lambda e: isinstance(e, sp.MatMul) and any(isinstance(a, sp.MatMul) for a in e.args)  # noqa: E731
