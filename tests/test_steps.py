@@ -301,3 +301,19 @@ def test_a_total_derivative_is_used_by_its_name_in_later_steps() -> None:
         assert "df/dv_2" in used and "∂f/∂v_2" in used  # the total once, the partial in its sum
         later = [s for s in chains if any(f.label == "df/dv_2" for t in s.factors for f in t)]
         assert [s.lhs for s in later] == ["∂f/∂v_1"]
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_the_sum_rule_with_numbers_on_its_terms_matches_finite_differences(layout) -> None:
+    """d(A x - 3 B exp(x) + 2 C x) through the operands x, B exp(x) and C x with the
+    numbers on the sum rule's terms, in both layouts, at distinct sizes."""
+    from matderiv.testing import check_derivation
+
+    m, n = sp.symbols("m n", integer=True, positive=True)
+    A, B, C = sp.MatrixSymbol("A", m, n), sp.MatrixSymbol("B", m, n), sp.MatrixSymbol("C", m, n)
+    x = sp.MatrixSymbol("x", n, 1)
+    y = (A * x - 3 * B * x.applyfunc(sp.exp) + 2 * C * x).applyfunc(sp.tanh)
+    d = derive(y, x, layout)
+    check_derivation(d, {m: 4, n: 3})
+    sums = [s for s in d.steps if s.kind == "local" and s.rule == "sum"]
+    assert {str(s.expr) for s in sums} >= {"-3*I", "2*I"}, [str(s.expr) for s in sums]
