@@ -32,6 +32,7 @@ from .coefficients import (
     split_coeff,
 )
 from .identifiers import RESERVED
+from .one_pass import one_pass_code
 from .products import STRUCTURED, columns, dot, is_one, lu_code, product_code, wrap
 
 _LONG = 120  # inline code longer than this gets a temporary
@@ -71,6 +72,7 @@ class Emitter:
         self.dim_names: dict[Any, str] = {}
         self.by_code: dict[str, str] = {}
         self.stacks: dict[frozenset[str], list[str]] = {}  # columns stacked, in order
+        self.inline = False  # True: no temporaries (code inside a one-pass lambda)
 
     # -- names and temporaries -------------------------------------------------
     def fresh(self, stem: str = "t") -> str:
@@ -106,7 +108,7 @@ class Emitter:
         text = self._code(node)
         cheap = isinstance(node, sp.Transpose) and is_leaf(node.arg)  # a view
         worth = not is_leaf(node) and not cheap
-        if worth and (self.uses[node] > 1 or len(text) > _LONG):
+        if worth and not self.inline and (self.uses[node] > 1 or len(text) > _LONG):
             name = self.assign(self.fresh(), text)
             self.names[node] = name
             return name
@@ -337,7 +339,7 @@ class Emitter:
         mats = list(mats)
         if coeff != 1 and coeff.is_Number and len(mats) > 1:
             mats, coeff = scale_small_factor(mats, coeff)
-        body = product_code(self, mats)
+        body = one_pass_code(self, mats) or product_code(self, mats)
         if coeff == 1:
             return body
         if coeff == -1:

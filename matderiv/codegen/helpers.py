@@ -116,6 +116,23 @@ def _gram_psd(A, s):
     return B.T @ B
 
 
+def _one_pass(A, rows):
+    """Aᵀ R, where rows(A[r], r) is the rows r of R computed from the rows A[r] of A
+    (R = g(A V) for an entrywise g): by blocks of about 1 MiB of A, each block used
+    for both products while it is in cache, so that a large A is read from memory
+    once, not twice.  A of at most 1 MiB (or not C-ordered) is taken whole."""
+    m = A.shape[0]
+    step = max(1, 1048576 // max(1, A.strides[0]))
+    if m <= step or not isinstance(A, numpy.ndarray) or not A.flags.c_contiguous:
+        return A.T.dot(rows(A, slice(None)))
+    r = slice(0, step)
+    total = A[r].T.dot(rows(A[r], r))
+    for start in range(step, m, step):
+        r = slice(start, start + step)
+        total += A[r].T.dot(rows(A[r], r))
+    return total
+
+
 def _lu(A):
     """LU factors of A (LAPACK getrf), to solve with A where A⁻¹ is a factor of a
     product: the factorisation costs a third of an inverse, and each solve about
@@ -173,6 +190,7 @@ HELPERS = {
         _commutation,
         _gram,
         _gram_psd,
+        _one_pass,
         _lu,
         _inv_lu,
         _solve,

@@ -30,7 +30,15 @@ from typing import Any
 
 from ..errors import BackendError
 from .numba_compile_time import outline
-from .numba_dialect import AS_HELPERS, Checker, Rewriter, attribute_path, unsupported
+from .numba_dialect import (
+    AS_HELPERS,
+    DROPPED,
+    Checker,
+    Rewriter,
+    TwoProducts,
+    attribute_path,
+    unsupported,
+)
 from .numba_helpers import HELPERS, REPLACEMENTS
 
 
@@ -109,6 +117,8 @@ def numba_source(source: str, name: str) -> str:
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef) and stmt.name == name:
             main = stmt
+        elif isinstance(stmt, ast.FunctionDef) and stmt.name in DROPPED:
+            continue
         elif isinstance(stmt, ast.FunctionDef):
             if stmt.name in REPLACEMENTS:
                 stmt = _helper(stmt.name)
@@ -163,6 +173,7 @@ def _split(main: ast.FunctionDef, name: str) -> tuple[ast.FunctionDef, ast.Funct
     assert isinstance(returned, ast.Return) and returned.value is not None
     outputs, scalars = _outputs(returned.value)
     returned.value = outputs[0] if len(outputs) == 1 else ast.Tuple(outputs, ast.Load())
+    work = [TwoProducts().visit(s) for s in work]
     checker = Checker()
     for stmt in work:
         checker.visit(stmt)
