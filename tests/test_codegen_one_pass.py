@@ -136,6 +136,19 @@ def test_the_helper_cuts_a_large_c_ordered_matrix_into_blocks_of_rows() -> None:
     assert calls == [100]
 
 
+def test_a_result_too_wide_for_blocks_is_computed_whole_after_the_first_block() -> None:
+    rng = np.random.default_rng(2)
+    big, V = rng.standard_normal((6001, 50)), rng.standard_normal((50, 400))
+    calls: list[int] = []
+
+    def rows(block, r):
+        calls.append(block.shape[0])
+        return np.sin(block @ V)
+
+    np.testing.assert_allclose(_one_pass(big, rows), big.T @ np.sin(big @ V), rtol=1e-12)
+    assert calls == [2621, 3380]  # 400 columns: 8 x 400 > 2621 rows; the rest at once
+
+
 def test_integer_inputs_give_the_exact_integer_gradient() -> None:
     d = FUSED["least squares, denominator"]()
     fn = lambdify(d)

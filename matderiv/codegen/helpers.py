@@ -118,15 +118,21 @@ def _gram_psd(A, s):
 
 def _one_pass(A, rows):
     """Aᵀ R, where rows(A[r], r) is the rows r of R computed from the rows A[r] of A
-    (R = g(A V) for an entrywise g): by blocks of about 1 MiB of A, each block used
-    for both products while it is in cache, so that a large A is read from memory
-    once, not twice.  A of at most 1 MiB (or not C-ordered) is taken whole."""
+    (R = g(A V) for an entrywise g): by blocks of about 1 MiB of A (at least 8 rows),
+    each block used for both products while it is in cache, so that a large A is
+    read from memory once, not twice.  A of at most one block, or not C-ordered, is
+    taken whole; so is the rest of A when R is too wide for blocks to pay (the sum
+    of the blocks' products rewrites Aᵀ R once a block)."""
     m = A.shape[0]
-    step = max(1, 1048576 // max(1, A.strides[0]))
+    step = max(8, 1048576 // max(1, A.strides[0]))
     if m <= step or not isinstance(A, numpy.ndarray) or not A.flags.c_contiguous:
         return A.T.dot(rows(A, slice(None)))
     r = slice(0, step)
-    total = A[r].T.dot(rows(A[r], r))
+    first = rows(A[r], r)
+    if 8 * first.shape[1] > step:
+        rest = slice(step, m)
+        return A.T.dot(numpy.concatenate([first, rows(A[rest], rest)]))
+    total = A[r].T.dot(first)
     for start in range(step, m, step):
         r = slice(start, start + step)
         total += A[r].T.dot(rows(A[r], r))
