@@ -120,12 +120,13 @@ def _one_pass(A, rows):
     """Aᵀ R, where rows(A[r], r) is the rows r of R computed from the rows A[r] of A
     (R = g(A V) for an entrywise g): by blocks of about 1 MiB of A (at least 8 rows),
     each block used for both products while it is in cache, so that a large A is
-    read from memory once, not twice.  A of at most one block, or not C-ordered, is
-    taken whole; so is the rest of A when R is too wide for blocks to pay (the sum
-    of the blocks' products rewrites Aᵀ R once a block)."""
+    read from memory once, not twice.  A of at most one block, or not a C-ordered
+    array, is taken whole; so is the rest of A when R is too wide for blocks to pay
+    (the sum of the blocks' products rewrites Aᵀ R once a block)."""
     m = A.shape[0]
-    step = max(8, 1048576 // max(1, A.strides[0]))
-    if m <= step or not isinstance(A, numpy.ndarray) or not A.flags.c_contiguous:
+    whole = not isinstance(A, numpy.ndarray) or not A.flags.c_contiguous
+    step = m if whole else max(8, 1048576 // max(1, A.strides[0]))
+    if m <= step:
         return A.T.dot(rows(A, slice(None)))
     r = slice(0, step)
     first = rows(A[r], r)

@@ -181,30 +181,18 @@ DROPPED = {"_one_pass"}
 
 
 class TwoProducts(ast.NodeTransformer):
-    """``_one_pass(A, lambda A_r, r: g)`` as ``A.T.dot(g)``, with A_r read as A and b[r]
-    as b: numba cannot pass the lambda to a compiled helper, so the compiled code
-    takes the two products over the whole of A (see ``one_pass.py``)."""
+    """``(A.T.dot(g) if A.size <= k else _one_pass(A, lambda A_r, r: g_r))`` as its
+    first branch, the two products: numba cannot pass the lambda to a compiled
+    helper (see ``one_pass.py``)."""
 
-    def visit_Call(self, node: ast.Call) -> Any:
+    def visit_IfExp(self, node: ast.IfExp) -> Any:
         self.generic_visit(node)
-        if not (isinstance(node.func, ast.Name) and node.func.id == "_one_pass"):
-            return node
-        matrix, rows = node.args
-        assert isinstance(rows, ast.Lambda)
-        block, cut = (a.arg for a in rows.args.args)
-        body = _Whole(block, matrix, cut).visit(rows.body)
-        transposed = ast.Attribute(matrix, "T", ast.Load())
-        return ast.Call(ast.Attribute(transposed, "dot", ast.Load()), [body], [])
-
-
-class _Whole(ast.NodeTransformer):
-    def __init__(self, block: str, matrix: ast.expr, cut: str) -> None:
-        self.block, self.matrix, self.cut = block, matrix, cut
-
-    def visit_Name(self, node: ast.Name) -> Any:
-        return self.matrix if node.id == self.block else node
-
-    def visit_Subscript(self, node: ast.Subscript) -> Any:
-        self.generic_visit(node)
-        whole = isinstance(node.slice, ast.Name) and node.slice.id == self.cut
-        return node.value if whole else node
+        other = node.orelse
+        while isinstance(other, ast.Attribute) and other.attr == "T":
+            other = other.value
+        one_pass = (
+            isinstance(other, ast.Call)
+            and isinstance(other.func, ast.Name)
+            and other.func.id == "_one_pass"
+        )
+        return node.body if one_pass else node

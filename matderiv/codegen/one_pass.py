@@ -11,13 +11,19 @@ entrywise; its other operands have A's rows), so
 
 and each block serves both products while it is in cache.  The generated code
 passes the rows of g as a function of (A_r, r) to the helper ``_one_pass``,
-which takes blocks of about 1 MiB of A, or A whole when it is no larger (then
-the code computes exactly what the two products did).  Measured on one core
-(OpenBLAS, 2 MiB of L2 cache): A of 1024 x 1024, 573 µs for the two products,
-431 µs in one pass; 512 x 512, 72 and 68 µs; 256 x 256, 16 and 15 µs (one block).
+which takes blocks of about 1 MiB of A; an A of at most 1 MiB is left to the
+two products, in the generated code itself:
 
-The numba backend compiles the two products instead (it cannot pass the rows'
-function to a compiled helper); ``numba_dialect.two_products`` undoes the form.
+    (A.T.dot(2 * (A.dot(x) - b)) if A.size <= 131072
+     else _one_pass(A, lambda A_r, r: 2 * (A_r.dot(x) - b[r])))
+
+since the helper's call costs about a third of a microsecond, 15% of the whole
+gradient at n = 64.  Measured on one core (OpenBLAS, 2 MiB of L2 cache): A of
+1024 x 1024, 573 µs for the two products, 431 µs in one pass; 512 x 512, 72
+and 68 µs; 256 x 256 (one block), 16 and 15 µs.
+
+The numba backend compiles the two products (it cannot pass the rows' function
+to a compiled helper): ``numba_dialect.TwoProducts`` keeps the first branch.
 """
 
 from __future__ import annotations
@@ -30,27 +36,35 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from ..canon import transpose
 from ..nodes import DiagVector
 from ..shapes import shape_of
-from .products import is_one
+from .products import is_one, product_code
 
 if TYPE_CHECKING:
     from .emit import Emitter
 
+BLOCK = 1048576  # bytes of A per block (the helper _one_pass has the same number)
 _ENTRYWISE = (sp.MatAdd, sp.HadamardProduct)
 _SHORT_SUM = 12  # longer sums are accumulated in temporaries (Emitter._MatAdd)
 
 
 def one_pass_code(em: Emitter, mats: list[Any]) -> str | None:
-    """Code for the product of ``mats`` as ``_one_pass(A, rows)``, or None when the
-    product is not Aᵀ g(A V) (or g(A V)ᵀ A) with A an array of the program."""
+    """Code for the product of ``mats``, Aᵀ g(A V) (or g(A V)ᵀ A) with A an array of
+    the program: the two products when A is at most one block (1 MiB), else one
+    pass; None for any other product."""
     first, last = mats[0], mats[-1]
     if isinstance(first, sp.Transpose) and _is_array(em, first.arg):
         rest = mats[1] if len(mats) == 2 else sp.MatMul(*mats[1:])
-        return _fused(em, first.arg, rest)
-    if _is_array(em, last):  # g(A V)ᵀ A = (Aᵀ g(A V))ᵀ
+        A, fused = first.arg, _fused(em, first.arg, rest)
+    elif _is_array(em, last):  # g(A V)ᵀ A = (Aᵀ g(A V))ᵀ
         rest = mats[0] if len(mats) == 2 else sp.MatMul(*mats[:-1])
-        code = _fused(em, last, transpose(rest))
-        return None if code is None else f"{code}.T"
-    return None
+        A, fused = last, _fused(em, last, transpose(rest))
+        fused = None if fused is None else f"{fused}.T"
+    else:
+        return None
+    if fused is None:
+        return None
+    # small: exactly the two products, without the helper's call (a third of a µs)
+    whole = product_code(em, mats)
+    return f"({whole} if {em.names[A]}.size <= {BLOCK // 8} else {fused})"
 
 
 def _is_array(em: Emitter, node: Any) -> bool:
@@ -124,6 +138,12 @@ class _Rows:
         self.holders[node] = code
         return node
 
+    def whole(self, node: Any) -> str:
+        """A name for ``node``, computed whole before the pass (and reused after it)."""
+        name = self.em.temp(self.em.code(node))
+        self.em.names.setdefault(node, name)
+        return name
+
     def local(self, node: Any) -> Any:
         """``node`` over the block's rows (``_fusable`` said it can be)."""
         em, A = self.em, self.A
@@ -131,7 +151,7 @@ class _Rows:
             coeff, mats = node.as_coeff_matrices()
             if mats[0] == A and len(mats) > 1:
                 operand = mats[1] if len(mats) == 2 else sp.MatMul(*mats[1:])
-                product = f"{self.block}.dot({em.temp(em.code(operand))})"
+                product = f"{self.block}.dot({self.whole(operand)})"
                 return sp.MatMul(coeff, self.holder(node, product))
             if _scaled_rows(mats):
                 rest = self.local(sp.MatMul(*mats[1:]))
@@ -141,7 +161,7 @@ class _Rows:
         if node in em.names or A not in node.free_symbols or em.uses[node] > 1:
             if not getattr(node, "is_Matrix", False) or isinstance(node, sp.OneMatrix):
                 return node
-            return self.holder(node, f"{em.temp(em.code(node))}[{self.rows}]")
+            return self.holder(node, f"{self.whole(node)}[{self.rows}]")
         if isinstance(node, _ENTRYWISE):
             return node.func(*(self.local(a) for a in node.args))
         if isinstance(node, sp.HadamardPower):
