@@ -15,8 +15,7 @@ from .products import STRUCTURED, dot, is_one
 if TYPE_CHECKING:
     from .emit import Emitter
 
-BATCH_MIN = 2  # matrix-vector products with one matrix batched into one product
-ROWS_MIN = 8  # from this many, the product is computed as rows (see below)
+BATCH_MIN = 8  # matrix-vector products with one matrix batched into one product
 
 
 def _natural_key(symbol: Any) -> list[Any]:
@@ -26,14 +25,15 @@ def _natural_key(symbol: Any) -> list[Any]:
 
 
 def batch_input_products(em: Emitter, roots: list[Any], inputs: set[Any]) -> None:
-    """A v_1, ..., A v_k for k ≥ 2 input vectors v_j (an RNN's W x_t; X w and X V in a
-    Hessian-vector product) as one product A [v_1 ... v_k], computed first; each
-    A v_j is then a column of it.  One matrix product reads A once where k
-    matrix-vector products read it k times.  Measured with OpenBLAS on one core,
-    A: n x n, the batched product against the k products: for k = 2, 0.6x at
-    n = 256-512, 1.05x at 128 and 1.5-2x at n = 16-64 (where it costs about
-    0.7 µs more); for k = 4, 0.4-0.8x from n = 128 on; for k = 8-16,
-    0.45-0.8x at n = 64-2048 (computed as rows, below)."""
+    """A v_1, ..., A v_k for k ≥ 8 input vectors v_j (an RNN's W x_t) as one product
+    A [v_1 ... v_k], computed first; each A v_j is then a column of it.  One
+    matrix product reads A once where k matrix-vector products read it k times;
+    measured with OpenBLAS on one core, it is 0.45-0.8x their time for k = 8-16 at
+    n = 64-2048, but up to 2.7x for k = 2 and 1-1.3x for k = 4.  (As A [v_1 v_2],
+    measured again: 0.6-0.8x at n = 128-256, 1.5-2x at n = 16-64, and in a logistic
+    Hessian-vector product at n = 512-1024, 1.2x: the product with two columns
+    costs two passes over A there, and A V taken out of a one-pass Aᵀ g(A V)
+    (one_pass.py) costs a third.)"""
     groups: dict[Any, list[Any]] = {}
     for node in walk(*roots):
         if not isinstance(node, sp.MatMul) or len(node.args) != 2:
@@ -55,14 +55,8 @@ def batch_input_products(em: Emitter, roots: list[Any], inputs: set[Any]) -> Non
             continue
         vectors.sort(key=_natural_key)  # x_1, x_2, ..., x_10: row j of the product is v_j
         stacked = em.stack_columns([em.code(v) for v in vectors])
-        if len(vectors) < ROWS_MIN:  # A [v_1 ... v_k]: a few columns
-            columns = em.assign(em.fresh(), dot(em._paren(a), stacked))
-            for j, v in enumerate(vectors):
-                em.names[sp.MatMul(a, v)] = f"{columns}[:, {j}:{j + 1}]"
-            continue
         # computed as ([v_1 ... v_k]ᵀ Aᵀ), k rows: each A v_j is then a contiguous row,
-        # which NumPy adds faster than a strided column (0.8 vs 1.4 µs at n = 64); for
-        # k = 2 this order is slower than A [v_1 v_2] (8.7 against 4 µs at n = 128)
+        # which NumPy adds faster than a strided column (0.8 vs 1.4 µs at n = 64)
         rows = em.assign(em.fresh(), dot(f"{stacked}.T", em._paren(transpose(a))))
         for j, v in enumerate(vectors):
             em.names[sp.MatMul(a, v)] = f"{rows}[{j}:{j + 1}].T"
