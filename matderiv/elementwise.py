@@ -87,9 +87,15 @@ def _why_not(f_t: Any, exc: Exception) -> str:
 _NO_POLYNOMIAL_FORM = (sp.sin, sp.cos, sp.log, sp.asin, sp.acos, sp.atan, sp.asinh, sp.acosh)
 
 
-def _nested(expr: Any) -> bool:
-    """True when a function is applied to another function (tanh(tanh(t)))."""
-    return any(a.has(sp.Function) for f in expr.atoms(sp.Function) for a in f.args)
+def _nested(expr: Any, t: Any) -> bool:
+    """True when a function is applied to another function (tanh(tanh(t))) or to a
+    nonlinear argument (tanh(t/(t² + 1)): sp.solve took 32 s on it, and the chain
+    rule's factor in t leaves no polynomial in the output)."""
+    return any(
+        a.has(sp.Function) or not (a.is_polynomial(t) and sp.degree(a, t) <= 1)
+        for f in expr.atoms(sp.Function)
+        for a in f.args
+    )
 
 
 def _in_terms_of_output(derivative: Any, f_t: Any, t: Any, y: Any) -> Any:
@@ -97,7 +103,7 @@ def _in_terms_of_output(derivative: Any, f_t: Any, t: Any, y: Any) -> Any:
     direct = derivative.subs(f_t, y)
     if not direct.has(t):
         return direct
-    if _nested(f_t):  # sp.solve on compositions is slow and rarely gives a polynomial
+    if _nested(f_t, t):  # sp.solve on compositions is slow and rarely gives a polynomial
         return None
     if isinstance(f_t, _NO_POLYNOMIAL_FORM):  # sin′ = cos, log′ = 1/t: no polynomial in y
         return None

@@ -11,10 +11,13 @@ import inspect
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import assume, event, given, settings
+from hypothesis import strategies as st
+from random_trees import BOUNDED_FUNCTIONS, largest_value
 
 from matderiv import derive, evaluate, gradient, hvp, lambdify, logsumexp
 from matderiv.codegen.helpers import _one_pass
-from matderiv.testing import random_values
+from matderiv.testing import check_derivation, random_values
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
 A = sp.MatrixSymbol("A", m, n)
@@ -172,3 +175,67 @@ def test_the_numba_backend_takes_the_two_products(case) -> None:
     assert "_one_pass" not in compiled.source and "lambda" not in compiled.source
     kwargs, _ = _inputs(plain, d, BLOCKED, seed=5)
     np.testing.assert_allclose(compiled(**kwargs), plain(**kwargs), rtol=1e-9, atol=1e-9)
+
+
+# -- random entrywise losses: 𝟏ᵀ φ(A x) and friends --------------------------------------
+
+c = sp.MatrixSymbol("c", m, 1)
+
+
+@st.composite
+def entrywise_losses(draw):
+    """A scalar loss whose gradient is Aᵀ g(A x) with g a random entrywise tree over
+    A x and operands with A's rows (b, c, y): built from bounded functions, sums,
+    Hadamard products and squares (of bounded functions), numbers and a ones matrix."""
+    leaves = [A * x, b, c, y, sp.OneMatrix(m, 1)]
+
+    def tree(depth):
+        if depth == 0:
+            return draw(st.sampled_from(leaves[:1] * 2 + leaves[1:]))
+        kind = draw(st.sampled_from(["f", "sum", "hadamard", "power", "scale"]))
+        if kind == "f":
+            return tree(depth - 1).applyfunc(draw(st.sampled_from(BOUNDED_FUNCTIONS)))
+        if kind == "sum":
+            return tree(depth - 1) + tree(depth - 1)
+        # a bounded function on one side of ∘ and under ², so values stay moderate
+        bounded = tree(depth - 1).applyfunc(draw(st.sampled_from(BOUNDED_FUNCTIONS)))
+        if kind == "hadamard":
+            return sp.HadamardProduct(tree(depth - 1), bounded)
+        if kind == "power":
+            return sp.HadamardPower(bounded, 2)
+        return draw(st.sampled_from([-2, 3, sp.Rational(1, 2)])) * tree(depth - 1)
+
+    g = tree(draw(st.integers(1, 3)))
+    if A not in g.free_symbols:
+        g = sp.HadamardProduct(g, A * x)
+    return sp.OneMatrix(1, m) * g.applyfunc(draw(st.sampled_from(BOUNDED_FUNCTIONS)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(entrywise_losses(), st.sampled_from(["numerator", "denominator"]))
+def test_random_entrywise_losses_one_pass_row_by_row(f, layout) -> None:
+    """Each gradient against central differences; its generated code, with the
+    one-pass form forced and taken one row at a time, against ``evaluate``."""
+    # large values inside make central differences of an oscillating loss untrustworthy
+    probe = random_values(f, SMALL, np.random.default_rng(1))
+    assume(largest_value(f, {**probe, **SMALL}) < 100)
+    d = derive(f, x, layout)
+    check_derivation(d, SMALL, seed=1)
+    fn = lambdify(d)
+    kwargs, values = _inputs(fn, d, SMALL, seed=2)
+    want = evaluate(d, {**values, **SMALL})
+    np.testing.assert_allclose(fn(**kwargs), want, rtol=1e-9, atol=1e-9)
+    fused = "_one_pass(" in fn.source
+    event(f"one pass: {fused}")
+    if not fused:  # A x used twice or under a non-entrywise node
+        return
+    namespace: dict = {}
+    exec(fn.source.replace(".size <= 131072 else", ".size < 0 else"), namespace)
+    namespace["_one_pass"] = _row_by_row
+    got = namespace["f"](**kwargs)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=fn.source)
+
+
+def _row_by_row(A, rows):
+    """The helper's sum with blocks of one row: each row of the lambda on its own."""
+    return sum(A[i : i + 1].T.dot(rows(A[i : i + 1], slice(i, i + 1))) for i in range(len(A)))

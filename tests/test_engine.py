@@ -110,3 +110,25 @@ def test_explicit_entries_of_a_result() -> None:
         ]
     )
     np.testing.assert_allclose(numeric, evaluate(d.result, {"A": values[A2], **sizes}))
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_a_function_of_a_nonlinear_argument_is_differentiated_without_solving(
+    layout, monkeypatch
+) -> None:
+    """tanh(t/(t² + 1)) entrywise: its derivative is no polynomial in its value, and
+    sp.solve for its inverse took 53 s (a random-loss test found it); the engine
+    now skips the search for such compositions.  The result is checked against
+    central differences at distinct sizes."""
+    m, n = sp.symbols("m n", integer=True, positive=True)
+    A, x = sp.MatrixSymbol("A", m, n), sp.MatrixSymbol("x", n, 1)
+    t = sp.Symbol("t")
+    squashed = sp.Lambda(t, sp.tanh(t / (t**2 + 1)))
+
+    def no_solve(*args, **kwargs):
+        raise AssertionError("sp.solve was called")
+
+    monkeypatch.setattr(sp, "solve", no_solve)
+    f = sp.OneMatrix(1, m) * (A * x).applyfunc(squashed)
+    d = derive(f, x, layout)
+    check_derivation(d, {m: 4, n: 3}, seed=5)

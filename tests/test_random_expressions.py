@@ -60,19 +60,30 @@ def expected_shape(case):
     return (out, size) if case.layout == "numerator" else (size, out)
 
 
+def _row_by_row(A, rows):
+    """The one-pass helper's sum with blocks of one row: every row of the lambda's
+    result checked on its own (the sizes here are far below a real block)."""
+    return sum(A[i : i + 1].T.dot(rows(A[i : i + 1], slice(i, i + 1))) for i in range(len(A)))
+
+
 def _generated_code_agrees(d, env) -> None:
-    """lambdify(d) computes what evaluate(d.result) computes."""
+    """lambdify(d) computes what evaluate(d.result) computes; so does the one-pass
+    form of Aᵀ g(A V), where the code has one, taken row by row."""
     fn = matderiv.lambdify(d)
     params = inspect.signature(fn).parameters
-    got = fn(**{str(k): v for k, v in env.items() if str(k) in params})
-    want = matderiv.evaluate(d.result, env)
-    np.testing.assert_allclose(
-        np.asarray(got, dtype=float),
-        np.asarray(want, dtype=float),
-        rtol=1e-9,
-        atol=1e-9,
-        err_msg=fn.source,
-    )
+    kwargs = {str(k): v for k, v in env.items() if str(k) in params}
+    want = np.asarray(matderiv.evaluate(d.result, env), dtype=float)
+    outputs = [fn(**kwargs)]
+    if "_one_pass(" in fn.source:
+        event("generated code: one pass")
+        namespace: dict = {}
+        exec(fn.source.replace(".size <= 131072 else", ".size < 0 else"), namespace)
+        namespace["_one_pass"] = _row_by_row
+        outputs.append(namespace["f"](**kwargs))
+    for got in outputs:
+        np.testing.assert_allclose(
+            np.asarray(got, dtype=float), want, rtol=1e-9, atol=1e-9, err_msg=fn.source
+        )
 
 
 def check_case(case, seed=0):
