@@ -41,7 +41,8 @@ from .products import is_one, product_code
 if TYPE_CHECKING:
     from .emit import Emitter
 
-BLOCK = 1048576  # bytes of A per block (the helper _one_pass has the same number)
+BLOCK = 1048576  # bytes of A per block (the helper _one_pass has the same number;
+# the generated test compares A.size, in float64 entries, with BLOCK // 8)
 _ENTRYWISE = (sp.MatAdd, sp.HadamardProduct)
 _SHORT_SUM = 12  # longer sums are accumulated in temporaries (Emitter._MatAdd)
 
@@ -50,6 +51,8 @@ def one_pass_code(em: Emitter, mats: list[Any]) -> str | None:
     """Code for the product of ``mats``, Aᵀ g(A V) (or g(A V)ᵀ A) with A an array of
     the program: the two products when A is at most one block (1 MiB), else one
     pass; None for any other product."""
+    if len(mats) < 2:
+        return None
     first, last = mats[0], mats[-1]
     if isinstance(first, sp.Transpose) and _is_array(em, first.arg):
         rest = mats[1] if len(mats) == 2 else sp.MatMul(*mats[1:])
