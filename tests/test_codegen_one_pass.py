@@ -17,6 +17,7 @@ from random_trees import BOUNDED_FUNCTIONS, largest_value
 
 from matderiv import derive, evaluate, gradient, hvp, lambdify, logsumexp
 from matderiv.codegen.helpers import _one_pass
+from matderiv.codegen.one_pass import BLOCK
 from matderiv.testing import check_derivation, random_values
 
 m, n, k = sp.symbols("m n k", integer=True, positive=True)
@@ -229,13 +230,21 @@ def test_random_entrywise_losses_one_pass_row_by_row(f, layout) -> None:
     event(f"one pass: {fused}")
     if not fused:  # A x used twice or under a non-entrywise node
         return
-    namespace: dict = {}
-    exec(fn.source.replace(".size <= 131072 else", ".size < 0 else"), namespace)
-    namespace["_one_pass"] = _row_by_row
-    got = namespace["f"](**kwargs)
+    got = one_pass_row_by_row(fn)(**kwargs)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=fn.source)
 
 
+def one_pass_row_by_row(fn):
+    """The generated function ``fn`` with its one-pass form taken at every size (the
+    size test made false) and the helper's sum taken in blocks of one row, so that
+    each row of the lambda is checked on its own (test sizes are far below a block)."""
+    whole = f".size <= {BLOCK // 8} else"
+    assert whole in fn.source, fn.source
+    namespace: dict = {}
+    exec(fn.source.replace(whole, ".size < 0 else"), namespace)
+    namespace["_one_pass"] = _row_by_row
+    return namespace["f"]
+
+
 def _row_by_row(A, rows):
-    """The helper's sum with blocks of one row: each row of the lambda on its own."""
     return sum(A[i : i + 1].T.dot(rows(A[i : i + 1], slice(i, i + 1))) for i in range(len(A)))

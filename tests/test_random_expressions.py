@@ -34,6 +34,7 @@ from random_trees import (
     var_of,
     well_shaped,
 )
+from test_codegen_one_pass import one_pass_row_by_row
 
 import matderiv
 from matderiv.testing import check_derivation, random_values
@@ -60,12 +61,6 @@ def expected_shape(case):
     return (out, size) if case.layout == "numerator" else (size, out)
 
 
-def _row_by_row(A, rows):
-    """The one-pass helper's sum with blocks of one row: every row of the lambda's
-    result checked on its own (the sizes here are far below a real block)."""
-    return sum(A[i : i + 1].T.dot(rows(A[i : i + 1], slice(i, i + 1))) for i in range(len(A)))
-
-
 def _generated_code_agrees(d, env) -> None:
     """lambdify(d) computes what evaluate(d.result) computes; so does the one-pass
     form of Aᵀ g(A V), where the code has one, taken row by row."""
@@ -76,10 +71,7 @@ def _generated_code_agrees(d, env) -> None:
     outputs = [fn(**kwargs)]
     if "_one_pass(" in fn.source:
         event("generated code: one pass")
-        namespace: dict = {}
-        exec(fn.source.replace(".size <= 131072 else", ".size < 0 else"), namespace)
-        namespace["_one_pass"] = _row_by_row
-        outputs.append(namespace["f"](**kwargs))
+        outputs.append(one_pass_row_by_row(fn)(**kwargs))
     for got in outputs:
         np.testing.assert_allclose(
             np.asarray(got, dtype=float), want, rtol=1e-9, atol=1e-9, err_msg=fn.source
