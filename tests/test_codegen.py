@@ -190,14 +190,20 @@ def test_inputs_the_result_does_not_use_are_accepted() -> None:
     np.testing.assert_allclose(fn(A=np.eye(3), x=np.ones(3)), 2 * np.eye(3))
 
 
-@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["s>=0 (syrk)", "s<0 (general)"])
-def test_weighted_gram_matrix(sign) -> None:
+#: m n² on either side of the helpers' 2¹⁹ bound (a general product, a rank-k update)
+GRAM_SIZES = {"general product": {m: 127, n: 64}, "rank-k update": {m: 150, n: 64}}
+
+
+@pytest.mark.parametrize("dims", GRAM_SIZES.values(), ids=GRAM_SIZES)
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["s>=0", "s<0"])
+@pytest.mark.parametrize("power", [1, 2], ids=["s (signs checked)", "s∘s (proved >= 0)"])
+def test_weighted_gram_matrix(power, sign, dims) -> None:
     D = sp.MatrixSymbol("D", m, n)
     s = sp.MatrixSymbol("s", m, 1)
-    expr = D.T * matderiv.diag(s) * D
+    expr = D.T * matderiv.diag(s if power == 1 else sp.HadamardPower(s, power)) * D
     fn = lambdify(expr)
-    assert "_gram(" in fn.source
-    env = env_for(expr, seed=5)
+    assert ("_gram(" if power == 1 else "_gram_psd(") in fn.source
+    env = env_for(expr, seed=5, dims=dims)
     env[s] = np.abs(env[s]) * sign
     np.testing.assert_allclose(call(fn, env), evaluate(expr, env), rtol=1e-12)
 

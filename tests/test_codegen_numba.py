@@ -164,6 +164,17 @@ def test_structured_helpers_compile(sign) -> None:
         )
 
 
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_weighted_gram_matrix_above_the_size_bound_compiles(sign) -> None:
+    """A Gram matrix large enough (m n² > 2¹⁹) for the helpers' rank-k update path."""
+    D, s = sp.MatrixSymbol("D", m, n), sp.MatrixSymbol("s", m, 1)
+    expr = D.T * diag(s) * D
+    env = env_for(expr, seed=7, dims={m: 150, n: 64})
+    env[s] = np.abs(env[s]) * sign
+    fast = lambdify(expr, backend="numba")
+    np.testing.assert_allclose(call(fast, env), evaluate(expr, env), rtol=1e-10)
+
+
 @pytest.mark.parametrize(
     ("body", "what"),
     [
