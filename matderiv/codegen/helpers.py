@@ -100,31 +100,37 @@ def _commutation(m, n):
     return _commute_rows(numpy.eye(m * n), m, n)
 
 
+def _rank_k(A, s):
+    """Bᵀ B with B = √s ∘ A (s >= 0): a symmetric rank-k update, half the work of a
+    general product.  einsum scales the rows: broadcasting a column took
+    1.05-1.5x its time from 256 x 128 up."""
+    B = numpy.einsum("ij,i->ij", A, numpy.sqrt(s).ravel())
+    return B.T @ B
+
+
 def _gram(A, s):
-    """Aᵀ diag(s) A.  When s >= 0 it is Bᵀ B with B = √s ∘ A, which BLAS computes as
-    a symmetric rank-k update, about half the work of a general product; a small
-    one (m n² <= 2¹⁹ multiply-adds) is a general product (see _gram_psd)."""
+    """Aᵀ diag(s) A: a rank-k update when s >= 0 and it is not small (m n² > 2¹⁹
+    multiply-adds), else a general product."""
     m, n = A.shape
     if m * n * n > 524288 and (s >= 0).all():
-        B = numpy.sqrt(s) * A
-        return B.T @ B
+        return _rank_k(A, s)
     return A.T.dot(s * A)
 
 
+# The general product of a small Gram matrix skips √s, and OpenBLAS's small-matrix
+# kernels take it in 0.5-0.8x the rank-k update's time (measured with m = n/2, 2n
+# and 8n up to n = 128 on an Intel Xeon: 1.7 against 3.4 µs at 16 x 32, 18 against
+# 24 µs at 128 x 64); the update's half of the work wins above (0.85x at 256 x 128,
+# 0.7x at 512 x 256).  The bound of 2¹⁹ suits that BLAS on that machine; elsewhere
+# the crossover may lie a little higher or lower.
 def _gram_psd(A, s):
-    """Aᵀ diag(s) A for weights s >= 0 by construction (e/(1 + e)², y∘y): Bᵀ B with
-    B = √s ∘ A, a symmetric rank-k update, without checking the signs.  A small one
-    (m n² <= 2¹⁹ multiply-adds) is a general product: it skips √s, and OpenBLAS's
-    small-matrix kernels take it in 0.5-0.8x the update's time there (measured
-    with m = n/2, 2n and 8n up to n = 128 on an Intel Xeon: 1.7 against 3.4 µs at
-    16 x 32, 18 against 24 µs at 128 x 64), while the update's half of the work
-    wins above (0.85x at 256 x 128, 0.7x at 512 x 256).  The bound suits that
-    BLAS on that machine; elsewhere the crossover may lie a little higher or lower."""
+    """Aᵀ diag(s) A for weights s >= 0 by construction (e/(1 + e)², y∘y), without
+    checking the signs: a rank-k update, or when small (m n² <= 2¹⁹ multiply-adds)
+    a general product."""
     m, n = A.shape
     if m * n * n <= 524288:
         return A.T.dot(s * A)
-    B = numpy.sqrt(s) * A
-    return B.T @ B
+    return _rank_k(A, s)
 
 
 def _one_pass(A, rows):
@@ -206,6 +212,7 @@ HELPERS = {
         _commute_rows,
         _commute_cols,
         _commutation,
+        _rank_k,
         _gram,
         _gram_psd,
         _one_pass,
@@ -221,5 +228,6 @@ HELPERS = {
 DEPENDS = {"_kron_right": ("_kron_left",), "_commute_cols": ("_commute_rows",)}
 DEPENDS["_commutation"] = ("_commute_rows",)
 DEPENDS["_solve_right"] = ("_solve",)
+DEPENDS["_gram"] = DEPENDS["_gram_psd"] = ("_rank_k",)
 #: helpers whose source needs ``import scipy.linalg``
 USES_SCIPY = {"_lu", "_inv_lu", "_solve"}

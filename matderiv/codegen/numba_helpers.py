@@ -17,8 +17,14 @@ HELPERS = {"_softmax", "_logsumexp", "_gram", "_gram_psd"}
 #: are numpy.linalg.solve (numba has no scipy.linalg); diag of a vector by a loop
 #: (numba's numpy.diagflat is missing); integer matrix powers by products (numba's
 #: numpy.linalg.matrix_power is typed Optional, which det and solve then reject);
-#: the step function by numpy.sign (numba has no numpy.heaviside)
+#: the step function by numpy.sign (numba has no numpy.heaviside); rows scaled by
+#: broadcasting (numba has no einsum)
 REPLACEMENTS = {
+    "_rank_k": """
+def _rank_k(A, s):
+    B = numpy.sqrt(s) * A
+    return B.T @ B
+""",
     "_lu": """
 def _lu(A):
     return A
