@@ -1,4 +1,4 @@
-"""Four bugs of SymPy's matrix expressions that matderiv cannot route around, fixed
+"""Six bugs of SymPy's matrix expressions that matderiv cannot route around, fixed
 when matderiv is imported (each only if the installed SymPy has it).
 
 SymPy runs a deep ``doit()`` from its arithmetic operators and from its
@@ -15,9 +15,19 @@ expressions inside it), so any scalar built over a matrix entry can reach these:
   as a matrix product.
 - ``MatAdd`` inherits ``Add.as_content_primitive``, which rebuilds the sum from
   scalar products, so ``factor_terms(tr(2 A + 4 B))`` raises TypeError ("Mix of
-  Matrix and Scalar symbols").  SymPy's power and sign evaluation call it on
-  scalars built over 1 x 1 matrices ((4 uᵀu)^½).  Fixed: a matrix sum has no
-  content to take out (1, itself).
+  Matrix and Scalar symbols").  ``MatMul`` inherits ``Mul``'s, which takes the 2
+  out of 2 A, and ``factor_terms`` puts it back as a scalar product 2·A, so
+  ``factor_terms(tr((2 A)⁻¹))`` raises TypeError ("mat should be a matrix"; for
+  other nodes around the product: AttributeError, NotImplementedError).  SymPy's
+  power and sign evaluation call it on scalars built over 1 x 1 matrices
+  ((4 uᵀu)^½), and Max and Min on the difference of their arguments
+  (relu((2 aᵀX b)⁻¹ tr(S)² - 1)).  Fixed: a matrix sum or product has no content
+  to take out (1, itself).
+- ``signsimp``, which Abs and sign call on their argument, first rewrites each
+  sum y - x that can take out a minus sign as -1·(x - y), a scalar product even
+  when the sum is of matrices, so ``|tr((B - A) X)|`` raised NotImplementedError
+  ("noncommutative scalars in MatMul are not supported") and ``|tr(tanh(B - A))|``
+  ValueError.  Fixed: sums of matrices are left as they are (``sub_pre``).
 - ``tanh(u).is_real`` computes ``im(u) % (pi/2)``; when u is a 1 x 1 matrix
   expression (``ElementwiseApplyFunction`` applies its function to the whole
   1 x 1 matrix to look at the result) that raises TypeError ("Mix of Matrix and
@@ -29,10 +39,12 @@ The fixes only change what was wrong or raised; every other result is SymPy's.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions import kronecker
+from sympy.simplify.simplify import signsimp
 from sympy.strategies import condition, do_one, exhaust
 
 from .shapes import dims_equal
@@ -61,9 +73,34 @@ def _extract_commutative(kron: Any) -> Any:
     return kron
 
 
-def _matadd_content(self: Any, radical: bool = False, clear: bool = True) -> Any:
-    """A sum of matrices as its own primitive part: no content to take out."""
+def _matrix_content(self: Any, radical: bool = False, clear: bool = True) -> Any:
+    """A sum or product of matrices as its own primitive part: no content to take out."""
     return sp.S.One, self
+
+
+def _sub_pre(e: Any) -> Any:
+    """SymPy's ``cse_opts.sub_pre`` (y - x → -(x - y), marked so that ``sub_post``
+    undoes what it does not use), with sums of matrices left alone."""
+    adds = [a for a in e.atoms(sp.Add) if not a.is_Matrix and a.could_extract_minus_sign()]
+    reps, ignore = {}, set()
+    for a in adds:
+        na = -a
+        if na.is_Mul:
+            ignore.add(a)
+            continue
+        reps[a] = sp.Mul._from_args([sp.S.NegativeOne, na])
+    e = e.xreplace(reps)
+    if isinstance(e, sp.Basic):
+        negs = {}
+        for a in sorted(e.atoms(sp.Add), key=sp.default_sort_key):
+            if a in ignore or a.is_Matrix:
+                continue
+            if a in reps:
+                negs[a] = reps[a]
+            elif a.could_extract_minus_sign():
+                negs[a] = sp.Mul._from_args([sp.S.One, sp.S.NegativeOne, -a])
+        e = e.xreplace(negs)
+    return e
 
 
 _ORIGINAL_TANH_IS_REAL = sp.tanh._eval_is_real
@@ -93,6 +130,26 @@ def _content_crashes() -> bool:
     try:
         sp.MatAdd(sp.MatMul(2, A), B).as_content_primitive()
     except TypeError:
+        return True
+    return False
+
+
+def _product_content_crashes() -> bool:
+    n = sp.Symbol("n", integer=True, positive=True)
+    A = sp.MatrixSymbol("A", n, n)
+    try:
+        sp.factor_terms(sp.Trace(sp.Inverse(sp.MatMul(2, A))))
+    except (TypeError, AttributeError, NotImplementedError):
+        return True
+    return False
+
+
+def _signsimp_crashes() -> bool:
+    n = sp.Symbol("n", integer=True, positive=True)
+    A, B = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", n, n)
+    try:
+        signsimp(sp.Trace(sp.MatMul(sp.MatAdd(B, -A), A)))
+    except (TypeError, ValueError, AttributeError, NotImplementedError):
         return True
     return False
 
@@ -129,7 +186,13 @@ def apply() -> None:
             condition(lambda x: isinstance(x, kronecker.KroneckerProduct), do_one(*rules))
         )
     if _content_crashes():
-        sp.MatAdd.as_content_primitive = _matadd_content
+        sp.MatAdd.as_content_primitive = _matrix_content
+    if _product_content_crashes():
+        sp.MatMul.as_content_primitive = _matrix_content
+    if _signsimp_crashes():
+        # the module, not the function sympy.simplify.simplify that shadows its name
+        module: Any = importlib.import_module("sympy.simplify.simplify")
+        module.sub_pre = _sub_pre
     if _tanh_crashes():
         sp.tanh._eval_is_real = _tanh_is_real
         # the assumption system reads its handlers from a table built with the class

@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
+from sympy.simplify.simplify import signsimp
 
 import matderiv
 from matderiv import EvaluationError, evaluate, gradient, hessian, hvp, jacobian, lambdify
 from matderiv.nodes import AsScalar
+from matderiv.parse.expr import parse_expression
 from matderiv.testing import check_derivation
 
 m, n, p = sp.symbols("m n p", integer=True, positive=True)
@@ -152,3 +154,42 @@ def test_sizes_substitute_into_tanh_of_a_one_by_one_product() -> None:
         f.subs(sizes)  # raised TypeError
     assert sp.tanh(u)._eval_is_real() is None  # not known, where SymPy's check raised
     check_derivation(gradient(f, X), {m: 3, n: 4})
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_max_and_abs_of_a_scalar_over_a_scaled_product(layout) -> None:
+    """relu((2 aᵀX b)⁻¹ tr(S)² - 1) was refused ("cannot build the expression: mat
+    should be a matrix"): Max compares its arguments through factor_terms, which took
+    the 2 out of 2 aᵀX b (Mul.as_content_primitive, inherited by MatMul) and put it
+    back as a scalar product, an Inverse of which SymPy refuses (a random-tree hunt
+    found it; under a power or a transpose the error was another one)."""
+    X, S = sp.MatrixSymbol("X", n, n), sp.MatrixSymbol("S", n, n)
+    two_ax = sp.MatMul(2, sp.Inverse(sp.MatMul(2, a.T, X, b)))
+    assert sp.factor_terms(sp.Trace(two_ax)) == sp.Trace(two_ax)  # raised TypeError
+    symbols = {"X": X, "S": S, "a": a, "b": b}
+    for text in (
+        "relu(inv(2 * a.T @ X @ b) * tr(S)^2 - 1)",
+        "abs(inv(2 * a.T @ X @ b) * tr(S)^2 - 1)",
+        "relu(1 - ((2 * a.T @ X @ b)^2)' * tr(S))",
+    ):
+        d = matderiv.derive(parse_expression(text, symbols), X, layout)
+        check_derivation(d, DIMS)
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_abs_and_sign_of_a_scalar_over_a_difference_of_matrices(layout) -> None:
+    """|tr((B - A) X)| was refused ("noncommutative scalars in MatMul are not
+    supported"): Abs and sign call signsimp, which rewrote B - A as the scalar product
+    -1·(A - B) (found by a random-tree hunt through |·|)."""
+    X, A, B = (sp.MatrixSymbol(name, n, n) for name in "XAB")
+    for scalar in (sp.Trace((B - A) * X), sp.Trace((B - A).applyfunc(sp.tanh) * X)):
+        assert signsimp(scalar) == scalar  # raised NotImplementedError, ValueError
+    symbols = {"X": X, "A": A, "B": B, "a": a, "b": b}
+    for text in (
+        "abs(tr((B - A) @ X))",
+        "abs(tr(tanh(B - A) @ X))",
+        "sign(tr(X @ (B - A))) * tr(X)",
+        "abs(a.T @ (B - A) @ X @ b)",
+    ):
+        d = matderiv.derive(parse_expression(text, symbols), X, layout)
+        check_derivation(d, DIMS)
