@@ -13,7 +13,7 @@ import inspect
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import assume, given, note
+from hypothesis import assume, event, given, note, reject
 from hypothesis import strategies as st
 from random_trees import DIMS as TREE_DIMS
 from random_trees import SIZES as TREE_SIZES
@@ -234,7 +234,14 @@ def kinked_cases(draw):
     f = KINKED[draw(st.sampled_from(sorted(KINKED)))]
     layout = draw(st.sampled_from(("numerator", "denominator")))
     if shape == (1, 1):  # a 1 x 1 matrix: f of its number, as the syntax builds it
-        return inner, f(AsScalar(inner)), var, layout
+        try:
+            return inner, f(AsScalar(inner)), var, layout
+        except (TypeError, ValueError, AttributeError, NotImplementedError, MatDerivError):
+            # SymPy's Max and Abs simplify their argument and cannot rebuild every
+            # tree: nested unflattened sums and products, which the syntax does not
+            # build (tests/test_sympy_fixes.py has the ones it does build)
+            event("f(tree) refused by SymPy")
+            reject()
     kinked = inner.applyfunc(f)
     if draw(st.booleans()):
         kinked = sp.HadamardProduct(kinked, draw(expressions(shape, var, 3)))
