@@ -14,8 +14,21 @@ from functools import cache
 
 from lark import Lark
 
-# A braced group with one level of nested braces: {n_{h}}, {\mathrm{in}}.
-BRACED = r"\{(?:[^{}]|\{[^{}]*\})*\}"
+#: levels of braces a braced group may nest (e^{e^{a^{T} x}} has three)
+BRACE_DEPTH = 8
+
+
+def _braced(depth: int) -> str:
+    """A braced group with up to ``depth`` levels of braces: {n_{h}}, {\\mathrm{in}},
+    e^{\\tanh{\\left(a^{T} x\\right)}}'s exponent.  (Python's re has no recursion;
+    the alternatives never overlap, so matching does not backtrack.)"""
+    inner = r"[^{}]*"
+    for _ in range(depth - 1):
+        inner = rf"(?:[^{{}}]|\{{{inner}\}})*"
+    return rf"\{{{inner}\}}"
+
+
+BRACED = _braced(BRACE_DEPTH)
 # Subscripts: W_{hx}, h_1, W_hx (W_{hx} if that name exists, else LaTeX's W_h x).
 SUB = rf"_\s*(?:{BRACED}|\\[A-Za-z]+|[A-Za-z0-9]+)"
 SUP = rf"\^\s*(?:{BRACED}|\\[A-Za-z]+|-\s*[1T](?![A-Za-z0-9])|[A-Za-z0-9*])"
