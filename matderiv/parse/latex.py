@@ -24,6 +24,7 @@ from lark.visitors import Transformer_NonRecursive
 
 from ..errors import ParseError
 from . import latex_algebra as alg
+from . import latex_functions as fns
 from .latex_grammar import SUP, TERMINAL_NAMES, latex_parser
 from .latex_scope import Scope, superscript
 from .latex_text import MARKED, LocatedError, canonical, caret_error, prepare
@@ -180,7 +181,7 @@ class Builder(Transformer_NonRecursive):
         start = pos + euler.start("sup") + len(sup) - len(body)
         if body.startswith("{"):
             body, start = body[1:-1], start + 1
-        value = alg.function("exp", self._formula(" " * start + body), pos)
+        value = fns.function("exp", self._formula(" " * start + body), pos)
         rest = euler.group("rest")
         for more in re.finditer(SUP, rest):
             where = pos + euler.start("rest") + more.start()
@@ -236,7 +237,7 @@ class Builder(Transformer_NonRecursive):
             if isinstance(item, Token):
                 divide = item if item.type == "DIVOP" else None
             elif divide is not None:
-                factors.append(alg.divide(sp.S.One, item, _pos(divide)))
+                factors.append(fns.divide(sp.S.One, item, _pos(divide)))
                 divide = None
             else:
                 factors.append(item)
@@ -253,11 +254,11 @@ class Builder(Transformer_NonRecursive):
 
     def call(self, items: list[Any]) -> Any:
         func, x = items
-        return alg.function(canonical(func), x, _pos(func))
+        return fns.function(canonical(func), x, _pos(func))
 
     def frac(self, items: list[Any]) -> Any:
         frac, numerator, denominator = items
-        return alg.divide(numerator, denominator, _pos(frac))
+        return fns.divide(numerator, denominator, _pos(frac))
 
     def frac_digits(self, items: list[Token]) -> Any:
         num, den = re.findall(r"[0-9]", str(items[0]))
@@ -267,9 +268,9 @@ class Builder(Transformer_NonRecursive):
         return alg.power(items[1], sp.Rational(1, 2), _pos(items[0]))
 
     def bars(self, items: list[Any]) -> Any:
-        return alg.bars(items[1], _pos(items[0]))
+        return fns.bars(items[1], _pos(items[0]))
 
     def norm(self, items: list[Any]) -> Any:
         subscript = str(items[3]).strip("_{} \t") if len(items) > 3 else ""
         subscript = {"₁": "1", "₂": "2"}.get(subscript, subscript)
-        return alg.norm_of(items[1], subscript, _pos(items[0]))
+        return fns.norm_of(items[1], subscript, _pos(items[0]))

@@ -20,13 +20,10 @@ from typing import Any
 
 import sympy as sp
 from sympy.matrices.exceptions import ShapeError
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..canon import canonical
 from ..errors import ShapeMismatch
-from ..nodes import AsScalar, CommutationMatrix, DiagVector, diag, logsumexp, softmax, vec
-from ..norms import norm, norm_1
-from .expr_grammar import ELEMENTWISE
+from ..nodes import AsScalar, CommutationMatrix, DiagVector
 from .latex_text import LocatedError
 
 
@@ -118,10 +115,8 @@ def matmul(factors: list[Any]) -> Any:
     if len(mats) == 1 and isinstance(mats[0], Unsized):
         return mats[0].scaled(coeff)
     mats = _size_from_neighbours(mats)
-    scalars = [
-        AsScalar(m) if _is_1x1(m) and _next_to_larger(mats, i) else None
-        for i, m in enumerate(mats)
-    ]
+    flags = _as_scalars(mats)
+    scalars = [AsScalar(m) if flag else None for m, flag in zip(mats, flags, strict=True)]
     coeff *= sp.Mul(*(s for s in scalars if s is not None))
     mats = [m for m, s in zip(mats, scalars, strict=True) if s is None]
     for a, b in itertools.pairwise(mats):
@@ -160,11 +155,25 @@ def _size_from_neighbours(mats: list[Any]) -> list[Any]:
     return mats
 
 
-def _next_to_larger(mats: list[Any], i: int) -> bool:
-    """A 1 x 1 factor whose neighbour does not have a matching 1: it is a scalar."""
-    left = i > 0 and not _is_1x1(mats[i - 1]) and not _one(mats[i - 1].cols)
-    right = i + 1 < len(mats) and not _is_1x1(mats[i + 1]) and not _one(mats[i + 1].rows)
-    return left or right
+def _as_scalars(mats: list[Any]) -> list[bool]:
+    """Which factors are 1 x 1 matrices read as scalars: each run of 1 x 1 factors
+    next to a factor without a matching 1 (in B₁₁ w A_{p1} both B₁₁ and w; in
+    A_{p1} w B_{1m} neither, a product of matrices as it stands)."""
+    flags = [False] * len(mats)
+    i = 0
+    while i < len(mats):
+        if not _is_1x1(mats[i]):
+            i += 1
+            continue
+        end = i
+        while end < len(mats) and _is_1x1(mats[end]):
+            end += 1
+        left = i > 0 and not _one(mats[i - 1].cols)
+        right = end < len(mats) and not _one(mats[end].rows)
+        if left or right:
+            flags[i:end] = [True] * (end - i)
+        i = end
+    return flags
 
 
 def negate(x: Any) -> Any:
@@ -313,88 +322,3 @@ def hadamard_power(x: Any, k: Any) -> Any:
     if isinstance(x, Unsized):
         return x.scaled(x.coeff ** (k - 1))
     return sp.HadamardPower(x, k) if is_matrix(x) else sp.Pow(x, k)
-
-
-# -- functions ------------------------------------------------------------------
-
-#: entrywise functions by word: the expression syntax's names, as matderiv prints them
-#: (\operatorname{relu}), and ln (log), sgn (sign), ReLU (relu), \sigma (sigmoid)
-_ENTRYWISE = {
-    **{word: make for word, make in ELEMENTWISE.items() if word != "sqrt"},  # \sqrt{·} apart
-    "ln": ELEMENTWISE["log"],
-    "sgn": ELEMENTWISE["sign"],
-    "ReLU": ELEMENTWISE["relu"],
-    "sigma": ELEMENTWISE["sigmoid"],
-}
-
-
-def function(word: str, x: Any, pos: int) -> Any:
-    """The allow-listed function ``word`` (already canonical) applied to x."""
-    if isinstance(x, Unsized):
-        raise x.unknown(f"inside {word}(...)")
-    if word in _ENTRYWISE:
-        return entrywise(_ENTRYWISE[word](), x)
-    if word in ("tr", "Tr", "trace", "det"):
-        if not is_matrix(x):
-            return x
-        _require_square(x, lambda: f"{word}({x})")
-        return sp.Trace(x) if word != "det" else sp.Determinant(x)
-    constructors = {"vec": vec, "diag": diag, "softmax": softmax, "logsumexp": logsumexp}
-    if word in constructors:
-        return constructors[word](x)
-    raise LocatedError(f"unknown function {word!r}", pos)
-
-
-def entrywise(f: Any, x: Any) -> Any:
-    if _is_1x1(x):
-        return f(AsScalar(x))
-    # Not x.applyfunc(f): on an entrywise function SymPy would fuse the two.
-    return ElementwiseApplyFunction(f, x) if is_matrix(x) else f(x)
-
-
-def bars(x: Any, pos: int) -> Any:
-    """|x|: the absolute value of a scalar (or 1 x 1 matrix), the determinant of a
-    square matrix."""
-    if isinstance(x, Unsized):
-        raise x.unknown("inside |...|")
-    if not is_matrix(x):
-        return sp.Abs(x)
-    if _is_1x1(x):  # |aᵀ b| is the absolute value of the number, not det(aᵀ b)
-        return sp.Abs(AsScalar(x))
-    if _is_vector(x):
-        raise LocatedError(f"|{x}| of a vector is ambiguous: write its norm as \\|{x}\\|", pos)
-    return function("det", x, pos)
-
-
-def norm_of(x: Any, subscript: str, pos: int) -> Any:
-    """‖x‖ (‖x‖₂) of a vector, ‖X‖_F of a matrix, |x| of a scalar."""
-    if isinstance(x, Unsized):
-        raise x.unknown("inside a norm")
-    if not is_matrix(x):
-        return sp.Abs(x)
-    if subscript == "1":
-        if not _is_vector(x) and not _is_1x1(x):
-            raise LocatedError(
-                f"‖{x}‖₁ of a matrix is its largest column sum, which matderiv does not "
-                "differentiate; for the sum of the entries' absolute values write "
-                "\\mathbf{1}^T \\operatorname{abs}(X) \\mathbf{1}",
-                pos,
-            )
-        return norm_1(x)
-    if subscript == "2" and not _is_vector(x) and not _is_1x1(x):
-        raise LocatedError(
-            f"‖{x}‖₂ of a matrix is its spectral norm, which matderiv does not "
-            "differentiate; ‖X‖_F is the Frobenius norm",
-            pos,
-        )
-    return norm(x)
-
-
-def divide(x: Any, d: Any, pos: int) -> Any:
-    if _is_1x1(d):  # \frac{1}{x^T x}: a 1 x 1 matrix divides as its number
-        d = AsScalar(d)
-    if not is_scalar(d):
-        raise LocatedError(
-            r"division by a matrix is not defined: multiply by its inverse, X^{-1}", pos
-        )
-    return matmul([x, sp.Pow(d, -1)])

@@ -124,6 +124,12 @@ class Scope:
         parts = [p for p in re.split(r"\\times|\\cdot|\*|\s+", raw.strip("{} ")) if p]
         if len(parts) > 1:
             return sp.Mul(*(self.dimension(p, pos) for p in parts))
+        power = re.fullmatch(r"(.+?)\s*\^\s*\{?\s*([0-9]+)\s*\}?", raw.strip("{} "))
+        if power:  # n^{2}, as sizes print (I_{n^{2}}, 0_{m n^{2} \times p})
+            k = int(power.group(2))
+            if k > MAX_EXPONENT:
+                raise LocatedError(f"an exponent larger than {MAX_EXPONENT}", pos)
+            return self.dimension(power.group(1), pos) ** k
         pieces = self._split_dims(key)
         if pieces:
             return sp.Mul(*pieces)

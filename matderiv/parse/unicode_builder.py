@@ -22,6 +22,7 @@ from lark import Token, Tree
 from ..nodes import AsScalar, Reshape, commutation
 from ..render.unicode import ONES, subscripted
 from . import latex_algebra as alg
+from . import latex_functions as fns
 from .latex import Builder
 from .latex_scope import Scope
 from .latex_text import LocatedError, unknown_name
@@ -221,8 +222,8 @@ class UnicodeBuilder(Builder):
         if isinstance(x, alg.Unsized):
             raise x.unknown(f"inside {word}(...)")
         if word in STRUCTURAL:
-            return alg.function(word, _matrix(x) if word in MATRIX_ONLY else x, pos)
-        return alg.entrywise(ENTRYWISE[word], x)
+            return fns.function(word, _matrix(x) if word in MATRIX_ONLY else x, pos)
+        return fns.entrywise(ENTRYWISE[word], x)
 
     def apply(self, items: list[Any]) -> Any:
         var, body, _, x = items
@@ -231,7 +232,7 @@ class UnicodeBuilder(Builder):
             raise LocatedError(f"the function ({var} ↦ ...) must give a scalar", _pos(var))
         if isinstance(x, alg.Unsized):
             raise x.unknown("in an entrywise function")
-        return alg.entrywise(sp.Lambda(self.bound(items[:1]), body), x)
+        return fns.entrywise(sp.Lambda(self.bound(items[:1]), body), x)
 
     def identity(self, items: list[Any]) -> Any:
         return sp.Identity(items[1])

@@ -1,0 +1,105 @@
+"""Functions, bars, norms and division as the LaTeX (and Unicode) readers build them:
+allow-listed words only; a 1 x 1 matrix inside a scalar function is its number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from ..nodes import AsScalar, diag, logsumexp, softmax, vec
+from ..norms import norm, norm_1
+from .expr_grammar import ELEMENTWISE
+from .latex_algebra import (
+    Unsized,
+    _is_1x1,
+    _is_vector,
+    _require_square,
+    is_matrix,
+    is_scalar,
+    matmul,
+)
+from .latex_text import LocatedError
+
+#: entrywise functions by word: the expression syntax's names, as matderiv prints them
+#: (\operatorname{relu}), and ln (log), sgn (sign), ReLU (relu), \sigma (sigmoid)
+_ENTRYWISE = {
+    **{word: make for word, make in ELEMENTWISE.items() if word != "sqrt"},  # \sqrt{·} apart
+    "ln": ELEMENTWISE["log"],
+    "sgn": ELEMENTWISE["sign"],
+    "ReLU": ELEMENTWISE["relu"],
+    "sigma": ELEMENTWISE["sigmoid"],
+}
+
+
+def function(word: str, x: Any, pos: int) -> Any:
+    """The allow-listed function ``word`` (already canonical) applied to x."""
+    if isinstance(x, Unsized):
+        raise x.unknown(f"inside {word}(...)")
+    if word in _ENTRYWISE:
+        return entrywise(_ENTRYWISE[word](), x)
+    if word in ("tr", "Tr", "trace", "det"):
+        if not is_matrix(x):
+            return x
+        _require_square(x, lambda: f"{word}({x})")
+        return sp.Trace(x) if word != "det" else sp.Determinant(x)
+    constructors = {"vec": vec, "diag": diag, "softmax": softmax, "logsumexp": logsumexp}
+    if word in constructors:
+        return constructors[word](x)
+    raise LocatedError(f"unknown function {word!r}", pos)
+
+
+def entrywise(f: Any, x: Any) -> Any:
+    if _is_1x1(x):
+        return f(AsScalar(x))
+    # Not x.applyfunc(f): on an entrywise function SymPy would fuse the two.
+    return ElementwiseApplyFunction(f, x) if is_matrix(x) else f(x)
+
+
+def bars(x: Any, pos: int) -> Any:
+    """|x|: the absolute value of a scalar (or 1 x 1 matrix), the determinant of a
+    square matrix."""
+    if isinstance(x, Unsized):
+        raise x.unknown("inside |...|")
+    if not is_matrix(x):
+        return sp.Abs(x)
+    if _is_1x1(x):  # |aᵀ b| is the absolute value of the number, not det(aᵀ b)
+        return sp.Abs(AsScalar(x))
+    if _is_vector(x):
+        raise LocatedError(f"|{x}| of a vector is ambiguous: write its norm as \\|{x}\\|", pos)
+    return function("det", x, pos)
+
+
+def norm_of(x: Any, subscript: str, pos: int) -> Any:
+    """‖x‖ (‖x‖₂) of a vector, ‖X‖_F of a matrix, |x| of a scalar."""
+    if isinstance(x, Unsized):
+        raise x.unknown("inside a norm")
+    if not is_matrix(x):
+        return sp.Abs(x)
+    if subscript == "1":
+        if not _is_vector(x) and not _is_1x1(x):
+            raise LocatedError(
+                f"‖{x}‖₁ of a matrix is its largest column sum, which matderiv does not "
+                "differentiate; for the sum of the entries' absolute values write "
+                "\\mathbf{1}^T \\operatorname{abs}(X) \\mathbf{1}",
+                pos,
+            )
+        return norm_1(x)
+    if subscript == "2" and not _is_vector(x) and not _is_1x1(x):
+        raise LocatedError(
+            f"‖{x}‖₂ of a matrix is its spectral norm, which matderiv does not "
+            "differentiate; ‖X‖_F is the Frobenius norm",
+            pos,
+        )
+    return norm(x)
+
+
+def divide(x: Any, d: Any, pos: int) -> Any:
+    if _is_1x1(d):  # \frac{1}{x^T x}: a 1 x 1 matrix divides as its number
+        d = AsScalar(d)
+    if not is_scalar(d):
+        raise LocatedError(
+            r"division by a matrix is not defined: multiply by its inverse, X^{-1}", pos
+        )
+    return matmul([x, sp.Pow(d, -1)])
