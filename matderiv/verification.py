@@ -113,7 +113,8 @@ def verify(
             f"verify checks a first derivative (order=1) or a Hessian (order=2), "
             f"not order={order!r}"
         )
-    scope = sp.Tuple(expr, *d.definitions.keys(), *d.definitions.values()) if where else expr
+    # the variable too: a derivative may be sized by it (∂(aᵀ b)/∂X = 𝟎_{n×p})
+    scope = sp.Tuple(expr, wrt, *d.definitions.keys(), *d.definitions.values())
     if direction is not None:
         scope = sp.Tuple(scope, direction)
     cand: Any = None

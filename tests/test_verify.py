@@ -13,6 +13,7 @@ from matderiv import (
     LayoutError,
     MatDerivError,
     commutation,
+    derive,
     diag,
     evaluate,
     gradient,
@@ -24,6 +25,8 @@ from matderiv import (
 from matderiv.examples import rnn_loss, rnn_step
 from matderiv.nodes import AsScalar
 from matderiv.parse.expr import parse_expression
+from matderiv.render.latex import tex
+from matderiv.render.unicode import fmt
 from matderiv.testing import numeric_jacobian, random_values
 from matderiv.trials import MAX_CONDITION, UndefinedAtPoints, finite_trials, make_trials
 
@@ -773,3 +776,21 @@ def test_a_one_by_one_variable_written_as_a_matrix_or_a_scalar() -> None:
     assert right.kind == "correct", right.message
     assert "distinct sizes" not in right.message  # there are no sizes to vary
     assert verify(parse_expression("3 * s", {"s": s}), s.T * s, s).kind == "factor"
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_printed_zero_derivatives_sized_by_the_variable_or_an_identity_read_back(layout) -> None:
+    """A zero derivative prints with its size, which may come from the variable alone
+    (∂(aᵀ b)/∂R = 𝟎_{m×n}) or from an identity in the expression (∂ diag(I_p)/∂x):
+    verify refused the printed result, "unknown dimension", and so any candidate
+    written with that size (a hunt pasting printed results back found it)."""
+    p = sp.Symbol("p", integer=True, positive=True)
+    wrong = {"numerator": "denominator", "denominator": "numerator"}[layout]
+    for expr, wrt in ((a.T * b, R), (diag(sp.Identity(p)), x), (diag(sp.Identity(p)), R)):
+        d = derive(expr, wrt, layout)
+        assert d.result.is_ZeroMatrix
+        for printed in (fmt(d.result), tex(d.result)):
+            verdict = verify(printed, expr, wrt, layout)
+            assert verdict, (printed, verdict.message)
+            if d.result.shape[0] != d.result.shape[1]:  # the other layout's shape
+                assert not verify(printed, expr, wrt, wrong)

@@ -36,13 +36,16 @@ class Scope:
 
     def __init__(self, symbols: Mapping[str, Any], dims: Mapping[str, Any] | None) -> None:
         self.symbols = _index(symbols, "symbols")
-        if dims is None:
+        if dims is None:  # the sizes of the matrices, and integer symbols (I_p's p)
             found = {
                 s
                 for v in self.symbols.values()
                 if alg.is_matrix(v)
                 for d in v.shape
                 for s in getattr(d, "free_symbols", ())
+            }
+            found |= {
+                v for v in self.symbols.values() if isinstance(v, sp.Symbol) and v.is_integer
             }
             dims = {str(s): s for s in found}
         self.dims = _index(dims, "dims")
