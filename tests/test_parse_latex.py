@@ -218,6 +218,15 @@ NUMERIC = [
         lambda V: V[e1] @ (V[delta] * (1 - V[h1] ** 2)).T,
     ),
     (r"A \oslash B", lambda V: V[A] / V[B]),
+    # a bare 1 with scalars only is 1 x 1, as tex() prints tanh' of a 1 x 1 matrix
+    (
+        r"\mathbf{1} - \tanh{\left(a^{T} b\right)}^{2}",
+        lambda V: 1 - np.tanh(V[a].T @ V[b]).item() ** 2,
+    ),
+    (
+        r"\left(\mathbf{1} - \tanh\left(a^{T} b\right) \circ \tanh\left(a^{T} b\right)\right) a",
+        lambda V: (1 - np.tanh(V[a].T @ V[b]).item() ** 2) * V[a],
+    ),
     # exponents nesting braces three and four levels deep, as tex() prints them
     (r"e^{e^{a^{T} b}}", lambda V: np.exp(np.exp(V[a].T @ V[b])).item()),
     (r"a \circ e^{\tanh{\left(b \right)}}", lambda V: V[a] * np.exp(np.tanh(V[b]))),

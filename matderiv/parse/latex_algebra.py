@@ -188,9 +188,11 @@ def add(terms: list[Any]) -> Any:
     unsized = [t for t in terms if isinstance(t, Unsized)]
     scalars = [t for t in terms if is_scalar(t)]
     if not mats:
-        if unsized:
+        ones = all(u.kind == "ones" for u in unsized)
+        if unsized and not (ones and any(not s.is_number for s in scalars)):
             raise unsized[0].unknown("in this sum")
-        return sp.Add(*scalars)
+        # 𝟏 with scalars such as tanh(aᵀx) only, as tex() prints 1 - tanh(aᵀx)²: 1 x 1
+        return sp.Add(*scalars, *(u.coeff for u in unsized))
     rows, cols = mats[0].shape
     mats += [u.like(rows, cols) for u in unsized]
     if scalars and all(_is_1x1(m) for m in mats):
