@@ -40,6 +40,7 @@ The fixes only change what was wrong or raised; every other result is SymPy's.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
@@ -114,44 +115,50 @@ def _tanh_is_real(self: Any) -> Any:
         return None
 
 
+def _raises(probe: Callable[[], Any], *errors: type[Exception]) -> bool:
+    """Whether SymPy's ``probe()`` raises one of ``errors`` (the bug is there)."""
+    try:
+        probe()
+    except errors:
+        return True
+    return False
+
+
+def _square(*names: str) -> list[Any]:
+    n = sp.Symbol("n", integer=True, positive=True)
+    return [sp.MatrixSymbol(name, n, n) for name in names]
+
+
 def _tanh_crashes() -> bool:
     n = sp.Symbol("n", integer=True, positive=True)
     a, b = sp.MatrixSymbol("a", n, 1), sp.MatrixSymbol("b", n, 1)
-    try:
-        _ORIGINAL_TANH_IS_REAL(sp.tanh(a.T * b))
-    except TypeError:
-        return True
-    return False
+    return _raises(lambda: _ORIGINAL_TANH_IS_REAL(sp.tanh(a.T * b)), TypeError)
 
 
 def _content_crashes() -> bool:
-    n = sp.Symbol("n", integer=True, positive=True)
-    A, B = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", n, n)
-    try:
-        sp.MatAdd(sp.MatMul(2, A), B).as_content_primitive()
-    except TypeError:
-        return True
-    return False
+    A, B = _square("A", "B")
+    return _raises(lambda: sp.MatAdd(sp.MatMul(2, A), B).as_content_primitive(), TypeError)
 
 
 def _product_content_crashes() -> bool:
-    n = sp.Symbol("n", integer=True, positive=True)
-    A = sp.MatrixSymbol("A", n, n)
-    try:
-        sp.factor_terms(sp.Trace(sp.Inverse(sp.MatMul(2, A))))
-    except (TypeError, AttributeError, NotImplementedError):
-        return True
-    return False
+    (A,) = _square("A")
+    return _raises(
+        lambda: sp.factor_terms(sp.Trace(sp.Inverse(sp.MatMul(2, A)))),
+        TypeError,
+        AttributeError,
+        NotImplementedError,
+    )
 
 
 def _signsimp_crashes() -> bool:
-    n = sp.Symbol("n", integer=True, positive=True)
-    A, B = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", n, n)
-    try:
-        signsimp(sp.Trace(sp.MatMul(sp.MatAdd(B, -A), A)))
-    except (TypeError, ValueError, AttributeError, NotImplementedError):
-        return True
-    return False
+    A, B = _square("A", "B")
+    return _raises(
+        lambda: signsimp(sp.Trace(sp.MatMul(sp.MatAdd(B, -A), A))),
+        TypeError,
+        ValueError,
+        AttributeError,
+        NotImplementedError,
+    )
 
 
 def _trace_is_wrong() -> bool:
@@ -162,13 +169,10 @@ def _trace_is_wrong() -> bool:
 
 
 def _extraction_crashes() -> bool:
-    n = sp.Symbol("n", integer=True, positive=True)
-    A, B, C = (sp.MatrixSymbol(s, n, n) for s in "ABC")
-    try:
-        kronecker.KroneckerProduct(sp.MatMul(2, A, B), C).doit()
-    except (AttributeError, TypeError):
-        return True
-    return False
+    A, B, C = _square("A", "B", "C")
+    return _raises(
+        lambda: kronecker.KroneckerProduct(sp.MatMul(2, A, B), C).doit(), AttributeError, TypeError
+    )
 
 
 def apply() -> None:
