@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import sympy as sp
@@ -44,7 +45,7 @@ from .layout import check_layout
 from .parse.candidate import parse_candidate
 from .render.unicode import fmt
 from .second_order import hessian, hvp
-from .shapes import check_node, check_shapes, dimension_symbols
+from .shapes import check_node, check_shapes, dimension_symbols, shapes_equal
 from .trials import Trials, UndefinedAtPoints, finite_trials, informative_trials, make_trials
 from .verdict import Verdict
 
@@ -142,11 +143,40 @@ def verify(
     for step in (checker.shape_check, equality):
         found = step()
         if found is not None:
+            if found.kind == "wrong-shape" and order == 1:
+                found = _in_other_layout(found, candidate, expr, wrt, names, where, seed)
             return found
     if undefined is not None:
         message = f"the candidate could not be confirmed: {undefined}"
         return checker.verdict(False, "undefined", message)
     return checker.diagnose()
+
+
+def _in_other_layout(
+    found: Verdict,
+    candidate: Any,
+    expr: Any,
+    wrt: Any,
+    names: Mapping[str, Any] | None,
+    where: Mapping[Any, Any] | None,
+    seed: int,
+) -> Verdict:
+    """A candidate of the wrong shape that has the other layout's shape is wrong there
+    too (else it would be "other-layout"): say what is wrong with it there, where the
+    mistake is likely made (2 A x for ∂(xᵀ A x)/∂x is right only for a symmetric A)."""
+    d = found.derivation
+    if not shapes_equal(found.details["candidate_shape"], d.shape[::-1]):
+        return found
+    other = "denominator" if d.layout == "numerator" else "numerator"
+    there = verify(candidate, expr, wrt, other, names=names, where=where, seed=seed)
+    if there.ok or there.kind in ("wrong-shape", "ill-formed", "other-layout"):
+        return found
+    head, note = found.message, found.message.find(" Note: ")
+    if note >= 0 and found.message[note:] in there.message:  # said once, at the end
+        head = found.message[:note]
+    message = f"{head} In {other} layout, where its shape fits: {there.message}"
+    details = {**found.details, "other_layout": {"kind": there.kind, "message": there.message}}
+    return replace(found, message=message, details=details)
 
 
 __all__ = ["Verdict", "verify"]

@@ -374,3 +374,7 @@ def test_verify_json() -> None:
     assert right["ok"] is True and right["kind"] == "correct" and right["max_error"] == 0.0
     ill = json.loads(run("verify", "A @ x.T", *args, "--json").stdout)
     assert ill["kind"] == "ill-formed" and "max_error" not in ill
+    # numerator layout (the default): the wrong shape, and the mistake where it fits
+    shaped = json.loads(run("verify", "2 * A @ x", *args, "--json").stdout)
+    assert shaped["kind"] == "wrong-shape" and shaped["other_layout"]["kind"] == "symmetric"
+    assert "other_layout" not in data

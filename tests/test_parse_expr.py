@@ -137,6 +137,22 @@ def test_syntax_error_has_a_caret_under_the_position() -> None:
     assert caret.index("^") == line.index("@ e")
 
 
+@pytest.mark.parametrize("text", ["2 c", "h0.T W_hh h0", "tanh(e) (c)", "W_hx.T e"])
+def test_operands_side_by_side_are_named_as_a_missing_product(text: str) -> None:
+    """Juxtaposition is a product on paper; here the error says to write @ or *."""
+    with pytest.raises(ParseError) as info:
+        parse_expression(text, S)
+    message = str(info.value)
+    assert "write A @ B for a matrix product and 2 * x" in message
+    assert "'*'" in message  # every expected token is listed, '*' and '/' included
+
+
+def test_other_syntax_errors_do_not_suggest_a_product() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_expression("W_hx.T @ @ e", S)
+    assert "side by side" not in str(info.value)
+
+
 def test_shape_errors_name_the_operation() -> None:
     with pytest.raises(ShapeMismatch, match=r"'@' of A \(3 × 3\) and s \(1 × 1\)"):
         parse_expression("A @ s @ A", S)

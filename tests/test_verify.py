@@ -461,6 +461,28 @@ def test_verify_a_hessian(candidate: str, f, var, kind: str) -> None:
         )
 
 
+def test_a_wrong_shape_of_the_other_layout_is_diagnosed_in_that_layout() -> None:
+    """2 A x for ∂(xᵀ A x)/∂x in numerator layout: the wrong shape, and in denominator
+    layout, where its shape fits, right only for a symmetric A: both are said."""
+    verdict = verify("2 * A @ x", x.T * A * x, x)
+    assert verdict.kind == "wrong-shape" and not verdict
+    assert "the candidate is (n × 1)" in verdict.message
+    assert "In denominator layout, where its shape fits" in verdict.message
+    assert "right only if A is symmetric" in verdict.message
+    assert verdict.details["other_layout"]["kind"] == "symmetric"
+    assert verify("(A + A.T) @ x", x.T * A * x, x, "denominator")  # that layout's answer
+    # the hint about ^ is said once, at the end
+    hinted = verify("2 * A^-1 @ x", x.T * A.I * x, x)
+    assert hinted.message.count("entrywise power") == 1
+    assert hinted.message.index("In denominator layout") < hinted.message.index("Note:")
+
+
+def test_a_wrong_shape_unlike_either_layout_says_only_the_shapes() -> None:
+    verdict = verify("A", x.T * A * x, x)
+    assert verdict.kind == "wrong-shape" and "other_layout" not in verdict.details
+    assert "where its shape fits" not in verdict.message
+
+
 def test_verify_a_hessian_of_the_wrong_shape_or_order() -> None:
     verdict = verify("A", TRACE_FORM, Y, order=2)
     assert verdict.kind == "wrong-shape" and "the Hessian is (m·n × m·n)" in verdict.message

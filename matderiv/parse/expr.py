@@ -24,7 +24,13 @@ from typing import Any
 
 import sympy as sp
 from lark import Token, Transformer_NonRecursive, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..errors import MatDerivError, ParseError, ShapeMismatch
@@ -99,7 +105,7 @@ def _tree_depth(tree: Tree) -> int:
 def _describe_expected(error: UnexpectedInput) -> str:
     expected = sorted(getattr(error, "expected", None) or getattr(error, "allowed", None) or [])
     words = [_terminal_name(e) for e in expected]
-    return f"; expected {', '.join(words[:8])}" if words else ""
+    return f"; expected {', '.join(words[:12])}" if words else ""
 
 
 def _terminal_name(terminal: str) -> str:
@@ -119,7 +125,22 @@ def _syntax_error(text: str, error: UnexpectedInput) -> ParseError:
     what = "unexpected end of input" if isinstance(error, UnexpectedEOF) else "syntax error"
     if isinstance(error, UnexpectedCharacters):
         what = f"unexpected character {text[pos]!r}"
-    return ParseError(f"{what}{_describe_expected(error)}:\n{_caret(text, pos)}")
+    return ParseError(f"{what}{_describe_expected(error)}:\n{_caret(text, pos)}{_hint(error)}")
+
+
+def _hint(error: UnexpectedInput) -> str:
+    """What to write instead, for the one slip common enough to name: two operands
+    side by side (``2 x``, ``x.T A x``), which is no product in this syntax."""
+    if (
+        isinstance(error, UnexpectedToken)
+        and error.token.type in ("NAME", "NUMBER", "LPAR")
+        and "AT" in error.expected
+    ):
+        return (
+            "\nTwo operands side by side are not a product here: write A @ B for a "
+            "matrix product and 2 * x for a multiple."
+        )
+    return ""
 
 
 def _suggest(name: str, choices: list[str], cutoff: float = 0.5) -> str:

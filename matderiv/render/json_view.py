@@ -82,6 +82,8 @@ def verdict_json(v: Verdict) -> dict[str, Any]:
     if "max_error" in v.details:
         error = float(v.details["max_error"])
         out["max_error"] = error if error == error else None  # NaN is not JSON
+    if "other_layout" in v.details:  # a wrong shape: the mistake in the layout it fits
+        out["other_layout"] = dict(v.details["other_layout"])
     return out
 
 
