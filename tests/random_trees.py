@@ -21,6 +21,7 @@ import contextlib
 import functools
 import itertools
 import operator
+import os
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -312,12 +313,18 @@ def var_of(wrt):
     return next(v for v in VARIABLES if v in wrt.free_symbols)
 
 
+# MATDERIV_HUNT=N: N times the examples, drawn at random (a new sample each run), to
+# hunt for bugs; unset, every run draws the same examples (CI).
+HUNT = int(os.environ.get("MATDERIV_HUNT") or 0)
+
+
 def budget(examples):
-    """Reproducible (derandomized, no database) and within the file's 90 s budget."""
+    """Reproducible (derandomized, no database) and within the file's 90 s budget; with
+    MATDERIV_HUNT=N set, N times as many examples, at random."""
     return settings(
-        max_examples=examples,
+        max_examples=examples * max(HUNT, 1),
         deadline=None,
-        derandomize=True,
+        derandomize=not HUNT,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
