@@ -25,7 +25,7 @@ from lark.visitors import Transformer_NonRecursive
 from ..errors import ParseError
 from . import latex_algebra as alg
 from . import latex_functions as fns
-from .latex_grammar import SUP, TERMINAL_NAMES, latex_parser
+from .latex_grammar import SUP, TERMINAL_NAMES, UNVEC, latex_parser
 from .latex_scope import Scope, superscript
 from .latex_text import MARKED, LocatedError, canonical, caret_error, prepare
 from .limits import MAX_DEPTH, MAX_DIGITS
@@ -255,6 +255,14 @@ class Builder(Transformer_NonRecursive):
     def call(self, items: list[Any]) -> Any:
         func, x = items
         return fns.function(canonical(func), x, _pos(func))
+
+    def unvec(self, items: list[Any]) -> Any:
+        """vec⁻¹_{m×n}(v): the column v refolded column-major into an m x n matrix."""
+        token, x = items
+        match = re.fullmatch(UNVEC, str(token))
+        assert match is not None  # the lexer matched the same expression
+        rows, cols = self.scope.sizes(match.group("sizes"), _pos(token))
+        return fns.unvec(x, rows, cols)
 
     def frac(self, items: list[Any]) -> Any:
         frac, numerator, denominator = items

@@ -8,7 +8,7 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from ..nodes import AsScalar, diag, logsumexp, softmax, vec
+from ..nodes import AsScalar, Reshape, diag, logsumexp, softmax, vec
 from ..norms import norm, norm_1
 from .expr_grammar import ELEMENTWISE
 from .latex_algebra import (
@@ -48,6 +48,14 @@ def function(word: str, x: Any, pos: int) -> Any:
     if word in constructors:
         return constructors[word](x)
     raise LocatedError(f"unknown function {word!r}", pos)
+
+
+def unvec(x: Any, rows: Any, cols: Any) -> Any:
+    """vec⁻¹_{rows×cols}(x): the column x refolded column-major (a size mismatch is
+    a ShapeMismatch naming both); a scalar is the 1 x 1 matrix it was printed from."""
+    if isinstance(x, Unsized):
+        raise x.unknown("inside vec^{-1}(...)")
+    return Reshape(x if is_matrix(x) else sp.MatMul(x, sp.Identity(1)), rows, cols)
 
 
 def entrywise(f: Any, x: Any) -> Any:

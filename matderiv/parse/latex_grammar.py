@@ -137,6 +137,12 @@ FUNC = (
     rf"|(?<![A-Za-z\\])(?:{_WORDS}){_OPEN_PAREN}"
 )
 
+# vec⁻¹_{m×n}, as matderiv prints it: \operatorname{vec}^{-1}_{m \times n}(v)
+UNVEC = (
+    r"\\(?:operatorname|mathrm|text|textrm|rm)\s*\{\s*vec\s*\}\s*"
+    rf"\^\s*\{{\s*-\s*1\s*\}}\s*_\s*(?P<sizes>{BRACED})"
+)
+
 # Bars |X| are paired before lexing and replaced by these two private-use characters,
 # double bars (norms: \|x\|, \lVert x \rVert, ‖x‖) by the next two.
 BAR_OPEN, BAR_CLOSE = "\ue000", "\ue001"
@@ -174,6 +180,7 @@ GRAMMAR = rf"""{SUMS}
 ?bare_primary: NAME -> name
              | NUMBER -> number
              | FUNC group -> call
+             | UNVEC group -> unvec
              | FRAC _LBRACE sum _RBRACE _LBRACE sum _RBRACE -> frac
              | FRAC_DIGITS -> frac_digits
              | SQRT _LBRACE sum _RBRACE -> sqrt
@@ -194,6 +201,7 @@ FRAC_DIGITS.4: /\\[dt]?frac\s*[0-9]\s*[0-9]/
 FRAC.3: /\\[dt]?frac(?![A-Za-z])/
 SQRT.3: /\\sqrt(?![A-Za-z])/
 FUNC.4: /{FUNC}/
+UNVEC.5: /{UNVEC}/
 NAME.2: /{NAME}/
 NUMBER: /[0-9]+(?:\.[0-9]+)?|\.[0-9]+/
 _LPAR: "("
@@ -225,6 +233,7 @@ TERMINAL_NAMES = {
     "FRAC": r"\frac",
     "SQRT": r"\sqrt",
     "FUNC": r"a function (\operatorname{vec}, \det, \log ...)",
+    "UNVEC": r"\operatorname{vec}^{-1}_{m \times n}",
     "NAME": "a symbol",
     "NUMBER": "a number",
     "_LPAR": "'('",

@@ -108,9 +108,9 @@ class Scope:
         if b == "I":
             return sp.Identity(self.dimension(*sub)) if sub else alg.Unsized("identity", pos)
         if b == "1":
-            return sp.OneMatrix(*self._shape(*sub)) if sub else alg.Unsized("ones", pos)
+            return sp.OneMatrix(*self.sizes(*sub)) if sub else alg.Unsized("ones", pos)
         if b == "0":
-            return sp.ZeroMatrix(*self._shape(*sub)) if sub else sp.S.Zero
+            return sp.ZeroMatrix(*self.sizes(*sub)) if sub else sp.S.Zero
         if b == "K" and sub:
             return commutation(*self._pair(*sub))
         if b == "pi" and not sub:
@@ -138,8 +138,9 @@ class Scope:
             return sp.Mul(*pieces)
         raise LocatedError(unknown_name("dimension", key, self.dims), pos)
 
-    def _shape(self, raw: str, pos: int) -> tuple[Any, Any]:
-        """1_{n} is n x 1; 1_{m \\times n} and 1_{m,n} are m x n."""
+    def sizes(self, raw: str, pos: int) -> tuple[Any, Any]:
+        """The shape a subscript gives: 1_{n} is n x 1; 1_{m \\times n} and 1_{m,n}
+        (and vec^{-1}_{m \\times n}) are m x n."""
         parts = re.split(r",|\\times", raw.strip("{} "))
         if len(parts) == 2:
             return self.dimension(parts[0], pos), self.dimension(parts[1], pos)
