@@ -50,12 +50,17 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-SHAPES_HELP = 'Shapes, e.g. "W_hx: n_i x n_h, e: n_i" (one dimension = a column vector).'
+SHAPES_HELP = (
+    'Shapes of the symbols, e.g. "W_hx: n_i x n_h, e: n_i" (one dimension = a column '
+    "vector); a symbol left out is named in the error."
+)
 WRT_HELP = "Variable: a symbol X, vec(X) or vec(X.T)."
 LAYOUT_HELP = "numerator (J = d vec Y / d vec Xᵀ) or denominator (Jᵀ; gradients shaped like X)."
 
 # options several commands share
-_SHAPES = typer.Option(..., "--shapes", help=SHAPES_HELP)
+# optional: without it, the first symbol of the expression is "unknown", with a caret
+# under it and the declaration to add, which says more than "Missing option"
+_SHAPES = typer.Option("", "--shapes", help=SHAPES_HELP)
 _LAYOUT = typer.Option("numerator", "--layout", help=LAYOUT_HELP)
 _LATEX = typer.Option(False, "--latex", help="Print LaTeX (amsmath align*).")
 _JSON = typer.Option(False, "--json", help="Print JSON: result, shape, steps.")

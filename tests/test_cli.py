@@ -133,6 +133,9 @@ def test_example_rnn() -> None:
         (("derive", "e", "--wrt", "W.T", "--shapes", SHAPES), "vec(X)"),
         (("derive", "e", "--wrt", "W", "--shapes", SHAPES, "--layout", "sideways"), "numerator"),
         (("example", "lstm"), "unknown example"),
+        (("derive", "logdet(X)", "--wrt", "X"), "unknown symbol 'X'"),  # no --shapes
+        (("verify", "inv(X)", "--of", "logdet(X)", "--wrt", "X"), "--shapes 'X: n x m'"),
+        (("derive", "x.T A x", "--wrt", "x", "--shapes", "A: n x n, x: n"), "A @ B"),
         (("derive", "e", "--wrt", "W", "--shapes", SHAPES, "--code", "jax"), "unknown backend"),
     ],
 )

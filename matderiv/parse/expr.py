@@ -199,8 +199,9 @@ class _Build(Transformer_NonRecursive):
         hint = _suggest(str(token), known)
         raise ParseError(
             f"unknown symbol '{token}':\n{_caret(self.text, token.start_pos)}\n"
-            f"Declare its shape (on the command line: '{token}: n x m'); a candidate of "
-            f"verify may use the symbols of the expression and of names=.{hint}"
+            f"Declare its shape: on the command line in --shapes (--shapes '{token}: n x m'), "
+            "in Python among the symbols given; a candidate of verify may use the symbols "
+            f"of the expression and of names=.{hint}"
         )
 
     # operators
