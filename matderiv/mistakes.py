@@ -116,11 +116,15 @@ class Mistakes(Comparison):
         if self.thing == "Hessian":  # symmetric: a transpose of it is it
             return None
         if dims_equal(rows, cols) and self.close(transpose(self.candidate), self.result):
-            layout = "the layout and " if self.thing == "derivative" else ""
+            said = f"the candidate is the transpose of the {self.thing} {self.shown_result}"
+            if self.thing != "derivative":
+                return "transposed", f"{said}; check the transposes.", {}
+            layout = self.derivation.layout  # the other layout's derivative is its transpose
+            other = "denominator" if layout == "numerator" else "numerator"
             return (
                 "transposed",
-                f"the candidate is the transpose of the {self.thing} {self.shown_result}; "
-                f"check {layout}the transposes.",
+                f"{said}: it is the {other}-layout form (in {layout} layout take its "
+                "transpose), or a transpose inside it is off.",
                 {},
             )
         return None

@@ -461,6 +461,21 @@ def test_verify_a_hessian(candidate: str, f, var, kind: str) -> None:
         )
 
 
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_a_square_transposed_derivative_is_named_the_other_layouts_form(layout) -> None:
+    """For a square X the two layouts' shapes agree: a transposed candidate is the
+    other layout's derivative (or has a transpose off inside), and the message says so."""
+    right = {"denominator": "A.T", "numerator": "A"}[layout]
+    assert verify(right, sp.Trace(A * X), X, layout)
+    wrong = {"denominator": "A", "numerator": "A.T"}[layout]
+    verdict = verify(wrong, sp.Trace(A * X), X, layout)
+    other = "numerator" if layout == "denominator" else "denominator"
+    assert verdict.kind == "transposed"
+    assert f"it is the {other}-layout form (in {layout} layout take its transpose)" in (
+        verdict.message
+    )
+
+
 def test_a_wrong_shape_of_the_other_layout_is_diagnosed_in_that_layout() -> None:
     """2 A x for ∂(xᵀ A x)/∂x in numerator layout: the wrong shape, and in denominator
     layout, where its shape fits, right only for a symmetric A: both are said."""
