@@ -39,6 +39,11 @@ class Unsized:
     def scaled(self, c: Any) -> Unsized:
         return replace(self, coeff=self.coeff * c)
 
+    def mapped(self, f: Any) -> Unsized:
+        """f(c 𝟏) = f(c) 𝟏 for an entrywise f (ones only: f(c I) has f(0) off the diagonal)."""
+        assert self.kind == "ones"
+        return replace(self, coeff=f(self.coeff))
+
     def transposed(self) -> Unsized:
         return self if self.kind == "identity" else replace(self, row=not self.row)
 
@@ -221,6 +226,11 @@ def elementwise(op: str, operands: list[Any]) -> Any:
     coeff = sp.Mul(*(x for x in operands if is_scalar(x)))
     mats = [x for x in operands if not is_scalar(x)]
     sized = [x for x in mats if is_matrix(x)]
+    if op != "otimes" and not sized and _same_ones(mats):
+        scale = coeff * sp.Mul(*(x.coeff for x in mats))
+        if not coeff.is_number:  # 𝟏∘sin(aᵀx), as tex() prints a 1 x 1 one: as in sums
+            return scale
+        return replace(mats[0], coeff=scale)  # 𝟏∘𝟏, still unsized
     for x in mats:
         if isinstance(x, Unsized) and (op == "otimes" or not sized):
             raise x.unknown(f"in {what}")
@@ -241,6 +251,13 @@ def elementwise(op: str, operands: list[Any]) -> Any:
         return _scale(coeff, sp.HadamardProduct(*_flat(mats, sp.HadamardProduct)))
     except ShapeError as exc:
         raise _guard(what, *mats) from exc
+
+
+def _same_ones(xs: list[Any]) -> bool:
+    """Unsized ones of one orientation (all columns or all rows), at least one."""
+    return bool(xs) and all(
+        isinstance(x, Unsized) and x.kind == "ones" and x.row == xs[0].row for x in xs
+    )
 
 
 def reciprocal(x: Any, pos: int) -> Any:

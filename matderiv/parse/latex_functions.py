@@ -35,6 +35,8 @@ _ENTRYWISE = {
 
 def function(word: str, x: Any, pos: int) -> Any:
     """The allow-listed function ``word`` (already canonical) applied to x."""
+    if isinstance(x, Unsized) and x.kind == "ones" and word in _ENTRYWISE:
+        return x.mapped(_ENTRYWISE[word]())  # tanh(𝟏) = tanh(1) 𝟏, sized by a neighbour
     if isinstance(x, Unsized):
         raise x.unknown(f"inside {word}(...)")
     if word in _ENTRYWISE:
@@ -45,8 +47,8 @@ def function(word: str, x: Any, pos: int) -> Any:
         _require_square(x, lambda: f"{word}({x})")
         return sp.Trace(x) if word != "det" else sp.Determinant(x)
     constructors = {"vec": vec, "diag": diag, "softmax": softmax, "logsumexp": logsumexp}
-    if word in constructors:
-        return constructors[word](x)
+    if word in constructors:  # of a number: of the 1 x 1 matrix tex() printed as it
+        return constructors[word](x if is_matrix(x) else sp.MatMul(x, sp.Identity(1)))
     raise LocatedError(f"unknown function {word!r}", pos)
 
 
