@@ -360,10 +360,10 @@ def test_multiline_error_names_the_line() -> None:
 
 # -- random expressions, printed by tex(), read back ------------------------------------
 
-#: what tex() prints that the LaTeX reader does not read: a function with no name
-#: (t ↦ ...).  (A bare 𝟏 inside a function, tanh(𝟏) sized from outside, and vec or
-#: diag of a 1 x 1 matrix printed as a number were not read either.)
-UNREAD = (r"\mapsto",)
+#: what tex() prints that the LaTeX reader does not read: nothing now.  (A function
+#: with no name, (t ↦ ...)∘(X), a bare 𝟏 inside a function, tanh(𝟏) sized from
+#: outside, and vec or diag of a 1 x 1 matrix printed as a number were not read.)
+UNREAD: tuple[str, ...] = ()
 
 
 @budget(300)
@@ -437,6 +437,42 @@ def test_unvec_reads_as_tex_prints_it() -> None:
 def test_bare_ones_in_functions_and_vec_of_numbers_read_back(text, want) -> None:
     got = evaluate(parse(text), VALUES)
     np.testing.assert_allclose(np.atleast_2d(np.asarray(got, dtype=float)), want(VALUES))
+
+
+def test_a_function_with_no_name_reads_as_tex_prints_it() -> None:
+    """(t ↦ body)∘(X) prints as \\left(t \\mapsto body\\right)_{\\circ}\\left(X\\right)."""
+    t = sp.Dummy("t")
+    for f in (sp.Lambda(t, t / (t**2 + 1)), sp.Lambda(t, t * sp.exp(t)), sp.Lambda(t, t**3)):
+        expr = a.T * ElementwiseApplyFunction(f, X) * b + ElementwiseApplyFunction(f, a).T * b
+        text = tex(expr)
+        assert r"\mapsto" in text
+        np.testing.assert_allclose(
+            evaluate(parse(text), VALUES), evaluate(expr, VALUES), rtol=1e-12
+        )
+    got = parse(r"a \circ (s \mapsto s^{2})_{\circ}(\mathbf{1})")  # 𝟏 sized by a
+    np.testing.assert_allclose(evaluate(got, VALUES), VALUES[a])
+    with pytest.raises(ParseError, match="must give a scalar"):
+        parse(r"(t \mapsto X)_{\circ}(X)")
+
+
+def test_a_power_written_on_the_function_is_of_its_value() -> None:
+    """SymPy's LaTeX printer writes sin(d)² as \\sin^{2}{\\left(d \\right)} (inside a
+    function with no name, tex() prints it so); only of a scalar: of a matrix the power
+    is ambiguous."""
+    got = evaluate(parse(r"\sin^{2}{\left(a^{T} b \right)} + \det^2(X)"), VALUES)
+    s = float((VALUES[a].T @ VALUES[b])[0, 0])
+    np.testing.assert_allclose(got, np.sin(s) ** 2 + np.linalg.det(VALUES[X]) ** 2)
+    with pytest.raises(ParseError, match="ambiguous"):
+        parse(r"\tanh^{2}(X)")
+    with pytest.raises(ParseError, match="inverse function"):
+        parse(r"\sin^{-1}(a^T b)")
+
+
+def test_a_sum_of_bare_ones_is_sized_by_its_neighbour() -> None:
+    """(𝟏 + 𝟏)ᵀ next to a 1 x 1 matrix, as tex() printed a random tree."""
+    got = evaluate(parse(r"a^{T} b + \left(\mathbf{1} + \mathbf{1}\right)^{T}"), VALUES)
+    np.testing.assert_allclose(got, VALUES[a].T @ VALUES[b] + 2)
+    np.testing.assert_allclose(evaluate(parse(r"a + (\mathbf{1} - 3)"), VALUES), VALUES[a] - 2)
 
 
 def test_a_bare_one_with_nothing_to_size_it_is_still_refused() -> None:

@@ -166,6 +166,27 @@ class Builder(Transformer_NonRecursive):
         super().__init__()
         self.scope = scope
 
+    def transform(self, tree: Tree) -> Any:
+        """The tree built; the variables of (t \\mapsto ...) are symbols while it is, and
+        must not be left free (used outside their function)."""
+        bound = {
+            str(node.children[0]): sp.Dummy(canonical(str(node.children[0])))
+            for node in tree.iter_subtrees()
+            if node.data == "mapsto"
+        }
+        if not bound:
+            return super().transform(tree)
+        outer, self.scope = self.scope, self.scope.binding(bound)
+        try:
+            value = super().transform(tree)
+        finally:
+            self.scope = outer
+        free: set[Any] = getattr(value, "free_symbols", set()) & set(bound.values())
+        if free:
+            name = str(next(iter(free)))
+            raise ParseError(f"{name} is bound by ({name} \\mapsto ...) and used outside it")
+        return value
+
     def name(self, items: list[Token]) -> Any:
         token = items[0]
         euler = _EULER.fullmatch(str(token))
@@ -256,6 +277,23 @@ class Builder(Transformer_NonRecursive):
         func, x = items
         return fns.function(canonical(func), x, _pos(func))
 
+    def call_power(self, items: list[Any]) -> Any:
+        """\\sin^{2}(x) = (sin x)², as SymPy's LaTeX printer writes a power of a function
+        (of a scalar only: \\tanh^{2}(X) of a matrix could mean either product)."""
+        func, sup, x = items
+        word, body = canonical(func), str(sup)[1:].strip()
+        value = fns.function(word, x, _pos(func))
+        if canonical(body) in ("-1", "{-1}"):
+            message = f"\\{word}^{{-1}}, an inverse function, is not supported"
+            raise LocatedError(message, _pos(sup))
+        if alg.is_matrix(value):
+            raise LocatedError(
+                f"\\{word}^{{...}} of a matrix is ambiguous: write the power after it, "
+                f"\\{word}(X)^{{\\circ 2}} (entrywise) or \\{word}(X)^{{2}} (a matrix power)",
+                _pos(sup),
+            )
+        return superscript(value, body, _pos(sup))
+
     def unvec(self, items: list[Any]) -> Any:
         """vec⁻¹_{m×n}(v): the column v refolded column-major into an m x n matrix."""
         token, x = items
@@ -263,6 +301,18 @@ class Builder(Transformer_NonRecursive):
         assert match is not None  # the lexer matched the same expression
         rows, cols = self.scope.sizes(match.group("sizes"), _pos(token))
         return fns.unvec(x, rows, cols)
+
+    def mapsto(self, items: list[Any]) -> Any:
+        """(t \\mapsto body)_{\\circ}(X): body, a scalar in t, applied to each entry of X."""
+        var, body, x = items
+        if not alg.is_scalar(body):
+            raise LocatedError(f"the function ({var} \\mapsto ...) must give a scalar", _pos(var))
+        f = sp.Lambda(self.scope.name(str(var), _pos(var)), body)
+        if isinstance(x, alg.Unsized) and x.kind == "ones":
+            return x.mapped(f)  # f(𝟏) = f(1) 𝟏, sized by a neighbour
+        if isinstance(x, alg.Unsized):
+            raise x.unknown(f"in ({var} \\mapsto ...)")
+        return fns.entrywise(f, x)
 
     def frac(self, items: list[Any]) -> Any:
         frac, numerator, denominator = items

@@ -194,7 +194,10 @@ def add(terms: list[Any]) -> Any:
     scalars = [t for t in terms if is_scalar(t)]
     if not mats:
         ones = all(u.kind == "ones" for u in unsized)
-        if unsized and not (ones and any(not s.is_number for s in scalars)):
+        symbolic = any(not s.is_number for s in scalars)
+        if unsized and not symbolic and _same_ones(unsized):  # 𝟏 + 𝟏, 𝟏 - 2: unsized
+            return replace(unsized[0], coeff=sp.Add(*scalars, *(u.coeff for u in unsized)))
+        if unsized and not (ones and symbolic):
             raise unsized[0].unknown("in this sum")
         # 𝟏 with scalars such as tanh(aᵀx) only, as tex() prints 1 - tanh(aᵀx)²: 1 x 1
         return sp.Add(*scalars, *(u.coeff for u in unsized))

@@ -180,7 +180,9 @@ GRAMMAR = rf"""{SUMS}
 ?bare_primary: NAME -> name
              | NUMBER -> number
              | FUNC group -> call
+             | FUNC SUP group -> call_power
              | UNVEC group -> unvec
+             | _LPAR NAME _MAPSTO sum _RPAR _APPLY group -> mapsto
              | FRAC _LBRACE sum _RBRACE _LBRACE sum _RBRACE -> frac
              | FRAC_DIGITS -> frac_digits
              | SQRT _LBRACE sum _RBRACE -> sqrt
@@ -202,6 +204,8 @@ FRAC.3: /\\[dt]?frac(?![A-Za-z])/
 SQRT.3: /\\sqrt(?![A-Za-z])/
 FUNC.4: /{FUNC}/
 UNVEC.5: /{UNVEC}/
+_MAPSTO.3: /\\mapsto(?![A-Za-z])/
+_APPLY.3: /_\s*\{{\s*\\circ\s*\}}/
 NAME.2: /{NAME}/
 NUMBER: /[0-9]+(?:\.[0-9]+)?|\.[0-9]+/
 _LPAR: "("
@@ -234,6 +238,8 @@ TERMINAL_NAMES = {
     "SQRT": r"\sqrt",
     "FUNC": r"a function (\operatorname{vec}, \det, \log ...)",
     "UNVEC": r"\operatorname{vec}^{-1}_{m \times n}",
+    "_MAPSTO": r"\mapsto",
+    "_APPLY": r"_{\circ}",
     "NAME": "a symbol",
     "NUMBER": "a number",
     "_LPAR": "'('",

@@ -10,6 +10,7 @@ what may follow a name: ^T, ^{-1}, ^{-T}, powers and entrywise powers.
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -49,6 +50,12 @@ class Scope:
             }
             dims = {str(s): s for s in found}
         self.dims = _index(dims, "dims")
+
+    def binding(self, bound: Mapping[str, Any]) -> Scope:
+        """This scope with the variables of (t \\mapsto ...) added; they shadow symbols."""
+        child = copy.copy(self)
+        child.symbols = {**self.symbols, **_index(bound, "bound variables")}
+        return child
 
     def name(self, text: str, pos: int) -> Any:
         """A NAME token: base, at most one subscript, superscripts applied in order."""
