@@ -100,6 +100,9 @@ class Derivation:
     def __str__(self) -> str:
         return text.render_text(self)
 
+    def __repr__(self) -> str:
+        return text.render_repr(self)
+
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
         yield from rich_view.renderables(self)
 

@@ -46,5 +46,11 @@ class Verdict:
     def __str__(self) -> str:
         return verdict_view.render_text(self)
 
+    def __repr__(self) -> str:
+        return verdict_view.render_repr(self)
+
+    def _repr_markdown_(self) -> str:
+        return verdict_view.render_markdown(self)
+
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
         yield from verdict_view.renderables(self)

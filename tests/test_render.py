@@ -14,7 +14,7 @@ from rich.console import Console
 from test_identities_linear import ROWS as LINEAR
 from test_identities_nonlinear import ROWS as NONLINEAR
 
-from matderiv import derive, gradient
+from matderiv import derive, gradient, hessian
 from matderiv.examples import rnn_loss, rnn_step
 from matderiv.index_form import index_lines
 
@@ -68,6 +68,17 @@ def test_jupyter_shows_math() -> None:
     latex = _rnn()._repr_latex_()
     assert latex.startswith("$$") and latex.rstrip().endswith("$$")
     assert r"\begin{aligned}" in latex and r"\otimes" in latex
+
+
+def test_repr_is_one_line_with_the_result() -> None:
+    """repr(d) in a REPL was the dataclass's, every field of every step."""
+    d = _rnn()
+    shown = repr(d)
+    assert "\n" not in shown and len(shown) < 200
+    assert shown.startswith("<Derivation ∂h₁/∂vec(Wₕₓᵀ) = (e₁ ⊗ I_{nₕ}) diag(1 - h₁∘h₁)")
+    assert shown.endswith(f"; denominator layout; {len(d.steps)} steps>")
+    x, A = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("A", 3, 3)
+    assert "layout" not in repr(hessian(x.T * A * x, x))  # one form in both layouts
 
 
 def test_latex_notation() -> None:

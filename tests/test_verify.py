@@ -476,6 +476,19 @@ def test_a_square_transposed_derivative_is_named_the_other_layouts_form(layout) 
     )
 
 
+def test_a_verdict_shows_itself_briefly_and_in_a_notebook() -> None:
+    """repr is one line (the dataclass's listed the whole Derivation); a notebook shows
+    Markdown with the formulas in LaTeX."""
+    verdict = verify("2 * A @ x", x.T * A * x, x, "denominator")
+    assert repr(verdict) == f"<Verdict ✗ symmetric: {verdict.message}>"
+    markdown = verdict._repr_markdown_()
+    assert markdown.startswith("**✗ symmetric**: the candidate is right only if A")
+    assert r"- derived: $\left(A + A^{T}\right) x$ (n × 1)" in markdown
+    assert "- candidate: $2 A x$" in markdown and "- max error: " in markdown
+    right = verify("(A + A.T) @ x", x.T * A * x, x, "denominator")
+    assert repr(right).startswith("<Verdict ✓ correct: the candidate equals")
+
+
 def test_a_wrong_shape_of_the_other_layout_is_diagnosed_in_that_layout() -> None:
     """2 A x for ∂(xᵀ A x)/∂x in numerator layout: the wrong shape, and in denominator
     layout, where its shape fits, right only for a symmetric A: both are said."""

@@ -12,6 +12,13 @@ from .unicode import UnicodePrinter, fmt
 _MAX_FORMULA = 64
 
 
+def render_repr(d: Any) -> str:
+    """``repr(d)``: the headline, the layout and how many steps, on one line (the
+    dataclass's own repr lists every step's fields)."""
+    layout = "" if d.second_order else f"; {d.layout} layout"  # a Hessian has one form
+    return f"<Derivation {title(d)}{layout}; {len(d.steps)} steps>"
+
+
 def render_text(d: Any) -> str:
     table = rows(d)
     lhs_width = min(max((len(r.lhs) for r in table), default=0), 28)

@@ -9,6 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .latex import tex
 from .rows import label
 from .unicode import fmt, fmt_shape
 
@@ -39,6 +40,31 @@ def _lines(v: Any) -> list[tuple[str, str]]:
 def _title(v: Any) -> str:
     """The kind, once: the message itself does not repeat it."""
     return f"{'✓' if v.ok else '✗'} {v.kind}"
+
+
+def render_repr(v: Any) -> str:
+    """``repr(v)``: the kind and the reason on one line (the dataclass's own repr
+    prints the whole Derivation)."""
+    return f"<Verdict {_title(v)}: {v.message}>"
+
+
+def render_markdown(v: Any) -> str:
+    """The verdict in a notebook: the kind and the reason, then the candidate and the
+    derived result as LaTeX (a candidate given as text, as written)."""
+    d = v.derivation
+    shown = v.shown_candidate if v.shown_candidate is not None else v.candidate
+    candidate = f"`{shown}`" if isinstance(shown, str) else f"${tex(shown)}$"
+    result = v.shown_result if v.shown_result is not None else d.result
+    lines = [
+        f"**{_title(v)}**: {v.message}",
+        "",
+        f"- candidate: {candidate}",
+        f"- derived: ${tex(result)}$ {fmt_shape(d.shape)}",
+        f"- {'form' if d.second_order else 'layout'}: {label(d.description)}",
+    ]
+    if "max_error" in v.details:
+        lines.append(f"- max error: {v.details['max_error']:.3g}")
+    return "\n".join(lines)
 
 
 def render_text(v: Any) -> str:
