@@ -10,6 +10,7 @@ import sympy as sp
 from . import layout as layouts
 from .accumulate import forward, reverse
 from .derivation import Derivation, Step
+from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, UnsupportedNode, sympified
 from .graph import build_graph
 from .limits import deep_recursion
@@ -78,7 +79,7 @@ def _derive(
 ) -> Derivation:
     layout = layouts.check_layout(layout)
     var = layouts.parse_wrt(wrt)
-    expr = _as_expr(expr)
+    expr = entry_sums_as_matrices(_as_expr(expr))  # (xᵀ A x)[0, 0], which SymPy sums
     check_shapes(expr)
     user_defs = check_where(where, var.symbol)
     program = (
@@ -161,9 +162,10 @@ def _refuse_entry_sums(graph: Any) -> None:
     if found is not None:
         raise UnsupportedNode(
             f"the sum over entries {found}: SymPy writes an element of a matrix "
-            "expression, such as (b.T*x)[0, 0], as a Sum over its entries, which matderiv "
-            "does not differentiate. Hint: use the 1 x 1 matrix b.T*x itself (1 x 1 "
-            "matrices act as scalars), or MatrixElement(b.T*x, 0, 0)."
+            "expression, such as (b.T*x)[0, 0], as a Sum over its entries; matderiv reads "
+            "such a sum back as the 1 x 1 matrix b.T*x, but could not read this one. "
+            "Hint: use the 1 x 1 matrix itself (1 x 1 matrices act as scalars), or "
+            "MatrixElement(b.T*x, 0, 0)."
         )
 
 

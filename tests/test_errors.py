@@ -210,11 +210,12 @@ def test_display_names_must_not_repeat_a_symbol_or_be_empty(names, says) -> None
         derive(sp.Trace(X * X), X, names=names)
 
 
-def test_an_element_sympy_expanded_into_a_sum_is_refused_with_the_way_out() -> None:
-    """(bᵀx)[0, 0] is a Sum over entries in SymPy: refused (evaluate could not compute
-    it either), with the 1 x 1 matrix bᵀx as the hint, which works."""
+def test_an_element_sympy_expanded_into_a_sum_it_cannot_read_is_refused() -> None:
+    """(bᵀx)[0, 0] is a Sum over entries in SymPy; matderiv reads it back as bᵀx
+    (test_entry_sums.py).  A sum it cannot read, the entry of a Kronecker product, is
+    refused with the 1 x 1 matrix as the hint, which works."""
     x, b = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", n, 1)
-    for f in (sp.log((x.T * x)[0, 0]), (b.T * x)[0, 0] * sp.Trace(X)):
-        with pytest.raises(UnsupportedNode, match=r"sum over entries .*Hint: use the 1 x 1"):
-            derive(f, x if f.has(x) else X)
-    assert check_derivation(gradient(sp.log(x.T * x), x), {n: 3}) < 1e-6
+    f = sp.log((sp.KroneckerProduct(x, x).T * sp.KroneckerProduct(b, b))[0, 0])
+    with pytest.raises(UnsupportedNode, match=r"sum over entries .*Hint: use the 1 x 1"):
+        derive(f, x)
+    assert check_derivation(gradient(sp.log((x.T * x)[0, 0]), x), {n: 3}) < 1e-6

@@ -1,0 +1,82 @@
+"""An entry of a 1 x 1 matrix product, (xᵀ A x)[0, 0], read back as that product.
+
+SymPy writes ``(x.T*A*x)[0, 0]`` as ``Sum(A[i, j]*x[i, 0]*x[j, 0], (i, 0, n - 1),
+(j, 0, n - 1))`` the moment it is built, and matderiv differentiates whole
+matrices, not sums over entries.  SymPy's ``MatrixExpr.from_index_summation``
+reads such a sum back as a matrix expression.  A reading is used only when it is
+the entry of a 1 x 1 matrix and has the sum's value at random matrices of small
+distinct sizes; any other sum is left as it is, and the engine refuses it with a
+hint (a wrong answer is worse than none).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .shapes import walk
+
+_SIZES = (2, 3, 4, 5, 6, 7)  # distinct sizes for the dimensions of a sum
+_RTOL = 1e-9
+_MAX_POWER = 8  # x[i, 0]**k written out as a product up to this k
+
+
+def entry_sums_as_matrices(expr: Any) -> Any:
+    """``expr`` with each sum over matrix entries that is an entry of a 1 x 1 matrix
+    expression replaced by that entry, MatrixElement(M, 0, 0) (which the engine
+    takes as the scalar M)."""
+    sums = [node for node in walk(expr) if isinstance(node, sp.Sum)]
+    found = {}
+    for total in sums:
+        entry = _as_entry(total)
+        if entry is not None:
+            found[total] = entry
+    return expr.xreplace(found) if found else expr
+
+
+def _as_entry(total: sp.Sum) -> Any:
+    try:
+        entry = sp.MatrixExpr.from_index_summation(_powers_as_products(total))
+    except Exception:  # SymPy raises many kinds for sums it cannot read
+        return None
+    if not isinstance(entry, MatrixElement) or entry.parent.shape != (1, 1):
+        return None
+    return entry if _same_value(total, entry) else None
+
+
+def _powers_as_products(total: sp.Sum) -> Any:
+    """x[i, 0]**2 as x[i, 0]*x[i, 0]: SymPy writes (xᵀx)[0, 0] with the power, and
+    reads only the product back ("contracting indices of different dimensions")."""
+    return total.replace(
+        lambda t: (
+            isinstance(t, sp.Pow)
+            and isinstance(t.base, MatrixElement)
+            and t.exp.is_Integer
+            and 1 < t.exp <= _MAX_POWER
+        ),
+        lambda t: sp.Mul(*[t.base] * int(t.exp), evaluate=False),
+    )
+
+
+def _same_value(total: sp.Sum, entry: MatrixElement) -> bool:
+    """Whether the sum and the entry agree at random values, each dimension a
+    different small size."""
+    symbols = (total.atoms(sp.Symbol) | entry.parent.atoms(sp.Symbol)) - set(total.variables)
+    dims = sorted((s for s in symbols if s.is_integer), key=str)
+    if len(dims) > len(_SIZES):
+        return False
+    rng = np.random.default_rng(0)
+    values: dict[Any, Any] = dict(zip(dims, _SIZES, strict=False))
+    values.update((s, sp.Float(rng.uniform(0.5, 1.5))) for s in symbols if not s.is_integer)
+    for m in total.atoms(sp.MatrixSymbol) | entry.parent.atoms(sp.MatrixSymbol):
+        rows, cols = (int(sp.sympify(size).subs(values)) for size in m.shape)
+        values[m] = sp.ImmutableMatrix(rng.standard_normal((rows, cols)))
+    try:
+        want = complex(total.subs(values).doit())
+        got = complex(entry.parent.subs(values).doit()[0, 0])
+    except Exception:  # a value SymPy cannot compute: keep the sum
+        return False
+    return abs(got - want) <= _RTOL * max(1.0, abs(want))

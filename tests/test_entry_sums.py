@@ -1,0 +1,68 @@
+"""(xᵀ A x)[0, 0]: SymPy sums the entries; matderiv reads the sum back as the 1 x 1
+product, only where SymPy's reading has the sum's value, and refuses the rest."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from matderiv import UnsupportedNode, derive, gradient, hessian, verify
+from matderiv.entry_sums import entry_sums_as_matrices
+from matderiv.testing import check_derivation
+
+n, m = sp.symbols("n m", integer=True, positive=True)
+A, X = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("X", n, n)
+Y = sp.MatrixSymbol("Y", m, n)
+x, b = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", n, 1)
+lam = sp.Symbol("lambda", positive=True)
+SIZES = {n: 3, m: 4}
+
+
+@pytest.mark.parametrize(
+    ("expr", "wrt"),
+    [
+        ((x.T * A * x)[0, 0], x),
+        ((b.T * x)[0, 0] + sp.Trace(X), x),
+        ((x.T * X * x)[0, 0] ** 2, X),
+        (lam * (x.T * Y.T * Y * x)[0, 0], x),
+        ((x.T * sp.Inverse(X) * b)[0, 0], X),
+        (sp.log((x.T * (A + X) * x)[0, 0] ** 2), X),
+        (sp.sqrt((x.T * x)[0, 0]), x),  # SymPy writes Sum(x[i, 0]**2): read as x[i]·x[i]
+    ],
+)
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_an_entry_of_a_one_by_one_product_is_differentiated(expr, wrt, layout) -> None:
+    assert expr.has(sp.Sum)  # what SymPy built
+    d = derive(expr, wrt, layout)
+    assert not d.result.has(sp.Sum)
+    check_derivation(d, SIZES)
+
+
+def test_the_gradient_hessian_and_verify_read_as_the_product() -> None:
+    f = (x.T * A * x)[0, 0]
+    assert gradient(f, x).result == gradient(x.T * A * x, x).result  # (A + Aᵀ) x
+    assert hessian(f, x).result == hessian(x.T * A * x, x).result
+    assert verify("(A + A.T) @ x", f, x, "denominator")
+
+
+def test_a_sum_sympy_cannot_read_back_is_refused() -> None:
+    kron = (sp.KroneckerProduct(x, x).T * sp.KroneckerProduct(b, b))[0, 0]
+    assert entry_sums_as_matrices(kron) == kron
+    with pytest.raises(UnsupportedNode, match="could not read this one"):
+        derive(kron, x)
+
+
+def test_a_reading_without_the_sums_value_is_refused(monkeypatch) -> None:
+    """The reading is checked against the sum's value: a wrong one is never used."""
+    wrong = MatrixElement(x.T * A * A * x, 0, 0)
+    monkeypatch.setattr(sp.MatrixExpr, "from_index_summation", lambda *args, **kw: wrong)
+    f = (x.T * A * x)[0, 0]
+    assert entry_sums_as_matrices(f) == f
+    with pytest.raises(UnsupportedNode, match="sum over entries"):
+        derive(f, x)
+
+
+def test_an_entry_of_a_larger_matrix_is_still_refused() -> None:
+    with pytest.raises(UnsupportedNode, match="only the entry of a 1 x 1 matrix"):
+        derive(X[0, 1], X)
