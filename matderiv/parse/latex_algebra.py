@@ -82,11 +82,11 @@ def _one(d: Any) -> bool:
     return bool(d == 1)
 
 
-def _is_1x1(x: Any) -> bool:
+def is_1x1(x: Any) -> bool:
     return is_matrix(x) and _one(x.rows) and _one(x.cols)
 
 
-def _is_vector(x: Any) -> bool:
+def is_vector(x: Any) -> bool:
     return _one(x.rows) != _one(x.cols)
 
 
@@ -167,11 +167,11 @@ def _as_scalars(mats: list[Any]) -> list[bool]:
     flags = [False] * len(mats)
     i = 0
     while i < len(mats):
-        if not _is_1x1(mats[i]):
+        if not is_1x1(mats[i]):
             i += 1
             continue
         end = i
-        while end < len(mats) and _is_1x1(mats[end]):
+        while end < len(mats) and is_1x1(mats[end]):
             end += 1
         left = i > 0 and not _one(mats[i - 1].cols)
         right = end < len(mats) and not _one(mats[end].rows)
@@ -203,7 +203,7 @@ def add(terms: list[Any]) -> Any:
         return sp.Add(*scalars, *(u.coeff for u in unsized))
     rows, cols = mats[0].shape
     mats += [u.like(rows, cols) for u in unsized]
-    if scalars and all(_is_1x1(m) for m in mats):
+    if scalars and all(is_1x1(m) for m in mats):
         return sp.Add(*scalars, *(AsScalar(m) for m in mats))
     others = [s for s in scalars if not s.is_number]
     if others:
@@ -307,11 +307,11 @@ def inverse(x: Any, pos: int) -> Any:
         raise LocatedError(r"the vector of ones \mathbf{1} has no inverse", pos)
     if not is_matrix(x):
         return sp.Pow(x, -1)
-    _require_square(x, lambda: f"{x}^{{-1}}")
+    require_square(x, lambda: f"{x}^{{-1}}")
     return x.I
 
 
-def _require_square(x: Any, what: Callable[[], str]) -> None:
+def require_square(x: Any, what: Callable[[], str]) -> None:
     """A ShapeMismatch naming ``what()`` unless x is square (the message is built only then:
     SymPy's str() of some Kronecker products crashes)."""
     if x.rows != x.cols:
@@ -324,9 +324,9 @@ def power(x: Any, k: Any, pos: int) -> Any:
         return x.scaled(x.coeff ** (k - 1))
     if not is_matrix(x):
         return sp.Pow(x, k)
-    if _is_1x1(x):
+    if is_1x1(x):
         return sp.Pow(AsScalar(x), k)
-    if _is_vector(x):
+    if is_vector(x):
         return sp.HadamardPower(x, k)
     if k == -1:
         return inverse(x, pos)
@@ -336,7 +336,7 @@ def power(x: Any, k: Any, pos: int) -> Any:
             rf"{x}^{{\circ {k}}}",
             pos,
         )
-    _require_square(x, lambda: rf"{x}^{k} (for the entrywise power write {x}^{{\circ {k}}})")
+    require_square(x, lambda: rf"{x}^{k} (for the entrywise power write {x}^{{\circ {k}}})")
     return x if k == 1 else sp.MatPow(x, k)
 
 

@@ -13,12 +13,12 @@ from ..norms import norm, norm_1
 from .expr_grammar import ELEMENTWISE
 from .latex_algebra import (
     Unsized,
-    _is_1x1,
-    _is_vector,
-    _require_square,
+    is_1x1,
     is_matrix,
     is_scalar,
+    is_vector,
     matmul,
+    require_square,
 )
 from .latex_text import LocatedError
 
@@ -44,7 +44,7 @@ def function(word: str, x: Any, pos: int) -> Any:
     if word in ("tr", "Tr", "trace", "det"):
         if not is_matrix(x):
             return x
-        _require_square(x, lambda: f"{word}({x})")
+        require_square(x, lambda: f"{word}({x})")
         return sp.Trace(x) if word != "det" else sp.Determinant(x)
     constructors = {"vec": vec, "diag": diag, "softmax": softmax, "logsumexp": logsumexp}
     if word in constructors:  # of a number: of the 1 x 1 matrix tex() printed as it
@@ -61,7 +61,7 @@ def unvec(x: Any, rows: Any, cols: Any) -> Any:
 
 
 def entrywise(f: Any, x: Any) -> Any:
-    if _is_1x1(x):
+    if is_1x1(x):
         return f(AsScalar(x))
     # Not x.applyfunc(f): on an entrywise function SymPy would fuse the two.
     return ElementwiseApplyFunction(f, x) if is_matrix(x) else f(x)
@@ -74,9 +74,9 @@ def bars(x: Any, pos: int) -> Any:
         raise x.unknown("inside |...|")
     if not is_matrix(x):
         return sp.Abs(x)
-    if _is_1x1(x):  # |aᵀ b| is the absolute value of the number, not det(aᵀ b)
+    if is_1x1(x):  # |aᵀ b| is the absolute value of the number, not det(aᵀ b)
         return sp.Abs(AsScalar(x))
-    if _is_vector(x):
+    if is_vector(x):
         raise LocatedError(f"|{x}| of a vector is ambiguous: write its norm as \\|{x}\\|", pos)
     return function("det", x, pos)
 
@@ -88,7 +88,7 @@ def norm_of(x: Any, subscript: str, pos: int) -> Any:
     if not is_matrix(x):
         return sp.Abs(x)
     if subscript == "1":
-        if not _is_vector(x) and not _is_1x1(x):
+        if not is_vector(x) and not is_1x1(x):
             raise LocatedError(
                 f"‖{x}‖₁ of a matrix is its largest column sum, which matderiv does not "
                 "differentiate; for the sum of the entries' absolute values write "
@@ -96,7 +96,7 @@ def norm_of(x: Any, subscript: str, pos: int) -> Any:
                 pos,
             )
         return norm_1(x)
-    if subscript == "2" and not _is_vector(x) and not _is_1x1(x):
+    if subscript == "2" and not is_vector(x) and not is_1x1(x):
         raise LocatedError(
             f"‖{x}‖₂ of a matrix is its spectral norm, which matderiv does not "
             "differentiate; ‖X‖_F is the Frobenius norm",
@@ -106,7 +106,7 @@ def norm_of(x: Any, subscript: str, pos: int) -> Any:
 
 
 def divide(x: Any, d: Any, pos: int) -> Any:
-    if _is_1x1(d):  # \frac{1}{x^T x}: a 1 x 1 matrix divides as its number
+    if is_1x1(d):  # \frac{1}{x^T x}: a 1 x 1 matrix divides as its number
         d = AsScalar(d)
     if not is_scalar(d):
         raise LocatedError(
