@@ -28,13 +28,20 @@ def entry_sums_as_matrices(expr: Any) -> Any:
     """``expr`` with each sum over matrix entries that is an entry of a 1 x 1 matrix
     expression replaced by that entry, MatrixElement(M, 0, 0) (which the engine
     takes as the scalar M)."""
+    return read_entry_sums(expr)[0]
+
+
+def read_entry_sums(expr: Any) -> tuple[Any, list[sp.Sum]]:
+    """``entry_sums_as_matrices(expr)``, and the sums it could not read."""
     sums = [node for node in walk(expr) if isinstance(node, sp.Sum)]
-    found = {}
+    found, unread = {}, []
     for total in sums:
         entry = _as_entry(total)
-        if entry is not None:
+        if entry is None:
+            unread.append(total)
+        else:
             found[total] = entry
-    return expr.xreplace(found) if found else expr
+    return (expr.xreplace(found) if found else expr), unread
 
 
 def _as_entry(total: sp.Sum) -> Any:

@@ -15,6 +15,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .entry_sums import read_entry_sums
 from .errors import EvaluationError, sympified
 from .limits import allows_deep
 from .linops import Commutation, Diag, Ident, Kron, LinOp, chain, to_dense
@@ -365,6 +366,13 @@ def evaluate(
     expr = sympified(
         target, lambda: f"evaluate takes a Derivation or a SymPy expression, got {target!r}"
     )
+    expr, unread = read_entry_sums(expr)  # (xᵀ A x)[0, 0], which SymPy wrote as a sum
+    if unread:
+        raise EvaluationError(
+            f"the sum over entries {unread[0]} cannot be evaluated: SymPy wrote an element "
+            "of a matrix expression as this sum, and it does not read back as a 1 x 1 "
+            "matrix. Hint: use the 1 x 1 matrix itself, e.g. b.T*x for (b.T*x)[0, 0]."
+        )
     if definitions:
         values = dict(values)
         for symbol, definition in definitions.items():

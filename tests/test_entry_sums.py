@@ -3,11 +3,12 @@ product, only where SymPy's reading has the sum's value, and refuses the rest.""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from matderiv import UnsupportedNode, derive, gradient, hessian, verify
+from matderiv import EvaluationError, UnsupportedNode, derive, evaluate, gradient, hessian, verify
 from matderiv.entry_sums import entry_sums_as_matrices
 from matderiv.testing import check_derivation
 
@@ -66,3 +67,18 @@ def test_a_reading_without_the_sums_value_is_refused(monkeypatch) -> None:
 def test_an_entry_of_a_larger_matrix_is_still_refused() -> None:
     with pytest.raises(UnsupportedNode, match="only the entry of a 1 x 1 matrix"):
         derive(X[0, 1], X)
+
+
+def test_evaluate_reads_the_sum_back_or_says_why_not() -> None:
+    """evaluate((xᵀ X x)[0, 0]**2) said "no value given for _i_2"."""
+    rng = np.random.default_rng(0)
+    Xv, xv, bv = (
+        rng.standard_normal((3, 3)),
+        rng.standard_normal((3, 1)),
+        rng.standard_normal((3, 1)),
+    )
+    got = evaluate((x.T * X * x)[0, 0] ** 2, {X: Xv, x: xv})
+    assert got == pytest.approx((xv.T @ Xv @ xv).item() ** 2, rel=1e-12)
+    kron = (sp.KroneckerProduct(x, x).T * sp.KroneckerProduct(b, b))[0, 0]
+    with pytest.raises(EvaluationError, match=r"cannot be evaluated.*Hint: use the 1 x 1"):
+        evaluate(kron, {x: xv, b: bv})
