@@ -82,3 +82,12 @@ def test_evaluate_reads_the_sum_back_or_says_why_not() -> None:
     kron = (sp.KroneckerProduct(x, x).T * sp.KroneckerProduct(b, b))[0, 0]
     with pytest.raises(EvaluationError, match=r"cannot be evaluated.*Hint: use the 1 x 1"):
         evaluate(kron, {x: xv, b: bv})
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_an_entry_sum_in_a_where_definition_is_read_back(layout) -> None:
+    h = sp.MatrixSymbol("h", n, 1)
+    where = {h: sp.tanh((x.T * X * x)[0, 0]) * X * x}
+    d = derive((h.T * h)[0, 0], X, layout, where=where)
+    assert not any(v.has(sp.Sum) for v in (d.result, *d.definitions.values()))
+    check_derivation(d, SIZES)
