@@ -11,6 +11,7 @@ hint (a wrong answer is worse than none).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from .shapes import walk
 
 _SIZES = (2, 3, 4, 5, 6, 7)  # distinct sizes for the dimensions of a sum
 _RTOL = 1e-9
+_MAX_PASSES = 4  # sums inside sums' factors, read pass by pass
 _MAX_POWER = 8  # x[i, 0]**k written out as a product up to this k
 
 
@@ -32,26 +34,43 @@ def entry_sums_as_matrices(expr: Any) -> Any:
 
 
 def read_entry_sums(expr: Any) -> tuple[Any, list[sp.Sum]]:
-    """``entry_sums_as_matrices(expr)``, and the sums it could not read."""
-    sums = [node for node in walk(expr) if isinstance(node, sp.Sum)]
-    found, unread = {}, []
-    for total in sums:
-        entry = _as_entry(total)
-        if entry is None:
-            unread.append(total)
-        else:
-            found[total] = entry
-    return (expr.xreplace(found) if found else expr), unread
+    """``entry_sums_as_matrices(expr)``, and the sums it could not read.  Sums inside
+    a factor taken out of another sum are read on the next pass."""
+    for _ in range(_MAX_PASSES):
+        sums = [node for node in walk(expr) if isinstance(node, sp.Sum)]
+        found, unread = {}, []
+        for total in sums:
+            entry = _as_entry(total)
+            if entry is None:
+                unread.append(total)
+            else:
+                found[total] = entry
+        if not found:
+            break
+        expr = expr.xreplace(found)
+    return expr, unread
 
 
+@functools.lru_cache(maxsize=256)  # a reading takes SymPy 0.1-0.5 s; evaluate repeats it
 def _as_entry(total: sp.Sum) -> Any:
+    """The sum as c·M[0, 0], with M a 1 x 1 matrix expression and c the factors
+    that do not depend on the summation indices (B[0, 0] of a 1 x 1 B, which SymPy's
+    reading does not take out), or None."""
+    factors = total.function.args if isinstance(total.function, sp.Mul) else (total.function,)
+    outside = [f for f in factors if not f.has(*total.variables)]
+    inside = sp.Sum(sp.Mul(*[f for f in factors if f.has(*total.variables)]), *total.limits)
     try:
-        entry = sp.MatrixExpr.from_index_summation(_powers_as_products(total))
+        entry = sp.MatrixExpr.from_index_summation(_powers_as_products(inside))
     except Exception:  # SymPy raises many kinds for sums it cannot read
         return None
     if not isinstance(entry, MatrixElement) or entry.parent.shape != (1, 1):
         return None
-    return entry if _same_value(total, entry) else None
+    if isinstance(entry.parent, sp.MatrixBase):  # [[1/(...)]]: its one entry, a scalar
+        entry = entry.parent[0, 0]
+    if any(isinstance(node, sp.MatrixBase) for node in walk(entry)):
+        return None  # an explicit matrix inside: matderiv works with symbols
+    value = sp.Mul(*outside) * entry
+    return value if _same_value(total, value) else None
 
 
 def _powers_as_products(total: sp.Sum) -> Any:
@@ -68,22 +87,22 @@ def _powers_as_products(total: sp.Sum) -> Any:
     )
 
 
-def _same_value(total: sp.Sum, entry: MatrixElement) -> bool:
-    """Whether the sum and the entry agree at random values, each dimension a
+def _same_value(total: sp.Sum, value: Any) -> bool:
+    """Whether the sum and its reading agree at random values, each dimension a
     different small size."""
-    symbols = (total.atoms(sp.Symbol) | entry.parent.atoms(sp.Symbol)) - set(total.variables)
+    symbols = (total.atoms(sp.Symbol) | value.atoms(sp.Symbol)) - set(total.variables)
     dims = sorted((s for s in symbols if s.is_integer), key=str)
     if len(dims) > len(_SIZES):
         return False
     rng = np.random.default_rng(0)
     values: dict[Any, Any] = dict(zip(dims, _SIZES, strict=False))
     values.update((s, sp.Float(rng.uniform(0.5, 1.5))) for s in symbols if not s.is_integer)
-    for m in total.atoms(sp.MatrixSymbol) | entry.parent.atoms(sp.MatrixSymbol):
+    for m in total.atoms(sp.MatrixSymbol) | value.atoms(sp.MatrixSymbol):
         rows, cols = (int(sp.sympify(size).subs(values)) for size in m.shape)
         values[m] = sp.ImmutableMatrix(rng.standard_normal((rows, cols)))
     try:
         want = complex(total.subs(values).doit())
-        got = complex(entry.parent.subs(values).doit()[0, 0])
+        got = complex(value.subs(values).doit())
     except Exception:  # a value SymPy cannot compute: keep the sum
         return False
     return abs(got - want) <= _RTOL * max(1.0, abs(want))

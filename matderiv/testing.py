@@ -253,7 +253,8 @@ def check_derivation(
     rng = np.random.default_rng(seed)
     worst = 0.0
     for _ in range(trials):
-        source = sp.Tuple(d.of, d.result, *d.definitions.values())
+        # the variable too: d.of may not use it (its derivative is then a zero matrix)
+        source = sp.Tuple(d.of, d.result, parse_wrt(d.wrt).symbol, *d.definitions.values())
         values = random_values(source, dims, rng, definite, positive, symmetric=symmetric)
         if d.mode in ("hessian", "hvp"):
             err, scale = _second_order_error(d, values, dims)

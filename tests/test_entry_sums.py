@@ -6,11 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import assume, event, given
+from hypothesis import strategies as st
+from random_trees import ONE, VARIABLES, budget, expressions, largest_value
+from random_trees import SIZES as TREE_SIZES
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from matderiv import EvaluationError, UnsupportedNode, derive, evaluate, gradient, hessian, verify
-from matderiv.entry_sums import entry_sums_as_matrices
-from matderiv.testing import check_derivation
+from matderiv.entry_sums import entry_sums_as_matrices, read_entry_sums
+from matderiv.testing import check_derivation, random_values
 
 n, m = sp.symbols("n m", integer=True, positive=True)
 A, X = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("X", n, n)
@@ -91,3 +95,33 @@ def test_an_entry_sum_in_a_where_definition_is_read_back(layout) -> None:
     d = derive((h.T * h)[0, 0], X, layout, where=where)
     assert not any(v.has(sp.Sum) for v in (d.result, *d.definitions.values()))
     check_derivation(d, SIZES)
+
+
+# -- random entries, as SymPy builds them ------------------------------------------------
+
+
+@budget(30)  # SymPy takes 0.1-0.5 s to read one sum
+@given(st.data())
+def test_random_entries_are_read_right_or_refused(data) -> None:
+    """E[0, 0] of a random 1 x 1 tree, which SymPy writes as a sum: where matderiv reads
+    the sum back the derivative matches finite differences in both layouts; where it
+    cannot, derive refuses it (UnsupportedNode), never differentiating it as a constant."""
+    var = data.draw(st.sampled_from(VARIABLES))
+    tree = data.draw(expressions((ONE, ONE), var, 3))
+    entry = tree[0, 0]
+    assume(entry.has(sp.Sum))
+    layout = data.draw(st.sampled_from(("numerator", "denominator")))
+    _, unread = read_entry_sums(entry)
+    event(f"read back: {not unread}")
+    if unread:
+        with pytest.raises(UnsupportedNode, match="sum over entries"):
+            derive(entry, var, layout)
+        return
+    env = {
+        **random_values(sp.Tuple(tree, var), TREE_SIZES, np.random.default_rng(0)),
+        **TREE_SIZES,
+    }
+    assume(largest_value(tree, env) < 1e3)
+    want = np.asarray(evaluate(tree, env), dtype=float).item()
+    assert evaluate(entry, env) == pytest.approx(want, rel=1e-9, abs=1e-12)
+    check_derivation(derive(entry, var, layout), TREE_SIZES, trials=1, rtol=1e-5)

@@ -113,3 +113,12 @@ def test_scalar_symbols_get_random_values_but_sizes_do_not() -> None:
     values = random_values(s * (v.T * v), {k: 3}, np.random.default_rng(0))
     assert set(values) == {v, s} and 0.5 <= values[s] <= 1.5
     check_derivation(gradient(s * (v.T * v), v), {k: 3})
+
+
+def test_a_derivative_of_an_expression_without_the_variable_is_checked() -> None:
+    """d tr(A)/dX = 0: the variable needs a value though the expression has none of it
+    (check_derivation raised KeyError: X)."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    X, A = sp.MatrixSymbol("X", n, n), sp.MatrixSymbol("A", n, n)
+    for layout in ("numerator", "denominator"):
+        assert check_derivation(derive(sp.Trace(A), X, layout), {n: 3}) == 0.0
