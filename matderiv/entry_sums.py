@@ -46,9 +46,9 @@ def read_entry_sums(expr: Any) -> tuple[Any, list[sp.Sum]]:
             else:
                 found[total] = entry
         if not found:
-            break
+            return expr, unread
         expr = expr.xreplace(found)
-    return expr, unread
+    return expr, [node for node in walk(expr) if isinstance(node, sp.Sum)]
 
 
 @functools.lru_cache(maxsize=256)  # a reading takes SymPy 0.1-0.5 s; evaluate repeats it
