@@ -104,8 +104,10 @@ def _run_program(point: Mapping[Any, Any], program: Mapping[Any, Any]) -> dict[A
 
 
 #: an inverted matrix whose condition number at a point is larger is too near singular
-#: for a comparison in float64 there (errors grow with it): the point is drawn again
-MAX_CONDITION = 1e6
+#: for a comparison in float64 there (errors grow with it): the point is drawn again.
+#: 10⁶ let a Hessian through M⁻¹ (rounding ∝ cond² or cond³) differ from 3 times
+#: itself, written otherwise, by 7·10⁻⁷ at cond 5·10⁴: "wrong", not "factor"
+MAX_CONDITION = 1e4
 #: draws per wanted point before a choice of sizes is given up
 DRAWS = 4
 
