@@ -246,3 +246,16 @@ def test_fuzz_mutations(base: str, pos: int, char: str) -> None:
     text = base[:pos] + char + base[pos:]
     with contextlib.suppress(ParseError, ShapeMismatch):
         parse_expression(text, S)
+
+
+def test_ones_and_zeros_take_dimensions() -> None:
+    """ones(m, n) as zeros(m, n): the matrix of ones of a size no term gives (1 - v has
+    v's); 𝟏ᵀ W sums W's columns."""
+    W = S["W_hx"]
+    n_i, n_h = W.shape
+    assert parse_expression("ones(n_i, n_h)", S) == sp.OneMatrix(n_i, n_h)
+    assert parse_expression("zeros(n_h, 1)", S) == sp.ZeroMatrix(n_h, 1)
+    d = derive(parse_expression("ones(1, n_i) @ W_hx @ c", S), W)
+    check_derivation(d, {n_i: 3, n_h: 4})
+    with pytest.raises(ParseError, match="ones expects dimensions"):
+        parse_expression("ones(W_hx, 1)", S)

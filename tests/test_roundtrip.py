@@ -325,23 +325,40 @@ def test_commutation_matrices_round_trip() -> None:
     "expr",
     [
         Reshape(sp.MatrixSymbol("v", m * n, 1), m, n),
-        sp.OneMatrix(n, n),
-        HP(sp.OneMatrix(n, n), A),
-        sp.OneMatrix(n, 1) + sp.OneMatrix(n, 1),
-        sp.OneMatrix(1, n) * A,
         A.applyfunc(sp.Lambda(sp.Symbol("t"), sp.Symbol("t") ** 3 + 1)),
         A.applyfunc(sp.sinh),
         sp.sinh(T(A)),
         sp.pi * A,
         sp.MatPow(A, sp.Rational(1, 2)),
         MatrixElement(A, 1, 2),
-        sp.ZeroMatrix(n, n),
     ],
     ids=str,
 )
 def test_no_syntax_is_a_clear_error(expr: Any) -> None:
     with pytest.raises(MatDerivError, match="no syntax for"):
         to_syntax(expr)
+
+
+@pytest.mark.parametrize(
+    ("expr", "text"),
+    [
+        (sp.OneMatrix(1, n) * A, "ones(1, n) @ A"),
+        (HP(sp.OneMatrix(n, n), A), "ones(n, n) * A"),
+        (A * sp.OneMatrix(n, n), "A @ ones(n, n)"),
+        (sp.MatAdd(sp.ZeroMatrix(n, n), A), "zeros(n, n) + A"),
+        (HP(x, sp.OneMatrix(n, 1) + sp.OneMatrix(n, 1)), "x * (2 * ones(n, 1))"),
+        (x - sp.OneMatrix(n, 1), "x - 1"),  # where a term gives the size, the scalar
+    ],
+    ids=str,
+)
+def test_matrices_of_ones_print_as_ones_and_read_back(expr: Any, text: str) -> None:
+    """A matrix of ones had no syntax outside a sum with a sized term (1 - v) or sum();
+    now ones(m, n), as zeros(m, n)."""
+    assert to_syntax(expr) == text
+    reparsed, symbols = _reparse(expr)
+    values = random_values(expr, {n: 3}, np.random.default_rng(0))
+    got = evaluate(reparsed, {**{symbols[k.name]: v for k, v in values.items()}, n: 3})
+    _close(got, evaluate(expr, {**values, n: 3}))
 
 
 def test_shapes() -> None:

@@ -80,7 +80,8 @@ def _sum_entries(a: Any) -> Any:
 
 
 #: structural functions: name -> (number of arguments, constructor)
-#: (eye, zeros and commutation take dimensions, the others matrices: DIMENSION_ARGUMENTS)
+#: (eye, zeros, ones and commutation take dimensions, the others matrices:
+#: DIMENSION_ARGUMENTS)
 STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "inv": (1, lambda a: sp.Inverse(a)),
     "tr": (1, lambda a: sp.Trace(a)),
@@ -94,6 +95,7 @@ STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "softmax": (1, lambda a: Softmax(a)),
     "eye": (1, lambda n: sp.Identity(n)),
     "zeros": (2, lambda rows, cols: sp.ZeroMatrix(rows, cols)),
+    "ones": (2, lambda rows, cols: sp.OneMatrix(rows, cols)),
     "commutation": (2, lambda m, n: CommutationMatrix(m, n)),
     "logsumexp": (1, lambda a: LogSumExp(a)),
     "norm": (1, lambda a: norm(a)),
@@ -102,6 +104,7 @@ STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
 DIMENSION_ARGUMENTS = {
     "eye": "eye(n_h)",
     "zeros": "zeros(m, n)",
+    "ones": "ones(m, n)",
     "commutation": "commutation(m, n)",
 }
 

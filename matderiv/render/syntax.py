@@ -172,7 +172,10 @@ class SyntaxPrinter(StrPrinter):
         return self._call("commutation", expr.m, expr.n)
 
     def _print_OneMatrix(self, expr: Any) -> _Text:
-        raise _no_syntax(expr, "a matrix of ones is written only as a scalar in a sum (1 - v)")
+        return self._call("ones", expr.rows, expr.cols)  # 1 - v and sum(v) where they fit
+
+    def _print_ZeroMatrix(self, expr: Any) -> _Text:
+        return self._call("zeros", expr.rows, expr.cols)
 
     # -- matrix operators ----------------------------------------------------------------
 
@@ -207,16 +210,18 @@ class SyntaxPrinter(StrPrinter):
             return [self._print(m) for m in matrices]
         inner = matrices[int(lead) : len(matrices) - int(trail)]
         product = sp.MatMul(*inner) if len(inner) > 1 else (inner[0] if inner else None)
-        if product is None or (lead and not trail and product.cols != 1):
-            raise _no_syntax(expr, "a product with a matrix of ones that is not a sum()")
-        if trail and not lead and product.rows != 1:
-            raise _no_syntax(expr, "a product with a matrix of ones that is not a sum()")
+        if (
+            product is None
+            or (lead and not trail and product.cols != 1)
+            or (trail and not lead and product.rows != 1)
+        ):
+            return [self._print(m) for m in matrices]  # not a sum(): ones(1, n) @ A
         return [self._structural("sum", product)]
 
     def _print_MatAdd(self, expr: Any) -> _Text:
         scalars = [_ones_term(term) for term in expr.args]
-        if all(s is not None for s in scalars):
-            raise _no_syntax(expr, "a sum of matrices of ones")
+        if all(s is not None for s in scalars):  # no term to give 1 its size: ones(m, n)
+            scalars = [None] * len(scalars)
         terms: list[_Text] = []
         for term, scalar in zip(expr.args, scalars, strict=True):
             if scalar is None:
@@ -250,9 +255,7 @@ class SyntaxPrinter(StrPrinter):
         return self._chain([factor] * abs(int(exp)), "@")
 
     def _print_HadamardProduct(self, expr: Any) -> _Text:
-        if any(_is_ones(a) for a in expr.args):
-            raise _no_syntax(expr, "an entrywise product with a matrix of ones")
-        return self._chain([self._print(a) for a in expr.args], "*")
+        return self._chain([self._print(a) for a in expr.args], "*")  # ones(n, n) * A too
 
     def _print_HadamardPower(self, expr: Any) -> _Text:
         return self._power(expr.base, expr.exp)
