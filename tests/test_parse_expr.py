@@ -259,3 +259,13 @@ def test_ones_and_zeros_take_dimensions() -> None:
     check_derivation(d, {n_i: 3, n_h: 4})
     with pytest.raises(ParseError, match="ones expects dimensions"):
         parse_expression("ones(W_hx, 1)", S)
+
+
+@pytest.mark.parametrize(("text", "name"), [("eye(k) @ W_hh", "k"), ("ones(n_h, n_x)", "n_x")])
+def test_an_unknown_dimension_is_named_as_one(text: str, name: str) -> None:
+    """It was 'unknown symbol', with --shapes 'k: n x m' as the way out: a matrix."""
+    with pytest.raises(ParseError) as info:
+        parse_expression(text, S)
+    message = str(info.value)
+    assert f"unknown dimension '{name}'" in message
+    assert "(here: n_h, n_i)" in message or "(here: n_i, n_h)" in message

@@ -197,6 +197,16 @@ class _Build(Transformer_NonRecursive):
             )
         known = [*self.symbols, *self.names, *self.dims]
         hint = _suggest(str(token), known)
+        before = self.text[: token.start_pos]
+        if re.search(rf"\b(?:{'|'.join(DIMENSION_ARGUMENTS)})\([^()]*$", before):
+            sizes = ", ".join(map(str, self.dims)) or "none yet"
+            raise ParseError(
+                f"unknown dimension '{token}':\n{_caret(self.text, token.start_pos)}\n"
+                "Dimensions are the sizes in the declared shapes (here: "
+                f"{sizes}); declare a matrix with that size (on the command line, e.g. "
+                f"'v: {token}' in --shapes) or write a number."
+                f"{_suggest(str(token), list(map(str, self.dims)))}"
+            )
         raise ParseError(
             f"unknown symbol '{token}':\n{_caret(self.text, token.start_pos)}\n"
             f"Declare its shape: on the command line in --shapes (--shapes '{token}: n x m'), "
