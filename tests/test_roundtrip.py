@@ -130,7 +130,7 @@ SYMPY_CRASHES = ("Mix of Matrix and Scalar symbols", "object has no attribute 'i
 
 def _known_parse_failure(exc: ParseError, expr: Any) -> str | None:
     dimensions = {str(d) for d in expr.free_symbols if not isinstance(d, sp.MatrixSymbol)}
-    if any(f"unknown symbol '{d}'" in str(exc) for d in dimensions):
+    if any(f"unknown dimension '{d}'" in str(exc) for d in dimensions):
         return "a dimension no declared matrix has (eye(n) alone)"
     if any(crash in str(exc) for crash in SYMPY_CRASHES):
         return "SymPy crash on a Kronecker factor c·A·B"
