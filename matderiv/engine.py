@@ -81,7 +81,9 @@ def _derive(
     var = layouts.parse_wrt(wrt)
     expr = entry_sums_as_matrices(_as_expr(expr))  # (xᵀ A x)[0, 0], which SymPy sums
     check_shapes(expr)
-    user_defs = check_where(where, var.symbol)
+    user_defs = {  # (xᵀ A x)[0, 0] in a definition, too
+        s: entry_sums_as_matrices(v) for s, v in check_where(where, var.symbol).items()
+    }
     program = (
         Program.from_definitions(user_defs, expr, var.symbol, adjoint_mark=adjoint_mark)
         if user_defs

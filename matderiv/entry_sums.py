@@ -51,6 +51,11 @@ def read_entry_sums(expr: Any) -> tuple[Any, list[sp.Sum]]:
     return expr, [node for node in walk(expr) if isinstance(node, sp.Sum)]
 
 
+def entry_sum(total: sp.Sum) -> Any:
+    """The one sum ``total`` as the scalar c·M[0, 0] it is, or None (cached)."""
+    return _as_entry(total)
+
+
 @functools.lru_cache(maxsize=256)  # a reading takes SymPy 0.1-0.5 s; evaluate repeats it
 def _as_entry(total: sp.Sum) -> Any:
     """The sum as c·M[0, 0], with M a 1 x 1 matrix expression and c the factors

@@ -15,7 +15,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .entry_sums import read_entry_sums
+from .entry_sums import entry_sum
 from .errors import EvaluationError, sympified
 from .limits import allows_deep
 from .linops import Commutation, Diag, Ident, Kron, LinOp, chain, to_dense
@@ -302,6 +302,19 @@ def _function(node: Any, args: list[Any], env: Env) -> Any:
     return call_numpy(fn, node, *(_scalar(a) for a in args))
 
 
+@evaluates(sp.Sum)
+def _entry_sum(node: Any, args: list[Any], env: Env) -> Any:
+    """(xᵀ A x)[0, 0], which SymPy wrote as a sum over entries, as that entry."""
+    entry = entry_sum(node)
+    if entry is None:
+        raise EvaluationError(
+            f"the sum over entries {node} cannot be evaluated: SymPy wrote an element of a "
+            "matrix expression as this sum, and it does not read back as a 1 x 1 matrix. "
+            "Hint: use the 1 x 1 matrix itself, e.g. b.T*x for (b.T*x)[0, 0]."
+        )
+    return _run(entry, env)
+
+
 def _evaluator(node: Any) -> Evaluator:
     for cls in type(node).__mro__:
         if cls in EVALUATORS:
@@ -317,8 +330,8 @@ def _operands(node: Any) -> tuple[Any, ...]:
         return (node.function, node.expr)
     if isinstance(node, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix, CommutationMatrix, Reshape)):
         return tuple(a for a in node.args if not isinstance(a, (sp.Symbol, sp.Integer)))
-    if isinstance(node, (sp.MatrixSymbol, sp.Symbol, sp.Number, sp.Lambda)):
-        return ()
+    if isinstance(node, (sp.MatrixSymbol, sp.Symbol, sp.Number, sp.Lambda, sp.Sum)):
+        return ()  # a Sum is read back as the matrix entry it is (_entry_sum)
     return tuple(node.args)
 
 
@@ -366,13 +379,6 @@ def evaluate(
     expr = sympified(
         target, lambda: f"evaluate takes a Derivation or a SymPy expression, got {target!r}"
     )
-    expr, unread = read_entry_sums(expr)  # (xᵀ A x)[0, 0], which SymPy wrote as a sum
-    if unread:
-        raise EvaluationError(
-            f"the sum over entries {unread[0]} cannot be evaluated: SymPy wrote an element "
-            "of a matrix expression as this sum, and it does not read back as a 1 x 1 "
-            "matrix. Hint: use the 1 x 1 matrix itself, e.g. b.T*x for (b.T*x)[0, 0]."
-        )
     if definitions:
         values = dict(values)
         for symbol, definition in definitions.items():

@@ -18,7 +18,6 @@ from typing import Any
 
 import sympy as sp
 
-from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, ShapeMismatch, sympified
 from .graph import is_leaf
 from .shapes import check_shapes, fmt_shape, is_matrix, scalarize, shape_of, shapes_equal
@@ -59,7 +58,7 @@ def check_where(where: Mapping[Any, Any] | None, wrt_symbol: Any) -> Definitions
                 f"{definition!r}"  # noqa: B023
             ),
         )
-        definition = _as_matrix_definition(symbol, entry_sums_as_matrices(definition))
+        definition = _as_matrix_definition(symbol, definition)
         check_shapes(definition)
         if not shapes_equal(shape_of(symbol), shape_of(definition)):
             raise ShapeMismatch(
