@@ -217,8 +217,12 @@ class Mistakes(Comparison):
         if sum(1 for r in res if np.any(r)) < 2:
             return None  # one point that does not vanish cannot show the factor is constant
         c = best_factor(cand, res)
-        if c is None or abs(c - 1) < 1e-9 or relative_error(cand, [c * r for r in res]) > RTOL:
-            return None
+        if (
+            c is None
+            or abs(c - 1) < 1e-9
+            or not relative_error(cand, [c * r for r in res]) <= RTOL
+        ):
+            return None  # (not <=: a NaN error is no agreement)
         nice = sp.nsimplify(c, tolerance=1e-8, rational=True)
         if nice == 0:
             return (
@@ -252,7 +256,7 @@ class Mistakes(Comparison):
             if not (np.any(c) or np.any(r)):
                 continue  # both vanish here (a saturated tanh′): any ratio fits
             k = best_factor([r], [c])
-            if k is None or relative_error([r], [k * c]) > RTOL:
+            if k is None or not relative_error([r], [k * c]) <= RTOL:  # NaN: no match
                 return None
             ratios.append(k)
         if len(ratios) < 2 or np.ptp(ratios) <= 1e-6 * max(abs(k) for k in ratios):
@@ -282,7 +286,7 @@ class Mistakes(Comparison):
         values = self.trials.values(matmul(*result_factors))
         others = self.trials.values(matmul(*candidate_factors))
         q = best_factor(others, values)
-        if q is None or relative_error(others, [q * v for v in values]) > RTOL:
+        if q is None or not relative_error(others, [q * v for v in values]) <= RTOL:
             return None
         q = sp.nsimplify(q, tolerance=1e-8, rational=True)
         return named(s / (q * t), self.derivation.names)

@@ -285,7 +285,10 @@ def relative_error(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 
 
 def best_factor(a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
-    """c minimising ‖a − c b‖ over all points, or None when b vanishes."""
+    """c minimising ‖a − c b‖ over all points, or None when b vanishes or a value is
+    not finite (an overflow made the factor NaN, and NaN compared as no error)."""
     num = sum(float(np.vdot(x, y)) for x, y in zip(a, b, strict=True))
     den = sum(float(np.vdot(y, y)) for y in b)
-    return num / den if den > 1e-300 else None
+    if not (np.isfinite(num) and np.isfinite(den)) or den <= 1e-300:
+        return None
+    return num / den

@@ -844,3 +844,15 @@ def test_printed_zero_derivatives_sized_by_the_variable_or_an_identity_read_back
             assert verdict, (printed, verdict.message)
             if d.result.shape[0] != d.result.shape[1]:  # the other layout's shape
                 assert not verify(printed, expr, wrt, wrong)
+
+
+def test_a_factor_is_not_read_off_values_that_overflowed() -> None:
+    """A randomised hunt got "the candidate is nan times the derivative": an overflow
+    made the best factor NaN, and NaN > tolerance is False, so it passed as a match."""
+    from matderiv.trials import best_factor
+
+    finite, overflowed = [np.ones((2, 2))], [np.full((2, 2), np.inf)]
+    assert best_factor([3 * finite[0]], finite) == pytest.approx(3.0)
+    assert best_factor(overflowed, finite) is None
+    assert best_factor(finite, overflowed) is None
+    assert best_factor(finite, [np.zeros((2, 2))]) is None
