@@ -108,6 +108,15 @@ class Comparison:
             return False
 
 
+def proportional(a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
+    """The constant c with a ≈ c·b at every point (to RTOL), or None: b vanishes, a
+    value is not finite, or no constant fits (``not <=``: a NaN error fits nothing)."""
+    c = best_factor(a, b)
+    if c is None or not relative_error(a, [c * y for y in b]) <= RTOL:
+        return None
+    return c
+
+
 class Mistakes(Comparison):
     """The checks, on a Comparison."""
 
@@ -216,13 +225,9 @@ class Mistakes(Comparison):
         cand, res = self.trials.values(self.candidate), self.trials.values(self.result)
         if sum(1 for r in res if np.any(r)) < 2:
             return None  # one point that does not vanish cannot show the factor is constant
-        c = best_factor(cand, res)
-        if (
-            c is None
-            or abs(c - 1) < 1e-9
-            or not relative_error(cand, [c * r for r in res]) <= RTOL
-        ):
-            return None  # (not <=: a NaN error is no agreement)
+        c = proportional(cand, res)
+        if c is None or abs(c - 1) < 1e-9:
+            return None
         nice = sp.nsimplify(c, tolerance=1e-8, rational=True)
         if nice == 0:
             return (
@@ -255,8 +260,8 @@ class Mistakes(Comparison):
         for c, r in zip(cand, res, strict=True):
             if not (np.any(c) or np.any(r)):
                 continue  # both vanish here (a saturated tanh′): any ratio fits
-            k = best_factor([r], [c])
-            if k is None or not relative_error([r], [k * c]) <= RTOL:  # NaN: no match
+            k = proportional([r], [c])
+            if k is None:
                 return None
             ratios.append(k)
         if len(ratios) < 2 or np.ptp(ratios) <= 1e-6 * max(abs(k) for k in ratios):
@@ -285,8 +290,8 @@ class Mistakes(Comparison):
             return None
         values = self.trials.values(matmul(*result_factors))
         others = self.trials.values(matmul(*candidate_factors))
-        q = best_factor(others, values)
-        if q is None or not relative_error(others, [q * v for v in values]) <= RTOL:
+        q = proportional(others, values)
+        if q is None:
             return None
         q = sp.nsimplify(q, tolerance=1e-8, rational=True)
         return named(s / (q * t), self.derivation.names)
