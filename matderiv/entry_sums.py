@@ -29,36 +29,21 @@ _MAX_POWER = 8  # x[i, 0]**k written out as a product up to this k
 def entry_sums_as_matrices(expr: Any) -> Any:
     """``expr`` with each sum over matrix entries that is an entry of a 1 x 1 matrix
     expression replaced by that entry, MatrixElement(M, 0, 0) (which the engine
-    takes as the scalar M)."""
-    return read_entry_sums(expr)[0]
-
-
-def read_entry_sums(expr: Any) -> tuple[Any, list[sp.Sum]]:
-    """``entry_sums_as_matrices(expr)``, and the sums it could not read.  Sums inside
-    a factor taken out of another sum are read on the next pass."""
+    takes as the scalar M); sums it cannot read stay.  Sums inside a factor taken
+    out of another sum are read on the next pass."""
     for _ in range(_MAX_PASSES):
         sums = [node for node in walk(expr) if isinstance(node, sp.Sum)]
-        found, unread = {}, []
-        for total in sums:
-            entry = _as_entry(total)
-            if entry is None:
-                unread.append(total)
-            else:
-                found[total] = entry
+        found = {total: entry_sum(total) for total in sums}
+        found = {total: entry for total, entry in found.items() if entry is not None}
         if not found:
-            return expr, unread
+            break
         expr = expr.xreplace(found)
-    return expr, [node for node in walk(expr) if isinstance(node, sp.Sum)]
-
-
-def entry_sum(total: sp.Sum) -> Any:
-    """The one sum ``total`` as the scalar c·M[0, 0] it is, or None (cached)."""
-    return _as_entry(total)
+    return expr
 
 
 @functools.lru_cache(maxsize=256)  # a reading takes SymPy 0.1-0.5 s; evaluate repeats it
-def _as_entry(total: sp.Sum) -> Any:
-    """The sum as c·M[0, 0], with M a 1 x 1 matrix expression and c the factors
+def entry_sum(total: sp.Sum) -> Any:
+    """The one sum as c·M[0, 0], with M a 1 x 1 matrix expression and c the factors
     that do not depend on the summation indices (B[0, 0] of a 1 x 1 B, which SymPy's
     reading does not take out), or None."""
     factors = total.function.args if isinstance(total.function, sp.Mul) else (total.function,)
