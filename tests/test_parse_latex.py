@@ -453,6 +453,10 @@ def test_a_function_with_no_name_reads_as_tex_prints_it() -> None:
     np.testing.assert_allclose(evaluate(got, VALUES), VALUES[a])
     with pytest.raises(ParseError, match="must give a scalar"):
         parse(r"(t \mapsto X)_{\circ}(X)")
+    with pytest.raises(ParseError, match=r"^t is bound by \(t \\mapsto \.\.\.\) and used outside"):
+        parse(r"(t \mapsto t)_{\circ}(X) \cdot t")
+    with pytest.raises(ParseError, match=r"size of \\mathbf\{1\} inside vec\^\{-1\}"):
+        parse(r"\operatorname{vec}^{-1}_{n \times n}(\mathbf{1})")
 
 
 def test_a_power_written_on_the_function_is_of_its_value() -> None:

@@ -183,7 +183,7 @@ class Builder(Transformer_NonRecursive):
             self.scope = outer
         free: set[Any] = getattr(value, "free_symbols", set()) & set(bound.values())
         if free:
-            name = str(next(iter(free)))
+            name = next(k for k, v in bound.items() if v in free)  # as written, not _t
             raise ParseError(f"{name} is bound by ({name} \\mapsto ...) and used outside it")
         return value
 
