@@ -261,6 +261,44 @@ def test_ones_and_zeros_take_dimensions() -> None:
         parse_expression("ones(W_hx, 1)", S)
 
 
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("c.T @ matrix_power(W_hh, 3) @ h0", c.T * sp.MatPow(U, 3) * h0),
+        ("tr(matrix_power(W_hh.T, -2))", sp.Trace(sp.MatPow(U.T, -2))),
+        ("matrix_power(W_hh, 2) @ h0", sp.MatPow(U, 2) * h0),
+    ],
+)
+def test_matrix_power_is_the_matrix_product_power(text: str, expected, layout: str) -> None:
+    """matrix_power(A, k) (NumPy's name) is Aᵏ, next to A^k, the entrywise power."""
+    got = parse_expression(text, S)
+    assert scalarize(got) == scalarize(expected)
+    check_derivation(derive(got, U, layout), {n_i: 4, n_h: 3}, definite={U})
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("matrix_power(W_hh, 2.5)", "the power must be an integer"),
+        ("matrix_power(W_hh, h0)", "takes a square matrix and an integer"),
+        ("matrix_power(W_hh)", "takes a square matrix and an integer"),
+        ("matrix_power(2, 2)", "takes a square matrix and an integer"),
+        ("matrix_power(W_hh, 101)", "the power is too large"),
+    ],
+)
+def test_matrix_power_errors(text: str, says: str) -> None:
+    with pytest.raises(ParseError, match=re.escape(says)):
+        parse_expression(text, S)
+
+
+def test_matrix_power_of_a_non_square_matrix_is_a_shape_error() -> None:
+    with pytest.raises(ShapeMismatch, match=r"W_hx is n_i x n_h; only a square matrix"):
+        parse_expression("matrix_power(W_hx, 2)", S)
+    assert parse_expression("matrix_power(W_hh, 0)", S) == sp.Identity(n_h)
+    assert parse_expression("matrix_power(W_hh, -1)", S) == sp.Inverse(U)
+
+
 @pytest.mark.parametrize(("text", "name"), [("eye(k) @ W_hh", "k"), ("ones(n_h, n_x)", "n_x")])
 def test_an_unknown_dimension_is_named_as_one(text: str, name: str) -> None:
     """It was 'unknown symbol', with --shapes 'k: n x m' as the way out: a matrix."""

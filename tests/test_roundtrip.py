@@ -224,9 +224,10 @@ PRINTED = [
     (sp.HadamardPower(A, sp.Rational(1, 2)), "A^(1/2)"),
     (sp.HadamardPower(A, sp.Rational(-1, 3)), "A^-(1/3)"),
     (HP(A, sp.HadamardPower(B, 2)), "A * B^2"),
-    # matrix powers have no operator: products and inverses
+    # matrix powers: products and inverses up to |k| = 2, matrix_power(A, k) beyond
     (A**2, "A @ A"),
-    (A**3 * B, "(A @ A @ A) @ B"),
+    (A**3 * B, "matrix_power(A, 3) @ B"),
+    (sp.MatPow(A, -3), "matrix_power(A, -3)"),
     (sp.MatPow(A, -2), "inv(A) @ inv(A)"),
     (sp.MatPow(A + B, 2), "(A + B) @ (A + B)"),
     (sp.Inverse(A + B), "inv(A + B)"),

@@ -55,7 +55,7 @@ from .expr_ops import (
     sum_of,
     times,
 )
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH, MAX_MATRIX_POWER
 
 
 @dataclass
@@ -294,6 +294,8 @@ class _Build(Transformer_NonRecursive):
             return apply_entrywise(name, ELEMENTWISE[name](), args)
         if name == "norm" and len(args) == 2:
             return self._norm_p(token, *args)
+        if name == "matrix_power":
+            return self._matrix_power(token, args)
         if name in STRUCTURAL:
             arity, build = STRUCTURAL[name]
             if len(args) != arity:
@@ -320,6 +322,38 @@ class _Build(Transformer_NonRecursive):
             f"unknown function {name!r}:\n{_caret(self.text, token.start_pos)}\n"
             f"Known: {', '.join(FUNCTIONS)}.{_suggest(name, FUNCTIONS, cutoff=0.7)}"
         )
+
+    def _matrix_power(self, token: Any, args: list[Any]) -> Any:
+        """matrix_power(A, k) = Aᵏ (A A ... A; negative k: powers of A⁻¹), as NumPy's
+        numpy.linalg.matrix_power; ``A^k`` is the entrywise power."""
+        where = _caret(self.text, token.start_pos)
+        if len(args) != 2 or not is_matrix(args[0]) or is_matrix(args[1]):
+            raise ParseError(
+                f"matrix_power takes a square matrix and an integer, "
+                f"e.g. matrix_power(X, 3):\n{where}"
+            )
+        base, k = args
+        if not (k.is_number and k.is_integer):
+            raise ParseError(
+                f"matrix_power({base}, {k}): the power must be an integer "
+                f"(A^p is the entrywise power, for any number p):\n{where}"
+            )
+        if abs(k) > MAX_MATRIX_POWER:
+            raise ParseError(
+                f"matrix_power({base}, {short_number(k)}): the power is too large "
+                f"(|k| ≤ {MAX_MATRIX_POWER}: its derivative has |k| terms):\n{where}"
+            )
+        rows, cols = shape_of(base)
+        if rows != cols:
+            raise ShapeMismatch(
+                f"matrix_power({base}, {k}): {base} is {rows} x {cols}; only a square "
+                f"matrix has powers. Hint: A^{k} is the entrywise power.\n{where}"
+            )
+        if k == 0:
+            return sp.Identity(rows)
+        if k == 1:
+            return base
+        return sp.Inverse(base) if k == -1 else sp.MatPow(base, k)
 
     def _norm_p(self, token: Any, arg: Any, p: Any) -> Any:
         """norm(x, 1) = 𝟏ᵀ|x|, norm(x, 2) = norm(x), as numpy.linalg.norm(x, p) of a vector."""

@@ -108,7 +108,7 @@ DIMENSION_ARGUMENTS = {
     "commutation": "commutation(m, n)",
 }
 
-FUNCTIONS = sorted([*ELEMENTWISE, *STRUCTURAL])
+FUNCTIONS = sorted([*ELEMENTWISE, *STRUCTURAL, "matrix_power"])
 
 #: functions refused by name: piecewise constant, so not differentiable at their jumps
 NOT_DIFFERENTIABLE = ("floor", "ceil", "round", "trunc")

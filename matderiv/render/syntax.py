@@ -22,7 +22,7 @@ from sympy.printing.str import StrPrinter
 
 from ..errors import MatDerivError
 from ..parse.expr_grammar import ELEMENTWISE
-from ..parse.limits import MAX_EXPONENT
+from ..parse.limits import MAX_MATRIX_POWER
 from .grouping import relu_operand, step_operand
 from .syntax_forms import (
     _fraction_parts,
@@ -247,12 +247,14 @@ class SyntaxPrinter(StrPrinter):
             return self._scalar_power(base, exp)
         if not exp.is_Integer:
             raise _no_syntax(expr, "only integer powers of a square matrix")
-        if abs(exp) > MAX_EXPONENT:
-            raise _no_syntax(expr, f"the exponent is beyond {MAX_EXPONENT}")
+        if abs(exp) > MAX_MATRIX_POWER:
+            raise _no_syntax(expr, f"the exponent is beyond {MAX_MATRIX_POWER}")
         if exp == 0:
             return self._call("eye", base.rows)
-        factor = self._structural("inv", base) if exp < 0 else self._print(base)
-        return self._chain([factor] * abs(int(exp)), "@")
+        if abs(exp) <= 2:  # A @ A, inv(A) @ inv(A): as short, and plainer
+            factor = self._structural("inv", base) if exp < 0 else self._print(base)
+            return self._chain([factor] * abs(int(exp)), "@")
+        return _Text(f"matrix_power({self._operand(base)}, {int(exp)})", ATOM)
 
     def _print_HadamardProduct(self, expr: Any) -> _Text:
         return self._chain([self._print(a) for a in expr.args], "*")  # ones(n, n) * A too
