@@ -224,8 +224,11 @@ def _hadamard_power(node: Any, args: list[Any], env: Env) -> Any:
 
 @evaluates(ElementwiseApplyFunction)
 def _elementwise(node: Any, args: list[Any], env: Env) -> Any:
-    fn = node.function
-    return call_numpy(numpy_lambda(fn.variables, fn.expr, node), node, to_dense(args[1]))
+    fn, arg = node.function, to_dense(args[1])
+    out = call_numpy(numpy_lambda(fn.variables, fn.expr, node), node, arg)
+    if np.shape(out) != np.shape(arg):  # t ↦ c gives the number c
+        out = np.full(np.shape(arg), out, dtype=float)
+    return out
 
 
 @evaluates(Vec)

@@ -13,7 +13,7 @@ from test_identities_nonlinear import ROWS as NONLINEAR
 
 import matderiv
 from matderiv import MatDerivError, derive, evaluate, gradient, hessian, hvp, lambdify, vec
-from matderiv.testing import random_values
+from matderiv.testing import check_derivation, random_values
 
 ROWS = [*LINEAR, *NONLINEAR]
 n, m = sp.symbols("n m", integer=True, positive=True)
@@ -351,3 +351,29 @@ def test_entrywise_operations_on_ones_only_stay_matrices(build) -> None:
     want = evaluate(expr, {B: values["B"], k: 3})
     assert np.shape(got) == (3, 3)
     np.testing.assert_allclose(got, want)
+
+
+_c = sp.Dummy("t")
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        sp.Trace(X.T.applyfunc(sp.Lambda(_c, sp.Integer(3))) * A * X),
+        sp.Trace(B * X.T.applyfunc(sp.Lambda(_c, 3 * _c + 1)) * A * X),
+    ],
+    ids=["(t ↦ 3)∘(Xᵀ)", "(t ↦ 3t + 1)∘(Xᵀ)"],
+)
+def test_a_constant_entrywise_function_is_a_filled_matrix(expr, layout: str) -> None:
+    """(t ↦ 3)∘(X), given or in a derivative, was the number 3: evaluate returned a
+    1 x 1, lambdify returned 3, and a product with it generated `3.T`."""
+    d = derive(expr, X, layout)
+    check_derivation(d, DIMS)
+    env = env_for(expr, d.result, seed=2)
+    want = evaluate(d.result, env)
+    assert np.shape(want) == ((3, 4) if layout == "denominator" else (4, 3))
+    np.testing.assert_allclose(call(lambdify(d), env), want, rtol=1e-12)
+    constant = X.applyfunc(sp.Lambda(_c, sp.Integer(3)))
+    np.testing.assert_array_equal(evaluate(constant, env), np.full((DIMS[n], DIMS[m]), 3.0))
+    np.testing.assert_array_equal(call(lambdify(constant), env), np.full((3, 4), 3.0))

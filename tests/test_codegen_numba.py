@@ -243,3 +243,14 @@ def test_sizes_and_shape_checks_are_the_numpy_backends() -> None:
     q = lambdify(gradient(x.T * A * x, x), backend="numba")
     with pytest.raises(InputShapeError, match=r"x has shape \(4, 1\); expected \(n, 1\)"):
         q(A=np.eye(3), x=np.ones(4))
+
+
+def test_a_constant_entrywise_function_compiles_as_a_filled_matrix() -> None:
+    """(t ↦ 3)∘(X) is 3 · numpy.ones((n, m)) (numba has no numpy.full with a fill)."""
+    t = sp.Dummy("t")
+    expr = sp.Trace(X.T.applyfunc(sp.Lambda(t, sp.Integer(3))) * A * X)
+    values = random_values(expr, {n: 3, m: 4}, np.random.default_rng(0))
+    for target in (expr, derive(expr, X, "denominator")):
+        want = evaluate(getattr(target, "result", target), {**values, n: 3, m: 4})
+        got = lambdify(target, backend="numba")(A=values[A], X=values[X])
+        np.testing.assert_allclose(got, want, rtol=1e-12)

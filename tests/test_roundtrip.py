@@ -128,10 +128,15 @@ def test_printing_is_stable_after_one_round_trip() -> None:
 SYMPY_CRASHES = ("Mix of Matrix and Scalar symbols", "object has no attribute 'is_Identity'")
 
 
+#: a dimension no declared matrix has is unknown where a size goes (eye(n)) or a
+#: number (m 𝟏ᵀx, from tr(I_m) or a sum of ones)
+KINDS = ("dimension", "symbol")
+
+
 def _known_parse_failure(exc: ParseError, expr: Any) -> str | None:
     dimensions = {str(d) for d in expr.free_symbols if not isinstance(d, sp.MatrixSymbol)}
-    if any(f"unknown dimension '{d}'" in str(exc) for d in dimensions):
-        return "a dimension no declared matrix has (eye(n) alone)"
+    if any(f"unknown {kind} '{d}'" in str(exc) for d in dimensions for kind in KINDS):
+        return "a dimension no declared matrix has (eye(n) alone, m x)"
     if any(crash in str(exc) for crash in SYMPY_CRASHES):
         return "SymPy crash on a Kronecker factor c·A·B"
     return None
@@ -186,6 +191,7 @@ a, x, s = sp.MatrixSymbol("a", n, 1), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbo
 HP, KP, T = sp.HadamardProduct, sp.KroneckerProduct, sp.Trace
 ax = AsScalar(a.T * x)
 
+_t = sp.Dummy("t")
 PRINTED = [
     # matrix products, sums, unary minus
     (A * (B + C), "A @ (B + C)"),
@@ -277,6 +283,15 @@ PRINTED = [
     (sp.Inverse(sp.HadamardPower(s, 2)), "inv(s^2 * eye(1))"),
     (T(s.applyfunc(sp.exp)), "tr(exp(s) * eye(1))"),
     (sp.HadamardProduct(s.applyfunc(sp.tanh), s), "tanh(s) * s"),
+    # a function with no name, (t ↦ g(t))∘(X), as g written at X (entrywise operations)
+    (A.applyfunc(sp.Lambda(_t, _t**3 + 1)), "A^3 + 1"),
+    ((A + B).applyfunc(sp.Lambda(_t, _t / (_t**2 + 1))), "(A + B) / ((A + B)^2 + 1)"),
+    (A.T.applyfunc(sp.Lambda(_t, 1 - sp.tanh(_t) ** 2)), "1 - tanh(A.T)^2"),
+    (A.applyfunc(sp.Lambda(_t, sp.Integer(3))), "3 * ones(n, n)"),
+    (
+        A.applyfunc(sp.Lambda(_t, sp.exp(-_t))).applyfunc(sp.Lambda(_t, _t * sp.cos(_t))),
+        "exp(-A) * cos(exp(-A))",
+    ),
 ]
 
 
@@ -326,7 +341,7 @@ def test_commutation_matrices_round_trip() -> None:
     "expr",
     [
         Reshape(sp.MatrixSymbol("v", m * n, 1), m, n),
-        A.applyfunc(sp.Lambda(sp.Symbol("t"), sp.Symbol("t") ** 3 + 1)),
+        A.applyfunc(sp.Lambda(sp.Symbol("t"), sp.sinh(sp.Symbol("t")) + 1)),
         A.applyfunc(sp.sinh),
         sp.sinh(T(A)),
         sp.pi * A,

@@ -288,6 +288,10 @@ class Emitter:
         if isinstance(arg, sp.MatMul) and arg.args[0] == -1:
             # f(-u): the sign goes into the body, σ(-u) = 1/(1 + exp(u)) (not exp(-(-u)))
             body, arg = body.xreplace({var: -var}), matmul(-1, arg)
+        if var not in body.free_symbols:  # t ↦ c: a matrix filled with c
+            rows, cols = node.shape
+            value = self._substitute(body, {}, node)
+            return f"({value}) * numpy.ones(({self.dim(rows)}, {self.dim(cols)}))"
         operand = self.code(arg)
         text = self._substitute(body, {var: operand}, node)
         if "math." not in text:

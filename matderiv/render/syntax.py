@@ -75,6 +75,10 @@ class SyntaxPrinter(StrPrinter):
 
     printmethod = "_matderiv_syntax"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._bound: dict[Any, _Text] = {}  # t ↦ the operand's text, inside (t ↦ ...)∘(X)
+
     def _print(self, expr: Any, **kwargs: Any) -> _Text:
         for cls in type(expr).__mro__:
             method = SyntaxPrinter.__dict__.get(f"_print_{cls.__name__}")
@@ -138,6 +142,8 @@ class SyntaxPrinter(StrPrinter):
     # -- atoms ---------------------------------------------------------------------
 
     def _print_Symbol(self, expr: Any) -> _Text:
+        if expr in self._bound:  # the variable of a nameless entrywise function
+            return self._bound[expr]
         if not _NAME.fullmatch(expr.name):
             raise _no_syntax(expr, "its name is not an identifier")
         return _Text(expr.name, ATOM)
@@ -273,7 +279,28 @@ class SyntaxPrinter(StrPrinter):
         return self._scaled(coeff, [out])
 
     def _print_ElementwiseApplyFunction(self, expr: Any) -> _Text:
-        return self._call(_entrywise_name(expr), expr.expr)
+        try:
+            return self._call(_entrywise_name(expr), expr.expr)
+        except MatDerivError:
+            if not isinstance(expr.function, sp.Lambda) or len(expr.function.variables) != 1:
+                raise
+        return self._entrywise_body(expr)
+
+    def _entrywise_body(self, expr: Any) -> _Text:
+        """(t ↦ g(t))∘(X), a function with no name, as g written at X: its operations are
+        entrywise in the syntax (``X / (X^2 + 1)``; a constant c is ``c * ones(m, n)``)."""
+        (t,), body = expr.function.variables, expr.function.expr
+        if t not in body.free_symbols:
+            return self._print(body * sp.OneMatrix(*expr.shape))
+        saved = self._bound.get(t)
+        self._bound[t] = self._print(expr.expr)
+        try:
+            return self._print(body)
+        finally:
+            if saved is None:
+                del self._bound[t]
+            else:
+                self._bound[t] = saved
 
     def _print_Trace(self, expr: Any) -> _Text:
         return self._structural("tr", expr.arg)
