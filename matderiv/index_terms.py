@@ -11,6 +11,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .index_sums import COL, OUT_COL, OUT_ROW, ROW, clean
+from .nodes import AsScalar
 from .shapes import is_matrix, is_scalar_shape, shape_of
 
 
@@ -136,6 +137,8 @@ def _linear_partial_of(
         return sp.Derivative(tangents[expr], element)
     if is_matrix(expr):  # a 1 x 1 matrix standing for its entry
         return partial(entry(expr, 0, 0))
+    if isinstance(expr, AsScalar):  # dv₃ + dv₄ of f = v₃ + v₄: the 1 x 1 matrices' entries
+        return partial(entry(expr.args[0], 0, 0))
     if isinstance(expr, sp.Trace):
         k = sp.Dummy("k", integer=True)
         return partial(sp.Sum(entry(expr.arg, k, k), (k, 0, shape_of(expr.arg)[0] - 1)))

@@ -63,6 +63,10 @@ BATTERY: list[tuple[str, Any, Any]] = [
     ("elementwise", u.T * (R * w).applyfunc(sp.tanh), w),
     ("elementwise_matrix", _tr(C * (R * A).applyfunc(sp.exp) * R.T), R),
     ("index_named_k", _tr(X.I * k * X), X),
+    # f = v₃ + v₄ of two 1 x 1 nodes: df = dv₃ + dv₄ held AsScalar(dv₄), which the
+    # lines took as a constant ((∂f/∂v₄) = ∂dv₄/∂dv₄)
+    ("ridge", norm(R * w - u) ** 2 + 3 * norm(w) ** 2, w),
+    ("two_quadratics", w.T * w + (R * w).T * (R * w), w),
     ("jac_Ax", A * x, x),
     ("jac_tanh_Rw", (R * w).applyfunc(sp.tanh), R),
     ("jac_inv", X.I, X),
