@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 _GENERATED = re.compile(r"v_[0-9]+")
+#: the note of a second-order derivation's headings (g := ∇f, p := ⟨∇f, V⟩)
+SECOND_ORDER_NOTE = " (second order)"
 
 
 def generated_name(k: int) -> str:

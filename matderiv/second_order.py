@@ -20,6 +20,7 @@ from .canon import matmul, transpose
 from .derivation import Derivation, Step
 from .engine import _as_expr, derive, gradient, second_phase_gradient
 from .errors import LayoutError, MatDerivError
+from .naming import SECOND_ORDER_NOTE
 from .nodes import Vec
 from .render.unicode import fmt
 from .shapes import is_scalar_shape, shape_of, walk
@@ -51,7 +52,7 @@ def _check_scalar(f: Any, what: str) -> Any:
 
 
 def _heading(name: str, expr: Any, what: str) -> Step:
-    return Step("define", name, expr, shape_of(expr), note=f"{what} (second order)")
+    return Step("define", name, expr, shape_of(expr), note=f"{what}{SECOND_ORDER_NOTE}")
 
 
 def _second_names(

@@ -162,3 +162,16 @@ def test_a_matrix_expression_is_written_out_in_its_own_derivative() -> None:
     a = sp.MatrixSymbol("a", n, 1)
     f = (a.T * V).applyfunc(sp.tanh)
     assert "f" in fmt(headline(gradient(f, V)))  # (1 - f²) a
+
+
+def test_the_gradient_a_second_order_derivation_names_is_written_out() -> None:
+    """The HVP of log det S read H vec(V) = -S⁻ᵀ Vᵀ g, with g := ∇f = S⁻ᵀ defined in
+    the table and S⁻ᵀ written out beside it; the Cookbook's -S⁻ᵀ Vᵀ S⁻ᵀ."""
+    S, D = sp.MatrixSymbol("S", n, n), sp.MatrixSymbol("D", n, n)
+    d = hvp(sp.log(sp.Determinant(S)), S, D)
+    assert any(s.lhs == "g" for s in d.steps if s.kind == "define")
+    assert fmt(headline(d)) == "-S⁻ᵀ Dᵀ S⁻ᵀ", fmt(headline(d))
+    rng = np.random.default_rng(3)
+    values = {S: rng.standard_normal((3, 3)) + 3 * np.eye(3), D: rng.standard_normal((3, 3))}
+    values[n] = 3
+    np.testing.assert_allclose(evaluate(headline(d), values), evaluate(d.result, values))

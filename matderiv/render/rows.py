@@ -11,7 +11,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..naming import is_generated_name
+from ..naming import SECOND_ORDER_NOTE, is_generated_name
 from ..shapes import is_matrix, is_scalar_shape
 from ..substitute import unchecked
 from .unicode import fmt, fmt_shape, label
@@ -96,7 +96,7 @@ def headline(d: Any) -> Any:
     expr = d.steps[-1].expr
     kept = {*d.names, *map(str, d.where), *map(str, d.definitions)}
     defines = [s for s in d.steps if s.kind == "define"]
-    defs = {s.lhs: s.expr for s in defines if is_generated_name(s.lhs) and s.lhs not in kept}
+    defs = {s.lhs: s.expr for s in defines if _written_out(s) and s.lhs not in kept}
     root = defines[-1] if defines else None
     if root is not None and root.lhs not in kept and not is_scalar_shape(root.shape):
         inputs_only = not any(str(a) in defs for a in root.expr.atoms(sp.MatrixSymbol))
@@ -118,6 +118,12 @@ def headline(d: Any) -> Any:
         if _larger(written, _HEADLINE_NODES):
             return expr
     return written if len(fmt(written)) <= HEADLINE_CHARS else expr
+
+
+def _written_out(step: Any) -> bool:
+    """A name the headline may write out: a generated intermediate (v_k), or the
+    gradient g := ∇f a second-order derivation names (-X⁻ᵀ Vᵀ X⁻ᵀ, not -X⁻ᵀ Vᵀ g)."""
+    return is_generated_name(step.lhs) or step.note.endswith(SECOND_ORDER_NOTE)
 
 
 def _flat(expr: Any) -> Any:
