@@ -78,6 +78,11 @@ def _derive(
     adjoint_mark: str = "bar",
 ) -> Derivation:
     layout = layouts.check_layout(layout)
+    if names is not None and not isinstance(names, Mapping):
+        raise MatDerivError(
+            "names= maps display names to subexpressions, as a dict "
+            f"({{'h_1': tanh(W.T*x)}}); got a {type(names).__name__}"
+        )
     var = layouts.parse_wrt(wrt)
     expr = entry_sums_as_matrices(_as_expr(expr))  # (xᵀ A x)[0, 0], which SymPy sums
     check_shapes(expr)

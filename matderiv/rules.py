@@ -312,6 +312,12 @@ def d_power(node: Any) -> tuple[Term, ...]:
 @rule(sp.Function, sp.Max, sp.Min)
 def d_function(node: Any) -> tuple[Term, ...]:
     """d f(u) = f′(u) du  (any scalar function SymPy can differentiate)"""
+    if isinstance(node, sp.Piecewise):
+        raise UnsupportedNode(
+            f"{fmt(node)} is defined by cases (Piecewise), which matderiv does not "
+            "differentiate. Hint: write it with functions matderiv differentiates: "
+            "Max(u, 0) (relu), abs, sign, Heaviside (step), or a smooth one."
+        )
     return tuple(
         Term(arg, Sandwich(shape_of(arg), coeff=_partial(node, k)))
         for k, arg in enumerate(node.args)

@@ -18,7 +18,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
-from .errors import ShapeMismatch, UnsupportedNode
+from .errors import MatDerivError, ShapeMismatch, UnsupportedNode
 from .named_functions import split_composition
 from .nodes import AsScalar
 from .render.unicode import fmt
@@ -163,9 +163,58 @@ def _check_scalar_function(node: Any) -> None:
 
 
 def check_shapes(expr: Any) -> None:
-    """Raise ShapeMismatch at the first node whose operands do not conform."""
+    """Raise ShapeMismatch at the first node whose operands do not conform, and
+    UnsupportedNode at an entrywise function with a matrix in its body."""
     for node in walk(expr):
         check_node(node)
+        check_defined(node, expr)
+        if isinstance(node, ElementwiseApplyFunction):
+            check_body(node)
+
+
+_NOT_REAL = {sp.nan: "nan", sp.zoo: "∞ (zoo)", sp.oo: "∞", -sp.oo: "-∞", sp.I: "the imaginary unit"}
+
+
+def check_defined(node: Any, expr: Any) -> None:
+    """Refuse what has no real value: the inverse of a zero matrix or of a matrix of
+    ones (rank one), log det of one, and nan, ∞ or i that SymPy built (0·log(0), 1/0)."""
+    if node in _NOT_REAL:
+        raise MatDerivError(
+            f"{fmt(expr)} holds {_NOT_REAL[node]}, which SymPy built (from log(0), a "
+            "division by zero, sqrt(-1) ...); matderiv differentiates real, finite "
+            "expressions. Hint: check the expression as built, e.g. print(expr)."
+        )
+    singular = None
+    if isinstance(node, sp.Inverse) or (isinstance(node, sp.MatPow) and node.exp.is_negative):
+        singular = node.args[0]
+    elif isinstance(node, sp.log) and isinstance(node.args[0], sp.Determinant):
+        singular = node.args[0].arg
+    if isinstance(singular, sp.ZeroMatrix) or (
+        isinstance(singular, sp.OneMatrix) and singular.shape != (1, 1)
+    ):
+        what = "zero matrix" if isinstance(singular, sp.ZeroMatrix) else "matrix of ones"
+        raise MatDerivError(
+            f"{fmt(node)}: a {what} {fmt_shape(shape_of(singular))} is singular (its "
+            "determinant is 0), so this is not defined. Hint: check the expression: a "
+            "difference such as X - X is the zero matrix."
+        )
+
+
+def check_body(node: Any) -> None:
+    """An entrywise function's body may use its variable and scalar constants only: the
+    engine differentiates through the argument, so a matrix inside the body (t ↦ t·tr(X))
+    would count as a constant, a wrong derivative where it depends on the variable."""
+    body = node.function.expr
+    if not body.atoms(sp.MatrixSymbol, sp.MatrixExpr):
+        return
+    names = ", ".join(sorted({fmt(m) for m in body.atoms(sp.MatrixSymbol)})) or "a matrix"
+    t = sp.Symbol("t")
+    raise UnsupportedNode(
+        f"the entrywise function t ↦ {fmt(body.xreplace({node.function.variables[0]: t}))} "
+        f"uses {names} in its body; matderiv differentiates an entrywise function through "
+        "its argument only. Hint: take the matrix out of the function, as a scalar times "
+        "the matrix (tr(X) * A for t ↦ t·tr(X) applied to A) or a Hadamard product."
+    )
 
 
 def check_node(node: Any) -> None:

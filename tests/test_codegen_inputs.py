@@ -90,3 +90,22 @@ def test_a_row_vector_may_be_one_dimensional() -> None:
     np.testing.assert_allclose(got, [[90.0, 180.0]])
     with pytest.raises(InputShapeError, match=r"r is a row \(1 x m\)"):
         fn(r=np.ones((1, 2, 1)), A=[[1.0], [2.0]], x=[3.0])
+
+
+@pytest.mark.parametrize("backend", backends())
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, np.int32, bool])
+def test_integer_and_boolean_inputs_are_computed_as_floats(backend, dtype) -> None:
+    """5 x⁴ of int64 [100000, 2] gave 1.9e18 (wrapped around) and uint8 [10, 2] gave
+    80 for 50000: NumPy kept the inputs' type; evaluate computed floats."""
+    d = gradient(sp.MatMul(sp.OneMatrix(1, n), sp.HadamardPower(x, 5)), x)
+    fn = lambdify(d, backend=backend)
+    given = np.array([100000, 2] if dtype is np.int64 else [10, 2] if dtype is not bool else [1, 0])
+    given = given.astype(dtype)
+    want = 5.0 * given.astype(float) ** 4
+    got = fn(x=given)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got.ravel(), want, rtol=1e-15)
+    np.testing.assert_allclose(got, evaluate(d.result, {x: given, n: 2}), rtol=1e-15)
+    # a matrix input, given as integer lists
+    fn2 = lambdify(gradient(x.T * sp.MatrixSymbol("S", n, n) * x, x), backend=backend)
+    np.testing.assert_allclose(fn2(S=[[3, 0], [0, 3]], x=[1, 2]).ravel(), [6.0, 12.0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -165,6 +167,36 @@ def test_a_function_by_cases_is_refused() -> None:
     assert "NaN" not in str(info.value) and "floor" not in str(info.value)
 
 
+def test_a_scalar_function_by_cases_is_refused() -> None:
+    """A scalar Piecewise ended in SymPy's bare TypeError (ExprCondPair.__new__)."""
+    for f in (
+        sp.Piecewise((sp.Trace(X), sp.Trace(X) > 0), (0, True)),
+        sp.Piecewise((sp.Trace(X * X), sp.Trace(X) > 1), (sp.Trace(X), True)),
+    ):
+        with pytest.raises(UnsupportedNode, match=r"defined by cases \(Piecewise\)"):
+            derive(f, X)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda x: x.applyfunc(sp.Lambda(_t, _t * sp.Trace(X))),  # X only inside
+        lambda x: sp.Trace(X.applyfunc(sp.Lambda(_t, _t * sp.Trace(X)))),  # tr(X)², as X ∘ ...
+        lambda x: X.applyfunc(sp.Lambda(_t, _t / sp.Trace(X))),
+        lambda x: x.applyfunc(sp.Lambda(_t, _t * MatrixElement(X, 0, 0))),
+    ],
+    ids=["x ∘ tr(X)", "tr(X ∘ tr(X))", "X / tr(X)", "x · X[0, 0]"],
+)
+def test_a_matrix_inside_an_entrywise_function_is_refused(build) -> None:
+    """The body of (t ↦ t·tr(X))∘(x) counted as a constant: the derivative by X was 0,
+    that of tr(X ∘ tr(X)) = tr(X)² was tr(X) I (half), and verify called the right
+    2 tr(X) I wrong."""
+    x = sp.MatrixSymbol("x", n, 1)
+    with pytest.raises(UnsupportedNode, match=r"uses X in its body") as info:
+        derive(build(x), X)
+    assert "take the matrix out of the function" in str(info.value)
+
+
 def test_an_entrywise_jump_is_refused_as_not_differentiable() -> None:
     with pytest.raises(UnsupportedNode, match=r"it jumps .* not differentiable"):
         derive(V.applyfunc(sp.Lambda(_t, sp.floor(_t))), V)
@@ -219,3 +251,46 @@ def test_an_element_sympy_expanded_into_a_sum_it_cannot_read_is_refused() -> Non
     with pytest.raises(UnsupportedNode, match=r"sum over entries .*Hint: use the 1 x 1"):
         derive(f, x)
     assert check_derivation(gradient(sp.log((x.T * x)[0, 0]), x), {n: 3}) < 1e-6
+
+
+def test_names_must_be_a_mapping() -> None:
+    """names= given as a list of pairs ended in a bare AttributeError ('list' object
+    has no attribute 'items')."""
+    x, A = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("A", n, n)
+    with pytest.raises(MatDerivError, match=r"names= maps display names .* got a list"):
+        gradient(x.T * A * x, x, names=[("a", A * x)])
+
+
+def test_lambdify_of_nothing_is_refused() -> None:
+    """lambdify([]) generated `return (,)`, a SyntaxError."""
+    from matderiv import lambdify
+
+    for empty in ([], ()):
+        with pytest.raises(MatDerivError, match="lambdify got an empty list"):
+            lambdify(empty)
+
+
+@pytest.mark.parametrize(
+    ("build", "says"),
+    [
+        (lambda Z, O: sp.Trace(sp.Inverse(Z)) + sp.Trace(X), "a zero matrix (n × n) is singular"),
+        (lambda Z, O: sp.Trace(sp.MatPow(Z, -2)) + sp.Trace(X), "zero matrix"),
+        (lambda Z, O: sp.log(sp.Determinant(Z)) + sp.Trace(X), "log(det(𝟎_{n×n}))"),
+        (lambda Z, O: sp.Trace(sp.Inverse(O)) + sp.Trace(X), "a matrix of ones (n × n)"),
+        (lambda Z, O: sp.zoo * sp.Trace(X), "holds ∞ (zoo)"),
+        (lambda Z, O: sp.sqrt(-1) * sp.Trace(X), "holds the imaginary unit"),
+        (lambda Z, O: sp.nan * sp.Trace(X), "holds nan"),
+    ],
+    ids=["inv(0)", "0⁻²", "log det 0", "inv(ones)", "zoo", "i", "nan"],
+)
+def test_what_has_no_real_value_is_refused(build, says) -> None:
+    """inv(X - X), log det of a zero matrix and zoo·tr(X) were differentiated (to 𝟎⁻¹,
+    I, zoo·I) without a word; the parser refused log of a zero matrix only."""
+    expr = build(sp.ZeroMatrix(n, n), sp.OneMatrix(n, n))
+    with pytest.raises(MatDerivError, match=re.escape(says)):
+        gradient(expr, X)
+
+
+def test_the_inverse_of_a_one_by_one_ones_matrix_is_fine() -> None:
+    d = gradient(sp.Trace(sp.Inverse(sp.OneMatrix(1, 1))) * sp.Trace(X), X)
+    assert d.result == sp.Identity(n)

@@ -36,6 +36,10 @@ from .normalise import normalise
 
 def _targets(target: Any) -> tuple[list[Any], dict[Any, Any]]:
     items = list(target) if isinstance(target, (list, tuple)) else [target]
+    if not items:
+        raise MatDerivError(
+            "lambdify got an empty list: give a Derivation, an expression, or a list of them"
+        )
     outputs: list[Any] = []
     definitions: dict[Any, Any] = {}
     for item in items:

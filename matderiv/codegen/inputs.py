@@ -10,6 +10,8 @@ What an input may be given as:
   lists); a number counts as a 1 x 1 matrix.  A 1-D array is refused, not
   guessed to be a row or a column.
 
+Integer and boolean arrays are computed as float64 (as ``evaluate`` computes them).
+
 An array with more than two dimensions is refused for every input.  A wrong
 shape raises ``ValueError`` (``InputShapeError`` in ``lambdify``) naming the input,
 the shape expected, and where the sizes in it were read from, so that when the
@@ -49,6 +51,7 @@ def input_lines(fn: str, name: str, symbol: Any, dim_names: dict[Any, str]) -> l
             f'        raise ValueError(f"{fn}: {name} is a matrix ({axes}): give it as a 2-D '
             f'array, {got}")',
             f"    {name} = numpy.array({name}, ndmin=2)",
+            *_as_float(name),
         ]
     kind = "column" if cols == 1 else "row"
     return [
@@ -57,7 +60,14 @@ def input_lines(fn: str, name: str, symbol: Any, dim_names: dict[Any, str]) -> l
         f'        raise ValueError(f"{fn}: {name} is a {kind} ({axes}): give it as a 1-D or '
         f'2-D array, {got}")',
         f"    {name} = numpy.reshape({name}, {shape})",
+        *_as_float(name),
     ]
+
+
+def _as_float(name: str) -> list[str]:
+    """Integer and boolean arrays computed as float64, as ``evaluate`` does: NumPy keeps
+    their type, and 5 x⁴ of an int64 100000 wraps around."""
+    return [f'if {name}.dtype.kind in "biu":', f"    {name} = {name}.astype(float)"]
 
 
 class Inputs:
