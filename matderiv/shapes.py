@@ -172,7 +172,13 @@ def check_shapes(expr: Any) -> None:
             check_body(node)
 
 
-_NOT_REAL = {sp.nan: "nan", sp.zoo: "∞ (zoo)", sp.oo: "∞", -sp.oo: "-∞", sp.I: "the imaginary unit"}
+_NOT_REAL = {
+    sp.nan: "nan",
+    sp.zoo: "∞ (zoo)",
+    sp.oo: "∞",
+    -sp.oo: "-∞",
+    sp.I: "the imaginary unit",
+}
 
 
 def check_defined(node: Any, expr: Any) -> None:

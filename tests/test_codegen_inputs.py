@@ -99,8 +99,8 @@ def test_integer_and_boolean_inputs_are_computed_as_floats(backend, dtype) -> No
     80 for 50000: NumPy kept the inputs' type; evaluate computed floats."""
     d = gradient(sp.MatMul(sp.OneMatrix(1, n), sp.HadamardPower(x, 5)), x)
     fn = lambdify(d, backend=backend)
-    given = np.array([100000, 2] if dtype is np.int64 else [10, 2] if dtype is not bool else [1, 0])
-    given = given.astype(dtype)
+    entries = [100000, 2] if dtype is np.int64 else [10, 2] if dtype is not bool else [1, 0]
+    given = np.array(entries).astype(dtype)
     want = 5.0 * given.astype(float) ** 4
     got = fn(x=given)
     assert got.dtype == np.float64

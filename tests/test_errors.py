@@ -273,13 +273,16 @@ def test_lambdify_of_nothing_is_refused() -> None:
 @pytest.mark.parametrize(
     ("build", "says"),
     [
-        (lambda Z, O: sp.Trace(sp.Inverse(Z)) + sp.Trace(X), "a zero matrix (n × n) is singular"),
-        (lambda Z, O: sp.Trace(sp.MatPow(Z, -2)) + sp.Trace(X), "zero matrix"),
-        (lambda Z, O: sp.log(sp.Determinant(Z)) + sp.Trace(X), "log(det(𝟎_{n×n}))"),
-        (lambda Z, O: sp.Trace(sp.Inverse(O)) + sp.Trace(X), "a matrix of ones (n × n)"),
-        (lambda Z, O: sp.zoo * sp.Trace(X), "holds ∞ (zoo)"),
-        (lambda Z, O: sp.sqrt(-1) * sp.Trace(X), "holds the imaginary unit"),
-        (lambda Z, O: sp.nan * sp.Trace(X), "holds nan"),
+        (
+            lambda Z, ones: sp.Trace(sp.Inverse(Z)) + sp.Trace(X),
+            "a zero matrix (n × n) is singular",
+        ),
+        (lambda Z, ones: sp.Trace(sp.MatPow(Z, -2)) + sp.Trace(X), "zero matrix"),
+        (lambda Z, ones: sp.log(sp.Determinant(Z)) + sp.Trace(X), "log(det(𝟎_{n×n}))"),
+        (lambda Z, ones: sp.Trace(sp.Inverse(ones)) + sp.Trace(X), "a matrix of ones (n × n)"),
+        (lambda Z, ones: sp.zoo * sp.Trace(X), "holds ∞ (zoo)"),
+        (lambda Z, ones: sp.sqrt(-1) * sp.Trace(X), "holds the imaginary unit"),
+        (lambda Z, ones: sp.nan * sp.Trace(X), "holds nan"),
     ],
     ids=["inv(0)", "0⁻²", "log det 0", "inv(ones)", "zoo", "i", "nan"],
 )
