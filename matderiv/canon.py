@@ -100,7 +100,10 @@ def matadd(*terms: Any, order: Callable[[Any], Any] = sort_key) -> Any:
 
 def hadamard(node: Any) -> Any:
     """SymPy's canonical form of a Hadamard product (``hadamard.canonicalize``: flattened,
-    ones dropped, zeros absorbing, repeated factors as powers, sorted), unchecked."""
+    ones dropped, zeros absorbing, repeated factors as powers, sorted), unchecked.
+    Sorted by ``sort_key``, which remembers: SymPy's default_sort_key walked each
+    factor again at every level of a nest of entrywise functions (cubic in its depth:
+    tanh nested 150 deep took minutes)."""
     factors: list[Any] = []
     stack = list(reversed(node.args))
     while stack:
@@ -117,7 +120,7 @@ def hadamard(node: Any) -> Any:
     if any(isinstance(f, sp.ZeroMatrix) for f in factors):
         return sp.ZeroMatrix(*shape_of(node))
     powers = [f if k == 1 else sp.HadamardPower(f, k) for f, k in Counter(factors).items()]
-    powers.sort(key=sp.default_sort_key)
+    powers.sort(key=sort_key)
     return powers[0] if len(powers) == 1 else unchecked(sp.HadamardProduct, *powers)
 
 

@@ -18,7 +18,14 @@ from .program import Program, check_where
 from .rational import cancel_entrywise
 from .regroup import regroup, shared_transposes
 from .render.unicode import fmt
-from .shapes import check_shapes, is_scalar_shape, lambda_restorer, scalarize, shape_of
+from .shapes import (
+    check_names_unique,
+    check_shapes,
+    is_scalar_shape,
+    lambda_restorer,
+    scalarize,
+    shape_of,
+)
 from .simplify import Rewrite, simplify
 from .step_names import name_nodes, user_names
 from .steps import StepBuilder
@@ -89,6 +96,7 @@ def _derive(
     user_defs = {  # (xᵀ A x)[0, 0] in a definition, too
         s: entry_sums_as_matrices(v) for s, v in check_where(where, var.symbol).items()
     }
+    check_names_unique(expr, var.symbol, *user_defs, *user_defs.values())
     program = (
         Program.from_definitions(user_defs, expr, var.symbol, adjoint_mark=adjoint_mark)
         if user_defs

@@ -157,9 +157,10 @@ def _check_shape(
     for dim, size in zip(symbol.shape, array.shape, strict=True):
         value = bound(dim, dims)
         if value.is_Integer and int(value) != size:
+            why = "" if dim.is_Integer else f": {dim} is {int(value)}"
             raise EvaluationError(
                 f"{symbol} has shape ({symbol.rows} x {symbol.cols}), but its array has shape "
-                f"{array.shape}: {dim} is {int(value)}{_where_from(dim, source, arrays)}"
+                f"{array.shape}{why}{_where_from(dim, source, arrays)}"
             )
 
 

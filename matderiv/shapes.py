@@ -172,6 +172,32 @@ def check_shapes(expr: Any) -> None:
             check_body(node)
 
 
+def check_names_unique(*exprs: Any) -> None:
+    """Refuse two different symbols of one name (x n x 1 and x m x 1, a scalar x beside
+    a matrix x, a matrix named like a dimension): SymPy keeps them apart, so the
+    derivative by one is silently 0 in the other, and the results print alike."""
+    seen: dict[str, Any] = {}
+    bound: set[Any] = set()
+    for node in walk(*exprs):
+        if isinstance(node, sp.Lambda):
+            bound |= set(node.variables)
+        if isinstance(node, (sp.MatrixSymbol, sp.Symbol)) and not isinstance(node, sp.Dummy):
+            other = seen.setdefault(node.name, node)
+            if other != node and node not in bound and other not in bound:
+                raise MatDerivError(
+                    f"two different symbols are named {node.name}: {_described(other)} and "
+                    f"{_described(node)}. SymPy keeps them apart, so a derivative by one "
+                    "would be 0 in the other and the results would print alike. Hint: "
+                    "give each its own name, or build both from one symbol."
+                )
+
+
+def _described(symbol: Any) -> str:
+    if isinstance(symbol, sp.MatrixSymbol):
+        return f"a matrix {fmt_shape(shape_of(symbol))}"
+    return "a scalar or dimension"
+
+
 _NOT_REAL = {
     sp.nan: "nan",
     sp.zoo: "∞ (zoo)",

@@ -297,3 +297,42 @@ def test_what_has_no_real_value_is_refused(build, says) -> None:
 def test_the_inverse_of_a_one_by_one_ones_matrix_is_fine() -> None:
     d = gradient(sp.Trace(sp.Inverse(sp.OneMatrix(1, 1))) * sp.Trace(X), X)
     assert d.result == sp.Identity(n)
+
+
+@pytest.mark.parametrize(
+    ("build", "says"),
+    [
+        (
+            lambda x: gradient(sp.Trace(X * X), sp.MatrixSymbol("X", n, m)),
+            "named X: a matrix (n × m) and a matrix (n × n)",
+        ),
+        (
+            lambda x: gradient(sp.MatrixSymbol("x", m, 1).T * V * x, x),
+            "named x: a matrix (n × 1) and a matrix (m × 1)",
+        ),
+        (lambda x: gradient(sp.Symbol("x") * (x.T * x), x), "named x"),
+        (lambda x: gradient(sp.MatrixSymbol("n", n, 1).T * x, x), "named n"),
+        (
+            lambda x: gradient(
+                x.T * sp.MatrixSymbol("h", n, 1),
+                x,
+                where={sp.MatrixSymbol("h", n, 1): x, sp.MatrixSymbol("h", m, 1): V * x},
+            ),
+            "named h",
+        ),
+    ],
+    ids=["wrt", "two x", "scalar x", "matrix n", "where"],
+)
+def test_two_symbols_of_one_name_are_refused(build, says) -> None:
+    """They were silently different: the gradient by a redeclared X was 0, and a
+    lambdified result asked for a mysterious x_2."""
+    x = sp.MatrixSymbol("x", n, 1)
+    with pytest.raises(MatDerivError, match=re.escape(says)):
+        build(x)
+
+
+def test_a_lambda_variable_may_share_a_name() -> None:
+    x = sp.MatrixSymbol("x", n, 1)
+    t = sp.Symbol("x")
+    d = gradient(x.T * x.applyfunc(sp.Lambda(t, sp.tanh(t))), x)
+    check_derivation(d, {n: 3})

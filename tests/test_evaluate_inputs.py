@@ -240,3 +240,13 @@ def test_traces_and_determinants_of_complex_values_keep_their_imaginary_part() -
         assert evaluate(sp.Trace(X), {X: value}) == np.trace(value)
         assert np.isclose(evaluate(sp.Determinant(X), {X: value}), np.linalg.det(value))
         assert isinstance(evaluate(sp.Trace(X), {X: np.eye(2)}), float)
+
+
+def test_a_concrete_size_is_not_explained_by_itself() -> None:
+    """The message ended '...but its array has shape (4, 1): 3 is 3'."""
+    x3 = sp.MatrixSymbol("x3", 3, 1)
+    with pytest.raises(EvaluationError) as info:
+        evaluate(x3.T * x3, {x3: np.ones((4, 1))})
+    message = str(info.value)
+    assert "x3 has shape (3 x 1), but its array has shape (4, 1)" in message
+    assert "3 is 3" not in message

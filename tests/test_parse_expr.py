@@ -307,3 +307,18 @@ def test_an_unknown_dimension_is_named_as_one(text: str, name: str) -> None:
     message = str(info.value)
     assert f"unknown dimension '{name}'" in message
     assert "(here: n_h, n_i)" in message or "(here: n_i, n_h)" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("x.T @ A", "'@' of x.T (1 × 4) and A (3 × 3): the inner dimensions 4 and 3 differ"),
+        ("x * A", "'*' is entrywise and needs two operands of one shape. Hint: for a matrix"),
+    ],
+)
+def test_numeric_sizes_that_do_not_agree_are_named_plainly(text: str, says: str) -> None:
+    """The message ended in SymPy's tuple, ('Matrices are not aligned', 4, 3)."""
+    with pytest.raises(ShapeMismatch) as info:
+        parse_expression(text, parse_shapes("A: 3 x 3, x: 4"))
+    assert says in str(info.value)
+    assert "aligned" not in str(info.value)

@@ -134,7 +134,14 @@ def guard(op: str, left: Any, right: Any, build: Callable[[], Any]) -> Any:
     try:
         return build()
     except sp.ShapeError as exc:
+        (lr, lc), (rr, rc) = shape_of(left), shape_of(right)
+        if op == "@":
+            why = f"the inner dimensions {lc} and {rr} differ"
+            hint = "check the transposes and the order of the factors"
+        else:
+            why = f"'{op}' is entrywise and needs two operands of one shape"
+            hint = "for a matrix product write @" if op in "*/" else "check the transposes"
         raise ShapeMismatch(
-            f"'{op}' of {left} {fmt_shape(shape_of(left))} and {right} "
-            f"{fmt_shape(shape_of(right))}: the shapes do not agree ({exc})"
+            f"'{op}' of {left} {fmt_shape((lr, lc))} and {right} "
+            f"{fmt_shape((rr, rc))}: {why}. Hint: {hint}."
         ) from exc
