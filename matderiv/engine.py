@@ -10,6 +10,7 @@ import sympy as sp
 from . import layout as layouts
 from .accumulate import forward, reverse
 from .derivation import Derivation, Step
+from .canon import transpose
 from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, UnsupportedNode, sympified
 from .graph import build_graph
@@ -121,7 +122,9 @@ def _derive(
     log: list[Rewrite] = []  # the result's, in the layout's
     if is_scalar_shape(out_shape):
         grad, locals_, chains = reverse(graph, chain_log, program)
-        raw = layouts.finish_gradient(grad, var, layout)
+        # simplified as the gradient, then transposed for numerator layout: the rules
+        # combine σ(u) + σ(-u) = 1 in G, not in the transposed terms of Gᵀ
+        raw = layouts.finish_gradient(grad, var, "denominator")
         chain_steps = builder.reverse_chain(chains)
         mode = "reverse"
     else:
@@ -132,11 +135,9 @@ def _derive(
         mode = "forward"
     if program is not None:
         raw = program.named(raw)
-    simplified = simplify(raw, log)
-    simplified, cancelled = cancel_entrywise(simplified)
-    if cancelled:
-        log += [Rewrite("cancel_entrywise", before, after) for before, after in cancelled]
-        simplified = simplify(simplified, log)
+    simplified = _simplified(raw, log)
+    if mode == "reverse" and layout == "numerator" and getattr(simplified, "is_Matrix", False):
+        simplified = _simplified(transpose(simplified), log)
     restore = lambda_restorer(sp.Tuple(expr, *user_defs.values()) if user_defs else expr)
     result = restore(simplified)
     definitions: dict[Any, Any] = dict(user_defs)
@@ -168,6 +169,16 @@ def _derive(
         definitions=definitions,
         where=dict(user_defs),
     )
+
+
+def _simplified(raw: Any, log: list[Rewrite]) -> Any:
+    """``raw`` simplified, its entrywise fractions cancelled, and simplified again."""
+    simplified = simplify(raw, log)
+    simplified, cancelled = cancel_entrywise(simplified)
+    if cancelled:
+        log += [Rewrite("cancel_entrywise", before, after) for before, after in cancelled]
+        simplified = simplify(simplified, log)
+    return simplified
 
 
 def _refuse_entry_sums(graph: Any) -> None:

@@ -313,3 +313,18 @@ def test_logistic_regression_with_zero_one_labels_is_x_transposed_times_the_resi
     d = gradient(program.expr, w)
     assert fmt(d.result) == "Xᵀ (σ(X w) - y)", fmt(d.result)
     check_derivation(d, {m: 5, n: 3})
+
+
+def test_numerator_layout_is_the_transposed_simplified_gradient() -> None:
+    """Cross-entropy with 0/1 labels: Xᵀ (σ(X w) - y) in denominator layout, but
+    (σ(X w)ᵀ - (σ(X w)∘y)ᵀ - (σ(-X w)∘y)ᵀ) X in numerator layout, where the terms were
+    transposed before σ(u) + σ(-u) = 1 could combine them."""
+    y = sp.MatrixSymbol("y", m, 1)
+    one = sp.OneMatrix(m, 1)
+    p = (X * w).applyfunc(lambda u: 1 / (1 + sp.exp(-u)))
+    loss = -(y.T * p.applyfunc(sp.log) + (one - y).T * (one - p).applyfunc(sp.log))
+    num, den = derive(loss, w, "numerator"), derive(loss, w, "denominator")
+    assert fmt(den.result) == "Xᵀ (σ(X w) - y)", fmt(den.result)
+    assert fmt(num.result) == "(σ(X w)ᵀ - yᵀ) X", fmt(num.result)  # a sum's ᵀ distributes
+    for d in (num, den):
+        check_derivation(d, {m: 5, n: 3})
