@@ -9,8 +9,8 @@ import sympy as sp
 
 from . import layout as layouts
 from .accumulate import forward, reverse
-from .derivation import Derivation, Step
 from .canon import transpose
+from .derivation import Derivation, Step
 from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, UnsupportedNode, sympified
 from .graph import build_graph
