@@ -40,7 +40,9 @@ def _require_column(arg: MatrixExpr, what: str) -> None:
     if cols != 1:
         raise ShapeMismatch(
             f"{what} expects a column vector (n x 1); {arg} has shape "
-            f"({rows} x {cols}). Hint: pass vec({arg}) or a column."
+            f"({rows} x {cols}). Hint: pass a column; vec({arg}) is one {what} over all "
+            f"its entries, not one per column (for a batch, one {what} per column of "
+            f"{arg}: take each column as a vector of its own)."
         )
 
 

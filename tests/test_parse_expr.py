@@ -322,3 +322,34 @@ def test_numeric_sizes_that_do_not_agree_are_named_plainly(text: str, says: str)
         parse_expression(text, parse_shapes("A: 3 x 3, x: 4"))
     assert says in str(info.value)
     assert "aligned" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("a = W_hh @ h; h = tanh(h0); L = c.T @ a", "h"),
+        ("a = b + h0; b = a + h0; L = c.T @ b", "b"),
+    ],
+    ids=["later", "cycle"],
+)
+def test_a_name_used_before_its_definition_is_named_so(text: str, name: str) -> None:
+    """It was 'unknown symbol ... declare its shape in --shapes'."""
+    with pytest.raises(ParseError) as info:
+        parse_program(text, S)
+    message = str(info.value)
+    assert f"{name} is used before its definition" in message
+    assert "--shapes" not in message
+
+
+def test_an_unknown_symbol_may_be_declared_a_scalar() -> None:
+    with pytest.raises(ParseError, match=re.escape("or 'lam: 1' for a scalar")):
+        parse_expression("lam * c", S)
+
+
+@pytest.mark.parametrize("name", ["softmax", "logsumexp"])
+def test_softmax_of_a_matrix_says_what_vec_would_mean(name: str) -> None:
+    """The hint 'pass vec(Z)' gave one softmax over all entries: for a batch of columns,
+    a different function, silently."""
+    with pytest.raises(ShapeMismatch) as info:
+        parse_expression(f"{name}(W_hx)", S)
+    assert "not one per column" in str(info.value)

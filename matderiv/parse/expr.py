@@ -207,9 +207,17 @@ class _Build(Transformer_NonRecursive):
                 f"'v: {token}' in --shapes) or write a number."
                 f"{_suggest(str(token), list(map(str, self.dims)))}"
             )
+        after = self.text[token.start_pos + len(token) :]
+        if re.search(rf"(?:^|;)\s*{re.escape(str(token))}\s*=(?!=)", after):
+            raise ParseError(
+                f"{token} is used before its definition:\n{_caret(self.text, token.start_pos)}\n"
+                f"Definitions run in order, each using the names defined before it: define "
+                f"{token} first (a program has no cycles)."
+            )
         raise ParseError(
             f"unknown symbol '{token}':\n{_caret(self.text, token.start_pos)}\n"
-            f"Declare its shape: on the command line in --shapes (--shapes '{token}: n x m'), "
+            f"Declare its shape: on the command line in --shapes (--shapes '{token}: n x m', "
+            f"or '{token}: 1' for a scalar), "
             "in Python among the symbols given; a candidate of verify may use the symbols "
             f"of the expression and of names=.{hint}"
         )
