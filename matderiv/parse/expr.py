@@ -207,7 +207,7 @@ class _Build(Transformer_NonRecursive):
                 f"'v: {token}' in --shapes) or write a number."
                 f"{_suggest(str(token), list(map(str, self.dims)))}"
             )
-        after = self.text[token.start_pos + len(token) :]
+        after = self.text[(token.start_pos or 0) + len(token) :]
         if re.search(rf"(?:^|;)\s*{re.escape(str(token))}\s*=(?!=)", after):
             raise ParseError(
                 f"{token} is used before its definition:\n{_caret(self.text, token.start_pos)}\n"
