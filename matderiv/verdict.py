@@ -17,7 +17,9 @@ class Verdict:
     kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
              "commutation", "kron-order" (the factors of a Kronecker product swapped),
              "factor", "scalar-factor", "sign", "missing-term",
-             "term-sign" (terms of a sum left out or with the wrong sign), "symmetric",
+             "term-sign" (terms of a sum left out or with the wrong sign),
+             "term-factor", "term-transposed" (one term with a constant factor of its
+             own, or transposed; details["term"]), "symmetric",
              "two-mistakes" (an arrangement — transposed, a commutation matrix, Kronecker
              factors swapped — and a sign, factor or term; details["mistakes"] names
              both), "wrong", or

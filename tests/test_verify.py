@@ -856,3 +856,40 @@ def test_a_factor_is_not_read_off_values_that_overflowed() -> None:
     assert best_factor(overflowed, finite) is None
     assert best_factor(finite, overflowed) is None
     assert best_factor(finite, [np.zeros((2, 2))]) is None
+
+
+_m, _n = sp.symbols("m n", integer=True, positive=True)
+_A, _x, _b = sp.MatrixSymbol("A", _m, _n), sp.MatrixSymbol("x", _n, 1), sp.MatrixSymbol("b", _m, 1)
+_lam = sp.Symbol("lam", positive=True)
+_RIDGE = norm(_A * _x - _b) ** 2 + _lam * norm(_x) ** 2
+_Xs, _B, _C, _D = (sp.MatrixSymbol(s, _n, _n) for s in "XBCD")
+
+
+@pytest.mark.parametrize(
+    ("candidate", "f", "wrt", "kind", "says"),
+    [
+        ("2*A.T @ (A @ x - b) + lam*x", _RIDGE, _x, "term-factor", "has the term 2·lam x (1/2"),
+        ("A.T @ (A @ x - b) + 2*lam*x", _RIDGE, _x, "term-factor", "(A x - b) (1/2 of it)"),
+        ("2*A.T @ (A @ x - b) + 3*lam*x", _RIDGE, _x, "term-factor", "(3/2 times it)"),
+        (
+            "(C @ D @ X @ B).T + D.T @ C.T @ X @ B.T",
+            sp.Trace(_D * _Xs * _B * _Xs.T * _C),
+            _Xs,
+            "term-transposed",
+            "has the term C D X B transposed",
+        ),
+    ],
+    ids=["ridge λ", "ridge Aᵀr", "ridge 3λ", "tr(DXBXᵀC)"],
+)
+def test_one_term_with_a_slip_of_its_own_is_named(candidate, f, wrt, kind, says) -> None:
+    """A wrong factor or a missing transpose on one term of a sum was 'wrong': none of
+    the common mistakes explains it."""
+    v = verify(candidate, f, wrt, layout="denominator")
+    assert not v and v.kind == kind, (v.kind, v.message)
+    assert says in v.message, v.message
+
+
+def test_the_right_terms_are_correct() -> None:
+    assert verify("2*A.T @ (A @ x - b) + 2*lam*x", _RIDGE, _x, layout="denominator")
+    f = sp.Trace(_D * _Xs * _B * _Xs.T * _C)
+    assert verify("C @ D @ X @ B + D.T @ C.T @ X @ B.T", f, _Xs, layout="denominator")
