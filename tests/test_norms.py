@@ -152,6 +152,11 @@ def test_unicode_norm_spellings() -> None:
     ("text", "fragment"),
     [
         (r"\|X\|_2", "spectral norm"),
+        # these were "unexpected character '_'"
+        (r"\|X\|_*", "the nuclear norm"),
+        (r"\|x\|_\infty", "the max norm"),
+        (r"\|x\|_{\infty}", "the max norm"),
+        (r"\|x\|_p", "subscript p, which matderiv does not know"),
         (r"\|x", "'‖' is never closed"),
         (r"\lVert x \rVert \rVert", "closing '‖' without an opening one"),
         # bare bars pair innermost-first: nest with \lVert ... \rVert instead

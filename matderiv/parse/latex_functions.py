@@ -85,6 +85,8 @@ def norm_of(x: Any, subscript: str, pos: int) -> Any:
     """‖x‖ (‖x‖₂) of a vector, ‖X‖_F of a matrix, |x| of a scalar."""
     if isinstance(x, Unsized):
         raise x.unknown("inside a norm")
+    if subscript not in ("", "F", "1", "2"):
+        raise LocatedError(_other_norm(x, subscript), pos)
     if not is_matrix(x):
         return sp.Abs(x)
     if subscript == "1":
@@ -103,6 +105,21 @@ def norm_of(x: Any, subscript: str, pos: int) -> Any:
             pos,
         )
     return norm(x)
+
+
+def _other_norm(x: Any, subscript: str) -> str:
+    """Why ‖x‖ with this subscript is refused: the norms matderiv differentiates."""
+    sub = subscript.replace(" ", "")
+    if sub in (r"\infty", "∞", r"\max", "max"):
+        what = "the largest absolute entry (the max norm), not differentiable where two tie"
+    elif sub in ("*", r"\ast", "nuc", r"\text{nuc}", "tr"):
+        what = "the nuclear norm (the sum of singular values), which has no rule here"
+    else:
+        what = f"a norm with the subscript {subscript}, which matderiv does not know"
+    return (
+        f"‖{x}‖_{subscript} is {what}. matderiv differentiates ‖x‖ (‖x‖_2, Euclidean) "
+        "and ‖x‖_1 of a vector, and ‖X‖_F (Frobenius) of a matrix."
+    )
 
 
 def divide(x: Any, d: Any, pos: int) -> Any:

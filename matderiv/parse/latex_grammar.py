@@ -147,8 +147,14 @@ UNVEC = (
 # double bars (norms: \|x\|, \lVert x \rVert, ‖x‖) by the next two.
 BAR_OPEN, BAR_CLOSE = "\ue000", "\ue001"
 NORM_OPEN, NORM_CLOSE = "\ue002", "\ue003"
-# after a norm: _F (Frobenius), _2 (Euclidean, of a vector) or _1 (sum of |entries|)
-NORM_SUB = r"_\s*(?:\{\s*[F12]\s*\}|[F12])(?![A-Za-z0-9])"
+# after a norm: _F (Frobenius), _2 (Euclidean, of a vector) or _1 (sum of |entries|);
+# other subscripts (_\infty, _*, _p, _{max}) are read to be refused by name
+NORM_SUB = (
+    r"_\s*(?:\{\s*[F12]\s*\}|[F12])(?![A-Za-z0-9])"
+    # right after the mark of a closing ‖ (‖, \| or \rVert, padded with spaces)
+    rf"|(?:(?<={NORM_CLOSE})|(?<={NORM_CLOSE} )|(?<={NORM_CLOSE}     ))"
+    r"_\s*(?:\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z0-9*∞])"
+)
 
 SKIP = (
     r"(?:\s|~|&|\\\\|\\[,;:! ]|\\q?quad(?![A-Za-z])"
