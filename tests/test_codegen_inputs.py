@@ -109,3 +109,13 @@ def test_integer_and_boolean_inputs_are_computed_as_floats(backend, dtype) -> No
     # a matrix input, given as integer lists
     fn2 = lambdify(gradient(x.T * sp.MatrixSymbol("S", n, n) * x, x), backend=backend)
     np.testing.assert_allclose(fn2(S=[[3, 0], [0, 3]], x=[1, 2]).ravel(), [6.0, 12.0])
+
+
+@pytest.mark.parametrize("backend", backends())
+@pytest.mark.parametrize("bad", ["abc", None, {}, [["a", "b"]]])
+def test_a_value_that_is_no_number_is_named(backend, bad) -> None:
+    """f(A="abc", x=...) blamed x's shape (n read from A's), f(A=None, ...) raised
+    NumPy's TypeError."""
+    fn = lambdify(LSQ, backend=backend)
+    with pytest.raises(InputShapeError, match=r"the value given for A \(dtype .*\) is not a"):
+        fn(A=bad, b=np.ones(2), x=np.ones(2))

@@ -51,7 +51,7 @@ def input_lines(fn: str, name: str, symbol: Any, dim_names: dict[Any, str]) -> l
             f'        raise ValueError(f"{fn}: {name} is a matrix ({axes}): give it as a 2-D '
             f'array, {got}")',
             f"    {name} = numpy.array({name}, ndmin=2)",
-            *_as_float(name),
+            *_as_float(fn, name),
         ]
     kind = "column" if cols == 1 else "row"
     return [
@@ -60,14 +60,22 @@ def input_lines(fn: str, name: str, symbol: Any, dim_names: dict[Any, str]) -> l
         f'        raise ValueError(f"{fn}: {name} is a {kind} ({axes}): give it as a 1-D or '
         f'2-D array, {got}")',
         f"    {name} = numpy.reshape({name}, {shape})",
-        *_as_float(name),
+        *_as_float(fn, name),
     ]
 
 
-def _as_float(name: str) -> list[str]:
-    """Integer and boolean arrays computed as float64, as ``evaluate`` does: NumPy keeps
-    their type, and 5 x⁴ of an int64 100000 wraps around."""
-    return [f'if {name}.dtype.kind in "biu":', f"    {name} = {name}.astype(float)"]
+def _as_float(fn: str, name: str) -> list[str]:
+    """Integer and boolean arrays computed as float64, as ``evaluate`` does (NumPy keeps
+    their type, and 5 x⁴ of an int64 100000 wraps around); an array of anything but
+    numbers (strings, None) is refused by name.  One test of the dtype for floats."""
+    return [
+        f'if {name}.dtype.kind != "f":',
+        f'    if {name}.dtype.kind not in "biuc":',
+        f'        raise ValueError(f"{fn}: the value given for {name} (dtype {{{name}.dtype}}) '
+        f'is not a number or an array of numbers")',
+        f'    if {name}.dtype.kind != "c":',
+        f"        {name} = {name}.astype(float)",
+    ]
 
 
 class Inputs:
