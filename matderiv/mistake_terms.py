@@ -56,8 +56,8 @@ def _slip_in(m: Comparison, terms: list[Any]) -> Found:
     total = [np.sum([v[k] for v in values], axis=0) for k in range(len(cand))]
     for term, value in zip(terms, values, strict=True):
         left = [c - t + x for c, t, x in zip(cand, total, value, strict=True)]
-        factor = proportional(left, value)
-        if factor is not None and min(abs(factor - 1), abs(factor), abs(factor + 1)) > 1e-6:
+        factor = _simple(proportional(left, value))
+        if factor is not None and factor not in (1, 0, -1):
             return _wrong_factor(m, term, factor)
         square = value[0].shape[0] == value[0].shape[1] and value[0].shape[0] > 1
         if square and _close(left, [x.T for x in value]) and not _close(left, value):
@@ -65,12 +65,20 @@ def _slip_in(m: Comparison, terms: list[Any]) -> Found:
     return None
 
 
+def _simple(factor: float | None) -> Any:
+    """``factor`` as a simple fraction (2, 1/2, 3/2), or None: a factor like 23.99999992
+    is rounding in a badly conditioned term, not a slip of the hand."""
+    if factor is None:
+        return None
+    c = sp.nsimplify(factor, tolerance=1e-8, rational=True)
+    return c if c.q <= 12 and abs(c.p) <= 100 else None
+
+
 def _close(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
     return relative_error(a, b) < RTOL
 
 
-def _wrong_factor(m: Comparison, term: Any, factor: float) -> Found:
-    c = sp.nsimplify(factor, tolerance=1e-8, rational=True)
+def _wrong_factor(m: Comparison, term: Any, c: Any) -> Found:
     shown = named(term, m.derivation.names)
     written = named(matmul(c, term), m.derivation.names)
     return (
