@@ -202,7 +202,7 @@ def lambdify(
     """A NumPy function computing ``target``: a Derivation, an expression, or a list.
 
     Keyword arguments are named after the input symbols (``f(W=..., x=...)``; names that
-    are not Python identifiers or are keywords are adapted, ``h_{t}`` to ``h_t`` and
+    are not Python identifiers or are keywords are adapted, ``h_{t}`` to ``h__t_`` and
     ``lambda`` to ``lambda_``: see ``f.source``). Vectors (n x 1 or 1 x n)
     may be given as 1-D arrays or lists; matrices as 2-D arrays or lists of lists (a
     number is 1 x 1): a 1-D array for a matrix, or an array of more than two dimensions,
