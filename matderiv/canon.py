@@ -98,12 +98,40 @@ def matadd(*terms: Any, order: Callable[[Any], Any] = sort_key) -> Any:
     return unchecked(sp.MatAdd, *sorted(kept, key=order))
 
 
+#: factors of at most this many nodes are ordered as SymPy orders them
+SMALL_FACTOR = 60
+_DEFAULT_KEYS: IdentityMemo[Any] = IdentityMemo()
+
+
+def _hadamard_key(factors: list[Any]) -> Callable[[Any], Any]:
+    """SymPy's default_sort_key for small factors (σ∘(1 - σ) reads as SymPy orders
+    it); matderiv's remembered structural key once a factor is large: SymPy's walks
+    the whole factor at each call, cubic in the depth of a nest of entrywise functions
+    (tanh nested 150 deep took minutes).  Either is a function of the set of factors,
+    so the product stays canonical."""
+    if all(not _larger_than(f, SMALL_FACTOR) for f in factors):
+        return _default_key
+    return sort_key
+
+
+def _default_key(expr: Any) -> Any:
+    key = _DEFAULT_KEYS.get(expr)
+    return key if key is not None else _DEFAULT_KEYS.put(expr, sp.default_sort_key(expr))
+
+
+def _larger_than(expr: Any, cap: int) -> bool:
+    """Whether ``expr`` has more than ``cap`` nodes (counting stops there)."""
+    count, stack = 0, [expr]
+    while stack and count <= cap:
+        node = stack.pop()
+        count += 1
+        stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+    return count > cap
+
+
 def hadamard(node: Any) -> Any:
     """SymPy's canonical form of a Hadamard product (``hadamard.canonicalize``: flattened,
-    ones dropped, zeros absorbing, repeated factors as powers, sorted), unchecked.
-    Sorted by ``sort_key``, which remembers: SymPy's default_sort_key walked each
-    factor again at every level of a nest of entrywise functions (cubic in its depth:
-    tanh nested 150 deep took minutes)."""
+    ones dropped, zeros absorbing, repeated factors as powers, sorted), unchecked."""
     factors: list[Any] = []
     stack = list(reversed(node.args))
     while stack:
@@ -120,7 +148,7 @@ def hadamard(node: Any) -> Any:
     if any(isinstance(f, sp.ZeroMatrix) for f in factors):
         return sp.ZeroMatrix(*shape_of(node))
     powers = [f if k == 1 else sp.HadamardPower(f, k) for f, k in Counter(factors).items()]
-    powers.sort(key=sort_key)
+    powers.sort(key=_hadamard_key(powers))
     return powers[0] if len(powers) == 1 else unchecked(sp.HadamardProduct, *powers)
 
 

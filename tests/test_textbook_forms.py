@@ -280,7 +280,7 @@ def test_an_entrywise_function_of_a_transposed_product_is_the_transposed_functio
         "0.5 * (tanh(A @ x) - b).T @ (tanh(A @ x) - b)", {**SYMBOLS, "A": A, "b": b}
     )
     d = gradient(f, x)
-    assert fmt(d.result) == "Aᵀ ((tanh(A x) - b)∘(1 - tanh(A x)∘tanh(A x)))", fmt(d.result)
+    assert fmt(d.result) == "Aᵀ ((1 - tanh(A x)∘tanh(A x))∘(tanh(A x) - b))", fmt(d.result)
     assert "v" not in fmt(headline(d))
     check_derivation(d, {m: 4, n: 3})
 
