@@ -175,3 +175,19 @@ def test_the_gradient_a_second_order_derivation_names_is_written_out() -> None:
     values = {S: rng.standard_normal((3, 3)) + 3 * np.eye(3), D: rng.standard_normal((3, 3))}
     values[n] = 3
     np.testing.assert_allclose(evaluate(headline(d), values), evaluate(d.result, values))
+
+
+def test_a_transposed_sum_written_out_is_the_column_sum() -> None:
+    """(Bx + b)ᵀC(Dx + d) (Cookbook 78) read Bᵀ C (D x + d) + Dᵀ Cᵀ (xᵀ Bᵀ + bᵀ)ᵀ:
+    the row intermediate v = xᵀBᵀ + bᵀ written out inside vᵀ."""
+    B, C, D = (sp.MatrixSymbol(s, n, n) for s in "BCD")
+    b, d_, x_ = sp.MatrixSymbol("b", n, 1), sp.MatrixSymbol("d", n, 1), sp.MatrixSymbol("x", n, 1)
+    d = derive((B * x_ + b).T * C * (D * x_ + d_), x_, "denominator")
+    written = fmt(headline(d))
+    assert written == "Bᵀ C (D x + d) + Dᵀ Cᵀ (B x + b)", written
+    rng = np.random.default_rng(4)
+    values = {
+        s: rng.standard_normal((3, 3 if s.shape[1] != 1 else 1)) for s in (B, C, D, b, d_, x_)
+    }
+    values[n] = 3
+    np.testing.assert_allclose(evaluate(headline(d), values), evaluate(d.result, values))

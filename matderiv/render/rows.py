@@ -11,6 +11,7 @@ from typing import Any
 
 import sympy as sp
 
+from ..canon import transpose
 from ..naming import SECOND_ORDER_NOTE, is_generated_name
 from ..shapes import is_matrix, is_scalar_shape
 from ..substitute import unchecked
@@ -117,6 +118,7 @@ def headline(d: Any) -> Any:
         written = _flat(written.xreplace(atoms))
         if _larger(written, _HEADLINE_NODES):
             return expr
+    written = _transposed_sums(written)
     return written if len(fmt(written)) <= HEADLINE_CHARS else expr
 
 
@@ -138,6 +140,14 @@ def _flat(expr: Any) -> Any:
 
     nested = lambda e: isinstance(e, sp.MatMul) and any(isinstance(a, sp.MatMul) for a in e.args)  # noqa: E731
     return expr.replace(nested, merge)
+
+
+def _transposed_sums(expr: Any) -> Any:
+    """(xᵀ Bᵀ + bᵀ)ᵀ, a row sum v written out inside vᵀ, as the column B x + b."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatAdd),
+        lambda e: transpose(e.arg),
+    )
 
 
 def _larger(expr: Any, cap: int) -> bool:
