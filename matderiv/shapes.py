@@ -174,16 +174,17 @@ def check_shapes(expr: Any) -> None:
 
 def check_names_unique(*exprs: Any) -> None:
     """Refuse two different symbols of one name (x n x 1 and x m x 1, a scalar x beside
-    a matrix x, a matrix named like a dimension): SymPy keeps them apart, so the
-    derivative by one is silently 0 in the other, and the results print alike."""
+    a matrix x): SymPy keeps them apart, so the derivative by one is silently 0 in the
+    other, and the results print alike.  A dimension may share a matrix's name (the
+    vector p of size p): it is no variable."""
     seen: dict[str, Any] = {}
-    bound: set[Any] = set()
+    exempt: set[Any] = set(dimension_symbols(*exprs))
     for node in walk(*exprs):
         if isinstance(node, sp.Lambda):
-            bound |= set(node.variables)
+            exempt |= set(node.variables)
         if isinstance(node, (sp.MatrixSymbol, sp.Symbol)) and not isinstance(node, sp.Dummy):
             other = seen.setdefault(node.name, node)
-            if other != node and node not in bound and other not in bound:
+            if other != node and node not in exempt and other not in exempt:
                 raise MatDerivError(
                     f"two different symbols are named {node.name}: {_described(other)} and "
                     f"{_described(node)}. SymPy keeps them apart, so a derivative by one "
