@@ -196,7 +196,7 @@ def check_names_unique(*exprs: Any) -> None:
 def _described(symbol: Any) -> str:
     if isinstance(symbol, sp.MatrixSymbol):
         return f"a matrix {fmt_shape(shape_of(symbol))}"
-    return "a scalar or dimension"
+    return "a scalar"
 
 
 _NOT_REAL = {
