@@ -109,7 +109,7 @@ def _hadamard_key(factors: list[Any]) -> Callable[[Any], Any]:
     the whole factor at each call, cubic in the depth of a nest of entrywise functions
     (tanh nested 150 deep took minutes).  Either is a function of the set of factors,
     so the product stays canonical."""
-    if all(not _larger_than(f, SMALL_FACTOR) for f in factors):
+    if all(not larger_than(f, SMALL_FACTOR) for f in factors):
         return _default_key
     return sort_key
 
@@ -119,13 +119,15 @@ def _default_key(expr: Any) -> Any:
     return key if key is not None else _DEFAULT_KEYS.put(expr, sp.default_sort_key(expr))
 
 
-def _larger_than(expr: Any, cap: int) -> bool:
-    """Whether ``expr`` has more than ``cap`` nodes (counting stops there)."""
+def larger_than(expr: Any, cap: int) -> bool:
+    """Whether ``expr`` has more than ``cap`` nodes, symbols and numbers one each
+    (counting stops there)."""
     count, stack = 0, [expr]
     while stack and count <= cap:
         node = stack.pop()
         count += 1
-        stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+        if not isinstance(node, sp.MatrixSymbol) and not node.is_Atom:
+            stack.extend(a for a in node.args if isinstance(a, sp.Basic))
     return count > cap
 
 

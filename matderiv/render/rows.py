@@ -11,7 +11,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..canon import transpose
+from ..canon import larger_than, transpose
 from ..naming import SECOND_ORDER_NOTE, is_generated_name
 from ..shapes import is_matrix, is_scalar_shape
 from ..substitute import unchecked
@@ -116,7 +116,7 @@ def headline(d: Any) -> Any:
         if not atoms:
             break
         written = _flat(written.xreplace(atoms))
-        if _larger(written, _HEADLINE_NODES):
+        if larger_than(written, _HEADLINE_NODES):
             return expr
     written = _transposed_sums(written)
     return written if len(fmt(written)) <= HEADLINE_CHARS else expr
@@ -148,17 +148,6 @@ def _transposed_sums(expr: Any) -> Any:
         lambda e: isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatAdd),
         lambda e: transpose(e.arg),
     )
-
-
-def _larger(expr: Any, cap: int) -> bool:
-    """Whether ``expr`` has more than ``cap`` nodes (symbols and numbers one each)."""
-    count, stack = 0, [expr]
-    while stack and count <= cap:
-        node = stack.pop()
-        count += 1
-        if not isinstance(node, sp.MatrixSymbol) and not node.is_Atom:
-            stack.extend(a for a in node.args if isinstance(a, sp.Basic))
-    return count > cap
 
 
 def title(d: Any) -> str:
