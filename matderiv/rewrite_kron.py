@@ -120,6 +120,28 @@ def mixed_product(left: Any, right: Any) -> Any:
     return (sp.KroneckerProduct(*(matmul(a, c) for a, c in pairs)),)
 
 
+def kron_through_sum(left: Any, right: Any) -> Any:
+    """(A ⊗ B)(Σ cᵢ (Cᵢ ⊗ Dᵢ) Rᵢ) → Σ cᵢ (A Cᵢ ⊗ B Dᵢ) Rᵢ, and (Σ cᵢ Lᵢ (Cᵢ ⊗ Dᵢ))(A ⊗ B)
+    likewise, when every term's Kronecker factor meets A ⊗ B by the mixed product
+    terminates: one Kronecker product fewer (the n + 1 of the product become n)."""
+    if isinstance(left, sp.KroneckerProduct) and isinstance(right, sp.MatAdd):
+        kron, terms, first = left, right.args, True
+    elif isinstance(right, sp.KroneckerProduct) and isinstance(left, sp.MatAdd):
+        kron, terms, first = right, left.args, False
+    else:
+        return None
+    pieces = []
+    for term in terms:
+        coeff, factors = scalar_and_matrices(term)
+        inner = factors[0] if first else factors[-1]
+        joined = mixed_product(kron, inner) if first else mixed_product(inner, kron)
+        if joined is None:
+            return None
+        rest = factors[1:] if first else factors[:-1]
+        pieces.append(matmul(coeff, *joined, *rest) if first else matmul(coeff, *rest, *joined))
+    return (matadd(*pieces),)
+
+
 def commutation_through_kron(left: Any, right: Any) -> Any:
     """K_{p,m}(A ⊗ B) → (B ⊗ A) K_{q,n}  (A: m x n, B: p x q; Magnus & Neudecker 3.9)
     terminates: the commutation matrix moves right."""

@@ -44,6 +44,7 @@ from .rewrite_kron import (
     inverse_of_kron,
     kron_commutation_swap,
     kron_outer_product,
+    kron_through_sum,
     kron_unit_factor,
     kron_vec,
     mixed_product,
@@ -96,6 +97,7 @@ __all__ = [
     "kron_commutation_swap",
     "kron_outer_product",
     "kron_scalar_factor",
+    "kron_through_sum",
     "kron_unit_factor",
     "kron_vec",
     "mixed_product",
@@ -158,6 +160,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
 PAIR_RULES: tuple[PairRule, ...] = (
     commutation_inverse,
     mixed_product,
+    kron_through_sum,
     kron_commutation_swap,
     commutation_through_kron,
     commutation_vec,

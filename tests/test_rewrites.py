@@ -45,6 +45,7 @@ from matderiv.rewrites import (
     kron_commutation_swap,
     kron_outer_product,
     kron_scalar_factor,
+    kron_through_sum,
     kron_unit_factor,
     kron_vec,
     mixed_product,
@@ -180,6 +181,30 @@ FIRES = [
         mixed_product,
         (sp.KroneckerProduct(A, B), sp.KroneckerProduct(C, sp.Identity(q))),
         (sp.KroneckerProduct(A * C, B),),
+    ),
+    (
+        kron_through_sum,  # the ⊗ on the left, each term's first factor
+        (
+            sp.KroneckerProduct(A, B),
+            sp.MatAdd(
+                sp.KroneckerProduct(C, sp.Identity(q)),
+                2 * sp.KroneckerProduct(E, sp.Identity(q)) * CommutationMatrix(p, q),
+            ),
+        ),
+        (
+            matadd(
+                sp.KroneckerProduct(A * C, B),
+                matmul(2, sp.KroneckerProduct(A * E, B), CommutationMatrix(p, q)),
+            ),
+        ),
+    ),
+    (
+        kron_through_sum,  # the ⊗ on the right, each term's last factor
+        (
+            sp.MatAdd(sp.KroneckerProduct(R.T, D), -sp.KroneckerProduct(C, D)),
+            sp.KroneckerProduct(R, sp.Identity(m)),
+        ),
+        (matadd(sp.KroneckerProduct(R.T * R, D), -sp.KroneckerProduct(C * R, D)),),
     ),
     (
         commutation_through_kron,
@@ -422,6 +447,20 @@ DECLINES = [
     (factor_scalar, (sp.MatAdd(v, -w),)),
     (factor_scalar, (sp.MatAdd(sp.Trace(S) * v, sp.Trace(A.T * A) * w),)),
     (mixed_product, (sp.KroneckerProduct(A, B), sp.KroneckerProduct(D, sp.Identity(q)))),
+    (  # a term without a Kronecker product to meet
+        kron_through_sum,
+        (
+            sp.KroneckerProduct(A, B),
+            sp.MatAdd(sp.KroneckerProduct(C, sp.Identity(q)), sp.MatrixSymbol("G", n * q, p * q)),
+        ),
+    ),
+    (  # shapes that do not meet factor by factor: (A ⊗ B)(C ⊗ D) needs A C and B D
+        kron_through_sum,
+        (
+            sp.KroneckerProduct(A, B),
+            sp.MatAdd(sp.KroneckerProduct(X, S), sp.KroneckerProduct(X, Q)),  # q·n rows
+        ),
+    ),
     (commutation_through_kron, (CommutationMatrix(m, p), sp.KroneckerProduct(A, B))),
     (kron_commutation_swap, (sp.KroneckerProduct(A, B), CommutationMatrix(n, q))),
     (commutation_inverse, (CommutationMatrix(m, n), CommutationMatrix(m, n))),

@@ -327,3 +327,14 @@ def test_verify_second_order_through_a_program() -> None:
     assert matderiv.verify(P.result, L, U, where=where, order=2, direction=V)
     transposed = matderiv.verify(P.result.T, L, U, where=where, order=2, direction=V)
     assert transposed.kind == "transposed"
+
+
+def test_kronecker_products_meet_a_sum_by_the_mixed_product() -> None:
+    """The Hessian of ‖X Xᵀ - A‖²_F read ... + 4 (Xᵀ ⊗ I_n)(X ⊗ I_n + (I_n ⊗ X) K_{n,m});
+    (A ⊗ B)(C ⊗ D) = A C ⊗ B D through the sum gives the textbook
+    4 (Xᵀ X ⊗ I_n) + 4 (Xᵀ ⊗ X) K_{n,m}."""
+    d = hessian(matderiv.norm(Xr * Xr.T - A) ** 2, Xr)
+    written = fmt(d.result)
+    assert "(Xᵀ X) ⊗ I_n" in written and "(Xᵀ ⊗ X) K_{n,m}" in written, written
+    assert "(Xᵀ ⊗ I_n) (" not in written, written
+    check_derivation(d, DIMS, rtol=1e-4)
