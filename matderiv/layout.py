@@ -75,8 +75,16 @@ def parse_wrt(wrt: Any) -> Variable:
         if isinstance(wrt.arg, sp.Transpose) and isinstance(wrt.arg.arg, sp.MatrixSymbol):
             return Variable(wrt.arg.arg, "vecT", wrt)
     hint = ""
-    if isinstance(wrt, sp.Symbol):
-        hint = f" For a scalar variable use MatrixSymbol('{wrt}', 1, 1)."
+    if isinstance(wrt, sp.Symbol) and wrt.is_integer and wrt.is_positive:
+        hint = (
+            f" {wrt} looks like a size (a dimension of the matrices), not a variable: "
+            "differentiate with respect to a matrix or vector."
+        )
+    elif isinstance(wrt, sp.Symbol):
+        hint = (
+            f" For a scalar variable use MatrixSymbol('{wrt}', 1, 1) (on the command "
+            f"line, declare '{wrt}: 1')."
+        )
     raise LayoutError(
         f"cannot differentiate with respect to {wrt} ({type(wrt).__name__}): wrt must be a "
         f"MatrixSymbol X, vec(X) or vec(X.T).{hint}"

@@ -335,3 +335,11 @@ def test_a_lambda_variable_may_share_a_name() -> None:
     t = sp.Symbol("x")
     d = gradient(x.T * x.applyfunc(sp.Lambda(t, sp.tanh(t))), x)
     check_derivation(d, {n: 3})
+
+
+def test_a_dimension_as_the_variable_is_named_a_size() -> None:
+    x = sp.MatrixSymbol("x", n, 1)
+    with pytest.raises(LayoutError, match="n looks like a size"):
+        derive(x.T * x, n)
+    with pytest.raises(LayoutError, match=r"declare 'lam: 1'"):
+        derive(x.T * x, sp.Symbol("lam"))

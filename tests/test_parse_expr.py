@@ -353,3 +353,13 @@ def test_softmax_of_a_matrix_says_what_vec_would_mean(name: str) -> None:
     with pytest.raises(ShapeMismatch) as info:
         parse_expression(f"{name}(W_hx)", S)
     assert "not one per column" in str(info.value)
+
+
+def test_small_messages_point_at_the_place() -> None:
+    """A matrix exponent had no caret; a Greek name in a declaration only 'bad shape
+    declaration' (LaTeX input reads α, the declarations do not)."""
+    with pytest.raises(ParseError) as info:
+        parse_expression("c ^ h0", S)
+    assert "exponents must be numbers" in str(info.value) and "\n    ^" in str(info.value)
+    with pytest.raises(ParseError, match="a name is an ASCII identifier"):
+        parse_shapes("α: n")

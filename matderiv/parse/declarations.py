@@ -57,6 +57,11 @@ def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
             raise ParseError(
                 f"bad shape declaration {piece.strip()!r}: write 'name: rows x cols' or "
                 "'name: rows' for a column vector, e.g. 'W_hx: n_i x n_h, e: n_i'"
+                + (
+                    "; a name is an ASCII identifier (letters, digits, _), e.g. alpha for α"
+                    if colon and name and not name.isascii()
+                    else ""
+                )
             )
         if name in symbols:
             raise ParseError(f"{name} is declared twice")

@@ -269,9 +269,12 @@ class _Build(Transformer_NonRecursive):
         return times(left, 1 / right)
 
     def pow(self, items: list[Any]) -> Any:
-        base, _, exponent = items
+        base, op, exponent = items
         if is_matrix(exponent) or not exponent.is_number:
-            raise ParseError("exponents must be numbers")
+            where = f":\n{_caret(self.text, op.start_pos)}" if isinstance(op, Token) else ""
+            raise ParseError(
+                "exponents must be numbers (A^2 is entrywise; exp(x) for e to the x)" + where
+            )
         if abs(exponent) > MAX_EXPONENT:
             raise ParseError(
                 f"exponent {short_number(exponent)} is too large (|p| ≤ {MAX_EXPONENT})"
