@@ -9,7 +9,7 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from .canon import hadamard, matadd, matmul, scalar_and_matrices, transpose
+from .canon import hadamard, matadd, matmul, scalar_and_matrices, sort_key, transpose
 from .nodes import DiagVector
 from .shapes import dims_equal, shape_of
 
@@ -163,6 +163,50 @@ def factor_sum(expr: Any) -> Any:
         inner = matadd(*(_rest(c, f[1:], size) for c, f in split))
         return sp.MatMul(first, inner)
     return None
+
+
+def factor_hadamard(expr: Any) -> Any:
+    """(X∘Aᵀ)ᵀ + Aᵀ∘Xᵀ → Xᵀ∘(A + Aᵀ)  (a factor that a transposed ∘ product, as the ∘
+    of its factors' transposes, shares with other ∘ products of the sum; ∘ products
+    alone are left to the entrywise rules, which need their terms: σ(u) + σ(-u) = 1)
+    terminates: the shared factor appears once instead of in each of those terms."""
+    if not isinstance(expr, sp.MatAdd) or not any(
+        isinstance(t, sp.Transpose) and isinstance(t.arg, sp.HadamardProduct)
+        for t in (scalar_and_matrices(term)[1][-1] for term in expr.args)
+    ):
+        return None
+    parts = [_hadamard_factors(term) for term in expr.args]
+    counts: dict[Any, int] = {}
+    for _, factors in parts:
+        for factor in set(factors or ()):
+            counts[factor] = counts.get(factor, 0) + 1
+    shared = sorted((f for f, k in counts.items() if k >= 2), key=sort_key)
+    if not shared:
+        return None
+    common, inner, others = shared[0], [], []
+    for term, (coeff, factors) in zip(expr.args, parts, strict=True):
+        if factors is None or common not in factors:
+            others.append(term)
+            continue
+        rest = list(factors)
+        rest.remove(common)
+        inner.append(
+            matmul(coeff, rest[0] if len(rest) == 1 else hadamard(sp.HadamardProduct(*rest)))
+        )
+    return matadd(hadamard(sp.HadamardProduct(common, matadd(*inner))), *others)
+
+
+def _hadamard_factors(term: Any) -> tuple[Any, list[Any] | None]:
+    """(c, [U, V]) for c·(U∘V) or c·(Uᵀ∘Vᵀ)ᵀ-like terms, (c, None) for others."""
+    coeff, mats = scalar_and_matrices(term)
+    if len(mats) != 1:
+        return coeff, None
+    (m,) = mats
+    if isinstance(m, sp.HadamardProduct):
+        return coeff, list(m.args)
+    if isinstance(m, sp.Transpose) and isinstance(m.arg, sp.HadamardProduct):
+        return coeff, [transpose(a) for a in m.arg.args]
+    return coeff, None
 
 
 def _splits_scalar(split: list[tuple[Any, list[Any]]], end: int) -> bool:

@@ -55,6 +55,7 @@ from .rewrite_kron import (
 )
 from .rewrite_scalars import kron_scalar_factor, scalar_in_product, scalar_normal_form
 from .rewrite_sums import (
+    factor_hadamard,
     factor_scalar,
     factor_sum,
     hadamard_numbers,
@@ -87,6 +88,7 @@ __all__ = [
     "diagonal_of_outer",
     "diagonal_of_product",
     "diagonal_of_transpose",
+    "factor_hadamard",
     "factor_scalar",
     "factor_sum",
     "hadamard_numbers",
@@ -155,6 +157,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     negative_sum_factor,
     factor_scalar,
     factor_sum,
+    factor_hadamard,
 )
 
 PAIR_RULES: tuple[PairRule, ...] = (

@@ -35,6 +35,7 @@ from matderiv.rewrites import (
     diagonal_of_outer,
     diagonal_of_product,
     diagonal_of_transpose,
+    factor_hadamard,
     factor_scalar,
     factor_sum,
     hadamard_numbers,
@@ -176,6 +177,22 @@ FIRES = [
         sp.MatMul(sp.Trace(S), matadd(v, sp.MatMul(-2 * sp.Trace(S), w))),
     ),
     (factor_sum, (sp.MatAdd(C * R, E * R),), sp.MatMul(C + E, R)),
+    (
+        factor_hadamard,  # a transposed ∘ product shares Sᵀ with the other term
+        (sp.MatAdd(sp.HadamardProduct(Q.T, S.T), sp.Transpose(sp.HadamardProduct(S, Q.T))),),
+        hadamard(sp.HadamardProduct(S.T, matadd(Q.T, Q))),
+    ),
+    (
+        factor_hadamard,  # two of three terms share v; 2 (v∘w∘b) keeps its other factors
+        (
+            sp.MatAdd(
+                sp.HadamardProduct(v, w),
+                matmul(2, sp.Transpose(sp.HadamardProduct(v.T, w.T, b.T))),
+                b,
+            ),
+        ),
+        matadd(hadamard(sp.HadamardProduct(v, matadd(w, 2 * _hp(w, b)))), b),
+    ),
     (factor_sum, (sp.MatAdd(A * S, A),), sp.MatMul(A, S + sp.Identity(n))),
     (
         mixed_product,
@@ -443,6 +460,8 @@ DECLINES = [
     (vec_of_vector, (Vec(A),)),
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
     (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),
+    (factor_hadamard, (sp.MatAdd(sp.HadamardProduct(v, w), sp.HadamardProduct(v, b)),)),  # no ᵀ
+    (factor_hadamard, (sp.MatAdd(sp.HadamardProduct(S, Q), S * Q),)),  # one ∘ product
     (factor_scalar, (sp.MatAdd(2 * v, 3 * w),)),
     (factor_scalar, (sp.MatAdd(v, -w),)),
     (factor_scalar, (sp.MatAdd(sp.Trace(S) * v, sp.Trace(A.T * A) * w),)),

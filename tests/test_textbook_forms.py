@@ -328,3 +328,13 @@ def test_numerator_layout_is_the_transposed_simplified_gradient() -> None:
     assert fmt(num.result) == "(σ(X w)ᵀ - yᵀ) X", fmt(num.result)  # a sum's ᵀ distributes
     for d in (num, den):
         check_derivation(d, {m: 5, n: 3})
+
+
+def test_a_transposed_hadamard_product_shares_its_factor() -> None:
+    """∂ tr((X∘Xᵀ) A)/∂X read Aᵀ∘Xᵀ + (X∘Aᵀ)ᵀ; the transposed product is Xᵀ∘A, and
+    the shared Xᵀ gives the Cookbook-like (A + Aᵀ)∘Xᵀ."""
+    S, A = sp.MatrixSymbol("X", n, n), sp.MatrixSymbol("A", n, n)
+    d = derive(sp.Trace(sp.HadamardProduct(S, S.T) * A), S, "denominator")
+    assert fmt(d.result) == "(A + Aᵀ)∘Xᵀ", fmt(d.result)
+    for layout in ("numerator", "denominator"):
+        check_derivation(derive(sp.Trace(sp.HadamardProduct(S, S.T) * A), S, layout), {n: 3})
