@@ -142,6 +142,36 @@ def kron_through_sum(left: Any, right: Any) -> Any:
     return (matadd(*pieces),)
 
 
+def kron_factor_sum(expr: Any) -> Any:
+    """A ⊗ B + A ⊗ C → A ⊗ (B + C),  B ⊗ A + C ⊗ A → (B + C) ⊗ A  (terms c·(A ⊗ B) of
+    a sum that share a factor on one side; the others stay)
+    terminates: the shared factor appears once instead of in each of those terms."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    pairs: dict[int, tuple[Any, tuple[Any, Any]]] = {}  # term -> (c, (A, B)) of c·(A ⊗ B)
+    for i, term in enumerate(expr.args):
+        coeff, mats = scalar_and_matrices(term)
+        pair = _kron_pair(mats[0]) if len(mats) == 1 else None
+        if pair is not None:
+            pairs[i] = (coeff, pair)
+    for side in (0, 1):
+        groups: dict[Any, list[int]] = {}
+        for i, (_, pair) in pairs.items():
+            groups.setdefault(pair[side], []).append(i)
+        for shared, members in groups.items():
+            if len(members) < 2:
+                continue
+            other = matadd(*(matmul(pairs[i][0], pairs[i][1][1 - side]) for i in members))
+            merged = (
+                sp.KroneckerProduct(shared, other)
+                if side == 0
+                else sp.KroneckerProduct(other, shared)
+            )
+            rest = [t for i, t in enumerate(expr.args) if i not in members]
+            return matadd(merged, *rest)
+    return None
+
+
 def commutation_through_kron(left: Any, right: Any) -> Any:
     """K_{p,m}(A ⊗ B) → (B ⊗ A) K_{q,n}  (A: m x n, B: p x q; Magnus & Neudecker 3.9)
     terminates: the commutation matrix moves right."""

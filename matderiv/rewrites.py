@@ -43,6 +43,7 @@ from .rewrite_kron import (
     commutation_vec,
     inverse_of_kron,
     kron_commutation_swap,
+    kron_factor_sum,
     kron_outer_product,
     kron_through_sum,
     kron_unit_factor,
@@ -97,6 +98,7 @@ __all__ = [
     "inverse_cancel",
     "inverse_of_kron",
     "kron_commutation_swap",
+    "kron_factor_sum",
     "kron_outer_product",
     "kron_scalar_factor",
     "kron_through_sum",
@@ -158,6 +160,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     factor_scalar,
     factor_sum,
     factor_hadamard,
+    kron_factor_sum,
 )
 
 PAIR_RULES: tuple[PairRule, ...] = (

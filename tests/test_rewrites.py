@@ -44,6 +44,7 @@ from matderiv.rewrites import (
     inverse_cancel,
     inverse_of_kron,
     kron_commutation_swap,
+    kron_factor_sum,
     kron_outer_product,
     kron_scalar_factor,
     kron_through_sum,
@@ -198,6 +199,25 @@ FIRES = [
         mixed_product,
         (sp.KroneckerProduct(A, B), sp.KroneckerProduct(C, sp.Identity(q))),
         (sp.KroneckerProduct(A * C, B),),
+    ),
+    (
+        kron_factor_sum,  # the left factor shared, a third term left alone
+        (
+            sp.MatAdd(
+                sp.KroneckerProduct(A, B),
+                -2 * sp.KroneckerProduct(A, sp.MatrixSymbol("B2", p, q)),
+                sp.MatrixSymbol("G", m * p, n * q),
+            ),
+        ),
+        matadd(
+            sp.KroneckerProduct(A, matadd(B, -2 * sp.MatrixSymbol("B2", p, q))),
+            sp.MatrixSymbol("G", m * p, n * q),
+        ),
+    ),
+    (
+        kron_factor_sum,  # the right factor shared
+        (sp.MatAdd(sp.KroneckerProduct(S, B), sp.KroneckerProduct(Q, B)),),
+        sp.KroneckerProduct(matadd(S, Q), B),
     ),
     (
         kron_through_sum,  # the ⊗ on the left, each term's first factor
@@ -466,6 +486,14 @@ DECLINES = [
     (factor_scalar, (sp.MatAdd(v, -w),)),
     (factor_scalar, (sp.MatAdd(sp.Trace(S) * v, sp.Trace(A.T * A) * w),)),
     (mixed_product, (sp.KroneckerProduct(A, B), sp.KroneckerProduct(D, sp.Identity(q)))),
+    (  # no factor shared on either side
+        kron_factor_sum,
+        (
+            sp.MatAdd(
+                sp.KroneckerProduct(S, B), sp.KroneckerProduct(Q, sp.MatrixSymbol("B2", p, q))
+            ),
+        ),
+    ),
     (  # a term without a Kronecker product to meet
         kron_through_sum,
         (

@@ -338,3 +338,13 @@ def test_kronecker_products_meet_a_sum_by_the_mixed_product() -> None:
     assert "(Xᵀ X) ⊗ I_n" in written and "(Xᵀ ⊗ X) K_{n,m}" in written, written
     assert "(Xᵀ ⊗ I_n) (" not in written, written
     check_derivation(d, DIMS, rtol=1e-4)
+
+
+def test_kronecker_terms_sharing_a_factor_are_one_product() -> None:
+    """The Hessian of log det(XᵀX) read 2 ((XᵀX)⁻¹ ⊗ I_m - (XᵀX)⁻¹ ⊗ (X (XᵀX)⁻¹ Xᵀ) - ...);
+    A ⊗ B + A ⊗ C = A ⊗ (B + C) gives the projection I_m - X (XᵀX)⁻¹ Xᵀ."""
+    Xt = sp.MatrixSymbol("X", m, n)
+    d = hessian(sp.log(sp.Determinant(Xt.T * Xt)), Xt)
+    written = fmt(d.result)
+    assert "(Xᵀ X)⁻¹ ⊗ (I_m - X (Xᵀ X)⁻¹ Xᵀ)" in written, written
+    check_derivation(d, {n: 2, m: 4}, rtol=1e-4)
