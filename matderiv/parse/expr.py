@@ -15,7 +15,6 @@ built, so hostile input fails fast with a ParseError.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -24,13 +23,7 @@ from typing import Any
 
 import sympy as sp
 from lark import Token, Transformer_NonRecursive, Tree
-from lark.exceptions import (
-    UnexpectedCharacters,
-    UnexpectedEOF,
-    UnexpectedInput,
-    UnexpectedToken,
-    VisitError,
-)
+from lark.exceptions import UnexpectedInput, VisitError
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..errors import MatDerivError, ParseError, ShapeMismatch
@@ -45,6 +38,7 @@ from .expr_grammar import (
     PARSER,
     STRUCTURAL,
 )
+from .expr_messages import caret, suggest, syntax_error
 from .expr_ops import (
     apply_entrywise,
     check_power,
@@ -67,20 +61,6 @@ class Program:
     definitions: dict[Any, Any] = field(default_factory=dict)  # as_program=True: where=
 
 
-def _caret(text: str, pos: int | None, context: int = 40) -> str:
-    """The line of ``text`` around ``pos`` with a caret under it (long lines are cut)."""
-    pos = len(text) if pos is None else pos
-    line_start = text.rfind("\n", 0, pos) + 1
-    line_end = text.find("\n", pos)
-    line = text[line_start : line_end if line_end != -1 else len(text)]
-    column = pos - line_start
-    start = max(0, column - context)
-    shown = line[start : column + context]
-    prefix = "…" if start else ""
-    suffix = "…" if column + context < len(line) else ""
-    return f"  {prefix}{shown}{suffix}\n  {' ' * (len(prefix) + column - start)}^"
-
-
 def _check_bounds(text: str) -> None:
     if len(text) > MAX_LENGTH:
         raise ParseError(f"expression too long ({len(text)} characters; at most {MAX_LENGTH})")
@@ -88,7 +68,7 @@ def _check_bounds(text: str) -> None:
     for pos, char in enumerate(text):
         depth += (char == "(") - (char == ")")
         if depth > MAX_DEPTH:
-            raise ParseError(f"nesting deeper than {MAX_DEPTH} levels:\n{_caret(text, pos)}")
+            raise ParseError(f"nesting deeper than {MAX_DEPTH} levels:\n{caret(text, pos)}")
 
 
 def _tree_depth(tree: Tree) -> int:
@@ -100,54 +80,6 @@ def _tree_depth(tree: Tree) -> int:
             break
         stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
     return deepest
-
-
-def _describe_expected(error: UnexpectedInput) -> str:
-    expected = sorted(getattr(error, "expected", None) or getattr(error, "allowed", None) or [])
-    words = [_terminal_name(e) for e in expected]
-    return f"; expected {', '.join(words[:12])}" if words else ""
-
-
-def _terminal_name(terminal: str) -> str:
-    names = {"NAME": "a name", "NUMBER": "a number", "POW": "'^'", "$END": "end of input"}
-    if terminal in names:
-        return names[terminal]
-    try:
-        return repr(PARSER.get_terminal(terminal).pattern.value)
-    except KeyError:
-        return terminal
-
-
-def _syntax_error(text: str, error: UnexpectedInput) -> ParseError:
-    pos = getattr(error, "pos_in_stream", None)
-    if pos is None:
-        pos = len(text)
-    what = "unexpected end of input" if isinstance(error, UnexpectedEOF) else "syntax error"
-    if isinstance(error, UnexpectedCharacters):
-        what = f"unexpected character {text[pos]!r}"
-    return ParseError(f"{what}{_describe_expected(error)}:\n{_caret(text, pos)}{_hint(error)}")
-
-
-def _hint(error: UnexpectedInput) -> str:
-    """What to write instead, for the one slip common enough to name: two operands
-    side by side (``2 x``, ``x.T A x``), which is no product in this syntax."""
-    if (
-        isinstance(error, UnexpectedToken)
-        and error.token.type in ("NAME", "NUMBER", "LPAR")
-        and "AT" in error.expected
-    ):
-        return (
-            "\nTwo operands side by side are not a product here: write A @ B for a "
-            "matrix product and 2 * x for a multiple."
-        )
-    return ""
-
-
-def _suggest(name: str, choices: list[str], cutoff: float = 0.5) -> str:
-    """Close matches of ``name`` (by difflib's ratio; function names need 0.7, so floor
-    does not suggest log)."""
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=cutoff)
-    return f" Did you mean {', '.join(close)}?" if close else ""
 
 
 class _Build(Transformer_NonRecursive):
@@ -167,7 +99,7 @@ class _Build(Transformer_NonRecursive):
         (token,) = items
         if len(token) > MAX_DIGITS:
             raise ParseError(
-                f"number {token[:12]}... is too long:\n{_caret(self.text, token.start_pos)}"
+                f"number {token[:12]}... is too long:\n{caret(self.text, token.start_pos)}"
             )
         if token.isdigit():
             return sp.Integer(int(token))
@@ -176,7 +108,7 @@ class _Build(Transformer_NonRecursive):
         if not math.isfinite(value) or (value == 0 and mantissa.strip("0.") != ""):
             raise ParseError(
                 f"number {token} is beyond the range of floating point (about 1e±308):\n"
-                f"{_caret(self.text, token.start_pos)}"
+                f"{caret(self.text, token.start_pos)}"
             )
         return sp.Rational(str(token))  # exact, as written: 0.5 is 1/2, as in the LaTeX reader
 
@@ -191,31 +123,31 @@ class _Build(Transformer_NonRecursive):
         if token == "T" and re.search(r"(\^|\*\*)\s*-?\s*$", self.text[: token.start_pos]):
             raise ParseError(
                 f"'^' is an entrywise power in this syntax, and T is no exponent:\n"
-                f"{_caret(self.text, token.start_pos)}\n"
+                f"{caret(self.text, token.start_pos)}\n"
                 "Write X.T for the transpose Xᵀ and inv(X).T for the transposed inverse X⁻ᵀ "
                 "(or the LaTeX X^{-T}, with braces)."
             )
         known = [*self.symbols, *self.names, *self.dims]
-        hint = _suggest(str(token), known)
+        hint = suggest(str(token), known)
         before = self.text[: token.start_pos]
         if re.search(rf"\b(?:{'|'.join(DIMENSION_ARGUMENTS)})\([^()]*$", before):
             sizes = ", ".join(map(str, self.dims)) or "none yet"
             raise ParseError(
-                f"unknown dimension '{token}':\n{_caret(self.text, token.start_pos)}\n"
+                f"unknown dimension '{token}':\n{caret(self.text, token.start_pos)}\n"
                 "Dimensions are the sizes in the declared shapes (here: "
                 f"{sizes}); declare a matrix with that size (on the command line, e.g. "
                 f"'v: {token}' in --shapes) or write a number."
-                f"{_suggest(str(token), list(map(str, self.dims)))}"
+                f"{suggest(str(token), list(map(str, self.dims)))}"
             )
         after = self.text[(token.start_pos or 0) + len(token) :]
         if re.search(rf"(?:^|;)\s*{re.escape(str(token))}\s*=(?!=)", after):
             raise ParseError(
-                f"{token} is used before its definition:\n{_caret(self.text, token.start_pos)}\n"
+                f"{token} is used before its definition:\n{caret(self.text, token.start_pos)}\n"
                 f"Definitions run in order, each using the names defined before it: define "
                 f"{token} first (a program has no cycles)."
             )
         raise ParseError(
-            f"unknown symbol '{token}':\n{_caret(self.text, token.start_pos)}\n"
+            f"unknown symbol '{token}':\n{caret(self.text, token.start_pos)}\n"
             f"Declare its shape: on the command line in --shapes (--shapes '{token}: n x m', "
             f"or '{token}: 1' for a scalar), "
             "in Python among the symbols given; a candidate of verify may use the symbols "
@@ -271,7 +203,7 @@ class _Build(Transformer_NonRecursive):
     def pow(self, items: list[Any]) -> Any:
         base, op, exponent = items
         if is_matrix(exponent) or not exponent.is_number:
-            where = f":\n{_caret(self.text, op.start_pos)}" if isinstance(op, Token) else ""
+            where = f":\n{caret(self.text, op.start_pos)}" if isinstance(op, Token) else ""
             raise ParseError(
                 "exponents must be numbers (A^2 is entrywise; exp(x) for e to the x)" + where
             )
@@ -316,7 +248,7 @@ class _Build(Transformer_NonRecursive):
                 kind = (
                     "matrices" if wants_matrix else f"dimensions, e.g. {DIMENSION_ARGUMENTS[name]}"
                 )
-                raise ParseError(f"{name} expects {kind}:\n{_caret(self.text, token.start_pos)}")
+                raise ParseError(f"{name} expects {kind}:\n{caret(self.text, token.start_pos)}")
             try:
                 return build(*args)
             except MatDerivError:
@@ -327,17 +259,17 @@ class _Build(Transformer_NonRecursive):
             raise ParseError(
                 f"{name} is not differentiable: it jumps at every integer and its derivative "
                 f"is 0 elsewhere, so matderiv does not take it:\n"
-                f"{_caret(self.text, token.start_pos)}"
+                f"{caret(self.text, token.start_pos)}"
             )
         raise ParseError(
-            f"unknown function {name!r}:\n{_caret(self.text, token.start_pos)}\n"
-            f"Known: {', '.join(FUNCTIONS)}.{_suggest(name, FUNCTIONS, cutoff=0.7)}"
+            f"unknown function {name!r}:\n{caret(self.text, token.start_pos)}\n"
+            f"Known: {', '.join(FUNCTIONS)}.{suggest(name, FUNCTIONS, cutoff=0.7)}"
         )
 
     def _matrix_power(self, token: Any, args: list[Any]) -> Any:
         """matrix_power(A, k) = Aᵏ (A A ... A; negative k: powers of A⁻¹), as NumPy's
         numpy.linalg.matrix_power; ``A^k`` is the entrywise power."""
-        where = _caret(self.text, token.start_pos)
+        where = caret(self.text, token.start_pos)
         if len(args) != 2 or not is_matrix(args[0]) or is_matrix(args[1]):
             raise ParseError(
                 f"matrix_power takes a square matrix and an integer, "
@@ -371,7 +303,7 @@ class _Build(Transformer_NonRecursive):
         try:
             return norm(arg, p)
         except MatDerivError as exc:
-            raise ParseError(f"{exc}:\n{_caret(self.text, token.start_pos)}") from None
+            raise ParseError(f"{exc}:\n{caret(self.text, token.start_pos)}") from None
 
     # statements
     def assign(self, items: list[Any]) -> Any:
@@ -413,7 +345,7 @@ def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = Fals
     try:
         tree = PARSER.parse(text)
     except UnexpectedInput as exc:
-        raise _syntax_error(text, exc) from None
+        raise syntax_error(text, exc) from None
     if _tree_depth(tree) > MAX_DEPTH * 2:
         raise ParseError(f"expression nested deeper than {MAX_DEPTH * 2} operations")
     builder = _Build(text, symbols, as_program)

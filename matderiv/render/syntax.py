@@ -25,6 +25,8 @@ from ..parse.expr_grammar import ELEMENTWISE
 from ..parse.limits import MAX_MATRIX_POWER
 from .grouping import relu_operand, step_operand
 from .syntax_forms import (
+    _NAME,
+    _entrywise_name,
     _fraction_parts,
     _is_one_by_one,
     _is_ones,
@@ -33,13 +35,13 @@ from .syntax_forms import (
     _ones_term,
     _parses_as_matrix,
     _split_matmul,
+    to_shapes,
 )
 
 # The grammar's precedence levels, loosest first.  An operand printed below the
 # level its position needs gets parentheses.
 SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = range(6)
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 #: scalar functions the syntax spells with their SymPy name (sqrt is a Pow)
 _SCALAR_FUNCTIONS = ("abs", "cos", "exp", "log", "sign", "sin", "tanh")
@@ -379,54 +381,9 @@ class SyntaxPrinter(StrPrinter):
         return self._call("relu", arg)
 
 
-def _body(function: Any, t: Any) -> Any:
-    """An entrywise function's body at the variable t, so Lambdas compare up to renaming."""
-    if isinstance(function, sp.Lambda):
-        if len(function.variables) != 1:
-            return None
-        return function.expr.xreplace({function.variables[0]: t})
-    return function(t)
-
-
-def _entrywise_name(expr: Any) -> str:
-    """The syntax's name for an ElementwiseApplyFunction's function (tanh, sigmoid ...)."""
-    t = sp.Dummy("t")
-    body = _body(expr.function, t)
-    for name, make in ELEMENTWISE.items():
-        if body == _body(make(), t):
-            return name
-    raise _no_syntax(expr, f"its entrywise function is none of {', '.join(sorted(ELEMENTWISE))}")
-
-
 def to_syntax(expr: Any) -> str:
     """``expr`` in matderiv's expression syntax, e.g. ``a.T @ inv(X) @ b + tr(X)``."""
     return str(SyntaxPrinter()._print(sp.sympify(expr)))
 
 
-def _dimension(d: Any, symbol: Any) -> str:
-    d = sp.sympify(d)
-    if (d.is_Integer and d > 0) or (d.is_Symbol and _NAME.fullmatch(d.name)):
-        return str(d)
-    raise MatDerivError(
-        f"{symbol.name} has the dimension {d}, which a declaration cannot write: "
-        "declare matrices with positive integers or names as dimensions"
-    )
-
-
-def to_shapes(expr: Any) -> str:
-    """Declarations of every MatrixSymbol in ``expr``, sorted by name: ``"A: m x n, x: n"``."""
-    symbols: dict[str, Any] = {}
-    for symbol in sp.sympify(expr).atoms(sp.MatrixSymbol):
-        if symbols.setdefault(symbol.name, symbol) != symbol:
-            raise MatDerivError(
-                f"two matrices are named {symbol.name}, of shapes {symbols[symbol.name].shape} "
-                f"and {symbol.shape}; a declaration gives a name one shape"
-            )
-    out = []
-    for name in sorted(symbols):
-        symbol = symbols[name]
-        if not _NAME.fullmatch(name):
-            raise _no_syntax(symbol, "its name is not an identifier")
-        rows, cols = (_dimension(d, symbol) for d in symbol.shape)
-        out.append(f"{name}: {rows}" if cols == "1" else f"{name}: {rows} x {cols}")
-    return ", ".join(out)
+__all__ = ["SyntaxPrinter", "to_shapes", "to_syntax"]

@@ -1,12 +1,15 @@
 """The forms an expression takes in matderiv's syntax (for ``syntax.py``).
 
 Splitting products into coefficient and factors, Kronecker factors with their
-scalars in front, and what the parser will read back as a matrix rather than a
-scalar: the decisions ``SyntaxPrinter`` makes before it writes any text.
+scalars in front, what the parser will read back as a matrix rather than a
+scalar, the syntax's name of an entrywise function: the decisions
+``SyntaxPrinter`` makes before it writes any text; and ``to_shapes``, the
+declarations of an expression's matrices.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sympy as sp
@@ -15,6 +18,9 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import MatDerivError
 from ..nodes import AsScalar
+from ..parse.expr_grammar import ELEMENTWISE
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _no_syntax(expr: Any, why: str) -> MatDerivError:
@@ -135,3 +141,51 @@ def _fraction_parts(expr: Any) -> tuple[Any, list[Any], list[Any]]:
         else:
             top.append(factor)
     return coeff, top, bottom
+
+
+def _body(function: Any, t: Any) -> Any:
+    """An entrywise function's body at the variable t, so Lambdas compare up to renaming."""
+    if isinstance(function, sp.Lambda):
+        if len(function.variables) != 1:
+            return None
+        return function.expr.xreplace({function.variables[0]: t})
+    return function(t)
+
+
+def _entrywise_name(expr: Any) -> str:
+    """The syntax's name for an ElementwiseApplyFunction's function (tanh, sigmoid ...)."""
+    t = sp.Dummy("t")
+    body = _body(expr.function, t)
+    for name, make in ELEMENTWISE.items():
+        if body == _body(make(), t):
+            return name
+    raise _no_syntax(expr, f"its entrywise function is none of {', '.join(sorted(ELEMENTWISE))}")
+
+
+def _dimension(d: Any, symbol: Any) -> str:
+    d = sp.sympify(d)
+    if (d.is_Integer and d > 0) or (d.is_Symbol and _NAME.fullmatch(d.name)):
+        return str(d)
+    raise MatDerivError(
+        f"{symbol.name} has the dimension {d}, which a declaration cannot write: "
+        "declare matrices with positive integers or names as dimensions"
+    )
+
+
+def to_shapes(expr: Any) -> str:
+    """Declarations of every MatrixSymbol in ``expr``, sorted by name: ``"A: m x n, x: n"``."""
+    symbols: dict[str, Any] = {}
+    for symbol in sp.sympify(expr).atoms(sp.MatrixSymbol):
+        if symbols.setdefault(symbol.name, symbol) != symbol:
+            raise MatDerivError(
+                f"two matrices are named {symbol.name}, of shapes {symbols[symbol.name].shape} "
+                f"and {symbol.shape}; a declaration gives a name one shape"
+            )
+    out = []
+    for name in sorted(symbols):
+        symbol = symbols[name]
+        if not _NAME.fullmatch(name):
+            raise _no_syntax(symbol, "its name is not an identifier")
+        rows, cols = (_dimension(d, symbol) for d in symbol.shape)
+        out.append(f"{name}: {rows}" if cols == "1" else f"{name}: {rows} x {cols}")
+    return ", ".join(out)

@@ -1,0 +1,74 @@
+"""The messages of the expression syntax's parser: the line with a caret under the
+place, what the grammar expected there, the one slip common enough to name (two
+operands side by side), and close matches of an unknown name."""
+
+from __future__ import annotations
+
+import difflib
+
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from ..errors import ParseError
+from .expr_grammar import PARSER
+
+
+def caret(text: str, pos: int | None, context: int = 40) -> str:
+    """The line of ``text`` around ``pos`` with a caret under it (long lines are cut)."""
+    pos = len(text) if pos is None else pos
+    line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos)
+    line = text[line_start : line_end if line_end != -1 else len(text)]
+    column = pos - line_start
+    start = max(0, column - context)
+    shown = line[start : column + context]
+    prefix = "…" if start else ""
+    suffix = "…" if column + context < len(line) else ""
+    return f"  {prefix}{shown}{suffix}\n  {' ' * (len(prefix) + column - start)}^"
+
+
+def _describe_expected(error: UnexpectedInput) -> str:
+    expected = sorted(getattr(error, "expected", None) or getattr(error, "allowed", None) or [])
+    words = [_terminal_name(e) for e in expected]
+    return f"; expected {', '.join(words[:12])}" if words else ""
+
+
+def _terminal_name(terminal: str) -> str:
+    names = {"NAME": "a name", "NUMBER": "a number", "POW": "'^'", "$END": "end of input"}
+    if terminal in names:
+        return names[terminal]
+    try:
+        return repr(PARSER.get_terminal(terminal).pattern.value)
+    except KeyError:
+        return terminal
+
+
+def syntax_error(text: str, error: UnexpectedInput) -> ParseError:
+    pos = getattr(error, "pos_in_stream", None)
+    if pos is None:
+        pos = len(text)
+    what = "unexpected end of input" if isinstance(error, UnexpectedEOF) else "syntax error"
+    if isinstance(error, UnexpectedCharacters):
+        what = f"unexpected character {text[pos]!r}"
+    return ParseError(f"{what}{_describe_expected(error)}:\n{caret(text, pos)}{_hint(error)}")
+
+
+def _hint(error: UnexpectedInput) -> str:
+    """What to write instead, for the one slip common enough to name: two operands
+    side by side (``2 x``, ``x.T A x``), which is no product in this syntax."""
+    if (
+        isinstance(error, UnexpectedToken)
+        and error.token.type in ("NAME", "NUMBER", "LPAR")
+        and "AT" in error.expected
+    ):
+        return (
+            "\nTwo operands side by side are not a product here: write A @ B for a "
+            "matrix product and 2 * x for a multiple."
+        )
+    return ""
+
+
+def suggest(name: str, choices: list[str], cutoff: float = 0.5) -> str:
+    """Close matches of ``name`` (by difflib's ratio; function names need 0.7, so floor
+    does not suggest log)."""
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=cutoff)
+    return f" Did you mean {', '.join(close)}?" if close else ""
