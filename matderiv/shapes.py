@@ -163,8 +163,9 @@ def _check_scalar_function(node: Any) -> None:
 
 
 def check_shapes(expr: Any) -> None:
-    """Raise ShapeMismatch at the first node whose operands do not conform, and
-    UnsupportedNode at an entrywise function with a matrix in its body."""
+    """Raise ShapeMismatch at the first node whose operands do not conform,
+    UnsupportedNode at an entrywise function with a matrix in its body, and
+    MatDerivError at a node with no real value (``check_defined``)."""
     for node in walk(expr):
         check_node(node)
         check_defined(node, expr)
