@@ -172,7 +172,8 @@ def _power(factor: Any) -> tuple[Any, Any]:
     return factor, sp.S.One
 
 
-def _from_power(base: Any, total: Any) -> Any:
+def from_power(base: Any, total: Any) -> Any:
+    """Bᵏ for an integer k, in its plainest node: I for k = 0, B for 1, B⁻¹ for -1."""
     if total == 0:
         return sp.Identity(shape_of(base)[0])
     if total == 1:
@@ -186,7 +187,7 @@ def _nested_power(node: Any) -> Any:
     base, total = _power(node)
     if base is node.args[0] and total == node.args[1]:
         return node
-    return _from_power(base, total)
+    return from_power(base, total)
 
 
 def _combine(left: Any, right: Any) -> Any:
@@ -199,7 +200,7 @@ def _combine(left: Any, right: Any) -> Any:
     other, q = _power(right)
     if base != other or not dims_equal(*shape_of(base)):
         return None
-    return _from_power(base, p + q)
+    return from_power(base, p + q)
 
 
 def matmul(*factors: Any) -> Any:

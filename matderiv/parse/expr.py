@@ -26,6 +26,7 @@ from lark import Token, Transformer_NonRecursive, Tree
 from lark.exceptions import UnexpectedInput, VisitError
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from ..canon import from_power
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..norms import norm
@@ -292,11 +293,7 @@ class _Build(Transformer_NonRecursive):
                 f"matrix_power({base}, {k}): {base} is {rows} x {cols}; only a square "
                 f"matrix has powers. Hint: A^{k} is the entrywise power.\n{where}"
             )
-        if k == 0:
-            return sp.Identity(rows)
-        if k == 1:
-            return base
-        return sp.Inverse(base) if k == -1 else sp.MatPow(base, k)
+        return from_power(base, k)
 
     def _norm_p(self, token: Any, arg: Any, p: Any) -> Any:
         """norm(x, 1) = 𝟏ᵀ|x|, norm(x, 2) = norm(x), as numpy.linalg.norm(x, p) of a vector."""
