@@ -122,9 +122,7 @@ def _derive(
     log: list[Rewrite] = []  # the result's, in the layout's
     if is_scalar_shape(out_shape):
         grad, locals_, chains = reverse(graph, chain_log, program)
-        # simplified as the gradient, then transposed for numerator layout: the rules
-        # combine σ(u) + σ(-u) = 1 in G, not in the transposed terms of Gᵀ
-        raw = layouts.finish_gradient(grad, var, "denominator")
+        raw = layouts.finish_gradient(grad, var)  # transposed below for numerator layout
         chain_steps = builder.reverse_chain(chains)
         mode = "reverse"
     else:

@@ -91,8 +91,11 @@ def parse_wrt(wrt: Any) -> Variable:
     )
 
 
-def finish_gradient(grad: Any, var: Variable, layout: str) -> Any:
-    """The final form of a scalar's derivative, from its gradient G shaped like X."""
+def finish_gradient(grad: Any, var: Variable) -> Any:
+    """A scalar's derivative in denominator layout, from its gradient G shaped like X
+    (a column over vec(X) for a vec variable).  The numerator layout's is its
+    transpose, which the engine takes after simplifying: the rules combine
+    σ(u) + σ(-u) = 1 in G, not in the transposed terms of Gᵀ."""
     if grad is None:
         grad = sp.ZeroMatrix(*var.shape)
     if not getattr(grad, "is_Matrix", False):  # a 1 x 1 variable: vec(w) = w
@@ -101,7 +104,7 @@ def finish_gradient(grad: Any, var: Variable, layout: str) -> Any:
         grad = Vec(grad)
     elif var.form == "vecT":
         grad = Vec(transpose(grad))
-    return transpose(grad) if layout == "numerator" else grad
+    return grad
 
 
 def finish_jacobian(jac: Any, out_shape: Shape, var: Variable, layout: str) -> Any:
