@@ -170,21 +170,19 @@ def factor_hadamard(expr: Any) -> Any:
     of its factors' transposes, shares with other ∘ products of the sum; ∘ products
     alone are left to the entrywise rules, which need their terms: σ(u) + σ(-u) = 1)
     terminates: the shared factor appears once instead of in each of those terms."""
-    if not isinstance(expr, sp.MatAdd) or not any(
-        isinstance(t, sp.Transpose) and isinstance(t.arg, sp.HadamardProduct)
-        for t in (scalar_and_matrices(term)[1][-1] for term in expr.args)
-    ):
+    if not isinstance(expr, sp.MatAdd):
         return None
     parts = [_hadamard_factors(term) for term in expr.args]
     counts: dict[Any, int] = {}
-    for _, factors in parts:
+    for _, factors, _ in parts:
         for factor in set(factors or ()):
             counts[factor] = counts.get(factor, 0) + 1
-    shared = sorted((f for f, k in counts.items() if k >= 2), key=sort_key)
+    in_transposed = {f for _, factors, transposed in parts if transposed for f in factors or ()}
+    shared = sorted((f for f in in_transposed if counts[f] >= 2), key=sort_key)
     if not shared:
         return None
     common, inner, others = shared[0], [], []
-    for term, (coeff, factors) in zip(expr.args, parts, strict=True):
+    for term, (coeff, factors, _) in zip(expr.args, parts, strict=True):
         if factors is None or common not in factors:
             others.append(term)
             continue
@@ -196,17 +194,18 @@ def factor_hadamard(expr: Any) -> Any:
     return matadd(hadamard(sp.HadamardProduct(common, matadd(*inner))), *others)
 
 
-def _hadamard_factors(term: Any) -> tuple[Any, list[Any] | None]:
-    """(c, [U, V]) for c·(U∘V) or c·(Uᵀ∘Vᵀ)ᵀ-like terms, (c, None) for others."""
+def _hadamard_factors(term: Any) -> tuple[Any, list[Any] | None, bool]:
+    """(c, [U, V], False) for c·(U∘V), (c, [U, V], True) for c·(Uᵀ∘Vᵀ)ᵀ, and
+    (c, None, False) for other terms."""
     coeff, mats = scalar_and_matrices(term)
     if len(mats) != 1:
-        return coeff, None
+        return coeff, None, False
     (m,) = mats
     if isinstance(m, sp.HadamardProduct):
-        return coeff, list(m.args)
+        return coeff, list(m.args), False
     if isinstance(m, sp.Transpose) and isinstance(m.arg, sp.HadamardProduct):
-        return coeff, [transpose(a) for a in m.arg.args]
-    return coeff, None
+        return coeff, [transpose(a) for a in m.arg.args], True
+    return coeff, None, False
 
 
 def _splits_scalar(split: list[tuple[Any, list[Any]]], end: int) -> bool:

@@ -481,6 +481,16 @@ DECLINES = [
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
     (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),
     (factor_hadamard, (sp.MatAdd(sp.HadamardProduct(v, w), sp.HadamardProduct(v, b)),)),  # no ᵀ
+    (  # the transposed ∘ product sits inside a longer product: it takes no part
+        factor_hadamard,
+        (
+            sp.MatAdd(
+                sp.HadamardProduct(v, w),
+                sp.HadamardProduct(v, b),
+                matmul(S, sp.Transpose(sp.HadamardProduct(v.T, w.T))),
+            ),
+        ),
+    ),
     (factor_hadamard, (sp.MatAdd(sp.HadamardProduct(S, Q), S * Q),)),  # one ∘ product
     (factor_scalar, (sp.MatAdd(2 * v, 3 * w),)),
     (factor_scalar, (sp.MatAdd(v, -w),)),
