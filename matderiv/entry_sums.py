@@ -81,13 +81,15 @@ def _same_value(total: sp.Sum, value: Any) -> bool:
     """Whether the sum and its reading agree at random values, each dimension a
     different small size."""
     symbols = (total.atoms(sp.Symbol) | value.atoms(sp.Symbol)) - set(total.variables)
-    dims = sorted((s for s in symbols if s.is_integer), key=str)
+    matrices = total.atoms(sp.MatrixSymbol) | value.atoms(sp.MatrixSymbol)
+    sizes = set().union(*(sp.sympify(size).free_symbols for m in matrices for size in m.shape))
+    dims = sorted((s for s in symbols if s.is_integer or s in sizes), key=str)
     if len(dims) > len(_SIZES):
         return False
     rng = np.random.default_rng(0)
     values: dict[Any, Any] = dict(zip(dims, _SIZES, strict=False))
-    values.update((s, sp.Float(rng.uniform(0.5, 1.5))) for s in symbols if not s.is_integer)
-    for m in total.atoms(sp.MatrixSymbol) | value.atoms(sp.MatrixSymbol):
+    values.update((s, sp.Float(rng.uniform(0.5, 1.5))) for s in symbols if s not in values)
+    for m in matrices:
         rows, cols = (int(sp.sympify(size).subs(values)) for size in m.shape)
         values[m] = sp.ImmutableMatrix(rng.standard_normal((rows, cols)))
     try:

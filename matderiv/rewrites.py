@@ -6,9 +6,9 @@ adjacent factors of a product live in ``PAIR_RULES``; the others in
 ``NODE_RULES``.  Within a table the rules are tried in order.  ``simplify.py``
 applies them to a fixed point.  The rules themselves live by subject:
 ``rewrite_kron.py`` (⊗, K_{m,n}, vec), ``rewrite_diag.py`` (diag, the diagonal,
-traces), ``rewrite_sums.py`` (sums, ones, signs), ``rewrite_inverse.py`` (inverses of
-products), ``rewrite_scalars.py`` (1 x 1 matrices in products) and ``rewrite_exp.py``
-(the softmax and the sigmoid).
+traces), ``rewrite_sums.py`` (sums, ones), ``rewrite_signs.py`` (signs, scalar
+factors), ``rewrite_inverse.py`` (inverses of products), ``rewrite_scalars.py``
+(1 x 1 matrices in products) and ``rewrite_exp.py`` (the softmax and the sigmoid).
 
 Every rule makes the expression strictly smaller or moves a commutation
 matrix strictly to the right, so the rewriting terminates.
@@ -55,18 +55,15 @@ from .rewrite_kron import (
     vec_row_kron,
 )
 from .rewrite_scalars import kron_scalar_factor, scalar_in_product, scalar_normal_form
+from .rewrite_signs import factor_scalar, negated_sum, negative_sum_factor, sign_with_abs
 from .rewrite_sums import (
     factor_hadamard,
-    factor_scalar,
     factor_sum,
     hadamard_numbers,
     hadamard_ones,
     inner_with_inverse,
-    negated_sum,
-    negative_sum_factor,
     ones_through_constants,
     power_of_power,
-    sign_with_abs,
     vector_through_sum,
 )
 

@@ -34,6 +34,10 @@ SIZES = {n: 3, m: 4}
         ((x.T * sp.Inverse(X) * b)[0, 0], X),
         (sp.log((x.T * (A + X) * x)[0, 0] ** 2), X),
         (sp.sqrt((x.T * x)[0, 0]), x),  # SymPy writes Sum(x[i, 0]**2): read as x[i]·x[i]
+        # entries of sums: SymPy writes x[i, 0] - b[i, 0]
+        (((x - b).T * sp.Inverse(X) * (x - b))[0, 0], X),
+        (((x - b).T * A * (x - b))[0, 0], x),
+        (((x + 2 * b).T * (X - A) * b)[0, 0], X),
     ],
 )
 @pytest.mark.parametrize("layout", ["numerator", "denominator"])
@@ -42,6 +46,18 @@ def test_an_entry_of_a_one_by_one_product_is_differentiated(expr, wrt, layout) -
     d = derive(expr, wrt, layout)
     assert not d.result.has(sp.Sum)
     check_derivation(d, SIZES)
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_dimensions_without_assumptions_are_read_as_sizes(layout) -> None:
+    """sp.Symbol("p") with no integer=True, as most users write a dimension: the
+    reading is still checked at integer sizes (it was refused: p got a float value)."""
+    p = sp.Symbol("p")
+    S, mu, v = sp.MatrixSymbol("S", p, p), sp.MatrixSymbol("mu", p, 1), sp.MatrixSymbol("v", p, 1)
+    f = -sp.log(sp.Determinant(S)) / 2 - ((v - mu).T * S.I * (v - mu))[0, 0] / 2
+    assert f.has(sp.Sum)
+    for wrt in (S, mu):
+        check_derivation(derive(f, wrt, layout), {p: 3})
 
 
 def test_the_gradient_hessian_and_verify_read_as_the_product() -> None:

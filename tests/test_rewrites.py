@@ -316,6 +316,11 @@ FIRES = [
         (sp.MatMul(-1, S.T, sp.MatAdd(v, -w)),),
         matmul(S.T, matadd(w, -v)),
     ),
+    (  # -(-v - w)(-vᵀ - wᵀ) → (v + w)(-vᵀ - wᵀ): all negative, twin or not
+        negative_sum_factor,
+        (sp.MatMul(-1, matadd(-v, -w), matadd(-v.T, -w.T)),),
+        matmul(matadd(v, w), matadd(-v.T, -w.T)),
+    ),
     (  # -(-P - 2Q) S → (P + 2Q) S (a Hessian's double negation)
         negative_sum_factor,
         (sp.MatMul(-1, sp.MatAdd(-S, -2 * S.T), S),),
@@ -579,6 +584,10 @@ DECLINES = [
     (sign_with_abs, (sp.sign(DET) * sp.sqrt(sp.Abs(DET)),)),  # not an integer power
     (negative_sum_factor, (sp.MatMul(-1, sp.MatAdd(-v, -w)),)),  # negated_sum's case
     (negative_sum_factor, (sp.MatMul(-1, S, sp.MatAdd(v, w, -b)),)),  # more + than -
+    (  # -Sᵀ (v - w)(vᵀ - wᵀ) Sᵀ: a sum beside its own transpose keeps the sign out
+        negative_sum_factor,
+        (sp.MatMul(-1, S.T, matadd(v, -w), matadd(v.T, -w.T), S.T),),
+    ),
     (negated_sum, (sp.MatMul(-1, S, sp.MatAdd(v, -w)),)),
     (power_of_power, (sp.HadamardPower(v.applyfunc(sp.tanh), 2),)),
     (power_of_power, (sp.HadamardPower(v, 2),)),
@@ -600,7 +609,7 @@ def test_rule_declines_when_it_does_not_apply(rule, args) -> None:
 def test_a_common_scalar_factor_comes_from_the_top_level_factors_only() -> None:
     """The factor of c·u·t A + c·u²·t³ B is u·t, with u = (1 + (1 + t)²)² kept whole.
     (sp.gcd expanded such coefficients into polynomials: minutes on a deep one.)"""
-    from matderiv.rewrite_sums import _common_scalar
+    from matderiv.rewrite_signs import _common_scalar
 
     t = sp.Symbol("t", positive=True)
     u = (1 + (1 + t) ** 2) ** 2

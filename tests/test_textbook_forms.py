@@ -338,3 +338,22 @@ def test_a_transposed_hadamard_product_shares_its_factor() -> None:
     assert fmt(d.result) == "(A + Aᵀ)∘Xᵀ", fmt(d.result)
     for layout in ("numerator", "denominator"):
         check_derivation(derive(sp.Trace(sp.HadamardProduct(S, S.T) * A), S, layout), {n: 3})
+
+
+def test_a_sum_beside_its_own_transpose_keeps_its_sign_and_prints_transposed() -> None:
+    """The Gaussian log-likelihood's ∂/∂S read S⁻ᵀ (mu - x) (xᵀ - muᵀ) S⁻ᵀ: the sign
+    went into one of two twin sums and the other printed with its ᵀ distributed.  Now
+    -S⁻ᵀ (x - mu) (x - mu)ᵀ S⁻ᵀ, as the Cookbook writes it, read back alike."""
+    S, mu = sp.MatrixSymbol("S", n, n), sp.MatrixSymbol("mu", n, 1)
+    q = (x - mu).T * S.I * (x - mu)
+    d = gradient(q, S)
+    assert fmt(d.result) == "-S⁻ᵀ (x - mu) (x - mu)ᵀ S⁻ᵀ", fmt(d.result)
+    assert r"\left(x - \mu\right)^{T}" in tex(d.result)
+    assert parse_unicode(fmt(d.result), {"S": S, "mu": mu, "x": x}).doit() == d.result.doit()
+    for layout in ("numerator", "denominator"):
+        check_derivation(derive(q, S, layout), {n: 3})
+    # a sum with no twin keeps its ᵀ in its terms (the headline's B x + b form)
+    lone = matmul(sp.MatAdd(x.T, -mu.T), S, x)
+    assert fmt(lone) == "(xᵀ - muᵀ) S x", fmt(lone)
+    twin = matmul(sp.MatAdd(x.T, -mu.T), S, sp.MatAdd(x, -mu))
+    assert fmt(twin) == "(x - mu)ᵀ S (x - mu)", fmt(twin)

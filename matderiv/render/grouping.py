@@ -17,6 +17,9 @@ Three decisions live here:
   (``str``, ``latex``, matderiv's) parenthesises it alike.
 - **Operands that need no parentheses** in a ⊗ or ∘ product: symbols, calls,
   transposes and inverses (``self_contained``).
+- **A sum beside its own transpose** in a matrix product prints as that
+  transpose: (x - μ)(x - μ)ᵀ and (x - μ)ᵀ A (x - μ), not (x - μ)(xᵀ - μᵀ)
+  (``with_transposed_twins``).
 - **Entrywise functions written as calls.**  tanh, exp, log (SymPy functions),
   the sigmoid σ(t) = 1/(1 + exp(-t)), relu, softplus, step, abs and sign print as
   calls, σ(X w); any other function as a mapping, (t ↦ ...)∘(X w).
@@ -25,6 +28,7 @@ Three decisions live here:
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import sympy as sp
@@ -169,6 +173,36 @@ def is_unit(factors: tuple[Any, ...]) -> bool:
         and isinstance(factors[0], (sp.Identity, sp.OneMatrix))
         and sp.Integer(1) == factors[0].shape[0] == factors[0].shape[1]
     )
+
+
+# -- a sum beside its own transpose ---------------------------------------------------
+
+
+def _transposes(expr: Any) -> int:
+    return sum(1 for node in sp.preorder_traversal(expr) if isinstance(node, sp.Transpose))
+
+
+def with_transposed_twins(factors: tuple[Any, ...]) -> list[Any]:
+    """The factors of a matrix product, each sum that is the transpose of another sum
+    factor (with its transposes taken into its terms) written as that transpose:
+    (x - μ)(xᵀ - μᵀ) as (x - μ)(x - μ)ᵀ.  Of two twins, the one with more ᵀ in
+    its terms becomes the transpose."""
+    from ..canon import transpose  # not at the top: canon → shapes → the printers
+
+    out = list(factors)
+    sums = [f for f in factors if isinstance(f, sp.MatAdd)]
+    if len(sums) < 2:
+        return out
+    for k, factor in enumerate(factors):
+        if not isinstance(factor, sp.MatAdd):
+            continue
+        terms = Counter(factor.args)  # a sum's terms in any order
+        twin = next(
+            (f for f in sums if f is not factor and Counter(transpose(f).args) == terms), None
+        )
+        if twin is not None and _transposes(factor) > _transposes(twin):
+            out[k] = sp.Transpose(twin)
+    return out
 
 
 # -- entrywise functions ----------------------------------------------------------

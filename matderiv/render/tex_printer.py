@@ -23,6 +23,7 @@ from .grouping import (
     self_contained,
     signed,
     step_operand,
+    with_transposed_twins,
 )
 from .unicode import accented
 
@@ -166,7 +167,7 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
             rf"\left({self._print(m)}\right)"
             if isinstance(m, grouped) or (_squared(m) and len(mats) > 1)
             else self._print(m)
-            for m in mats
+            for m in with_transposed_twins(tuple(mats))
         )
         if coeff == 1:
             return body

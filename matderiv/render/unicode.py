@@ -28,6 +28,7 @@ from .grouping import (
     self_contained,
     signed,
     step_operand,
+    with_transposed_twins,
 )
 
 _PREC_PRODUCT = 50
@@ -71,7 +72,8 @@ class UnicodePrinter(SizedConstants, StrPrinter):
             return f"({text})" if isinstance(coeff, sp.Add) else text
         several = len(factors.args) > 1
         parts = [
-            f"({self._print(f)})" if _grouped(f, several) else self._print(f) for f in factors.args
+            f"({self._print(f)})" if _grouped(f, several) else self._print(f)
+            for f in with_transposed_twins(factors.args)
         ]
         parts = [  # -tr(A) X reads as a difference after another factor or a number
             f"({p})" if p.startswith("-") and (k or coeff != 1) else p for k, p in enumerate(parts)
