@@ -24,9 +24,10 @@ class ShapeMismatch(MatDerivError):
     """Operands whose shapes do not agree (non-conformable product, sum, ...).
 
     ``node``: the offending expression, when the parser refused it (``verify``
-    reports it with the user's names)."""
+    reports it with the user's names); ``hint``: what to do, said after the shapes."""
 
     node: Any = None
+    hint: str = ""
 
 
 class LayoutError(MatDerivError):

@@ -69,7 +69,11 @@ def _named_mismatch(exc: ShapeMismatch, names: Mapping[str, Any]) -> ShapeMismat
     try:
         check_node(named(exc.node, names))
     except ShapeMismatch as renamed:
-        return renamed
+        if not exc.hint:
+            return renamed
+        said = ShapeMismatch(f"{renamed} {exc.hint}")
+        said.node, said.hint = renamed.node, exc.hint
+        return said
     return exc
 
 

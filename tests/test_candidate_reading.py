@@ -130,10 +130,46 @@ def test_the_entrywise_hint_only_where_it_applies() -> None:
 def test_a_transposed_inverse_in_the_syntax_says_how_to_write_it() -> None:
     with pytest.raises(MatDerivError, match=r"Write X.T for the transpose Xᵀ and inv\(X\).T"):
         parse_expression("tr(X^-T)", {"X": X})
-    with pytest.raises(MatDerivError, match=r"'\^' is an entrywise power in this syntax"):
-        parse_expression("X ** T", {"X": X})
+    for text in ("X^T^T", "X^T'", "X ** T.T"):  # more after ^T: not guessed
+        with pytest.raises(MatDerivError, match=r"'\^' is an entrywise power in this syntax"):
+            parse_expression(text, {"X": X})
     with pytest.raises(MatDerivError, match="unknown symbol 'T'"):
         parse_expression("X @ T", {"X": X})  # a plain unknown T
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("X^T", X.T),
+        ("X ** T", X.T),
+        ("x^T @ x", x.T * x),
+        ("(A @ x - b)^T @ b", (A * x - b).T * b),
+        ("2 * X^T + X", 2 * X.T + X),
+    ],
+)
+def test_caret_t_is_the_transpose_in_the_syntax(text: str, expected: Any) -> None:
+    """T can be no exponent, so X^T is Xᵀ (it was refused, and verify then read the
+    whole candidate as LaTeX, where * is the matrix product)."""
+    got = parse_expression(text, {"X": X, "A": A, "x": x, "b": b})
+    assert got.doit() == expected.doit()
+
+
+def test_caret_t_keeps_star_entrywise_in_a_candidate() -> None:
+    """∂ tr(Bᵀ(X∘Xᵀ))/∂X = (B + Bᵀ)∘Xᵀ: right however the transposes are spelled; it
+    was "wrong" with ^T (read as LaTeX: a matrix product)."""
+    B = sp.MatrixSymbol("B", n, n)
+    f = sp.Trace(B.T * sp.HadamardProduct(X, X.T))
+    for text in ("(B + B^T) * X^T", "(B + B.T) * X.T", "(B + B') * X'"):
+        assert verify(text, f, X, "denominator").kind == "correct", text
+    assert verify("B * X^T", f, X, "denominator").kind != "correct"
+
+
+def test_a_star_between_conformable_matrices_says_to_write_at() -> None:
+    v = verify("2*A^T*(A*x-b)", RIDGE, x, "denominator")
+    assert v.kind == "ill-formed"
+    assert "* is the entrywise product, as in NumPy; write @ for the matrix product" in v.message
+    v = verify("x * b", RIDGE, x, "denominator")  # (n x 1) and (m x 1): no product either
+    assert v.kind == "ill-formed" and "write @" not in v.message
 
 
 # matderiv's LaTeX reads back

@@ -30,7 +30,7 @@ from ..canon import from_power
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..norms import norm
-from ..shapes import is_matrix, is_scalar_shape, shape_of
+from ..shapes import dims_equal, is_matrix, is_scalar_shape, shape_of
 from .expr_grammar import (
     DIMENSION_ARGUMENTS,
     ELEMENTWISE,
@@ -83,6 +83,26 @@ def _tree_depth(tree: Tree) -> int:
     return deepest
 
 
+def _star_hint(exc: ShapeMismatch, left: Any, right: Any) -> ShapeMismatch:
+    """A ∘ product that would be a matrix product: say that * is the entrywise one."""
+    if not dims_equal(shape_of(left)[1], shape_of(right)[0]):
+        return exc
+    hint = (
+        "In matderiv's syntax * is the entrywise product, as in NumPy; "
+        "write @ for the matrix product."
+    )
+    out = ShapeMismatch(f"{exc} {hint}")
+    out.node, out.hint = exc.node, hint
+    return out
+
+
+#: X^T (also X**T) reads as the transpose: T cannot be an exponent; not ^-T (X⁻ᵀ in
+#: LaTeX, not the syntax's), nor T followed by more of a postfix or power (X^T')
+_TRANSPOSE = object()  # only ever the exponent of a power (pow checks)
+_TRANSPOSE_EXPONENT = re.compile(r"(\^|\*\*)\s*$")
+_TRANSPOSE_AFTER = re.compile(r"\s*(?:'|\.|\^|\*\*|\(|[A-Za-z0-9_])")
+
+
 class _Build(Transformer_NonRecursive):
     """Lark tree → SymPy, one allow-listed constructor per grammar rule."""
 
@@ -121,6 +141,10 @@ class _Build(Transformer_NonRecursive):
             return self.symbols[token]
         if token in self.dims:
             return self.dims[token]
+        if token == "T" and _TRANSPOSE_EXPONENT.search(self.text[: token.start_pos]):
+            after = self.text[token.end_pos :]
+            if not _TRANSPOSE_AFTER.match(after):
+                return _TRANSPOSE  # X^T: T is no number, and no symbol of that name
         if token == "T" and re.search(r"(\^|\*\*)\s*-?\s*$", self.text[: token.start_pos]):
             raise ParseError(
                 f"'^' is an entrywise power in this syntax, and T is no exponent:\n"
@@ -179,7 +203,10 @@ class _Build(Transformer_NonRecursive):
                 return times(AsScalar(left), right)
             if is_scalar_shape(shape_of(right)) and not is_scalar_shape(shape_of(left)):
                 return times(AsScalar(right), left)
-            conform(sp.HadamardProduct, left, right)
+            try:
+                conform(sp.HadamardProduct, left, right)
+            except ShapeMismatch as exc:
+                raise _star_hint(exc, left, right) from None
             return guard("*", left, right, lambda: sp.HadamardProduct(left, right))
         return times(left, right)
 
@@ -203,6 +230,8 @@ class _Build(Transformer_NonRecursive):
 
     def pow(self, items: list[Any]) -> Any:
         base, op, exponent = items
+        if exponent is _TRANSPOSE and base is not _TRANSPOSE:
+            return self.transpose([base])
         if is_matrix(exponent) or not exponent.is_number:
             where = f":\n{caret(self.text, op.start_pos)}" if isinstance(op, Token) else ""
             raise ParseError(
