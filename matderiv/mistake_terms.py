@@ -1,11 +1,13 @@
 """One term of the derivative's sum with a slip of its own: a constant factor other
 than the derivative's (2Aᵀ(Ax − b) + λx for 2Aᵀ(Ax − b) + 2λx) or a missing transpose
 ((C A X B)ᵀ + Aᵀ Cᵀ X Bᵀ for C A X B + Aᵀ Cᵀ X Bᵀ).  A term left out or negated is
-``Mistakes._missing_term``'s; a factor on the whole, ``Mistakes._factor``'s.
+``Mistakes._missing_term``'s; a factor on the whole, ``Mistakes._factor``'s.  Also
+a term too many (2Aᵀ(Ax − b) + 2x for 2Aᵀ(Ax − b)): ``extra_term``.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -13,7 +15,7 @@ import sympy as sp
 
 from .canon import matmul, transpose
 from .errors import MatDerivError
-from .mistakes import RTOL, Comparison, Found, expanded_terms, named, proportional
+from .mistakes import RTOL, Comparison, Found, expanded_terms, named, proportional, sum_of
 from .render.unicode import fmt
 from .trials import relative_error
 
@@ -102,4 +104,37 @@ def _transposed_term(m: Comparison, term: Any) -> Found:
         f"the rest agrees: check the transposes in that term. The {m.thing} is "
         f"{m.shown_result}.",
         {"term": term},
+    )
+
+
+def extra_term(m: Comparison) -> Found:
+    """The candidate's terms (as written, then expanded) with one or two too many:
+    without them it is the derivative."""
+    for terms in _term_lists(m.candidate):
+        try:
+            values = [m.trials.values(t) for t in terms]
+            want = m.trials.values(m.result)
+        except (MatDerivError, ValueError):
+            continue
+        if any(v[0].shape != want[0].shape for v in values):
+            continue
+        for count in (1, 2):
+            for extra in itertools.combinations(range(len(terms)), count):
+                if count >= len(terms):
+                    continue
+                kept = [v for k, v in enumerate(values) if k not in extra]
+                total = [np.sum([v[i] for v in kept], axis=0) for i in range(len(want))]
+                if _close(total, want):
+                    return _extra(m, [terms[k] for k in extra])
+    return None
+
+
+def _extra(m: Comparison, extra: list[Any]) -> Found:
+    which, them = ("terms", "them") if len(extra) > 1 else ("term", "it")
+    shown = fmt(named(sum_of(extra), m.derivation.names))
+    return (
+        "extra-term",
+        f"the candidate has the extra {which} {shown}: without {them}, it equals the "
+        f"{m.thing}. The {m.thing} is {m.shown_result}.",
+        {"extra": extra},
     )

@@ -126,17 +126,31 @@ class Mistakes(Comparison):
             return None
         if dims_equal(rows, cols) and self.close(transpose(self.candidate), self.result):
             said = f"the candidate is the transpose of the {self.thing} {self.shown_result}"
+            also, details = self._also_symmetric()
             if self.thing != "derivative":
-                return "transposed", f"{said}; check the transposes.", {}
+                return "transposed", f"{said}; check the transposes.{also}", details
             layout = self.derivation.layout  # the other layout's derivative is its transpose
             other = "denominator" if layout == "numerator" else "numerator"
             return (
                 "transposed",
                 f"{said}: it is the {other}-layout form (in {layout} layout take its "
-                "transpose), or a transpose inside it is off.",
-                {},
+                f"transpose), or a transpose inside it is off.{also}",
+                details,
             )
         return None
+
+    def _also_symmetric(self) -> tuple[str, dict[str, Any]]:
+        """A transposed candidate that is also right for a symmetric matrix (X⁻¹ for
+        ∂ log det X/∂X, Σ⁻¹ ... for a covariance): the likelier slip, said too."""
+        found = self._symmetric()
+        if found is None:
+            return "", {}
+        matrix = fmt(found[2]["symmetric"])
+        return (
+            f" It also equals the {self.thing} wherever {matrix} is symmetric "
+            f"({matrix} = {matrix}ᵀ), which matderiv does not assume.",
+            found[2],
+        )
 
     def _commutation(self) -> Found:
         d = self.derivation

@@ -131,6 +131,7 @@ CASES = [
     ("aXb transposed", "b @ a.T", a.T * X * b, X, "denominator", "transposed"),
     ("quadratic missing term", "A @ x", x.T * A * x, x, "denominator", "missing-term"),
     ("quadratic term sign", "A @ x - A.T @ x", x.T * A * x, x, "denominator", "term-sign"),
+    ("quadratic extra term", "(A + A.T) @ x + 2 * x", x.T * A * x, x, "denominator", "extra-term"),
     ("quadratic right", r"(A + A^T) x", x.T * A * x, x, "denominator", "correct"),
     ("quadratic symmetric", "2 * A @ x", x.T * A * x, x, "denominator", "symmetric"),
     ("quadratic numerator", r"x^T (A + A^T)", x.T * A * x, x, "numerator", "correct"),
@@ -271,6 +272,20 @@ def test_factor_and_missing_term_details() -> None:
     assert verdict.details["factor"] == sp.Rational(1, 2)
     verdict = verify("A @ x", x.T * A * x, x, "denominator")
     assert verdict.details["missing"] == A.T * x
+
+
+def test_an_extra_term_is_named_as_written() -> None:
+    """A term too many was "wrong" (none of the common mistakes), though a missing
+    one was named; the extra terms are the candidate's own, as written."""
+    ridge = (A * x - b).T * (A * x - b)
+    v = verify("2 * A.T @ (A @ x - b) + 2 * x", ridge, x, "denominator")
+    assert v.kind == "extra-term" and v.details["extra"] == [2 * x]
+    assert "the candidate has the extra term 2 x: without it, it equals" in v.message
+    v = verify("2 * A.T @ (A @ x - b) + x + A.T @ b", ridge, x, "denominator")
+    assert v.kind == "extra-term" and set(v.details["extra"]) == {x, A.T * b}
+    assert "extra terms" in v.message and "without them" in v.message
+    v = verify("2 * A.T @ A @ x + x", ridge, x, "denominator")  # -2Aᵀb missing, x extra
+    assert v.kind != "extra-term"
 
 
 def test_numeric_check_reports_the_error() -> None:
@@ -474,6 +489,23 @@ def test_a_square_transposed_derivative_is_named_the_other_layouts_form(layout) 
     assert f"it is the {other}-layout form (in {layout} layout take its transpose)" in (
         verdict.message
     )
+
+
+def test_a_transposed_candidate_right_for_a_symmetric_matrix_says_both() -> None:
+    """The textbook Gaussian ∂/∂Σ, -Σ⁻¹/2 + Σ⁻¹(x - μ)(x - μ)ᵀΣ⁻¹/2, is the transpose of
+    the derivative and also right for a symmetric Σ: the message said only "the
+    numerator-layout form", a misleading hint for a denominator-layout user."""
+    S, mu = sp.MatrixSymbol("Sigma", n, n), sp.MatrixSymbol("mu", n, 1)
+    f = -sp.log(sp.Determinant(S)) / 2 - sp.Trace((x - mu).T * S.I * (x - mu)) / 2
+    text = "-inv(Sigma)/2 + inv(Sigma) @ (x - mu) @ (x - mu).T @ inv(Sigma) / 2"
+    v = verify(text, f, S, "denominator")
+    assert v.kind == "transposed" and v.details["symmetric"] == S
+    assert "It also equals the derivative wherever Sigma is symmetric" in v.message
+    assert "numerator-layout form" in v.message
+    v = verify("A", sp.Trace(A * X), X, "denominator")  # right for A = Aᵀ too: said
+    assert v.kind == "transposed" and "wherever A is symmetric" in v.message
+    v = verify("b @ a.T", a.T * X * b, X, "denominator")  # a bᵀ: no symmetry helps
+    assert v.kind == "transposed" and "symmetric" not in v.message
 
 
 def test_a_verdict_shows_itself_briefly_and_in_a_notebook() -> None:
