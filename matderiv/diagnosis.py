@@ -17,7 +17,7 @@ import sympy as sp
 
 from .canon import matadd, matmul, transpose
 from .errors import MatDerivError
-from .layout import LAYOUTS
+from .layout import LAYOUTS, parse_wrt
 from .mistake_pairs import two_mistakes
 from .mistake_terms import extra_term, term_slip
 from .mistakes import RTOL, Mistakes, expanded_terms, named, sum_of
@@ -89,9 +89,22 @@ class Checker(Mistakes):
         shown = named(self.candidate, self.derivation.names)
         details = {**base, **details}
         if not ok:
-            message += _entrywise_inverse_hint(self.candidate)
+            message += _entrywise_inverse_hint(self.candidate) + self._independent_note()
         return Verdict(
             ok, kind, message, self.candidate, self.derivation, details, shown, self.shown
+        )
+
+    def _independent_note(self) -> str:
+        """A variable the expression does not contain (a typo in wrt, most likely)."""
+        d = self.derivation
+        var = parse_wrt(d.wrt).symbol
+        seen = sp.Tuple(d.of, *(d.where or {}).values()).free_symbols
+        if var in seen:
+            return ""
+        name = fmt(var)
+        return (
+            f" Note: the expression does not depend on {name}, so its derivative is 0: "
+            f"is {name} the variable you meant?"
         )
 
     def shape_check(self) -> Verdict | None:

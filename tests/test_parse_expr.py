@@ -44,6 +44,17 @@ def test_declarations() -> None:
             parse_shapes(bad)
 
 
+def test_a_shape_written_without_spaces_around_x_is_pointed_out() -> None:
+    """'A: mxn' declared a column of a dimension named mxn, and the error came later,
+    from the expression (inner dimensions 1 and n)."""
+    with pytest.raises(ParseError, match="for a m x n matrix write 'A: m x n'"):
+        parse_shapes("A: mxn, x: n, b: m")
+    with pytest.raises(ParseError, match="for a matrix write '3 x 4'"):
+        parse_shapes("A: 3x4")
+    assert parse_shapes("x: nx")["x"].shape[0] == sp.Symbol("nx", integer=True, positive=True)
+    assert parse_shapes("x: nx, A: nx x nx")["A"].shape[1] == parse_shapes("x: nx")["x"].shape[0]
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

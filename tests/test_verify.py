@@ -288,6 +288,19 @@ def test_an_extra_term_is_named_as_written() -> None:
     assert v.kind != "extra-term"
 
 
+def test_a_variable_the_expression_does_not_contain_is_pointed_out() -> None:
+    """--wrt y for f(x): the derivative is 0 and the verdict said only "wrong"."""
+    y = sp.MatrixSymbol("y", n, 1)
+    v = verify("2 * A @ x", x.T * A * x, y, "denominator")
+    assert v.kind == "wrong"
+    assert v.message.endswith(
+        "Note: the expression does not depend on y, so its derivative is 0: "
+        "is y the variable you meant?"
+    )
+    assert verify("0", x.T * A * x, y, "denominator")  # and 0 is right
+    assert "does not depend" not in verify("A @ x", x.T * A * x, x, "denominator").message
+
+
 def test_numeric_check_reports_the_error() -> None:
     ex = rnn_loss()
     verdict = verify("e_1 @ (c * (1 - h_1^2)).T", ex.expr, ex.wrt, "denominator", names=ex.names)

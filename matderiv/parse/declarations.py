@@ -28,8 +28,11 @@ def dimension(text: str) -> Any:
         return sp.Integer(int(text))
     if _NAME.fullmatch(text):
         return sp.Symbol(text, integer=True, positive=True)
+    glued = re.fullmatch(r"([0-9]+)x([0-9]+)", text)
+    hint = f"; for a matrix write '{glued[1]} x {glued[2]}' (spaces around x)" if glued else ""
     raise ParseError(
-        f"bad dimension {text!r}: use a positive integer (at most 6 digits) or a name like n_h"
+        f"bad dimension {text!r}: use a positive integer (at most 6 digits) or a name like "
+        f"n_h{hint}"
     )
 
 
@@ -71,4 +74,25 @@ def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
         rows = dimension(parts[0])
         cols = dimension(parts[1]) if len(parts) == 2 else sp.Integer(1)
         symbols[name] = sp.MatrixSymbol(name, rows, cols)
+    _check_glued_times(symbols)
     return symbols
+
+
+def _check_glued_times(symbols: dict[str, sp.MatrixSymbol]) -> None:
+    """``A: mxn`` declares a column of a dimension named mxn: refused when m and n are
+    sizes of the other declarations (or numbers), as 'A: m x n' was surely meant."""
+    sizes = {str(d) for s in symbols.values() for d in s.shape if isinstance(d, sp.Symbol)}
+    for name, symbol in symbols.items():
+        rows = str(symbol.shape[0])
+        if symbol.shape[1] != 1 or not isinstance(symbol.shape[0], sp.Symbol):
+            continue
+        for k, char in enumerate(rows):
+            left, right = rows[:k], rows[k + 1 :]
+            if char != "x" or not left or not right:
+                continue
+            if all(part in sizes or _INT.fullmatch(part) for part in (left, right)):
+                raise ParseError(
+                    f"{name}: {rows} declares a column vector of a dimension named {rows}; "
+                    f"for a {left} x {right} matrix write '{name}: {left} x {right}' "
+                    "(spaces around x, or ×)"
+                )
