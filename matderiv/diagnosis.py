@@ -68,6 +68,10 @@ def _entrywise_inverse_hint(candidate: Any) -> str:
     return ""
 
 
+#: generated definitions written out in a verdict's message, at most
+_MAX_GENERATED = 3
+
+
 @dataclass
 class Checker(Mistakes):
     """Shape, equality and, when the candidate is wrong, the diagnosis: a Verdict."""
@@ -90,9 +94,32 @@ class Checker(Mistakes):
         details = {**base, **details}
         if not ok:
             message += _entrywise_inverse_hint(self.candidate) + self._independent_note()
+            message += self._generated_note(message)
         return Verdict(
             ok, kind, message, self.candidate, self.derivation, details, shown, self.shown
         )
+
+    def _generated_note(self, message: str) -> str:
+        """The definitions of the generated names (adjoints h̄ₜ of a where= program) a
+        message uses, which the user never wrote: the first few, nearest first."""
+        d = self.derivation
+        generated = {k: v for k, v in d.definitions.items() if k not in d.where}
+        used = [k for k in generated if fmt(k) in message]
+        if not used:
+            return ""
+        seen: set[Any] = set()
+        order: list[Any] = []
+        while used and len(order) < _MAX_GENERATED:
+            symbol = used.pop(0)
+            if symbol in seen:
+                continue
+            seen.add(symbol)
+            order.append(symbol)
+            used += [s for s in generated if s in generated[symbol].free_symbols]
+        listed = "; ".join(f"{fmt(k)} := {fmt(named(generated[k], d.names))}" for k in order)
+        more = len({*seen, *used} - set(order)) if used else 0
+        rest = f" (and {more} more in .derivation.definitions)" if more else ""
+        return f" Here {listed}{rest}."
 
     def _independent_note(self) -> str:
         """A variable the expression does not contain (a typo in wrt, most likely)."""

@@ -360,7 +360,8 @@ class Mistakes(Comparison):
         """Right only when a square matrix is symmetric: a constant (2Ax for xᵀAx), else
         the variable itself (X⁻¹ for d log det X / dX)."""
         var = parse_wrt(self.derivation.wrt).symbol
-        inputs = self.derivation.of.free_symbols | self.derivation.result.free_symbols
+        d = self.derivation  # a program's inputs too (U of h_t = tanh(W x_t + U h_{t-1}))
+        inputs = sp.Tuple(d.of, d.result, *d.definitions.values()).free_symbols
         constants = sorted(  # the result's too: an HVP's direction V
             (
                 s

@@ -138,6 +138,26 @@ def test_verify_accepts_candidates_over_the_program() -> None:
     assert wrong.kind == "missing-term"
 
 
+def test_verify_over_a_program_defines_the_generated_names_it_uses() -> None:
+    """A message with h̄₁ (an adjoint the user never wrote) says what it is."""
+    L, where, _ = rnn(2)
+    wrong = verify("x_2 @ (c * (1 - h_2 * h_2))'", L, W, "denominator", where=where)
+    assert wrong.kind == "missing-term"
+    assert "Here h̄₁ := U ((1 - h₂∘h₂)∘c) + c." in wrong.message, wrong.message
+
+
+def test_verify_over_a_program_finds_a_symmetry_assumption_on_its_inputs() -> None:
+    """U only in the definitions (h_t = tanh(Wᵀx_t + Uᵀh_{t-1})): U for Uᵀ was "wrong"
+    over the program and "symmetric" for the same function as one tree."""
+    L, where, _ = rnn(2)
+    text = (
+        "x_1 @ ((c + U.T @ (c * (1 - h_2 * h_2))) * (1 - h_1 * h_1))' "
+        "+ x_2 @ (c * (1 - h_2 * h_2))'"
+    )
+    v = verify(text, L, W, "denominator", where=where)
+    assert v.kind == "symmetric" and v.details["symmetric"] == U
+
+
 def test_lambdify_runs_the_program() -> None:
     L, where, _ = rnn(4)
     d = gradient(L, W, where=where)
