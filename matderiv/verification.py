@@ -37,15 +37,17 @@ from dataclasses import replace
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .diagnosis import Checker, named
 from .engine import derive
+from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, ShapeMismatch
 from .layout import check_layout
 from .parse.candidate import parse_candidate
 from .render.unicode import fmt
 from .second_order import hessian, hvp
-from .shapes import check_node, check_shapes, dimension_symbols, shapes_equal
+from .shapes import check_node, check_shapes, dimension_symbols, scalarize, shapes_equal
 from .trials import Trials, UndefinedAtPoints, finite_trials, informative_trials, make_trials
 from .verdict import Verdict
 
@@ -75,6 +77,13 @@ def _named_mismatch(exc: ShapeMismatch, names: Mapping[str, Any]) -> ShapeMismat
         said.node, said.hint = renamed.node, exc.hint
         return said
     return exc
+
+
+def _root_name(d: Any) -> dict[str, Any]:
+    """The name the steps give the function (f, or F when a symbol is called f), for
+    a candidate pasted from a headline that uses it: f X⁻ᵀ for ∂ det X/∂X."""
+    defines = [s for s in d.steps if s.kind == "define"]
+    return {str(defines[-1].lhs): entry_sums_as_matrices(d.of)} if defines else {}
 
 
 def verify(
@@ -124,8 +133,10 @@ def verify(
         scope = sp.Tuple(scope, direction)
     cand: Any = None
     try:
-        cand = parse_candidate(candidate, scope, names or {})
+        cand = parse_candidate(candidate, scope, {**_root_name(d), **(names or {})})
         check_shapes(named(cand, names or {}))
+        if cand.has(sp.Sum, MatrixElement):  # exp((wᵀx)[0, 0]) x, as SymPy builds it
+            cand = scalarize(entry_sums_as_matrices(cand))
     except ShapeMismatch as exc:
         if exc.node is not None:  # refused while parsing: say it with the names
             exc = _named_mismatch(exc, names or {})

@@ -292,3 +292,57 @@ def test_the_command_line_reads_the_layout_and_a_zero_hessian() -> None:
     hessian = ["--of", "c.T @ x", "--wrt", "x", "--shapes", "c: n, x: n", "--hessian"]
     zero = runner.invoke(app, ["verify", "0", *hessian])
     assert zero.exit_code == 0 and "correct" in zero.output, zero.output
+
+
+# printed forms read back: accents, the function's name, entries of 1 x 1 products
+
+
+def test_accented_names_read_as_sympy_names_them() -> None:
+    r"""\bar{h}_{1} is hbar_1 (the LaTeX of a program's adjoints), \hat{y} is yhat."""
+    k = sp.symbols("k", integer=True, positive=True)
+    table = {s: sp.MatrixSymbol(s, k, 1) for s in ("hbar_1", "hbardot_2", "yhat", "mubar")}
+    for text, name in [
+        (r"\bar{h}_{1}", "hbar_1"),
+        (r"\overline{h}_1", "hbar_1"),
+        (r"\dot{\bar{h}}_{2}", "hbardot_2"),
+        (r"\hat{y}", "yhat"),
+        (r"\bar{\mu}", "mubar"),
+    ]:
+        assert parse_latex(text, table) == table[name], text
+    with pytest.raises(ParseError, match="unknown symbol 'zhat'"):
+        parse_latex(r"\hat{z}", table)
+
+
+def test_a_program_result_in_latex_reads_back() -> None:
+    r"""The LaTeX of an RNN program's gradient has \bar{h}_{t}: "unknown command \bar"."""
+    p = sp.symbols("p", integer=True, positive=True)
+    Wp, Up, c = sp.MatrixSymbol("W", p, n), sp.MatrixSymbol("U", n, n), sp.MatrixSymbol("c", n, 1)
+    where, prev = {}, sp.MatrixSymbol("h_0", n, 1)
+    for t in (1, 2, 3):
+        h = sp.MatrixSymbol(f"h_{t}", n, 1)
+        where[h] = (Wp.T * sp.MatrixSymbol(f"x_{t}", p, 1) + Up.T * prev).applyfunc(sp.tanh)
+        prev = h
+    loss = sp.MatAdd(*[c.T * h for h in where])
+    d = gradient(loss, Wp, where=where)
+    assert r"\bar{h}_{1}" in tex(d.result)
+    assert verify(tex(d.result), loss, Wp, "denominator", where=where)
+
+
+def test_a_headline_with_the_functions_name_reads_back() -> None:
+    """∂ det X/∂X = f X⁻ᵀ in the headline: f is the function (it was an unknown symbol)."""
+    S = sp.MatrixSymbol("X", n, n)
+    assert verify(r"f X^{-T}", sp.Determinant(S), S, "denominator")
+    assert verify("f X⁻ᵀ", sp.Determinant(S), S, "denominator")
+    assert verify("2 f X⁻ᵀ", sp.Determinant(S), S, "denominator").kind == "factor"
+    f = sp.Symbol("f")  # a symbol called f: the function is F
+    assert verify("F * inv(X).T", f * sp.Determinant(S), S, "denominator")
+    assert verify("f * inv(X).T", f * sp.Determinant(S), S, "denominator").kind != "correct"
+
+
+def test_a_candidate_with_an_entry_of_a_one_by_one_product() -> None:
+    """exp((wᵀx)[0, 0]) x, as SymPy builds it: verify raised 'no value given for _i_1'."""
+    w = sp.MatrixSymbol("w", n, 1)
+    f = sp.exp((w.T * x)[0, 0])
+    assert verify(sp.exp((w.T * x)[0, 0]) * x, f, w, "denominator")
+    assert verify(2 * sp.exp((w.T * x)[0, 0]) * x, f, w, "denominator").kind == "factor"
+    assert verify("f x", f, w, "denominator")

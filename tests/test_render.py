@@ -17,6 +17,7 @@ from test_identities_nonlinear import ROWS as NONLINEAR
 from matderiv import derive, gradient, hessian
 from matderiv.examples import rnn_loss, rnn_step
 from matderiv.index_form import index_lines
+from matderiv.render.latex import tex
 
 GOLDEN = Path(__file__).parent / "golden" / "rnn_step.txt"
 HAS_TEX = shutil.which("pdflatex") is not None
@@ -156,6 +157,21 @@ def test_display_names_with_latex_special_characters_compile(tmp_path: Path) -> 
     for fragment in (r"h_{t\#1}", r"50\%", r"\hat{h}", r"\alpha", r"\&"):
         assert fragment in latex, fragment
     _compile(latex, tmp_path, "special")
+
+
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+def test_names_written_as_latex_subscripts_keep_their_braces(tmp_path: Path) -> None:
+    r"""h_{t} and x_{t-1}, as LaTeX users name symbols, printed h_\{t\} (shown h{t})."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    h, x, A = (
+        sp.MatrixSymbol("h_{t}", n, 1),
+        sp.MatrixSymbol("x_{t-1}", n, 1),
+        sp.MatrixSymbol("A", n, n),
+    )
+    latex = gradient(h.T * A * x, h).to_latex(standalone=True)
+    assert "h_{t}" in latex and "x_{t-1}" in latex and r"\{" not in latex
+    assert tex(sp.MatrixSymbol("x_{i}_{j}", n, 1)).count(r"\{") == 2  # two subscripts: escaped
+    _compile(latex, tmp_path, "braces")
 
 
 @pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")

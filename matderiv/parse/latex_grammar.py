@@ -99,7 +99,13 @@ STYLES = [
 GREEK = r"\\(?:" + "|".join(GREEK_LETTERS) + r")(?![A-Za-z])"
 STYLED = r"\\(?:" + "|".join(STYLES) + rf")(?![A-Za-z])\s*(?:{BRACED}|[A-Za-z0-9]|\\[A-Za-z]+)"
 LETTERS = r"[A-Za-z]+[0-9]*"
-NAME_BASE = rf"(?:{STYLED}|{GREEK}|{LETTERS}|1(?=\s*_))"
+#: accents over a letter are part of its name, as SymPy names them: \bar{h} is hbar
+#: (matderiv's adjoints h̄ₜ), \dot{\bar{h}} is hbardot; nested at most twice
+ACCENTS = ["bar", "overline", "dot", "ddot", "tilde", "widetilde", "hat", "widehat", "check"]
+ACCENT = r"\\(?:" + "|".join(ACCENTS) + r")(?![A-Za-z])"
+_ACCENTED_1 = rf"{ACCENT}\s*\{{\s*(?:{GREEK}|[A-Za-z])\s*\}}"
+ACCENTED = rf"{ACCENT}\s*\{{\s*(?:{_ACCENTED_1}|{GREEK}|[A-Za-z])\s*\}}"
+NAME_BASE = rf"(?:{ACCENTED}|{STYLED}|{GREEK}|{LETTERS}|1(?=\s*_))"
 NAME = rf"{NAME_BASE}(?:\s*(?:{SUB}|{SUP}))*"
 
 # Functions: the words, spelled \operatorname{w}, \mathrm{w}, \text{w}, \w or w( ... ).

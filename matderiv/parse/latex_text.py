@@ -159,8 +159,24 @@ _STYLE_COMMAND = re.compile(
 )
 
 
+#: an accent over a name, innermost first: \\dot{\\bar{h}} -> \\dot{hbar} -> hbardot
+_ACCENT_OVER = re.compile(
+    r"\\(bar|overline|dot|ddot|tilde|widetilde|hat|widehat|check)(?![A-Za-z])\s*\{\s*([^{}]*?)\s*\}"
+)
+_ACCENT_NAME = {"overline": "bar", "widetilde": "tilde", "widehat": "hat"}
+
+
 def canonical(name: str) -> str:
-    """The name without styling, braces or spaces: \\mathbf{W}_{hx} -> W_hx, \\delta -> delta."""
+    """The name without styling, braces or spaces: \\mathbf{W}_{hx} -> W_hx, \\delta -> delta,
+    \\bar{h}_{1} -> hbar_1 (an accent is part of the name, as SymPy names it)."""
+    while True:
+        accented = _ACCENT_OVER.sub(
+            lambda m: re.sub(r"^\\", "", m.group(2)) + _ACCENT_NAME.get(m.group(1), m.group(1)),
+            name,
+        )
+        if accented == name:
+            break
+        name = accented
     plain = _STYLE_COMMAND.sub("", name)
     plain = re.sub(r"\\[,;:! ]", "", plain)
     plain = _COMMAND.sub(r"\1", plain)

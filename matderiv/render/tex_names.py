@@ -10,6 +10,7 @@ still compiles.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _SPECIAL = {
@@ -41,9 +42,16 @@ _GREEK_AS_LATIN = {"ALPHA": "A", "BETA": "B", "EPSILON": "E", "ZETA": "Z", "ETA"
                    "RHO": "P", "TAU": "T", "CHI": "X"}  # fmt: skip
 
 
+#: a name already written as LaTeX groups its sub- or superscript: h_{t}, x_{t-1}
+_GROUPED = re.compile(r"[^{}_^]+(?:_\{[^{}_^]*\})?(?:\^\{[^{}_^]*\})?")
+
+
 def escape(name: str) -> str:
-    """``name`` with every character LaTeX would misread written for LaTeX."""
-    return "".join(_character(c) for c in unicodedata.normalize("NFC", name))
+    """``name`` with every character LaTeX would misread written for LaTeX; the braces
+    of a grouped subscript, h_{t}, are kept (escaped, they printed as h{t})."""
+    name = unicodedata.normalize("NFC", name)
+    keep = {"{", "}"} if "{" in name and _GROUPED.fullmatch(name) else set()
+    return "".join(c if c in keep else _character(c) for c in name)
 
 
 def _character(c: str) -> str:
