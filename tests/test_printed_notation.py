@@ -78,6 +78,15 @@ ONCE_AMBIGUOUS = [
     (-sp.MatPow(A + X, -2), "-(A + X)⁻²", None),
     (sp.MatPow(X.I, 2), "(X⁻¹)²", None),
     (TR**-2 * X, "tr(X)⁻² X", None),
+    # det is \det, not |X|, which is also the absolute value (|det X| was ||X||)
+    (sp.Abs(sp.Determinant(X)), "|det(X)|", r"\left|{\det\left(X\right)}\right|"),
+    (sp.log(sp.Determinant(X)), "log(det(X))", r"\log{\left(\det\left(X\right) \right)}"),
+    # exp, log and √ entrywise on a matrix that is no vector are marked ∘ in LaTeX:
+    # e^{X} reads as the matrix exponential (a vector's e^{x} stays)
+    (X.applyfunc(sp.exp), "exp(X)", r"\exp_{\circ}\left(X\right)"),
+    (HP(X.applyfunc(sp.log), A), "log(X)∘A", r"\log_{\circ}\left(X\right) \circ A"),
+    (X.applyfunc(sp.sqrt), "(d ↦ sqrt(d))∘(X)", r"\operatorname{sqrt}_{\circ}\left(X\right)"),
+    (x.applyfunc(sp.exp), "exp(x)", "e^{x}"),
 ]
 
 

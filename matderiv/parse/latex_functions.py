@@ -25,7 +25,7 @@ from .latex_text import LocatedError
 #: entrywise functions by word: the expression syntax's names, as matderiv prints them
 #: (\operatorname{relu}), and ln (log), sgn (sign), ReLU (relu), \sigma (sigmoid)
 _ENTRYWISE = {
-    **{word: make for word, make in ELEMENTWISE.items() if word != "sqrt"},  # \sqrt{·} apart
+    **ELEMENTWISE,  # sqrt as a word too: \operatorname{sqrt}_{\circ}(X), as printed
     "ln": ELEMENTWISE["log"],
     "sgn": ELEMENTWISE["sign"],
     "ReLU": ELEMENTWISE["relu"],

@@ -133,6 +133,7 @@ FUNCTION_WORDS = [
     "sgn",
     "sin",
     "cos",
+    "sqrt",
 ]
 _WORDS = "|".join(sorted(FUNCTION_WORDS, key=len, reverse=True))
 _OPEN_PAREN = r"(?=\s*(?:\\(?:left|bigl|Bigl|big|Big)(?![A-Za-z])\s*)?[(\[])"
@@ -192,6 +193,7 @@ GRAMMAR = rf"""{SUMS}
 ?bare_primary: NAME -> name
              | NUMBER -> number
              | FUNC group -> call
+             | FUNC _APPLY group -> call
              | FUNC SUP group -> call_power
              | UNVEC group -> unvec
              | _LPAR NAME _MAPSTO sum _RPAR _APPLY group -> mapsto

@@ -58,6 +58,10 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
             return rf"{self._wrap(expr.arg.arg)}^{{-T}}"
         return rf"{self._wrap(expr.arg)}^{{T}}"
 
+    def _print_Determinant(self, expr: Any) -> str:
+        r"""\det(X), not SymPy's |X|: |·| is also the absolute value (of det X too)."""
+        return rf"\det\left({self._print(expr.arg)}\right)"
+
     def _print_Inverse(self, expr: Any) -> str:
         if isinstance(expr.arg, sp.Transpose):
             return rf"{self._wrap(expr.arg.arg)}^{{-T}}"
@@ -221,12 +225,28 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
             return rf"\operatorname{{{name}}}\left({arg}\right)"
         if isinstance(fn, sp.Lambda) and len(fn.variables) == 1:
             var, body = fn.variables[0], fn.expr
+            matrix_function = _MATRIX_FUNCTIONS.get(type(body)) if body.args == (var,) else None
+            if body == sp.sqrt(var):
+                matrix_function = r"\operatorname{sqrt}"
+            if matrix_function and not _vector(expr.expr):
+                return rf"{matrix_function}_{{\circ}}\left({arg}\right)"
             if isinstance(body, sp.Function) and body.args == (var,):
                 placeholder = sp.Symbol("MATDERIVARG")
                 return self._print(body.func(placeholder)).replace(self._print(placeholder), arg)
             mapping = rf"{self._print(var)} \mapsto {self._print(body)}"
             return rf"\left({mapping}\right)_{{\circ}}\left({arg}\right)"
         return rf"{self._print(fn)}_{{\circ}}\left({arg}\right)"
+
+
+#: functions of a matrix in their own right (the matrix exponential e^X, log X, √X):
+#: applied entrywise to a matrix that is no vector they print as f_∘(X), so a paper's
+#: reader does not take e^{X} for the matrix exponential
+_MATRIX_FUNCTIONS = {sp.exp: r"\exp", sp.log: r"\log"}
+
+
+def _vector(expr: Any) -> bool:
+    rows, cols = expr.shape
+    return bool(rows == 1 or cols == 1)
 
 
 def _squared(expr: Any) -> bool:
