@@ -19,7 +19,7 @@ from .canon import matadd, matmul, transpose
 from .errors import MatDerivError
 from .layout import LAYOUTS, parse_wrt
 from .mistake_pairs import two_mistakes
-from .mistake_terms import extra_term, term_slip
+from .mistake_terms import changed_terms, extra_term, missing_term, term_slip
 from .mistakes import RTOL, Mistakes, expanded_terms, named, sum_of
 from .nodes import AsScalar
 from .render.rows import label
@@ -230,8 +230,9 @@ class Checker(Mistakes):
             coeffs[match[0]] += coeff / split[match[0]][0]
         else:
             if all(c in (0, -1, 1) for c in coeffs) and any(c != 1 for c in coeffs):
-                kind, message, details = self._changed_terms(terms, [int(c) for c in coeffs])
-                return self.verdict(False, kind, message, max_error=err, **details)
+                found = changed_terms(self, terms, [int(c) for c in coeffs])
+                assert found is not None
+                return self.verdict(False, found[0], found[1], max_error=err, **found[2])
             if len(set(coeffs)) == 1:
                 factor = coeffs[0]
                 return self.verdict(
@@ -273,7 +274,7 @@ class Checker(Mistakes):
             self._kron_order,
             self._factor,
             self._scalar_factor,
-            self._missing_term,
+            lambda: missing_term(self),
             lambda: extra_term(self),
             self._symmetric,  # before a term's transpose: 2A for A + Aᵀ assumed A = Aᵀ
             lambda: term_slip(self),

@@ -10,6 +10,7 @@ what is left.  The verdict's kind is "two-mistakes"; its details name both kinds
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -19,6 +20,7 @@ import sympy as sp
 from .canon import transpose
 from .errors import MatDerivError
 from .layout import parse_wrt
+from .mistake_terms import missing_term
 from .mistakes import MAX_SWAPS, Found, Mistakes, named, swappable
 from .render.unicode import fmt
 from .shapes import dims_equal, walk
@@ -54,7 +56,7 @@ def two_mistakes(m: Mistakes) -> Found:
     """An arrangement and a value slip that together explain the candidate."""
     for kind, wrong, fixed in _arrangements(m):
         rest = replace(m, candidate=fixed)
-        for check in (rest._factor, rest._missing_term):
+        for check in (rest._factor, functools.partial(missing_term, rest)):
             try:
                 found = check()
             except MatDerivError:  # the arrangement does not evaluate (sizes that clash)

@@ -1,8 +1,10 @@
 """One term of the derivative's sum with a slip of its own: a constant factor other
 than the derivative's (2Aᵀ(Ax − b) + λx for 2Aᵀ(Ax − b) + 2λx) or a missing transpose
 ((C A X B)ᵀ + Aᵀ Cᵀ X Bᵀ for C A X B + Aᵀ Cᵀ X Bᵀ).  A term left out or negated is
-``Mistakes._missing_term``'s; a factor on the whole, ``Mistakes._factor``'s.  Also
-a term too many (2Aᵀ(Ax − b) + 2x for 2Aᵀ(Ax − b)): ``extra_term``.
+``missing_term``'s (the derivative's terms as written, then expanded, so a message
+names the term as the derivative has it: Σ⁻ᵀ(x − μ)(x − μ)ᵀΣ⁻ᵀ, not its four
+products); a factor on the whole, ``Mistakes._factor``'s.  Also a term too many
+(2Aᵀ(Ax − b) + 2x for 2Aᵀ(Ax − b)): ``extra_term``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,58 @@ from .trials import relative_error
 MAX_TERMS = 8
 
 
+#: sums of more terms are not searched for terms left out or negated (2^k sign choices)
+MAX_CHANGED_TERMS = 6
+
+
+def missing_term(m: Comparison) -> Found:
+    """The derivative's terms with some left out or negated: the fewest changes
+    that give the candidate (a lone sign of the whole is ``_factor``'s -1)."""
+    for terms in _term_lists(m.result):
+        if len(terms) > MAX_CHANGED_TERMS:
+            continue
+        try:
+            cand = m.trials.values(m.candidate)
+            values = [m.trials.values(t) for t in terms]
+        except (MatDerivError, ValueError):
+            continue
+        if any(v[0].shape != cand[0].shape for v in values):
+            continue
+        for changed in range(1, len(terms) + 1):
+            for which in itertools.combinations(range(len(terms)), changed):
+                for signs in itertools.product((0, -1), repeat=changed):
+                    coeffs = [1] * len(terms)
+                    for k, sign in zip(which, signs, strict=True):
+                        coeffs[k] = sign
+                    if not any(coeffs):
+                        continue
+                    combined = [
+                        np.sum([c * v[i] for c, v in zip(coeffs, values, strict=True)], axis=0)
+                        for i in range(len(cand))
+                    ]
+                    if relative_error(cand, combined) < RTOL:
+                        return changed_terms(m, terms, coeffs)
+    return None
+
+
+def changed_terms(m: Comparison, terms: list[Any], coeffs: list[int]) -> Found:
+    """The message for terms left out (coefficient 0) or negated (-1)."""
+    missing = [t for t, c in zip(terms, coeffs, strict=True) if c == 0]
+    negated = [t for t, c in zip(terms, coeffs, strict=True) if c == -1]
+    names = m.derivation.names
+    parts, details = [], {}
+    if missing:
+        parts.append(f"lacks the term {fmt(named(sum_of(missing), names))}")
+        details["missing"] = sum_of(missing)
+    if negated:
+        which = "terms" if len(negated) > 1 else "term"
+        parts.append(f"has the {which} {fmt(named(sum_of(negated), names))} with the wrong sign")
+        details["wrong_sign"] = sum_of(negated)
+    kind = "term-sign" if negated else "missing-term"
+    message = f"the candidate {' and '.join(parts)}; the {m.thing} is {m.shown_result}."
+    return kind, message, details
+
+
 def term_slip(m: Comparison) -> Found:
     """The first term (of the derivative's own sum, then of its expansion) that, with
     a constant factor or transposed, makes the candidate; None if none does."""
@@ -34,13 +88,19 @@ def term_slip(m: Comparison) -> Found:
 
 
 def _term_lists(result: Any) -> list[list[Any]]:
-    """The terms of ``result`` as written (c·(u + v): c·u and c·v), and expanded."""
+    """The terms of ``result`` as written (c·(u + v)·B: c·u·B and c·v·B, one sum
+    distributed), and expanded."""
     lists = []
-    coeff, body = sp.S.One, result
-    if isinstance(result, sp.MatMul) and len(result.args) == 2 and not result.args[0].is_Matrix:
-        coeff, body = result.args
-    if isinstance(body, sp.MatAdd):
-        lists.append([matmul(coeff, t) for t in body.args])
+    sums = [k for k, a in enumerate(getattr(result, "args", ())) if isinstance(a, sp.MatAdd)]
+    if isinstance(result, sp.MatAdd):
+        lists.append(list(result.args))
+    elif isinstance(result, sp.MatMul) and len(sums) == 1:  # c (u + v) B: c u B, c v B
+        before, total, after = (
+            result.args[: sums[0]],
+            result.args[sums[0]],
+            result.args[sums[0] + 1 :],
+        )
+        lists.append([matmul(*before, t, *after) for t in total.args])
     expanded = expanded_terms(result)
     if expanded not in lists:
         lists.append(expanded)

@@ -9,7 +9,6 @@ None; ``diagnosis.Checker`` turns that into the verdict.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -309,52 +308,6 @@ class Mistakes(Comparison):
             return None
         q = sp.nsimplify(q, tolerance=1e-8, rational=True)
         return named(s / (q * t), self.derivation.names)
-
-    def _missing_term(self) -> Found:
-        """The derivative's terms with some left out or negated: the fewest changes
-        that give the candidate (a lone sign of the whole is ``_factor``'s -1)."""
-        terms = expanded_terms(self.result)
-        if len(terms) < 2 or len(terms) > 6:
-            return None
-        cand = self.trials.values(self.candidate)
-        values = [self.trials.values(t) for t in terms]
-        if any(v[0].shape != cand[0].shape for v in values):
-            return None
-        for changed in range(1, len(terms) + 1):
-            for which in itertools.combinations(range(len(terms)), changed):
-                for signs in itertools.product((0, -1), repeat=changed):
-                    coeffs = [1] * len(terms)
-                    for k, sign in zip(which, signs, strict=True):
-                        coeffs[k] = sign
-                    if not any(coeffs):
-                        continue
-                    combined = [
-                        np.sum([c * v[i] for c, v in zip(coeffs, values, strict=True)], axis=0)
-                        for i in range(len(cand))
-                    ]
-                    if relative_error(cand, combined) < RTOL:
-                        return self._changed_terms(terms, coeffs)
-        return None
-
-    def _changed_terms(
-        self, terms: list[Any], coeffs: list[int]
-    ) -> tuple[str, str, dict[str, Any]]:
-        missing = [t for t, c in zip(terms, coeffs, strict=True) if c == 0]
-        negated = [t for t, c in zip(terms, coeffs, strict=True) if c == -1]
-        names = self.derivation.names
-        parts, details = [], {}
-        if missing:
-            parts.append(f"lacks the term {fmt(named(sum_of(missing), names))}")
-            details["missing"] = sum_of(missing)
-        if negated:
-            which = "terms" if len(negated) > 1 else "term"
-            parts.append(
-                f"has the {which} {fmt(named(sum_of(negated), names))} with the wrong sign"
-            )
-            details["wrong_sign"] = sum_of(negated)
-        kind = "term-sign" if negated else "missing-term"
-        message = f"the candidate {' and '.join(parts)}; the {self.thing} is {self.shown_result}."
-        return kind, message, details
 
     def _symmetric(self) -> Found:
         """Right only when a square matrix is symmetric: a constant (2Ax for xᵀAx), else

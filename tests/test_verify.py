@@ -288,6 +288,17 @@ def test_an_extra_term_is_named_as_written() -> None:
     assert v.kind != "extra-term"
 
 
+def test_a_term_with_the_wrong_sign_is_named_as_the_derivative_writes_it() -> None:
+    """The Gaussian ∂/∂Σ with one sign wrong named four expanded products
+    (1/2 Σ⁻ᵀ μ μᵀ Σ⁻ᵀ + ...); now the term of 1/2 (Σ⁻ᵀ(x - μ)(x - μ)ᵀ - I) Σ⁻ᵀ."""
+    S, mu = sp.MatrixSymbol("Sigma", n, n), sp.MatrixSymbol("mu", n, 1)
+    f = -sp.log(sp.Determinant(S)) / 2 - sp.Trace((x - mu).T * S.I * (x - mu)) / 2
+    text = "-inv(Sigma).T/2 - inv(Sigma).T @ (x - mu) @ (x - mu).T @ inv(Sigma).T / 2"
+    v = verify(text, f, S, "denominator")
+    assert v.kind == "term-sign"
+    assert "has the term 1/2 Sigma⁻ᵀ (x - mu) (x - mu)ᵀ Sigma⁻ᵀ with the wrong sign" in v.message
+
+
 def test_a_variable_the_expression_does_not_contain_is_pointed_out() -> None:
     """--wrt y for f(x): the derivative is 0 and the verdict said only "wrong"."""
     y = sp.MatrixSymbol("y", n, 1)
