@@ -25,7 +25,7 @@ from matderiv.examples import rnn_step
 DOCS = Path(__file__).resolve().parent
 DPI = 150
 MARGIN = 12  # pixels of white kept around the ink
-PAGE = r"\usepackage[paperwidth=29.7cm,paperheight=120cm,margin=1cm]{geometry}"
+PAGE = r"\usepackage[paperwidth=19cm,paperheight=120cm,margin=1cm]{geometry}"
 
 
 def rnn_step_latex() -> str:

@@ -160,6 +160,22 @@ def test_display_names_with_latex_special_characters_compile(tmp_path: Path) -> 
 
 
 @pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+def test_the_latex_block_fits_a_portrait_article_page(tmp_path: Path) -> None:
+    """Pasted into a plain article (no geometry, no \\allowdisplaybreaks), the RNN
+    step's block ran 426 pt off the page (shape and rule columns) and, taller than a
+    page, could not break: page 1 was blank.  Shapes and rules are now tags at the
+    margin, and every row may break."""
+    ex = rnn_step()
+    block = derive(ex.expr, ex.wrt, "denominator", names=ex.names).to_latex()
+    assert r"\tag*{" in block and r"\displaybreak[0]" in block
+    document = "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n"
+    pdf = _compile(document + block + "\n\\end{document}\n", tmp_path, "portrait")
+    log = pdf.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+    assert "Overfull \\hbox" not in log, log[-2000:]
+    assert "Overfull \\vbox" not in log, log[-2000:]  # a page break, not a blank page 1
+
+
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
 def test_names_written_as_latex_subscripts_keep_their_braces(tmp_path: Path) -> None:
     r"""h_{t} and x_{t-1}, as LaTeX users name symbols, printed h_\{t\} (shown h{t})."""
     n = sp.Symbol("n", integer=True, positive=True)

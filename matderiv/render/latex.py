@@ -17,7 +17,7 @@ from .tex_printer import name_tex, tex, tex_label, tex_shape
 from .text import splits_indices
 
 _PREAMBLE = r"""\documentclass[10pt]{article}
-\usepackage[a4paper,margin=2cm,landscape]{geometry}
+\usepackage[a4paper,margin=2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \allowdisplaybreaks
 \begin{document}
@@ -56,39 +56,47 @@ def _note(d: Any) -> str:
             rf"\text{{, shaped like }} {tex(note.like)} \quad ({shape})"
         )
     vec_note = r"\text{ (vec stacks columns)}" if note.uses_vec else ""
-    return (
-        rf"\text{{{note.layout} layout: rows index }} {tex(note.rows)}"
-        rf"\text{{, columns index }} {tex(note.cols)}{vec_note} \quad ({shape})"
+    return (  # two rows: one would be wider than a portrait page
+        rf"\text{{{note.layout} layout: rows index }} {tex(note.rows)}\text{{,}} \\"
+        "\n"
+        rf"& \text{{columns index }} {tex(note.cols)}{vec_note} \quad ({shape})"
     )
 
 
-def _rule(step: Any) -> str:
-    return rf"&& \text{{{step.rule}}}" if step.rule else ""
+def _aside(shape: Any, rule: str, tags: bool) -> str:
+    """A row's shape and rule: a tag at the right margin (align*: amsmath sets it on a
+    line of its own when the formula leaves no room, so a portrait page holds the
+    block), or two more aligned columns (Jupyter's ``aligned``, which has no tags)."""
+    if tags:
+        text = rf"\;\; \text{{{rule}}}" if rule else ""
+        return rf"\tag*{{${tex_shape(shape)}${text}}}"
+    return rf"&& {tex_shape(shape)}" + (rf" && \text{{{rule}}}" if rule else "")
 
 
 def _factor(factor: Any) -> str:
     return rf"\underbrace{{{tex_label(factor.label)}}}_{{{tex_shape(factor.shape)}}}"
 
 
-def _lines(step: Any) -> list[str]:
-    shape = rf"&& {tex_shape(step.shape)}"
+def _lines(step: Any, tags: bool) -> list[str]:
+    shape = _aside(step.shape, "", tags)
+    ruled = _aside(step.shape, step.rule, tags)
     if step.kind in ("define", "program"):
         return [rf"{tex(sp.Symbol(step.lhs))} &:= {tex(step.expr)} {shape}"]
     if step.kind == "local":
-        lines = [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {shape} {_rule(step)}"]
+        lines = [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {ruled}"]
         if step.shown_differential is not None:
             d_node, differential = step.shown_differential
             lines.append(rf"& \qquad \text{{from }} {tex(d_node)} = {tex(differential)}")
         return lines
     if step.kind == "chain":
         products = " + ".join(" ".join(_factor(f) for f in term) for term in step.factors)
-        product_shape = tex_shape(step.product_shape)
+        product_aside = _aside(step.product_shape, step.rule, tags)
         return [
-            rf"{tex_label(step.lhs)} &= {products} && {product_shape} {_rule(step)}",
+            rf"{tex_label(step.lhs)} &= {products} {product_aside}",
             rf"&= {tex(step.expr)} {shape}",
         ]
-    if step.kind == "simplify":
-        return [rf"{tex(step.before)} &\Rightarrow {tex(step.expr)} {shape} {_rule(step)}"]
+    if step.kind == "simplify":  # both on the right: a long left side widens every row
+        return [rf"& {tex(step.before)}", rf"&\Rightarrow {tex(step.expr)} {ruled}"]
     return [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {shape}"]
 
 
@@ -106,7 +114,7 @@ def render_latex(
         if step.kind != kind:
             kind = step.kind
             lines.append(rf"& \textbf{{{_SECTIONS[kind]}}}")
-        lines.extend(_lines(step))
+        lines.extend(_lines(step, tags=not display))
     if written != d.steps[-1].expr:  # the result again without the intermediates
         lines.append(rf"&= {tex(written)}")
     lines.append(rf"& {_note(d)}")
@@ -115,7 +123,10 @@ def render_latex(
         lines.extend([_FROM_ZERO] if splits_indices(index) else [])
         lines.extend(rf"{tex(line.lhs)} &= {tex(line.rhs)}{_through(line)}" for line in index)
     env = "aligned" if display else "align*"
-    body = f"\\begin{{{env}}}\n" + " \\\\\n".join(lines) + f"\n\\end{{{env}}}"
+    # align* may break across pages at any row (\displaybreak[0] permits it without
+    # \allowdisplaybreaks in the preamble); Jupyter's aligned is one box
+    newline = " \\\\\n" if display else " \\displaybreak[0] \\\\\n"
+    body = f"\\begin{{{env}}}\n" + newline.join(lines) + f"\n\\end{{{env}}}"
     if display:
         body = f"{display}\n{body}\n{display}"
     if standalone:
@@ -130,7 +141,7 @@ def _through(line: Any) -> str:
     if not line.via:
         return ""
     f, x = tex(line.lhs.expr), tex(line.lhs.variables[0].parent)
-    return rf" && \text{{through }} {name_tex(line.via)} \text{{ on every path from }} {x}" + (
+    return rf" \quad \text{{through }} {name_tex(line.via)} \text{{ on every path from }} {x}" + (
         rf" \text{{ to }} {f}"
     )
 
