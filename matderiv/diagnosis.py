@@ -21,7 +21,7 @@ from .layout import LAYOUTS, parse_wrt
 from .mistake_pairs import two_mistakes
 from .mistake_terms import changed_terms, extra_term, missing_term, term_slip
 from .mistakes import RTOL, Mistakes, expanded_terms, named, sum_of
-from .nodes import AsScalar
+from .nodes import AsScalar, Vec
 from .render.rows import label
 from .render.syntax import to_syntax
 from .render.unicode import fmt, fmt_shape
@@ -152,7 +152,26 @@ class Checker(Mistakes):
             False,
             "wrong-shape",
             f"the candidate is {fmt_shape(got)}, but {self.target} is {fmt_shape(want)} "
-            f"({label(d.description)}).",
+            f"({label(d.description)}).{self._vectorised(got)}",
+        )
+
+    def _vectorised(self, got: Any) -> str:
+        """A column that is vec of the result (H vec(V) for an HVP, vec(∇f)): said,
+        with the form wanted."""
+        rows, cols = self.derivation.shape
+        if not dims_equal(got[1], 1) or dims_equal(cols, 1):
+            return ""
+        if not dims_equal(got[0], rows * cols):
+            return ""
+        try:
+            same = self.close(self.candidate, Vec(self.result))
+        except (MatDerivError, ValueError):
+            return ""
+        if not same:
+            return ""
+        return (
+            f" Its values are those of vec of the {self.thing}: matderiv gives it "
+            f"de-vectorised, {fmt_shape(self.derivation.shape)}: {self.shown_result}."
         )
 
     def symbolic_equality(self) -> Verdict | None:

@@ -32,7 +32,7 @@ RIDGE = (A * x - b).T * (A * x - b) + lam * x.T * x
     [
         "2 * A.T @ (A @ x - b) + 2 * lambda * x",  # matderiv's syntax
         r"2 A^T(Ax-b) + 2\lambda x",  # LaTeX
-        "2 Aᵀ (A x - b) + 2·lambda x",  # Unicode, as fmt prints the gradient
+        "2 Aᵀ (A x - b) + 2·λ x",  # Unicode, as fmt prints the gradient
     ],
 )
 def test_scalar_symbol_of_the_expression_in_a_candidate(candidate: str) -> None:
@@ -42,14 +42,14 @@ def test_scalar_symbol_of_the_expression_in_a_candidate(candidate: str) -> None:
 
 def test_the_printed_ridge_gradient_reads_back() -> None:
     printed = fmt(gradient(RIDGE, x).result)
-    assert printed == "2 Aᵀ (A x - b) + 2·lambda x"
+    assert printed == "2 Aᵀ (A x - b) + 2·λ x"
     assert verify(printed, RIDGE, x, layout="denominator").kind == "correct"
 
 
 def test_scalar_symbol_and_dimension_parse_to_themselves() -> None:
     assert parse_candidate("lambda * x / n", RIDGE, {}) == lam * x / n
     wrong = verify(r"2 A^T (A x - b)", RIDGE, x, layout="denominator")
-    assert wrong.kind == "missing-term" and "lacks the term 2·lambda x" in wrong.message
+    assert wrong.kind == "missing-term" and "lacks the term 2·λ x" in wrong.message
 
 
 def test_a_symbol_named_by_its_own_name_is_accepted() -> None:
@@ -346,3 +346,34 @@ def test_a_candidate_with_an_entry_of_a_one_by_one_product() -> None:
     assert verify(sp.exp((w.T * x)[0, 0]) * x, f, w, "denominator")
     assert verify(2 * sp.exp((w.T * x)[0, 0]) * x, f, w, "denominator").kind == "factor"
     assert verify("f x", f, w, "denominator")
+
+
+def test_greek_names_print_and_read_as_greek_letters() -> None:
+    """mu, Sigma, lambda print as μ, Σ, λ (they printed as words; LaTeX had \\mu), and a
+    pasted σ or μ reads as the symbol of that name (it was "unknown symbol 'σ'")."""
+    S, mu = sp.MatrixSymbol("Sigma", n, n), sp.MatrixSymbol("mu", n, 1)
+    sigma, theta = sp.Symbol("sigma", positive=True), sp.MatrixSymbol("theta_1", n, 1)
+    assert fmt(S.I * (x - mu)) == "Σ⁻¹ (x - μ)"
+    assert fmt(lam * theta) == "λ θ₁"
+    assert fmt(sigma * x) == "sigma x"  # σ(·) is the sigmoid: the word stays
+    assert fmt(sp.MatrixSymbol("Alpha", n, 1)) == "Alpha"  # Α would read as A
+    f = ((A * x - b).T * (A * x - b))[0, 0] / (2 * sigma**2)
+    assert verify("Aᵀ (A x - b)/σ²", f, x, "denominator")
+    g = ((x - mu).T * S.I * (x - mu))[0, 0]
+    d = gradient(g, mu)
+    assert "Σ" in str(d) and "Sigma" not in str(d)
+    assert verify(fmt(d.result), g, mu, "denominator")
+
+
+def test_sech_squared_is_tanh_prime() -> None:
+    """tanh′ = sech² = 1/cosh², as many hand derivations write it (was unknown)."""
+    c, W = sp.MatrixSymbol("c", n, 1), sp.MatrixSymbol("W", n, n)
+    f = c.T * (W * x).applyfunc(sp.tanh)
+    for text in (
+        "W.T @ (sech(W @ x)^2 * c)",
+        r"W^T (\operatorname{sech}(W x)^{\circ 2} \odot c)",
+        r"W^T (\cosh(W x)^{\circ -2} \odot c)",
+        "Wᵀ (sech(W x)∘sech(W x)∘c)",
+    ):
+        assert verify(text, f, x, "denominator"), text
+    assert not verify("W.T @ (sech(W @ x) * c)", f, x, "denominator")

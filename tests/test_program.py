@@ -158,6 +158,19 @@ def test_verify_over_a_program_finds_a_symmetry_assumption_on_its_inputs() -> No
     assert v.kind == "symmetric" and v.details["symmetric"] == U
 
 
+def test_sums_over_steps_print_in_step_order() -> None:
+    """x₁ (...) + x₂ (...) + ... + x₁₀ (...): SymPy's order put x₁₀ after x₁."""
+    from matderiv.render.latex import tex
+    from matderiv.render.unicode import fmt
+
+    L, where, _ = rnn(12)
+    d = gradient(L, W, where=where)
+    text, latex = fmt(d.result), tex(d.result)
+    assert text.index("x₉ (") < text.index("x₁₀ (") < text.index("x₁₁ (") < text.index("x₁₂ (")
+    assert latex.index("x_{9}") < latex.index("x_{10}")
+    assert fmt(L).endswith("cᵀ h₉ + cᵀ h₁₀ + cᵀ h₁₁ + cᵀ h₁₂")
+
+
 def test_lambdify_runs_the_program() -> None:
     L, where, _ = rnn(4)
     d = gradient(L, W, where=where)

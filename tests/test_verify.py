@@ -296,7 +296,22 @@ def test_a_term_with_the_wrong_sign_is_named_as_the_derivative_writes_it() -> No
     text = "-inv(Sigma).T/2 - inv(Sigma).T @ (x - mu) @ (x - mu).T @ inv(Sigma).T / 2"
     v = verify(text, f, S, "denominator")
     assert v.kind == "term-sign"
-    assert "has the term 1/2 Sigma⁻ᵀ (x - mu) (x - mu)ᵀ Sigma⁻ᵀ with the wrong sign" in v.message
+    assert "has the term 1/2 Σ⁻ᵀ (x - μ) (x - μ)ᵀ Σ⁻ᵀ with the wrong sign" in v.message
+
+
+def test_a_vectorised_candidate_is_said_to_be_vec_of_the_answer() -> None:
+    """H vec(V) written literally for an HVP, or vec(∇f): "wrong-shape" without saying
+    its values are right."""
+    V = sp.MatrixSymbol("V", n, n)
+    text = "-kron(inv(X), inv(X).T) @ commutation(n, n) @ vec(V)"
+    v = verify(text, LOGDET, X, order=2, direction=V)
+    assert v.kind == "wrong-shape"
+    assert "Its values are those of vec of the Hessian-vector product" in v.message
+    assert v.message.endswith("(n × n): -X⁻ᵀ Vᵀ X⁻ᵀ.")
+    v = verify("vec(A)", sp.Trace(A.T * X), X, "denominator")
+    assert v.kind == "wrong-shape" and "vec of the derivative" in v.message
+    v = verify("vec(A.T)", sp.Trace(A.T * X), X, "denominator")  # not vec of it
+    assert v.kind == "wrong-shape" and "vec of" not in v.message
 
 
 def test_a_variable_the_expression_does_not_contain_is_pointed_out() -> None:
@@ -524,7 +539,7 @@ def test_a_transposed_candidate_right_for_a_symmetric_matrix_says_both() -> None
     text = "-inv(Sigma)/2 + inv(Sigma) @ (x - mu) @ (x - mu).T @ inv(Sigma) / 2"
     v = verify(text, f, S, "denominator")
     assert v.kind == "transposed" and v.details["symmetric"] == S
-    assert "It also equals the derivative wherever Sigma is symmetric" in v.message
+    assert "It also equals the derivative wherever Σ is symmetric" in v.message
     assert "numerator-layout form" in v.message
     v = verify("A", sp.Trace(A * X), X, "denominator")  # right for A = Aᵀ too: said
     assert v.kind == "transposed" and "wherever A is symmetric" in v.message

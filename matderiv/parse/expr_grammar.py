@@ -60,6 +60,9 @@ ELEMENTWISE: dict[str, Callable[[], Any]] = {
     "sqrt": lambda: sp.sqrt,
     "sin": lambda: sp.sin,
     "cos": lambda: sp.cos,
+    "sinh": lambda: sp.sinh,
+    "cosh": lambda: sp.cosh,
+    "sech": lambda: sp.sech,  # sech² is how many write tanh′
     **{name: functools.partial(named_function, name) for name in BODIES},
 }
 

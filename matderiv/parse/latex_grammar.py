@@ -133,13 +133,17 @@ FUNCTION_WORDS = [
     "sgn",
     "sin",
     "cos",
+    "sinh",
+    "cosh",
+    "sech",
     "sqrt",
 ]
 _WORDS = "|".join(sorted(FUNCTION_WORDS, key=len, reverse=True))
 _OPEN_PAREN = r"(?=\s*(?:\\(?:left|bigl|Bigl|big|Big)(?![A-Za-z])\s*)?[(\[])"
 FUNC = (
     rf"\\(?:operatorname|mathrm|text|textrm|rm)\s*\{{\s*(?:{_WORDS})\s*\}}"
-    rf"|\\(?:det|log|ln|exp|tanh|sin|cos|tr|Tr|trace|sigmoid|softmax|logsumexp|sgn)(?![A-Za-z])"
+    rf"|\\(?:det|log|ln|exp|tanh|sinh|cosh|sech|sin|cos|tr|Tr|trace|sigmoid|softmax|logsumexp"
+    rf"|sgn)(?![A-Za-z])"
     rf"|\\(?:vec|diag|sigma){_OPEN_PAREN}"
     rf"|(?<![A-Za-z\\])(?:{_WORDS}){_OPEN_PAREN}"
 )

@@ -20,7 +20,7 @@ import sympy as sp
 from lark import Token, Tree
 
 from ..nodes import AsScalar, Reshape, commutation
-from ..render.unicode import ONES, subscripted
+from ..render.unicode import FROM_GREEK, ONES, subscripted
 from . import latex_algebra as alg
 from . import latex_functions as fns
 from .latex import Builder
@@ -58,6 +58,8 @@ def ascii_name(text: str) -> tuple[str, str | None]:
     h̄1 → ("h1bar", None) (the adjoint of the CLI's h1), ā̇ → ("abardot", None)."""
     base = text.rstrip(SUBSCRIPT_LETTERS)
     sub = "".join(FROM_SUBSCRIPT[c] for c in text[len(base) :])
+    if base[:1] in FROM_GREEK and (len(base) == 1 or not base[1].isalpha()):
+        base = FROM_GREEK[base[0]] + base[1:]  # μ₁ is mu_1, as printed
     marks = len(base[1:]) - len(base[1:].lstrip("".join(FROM_ACCENT)))
     if marks:
         accents = "".join(FROM_ACCENT[c] for c in base[1 : 1 + marks])

@@ -20,6 +20,9 @@ Three decisions live here:
 - **A sum beside its own transpose** in a matrix product prints as that
   transpose: (x - μ)(x - μ)ᵀ and (x - μ)ᵀ A (x - μ), not (x - μ)(xᵀ - μᵀ)
   (``with_transposed_twins``).
+- **Terms of a sum in step order**: x₁ (...) + x₂ (...) + ... + x₁₀ (...), not in
+  SymPy's string order (x₁, x₁₀, x₁₁, ..., x₂), when every term has numbered names
+  (``in_step_order``).
 - **Entrywise functions written as calls.**  tanh, exp, log (SymPy functions),
   the sigmoid σ(t) = 1/(1 + exp(-t)), relu, softplus, step, abs and sign print as
   calls, σ(X w); any other function as a mapping, (t ↦ ...)∘(X w).
@@ -28,6 +31,7 @@ Three decisions live here:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -173,6 +177,29 @@ def is_unit(factors: tuple[Any, ...]) -> bool:
         and isinstance(factors[0], (sp.Identity, sp.OneMatrix))
         and sp.Integer(1) == factors[0].shape[0] == factors[0].shape[1]
     )
+
+
+# -- terms in step order ------------------------------------------------------------
+
+_NUMBERED = re.compile(r"_(\d+)$")
+
+
+def in_step_order(terms: tuple[Any, ...]) -> list[Any]:
+    """The terms of a sum ordered by the numbers of their names (h_1 ... h_16, by
+    value), when every term has a numbered name; else as given."""
+    keys = []
+    for term in terms:
+        numbers = tuple(
+            int(found.group(1))
+            for node in sp.preorder_traversal(term)
+            if isinstance(node, (sp.Symbol, sp.MatrixSymbol))
+            and (found := _NUMBERED.search(str(node.name))) is not None
+        )
+        if not numbers:
+            return list(terms)
+        keys.append(numbers)
+    order = sorted(range(len(terms)), key=lambda k: keys[k])
+    return [terms[k] for k in order]
 
 
 # -- a sum beside its own transpose ---------------------------------------------------

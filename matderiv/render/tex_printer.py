@@ -18,6 +18,7 @@ from .grouping import (
     SizedConstants,
     called_name,
     grouped_scalar,
+    in_step_order,
     is_unit,
     relu_operand,
     self_contained,
@@ -184,7 +185,7 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         return f"{sign and '- '}{text} {body}"
 
     def _print_MatAdd(self, expr: Any) -> str:
-        terms = [self._print(t) for t in expr.args]
+        terms = [self._print(t) for t in in_step_order(expr.args)]
         terms.sort(key=lambda t: t.startswith("-"))
         out = terms[0]
         for t in terms[1:]:

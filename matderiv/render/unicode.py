@@ -9,6 +9,7 @@ parenthesised (render/grouping.py), and powers are superscripts.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import sympy as sp
@@ -23,6 +24,7 @@ from .grouping import (
     SizedConstants,
     called_name,
     grouped_scalar,
+    in_step_order,
     is_unit,
     relu_operand,
     self_contained,
@@ -91,7 +93,7 @@ class UnicodePrinter(SizedConstants, StrPrinter):
 
     def _print_MatAdd(self, expr: Any) -> str:
         out = ""
-        printed = [self._print(term) for term in expr.args]
+        printed = [self._print(term) for term in in_step_order(expr.args)]
         printed.sort(key=lambda s: s.startswith("-"))  # stable: positive terms first
         for k, s in enumerate(printed):
             if k and s.startswith("-"):
@@ -308,10 +310,55 @@ def accented(base: str) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+#: Greek letters by name, as LaTeX names them (mu → μ, Sigma → Σ); not sigma (σ(·) is
+#: the sigmoid), pi (π is the number) nor the capitals that look Latin (Alpha → A)
+GREEK = {
+    name: unicodedata.lookup(
+        f"GREEK {'CAPITAL' if name[0].isupper() else 'SMALL'} LETTER "
+        + name.upper().replace("LAMBDA", "LAMDA")  # Unicode's spelling
+    )
+    for name in (
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+        "nu",
+        "xi",
+        "rho",
+        "tau",
+        "upsilon",
+        "phi",
+        "chi",
+        "psi",
+        "omega",
+        "Gamma",
+        "Delta",
+        "Theta",
+        "Lambda",
+        "Xi",
+        "Sigma",
+        "Upsilon",
+        "Phi",
+        "Psi",
+        "Omega",
+    )
+}
+FROM_GREEK = {letter: name for name, letter in GREEK.items()} | {"σ": "sigma", "π": "pi"}
+
+
 def subscripted(name: str) -> str:
-    """h_1 → h₁, n_h → nₕ, W_hx → Wₕₓ, hbar_1 → h̄₁, abardot → ā̇; names whose
-    subscript has no Unicode form stay."""
+    """h_1 → h₁, n_h → nₕ, W_hx → Wₕₓ, hbar_1 → h̄₁, abardot → ā̇, mu → μ, Sigma_1 → Σ₁;
+    names whose subscript has no Unicode form stay."""
     base, sep, sub = name.partition("_")
+    base = GREEK.get(base, base)
     found = accented(base)
     if found is not None:  # the accents over the letter: h1bar → h̄1
         stem, marks = found
@@ -323,12 +370,15 @@ def subscripted(name: str) -> str:
     return base + sep + sub
 
 
-_LABEL_NAME = re.compile(r"[A-Za-z]+_[A-Za-z0-9]+|\b[A-Za-z]\d*(?:bar|dot|tilde){1,3}\b")
+_LABEL_NAME = re.compile(
+    r"[A-Za-z]+_[A-Za-z0-9]+|\b[A-Za-z]\d*(?:bar|dot|tilde){1,3}\b"
+    rf"|\b(?:{'|'.join(GREEK)})\b"
+)
 
 
 def label(text: str) -> str:
     """The names in a step label as printed: ∂h_1/∂vec(W_hx) → ∂h₁/∂vec(Wₕₓ),
-    ∂p/∂abar → ∂p/∂ā."""
+    ∂p/∂abar → ∂p/∂ā, ∂f/∂Sigma → ∂f/∂Σ."""
     return _LABEL_NAME.sub(lambda m: subscripted(m.group(0)), text)
 
 
