@@ -348,3 +348,24 @@ def test_kronecker_terms_sharing_a_factor_are_one_product() -> None:
     written = fmt(d.result)
     assert "(Xᵀ X)⁻¹ ⊗ (I_m - X (Xᵀ X)⁻¹ Xᵀ)" in written, written
     check_derivation(d, {n: 2, m: 4}, rtol=1e-4)
+
+
+def test_the_two_parts_of_a_second_order_derivation_are_headed() -> None:
+    """A Hessian's steps repeat the sections (forward pass, ..., result) twice: each
+    part now says what it derives, in text, rich and LaTeX."""
+    from rich.console import Console
+
+    d = hessian(sp.log(sp.Determinant(X)), X)
+    text = str(d)
+    first, second = "== first derivative: the gradient g = ∇f", "== second derivative, the Hessian"
+    assert first in text and second in text and text.index(first) < text.index(second)
+    assert text.index(second) > text.index("-- result")  # after the gradient's result
+    latex = d.to_latex()
+    assert r"First derivative: the gradient $g = \nabla f$" in latex
+    assert r"Second derivative, the Hessian: the Jacobian of $g = \nabla f$" in latex
+    console = Console(width=150, record=True)
+    console.print(d)
+    assert "SECOND DERIVATIVE, THE HESSIAN" in console.export_text()
+    V = sp.MatrixSymbol("V", n, n)
+    assert "along V" in str(hvp(sp.log(sp.Determinant(X)), X, V))
+    assert "==" not in str(gradient(sp.log(sp.Determinant(X)), X))

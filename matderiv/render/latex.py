@@ -12,7 +12,7 @@ from typing import Any
 import sympy as sp
 
 from ..shapes import shape_of
-from .rows import headline
+from .rows import headline, phases
 from .tex_printer import name_tex, tex, tex_label, tex_shape
 from .text import splits_indices
 
@@ -110,7 +110,12 @@ def render_latex(
     written = headline(d)  # the result without the intermediates: the title and last line
     lines = []
     kind = None
-    for step in d.steps:
+    parts = phases(d)
+    for k, step in enumerate(d.steps):
+        if k in parts:
+            heading = _tex_text(parts[k])
+            lines.append(rf"& \textbf{{\large {heading[0].upper()}{heading[1:]}}}")
+            kind = None
         if step.kind != kind:
             kind = step.kind
             lines.append(rf"& \textbf{{{_SECTIONS[kind]}}}")
@@ -134,6 +139,11 @@ def render_latex(
         title = rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
         return f"{_PREAMBLE}{title}\n{body}\n\\end{{document}}\n"
     return body
+
+
+def _tex_text(text: str) -> str:
+    """A phase heading in LaTeX: its formulas g = ∇f in math mode."""
+    return text.replace("g = ∇f", r"$g = \nabla f$").replace("along V", r"along $V$")
 
 
 def _through(line: Any) -> str:

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .rows import SECTIONS, rows, subtitle, title
+from .rows import SECTIONS, phases, rows, subtitle, title
 
 
 def renderables(d: Any) -> Iterator[Any]:
@@ -27,7 +27,11 @@ def renderables(d: Any) -> Iterator[Any]:
     table.add_column("formula", overflow="fold", ratio=5)
     table.add_column("shape", overflow="fold", ratio=3)
     kind = None
-    for r in all_rows:
+    parts = phases(d)
+    for k, r in enumerate(all_rows):
+        if k in parts:
+            table.add_row("", Text(parts[k].upper(), style="bold magenta"), "")
+            kind = None
         if r.kind != kind:
             kind = r.kind
             table.add_row("", Text(SECTIONS[kind], style="bold cyan"), "")

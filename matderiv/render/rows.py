@@ -33,6 +33,26 @@ SECTIONS = {
 }
 
 
+def phases(d: Any) -> dict[int, str]:
+    """Headings of a second-order derivation's two parts, by the index of the step
+    each begins at: the gradient g = ∇f, then its derivative (the steps repeat the
+    same sections twice, which read as one derivation done twice)."""
+    if d.mode not in ("hessian", "hvp"):
+        return {}
+    ends = [k for k, step in enumerate(d.steps) if step.kind == "result"]
+    if len(ends) < 2:
+        return {}
+    second = (
+        "the Hessian: the Jacobian of g = ∇f"
+        if d.mode == "hessian"
+        else "the Hessian-vector product: the derivative of g = ∇f along V"
+    )
+    return {
+        0: "first derivative: the gradient g = ∇f",
+        ends[0] + 1: f"second derivative, {second}",
+    }
+
+
 @dataclass(frozen=True)
 class Row:
     """One step, ready to lay out: the defined name, formula lines, shape lines, rule."""

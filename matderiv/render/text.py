@@ -6,7 +6,7 @@ from typing import Any
 
 import sympy as sp
 
-from .rows import SECTIONS, label, rows, subtitle, title
+from .rows import SECTIONS, label, phases, rows, subtitle, title
 from .unicode import UnicodePrinter, fmt
 
 _MAX_FORMULA = 64
@@ -25,7 +25,11 @@ def render_text(d: Any) -> str:
     formula_width = min(max(len(line) for r in table for line in r.formula), _MAX_FORMULA)
     lines = [title(d), subtitle(d)]
     kind = None
-    for r in table:
+    parts = phases(d)
+    for k, r in enumerate(table):
+        if k in parts:
+            lines.append(f"== {parts[k]}")
+            kind = None
         if r.kind != kind:
             kind = r.kind
             lines.append(f"-- {SECTIONS[kind]}")
