@@ -377,3 +377,24 @@ def test_sech_squared_is_tanh_prime() -> None:
     ):
         assert verify(text, f, x, "denominator"), text
     assert not verify("W.T @ (sech(W @ x) * c)", f, x, "denominator")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "df/dx = 2*A.T @ (A @ x - b)",
+        "d f / d x = 2*A.T @ (A @ x - b)",
+        "dL/dvec(x) = 2*A.T @ (A @ x - b)",
+        "grad f = 2*A.T @ (A @ x - b)",
+        "∂f/∂x = 2 Aᵀ (A x - b)",
+    ],
+)
+def test_a_left_hand_side_in_derivative_notation_is_dropped(text: str) -> None:
+    """LaTeX and Unicode dropped "lhs =", the syntax gave a caret at "=" for df/dx."""
+    assert verify(text, (A * x - b).T * (A * x - b), x, "denominator")
+
+
+def test_a_parenthesised_t_exponent_says_how_to_transpose() -> None:
+    for text in ("X^(-T)", "X^(T)", "X**(-T)"):
+        with pytest.raises(MatDerivError, match="T is no exponent"):
+            parse_expression(text, {"X": X})

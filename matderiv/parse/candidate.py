@@ -3,6 +3,7 @@ over the user's symbols."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +41,16 @@ def parse_notation(text: str, table: Mapping[str, Any]) -> Any:
     return None
 
 
+#: "df/dx = ...", "dL/dW = ...", "grad f = ...": a left-hand side in derivative
+#: notation before the one "=" (LaTeX and Unicode drop any; the syntax has none)
+_DERIVATIVE_LHS = re.compile(r"\s*(?:[d∂][^=;@*]*/\s*[d∂][^=;@*]*|grad\b[^=;@*]*|∇[^=;@*]*)=(?!=)")
+
+
+def _right_hand_side(text: str) -> str:
+    found = _DERIVATIVE_LHS.match(text)
+    return " " * found.end() + text[found.end() :] if found else text
+
+
 def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
     """The candidate as a SymPy expression.
 
@@ -59,6 +70,7 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
                 f"cannot read the candidate {candidate!r}: pass a SymPy expression or a string"
             ) from exc
     table = symbol_table(expr, names)
+    candidate = _right_hand_side(candidate)
     formula = parse_notation(candidate, table)
     if formula is not None:
         return formula

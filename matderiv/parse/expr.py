@@ -145,7 +145,7 @@ class _Build(Transformer_NonRecursive):
             after = self.text[token.end_pos :]
             if not _TRANSPOSE_AFTER.match(after):
                 return _TRANSPOSE  # X^T: T is no number, and no symbol of that name
-        if token == "T" and re.search(r"(\^|\*\*)\s*-?\s*$", self.text[: token.start_pos]):
+        if token == "T" and re.search(r"(\^|\*\*)\s*\(?\s*-?\s*$", self.text[: token.start_pos]):
             raise ParseError(
                 f"'^' is an entrywise power in this syntax, and T is no exponent:\n"
                 f"{caret(self.text, token.start_pos)}\n"
