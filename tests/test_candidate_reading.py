@@ -398,3 +398,15 @@ def test_a_parenthesised_t_exponent_says_how_to_transpose() -> None:
     for text in ("X^(-T)", "X^(T)", "X**(-T)"):
         with pytest.raises(MatDerivError, match="T is no exponent"):
             parse_expression(text, {"X": X})
+
+
+def test_numpy_broadcasting_gets_the_matrix_form() -> None:
+    """(1 - h*h) * W and v * x.T are NumPy broadcasting: refused, now with what to write."""
+    k = sp.symbols("k", integer=True, positive=True)
+    W, c = sp.MatrixSymbol("W", k, n), sp.MatrixSymbol("c", k, 1)
+    f = c.T * (W * x).applyfunc(sp.tanh)
+    v = verify("(1 - tanh(W @ x)**2) * W", f, x, "numerator")
+    assert v.kind == "ill-formed" and "write diag(v) @ W" in v.message
+    v = verify("((1 - tanh(W @ x)**2) * c) * x.T", f, W, "denominator")
+    assert v.kind == "ill-formed" and "write v @ w.T for the outer product" in v.message
+    assert verify("((1 - tanh(W @ x)**2) * c) @ x.T", f, W, "denominator")

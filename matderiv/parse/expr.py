@@ -30,7 +30,7 @@ from ..canon import from_power
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..norms import norm
-from ..shapes import dims_equal, is_matrix, is_scalar_shape, shape_of
+from ..shapes import is_matrix, is_scalar_shape, shape_of
 from .expr_grammar import (
     DIMENSION_ARGUMENTS,
     ELEMENTWISE,
@@ -39,7 +39,7 @@ from .expr_grammar import (
     PARSER,
     STRUCTURAL,
 )
-from .expr_messages import caret, suggest, syntax_error
+from .expr_messages import caret, star_hint, suggest, syntax_error
 from .expr_ops import (
     apply_entrywise,
     check_power,
@@ -81,19 +81,6 @@ def _tree_depth(tree: Tree) -> int:
             break
         stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
     return deepest
-
-
-def _star_hint(exc: ShapeMismatch, left: Any, right: Any) -> ShapeMismatch:
-    """A ∘ product that would be a matrix product: say that * is the entrywise one."""
-    if not dims_equal(shape_of(left)[1], shape_of(right)[0]):
-        return exc
-    hint = (
-        "In matderiv's syntax * is the entrywise product, as in NumPy; "
-        "write @ for the matrix product."
-    )
-    out = ShapeMismatch(f"{exc} {hint}")
-    out.node, out.hint = exc.node, hint
-    return out
 
 
 #: X^T (also X**T) reads as the transpose: T cannot be an exponent; not ^-T (X⁻ᵀ in
@@ -206,7 +193,7 @@ class _Build(Transformer_NonRecursive):
             try:
                 conform(sp.HadamardProduct, left, right)
             except ShapeMismatch as exc:
-                raise _star_hint(exc, left, right) from None
+                raise star_hint(exc, left, right) from None
             return guard("*", left, right, lambda: sp.HadamardProduct(left, right))
         return times(left, right)
 

@@ -5,10 +5,12 @@ operands side by side), and close matches of an unknown name."""
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from ..errors import ParseError
+from ..errors import ParseError, ShapeMismatch
+from ..shapes import dims_equal, shape_of
 from .expr_grammar import PARSER
 
 
@@ -72,3 +74,31 @@ def suggest(name: str, choices: list[str], cutoff: float = 0.5) -> str:
     does not suggest log)."""
     close = difflib.get_close_matches(name, choices, n=3, cutoff=cutoff)
     return f" Did you mean {', '.join(close)}?" if close else ""
+
+
+def star_hint(exc: ShapeMismatch, left: Any, right: Any) -> ShapeMismatch:
+    """A ∘ product of shapes NumPy would broadcast, or that would be a matrix product:
+    say what to write."""
+    (lr, lc), (rr, rc) = shape_of(left), shape_of(right)
+    column = dims_equal(lc, 1) and dims_equal(lr, rr) and not dims_equal(rc, 1)
+    row = dims_equal(lr, 1) and dims_equal(rc, 1) and not dims_equal(lc, 1)
+    if column or (dims_equal(rc, 1) and dims_equal(lr, rr) and not dims_equal(lc, 1)):
+        hint = (
+            "matderiv does not broadcast a column across a matrix as NumPy does: write "
+            "diag(v) @ W to scale the rows of W by a column v."
+        )
+    elif (dims_equal(lc, 1) and dims_equal(rr, 1)) or row:
+        hint = (
+            "matderiv does not broadcast a column against a row as NumPy does: write "
+            "v @ w.T for the outer product of columns v and w."
+        )
+    elif dims_equal(lc, rr):
+        hint = (
+            "In matderiv's syntax * is the entrywise product, as in NumPy; "
+            "write @ for the matrix product."
+        )
+    else:
+        return exc
+    out = ShapeMismatch(f"{exc} {hint}")
+    out.node, out.hint = exc.node, hint
+    return out
