@@ -163,8 +163,9 @@ def hvp(
     X = _variable(X)
     V = _direction(X, f, where) if direction is None else direction
     if not isinstance(V, sp.MatrixSymbol) or tuple(V.shape) != tuple(X.shape):
+        got = f"{V} of shape {V.shape}" if isinstance(V, sp.MatrixSymbol) else repr(V)
         raise MatDerivError(
-            f"the direction must be a MatrixSymbol shaped like {X} {X.shape}, got {V!r}."
+            f"the direction must be a MatrixSymbol shaped like {X} {X.shape}, got {got}."
         )
     if V == X or V in (where or {}):
         what = "the variable itself" if V == X else "defined in where="
