@@ -167,10 +167,13 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         if coeff != 1 and is_unit(tuple(mats)):  # c·I₁ is the number c
             text = self._print(coeff)
             return rf"\left({text}\right)" if isinstance(coeff, sp.Add) else text
-        grouped = (sp.MatAdd, sp.KroneckerProduct, sp.HadamardProduct, sp.MatMul)
+        # a ⊗ or ∘ product alone after a number needs no parentheses: -h ∘ h is -(h ∘ h)
+        wide = (sp.KroneckerProduct, sp.HadamardProduct)
+        several = len(mats) > 1
         body = " ".join(
             rf"\left({self._print(m)}\right)"
-            if isinstance(m, grouped) or (_squared(m) and len(mats) > 1)
+            if isinstance(m, (sp.MatAdd, sp.MatMul))
+            or (several and (isinstance(m, wide) or _squared(m)))
             else self._print(m)
             for m in with_transposed_twins(tuple(mats))
         )
