@@ -101,7 +101,25 @@ def test_a_long_headline_keeps_the_names_the_steps_define() -> None:
     defined = {fmt(sp.Symbol(s.lhs)) for s in d.steps if s.kind == "define"}
     assert kept <= defined
     assert len(fmt(d.result)) > HEADLINE_CHARS, "the written-out form would not fit"
-    assert written == fmt(d.steps[-1].expr)
+    # only the short intermediates are written out (v₂ := tanh(A z)); the rest stay
+    assert "1 - tanh(A z)∘tanh(A z)" in written and "v₂" not in written
+    assert set(GENERATED.findall(written)) == kept and "v₆" in kept
+
+
+def test_a_long_programs_hessian_headline_uses_only_program_names() -> None:
+    """The RNN program's Hessian headline had diag(v₁₃) (v₁₃ := 1 - h₁∘h₁, deep in
+    the steps); short intermediates are written out even in a long headline."""
+    c, h0 = sp.MatrixSymbol("c", n, 1), sp.MatrixSymbol("h_0", n, 1)
+    Wp, Up = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("U", n, n)
+    where, prev = {}, h0
+    for t in (1, 2, 3):
+        h = sp.MatrixSymbol(f"h_{t}", n, 1)
+        where[h] = (Wp.T * sp.MatrixSymbol(f"x_{t}", m, 1) + Up.T * prev).applyfunc(sp.tanh)
+        prev = h
+    d = hessian(sp.MatAdd(*[c.T * h for h in where]), Wp, where=where)
+    text = title(d)
+    assert not GENERATED.search(text), text
+    assert "diag(1 - h₁∘h₁)" in text
 
 
 def test_user_names_stay_in_the_headline() -> None:

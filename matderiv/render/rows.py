@@ -126,6 +126,27 @@ def headline(d: Any) -> Any:
     if not defs or not isinstance(expr, sp.Basic):
         return expr
     dims = {str(x) for m in expr.atoms(sp.MatrixSymbol) for x in m.free_symbols if x != m}
+    written = _written(expr, defs, dims)
+    if written is not None and len(fmt(written)) <= HEADLINE_CHARS:
+        return written
+    # too long written out: write out only the short names (v₁₃ := 1 - h₁∘h₁ in a
+    # program's Hessian), which the headline reads better without
+    short = {}
+    for name, value in defs.items():
+        full = _written(value, defs, dims)
+        if full is not None and len(fmt(full)) <= _SHORT_DEFINITION:
+            short[name] = full
+    partial = _written(expr, short, dims) if short else None
+    return partial if partial is not None else expr
+
+
+#: characters of an intermediate written out in a headline that is long anyway
+_SHORT_DEFINITION = 16
+
+
+def _written(expr: Any, defs: dict[str, Any], dims: set[str]) -> Any:
+    """``expr`` with the names in ``defs`` written out (in turn: definitions use
+    earlier names), or None when that grows past ``_HEADLINE_NODES`` nodes."""
     written = expr
     for _ in range(len(defs)):
         atoms = {
@@ -137,9 +158,8 @@ def headline(d: Any) -> Any:
             break
         written = _flat(written.xreplace(atoms))
         if larger_than(written, _HEADLINE_NODES):
-            return expr
-    written = _transposed_sums(written)
-    return written if len(fmt(written)) <= HEADLINE_CHARS else expr
+            return None
+    return _transposed_sums(written)
 
 
 def _written_out(step: Any) -> bool:
