@@ -19,7 +19,13 @@ from .canon import matadd, matmul, transpose
 from .errors import MatDerivError
 from .layout import LAYOUTS, parse_wrt
 from .mistake_pairs import two_mistakes
-from .mistake_terms import changed_terms, extra_term, missing_term, term_slip
+from .mistake_terms import (
+    changed_terms,
+    extra_term,
+    missing_entrywise,
+    missing_term,
+    term_slip,
+)
 from .mistakes import RTOL, Mistakes, expanded_terms, named, sum_of
 from .nodes import AsScalar, Vec
 from .render.rows import label
@@ -295,6 +301,7 @@ class Checker(Mistakes):
             self._scalar_factor,
             lambda: missing_term(self),
             lambda: extra_term(self),
+            lambda: missing_entrywise(self),
             self._symmetric,  # before a term's transpose: 2A for A + Aᵀ assumed A = Aᵀ
             lambda: term_slip(self),
         )
@@ -308,8 +315,8 @@ class Checker(Mistakes):
             f"the candidate differs from the {self.thing} (largest relative error "
             f"{err:.3g}), and none of the common mistakes — a transpose, a missing "
             "commutation matrix, Kronecker factors swapped, a constant or variable scalar "
-            "factor, a sign, a missing or extra term, one term with its own factor or "
-            "transpose, "
+            "factor, a sign, a missing or extra term, a missing ∘ factor (tanh′, say), one "
+            "term with its own factor or transpose, "
             "a symmetry assumption, or one of the first "
             "three with a sign, factor or term — explains it. "
             f"The {self.thing} is {self.shown_result}.",

@@ -4,7 +4,8 @@ than the derivative's (2Aᵀ(Ax − b) + λx for 2Aᵀ(Ax − b) + 2λx) or a mi
 ``missing_term``'s (the derivative's terms as written, then expanded, so a message
 names the term as the derivative has it: Σ⁻ᵀ(x − μ)(x − μ)ᵀΣ⁻ᵀ, not its four
 products); a factor on the whole, ``Mistakes._factor``'s.  Also a term too many
-(2Aᵀ(Ax − b) + 2x for 2Aᵀ(Ax − b)): ``extra_term``.
+(2Aᵀ(Ax − b) + 2x for 2Aᵀ(Ax − b)): ``extra_term``; an entrywise factor left out, most
+often an activation's derivative (c xᵀ for ((1 − h∘h)∘c) xᵀ): ``missing_entrywise``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .canon import matmul, transpose
+from .canon import hadamard, matmul, transpose
 from .errors import MatDerivError
 from .mistakes import RTOL, Comparison, Found, expanded_terms, named, proportional, sum_of
+from .nodes import DiagVector
 from .render.unicode import fmt
 from .trials import relative_error
 
@@ -198,3 +200,38 @@ def _extra(m: Comparison, extra: list[Any]) -> Found:
         f"{m.thing}. The {m.thing} is {m.shown_result}.",
         {"extra": extra},
     )
+
+
+#: ∘ products and diag(v) factors of the derivative tried one by one, at most
+MAX_ENTRYWISE_FACTORS = 24
+
+
+def missing_entrywise(m: Comparison) -> Found:
+    """The derivative with one factor of a ∘ product left out, or one diag(v) taken as
+    the identity, is the candidate: the factor is named (tanh′ = 1 − h∘h, σ′, a mask)."""
+    tried = 0
+    for node in sp.preorder_traversal(m.result):
+        if isinstance(node, sp.HadamardProduct):
+            options = [
+                (factor, hadamard(sp.HadamardProduct(*[a for a in node.args if a is not factor])))
+                for factor in node.args
+            ]
+        elif isinstance(node, DiagVector):
+            options = [(node, sp.Identity(node.shape[0]))]
+        else:
+            continue
+        for factor, without in options:
+            tried += 1
+            if tried > MAX_ENTRYWISE_FACTORS:
+                return None
+            if m.close(m.candidate, m.result.xreplace({node: without})):
+                shown = fmt(named(factor, m.derivation.names))
+                how = "the factor" if factor is not node else "the diagonal factor"
+                return (
+                    "missing-factor",
+                    f"the candidate lacks {how} {shown} (an entrywise derivative, such as "
+                    f"tanh′ = 1 - h∘h, or a mask); the rest agrees. The {m.thing} is "
+                    f"{m.shown_result}.",
+                    {"missing_factor": factor},
+                )
+    return None

@@ -17,7 +17,8 @@ class Verdict:
     kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
              "commutation", "kron-order" (the factors of a Kronecker product swapped),
              "factor", "scalar-factor", "sign", "missing-term", "extra-term"
-             (details["extra"]: the candidate's terms too many),
+             (details["extra"]: the candidate's terms too many), "missing-factor" (a
+             factor of a ∘ product or a diag(v) left out; details["missing_factor"]),
              "term-sign" (terms of a sum left out or with the wrong sign),
              "term-factor", "term-transposed" (one term with a constant factor of its
              own, or transposed; details["term"]), "symmetric",

@@ -314,6 +314,22 @@ def test_a_vectorised_candidate_is_said_to_be_vec_of_the_answer() -> None:
     assert v.kind == "wrong-shape" and "vec of" not in v.message
 
 
+def test_a_forgotten_activation_derivative_is_named() -> None:
+    """c xᵀ for ∂cᵀtanh(W x)/∂W, (e₁ ⊗ I) for the RNN step's Jacobian: "wrong" before;
+    the factor left out is tanh′ = 1 - h∘h, in a ∘ product or as diag(...)."""
+    k = sp.symbols("k", integer=True, positive=True)
+    Wk, c = sp.MatrixSymbol("W", k, n), sp.MatrixSymbol("c", k, 1)
+    f = c.T * (Wk * x).applyfunc(sp.tanh)
+    v = verify("c @ x.T", f, Wk, "denominator")
+    assert v.kind == "missing-factor"
+    assert "lacks the factor 1 - tanh(W x)∘tanh(W x)" in v.message
+    v = verify("W.T @ c", f, x, "denominator")
+    assert v.kind == "missing-factor"
+    v = verify("kron(e_1, eye(n_h))", H1, vec(W.T), "denominator", names=NAMES)
+    assert v.kind == "missing-factor" and "diagonal factor diag(1 - h₁∘h₁)" in v.message
+    assert verify("((1 - tanh(W @ x)) * c) @ x.T", f, Wk, "denominator").kind == "wrong"
+
+
 def test_a_variable_the_expression_does_not_contain_is_pointed_out() -> None:
     """--wrt y for f(x): the derivative is 0 and the verdict said only "wrong"."""
     y = sp.MatrixSymbol("y", n, 1)
