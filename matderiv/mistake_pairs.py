@@ -21,7 +21,7 @@ from .canon import transpose
 from .errors import MatDerivError
 from .layout import parse_wrt
 from .mistake_terms import missing_term
-from .mistakes import MAX_SWAPS, Found, Mistakes, named, swappable
+from .mistakes import MAX_SWAPS, Found, Mistakes, named, proportional, swappable
 from .render.unicode import fmt
 from .shapes import dims_equal, walk
 
@@ -67,6 +67,34 @@ def two_mistakes(m: Mistakes) -> Found:
             slip = _value_slip(value_kind, details, m.derivation.names)
             message = f"two mistakes: {wrong}, and {slip}. The {m.thing} is {m.shown_result}."
             return "two-mistakes", message, {**details, "mistakes": (kind, value_kind)}
+    return _symmetric_and_factor(m)
+
+
+def _symmetric_and_factor(m: Mistakes) -> Found:
+    """Right for a symmetric matrix up to a sign or a constant factor: Σ⁻¹(μ − x) for
+    ∂/∂μ of the Gaussian, whose derivative is (Σ⁻¹ + Σ⁻ᵀ)(x − μ)/2."""
+    for matrix, symmetric in m.symmetrised():
+        try:
+            q = proportional(symmetric.values(m.candidate), symmetric.values(m.result))
+        except (MatDerivError, ValueError):
+            continue
+        if q is None:
+            continue
+        factor = sp.nsimplify(q, tolerance=1e-8, rational=True)
+        if factor == 1 or factor == 0 or factor.q > 12 or abs(factor.p) > 100:
+            continue
+        kind = "sign" if factor == -1 else "factor"
+        details = {"factor": factor}  # candidate = factor × derivative, M symmetric
+        slip = "its sign is wrong" if kind == "sign" else f"it is {factor} times what it should be"
+        message = (
+            f"two mistakes: it is right only if {fmt(matrix)} is symmetric, and {slip}. "
+            f"The {m.thing} is {m.shown_result}."
+        )
+        return (
+            "two-mistakes",
+            message,
+            {**details, "symmetric": matrix, "mistakes": ("symmetric", kind)},
+        )
     return None
 
 

@@ -9,7 +9,7 @@ None; ``diagnosis.Checker`` turns that into the verdict.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -312,24 +312,7 @@ class Mistakes(Comparison):
     def _symmetric(self) -> Found:
         """Right only when a square matrix is symmetric: a constant (2Ax for xᵀAx), else
         the variable itself (X⁻¹ for d log det X / dX)."""
-        var = parse_wrt(self.derivation.wrt).symbol
-        d = self.derivation  # a program's inputs too (U of h_t = tanh(W x_t + U h_{t-1}))
-        inputs = sp.Tuple(d.of, d.result, *d.definitions.values()).free_symbols
-        constants = sorted(  # the result's too: an HVP's direction V
-            (
-                s
-                for s in inputs
-                if isinstance(s, sp.MatrixSymbol) and s != var and dims_equal(*s.shape)
-            ),
-            key=str,
-        )
-        squares = constants + ([var] if dims_equal(*var.shape) else [])
-        for matrix in squares:
-            if not all(matrix in p for p in self.trials.points):
-                continue  # neither f nor the candidate uses it: no value to symmetrise
-            symmetric = self.trials.with_points(
-                tuple({**p, matrix: (p[matrix] + p[matrix].T) / 2} for p in self.trials.points)
-            )
+        for matrix, symmetric in self.symmetrised():
             try:
                 err = relative_error(
                     symmetric.values(self.candidate), symmetric.values(self.result)
@@ -345,6 +328,30 @@ class Mistakes(Comparison):
                     {"symmetric": matrix},
                 )
         return None
+
+    def symmetrised(self) -> Iterator[tuple[Any, Trials]]:
+        """(M, the trial points with M symmetric) for each square matrix of the
+        expression, its program or the derivative (an HVP's direction V too)."""
+        var = parse_wrt(self.derivation.wrt).symbol
+        d = self.derivation  # a program's inputs too (U of h_t = tanh(W x_t + U h_{t-1}))
+        inputs = sp.Tuple(d.of, d.result, *d.definitions.values()).free_symbols
+        constants = sorted(
+            (
+                s
+                for s in inputs
+                if isinstance(s, sp.MatrixSymbol) and s != var and dims_equal(*s.shape)
+            ),
+            key=str,
+        )
+        for matrix in constants + ([var] if dims_equal(*var.shape) else []):
+            if not all(matrix in p for p in self.trials.points):
+                continue  # neither f nor the candidate uses it: no value to symmetrise
+            yield (
+                matrix,
+                self.trials.with_points(
+                    tuple({**p, matrix: (p[matrix] + p[matrix].T) / 2} for p in self.trials.points)
+                ),
+            )
 
 
 def sum_of(parts: list[Any]) -> Any:

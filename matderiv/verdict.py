@@ -23,8 +23,8 @@ class Verdict:
              "term-factor", "term-transposed" (one term with a constant factor of its
              own, or transposed; details["term"]), "symmetric",
              "two-mistakes" (an arrangement — transposed, a commutation matrix, Kronecker
-             factors swapped — and a sign, factor or term; details["mistakes"] names
-             both), "wrong", or
+             factors swapped — and a sign, factor or term, or a symmetry assumption and
+             a sign or factor; details["mistakes"] names both), "wrong", or
              "not-finite" (not confirmed: the values at the random points are NaN or ∞,
              so no comparison could be made), "undefined" (not confirmed: a matrix
              the expressions invert is singular at every random point and size), or

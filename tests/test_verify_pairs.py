@@ -59,3 +59,22 @@ def test_one_mistake_is_still_named_alone_and_nonsense_is_still_wrong() -> None:
     assert verify(sp.KroneckerProduct(A, B.T), A * X * B, X).kind == "kron-order"
     v = verify(sp.KroneckerProduct(B, A * A), A * X * B, X)
     assert v.kind == "wrong" and "two-mistakes" not in v.message
+
+
+def test_symmetric_and_a_sign_or_factor() -> None:
+    """Σ⁻¹(μ - x) for ∂/∂μ of the Gaussian log-likelihood, (Σ⁻¹ + Σ⁻ᵀ)(x - μ)/2:
+    right for a symmetric Σ but for the sign. It was "wrong"."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    S, mu, x = (
+        sp.MatrixSymbol("Sigma", n, n),
+        sp.MatrixSymbol("mu", n, 1),
+        sp.MatrixSymbol("x", n, 1),
+    )
+    f = -sp.log(sp.Determinant(S)) / 2 - sp.Trace((x - mu).T * S.I * (x - mu)) / 2
+    v = verify("inv(Sigma) @ (mu - x)", f, mu, "denominator")
+    assert v.kind == "two-mistakes" and v.details["mistakes"] == ("symmetric", "sign")
+    assert v.details["symmetric"] == S and v.details["factor"] == -1
+    assert "right only if Σ is symmetric, and its sign is wrong" in v.message
+    v = verify("2 * inv(Sigma) @ (x - mu)", f, mu, "denominator")
+    assert v.details["mistakes"] == ("symmetric", "factor") and v.details["factor"] == 2
+    assert verify("inv(Sigma) @ (x - mu)", f, mu, "denominator").kind == "symmetric"
