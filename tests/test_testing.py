@@ -122,3 +122,21 @@ def test_a_derivative_of_an_expression_without_the_variable_is_checked() -> None
     X, A = sp.MatrixSymbol("X", n, n), sp.MatrixSymbol("A", n, n)
     for layout in ("numerator", "denominator"):
         assert check_derivation(derive(sp.Trace(A), X, layout), {n: 3}) == 0.0
+
+
+def test_finite_differences_retry_a_finer_step_only_when_they_converge() -> None:
+    """sin(exp((A X B)^∘3)ᵀ 2 A X C): arguments of sin near 500 make the O(h²) truncation
+    of central differences at h = 1e-6 about 3e-5 of the scale, and a hunt failed on
+    the right derivative.  At h = 1e-7 the error shrinks 100x; a derivative 0.1% off
+    does not shrink and is still caught."""
+    from dataclasses import replace
+
+    m, n, p = sp.symbols("m n p", integer=True, positive=True)
+    A, X = sp.MatrixSymbol("A_pm", p, m), sp.MatrixSymbol("X", m, n)
+    B, C = sp.MatrixSymbol("B_nn", n, n), sp.MatrixSymbol("B_np", n, p)
+    inner = sp.HadamardPower(A * X * B, 3).applyfunc(sp.exp).T * (A * X * C + A * X * C)
+    d = derive(inner.applyfunc(sp.sin), X, "numerator")
+    dims = {m: 2, n: 3, p: 4}
+    assert check_derivation(d, dims, seed=0, trials=1) < 1e-5
+    with pytest.raises(AssertionError, match="is off by"):
+        check_derivation(replace(d, result=d.result * 1.001), dims, seed=0, trials=1)
