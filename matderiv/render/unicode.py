@@ -312,44 +312,16 @@ def accented(base: str) -> tuple[str, tuple[str, ...]] | None:
 
 #: Greek letters by name, as LaTeX names them (mu → μ, Sigma → Σ); not sigma (σ(·) is
 #: the sigmoid), pi (π is the number) nor the capitals that look Latin (Alpha → A)
+_GREEK_NAMES = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi rho tau "
+    "upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Sigma Upsilon Phi Psi Omega"
+)
 GREEK = {
     name: unicodedata.lookup(
         f"GREEK {'CAPITAL' if name[0].isupper() else 'SMALL'} LETTER "
         + name.upper().replace("LAMBDA", "LAMDA")  # Unicode's spelling
     )
-    for name in (
-        "alpha",
-        "beta",
-        "gamma",
-        "delta",
-        "epsilon",
-        "zeta",
-        "eta",
-        "theta",
-        "iota",
-        "kappa",
-        "lambda",
-        "mu",
-        "nu",
-        "xi",
-        "rho",
-        "tau",
-        "upsilon",
-        "phi",
-        "chi",
-        "psi",
-        "omega",
-        "Gamma",
-        "Delta",
-        "Theta",
-        "Lambda",
-        "Xi",
-        "Sigma",
-        "Upsilon",
-        "Phi",
-        "Psi",
-        "Omega",
-    )
+    for name in _GREEK_NAMES.split()
 }
 FROM_GREEK = {letter: name for name, letter in GREEK.items()} | {"σ": "sigma", "π": "pi"}
 
