@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from matderiv import derive, evaluate, gradient, hessian
+from matderiv import derive, evaluate, gradient, hessian, verify
 from matderiv.canon import matmul
 from matderiv.nodes import AsScalar
 from matderiv.parse.expr import parse_expression, parse_program
@@ -357,3 +357,19 @@ def test_a_sum_beside_its_own_transpose_keeps_its_sign_and_prints_transposed() -
     assert fmt(lone) == "(xᵀ - μᵀ) S x", fmt(lone)
     twin = matmul(sp.MatAdd(x.T, -mu.T), S, sp.MatAdd(x, -mu))
     assert fmt(twin) == "(x - μ)ᵀ S (x - μ)", fmt(twin)
+
+
+def test_the_sigmoid_of_a_scalar_prints_as_sigma() -> None:
+    """∂ log(1 + exp(wᵀx))/∂w printed exp(wᵀ x)/(exp(wᵀ x) + 1) x; the textbook's σ(wᵀx) x,
+    and σ′ = σ(u)·σ(-u) for the sigmoid itself; both read back."""
+    expr = parse_expression("log(1 + exp(w.T @ x))", SYMBOLS)
+    d = gradient(expr, w)
+    assert fmt(d.result) == "σ(wᵀ x) x", fmt(d.result)
+    assert tex(d.result) == r"\sigma\left(w^{T} x\right) x"
+    assert verify(fmt(d.result), expr, w, "denominator")
+    check_derivation(d, {n: 3})
+    s = parse_expression("sigmoid(w.T @ x)", SYMBOLS)
+    ds = gradient(s, w)
+    assert fmt(ds.result) == "σ(-wᵀ x)·σ(wᵀ x) x", fmt(ds.result)
+    assert verify(fmt(ds.result), s, w, "denominator")
+    assert fmt(sp.exp(sp.Symbol("t"))) == "exp(t)"  # an exp alone stays

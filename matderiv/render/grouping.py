@@ -23,6 +23,9 @@ Three decisions live here:
 - **Terms of a sum in step order**: x₁ (...) + x₂ (...) + ... + x₁₀ (...), not in
   SymPy's string order (x₁, x₁₀, x₁₁, ..., x₂), when every term has numbered names
   (``in_step_order``).
+- **The sigmoid of a scalar** as σ(u): exp(u)/(exp(u) + 1) and 1/(1 + exp(-u)), which
+  SymPy keeps as fractions (softplus′, the logistic loss of one sample), print as σ(u),
+  as the sigmoid of a matrix does (``with_scalar_sigmoids``).
 - **Entrywise functions written as calls.**  tanh, exp, log (SymPy functions),
   the sigmoid σ(t) = 1/(1 + exp(-t)), relu, softplus, step, abs and sign print as
   calls, σ(X w); any other function as a mapping, (t ↦ ...)∘(X w).
@@ -177,6 +180,56 @@ def is_unit(factors: tuple[Any, ...]) -> bool:
         and isinstance(factors[0], (sp.Identity, sp.OneMatrix))
         and sp.Integer(1) == factors[0].shape[0] == factors[0].shape[1]
     )
+
+
+# -- the sigmoid of a scalar ----------------------------------------------------------
+
+
+class ScalarSigmoid(sp.Function):
+    """σ(u) = 1/(1 + exp(-u)) of a scalar u, for printing only (never evaluated)."""
+
+    nargs = 1
+
+
+def _sigmoid_of(node: Any) -> Any:
+    """σ(u)·rest for exp(u)·(exp(u) + 1)⁻¹·rest, σ(-v) for (1 + exp(v))⁻¹; else None."""
+    if isinstance(node, sp.Pow) and node.exp == -1 and isinstance(node.base, sp.Add):
+        terms = node.base.args
+        if len(terms) == 2 and sp.S.One in terms:
+            e = terms[0] if terms[1] == 1 else terms[1]
+            if isinstance(e, sp.exp):
+                return ScalarSigmoid(-e.args[0])
+    if isinstance(node, sp.Mul):  # exp(v)/(exp(v) + 1)^k = σ(v) σ(-v)^(k-1): σ′ for k = 2
+        for f in node.args:
+            if not isinstance(f, sp.exp):
+                continue
+            for den in node.args:
+                if not isinstance(den, sp.Pow) or den.base != f + 1:
+                    continue
+                k = -den.exp
+                if k.is_Integer and k >= 1:
+                    rest = [g for g in node.args if g is not f and g is not den]
+                    v = f.args[0]
+                    return sp.Mul(ScalarSigmoid(v), ScalarSigmoid(-v) ** (k - 1), *rest)
+    return None
+
+
+def with_scalar_sigmoids(expr: Any) -> Any:
+    """``expr`` with each scalar sigmoid written as σ(u) (outermost first)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp):
+        return expr
+    found: dict[Any, Any] = {}
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, sp.Basic) or isinstance(node, sp.Lambda) or not node.args:
+            continue
+        sigmoid = _sigmoid_of(node) if isinstance(node, (sp.Mul, sp.Pow)) else None
+        if sigmoid is not None:
+            found[node] = sigmoid
+            continue
+        stack.extend(node.args)
+    return expr.xreplace(found) if found else expr
 
 
 # -- terms in step order ------------------------------------------------------------

@@ -24,6 +24,7 @@ from .grouping import (
     self_contained,
     signed,
     step_operand,
+    with_scalar_sigmoids,
     with_transposed_twins,
 )
 from .unicode import accented
@@ -58,6 +59,9 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         if isinstance(expr.arg, sp.Inverse):
             return rf"{self._wrap(expr.arg.arg)}^{{-T}}"
         return rf"{self._wrap(expr.arg)}^{{T}}"
+
+    def _print_ScalarSigmoid(self, expr: Any) -> str:
+        return rf"\sigma\left({self._print(expr.args[0])}\right)"
 
     def _print_Determinant(self, expr: Any) -> str:
         r"""\det(X), not SymPy's |X|: |·| is also the absolute value (of det X too)."""
@@ -267,7 +271,7 @@ _PRINTER = MatrixLatexPrinter()
 
 def tex(expr: Any) -> str:
     """A formula in LaTeX."""
-    return _PRINTER.doprint(expr)
+    return _PRINTER.doprint(with_scalar_sigmoids(expr))
 
 
 def tex_shape(shape: Any) -> str:

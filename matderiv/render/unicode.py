@@ -30,6 +30,7 @@ from .grouping import (
     self_contained,
     signed,
     step_operand,
+    with_scalar_sigmoids,
     with_transposed_twins,
 )
 
@@ -225,6 +226,9 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         arg = relu_operand(expr)
         return str(super()._print_Max(expr)) if arg is None else f"relu({self._print(arg)})"
 
+    def _print_ScalarSigmoid(self, expr: Any) -> str:
+        return f"σ({self._print(expr.args[0])})"
+
     def _print_AsScalar(self, expr: Any) -> str:
         return self._print(expr.arg)
 
@@ -368,7 +372,7 @@ _PRINTER = UnicodePrinter()
 
 def fmt(expr: Any) -> str:
     """A formula in readable Unicode."""
-    return _PRINTER.doprint(expr)
+    return _PRINTER.doprint(with_scalar_sigmoids(expr))
 
 
 def fmt_shape(shape: Any) -> str:
