@@ -373,3 +373,5 @@ def test_the_sigmoid_of_a_scalar_prints_as_sigma() -> None:
     assert fmt(ds.result) == "σ(-wᵀ x)·σ(wᵀ x) x", fmt(ds.result)
     assert verify(fmt(ds.result), s, w, "denominator")
     assert fmt(sp.exp(sp.Symbol("t"))) == "exp(t)"  # an exp alone stays
+    h = hessian(s, w)  # exp(-2u)/(1 + exp(-u))³ is σ(u)² σ(-u)... : no exp left
+    assert "exp" not in fmt(h.result) and verify(fmt(h.result), s, w, order=2)

@@ -199,18 +199,24 @@ def _sigmoid_of(node: Any) -> Any:
             e = terms[0] if terms[1] == 1 else terms[1]
             if isinstance(e, sp.exp):
                 return ScalarSigmoid(-e.args[0])
-    if isinstance(node, sp.Mul):  # exp(v)/(exp(v) + 1)^k = σ(v) σ(-v)^(k-1): σ′ for k = 2
+    if isinstance(node, sp.Mul):  # exp(a v)/(exp(v) + 1)^k = σ(v)^a σ(-v)^(k-a), a ≤ k
         for f in node.args:
             if not isinstance(f, sp.exp):
                 continue
             for den in node.args:
-                if not isinstance(den, sp.Pow) or den.base != f + 1:
+                if not isinstance(den, sp.Pow) or not isinstance(den.base, sp.Add):
                     continue
-                k = -den.exp
-                if k.is_Integer and k >= 1:
+                terms, k = den.base.args, -den.exp
+                if len(terms) != 2 or sp.S.One not in terms or not (k.is_Integer and k >= 1):
+                    continue
+                e = terms[0] if terms[1] == 1 else terms[1]
+                if not isinstance(e, sp.exp):
+                    continue
+                v = e.args[0]
+                a = f.args[0] / v if v != 0 else None  # 2u/u is 2 as SymPy builds it
+                if a is not None and a.is_Integer and 1 <= a <= k:
                     rest = [g for g in node.args if g is not f and g is not den]
-                    v = f.args[0]
-                    return sp.Mul(ScalarSigmoid(v), ScalarSigmoid(-v) ** (k - 1), *rest)
+                    return sp.Mul(ScalarSigmoid(v) ** a, ScalarSigmoid(-v) ** (k - a), *rest)
     return None
 
 
