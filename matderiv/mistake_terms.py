@@ -19,7 +19,7 @@ import sympy as sp
 from .canon import hadamard, matmul, transpose
 from .errors import MatDerivError
 from .mistakes import RTOL, Comparison, Found, expanded_terms, named, proportional, sum_of
-from .nodes import DiagVector
+from .nodes import CommutationMatrix, DiagVector
 from .render.unicode import fmt
 from .trials import relative_error
 
@@ -207,8 +207,9 @@ MAX_ENTRYWISE_FACTORS = 24
 
 
 def missing_entrywise(m: Comparison) -> Found:
-    """The derivative with one factor of a ∘ product left out, or one diag(v) taken as
-    the identity, is the candidate: the factor is named (tanh′ = 1 − h∘h, σ′, a mask)."""
+    """The derivative with one factor of a ∘ product left out, or one diag(v) or
+    commutation matrix K taken as the identity, is the candidate: the factor is named
+    (tanh′ = 1 − h∘h, σ′, a mask; K_{n,m} in one term of ∂vec(XᵀX)/∂vec(X))."""
     tried = 0
     for node in sp.preorder_traversal(m.result):
         if isinstance(node, sp.HadamardProduct):
@@ -216,7 +217,7 @@ def missing_entrywise(m: Comparison) -> Found:
                 (factor, hadamard(sp.HadamardProduct(*[a for a in node.args if a is not factor])))
                 for factor in node.args
             ]
-        elif isinstance(node, DiagVector):
+        elif isinstance(node, (DiagVector, CommutationMatrix)):
             options = [(node, sp.Identity(node.shape[0]))]
         else:
             continue
@@ -226,6 +227,14 @@ def missing_entrywise(m: Comparison) -> Found:
                 return None
             if m.close(m.candidate, m.result.xreplace({node: without})):
                 shown = fmt(named(factor, m.derivation.names))
+                if isinstance(node, CommutationMatrix):
+                    return (
+                        "missing-factor",
+                        f"the candidate lacks the commutation matrix {shown} in a term "
+                        f"(K vec(A) = vec(Aᵀ)); the rest agrees. The {m.thing} is "
+                        f"{m.shown_result}.",
+                        {"missing_factor": factor},
+                    )
                 how = "the factor" if factor is not node else "the diagonal factor"
                 return (
                     "missing-factor",

@@ -18,7 +18,8 @@ class Verdict:
              "commutation", "kron-order" (the factors of a Kronecker product swapped),
              "factor", "scalar-factor", "sign", "missing-term", "extra-term"
              (details["extra"]: the candidate's terms too many), "missing-factor" (a
-             factor of a ∘ product or a diag(v) left out; details["missing_factor"]),
+             factor of a ∘ product, a diag(v) or a commutation matrix left out;
+             details["missing_factor"]),
              "term-sign" (terms of a sum left out or with the wrong sign),
              "term-factor", "term-transposed" (one term with a constant factor of its
              own, or transposed; details["term"]), "symmetric",

@@ -330,6 +330,15 @@ def test_a_forgotten_activation_derivative_is_named() -> None:
     assert verify("((1 - tanh(W @ x)) * c) @ x.T", f, Wk, "denominator").kind == "wrong"
 
 
+def test_a_commutation_matrix_missing_from_one_term_is_named() -> None:
+    """∂vec(XᵀX)/∂vec(X)ᵀ = I ⊗ Xᵀ + (Xᵀ ⊗ I) K_{n,m}: K left out of the second term
+    was "wrong" (the check for a missing K looked at the whole derivative only)."""
+    Y = sp.MatrixSymbol("Y", n, m)
+    v = verify("kron(eye(m), Y.T) + kron(Y.T, eye(m))", Y.T * Y, Y, "numerator")
+    assert v.kind == "missing-factor" and "lacks the commutation matrix K_{n,m}" in v.message
+    assert v.details["missing_factor"] == commutation(n, m)
+
+
 def test_a_variable_the_expression_does_not_contain_is_pointed_out() -> None:
     """--wrt y for f(x): the derivative is 0 and the verdict said only "wrong"."""
     y = sp.MatrixSymbol("y", n, 1)
