@@ -30,7 +30,7 @@ def renderables(d: Any) -> Iterator[Any]:
     parts = phases(d)
     for k, r in enumerate(all_rows):
         if k in parts:
-            table.add_row("", Text(parts[k].upper(), style="bold magenta"), "")
+            table.add_row("", Text(parts[k], style="bold underline magenta"), "")
             kind = None
         if r.kind != kind:
             kind = r.kind
