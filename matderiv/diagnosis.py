@@ -288,8 +288,9 @@ class Checker(Mistakes):
                 False,
                 "not-finite",
                 f"the candidate could not be confirmed: it or the {self.thing} is not finite "
-                "(NaN or ∞) at the random points verify compares at (a square root or log "
-                f"of a negative entry, an overflow), and it does not equal the {self.thing} "
+                "(NaN or ∞) at the random points verify compares at (a square root, log or "
+                "fractional power of a negative entry, an overflow), and it does not equal "
+                f"the {self.thing} "
                 f"symbolically. The {self.thing} is {self.shown_result}.",
                 max_error=err,
             )

@@ -72,10 +72,7 @@ class Trials:
         """The value of ``expr`` at every point (each expression evaluated once)."""
         if expr not in self._cache:
             with _quiet():  # the program's values too, computed on first use
-                self._cache[expr] = [
-                    np.atleast_2d(np.asarray(evaluate(expr, p), dtype=float))
-                    for p in self._points()
-                ]
+                self._cache[expr] = [_real(evaluate(expr, p)) for p in self._points()]
         return self._cache[expr]
 
     def with_points(self, points: tuple[dict[Any, Any], ...]) -> Trials:
@@ -93,6 +90,17 @@ class Trials:
     def finite(self, exprs: tuple[Any, ...]) -> bool:
         """Whether every expression evaluates to finite values at every point."""
         return all(np.all(np.isfinite(v)) for e in exprs for v in self.values(e))
+
+
+def _real(value: Any) -> np.ndarray:
+    """A value as a float array; a complex entry (x^(1/3) of a negative x, by SymPy's
+    principal branch) is NaN: the expression is not real there, and comparing real
+    parts would call different values equal."""
+    array = np.atleast_2d(np.asarray(value))
+    if np.iscomplexobj(array):
+        real = np.abs(array.imag) <= 1e-12 * np.maximum(1.0, np.abs(array.real))
+        return np.where(real, array.real, np.nan).astype(float)
+    return array.astype(float)
 
 
 def _run_program(point: Mapping[Any, Any], program: Mapping[Any, Any]) -> dict[Any, Any]:
@@ -158,7 +166,7 @@ def _singular(
         with _quiet():
             values = _run_program(point, program)
             for operand in operands:
-                value = np.atleast_2d(np.asarray(evaluate(operand, values), dtype=float))
+                value = _real(evaluate(operand, values))
                 finite = np.all(np.isfinite(value))  # if not, finite_trials scales down
                 if finite and np.linalg.cond(value) > MAX_CONDITION:
                     return operand, values

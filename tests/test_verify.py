@@ -989,3 +989,23 @@ def test_the_right_terms_are_correct() -> None:
     assert verify("2*A.T @ (A @ x - b) + 2*lam*x", _RIDGE, _x, layout="denominator")
     f = sp.Trace(_D * _Xs * _B * _Xs.T * _C)
     assert verify("C @ D @ X @ B + D.T @ C.T @ X @ B.T", f, _Xs, layout="denominator")
+
+
+def test_complex_values_are_not_compared_by_their_real_parts() -> None:
+    """(aᵀx)^(1/3) at a negative aᵀx is complex on SymPy's principal branch; the trials
+    cast it to float, dropping the imaginary part (a ComplexWarning in a hunt), so two
+    different values could be called equal.  Complex entries are NaN now."""
+    import warnings
+
+    from matderiv.nodes import AsScalar
+    from matderiv.trials import _real
+
+    assert np.isnan(_real(np.array([[1.0 + 2.0j, 3.0]]))[0, 0])
+    assert _real(np.array([[1.0 + 0.0j, 3.0]]))[0, 1] == 3.0
+    f = AsScalar(a.T * x) ** sp.Rational(4, 3)
+    d = sp.Rational(4, 3) * AsScalar(a.T * x) ** sp.Rational(1, 3) * a
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        assert verify(d, f, x, "denominator")  # symbolically equal
+        v = verify(2 * d, f, x, "denominator")
+    assert not v and v.kind in ("not-finite", "factor")
