@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from .canon import transpose
@@ -75,9 +76,12 @@ def _symmetric_and_factor(m: Mistakes) -> Found:
     ∂/∂μ of the Gaussian, whose derivative is (Σ⁻¹ + Σ⁻ᵀ)(x − μ)/2."""
     for matrix, symmetric in m.symmetrised():
         try:
-            q = proportional(symmetric.values(m.candidate), symmetric.values(m.result))
+            result = symmetric.values(m.result)
+            q = proportional(symmetric.values(m.candidate), result)
         except (MatDerivError, ValueError):
             continue
+        if sum(1 for r in result if np.any(r)) < 2:
+            continue  # one point that does not vanish cannot show a constant factor
         if q is None:
             continue
         factor = sp.nsimplify(q, tolerance=1e-8, rational=True)

@@ -344,6 +344,8 @@ class Mistakes(Comparison):
             key=str,
         )
         for matrix in constants + ([var] if dims_equal(*var.shape) else []):
+            if dims_equal(matrix.shape[0], 1):
+                continue  # a 1 x 1 matrix is symmetric: nothing to assume
             if not all(matrix in p for p in self.trials.points):
                 continue  # neither f nor the candidate uses it: no value to symmetrise
             yield (

@@ -78,3 +78,23 @@ def test_symmetric_and_a_sign_or_factor() -> None:
     v = verify("2 * inv(Sigma) @ (x - mu)", f, mu, "denominator")
     assert v.details["mistakes"] == ("symmetric", "factor") and v.details["factor"] == 2
     assert verify("inv(Sigma) @ (x - mu)", f, mu, "denominator").kind == "symmetric"
+
+
+def test_a_one_by_one_matrix_is_never_assumed_symmetric() -> None:
+    """A hunt: 3 H vec(V) was "right only if B₁₁ is symmetric, and 3 times ..." for a
+    1 x 1 B₁₁, which is always symmetric; a constant factor is said alone, and the
+    symmetry named is A's."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    x, b, A = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", 1, 1), sp.MatrixSymbol("A", n, n)
+    f = b * x.T * A * x
+    assert verify("3 * b * (A + A.T) @ x", f, x, "denominator").kind == "factor"
+    v = verify("-b * 2 * A @ x", f, x, "denominator")
+    assert v.details["mistakes"] == ("symmetric", "sign") and v.details["symmetric"] == A
+    from matderiv import derive
+    from matderiv.diagnosis import Checker
+    from matderiv.trials import make_trials
+
+    d = derive(f, x, "denominator")
+    cand = 3 * d.result
+    checker = Checker(cand, d, make_trials((cand, d.result, d.of)))
+    assert [m for m, _ in checker.symmetrised()] == [A]  # not b
