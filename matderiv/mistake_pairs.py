@@ -15,14 +15,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
 import sympy as sp
 
 from .canon import transpose
 from .errors import MatDerivError
 from .layout import parse_wrt
 from .mistake_terms import missing_term
-from .mistakes import MAX_SWAPS, Found, Mistakes, named, proportional, swappable
+from .mistakes import MAX_SWAPS, Found, Mistakes, named, swappable
 from .render.unicode import fmt
 from .shapes import dims_equal, walk
 
@@ -73,23 +72,20 @@ def two_mistakes(m: Mistakes) -> Found:
 
 def _symmetric_and_factor(m: Mistakes) -> Found:
     """Right for a symmetric matrix up to a sign or a constant factor: Σ⁻¹(μ − x) for
-    ∂/∂μ of the Gaussian, whose derivative is (Σ⁻¹ + Σ⁻ᵀ)(x − μ)/2."""
+    ∂/∂μ of the Gaussian, whose derivative is (Σ⁻¹ + Σ⁻ᵀ)(x − μ)/2.  The factor is
+    ``_factor``'s at the points with the matrix symmetric, a simple fraction only."""
     for matrix, symmetric in m.symmetrised():
         try:
-            result = symmetric.values(m.result)
-            q = proportional(symmetric.values(m.candidate), result)
+            found = replace(m, trials=symmetric)._factor()
         except (MatDerivError, ValueError):
             continue
-        if sum(1 for r in result if np.any(r)) < 2:
-            continue  # one point that does not vanish cannot show a constant factor
-        if q is None:
+        if found is None or found[0] not in ("sign", "factor"):
             continue
-        factor = sp.nsimplify(q, tolerance=1e-8, rational=True)
-        if factor == 1 or factor == 0 or factor.q > 12 or abs(factor.p) > 100:
+        kind, _, details = found
+        factor = sp.Rational(details["factor"])
+        if factor == 1 or factor.q > 12 or abs(factor.p) > 100:
             continue
-        kind = "sign" if factor == -1 else "factor"
-        details = {"factor": factor}  # candidate = factor × derivative, M symmetric
-        slip = "its sign is wrong" if kind == "sign" else f"it is {factor} times what it should be"
+        slip = _value_slip(kind, details, m.derivation.names)
         message = (
             f"two mistakes: it is right only if {fmt(matrix)} is symmetric, and {slip}. "
             f"The {m.thing} is {m.shown_result}."
