@@ -82,8 +82,13 @@ def _named_mismatch(exc: ShapeMismatch, names: Mapping[str, Any]) -> ShapeMismat
 def _root_name(d: Any) -> dict[str, Any]:
     """The name the steps give the function (f, or F when a symbol is called f), for
     a candidate pasted from a headline that uses it: f X⁻ᵀ for ∂ det X/∂X."""
-    defines = [s for s in d.steps if s.kind == "define"]
-    return {str(defines[-1].lhs): entry_sums_as_matrices(d.of)} if defines else {}
+    root = None
+    for step in d.steps:  # the function's, before the first result: a Hessian's second
+        if step.kind == "result":  # part defines g := ∇f after it
+            break
+        if step.kind == "define":
+            root = step.lhs
+    return {} if root is None else {str(root): entry_sums_as_matrices(d.of)}
 
 
 def verify(

@@ -336,6 +336,11 @@ def test_a_headline_with_the_functions_name_reads_back() -> None:
     assert verify("2 f X⁻ᵀ", sp.Determinant(S), S, "denominator").kind == "factor"
     f = sp.Symbol("f")  # a symbol called f: the function is F
     assert verify("F * inv(X).T", f * sp.Determinant(S), S, "denominator")
+    # a Hessian's steps define g := ∇f last: g is not the function
+    from matderiv import hessian
+    from matderiv.verification import _root_name
+
+    assert list(_root_name(hessian(sp.log(sp.Determinant(S)), S))) == ["f"]
     assert verify("f * inv(X).T", f * sp.Determinant(S), S, "denominator").kind != "correct"
 
 
