@@ -132,8 +132,9 @@ def headline(d: Any) -> Any:
     # too long written out: write out only the short names (v₁₃ := 1 - h₁∘h₁ in a
     # program's Hessian), which the headline reads better without
     short = {}
-    for name, value in defs.items():
-        full = _written(value, defs, dims)
+    used = {str(a) for a in expr.atoms(sp.MatrixSymbol, sp.Symbol)} - dims
+    for name in used & defs.keys():  # short forms carry no names: only expr's matter
+        full = _written(defs[name], defs, dims)
         if full is not None and len(fmt(full)) <= _SHORT_DEFINITION:
             short[name] = full
     partial = _written(expr, short, dims) if short else None
