@@ -191,30 +191,32 @@ class ScalarSigmoid(sp.Function):
     nargs = 1
 
 
+def _exp_plus_one(base: Any) -> Any:
+    """v for a sum exp(v) + 1 (either order), else None."""
+    if not isinstance(base, sp.Add) or len(base.args) != 2 or sp.S.One not in base.args:
+        return None
+    e = base.args[0] if base.args[1] == 1 else base.args[1]
+    return e.args[0] if isinstance(e, sp.exp) else None
+
+
 def _sigmoid_of(node: Any) -> Any:
     """σ(u)·rest for exp(u)·(exp(u) + 1)⁻¹·rest, σ(-v) for (1 + exp(v))⁻¹; else None."""
-    if isinstance(node, sp.Pow) and node.exp == -1 and isinstance(node.base, sp.Add):
-        terms = node.base.args
-        if len(terms) == 2 and sp.S.One in terms:
-            e = terms[0] if terms[1] == 1 else terms[1]
-            if isinstance(e, sp.exp):
-                return ScalarSigmoid(-e.args[0])
+    if isinstance(node, sp.Pow) and node.exp == -1:
+        v = _exp_plus_one(node.base)
+        if v is not None:
+            return ScalarSigmoid(-v)
     if isinstance(node, sp.Mul):  # exp(a v)/(exp(v) + 1)^k = σ(v)^a σ(-v)^(k-a), a ≤ k
         for f in node.args:
             if not isinstance(f, sp.exp):
                 continue
             for den in node.args:
-                if not isinstance(den, sp.Pow) or not isinstance(den.base, sp.Add):
+                if not isinstance(den, sp.Pow):
                     continue
-                terms, k = den.base.args, -den.exp
-                if len(terms) != 2 or sp.S.One not in terms or not (k.is_Integer and k >= 1):
+                v, k = _exp_plus_one(den.base), -den.exp
+                if v is None or v == 0 or not (k.is_Integer and k >= 1):
                     continue
-                e = terms[0] if terms[1] == 1 else terms[1]
-                if not isinstance(e, sp.exp):
-                    continue
-                v = e.args[0]
-                a = f.args[0] / v if v != 0 else None  # 2u/u is 2 as SymPy builds it
-                if a is not None and a.is_Integer and 1 <= a <= k:
+                a = f.args[0] / v  # 2u/u is 2 as SymPy builds it
+                if a.is_Integer and 1 <= a <= k:
                     rest = [g for g in node.args if g is not f and g is not den]
                     return sp.Mul(ScalarSigmoid(v) ** a, ScalarSigmoid(-v) ** (k - a), *rest)
     return None
