@@ -113,17 +113,14 @@ class Checker(Mistakes):
         used = [k for k in generated if fmt(k) in message]
         if not used:
             return ""
-        seen: set[Any] = set()
         order: list[Any] = []
         while used and len(order) < _MAX_GENERATED:
             symbol = used.pop(0)
-            if symbol in seen:
-                continue
-            seen.add(symbol)
-            order.append(symbol)
-            used += [s for s in generated if s in generated[symbol].free_symbols]
+            if symbol not in order:
+                order.append(symbol)
+                used += [s for s in generated if s in generated[symbol].free_symbols]
         listed = "; ".join(f"{fmt(k)} := {fmt(named(generated[k], d.names))}" for k in order)
-        more = len({*seen, *used} - set(order)) if used else 0
+        more = len(set(used) - set(order))
         rest = f" (and {more} more in .derivation.definitions)" if more else ""
         return f" Here {listed}{rest}."
 
