@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 from ..errors import ParseError
-from .latex_grammar import BAR_CLOSE, BAR_OPEN, NORM_CLOSE, NORM_OPEN, STYLES
+from .latex_grammar import ACCENTS, BAR_CLOSE, BAR_OPEN, NORM_CLOSE, NORM_OPEN, STYLES
 from .limits import MAX_DEPTH, MAX_LENGTH
 
 _CLOSER = {"(": ")", "[": "]", "{": "}", "\\{": "\\}"}
@@ -160,9 +160,7 @@ _STYLE_COMMAND = re.compile(
 
 
 #: an accent over a name, innermost first: \\dot{\\bar{h}} -> \\dot{hbar} -> hbardot
-_ACCENT_OVER = re.compile(
-    r"\\(bar|overline|dot|ddot|tilde|widetilde|hat|widehat|check)(?![A-Za-z])\s*\{\s*([^{}]*?)\s*\}"
-)
+_ACCENT_OVER = re.compile(r"\\(" + "|".join(ACCENTS) + r")(?![A-Za-z])\s*\{\s*([^{}]*?)\s*\}")
 _ACCENT_NAME = {"overline": "bar", "widetilde": "tilde", "widehat": "hat"}
 
 
