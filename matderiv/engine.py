@@ -19,14 +19,8 @@ from .program import Program, check_where
 from .rational import cancel_entrywise
 from .regroup import regroup, shared_transposes
 from .render.unicode import fmt
-from .shapes import (
-    check_names_unique,
-    check_shapes,
-    is_scalar_shape,
-    lambda_restorer,
-    scalarize,
-    shape_of,
-)
+from .scalarize import lambda_restorer, scalarize
+from .shapes import check_names_unique, check_shapes, is_scalar_shape, shape_of
 from .simplify import Rewrite, simplify
 from .step_names import name_nodes, user_names
 from .steps import StepBuilder

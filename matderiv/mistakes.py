@@ -23,7 +23,8 @@ from .errors import MatDerivError
 from .layout import parse_wrt
 from .nodes import CommutationMatrix, Vec
 from .render.unicode import fmt
-from .shapes import dims_equal, scalarize, shape_of, walk
+from .scalarize import scalarize
+from .shapes import dims_equal, shape_of, walk
 from .trials import Trials, best_factor, relative_error
 
 RTOL = 1e-7

@@ -30,39 +30,11 @@ from .nodes import (
     Vec,
 )
 from .numeric_functions import call_numpy, numpy_lambda
-from .numeric_inputs import bind, bound, check_values, normalise_values, problem_symbols
+from .numeric_inputs import bind, check_values, normalise_values, problem_symbols
+from .numeric_walk import Env, evaluates, run
 from .program import check_where
 from .render.unicode import fmt
 from .shapes import dimension_symbols, free_symbols
-
-Evaluator = Callable[[Any, list[Any], "Env"], Any]
-EVALUATORS: dict[type, Evaluator] = {}
-
-
-class Env:
-    """The values of the symbols and the sizes of the dimensions."""
-
-    def __init__(self, values: dict[Any, Any], dims: dict[Any, int]) -> None:
-        self.values = values
-        self.dims = dims
-
-    def dim(self, d: Any) -> int:
-        value = bound(d, self.dims)
-        if not value.is_Integer:
-            raise EvaluationError(
-                f"dimension {d} is not bound; pass an array for a symbol of that size "
-                f"or its value, e.g. {{{d}: 3}}"
-            )
-        return int(value)
-
-
-def evaluates(*types: type) -> Callable[[Evaluator], Evaluator]:
-    def register(fn: Evaluator) -> Evaluator:
-        for t in types:
-            EVALUATORS[t] = fn
-        return fn
-
-    return register
 
 
 def _scalar(value: Any) -> Any:
@@ -315,50 +287,7 @@ def _entry_sum(node: Any, args: list[Any], env: Env) -> Any:
             "matrix expression as this sum, and it does not read back as a 1 x 1 matrix. "
             "Hint: use the 1 x 1 matrix itself, e.g. b.T*x for (b.T*x)[0, 0]."
         )
-    return _run(entry, env)
-
-
-def _evaluator(node: Any) -> Evaluator:
-    for cls in type(node).__mro__:
-        if cls in EVALUATORS:
-            return EVALUATORS[cls]
-    raise EvaluationError(
-        f"cannot evaluate {type(node).__name__} node {node}; supported: "
-        f"{', '.join(sorted(c.__name__ for c in EVALUATORS))}"
-    )
-
-
-def _operands(node: Any) -> tuple[Any, ...]:
-    if isinstance(node, (ElementwiseApplyFunction,)):
-        return (node.function, node.expr)
-    if isinstance(node, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix, CommutationMatrix, Reshape)):
-        return tuple(a for a in node.args if not isinstance(a, (sp.Symbol, sp.Integer)))
-    if isinstance(node, (sp.MatrixSymbol, sp.Symbol, sp.Number, sp.Lambda, sp.Sum)):
-        return ()  # a Sum is read back as the matrix entry it is (_entry_sum)
-    return tuple(node.args)
-
-
-def _run(expr: Any, env: Env) -> Any:
-    """Evaluate the DAG of ``expr`` bottom-up, without recursion."""
-    memo: dict[Any, Any] = {}
-    stack: list[tuple[Any, bool]] = [(expr, False)]
-    while stack:
-        node, ready = stack.pop()
-        if node in memo:
-            continue
-        operands = _operands(node)
-        if ready or not operands:
-            if isinstance(node, sp.Lambda):
-                memo[node] = node
-                continue
-            args = [memo[a] for a in operands]
-            if isinstance(node, ElementwiseApplyFunction):
-                args = [node.function, memo[node.expr]]
-            memo[node] = _evaluator(node)(node, args, env)
-            continue
-        stack.append((node, True))
-        stack.extend((a, False) for a in operands if a not in memo)
-    return memo[expr]
+    return run(entry, env)
 
 
 @allows_deep
@@ -398,7 +327,7 @@ def _evaluate(expr: Any, values: Mapping[Any, Any], problem: set[Any]) -> Any:
     scalar_symbols = {s for s in free if isinstance(s, sp.Symbol)} - dim_symbols
     normalised = normalise_values(values, symbols | scalar_symbols | dim_symbols | problem)
     arrays, dims = bind(symbols | scalar_symbols, problem - symbols, normalised)
-    value = _run(expr, Env(arrays, dims))
+    value = run(expr, Env(arrays, dims))
     value = to_dense(value) if isinstance(value, LinOp) else value
     if getattr(expr, "is_Matrix", False):
         return _dense2d(value)

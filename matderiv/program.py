@@ -20,7 +20,8 @@ import sympy as sp
 
 from .errors import MatDerivError, ShapeMismatch, sympified
 from .graph import is_leaf
-from .shapes import check_shapes, fmt_shape, is_matrix, scalarize, shape_of, shapes_equal
+from .scalarize import scalarize
+from .shapes import check_shapes, fmt_shape, is_matrix, shape_of, shapes_equal
 from .substitute import substitute, unchecked
 
 Definitions = dict[Any, Any]

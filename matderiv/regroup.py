@@ -17,7 +17,8 @@ import sympy as sp
 
 from .canon import transpose
 from .graph import post_order
-from .shapes import is_matrix, shape_of, transposes_reached, walk
+from .scalarize import transposes_reached
+from .shapes import is_matrix, shape_of, walk
 from .substitute import rebuild, substitute, unchecked
 
 #: a named product to find: (its matrix factors, its number or scalar, itself)

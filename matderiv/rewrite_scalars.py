@@ -14,7 +14,8 @@ import sympy as sp
 
 from .canon import matmul, sort_key, transpose
 from .nodes import AsScalar, DiagVector
-from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of, transposes_reached
+from .scalarize import transposes_reached
+from .shapes import dims_equal, is_matrix, is_scalar_shape, shape_of
 
 
 def as_scalar(expr: Any) -> Any:

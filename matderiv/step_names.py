@@ -15,7 +15,8 @@ from .canon import transpose
 from .graph import Graph
 from .naming import generated_name
 from .nodes import AsScalar
-from .shapes import is_matrix, is_scalar_shape, scalarize, shape_of
+from .scalarize import scalarize
+from .shapes import is_matrix, is_scalar_shape, shape_of
 from .substitute import rebuild, substitute, unchecked
 
 

@@ -46,8 +46,9 @@ from .errors import MatDerivError, ShapeMismatch
 from .layout import check_layout
 from .parse.candidate import parse_candidate
 from .render.unicode import fmt
+from .scalarize import scalarize
 from .second_order import hessian, hvp
-from .shapes import check_node, check_shapes, dimension_symbols, scalarize, shapes_equal
+from .shapes import check_node, check_shapes, dimension_symbols, shapes_equal
 from .trials import Trials, UndefinedAtPoints, finite_trials, informative_trials, make_trials
 from .verdict import Verdict
 

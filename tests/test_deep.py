@@ -7,7 +7,8 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from matderiv import gradient, jacobian, substitute
-from matderiv.shapes import lambda_restorer, scalarize, shape_of
+from matderiv.scalarize import lambda_restorer, scalarize
+from matderiv.shapes import shape_of
 from matderiv.substitute import unchecked
 
 x = sp.MatrixSymbol("x", 3, 1)
@@ -38,7 +39,7 @@ def _count_rebuilds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         calls[0] += 1
         return original(node, args)
 
-    for module in ("matderiv.substitute", "matderiv.step_names", "matderiv.shapes"):
+    for module in ("matderiv.substitute", "matderiv.step_names", "matderiv.scalarize"):
         monkeypatch.setattr(f"{module}.rebuild", counting)
     return calls
 

@@ -25,7 +25,7 @@ from matderiv.nodes import AsScalar
 from matderiv.parse.declarations import parse_shapes
 from matderiv.parse.expr import parse_expression, parse_program
 from matderiv.render.unicode import fmt
-from matderiv.shapes import scalarize
+from matderiv.scalarize import scalarize
 from matderiv.testing import check_derivation
 
 S = parse_shapes("W_hx: n_i x n_h, W_hh: n_h x n_h, e: n_i, h0: n_h, c: n_h, A: 3 x 3, s: 1")

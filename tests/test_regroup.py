@@ -16,7 +16,7 @@ from matderiv.parse.expr import parse_program
 from matderiv.regroup import regroup
 from matderiv.render.rows import headline
 from matderiv.render.unicode import fmt
-from matderiv.shapes import scalarize
+from matderiv.scalarize import scalarize
 from matderiv.testing import check_derivation
 
 

@@ -25,7 +25,8 @@ from ..limits import allows_deep
 from ..numeric_inputs import problem_symbols
 from ..program import check_where
 from ..render.unicode import fmt
-from ..shapes import dimension_symbols, free_symbols, is_matrix, scalarize
+from ..scalarize import scalarize
+from ..shapes import dimension_symbols, free_symbols, is_matrix
 from . import numba_backend
 from .batching import batch_input_products
 from .emit import Emitter

@@ -57,6 +57,54 @@ def batch_input_products(em: Emitter, roots: list[Any], inputs: set[Any]) -> Non
         stacked = em.stack_columns([em.code(v) for v in vectors])
         # computed as ([v_1 ... v_k]ᵀ Aᵀ), k rows: each A v_j is then a contiguous row,
         # which NumPy adds faster than a strided column (0.8 vs 1.4 µs at n = 64)
-        rows = em.assign(em.fresh(), dot(f"{stacked}.T", em._paren(transpose(a))))
+        rows = em.assign(em.fresh(), dot(f"{stacked}.T", em.paren(transpose(a))))
         for j, v in enumerate(vectors):
             em.names[sp.MatMul(a, v)] = f"{rows}[{j}:{j + 1}].T"
+
+
+def stacked_outer_products(em: Emitter, node: Any) -> str | None:
+    """Σ_k a_k b_kᵀ (four or more outer products, as in backprop through time) as one
+    product [a_1 ... a_T] [b_1ᵀ; ...; b_Tᵀ]: one matrix product, not T."""
+    if len(node.args) < 4:
+        return None
+    lefts, rights = [], []
+    for term in node.args:
+        if not isinstance(term, sp.MatMul):
+            return None
+        coeff, mats = term.as_coeff_matrices()
+        if len(mats) != 2 or not is_one(mats[0].cols) or isinstance(mats[0], STRUCTURED):
+            return None
+        if isinstance(mats[1], STRUCTURED):
+            return None
+        left = em.paren(mats[0])
+        lefts.append(left if coeff == 1 else f"{em.scalar_code(coeff)} * {left}")
+        rights.append(mats[1])
+    transposed = all(isinstance(r, sp.Transpose) for r in rights)
+    lefts, rights = stacked_order(em, lefts, rights, transposed)
+    left = em.stack_columns(lefts)
+    if transposed:
+        # [b_1ᵀ; ...; b_Tᵀ] = [b_1 ... b_T]ᵀ: no row views to build
+        right = em.stack_columns([em.paren(r.arg) for r in rights]) + ".T"
+    else:
+        codes = ", ".join(em.paren(r) for r in rights)
+        right = em.shared(f"numpy.concatenate([{codes}])")
+    return dot(left, right)
+
+
+def stacked_order(
+    em: Emitter, lefts: list[str], rights: list[Any], transposed: bool
+) -> tuple[list[str], list[Any]]:
+    """The terms of Σ_k a_k b_kᵀ reordered to match columns already stacked (the
+    a_k, or the b_k), so that the stack is reused, not built again in another
+    order (an RNN's inputs [x_1 ... x_T] serve both W's batched product and
+    W's gradient)."""
+    keys = [lefts]
+    if transposed:
+        keys.append([em.paren(r.arg) for r in rights])
+    for codes in keys:
+        order = em.stacks.get(frozenset(codes))
+        if order is not None and len(set(codes)) == len(codes) and order != codes:
+            position = {code: k for k, code in enumerate(codes)}
+            perm = [position[code] for code in order]
+            return [lefts[k] for k in perm], [rights[k] for k in perm]
+    return lefts, rights

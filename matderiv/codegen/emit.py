@@ -23,6 +23,7 @@ from ..graph import is_leaf
 from ..numeric_functions import NumPyCode
 from ..render.unicode import fmt
 from ..shapes import fmt_shape, shape_of
+from .batching import stacked_outer_products
 from .coefficients import (
     bare,
     is_plain_number,
@@ -33,7 +34,7 @@ from .coefficients import (
 )
 from .identifiers import RESERVED
 from .one_pass import one_pass_code
-from .products import STRUCTURED, columns, dot, is_one, lu_code, product_code, wrap
+from .products import STRUCTURED, columns, lu_code, product_code, wrap
 
 _LONG = 120  # inline code longer than this gets a temporary
 
@@ -134,7 +135,7 @@ class Emitter:
             )
         return method(node)
 
-    def _paren(self, node: Any) -> str:
+    def paren(self, node: Any) -> str:
         return wrap(self.code(node))
 
     # matrices ---------------------------------------------------------------
@@ -148,7 +149,7 @@ class Emitter:
         return f"numpy.ones(({self.dim(node.rows)}, {self.dim(node.cols)}))"
 
     def _Transpose(self, node: Any) -> str:
-        return f"{self._paren(node.arg)}.T"
+        return f"{self.paren(node.arg)}.T"
 
     def _Inverse(self, node: Any) -> str:
         matrix = self.code(node.arg)
@@ -162,7 +163,7 @@ class Emitter:
         base, exp = node.args
         if exp.is_Integer:
             return f"numpy.linalg.matrix_power({self.code(base)}, {int(exp)})"
-        return f"{self._paren(base)} ** {self._scalar_code(exp)}"
+        return f"{self.paren(base)} ** {self.scalar_code(exp)}"
 
     def _Determinant(self, node: Any) -> str:
         return f"numpy.linalg.det({self.code(node.arg)})"
@@ -172,9 +173,9 @@ class Emitter:
         if isinstance(arg, sp.MatMul):
             coeff, mats = arg.as_coeff_matrices()
             if len(mats) == 2 and not any(isinstance(m, STRUCTURED) for m in mats):
-                first, second = (self._paren(m) for m in mats)  # tr(AB) = Σ A ∘ Bᵀ
+                first, second = (self.paren(m) for m in mats)  # tr(AB) = Σ A ∘ Bᵀ
                 total = f"numpy.sum({first} * {second}.T)"
-                return total if coeff == 1 else f"{self._scalar_code(coeff)} * {total}"
+                return total if coeff == 1 else f"{self.scalar_code(coeff)} * {total}"
         return f"numpy.trace({self.code(arg)})"
 
     def _HadamardProduct(self, node: Any) -> str:
@@ -191,8 +192,8 @@ class Emitter:
     def _HadamardPower(self, node: Any) -> str:
         base, exp = node.args
         if is_reciprocal(node):
-            return f"1.0 / {self._paren(reciprocal(node))}"
-        return f"{self._paren(base)} ** {self._scalar_code(exp)}"
+            return f"1.0 / {self.paren(reciprocal(node))}"
+        return f"{self.paren(base)} ** {self.scalar_code(exp)}"
 
     def _operand(self, arg: Any, within: Any) -> str:
         """An operand of an entrywise operation; a ones matrix of the same shape is 1,
@@ -200,10 +201,10 @@ class Emitter:
         ones = isinstance(arg, sp.OneMatrix) and arg.shape == within.shape
         if ones and not all(isinstance(bare(a), sp.OneMatrix) for a in within.args):
             return "1.0"
-        return self._paren(arg)
+        return self.paren(arg)
 
     def _MatAdd(self, node: Any) -> str:
-        stacked = self._stacked_outer_products(node)
+        stacked = stacked_outer_products(self, node)
         if stacked is not None:
             return stacked
         positive: list[str] = []
@@ -214,7 +215,7 @@ class Emitter:
                 continue
             body = self._operand(rest, node)
             size = -coeff if coeff.is_Number and coeff < 0 else coeff
-            text = body if size == 1 else f"{self._scalar_code(size)} * {body}"
+            text = body if size == 1 else f"{self.scalar_code(size)} * {body}"
             (negative if size is not coeff else positive).append(text)
         # positive terms first: 1.0 - h ** 2, not - (h ** 2) + 1.0 (one pass fewer)
         parts = [*positive[:1], *(f"+ {t}" for t in positive[1:]), *(f"- {t}" for t in negative)]
@@ -225,54 +226,8 @@ class Emitter:
             return acc
         return " ".join(parts) if parts else "0.0"
 
-    def _stacked_outer_products(self, node: Any) -> str | None:
-        """Σ_k a_k b_kᵀ (four or more outer products, as in backprop through time) as one
-        product [a_1 ... a_T] [b_1ᵀ; ...; b_Tᵀ]: one matrix product, not T."""
-        if len(node.args) < 4:
-            return None
-        lefts, rights = [], []
-        for term in node.args:
-            if not isinstance(term, sp.MatMul):
-                return None
-            coeff, mats = term.as_coeff_matrices()
-            if len(mats) != 2 or not is_one(mats[0].cols) or isinstance(mats[0], STRUCTURED):
-                return None
-            if isinstance(mats[1], STRUCTURED):
-                return None
-            left = self._paren(mats[0])
-            lefts.append(left if coeff == 1 else f"{self._scalar_code(coeff)} * {left}")
-            rights.append(mats[1])
-        transposed = all(isinstance(r, sp.Transpose) for r in rights)
-        lefts, rights = self._stacked_order(lefts, rights, transposed)
-        left = self.stack_columns(lefts)
-        if transposed:
-            # [b_1ᵀ; ...; b_Tᵀ] = [b_1 ... b_T]ᵀ: no row views to build
-            right = self.stack_columns([self._paren(r.arg) for r in rights]) + ".T"
-        else:
-            codes = ", ".join(self._paren(r) for r in rights)
-            right = self.shared(f"numpy.concatenate([{codes}])")
-        return dot(left, right)
-
-    def _stacked_order(
-        self, lefts: list[str], rights: list[Any], transposed: bool
-    ) -> tuple[list[str], list[Any]]:
-        """The terms of Σ_k a_k b_kᵀ reordered to match columns already stacked (the
-        a_k, or the b_k), so that the stack is reused, not built again in another
-        order (an RNN's inputs [x_1 ... x_T] serve both W's batched product and
-        W's gradient)."""
-        keys = [lefts]
-        if transposed:
-            keys.append([self._paren(r.arg) for r in rights])
-        for codes in keys:
-            order = self.stacks.get(frozenset(codes))
-            if order is not None and len(set(codes)) == len(codes) and order != codes:
-                position = {code: k for k, code in enumerate(codes)}
-                perm = [position[code] for code in order]
-                return [lefts[k] for k in perm], [rights[k] for k in perm]
-        return lefts, rights
-
     def stack_columns(self, codes: list[str]) -> str:
-        """A temporary for [c_1 ... c_k], remembered for ``_stacked_order``."""
+        """A temporary for [c_1 ... c_k], remembered for ``batching.stacked_order``."""
         self.stacks.setdefault(frozenset(codes), list(codes))
         return self.shared(columns(codes))
 
@@ -302,11 +257,11 @@ class Emitter:
         return f"numpy.vectorize(lambda {t}: {entry}, otypes=[float])({operand})"
 
     def _Vec(self, node: Any) -> str:
-        return f'{self._paren(node.arg)}.reshape(-1, 1, order="F")'
+        return f'{self.paren(node.arg)}.reshape(-1, 1, order="F")'
 
     def _Reshape(self, node: Any) -> str:
         rows, cols = node.shape
-        return f'{self._paren(node.arg)}.reshape(({self.dim(rows)}, {self.dim(cols)}), order="F")'
+        return f'{self.paren(node.arg)}.reshape(({self.dim(rows)}, {self.dim(cols)}), order="F")'
 
     def _DiagVector(self, node: Any) -> str:
         return f"numpy.diagflat({self.code(node.arg)})"
@@ -348,15 +303,15 @@ class Emitter:
             return body
         if coeff == -1:
             return f"-{wrap(body)}"
-        return f"{self._scalar_code(coeff)} * {wrap(body)}"
+        return f"{self.scalar_code(coeff)} * {wrap(body)}"
 
     # scalars ------------------------------------------------------------------
     def _AsScalar(self, node: Any) -> str:
-        return f"{self._paren(node.arg)}[0, 0]"
+        return f"{self.paren(node.arg)}[0, 0]"
 
     def _MatrixElement(self, node: Any) -> str:
         parent, i, j = node.args
-        return f"{self._paren(parent)}[{int(i)}, {int(j)}]"
+        return f"{self.paren(parent)}[{int(i)}, {int(j)}]"
 
     def _Expr(self, node: Any) -> str:
         """Add, Mul, Pow and scalar functions, through SymPy's NumPy printer."""
@@ -365,7 +320,7 @@ class Emitter:
             return self._substitute(node, operands, node)
         raise UnsupportedNode(f"cannot generate code for {type(node).__name__} node {node}")
 
-    def _scalar_code(self, expr: Any) -> str:
+    def scalar_code(self, expr: Any) -> str:
         """Code for a scalar, in parentheses unless it is a name or a number."""
         expr = sp.sympify(expr)
         if expr.is_Number:

@@ -116,7 +116,7 @@ def _apply_left(em: Emitter, factor: Any, acc: str) -> str:
         em.helpers.add("_solve")
         return f"_solve({lu}, {acc}, {trans})"
     if isinstance(factor, DiagVector):
-        return f"({em._paren(factor.arg)} * {wrap(acc)})"
+        return f"({em.paren(factor.arg)} * {wrap(acc)})"
     if isinstance(factor, CommutationMatrix):
         em.helpers.add("_commute_rows")
         return f"_commute_rows({acc}, {em.dim(factor.m)}, {em.dim(factor.n)})"
@@ -138,7 +138,7 @@ def _apply_right(em: Emitter, acc: str, factor: Any) -> str:
         em.helpers.add("_solve_right")
         return f"_solve_right({acc}, {lu}, {trans})"
     if isinstance(factor, DiagVector):
-        return f"({wrap(acc)} * {em._paren(factor.arg)}.T)"
+        return f"({wrap(acc)} * {em.paren(factor.arg)}.T)"
     if isinstance(factor, CommutationMatrix):
         em.helpers.add("_commute_cols")
         return f"_commute_cols({acc}, {em.dim(factor.m)}, {em.dim(factor.n)})"
@@ -175,7 +175,7 @@ def _distribute(em: Emitter, total: Any, acc: str) -> str:
         coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (1, [term])
         text = _right_to_left(em, mats, acc, narrow=True, solve=True)
         if coeff != 1:
-            text = f"{em._scalar_code(coeff)} * {wrap(text)}"
+            text = f"{em.scalar_code(coeff)} * {wrap(text)}"
         parts.append(text)
     return " + ".join(parts)
 
@@ -198,7 +198,7 @@ def _right_to_left(
                 j > 0 and not _is_operator(mats[j - 1], solve) and not _spread(mats[j - 1], narrow)
             ):
                 j -= 1
-            codes = [em._paren(m) for m in mats[j : i + 1]]
+            codes = [em.paren(m) for m in mats[j : i + 1]]
             acc = _plain(codes if acc is None else [*codes, acc])
             i = j - 1
     assert acc is not None
@@ -228,7 +228,7 @@ def _left_to_right(em: Emitter, mats: list[Any], acc: str, solve: bool) -> str:
             i += 1
         else:
             end = _run_end(ops, i)
-            acc = _plain([acc, *(em._paren(m) for m in mats[i:end])])
+            acc = _plain([acc, *(em.paren(m) for m in mats[i:end])])
             i = end
     return acc
 
@@ -301,10 +301,10 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
                 left, right = product_code(em, mats[:i]), product_code(em, mats[i:])
                 return dot(left, right)
         if is_one(shape_of(mats[0])[0]) and not narrow:
-            return _left_to_right(em, mats[1:], em._paren(mats[0]), solve)
+            return _left_to_right(em, mats[1:], em.paren(mats[0]), solve)
     spread = any(_spread(m, narrow) for m in mats[:-1])
     if not any(ops) and not spread:
-        codes = [em._paren(m) for m in mats]
+        codes = [em.paren(m) for m in mats]
         if len(codes) > 2 and narrow:  # A B v: matrix-vector products from the right
             return _vector_chain(codes[:-1], codes[-1])
         if len(codes) > 2 and is_one(shape_of(mats[0])[0]):  # uᵀ A B, from the left
@@ -314,21 +314,21 @@ def product_code(em: Emitter, mats: list[Any]) -> str:
         return _right_to_left(em, mats, None, narrow, solve)
     if not ops[0]:
         end = _run_end(ops, 0)
-        start = _plain([em._paren(m) for m in mats[:end]])
+        start = _plain([em.paren(m) for m in mats[:end]])
         return _left_to_right(em, mats[end:], start, solve)
     if solve or not all(ops):
         # operators at both ends: start from the first plain block and apply them
         # outwards (X⁻ᵀ Vᵀ X⁻ᵀ: two solves, no inverse; K (A ⊗ I) K: two permutations)
         first = ops.index(False)
         end = _run_end(ops, first)
-        start = _plain([em._paren(m) for m in mats[first:end]])
+        start = _plain([em.paren(m) for m in mats[first:end]])
         start = _right_to_left(em, mats[:first], start, narrow=False, solve=True)
         return _left_to_right(em, mats[end:], start, solve)
     # a diag at either end scales the rows (or columns) of the rest: never built
     if isinstance(mats[0], DiagVector):
-        return f"({em._paren(mats[0].arg)} * {wrap(product_code(em, mats[1:]))})"
+        return f"({em.paren(mats[0].arg)} * {wrap(product_code(em, mats[1:]))})"
     if isinstance(mats[-1], DiagVector):
-        return f"({wrap(product_code(em, mats[:-1]))} * {em._paren(mats[-1].arg)}.T)"
+        return f"({wrap(product_code(em, mats[:-1]))} * {em.paren(mats[-1].arg)}.T)"
     # every factor structured: build one, the smallest, never a permutation while
     # another factor will do, and apply the others to it from both sides
     lo, hi, start = built_factor(em, mats)
