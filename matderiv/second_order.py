@@ -115,9 +115,8 @@ def hessian(
         of=f,
         wrt=X,
         steps=(
-            _heading(g_name, grad.result, "∇f"),
             *grad.steps,
-            *_relabel(jac.steps, label, (g_name, grad.result)),
+            *_relabel(_headed(jac.steps, _heading(g_name, grad.result, "∇f")), label, g_name),
         ),
         mode="hessian",
         description=description,
@@ -125,11 +124,26 @@ def hessian(
     )
 
 
-def _relabel(steps: tuple[Step, ...], label: str, heading: Any) -> tuple[Step, ...]:
+def _headed(steps: tuple[Step, ...], *headings: Step) -> tuple[Step, ...]:
+    """The second part's steps with its definitions of g := ∇f (and p := ⟨∇f, V⟩)
+    noted as what they are; a heading the part does not define goes first.  The
+    first part derives ∇f: it does not list g before deriving it."""
+    by_name = {h.lhs: h for h in headings}
+    defined = {s.lhs for s in steps if s.kind == "define"}
+    noted = tuple(
+        dataclasses.replace(s, note=by_name[s.lhs].note)
+        if s.kind == "define" and s.lhs in by_name
+        else s
+        for s in steps
+    )
+    return (*(h for h in headings if h.lhs not in defined), *noted)
+
+
+def _relabel(steps: tuple[Step, ...], label: str, name: str) -> tuple[Step, ...]:
     """The final result step labelled as what it is (a Hessian, an HVP), its formula
-    without the heading's name (g := ∇f is defined in the steps, but -(X⁻¹ ⊗ X⁻ᵀ) K
-    reads better than -(X⁻¹ ⊗ g) K); ``heading`` is (name, value)."""
-    name, value = heading
+    without the name g of ∇f (g := ∇f is defined in the steps, but -(X⁻¹ ⊗ X⁻ᵀ) K
+    reads better than -(X⁻¹ ⊗ g) K)."""
+    value = next(s.expr for s in steps if s.kind == "define" and s.lhs == name)
     last = steps[-1]
     expr = substitute(last.expr, {display_symbol(name, value): value})
     return (*steps[:-1], dataclasses.replace(last, lhs=label, expr=expr))
@@ -187,10 +201,12 @@ def hvp(
         of=f,
         wrt=X,
         steps=(
-            _heading(g_name, g, "∇f"),
             *grad.steps,
-            _heading(p_name, inner, f"⟨∇f, {V}⟩"),
-            *_relabel(d.steps, f"H vec({V})", (g_name, g)),
+            *_relabel(
+                _headed(d.steps, _heading(g_name, g, "∇f"), _heading(p_name, inner, f"⟨∇f, {V}⟩")),
+                f"H vec({V})",
+                g_name,
+            ),
         ),
         mode="hvp",
         description=description,
