@@ -7,7 +7,9 @@ traceback is shown unless ``--debug`` is given.
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -37,12 +39,16 @@ EXIT_WRONG, EXIT_BAD_INPUT, EXIT_INTERNAL = 1, 2, 3
 app = typer.Typer(
     help=(
         "Symbolic matrix calculus that shows its work.\n\n"
-        "Examples:\n\n"
+        "Examples (each on one line):\n\n"
+        "\b\n"
         "  matderiv example rnn\n\n"
-        '  matderiv derive "a = W.T @ e + U.T @ h0; h = tanh(a); L = c.T @ h" '
-        '--wrt W --shapes "W: n_i x n_h, U: n_h x n_h, e: n_i, h0: n_h, c: n_h"\n\n'
-        '  matderiv verify "kron(e, eye(n_h)) @ diag(1 - h^2)" --of "h = tanh(W.T @ e)" '
-        '--wrt "vec(W.T)" --shapes "W: n_i x n_h, e: n_i" --layout denominator\n\n'
+        "\b\n"
+        '  matderiv derive "a = W.T @ e + U.T @ h0; h = tanh(a); L = c.T @ h" --wrt W\n'
+        '      --shapes "W: n_i x n_h, U: n_h x n_h, e: n_i, h0: n_h, c: n_h"\n\n'
+        "\b\n"
+        '  matderiv verify "kron(e, eye(n_h)) @ diag(1 - h^2)" --of "h = tanh(W.T @ e)"\n'
+        '      --wrt "vec(W.T)" --shapes "W: n_i x n_h, e: n_i" --layout denominator\n\n'
+        "\b\n"
         '  matderiv hessian "x.T @ A @ x" --wrt x --shapes "A: n x n, x: n"'
     ),
     no_args_is_help=True,
@@ -63,13 +69,17 @@ LAYOUT_HELP = "numerator (J = d vec Y / d vec Xᵀ) or denominator (Jᵀ; gradie
 _SHAPES = typer.Option("", "--shapes", help=SHAPES_HELP)
 _LAYOUT = typer.Option("numerator", "--layout", help=LAYOUT_HELP)
 _LATEX = typer.Option(False, "--latex", help="Print LaTeX (amsmath align*).")
+_STANDALONE = typer.Option(
+    False, "--standalone", help="With --latex: a whole document that pdflatex compiles."
+)
 _JSON = typer.Option(False, "--json", help="Print JSON: result, shape, steps.")
 _INDEX = typer.Option(False, "--index", help="Also show index notation.")
 _PROGRAM = typer.Option(
     False,
     "--program",
     help="Keep the definitions 'a = ...; h = ...' as a program (where=): the result "
-    "refers to their names and to generated adjoints, listed under Definitions.",
+    "refers to their names and to generated adjoints h̄ (backprop), defined in the steps "
+    "under 'generated program' (in --json: 'definitions').",
 )
 _CODE = typer.Option(
     None,
@@ -90,22 +100,67 @@ def _console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, soft_wrap=False)
 
 
-def _run(debug: bool, action: Callable[[], int]) -> None:
-    """Run ``action``; turn matderiv errors into exit status 2 and a clean message."""
+def _run(debug: bool, action: Callable[[], int], as_json: bool = False) -> None:
+    """Run ``action``; turn matderiv errors into exit status 2 and a clean message (with
+    --json also a JSON object {"error": ..., "kind": ...} on stdout, for scripts)."""
     try:
         code = action()
     except MatDerivError as exc:
         if debug:
             raise
-        _console(stderr=True).print(Text("error: ", style="bold red") + Text(str(exc)))
+        _report("error", exc, str(exc), as_json)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except Exception as exc:
         if debug:
             raise
         message = f"{type(exc).__name__}: {exc}\nRun again with --debug for the traceback."
-        _console(stderr=True).print(Text("internal error: ", style="bold red") + Text(message))
+        _report("internal error", exc, message, as_json)
         raise typer.Exit(EXIT_INTERNAL) from None
     raise typer.Exit(code)
+
+
+def _report(what: str, exc: Exception, message: str, as_json: bool) -> None:
+    _console(stderr=True).print(Text(f"{what}: ", style="bold red") + Text(message))
+    if as_json:
+        error = {"error": message, "kind": type(exc).__name__}
+        typer.echo(json.dumps(error, ensure_ascii=False, indent=2))
+
+
+def _check_arguments(ctx: typer.Context, first: str) -> None:
+    """Arguments left over are mistyped options (--shape) or extra arguments; Click
+    names the first kind with the option meant, as without ignore_unknown_options.
+    ``first`` is the formula argument, which a mistyped option may have taken."""
+    known = sorted(o for p in ctx.command.params for o in p.opts if o.startswith("--"))
+    for arg in (first, *ctx.args):
+        name = arg.split("=", 1)[0]
+        if re.fullmatch(r"--[A-Za-z][A-Za-z-]*", name) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            meant = f"; did you mean {close[0]}?" if close else f" (options: {', '.join(known)})"
+            _usage_error(ctx, f"no such option {name}{meant}")
+    if ctx.args:
+        _usage_error(
+            ctx,
+            f"unexpected extra argument(s): {' '.join(ctx.args)} (quote a formula or a "
+            'shape list that has spaces: --shapes "A: n x n, x: n")',
+        )
+
+
+def _check_outputs(
+    ctx: typer.Context, latex: bool, as_json: bool, code: str | None, standalone: bool
+) -> None:
+    chosen = [f for f, on in (("--latex", latex), ("--json", as_json), ("--code", code)) if on]
+    if len(chosen) > 1:
+        _usage_error(ctx, f"{' and '.join(chosen)} print different things: choose one")
+    if standalone and not latex:
+        _usage_error(ctx, "--standalone makes a LaTeX document: add --latex")
+
+
+def _usage_error(ctx: typer.Context, message: str) -> None:
+    """A mistake in the command line itself: the message and where --help is, exit 2."""
+    _console(stderr=True).print(
+        Text("error: ", style="bold red") + Text(f"{message}\nSee '{ctx.command_path} --help'.")
+    )
+    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def _version(value: bool) -> None:
@@ -124,13 +179,23 @@ def main_options(
 
 
 def _print_derivation(
-    d: Derivation, latex: bool, as_json: bool, index: bool, code: str | None = None
+    d: Derivation,
+    latex: bool,
+    as_json: bool,
+    index: bool,
+    code: str | None = None,
+    standalone: bool = False,
 ) -> None:
-    _print_derivations([d], latex, as_json, index, code)
+    _print_derivations([d], latex, as_json, index, code, standalone)
 
 
 def _print_derivations(
-    ds: list[Derivation], latex: bool, as_json: bool, index: bool, code: str | None = None
+    ds: list[Derivation],
+    latex: bool,
+    as_json: bool,
+    index: bool,
+    code: str | None = None,
+    standalone: bool = False,
 ) -> None:
     """One derivation as before; several (one per --wrt) one after another, as a JSON
     list, or as one generated function returning a tuple (shared work computed once)."""
@@ -139,6 +204,8 @@ def _print_derivations(
     elif as_json:
         data = [derivation_json(d) for d in ds]
         typer.echo(json.dumps(data if len(ds) > 1 else data[0], indent=2, ensure_ascii=False))
+    elif latex and standalone:
+        typer.echo(_latex_document(ds, index))
     elif latex:
         typer.echo("\n\n".join(d.to_latex(index=index) for d in ds))
     else:
@@ -147,6 +214,16 @@ def _print_derivations(
             console.print(d)
             if index:
                 console.print(Text(d.to_index_notation()))
+
+
+def _latex_document(ds: list[Derivation], index: bool) -> str:
+    """One document with every derivation (the preamble of the first's)."""
+    first = ds[0].to_latex(standalone=True, index=index)
+    if len(ds) == 1:
+        return first
+    head, _, _ = first.partition("\\begin{document}")
+    body = "\n\n".join(d.to_latex(index=index) for d in ds)
+    return f"{head}\\begin{{document}}\n{body}\n\\end{{document}}\n"
 
 
 def _read_program(text: str, symbols: dict[str, Any], as_program: bool = False) -> Program:
@@ -170,12 +247,14 @@ def _program_inputs(program: Program, as_program: bool) -> dict[str, Any]:
     return {"where": program.definitions} if as_program else {"names": program.names}
 
 
-#: "-X^{-T}" is a formula, not an unknown option (real options still work)
-_FORMULAS_MAY_START_WITH_MINUS = {"ignore_unknown_options": True}
+#: "-X^{-T}" is a formula, not an unknown option (real options still work); what is
+#: left over is checked by ``_check_arguments``
+_FORMULAS_MAY_START_WITH_MINUS = {"ignore_unknown_options": True, "allow_extra_args": True}
 
 
 @app.command("derive", context_settings=_FORMULAS_MAY_START_WITH_MINUS)
 def derive_command(
+    ctx: typer.Context,
     expr: str = typer.Argument(
         ..., help="Expression, or definitions 'a = ...; h = ...; L = ...'."
     ),
@@ -183,6 +262,7 @@ def derive_command(
     shapes: str = _SHAPES,
     layout: str = _LAYOUT,
     latex: bool = _LATEX,
+    standalone: bool = _STANDALONE,
     as_json: bool = _JSON,
     index: bool = _INDEX,
     as_program: bool = _PROGRAM,
@@ -191,8 +271,13 @@ def derive_command(
 ) -> None:
     """Differentiate EXPR with respect to --wrt and print every step.
 
-    Example: matderiv derive "x.T @ A @ x" --wrt x --shapes "A: n x n, x: n" --layout denominator
+    \b
+    Example:
+      matderiv derive "x.T @ A @ x" --wrt x --shapes "A: n x n, x: n" --layout denominator
     """
+
+    _check_arguments(ctx, expr)
+    _check_outputs(ctx, latex, as_json, code, standalone)
 
     def action() -> int:
         symbols = parse_shapes(shapes)
@@ -204,10 +289,10 @@ def derive_command(
             derive(program.expr, v, layout, **_program_inputs(program, as_program))
             for v in variables
         ]
-        _print_derivations(ds, latex, as_json, index, code)
+        _print_derivations(ds, latex, as_json, index, code, standalone)
         return 0
 
-    _run(debug, action)
+    _run(debug, action, as_json)
 
 
 def _direction(
@@ -239,6 +324,7 @@ def _direction(
 
 @app.command("hessian", context_settings=_FORMULAS_MAY_START_WITH_MINUS)
 def hessian_command(
+    ctx: typer.Context,
     expr: str = typer.Argument(
         ..., help="A scalar expression, or definitions 'a = ...; h = ...; L = ...'."
     ),
@@ -256,6 +342,7 @@ def hessian_command(
         "X). Default: V, or a fresh name if V is taken.",
     ),
     latex: bool = _LATEX,
+    standalone: bool = _STANDALONE,
     as_json: bool = _JSON,
     index: bool = _INDEX,
     as_program: bool = _PROGRAM,
@@ -264,8 +351,13 @@ def hessian_command(
 ) -> None:
     """The Hessian d²f/dvec(X)dvec(X)ᵀ of a scalar EXPR, or with --hvp the product H vec(V).
 
-    Example: matderiv hessian "x.T @ A @ x" --wrt x --shapes "A: n x n, x: n"
+    \b
+    Example:
+      matderiv hessian "x.T @ A @ x" --wrt x --shapes "A: n x n, x: n"
     """
+
+    _check_arguments(ctx, expr)
+    _check_outputs(ctx, latex, as_json, code, standalone)
 
     def action() -> int:
         symbols = parse_shapes(shapes)
@@ -277,14 +369,15 @@ def hessian_command(
             d = hvp(program.expr, variable, V, **kwargs)
         else:
             d = hessian(program.expr, variable, **kwargs)
-        _print_derivation(d, latex, as_json, index, code)
+        _print_derivation(d, latex, as_json, index, code, standalone)
         return 0
 
-    _run(debug, action)
+    _run(debug, action, as_json)
 
 
 @app.command("verify", context_settings=_FORMULAS_MAY_START_WITH_MINUS)
 def verify_command(
+    ctx: typer.Context,
     candidate: str = typer.Argument(..., help="Your formula: matderiv syntax or LaTeX."),
     of: str = typer.Option(..., "--of", help="The expression differentiated (may define names)."),
     wrt: str = typer.Option(..., "--wrt", help=WRT_HELP),
@@ -309,9 +402,13 @@ def verify_command(
 ) -> None:
     """Check a hand-derived CANDIDATE; exit 0 if it is right, 1 if it is wrong.
 
-    Example: matderiv verify "2 * A @ x" --of "x.T @ A @ x" --wrt x --shapes "A: n x n, x: n"
-    --layout denominator
+    \b
+    Example (wrong on purpose: right only if A is symmetric, so it exits 1):
+      matderiv verify "2 * A @ x" --of "x.T @ A @ x" --wrt x
+          --shapes "A: n x n, x: n" --layout denominator
     """
+
+    _check_arguments(ctx, candidate)
 
     def action() -> int:
         symbols = parse_shapes(shapes)
@@ -333,7 +430,7 @@ def verify_command(
             _console().print(verdict)
         return 0 if verdict else EXIT_WRONG
 
-    _run(debug, action)
+    _run(debug, action, as_json)
 
 
 @app.command("example")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -381,3 +382,65 @@ def test_verify_json() -> None:
     shaped = json.loads(run("verify", "2 * A @ x", *args, "--json").stdout)
     assert shaped["kind"] == "wrong-shape" and shaped["other_layout"]["kind"] == "symmetric"
     assert "other_layout" not in data
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--shape", "x: n"), "no such option --shape; did you mean --shapes?"),
+        (("--shapes", "x: n", "--latx"), "no such option --latx; did you mean --latex?"),
+        (("--shapes", "x:", "n"), "unexpected extra argument(s): n"),
+        (("--shapes", "x: n", "--json", "--latex"), "--latex and --json print different"),
+        (("--shapes", "x: n", "--standalone"), "--standalone makes a LaTeX document"),
+    ],
+)
+def test_command_line_mistakes_are_named(args: tuple[str, ...], message: str) -> None:
+    """A mistyped option was 'Got unexpected extra argument(s) (--shape x: n)' (formulas
+    may start with '-', so unknown options are let through) and --json beat --latex."""
+    out = run("derive", "x.T @ x", "--wrt", "x", *args)
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+    assert "derive --help" in out.stderr
+
+
+def test_a_mistyped_option_before_the_formula_is_named() -> None:
+    out = run("derive", "--shape", "x: n", "x.T @ x", "--wrt", "x")
+    assert out.returncode == 2 and "no such option --shape" in out.stderr, out.stderr
+
+
+def test_a_formula_may_still_start_with_a_minus() -> None:
+    out = run("verify", "-2*x", "--of", "-x.T @ x", "--wrt", "x", "--shapes", "x: n")
+    assert "-x" not in out.stderr and out.returncode == 1  # transposed in numerator layout
+    out = run("verify", "-2*x.T", "--of", "-x.T @ x", "--wrt", "x", "--shapes", "x: n")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_numpy_shape_tuples_are_declarations() -> None:
+    out = run("derive", "x.T @ A @ x", "--wrt", "x", "--shapes", "A: (n, n), x: (n,)", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["shape"] == ["1", "n"]
+    listed = run("derive", "x.T @ A @ x", "--wrt", "A", "--shapes", "A: [3, 3], x: [3]", "--json")
+    assert json.loads(listed.stdout)["shape"] == ["3", "3"]
+
+
+def test_errors_under_json_are_json_too() -> None:
+    out = run("derive", "x.T @ q", "--wrt", "x", "--shapes", "x: n", "--json")
+    assert out.returncode == 2
+    error = json.loads(out.stdout)
+    assert error["kind"] == "ParseError" and "unknown symbol 'q'" in error["error"]
+
+
+@pytest.mark.skipif(not shutil.which("pdflatex"), reason="needs pdflatex (CI installs texlive)")
+def test_standalone_latex_compiles(tmp_path: Path) -> None:
+    """--latex --standalone is a document (two --wrt: both in one)."""
+    out = run(
+        "derive", "x.T @ A @ x", "--wrt", "x", "--wrt", "A", "--shapes", SHAPES,
+        "--latex", "--standalone",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count(r"\begin{align*}") == 2
+    (tmp_path / "d.tex").write_text(out.stdout, encoding="utf-8")
+    compiled = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stdout[-2000:]

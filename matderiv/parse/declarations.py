@@ -45,12 +45,26 @@ def symbol_name(text: str, what: str) -> str:
     return name
 
 
+def _tuples_as_times(text: str) -> str:
+    """NumPy's shape tuples as declarations: ``A: (n, n)`` or ``A: [n, n]`` is
+    ``A: n x n``, ``x: (n,)`` is ``x: n``."""
+
+    def as_times(match: re.Match[str]) -> str:
+        inner = match[1] if match[1] is not None else match[2]
+        dims = [d.strip() for d in inner.split(",")]
+        if len(dims) > 1 and not dims[-1]:
+            dims.pop()  # (n,)
+        return " x ".join(dims) if all(dims) else match[0]
+
+    return re.sub(r"\(([^()\[\]]*)\)|\[([^()\[\]]*)\]", as_times, text)
+
+
 def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
     """``"W: n x m, x: n"`` → {"W": MatrixSymbol("W", n, m), "x": MatrixSymbol("x", n, 1)}."""
     if not isinstance(text, str):
         raise ParseError(f"shape declarations must be a string, got {type(text).__name__}")
     symbols: dict[str, sp.MatrixSymbol] = {}
-    pieces = [p for p in re.split(r"[,;]", text) if p.strip()]
+    pieces = [p for p in re.split(r"[,;]", _tuples_as_times(text)) if p.strip()]
     if len(pieces) > MAX_DECLARATIONS:
         raise ParseError(f"too many declarations ({len(pieces)}; at most {MAX_DECLARATIONS})")
     for piece in pieces:
