@@ -37,8 +37,9 @@ def numpy_lambda(variables: tuple[Any, ...], body: Any, node: Any) -> Callable[.
 
 class NumPyCode(NumPyPrinter):
     """SymPy's NumPy printer, with the kinked functions as NumPy ufuncs: Heaviside
-    as numpy.heaviside (SymPy prints a select over three cases), Max(a, b) as
-    numpy.maximum, Abs as numpy.abs (and conjugate, which SymPy does not print)."""
+    as numpy.heaviside (SymPy prints a select over three cases), Max and Min as
+    numpy.maximum and numpy.minimum, Abs as numpy.abs (and conjugate, which SymPy does
+    not print)."""
 
     def __init__(self) -> None:
         super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False})
@@ -49,9 +50,18 @@ class NumPyCode(NumPyPrinter):
         return f"numpy.heaviside({self._print(expr.args[0])}, {value})"
 
     def _print_Max(self, expr: Any) -> str:
-        if len(expr.args) != 2:
-            return str(super()._print_Max(expr))
-        return f"numpy.maximum({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+        return self._pairwise("numpy.maximum", expr.args)
+
+    def _print_Min(self, expr: Any) -> str:
+        return self._pairwise("numpy.minimum", expr.args)
+
+    def _pairwise(self, ufunc: str, args: tuple[Any, ...]) -> str:
+        """max(a, b, c) as numpy.maximum(numpy.maximum(a, b), c): SymPy's own printer
+        uses functools.reduce, which the generated code does not import."""
+        code = self._print(args[0])
+        for arg in args[1:]:
+            code = f"{ufunc}({code}, {self._print(arg)})"
+        return code
 
     def _print_Abs(self, expr: Any) -> str:
         return f"numpy.abs({self._print(expr.args[0])})"

@@ -178,6 +178,21 @@ def test_symbols_named_like_what_the_generated_code_uses_are_renamed(backend) ->
     np.testing.assert_allclose(fn(A=env[A], **kwargs), evaluate(d, env), rtol=1e-10)
 
 
+@pytest.mark.parametrize(
+    ("first", "second"), [("W^1", "W_1"), ("lambda", "lambda_"), ("__x", "v__x")]
+)
+def test_a_name_that_is_an_identifier_keeps_it(first: str, second: str) -> None:
+    """W^1 took the keyword W_1 (sorted first) and the symbol named W_1 got W_1_2:
+    f(W_1=...) silently passed an array to the other symbol."""
+    adapted, exact = sp.MatrixSymbol(first, n, 1), sp.MatrixSymbol(second, n, 1)
+    d = gradient(sp.Trace(adapted.T * x) + 2 * sp.Trace(exact.T * x), x)
+    fn = lambdify(d)
+    keyword = next(k for k in inspect.signature(fn).parameters if k not in (second, "x"))
+    a, b = np.ones((3, 1)), 10 * np.ones((3, 1))
+    np.testing.assert_allclose(fn(**{second: b, keyword: a}), 21 * np.ones((3, 1)))
+    assert f"keyword arguments {keyword} for {first}" in fn.source
+
+
 def test_lambdify_rejects_what_is_not_an_expression() -> None:
     with pytest.raises(MatDerivError, match="lambdify takes"):
         lambdify(object())

@@ -281,3 +281,34 @@ def test_the_variance_gradient_is_the_centering_matrix() -> None:
     d = gradient(parse("sum((x - sum(x) / n) ** 2)"), x)
     assert fmt(d.result) == "2 (I_n - 1/n 𝟏_{n×n}) x"
     check_derivation(d, DIMS, seed=9)
+
+
+_t = sp.Symbol("t")
+# entrywise functions built from Max and Min beyond relu: they crashed every printer
+# (StrPrinter has no _print_Max) and the code SymPy prints for a nested Min
+# (functools.reduce), which the generated code does not import
+LATTICE = {
+    "leaky relu": sp.Lambda(_t, sp.Max(_t, _t / 10)),
+    "clip": sp.Lambda(_t, sp.Max(-1, sp.Min(_t, 1))),
+    "max of two curves": sp.Lambda(_t, sp.Max(_t, _t**2)),
+    "min of three": sp.Lambda(_t, sp.Min(_t, 1, 2 * _t)),
+}
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+@pytest.mark.parametrize("name", LATTICE)
+def test_max_and_min_functions_differentiate_print_and_compile(name: str, layout: str) -> None:
+    fn = LATTICE[name]
+    expr = (A * x).applyfunc(fn)
+    for wrt in (x, A):
+        d = derive(expr, wrt, layout)
+        check_derivation(d, DIMS, seed=3)
+        d.to_latex(), d.to_index_notation(), str(d)
+        values = random_values(d.result, DIMS, np.random.default_rng(5))
+        generated = lambdify(d)(**{str(s): v for s, v in values.items()})
+        np.testing.assert_allclose(generated, evaluate(d, values), rtol=1e-12)
+    printed = fmt(expr)
+    assert printed.count("max(") == str(fn).count("Max(") and "Max" not in printed, printed
+    forward = random_values(expr, DIMS, np.random.default_rng(2))
+    want = np.vectorize(sp.lambdify(_t, fn.expr, "math"))(forward[A] @ forward[x])
+    np.testing.assert_allclose(evaluate(expr, forward), want, rtol=1e-12)

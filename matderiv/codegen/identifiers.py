@@ -17,6 +17,28 @@ import re
 RESERVED = {"numpy", "np", "math", "numba", *dir(builtins)}
 
 
+def identifiers(names: list[str], taken: set[str]) -> list[str]:
+    """Identifiers for ``names``, in order, distinct from ``taken`` and each other: a
+    name that is an identifier already keeps it, whatever comes first (W_1 stays W_1
+    beside W^1, which becomes W_1_2, not the other way round)."""
+    out: list[str | None] = [None] * len(names)
+    for k, name in enumerate(names):
+        if _usable(name) and name not in taken:
+            taken.add(name)
+            out[k] = name
+    return [given or identifier(name, taken) for given, name in zip(out, names, strict=True)]
+
+
+def _usable(name: str) -> bool:
+    return (
+        name.isidentifier()
+        and name.isascii()
+        and not name.startswith("_")
+        and not keyword.iskeyword(name)
+        and name not in RESERVED
+    )
+
+
 def identifier(name: str, taken: set[str]) -> str:
     """A Python identifier for a symbol name, distinct from ``taken``."""
     text = re.sub(r"\W", "_", name)

@@ -224,7 +224,14 @@ class UnicodePrinter(SizedConstants, StrPrinter):
 
     def _print_Max(self, expr: Any) -> str:
         arg = relu_operand(expr)
-        return str(super()._print_Max(expr)) if arg is None else f"relu({self._print(arg)})"
+        return self._lattice("max", expr) if arg is None else f"relu({self._print(arg)})"
+
+    def _print_Min(self, expr: Any) -> str:
+        return self._lattice("min", expr)
+
+    def _lattice(self, name: str, expr: Any) -> str:
+        """max(t, t/10), min(t, 1): StrPrinter has no method for them."""
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_ScalarSigmoid(self, expr: Any) -> str:
         return f"σ({self._print(expr.args[0])})"
