@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from . import layout as layouts
 from .accumulate import forward, reverse
@@ -177,14 +178,22 @@ def _refuse_entry_sums(graph: Any) -> None:
     """SymPy writes an element of a matrix product, (bᵀx)[0, 0], as a Sum over the
     entries; matderiv works with whole matrices and cannot evaluate such a sum."""
     found = next((node for node in graph.order if isinstance(node, sp.Sum)), None)
-    if found is not None:
+    if found is None:
+        return
+    if not found.has(MatrixElement):
         raise UnsupportedNode(
-            f"the sum over entries {found}: SymPy writes an element of a matrix "
-            "expression, such as (b.T*x)[0, 0], as a Sum over its entries; matderiv reads "
-            "such a sum back as the 1 x 1 matrix b.T*x, but could not read this one. "
-            "Hint: use the 1 x 1 matrix itself (1 x 1 matrices act as scalars), or "
-            "MatrixElement(b.T*x, 0, 0)."
+            f"the sum {found} (a SymPy Sum over an index): matderiv differentiates matrix "
+            "expressions, not sums written with Sum. Hint: write the sum as a matrix "
+            "expression (1ᵀ x for the sum of x's entries, tr(X) for the sum of a diagonal), "
+            "or write out its terms."
         )
+    raise UnsupportedNode(
+        f"the sum over entries {found}: SymPy writes an element of a matrix "
+        "expression, such as (b.T*x)[0, 0], as a Sum over its entries; matderiv reads "
+        "such a sum back as the 1 x 1 matrix b.T*x, but could not read this one. "
+        "Hint: write sp.Trace(b.T*x) (the trace of a 1 x 1 matrix is its entry) or the "
+        "1 x 1 matrix b.T*x itself (1 x 1 matrices act as scalars), not its entry [0, 0]."
+    )
 
 
 def _check_names(names: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:

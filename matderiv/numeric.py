@@ -285,7 +285,7 @@ def _entry_sum(node: Any, args: list[Any], env: Env) -> Any:
         raise EvaluationError(
             f"the sum over entries {node} cannot be evaluated: SymPy wrote an element of a "
             "matrix expression as this sum, and it does not read back as a 1 x 1 matrix. "
-            "Hint: use the 1 x 1 matrix itself, e.g. b.T*x for (b.T*x)[0, 0]."
+            "Hint: use sp.Trace(b.T*x) or the 1 x 1 matrix b.T*x itself for (b.T*x)[0, 0]."
         )
     return run(entry, env)
 

@@ -100,7 +100,7 @@ def test_evaluate_reads_the_sum_back_or_says_why_not() -> None:
     got = evaluate((x.T * X * x)[0, 0] ** 2, {X: Xv, x: xv})
     assert got == pytest.approx((xv.T @ Xv @ xv).item() ** 2, rel=1e-12)
     kron = (sp.KroneckerProduct(x, x).T * sp.KroneckerProduct(b, b))[0, 0]
-    with pytest.raises(EvaluationError, match=r"cannot be evaluated.*Hint: use the 1 x 1"):
+    with pytest.raises(EvaluationError, match=r"cannot be evaluated.*Hint: use sp.Trace"):
         evaluate(kron, {x: xv, b: bv})
 
 

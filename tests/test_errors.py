@@ -245,12 +245,21 @@ def test_display_names_must_not_repeat_a_symbol_or_be_empty(names, says) -> None
 def test_an_element_sympy_expanded_into_a_sum_it_cannot_read_is_refused() -> None:
     """(bᵀx)[0, 0] is a Sum over entries in SymPy; matderiv reads it back as bᵀx
     (test_entry_sums.py).  A sum it cannot read, the entry of a Kronecker product, is
-    refused with the 1 x 1 matrix as the hint, which works."""
+    refused with sp.Trace (or the 1 x 1 matrix) as the hint, which works."""
     x, b = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", n, 1)
-    f = sp.log((sp.KroneckerProduct(x, x).T * sp.KroneckerProduct(b, b))[0, 0])
-    with pytest.raises(UnsupportedNode, match=r"sum over entries .*Hint: use the 1 x 1"):
-        derive(f, x)
+    product = sp.KroneckerProduct(x, x).T * sp.KroneckerProduct(b, b)
+    with pytest.raises(UnsupportedNode, match=r"sum over entries .*Hint: write sp.Trace"):
+        derive(sp.log(product[0, 0]), x)
+    assert check_derivation(gradient(sp.log(sp.Trace(product)), x), {n: 3}, positive={b}) < 1e-6
     assert check_derivation(gradient(sp.log((x.T * x)[0, 0]), x), {n: 3}) < 1e-6
+
+
+def test_a_sum_over_an_index_is_not_called_an_entry() -> None:
+    """Sum(i tr(X), (i, 1, 3)) was "the sum over entries ...: SymPy writes an element
+    of a matrix expression ... as a Sum", which it is not."""
+    X, i = sp.MatrixSymbol("X", n, n), sp.Symbol("i")
+    with pytest.raises(UnsupportedNode, match=r"a SymPy Sum over an index.*write out its terms"):
+        derive(sp.Sum(i * sp.Trace(X), (i, 1, 3)), X)
 
 
 def test_names_must_be_a_mapping() -> None:
