@@ -105,7 +105,20 @@ def factor_scalar(expr: Any) -> Any:
         c = _common_scalar([k for k, _ in split])
         if c is None:
             return None
-    return matmul(c, matadd(*(matmul(k / c, *factors) for k, factors in split)))
+    return matmul(c, matadd(*(matmul(_divided(k, c), *factors) for k, factors in split)))
+
+
+def _divided(k: Any, c: Any) -> Any:
+    """k / c for a factor c of k, by exponents of the factors (``_powers``): SymPy keeps
+    exp(u)/exp(u) as exp(-u)·exp(u) when u is a sum, and the rule would fire again on
+    that, doubling the exponents pass after pass (exp(aᵀx + 1) x's Jacobian became 50
+    nested exp factors, which evaluate to inf · 0 = NaN)."""
+    if k.is_Number and c.is_Number:
+        return k / c
+    powers = _powers(k)
+    for base, exp in _powers(c).items():
+        powers[base] = powers.get(base, sp.S.Zero) - exp
+    return sp.Mul(*(base**exp for base, exp in powers.items() if exp != 0))
 
 
 def _common_scalar(coeffs: list[Any]) -> Any:

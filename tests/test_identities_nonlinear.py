@@ -362,6 +362,19 @@ def exp_tr_X():  # Cookbook (99) + chain rule
 
 
 @row
+def exp_of_a_sum_times_x():  # product rule: exp(u) ran to 50 nested exp factors (NaN) when u
+    a = M("a", n, 1)  # was a sum and the Jacobian a sum of terms
+    u = T(a.T * x) + 1
+    return case(sp.exp(u) * x, x, num(sp.exp(u) * (sp.Identity(n) + x * a.T)))
+
+
+@row
+def exp_of_a_sum_times_X():  # d exp(tr X + 1) X = exp(tr X + 1) (dX + tr(dX) X)
+    u = T(Xs) + 1
+    return case(sp.exp(u) * Xs, Xs, num(sp.exp(u) * (sp.Identity(n**2) + vec(Xs) * vec(I_n).T)))
+
+
+@row
 def tr_X_squared():  # Cookbook (120): ∂ tr(X)² / ∂X = 2 tr(X) I
     return case(T(Xs) ** 2, Xs, den(2 * T(Xs) * I_n))
 

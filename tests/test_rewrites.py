@@ -177,6 +177,12 @@ FIRES = [
         (sp.MatAdd(sp.Trace(S) * v, -2 * sp.Trace(S) ** 2 * w),),
         sp.MatMul(sp.Trace(S), matadd(v, sp.MatMul(-2 * sp.Trace(S), w))),
     ),
+    (  # exp(u) with u a sum: exp(u)/exp(u) stays exp(-u) exp(u) in SymPy, and the rule
+        # fired on that again, doubling the exponents up to 2⁴⁹ (NaN when evaluated)
+        factor_scalar,
+        (sp.MatAdd(sp.exp(TR + 1) * v, sp.exp(TR + 1) * S * w),),
+        sp.MatMul(sp.exp(TR + 1), matadd(v, S * w)),
+    ),
     (factor_sum, (sp.MatAdd(C * R, E * R),), sp.MatMul(C + E, R)),
     (
         factor_hadamard,  # a transposed ∘ product shares Sᵀ with the other term
@@ -499,6 +505,7 @@ DECLINES = [
     (factor_hadamard, (sp.MatAdd(sp.HadamardProduct(S, Q), S * Q),)),  # one ∘ product
     (factor_scalar, (sp.MatAdd(2 * v, 3 * w),)),
     (factor_scalar, (sp.MatAdd(v, -w),)),
+    (factor_scalar, (sp.MatAdd(v, S * w),)),  # what it made of exp(tr S + 1) (v + S w)
     (factor_scalar, (sp.MatAdd(sp.Trace(S) * v, sp.Trace(A.T * A) * w),)),
     (mixed_product, (sp.KroneckerProduct(A, B), sp.KroneckerProduct(D, sp.Identity(q)))),
     (  # no factor shared on either side

@@ -9,7 +9,16 @@ import pytest
 import sympy as sp
 
 import matderiv
-from matderiv import LayoutError, MatDerivError, evaluate, gradient, hessian, hvp, lambdify
+from matderiv import (
+    LayoutError,
+    MatDerivError,
+    evaluate,
+    gradient,
+    hessian,
+    hvp,
+    lambdify,
+    verify,
+)
 from matderiv.render.latex import tex
 from matderiv.render.unicode import fmt
 from matderiv.scalarize import scalarize
@@ -388,3 +397,15 @@ def test_the_two_parts_of_a_second_order_derivation_are_headed() -> None:
     V = sp.MatrixSymbol("V", n, n)
     assert "along V" in str(hvp(sp.log(sp.Determinant(X)), X, V))
     assert "==" not in str(gradient(sp.log(sp.Determinant(X)), X))
+
+
+def test_an_exp_of_a_sum_stays_finite() -> None:
+    """exp(aᵀx + 1) xᵀx: factoring exp(u) out of a sum doubled its exponent on every
+    pass (exp(u)/exp(u) stays exp(-u) exp(u) for a sum u): 53 s and a NaN Hessian; and
+    verify called the right Jacobian of exp(aᵀx + 1) x "not-finite"."""
+    a = sp.MatrixSymbol("a", n, 1)
+    u = sp.Trace(a.T * x) + 1
+    d = hessian(sp.exp(u) * (x.T * x), x)
+    assert check_derivation(d, {n: 3}) < 1e-5
+    candidate = "exp(a.T @ x + 1) * (eye(n) + x @ a.T)"
+    assert verify(candidate, sp.exp(u) * x, x, "numerator")
