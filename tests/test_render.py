@@ -103,7 +103,6 @@ def test_latex_notation() -> None:
     ],
 )
 def test_generated_names_are_accented_letters_in_latex(name: str, latex: str) -> None:
-    from matderiv.render.latex import tex
 
     assert tex(sp.MatrixSymbol(name, 3, 1)) == latex
 
@@ -300,3 +299,18 @@ def test_output_is_deterministic_across_hash_seeds() -> None:
         )
         outputs.add(run.stdout)
     assert len(outputs) == 1
+
+
+def test_powers_of_kinked_functions_print_in_latex() -> None:
+    """relu(u)³ crashed to_latex: SymPy's power printer hands a function its exponent
+    as exp=, which matderiv's relu/step/σ printers did not take."""
+    from matderiv.render.grouping import ScalarSigmoid
+
+    u = sp.Symbol("u")
+    assert tex(sp.Max(0, u) ** 3) == r"\operatorname{relu}\left(u\right)^{3}"
+    assert tex(sp.Heaviside(u) ** 2) == r"\operatorname{step}\left(u\right)^{2}"
+    assert tex(ScalarSigmoid(u) ** 2) == r"\sigma\left(u\right)^{2}"
+    assert tex(sp.Max(u, 2 * u) ** 2) == r"\max\left(u, 2 u\right)^{2}"
+    Xn = sp.MatrixSymbol("X", 3, 3)
+    d = derive(sp.Max(0, sp.Trace(sp.MatrixSymbol("A", 3, 3) * Xn)) ** 3, Xn)
+    assert r"\operatorname{relu}\left(\operatorname{tr}" in d.to_latex()

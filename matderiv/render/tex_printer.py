@@ -60,8 +60,8 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
             return rf"{self._wrap(expr.arg.arg)}^{{-T}}"
         return rf"{self._wrap(expr.arg)}^{{T}}"
 
-    def _print_ScalarSigmoid(self, expr: Any) -> str:
-        return rf"\sigma\left({self._print(expr.args[0])}\right)"
+    def _print_ScalarSigmoid(self, expr: Any, exp: str | None = None) -> str:
+        return _raised(rf"\sigma\left({self._print(expr.args[0])}\right)", exp)
 
     def _print_Determinant(self, expr: Any) -> str:
         r"""\det(X), not SymPy's |X|: |·| is also the absolute value (of det X too)."""
@@ -211,17 +211,18 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         power = bars if abs(k) == 1 else f"{bars}^{{{abs(k)}}}"
         return power if k > 0 else rf"\frac{{1}}{{{power}}}"
 
-    def _print_Heaviside(self, expr: Any) -> str:
+    # SymPy's _print_Pow hands a function's power in as exp: relu(u)³, σ(u)²
+    def _print_Heaviside(self, expr: Any, exp: str | None = None) -> str:
         arg = step_operand(expr)
         if arg is None:
-            return str(super()._print_Heaviside(expr))
-        return rf"\operatorname{{step}}\left({self._print(arg)}\right)"
+            return str(super()._print_Heaviside(expr, exp))
+        return _raised(rf"\operatorname{{step}}\left({self._print(arg)}\right)", exp)
 
-    def _print_Max(self, expr: Any) -> str:
+    def _print_Max(self, expr: Any, exp: str | None = None) -> str:
         arg = relu_operand(expr)
         if arg is None:
-            return str(super()._print_Max(expr))
-        return rf"\operatorname{{relu}}\left({self._print(arg)}\right)"
+            return str(super()._print_Max(expr, exp))
+        return _raised(rf"\operatorname{{relu}}\left({self._print(arg)}\right)", exp)
 
     def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
         fn = expr.function
@@ -328,3 +329,7 @@ def _braced(name: str) -> str:
     """A name SymPy printed with a superscript (a__b → a^{b}) in braces, so that a
     transpose or power can follow it: {a^{b}}^{T}, not the double superscript a^{b}^{T}."""
     return f"{{{name}}}" if "^" in name else name
+
+
+def _raised(text: str, exp: str | None) -> str:
+    return text if exp is None else f"{text}^{{{exp}}}"
