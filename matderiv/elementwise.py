@@ -13,6 +13,7 @@ import functools
 from typing import Any
 
 import sympy as sp
+from sympy.core.function import UndefinedFunction
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .errors import UnsupportedNode
@@ -64,7 +65,7 @@ def _derivative_forms(function: Any) -> tuple[Any, Any]:
     except (TypeError, ValueError, NotImplementedError, AttributeError) as exc:
         raise UnsupportedNode(
             f"the entrywise function t ↦ {function(sp.Symbol('t'))} has no derivative "
-            f"matderiv can use: {_why_not(f_t, exc)}. "
+            f"matderiv can use: {why_not(f_t, exc)}. "
             "Hint: write it with functions matderiv differentiates: relu(t) (Max(t, 0)), "
             "abs(t), sign(t), step(t) (Heaviside), or a smooth one such as softplus."
         ) from exc
@@ -73,12 +74,14 @@ def _derivative_forms(function: Any) -> tuple[Any, Any]:
 _JUMPS = (sp.floor, sp.ceiling, sp.frac)
 
 
-def _why_not(f_t: Any, exc: Exception) -> str:
+def why_not(f_t: Any, exc: Exception) -> str:
     """Why SymPy's derivative of f(t) is of no use, in the user's terms."""
     if f_t.has(sp.Piecewise):
         return "it is defined by cases (Piecewise), which SymPy does not differentiate here"
     if f_t.has(*_JUMPS):
         return "it jumps (floor, ceiling), so it is not differentiable"
+    if any(isinstance(type(f), UndefinedFunction) for f in f_t.atoms(sp.Function)):
+        return "it is an undefined function (sp.Function('g')), whose derivative is unknown"
     return f"SymPy does not differentiate it ({exc})"
 
 

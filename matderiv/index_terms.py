@@ -34,7 +34,14 @@ def entry(expr: Any, row: Any, col: Any) -> Any:
     if not is_matrix(expr):
         return expr
     rows, cols = shape_of(expr)
-    return expr._entry(0 if rows == 1 else row, 0 if cols == 1 else col)
+    i, j = 0 if rows == 1 else row, 0 if cols == 1 else col
+    try:
+        return expr._entry(i, j)
+    except (TypeError, AttributeError):
+        # SymPy evaluates a product's sum over its inner index (MatMul._entry's doit),
+        # and its summation code fails on some summands (Gosper's algorithm on a
+        # softmax entry: "'MatrixElement' object is not subscriptable"): the sum stays
+        return expr._entry(i, j, expand=False)
 
 
 def contract(weights: Any, differential: Any) -> Any:

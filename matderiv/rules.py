@@ -21,7 +21,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .canon import matmul, transpose
-from .elementwise import elementwise_derivative, usable_diff
+from .elementwise import elementwise_derivative, usable_diff, why_not
 from .errors import UnsupportedNode
 from .graph import scaled_term
 from .linear import (
@@ -225,10 +225,15 @@ def d_matrix_power(node: Any) -> tuple[Term, ...]:
     if is_scalar_shape(shape):
         return (Term(base, Sandwich(shape, coeff=k * AsScalar(base) ** (k - 1))),)
     if not k.is_Integer:
+        what = "a symbolic exponent" if k.free_symbols else "a non-integer exponent"
+        hint = (
+            "give the exponent a value, e.g. X**3"
+            if k.free_symbols
+            else "use HadamardPower for an entrywise power"
+        )
         raise UnsupportedNode(
-            f"matrix power {node} with non-integer exponent {k}: only integer powers of "
-            f"a {fmt_shape(shape)} matrix have a rule. Hint: use HadamardPower for an "
-            "elementwise power."
+            f"matrix power {node} with {what} {k}: only powers by a given integer of "
+            f"a {fmt_shape(shape)} matrix have a rule. Hint: {hint}."
         )
     if k == 0:  # A⁰ = I: no dependence on A
         return (Term(base, Sandwich(shape, coeff=sp.S.Zero)),)
@@ -333,9 +338,9 @@ def _partial(node: Any, k: int) -> Any:
         partial = usable_diff(node.func(*([*args[:k], u, *args[k + 1 :]])), u)
     except ValueError as exc:
         raise UnsupportedNode(
-            f"{fmt(node)}: {node.func.__name__} has no derivative matderiv can use "
-            f"({exc}): it is not differentiable (floor, ceiling). Hint: write it with "
-            "functions matderiv differentiates (|u|, sign, Max, smooth functions)."
+            f"{fmt(node)}: {node.func.__name__} has no derivative matderiv can use: "
+            f"{why_not(node, exc)}. Hint: write it with functions matderiv differentiates "
+            "(|u|, sign, Max, smooth functions)."
         ) from exc
     return partial.subs(u, args[k])
 

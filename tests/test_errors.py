@@ -352,3 +352,17 @@ def test_a_dimension_as_the_variable_is_named_a_size() -> None:
         derive(x.T * x, n)
     with pytest.raises(LayoutError, match=r"declare 'lam: 1'"):
         derive(x.T * x, sp.Symbol("lam"))
+
+
+def test_a_symbolic_matrix_power_and_an_undefined_function_are_named_as_such() -> None:
+    """X**k with k an integer symbol was "non-integer exponent k ... use HadamardPower";
+    g(tr X) for an undefined g was "not differentiable (floor, ceiling)"."""
+    X = sp.MatrixSymbol("X", n, n)
+    with pytest.raises(UnsupportedNode, match=r"symbolic exponent k.*give the exponent a value"):
+        derive(sp.MatPow(X, sp.Symbol("k", integer=True)), X)
+    with pytest.raises(UnsupportedNode, match=r"non-integer exponent 1/2.*HadamardPower"):
+        derive(sp.MatPow(X, sp.Rational(1, 2)), X)
+    with pytest.raises(UnsupportedNode, match=r"g\(tr\(X\)\).*an undefined function"):
+        derive(sp.Function("g")(sp.Trace(X)), X)
+    with pytest.raises(UnsupportedNode, match=r"floor.*it jumps"):
+        derive(sp.floor(sp.Trace(X)), X)

@@ -19,7 +19,18 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matderiv import derive, evaluate, gradient, hessian, hvp, jacobian, logsumexp, norm, vec
+from matderiv import (
+    derive,
+    evaluate,
+    gradient,
+    hessian,
+    hvp,
+    jacobian,
+    logsumexp,
+    norm,
+    softmax,
+    vec,
+)
 from matderiv.examples import rnn_loss
 from matderiv.index_form import IndexLine, index_lines, rename_bound_indices
 from matderiv.render.unicode import fmt
@@ -73,6 +84,8 @@ BATTERY: list[tuple[str, Any, Any]] = [
     ("jac_XAX", X * A * X, X),
     ("jac_kronecker", sp.KroneckerProduct(R, u), R),
     ("jac_hadamard", sp.HadamardProduct(X, X * A), X),
+    # SymPy's summation (Gosper) raised TypeError on the entry of a product of softmaxes
+    ("softmax_outer", _tr(softmax(x) * softmax(x).T * A), x),
 ]
 LAYOUTS = ("numerator", "denominator")
 
