@@ -22,6 +22,7 @@ from rich.text import Text
 from . import __version__
 from .codegen import to_code
 from .derivation import Derivation
+from .diagnosis import entrywise_power_note
 from .engine import derive
 from .errors import MatDerivError, ParseError, ShapeMismatch
 from .examples import EXAMPLES
@@ -232,7 +233,12 @@ def _read_program(text: str, symbols: dict[str, Any], as_program: bool = False) 
     told apart as verify tells a candidate's notation."""
     formula = parse_notation(text, symbols)
     if formula is None:
-        return parse_program(text, symbols, as_program)
+        program = parse_program(text, symbols, as_program)
+        exprs = [program.expr, *program.names.values(), *program.definitions.values()]
+        note = next(filter(None, (entrywise_power_note(e) for e in exprs)), "")
+        if note:  # A^-1 and A^2 read as entrywise powers: say so (LaTeX's are not)
+            _console(stderr=True).print(Text("note: ", style="bold yellow") + Text(f"{note}"))
+        return program
     if as_program:
         raise ParseError(
             "--program needs definitions in matderiv's syntax ('a = ...; L = ...'); "

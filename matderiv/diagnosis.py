@@ -58,18 +58,33 @@ def _other_layout(layout: str) -> str:
 def _entrywise_inverse_hint(candidate: Any) -> str:
     """For a candidate with an entrywise negative power of a square matrix (``X.T^-1``
     in matderiv's syntax is (Xᵀ)^∘-1, not X⁻ᵀ): how to write the matrix inverse."""
-    if not isinstance(candidate, sp.Basic):
+    note = entrywise_power_note(candidate, inverse_only=True)
+    return f" Note: the candidate has {note}" if note else ""
+
+
+def entrywise_power_note(expr: Any, inverse_only: bool = False) -> str:
+    """ "the entrywise power X^∘-1: ..." for an entrywise power of a square matrix with
+    a negative (or, unless ``inverse_only``, an integer) exponent, which a reader of
+    ``X^-1`` or ``X^2`` may have meant as a matrix power; else ""."""
+    if not isinstance(expr, sp.Basic):
         return ""
-    for power in sorted(candidate.atoms(sp.HadamardPower), key=str):
+    for power in sorted(expr.atoms(sp.HadamardPower), key=str):
         rows, cols = shape_of(power.base)
-        if power.exp.is_negative and dims_equal(rows, cols) and not dims_equal(rows, 1):
-            try:
-                base = to_syntax(power.base)
-            except MatDerivError:
-                base = fmt(power.base)
+        if not dims_equal(rows, cols) or dims_equal(rows, 1):
+            continue
+        try:
+            base = to_syntax(power.base)
+        except MatDerivError:
+            base = fmt(power.base)
+        if power.exp.is_negative:
             return (
-                f" Note: the candidate has the entrywise power {fmt(power)}: `^` is "
-                f"entrywise in this syntax; write inv({base}) for the matrix inverse."
+                f"the entrywise power {fmt(power)}: `^` is entrywise in this syntax; "
+                f"write inv({base}) for the matrix inverse."
+            )
+        if power.exp.is_Integer and not inverse_only:
+            return (
+                f"the entrywise power {fmt(power)}: `^` is entrywise in this syntax; "
+                f"write matrix_power({base}, {power.exp}) for the matrix power."
             )
     return ""
 

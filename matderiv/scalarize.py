@@ -18,7 +18,7 @@ from .nodes import AsScalar
 from .shapes import is_matrix, is_scalar_operation, is_scalar_shape, shape_of, walk
 from .substitute import rebuild, substitute
 
-_LAMBDA_VARIABLE = sp.Dummy("x", dummy_index=0)
+_LAMBDA_VARIABLE = sp.Dummy("t", dummy_index=0)  # printed t ↦ ..., not the name of an input
 
 
 def _canonical_lambda(fn: Any) -> Any:

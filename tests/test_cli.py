@@ -444,3 +444,25 @@ def test_standalone_latex_compiles(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert compiled.returncode == 0, compiled.stdout[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("expr", "says"),
+    [
+        ("x'*x", "write x.T @ y for the inner product"),  # was: "v @ w.T, the outer product"
+        ("A\\b", "MATLAB's solve, is A⁻¹ b: write inv(A) @ b"),
+    ],
+)
+def test_matlab_habits_get_the_form_to_write(expr: str, says: str) -> None:
+    out = run("derive", expr, "--wrt", "x", "--shapes", "A: n x n, x: n, b: n")
+    assert out.returncode == 2 and says in " ".join(out.stderr.split()), out.stderr
+
+
+def test_a_matrix_written_to_a_power_with_caret_gets_a_note() -> None:
+    """A^-1 and A^2 are entrywise in the syntax: derive said nothing (verify did)."""
+    out = run("derive", "A^-1 @ x", "--wrt", "x", "--shapes", "A: n x n, x: n")
+    assert out.returncode == 0 and "write inv(A) for the matrix inverse" in out.stderr
+    squared = run("derive", "A^2 @ x", "--wrt", "x", "--shapes", "A: n x n, x: n")
+    assert "matrix_power(A, 2)" in " ".join(squared.stderr.split())
+    quiet = run("derive", "x^2", "--wrt", "x", "--shapes", "x: n")  # a vector's: no note
+    assert quiet.returncode == 0 and "note" not in quiet.stderr

@@ -314,3 +314,12 @@ def test_powers_of_kinked_functions_print_in_latex() -> None:
     Xn = sp.MatrixSymbol("X", 3, 3)
     d = derive(sp.Max(0, sp.Trace(sp.MatrixSymbol("A", 3, 3) * Xn)) ** 3, Xn)
     assert r"\operatorname{relu}\left(\operatorname{tr}" in d.to_latex()
+
+
+def test_an_entrywise_functions_variable_is_not_named_like_an_input() -> None:
+    """The forward pass printed Y := (x ↦ x·(erf(x) + 1))∘(x) for an input x: the
+    variable matderiv gives every entrywise function was named x."""
+    s = sp.Symbol("s")
+    x = sp.MatrixSymbol("x", 3, 1)
+    printed = str(derive(x.applyfunc(sp.Lambda(s, s * (sp.erf(s) + 1))), x))
+    assert "x ↦" not in printed and "(t ↦ t·(erf(t) + 1))∘(x)" in printed

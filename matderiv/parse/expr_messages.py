@@ -82,7 +82,12 @@ def star_hint(exc: ShapeMismatch, left: Any, right: Any) -> ShapeMismatch:
     (lr, lc), (rr, rc) = shape_of(left), shape_of(right)
     column = dims_equal(lc, 1) and dims_equal(lr, rr) and not dims_equal(rc, 1)
     row = dims_equal(lr, 1) and dims_equal(rc, 1) and not dims_equal(lc, 1)
-    if column or (dims_equal(rc, 1) and dims_equal(lr, rr) and not dims_equal(lc, 1)):
+    if row and dims_equal(lc, rr):  # x.T * y, MATLAB's x'*y: the inner product
+        hint = (
+            "In matderiv's syntax * is the entrywise product, as in NumPy; write "
+            "x.T @ y for the inner product (MATLAB's x'*y)."
+        )
+    elif column or (dims_equal(rc, 1) and dims_equal(lr, rr) and not dims_equal(lc, 1)):
         hint = (
             "matderiv does not broadcast a column across a matrix as NumPy does: write "
             "diag(v) @ W to scale the rows of W by a column v."
