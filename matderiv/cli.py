@@ -247,6 +247,23 @@ def _read_program(text: str, symbols: dict[str, Any], as_program: bool = False) 
     return Program(formula)
 
 
+def _variable(text: str, symbols: dict[str, Any], program: Program) -> Any:
+    """--wrt read over the declared symbols; a name EXPR defines is no variable."""
+    name = text.strip()
+    defined = {*program.names, *map(str, program.definitions)}
+    if name in defined:
+        exprs = [program.expr, *program.definitions.values()]
+        used = set().union(*(e.free_symbols for e in exprs))
+        inputs = sorted(str(s) for s in used & set(symbols.values()))
+        raise ParseError(
+            f"--wrt {name}: {name} is an intermediate the expression defines ({name} = "
+            "...), not an input; differentiate with respect to an input"
+            + (f" ({', '.join(inputs)})" if inputs else "")
+            + f": the steps go through {name}."
+        )
+    return parse_expression(text, symbols)
+
+
 def _program_inputs(program: Program, as_program: bool) -> dict[str, Any]:
     """How the engine gets the program's names: as where= definitions (--program) or
     as display names of the substituted intermediates."""
@@ -288,7 +305,7 @@ def derive_command(
     def action() -> int:
         symbols = parse_shapes(shapes)
         program = _read_program(expr, symbols, as_program)
-        variables = [parse_expression(w, symbols) for w in wrt]
+        variables = [_variable(w, symbols, program) for w in wrt]
         if len(set(variables)) < len(variables):
             raise ParseError(f"--wrt names a variable twice: {', '.join(wrt)}")
         ds = [
@@ -368,7 +385,7 @@ def hessian_command(
     def action() -> int:
         symbols = parse_shapes(shapes)
         program = _read_program(expr, symbols, as_program)
-        variable = parse_expression(wrt, symbols)
+        variable = _variable(wrt, symbols, program)
         kwargs = _program_inputs(program, as_program)
         V = _direction(direction, variable, symbols, "--hvp", product)
         if product:
@@ -419,7 +436,7 @@ def verify_command(
     def action() -> int:
         symbols = parse_shapes(shapes)
         program = _read_program(of, symbols)
-        variable = parse_expression(wrt, symbols)
+        variable = _variable(wrt, symbols, program)
         V = _direction(direction, variable, symbols, "--hessian", second)
         verdict = verify(
             candidate,

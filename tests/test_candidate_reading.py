@@ -415,3 +415,15 @@ def test_numpy_broadcasting_gets_the_matrix_form() -> None:
     v = verify("((1 - tanh(W @ x)**2) * c) * x.T", f, W, "denominator")
     assert v.kind == "ill-formed" and "write v @ w.T for the outer product" in v.message
     assert verify("((1 - tanh(W @ x)**2) * c) @ x.T", f, W, "denominator")
+
+
+def test_an_unknown_name_in_math_notation_is_named() -> None:
+    """'2 A^T (A z - b)' with z undeclared got the syntax's "two operands side by side"
+    at column 3; the formula is LaTeX-like, and its problem is z."""
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("A: m x n, x: n, b: m")
+    f = (S["A"] * S["x"] - S["b"]).T * (S["A"] * S["x"] - S["b"])
+    with pytest.raises(ParseError, match="unknown symbol 'z'"):
+        verify("2 A^T (A z - b)", f, S["x"], "denominator")
+    assert verify("2 A^T (A x - b)", f, S["x"], "denominator")

@@ -466,3 +466,16 @@ def test_a_matrix_written_to_a_power_with_caret_gets_a_note() -> None:
     assert "matrix_power(A, 2)" in " ".join(squared.stderr.split())
     quiet = run("derive", "x^2", "--wrt", "x", "--shapes", "x: n")  # a vector's: no note
     assert quiet.returncode == 0 and "note" not in quiet.stderr
+
+
+def test_a_wrong_wrt_is_named_for_what_it_is() -> None:
+    """--wrt X for a symbol x had no "did you mean x?"; --wrt a for a name the
+    expression defines was told to declare a's shape."""
+    out = run("derive", "x.T @ A @ x", "--wrt", "X", "--shapes", "A: n x n, x: n")
+    assert out.returncode == 2 and "Did you mean x?" in out.stderr
+    for program in ([], ["--program"]):
+        out = run("derive", "a = W @ x; L = sum(a)", "--wrt", "a", "--shapes", "W: m x n, x: n",
+                  *program)  # fmt: skip
+        said = " ".join(out.stderr.split())
+        assert out.returncode == 2 and "a is an intermediate the expression defines" in said
+        assert "(W, x)" in said

@@ -51,6 +51,12 @@ def _right_hand_side(text: str) -> str:
     return " " * found.end() + text[found.end() :] if found else text
 
 
+def _juxtaposed(error: MatDerivError) -> bool:
+    """The syntax's error for two operands side by side: the formula is written as
+    math (LaTeX without backslashes), so LaTeX's error says more."""
+    return "Two operands side by side" in str(error)
+
+
 def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
     """The candidate as a SymPy expression.
 
@@ -60,7 +66,8 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
     are read as LaTeX; the rest in matderiv's syntax first, if that fails as LaTeX
     (``a b^T`` is LaTeX without either), and if that fails too in the Unicode
     notation, which prints some results in plain ASCII (``tr(X) 1 + a``).  The error
-    reported is the one of matderiv's syntax, or LaTeX's shape mismatch.
+    reported is the one of matderiv's syntax, or LaTeX's shape mismatch, or LaTeX's
+    unknown name where the syntax's error is two operands side by side.
     """
     if not isinstance(candidate, str):
         try:
@@ -82,8 +89,9 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
         return parse_latex(candidate, table)
     except ShapeMismatch as mismatch:
         first = mismatch
-    except ParseError:
-        pass
+    except ParseError as latex:
+        if _juxtaposed(first) and str(latex).startswith("unknown symbol"):
+            first = latex  # 2 A^T (A z - b): math notation with a name not declared
     try:
         return parse_unicode(candidate, table)
     except MatDerivError:

@@ -139,8 +139,8 @@ class _Build(Transformer_NonRecursive):
                 "Write X.T for the transpose Xᵀ and inv(X).T for the transposed inverse X⁻ᵀ "
                 "(or the LaTeX X^{-T}, with braces)."
             )
-        known = [*self.symbols, *self.names, *self.dims]
-        hint = suggest(str(token), known)
+        # a symbol's name, not a dimension's (lam is no typo of m)
+        hint = suggest(str(token), [*self.symbols, *self.names])
         before = self.text[: token.start_pos]
         if re.search(rf"\b(?:{'|'.join(DIMENSION_ARGUMENTS)})\([^()]*$", before):
             sizes = ", ".join(map(str, self.dims)) or "none yet"

@@ -72,7 +72,8 @@ def _hint(error: UnexpectedInput) -> str:
 def suggest(name: str, choices: list[str], cutoff: float = 0.5) -> str:
     """Close matches of ``name`` (by difflib's ratio; function names need 0.7, so floor
     does not suggest log)."""
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=cutoff)
+    same = [c for c in choices if c.lower() == name.lower()]  # X for x: ratio 0
+    close = same or difflib.get_close_matches(name, choices, n=3, cutoff=cutoff)
     return f" Did you mean {', '.join(close)}?" if close else ""
 
 
