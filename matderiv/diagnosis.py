@@ -18,6 +18,7 @@ import sympy as sp
 from .canon import matadd, matmul, transpose
 from .errors import MatDerivError
 from .layout import LAYOUTS, parse_wrt
+from .mistake_assumptions import sums_to_one
 from .mistake_pairs import two_mistakes
 from .mistake_terms import (
     changed_terms,
@@ -316,6 +317,7 @@ class Checker(Mistakes):
             lambda: extra_term(self),
             lambda: missing_entrywise(self),
             self._symmetric,  # before a term's transpose: 2A for A + Aᵀ assumed A = Aᵀ
+            lambda: sums_to_one(self),  # softmax(z) - y for a label y that sums to 1
             lambda: term_slip(self),
         )
         for check in (*checks, lambda: two_mistakes(self)):
@@ -330,7 +332,7 @@ class Checker(Mistakes):
             "commutation matrix, Kronecker factors swapped, a constant or variable scalar "
             "factor, a sign, a missing or extra term, a missing ∘ factor (tanh′, say), one "
             "term with its own factor or transpose, "
-            "a symmetry assumption, or one of the first "
+            "a symmetry assumption, labels that sum to 1, or one of the first "
             "three with a sign, factor or term — explains it. "
             f"The {self.thing} is {self.shown_result}.",
             max_error=err,

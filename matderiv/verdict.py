@@ -22,7 +22,8 @@ class Verdict:
              details["missing_factor"]),
              "term-sign" (terms of a sum left out or with the wrong sign),
              "term-factor", "term-transposed" (one term with a constant factor of its
-             own, or transposed; details["term"]), "symmetric",
+             own, or transposed; details["term"]), "symmetric", "sums-to-one" (right
+             only if an input vector's entries sum to 1; details["sums_to_one"]),
              "two-mistakes" (an arrangement — transposed, a commutation matrix, Kronecker
              factors swapped — and a sign, factor or term, or a symmetry assumption and
              a sign or factor; details["mistakes"] names both), "wrong", or

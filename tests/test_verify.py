@@ -1009,3 +1009,23 @@ def test_complex_values_are_not_compared_by_their_real_parts() -> None:
         assert verify(d, f, x, "denominator")  # symbolically equal
         v = verify(2 * d, f, x, "denominator")
     assert not v and v.kind in ("not-finite", "factor")
+
+
+def test_a_candidate_right_only_for_labels_that_sum_to_one_says_so() -> None:
+    """softmax(z) - y for -yᵀ log softmax(z) was "wrong, none of the common mistakes":
+    it is right for one-hot or probability labels; in general (𝟏ᵀy) softmax(z) - y."""
+    from matderiv import softmax
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("z: n, y: n, W: n x k, x: n, t: k")
+    z, y, W, x, t = (S[k] for k in ("z", "y", "W", "x", "t"))
+    ce = -y.T * softmax(z).applyfunc(sp.log)
+    v = verify("softmax(z) - y", ce, z, "denominator")
+    assert v.kind == "sums-to-one" and v.details["sums_to_one"] == y
+    assert "entries of y sum to 1" in v.message
+    assert verify("sum(y) * softmax(z) - y", ce, z, "denominator")  # right for every y
+    layer = -t.T * softmax(W.T * x).applyfunc(sp.log)
+    w = verify("x @ (softmax(W.T @ x) - t).T", layer, W, "denominator")
+    assert w.kind == "sums-to-one" and w.details["sums_to_one"] == t
+    # a candidate that no normalisation of y explains stays "wrong"
+    assert verify("softmax(z) - 2 * y", ce, z, "denominator").kind == "wrong"

@@ -1,0 +1,68 @@
+"""An assumption a candidate makes about an input vector: that its entries sum to 1.
+
+The textbook gradient of the softmax cross-entropy -yᵀ log softmax(z) is
+softmax(z) - y, right for one-hot or probability labels y; for a general y the
+derivative is (𝟏ᵀy) softmax(z) - y.  ``sums_to_one`` finds a candidate that is right
+exactly when some input vector's entries sum to 1, as ``Mistakes._symmetric`` finds
+one that is right when a matrix is symmetric.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import MatDerivError
+from .layout import parse_wrt
+from .mistakes import RTOL, Comparison, Found
+from .render.unicode import fmt
+from .shapes import dims_equal
+from .trials import relative_error
+
+
+def sums_to_one(m: Comparison) -> Found:
+    """Right only when the entries of an input vector y (not the variable) sum to 1:
+    compared at the trial points with y replaced by |y|/Σ|y|, a probability vector."""
+    for y in _input_vectors(m):
+        points = tuple({**p, y: _probabilities(p[y])} for p in m.trials.points)
+        try:
+            err = relative_error(
+                m.trials.with_points(points).values(m.candidate),
+                m.trials.with_points(points).values(m.result),
+            )
+        except (MatDerivError, ValueError):
+            continue
+        if err < RTOL:
+            ones = f"𝟏ᵀ{fmt(y)}" if dims_equal(y.shape[1], 1) else f"{fmt(y)} 𝟏"
+            return (
+                "sums-to-one",
+                f"the candidate is right only if the entries of {fmt(y)} sum to 1 (a "
+                f"one-hot label or a probability vector): it matches the {m.thing} when "
+                f"{ones} = 1, but in general the {m.thing} is {m.shown_result}.",
+                {"sums_to_one": y},
+            )
+    return None
+
+
+def _input_vectors(m: Comparison) -> list[Any]:
+    """The column and row vectors among the inputs (not the variable) that every trial
+    point gives a value."""
+    d = m.derivation
+    var = parse_wrt(d.wrt).symbol
+    inputs = sp.Tuple(d.of, d.result, *d.definitions.values()).free_symbols
+    vectors = [
+        s
+        for s in inputs
+        if isinstance(s, sp.MatrixSymbol)
+        and s != var
+        and s not in d.definitions
+        and dims_equal(s.shape[0], 1) != dims_equal(s.shape[1], 1)  # n x 1 or 1 x n
+    ]
+    return sorted((y for y in vectors if all(y in p for p in m.trials.points)), key=str)
+
+
+def _probabilities(value: Any) -> np.ndarray:
+    weights = np.abs(np.asarray(value, dtype=float)) + 1e-3
+    return weights / weights.sum()
