@@ -374,3 +374,24 @@ def test_small_messages_point_at_the_place() -> None:
     assert "exponents must be numbers" in str(info.value) and "\n    ^" in str(info.value)
     with pytest.raises(ParseError, match="a name is an ASCII identifier"):
         parse_shapes("α: n")
+
+
+@pytest.mark.parametrize(
+    ("mixed", "plain"),
+    [
+        ("W_hx ᵀ @ e", "W_hx.T @ e"),
+        ("sum(e ∘ e)", "sum(e * e)"),
+        ("e ⊗ c", "kron(e, c)"),
+        ("A⁻¹ @ A", "inv(A) @ A"),
+        ("tanh(W_hxᵀ @ e) ∘ c", "tanh(W_hx.T @ e) * c"),
+        ("s⁻¹ * c", "s^-1 * c"),
+    ],
+)
+def test_the_printed_operators_are_read_in_the_syntax(mixed: str, plain: str) -> None:
+    """One ᵀ or ∘ switched the whole formula to the printed notation, where @, .T and
+    sum are errors ("unknown symbol 'sum'"); the syntax reads them."""
+    from matderiv.parse.candidate import parse_candidate
+
+    want = scalarize(parse_expression(plain, S))
+    assert scalarize(parse_expression(mixed, S)) == want
+    assert scalarize(parse_candidate(mixed, sp.Tuple(*S.values()), {})) == want

@@ -31,10 +31,21 @@ def looks_like_latex(text: str) -> bool:
     return "\\" in text or "{" in text
 
 
+#: what only matderiv's syntax writes: @, .T, *, definitions, its function names
+_SYNTAX_ONLY = re.compile(
+    r"@|\.T\b|\*|;|^\s*[A-Za-z_]\w*\s*=(?!=)|"
+    r"\b(?:sum|inv|kron|eye|trace|logdet|norm|ones|zeros|matrix_power|softmax)\s*\("
+)
+
+
 def parse_notation(text: str, table: Mapping[str, Any]) -> Any:
     """``text`` read in the notation its characters show: the Unicode notation matderiv
-    prints (ᵀ, ⊗, ∘, ‖ ...), else LaTeX (a backslash or braces); None for neither."""
+    prints (ᵀ, ⊗, ∘, ‖ ...), else LaTeX (a backslash or braces); None for neither,
+    or for a formula in matderiv's syntax that also uses ᵀ, ∘, ⊗ or ⁻¹ (Wᵀ @ x,
+    sum(A ∘ X)), which the syntax reads."""
     if looks_like_unicode(text):
+        if _SYNTAX_ONLY.search(text) and not re.search(r"[‖²³√·]", text):
+            return None
         return parse_unicode(text, table)
     if looks_like_latex(text):
         return parse_latex(text, table)

@@ -197,6 +197,20 @@ class _Build(Transformer_NonRecursive):
             return guard("*", left, right, lambda: sp.HadamardProduct(left, right))
         return times(left, right)
 
+    def kron(self, items: list[Any]) -> Any:
+        """A ⊗ B, as kron(A, B)."""
+        left, right = items
+        if not (is_matrix(left) and is_matrix(right)):
+            return times(left, right)
+        return self.call([Token("NAME", "kron"), left, right])
+
+    def inverse(self, items: list[Any]) -> Any:
+        """A⁻¹, as inv(A); a scalar's reciprocal."""
+        (arg,) = items
+        if not is_matrix(arg) or is_scalar_shape(shape_of(arg)):
+            return self.pow([arg, None, sp.S.NegativeOne])
+        return self.call([Token("NAME", "inv"), arg])
+
     def div(self, items: list[Any]) -> Any:
         left, right = items
         if is_matrix(right) and is_scalar_shape(shape_of(right)):

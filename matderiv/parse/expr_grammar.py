@@ -1,5 +1,8 @@
 """The grammar of matderiv's expression syntax (expr.py) and its function vocabulary.
 
+The syntax is NumPy's (@, *, .T); the operators matderiv prints, ᵀ ∘ ⊗ ⁻¹, are read
+too, so a formula may mix them (sum(A ∘ X), Wᵀ @ x).
+
 ``ELEMENTWISE`` functions apply entrywise to matrices (and directly to scalars);
 ``STRUCTURAL`` ones build matderiv's and SymPy's matrix nodes.  The Unicode
 front end and the syntax printer (render/syntax.py) share the vocabulary.
@@ -30,6 +33,8 @@ program: stmt (";" stmt)* ";"?
 ?product: unary
     | product "@" unary       -> matmul
     | product "*" unary       -> mul
+    | product "∘" unary       -> mul
+    | product "⊗" unary       -> kron
     | product "/" unary       -> div
 ?unary: power
     | "-" unary               -> neg
@@ -39,6 +44,8 @@ program: stmt (";" stmt)* ";"?
 ?postfix: atom
     | postfix ".T"            -> transpose
     | postfix "'"             -> transpose
+    | postfix "ᵀ"             -> transpose
+    | postfix "⁻¹"            -> inverse
 ?atom: NUMBER                 -> number
     | NAME                    -> name
     | NAME "(" expr ("," expr)* ")"  -> call
