@@ -421,6 +421,12 @@ def verify_command(
         help="With --hessian: CANDIDATE is the Hessian-vector product H vec(V), shaped like "
         "X, written with this V (declared in --shapes, or a new symbol shaped like X).",
     ),
+    as_program: bool = typer.Option(
+        False,
+        "--program",
+        help="Keep the definitions of --of as a program (where=), as derive --program: "
+        "CANDIDATE may use their names and the generated adjoints h̄ (hbar_1, h̄₁).",
+    ),
     debug: bool = _DEBUG,
 ) -> None:
     """Check a hand-derived CANDIDATE; exit 0 if it is right, 1 if it is wrong.
@@ -435,7 +441,7 @@ def verify_command(
 
     def action() -> int:
         symbols = parse_shapes(shapes)
-        program = _read_program(of, symbols)
+        program = _read_program(of, symbols, as_program)
         variable = _variable(wrt, symbols, program)
         V = _direction(direction, variable, symbols, "--hessian", second)
         verdict = verify(
@@ -443,7 +449,7 @@ def verify_command(
             program.expr,
             variable,
             layout,
-            names=program.names,
+            **_program_inputs(program, as_program),
             order=2 if second else 1,
             direction=V,
         )

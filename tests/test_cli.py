@@ -479,3 +479,21 @@ def test_a_wrong_wrt_is_named_for_what_it_is() -> None:
         said = " ".join(out.stderr.split())
         assert out.returncode == 2 and "a is an intermediate the expression defines" in said
         assert "(W, x)" in said
+
+
+def test_verify_takes_a_program_and_its_adjoints() -> None:
+    """A --program result pasted back into verify: h̄1 was "unknown symbol; did you mean
+    h1?" (verify had no --program)."""
+    program = "a1 = W.T @ x1 + U.T @ h0; h1 = tanh(a1); a2 = W.T @ x2 + U.T @ h1; " \
+        "h2 = tanh(a2); L = c.T @ h1 + c.T @ h2"  # fmt: skip
+    shapes = "W: m x n, U: n x n, x1: m, x2: m, h0: n, c: n"
+    derived = run("derive", program, "--wrt", "U", "--program", "--shapes", shapes,
+                  "--layout", "denominator", "--json")  # fmt: skip
+    result = json.loads(derived.stdout)["result"]
+    args = ("--of", program, "--wrt", "U", "--shapes", shapes, "--layout", "denominator")
+    assert run("verify", result, *args, "--program").returncode == 0
+    assert run("verify", "h0 @ a1bar.T + h1 @ a2bar.T", *args, "--program").returncode == 0
+    wrong = run("verify", "h0 @ a1bar.T + h1 @ a1bar.T", *args, "--program")
+    assert wrong.returncode == 1
+    without = run("verify", result, *args)
+    assert without.returncode == 2 and "add --program" in " ".join(without.stderr.split())

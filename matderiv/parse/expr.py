@@ -158,6 +158,11 @@ class _Build(Transformer_NonRecursive):
                 f"Definitions run in order, each using the names defined before it: define "
                 f"{token} first (a program has no cycles)."
             )
+        if re.search(r"bar(?:_|\d|$)", str(token)):  # hbar_1: an adjoint of a program
+            hint += (
+                f" {token} looks like an adjoint that a program generates: on the command "
+                "line add --program (in Python, pass the definitions as where=)."
+            )
         raise ParseError(
             f"unknown symbol '{token}':\n{caret(self.text, token.start_pos)}\n"
             f"Declare its shape: on the command line in --shapes (--shapes '{token}: n x m', "

@@ -190,5 +190,10 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
     if loose and loose not in close:
         close.insert(0, loose)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    if "\u0304" in name or re.search(r"bar(?:_|\d|$)", name):  # h̄₁, hbar_1: an adjoint
+        hint = (
+            f"; {name} looks like an adjoint that a program generates: on the command line "
+            "add --program (in Python, pass the definitions as where=)"
+        )
     listing = f" (known: {', '.join(known)})" if 0 < len(known) <= 12 else ""
     return f"unknown {kind} {name!r}{hint}{listing}"
