@@ -96,12 +96,16 @@ def vec_of_reshape(expr: Any) -> Any:
 
 
 def reshape_of_vec(expr: Any) -> Any:
-    """vec⁻¹_{m×n}(vec A) → A  (A of shape m x n);  vec⁻¹_{n×1}(v) → v
+    """vec⁻¹_{m×n}(vec A) → A  (A of shape m x n), vec⁻¹_{m×n}(c vec A) → c A for a
+    scalar c (the gradient of vec(X)ᵀvec(X));  vec⁻¹_{n×1}(v) → v
     terminates: removes nodes."""
     if not isinstance(expr, Reshape):
         return None
-    if isinstance(expr.arg, Vec) and shapes_equal(shape_of(expr.arg.arg), expr.shape):
-        return expr.arg.arg
+    coeff, factors = scalar_and_matrices(expr.arg)
+    if len(factors) == 1 and isinstance(factors[0], Vec):
+        inner = factors[0].arg
+        if shapes_equal(shape_of(inner), expr.shape):
+            return inner if coeff == 1 else matmul(coeff, inner)
     if _is_one(expr.shape[1]):
         return expr.arg
     return None

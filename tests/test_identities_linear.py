@@ -58,6 +58,11 @@ def aT_x():  # Cookbook (69)
     return case(a.T * x, x, den(a))
 
 
+@row(structural=BOTH)
+def vec_inner_product():  # ‖X‖²_F as vec(X)ᵀ vec(X): 2X (it was unvec(2 vec(X)))
+    return case(vec(X).T * vec(X), X, den(2 * X))
+
+
 @row
 def xT_a():  # Cookbook (69)
     a = M("a", n, 1)

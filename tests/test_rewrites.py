@@ -170,6 +170,7 @@ FIRES = [
     (vec_of_vector, (Vec(r),), r.T),
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
     (reshape_of_vec, (Reshape(Vec(A), m, n),), A),
+    (reshape_of_vec, (Reshape(sp.MatMul(2, Vec(A)), m, n),), sp.MatMul(2, A)),
     (factor_scalar, (sp.MatAdd(2 * v, -2 * w),), sp.MatMul(2, matadd(v, -w))),
     (factor_scalar, (sp.MatAdd(-3 * A * b, -3 * a),), sp.MatMul(3, matadd(-A * b, -a))),
     (
@@ -490,6 +491,7 @@ DECLINES = [
     (diagonal_of_product, (Diagonal(S * S),)),
     (vec_of_vector, (Vec(A),)),
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
+    (reshape_of_vec, (Reshape(sp.MatMul(2, Vec(A)), n, m),)),  # not A's shape
     (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),
     (factor_hadamard, (sp.MatAdd(sp.HadamardProduct(v, w), sp.HadamardProduct(v, b)),)),  # no ᵀ
     (  # the transposed ∘ product sits inside a longer product: it takes no part
