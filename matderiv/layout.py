@@ -23,6 +23,7 @@ import sympy as sp
 from .canon import transpose
 from .errors import LayoutError
 from .nodes import CommutationMatrix, Vec
+from .render.unicode import fmt
 from .shapes import Shape, fmt_shape, is_scalar_shape, shape_of
 
 LAYOUTS = ("numerator", "denominator")
@@ -85,10 +86,23 @@ def parse_wrt(wrt: Any) -> Variable:
             f" For a scalar variable use MatrixSymbol('{wrt}', 1, 1) (on the command "
             f"line, declare '{wrt}: 1')."
         )
+    what = fmt(wrt) if isinstance(wrt, sp.Basic) else repr(wrt)
+    kind = _KINDS.get(type(wrt).__name__, type(wrt).__name__)
     raise LayoutError(
-        f"cannot differentiate with respect to {wrt} ({type(wrt).__name__}): wrt must be a "
+        f"cannot differentiate with respect to {what} ({kind}): wrt must be a "
         f"MatrixSymbol X, vec(X) or vec(X.T).{hint}"
     )
+
+
+#: SymPy's node names in words, for messages
+_KINDS = {
+    "MatMul": "a product",
+    "MatAdd": "a sum",
+    "Transpose": "a transpose (use vec(X.T))",
+    "HadamardProduct": "an entrywise product",
+    "Inverse": "an inverse",
+    "str": "a string: parse it first, or use the command line",
+}
 
 
 def finish_gradient(grad: Any, var: Variable) -> Any:

@@ -23,7 +23,7 @@ from .errors import LayoutError, MatDerivError
 from .naming import SECOND_ORDER_NOTE
 from .nodes import Vec
 from .render.unicode import fmt
-from .shapes import is_scalar_shape, shape_of, walk
+from .shapes import fmt_shape, is_scalar_shape, shape_of, walk
 from .step_names import display_symbol, symbol_names
 from .substitute import substitute
 
@@ -44,7 +44,8 @@ def _check_scalar(f: Any, what: str) -> Any:
     f = _as_expr(f)
     if not is_scalar_shape(shape_of(f)):
         raise MatDerivError(
-            f"{what} needs a scalar (1 x 1) expression, but {f} has shape {shape_of(f)}. "
+            f"{what} needs a scalar (1 x 1) expression, but {fmt(f)} is "
+            f"{fmt_shape(shape_of(f))}. "
             "Hint: the second derivative of a vector or matrix is a 3- or 4-way tensor; "
             "take the Hessian of each scalar entry or of a scalar loss."
         )

@@ -366,3 +366,14 @@ def test_a_symbolic_matrix_power_and_an_undefined_function_are_named_as_such() -
         derive(sp.Function("g")(sp.Trace(X)), X)
     with pytest.raises(UnsupportedNode, match=r"floor.*it jumps"):
         derive(sp.floor(sp.Trace(X)), X)
+
+
+def test_messages_name_nodes_in_words_not_sympy_classes() -> None:
+    """'cannot differentiate with respect to A*x (MatMul)', 'A*x has shape (n, 1)'."""
+    from matderiv import hessian
+
+    A, x = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1)
+    with pytest.raises(MatDerivError, match=r"respect to A x \(a product\)"):
+        derive(x.T * A * x, A * x)
+    with pytest.raises(MatDerivError, match=r"but A x is \(n × 1\)"):
+        hessian(A * x, x)

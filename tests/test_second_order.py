@@ -397,6 +397,10 @@ def test_the_two_parts_of_a_second_order_derivation_are_headed() -> None:
     V = sp.MatrixSymbol("V", n, n)
     assert "along V" in str(hvp(sp.log(sp.Determinant(X)), X, V))
     assert "==" not in str(gradient(sp.log(sp.Determinant(X)), X))
+    # each part says its layout: ∂v₁/∂w is Xᵀ in the gradient's part and X in the
+    # Hessian's (a reviewer read them as one symbol with two values)
+    assert "∇f (denominator layout)" in text and "g = ∇f (numerator layout)" in text
+    assert "along V (denominator layout)" in str(hvp(sp.log(sp.Determinant(X)), X, V))
 
 
 def test_an_exp_of_a_sum_stays_finite() -> None:

@@ -43,12 +43,12 @@ def phases(d: Any) -> dict[int, str]:
     if len(ends) < 2:
         return {}
     second = (
-        "the Hessian: the Jacobian of g = ∇f"
+        "the Hessian: the Jacobian of g = ∇f (numerator layout)"
         if d.mode == "hessian"
-        else "the Hessian-vector product: the derivative of g = ∇f along V"
+        else "the Hessian-vector product: the derivative of g = ∇f along V (denominator layout)"
     )
-    return {
-        0: "first derivative: the gradient g = ∇f",
+    return {  # the layouts tell apart a local derivative both parts show (∂v₁/∂w)
+        0: "first derivative: the gradient g = ∇f (denominator layout)",
         ends[0] + 1: f"second derivative, {second}",
     }
 
