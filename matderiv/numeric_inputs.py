@@ -129,10 +129,12 @@ def _matrix_value(symbol: Any, value: Any) -> np.ndarray:
     rows, cols = symbol.shape
     if array.ndim < 2 and cols == 1:
         array = array.reshape(-1, 1)
+    elif array.ndim == 1 and rows == 1:  # a row vector, as lambdify's functions take it
+        array = array.reshape(1, -1)
     if array.ndim != 2:
         raise EvaluationError(
             f"{symbol} is a matrix of shape ({rows} x {cols}); got an array of shape "
-            f"{array.shape}. Pass a 2-D array (a 1-D one only for a column vector)."
+            f"{array.shape}. Pass a 2-D array (a 1-D one only for a vector)."
         )
     return array
 

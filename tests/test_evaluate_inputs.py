@@ -250,3 +250,18 @@ def test_a_concrete_size_is_not_explained_by_itself() -> None:
     message = str(info.value)
     assert "x3 has shape (3 x 1), but its array has shape (4, 1)" in message
     assert "3 is 3" not in message
+
+
+def test_a_row_vector_may_be_given_as_a_1d_array() -> None:
+    """lambdify's functions took a 1-D array for a 1 x n row; evaluate refused it."""
+    import sympy as sp
+
+    from matderiv import evaluate, gradient, lambdify
+
+    k = sp.Symbol("k", integer=True, positive=True)
+    r, v = sp.MatrixSymbol("r", 1, k), sp.MatrixSymbol("v", k, 1)
+    d = gradient((r * v) ** 2, v)
+    values = {r: np.arange(1.0, 4.0), v: np.ones(3)}
+    want = 2 * 6.0 * np.arange(1.0, 4.0).reshape(3, 1)
+    np.testing.assert_allclose(evaluate(d, values), want)
+    np.testing.assert_allclose(lambdify(d)(r=np.arange(1.0, 4.0), v=np.ones(3)), want)
