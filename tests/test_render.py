@@ -323,3 +323,22 @@ def test_an_entrywise_functions_variable_is_not_named_like_an_input() -> None:
     x = sp.MatrixSymbol("x", 3, 1)
     printed = str(derive(x.applyfunc(sp.Lambda(s, s * (sp.erf(s) + 1))), x))
     assert "x ↦" not in printed and "(t ↦ t·(erf(t) + 1))∘(x)" in printed
+
+
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+def test_hessians_and_long_index_lines_fit_a_portrait_article_page(tmp_path: Path) -> None:
+    """The Hessian's note repeated its label (87 pt past the margin), a second-order
+    part's heading ran 50 pt past it, and a softmax layer's index line 100 pt."""
+    from matderiv import softmax
+
+    n, k = sp.symbols("n k", integer=True, positive=True)
+    X = sp.MatrixSymbol("X", n, n)
+    W, x, y = sp.MatrixSymbol("W", n, k), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("y", k, 1)
+    blocks = [
+        hessian(sp.log(sp.Determinant(X)), X).to_latex(index=True),
+        gradient(-y.T * softmax(W.T * x).applyfunc(sp.log), W).to_latex(index=True),
+    ]
+    document = "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n"
+    pdf = _compile(document + "\n".join(blocks) + "\n\\end{document}\n", tmp_path, "second")
+    log = pdf.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+    assert "Overfull \\hbox" not in log, log[-2000:]

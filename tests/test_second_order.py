@@ -389,8 +389,10 @@ def test_the_two_parts_of_a_second_order_derivation_are_headed() -> None:
     assert first in text and second in text and text.index(first) < text.index(second)
     assert text.index(second) > text.index("-- result")  # after the gradient's result
     latex = d.to_latex()
-    assert r"First derivative: the gradient $g = \nabla f$" in latex
-    assert r"Second derivative, the Hessian: the Jacobian of $g = \nabla f$" in latex
+    assert r"\textbf{\large First derivative:}" in latex
+    assert r"\textbf{The gradient $g = \nabla f$ (denominator layout)}" in latex
+    assert r"\textbf{\large Second derivative, the Hessian:}" in latex
+    assert r"\textbf{The Jacobian of $g = \nabla f$ (numerator layout)}" in latex
     console = Console(width=150, record=True)
     console.print(d)
     assert "second derivative, the Hessian: the Jacobian of g = ∇f" in console.export_text()

@@ -37,9 +37,8 @@ _SECTIONS = {
 
 def _note(d: Any) -> str:
     if d.mode == "hessian":
-        return (
-            rf"\text{{the Hessian }} {tex_label(d.steps[-1].lhs)}"
-            rf"\text{{: the Jacobian of }} \nabla f\text{{, symmetric}} \quad "
+        return (  # the row above shows the label: with it, 87 pt past a portrait page
+            rf"\text{{the Hessian: the Jacobian of }} \nabla f\text{{, symmetric}} \quad "
             rf"({tex_shape(d.shape)})"
         )
     if d.mode == "hvp":
@@ -113,8 +112,11 @@ def render_latex(
     parts = phases(d)
     for k, step in enumerate(d.steps):
         if k in parts:
-            heading = _tex_text(parts[k])
-            lines.append(rf"& \textbf{{\large {heading[0].upper()}{heading[1:]}}}")
+            # "Second derivative, the Hessian:" on a row of its own, what it is on the
+            # next: one row ran 50 pt past a portrait page's margin
+            title, colon, rest = _tex_text(parts[k]).partition(": ")
+            lines.append(rf"& \textbf{{\large {title[0].upper()}{title[1:]}{colon.strip()}}}")
+            lines.extend([rf"& \textbf{{{rest[0].upper()}{rest[1:]}}}"] if rest else [])
             kind = None
         if step.kind != kind:
             kind = step.kind
@@ -126,7 +128,8 @@ def render_latex(
     if index:
         lines.append(r"& \textbf{Index notation}")
         lines.extend([_FROM_ZERO] if splits_indices(index) else [])
-        lines.extend(rf"{tex(line.lhs)} &= {tex(line.rhs)}{_through(line)}" for line in index)
+        for line in index:
+            lines.extend(_index_rows(line))
     env = "aligned" if display else "align*"
     # align* may break across pages at any row (\displaybreak[0] permits it without
     # \allowdisplaybreaks in the preamble); Jupyter's aligned is one box
@@ -139,6 +142,26 @@ def render_latex(
         title = rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
         return f"{_PREAMBLE}{title}\n{body}\n\\end{{document}}\n"
     return body
+
+
+#: characters of LaTeX source that fit one row of a portrait page, about
+_ROW_SOURCE = 150
+
+
+def _index_rows(line: Any) -> list[str]:
+    """One line of index notation; a long sum one term per row (+ at each row's
+    start) and the "through u" note on a row of its own, so that it fits a portrait
+    page (a softmax layer's ∂f/∂W_{ij} ran 100 pt past it)."""
+    rhs, through = tex(line.rhs), _through(line)
+    if len(rhs) + len(through) <= _ROW_SOURCE:
+        return [rf"{tex(line.lhs)} &= {rhs}{through}"]
+    terms = sp.Add.make_args(line.rhs) if isinstance(line.rhs, sp.Add) else (line.rhs,)
+    texts = [tex(t) for t in terms]
+    rows = [rf"{tex(line.lhs)} &= {texts[0]}"]
+    for text in texts[1:]:
+        sign = "-" if text.startswith("-") else "+"
+        rows.append(rf"&\quad {sign} {text.removeprefix('-').lstrip()}")
+    return rows + ([rf"&{through}"] if through else [])
 
 
 def _tex_text(text: str) -> str:
