@@ -105,12 +105,10 @@ def hessian(
     grad = gradient(f, X, names=names, where=where)
     second, (g_name,) = _second_names(grad, names, [("g", grad.result)])
     jac = derive(grad.result, X, "numerator", names=second, where=grad.definitions or None)
-    m, n = X.shape
+    n = X.shape[1]
     vec_x = str(X) if n == 1 else f"vec({X})"
     label = f"∂²f/∂{vec_x}∂{vec_x}ᵀ"
-    description = (
-        f"Hessian {label} = ∂ vec(∇f)/∂ {vec_x}ᵀ, ({fmt(m * n)} × {fmt(m * n)}), symmetric"
-    )
+    description = f"Hessian {label} = ∂ vec(∇f)/∂ {vec_x}ᵀ, symmetric"
     return dataclasses.replace(
         jac,
         of=f,

@@ -196,4 +196,10 @@ def title(d: Any) -> str:
 
 
 def subtitle(d: Any) -> str:
-    return label(d.description)
+    """What the result is, without the shape the title ends with."""
+    text = label(d.description)
+    shape = fmt_shape(d.shape)
+    for written in (f" {shape}", f", ({shape})"):
+        if text.endswith(written):
+            return text[: -len(written)]
+    return text

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .latex import tex
-from .rows import label
+from .rows import label, subtitle
 from .unicode import fmt, fmt_shape
 
 
@@ -30,7 +30,7 @@ def _lines(v: Any) -> list[tuple[str, str]]:
     rows = [
         ("candidate", _candidate(v)),
         ("derived", f"{label(d.steps[-1].lhs)} = {_result(v)}   {fmt_shape(d.shape)}"),
-        ("form" if d.second_order else "layout", label(d.description)),
+        ("form" if d.second_order else "layout", subtitle(d)),
     ]
     if "max_error" in v.details:
         rows.append(("max error", f"{v.details['max_error']:.3g}"))
@@ -60,7 +60,7 @@ def render_markdown(v: Any) -> str:
         "",
         f"- candidate: {candidate}",
         f"- derived: ${tex(result)}$ {fmt_shape(d.shape)}",
-        f"- {'form' if d.second_order else 'layout'}: {label(d.description)}",
+        f"- {'form' if d.second_order else 'layout'}: {subtitle(d)}",
     ]
     if "max_error" in v.details:
         lines.append(f"- max error: {v.details['max_error']:.3g}")
