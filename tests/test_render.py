@@ -342,3 +342,25 @@ def test_hessians_and_long_index_lines_fit_a_portrait_article_page(tmp_path: Pat
     pdf = _compile(document + "\n".join(blocks) + "\n\\end{document}\n", tmp_path, "second")
     log = pdf.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
     assert "Overfull \\hbox" not in log, log[-2000:]
+
+
+def test_a_chain_step_that_restates_its_one_factor_shows_its_value_only() -> None:
+    """∂vec(Wᵀ)/∂vec(W) = ∂vec(Wᵀ)/∂vec(W) = K printed the same label twice."""
+    from matderiv.render.rows import restates, rows
+    from matderiv.render.tex_printer import tex_label
+    from matderiv.render.unicode import label
+
+    ex = rnn_step()
+    d = derive(ex.expr, ex.wrt, "denominator", names=ex.names)
+    chains = [s for s in d.steps if s.kind == "chain"]
+    restating = [s for s in chains if restates(s)]
+    assert restating and len(restating) < len(chains)
+    shown = {r.lhs: r.formula for r in rows(d) if r.kind == "chain"}
+    for step in restating:
+        formula = shown[label(step.lhs)]
+        assert formula[0].startswith("= ") and label(step.lhs) not in " ".join(formula)
+    latex = d.to_latex()
+    for step in restating:
+        written = tex_label(step.lhs)
+        assert f"{written} &= \\underbrace{{{written}}}" not in latex
+        assert f"{written} &= " in latex

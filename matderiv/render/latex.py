@@ -12,7 +12,7 @@ from typing import Any
 import sympy as sp
 
 from ..shapes import shape_of
-from .rows import headline, phases
+from .rows import headline, phases, restates
 from .tex_printer import name_tex, tex, tex_label, tex_shape
 from .text import splits_indices
 
@@ -87,6 +87,8 @@ def _lines(step: Any, tags: bool) -> list[str]:
             d_node, differential = step.shown_differential
             lines.append(rf"& \qquad \text{{from }} {tex(d_node)} = {tex(differential)}")
         return lines
+    if step.kind == "chain" and restates(step):  # ∂y/∂x = ∂y/∂x = K: the value only
+        return [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {ruled}"]
     if step.kind == "chain":
         products = " + ".join(" ".join(_factor(f) for f in term) for term in step.factors)
         product_aside = _aside(step.product_shape, step.rule, tags)

@@ -64,11 +64,23 @@ class Row:
     rule: str
 
 
+def restates(step: Any) -> bool:
+    """A chain step whose product is one factor labelled as the step itself
+    (∂vec(Wᵀ)/∂vec(W) = ∂vec(Wᵀ)/∂vec(W) = K): its product is not shown."""
+    return (
+        len(step.factors) == 1
+        and len(step.factors[0]) == 1
+        and step.factors[0][0].label == step.lhs
+    )
+
+
 def _chain_lines(step: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     products = [" · ".join(label(f.label) for f in term) for term in step.factors]
     shapes = ["".join(fmt_shape(f.shape) for f in term) for term in step.factors]
     formula = [" + ".join(products), f"= {fmt(step.expr)}"]
     shape = [" + ".join(shapes), f"= {fmt_shape(step.product_shape)}"]
+    if restates(step):
+        formula, shape = formula[1:], [fmt_shape(step.product_shape)]
     if step.shape != step.product_shape:
         formula.append(f"({label(step.note)})" if step.note else "")
         shape.append(f"→ {fmt_shape(step.shape)}")
