@@ -104,7 +104,7 @@ class Derivation:
         return text.render_repr(self)
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
-        yield from rich_view.renderables(self)
+        yield from rich_view.renderables(self, options.max_width)
 
     def to_latex(self, standalone: bool = False, index: bool = False) -> str:
         """An amsmath ``align*`` block of the steps; a full document if ``standalone``.

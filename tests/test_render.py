@@ -46,7 +46,16 @@ def test_terminal_output_reads_like_the_textbook() -> None:
     text = _rich_text(_rnn())
     assert "∂h₁/∂vec(Wₕₓᵀ) = (e₁ ⊗ I_{nₕ}) diag(1 - h₁∘h₁)" in text
     assert "denominator layout" in text and "vec stacks columns" in text
-    assert "(nₕ·nᵢ × nₕ)(nₕ × nₕ)" in text  # a chain product's factor shapes
+    assert "(nₕ·nᵢ × nₕ)(nₕ × nₕ)" in _rich_text(_rnn(), 150)  # a chain product's shapes
+
+
+def test_shapes_wrap_between_factors_not_inside_one() -> None:
+    """At 100 columns the shape column cut (nₕ·nᵢ × nₕ·nᵢ)(nₕ·nᵢ × nₕ) after a ×: where a
+    shape would not fit, the table writes them without spaces, (nₕ·nᵢ×nₕ) (nₕ×nₕ)."""
+    text = _rich_text(_rnn(), 100)
+    assert "(nₕ·nᵢ×nₕ) (nₕ×nₕ)" in text
+    assert not any(line.rstrip().endswith(("×", "× nₕ·nᵢ)(nₕ·nᵢ")) for line in text.splitlines())
+    assert "[chain rule]" in text  # the rule fits under the label, on one line
 
 
 @pytest.mark.parametrize("width", [40, 60, 120])

@@ -13,7 +13,10 @@ from rich.text import Text
 from .rows import SECTIONS, phases, rows, subtitle, title
 
 
-def renderables(d: Any) -> Iterator[Any]:
+def renderables(d: Any, width: int | None = None) -> Iterator[Any]:
+    """The banner and the table of steps; ``width`` is the console's (shapes are
+    written without spaces, (n×1), when one would not fit its column otherwise, so a
+    product of shapes wraps between its factors, not inside one)."""
     banner = Text(title(d), style="bold")
     banner.append("\n" + subtitle(d), style="")
     heading = f"matderiv · {d.second_order or f'{d.layout} layout'}"
@@ -22,10 +25,14 @@ def renderables(d: Any) -> Iterator[Any]:
     all_rows = list(rows(d))
     # labels such as ∂vec(Wₕₓᵀ)/∂vec(Wₕₓ) on one line, as folding cuts a name in two: a
     # flexible column's width is its minimum (min_width is not, in rich)
-    longest = max((len(r.lhs) for r in all_rows), default=0)
-    table.add_column("step", overflow="fold", ratio=2, width=max(8, min(longest, 24)))
+    # the rule, [chain rule (adjoint)], under the label: wide enough for both
+    longest = max((max(len(r.lhs), len(r.rule) + 2) for r in all_rows), default=0)
+    step_width = max(8, min(longest, 24))
+    table.add_column("step", overflow="fold", ratio=2, width=step_width)
     table.add_column("formula", overflow="fold", ratio=5)
     table.add_column("shape", overflow="fold", ratio=3)
+    shape_width = ((width or 10**6) - step_width - 9) * 3 // 8  # the columns' padding
+    compact = any(len(line) > shape_width for r in all_rows for line in r.shape)
     kind = None
     parts = phases(d)
     for k, r in enumerate(all_rows):
@@ -38,5 +45,8 @@ def renderables(d: Any) -> Iterator[Any]:
         step = Text(r.lhs)
         if r.rule:
             step.append(f"{chr(10) if r.lhs else ''}[{r.rule}]", style="dim")
-        table.add_row(step, Text("\n".join(r.formula)), Text("\n".join(r.shape)))
+        shape = "\n".join(r.shape)
+        if compact:
+            shape = shape.replace(" × ", "×").replace(")(", ") (")
+        table.add_row(step, Text("\n".join(r.formula)), Text(shape))
     yield table
