@@ -18,6 +18,7 @@ from .errors import (
     ParseError,
     ShapeMismatch,
     UnsupportedNode,
+    UnusedNameWarning,
 )
 from .nodes import commutation, diag, logsumexp, softmax, vec
 from .norms import norm
@@ -38,6 +39,7 @@ __all__ = [
     "ShapeMismatch",
     "Step",
     "UnsupportedNode",
+    "UnusedNameWarning",
     "Verdict",
     "__version__",
     "commutation",

@@ -11,6 +11,7 @@ import difflib
 import json
 import re
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from .codegen import to_code
 from .derivation import Derivation
 from .diagnosis import entrywise_power_note
 from .engine import derive
-from .errors import MatDerivError, ParseError, ShapeMismatch
+from .errors import MatDerivError, ParseError, ShapeMismatch, UnusedNameWarning
 from .examples import EXAMPLES
 from .nodes import Vec
 from .parse.candidate import parse_notation
@@ -485,6 +486,9 @@ def example_command(
 
 def main() -> None:
     """Entry point of the ``matderiv`` console script."""
+    # the names of a program's definitions: SymPy may rebuild one away (g.T @ (c / s)
+    # as (1/s) gᵀ c), which is no typo on the command line
+    warnings.simplefilter("ignore", UnusedNameWarning)
     sys.exit(app())
 
 

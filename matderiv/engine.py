@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +14,7 @@ from .accumulate import forward, reverse
 from .canon import transpose
 from .derivation import Derivation, Step
 from .entry_sums import entry_sums_as_matrices
-from .errors import MatDerivError, UnsupportedNode, sympified
+from .errors import MatDerivError, UnsupportedNode, UnusedNameWarning, sympified
 from .graph import build_graph
 from .limits import deep_recursion
 from .program import Program, check_where
@@ -60,7 +61,38 @@ def derive(
     listed in ``d.definitions`` in an order ``evaluate`` and ``lambdify`` run.
     """
     with deep_recursion():
-        return _derive(expr, wrt, layout, names, where)
+        d = _derive(expr, wrt, layout, names, where)
+    _warn_unused_names(d, names)
+    return d
+
+
+def _warn_unused_names(d: Derivation, names: Mapping[str, Any] | None) -> None:
+    """A name given for a subexpression the expression does not have is a typo (or a
+    stale name): say so, as the derivation silently goes without it."""
+    defined = {s.lhs for s in d.steps if s.kind == "define"}
+    unused = [
+        k
+        for k, v in (names or {}).items()
+        if isinstance(v, sp.Basic) and not v.is_Atom and k not in defined
+    ]
+    if unused:
+        given = dict(names or {})
+        listed = ", ".join(f"{k} := {fmt(given[k])}" for k in unused)
+        warnings.warn(
+            f"names: {listed} does not occur in {fmt(d.of)}, so the derivation does "
+            "not use it; check the subexpression (as SymPy builds it).",
+            UnusedNameWarning,
+            stacklevel=3,
+        )
+
+
+def second_phase_jacobian(
+    g: Any, X: Any, names: Mapping[str, Any] | None, where: Mapping[Any, Any] | None
+) -> Derivation:
+    """jacobian(g, X) for a Hessian's second phase: ``names`` holds the first phase's
+    intermediates, which g need not have all of (no warning for those)."""
+    with deep_recursion():
+        return _derive(g, X, "numerator", names, where)
 
 
 def second_phase_gradient(

@@ -50,6 +50,11 @@ class InputShapeError(EvaluationError, ValueError):
     ``except ValueError`` and ``except MatDerivError`` both catch it."""
 
 
+class UnusedNameWarning(UserWarning):
+    """A name given in ``names=`` for a subexpression the expression does not have (a
+    typo, or a subexpression SymPy rebuilt): the derivation goes without it."""
+
+
 class BackendError(MatDerivError):
     """A code-generation backend that is not installed, or that cannot compile the
     generated code (the message names the construct; ``backend="numpy"`` runs it)."""

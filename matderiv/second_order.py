@@ -18,7 +18,7 @@ import sympy as sp
 
 from .canon import matmul, transpose
 from .derivation import Derivation, Step
-from .engine import _as_expr, derive, gradient, second_phase_gradient
+from .engine import _as_expr, gradient, second_phase_gradient, second_phase_jacobian
 from .errors import LayoutError, MatDerivError
 from .naming import SECOND_ORDER_NOTE
 from .nodes import Vec
@@ -104,7 +104,7 @@ def hessian(
     X = _variable(X)
     grad = gradient(f, X, names=names, where=where)
     second, (g_name,) = _second_names(grad, names, [("g", grad.result)])
-    jac = derive(grad.result, X, "numerator", names=second, where=grad.definitions or None)
+    jac = second_phase_jacobian(grad.result, X, second, grad.definitions or None)
     n = X.shape[1]
     vec_x = str(X) if n == 1 else f"vec({X})"
     label = f"∂²f/∂{vec_x}∂{vec_x}ᵀ"

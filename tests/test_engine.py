@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matderiv import commutation, derive, evaluate, gradient, jacobian, vec
+from matderiv import commutation, derive, evaluate, gradient, hessian, jacobian, vec
 from matderiv.testing import check_derivation
 
 m, n, p = sp.symbols("m n p", integer=True, positive=True)
@@ -141,3 +141,22 @@ def test_a_function_of_a_nonlinear_argument_is_differentiated_without_solving(
     f = sp.OneMatrix(1, m) * (A * x).applyfunc(squashed)
     d = derive(f, x, layout)
     check_derivation(d, {m: 4, n: 3}, seed=5)
+
+
+def test_a_name_for_a_subexpression_that_does_not_occur_is_warned_about() -> None:
+    """names={"h": tanh(W x)} for an expression with tanh(Wᵀ x): the name was silently
+    ignored, a typo unnoticed."""
+    import warnings
+
+    from matderiv import UnusedNameWarning
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    W, x, c = sp.MatrixSymbol("W", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("c", n, 1)
+    f = c.T * (W.T * x).applyfunc(sp.tanh)
+    with pytest.warns(UnusedNameWarning, match=r"names: h := tanh\(W x\) does not occur"):
+        derive(f, W, names={"h": (W * x).applyfunc(sp.tanh)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnusedNameWarning)
+        d = derive(f, W, names={"h": (W.T * x).applyfunc(sp.tanh)})  # it occurs: no warning
+        hessian(f, x, names={"h": (W.T * x).applyfunc(sp.tanh)})  # nor in the 2nd phase
+    assert "h" in [s.lhs for s in d.steps if s.kind == "define"]
