@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -541,3 +543,69 @@ def _reads_back(text: str, printed: sp.Basic, context: sp.Basic, env: dict) -> N
     assert got_value.shape == want.shape
     scale = max(1.0, float(np.abs(want).max(initial=0.0)))
     np.testing.assert_allclose(got_value, want, rtol=1e-7, atol=1e-7 * scale)
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        r"2(A^\top A + \lambda I)x - 2A^\top b",
+        r"2(\lambda \mathbf{I} + A^\top A)x - 2A^\top b",
+        r"2(A^\top A + I\lambda)x - 2A^\top b",
+        r"2\lambda I x + 2 A^T(Ax - b)",
+    ],
+)
+def test_an_identity_beside_a_1x1_factor_takes_the_size_of_the_sum(candidate: str) -> None:
+    """λ I with λ declared 1 x 1 (the command line's only scalar) was read I₁ = 1:
+    the ridge gradient came back ill-formed, "Aᵀ A (n × n) but λ (1 × 1)"."""
+    from matderiv import verify
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("A: m x n, x: n, b: m, lambda: 1")
+    A, x, b, lam = (S[k] for k in ("A", "x", "b", "lambda"))
+    r = A * x - b
+    f = r.T * r + lam * x.T * x
+    assert verify(candidate, f, x, "denominator")
+
+
+def test_a_1x1_product_times_an_unsized_identity() -> None:
+    """(aᵀx) I + x aᵀ, matderiv's own printed form of ∂(x aᵀx)/∂x, was ill-formed."""
+    from matderiv import verify
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("a: n, x: n")
+    a, x = S["a"], S["x"]
+    for candidate in (r"(a^\top x) I + x a^\top", r"\left(a^{T} x\right) \mathbb{I} + x a^{T}"):
+        assert verify(candidate, x * a.T * x, x, "numerator"), candidate
+
+
+@pytest.mark.parametrize(
+    ("candidate", "says"),
+    [
+        (r"\nabla_x f = 2A^\top(Ax - b) = 0", "more than one '='"),
+        (r"2A^\top r \text{ where } r = Ax - b", r"goes on after \text{ where"),
+        (r"\nabla f = 2A^\top(Ax - b) \implies x = (A^\top A)^{-1}A^\top b", r"after \implies"),
+    ],
+)
+def test_a_formula_that_goes_on_is_refused_not_cut(candidate: str, says: str) -> None:
+    """Only the text after the last '=' was read: ∇f = 2Aᵀ(Ax − b) = 0 was checked as
+    0 ("wrong"), 2Aᵀr where r = Ax − b as Ax − b ("wrong-shape")."""
+    from matderiv import verify
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("A: m x n, x: n, b: m")
+    r = S["A"] * S["x"] - S["b"]
+    with pytest.raises(ParseError, match=re.escape(says)):
+        verify(candidate, r.T * r, S["x"], "denominator")
+    assert verify(r"\nabla_x f = 2A^\top(Ax - b)", r.T * r, S["x"], "denominator")
+
+
+def test_the_matlab_solve_hint_is_only_for_a_backslash_between_operands() -> None:
+    r"""\end, \label after a formula got "A\b, MATLAB's solve, is A⁻¹ b"."""
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("A: n x n, b: n")
+    with pytest.raises(ParseError, match="MATLAB"):
+        parse_latex(r"A\b", S)
+    with pytest.raises(ParseError) as refused:
+        parse_latex(r"A b \label{eq:1}", S)
+    assert "MATLAB" not in str(refused.value)

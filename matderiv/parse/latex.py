@@ -116,7 +116,7 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> LocatedError:
             word = command.group(2)
             hint = _HINTS.get(word, "it is not a function, symbol or operator matderiv knows")
             before = text[:pos].rstrip()
-            if before and (before[-1].isalnum() or before[-1] in ")'"):
+            if len(word) <= 2 and before and (before[-1].isalnum() or before[-1] in ")'"):
                 hint += r"; A\b, MATLAB's solve, is A⁻¹ b: write inv(A) @ b"
             return LocatedError(f"unknown command \\{word}: {hint}", pos)
         return LocatedError(f"unexpected character {text[pos]!r}", pos)

@@ -119,6 +119,12 @@ def matmul(factors: list[Any]) -> Any:
         return coeff
     if len(mats) == 1 and isinstance(mats[0], Unsized):
         return mats[0].scaled(coeff)
+    unsized = [m for m in mats if isinstance(m, Unsized)]
+    if len(unsized) == 1 and all(is_1x1(m) for m in mats if m is not unsized[0]):
+        # λ I, (aᵀx) I with λ and aᵀx 1 x 1: scalars times I, which the sum sizes (the
+        # 1 x 1 neighbour made it I₁ = 1, and the formula ill-formed)
+        scalars = sp.Mul(*(AsScalar(m) for m in mats if m is not unsized[0]))
+        return unsized[0].scaled(coeff * scalars)
     mats = _size_from_neighbours(mats)
     flags = _as_scalars(mats)
     scalars = [AsScalar(m) if flag else None for m, flag in zip(mats, flags, strict=True)]
@@ -147,8 +153,9 @@ def _size_from_neighbours(mats: list[Any]) -> list[Any]:
         for i, m in enumerate(mats):
             if not isinstance(m, Unsized):
                 continue
-            left = mats[i - 1] if i > 0 and is_matrix(mats[i - 1]) else None
-            right = mats[i + 1] if i + 1 < len(mats) and is_matrix(mats[i + 1]) else None
+            # a 1 x 1 neighbour is a scalar factor (λ I x): it does not size I
+            left = mats[i - 1] if i > 0 and _sizes(mats[i - 1]) else None
+            right = mats[i + 1] if i + 1 < len(mats) and _sizes(mats[i + 1]) else None
             sized = m.sized(rows=left.cols) if left is not None else None
             if sized is None and right is not None:
                 sized = m.sized(cols=right.rows)
@@ -158,6 +165,10 @@ def _size_from_neighbours(mats: list[Any]) -> list[Any]:
         if isinstance(m, Unsized):
             raise m.unknown("in this product")
     return mats
+
+
+def _sizes(m: Any) -> bool:
+    return is_matrix(m) and not is_1x1(m)
 
 
 def _as_scalars(mats: list[Any]) -> list[bool]:

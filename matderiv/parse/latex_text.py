@@ -54,14 +54,42 @@ def prepare(text: str) -> str:
     chars = list(text)
     _strip_delimiters(chars)
     equals = _scan_brackets(text, chars)
-    if equals is not None:  # keep only the right-hand side of "lhs = rhs"
-        for i in range(equals + 1):
+    _one_formula(text, equals)
+    if equals:  # keep only the right-hand side of "lhs = rhs"
+        for i in range(equals[0] + 1):
             if chars[i] != "\n":
                 chars[i] = " "
     prepared = "".join(chars)
     if not prepared.strip():
         raise LocatedError("nothing to parse: the formula is empty", len(text))
     return prepared
+
+
+#: what goes on after a formula: a consequence, or a name defined after its use
+_GOES_ON = re.compile(
+    r"\\(?:implies|Rightarrow|Longrightarrow|iff|Leftrightarrow)\b"
+    r"|\\(?:text|mbox|mathrm)\s*\{\s*(?:where|with|for|and|if|s\.t\.)\b"
+)
+
+
+def _one_formula(text: str, equals: list[int]) -> None:
+    """A candidate is one formula, with at most a left-hand side: ∇f = 2Aᵀ(Ax − b) = 0
+    was read as 0, and 2Aᵀr where r = Ax − b as Ax − b (only what followed the last
+    '=' was kept)."""
+    found = _GOES_ON.search(text)
+    if found is not None:
+        raise LocatedError(
+            f"the formula goes on after {found.group(0).strip()}: verify reads one formula "
+            "(with at most a left-hand side such as \\nabla f =); give the derivative "
+            "alone, with any name defined after it (r = Ax - b) written out",
+            found.start(),
+        )
+    if len(equals) > 1:
+        raise LocatedError(
+            "the formula has more than one '=' (a chain such as \\nabla f = 2A^T(Ax - b) "
+            "= 0): give the derivative alone, with at most one left-hand side",
+            equals[1],
+        )
 
 
 def _strip_delimiters(chars: list[str]) -> None:
@@ -81,10 +109,10 @@ def _strip_delimiters(chars: list[str]) -> None:
         chars[tail - 1] = " "
 
 
-def _scan_brackets(text: str, chars: list[str]) -> int | None:
-    """Check nesting and balance, pair |...| bars; the position of the last top-level '='."""
+def _scan_brackets(text: str, chars: list[str]) -> list[int]:
+    """Check nesting and balance, pair |...| bars; the positions of the top-level '='."""
     stack: list[tuple[str, int]] = []
-    equals = None
+    equals: list[int] = []
     i = 0
     while i < len(chars):
         token, width = _next_token(text, i)
@@ -101,7 +129,7 @@ def _scan_brackets(text: str, chars: list[str]) -> int | None:
         elif token in _NORMS:
             _pair_bar(chars, stack, "‖", _NORMS[token], i, width)
         elif token == "=" and not stack:
-            equals = i
+            equals.append(i)
         i += width
     for opener, where in reversed(stack):
         raise LocatedError(f"'{opener}' is never closed", where)
