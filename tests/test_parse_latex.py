@@ -609,3 +609,26 @@ def test_the_matlab_solve_hint_is_only_for_a_backslash_between_operands() -> Non
     with pytest.raises(ParseError) as refused:
         parse_latex(r"A b \label{eq:1}", S)
     assert "MATLAB" not in str(refused.value)
+
+
+def test_vector_powers_quotients_and_a_declared_sigma_read_as_papers_mean_them() -> None:
+    r"""\tanh^2(Wx) of a vector was "ambiguous"; \frac{1}{1 + e^{-Xw}} of a vector was
+    "division by a matrix ... X^{-1}"; \sigma(2x) with a scalar sigma declared was read
+    as the sigmoid of 2x."""
+    from matderiv import verify
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("W: k x n, x: n, X: m x n, w: n, y: m, sigma: 1")
+    W, x, X, w, y, sigma = (S[s] for s in ("W", "x", "X", "w", "y", "sigma"))
+    tanh_layer = (W * x).applyfunc(sp.tanh)
+    assert verify(r"\operatorname{diag}(1 - \tanh^2(W x)) W", tanh_layer, x, "numerator")
+    assert verify(r"\operatorname{diag}(\operatorname{sech}^2(W x)) W", tanh_layer, x)
+    ones = sp.OneMatrix(1, X.shape[0])
+    logistic = (
+        ones * (sp.OneMatrix(X.shape[0], 1) + (X * w).applyfunc(sp.exp)).applyfunc(sp.log)
+        - y.T * X * w
+    )
+    for quotient in (r"\frac{1}{1 + e^{-Xw}}", r"1/(1 + e^{-Xw})", r"\frac{e^{Xw}}{1 + e^{Xw}}"):
+        candidate = rf"X^\top\left({quotient} - y\right)"
+        assert verify(candidate, logistic, w, "denominator"), quotient
+    assert verify(r"\sigma(2x)", sigma * x.T * x, x, "denominator")

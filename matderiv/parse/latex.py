@@ -278,7 +278,10 @@ class Builder(Transformer_NonRecursive):
 
     def call(self, items: list[Any]) -> Any:
         func, x = items
-        return fns.function(canonical(func), x, _pos(func))
+        word = canonical(func)
+        if word == "sigma" and "sigma" in self.scope.symbols:  # a symbol σ declared: σ·(x)
+            return alg.matmul([self.scope.symbols["sigma"], x])
+        return fns.function(word, x, _pos(func))
 
     def call_power(self, items: list[Any]) -> Any:
         """\\sin^{2}(x) = (sin x)², as SymPy's LaTeX printer writes a power of a function
@@ -289,6 +292,9 @@ class Builder(Transformer_NonRecursive):
         if canonical(body) in ("-1", "{-1}"):
             message = f"\\{word}^{{-1}}, an inverse function, is not supported"
             raise LocatedError(message, _pos(sup))
+        exponent = body.strip("{} ")
+        if alg.is_matrix(value) and alg.is_vector(value) and re.fullmatch(r"\d+", exponent):
+            return sp.HadamardPower(value, int(exponent))  # \tanh^2(W x): a vector's square
         if alg.is_matrix(value):
             raise LocatedError(
                 f"\\{word}^{{...}} of a matrix is ambiguous: write the power after it, "

@@ -13,6 +13,7 @@ from ..norms import norm, norm_1
 from .expr_grammar import ELEMENTWISE
 from .latex_algebra import (
     Unsized,
+    elementwise,
     is_1x1,
     is_matrix,
     is_scalar,
@@ -125,8 +126,15 @@ def _other_norm(x: Any, subscript: str) -> str:
 def divide(x: Any, d: Any, pos: int) -> Any:
     if is_1x1(d):  # \frac{1}{x^T x}: a 1 x 1 matrix divides as its number
         d = AsScalar(d)
+    if is_matrix(d) and is_vector(d):  # \frac{1}{1 + e^{-z}}: entrywise, as y ⊘ v
+        reciprocal = sp.HadamardPower(d, -1)
+        if is_scalar(x):
+            return matmul([x, reciprocal])
+        return elementwise("odot", [x, reciprocal])
     if not is_scalar(d):
         raise LocatedError(
-            r"division by a matrix is not defined: multiply by its inverse, X^{-1}", pos
+            "division by a matrix is not defined: multiply by the inverse of the "
+            "denominator, (...)^{-1}",
+            pos,
         )
     return matmul([x, sp.Pow(d, -1)])
