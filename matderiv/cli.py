@@ -31,6 +31,7 @@ from .nodes import Vec
 from .parse.candidate import parse_notation
 from .parse.declarations import parse_shapes, symbol_name
 from .parse.expr import Program, parse_expression, parse_program
+from .parse.expr_messages import suggest
 from .render.json_view import derivation_json, verdict_json
 from .render.unicode import fmt
 from .second_order import hessian, hvp
@@ -265,6 +266,19 @@ def _variable(text: str, symbols: dict[str, Any], program: Program) -> Any:
     return parse_expression(text, symbols)
 
 
+def _symmetric(text: str, symbols: dict[str, Any]) -> list[Any]:
+    """--symmetric "Sigma, A": declared symbols."""
+    out = []
+    for name in filter(None, (part.strip() for part in re.split(r"[,;\s]+", text))):
+        if name not in symbols:
+            raise ParseError(
+                f"--symmetric {name}: no symbol {name} is declared in --shapes"
+                + suggest(name, list(symbols))
+            )
+        out.append(symbols[name])
+    return out
+
+
 def _program_inputs(program: Program, as_program: bool) -> dict[str, Any]:
     """How the engine gets the program's names: as where= definitions (--program) or
     as display names of the substituted intermediates."""
@@ -428,6 +442,12 @@ def verify_command(
         help="Keep the definitions of --of as a program (where=), as derive --program: "
         "CANDIDATE may use their names and the generated adjoints h̄ (hbar_1, h̄₁).",
     ),
+    symmetric: str = typer.Option(
+        "",
+        "--symmetric",
+        help='Square constant matrices CANDIDATE may take as symmetric, e.g. "Sigma, A" '
+        "(a covariance): 2 A x for x.T @ A @ x is then right.",
+    ),
     debug: bool = _DEBUG,
 ) -> None:
     """Check a hand-derived CANDIDATE; exit 0 if it is right, 1 if it is wrong.
@@ -453,6 +473,7 @@ def verify_command(
             **_program_inputs(program, as_program),
             order=2 if second else 1,
             direction=V,
+            symmetric=_symmetric(symmetric, symbols),
         )
         if as_json:
             typer.echo(json.dumps(verdict_json(verdict), ensure_ascii=False, indent=2))

@@ -32,7 +32,7 @@ user's ``names``), never the derivation's intermediates.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -43,12 +43,12 @@ from .diagnosis import Checker, named
 from .engine import derive
 from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, ShapeMismatch
-from .layout import check_layout
+from .layout import check_layout, parse_wrt
 from .parse.candidate import parse_candidate
 from .render.unicode import fmt
 from .scalarize import scalarize
 from .second_order import hessian, hvp
-from .shapes import check_node, check_shapes, dimension_symbols, shapes_equal
+from .shapes import check_node, check_shapes, dimension_symbols, dims_equal, shapes_equal
 from .trials import Trials, UndefinedAtPoints, finite_trials, informative_trials, make_trials
 from .verdict import Verdict
 
@@ -103,6 +103,7 @@ def verify(
     seed: int = 0,
     order: int = 1,
     direction: Any = None,
+    symmetric: Iterable[Any] = (),
 ) -> Verdict:
     """Check a hand-derived ``candidate`` for d(expr)/d(wrt) in ``layout``.
 
@@ -116,7 +117,12 @@ def verify(
     (``hessian(expr, wrt)``; it is symmetric, the same in both layouts), and with
     ``direction=V`` (a MatrixSymbol shaped like X) the Hessian-vector product
     H vec(V) shaped like X (``hvp(expr, wrt, V)``), which the candidate writes with V.
+
+    ``symmetric``: square constant matrices (not the variable) the candidate may take
+    as symmetric, as a covariance Σ is: it is compared at points where they are, and a
+    right verdict says so (2 A x for ∂(xᵀAx)/∂x is then right).
     """
+    assumed = _symmetric_constants(symmetric, expr, wrt)
     check_layout(layout)
     if direction is not None and order != 2:
         raise MatDerivError(
@@ -158,6 +164,12 @@ def verify(
         trials = informative_trials(finite_trials(trials, (cand, d.result)), (cand, d.result))
     except UndefinedAtPoints as exc:
         trials, undefined = Trials(()), exc
+    if assumed:
+        trials = trials.with_points(
+            tuple(
+                {**p, **{M: (p[M] + p[M].T) / 2 for M in assumed if M in p}} for p in trials.points
+            )
+        )
     checker = Checker(cand, d, trials)
     # without points, only what needs no numbers
     equality = checker.equality if undefined is None else checker.symbolic_equality
@@ -166,11 +178,39 @@ def verify(
         if found is not None:
             if found.kind == "wrong-shape" and order == 1:
                 found = _in_other_layout(found, candidate, expr, wrt, names, where, seed)
-            return found
+            return _with_assumption(found, assumed)
     if undefined is not None:
         message = f"the candidate could not be confirmed: {undefined}"
         return checker.verdict(False, "undefined", message)
     return checker.diagnose()
+
+
+def _symmetric_constants(symmetric: Iterable[Any], expr: Any, wrt: Any) -> list[Any]:
+    """The matrices ``verify`` may take as symmetric: square MatrixSymbols of ``expr``
+    other than the variable."""
+    out = []
+    variable = parse_wrt(wrt).symbol
+    for M in symmetric:
+        if not isinstance(M, sp.MatrixSymbol) or not dims_equal(*M.shape):
+            raise MatDerivError(
+                f"symmetric= takes square MatrixSymbols of the expression, got {fmt(M)}"
+            )
+        if variable == M:
+            raise MatDerivError(
+                f"the variable {fmt(M)} cannot be assumed symmetric: with respect to a "
+                "symmetric matrix the entries are not independent, a different derivative; "
+                "symmetric= is for constants such as a covariance Σ"
+            )
+        out.append(M)
+    return out
+
+
+def _with_assumption(found: Verdict, assumed: list[Any]) -> Verdict:
+    if not assumed or not found.ok:
+        return found
+    names = ", ".join(fmt(M) for M in assumed)
+    message = f"{found.message} ({names} taken symmetric, as assumed.)"
+    return replace(found, message=message, details={**found.details, "symmetric": assumed})
 
 
 def _in_other_layout(

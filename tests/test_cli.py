@@ -497,3 +497,13 @@ def test_verify_takes_a_program_and_its_adjoints() -> None:
     assert wrong.returncode == 1
     without = run("verify", result, *args)
     assert without.returncode == 2 and "add --program" in " ".join(without.stderr.split())
+
+
+def test_verify_symmetric_option() -> None:
+    args = ("2 * A @ x", "--of", "x.T @ A @ x", "--wrt", "x", "--shapes", "A: n x n, x: n",
+            "--layout", "denominator")  # fmt: skip
+    assert run("verify", *args).returncode == 1  # right only if A is symmetric
+    out = run("verify", *args, "--symmetric", "A", "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["assumed_symmetric"] == ["A"]
+    typo = run("verify", *args, "--symmetric", "B")
+    assert typo.returncode == 2 and "no symbol B is declared" in typo.stderr

@@ -1029,3 +1029,21 @@ def test_a_candidate_right_only_for_labels_that_sum_to_one_says_so() -> None:
     assert w.kind == "sums-to-one" and w.details["sums_to_one"] == t
     # a candidate that no normalisation of y explains stays "wrong"
     assert verify("softmax(z) - 2 * y", ce, z, "denominator").kind == "wrong"
+
+
+def test_constants_may_be_declared_symmetric() -> None:
+    """A covariance Σ or the A of xᵀAx: textbook gradients assume them symmetric, and
+    verify could only say "right only if A is symmetric"."""
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("A: n x n, x: n, mu: n, Sigma: n x n")
+    A, x, mu, Sigma = (S[k] for k in ("A", "x", "mu", "Sigma"))
+    v = verify("2 * A @ x", x.T * A * x, x, "denominator", symmetric=[A])
+    assert v and "A taken symmetric, as assumed" in v.message and v.details["symmetric"] == [A]
+    assert verify("2 * A @ x", x.T * A * x, x, "denominator").kind == "symmetric"
+    gaussian = -(x - mu).T * Sigma.I * (x - mu) / 2
+    assert verify(r"\Sigma^{-1}(x - \mu)", gaussian, mu, "denominator", symmetric=[Sigma])
+    wrong = verify(r"\Sigma^{-1}(x + \mu)", gaussian, mu, "denominator", symmetric=[Sigma])
+    assert not wrong and "assumed" not in wrong.message
+    with pytest.raises(MatDerivError, match="variable A cannot be assumed symmetric"):
+        verify("2 * A", sp.Trace(A * A), A, symmetric=[A])

@@ -84,6 +84,8 @@ def verdict_json(v: Verdict) -> dict[str, Any]:
         out["max_error"] = error if error == error else None  # NaN is not JSON
     if "other_layout" in v.details:  # a wrong shape: the mistake in the layout it fits
         out["other_layout"] = dict(v.details["other_layout"])
+    if v.ok and "symmetric" in v.details:  # the matrices assumed symmetric
+        out["assumed_symmetric"] = [str(M) for M in v.details["symmetric"]]
     return out
 
 
