@@ -632,3 +632,19 @@ def test_vector_powers_quotients_and_a_declared_sigma_read_as_papers_mean_them()
         candidate = rf"X^\top\left({quotient} - y\right)"
         assert verify(candidate, logistic, w, "denominator"), quotient
     assert verify(r"\sigma(2x)", sigma * x.T * x, x, "denominator")
+
+
+@pytest.mark.parametrize(
+    "norm",
+    [r"\|Ax-b\|^2_2", r"\lVert Ax - b\rVert_{\mathrm{2}}^{2}", r"\|Ax - b\|^{2}_{2}"],
+)
+def test_a_norms_scripts_in_either_order_and_font(norm: str) -> None:
+    r"""\|Ax-b\|^2_2 (superscript first, valid LaTeX) was "unexpected '_2'", and
+    \rVert_{\mathrm{F}} "unexpected character '_'"."""
+    from matderiv import verify
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("A: m x n, x: n, b: m, X: m x n")
+    assert verify(r"2A^\top(Ax - b)", parse_latex(norm, S), S["x"], "denominator")
+    frobenius = parse_latex(r"\lVert X\rVert^{2}_{\mathrm{F}}", S)
+    assert verify("2 X", frobenius, S["X"], "denominator")

@@ -59,7 +59,7 @@ def prepare(text: str) -> str:
         for i in range(equals[0] + 1):
             if chars[i] != "\n":
                 chars[i] = " "
-    prepared = "".join(chars)
+    prepared = _subscript_first("".join(chars))
     if not prepared.strip():
         raise LocatedError("nothing to parse: the formula is empty", len(text))
     return prepared
@@ -90,6 +90,30 @@ def _one_formula(text: str, equals: list[int]) -> None:
             "= 0): give the derivative alone, with at most one left-hand side",
             equals[1],
         )
+
+
+_POWER_THEN_SUBSCRIPT = re.compile(
+    rf"({NORM_CLOSE}\s*)(\^\s*(?:\{{[^{{}}]*\}}|[0-9]))(\s*_\s*(?:\{{[^{{}}]*\}}|[A-Za-z0-9]))"
+)
+
+
+#: a norm's F in a font, _{\mathrm{F}}: the letter alone
+_STYLED_NORM_LETTER = re.compile(r"\\(?:mathrm|mathsf|text|textrm|rm)\s*\{\s*([F12])\s*\}")
+
+
+def _subscript_first(text: str) -> str:
+    r"""‖x‖^2_2 as ‖x‖_2^2 (LaTeX takes the scripts in either order), _{\mathrm{F}} as
+    _{F}; the same length."""
+
+    def letter(m: re.Match[str]) -> str:
+        return m[1].center(len(m[0]))
+
+    text = re.sub(
+        rf"{NORM_CLOSE}\s*(?:\^\s*(?:\{{[^{{}}]*\}}|[0-9])\s*)?_\s*\{{[^{{}}]*\{{[^{{}}]*\}}[^{{}}]*\}}",
+        lambda m: _STYLED_NORM_LETTER.sub(letter, m[0]),
+        text,
+    )
+    return _POWER_THEN_SUBSCRIPT.sub(lambda m: m[1] + m[3] + m[2], text)
 
 
 def _strip_delimiters(chars: list[str]) -> None:
