@@ -1,0 +1,103 @@
+"""The command line's inputs: EXPR (or --of) read as a program or one formula, --wrt,
+--symmetric and --direction read over the declared shapes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sympy as sp
+from rich.text import Text
+
+from .cli_io import console
+from .diagnosis import entrywise_power_note
+from .errors import ParseError, ShapeMismatch
+from .nodes import Vec
+from .parse.candidate import parse_notation
+from .parse.declarations import symbol_name
+from .parse.expr import Program, parse_expression, parse_program
+from .parse.expr_messages import suggest
+from .render.unicode import fmt
+
+
+def read_program(text: str, symbols: dict[str, Any], as_program: bool = False) -> Program:
+    """EXPR (or --of) in matderiv's syntax, which may define names; or one formula in
+    LaTeX (\\|A x - b\\|^2) or in the Unicode notation matderiv prints (‖A x - b‖²),
+    told apart as verify tells a candidate's notation."""
+    formula = parse_notation(text, symbols)
+    if formula is None:
+        program = parse_program(text, symbols, as_program)
+        exprs = [program.expr, *program.names.values(), *program.definitions.values()]
+        note = next(filter(None, (entrywise_power_note(e) for e in exprs)), "")
+        if note:  # A^-1 and A^2 read as entrywise powers: say so (LaTeX's are not)
+            console(stderr=True).print(Text("note: ", style="bold yellow") + Text(f"{note}"))
+        return program
+    if as_program:
+        raise ParseError(
+            "--program needs definitions in matderiv's syntax ('a = ...; L = ...'); "
+            "a LaTeX or Unicode formula has none"
+        )
+    return Program(formula)
+
+
+def variable(text: str, symbols: dict[str, Any], program: Program) -> Any:
+    """--wrt read over the declared symbols; a name EXPR defines is no variable."""
+    name = text.strip()
+    defined = {*program.names, *map(str, program.definitions)}
+    if name in defined:
+        exprs = [program.expr, *program.definitions.values()]
+        used = set().union(*(e.free_symbols for e in exprs))
+        inputs = sorted(str(s) for s in used & set(symbols.values()))
+        raise ParseError(
+            f"--wrt {name}: {name} is an intermediate the expression defines ({name} = "
+            "...), not an input; differentiate with respect to an input"
+            + (f" ({', '.join(inputs)})" if inputs else "")
+            + f": the steps go through {name}."
+        )
+    return parse_expression(text, symbols)
+
+
+def symmetric_matrices(text: str, symbols: dict[str, Any]) -> list[Any]:
+    """--symmetric "Sigma, A": declared symbols."""
+    out = []
+    for name in filter(None, (part.strip() for part in re.split(r"[,;\s]+", text))):
+        if name not in symbols:
+            raise ParseError(
+                f"--symmetric {name}: no symbol {name} is declared in --shapes"
+                + suggest(name, list(symbols))
+            )
+        out.append(symbols[name])
+    return out
+
+
+def program_inputs(program: Program, as_program: bool) -> dict[str, Any]:
+    """How the engine gets the program's names: as where= definitions (--program) or
+    as display names of the substituted intermediates."""
+    return {"where": program.definitions} if as_program else {"names": program.names}
+
+
+def direction(
+    name: str | None, variable: Any, symbols: dict[str, Any], flag: str, given: bool
+) -> Any:
+    """The HVP direction --direction names (None without it): a declared symbol shaped
+    like the variable X (for --wrt vec(X) too), or a new one; only with ``flag``."""
+    if name is None:
+        return None
+    if not given:
+        raise ParseError(
+            f"--direction names the V of a Hessian-vector product: add {flag}, or drop --direction"
+        )
+    name = symbol_name(name, "--direction")
+    if isinstance(variable, Vec):
+        variable = variable.arg
+    if name in symbols:
+        V = symbols[name]
+        if V.shape != variable.shape:
+            raise ShapeMismatch(
+                f"--direction {name} is declared {fmt(V.shape[0])} x {fmt(V.shape[1])}, but "
+                f"the direction of a Hessian-vector product is shaped like {fmt(variable)} "
+                f"({fmt(variable.shape[0])} x {fmt(variable.shape[1])}): declare it so, "
+                "or leave it out of --shapes"
+            )
+        return V
+    return sp.MatrixSymbol(name, *variable.shape)
