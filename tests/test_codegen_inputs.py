@@ -119,3 +119,22 @@ def test_a_value_that_is_no_number_is_named(backend, bad) -> None:
     fn = lambdify(LSQ, backend=backend)
     with pytest.raises(InputShapeError, match=r"the value given for A \(dtype .*\) is not a"):
         fn(A=bad, b=np.ones(2), x=np.ones(2))
+
+
+def test_np_matrix_and_sparse_inputs_compute_as_arrays() -> None:
+    """np.matrix passed every check, and then * and ** were matrix products: the
+    generated code's numbers were wrong (relative error 1.2-1.8); a sparse matrix
+    too.  evaluate was right; the generated code now makes them arrays."""
+    import scipy.sparse as sparse
+
+    W, v = sp.MatrixSymbol("W", n, n), sp.MatrixSymbol("v", n, 1)
+    h = (W * v).applyfunc(sp.tanh)
+    d = gradient(h.T * h, W)
+    fn = lambdify(d)
+    rng = np.random.default_rng(1)
+    w, vv = rng.normal(size=(3, 3)), rng.normal(size=(3, 1))
+    want = evaluate(d, {W: w, v: vv})
+    for given in (np.asmatrix(w), sparse.csr_matrix(w), sparse.csr_matrix(w).todense()):
+        got = fn(W=given, v=np.asmatrix(vv))
+        assert type(got) is np.ndarray
+        np.testing.assert_allclose(got, want, rtol=1e-12)

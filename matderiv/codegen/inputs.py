@@ -44,9 +44,14 @@ def input_lines(fn: str, name: str, symbol: Any, dim_names: dict[Any, str]) -> l
     shape = "(-1, 1)" if cols == 1 else "(1, -1)" if rows == 1 else None
     axes = _axes(symbol, dim_names)
     got = f"not one of shape {{numpy.shape({name})}}"
+    # not an ndarray: a list, a number, np.matrix (whose * and ** are matrix products:
+    # wrong numbers in the code below), a sparse matrix, a JAX array
+    plain = f"type({name}) is not numpy.ndarray or {name}.ndim != 2"
+    dense = [f'    if hasattr({name}, "toarray"):', f"        {name} = {name}.toarray()"]
     if shape is None:
         return [
-            f'if getattr({name}, "ndim", 0) != 2:',
+            f"if {plain}:",
+            *dense,
             f"    if numpy.ndim({name}) not in (0, 2):",
             f'        raise ValueError(f"{fn}: {name} is a matrix ({axes}): give it as a 2-D '
             f'array, {got}")',
@@ -55,11 +60,12 @@ def input_lines(fn: str, name: str, symbol: Any, dim_names: dict[Any, str]) -> l
         ]
     kind = "column" if cols == 1 else "row"
     return [
-        f'if getattr({name}, "ndim", 0) != 2:',
+        f"if {plain}:",
+        *dense,
         f"    if numpy.ndim({name}) > 2:",
         f'        raise ValueError(f"{fn}: {name} is a {kind} ({axes}): give it as a 1-D or '
         f'2-D array, {got}")',
-        f"    {name} = numpy.reshape({name}, {shape})",
+        f"    {name} = numpy.reshape(numpy.asarray({name}), {shape})",
         *_as_float(fn, name),
     ]
 
