@@ -254,3 +254,17 @@ def test_a_constant_entrywise_function_compiles_as_a_filled_matrix() -> None:
         want = evaluate(getattr(target, "result", target), {**values, n: 3, m: 4})
         got = lambdify(target, backend="numba")(A=values[A], X=values[X])
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_float32_inputs_are_computed_in_float64() -> None:
+    """All-float32 or mixed float32/float64 inputs failed to compile ("TypingError"
+    from np.dot); they are computed as float64, as integers were."""
+    W, v = sp.MatrixSymbol("W", n, n), sp.MatrixSymbol("v", n, 1)
+    h = (W * v).applyfunc(sp.tanh)
+    d = gradient(h.T * h, W)
+    fn = lambdify(d, backend="numba")
+    rng = np.random.default_rng(1)
+    w, vv = rng.normal(size=(3, 3)), rng.normal(size=(3, 1))
+    want = evaluate(d, {W: w, v: vv})
+    for inputs in ((w.astype(np.float32), vv.astype(np.float32)), (w.astype(np.float32), vv)):
+        np.testing.assert_allclose(fn(W=inputs[0], v=inputs[1]), want, rtol=1e-5, atol=1e-6)

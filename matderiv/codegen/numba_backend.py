@@ -91,8 +91,12 @@ def guard(core: Any, namespace: dict[str, Any], name: str) -> None:
         )
 
     def as_float(a: Any) -> Any:
-        kind = getattr(getattr(a, "dtype", None), "kind", "f")
-        return numpy.asarray(a, dtype=numpy.float64) if kind in "biu" else a
+        """Integers, and float32 or float16 (numba's np.dot takes no mix of precisions,
+        and fails on some all-float32 products), as float64."""
+        dtype = getattr(a, "dtype", None)
+        kind = getattr(dtype, "kind", "f")
+        small = kind == "f" and getattr(dtype, "itemsize", 8) < 8
+        return numpy.asarray(a, dtype=numpy.float64) if kind in "biu" or small else a
 
     def call(*args: Any) -> Any:
         try:
