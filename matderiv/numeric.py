@@ -313,8 +313,10 @@ def evaluate(
     )
     if definitions:
         values = dict(values)
-        for symbol, definition in definitions.items():
-            values[symbol] = _evaluate(definition, values, problem)
+        checked = problem  # the problem's inputs bound and checked once, not per step:
+        for symbol, definition in definitions.items():  # (quadratic in the steps)
+            values[symbol] = _evaluate(definition, values, checked)
+            checked = set()
     return _evaluate(expr, values, problem)
 
 

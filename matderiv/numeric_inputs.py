@@ -100,22 +100,27 @@ def _given_dims(values: Mapping[Any, Any]) -> dict[Any, int]:
 
 def _numeric(symbol: Any, value: Any) -> np.ndarray:
     """``value`` as a float (or complex) NumPy array, or an EvaluationError naming ``symbol``."""
-    problem = (
-        f"the value given for {symbol} is {_describe(value)}, not a number or a numeric array"
-    )
+
+    def problem() -> str:  # built only when needed: repr of a large array is slow
+        return (
+            f"the value given for {symbol} is {_describe(value)}, not a number or a numeric array"
+        )
+
     if value is None or isinstance(value, (str, bytes)):
-        raise EvaluationError(problem)
+        raise EvaluationError(problem())
     try:
         array = np.asarray(value)
         if array.dtype.kind not in _NUMERIC_KINDS:  # SymPy numbers, object arrays
             if array.dtype.kind != "O" or any(v is None for v in array.flat):
-                raise EvaluationError(problem)
+                raise EvaluationError(problem())
             array = array.astype(complex)
             if not array.imag.any():
                 array = array.real
     except (TypeError, ValueError) as exc:
-        raise EvaluationError(problem) from exc
-    return array.astype(float) if np.isrealobj(array) else array.astype(complex)
+        raise EvaluationError(problem()) from exc
+    if np.isrealobj(array):
+        return array.astype(float, copy=False)
+    return array.astype(complex, copy=False)
 
 
 def _describe(value: Any) -> str:
