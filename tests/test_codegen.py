@@ -262,7 +262,18 @@ def test_lambdify_rejects_two_programs_that_disagree() -> None:
     h = sp.MatrixSymbol("h", n, 1)
     d1 = gradient(sp.Trace(x.T * h), x, where={h: A * x})
     d2 = gradient(sp.Trace(x.T * h), x, where={h: S * x})
-    with pytest.raises(MatDerivError, match="h is defined twice, differently"):
+    with pytest.raises(MatDerivError, match=r"h is defined twice.*different programs"):
+        lambdify([d1, d2])
+
+
+def test_lambdify_of_two_functions_over_one_program_says_why_it_cannot() -> None:
+    """Two losses over one program name their adjoints alike: the message said "derive
+    them from the same program", which they were."""
+    L, _, U, where, _ = _rnn(3)
+    last = list(where)[-1]
+    other = sp.MatrixSymbol("d", *last.shape).T * last
+    d1, d2 = gradient(L, U, where=where), gradient(other, U, where=where)
+    with pytest.raises(MatDerivError, match=r"different functions.*one at a time"):
         lambdify([d1, d2])
 
 

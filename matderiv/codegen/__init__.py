@@ -35,6 +35,24 @@ from .inputs import Inputs
 from .normalise import normalise
 
 
+def _defined_twice(symbol: Any, first: Any, second: Any) -> str:
+    """Two derivations that give one name two definitions: an adjoint of two different
+    functions (each derivation names its own h̄ₜ), or two programs."""
+    of = [getattr(item, "of", None) for item in (first, second)]
+    user = getattr(first, "where", None) or {}
+    if symbol not in user and of[0] is not None and of[0] != of[1]:
+        return (
+            f"{symbol} is defined twice, differently, in the derivations given to lambdify: "
+            f"they differentiate different functions, {fmt(of[0])} and {fmt(of[1])}, and "
+            f"each names its own adjoints ({symbol} of each); lambdify them one at a "
+            "time, or differentiate one function (their sum, for the sum's gradient)."
+        )
+    return (
+        f"{symbol} is defined twice, differently, in the derivations given to lambdify: "
+        "they come from different programs (where=); derive them from the same one."
+    )
+
+
 def _targets(target: Any) -> tuple[list[Any], dict[Any, Any]]:
     items = list(target) if isinstance(target, (list, tuple)) else [target]
     if not items:
@@ -43,14 +61,13 @@ def _targets(target: Any) -> tuple[list[Any], dict[Any, Any]]:
         )
     outputs: list[Any] = []
     definitions: dict[Any, Any] = {}
+    owner: dict[Any, Any] = {}  # symbol -> the item that defined it first
     for item in items:
         for symbol, value in (getattr(item, "definitions", None) or {}).items():
             if symbol in definitions and definitions[symbol] != value:
-                raise MatDerivError(
-                    f"{symbol} is defined twice, differently, in the derivations given to "
-                    "lambdify; derive them from the same program."
-                )
+                raise MatDerivError(_defined_twice(symbol, owner[symbol], item))
             definitions[symbol] = value
+            owner.setdefault(symbol, item)
         expr = getattr(item, "result", item)
         outputs.append(
             sympified(
