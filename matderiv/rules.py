@@ -141,8 +141,10 @@ def d_matrix_element(node: Any) -> tuple[Term, ...]:
     if not is_scalar_shape(shape_of(parent)):
         raise UnsupportedNode(
             f"element {node} of the {fmt_shape(shape_of(parent))} matrix {parent}: only "
-            "the entry of a 1 x 1 matrix is supported. Hint: write e_iᵀ A e_j with unit "
-            "vectors instead."
+            "the entry of a 1 x 1 matrix is supported. Hint: if you wrote the entry of "
+            "a 1 x 1 product, (x.T*A*x)[0, 0], with numeric sizes SymPy writes it out "
+            "entry by entry: write sp.Trace(x.T*A*x) or the 1 x 1 product itself; for an "
+            "entry of a larger matrix, write e_iᵀ A e_j with unit vectors e_i, e_j."
         )
     return (Term(parent, Sandwich(SCALAR)),)
 

@@ -377,3 +377,13 @@ def test_messages_name_nodes_in_words_not_sympy_classes() -> None:
         derive(x.T * A * x, A * x)
     with pytest.raises(MatDerivError, match=r"but A x is \(n × 1\)"):
         hessian(A * x, x)
+
+
+def test_an_entry_sympy_wrote_out_with_numeric_sizes_gets_the_trace_hint() -> None:
+    """With numeric sizes SymPy writes (eᵀe)[0, 0] out as a sum of W[i, j] entries; the
+    hint only said to write e_iᵀ A e_j, for an entry the user never wrote."""
+    W, x = sp.MatrixSymbol("W", 3, 3), sp.MatrixSymbol("x", 3, 1)
+    e = W * x
+    with pytest.raises(UnsupportedNode, match=r"element W\[.*write sp\.Trace\(x\.T\*A\*x\)"):
+        gradient((e.T * e)[0, 0], W)
+    assert check_derivation(gradient(sp.Trace(e.T * e), W), {}) < 1e-6
