@@ -227,9 +227,11 @@ def test_a_singular_matrix_raises_like_numpy() -> None:
 
 
 def test_a_compilation_failure_is_a_backend_error() -> None:
+    if np.dtype(np.longdouble).itemsize <= 8:
+        pytest.skip("long double is float64 on this platform")
     fn = lambdify(derive(x.T * A * x, x), backend="numba")
     with pytest.raises(BackendError, match=r"numba could not compile"):
-        fn(A=np.eye(3), x=np.ones(3, dtype=np.float16))  # numba has no float16 arrays
+        fn(A=np.eye(3), x=np.ones(3, dtype=np.longdouble))  # numba has no float128 arrays
 
 
 def test_sizes_and_shape_checks_are_the_numpy_backends() -> None:
