@@ -194,7 +194,7 @@ def hessian_command(
             d = hvp(program.expr, variable, V, **kwargs)
         else:
             d = hessian(program.expr, variable, **kwargs)
-        cli_io.print_derivation(d, latex, as_json, index, code, standalone)
+        cli_io.print_derivations([d], latex, as_json, index, code, standalone)
         return 0
 
     cli_io.run(debug, action, as_json)
@@ -289,7 +289,7 @@ def example_command(
         d = derive(ex.expr, ex.wrt, ex.layout, names=ex.names)
     if not latex:
         cli_io.console().print(Text(ex.title, style="bold"))
-    cli_io.print_derivation(d, latex, False, index)
+    cli_io.print_derivations([d], latex, False, index)
 
 
 def main() -> None:

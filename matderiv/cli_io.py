@@ -88,17 +88,6 @@ def usage_error(ctx: typer.Context, message: str) -> None:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def print_derivation(
-    d: Derivation,
-    latex: bool,
-    as_json: bool,
-    index: bool,
-    code: str | None = None,
-    standalone: bool = False,
-) -> None:
-    print_derivations([d], latex, as_json, index, code, standalone)
-
-
 def print_derivations(
     ds: list[Derivation],
     latex: bool,

@@ -26,12 +26,11 @@ def sums_to_one(m: Comparison) -> Found:
     """Right only when the entries of an input vector y (not the variable) sum to 1:
     compared at the trial points with y replaced by |y|/Σ|y|, a probability vector."""
     for y in _input_vectors(m):
-        points = tuple({**p, y: _probabilities(p[y])} for p in m.trials.points)
+        normalised = m.trials.with_points(
+            tuple({**p, y: _probabilities(p[y])} for p in m.trials.points)
+        )
         try:
-            err = relative_error(
-                m.trials.with_points(points).values(m.candidate),
-                m.trials.with_points(points).values(m.result),
-            )
+            err = relative_error(normalised.values(m.candidate), normalised.values(m.result))
         except (MatDerivError, ValueError):
             continue
         if err < RTOL:

@@ -349,12 +349,7 @@ class Mistakes(Comparison):
                 continue  # a 1 x 1 matrix is symmetric: nothing to assume
             if not all(matrix in p for p in self.trials.points):
                 continue  # neither f nor the candidate uses it: no value to symmetrise
-            yield (
-                matrix,
-                self.trials.with_points(
-                    tuple({**p, matrix: (p[matrix] + p[matrix].T) / 2} for p in self.trials.points)
-                ),
-            )
+            yield matrix, self.trials.symmetrised([matrix])
 
 
 def sum_of(parts: list[Any]) -> Any:

@@ -25,3 +25,14 @@ def is_generated_name(name: str) -> bool:
     define step called v_k that is neither a user's name nor a where= symbol is one.
     """
     return _GENERATED.fullmatch(name) is not None
+
+
+def adjoint_note(name: str) -> str | None:
+    """For an unknown name that looks like an adjoint a program generates (hbar_1, h̄₁:
+    ``program.Namer``'s accent "bar"), what to do; None for other names."""
+    if "\u0304" not in name and re.search(r"bar(?:_|\d|$)", name) is None:
+        return None
+    return (
+        f"{name} looks like an adjoint that a program generates: on the command line add "
+        "--program (in Python, pass the definitions as where=)"
+    )

@@ -78,6 +78,15 @@ class Trials:
     def with_points(self, points: tuple[dict[Any, Any], ...]) -> Trials:
         return Trials(points, self.program)
 
+    def symmetrised(self, matrices: Any) -> Trials:
+        """The points with each of ``matrices`` (square, where a point has it) replaced
+        by its symmetric part (M + Mᵀ)/2."""
+        return self.with_points(
+            tuple(
+                {**p, **{M: (p[M] + p[M].T) / 2 for M in matrices if M in p}} for p in self.points
+            )
+        )
+
     def scaled(self, factor: float) -> Trials:
         """The points with every matrix value times ``factor`` > 0: invertible, positive
         and definite values stay so (and as well conditioned); sizes and scalars stay."""

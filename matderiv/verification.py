@@ -165,11 +165,7 @@ def verify(
     except UndefinedAtPoints as exc:
         trials, undefined = Trials(()), exc
     if assumed:
-        trials = trials.with_points(
-            tuple(
-                {**p, **{M: (p[M] + p[M].T) / 2 for M in assumed if M in p}} for p in trials.points
-            )
-        )
+        trials = trials.symmetrised(assumed)
     checker = Checker(cand, d, trials)
     # without points, only what needs no numbers
     equality = checker.equality if undefined is None else checker.symbolic_equality

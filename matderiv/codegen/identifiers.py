@@ -30,13 +30,8 @@ def identifiers(names: list[str], taken: set[str]) -> list[str]:
 
 
 def _usable(name: str) -> bool:
-    return (
-        name.isidentifier()
-        and name.isascii()
-        and not name.startswith("_")
-        and not keyword.iskeyword(name)
-        and name not in RESERVED
-    )
+    """A name ``identifier`` keeps as it is (when it is not taken)."""
+    return identifier(name, set()) == name
 
 
 def identifier(name: str, taken: set[str]) -> str:

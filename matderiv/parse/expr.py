@@ -28,6 +28,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..canon import from_power
 from ..errors import MatDerivError, ParseError, ShapeMismatch
+from ..naming import adjoint_note
 from ..nodes import AsScalar
 from ..norms import norm
 from ..shapes import is_matrix, is_scalar_shape, shape_of
@@ -158,11 +159,9 @@ class _Build(Transformer_NonRecursive):
                 f"Definitions run in order, each using the names defined before it: define "
                 f"{token} first (a program has no cycles)."
             )
-        if re.search(r"bar(?:_|\d|$)", str(token)):  # hbar_1: an adjoint of a program
-            hint += (
-                f" {token} looks like an adjoint that a program generates: on the command "
-                "line add --program (in Python, pass the definitions as where=)."
-            )
+        adjoint = adjoint_note(str(token))
+        if adjoint is not None:
+            hint += f" {adjoint}."
         raise ParseError(
             f"unknown symbol '{token}':\n{caret(self.text, token.start_pos)}\n"
             f"Declare its shape: on the command line in --shapes (--shapes '{token}: n x m', "

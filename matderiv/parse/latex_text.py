@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 
 from ..errors import ParseError
+from ..naming import adjoint_note
 from .latex_grammar import ACCENTS, BAR_CLOSE, BAR_OPEN, NORM_CLOSE, NORM_OPEN, STYLES
 from .limits import MAX_DEPTH, MAX_LENGTH
 
@@ -242,10 +243,8 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> str:
     if loose and loose not in close:
         close.insert(0, loose)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    if "\u0304" in name or re.search(r"bar(?:_|\d|$)", name):  # h̄₁, hbar_1: an adjoint
-        hint = (
-            f"; {name} looks like an adjoint that a program generates: on the command line "
-            "add --program (in Python, pass the definitions as where=)"
-        )
+    adjoint = adjoint_note(name)
+    if adjoint is not None:
+        hint = f"; {adjoint}"
     listing = f" (known: {', '.join(known)})" if 0 < len(known) <= 12 else ""
     return f"unknown {kind} {name!r}{hint}{listing}"
