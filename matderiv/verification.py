@@ -173,7 +173,7 @@ def verify(
         found = step()
         if found is not None:
             if found.kind == "wrong-shape" and order == 1:
-                found = _in_other_layout(found, candidate, expr, wrt, names, where, seed)
+                found = _in_other_layout(found, candidate, expr, wrt, names, where, seed, assumed)
             return _with_assumption(found, assumed)
     if undefined is not None:
         message = f"the candidate could not be confirmed: {undefined}"
@@ -217,6 +217,7 @@ def _in_other_layout(
     names: Mapping[str, Any] | None,
     where: Mapping[Any, Any] | None,
     seed: int,
+    assumed: list[Any],
 ) -> Verdict:
     """A candidate of the wrong shape that has the other layout's shape is wrong there
     too (else it would be "other-layout"): say what is wrong with it there, where the
@@ -225,7 +226,9 @@ def _in_other_layout(
     if not shapes_equal(found.details["candidate_shape"], d.shape[::-1]):
         return found
     other = "denominator" if d.layout == "numerator" else "numerator"
-    there = verify(candidate, expr, wrt, other, names=names, where=where, seed=seed)
+    there = verify(
+        candidate, expr, wrt, other, names=names, where=where, seed=seed, symmetric=assumed
+    )
     if there.ok or there.kind in ("wrong-shape", "ill-formed", "other-layout"):
         return found
     head, note = found.message, found.message.find(" Note: ")

@@ -1047,3 +1047,7 @@ def test_constants_may_be_declared_symmetric() -> None:
     assert not wrong and "assumed" not in wrong.message
     with pytest.raises(MatDerivError, match="variable A cannot be assumed symmetric"):
         verify("2 * A", sp.Trace(A * A), A, symmetric=[A])
+    # the diagnosis in the other layout, where a wrong-shape candidate's shape fits,
+    # keeps the assumption (it said "right only if A is symmetric" as well)
+    shaped = verify("3 * x.T @ A", x.T * A * x, x, "denominator", symmetric=[A])
+    assert shaped.kind == "wrong-shape" and shaped.details["other_layout"]["kind"] == "factor"
