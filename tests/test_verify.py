@@ -1047,6 +1047,8 @@ def test_constants_may_be_declared_symmetric() -> None:
     assert not wrong and "assumed" not in wrong.message
     with pytest.raises(MatDerivError, match="variable A cannot be assumed symmetric"):
         verify("2 * A", sp.Trace(A * A), A, symmetric=[A])
+    with pytest.raises(MatDerivError, match="symmetric= takes square MatrixSymbols"):
+        verify("2 * A @ x", x.T * A * x, x, symmetric=[x])
     # the diagnosis in the other layout, where a wrong-shape candidate's shape fits,
     # keeps the assumption (it said "right only if A is symmetric" as well)
     shaped = verify("3 * x.T @ A", x.T * A * x, x, "denominator", symmetric=[A])
