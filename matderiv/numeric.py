@@ -30,7 +30,13 @@ from .nodes import (
     Vec,
 )
 from .numeric_functions import call_numpy, numpy_lambda
-from .numeric_inputs import bind, check_values, normalise_values, problem_symbols
+from .numeric_inputs import (
+    bind,
+    check_values,
+    normalise_values,
+    problem_symbols,
+    refuse_defined,
+)
 from .numeric_walk import Env, evaluates, run
 from .program import check_where
 from .render.unicode import fmt
@@ -312,6 +318,7 @@ def evaluate(
         target, lambda: f"evaluate takes a Derivation or a SymPy expression, got {target!r}"
     )
     if definitions:
+        refuse_defined(values, definitions)
         values = dict(values)
         checked = problem  # the problem's inputs bound and checked once, not per step:
         for symbol, definition in definitions.items():  # (quadratic in the steps)

@@ -17,6 +17,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import EvaluationError
+from .render.unicode import fmt
 
 _NUMERIC_KINDS = "biufc"  # bool, signed and unsigned int, float, complex
 
@@ -41,6 +42,19 @@ def problem_symbols(target: Any) -> set[Any]:
         if isinstance(part, sp.Basic):
             found |= {s for s in part.free_symbols if isinstance(s, sp.MatrixSymbol)}
     return found - set(where)
+
+
+def refuse_defined(values: Mapping[Any, Any], definitions: Mapping[Any, Any]) -> None:
+    """A value given for a symbol the program defines would be ignored: refuse it."""
+    by_name = {str(s): s for s in definitions}
+    for key in values:
+        symbol = by_name.get(key) if isinstance(key, str) else key
+        if symbol in definitions:
+            raise EvaluationError(
+                f"a value was given for {symbol}, which the program defines "
+                f"({symbol} := {fmt(definitions[symbol])}): evaluate computes it from the "
+                f"inputs and would ignore the value given. Remove {symbol} from the values."
+            )
 
 
 def normalise_values(values: Mapping[Any, Any], symbols: set[Any]) -> dict[Any, Any]:

@@ -64,6 +64,7 @@ def random_values(
     positive: set[Any] | None = None,
     *,
     symmetric: set[Any] | None = None,
+    where: Mapping[Any, Any] | None = None,
 ) -> dict[Any, Any]:
     """Random float64 values for every MatrixSymbol of ``expr`` at the sizes ``dims``,
     and for its scalar Symbols that are not sizes (s in s·xᵀx: in [0.5, 1.5], so that
@@ -75,6 +76,8 @@ def random_values(
     positive   symbols with entries in [0.5, 2] (for log, sqrt, ...).
     symmetric  square symbols drawn symmetric positive definite (``spd_matrix``):
                only for identities that hold only for symmetric matrices.
+    where      a program ({symbol: definition}): its symbols are computed, not given,
+               and get no value (the others get the values they would get without it).
     The rest get standard normal entries.
     """
     definite = needs_definite(expr) if definite is None else definite
@@ -99,7 +102,7 @@ def random_values(
     for symbol in sorted(expr.free_symbols, key=str):
         if isinstance(symbol, sp.Symbol) and symbol not in sizes:
             values[symbol] = float(rng.uniform(0.5, 1.5))
-    return values
+    return {k: v for k, v in values.items() if k not in (where or {})}
 
 
 def numeric_jacobian(
@@ -262,7 +265,9 @@ def check_derivation(
     for _ in range(trials):
         # the variable too: d.of may not use it (its derivative is then a zero matrix)
         source = sp.Tuple(d.of, d.result, parse_wrt(d.wrt).symbol, *d.definitions.values())
-        values = random_values(source, dims, rng, definite, positive, symmetric=symmetric)
+        values = random_values(
+            source, dims, rng, definite, positive, symmetric=symmetric, where=d.definitions
+        )
         if d.mode in ("hessian", "hvp"):
             err, scale = _second_order_error(d, values, dims)
         else:

@@ -31,8 +31,8 @@ def call(fn, env):
     return fn(**{str(k): val for k, val in env.items() if str(k) in params})
 
 
-def env_for(*exprs, seed=0, dims=DIMS):
-    values = random_values(sp.Tuple(*exprs), dims, np.random.default_rng(seed))
+def env_for(*exprs, seed=0, dims=DIMS, where=None):
+    values = random_values(sp.Tuple(*exprs), dims, np.random.default_rng(seed), where=where)
     return {**values, **dims}
 
 
@@ -295,7 +295,7 @@ def test_products_of_one_matrix_with_eight_or_more_inputs_are_batched(T) -> None
     body = d.to_code().split("def f(")[1]
     # W x_1, ..., W x_T: one product with [x_1 ... x_T] from T = 8 (BATCH_MIN) on
     assert body.count("W.T.dot(") + body.count(".dot(W)") == (1 if T >= 8 else T)
-    env = env_for(L, *where.values(), dims=dims, seed=T)
+    env = env_for(L, *where.values(), dims=dims, seed=T, where=where)
     np.testing.assert_allclose(call(d.to_numpy(), env), evaluate(d, env), rtol=1e-10)
 
 
@@ -309,7 +309,7 @@ def test_an_rnn_stacks_its_inputs_once_in_time_order(T) -> None:
     inputs = ", ".join(f"x_{t}" for t in range(1, T + 1))
     assert body.count("numpy.concatenate([x_") == 1
     assert f"numpy.concatenate([{inputs}], axis=1)" in body
-    env = env_for(L, *where.values(), dims=dims, seed=T)
+    env = env_for(L, *where.values(), dims=dims, seed=T, where=where)
     got = call(fn, env)
     want = [evaluate(gradient(L, v, where=where), env) for v in (W, U)]
     for g, w in zip(got, want, strict=True):

@@ -75,7 +75,7 @@ def test_the_rnn_gradient_matches_finite_differences() -> None:
     L, W, U, where, dims = _rnn(8)
     dW, dU = gradient(L, W, where=where), gradient(L, U, where=where)
     fast = lambdify([dW, dU], backend="numba")
-    env = env_for(L, *where.values(), dims=dims, seed=2)
+    env = env_for(L, *where.values(), dims=dims, seed=2, where=where)
     got_w, got_u = call(fast, env)
     np.testing.assert_allclose(got_w, evaluate(dW, env), rtol=1e-10)
     np.testing.assert_allclose(got_u, evaluate(dU, env), rtol=1e-10)

@@ -265,3 +265,17 @@ def test_a_row_vector_may_be_given_as_a_1d_array() -> None:
     want = 2 * 6.0 * np.arange(1.0, 4.0).reshape(3, 1)
     np.testing.assert_allclose(evaluate(d, values), want)
     np.testing.assert_allclose(lambdify(d)(r=np.arange(1.0, 4.0), v=np.ones(3)), want)
+
+
+@pytest.mark.parametrize("key", ["symbol", "name"])
+def test_a_value_for_a_symbol_the_program_defines_is_refused(key) -> None:
+    W, u = sp.MatrixSymbol("W", 3, 3), sp.MatrixSymbol("u", 3, 1)
+    h, c = sp.MatrixSymbol("h", 3, 1), sp.MatrixSymbol("c", 3, 1)
+    d = gradient(c.T * h, W, where={h: (W * u).applyfunc(sp.tanh)})
+    values = {W: rng.standard_normal((3, 3)), u: rng.standard_normal((3, 1))}
+    values[c] = rng.standard_normal((3, 1))
+    given = {**values, (h if key == "symbol" else "h"): np.ones((3, 1))}
+    with pytest.raises(EvaluationError, match=r"given for h, which the program defines"):
+        evaluate(d, given)
+    delta = values[c] * (1 - np.tanh(values[W] @ values[u]) ** 2)  # the gradient without h
+    assert np.allclose(evaluate(d, values), delta @ values[u].T)

@@ -802,11 +802,11 @@ def test_hvp_through_a_program_names_its_root_p() -> None:
     assert result.kind == "result" and "∂p/∂U" in fmt(result.lhs)
     # the result line entry by entry against the matrix form, over the whole program
     values = _inputs(d, np.random.default_rng(3), shift=0.0)
+    want = np.atleast_2d(evaluate(d, values))
     for symbol, definition in d.definitions.items():
         values[str(symbol)] = evaluate(_sized(definition), values)
     for step in d.steps_of_kind("define"):  # the intermediates v_k the lines use
         values[step.lhs] = evaluate(_sized(step.expr), values)
-    want = np.atleast_2d(evaluate(d, values))
     _, element = _lhs_parts(result)
     cache: dict = {}
     for env in _assignments(element):

@@ -104,7 +104,7 @@ def test_a_long_program_compiles_outlined_and_agrees(T) -> None:
     assert len(forward) == T and len(set(forward)) == 1 and forward[0].startswith("_f_s")
     namespace: dict = {}
     exec(compile(source, "<pasted>", "exec"), namespace)
-    env = env_for(L, *where.values(), dims=dims, seed=3)
+    env = env_for(L, *where.values(), dims=dims, seed=3, where=where)
     np.testing.assert_allclose(call(namespace["f"], env), evaluate(dW, env), rtol=1e-10)
     assert len(namespace[forward[0]].signatures) == 1  # compiled once for all T steps
     fast = lambdify([dW, dU], backend="numba")

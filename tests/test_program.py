@@ -174,7 +174,8 @@ def test_sums_over_steps_print_in_step_order() -> None:
 def test_lambdify_runs_the_program() -> None:
     L, where, _ = rnn(4)
     d = gradient(L, W, where=where)
-    values = random_values(sp.Tuple(L, *where.values()), DIMS, np.random.default_rng(3))
+    rng = np.random.default_rng(3)
+    values = random_values(sp.Tuple(L, *where.values()), DIMS, rng, where=where)
     env = {**values, **DIMS}
     fn = matderiv.lambdify(d)
     params = inspect.signature(fn).parameters

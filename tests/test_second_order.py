@@ -127,7 +127,8 @@ def test_hessian_through_a_program() -> None:
     where = {h1: (U.T * x).applyfunc(sp.tanh), h2: (U.T * h1).applyfunc(sp.tanh)}
     L = c.T * h2
     H = hessian(L, U, where=where)
-    values = random_values(sp.Tuple(L, *where.values()), DIMS, np.random.default_rng(4))
+    rng = np.random.default_rng(4)
+    values = random_values(sp.Tuple(L, *where.values()), DIMS, rng, where=where)
     env = {**values, **DIMS}
     grad = gradient(L, U, where=where)
     # finite differences of the gradient program
