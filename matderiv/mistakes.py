@@ -24,7 +24,7 @@ from .layout import parse_wrt
 from .nodes import CommutationMatrix, Vec
 from .render.unicode import fmt
 from .scalarize import scalarize
-from .shapes import dims_equal, shape_of, walk
+from .shapes import dimension_symbols, dims_equal, is_matrix, shape_of, walk
 from .trials import Trials, best_factor, relative_error
 
 RTOL = 1e-7
@@ -283,6 +283,15 @@ class Mistakes(Comparison):
         missing = self._missing_scalar()
         if missing is None and all(r.size < 2 for r in res):
             return None  # any two numbers are proportional: nothing to report
+        if missing is not None and missing.free_symbols <= self._sizes():
+            return (  # 1/n: constant at each size, the trials' sizes differ
+                "factor",
+                f"the {self.thing} is {fmt(missing)} times the candidate: a factor "
+                "that depends only on the sizes is off (a mean where the derivative is "
+                f"of a sum, or the other way round). The {self.thing} is "
+                f"{self.shown_result}.",
+                {"factor": missing},
+            )
         if missing is not None:
             found = f"the {self.thing} is {fmt(missing)} times the candidate"
         else:
@@ -302,6 +311,8 @@ class Mistakes(Comparison):
         t, candidate_factors = scalar_and_matrices(self.candidate)
         if s == 1 and t == 1:
             return None
+        if not all(any(is_matrix(f) for f in fs) for fs in (result_factors, candidate_factors)):
+            return None  # a scalar: its ratio is all there is
         values = self.trials.values(matmul(*result_factors))
         others = self.trials.values(matmul(*candidate_factors))
         q = proportional(others, values)
@@ -309,6 +320,11 @@ class Mistakes(Comparison):
             return None
         q = sp.nsimplify(q, tolerance=1e-8, rational=True)
         return named(s / (q * t), self.derivation.names)
+
+    def _sizes(self) -> set[Any]:
+        """The symbols of the problem's sizes (n for an n x 1 x)."""
+        d = self.derivation
+        return dimension_symbols(d.of, parse_wrt(d.wrt).symbol, self.candidate)
 
     def _symmetric(self) -> Found:
         """Right only when a square matrix is symmetric: a constant (2Ax for xᵀAx), else

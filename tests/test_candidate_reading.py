@@ -427,3 +427,19 @@ def test_an_unknown_name_in_math_notation_is_named() -> None:
     with pytest.raises(ParseError, match="unknown symbol 'z'"):
         verify("2 A^T (A z - b)", f, S["x"], "denominator")
     assert verify("2 A^T (A x - b)", f, S["x"], "denominator")
+
+
+@pytest.mark.parametrize("candidate", ["X*X + I", "X**2 + I", "X*X + I_n", "X @ X + I"])
+def test_the_syntax_with_a_latex_identity_is_not_read_as_latex(candidate: str) -> None:
+    """X*X + I was read as LaTeX, where * is the matrix product (the syntax does not
+    know I): the right X∘X + I was called wrong. The syntax's error says eye(n)."""
+    X = sp.MatrixSymbol("X", n, n)
+    f = sp.Trace(sp.OneMatrix(n, n) * sp.HadamardPower(X, 3)) / 3 + sp.Trace(X)
+    assert verify("X*X + eye(n)", f, X, "denominator")
+    with pytest.raises(ParseError, match=r"identity is eye\(n\)"):
+        verify(candidate, f, X, "denominator")
+
+
+def test_a_latex_formula_with_a_star_still_reads_as_latex() -> None:
+    # the syntax fails on ^ (not on a name): 2*A^T(Ax - b) is math, * a product
+    assert verify("2*A^T (A x - b) + 2 lambda x", RIDGE, x, "denominator")

@@ -1053,3 +1053,31 @@ def test_constants_may_be_declared_symmetric() -> None:
     # keeps the assumption (it said "right only if A is symmetric" as well)
     shaped = verify("3 * x.T @ A", x.T * A * x, x, "denominator", symmetric=[A])
     assert shaped.kind == "wrong-shape" and shaped.details["other_layout"]["kind"] == "factor"
+
+
+def test_a_wrong_derivative_by_a_one_by_one_matrix_is_diagnosed() -> None:
+    """d/dλ xᵀ(A + λI)⁻¹x = -xᵀ(A + λI)⁻²x: a candidate missing one inverse crashed the
+    search for a missing scalar factor (the result has no matrix factor)."""
+    lam = sp.MatrixSymbol("lambda", 1, 1)
+    f = x.T * (A + lam[0, 0] * sp.Identity(n)).I * x
+    inv = "inv(A + lambda*eye(n))"
+    assert verify(f"-x.T @ {inv} @ {inv} @ x", f, lam)
+    wrong = verify(f"-x.T @ {inv} @ x", f, lam)
+    assert not wrong and wrong.kind == "wrong"
+
+
+@pytest.mark.parametrize(
+    ("candidate", "of", "wrt", "factor"),
+    [
+        ("ones(m, n)/m", sp.OneMatrix(1, m) * R * sp.OneMatrix(n, 1) / (m * n), R, 1 / n),
+        ("2*R.T@(R@x - y)", (R * x - y).T * (R * x - y) / m, x, 1 / m),
+        ("2*R.T@(R@x - y)/m", (R * x - y).T * (R * x - y), x, m),
+    ],
+    ids=["sum-for-mean", "sum-for-mean-squared-error", "mean-for-sum"],
+)
+def test_a_factor_of_the_sizes_is_a_constant_factor(candidate, of, wrt, factor) -> None:
+    """1/n is constant at each size; the trials' sizes differ, and it was called a
+    ratio that changes with the variable (an outer function's derivative)."""
+    verdict = verify(candidate, of, wrt, "denominator")
+    assert verdict.kind == "factor" and verdict.details["factor"] == factor
+    assert "depends only on the sizes" in verdict.message

@@ -95,6 +95,8 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
     try:
         return parse_expression(candidate, table)
     except ParseError as syntax:
+        if "*" in candidate and str(syntax).startswith("unknown symbol"):
+            raise  # read by the syntax but for a name: LaTeX would read * as a product
         first: MatDerivError = syntax
     try:
         return parse_latex(candidate, table)

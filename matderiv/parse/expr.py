@@ -28,7 +28,6 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..canon import from_power
 from ..errors import MatDerivError, ParseError, ShapeMismatch
-from ..naming import adjoint_note
 from ..nodes import AsScalar
 from ..norms import norm
 from ..shapes import is_matrix, is_scalar_shape, shape_of
@@ -40,7 +39,7 @@ from .expr_grammar import (
     PARSER,
     STRUCTURAL,
 )
-from .expr_messages import caret, star_hint, suggest, syntax_error
+from .expr_messages import caret, star_hint, suggest, syntax_error, unknown_name_advice
 from .expr_ops import (
     apply_entrywise,
     check_power,
@@ -159,15 +158,9 @@ class _Build(Transformer_NonRecursive):
                 f"Definitions run in order, each using the names defined before it: define "
                 f"{token} first (a program has no cycles)."
             )
-        adjoint = adjoint_note(str(token))
-        if adjoint is not None:
-            hint += f" {adjoint}."
         raise ParseError(
             f"unknown symbol '{token}':\n{caret(self.text, token.start_pos)}\n"
-            f"Declare its shape: on the command line in --shapes (--shapes '{token}: n x m', "
-            f"or '{token}: 1' for a scalar), "
-            "in Python among the symbols given; a candidate of verify may use the symbols "
-            f"of the expression and of names=.{hint}"
+            f"{unknown_name_advice(str(token), hint)}"
         )
 
     # operators

@@ -5,13 +5,36 @@ operands side by side), and close matches of an unknown name."""
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..errors import ParseError, ShapeMismatch
+from ..naming import adjoint_note
 from ..shapes import dims_equal, shape_of
 from .expr_grammar import PARSER
+
+#: names of the identity in LaTeX and printed notation, which the syntax writes eye(n)
+_IDENTITY = re.compile(r"I(?:_\{?\w+\}?|_?[0-9]+|d)?|Id|\bIdentity")
+
+
+def unknown_name_advice(name: str, hint: str) -> str:
+    """What to do about an unknown name: declare it, or write the identity as eye(n);
+    ``hint`` is the close matches among the known names."""
+    if _IDENTITY.fullmatch(name):
+        return (
+            f"In this syntax the identity is eye(n), with its size: {name} is the "
+            "identity in LaTeX and in the notation matderiv prints, where * is the "
+            f"matrix product, not ∘ as here.{hint}"
+        )
+    adjoint = adjoint_note(name)
+    return (
+        f"Declare its shape: on the command line in --shapes (--shapes '{name}: n x m', "
+        f"or '{name}: 1' for a scalar), in Python among the symbols given; a candidate "
+        f"of verify may use the symbols of the expression and of names=.{hint}"
+        + (f" {adjoint}." if adjoint is not None else "")
+    )
 
 
 def caret(text: str, pos: int | None, context: int = 40) -> str:
