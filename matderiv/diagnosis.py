@@ -160,6 +160,15 @@ class Checker(Mistakes):
             return None
         other = _other_layout(d.layout)
         if shapes_equal(got, want[::-1]) and self.close(transpose(self.candidate), self.result):
+            if d.mode == "hvp":  # no layouts: shaped like the variable
+                return self.verdict(
+                    False,
+                    "transposed",
+                    f"the candidate is the transpose of the {self.thing} "
+                    f"{self.shown_result}: take its transpose. The candidate is "
+                    f"{fmt_shape(got)}; the {self.thing} is {fmt_shape(want)} "
+                    f"({label(d.description)}).",
+                )
             return self.verdict(
                 False,
                 "other-layout",

@@ -66,6 +66,17 @@ def _symbol(node: Any, args: list[Any], env: Env) -> Any:
     raise EvaluationError(f"no value given for {node}")
 
 
+@evaluates(sp.ImmutableDenseMatrix)
+def _explicit(node: Any, args: list[Any], env: Env) -> Any:
+    """A matrix written out entry by entry (sp.Matrix([[x[0, 0], 1], ...]))."""
+    entries = [np.asarray(a).reshape(()) if np.size(a) == 1 else a for a in args]
+    if any(np.ndim(e) for e in entries):
+        raise EvaluationError(
+            f"the entries of the explicit matrix {fmt(node)} are not all scalars"
+        )
+    return np.array(entries).reshape(node.shape)
+
+
 @evaluates(sp.Number, sp.NumberSymbol)
 def _number(node: Any, args: list[Any], env: Env) -> Any:
     return complex(node) if node.is_real is False else float(node)

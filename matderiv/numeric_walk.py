@@ -55,6 +55,8 @@ def _evaluator(node: Any) -> Evaluator:
 
 
 def _operands(node: Any) -> tuple[Any, ...]:
+    if isinstance(node, sp.ImmutableDenseMatrix):  # sp.Matrix([...]): its entries
+        return tuple(node)
     if isinstance(node, (ElementwiseApplyFunction,)):
         return (node.function, node.expr)
     if isinstance(node, (sp.Identity, sp.ZeroMatrix, sp.OneMatrix, CommutationMatrix, Reshape)):

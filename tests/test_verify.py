@@ -1081,3 +1081,25 @@ def test_a_factor_of_the_sizes_is_a_constant_factor(candidate, of, wrt, factor) 
     verdict = verify(candidate, of, wrt, "denominator")
     assert verdict.kind == "factor" and verdict.details["factor"] == factor
     assert "depends only on the sizes" in verdict.message
+
+
+def test_an_explicit_matrix_candidate_is_evaluated_entry_by_entry() -> None:
+    """sp.Matrix(2*x) (entries x[0, 0], ...) was an internal error naming a Tuple node."""
+    x3, A3 = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("A", 3, 3)
+    f = x3.T * A3 * x3
+    assert verify(sp.ImmutableMatrix(A3 + A3.T) * x3, f, x3, "denominator")
+    assert not verify(sp.Matrix(2 * x3), f, x3, "denominator")
+    zero = verify(sp.zeros(3, 1), f, x3, "denominator")
+    assert zero.kind == "wrong" and "0 at every random point" in zero.message
+    assert verify(sp.Matrix(2 * x3), x3.T * x3, x3, "denominator")
+    assert np.array_equal(evaluate(sp.Matrix([[1, 2], [3, 4]]), {}), [[1, 2], [3, 4]])
+
+
+def test_a_transposed_hvp_is_transposed_not_a_layout() -> None:
+    """An HVP is shaped like the variable in either layout; the diagnosis of its
+    transpose spoke of the numerator- and denominator-layout forms."""
+    W = sp.MatrixSymbol("W", m, n)
+    f = sp.Trace(R * A * R.T)  # R: m x n, ∇f = R (A + Aᵀ), H vec(W) = W (A + Aᵀ)
+    assert verify("W @ (A + A.T)", f, R, order=2, direction=W)
+    verdict = verify("(A + A.T) @ W.T", f, R, order=2, direction=W)
+    assert verdict.kind == "transposed" and "layout" not in verdict.message
