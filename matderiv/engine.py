@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -228,6 +229,10 @@ def _refuse_entry_sums(graph: Any) -> None:
     )
 
 
+#: what a display name cannot hold: it prints as one symbol and is read back as one
+_NOT_IN_A_NAME = re.compile(r"[\s+\-*/@()\[\],;=:'\"]+")
+
+
 def _check_names(names: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
     """Display names are non-empty strings for SymPy expressions, and no symbol of
     the expression is called that (the steps would show two things as one).  A symbol
@@ -238,6 +243,12 @@ def _check_names(names: Mapping[str, Any], taken: set[str]) -> dict[str, Any]:
             raise MatDerivError(
                 f"names= maps display names (non-empty strings) to subexpressions; "
                 f"got the key {key!r}"
+            )
+        if _NOT_IN_A_NAME.search(key):
+            raise MatDerivError(
+                f"names[{key!r}]: a display name is one word, without spaces or operators "
+                f"(it is printed as a symbol, and a candidate of verify may use it): e.g. "
+                f"{_NOT_IN_A_NAME.sub('_', key).strip('_')!r}"
             )
         if not isinstance(value, sp.Basic):
             raise MatDerivError(f"names[{key!r}] must be a SymPy expression, got {value!r}")

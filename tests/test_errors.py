@@ -234,6 +234,8 @@ def test_a_zeroth_matrix_power_is_the_identity(layout) -> None:
         ({"": X * X}, "non-empty strings"),
         ({X: X * X}, "non-empty strings"),
         ({"h": 3}, "must be a SymPy expression"),
+        ({"my h": X * X}, r"one word, without spaces.*e\.g\. 'my_h'"),  # was accepted
+        ({"h(t)": X * X}, r"one word.*e\.g\. 'h_t'"),
     ],
 )
 def test_display_names_must_not_repeat_a_symbol_or_be_empty(names, says) -> None:
