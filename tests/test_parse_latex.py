@@ -606,9 +606,8 @@ def test_the_matlab_solve_hint_is_only_for_a_backslash_between_operands() -> Non
     S = parse_shapes("A: n x n, b: n")
     with pytest.raises(ParseError, match="MATLAB"):
         parse_latex(r"A\b", S)
-    with pytest.raises(ParseError) as refused:
-        parse_latex(r"A b \label{eq:1}", S)
-    assert "MATLAB" not in str(refused.value)
+    # a label after the formula is dropped (it was refused, and named MATLAB's solve)
+    assert parse_latex(r"A b \label{eq:1}", S) == S["A"] * S["b"]
 
 
 def test_vector_powers_quotients_and_a_declared_sigma_read_as_papers_mean_them() -> None:
@@ -648,3 +647,37 @@ def test_a_norms_scripts_in_either_order_and_font(norm: str) -> None:
     assert verify(r"2A^\top(Ax - b)", parse_latex(norm, S), S["x"], "denominator")
     frobenius = parse_latex(r"\lVert X\rVert^{2}_{\mathrm{F}}", S)
     assert verify("2 X", frobenius, S["X"], "denominator")
+
+
+_LS_A = sp.MatrixSymbol("A", pm, pn)
+_LS_x, _LS_b = sp.MatrixSymbol("x", pn, 1), sp.MatrixSymbol("b", pm, 1)
+_LEAST_SQUARES = (_LS_A * _LS_x - _LS_b).T * (_LS_A * _LS_x - _LS_b)
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        r"\begin{equation} 2A^T(Ax-b) \end{equation}",
+        r"\begin{equation*}\label{eq:grad} 2A^T(Ax-b) \end{equation*}",
+        r"\begin{align*} \nabla f &= 2A^T(Ax-b) \end{align*}",
+        r"2A^T(Ax-b) \label{eq:1} \nonumber",
+        r"2A^T(Ax-b) \quad \text{(by the chain rule)}",
+        r"2A^T(Ax-b), \qquad \text{by the chain rule.}",
+        r"2A^\mathrm{T}(Ax-b)",
+        r"2 \mathbf{A}^\mathsf{T}(\mathbf{A}\mathbf{x}-\mathbf{b})",
+        r"2((Ax-b)^\text{T} A)^\text{T}",
+    ],
+)
+def test_a_formula_pasted_from_a_paper_reads(pasted: str) -> None:
+    """Equation environments, labels, a remark in \\text after the formula and a
+    transpose's T in a font without braces were refused (or the remark read as a
+    product of symbols)."""
+    assert verify(pasted, _LEAST_SQUARES, _LS_x, "denominator")
+
+
+def test_a_function_name_in_bold_reads_as_the_function() -> None:
+    W, x = sp.MatrixSymbol("W", pn, pn), sp.MatrixSymbol("x", pn, 1)
+    f = sp.OneMatrix(1, pn) * (W * x).applyfunc(lambda t: 1 / (1 + sp.exp(-t)))
+    s = r"\boldsymbol{\sigma}(Wx)"
+    assert verify(rf"({s} \odot (1 - {s})) x^T", f, W, "denominator")
+    assert not verify(rf"({s} \odot (1 - {s})) x", f, W, "denominator")

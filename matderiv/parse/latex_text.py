@@ -60,7 +60,7 @@ def prepare(text: str) -> str:
         for i in range(equals[0] + 1):
             if chars[i] != "\n":
                 chars[i] = " "
-    prepared = _subscript_first("".join(chars))
+    prepared = _subscript_first(_unstyled("".join(chars)))
     if not prepared.strip():
         raise LocatedError("nothing to parse: the formula is empty", len(text))
     return prepared
@@ -117,11 +117,57 @@ def _subscript_first(text: str) -> str:
     return _POWER_THEN_SUBSCRIPT.sub(lambda m: m[1] + m[3] + m[2], text)
 
 
+#: a transpose's T in a font without braces around it, ^\mathrm{T}; a function's name
+#: in a font, \boldsymbol{\sigma}(...): the letter or command alone
+_STYLED_T = re.compile(r"(?<=\^)\s*\\(?:mathrm|mathsf|text|textrm|rm|mathit)\s*\{\s*(T)\s*\}")
+_STYLED_FUNCTION = re.compile(
+    r"\\(?:boldsymbol|bm|mathbf|mathrm|mathit)\s*\{\s*(\\[A-Za-z]+)\s*\}(?=\s*(?:\(|\\left\b))"
+)
+
+
+def _unstyled(text: str) -> str:
+    """^\\mathrm{T} as ^T, \\boldsymbol{\\sigma}( as \\sigma(; the same length."""
+    for pattern in (_STYLED_T, _STYLED_FUNCTION):
+        text = pattern.sub(lambda m: m[1].center(len(m[0])), text)
+    return text
+
+
+#: equation environments around the formula (align's & too), labels and tags anywhere
+_ENVIRONMENT = re.compile(
+    r"\\(?:begin|end)\s*\{\s*(?:equation|displaymath|math|gather|align|multline|flalign)"
+    r"\*?\s*\}"
+)
+_LABEL = re.compile(r"\\(?:label|tag\*?|eqref)\s*\{[^{}]*\}|\\(?:nonumber|notag)\b")
+#: a remark after the formula: \quad \text{(by the chain rule)}
+_REMARK = re.compile(
+    r"(?:\\[,;:! ]|\\q?quad\b|~|\s|,)*\\(?:text|mbox|textrm)\s*\{[^{}]*\}\s*[.,;]?\s*$"
+)
+
+
+def _blank(chars: list[str], start: int, end: int) -> None:
+    for i in range(start, end):
+        if chars[i] != "\n":
+            chars[i] = " "
+
+
 def _strip_delimiters(chars: list[str]) -> None:
-    """Blank out $ signs, \\[ \\] or \\( \\) around the formula, and a final . or ,"""
+    """Blank out $ signs, \\[ \\] or \\( \\) around the formula, an equation environment
+    around it, labels and tags, a remark in \\text after it, and a final . or ,"""
     for i, c in enumerate(chars):
         if c == "$":
             chars[i] = " "
+    text = "".join(chars)
+    environments = list(_ENVIRONMENT.finditer(text))
+    for found in (*environments, *_LABEL.finditer(text)):
+        _blank(chars, found.start(), found.end())
+    if any("align" in found[0] for found in environments):
+        chars[:] = [" " if c == "&" else c for c in chars]
+    text = "".join(chars)
+    remark = _REMARK.search(text)
+    if remark is not None:
+        before = text[: remark.start()].rstrip()
+        if before and before[-1] not in "^_":  # x^\text{T} is no remark
+            _blank(chars, remark.start(), remark.end())
     text = "".join(chars)
     for opening, closing in (("\\[", "\\]"), ("\\(", "\\)")):
         head, tail = len(text) - len(text.lstrip()), len(text.rstrip())
