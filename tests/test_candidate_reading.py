@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 import sympy as sp
+from rich.console import Console
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from matderiv import MatDerivError, ParseError, derive, gradient, verify
+from matderiv import MatDerivError, ParseError, derive, gradient, hessian, verify
 from matderiv.parse.candidate import parse_candidate
 from matderiv.parse.expr import parse_expression
 from matderiv.parse.latex import parse_latex
@@ -368,6 +369,11 @@ def test_greek_names_print_and_read_as_greek_letters() -> None:
     d = gradient(g, mu)
     assert "Σ" in str(d) and "Sigma" not in str(d)
     assert verify(fmt(d.result), g, mu, "denominator")
+    # a Hessian's label: its ᵀ hid the second mu from the Greek letters (∂²f/∂μ∂muᵀ)
+    with Console(width=100, record=True) as console:
+        console.print(hessian(g, mu))
+    shown = console.export_text()
+    assert "∂²f/∂μ∂μᵀ" in shown and "∂mu" not in shown and "∂ mu" not in shown
 
 
 def test_sech_squared_is_tanh_prime() -> None:

@@ -12,11 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matderiv import (
+    MatDerivError,
     ParseError,
     ShapeMismatch,
     commutation,
     derive,
     diag,
+    gradient,
     logsumexp,
     softmax,
     vec,
@@ -367,13 +369,14 @@ def test_softmax_of_a_matrix_says_what_vec_would_mean(name: str) -> None:
 
 
 def test_small_messages_point_at_the_place() -> None:
-    """A matrix exponent had no caret; a Greek name in a declaration only 'bad shape
-    declaration' (LaTeX input reads α, the declarations do not)."""
+    """A matrix exponent had no caret; a name that is no identifier in a declaration
+    only 'bad shape declaration' (α is alpha now)."""
     with pytest.raises(ParseError) as info:
         parse_expression("c ^ h0", S)
     assert "exponents must be numbers" in str(info.value) and "\n    ^" in str(info.value)
-    with pytest.raises(ParseError, match="a name is an ASCII identifier"):
-        parse_shapes("α: n")
+    with pytest.raises(ParseError, match=r"a name is an identifier .* e\.g\. h_1 for h₁"):
+        parse_shapes("h₁: n")
+    assert set(parse_shapes("α: n")) == {"alpha"}
 
 
 @pytest.mark.parametrize(
@@ -395,3 +398,30 @@ def test_the_printed_operators_are_read_in_the_syntax(mixed: str, plain: str) ->
     want = scalarize(parse_expression(plain, S))
     assert scalarize(parse_expression(mixed, S)) == want
     assert scalarize(parse_candidate(mixed, sp.Tuple(*S.values()), {})) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("sum(tanh(X @ W + b.T))", r"write ones\(m, 1\) @ b\.T to add the row b\.T"),
+        ("sum(tanh(X @ W + 2*c))", r"write \(2 \* c\) @ ones\(k, 1\)\.T to add the column"),
+        ("x.T @ A.I @ x", r"Write inv\(A\) for the inverse A⁻¹ \(SymPy's A\.I\)"),
+        ("log(|A|)", r"Write det\(X\) for the determinant \|X\|"),
+    ],
+)
+def test_notations_of_numpy_sympy_and_papers_get_a_hint(text: str, says: str) -> None:
+    symbols = parse_shapes("X: m x n, W: n x k, b: k, c: m, A: n x n, x: n")
+    with pytest.raises(MatDerivError, match=says):
+        parse_expression(text, symbols)
+
+
+def test_greek_letters_are_names_in_the_syntax_and_in_shapes() -> None:
+    """Σ was "unexpected character" in the syntax and "a name is an ASCII identifier"
+    in --shapes; σ(x) is the sigmoid, as in LaTeX."""
+    symbols = parse_shapes("Σ: n x n, μ: n, x: n")
+    assert set(symbols) == {"Sigma", "mu", "x"}
+    greek = parse_expression("logdet(Σ) + (x - μ).T @ inv(Σ) @ (x - μ)", symbols)
+    assert greek == parse_expression("logdet(Sigma) + (x - mu).T @ inv(Sigma) @ (x - mu)", symbols)
+    assert parse_expression("σ(x)", symbols) == parse_expression("sigmoid(x)", symbols)
+    f = parse_expression("σ(μ).T @ Σ @ x", symbols)
+    check_derivation(gradient(f, symbols["mu"]), {symbols["x"].shape[0]: 3})

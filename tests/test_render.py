@@ -89,6 +89,7 @@ def test_repr_is_one_line_with_the_result() -> None:
     assert shown.endswith(f"; denominator layout; {len(d.steps)} steps>")
     x, A = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("A", 3, 3)
     assert "layout" not in repr(hessian(x.T * A * x, x))  # one form in both layouts
+    assert repr(derive(sp.Trace(A), x)).endswith("; 1 step>")  # was "1 steps"
 
 
 def test_latex_notation() -> None:

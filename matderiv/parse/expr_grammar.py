@@ -15,12 +15,13 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
-from lark import Lark
+from lark import Lark, Token
 
 from ..canon import canonical
 from ..named_functions import BODIES, named_function
 from ..nodes import CommutationMatrix, LogSumExp, Softmax, Vec, diag
 from ..norms import norm
+from ..render.unicode import FROM_GREEK
 
 GRAMMAR = r"""
 program: stmt (";" stmt)* ";"?
@@ -51,12 +52,25 @@ program: stmt (";" stmt)* ";"?
     | NAME "(" expr ("," expr)* ")"  -> call
     | "(" expr ")"
 POW: "^" | "**"
-NAME: /[A-Za-z_][A-Za-z0-9_]*/
+NAME: /[A-Za-z_\u0391-\u03a9\u03b1-\u03c9][A-Za-z0-9_]*/
 NUMBER: /[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?/ | /\.[0-9]+([eE][-+]?[0-9]+)?/
 %ignore /[ \t\r\n]+/
 """
 
-PARSER = Lark(GRAMMAR, start="program", parser="lalr", maybe_placeholders=False)
+
+def _spelled(token: Token) -> Token:
+    """A Greek letter as the name it prints for: Σ is Sigma, μ_1 is mu_1."""
+    first = token.value[:1]
+    return token.update(value=FROM_GREEK[first] + token[1:]) if first in FROM_GREEK else token
+
+
+PARSER = Lark(
+    GRAMMAR,
+    start="program",
+    parser="lalr",
+    maybe_placeholders=False,
+    lexer_callbacks={"NAME": _spelled},
+)
 
 
 #: entrywise functions: applied with applyfunc to matrices, directly to scalars
@@ -71,6 +85,7 @@ ELEMENTWISE: dict[str, Callable[[], Any]] = {
     "cosh": lambda: sp.cosh,
     "sech": lambda: sp.sech,  # sech² is how many write tanh′
     **{name: functools.partial(named_function, name) for name in BODIES},
+    "sigma": functools.partial(named_function, "sigmoid"),  # σ(x), as LaTeX's \sigma(x)
 }
 
 

@@ -74,7 +74,22 @@ def syntax_error(text: str, error: UnexpectedInput) -> ParseError:
     what = "unexpected end of input" if isinstance(error, UnexpectedEOF) else "syntax error"
     if isinstance(error, UnexpectedCharacters):
         what = f"unexpected character {text[pos]!r}"
-    return ParseError(f"{what}{_describe_expected(error)}:\n{caret(text, pos)}{_hint(error)}")
+    hint = _hint(error) or _written_hint(text, pos)
+    return ParseError(f"{what}{_describe_expected(error)}:\n{caret(text, pos)}{hint}")
+
+
+def _written_hint(text: str, pos: int) -> str:
+    """For notations of other tools at ``pos``: SymPy's A.I, a determinant |X|."""
+    if text.startswith(".I", pos) and not text[pos + 2 : pos + 3].isalnum():
+        name = (re.search(r"\w+$", text[:pos]) or [""])[0] or "M"
+        return f"\nWrite inv({name}) for the inverse {name}⁻¹ (SymPy's {name}.I)."
+    if text.startswith("|", pos):
+        return (
+            "\nWrite det(X) for the determinant |X|, logdet(X) for log |X|, abs(x) for "
+            "entrywise absolute values, norm(x) for ‖x‖; or paste the formula as LaTeX "
+            "(\\ln|X|), where | | is read."
+        )
+    return ""
 
 
 def _hint(error: UnexpectedInput) -> str:
@@ -131,3 +146,35 @@ def star_hint(exc: ShapeMismatch, left: Any, right: Any) -> ShapeMismatch:
     out = ShapeMismatch(f"{exc} {hint}")
     out.node, out.hint = exc.node, hint
     return out
+
+
+def sum_hint(exc: ShapeMismatch, left: Any, right: Any) -> ShapeMismatch:
+    """A sum NumPy would broadcast, a row (or column) added to each row (column) of a
+    matrix (X W + b.T, a layer's bias): say what to write."""
+    rows, cols = shape_of(right)
+    wide, narrow = (left, right) if dims_equal(rows, 1) or dims_equal(cols, 1) else (right, left)
+    (wr, wc), (nr, nc) = shape_of(wide), shape_of(narrow)
+    v = _operand(narrow)
+    if dims_equal(nr, 1) and dims_equal(nc, wc):
+        hint = (
+            "matderiv does not broadcast a row down a matrix as NumPy does: write "
+            f"ones({wr}, 1) @ {v} to add the row {v} to each of the {wr} rows."
+        )
+    elif dims_equal(nc, 1) and dims_equal(nr, wr):
+        hint = (
+            "matderiv does not broadcast a column across a matrix as NumPy does: write "
+            f"{v} @ ones({wc}, 1).T to add the column {v} to each of the {wc} columns."
+        )
+    else:
+        return exc
+    out = ShapeMismatch(f"{exc} {hint}")
+    out.node, out.hint = exc.node, hint
+    return out
+
+
+def _operand(expr: Any) -> str:
+    """``expr`` in the syntax, in parentheses unless a name or a transposed name."""
+    from ..render.syntax import to_syntax  # (it imports the grammar this module does)
+
+    text = to_syntax(expr)
+    return text if re.fullmatch(r"[\w.]+", text) else f"({text})"

@@ -15,6 +15,7 @@ from ..canon import matadd
 from ..errors import ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..shapes import check_node, fmt_shape, is_matrix, is_scalar_shape, shape_of
+from .expr_messages import sum_hint
 from .limits import MAX_MAGNITUDE
 
 
@@ -56,7 +57,10 @@ def sum_of(left: Any, right: Any, op: str) -> Any:
         return sp.MatAdd(left if is_matrix(left) else ones, right if is_matrix(right) else ones)
     if is_matrix(left):
         left, right = _broadcast_1x1(left, right)
-        conform(sp.MatAdd, left, right)
+        try:
+            conform(sp.MatAdd, left, right)
+        except ShapeMismatch as exc:
+            raise sum_hint(exc, left, right) from None
         return guard(op, left, right, lambda: matadd(left, right, order=sp.default_sort_key))
     return left + right
 

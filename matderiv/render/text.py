@@ -16,7 +16,8 @@ def render_repr(d: Any) -> str:
     """``repr(d)``: the headline, the layout and how many steps, on one line (the
     dataclass's own repr lists every step's fields)."""
     layout = "" if d.second_order else f"; {d.layout} layout"  # a Hessian has one form
-    return f"<Derivation {title(d)}{layout}; {len(d.steps)} steps>"
+    count = len(d.steps)
+    return f"<Derivation {title(d)}{layout}; {count} step{'' if count == 1 else 's'}>"
 
 
 def render_text(d: Any) -> str:

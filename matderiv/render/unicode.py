@@ -353,9 +353,9 @@ def subscripted(name: str) -> str:
     return base + sep + sub
 
 
-_LABEL_NAME = re.compile(
-    r"[A-Za-z]+_[A-Za-z0-9]+|\b[A-Za-z]\d*(?:bar|dot|tilde){1,3}\b"
-    rf"|\b(?:{'|'.join(GREEK)})\b"
+_LABEL_NAME = re.compile(  # ASCII word boundaries: ᵀ is a letter to \b (∂muᵀ)
+    r"[A-Za-z]+_[A-Za-z0-9]+|(?<![A-Za-z0-9_])[A-Za-z]\d*(?:bar|dot|tilde){1,3}(?![A-Za-z0-9_])"
+    rf"|(?<![A-Za-z0-9_])(?:{'|'.join(GREEK)})(?![A-Za-z0-9_])"
 )
 
 
