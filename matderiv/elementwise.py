@@ -101,6 +101,9 @@ def _nested(expr: Any, t: Any) -> bool:
     )
 
 
+_U = sp.Dummy("u")
+
+
 def _moebius(f_t: Any, t: Any) -> bool:
     """(a t + b)/(c t + d), whose derivative is a polynomial in its value (1/t: -y²).
     Other rational functions are not tried: sp.solve took 3.8 s on softsign∘softsign."""
@@ -117,8 +120,14 @@ def _in_terms_of_output(derivative: Any, f_t: Any, t: Any, y: Any) -> Any:
         return direct
     if _nested(f_t, t):  # sp.solve on compositions is slow and rarely gives a polynomial
         return None
-    if not f_t.has(sp.Function) and not _moebius(f_t, t):
-        return None  # a rational f other than (a t + b)/(c t + d): f′ is no polynomial in f
+    functions = f_t.atoms(sp.Function)
+    if len(functions) > 1:  # cosh(2t)/cosh(t): sp.solve took 20 s, for no polynomial
+        return None
+    u = functions.pop() if functions else t
+    if not _moebius(f_t.subs(u, _U), _U):
+        # a rational function of t or of one function of t other than (a u + b)/(c u + d):
+        # f′ is no polynomial in f (tanh(t)³: sp.solve ran for minutes)
+        return None
     if isinstance(f_t, _NO_POLYNOMIAL_FORM):  # sin′ = cos, log′ = 1/t: no polynomial in y
         return None
     try:

@@ -332,21 +332,28 @@ def evaluate(
         refuse_defined(values, definitions)
         values = dict(values)
         checked = problem  # the problem's inputs bound and checked once, not per step:
-        for symbol, definition in definitions.items():  # (quadratic in the steps)
-            values[symbol] = _evaluate(definition, values, checked)
+        sizes: dict[Any, int] = {}  # (quadratic in the steps); the sizes they bind are
+        for symbol, definition in definitions.items():  # kept (Ḃ := K_{n,n} has no n)
+            values[symbol] = _evaluate(definition, {**values, **sizes}, checked, sizes)
             checked = set()
+        values.update(sizes)
     return _evaluate(expr, values, problem)
 
 
-def _evaluate(expr: Any, values: Mapping[Any, Any], problem: set[Any]) -> Any:
+def _evaluate(
+    expr: Any, values: Mapping[Any, Any], problem: set[Any], sizes: dict[Any, int] | None = None
+) -> Any:
     """The value of ``expr``; arrays given for the ``problem``'s symbols bind
-    dimensions (and are checked) even where ``expr`` does not use them."""
+    dimensions (and are checked) even where ``expr`` does not use them.  ``sizes``
+    collects the dimensions bound."""
     free = free_symbols(expr)
     dim_symbols = dimension_symbols(expr, *problem)
     symbols = {s for s in free if isinstance(s, sp.MatrixSymbol)}
     scalar_symbols = {s for s in free if isinstance(s, sp.Symbol)} - dim_symbols
     normalised = normalise_values(values, symbols | scalar_symbols | dim_symbols | problem)
     arrays, dims = bind(symbols | scalar_symbols, problem - symbols, normalised)
+    if sizes is not None:
+        sizes.update(dims)
     value = run(expr, Env(arrays, dims))
     value = to_dense(value) if isinstance(value, LinOp) else value
     if getattr(expr, "is_Matrix", False):

@@ -119,8 +119,14 @@ _SOFT = _t / (_t**2 + 1)
 @pytest.mark.parametrize("layout", ["numerator", "denominator"])
 @pytest.mark.parametrize(
     "body",
-    [sp.tanh(_SOFT), _SOFT / (_SOFT**2 + 1)],
-    ids=["tanh(t/(t²+1))", "soft(soft(t))"],
+    [
+        sp.tanh(_SOFT),
+        _SOFT / (_SOFT**2 + 1),
+        sp.tanh(_t) ** 3,  # sp.solve ran for minutes (a review found it)
+        sp.cosh(2 * _t) / sp.cosh(_t),  # 20 s
+        sp.tanh(2 * _t) / sp.tanh(_t),
+    ],
+    ids=["tanh(t/(t²+1))", "soft(soft(t))", "tanh(t)³", "cosh(2t)/cosh(t)", "tanh(2t)/tanh(t)"],
 )
 def test_a_function_of_a_nonlinear_argument_is_differentiated_without_solving(
     layout, body, monkeypatch

@@ -12,6 +12,7 @@ import matderiv
 from matderiv import (
     LayoutError,
     MatDerivError,
+    derive,
     evaluate,
     gradient,
     hessian,
@@ -416,3 +417,19 @@ def test_an_exp_of_a_sum_stays_finite() -> None:
     assert check_derivation(d, {n: 3}) < 1e-5
     candidate = "exp(a.T @ x + 1) * (eye(n) + x @ a.T)"
     assert verify(candidate, sp.exp(u) * x, x, "numerator")
+
+
+def test_evaluate_binds_sizes_for_definitions_that_carry_none() -> None:
+    """Ṗ := K_{n,n} (the tangent of P := Sᵀ) has no array to read n from: evaluate said
+    "dimension n is not bound" though S was given; lambdify worked."""
+    S, P = sp.MatrixSymbol("S", n, n), sp.MatrixSymbol("P", n, n)
+    Z, Y = sp.MatrixSymbol("Z", n, n), sp.MatrixSymbol("Y", n, n)
+    S0 = np.random.default_rng(0).standard_normal((3, 3))
+    cases = [
+        hessian(sp.Trace(P * P), S, where={P: S.T}),
+        derive(Y, S, "numerator", where={P: S * S, Z: P.T, Y: Z * Z}),
+    ]
+    for d in cases:
+        check_derivation(d, {n: 3})
+        np.testing.assert_allclose(evaluate(d, {S: S0}), evaluate(d, {S: S0, n: 3}))
+        np.testing.assert_allclose(evaluate(d, {S: S0}), lambdify(d)(S=S0), rtol=1e-12)
