@@ -8,6 +8,7 @@ from typing import Any
 
 import sympy as sp
 from rich.text import Text
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .cli_io import console
 from .diagnosis import entrywise_power_note
@@ -18,6 +19,7 @@ from .parse.declarations import symbol_name
 from .parse.expr import Program, parse_expression, parse_program
 from .parse.expr_messages import suggest
 from .render.unicode import fmt
+from .shapes import dims_equal, shape_of
 
 
 def read_program(text: str, symbols: dict[str, Any], as_program: bool = False) -> Program:
@@ -28,16 +30,44 @@ def read_program(text: str, symbols: dict[str, Any], as_program: bool = False) -
     if formula is None:
         program = parse_program(text, symbols, as_program)
         exprs = [program.expr, *program.names.values(), *program.definitions.values()]
-        note = next(filter(None, (entrywise_power_note(e) for e in exprs)), "")
-        if note:  # A^-1 and A^2 read as entrywise powers: say so (LaTeX's are not)
-            console(stderr=True).print(Text("note: ", style="bold yellow") + Text(f"{note}"))
+        # A^-1 and A^2 read as entrywise powers: say so (LaTeX's are not)
+        _note(next(filter(None, (entrywise_power_note(e) for e in exprs)), ""))
+        _note(next(filter(None, (matrix_function_note(e) for e in exprs)), ""))
         return program
     if as_program:
         raise ParseError(
             "--program needs definitions in matderiv's syntax ('a = ...; L = ...'); "
             "a LaTeX or Unicode formula has none"
         )
+    _note(matrix_function_note(formula))
     return Program(formula)
+
+
+def _note(note: str) -> None:
+    if note:
+        console(stderr=True).print(Text("note: ", style="bold yellow") + Text(note))
+
+
+#: functions with a meaning for a square matrix as a whole (a power series), which
+#: matderiv takes entrywise
+_MATRIX_FUNCTIONS = (sp.exp, sp.sin, sp.cos, sp.sinh, sp.cosh, sp.log, sp.sqrt)
+
+
+def matrix_function_note(expr: Any) -> str:
+    """ "exp(X) is exp of each entry ..." for such a function of a square matrix (the
+    Cookbook's ∂tr(sin X)/∂X = cos(X)ᵀ is of the matrix function); else ""."""
+    for node in sorted(expr.atoms(ElementwiseApplyFunction), key=str):
+        rows, cols = shape_of(node.expr)
+        body = node.function.expr
+        if dims_equal(rows, 1) or not dims_equal(rows, cols):
+            continue
+        if isinstance(body, _MATRIX_FUNCTIONS) or (isinstance(body, sp.Pow) and body.base == sp.E):
+            return (
+                f"{fmt(node)} is taken entry by entry: matderiv's functions of a matrix "
+                "act on each entry, and it has no matrix functions (the matrix "
+                "exponential, sin of a matrix as a power series)."
+            )
+    return ""
 
 
 def variable(text: str, symbols: dict[str, Any], program: Program) -> Any:

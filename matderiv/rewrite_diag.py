@@ -40,10 +40,35 @@ def trace_of_scalar(expr: Any) -> Any:
     return None
 
 
+def trace_of_scaled(expr: Any) -> Any:
+    """tr(s M) → s tr(M)  (s a scalar: det(X), -1, 2)
+    terminates: the scalar leaves the trace, and no rule puts it back."""
+    if not isinstance(expr, sp.Trace) or not isinstance(expr.arg, sp.MatMul):
+        return None
+    coeff, mats = expr.arg.as_coeff_matrices()
+    if coeff == 1 or not mats:
+        return None
+    return coeff * sp.Trace(matmul(*mats))
+
+
+def trace_of_outer(expr: Any) -> Any:
+    """tr(P x yᵀ Q) → yᵀ Q P x  (x yᵀ an outer product in the trace: the product
+    turned cyclically into a 1 x 1 one, a quadratic form)
+    terminates: removes a trace."""
+    if not isinstance(expr, sp.Trace) or not isinstance(expr.arg, sp.MatMul):
+        return None
+    coeff, mats = expr.arg.as_coeff_matrices()
+    for k in range(len(mats) - 1):
+        if _is_one(shape_of(mats[k])[1]) and _is_one(shape_of(mats[k + 1])[0]):
+            return coeff * AsScalar(matmul(*mats[k + 1 :], *mats[: k + 1]))
+    return None
+
+
 def trace_of_transpose(expr: Any) -> Any:
-    """tr(Mᵀ) → tr(M),  tr(P Pᵀ) → tr(Pᵀ P)  (the transposed factor first; of two sums,
-    the one first in sort_key order)
-    terminates: removes a transpose, or puts the factors in the one preferred order,
+    """tr(Mᵀ) → tr(M),  tr(Bᵀ Aᵀ) → tr(A B)  (the product transposed when that has fewer
+    transposes),  tr(P Pᵀ) → tr(Pᵀ P)  (the transposed factor first; of two sums, the
+    one first in sort_key order)
+    terminates: removes transposes, or puts the factors in the one preferred order,
     where the rule no longer applies."""
     if not isinstance(expr, sp.Trace):
         return None
@@ -52,12 +77,21 @@ def trace_of_transpose(expr: Any) -> Any:
         return sp.Trace(arg.arg)
     if isinstance(arg, sp.MatMul):
         coeff, mats = arg.as_coeff_matrices()
+        flipped_all = [transpose(m) for m in reversed(mats)]
+        if _transposes(flipped_all) < _transposes(mats):  # tr(Bᵀ Aᵀ) → tr(A B)
+            return coeff * sp.Trace(matmul(*flipped_all))
         if len(mats) == 2 and not _preferred(*mats):
             first, second = mats
             flipped = transpose(first)  # hashes first: SymPy's == walks both trees
             if hash(second) == hash(flipped) and second == flipped:
                 return coeff * sp.Trace(matmul(second, first))
     return None
+
+
+def _transposes(factors: list[Any]) -> int:
+    return sum(
+        isinstance(node, sp.Transpose) for f in factors for node in sp.preorder_traversal(f)
+    )
 
 
 def _preferred(first: Any, second: Any) -> bool:

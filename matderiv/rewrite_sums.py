@@ -162,6 +162,35 @@ def factor_sum(expr: Any) -> Any:
         size = shape_of(first)[1]
         inner = matadd(*(_rest(c, f[1:], size) for c, f in split))
         return sp.MatMul(first, inner)
+    return _factor_some(expr.args, split)
+
+
+def _factor_some(terms: tuple[Any, ...], split: list[tuple[Any, list[Any]]]) -> Any:
+    """B x + Bᵀ x + b → (B + Bᵀ) x + b: a factor shared by two or more of the terms
+    (the last factor first, then the first), those terms factored, the rest kept."""
+    for end in (-1, 0):
+        groups: dict[Any, list[int]] = {}
+        for k, (_, f) in enumerate(split):
+            groups.setdefault(f[end], []).append(k)
+        shared = [
+            (factor, ks)
+            for factor, ks in groups.items()
+            if len(ks) >= 2
+            and any(len(split[k][1]) >= 2 for k in ks)
+            and not _splits_scalar([split[k] for k in ks], end)
+        ]
+        if not shared:
+            continue
+        factor, ks = max(shared, key=lambda item: (len(item[1]), -item[1][0]))
+        if end == -1:
+            size = shape_of(factor)[0]
+            inner = matadd(*(_rest(split[k][0], split[k][1][:-1], size) for k in ks))
+            grouped = sp.MatMul(inner, factor)
+        else:
+            size = shape_of(factor)[1]
+            inner = matadd(*(_rest(split[k][0], split[k][1][1:], size) for k in ks))
+            grouped = sp.MatMul(factor, inner)
+        return matadd(grouped, *(t for k, t in enumerate(terms) if k not in ks))
     return None
 
 

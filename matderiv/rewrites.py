@@ -31,7 +31,9 @@ from .rewrite_diag import (
     diagonal_of_transpose,
     scalar_of_constant,
     trace_of_identity,
+    trace_of_outer,
     trace_of_scalar,
+    trace_of_scaled,
     trace_of_transpose,
 )
 from .rewrite_exp import sigmoid_complement, sigmoid_of_exp, softmax_of_exp
@@ -115,7 +117,9 @@ __all__ = [
     "sign_with_abs",
     "softmax_of_exp",
     "trace_of_identity",
+    "trace_of_outer",
     "trace_of_scalar",
+    "trace_of_scaled",
     "trace_of_transpose",
     "vec_of_reshape",
     "vec_of_vector",
@@ -131,6 +135,8 @@ NODE_RULES: tuple[NodeRule, ...] = (
     commutation_trivial,
     trace_of_identity,
     trace_of_scalar,
+    trace_of_scaled,
+    trace_of_outer,
     trace_of_transpose,
     scalar_of_constant,
     scalar_normal_form,

@@ -507,3 +507,17 @@ def test_verify_symmetric_option() -> None:
     assert out.returncode == 0 and json.loads(out.stdout)["assumed_symmetric"] == ["A"]
     typo = run("verify", *args, "--symmetric", "B")
     assert typo.returncode == 2 and "no symbol B is declared" in typo.stderr
+
+
+@pytest.mark.parametrize(
+    "expr", [r"\operatorname{Tr}(\sin(X))", "trace(exp(X))", r"\log\det(e^{X})"]
+)
+def test_a_function_of_a_square_matrix_is_said_to_be_entrywise(expr: str) -> None:
+    """tr(sin X) reads sin entrywise; the Cookbook means the matrix function (its
+    derivative cos(X)ᵀ is not diag): matderiv said nothing."""
+    out = run("derive", expr, "--wrt", "X", "--shapes", "X: n x n")
+    assert out.returncode == 0 and "taken entry by entry" in " ".join(out.stderr.split())
+    quiet = run(
+        "derive", "sum(tanh(W @ x)) + sum(exp(x))", "--wrt", "W", "--shapes", "W: n x n, x: n"
+    )
+    assert quiet.returncode == 0 and "note" not in quiet.stderr

@@ -64,7 +64,9 @@ from matderiv.rewrites import (
     sign_with_abs,
     softmax_of_exp,
     trace_of_identity,
+    trace_of_outer,
     trace_of_scalar,
+    trace_of_scaled,
     trace_of_transpose,
     vec_of_reshape,
     vec_of_vector,
@@ -202,6 +204,29 @@ FIRES = [
         matadd(hadamard(sp.HadamardProduct(v, matadd(w, 2 * _hp(w, b)))), b),
     ),
     (factor_sum, (sp.MatAdd(A * S, A),), sp.MatMul(A, S + sp.Identity(n))),
+    (  # d det(A + sB)/ds was tr(det(A + s B) Bᵀ (...)⁻¹)
+        trace_of_scaled,
+        (sp.Trace(sp.MatMul(sp.Determinant(S), Q, S.I)),),
+        sp.Determinant(S) * sp.Trace(Q * S.I),
+    ),
+    (trace_of_scaled, (sp.Trace(sp.MatMul(-2, Q, S)),), -2 * sp.Trace(Q * S)),
+    (  # d xᵀ(A + sI)⁻¹x/ds was tr(-(sI + Aᵀ)⁻¹ x xᵀ (sI + Aᵀ)⁻¹)
+        trace_of_outer,
+        (sp.Trace(sp.MatMul(S, v, w.T, Q)),),
+        AsScalar(matmul(w.T, Q, S, v)),
+    ),
+    (trace_of_outer, (sp.Trace(sp.MatMul(v, w.T)),), AsScalar(matmul(w.T, v))),
+    (trace_of_transpose, (sp.Trace(sp.MatMul(Q.T, S.T, Q)),), sp.Trace(matmul(Q.T, S, Q))),
+    (  # two of three terms share v: the gradient of vᵀSv + wᵀv was S v + Sᵀ v + w
+        factor_sum,
+        (sp.MatAdd(S * v, S.T * v, w),),
+        matadd(sp.MatMul(matadd(S, S.T), v), w),
+    ),
+    (  # two of three share the first factor C
+        factor_sum,
+        (sp.MatAdd(C * R, C * R * S, Q),),
+        matadd(sp.MatMul(C, matadd(R, R * S)), Q),
+    ),
     (
         mixed_product,
         (sp.KroneckerProduct(A, B), sp.KroneckerProduct(C, sp.Identity(q))),
@@ -542,6 +567,11 @@ DECLINES = [
     (ones_through_constants, (S, sp.OneMatrix(n, 1))),
     (scalar_of_constant, (AsScalar(r * v),)),
     (factor_sum, (sp.MatAdd(v * sp.OneMatrix(1, n) * w, -w),)),  # keeps 𝟏ᵀw whole
+    (factor_sum, (sp.MatAdd(v * sp.OneMatrix(1, n) * w, -w, b),)),  # and among more terms
+    (factor_sum, (sp.MatAdd(S * v, Q * w, b),)),  # no factor shared by two terms
+    (trace_of_scaled, (sp.Trace(S * Q),)),  # no scalar
+    (trace_of_outer, (sp.Trace(S * Q),)),  # no column followed by a row
+    (trace_of_transpose, (sp.Trace(sp.MatMul(Q.T, S)),)),  # as many transposes either way
     (vector_through_sum, (sp.MatAdd(sp.Identity(n), -v * v.T), w)),  # no diag: factor_sum's
     (vector_through_sum, (sp.MatAdd(DiagVector(v), S), w)),
     (  # diag(v) S is no outer product, though diag(v) comes first (a hypothesis find)

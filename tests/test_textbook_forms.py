@@ -375,3 +375,31 @@ def test_the_sigmoid_of_a_scalar_prints_as_sigma() -> None:
     assert fmt(sp.exp(sp.Symbol("t"))) == "exp(t)"  # an exp alone stays
     h = hessian(s, w)  # exp(-2u)/(1 + exp(-u))³ is σ(u)² σ(-u)... : no exp left
     assert "exp" not in fmt(h.result) and verify(fmt(h.result), s, w, order=2)
+
+
+def test_a_factor_shared_by_some_terms_is_factored() -> None:
+    """∇(xᵀBx + bᵀx) was B x + Bᵀ x + b (only a factor shared by every term was
+    factored); it is (B + Bᵀ) x + b, as for xᵀBx alone."""
+    B, b = sp.MatrixSymbol("B", n, n), sp.MatrixSymbol("b", n, 1)
+    d = gradient(x.T * B * x + b.T * x, x)
+    assert fmt(d.result) == "(B + Bᵀ) x + b", fmt(d.result)
+    check_derivation(d, {n: 3})
+    d = derive(x.T * B * x + b.T * x, x, "numerator")
+    assert fmt(d.result) == "xᵀ (B + Bᵀ) + bᵀ", fmt(d.result)
+    check_derivation(d, {n: 4})
+
+
+def test_derivatives_by_a_one_by_one_matrix_read_as_the_cookbook_writes_them() -> None:
+    """∂ det(A + sB)/∂s was tr(det(s B + A) Bᵀ (s Bᵀ + Aᵀ)⁻¹) and ∂ xᵀ(A + sI)⁻¹x/∂s
+    tr(-(s I + Aᵀ)⁻¹ x xᵀ (s I + Aᵀ)⁻¹): scalars leave traces, a trace with an outer
+    product in it is a quadratic form, and a product of transposes is transposed."""
+    s, A, B = sp.MatrixSymbol("s", 1, 1), sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", n, n)
+    cases = {
+        sp.Determinant(A + s[0, 0] * B): "det(s B + A)·tr((s B + A)⁻¹ B)",
+        x.T * (A + s[0, 0] * sp.Identity(n)).I * x: "-xᵀ (s I_n + A)⁻² x",
+        sp.log(sp.Determinant(A + s[0, 0] * B)): "tr((s B + A)⁻¹ B)",
+    }
+    for f, written in cases.items():
+        d = derive(f, s)
+        assert fmt(d.result) == written, fmt(d.result)
+        check_derivation(d, {n: 3})
