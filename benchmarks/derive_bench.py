@@ -27,7 +27,7 @@ from harness import (
     run_limited,
 )
 
-from matderiv import gradient
+from matderiv import gradient, hvp
 
 RNN_LIMIT = 30.0  # seconds per differentiation of the nested tree
 BUILD_LIMIT = 60.0  # seconds to build the nested tree
@@ -43,6 +43,13 @@ def _where_run(T: int) -> dict[str, Any]:
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     size = nodes(d.result) + sum(nodes(v) for v in d.definitions.values())
     return {"time": elapsed, "cpu": cpu, "steps": len(d.steps), "nodes": size}
+
+
+def _hvp_run(T: int) -> dict[str, Any]:
+    L, W, _, where = rnn_program(T)
+    start = time.perf_counter()
+    hvp(L, W, where=where)
+    return {"time": time.perf_counter() - start}
 
 
 def _tree_diff(L: Any, W: Any, engine: str) -> dict[str, Any]:
@@ -94,7 +101,7 @@ def rnn(settings: Settings) -> Section:
     top = 256 if settings.quick else 1024
     ts = [2**i for i in range(11) if 2**i <= top]
     runs = 1 if settings.quick else 3
-    columns = ["T", "where= time", "(CPU)", "steps", "nodes", "nodes/T", "tree build"]
+    columns = ["T", "where= time", "(CPU)", "steps", "nodes", "nodes/T", "HVP", "tree build"]
     table = Table(
         "1b. Unrolled RNN, L = Σ_t cᵀh_t: gradient wrt W",
         [*columns, "matderiv on tree", "SymPy diff on tree"],
@@ -112,6 +119,11 @@ def rnn(settings: Settings) -> Section:
             cells.append(f"{v['nodes'] / length:.1f}")
         else:
             cells += [f"✗ {w.status}: {w.error[:80]}", "-", "-", "-", "-"]
+        hvp_max = 64 if settings.quick else 256
+        h = run_limited(_hvp_run, (length,), 120.0) if length <= hvp_max else None
+        cells.append(
+            "-" if h is None else fmt_time(h.value["time"]) if h.status == "ok" else h.status
+        )
         engines = tuple(e for e, ok in alive.items() if ok)
         tree = ["-", "-", "-"]
         tree_max = 16 if settings.quick else 256
@@ -129,6 +141,8 @@ def rnn(settings: Settings) -> Section:
         f"fresh process, min over up to {runs} runs; (CPU) is that run's process CPU time; "
         "steps = len(d.steps); nodes = tree size of d.result plus every value of "
         "d.definitions (the user's h_t and the generated adjoints hbar_t).",
+        "HVP: hvp(L, W, where=...), the Hessian-vector product's derivation (the gradient, "
+        "then its directional derivative), one fresh run, up to T = 256.",
         "tree: the same loss as one nested expression (each h_t substituted), built once per "
         f"T (SymPy's constructors, 'tree build', limit {BUILD_LIMIT:g} s), then differentiated "
         f"in a fresh fork per engine (limit {RNN_LIMIT:g} s): matderiv's gradient(L, W) and "

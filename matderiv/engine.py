@@ -20,7 +20,7 @@ from .graph import build_graph
 from .limits import deep_recursion
 from .program import Program, check_where
 from .rational import cancel_entrywise
-from .regroup import regroup, shared_transposes
+from .regroup import Regrouper, shared_transposes
 from .render.unicode import fmt
 from .scalarize import lambda_restorer, scalarize
 from .shapes import check_names_unique, check_shapes, is_scalar_shape, shape_of
@@ -136,8 +136,9 @@ def _derive(
     grouped: dict[str, Any] = {}
     if names:  # a named product or sum stays an operand: yᵀ (W₂ᵀ v) for yᵀ z
         named = {k: scalarize(v) for k, v in names.items() if isinstance(v, sp.Basic)}
-        root = regroup(root, named.values())
-        grouped = {k: regroup(v, named.values()) for k, v in named.items()}
+        grouper = Regrouper(named.values())
+        root = grouper(root)
+        grouped = {k: grouper(v) for k, v in named.items()}
     graph = build_graph(root, var.symbol, scalar_defs)
     taken = user_names(graph)
     names = _check_names(names or {}, taken)

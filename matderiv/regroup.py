@@ -10,6 +10,7 @@ grouping of the factors or terms.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from typing import Any
 
@@ -67,11 +68,25 @@ def _lifted(args: tuple[Any, ...]) -> tuple[Any, list[Any], bool]:
     return coeff, mats, lifted
 
 
-def _regroup_product(args: tuple[Any, ...], runs: list[Run]) -> Any:
+def _in_order(candidates: dict[Any, list[int]], present: Iterable[Any]) -> list[int]:
+    """A heap of the patterns (by index) whose first part is one of ``present``."""
+    heap = sorted({k for p in present for k in candidates.get(p, ())})
+    return heap
+
+
+def _regroup_product(
+    args: tuple[Any, ...], runs: list[Run], by_first: dict[Any, list[int]]
+) -> Any:
     """A product with a named run nested (the number adjusted: -1/n 𝟏ᵀx is -μ for
-    μ = 𝟏ᵀx/n), or None when nothing changes."""
+    μ = 𝟏ᵀx/n), or None when nothing changes.  The runs are tried longest first; only
+    those whose first factor is in the product (``by_first``), so that a program of N
+    named products is not N² comparisons."""
     coeff, mats, changed = _lifted(args)
-    for factors, c, named in runs:
+    heap = _in_order(by_first, mats)
+    seen = set(heap)
+    while heap:
+        index = heapq.heappop(heap)
+        factors, c, named = runs[index]
         k = len(factors)
         if k > len(mats):
             continue
@@ -82,16 +97,24 @@ def _regroup_product(args: tuple[Any, ...], runs: list[Run]) -> Any:
             if tuple(mats[i : i + k]) == factors:
                 mats[i : i + k] = [named]
                 coeff, changed = ratio, True
+                for later in by_first.get(named, ()):  # a run that starts with it
+                    if later > index and later not in seen:
+                        seen.add(later)
+                        heapq.heappush(heap, later)
                 break
     if not changed:
         return None
     return unchecked(sp.MatMul, *([] if coeff == 1 else [coeff]), *mats)
 
 
-def _regroup_sum(args: tuple[Any, ...], sums: list[Any]) -> Any:
+def _regroup_sum(args: tuple[Any, ...], sums: list[Any], by_term: dict[Any, list[int]]) -> Any:
     terms = list(args)
     changed = False
-    for named in sums:
+    heap = _in_order(by_term, terms)
+    seen = set(heap)
+    while heap:
+        index = heapq.heappop(heap)
+        named = sums[index]
         inner = list(named.args)
         if len(inner) >= len(terms) or any(t not in terms for t in inner):
             continue
@@ -99,6 +122,10 @@ def _regroup_sum(args: tuple[Any, ...], sums: list[Any]) -> Any:
             terms.remove(t)
         terms.insert(0, named)
         changed = True
+        for later in by_term.get(named, ()):
+            if later > index and later not in seen:
+                seen.add(later)
+                heapq.heappush(heap, later)
     return unchecked(sp.MatAdd, *terms) if changed else None
 
 
@@ -118,34 +145,51 @@ def _children(node: Any) -> tuple[Any, ...]:
     return () if isinstance(node, sp.Lambda) else node.args
 
 
+class Regrouper:
+    """``regroup`` over one set of named expressions, its patterns found once: a
+    program names hundreds of products, and each definition is regrouped."""
+
+    def __init__(self, named: Iterable[Any]) -> None:
+        self.named = list(named)
+        self.runs, self.sums = _patterns(self.named)
+        self.by_first: dict[Any, list[int]] = {}
+        for k, (factors, _, _) in enumerate(self.runs):
+            self.by_first.setdefault(factors[0], []).append(k)
+        self.by_term: dict[Any, list[int]] = {}
+        for k, named_sum in enumerate(self.sums):
+            self.by_term.setdefault(named_sum.args[0], []).append(k)
+        self.powers = {
+            n.base: n
+            for n in self.named
+            if isinstance(n, sp.Pow) and n.exp.is_Number and not getattr(n, "is_Matrix", False)
+        }
+
+    def __call__(self, expr: Any) -> Any:
+        """``expr`` with each named product or sum nested as one operand where SymPy
+        had flattened it into a larger product or sum, and a named power of a scalar
+        found under another exponent."""
+        if not self.runs and not self.sums and not self.powers:
+            return expr
+        new: dict[Any, Any] = {}
+        for node in post_order(expr, _children):
+            args = tuple(new.get(a, a) for a in node.args)
+            out = node if args == node.args else rebuild(node, args)
+            if isinstance(node, sp.MatMul):
+                out = _regroup_product(args, self.runs, self.by_first) or out
+            elif isinstance(node, sp.MatAdd):
+                out = _regroup_sum(args, self.sums, self.by_term) or out
+            elif isinstance(node, sp.Pow) and self.powers:
+                found = _named_power(node, self.powers)  # the original base: as s was named
+                if found is not None:
+                    s, ratio = found
+                    out = sp.Pow(self(s), ratio, evaluate=False)
+            new[node] = out
+        return new.get(expr, expr)
+
+
 def regroup(expr: Any, named: Iterable[Any]) -> Any:
-    """``expr`` with each named product or sum nested as one operand where SymPy had
-    flattened it into a larger product or sum, and a named power of a scalar found
-    under another exponent."""
-    named = list(named)
-    runs, sums = _patterns(named)
-    powers = {
-        n.base: n
-        for n in named
-        if isinstance(n, sp.Pow) and n.exp.is_Number and not getattr(n, "is_Matrix", False)
-    }
-    if not runs and not sums and not powers:
-        return expr
-    new: dict[Any, Any] = {}
-    for node in post_order(expr, _children):
-        args = tuple(new.get(a, a) for a in node.args)
-        out = node if args == node.args else rebuild(node, args)
-        if isinstance(node, sp.MatMul):
-            out = _regroup_product(args, runs) or out
-        elif isinstance(node, sp.MatAdd):
-            out = _regroup_sum(args, sums) or out
-        elif isinstance(node, sp.Pow) and powers:
-            found = _named_power(node, powers)  # the original base: as s was named
-            if found is not None:
-                s, ratio = found
-                out = sp.Pow(regroup(s, named), ratio, evaluate=False)
-        new[node] = out
-    return new.get(expr, expr)
+    """``expr`` with the ``named`` products, sums and powers nested (``Regrouper``)."""
+    return Regrouper(named)(expr)
 
 
 def shared_transposes(expr: Any) -> Any:
