@@ -88,6 +88,7 @@ class Derivation:
     names: Mapping[str, Any] = field(default_factory=dict)
     definitions: Mapping[Any, Any] = field(default_factory=dict)
     where: Mapping[Any, Any] = field(default_factory=dict)  # the user's program (where=)
+    direction: Any = None  # an HVP's V, an input even where the result has none (f linear)
 
     @property
     def second_order(self) -> str | None:

@@ -61,6 +61,7 @@ def derive(
     adjoints (hbar_t, reverse mode) or tangents (hdot_t, forward mode), all
     listed in ``d.definitions`` in an order ``evaluate`` and ``lambdify`` run.
     """
+    wrt, expr, names, where, _ = layouts.scalar_variable(wrt, expr, names, where)  # d/ds
     with deep_recursion():
         d = _derive(expr, wrt, layout, names, where)
     _warn_unused_names(d, names)

@@ -14,7 +14,7 @@ Layout and de-vectorisation happen once, here, at the end of a derivation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ import sympy as sp
 
 from .canon import transpose
 from .errors import LayoutError
-from .nodes import CommutationMatrix, Vec
+from .nodes import AsScalar, CommutationMatrix, Vec
 from .render.unicode import fmt
 from .shapes import Shape, fmt_shape, is_scalar_shape, shape_of
 
@@ -66,6 +66,39 @@ def check_layout(layout: Any) -> str:
     return str(name)
 
 
+def scalar_variable(
+    wrt: Any, expr: Any, names: Mapping[str, Any] | None, where: Mapping[Any, Any] | None
+) -> tuple[Any, Any, Any, Any, Callable[[Any], Any]]:
+    """A scalar Symbol s as the variable: the 1 x 1 MatrixSymbol s that matderiv
+    differentiates by (1 x 1 matrices count as scalars), with ``expr``, ``names`` and
+    ``where`` written with it, and the map that writes anything else (a candidate) so;
+    else all as given."""
+    if not isinstance(wrt, sp.Symbol) or isinstance(wrt, sp.Dummy):
+        return wrt, expr, names, where, lambda e: e
+    exprs = (expr, *(where or {}).values())
+    if wrt in {d for e in exprs if isinstance(e, sp.Basic) for d in _sizes_of(e)}:
+        return wrt, expr, names, where, lambda e: e  # a size: parse_wrt says so
+    matrix = sp.MatrixSymbol(wrt.name, 1, 1)
+    scalar = AsScalar(matrix)
+
+    def written(e: Any) -> Any:
+        return e.xreplace({wrt: scalar}) if isinstance(e, sp.Basic) else e
+
+    def all_written(mapping: Mapping[Any, Any] | None) -> Any:
+        return None if mapping is None else {k: written(v) for k, v in mapping.items()}
+
+    return matrix, written(expr), all_written(names), all_written(where), written
+
+
+def _sizes_of(expr: Any) -> set[Any]:
+    return {
+        d
+        for m in expr.atoms(sp.MatrixSymbol, sp.Identity, sp.ZeroMatrix, sp.OneMatrix)
+        for dim in m.shape
+        for d in sp.sympify(dim).free_symbols
+    }
+
+
 def parse_wrt(wrt: Any) -> Variable:
     """Accept X, vec(X) or vec(X.T) for a MatrixSymbol X."""
     if isinstance(wrt, sp.MatrixSymbol):
@@ -80,11 +113,6 @@ def parse_wrt(wrt: Any) -> Variable:
         hint = (
             f" {wrt} looks like a size (a dimension of the matrices), not a variable: "
             "differentiate with respect to a matrix or vector."
-        )
-    elif isinstance(wrt, sp.Symbol):
-        hint = (
-            f" For a scalar variable use MatrixSymbol('{wrt}', 1, 1) (on the command "
-            f"line, declare '{wrt}: 1')."
         )
     what = fmt(wrt) if isinstance(wrt, sp.Basic) else repr(wrt)
     kind = _KINDS.get(type(wrt).__name__, type(wrt).__name__)

@@ -34,8 +34,8 @@ def check_values(values: Any) -> Mapping[Any, Any]:
 
 def problem_symbols(target: Any) -> set[Any]:
     """The MatrixSymbols of the problem a Derivation answers (its expression, its
-    variable and its where= program); none for a plain expression."""
-    parts = (getattr(target, "of", None), getattr(target, "wrt", None))
+    variable, an HVP's direction and its where= program); none for a plain expression."""
+    parts = [getattr(target, k, None) for k in ("of", "wrt", "direction")]  # an HVP's V
     where = getattr(target, "where", None) or {}
     found: set[Any] = set()
     for part in (*parts, *where.values()):
@@ -58,11 +58,16 @@ def refuse_defined(values: Mapping[Any, Any], definitions: Mapping[Any, Any]) ->
 
 
 def normalise_values(values: Mapping[Any, Any], symbols: set[Any]) -> dict[Any, Any]:
-    """``values`` keyed by symbols: a name (a string) stands for the symbol of that name."""
+    """``values`` keyed by symbols: a name (a string) stands for the symbol of that name,
+    a scalar Symbol s for the 1 x 1 MatrixSymbol s a derivation by s holds."""
     by_name = {str(s): s for s in symbols}
     out: dict[Any, Any] = {}
     for key, value in values.items():
         symbol = by_name.get(key, key) if isinstance(key, str) else key
+        if isinstance(key, sp.Symbol) and key not in symbols:  # the scalar variable s,
+            twin = by_name.get(key.name)  # which the derivation holds as a 1 x 1 s
+            if isinstance(twin, sp.MatrixSymbol) and twin.shape == (1, 1):
+                symbol = twin
         out[symbol] = value
     return out
 

@@ -137,7 +137,10 @@ def _named_power(node: Any, powers: dict[Any, Any]) -> tuple[Any, Any] | None:
     if named is None or named == node or not exponent.is_Number:
         return None
     ratio = exponent / named.exp
-    return (named, ratio) if ratio.is_Number else None
+    if not ratio.is_Number:
+        return None
+    # (bᵉ⁰)ʳ = bᵉ for every real b only for an integer r: s² is not (s³)^(2/3) for s < 0
+    return (named, ratio) if ratio.is_Integer or base.is_nonnegative else None
 
 
 def _children(node: Any) -> tuple[Any, ...]:

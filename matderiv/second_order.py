@@ -20,6 +20,7 @@ from .canon import matmul, transpose
 from .derivation import Derivation, Step
 from .engine import _as_expr, gradient, second_phase_gradient, second_phase_jacobian
 from .errors import LayoutError, MatDerivError
+from .layout import scalar_variable
 from .naming import SECOND_ORDER_NOTE
 from .nodes import Vec
 from .render.unicode import fmt
@@ -101,6 +102,7 @@ def hessian(
     commutation and diag form; the steps show the gradient, then its Jacobian.
     """
     f = _check_scalar(f, "hessian")
+    X, f, names, where, _ = scalar_variable(X, f, names, where)  # d/ds, s a Symbol
     X = _variable(X)
     grad = gradient(f, X, names=names, where=where)
     second, (g_name,) = _second_names(grad, names, [("g", grad.result)])
@@ -173,6 +175,7 @@ def hvp(
     a matrix formula; ``lambdify`` turns it into NumPy code.
     """
     f = _check_scalar(f, "hvp")
+    X, f, names, where, _ = scalar_variable(X, f, names, where)  # d/ds, s a Symbol
     X = _variable(X)
     V = _direction(X, f, where) if direction is None else direction
     if not isinstance(V, sp.MatrixSymbol) or tuple(V.shape) != tuple(X.shape):
@@ -209,5 +212,6 @@ def hvp(
         ),
         mode="hvp",
         description=description,
+        direction=V,
         names=dict(names or {}),
     )

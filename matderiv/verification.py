@@ -43,7 +43,7 @@ from .diagnosis import Checker, named
 from .engine import derive
 from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, ShapeMismatch
-from .layout import check_layout, parse_wrt
+from .layout import check_layout, parse_wrt, scalar_variable
 from .parse.candidate import parse_candidate
 from .render.unicode import fmt
 from .scalarize import scalarize
@@ -122,6 +122,8 @@ def verify(
     as symmetric, as a covariance Σ is: it is compared at points where they are, and a
     right verdict says so (2 A x for ∂(xᵀAx)/∂x is then right).
     """
+    wrt, expr, names, where, written = scalar_variable(wrt, expr, names, where)  # d/ds
+    candidate = written(candidate)
     assumed = _symmetric_constants(symmetric, expr, wrt)
     check_layout(layout)
     if direction is not None and order != 2:

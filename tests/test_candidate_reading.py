@@ -449,3 +449,16 @@ def test_the_syntax_with_a_latex_identity_is_not_read_as_latex(candidate: str) -
 def test_a_latex_formula_with_a_star_still_reads_as_latex() -> None:
     # the syntax fails on ^ (not on a name): 2*A^T(Ax - b) is math, * a product
     assert verify("2*A^T (A x - b) + 2 lambda x", RIDGE, x, "denominator")
+
+
+def test_a_scalar_called_sigma_before_a_parenthesis_is_the_scalar() -> None:
+    """σ(x) and sigma(x) are the sigmoid in the syntax, but not when sigma is a
+    symbol: matderiv's own 2·sigma (x - μ) was read as 2 σ(x - μ), "wrong"."""
+    sigma, mu = sp.Symbol("sigma"), sp.MatrixSymbol("mu", n, 1)
+    f = sigma * sp.Trace((x - mu).T * (x - mu))
+    d = gradient(f, x)
+    assert verify(fmt(d.result), f, x, "denominator")
+    W = sp.MatrixSymbol("W", n, n)
+    g = sp.OneMatrix(1, n) * (W * x).applyfunc(lambda t: 1 / (1 + sp.exp(-t)))
+    for s in ("σ", "sigma"):
+        assert verify(f"({s}(W @ x) * (1 - {s}(W @ x))) @ x.T", g, W, "denominator")

@@ -166,3 +166,35 @@ def test_a_name_for_a_subexpression_that_does_not_occur_is_warned_about() -> Non
         d = derive(f, W, names={"h": (W.T * x).applyfunc(sp.tanh)})  # it occurs: no warning
         hessian(f, x, names={"h": (W.T * x).applyfunc(sp.tanh)})  # nor in the 2nd phase
     assert "h" in [s.lhs for s in d.steps if s.kind == "define"]
+
+
+def test_a_scalar_symbol_is_a_variable() -> None:
+    """d det(A + sB)/ds with s a plain Symbol (the Cookbook's eqs. 46 and 59) was
+    refused ("use MatrixSymbol('s', 1, 1)"); it is the 1 x 1 matrix s, and evaluate,
+    lambdify and verify take s as the user's Symbol."""
+    from matderiv import hvp, lambdify, verify
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    s = sp.Symbol("s")
+    A, B = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", n, n)
+    f = sp.Determinant(A + s * B)
+    d = derive(f, s)
+    check_derivation(d, {n: 3})
+    rng = np.random.default_rng(0)
+    A0, B0 = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    h = 1e-6
+    fd = (np.linalg.det(A0 + (0.3 + h) * B0) - np.linalg.det(A0 + (0.3 - h) * B0)) / (2 * h)
+    assert evaluate(d, {A: A0, B: B0, s: 0.3}) == pytest.approx(fd, rel=1e-6)
+    assert lambdify(d)(A=A0, B=B0, s=0.3) == pytest.approx(fd, rel=1e-6)
+    assert verify("det(A + s*B)*trace(inv(A + s*B) @ B)", f, s)
+    assert verify(sp.Determinant(A + s * B) * sp.Trace((A + s * B).I * B), f, s)
+    assert not verify(sp.Determinant(A + s * B) * sp.Trace(B * (A + s * B).I * B), f, s)
+    # (A + sB)⁻¹ by s: a matrix by a scalar, vec form (n² x 1)
+    check_derivation(derive((A + s * B).I, s), {n: 3})
+    # second order, and s³ whose s² was written (s³)^(2/3): complex for s < 0
+    g = s**3 * sp.Trace(A)
+    H = hessian(g, s)
+    at = {A: A0, s: -0.7}
+    assert evaluate(H, at) == pytest.approx(6 * -0.7 * np.trace(A0), rel=1e-12)
+    assert verify("6*s*trace(A)", g, s, order=2)
+    check_derivation(hvp(sp.log(f), s), {n: 3})

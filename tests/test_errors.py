@@ -58,7 +58,7 @@ def test_non_square_inverse() -> None:
         derive(sp.Inverse(V), V)
 
 
-@pytest.mark.parametrize("wrt", [sp.Symbol("x"), X.T, X * X, vec(X * X), 3])
+@pytest.mark.parametrize("wrt", [X.T, X * X, vec(X * X), 3])  # a Symbol is a scalar variable
 def test_wrt_must_be_a_symbol_or_its_vec(wrt) -> None:
     with pytest.raises(LayoutError, match="MatrixSymbol X, vec"):
         derive(sp.Trace(X), wrt)
@@ -352,8 +352,6 @@ def test_a_dimension_as_the_variable_is_named_a_size() -> None:
     x = sp.MatrixSymbol("x", n, 1)
     with pytest.raises(LayoutError, match="n looks like a size"):
         derive(x.T * x, n)
-    with pytest.raises(LayoutError, match=r"declare 'lam: 1'"):
-        derive(x.T * x, sp.Symbol("lam"))
 
 
 def test_a_symbolic_matrix_power_and_an_undefined_function_are_named_as_such() -> None:

@@ -681,3 +681,13 @@ def test_a_function_name_in_bold_reads_as_the_function() -> None:
     s = r"\boldsymbol{\sigma}(Wx)"
     assert verify(rf"({s} \odot (1 - {s})) x^T", f, W, "denominator")
     assert not verify(rf"({s} \odot (1 - {s})) x", f, W, "denominator")
+
+
+def test_a_text_symbol_at_the_end_is_no_remark() -> None:
+    """Only a \\text with words (a space or a parenthesis) after the formula is a
+    remark; \\text{c} is the symbol c (it was dropped: c (A + Aᵀ) x was "correct")."""
+    A, x = sp.MatrixSymbol("A", pn, pn), sp.MatrixSymbol("x", pn, 1)
+    b, c = sp.MatrixSymbol("b", pn, 1), sp.Symbol("c")
+    quadratic = sp.Trace(x.T * A * x)
+    assert not verify(r"(A + A^T) x \, \text{c}", quadratic + c, x, "denominator")
+    assert verify(r"(A + A^T) x + \text{b}", quadratic + sp.Trace(b.T * x), x, "denominator")

@@ -433,3 +433,16 @@ def test_evaluate_binds_sizes_for_definitions_that_carry_none() -> None:
         check_derivation(d, {n: 3})
         np.testing.assert_allclose(evaluate(d, {S: S0}), evaluate(d, {S: S0, n: 3}))
         np.testing.assert_allclose(evaluate(d, {S: S0}), lambdify(d)(S=S0), rtol=1e-12)
+
+
+def test_the_hvp_of_a_linear_function_takes_its_direction() -> None:
+    """H vec(V) = 0 for tr(A B): lambdify's function refused V ("unexpected keyword
+    argument 'V'"), so code that always passes the direction broke."""
+    A, B = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", n, n)
+    d = hvp(sp.Trace(A * B), A)
+    I3 = np.eye(3)
+    assert d.direction is not None and str(d.direction) == "V"
+    assert not np.any(lambdify(d)(A=I3, B=I3, V=I3)) and lambdify(d)(A=I3, B=I3, V=I3).shape == (
+        3,
+        3,
+    )

@@ -261,6 +261,8 @@ class _Build(Transformer_NonRecursive):
     def call(self, items: list[Any]) -> Any:
         token, *args = items
         name = str(token)
+        if name == "sigma" and name not in self.symbols and name not in self.names:
+            name = "sigmoid"  # σ(x), as LaTeX's \sigma(x), unless a symbol is called σ
         if name in ELEMENTWISE:
             return apply_entrywise(name, ELEMENTWISE[name](), args)
         if name == "norm" and len(args) == 2:

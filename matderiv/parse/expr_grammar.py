@@ -85,7 +85,6 @@ ELEMENTWISE: dict[str, Callable[[], Any]] = {
     "cosh": lambda: sp.cosh,
     "sech": lambda: sp.sech,  # sech² is how many write tanh′
     **{name: functools.partial(named_function, name) for name in BODIES},
-    "sigma": functools.partial(named_function, "sigmoid"),  # σ(x), as LaTeX's \sigma(x)
 }
 
 

@@ -140,7 +140,8 @@ _ENVIRONMENT = re.compile(
 _LABEL = re.compile(r"\\(?:label|tag\*?|eqref)\s*\{[^{}]*\}|\\(?:nonumber|notag)\b")
 #: a remark after the formula: \quad \text{(by the chain rule)}
 _REMARK = re.compile(
-    r"(?:\\[,;:! ]|\\q?quad\b|~|\s|,)*\\(?:text|mbox|textrm)\s*\{[^{}]*\}\s*[.,;]?\s*$"
+    r"(?:\\[,;:! ]|\\q?quad\b|~|\s|,)*\\(?:text|mbox|textrm)\s*"
+    r"\{[^{}]*(?:\s|\()[^{}]*\}\s*[.,;]?\s*$"  # words: \text{c} is the symbol c
 )
 
 
