@@ -24,7 +24,7 @@ from .canon import transpose
 from .errors import LayoutError
 from .nodes import AsScalar, CommutationMatrix, Vec
 from .render.unicode import fmt
-from .shapes import Shape, fmt_shape, is_scalar_shape, shape_of
+from .shapes import Shape, dimension_symbols, fmt_shape, is_scalar_shape, shape_of
 
 LAYOUTS = ("numerator", "denominator")
 
@@ -75,8 +75,8 @@ def scalar_variable(
     else all as given."""
     if not isinstance(wrt, sp.Symbol) or isinstance(wrt, sp.Dummy):
         return wrt, expr, names, where, lambda e: e
-    exprs = (expr, *(where or {}).values())
-    if wrt in {d for e in exprs if isinstance(e, sp.Basic) for d in _sizes_of(e)}:
+    exprs = [e for e in (expr, *(where or {}).values()) if isinstance(e, sp.Basic)]
+    if wrt in dimension_symbols(*exprs):
         return wrt, expr, names, where, lambda e: e  # a size: parse_wrt says so
     matrix = sp.MatrixSymbol(wrt.name, 1, 1)
     scalar = AsScalar(matrix)
@@ -88,15 +88,6 @@ def scalar_variable(
         return None if mapping is None else {k: written(v) for k, v in mapping.items()}
 
     return matrix, written(expr), all_written(names), all_written(where), written
-
-
-def _sizes_of(expr: Any) -> set[Any]:
-    return {
-        d
-        for m in expr.atoms(sp.MatrixSymbol, sp.Identity, sp.ZeroMatrix, sp.OneMatrix)
-        for dim in m.shape
-        for d in sp.sympify(dim).free_symbols
-    }
 
 
 def parse_wrt(wrt: Any) -> Variable:

@@ -61,6 +61,7 @@ from random_trees import (
     well_shaped,
     wrapped,
 )
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 import matderiv
@@ -355,12 +356,24 @@ def run_program(prog, env) -> dict[Any, Any]:
             for node in sp.postorder_traversal(expr):
                 if node.is_Matrix or isinstance(node, sp.Trace):
                     v = np.abs(np.asarray(matderiv.evaluate(node, full), dtype=float))
+                    v = np.append(v, _slope(node, full))
                     if not np.all(np.isfinite(v)) or np.max(v, initial=0.0) >= MAX_MAGNITUDE:
                         event("rejected: values blow up")
                         reject()
             if symbol is not None:
                 full[symbol] = matderiv.evaluate(expr, full)
     return full
+
+
+def _slope(node, env) -> np.ndarray:
+    """|f′| of an entrywise function f at its argument: sin(exp(u)) is bounded, but at
+    u = 27 its slope is 10¹², and sin(10¹¹·...) is computed to only a few digits."""
+    if not isinstance(node, ElementwiseApplyFunction):
+        return np.zeros(0)
+    (t,) = node.function.variables
+    slope = sp.lambdify(t, sp.diff(node.function.expr, t), "numpy")
+    at = np.asarray(matderiv.evaluate(node.expr, env), dtype=float)
+    return np.abs(np.broadcast_to(np.asarray(slope(at), dtype=float), at.shape)).ravel()
 
 
 def environment(prog, seed=0):

@@ -14,7 +14,7 @@ from typing import Any
 import sympy as sp
 
 from ..errors import ParseError
-from ..render.unicode import FROM_GREEK
+from .expr_grammar import spelled
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INT = re.compile(r"[1-9][0-9]{0,5}")
@@ -60,14 +60,6 @@ def _tuples_as_times(text: str) -> str:
     return re.sub(r"\(([^()\[\]]*)\)|\[([^()\[\]]*)\]", as_times, text)
 
 
-def _spelled(name: str) -> str:
-    """A Greek letter as the name matderiv reads and prints as that letter: Σ → Sigma,
-    μ_1 → mu_1."""
-    if name[:1] in FROM_GREEK and _NAME.fullmatch("x" + name[1:]):
-        return FROM_GREEK[name[0]] + name[1:]
-    return name
-
-
 def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
     """``"W: n x m, x: n"`` → {"W": MatrixSymbol("W", n, m), "x": MatrixSymbol("x", n, 1)}."""
     if not isinstance(text, str):
@@ -78,7 +70,7 @@ def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
         raise ParseError(f"too many declarations ({len(pieces)}; at most {MAX_DECLARATIONS})")
     for piece in pieces:
         name, colon, dims = piece.partition(":")
-        name = _spelled(name.strip())
+        name = spelled(name.strip())
         if not colon or not _NAME.fullmatch(name):
             raise ParseError(
                 f"bad shape declaration {piece.strip()!r}: write 'name: rows x cols' or "

@@ -58,10 +58,14 @@ NUMBER: /[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?/ | /\.[0-9]+([eE][-+]?[0-9]+)?/
 """
 
 
+def spelled(name: str) -> str:
+    """A name that begins with a Greek letter as the name it prints for: Σ is Sigma,
+    μ_1 is mu_1 (in the syntax and in --shapes)."""
+    return FROM_GREEK[name[0]] + name[1:] if name[:1] in FROM_GREEK else name
+
+
 def _spelled(token: Token) -> Token:
-    """A Greek letter as the name it prints for: Σ is Sigma, μ_1 is mu_1."""
-    first = token.value[:1]
-    return token.update(value=FROM_GREEK[first] + token[1:]) if first in FROM_GREEK else token
+    return token.update(value=spelled(token.value))
 
 
 PARSER = Lark(
