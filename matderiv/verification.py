@@ -42,7 +42,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .diagnosis import Checker, named
 from .engine import derive
 from .entry_sums import entry_sums_as_matrices
-from .errors import MatDerivError, ShapeMismatch
+from .errors import MatDerivError, ParseError, ShapeMismatch
 from .layout import check_layout, parse_wrt, scalar_variable
 from .parse.candidate import parse_candidate
 from .render.unicode import fmt
@@ -147,7 +147,7 @@ def verify(
         scope = sp.Tuple(scope, direction)
     cand: Any = None
     try:
-        cand = parse_candidate(candidate, scope, {**_root_name(d), **(names or {})})
+        cand = _read_candidate(candidate, scope, {**_root_name(d), **(names or {})}, d.shape)
         check_shapes(named(cand, names or {}))
         if cand.has(sp.Sum, MatrixElement):  # exp((wᵀx)[0, 0]) x, as SymPy builds it
             cand = scalarize(entry_sums_as_matrices(cand))
@@ -181,6 +181,23 @@ def verify(
         message = f"the candidate could not be confirmed: {undefined}"
         return checker.verdict(False, "undefined", message)
     return checker.diagnose()
+
+
+def _read_candidate(candidate: Any, scope: Any, names: dict[str, Any], shape: Any) -> Any:
+    """The candidate read; an identity whose size nothing around it gives (I, tr(A) I:
+    the Cookbook's ∂tr(X)/∂X = I) is read as the derivative's, when that is square and
+    no symbol is called I."""
+    try:
+        return parse_candidate(candidate, scope, names)
+    except ParseError as exc:
+        unsized = "size of I is unknown" in str(exc) or "unknown symbol 'I'" in str(exc)
+        rows, cols = shape
+        if not (unsized and dims_equal(rows, cols) and "I" not in names):
+            raise
+        try:
+            return parse_candidate(candidate, scope, {**names, "I": sp.Identity(rows)})
+        except MatDerivError:
+            raise exc from None
 
 
 def _symmetric_constants(symmetric: Iterable[Any], expr: Any, wrt: Any) -> list[Any]:

@@ -435,15 +435,40 @@ def test_an_unknown_name_in_math_notation_is_named() -> None:
     assert verify("2 A^T (A x - b)", f, S["x"], "denominator")
 
 
-@pytest.mark.parametrize("candidate", ["X*X + I", "X**2 + I", "X*X + I_n", "X @ X + I"])
-def test_the_syntax_with_a_latex_identity_is_not_read_as_latex(candidate: str) -> None:
+def test_the_syntax_with_a_latex_identity_is_not_read_as_latex() -> None:
     """X*X + I was read as LaTeX, where * is the matrix product (the syntax does not
-    know I): the right X∘X + I was called wrong. The syntax's error says eye(n)."""
+    know I): the right X∘X + I was called wrong. I is now the identity of the
+    derivative's size when nothing gives its size (the Cookbook's ∂tr(X)/∂X = I), and
+    the syntax's error for another spelling says eye(n)."""
     X = sp.MatrixSymbol("X", n, n)
     f = sp.Trace(sp.OneMatrix(n, n) * sp.HadamardPower(X, 3)) / 3 + sp.Trace(X)
-    assert verify("X*X + eye(n)", f, X, "denominator")
+    for right in ("X*X + eye(n)", "X*X + I", "X**2 + I"):
+        assert verify(right, f, X, "denominator"), right
+    assert verify("X @ X + I", f, X, "denominator").kind == "wrong"
     with pytest.raises(ParseError, match=r"identity is eye\(n\)"):
-        verify(candidate, f, X, "denominator")
+        verify("X*X + I_n", f, X, "denominator")
+    with pytest.raises(ParseError, match=r"identity is eye\(n\)"):
+        parse_expression("X*X + I", {"X": X})
+
+
+_TR_X = sp.Trace(sp.MatrixSymbol("X", n, n))
+
+
+@pytest.mark.parametrize(
+    ("candidate", "f"),
+    [
+        (r"\mathbf{I}", _TR_X),
+        ("I", _TR_X),
+        (r"\operatorname{Tr}(A A^T)\,\mathbf{I}", sp.Trace(A * A.T) * _TR_X),
+        ("trace(A @ A.T) * I", sp.Trace(A * A.T) * _TR_X),
+    ],
+)
+def test_an_identity_alone_is_sized_by_the_derivative(candidate: str, f: Any) -> None:
+    """∂tr(X)/∂X = I and ∂ tr(AAᵀ)tr(X)/∂X = tr(AAᵀ) I, as the Cookbook writes them,
+    were "the size of I is unknown"."""
+    X = sp.MatrixSymbol("X", n, n)
+    assert verify(candidate, f, X, "denominator")
+    assert verify(f"-({candidate})", f, X, "denominator").kind == "sign"
 
 
 def test_a_latex_formula_with_a_star_still_reads_as_latex() -> None:
