@@ -257,13 +257,17 @@ def test_named_intermediates_are_shown_by_name_after_rewrites_and_inside_product
 
 def test_fractional_and_symbolic_powers_print_with_a_caret() -> None:
     """(s + 1/1000)**(3/2) was Python's notation in the steps; it is (s + 1/1000)^(3/2),
-    and reads back.  Integer powers keep their superscripts, square roots sqrt."""
+    and reads back.  Integer powers keep their superscripts, square roots √ (they
+    printed as sqrt(s))."""
     s, k = sp.Symbol("s"), sp.Symbol("k")
     assert fmt(-1 / (2 * (s + sp.Rational(1, 1000)) ** sp.Rational(3, 2))) == (
         "-1/(2·(s + 1/1000)^(3/2))"
     )
     assert fmt(s ** sp.Rational(-3, 2)) == "s^(-3/2)" and fmt(s**k) == "s^k"
-    assert fmt(s**2) == "s²" and fmt(1 / sp.sqrt(s)) == "1/sqrt(s)"
+    assert fmt(s**2) == "s²" and fmt(1 / sp.sqrt(s)) == "1/√s"
+    assert fmt(sp.sqrt(s + 1)) == "√(s + 1)" and parse_unicode(
+        "1/√(s + 1)", {"s": s}
+    ) == 1 / sp.sqrt(s + 1)
     power = sp.Trace(sp.MatrixSymbol("A", n, n)) ** sp.Rational(5, 2)
     text = fmt(power)
     assert text == "tr(A)^(5/2)", text

@@ -227,6 +227,11 @@ class UnicodeBuilder(Builder):
             return fns.function(word, _matrix(x) if word in MATRIX_ONLY else x, pos)
         return fns.entrywise(ENTRYWISE[word], x)
 
+    def root(self, items: list[Any]) -> Any:
+        """√x, √(xᵀx + 1): sqrt, as printed."""
+        token, x = items
+        return self.call([Token.new_borrow_pos("FUNC", "sqrt", token), x])
+
     def apply(self, items: list[Any]) -> Any:
         var, body, _, x = items
         body = _scalar(body)

@@ -69,6 +69,7 @@ GRAMMAR = rf"""{SUMS}
         | _LPAR NAME _MAPSTO sum _RPAR CIRC _LPAR sum _RPAR -> apply
         | LBAR sum RBAR -> bars
         | LNORM sum RNORM NORM_SUB? -> norm
+        | ROOT primary -> root
 
 ?dim: dim_product
     | dim ADDOP dim_product -> dim_add
@@ -86,6 +87,7 @@ DIVOP: "/"
 OTIMES: "⊗"
 CIRC: "∘"
 OSLASH: "⊘"
+ROOT: "√"
 POSTOP.3: /ᵀ|⁻ᵀ|{_SUP}|(?:\^∘?|∘\^)\s*{_EXPONENT}|∘{_SUP}|\^\s*T(?![A-Za-z0-9])|\*\*\s*{_POW}/
 FUNC.3: /(?:{"|".join(sorted(FUNCTIONS, key=len, reverse=True))})(?=\s*\()/
 IDENTITY.4: "I_{{"
@@ -117,6 +119,7 @@ TERMINAL_NAMES = {
     "OTIMES": "'⊗'",
     "CIRC": "'∘'",
     "OSLASH": "'⊘'",
+    "ROOT": "'√'",
     "POSTOP": "a superscript (ᵀ, ⁻¹, ², ^k, ^∘k)",
     "FUNC": "a function (vec, diag, tr, det, exp, ...)",
     "IDENTITY": "I_{n}",

@@ -250,7 +250,7 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         return f"{self._print(fn)}({self._print(expr.expr)})"
 
     def _print_Pow(self, expr: Any) -> str:
-        """x², tr(X)⁻²; x**(1/2) is sqrt(x), 1/x stays a quotient; √(xᵀx) is ‖x‖."""
+        """x², tr(X)⁻²; x**(1/2) is √x, 1/x stays a quotient; √(xᵀx) is ‖x‖."""
         from ..norms import norm_power  # not at the top: norms → shapes → this module
 
         found = norm_power(expr)
@@ -261,6 +261,9 @@ class UnicodePrinter(SizedConstants, StrPrinter):
             return power if k > 0 else f"1/{power}"
         if expr.exp.is_Integer and (expr.exp > 1 or expr.exp < -1):
             return f"{self._power_base(expr)}{superscript(expr.exp)}"
+        if expr.exp in (sp.S.Half, -sp.S.Half):  # √n, 1/√(xᵀx + 1), as written by hand
+            root = f"√{self._power_base(expr)}"
+            return root if expr.exp > 0 else f"1/{root}"
         text = super()._print_Pow(expr)
         if "**" not in text:  # sqrt(x), 1/x, 1/sqrt(x)
             return text
