@@ -66,7 +66,7 @@ def trace_of_outer(expr: Any) -> Any:
 
 def trace_of_transpose(expr: Any) -> Any:
     """tr(Mᵀ) → tr(M),  tr(Bᵀ Aᵀ) → tr(A B)  (the product transposed when that has fewer
-    transposes),  tr(P Pᵀ) → tr(Pᵀ P)  (the transposed factor first; of two sums, the
+    transposed factors),  tr(P Pᵀ) → tr(Pᵀ P)  (the transposed factor first; of two sums, the
     one first in sort_key order)
     terminates: removes transposes, or puts the factors in the one preferred order,
     where the rule no longer applies."""
@@ -77,9 +77,11 @@ def trace_of_transpose(expr: Any) -> Any:
         return sp.Trace(arg.arg)
     if isinstance(arg, sp.MatMul):
         coeff, mats = arg.as_coeff_matrices()
-        flipped_all = [transpose(m) for m in reversed(mats)]
-        if _transposes(flipped_all) < _transposes(mats):  # tr(Bᵀ Aᵀ) → tr(A B)
-            return coeff * sp.Trace(matmul(*flipped_all))
+        tops = _transposes(mats)
+        if tops:  # tr(Bᵀ (s Bᵀ + Aᵀ)⁻¹) → tr((s B + A)⁻¹ B): fewer transposed factors
+            flipped_all = [transpose(m) for m in reversed(mats)]
+            if _transposes(flipped_all) < tops:
+                return coeff * sp.Trace(matmul(*flipped_all))
         if len(mats) == 2 and not _preferred(*mats):
             first, second = mats
             flipped = transpose(first)  # hashes first: SymPy's == walks both trees
@@ -89,9 +91,7 @@ def trace_of_transpose(expr: Any) -> Any:
 
 
 def _transposes(factors: list[Any]) -> int:
-    return sum(
-        isinstance(node, sp.Transpose) for f in factors for node in sp.preorder_traversal(f)
-    )
+    return sum(isinstance(f, sp.Transpose) for f in factors)
 
 
 def _preferred(first: Any, second: Any) -> bool:
