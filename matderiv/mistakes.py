@@ -9,6 +9,7 @@ None; ``diagnosis.Checker`` turns that into the verdict.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,20 @@ RTOL = 1e-7
 MAX_SWAPS = 4
 
 Found = tuple[str, str, dict[str, Any]] | None
+
+
+def _factor_of(result: Any, candidate: Any) -> Any:
+    """r/c for scalars r and c when one is a product with the other's factors among its
+    own (det(M)·tr(M⁻¹B) and tr(M⁻¹B): det(M)), else None: two numbers are always
+    proportional, so only a factor seen in the formulas is worth naming."""
+    if is_matrix(result) or is_matrix(candidate):
+        return None
+    mine, theirs = Counter(sp.Mul.make_args(result)), Counter(sp.Mul.make_args(candidate))
+    if not (theirs <= mine or mine <= theirs) or mine == theirs:
+        return None
+    extra = mine - theirs if theirs <= mine else theirs - mine
+    factor = sp.Mul(*extra.elements())
+    return factor if theirs <= mine else 1 / factor
 
 
 def expanded_terms(expr: Any) -> list[Any]:
@@ -309,10 +324,11 @@ class Mistakes(Comparison):
         expressions) and N = q·M for a number q; None when that does not hold."""
         s, result_factors = scalar_and_matrices(self.result)
         t, candidate_factors = scalar_and_matrices(self.candidate)
+        if not all(any(is_matrix(f) for f in fs) for fs in (result_factors, candidate_factors)):
+            found = _factor_of(self.result, self.candidate)  # scalars
+            return None if found is None else named(found, self.derivation.names)
         if s == 1 and t == 1:
             return None
-        if not all(any(is_matrix(f) for f in fs) for fs in (result_factors, candidate_factors)):
-            return None  # a scalar: its ratio is all there is
         values = self.trials.values(matmul(*result_factors))
         others = self.trials.values(matmul(*candidate_factors))
         q = proportional(others, values)

@@ -1103,3 +1103,14 @@ def test_a_transposed_hvp_is_transposed_not_a_layout() -> None:
     assert verify("W @ (A + A.T)", f, R, order=2, direction=W)
     verdict = verify("(A + A.T) @ W.T", f, R, order=2, direction=W)
     assert verdict.kind == "transposed" and "layout" not in verdict.message
+
+
+def test_a_scalar_derivative_missing_a_scalar_factor_is_named() -> None:
+    """d det(A + sB)/ds = det(A + sB)·tr((A + sB)⁻¹B): the candidate without det was
+    only "wrong" (two numbers are always proportional: the factor is named only when it
+    is one of the formula's factors)."""
+    s, B = sp.Symbol("s"), sp.MatrixSymbol("B", n, n)
+    f = sp.Determinant(X + s * B)
+    verdict = verify("trace(inv(X + s*B) @ B)", f, s)
+    assert verdict.kind == "scalar-factor" and "det(s B + X) times" in verdict.message
+    assert verify("trace(B)", f, s).kind == "wrong"  # no shared factor: nothing named
