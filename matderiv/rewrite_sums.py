@@ -145,53 +145,59 @@ def _rest(coeff: Any, factors: list[Any], size: Any) -> Any:
 
 
 def factor_sum(expr: Any) -> Any:
-    """A X + B X → (A + B) X,  X A + X B → X (A + B)  (a factor shared by every term)
-    terminates: the shared factor is multiplied once instead of in every term."""
+    """A X + B X → (A + B) X,  X A + X B → X (A + B)  (a factor shared by every term),
+    else B x + Bᵀ x + b → (B + Bᵀ) x + b  (shared by two or more terms; the rest kept).
+    The last factor is tried before the first, a factor of every term before one of some.
+    terminates: the shared factor is multiplied once instead of in each of its terms."""
     if not isinstance(expr, sp.MatAdd):
         return None
     split = [scalar_and_matrices(t) for t in expr.args]
     if all(len(f) < 2 for _, f in split):
         return None
-    last = split[0][1][-1]
-    if all(f[-1] == last for _, f in split) and not _splits_scalar(split, -1):
-        size = shape_of(last)[0]
-        inner = matadd(*(_rest(c, f[:-1], size) for c, f in split))
-        return sp.MatMul(inner, last)
-    first = split[0][1][0]
-    if all(f[0] == first for _, f in split) and not _splits_scalar(split, 0):
-        size = shape_of(first)[1]
-        inner = matadd(*(_rest(c, f[1:], size) for c, f in split))
-        return sp.MatMul(first, inner)
-    return _factor_some(expr.args, split)
-
-
-def _factor_some(terms: tuple[Any, ...], split: list[tuple[Any, list[Any]]]) -> Any:
-    """B x + Bᵀ x + b → (B + Bᵀ) x + b: a factor shared by two or more of the terms
-    (the last factor first, then the first), those terms factored, the rest kept."""
-    for end in (-1, 0):
-        groups: dict[Any, list[int]] = {}
-        for k, (_, f) in enumerate(split):
-            groups.setdefault(f[end], []).append(k)
-        shared = [
-            (factor, ks)
-            for factor, ks in groups.items()
-            if len(ks) >= 2
-            and any(len(split[k][1]) >= 2 for k in ks)
-            and not _splits_scalar([split[k] for k in ks], end)
-        ]
-        if not shared:
-            continue
-        factor, ks = max(shared, key=lambda item: (len(item[1]), -item[1][0]))
-        if end == -1:
-            size = shape_of(factor)[0]
-            inner = matadd(*(_rest(split[k][0], split[k][1][:-1], size) for k in ks))
-            grouped = sp.MatMul(inner, factor)
-        else:
-            size = shape_of(factor)[1]
-            inner = matadd(*(_rest(split[k][0], split[k][1][1:], size) for k in ks))
-            grouped = sp.MatMul(factor, inner)
-        return matadd(grouped, *(t for k, t in enumerate(terms) if k not in ks))
+    shared = {end: _shared_factors(split, end) for end in (-1, 0)}
+    for whole in (True, False):
+        for end in (-1, 0):
+            groups = [g for g in shared[end] if (len(g[1]) == len(split)) == whole]
+            if groups:
+                factor, ks = max(groups, key=lambda item: (len(item[1]), -item[1][0]))
+                return _factored(expr.args, split, factor, ks, end)
     return None
+
+
+def _shared_factors(split: list[tuple[Any, list[Any]]], end: int) -> list[tuple[Any, list[int]]]:
+    """(factor, indices of its terms) for each factor at ``end`` (-1: last, 0: first)
+    that two or more terms share and can give up."""
+    groups: dict[Any, list[int]] = {}
+    for k, (_, f) in enumerate(split):
+        groups.setdefault(f[end], []).append(k)
+    return [
+        (factor, ks)
+        for factor, ks in groups.items()
+        if len(ks) >= 2
+        and any(len(split[k][1]) >= 2 for k in ks)
+        and not _splits_scalar([split[k] for k in ks], end)
+    ]
+
+
+def _factored(
+    terms: tuple[Any, ...],
+    split: list[tuple[Any, list[Any]]],
+    factor: Any,
+    ks: list[int],
+    end: int,
+) -> Any:
+    """The terms ``ks`` with ``factor`` (at ``end``) taken out once, the others kept."""
+    if end == -1:
+        size = shape_of(factor)[0]
+        inner = matadd(*(_rest(split[k][0], split[k][1][:-1], size) for k in ks))
+        grouped = sp.MatMul(inner, factor)
+    else:
+        size = shape_of(factor)[1]
+        inner = matadd(*(_rest(split[k][0], split[k][1][1:], size) for k in ks))
+        grouped = sp.MatMul(factor, inner)
+    if len(ks) == len(terms):
+        return grouped
+    return matadd(grouped, *(t for k, t in enumerate(terms) if k not in ks))
 
 
 def factor_hadamard(expr: Any) -> Any:
