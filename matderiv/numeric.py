@@ -328,30 +328,36 @@ def evaluate(
     expr = sympified(
         target, lambda: f"evaluate takes a Derivation or a SymPy expression, got {target!r}"
     )
-    if definitions:
-        refuse_defined(values, definitions)
-        values = dict(values)
-        checked = problem  # the problem's inputs bound and checked once, not per step:
-        sizes: dict[Any, int] = {}  # (quadratic in the steps); the sizes they bind are
-        for symbol, definition in definitions.items():  # kept (Ḃ := K_{n,n} has no n)
-            values[symbol] = _evaluate(definition, {**values, **sizes}, checked, sizes)
-            checked = set()
+    if not definitions:
+        return _evaluate(expr, normalise_values(values, _named(expr, problem)), problem)
+    refuse_defined(values, definitions)
+    program = sp.Tuple(expr, *definitions.keys(), *definitions.values())
+    values = normalise_values(values, _named(program, problem))  # once, not per step
+    checked = problem  # the problem's inputs bound and checked once, not per step:
+    sizes: dict[Any, int] = {}  # (quadratic in the steps); the sizes they bind are
+    for symbol, definition in definitions.items():  # kept (Ḃ := K_{n,n} has no n)
+        values[symbol] = _evaluate(definition, values, checked, sizes)
         values.update(sizes)
+        checked = set()
     return _evaluate(expr, values, problem)
 
 
+def _named(expr: Any, problem: set[Any]) -> set[Any]:
+    """The symbols values may name: those of ``expr``, its sizes and the problem's."""
+    return free_symbols(expr) | dimension_symbols(expr, *problem) | problem
+
+
 def _evaluate(
-    expr: Any, values: Mapping[Any, Any], problem: set[Any], sizes: dict[Any, int] | None = None
+    expr: Any, values: dict[Any, Any], problem: set[Any], sizes: dict[Any, int] | None = None
 ) -> Any:
-    """The value of ``expr``; arrays given for the ``problem``'s symbols bind
-    dimensions (and are checked) even where ``expr`` does not use them.  ``sizes``
-    collects the dimensions bound."""
+    """The value of ``expr`` at ``values`` (keyed by symbols: ``normalise_values``);
+    arrays given for the ``problem``'s symbols bind dimensions (and are checked) even
+    where ``expr`` does not use them.  ``sizes`` collects the dimensions bound."""
     free = free_symbols(expr)
     dim_symbols = dimension_symbols(expr, *problem)
     symbols = {s for s in free if isinstance(s, sp.MatrixSymbol)}
     scalar_symbols = {s for s in free if isinstance(s, sp.Symbol)} - dim_symbols
-    normalised = normalise_values(values, symbols | scalar_symbols | dim_symbols | problem)
-    arrays, dims = bind(symbols | scalar_symbols, problem - symbols, normalised)
+    arrays, dims = bind(symbols | scalar_symbols, problem - symbols, values)
     if sizes is not None:
         sizes.update(dims)
     value = run(expr, Env(arrays, dims))
