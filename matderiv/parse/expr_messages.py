@@ -143,9 +143,7 @@ def star_hint(exc: ShapeMismatch, left: Any, right: Any) -> ShapeMismatch:
         )
     else:
         return exc
-    out = ShapeMismatch(f"{exc} {hint}")
-    out.node, out.hint = exc.node, hint
-    return out
+    return _hinted(exc, hint)
 
 
 def sum_hint(exc: ShapeMismatch, left: Any, right: Any) -> ShapeMismatch:
@@ -167,6 +165,10 @@ def sum_hint(exc: ShapeMismatch, left: Any, right: Any) -> ShapeMismatch:
         )
     else:
         return exc
+    return _hinted(exc, hint)
+
+
+def _hinted(exc: ShapeMismatch, hint: str) -> ShapeMismatch:
     out = ShapeMismatch(f"{exc} {hint}")
     out.node, out.hint = exc.node, hint
     return out

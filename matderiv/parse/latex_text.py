@@ -57,9 +57,7 @@ def prepare(text: str) -> str:
     equals = _scan_brackets(text, chars)
     _one_formula(text, equals)
     if equals:  # keep only the right-hand side of "lhs = rhs"
-        for i in range(equals[0] + 1):
-            if chars[i] != "\n":
-                chars[i] = " "
+        _blank(chars, 0, equals[0] + 1)
     prepared = _subscript_first(_unstyled("".join(chars)))
     if not prepared.strip():
         raise LocatedError("nothing to parse: the formula is empty", len(text))
