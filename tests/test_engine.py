@@ -190,7 +190,10 @@ def test_a_scalar_symbol_is_a_variable() -> None:
     assert verify(sp.Determinant(A + s * B) * sp.Trace((A + s * B).I * B), f, s)
     assert not verify(sp.Determinant(A + s * B) * sp.Trace(B * (A + s * B).I * B), f, s)
     # (A + sB)⁻¹ by s: a matrix by a scalar, vec form (n² x 1)
-    check_derivation(derive((A + s * B).I, s), {n: 3})
+    for layout in ("numerator", "denominator"):
+        check_derivation(derive((A + s * B).I, s, layout), {n: 3})
+        C = sp.MatrixSymbol("C", m, n)  # an m x n result by s: distinct sizes
+        check_derivation(derive(C * (A + s * B).I, s, layout), {m: 2, n: 4})
     # second order, and s³ whose s² was written (s³)^(2/3): complex for s < 0
     g = s**3 * sp.Trace(A)
     H = hessian(g, s)

@@ -10,6 +10,7 @@ import sympy as sp
 from rich.console import Console
 
 from matderiv import (
+    EvaluationError,
     LayoutError,
     MatDerivError,
     commutation,
@@ -1093,6 +1094,9 @@ def test_an_explicit_matrix_candidate_is_evaluated_entry_by_entry() -> None:
     assert zero.kind == "wrong" and "0 at every random point" in zero.message
     assert verify(sp.Matrix(2 * x3), x3.T * x3, x3, "denominator")
     assert np.array_equal(evaluate(sp.Matrix([[1, 2], [3, 4]]), {}), [[1, 2], [3, 4]])
+    blocks = sp.ImmutableDenseMatrix(1, 2, sp.Tuple(A3, A3), evaluate=False)  # not entries
+    with pytest.raises(EvaluationError, match="are not all scalars"):
+        evaluate(blocks, {A3: np.eye(3)})
 
 
 def test_a_transposed_hvp_is_transposed_not_a_layout() -> None:
