@@ -40,8 +40,8 @@ def cancel_entrywise(expr: Any) -> tuple[Any, list[tuple[Any, Any]]]:
         if node in seen or not isinstance(node, sp.Basic) or isinstance(node, sp.Lambda):
             continue
         seen.add(node)
-        if _is_region_root(node):
-            new = _cancel(node)
+        if _is_region_root(node) or _is_scalar_sum(node):
+            new = _cancel(node) if is_matrix(node) else _cancel_scalar(node)
             if new is not None:
                 replacements[node] = new
                 continue
@@ -57,6 +57,70 @@ def _is_region_root(node: Any) -> bool:
     return isinstance(
         node, (sp.HadamardProduct, sp.HadamardPower, ElementwiseApplyFunction, sp.MatAdd)
     )
+
+
+def _is_scalar_sum(node: Any) -> bool:
+    return isinstance(node, sp.Add) and not is_matrix(node)
+
+
+def _cancel_scalar(total: Any) -> Any:
+    """A scalar sum with a quotient, factored, or None when that is no shorter: the
+    logistic Hessian's weight for one sample, e/(1 + e) - e²/(1 + e)² with e = exp(-u),
+    is exp(u)/(exp(u) + 1)², which prints σ(u)·σ(-u).  Each scalar of a matrix (uᵀv,
+    tr(A), det(A), A[i, j]) is one symbol meanwhile."""
+    if not any(isinstance(p, sp.Pow) and p.exp.is_negative for p in total.atoms(sp.Pow)):
+        return None
+    atoms = {
+        node: sp.Dummy(f"a{k}")
+        for k, node in enumerate(
+            n
+            for n in sp.preorder_traversal(total)
+            if not is_matrix(n) and any(is_matrix(a) for a in n.args)
+        )
+    }
+    scalar = total.xreplace(atoms)  # rebuilt: exp(-1·2·a) is exp(-2a)
+    ops = sp.count_ops(scalar)
+    if ops > MAX_NODES:
+        return None
+    powers, generators = _exp_generators(scalar)
+    factored = _leading_ones(sp.factor(scalar.xreplace(powers))).xreplace(generators)
+    if sp.count_ops(factored) >= ops or not _sigmoid_factors(factored):
+        return None
+    return factored.xreplace({v: k for k, v in atoms.items()})
+
+
+def _sigmoid_factors(product: Any) -> bool:
+    """No sum of ``product`` has an exp except in exp(u) + 1, which print as σ: σ″ =
+    σ(u)σ(-u)(2σ(-u) - 1) factored is exp(-u)(exp(-u) - 1)/(1 + exp(-u))³, no clearer."""
+    factors = product.args if isinstance(product, sp.Mul) else (product,)
+    for f in factors:
+        base = f.base if isinstance(f, sp.Pow) else f
+        if isinstance(base, sp.Add) and base.has(sp.exp):
+            if len(base.args) != 2 or sp.S.One not in base.args:
+                return False
+            if not any(isinstance(a, sp.exp) for a in base.args):
+                return False
+    return True
+
+
+def _exp_generators(scalar: Any) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """exp(k·c·u) -> gᵏ with g for exp(c·u), the exp of u with the smallest |c| (when
+    every k is an integer), and g -> exp(c·u): factored in g, exp(-u)/(1 + exp(-u))²
+    keeps the exp the steps named (SymPy's own factor writes exp(u)/(exp(u) + 1)²)."""
+    groups: dict[Any, list[tuple[Any, Any]]] = {}
+    for e in scalar.atoms(sp.exp):
+        c, u = e.args[0].as_coeff_Mul()
+        groups.setdefault(u, []).append((c, e))
+    powers: dict[Any, Any] = {}
+    generators: dict[Any, Any] = {}
+    for found in groups.values():
+        c0, e0 = min(found, key=lambda ce: (abs(ce[0]), ce[0] < 0))
+        if len(found) < 2 or not all((c / c0).is_Integer for c, _ in found):
+            continue
+        g = sp.Dummy("g")
+        powers.update((e, g ** (c / c0)) for c, e in found)
+        generators[g] = e0
+    return powers, generators
 
 
 def _cancel(region: Any) -> Any:

@@ -88,6 +88,9 @@ class StepBuilder:
                     # s = √q under the exponents its derivatives give: 1/s, 1/s², 1/s³
                     for k in (-1, 2, -2, 3, -3):
                         display.setdefault(simpler.base ** (simpler.exp * k), symbol**k)
+                elif isinstance(simpler, sp.exp):  # e = exp(u): exp(2u) is e², exp(-u) 1/e
+                    for k in (-1, 2, -2, 3):
+                        display.setdefault(sp.exp(simpler.args[0] * k), symbol**k)
                 continue
             if isinstance(node, sp.MatAdd):  # its transpose, as canon writes it: v₂ᵀ
                 flipped = transpose(node)

@@ -163,6 +163,26 @@ def test_a_negated_factor_inside_exp_cancels_too() -> None:
         check_derivation(d, DIMS, seed=6)
 
 
+def test_a_scalar_sum_of_quotients_is_factored() -> None:
+    """The logistic loss of one sample, log(1 + exp(-wᵀx)): its Hessian's weight was
+    e/(1 + e) - e²/(1 + e)² with e = exp(-wᵀx), printed -(σ(-wᵀx)² - σ(-wᵀx)); it is
+    one quotient, σ(wᵀx)·σ(-wᵀx), the textbook's σ(1 - σ)."""
+    x = sp.MatrixSymbol("x", n, 1)
+    f = sp.log(1 + sp.exp(-(w.T * x)[0, 0]))
+    H = hessian(f, w)
+    assert fmt(H.result) == "σ(-wᵀ x)·σ(wᵀ x) x xᵀ", fmt(H.result)
+    check_derivation(H, {n: 4}, seed=7)
+    # the steps name exp(-wᵀx)² by the name of exp(-wᵀx) (they wrote exp(-2·v₁)), and
+    # the factored weight keeps that exp (SymPy's factor turns it into exp(wᵀx), which
+    # read 1/(v₃·(1 + 1/v₃)²) in those names)
+    text = str(H)
+    assert "exp(-2" not in text and "(1 + 1/v" not in text, text
+    # a scalar sum with no quotient, or one that does not get shorter, is left alone
+    u = sp.Trace(X.T * X)
+    for total in (u**2 + u, 1 / (u + 1) + 1 / u):
+        assert cancel_entrywise(total * sp.Identity(n)) == (total * sp.Identity(n), [])
+
+
 # -- random entrywise quotients: the cancelled form has the same value -----------------
 
 a_, b_ = sp.MatrixSymbol("a", m, 1), sp.MatrixSymbol("b", m, 1)
