@@ -77,7 +77,8 @@ def _second_names(
     chosen = []
     # each expression on its own: a dimension of f (p in I_p) may be a value in ∇f
     # (tr(I_p) = p), where a display name p would clash with it
-    exprs = (first.of, *(e for _, e in extra), *first.definitions)
+    # and the definitions' bodies: an input only a where= definition uses (a := g∘x + b)
+    exprs = (first.of, *(e for _, e in extra), *first.definitions, *first.definitions.values())
     symbols_names = set().union(*(symbol_names(walk(e)) for e in exprs))
     for stem, expr in extra:
         name, k = stem, 1

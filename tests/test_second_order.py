@@ -446,3 +446,19 @@ def test_the_hvp_of_a_linear_function_takes_its_direction() -> None:
         3,
         3,
     )
+
+
+def test_an_input_only_a_definition_uses_may_be_called_g_or_p() -> None:
+    """The second phase names ∇f g (and the HVP's ⟨∇f, V⟩ p): a layer-norm gain g used
+    only inside a where= definition clashed ("names['g']: g is already a symbol")."""
+    a = sp.MatrixSymbol("a", n, 1)
+    f = sp.OneMatrix(1, n) * a.applyfunc(sp.tanh) + w.T * w
+    for stem in ("g", "p"):
+        gain = sp.MatrixSymbol(stem, n, 1)
+        where = {a: sp.HadamardProduct(gain, x) + w}
+        for d in (hessian(f, w, where=where), hvp(f, w, where=where)):
+            assert check_derivation(d, {n: 3}) < 1e-6
+            # ∇f (and ⟨∇f, V⟩) got a name of its own, not the input's
+            defined = {s.lhs for s in d.steps if s.kind == "define"}
+            renamed = stem == "g" or d.mode == "hvp"  # a Hessian names no p
+            assert stem not in defined and (not renamed or f"{stem}_2" in defined), defined
