@@ -23,7 +23,7 @@ from .rational import cancel_entrywise
 from .regroup import Regrouper, shared_transposes
 from .render.unicode import fmt
 from .scalarize import lambda_restorer, scalarize
-from .shapes import check_names_unique, check_shapes, is_scalar_shape, shape_of
+from .shapes import check_names_unique, check_shapes, is_scalar_shape, shape_of, walk
 from .simplify import Rewrite, simplify
 from .step_names import name_nodes, user_names
 from .steps import StepBuilder
@@ -77,6 +77,9 @@ def _warn_unused_names(d: Derivation, names: Mapping[str, Any] | None) -> None:
         for k, v in (names or {}).items()
         if isinstance(v, sp.Basic) and not v.is_Atom and k not in defined
     ]
+    if unused:  # a subexpression that is there but constant in the variable gets no step
+        nodes = set(walk(sp.Tuple(scalarize(d.of), *map(scalarize, d.where.values()))))
+        unused = [k for k in unused if scalarize(names[k]) not in nodes]  # type: ignore[index]
     if unused:
         given = dict(names or {})
         listed = ", ".join(f"{k} := {fmt(given[k])}" for k in unused)

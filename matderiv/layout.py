@@ -21,6 +21,7 @@ from typing import Any
 import sympy as sp
 
 from .canon import transpose
+from .entry_sums import entry_sums_as_matrices
 from .errors import LayoutError
 from .nodes import AsScalar, CommutationMatrix, Vec
 from .render.unicode import fmt
@@ -82,7 +83,11 @@ def scalar_variable(
     scalar = AsScalar(matrix)
 
     def written(e: Any) -> Any:
-        return e.xreplace({wrt: scalar}) if isinstance(e, sp.Basic) else e
+        # (xᵀ (A + s I)⁻¹ x)[0, 0], which SymPy sums over entries, read back first: with
+        # s a 1 x 1 matrix inside, the sum is no longer one that reads back
+        if not isinstance(e, sp.Basic):
+            return e
+        return entry_sums_as_matrices(e).xreplace({wrt: scalar})
 
     def all_written(mapping: Mapping[Any, Any] | None) -> Any:
         return None if mapping is None else {k: written(v) for k, v in mapping.items()}

@@ -27,9 +27,13 @@ Run = tuple[tuple[Any, ...], Any, Any]
 
 
 def _split(product: Any) -> tuple[Any, tuple[Any, ...]] | None:
-    """(scalar, matrix factors) of a product of two or more matrices."""
+    """(scalar, matrix factors) of a product of two or more matrices, or of one matrix
+    and a scalar that is not a number (y = x/‖x‖ in cᵀ x/‖x‖; 2 x would be found in
+    every product that holds x, 3 Aᵀ x read 3/2 Aᵀ y)."""
     coeff, mats = product.as_coeff_matrices()
-    if len(mats) < 2 or any(isinstance(m, sp.MatMul) for m in mats):
+    if any(isinstance(m, sp.MatMul) for m in mats):
+        return None
+    if len(mats) < 2 and (not mats or sp.sympify(coeff).is_Number):
         return None
     return coeff, tuple(mats)
 

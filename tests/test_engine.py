@@ -7,6 +7,7 @@ import pytest
 import sympy as sp
 
 from matderiv import commutation, derive, evaluate, gradient, hessian, jacobian, vec
+from matderiv.render.unicode import fmt
 from matderiv.testing import check_derivation
 
 m, n, p = sp.symbols("m n p", integer=True, positive=True)
@@ -166,6 +167,12 @@ def test_a_name_for_a_subexpression_that_does_not_occur_is_warned_about() -> Non
         d = derive(f, W, names={"h": (W.T * x).applyfunc(sp.tanh)})  # it occurs: no warning
         hessian(f, x, names={"h": (W.T * x).applyfunc(sp.tanh)})  # nor in the 2nd phase
     assert "h" in [s.lhs for s in d.steps if s.kind == "define"]
+    # a name that occurs but is constant in the variable (one names= for every
+    # parameter's gradient): no step, and no warning that it "does not occur"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnusedNameWarning)
+        d = gradient(f, c, names={"h": (W.T * x).applyfunc(sp.tanh)})
+    assert "h" not in [s.lhs for s in d.steps if s.kind == "define"]
 
 
 def test_a_scalar_symbol_is_a_variable() -> None:
@@ -201,3 +208,17 @@ def test_a_scalar_symbol_is_a_variable() -> None:
     assert evaluate(H, at) == pytest.approx(6 * -0.7 * np.trace(A0), rel=1e-12)
     assert verify("6*s*trace(A)", g, s, order=2)
     check_derivation(hvp(sp.log(f), s), {n: 3})
+
+
+def test_an_entry_of_a_one_by_one_product_by_a_scalar_symbol() -> None:
+    """(xᵀ (A + s I)⁻¹ x)[0, 0], which SymPy writes as a Sum over entries, by a Symbol s:
+    the sum was read back after s became a 1 x 1 matrix inside it, and could not be
+    ("the sum over entries ... could not read this one"); by x and by A it read."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    s = sp.Symbol("s")
+    A, x = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1)
+    f = (x.T * (A + s * sp.Identity(n)).I * x)[0, 0]
+    d = derive(f, s)
+    check_derivation(d, {n: 3})
+    assert fmt(d.result) == "-xᵀ (s I_n + A)⁻² x", fmt(d.result)
+    check_derivation(hessian(f, s), {n: 4})

@@ -114,3 +114,22 @@ def test_a_named_power_is_found_under_another_exponent() -> None:
     assert "s" in defined and "1/s" in defined.values(), defined
     head = fmt(headline(d))
     assert head.startswith("1/s (") and "s²" in head and "sqrt" not in head, head
+
+
+def test_a_named_scaled_vector_is_found_in_a_product() -> None:
+    """y = x/‖x‖ in cᵀ y: SymPy wrote 1/‖x‖ cᵀ x, so y never showed and names= warned
+    that it "does not occur".  A named scalar times one matrix is found when the
+    scalar is not a number (2 x is not looked for: 3 Aᵀ x would read 3/2 Aᵀ y)."""
+    import warnings
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    x, c = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("c", n, 1)
+    A = sp.MatrixSymbol("A", n, n)
+    y = x / sp.sqrt(sp.Trace(x.T * x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = gradient(c.T * y, x, names={"y": y})
+    assert _defined(d)["f"] in ("c.T*y", "y.T*c"), _defined(d)
+    check_derivation(d, {n: 4})
+    twice = 3 * A.T * x
+    assert regroup(scalarize(twice), [scalarize(2 * x)]) == scalarize(twice)
