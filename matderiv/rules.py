@@ -273,14 +273,15 @@ def d_determinant(node: Any) -> tuple[Term, ...]:
 
 @rule(sp.HadamardPower)
 def d_hadamard_power(node: Any) -> tuple[Term, ...]:
-    """d(A^∘p) = p A^∘(p−1) ∘ dA  (elementwise power, constant p)"""
+    """d(A^∘p) = p A^∘(p−1) ∘ dA + (A^∘p ∘ log∘A) dp  (elementwise power; dp for a scalar p
+    that depends on the variable: A^∘p = exp∘(p log∘A), A > 0)"""
     base, p = node.base, node.exp
-    if p.has(sp.MatrixSymbol):
-        raise UnsupportedNode(
-            f"elementwise power {node} with a matrix-dependent exponent {p} has no rule."
-        )
     factor = _scale(p, base if p - 1 == 1 else sp.HadamardPower(base, p - 1))
-    return (Term(base, HadamardMap(shape_of(base), factor)),)
+    terms = (Term(base, HadamardMap(shape_of(base), factor)),)
+    if not p.has(sp.MatrixSymbol):  # a number or a size: constant
+        return terms
+    by_exponent = sp.HadamardProduct(node, base.applyfunc(sp.log))
+    return (*terms, Term(p, ScalarToMatrix(SCALAR, by_exponent)))
 
 
 @rule(ElementwiseApplyFunction)

@@ -277,6 +277,12 @@ def check_derivation(
                 if finer < err / 30:  # shrinks as h²: the differences converge to it
                     err = finer
         rel = err / max(scale, 1.0)
+        if not np.isfinite(rel):  # NaN compares as no error: a log of a negative entry
+            raise AssertionError(
+                f"derivative of {d.of} wrt {d.wrt} ({d.layout}) or its finite differences "
+                f"are not finite at the random point (dims {dict(dims)}): give values "
+                "that keep it defined (positive=, definite=)"
+            )
         worst = max(worst, rel)
         if rel > rtol:
             raise AssertionError(

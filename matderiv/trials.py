@@ -145,8 +145,8 @@ def inverted_operands(exprs: tuple[Any, ...]) -> list[Any]:
 
 def positive_operands(exprs: tuple[Any, ...]) -> set[Any]:
     """The MatrixSymbols ``exprs`` take an entrywise log, square root or fractional
-    power of (log(x), √(Xᵀ), x^∘½): drawn positive, so that a gradient in positive
-    parameters (variances, rates) is compared where it is defined."""
+    power of (log(x), √(Xᵀ), x^∘½, x^∘s for a scalar s): drawn positive, so that a
+    gradient in positive parameters (variances, rates) is compared where it is defined."""
     found: set[Any] = set()
     for node in walk(*exprs):
         if isinstance(node, ElementwiseApplyFunction):
@@ -154,7 +154,7 @@ def positive_operands(exprs: tuple[Any, ...]) -> set[Any]:
             at_negative = node.function(sp.Integer(-1))
             if at_negative.is_real is not False:
                 continue
-        elif isinstance(node, sp.HadamardPower) and node.exp.is_integer is False:
+        elif isinstance(node, sp.HadamardPower) and node.exp.is_integer is not True:
             operand = node.base
         else:
             continue

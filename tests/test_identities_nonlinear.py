@@ -231,6 +231,21 @@ def aT_hadamard_b():  # Cookbook (38) + (70): ∂aᵀ(X ∘ A)b/∂X = (a bᵀ) 
 
 
 @row
+def hadamard_power_by_its_exponent():  # X^∘s = exp∘(s log∘X): ∂/∂s = X^∘s ∘ log∘X
+    s = T(M("s", 1, 1))
+    P = sp.HadamardPower(X, s)
+    by_s = vec(sp.HadamardProduct(P, X.applyfunc(sp.log)))
+    return case(P, M("s", 1, 1), num(by_s), positive={X})
+
+
+@row
+def hadamard_power_symbolic_exponent():  # Cookbook (38) with a constant scalar s
+    s = T(M("s", 1, 1))
+    P = sp.HadamardPower(X, s)
+    return case(P, X, num(diag(vec(s * sp.HadamardPower(X, s - 1)))), positive={X})
+
+
+@row
 def sum_hadamard_square():  # Cookbook (115): 1ᵀ (X∘²) 1 = tr(XᵀX)
     f = sp.OneMatrix(1, m) * sp.HadamardPower(X, 2) * sp.OneMatrix(n, 1)
     return case(f, X, den(2 * X))

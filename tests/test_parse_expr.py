@@ -114,7 +114,7 @@ def test_sigmoid_relu_softplus_are_entrywise_lambdas() -> None:
         ("W_hx @@ e", "^"),
         ("W_hxx @ e", "Did you mean W_hx"),
         ("tahn(e)", "Did you mean tanh"),
-        ("h0 ^ h0", "exponents must be numbers"),
+        ("h0 ^ h0", "exponents must be numbers or scalars, not an"),
         ("e ^ 100000", "too large"),
         ("inv(A, A)", "takes 1 argument"),
         ("commutation(A, n_h)", "commutation expects dimensions, e.g. commutation(m, n)"),
@@ -373,7 +373,8 @@ def test_small_messages_point_at_the_place() -> None:
     only 'bad shape declaration' (α is alpha now)."""
     with pytest.raises(ParseError) as info:
         parse_expression("c ^ h0", S)
-    assert "exponents must be numbers" in str(info.value) and "\n    ^" in str(info.value)
+    message = str(info.value)
+    assert "exponents must be numbers or scalars, not an" in message and "\n    ^" in message
     with pytest.raises(ParseError, match=r"a name is an identifier .* e\.g\. h_1 for h₁"):
         parse_shapes("h₁: n")
     assert set(parse_shapes("α: n")) == {"alpha"}
@@ -425,3 +426,19 @@ def test_greek_letters_are_names_in_the_syntax_and_in_shapes() -> None:
     assert parse_expression("σ(x)", symbols) == parse_expression("sigmoid(x)", symbols)
     f = parse_expression("σ(μ).T @ Σ @ x", symbols)
     check_derivation(gradient(f, symbols["mu"]), {symbols["x"].shape[0]: 3})
+
+
+def test_an_entrywise_power_by_a_scalar() -> None:
+    """x^s for a scalar s (a Symbol, or a 1 x 1 input as --shapes declares one) is the
+    entrywise power (refused before: "exponents must be numbers"); its derivative by s
+    is x^∘s ∘ log(x)."""
+    from matderiv import derive
+    from matderiv.testing import check_derivation
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    x, s1 = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("s", 1, 1)
+    s = sp.Symbol("s")
+    assert parse_expression("x ^ s", {"x": x, "s": s}) == sp.HadamardPower(x, s)
+    power = parse_expression("x ^ s", {"x": x, "s": s1})
+    assert power == sp.HadamardPower(x, AsScalar(s1))
+    check_derivation(derive(power, s1), {n: 3}, positive={x})

@@ -30,7 +30,7 @@ from ..canon import from_power
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..norms import norm
-from ..shapes import is_matrix, is_scalar_shape, shape_of
+from ..shapes import fmt_shape, is_matrix, is_scalar_shape, shape_of
 from .expr_grammar import (
     DIMENSION_ARGUMENTS,
     ELEMENTWISE,
@@ -230,12 +230,16 @@ class _Build(Transformer_NonRecursive):
         base, op, exponent = items
         if exponent is _TRANSPOSE and base is not _TRANSPOSE:
             return self.transpose([base])
-        if is_matrix(exponent) or not exponent.is_number:
+        if is_matrix(exponent) and is_scalar_shape(shape_of(exponent)):
+            exponent = AsScalar(exponent)  # x^s for a 1 x 1 s: entrywise, s scalar
+        if is_matrix(exponent):
             where = f":\n{caret(self.text, op.start_pos)}" if isinstance(op, Token) else ""
             raise ParseError(
-                "exponents must be numbers (A^2 is entrywise; exp(x) for e to the x)" + where
+                "exponents must be numbers or scalars, not an "
+                f"{fmt_shape(shape_of(exponent))} matrix (A^2 is entrywise; exp(x) for e to "
+                "the x)" + where
             )
-        if abs(exponent) > MAX_EXPONENT:
+        if exponent.is_number and abs(exponent) > MAX_EXPONENT:
             raise ParseError(
                 f"exponent {short_number(exponent)} is too large (|p| ≤ {MAX_EXPONENT})"
             )
