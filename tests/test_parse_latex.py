@@ -441,6 +441,17 @@ def test_bare_ones_in_functions_and_vec_of_numbers_read_back(text, want) -> None
     np.testing.assert_allclose(np.atleast_2d(np.asarray(got, dtype=float)), want(VALUES))
 
 
+def test_fractional_entrywise_powers_read_back_as_printed() -> None:
+    """∇ 𝟏ᵀ√x prints \\frac{1}{2} x^{\\circ - \\frac{1}{2}}, which was "unsupported
+    superscript" (only x^{\\circ -1/2} read)."""
+    x0 = np.abs(VALUES[a]) + 0.5
+    for k in (sp.Rational(-1, 2), sp.Rational(3, 2), sp.Rational(-12, 5)):
+        text = tex(sp.HadamardPower(a, k) / 2)
+        assert "frac" in text, text
+        got = evaluate(parse(text), {**VALUES, a: x0})
+        np.testing.assert_allclose(got, x0 ** float(k) / 2, rtol=1e-12)
+
+
 def test_a_function_with_no_name_reads_as_tex_prints_it() -> None:
     """(t ↦ body)∘(X) prints as \\left(t \\mapsto body\\right)_{\\circ}\\left(X\\right)."""
     t = sp.Dummy("t")

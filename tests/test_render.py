@@ -374,3 +374,46 @@ def test_a_chain_step_that_restates_its_one_factor_shows_its_value_only() -> Non
         written = tex_label(step.lhs)
         assert f"{written} &= \\underbrace{{{written}}}" not in latex
         assert f"{written} &= " in latex
+
+
+def test_exp_is_a_word_when_a_symbol_is_called_e() -> None:
+    """eᵀ exp(W x): the LaTeX read W^{T} (e^{W x} ∘ e), the vector e and e to the W x
+    alike, and did not read back ("unsupported superscript ^{W x}").  With a symbol
+    called e every exp of the derivation (its steps too) prints \\exp."""
+    from matderiv import verify
+    from matderiv.render.json_view import derivation_json
+
+    m, n = sp.symbols("m n", integer=True, positive=True)
+    e, W = sp.MatrixSymbol("e", m, 1), sp.MatrixSymbol("W", m, n)
+    x = sp.MatrixSymbol("x", n, 1)
+    f = e.T * (W * x).applyfunc(sp.exp)
+    d = derive(f, x, "denominator")
+    latex = d.to_latex()
+    powers_of_e = [k for k in range(len(latex)) if latex.startswith("e^{", k)]
+    assert all(latex.startswith("e^{T}", k) for k in powers_of_e), latex  # eᵀ only
+    assert r"\exp\left(v_{1}\right)" in latex, latex
+    result = derivation_json(d)["result_latex"]
+    assert result == tex(d.result) and r"\exp" in result
+    assert verify(result, f, x, "denominator")
+    # without a symbol e, exp stays e^{...}
+    assert "e^{" in derive(W.T * (W * x).applyfunc(sp.exp), x).to_latex()
+
+
+def test_the_sigmoid_is_a_word_beside_a_symbol_sigma() -> None:
+    """σ (b + x) + σ(b + x): a scalar called sigma and the sigmoid printed alike in
+    LaTeX (the terminal writes the symbol sigma); beside one, the sigmoid prints by
+    its name, and the result reads back."""
+    from matderiv import gradient, verify
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    x, b = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("b", n, 1)
+    sigma = sp.Symbol("sigma")
+    u = x + b
+    sig = u.applyfunc(sp.Lambda(sp.Symbol("t"), 1 / (1 + sp.exp(-sp.Symbol("t")))))
+    f = sigma * (u.T * u) / 2 + sp.OneMatrix(1, n) * sig
+    d = gradient(f, x)
+    result = tex(d.result)
+    assert r"\operatorname{sigmoid}" in result and r"\sigma" in result, result
+    assert r"\operatorname{sigmoid}" in d.to_latex()
+    assert verify(result, f, x, "denominator")
+    assert r"\sigma\left(" in tex(sig)  # alone, σ(u)

@@ -195,20 +195,22 @@ def _index(table: Mapping[str, Any], what: str) -> dict[str, Any]:
 
 def superscript(x: Any, body: str, pos: int) -> Any:
     """x^{body}: T, \\top, \\intercal, \\prime; -1; -T; an integer k; \\circ k; 1/2."""
-    s = canonical(body)
+    # \frac{1}{2} as matderiv prints it in x^{\circ - \frac{1}{2}}: 1/2
+    s = canonical(re.sub(r"\\[dt]?frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}", r"\1/\2", body))
     if s in ("T", "top", "intercal", "prime"):
         return alg.transpose(x)
     if s in ("-T", "-top", "-intercal"):
         return alg.transpose(alg.inverse(x, pos))
-    number = re.fullmatch(r"(circ|odot)?(-?[0-9]+)(?:/([0-9]+))?|[dt]?frac([0-9])([0-9])", s)
+    number = re.fullmatch(r"(circ|odot)?(-?)(?:([0-9]+)(?:/([0-9]+))?|[dt]?frac([0-9])([0-9]))", s)
     if number is None:
         raise LocatedError(
             f"unsupported superscript ^{{{body.strip('{}')}}}: write ^T (or ^\\top), ^{{-1}}, "
             "^{-T}, an integer power, or ^{\\circ k} for an entrywise power",
             pos,
         )
-    hadamard, whole, over, num, den = number.groups()
+    hadamard, sign, whole, over, num, den = number.groups()
     k = sp.Rational(int(num), int(den)) if num else sp.Rational(int(whole), int(over or 1))
+    k = -k if sign else k
     if abs(k.p) > MAX_EXPONENT or k.q > MAX_EXPONENT:
         raise LocatedError(f"an exponent larger than {MAX_EXPONENT}", pos)
     return alg.hadamard_power(x, k) if hadamard else alg.power(x, k, pos)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .latex import tex, tex_shape
+from .tex_printer import symbols_of
 from .unicode import fmt
 
 if TYPE_CHECKING:
@@ -19,7 +20,11 @@ def _shape(s: Any) -> list[str]:
 
 def derivation_json(d: Derivation) -> dict[str, Any]:
     """A Derivation as plain JSON data for other programs."""
+    with symbols_of(d.of, *d.definitions, *d.definitions.values()):
+        return _derivation_json(d)
 
+
+def _derivation_json(d: Derivation) -> dict[str, Any]:
     steps = []
     for step in d.steps:
         item: dict[str, Any] = {
@@ -66,13 +71,15 @@ def verdict_json(v: Verdict) -> dict[str, Any]:
     d = v.derivation
     shown = v.shown_candidate if v.shown_candidate is not None else v.candidate
     result = v.shown_result if v.shown_result is not None else d.result
+    with symbols_of(d.of, *d.definitions, *d.definitions.values()):
+        derived_latex = tex(result)
     out: dict[str, Any] = {
         "ok": bool(v),
         "kind": v.kind,
         "message": v.message,
         "candidate": shown if isinstance(shown, str) else fmt(shown),
         "derived": fmt(result),
-        "derived_latex": tex(result),
+        "derived_latex": derived_latex,
         "shape": _shape(d.shape),
         "layout": d.layout,
         "description": d.description,

@@ -13,7 +13,7 @@ import sympy as sp
 
 from ..shapes import shape_of
 from .rows import headline, phases, restates
-from .tex_printer import name_tex, tex, tex_label, tex_shape
+from .tex_printer import name_tex, symbols_of, tex, tex_label, tex_shape
 from .text import splits_indices
 
 _PREAMBLE = r"""\documentclass[10pt]{article}
@@ -108,6 +108,11 @@ def render_latex(
 
     ``index``: lines of index notation (``index_form.index_lines``) to append.
     """
+    with symbols_of(d.of, *d.definitions, *d.definitions.values()):
+        return _render_latex(d, standalone, display, index)
+
+
+def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | None) -> str:
     written = headline(d)  # the result without the intermediates: the title and last line
     lines = []
     kind = None

@@ -5,6 +5,9 @@ for an entrywise tanh (``render/latex.py`` lays out a Derivation with it)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import sympy as sp
@@ -32,6 +35,18 @@ from .unicode import accented
 
 class MatrixLatexPrinter(SizedConstants, LatexPrinter):
     """SymPy's LaTeX printer with textbook matrix notation."""
+
+    #: the symbols named like notation, which prints otherwise: exp(u) as \exp(u), not
+    #: e^{u}, beside a symbol e; the sigmoid as \operatorname{sigmoid} beside a symbol σ
+    clashes: frozenset[str] = frozenset()
+
+    def _print_ExpBase(self, expr: Any, exp: str | None = None) -> str:
+        if "e" not in self.clashes:
+            return str(super()._print_ExpBase(expr, exp))
+        return _raised(rf"\exp\left({self._print(expr.args[0])}\right)", exp)
+
+    def _sigmoid(self) -> str:
+        return r"\operatorname{sigmoid}" if "sigma" in self.clashes else r"\sigma"
 
     def _wrap(self, expr: Any) -> str:
         """An operand of ^{T}, ^{-1} or a ∘ power: bare when it reads alone (X, vec(X),
@@ -61,7 +76,7 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         return rf"{self._wrap(expr.arg)}^{{T}}"
 
     def _print_ScalarSigmoid(self, expr: Any, exp: str | None = None) -> str:
-        return _raised(rf"\sigma\left({self._print(expr.args[0])}\right)", exp)
+        return _raised(rf"{self._sigmoid()}\left({self._print(expr.args[0])}\right)", exp)
 
     def _print_Determinant(self, expr: Any) -> str:
         r"""\det(X), not SymPy's |X|: |·| is also the absolute value (of det X too)."""
@@ -229,7 +244,7 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         arg = self._print(expr.expr)
         name = called_name(expr)
         if name == "sigmoid":
-            return rf"\sigma\left({arg}\right)"
+            return rf"{self._sigmoid()}\left({arg}\right)"
         if name in BODIES:  # relu, softplus, step, abs, sign
             return rf"\operatorname{{{name}}}\left({arg}\right)"
         if isinstance(fn, sp.Lambda) and len(fn.variables) == 1:
@@ -267,12 +282,39 @@ def _grouped_scalar(expr: Any) -> bool:
     return grouped_scalar(expr) or (isinstance(expr, AsScalar) and _squared(expr.arg))
 
 
-_PRINTER = MatrixLatexPrinter()
+_PRINTERS: dict[frozenset[str], MatrixLatexPrinter] = {}
+#: symbol names that clash with notation (see MatrixLatexPrinter.clashes)
+CLASHING = frozenset({"e", "sigma"})
+_CLASHES: ContextVar[frozenset[str]] = ContextVar("clashes", default=frozenset())
+
+
+def _clashes(expr: Any) -> frozenset[str]:
+    if not isinstance(expr, sp.Basic):
+        return frozenset()
+    return CLASHING & {str(a) for a in expr.atoms(sp.Symbol, sp.MatrixSymbol)}
+
+
+@contextmanager
+def symbols_of(*exprs: Any) -> Iterator[None]:
+    """``tex`` inside writes exp(u) as \\exp(u) when one of ``exprs`` (a derivation's
+    formula and definitions) has a symbol called e, and the sigmoid as sigmoid beside
+    a symbol σ: in its steps too, which need not have the symbol."""
+    token = _CLASHES.set(_CLASHES.get().union(*map(_clashes, exprs)))
+    try:
+        yield
+    finally:
+        _CLASHES.reset(token)
 
 
 def tex(expr: Any) -> str:
-    """A formula in LaTeX."""
-    return _PRINTER.doprint(with_scalar_sigmoids(expr))
+    """A formula in LaTeX; exp(u) as \\exp(u) when a symbol is called e (e^{W x} ∘ e
+    read as the symbol e to the W x), the sigmoid by its name when one is called σ."""
+    clashes = _CLASHES.get() | _clashes(expr)
+    printer = _PRINTERS.get(clashes)
+    if printer is None:
+        printer = _PRINTERS[clashes] = MatrixLatexPrinter()
+        printer.clashes = clashes
+    return printer.doprint(with_scalar_sigmoids(expr))
 
 
 def tex_shape(shape: Any) -> str:
