@@ -97,17 +97,27 @@ def vec_of_reshape(expr: Any) -> Any:
 
 def reshape_of_vec(expr: Any) -> Any:
     """vec⁻¹_{m×n}(vec A) → A  (A of shape m x n), vec⁻¹_{m×n}(c vec A) → c A for a
-    scalar c (the gradient of vec(X)ᵀvec(X));  vec⁻¹_{n×1}(v) → v
+    scalar c (the gradient of vec(X)ᵀvec(X)), and term by term in a sum:
+    vec⁻¹(vec(A Z Bᵀ) + vec(Aᵀ Z B)) → A Z Bᵀ + Aᵀ Z B;  vec⁻¹_{n×1}(v) → v
     terminates: removes nodes."""
     if not isinstance(expr, Reshape):
         return None
-    coeff, factors = scalar_and_matrices(expr.arg)
-    if len(factors) == 1 and isinstance(factors[0], Vec):
-        inner = factors[0].arg
-        if shapes_equal(shape_of(inner), expr.shape):
-            return inner if coeff == 1 else matmul(coeff, inner)
+    terms = expr.arg.args if isinstance(expr.arg, sp.MatAdd) else (expr.arg,)
+    unvec = [_unvec(term, expr.shape) for term in terms]
+    if all(u is not None for u in unvec):
+        return unvec[0] if len(unvec) == 1 else sp.MatAdd(*unvec)
     if _is_one(expr.shape[1]):
         return expr.arg
+    return None
+
+
+def _unvec(term: Any, shape: Any) -> Any:
+    """c A for a term c vec(A) with A shaped ``shape``, else None."""
+    coeff, factors = scalar_and_matrices(term)
+    if len(factors) == 1 and isinstance(factors[0], Vec):
+        inner = factors[0].arg
+        if shapes_equal(shape_of(inner), shape):
+            return inner if coeff == 1 else matmul(coeff, inner)
     return None
 
 

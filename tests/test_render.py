@@ -417,3 +417,17 @@ def test_the_sigmoid_is_a_word_beside_a_symbol_sigma() -> None:
     assert r"\operatorname{sigmoid}" in d.to_latex()
     assert verify(result, f, x, "denominator")
     assert r"\sigma\left(" in tex(sig)  # alone, σ(u)
+
+
+def test_latex_shows_where_a_chain_value_is_reshaped() -> None:
+    """The terminal writes = (n × 1) → (1 × n) where a chain step's product is shaped
+    like its variable (∂f/∂xᵀ from ∂f/∂vec(xᵀ)); the LaTeX tagged the value with the
+    new shape only, so the row equated an n x 1 product with a 1 x n row."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    x, A = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("A", n, n)
+    latex = gradient(x.T * A * x, x).to_latex()
+    row = next(line for line in latex.splitlines() if r"&= x^{T} A^{T}" in line)
+    assert r"\tag*{$n \times 1 \to 1 \times n$\;\; \text{reshaped}}" in row, row
+    a = sp.MatrixSymbol("a", n, 1)
+    plain = gradient(a.T * x.applyfunc(sp.tanh), x).to_latex()  # no reshaping: no arrow
+    assert r"\to" not in plain and "reshaped" not in plain, plain

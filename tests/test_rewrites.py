@@ -173,6 +173,7 @@ FIRES = [
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
     (reshape_of_vec, (Reshape(Vec(A), m, n),), A),
     (reshape_of_vec, (Reshape(sp.MatMul(2, Vec(A)), m, n),), sp.MatMul(2, A)),
+    (reshape_of_vec, (Reshape(Vec(A) + sp.MatMul(3, Vec(A * S)), m, n),), A + 3 * A * S),
     (factor_scalar, (sp.MatAdd(2 * v, -2 * w),), sp.MatMul(2, matadd(v, -w))),
     (factor_scalar, (sp.MatAdd(-3 * A * b, -3 * a),), sp.MatMul(3, matadd(-A * b, -a))),
     (
@@ -517,6 +518,7 @@ DECLINES = [
     (vec_of_vector, (Vec(A),)),
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
     (reshape_of_vec, (Reshape(sp.MatMul(2, Vec(A)), n, m),)),  # not A's shape
+    (reshape_of_vec, (Reshape(Vec(A) + Vec(A.T), m, n),)),  # vec(Aᵀ): not an m x n (K vec A)
     (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),
     (factor_hadamard, (sp.MatAdd(sp.HadamardProduct(v, w), sp.HadamardProduct(v, b)),)),  # no ᵀ
     (  # the transposed ∘ product sits inside a longer product: it takes no part

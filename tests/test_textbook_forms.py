@@ -407,3 +407,16 @@ def test_derivatives_by_a_one_by_one_matrix_read_as_the_cookbook_writes_them() -
         d = derive(f, s)
         assert fmt(d.result) == written, fmt(d.result)
         check_derivation(d, {n: 3})
+
+
+def test_a_quadratic_form_in_vec_has_a_matrix_gradient() -> None:
+    """∇ vec(Z)ᵀ (B ⊗ A) vec(Z) printed vec⁻¹_{n×m}(vec(A Z Bᵀ) + vec(Aᵀ Z B)): the
+    reshaping of a sum of vecs is the sum of the matrices."""
+    from matderiv import vec
+    from matderiv.testing import check_derivation
+
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    Z, A, B = sp.MatrixSymbol("Z", n, m), sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("B", m, m)
+    d = gradient(vec(Z).T * sp.KroneckerProduct(B, A) * vec(Z), Z)
+    assert fmt(d.result) == "A Z Bᵀ + Aᵀ Z B", fmt(d.result)
+    check_derivation(d, {n: 3, m: 4})

@@ -66,10 +66,20 @@ def _aside(shape: Any, rule: str, tags: bool) -> str:
     """A row's shape and rule: a tag at the right margin (align*: amsmath sets it on a
     line of its own when the formula leaves no room, so a portrait page holds the
     block), or two more aligned columns (Jupyter's ``aligned``, which has no tags)."""
+    shown = shape if isinstance(shape, str) else tex_shape(shape)
     if tags:
         text = rf"\;\; \text{{{rule}}}" if rule else ""
-        return rf"\tag*{{${tex_shape(shape)}${text}}}"
-    return rf"&& {tex_shape(shape)}" + (rf" && \text{{{rule}}}" if rule else "")
+        return rf"\tag*{{${shown}${text}}}"
+    return rf"&& {shown}" + (rf" && \text{{{rule}}}" if rule else "")
+
+
+def _value_aside(step: Any, rule: str, tags: bool) -> str:
+    """A chain step's value's shape; reshaped from the product's, as the terminal's
+    → (1 × n): ∂f/∂xᵀ is the n x 1 product ∂f/∂vec(xᵀ) shaped like xᵀ."""
+    if step.shape == step.product_shape:
+        return _aside(step.shape, rule, tags)
+    moved = rf"{tex_shape(step.product_shape)} \to {tex_shape(step.shape)}"
+    return _aside(moved, ", ".join(r for r in (rule, "reshaped") if r), tags)
 
 
 def _factor(factor: Any) -> str:
@@ -88,13 +98,14 @@ def _lines(step: Any, tags: bool) -> list[str]:
             lines.append(rf"& \qquad \text{{from }} {tex(d_node)} = {tex(differential)}")
         return lines
     if step.kind == "chain" and restates(step):  # ∂y/∂x = ∂y/∂x = K: the value only
-        return [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {ruled}"]
+        aside = _value_aside(step, step.rule, tags)
+        return [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {aside}"]
     if step.kind == "chain":
         products = " + ".join(" ".join(_factor(f) for f in term) for term in step.factors)
         product_aside = _aside(step.product_shape, step.rule, tags)
         return [
             rf"{tex_label(step.lhs)} &= {products} {product_aside}",
-            rf"&= {tex(step.expr)} {shape}",
+            rf"&= {tex(step.expr)} {_value_aside(step, '', tags)}",
         ]
     if step.kind == "simplify":  # both on the right: a long left side widens every row
         return [rf"& {tex(step.before)}", rf"&\Rightarrow {tex(step.expr)} {ruled}"]
