@@ -16,7 +16,8 @@ import sympy as sp
 from matderiv import derive, evaluate, gradient, hessian, hvp
 from matderiv.examples import rnn_step
 from matderiv.parse.unicode import parse_unicode
-from matderiv.render.rows import HEADLINE_CHARS, headline, rows, title
+from matderiv.render.headline import HEADLINE_CHARS, headline
+from matderiv.render.rows import rows, title
 from matderiv.render.unicode import fmt
 from matderiv.testing import random_values
 
@@ -210,3 +211,43 @@ def test_a_transposed_sum_written_out_is_the_column_sum() -> None:
     }
     values[n] = 3
     np.testing.assert_allclose(evaluate(headline(d), values), evaluate(d.result, values))
+
+
+def _attention():
+    d_, t = sp.symbols("d t", positive=True, integer=True)
+    q, K = sp.MatrixSymbol("q", d_, 1), sp.MatrixSymbol("K", t, d_)
+    V, u = sp.MatrixSymbol("V", t, d_), sp.MatrixSymbol("u", t, 1)
+    return q, K, V, u
+
+
+def test_a_repeated_long_subexpression_is_named_after_the_formula() -> None:
+    """Attention's Jacobian wrote softmax(K q) three times in the headline, its HVP a
+    long sum twice and softmax(K q) five times; the textbook names them once: Vᵀ
+    (diag(s) - s sᵀ) K with s = softmax(K q).  The headline, "with" clause and all,
+    reads back (verify) to the derivative."""
+    from matderiv import softmax, verify
+
+    q, K, V, u = _attention()
+    f = V.T * softmax(K * q)
+    d = derive(f, q)
+    text = title(d)
+    assert text.count("softmax(K q)") == 1 and ", with v₂ = softmax(K q)" in text, text
+    assert verify(text.rsplit("   ", 1)[0], f, q)  # without the shape
+    loss = u.T * softmax(K * q)
+    D = sp.MatrixSymbol("D", *q.shape)
+    h = hvp(loss, q, D)
+    text = title(h)
+    assert text.count("softmax(K q)") == 1 and ", with " in text, text
+    assert len(text) < len(fmt(h.result)), text
+    assert verify(text.split(" = ", 1)[1].rsplit("   ", 1)[0], loss, q, order=2, direction=D)
+    # the LaTeX title and last row say the same, and read back
+    latex = h.to_latex(standalone=True)
+    row = next(line for line in latex.splitlines() if r"\text{with }" in line)
+    formula = row.split("$", 2)[1].removeprefix(r"\displaystyle ")
+    assert verify(formula, loss, q, order=2, direction=D)
+
+
+def test_a_subexpression_written_twice_but_short_is_written_out() -> None:
+    """σ(X w) twice in the logistic Hessian is short: no name for it."""
+    text = title(SHORT["logistic Hessian"]())
+    assert ", with " not in text and not GENERATED.search(text), text

@@ -13,6 +13,7 @@ from ..errors import MatDerivError, ParseError, ShapeMismatch
 from .expr import parse_expression
 from .latex import parse_latex
 from .unicode import looks_like_unicode, parse_unicode
+from .unicode_builder import ascii_name
 
 
 def symbol_table(expr: Any, names: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,7 +89,50 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
                 f"cannot read the candidate {candidate!r}: pass a SymPy expression or a string"
             ) from exc
     table = symbol_table(expr, names)
-    candidate = _right_hand_side(candidate)
+    candidate, named = _with_names(_right_hand_side(candidate))
+    pending = list(named)
+    while pending:  # a name's value may use names given before it or after it
+        unread: list[tuple[str, str]] = []
+        for name, value in pending:
+            try:
+                table[_key(name)] = _read(value, table)
+            except ParseError as exc:
+                if not str(exc).startswith("unknown symbol"):
+                    raise
+                unread.append((name, value))
+                error = exc
+        if len(unread) == len(pending):
+            raise error
+        pending = unread
+    return _read(candidate, table)
+
+
+#: ", with v₂ = softmax(K q), r = ...": the names a headline gives after its formula
+#: (and LaTeX's ", \quad \text{with } v_{2} = ..., \; r = ...")
+_WITH = re.compile(r",\s*(?:\\quad\s*)?(?:\\text\s*\{\s*(?:with|where)\s*\}|with|where)\s+")
+_NEXT_NAME = re.compile(r",\s*(?:\\;\s*)?(?=[^\s,=(){}]+\s*=(?!=))")
+
+
+def _with_names(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The formula and the (name, value) pairs of a ", with name = value" clause."""
+    parts = _WITH.split(text, maxsplit=1)
+    if len(parts) == 1:
+        return text, []
+    named = [tuple(d.split("=", 1)) for d in _NEXT_NAME.split(parts[1])]
+    if any(len(pair) != 2 for pair in named):
+        raise ParseError(f"cannot read the names after the formula: {parts[1]!r}")
+    return parts[0], [(name.strip(), value) for name, value in named]
+
+
+def _key(name: str) -> str:
+    """The symbol-table key of a printed name: v₂, v_{2} and v_2 are v_2."""
+    plain = re.sub(r"[{}\\\s]", "", name)
+    base, sub = ascii_name(plain)
+    return f"{base}_{sub}" if sub else base
+
+
+def _read(candidate: str, table: dict[str, Any]) -> Any:
+    """A formula, in whichever notation reads it (``parse_candidate``)."""
     formula = parse_notation(candidate, table)
     if formula is not None:
         return formula

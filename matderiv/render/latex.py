@@ -12,7 +12,8 @@ from typing import Any
 import sympy as sp
 
 from ..shapes import shape_of
-from .rows import headline, phases, restates
+from .headline import Headline, written_result
+from .rows import phases, restates
 from .tex_printer import name_tex, symbols_of, tex, tex_label, tex_shape
 from .text import splits_indices
 
@@ -124,7 +125,7 @@ def render_latex(
 
 
 def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | None) -> str:
-    written = headline(d)  # the result without the intermediates: the title and last line
+    written = written_result(d)  # the result without the intermediates: title, last line
     lines = []
     kind = None
     parts = phases(d)
@@ -140,8 +141,8 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
             kind = step.kind
             lines.append(rf"& \textbf{{{_SECTIONS[kind]}}}")
         lines.extend(_lines(step, tags=not display))
-    if written != d.steps[-1].expr:  # the result again without the intermediates
-        lines.append(rf"&= {tex(written)}")
+    if written.expr != d.steps[-1].expr:  # the result again without the intermediates
+        lines.append(rf"&= {_with_names(written)}")
     lines.append(rf"& {_note(d)}")
     if index:
         lines.append(r"& \textbf{Index notation}")
@@ -156,10 +157,16 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
     if display:
         body = f"{display}\n{body}\n{display}"
     if standalone:
-        result = rf"{tex_label(d.steps[-1].lhs)} = {tex(written)}"
+        result = rf"{tex_label(d.steps[-1].lhs)} = {_with_names(written)}"
         title = rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
         return f"{_PREAMBLE}{title}\n{body}\n\\end{{document}}\n"
     return body
+
+
+def _with_names(written: Headline) -> str:
+    """The headline's formula and the names it keeps, as ``rows.with_names``."""
+    named = ", \\; ".join(f"{tex(name)} = {tex(value)}" for name, value in written.where)
+    return tex(written.expr) + (rf", \quad \text{{with }} {named}" if named else "")
 
 
 #: characters of LaTeX source that fit one row of a portrait page, about

@@ -9,19 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sympy as sp
-
-from ..canon import larger_than, transpose
-from ..naming import SECOND_ORDER_NOTE, is_generated_name
-from ..shapes import is_matrix, is_scalar_shape
-from ..substitute import unchecked
+from .headline import Headline, written_result
 from .unicode import fmt, fmt_shape, label
-
-#: the headline writes out the intermediates matderiv named while it stays within
-#: this many characters (and, checked first, this many SymPy nodes)
-HEADLINE_CHARS = 100
-_HEADLINE_NODES = 120
-SHORT_ROOT = 12  # characters of a matrix expression written out in its derivative
 
 SECTIONS = {
     "define": "forward pass: named intermediates",
@@ -111,100 +100,23 @@ def rows(d: Any) -> list[Row]:
     without matderiv's intermediates (as the headline does), when that differs."""
     out = [row(step) for step in d.steps]
     if out and out[-1].kind == "result":
-        written = headline(d)
-        if written is not d.steps[-1].expr and written != d.steps[-1].expr:
+        written = written_result(d)
+        if written.expr is not d.steps[-1].expr and written.expr != d.steps[-1].expr:
             last = out[-1]
-            formula = (*last.formula, f"= {fmt(written)}")
+            formula = (*last.formula, f"= {with_names(written)}")
             out[-1] = Row(last.kind, last.lhs, formula, last.shape, "")
     return out
 
 
-def headline(d: Any) -> Any:
-    """The result for the headline: the result step's expression with the
-    intermediates matderiv named (v_k) written out, so that the headline reads
-    without the table, unless that makes it longer than ``HEADLINE_CHARS``
-    characters; then the names stay, and the steps define them.  A scalar f itself
-    stays ((1 - f²) a for tanh(aᵀx)); a matrix Y is written out (-X⁻ᵀ ⊗ X⁻¹ for X⁻¹).
-    The user's names, where= symbols and named adjoints always stay."""
-    expr = d.steps[-1].expr
-    kept = {*d.names, *map(str, d.where), *map(str, d.definitions)}
-    defines = [s for s in d.steps if s.kind == "define"]
-    defs = {s.lhs: s.expr for s in defines if _written_out(s) and s.lhs not in kept}
-    root = defines[-1] if defines else None
-    if root is not None and root.lhs not in kept and not is_scalar_shape(root.shape):
-        inputs_only = not any(str(a) in defs for a in root.expr.atoms(sp.MatrixSymbol))
-        if inputs_only and len(fmt(root.expr)) <= SHORT_ROOT:
-            defs[root.lhs] = root.expr  # -X⁻ᵀ ⊗ X⁻¹, but diag(1 - Y∘Y) for tanh(A x)
-    if not defs or not isinstance(expr, sp.Basic):
-        return expr
-    dims = {str(x) for m in expr.atoms(sp.MatrixSymbol) for x in m.free_symbols if x != m}
-    written = _written(expr, defs, dims)
-    if written is not None and len(fmt(written)) <= HEADLINE_CHARS:
-        return written
-    # too long written out: write out only the short names (v₁₃ := 1 - h₁∘h₁ in a
-    # program's Hessian), which the headline reads better without
-    short = {}
-    used = {str(a) for a in expr.atoms(sp.MatrixSymbol, sp.Symbol)} - dims
-    for name in used & defs.keys():  # short forms carry no names: only expr's matter
-        full = _written(defs[name], defs, dims)
-        if full is not None and len(fmt(full)) <= _SHORT_DEFINITION:
-            short[name] = full
-    partial = _written(expr, short, dims) if short else None
-    return partial if partial is not None else expr
-
-
-#: characters of an intermediate written out in a headline that is long anyway
-_SHORT_DEFINITION = 16
-
-
-def _written(expr: Any, defs: dict[str, Any], dims: set[str]) -> Any:
-    """``expr`` with the names in ``defs`` written out (in turn: definitions use
-    earlier names), or None when that grows past ``_HEADLINE_NODES`` nodes."""
-    written = expr
-    for _ in range(len(defs)):
-        atoms = {
-            a: defs[str(a)]
-            for a in written.atoms(sp.MatrixSymbol, sp.Symbol)
-            if str(a) in defs and str(a) not in dims
-        }
-        if not atoms:
-            break
-        written = _flat(written.xreplace(atoms))
-        if larger_than(written, _HEADLINE_NODES):
-            return None
-    return _transposed_sums(written)
-
-
-def _written_out(step: Any) -> bool:
-    """A name the headline may write out: a generated intermediate (v_k), or the
-    gradient g := ∇f a second-order derivation names (-X⁻ᵀ Vᵀ X⁻ᵀ, not -X⁻ᵀ Vᵀ g)."""
-    return is_generated_name(step.lhs) or step.note.endswith(SECOND_ORDER_NOTE)
-
-
-def _flat(expr: Any) -> Any:
-    """Products inside products merged, as a definition written in leaves them: -v₃
-    with v₃ := B v₂ is -B v₂, not -(B v₂)."""
-
-    def merge(product: Any) -> Any:
-        args = [x for a in product.args for x in (a.args if isinstance(a, sp.MatMul) else (a,))]
-        coeff = sp.Mul(*(a for a in args if not is_matrix(a)))
-        mats = [a for a in args if is_matrix(a)]
-        return unchecked(sp.MatMul, *([] if coeff == 1 else [coeff]), *mats)
-
-    nested = lambda e: isinstance(e, sp.MatMul) and any(isinstance(a, sp.MatMul) for a in e.args)  # noqa: E731
-    return expr.replace(nested, merge)
-
-
-def _transposed_sums(expr: Any) -> Any:
-    """(xᵀ Bᵀ + bᵀ)ᵀ, a row sum v written out inside vᵀ, as the column B x + b."""
-    return expr.replace(
-        lambda e: isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatAdd),
-        lambda e: transpose(e.arg),
-    )
+def with_names(written: Headline) -> str:
+    """The headline's formula, and after it the names it keeps: ``Vᵀ (diag(v₂) -
+    v₂ v₂ᵀ) K, with v₂ = softmax(K q)``."""
+    named = ", ".join(f"{fmt(name)} = {fmt(value)}" for name, value in written.where)
+    return fmt(written.expr) + (f", with {named}" if named else "")
 
 
 def title(d: Any) -> str:
-    return f"{label(d.steps[-1].lhs)} = {fmt(headline(d))}   {fmt_shape(d.shape)}"
+    return f"{label(d.steps[-1].lhs)} = {with_names(written_result(d))}   {fmt_shape(d.shape)}"
 
 
 def subtitle(d: Any) -> str:

@@ -1,0 +1,211 @@
+"""The headline: a derivation's result written to read without the table of steps.
+
+The result step's expression uses the intermediates matderiv named (v_k); the
+headline writes them out while it stays short, so that it reads on its own.  A long
+subexpression the written-out result repeats (attention's softmax(K q), three times
+in Vᵀ (diag(s) - s sᵀ) K) keeps its name instead, and the headline says what it is:
+``Vᵀ (diag(v₂) - v₂ v₂ᵀ) K, with v₂ = softmax(K q)``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from ..canon import larger_than, transpose
+from ..naming import SECOND_ORDER_NOTE, is_generated_name
+from ..shapes import is_matrix, is_scalar_shape
+from ..substitute import unchecked
+from .unicode import fmt
+
+#: the headline writes out the intermediates matderiv named while it stays within
+#: this many characters (and, checked first, this many SymPy nodes)
+HEADLINE_CHARS = 100
+_HEADLINE_NODES = 120
+SHORT_ROOT = 12  # characters of a matrix expression written out in its derivative
+#: characters of an intermediate written out in a headline that is long anyway
+_SHORT_DEFINITION = 16
+#: a written-out intermediate of at least this many characters that occurs this many
+#: times keeps its name: (10, 3) for softmax(K q) three times, (16, 2) for longer ones
+_REPEATED = ((10, 3), (16, 2))
+_MAX_NAMED = 3  # names a headline defines after "with"
+_COUNTED_NODES = 600  # a result written out in full to count its repeats, at most
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The result as the headline writes it, and the names it keeps with their values
+    (written out): ``expr, with name = value, ...``."""
+
+    expr: Any
+    where: tuple[tuple[Any, Any], ...] = ()
+
+
+def headline(d: Any) -> Any:
+    """The result for the headline (``written_result(d).expr``)."""
+    return written_result(d).expr
+
+
+def written_result(d: Any) -> Headline:
+    """The result step's expression with the intermediates matderiv named (v_k)
+    written out, so that the headline reads without the table, unless that makes it
+    longer than ``HEADLINE_CHARS`` characters; then the names stay, and the steps
+    define them.  A long subexpression written out several times keeps its name,
+    given after the formula.  A scalar f itself stays ((1 - f²) a for tanh(aᵀx)); a
+    matrix Y is written out (-X⁻ᵀ ⊗ X⁻¹ for X⁻¹).  The user's names, where= symbols
+    and named adjoints always stay."""
+    expr = d.steps[-1].expr
+    kept = {*d.names, *map(str, d.where), *map(str, d.definitions)}
+    defines = [s for s in d.steps if s.kind == "define"]
+    defs = {s.lhs: s.expr for s in defines if _written_out(s) and s.lhs not in kept}
+    root = defines[-1] if defines else None
+    if root is not None and root.lhs not in kept and not is_scalar_shape(root.shape):
+        inputs_only = not any(str(a) in defs for a in root.expr.atoms(sp.MatrixSymbol))
+        if inputs_only and len(fmt(root.expr)) <= SHORT_ROOT:
+            defs[root.lhs] = root.expr  # -X⁻ᵀ ⊗ X⁻¹, but diag(1 - Y∘Y) for tanh(A x)
+    if not defs or not isinstance(expr, sp.Basic):
+        return Headline(expr)
+    dims = {str(x) for m in expr.atoms(sp.MatrixSymbol) for x in m.free_symbols if x != m}
+    taken = {str(a) for a in (d.of, d.wrt, expr) for a in _symbols(a)} | {s.lhs for s in d.steps}
+    named = _with_names(expr, defs, dims, taken)
+    if named is not None:
+        return named
+    written = _written(expr, defs, dims)
+    if written is not None and len(fmt(written)) <= HEADLINE_CHARS:
+        return Headline(written)
+    # too long written out: write out only the short names (v₁₃ := 1 - h₁∘h₁ in a
+    # program's Hessian), which the headline reads better without
+    short = {}
+    used = {str(a) for a in expr.atoms(sp.MatrixSymbol, sp.Symbol)} - dims
+    for name in used & defs.keys():  # short forms carry no names: only expr's matter
+        full = _written(defs[name], defs, dims)
+        if full is not None and len(fmt(full)) <= _SHORT_DEFINITION:
+            short[name] = full
+    partial = _written(expr, short, dims) if short else None
+    return Headline(partial if partial is not None else expr)
+
+
+def _with_names(expr: Any, defs: dict[str, Any], dims: set[str], taken: set[str]) -> Any:
+    """The result written out but for the long subexpressions it would repeat, each
+    named and given after it (greedily, the one that saves most first): by its step
+    name when it is an intermediate's (v₂ = softmax(K q)), else a fresh letter.  None
+    when nothing repeats, or the whole does not fit in ``HEADLINE_CHARS``."""
+    body = _written(expr, defs, dims, _COUNTED_NODES)  # in full only to count repeats
+    if body is None:
+        return None
+    forms: dict[Any, str] = {}
+    for name in defs:
+        form = _written(defs[name], defs, dims, _COUNTED_NODES)
+        if form is not None:
+            forms.setdefault(form, name)
+    where: list[tuple[Any, Any]] = []
+    fresh = (letter for letter in _LETTERS if letter not in taken)
+    for _ in range(_MAX_NAMED):
+        best = _most_repeated([body, *(value for _, value in where)])
+        given = None if best is None else forms.get(best) or next(fresh, None)
+        if given is None:
+            break
+        symbol = sp.MatrixSymbol(given, *best.shape) if is_matrix(best) else sp.Symbol(given)
+        body = body.xreplace({best: symbol})
+        where = [(s, v.xreplace({best: symbol})) for s, v in where] + [(symbol, best)]
+    if not where:
+        return None
+    length = len(fmt(body)) + sum(len(fmt(v)) + 8 for _, v in where)
+    return Headline(body, tuple(where)) if length <= HEADLINE_CHARS else None
+
+
+#: names for a repeated subexpression that is no intermediate's, the first one free
+_LETTERS = ("r", "s", "u", "z", "w", "ρ", "ζ", "η")
+
+
+def _most_repeated(texts: list[Any]) -> Any:
+    """The subexpression whose name would save the most characters in ``texts``, of
+    those long enough and repeated often enough (``_REPEATED``); None if none is."""
+    counts: Counter[Any] = Counter()
+    for text in texts:
+        stack = [text]
+        while stack:
+            node = stack.pop()
+            counts[node] += 1
+            if isinstance(node, sp.Basic) and not isinstance(node, sp.Lambda):
+                stack.extend(node.args)
+    best, saved = None, 0
+    for node, count in counts.items():
+        if count < 2 or not isinstance(node, sp.Basic) or node.is_Number or is_leaf_like(node):
+            continue
+        if not node.free_symbols:
+            continue
+        size = len(fmt(node))
+        long_enough = any(size >= least and count >= times for least, times in _REPEATED)
+        if long_enough and (count - 1) * size > saved:
+            best, saved = node, (count - 1) * size
+    return best
+
+
+def _symbols(expr: Any) -> set[Any]:
+    return expr.atoms(sp.Symbol, sp.MatrixSymbol) if isinstance(expr, sp.Basic) else set()
+
+
+def is_leaf_like(expr: Any) -> bool:
+    """A symbol, or its transpose: nothing to name."""
+    return isinstance(expr, (sp.MatrixSymbol, sp.Symbol)) or (
+        isinstance(expr, sp.Transpose) and isinstance(expr.arg, sp.MatrixSymbol)
+    )
+
+
+def _occurrences(form: Any, expr: Any) -> int:
+    """How often ``form`` occurs in the tree of ``expr`` (each place it is written)."""
+    if expr == form:
+        return 1
+    if not isinstance(expr, sp.Basic) or isinstance(expr, sp.Lambda):
+        return 0
+    return sum(_occurrences(form, a) for a in expr.args)
+
+
+def _written(expr: Any, defs: dict[str, Any], dims: set[str], limit: int = _HEADLINE_NODES) -> Any:
+    """``expr`` with the names in ``defs`` written out (in turn: definitions use
+    earlier names), or None when that grows past ``limit`` nodes."""
+    written = expr
+    for _ in range(len(defs)):
+        atoms = {
+            a: defs[str(a)]
+            for a in written.atoms(sp.MatrixSymbol, sp.Symbol)
+            if str(a) in defs and str(a) not in dims
+        }
+        if not atoms:
+            break
+        written = _flat(written.xreplace(atoms))
+        if larger_than(written, limit):
+            return None
+    return _transposed_sums(written)
+
+
+def _written_out(step: Any) -> bool:
+    """A name the headline may write out: a generated intermediate (v_k), or the
+    gradient g := ∇f a second-order derivation names (-X⁻ᵀ Vᵀ X⁻ᵀ, not -X⁻ᵀ Vᵀ g)."""
+    return is_generated_name(step.lhs) or step.note.endswith(SECOND_ORDER_NOTE)
+
+
+def _flat(expr: Any) -> Any:
+    """Products inside products merged, as a definition written in leaves them: -v₃
+    with v₃ := B v₂ is -B v₂, not -(B v₂)."""
+
+    def merge(product: Any) -> Any:
+        args = [x for a in product.args for x in (a.args if isinstance(a, sp.MatMul) else (a,))]
+        coeff = sp.Mul(*(a for a in args if not is_matrix(a)))
+        mats = [a for a in args if is_matrix(a)]
+        return unchecked(sp.MatMul, *([] if coeff == 1 else [coeff]), *mats)
+
+    nested = lambda e: isinstance(e, sp.MatMul) and any(isinstance(a, sp.MatMul) for a in e.args)  # noqa: E731
+    return expr.replace(nested, merge)
+
+
+def _transposed_sums(expr: Any) -> Any:
+    """(xᵀ Bᵀ + bᵀ)ᵀ, a row sum v written out inside vᵀ, as the column B x + b."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatAdd),
+        lambda e: transpose(e.arg),
+    )
