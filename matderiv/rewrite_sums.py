@@ -9,7 +9,7 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from .canon import hadamard, matadd, matmul, scalar_and_matrices, sort_key, transpose
+from .canon import hadamard, larger_than, matadd, matmul, scalar_and_matrices, sort_key, transpose
 from .nodes import DiagVector
 from .shapes import dims_equal, shape_of
 
@@ -161,6 +161,42 @@ def factor_sum(expr: Any) -> Any:
             if groups:
                 factor, ks = max(groups, key=lambda item: (len(item[1]), -item[1][0]))
                 return _factored(expr.args, split, factor, ks, end)
+    return None
+
+
+#: like_terms compares sums of at most this many terms, each of at most _LIKE_NODES
+_LIKE_TERMS, _LIKE_NODES = 6, 60
+
+
+def like_terms(expr: Any) -> Any:
+    """c P + d Q → (c + d) P for a Q that is P written otherwise (equal multiplied
+    out): v (I - y yᵀ v) + (I - v y yᵀ) v → 2 v (I - y yᵀ v), which factor_sum leaves
+    as two forms of one matrix (∂/∂X of yᵀ K⁻¹ y + log det K, K = X Xᵀ + σ² I).
+    terminates: one term fewer."""
+    if not isinstance(expr, sp.MatAdd) or len(expr.args) > _LIKE_TERMS:
+        return None
+    # only terms of the same symbols can be equal: multiplied out (slow) only those
+    by_symbols: dict[Any, list[int]] = {}
+    for k, term in enumerate(expr.args):
+        by_symbols.setdefault(frozenset(term.free_symbols), []).append(k)
+    alike = [k for ks in by_symbols.values() if len(ks) >= 2 for k in ks]
+    seen: dict[Any, tuple[int, Any]] = {}
+    for k in sorted(alike):
+        term = expr.args[k]
+        if not term.has(sp.MatAdd) or larger_than(term, _LIKE_NODES):
+            continue  # a product without a sum: SymPy adds equal ones itself
+        coeff, mats = scalar_and_matrices(term)
+        product = matmul(*mats)
+        expanded = product.expand()
+        for sign, key in ((1, expanded), (-1, (-product).expand())):  # Q = ±P
+            if key in seen:
+                j, first = seen[key]
+                total = scalar_and_matrices(expr.args[j])[0] + sign * coeff
+                rest = [t for i, t in enumerate(expr.args) if i not in (j, k)]
+                if total == 0:
+                    return matadd(*rest) if rest else sp.ZeroMatrix(*shape_of(expr))
+                return matadd(matmul(total, first), *rest)
+        seen[expanded] = (k, product)
     return None
 
 

@@ -50,6 +50,7 @@ from matderiv.rewrites import (
     kron_through_sum,
     kron_unit_factor,
     kron_vec,
+    like_terms,
     mixed_product,
     negated_sum,
     negative_sum_factor,
@@ -95,6 +96,7 @@ EXP_V_T = v.applyfunc(sp.exp).T  # SymPy's exp(vᵀ), with a fresh Dummy at each
 EXP_V = v.applyfunc(sp.exp)
 DET, TR = sp.Determinant(S), sp.Trace(S)
 Q = sp.MatrixSymbol("Q", n, n)
+I_N = sp.Identity(n)
 Y = sp.MatrixSymbol("Y", p, m)
 
 
@@ -172,6 +174,21 @@ FIRES = [
     (vec_of_vector, (Vec(r),), r.T),
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
     (reshape_of_vec, (Reshape(Vec(A), m, n),), A),
+    (
+        like_terms,
+        (sp.MatAdd(S * (I_N - v * v.T * S), (I_N - S * v * v.T) * S),),
+        2 * S * (I_N - v * v.T * S),
+    ),
+    (
+        like_terms,
+        (sp.MatAdd(3 * S * (I_N - v * v.T * S), -(I_N - S * v * v.T) * S, Q),),
+        Q + 2 * S * (I_N - v * v.T * S),
+    ),
+    (
+        like_terms,
+        (sp.MatAdd(S * (I_N - v * v.T * S), -(I_N - S * v * v.T) * S),),
+        sp.ZeroMatrix(n, n),
+    ),
     (reshape_of_vec, (Reshape(sp.MatMul(2, Vec(A)), m, n),), sp.MatMul(2, A)),
     (reshape_of_vec, (Reshape(Vec(A) + sp.MatMul(3, Vec(A * S)), m, n),), A + 3 * A * S),
     (factor_scalar, (sp.MatAdd(2 * v, -2 * w),), sp.MatMul(2, matadd(v, -w))),
@@ -517,6 +534,8 @@ DECLINES = [
     (diagonal_of_product, (Diagonal(S * S),)),
     (vec_of_vector, (Vec(A),)),
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
+    (like_terms, (sp.MatAdd(S * (I_N - v * v.T * S), (I_N - S * v * v.T) * Q),)),  # not equal
+    (like_terms, (sp.MatAdd(S * Q, Q * S),)),  # no sum inside: nothing to multiply out
     (reshape_of_vec, (Reshape(sp.MatMul(2, Vec(A)), n, m),)),  # not A's shape
     (reshape_of_vec, (Reshape(Vec(A) + Vec(A.T), m, n),)),  # vec(Aᵀ): not an m x n (K vec A)
     (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),

@@ -422,3 +422,17 @@ def test_a_quadratic_form_in_vec_has_a_matrix_gradient() -> None:
     d = gradient(vec(Z).T * sp.KroneckerProduct(B, A) * vec(Z), Z)
     assert fmt(d.result) == "A Z Bᵀ + Aᵀ Z B", fmt(d.result)
     check_derivation(d, {n: 3, m: 4})
+
+
+def test_two_forms_of_one_matrix_are_added() -> None:
+    """A GP's negative log marginal likelihood yᵀK⁻¹y + log det K, K = X Xᵀ + σ² I, by X
+    read (v₃ (I - y yᵀ v₃) + (I - v₃ y yᵀ) v₃) X: one matrix factored two ways before
+    the two were added; 2 K⁻¹ (I - y yᵀ K⁻¹) X."""
+    from matderiv.testing import check_derivation
+
+    N, p = sp.symbols("N p", integer=True, positive=True)
+    X, y = sp.MatrixSymbol("X", N, p), sp.MatrixSymbol("y", N, 1)
+    K = X * X.T + sp.Symbol("sigma2", positive=True) * sp.Identity(N)
+    d = gradient(sp.Trace(y.T * K.I * y) + sp.log(sp.Determinant(K)), X)
+    assert fmt(d.steps[-1].expr) == "2 v₃ (I_N - y yᵀ v₃) X", fmt(d.steps[-1].expr)
+    check_derivation(d, {N: 4, p: 3}, positive={sp.Symbol("sigma2", positive=True)})
