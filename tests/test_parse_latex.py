@@ -702,3 +702,25 @@ def test_a_text_symbol_at_the_end_is_no_remark() -> None:
     quadratic = sp.Trace(x.T * A * x)
     assert not verify(r"(A + A^T) x \, \text{c}", quadratic + c, x, "denominator")
     assert verify(r"(A + A^T) x + \text{b}", quadratic + sp.Trace(b.T * x), x, "denominator")
+
+
+def test_an_entrywise_power_by_a_scalar_reads_back() -> None:
+    """∂ X^∘s/∂X prints diag(vec(s X^{∘ s - 1})): a scalar exponent, read in the same
+    scope (it was "unsupported superscript"); the syntax prints X^(s - 1), Unicode
+    X^∘(s - 1)."""
+    from matderiv import derive
+    from matderiv.parse.expr import parse_expression
+    from matderiv.parse.unicode import parse_unicode
+    from matderiv.render.syntax import to_syntax
+    from matderiv.render.unicode import fmt
+
+    s = sp.Symbol("s")
+    result = derive(sp.HadamardPower(a, s), a, "numerator").result
+    values = {**VALUES, a: np.abs(VALUES[a]) + 0.5, s: 0.7}
+    want = evaluate(result, values)
+    table = {"a": a, "s": s}
+    for text, read in ((tex(result), parse_latex), (fmt(result), parse_unicode)):
+        assert "s - 1" in text, text
+        np.testing.assert_allclose(evaluate(read(text, table), values), want, rtol=1e-12)
+    back = parse_expression(to_syntax(result), table)
+    np.testing.assert_allclose(evaluate(back, values), want, rtol=1e-12)

@@ -168,6 +168,10 @@ class Builder(Transformer_NonRecursive):
     def __init__(self, scope: Scope) -> None:
         super().__init__()
         self.scope = scope
+        if scope.read is None:  # an exponent x^{\\circ s - 1} is a formula in this scope
+            scope.read = lambda text: build(
+                text, prepare, latex_parser(), _syntax_error, Builder(scope)
+            )
 
     def transform(self, tree: Tree) -> Any:
         """The tree built; the variables of (t \\mapsto ...) are symbols while it is, and
@@ -209,7 +213,7 @@ class Builder(Transformer_NonRecursive):
         rest = euler.group("rest")
         for more in re.finditer(SUP, rest):
             where = pos + euler.start("rest") + more.start()
-            value = superscript(value, more.group()[1:].strip(), where)
+            value = superscript(value, more.group()[1:].strip(), where, self.scope.read)
         return value
 
     def _formula(self, padded: str) -> Any:
@@ -273,7 +277,7 @@ class Builder(Transformer_NonRecursive):
             if op.type == "PRIME":
                 value = alg.transpose(value)
             else:
-                value = superscript(value, op[1:].strip(), _pos(op))
+                value = superscript(value, op[1:].strip(), _pos(op), self.scope.read)
         return value
 
     def call(self, items: list[Any]) -> Any:

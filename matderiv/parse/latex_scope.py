@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sympy as sp
 
 from ..errors import ParseError
-from ..nodes import commutation
+from ..nodes import AsScalar, commutation
 from . import latex_algebra as alg
 from .latex_grammar import NAME_BASE, SUB, SUP
 from .latex_text import LocatedError, canonical, unknown_name
@@ -37,6 +37,8 @@ class Scope:
 
     def __init__(self, symbols: Mapping[str, Any], dims: Mapping[str, Any] | None) -> None:
         self.symbols = _index(symbols, "symbols")
+        #: reads a formula in this scope (an exponent x^{\\circ s - 1}); set by the parser
+        self.read: Callable[[str], Any] | None = None
         if dims is None:  # the sizes of the matrices, and integer symbols (I_p's p)
             found = {
                 s
@@ -76,7 +78,7 @@ class Scope:
                 sups.append((part.group("sup")[1:].strip(), where))
         factors = self.lookup(base.group(), sub, decorations, pos)
         for body, where in sups:
-            factors[-1] = superscript(factors[-1], body, where)
+            factors[-1] = superscript(factors[-1], body, where, self.read)
         return alg.matmul(factors)
 
     def lookup(
@@ -193,8 +195,9 @@ def _index(table: Mapping[str, Any], what: str) -> dict[str, Any]:
     return out
 
 
-def superscript(x: Any, body: str, pos: int) -> Any:
-    """x^{body}: T, \\top, \\intercal, \\prime; -1; -T; an integer k; \\circ k; 1/2."""
+def superscript(x: Any, body: str, pos: int, read: Callable[[str], Any] | None = None) -> Any:
+    """x^{body}: T, \\top, \\intercal, \\prime; -1; -T; an integer k; \\circ k; 1/2;
+    \\circ s for a scalar s (``read`` reads it: x^{\\circ s - 1} as matderiv prints it)."""
     # \frac{1}{2} as matderiv prints it in x^{\circ - \frac{1}{2}}: 1/2
     s = canonical(re.sub(r"\\[dt]?frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}", r"\1/\2", body))
     if s in ("T", "top", "intercal", "prime"):
@@ -202,6 +205,14 @@ def superscript(x: Any, body: str, pos: int) -> Any:
     if s in ("-T", "-top", "-intercal"):
         return alg.transpose(alg.inverse(x, pos))
     number = re.fullmatch(r"(circ|odot)?(-?)(?:([0-9]+)(?:/([0-9]+))?|[dt]?frac([0-9])([0-9]))", s)
+    entrywise = re.fullmatch(r"\{?\s*\\(?:circ|odot)(?![A-Za-z])(.*?)\}?", body.strip(), re.S)
+    if number is None and entrywise is not None and read is not None:
+        exponent = read(entrywise.group(1))
+        if alg.is_matrix(exponent) and exponent.shape == (1, 1):
+            exponent = AsScalar(exponent)
+        if alg.is_matrix(exponent):
+            raise LocatedError("the exponent after \\circ must be a scalar", pos)
+        return alg.hadamard_power(x, exponent)
     if number is None:
         raise LocatedError(
             f"unsupported superscript ^{{{body.strip('{}')}}}: write ^T (or ^\\top), ^{{-1}}, "

@@ -204,12 +204,33 @@ class UnicodeBuilder(Builder):
                 value = alg.inverse(value, pos)
                 value = alg.transpose(value) if text == "⁻ᵀ" else value
             elif text.startswith(("^∘", "∘")):
-                value = alg.hadamard_power(value, _exponent(text, pos))
+                value = alg.hadamard_power(value, self._entrywise_exponent(text, pos))
             elif text.startswith("^") and alg.is_matrix(value) and value.shape == (1, 1):
                 value = sp.MatPow(value, _exponent(text, pos))  # printed so: a 1 x 1 matrix
             else:
                 value = alg.power(value, _exponent(text, pos), pos)
         return value
+
+    def hadamard_power(self, items: list[Any]) -> Any:
+        """X^∘(s - 1): an entrywise power by a scalar expression, as printed."""
+        value, op, exponent = items
+        exponent = _scalar(exponent)
+        if not alg.is_scalar(exponent):
+            raise LocatedError("the exponent after ^∘ must be a scalar", _pos(op))
+        return alg.hadamard_power(value, exponent)
+
+    def _entrywise_exponent(self, text: str, pos: int) -> Any:
+        """The number after ^∘ or ∘, or a scalar's name (X^∘s as printed)."""
+        body = re.sub(r"^(?:\^∘|∘\^?)\s*", "", text)
+        if not body[:1].isalpha():
+            return _exponent(text, pos)
+        base, sub = ascii_name(body)
+        exponent = _scalar(
+            alg.matmul(self.scope.lookup(base, (sub, pos) if sub else None, [], pos))
+        )
+        if not alg.is_scalar(exponent):
+            raise LocatedError(f"the exponent {body} is not a scalar", pos)
+        return exponent
 
     def call(self, items: list[Any]) -> Any:
         token, *args = items

@@ -36,6 +36,11 @@ _RATIONAL = r"-?[0-9]+(?:\.[0-9]+|\/[0-9]+)?"  # \/: lark regexes end at /
 _EXPONENT = rf"(?:{_RATIONAL}|\(\s*{_RATIONAL}\s*\)|{_SUP})"
 _POW = rf"(?:-?[0-9]+(?:\.[0-9]+)?|\(\s*{_RATIONAL}\s*\))"  # x**2/3 is (x**2)/3
 _LETTER = "A-Za-zΑ-Ωα-ω"
+_NAMED = f"[{_LETTER}][{_LETTER}0-9_{SUBSCRIPT_LETTERS}]*"  # X^∘s: a scalar's name
+_POSTOP = (
+    rf"ᵀ|⁻ᵀ|{_SUP}|(?:\^∘?|∘\^)\s*{_EXPONENT}|(?:\^∘|∘\^)\s*{_NAMED}|∘{_SUP}"
+    rf"|\^\s*T(?![A-Za-z0-9])|\*\*\s*{_POW}"
+)
 
 ENTRYWISE = {
     "Abs": sp.Abs,
@@ -57,6 +62,7 @@ GRAMMAR = rf"""{SUMS}
 ?hadamard: postfix ((CIRC | OSLASH) postfix)*
 ?postfix: primary
         | primary POSTOP+ -> postfix
+        | primary HPOW _LPAR sum _RPAR -> hadamard_power
 ?primary: NAME -> name
         | NUMBER -> number
         | FUNC _LPAR sum (_COMMA sum)* _RPAR -> call
@@ -88,7 +94,8 @@ OTIMES: "⊗"
 CIRC: "∘"
 OSLASH: "⊘"
 ROOT: "√"
-POSTOP.3: /ᵀ|⁻ᵀ|{_SUP}|(?:\^∘?|∘\^)\s*{_EXPONENT}|∘{_SUP}|\^\s*T(?![A-Za-z0-9])|\*\*\s*{_POW}/
+HPOW: "^∘"
+POSTOP.3: /{_POSTOP}/
 FUNC.3: /(?:{"|".join(sorted(FUNCTIONS, key=len, reverse=True))})(?=\s*\()/
 IDENTITY.4: "I_{{"
 CONSTANT.4: /[{ONES}{ZEROS}]_\{{/
@@ -121,6 +128,7 @@ TERMINAL_NAMES = {
     "OSLASH": "'⊘'",
     "ROOT": "'√'",
     "POSTOP": "a superscript (ᵀ, ⁻¹, ², ^k, ^∘k)",
+    "HPOW": "^∘",
     "FUNC": "a function (vec, diag, tr, det, exp, ...)",
     "IDENTITY": "I_{n}",
     "CONSTANT": f"{ONES}_{{m×n}}",

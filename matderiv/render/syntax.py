@@ -112,10 +112,12 @@ class SyntaxPrinter(StrPrinter):
         return _Text(f" {op} ".join(wrapped), PRODUCT)
 
     def _power(self, base: Any, exp: Any) -> _Text:
-        if not (exp.is_number and exp.is_real):
-            raise _no_syntax(base, f"the exponent {exp} is not a number")
+        if exp.is_number and not exp.is_real:
+            raise _no_syntax(base, f"the exponent {exp} is not a real number")
+        # a scalar exponent (x^s) in parentheses unless one symbol: x^(s - 1)
+        tight = UNARY if exp.is_number else POSTFIX
         return _Text(
-            f"{_paren(self._print(base), POSTFIX)}^{_paren(self._print(exp), UNARY)}", POWER
+            f"{_paren(self._print(base), POSTFIX)}^{_paren(self._print(exp), tight)}", POWER
         )
 
     def _fraction(self, coeff: Any, top: list[Any], bottom: list[Any]) -> _Text:

@@ -115,7 +115,10 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         if expr.exp == 2:
             base = self._wrap(expr.base)
             return f"{base}∘{base}"
-        return f"{self._base(expr.base)}^∘{self._print(expr.exp)}"
+        exponent = self._print(expr.exp)
+        if not (expr.exp.is_Number or expr.exp.is_Symbol or isinstance(expr.exp, AsScalar)):
+            exponent = f"({exponent})"  # X^∘(s - 1)
+        return f"{self._base(expr.base)}^∘{exponent}"
 
     def _print_MatPow(self, expr: Any) -> str:
         base = self._base(expr.base)
