@@ -40,8 +40,18 @@ def _flip(shape: Shape, layout: str) -> Shape:
     return shape if layout == "numerator" else (shape[1], shape[0])
 
 
-#: rewrites of notation, not shown as steps: vec(v) of a column v is v itself
-NOTATION = {"vec_of_vector"}
+#: rewrites of notation, not shown as steps: vec(v) of a column v is v itself, and the
+#: vec forms' unit cases 1 ⊗ W = W and tr(a) = a for a 1 x 1 a (tr(1) = 1): artifacts
+#: of writing every derivative in Kronecker form, whose left sides no step shows.
+#: (K_{n,1} = I_n stays: the RNN step's (I ⊗ e₁) K_{nₕ,1} shows the K it removes.)
+NOTATION = {"vec_of_vector", "kron_unit_factor", "trace_of_scalar"}
+
+
+def _notation(rewrite: Rewrite) -> bool:
+    if rewrite.rule in NOTATION:
+        return True
+    before = rewrite.before  # tr(I_1) = 1, as trace_of_identity writes it
+    return isinstance(before, sp.Trace) and shape_of(before.arg) == (1, 1)
 
 
 def _sum(parts: list[Any]) -> Any:
@@ -306,7 +316,7 @@ class StepBuilder:
         steps = []
         for rewrite in log:
             key = (rewrite.rule, rewrite.before)
-            if key in seen or rewrite.rule in NOTATION:
+            if key in seen or _notation(rewrite):
                 continue
             seen.add(key)
             before, after = self.show(rewrite.before), self.show(rewrite.after)

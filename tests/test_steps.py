@@ -317,3 +317,25 @@ def test_the_sum_rule_with_numbers_on_its_terms_matches_finite_differences(layou
     check_derivation(d, {m: 4, n: 3})
     sums = [s for s in d.steps if s.kind == "local" and s.rule == "sum"]
     assert {str(s.expr) for s in sums} >= {"-3*I", "2*I"}, [str(s.expr) for s in sums]
+
+
+def test_unit_cases_of_the_vec_forms_are_not_steps() -> None:
+    """1 ⊗ K ⇒ K and tr(1) ⇒ 1 were simplification steps whose left sides no step
+    shows (artifacts of writing each derivative in Kronecker form); K_{n,1} ⇒ I_n
+    stays (the RNN step's (I ⊗ e₁) K_{nₕ,1} shows it)."""
+    from matderiv import softmax
+
+    d_, t = sp.symbols("d t", integer=True, positive=True)
+    q, K, V = sp.MatrixSymbol("q", d_, 1), sp.MatrixSymbol("K", t, d_), sp.MatrixSymbol("V", t, d_)
+    attention = derive(V.T * softmax(K * q), q)
+    X, y = sp.MatrixSymbol("X", t, d_), sp.MatrixSymbol("y", t, 1)
+    Kxx = X * X.T + sp.Identity(t)
+    gp = gradient(sp.Trace(y.T * Kxx.I * y) + sp.log(sp.Determinant(Kxx)), X)
+    for d in (attention, gp):
+        rules = {s.rule for s in d.steps if s.kind == "simplify"}
+        befores = [str(s.before) for s in d.steps if s.kind == "simplify"]
+        assert not rules & {"kron unit factor", "trace of scalar"}, rules
+        assert "Trace(1)" not in befores, befores
+    ex = rnn_step()
+    step = derive(ex.expr, ex.wrt, ex.layout, names=ex.names)
+    assert "commutation trivial" in {s.rule for s in step.steps}
