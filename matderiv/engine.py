@@ -203,13 +203,20 @@ def _derive(
 
 
 def _simplified(raw: Any, log: list[Rewrite]) -> Any:
-    """``raw`` simplified, its entrywise fractions cancelled, and simplified again."""
+    """``raw`` simplified, its entrywise fractions cancelled, and simplified again (and
+    cancelled again: the rules may join two entrywise parts into one, as vec(P) - 2
+    vec(Q) into vec(P - 2 Q))."""
     simplified = simplify(raw, log)
-    simplified, cancelled = cancel_entrywise(simplified)
-    if cancelled:
+    for _ in range(_CANCEL_ROUNDS):
+        simplified, cancelled = cancel_entrywise(simplified)
+        if not cancelled:
+            break
         log += [Rewrite("cancel_entrywise", before, after) for before, after in cancelled]
         simplified = simplify(simplified, log)
     return simplified
+
+
+_CANCEL_ROUNDS = 3
 
 
 def _refuse_entry_sums(graph: Any) -> None:

@@ -142,6 +142,8 @@ def _cancel(region: Any) -> Any:
         return None
     # factored evaluated: inside exp(...) the unevaluated (-a)·b hides exp(-ab)/(1 + exp(-ab))
     factored = _leading_ones(sp.factor(scalar if polynomial else scalar.doit()))
+    if polynomial:  # in squares: (1 - t²)(1 - 3t²) for tanh″, not (1 - t)(1 + t)(1 - 3t²)
+        factored = min(factored, _factored_in_squares(scalar), key=sp.count_ops)
     if sp.count_ops(factored) >= ops:
         return None
     try:
@@ -150,6 +152,20 @@ def _cancel(region: Any) -> Any:
         return None
     # fewer scalar operations need not mean a shorter matrix form
     return new if sp.count_ops(new) < sp.count_ops(region) else None
+
+
+def _factored_in_squares(scalar: Any) -> Any:
+    """``scalar`` factored as a polynomial in a² for each atom a it has only even
+    powers of; itself when it has none."""
+    squares = {}
+    for a in scalar.free_symbols:
+        b = sp.Dummy("b")
+        if a not in (by_square := scalar.subs(a**2, b)).free_symbols:
+            squares[a], scalar = b, by_square
+    if not squares:
+        return scalar
+    factored = _leading_ones(sp.factor(scalar))
+    return factored.subs({b: a**2 for a, b in squares.items()})
 
 
 def _leading_ones(expr: Any) -> Any:

@@ -220,6 +220,18 @@ def diag_product(left: Any, right: Any) -> Any:
     return None
 
 
+def diag_power(expr: Any) -> Any:
+    """diag(v)ᵏ → diag(v^∘k)  (k an integer: a diagonal matrix's power is entrywise)
+    terminates: removes a matrix power."""
+    if isinstance(expr, sp.MatPow) and isinstance(expr.base, DiagVector) and expr.exp.is_Integer:
+        k = expr.exp
+        entries = expr.base.arg
+        return DiagVector(
+            sp.HadamardProduct(entries, entries) if k == 2 else sp.HadamardPower(entries, k)
+        )
+    return None
+
+
 def diag_times_vector(left: Any, right: Any) -> Any:
     """diag(v) w → v ∘ w  (w a column vector),  𝟏ᵀ diag(v) → vᵀ
     terminates: removes a diag."""

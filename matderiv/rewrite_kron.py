@@ -87,6 +87,56 @@ def vec_of_vector(expr: Any) -> Any:
     return None
 
 
+def vec_scalar(expr: Any) -> Any:
+    """vec(c A) → c vec(A)  (c a scalar)
+    terminates: a scalar leaves a vec, and no rule puts it back."""
+    if not isinstance(expr, Vec) or not isinstance(expr.arg, sp.MatMul):
+        return None
+    coeff, mats = scalar_and_matrices(expr.arg)
+    if coeff == 1 or not mats:
+        return None
+    return matmul(coeff, Vec(matmul(*mats)))
+
+
+def vec_hadamard(expr: Any) -> Any:
+    """vec(A) ∘ vec(B) → vec(A ∘ B)  (A, B of one shape: vec is entrywise),  vec(A)^∘k →
+    vec(A^∘k)
+    terminates: one vec fewer."""
+    if isinstance(expr, sp.HadamardPower) and isinstance(expr.base, Vec):
+        return Vec(sp.HadamardPower(expr.base.arg, expr.exp))
+    if not isinstance(expr, sp.HadamardProduct):
+        return None
+    vecs = [a for a in expr.args if isinstance(a, Vec)]
+    if len(vecs) < 2:
+        return None
+    shape = shape_of(vecs[0].arg)
+    alike = [v for v in vecs if shapes_equal(shape_of(v.arg), shape)]
+    if len(alike) < 2:
+        return None
+    merged = Vec(sp.HadamardProduct(*(v.arg for v in alike)))
+    rest = list(expr.args)
+    for v in alike:
+        rest.remove(v)
+    return sp.HadamardProduct(merged, *rest) if rest else merged
+
+
+def vec_sum(expr: Any) -> Any:
+    """c₁ vec(A) + c₂ vec(B) → vec(c₁ A + c₂ B)  (A, B of one shape: vec is linear)
+    terminates: a sum of k vec terms becomes one vec."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    inner = []
+    for term in expr.args:
+        coeff, mats = scalar_and_matrices(term)
+        if len(mats) != 1 or not isinstance(mats[0], Vec):
+            return None
+        inner.append(mats[0].arg if coeff == 1 else matmul(coeff, mats[0].arg))
+    shape = shape_of(inner[0])
+    if not all(shapes_equal(shape_of(a), shape) for a in inner):
+        return None
+    return Vec(matadd(*inner))
+
+
 def vec_of_reshape(expr: Any) -> Any:
     """vec(vec⁻¹(v)) → v
     terminates: removes two nodes."""

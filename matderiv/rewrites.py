@@ -21,6 +21,7 @@ from typing import Any
 
 from .rewrite_diag import (
     diag_of_ones,
+    diag_power,
     diag_product,
     diag_scalar,
     diag_sum,
@@ -52,9 +53,12 @@ from .rewrite_kron import (
     kron_vec,
     mixed_product,
     reshape_of_vec,
+    vec_hadamard,
     vec_of_reshape,
     vec_of_vector,
     vec_row_kron,
+    vec_scalar,
+    vec_sum,
 )
 from .rewrite_scalars import kron_scalar_factor, scalar_in_product, scalar_normal_form
 from .rewrite_signs import factor_scalar, negated_sum, negative_sum_factor, sign_with_abs
@@ -81,6 +85,7 @@ __all__ = [
     "commutation_trivial",
     "commutation_vec",
     "diag_of_ones",
+    "diag_power",
     "diag_product",
     "diag_scalar",
     "diag_sum",
@@ -123,9 +128,12 @@ __all__ = [
     "trace_of_scalar",
     "trace_of_scaled",
     "trace_of_transpose",
+    "vec_hadamard",
     "vec_of_reshape",
     "vec_of_vector",
     "vec_row_kron",
+    "vec_scalar",
+    "vec_sum",
     "vector_through_sum",
 ]
 
@@ -149,12 +157,16 @@ NODE_RULES: tuple[NodeRule, ...] = (
     diag_sum,
     diag_scalar,
     diag_of_ones,
+    diag_power,
     diagonal_of_diag,
     diagonal_of_outer,
     diagonal_of_product,
     diagonal_of_transpose,
     vec_of_vector,
     vec_of_reshape,
+    vec_scalar,
+    vec_hadamard,
+    vec_sum,
     reshape_of_vec,
     hadamard_ones,
     hadamard_numbers,

@@ -27,6 +27,7 @@ from matderiv.rewrites import (
     commutation_trivial,
     commutation_vec,
     diag_of_ones,
+    diag_power,
     diag_product,
     diag_scalar,
     diag_sum,
@@ -69,9 +70,12 @@ from matderiv.rewrites import (
     trace_of_scalar,
     trace_of_scaled,
     trace_of_transpose,
+    vec_hadamard,
     vec_of_reshape,
     vec_of_vector,
     vec_row_kron,
+    vec_scalar,
+    vec_sum,
     vector_through_sum,
 )
 from matderiv.simplify import simplify
@@ -97,6 +101,7 @@ EXP_V = v.applyfunc(sp.exp)
 DET, TR = sp.Determinant(S), sp.Trace(S)
 Q = sp.MatrixSymbol("Q", n, n)
 I_N = sp.Identity(n)
+G = sp.MatrixSymbol("G", m, n)
 Y = sp.MatrixSymbol("Y", p, m)
 
 
@@ -171,6 +176,11 @@ FIRES = [
         sp.MatMul(3, sp.HadamardProduct(S * v, S * w)),
     ),
     (vec_of_vector, (Vec(a),), a),
+    (vec_scalar, (Vec(sp.MatMul(2, A)),), sp.MatMul(2, Vec(A))),
+    (vec_hadamard, (sp.HadamardProduct(Vec(A), Vec(G)),), Vec(sp.HadamardProduct(A, G))),
+    (vec_hadamard, (sp.HadamardPower(Vec(A), 3),), Vec(sp.HadamardPower(A, 3))),
+    (vec_sum, (sp.MatAdd(Vec(A), sp.MatMul(-2, Vec(G))),), Vec(matadd(A, sp.MatMul(-2, G)))),
+    (diag_power, (sp.MatPow(DiagVector(v), 3),), DiagVector(sp.HadamardPower(v, 3))),
     (vec_of_vector, (Vec(r),), r.T),
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
     (reshape_of_vec, (Reshape(Vec(A), m, n),), A),
@@ -533,6 +543,11 @@ DECLINES = [
     (diagonal_of_outer, (Diagonal(S * S),)),
     (diagonal_of_product, (Diagonal(S * S),)),
     (vec_of_vector, (Vec(A),)),
+    (vec_scalar, (Vec(A * C),)),  # no scalar
+    (vec_hadamard, (sp.HadamardProduct(Vec(A), Vec(G.T)),)),  # Gᵀ is n x m: not entrywise
+    (vec_sum, (sp.MatAdd(Vec(A), Vec(G.T)),)),  # vec(A) + vec(Gᵀ) is not vec(A + Gᵀ)
+    (vec_sum, (sp.MatAdd(Vec(A), sp.MatMul(2, Vec(G)), sp.MatMul(a, r)),)),  # a term without vec
+    (diag_power, (sp.MatPow(S, 2),)),  # not a diag
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
     (like_terms, (sp.MatAdd(S * (I_N - v * v.T * S), (I_N - S * v * v.T) * Q),)),  # not equal
     (like_terms, (sp.MatAdd(S * Q, Q * S),)),  # no sum inside: nothing to multiply out

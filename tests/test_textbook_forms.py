@@ -436,3 +436,24 @@ def test_two_forms_of_one_matrix_are_added() -> None:
     d = gradient(sp.Trace(y.T * K.I * y) + sp.log(sp.Determinant(K)), X)
     assert fmt(d.steps[-1].expr) == "2 v₃ (I_N - y yᵀ v₃) X", fmt(d.steps[-1].expr)
     check_derivation(d, {N: 4, p: 3}, positive={sp.Symbol("sigma2", positive=True)})
+
+
+def test_entrywise_hessians_of_a_matrix_read_as_for_a_vector() -> None:
+    """Hessians by a matrix Z of sums of entrywise functions kept vec(·) pieces apart:
+    3 diag(vec(2 Z)∘vec(C)) for tr(Cᵀ Z^∘3), and 2 (diag(vec(1 - t∘t))² - 2 diag(...))
+    for 𝟏ᵀ tanh(Z)^∘2 𝟏; the vector's forms, 6 diag(vec(C∘Z)) and tanh″'s factors."""
+    from matderiv.testing import check_derivation
+
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    Z, C = sp.MatrixSymbol("Z", n, m), sp.MatrixSymbol("C", n, m)
+    ones = sp.OneMatrix(m, n)
+    cube = hessian(sp.Trace(C.T * sp.HadamardPower(Z, 3)), Z)
+    assert fmt(cube.result) == "6 diag(vec(C∘Z))", fmt(cube.result)
+    tanh2 = hessian(sp.Trace(ones * sp.HadamardPower(Z.applyfunc(sp.tanh), 2)), Z)
+    text = fmt(tanh2.result)
+    assert text.count("diag") == 1 and text.count("vec") == 1 and "(1 - 3 " in text, text
+    root = sp.Trace(ones * (sp.HadamardPower(Z, 2) + ones.T).applyfunc(sp.sqrt))
+    sqrt = hessian(root, Z)
+    assert fmt(sqrt.result) == "diag(vec((Z∘Z + 1)^∘-3/2))", fmt(sqrt.result)
+    for d in (cube, tanh2, sqrt):
+        check_derivation(d, {n: 3, m: 2})
