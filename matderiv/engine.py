@@ -285,10 +285,8 @@ def _generated_steps(program: Program | None, restore: Any, root: Any, wrt: Any)
     steps = []
     for symbol, value in program.generated.items():
         of, mark = program.origin[symbol]
-        what = (
-            f"adjoint ∂{fmt(root)}/∂{fmt(of)}"
-            if mark != "dot"
-            else f"tangent ∂ vec({fmt(of)})/∂ vec({fmt(wrt)})ᵀ"
+        what = (  # names as in step labels (h_2): renderers print them (h₂, h_{2})
+            f"adjoint ∂{root}/∂{of}" if mark != "dot" else f"tangent ∂ vec({of})/∂ vec({wrt})ᵀ"
         )
         steps.append(Step("program", str(symbol), restore(value), shape_of(value), "", what))
     return steps

@@ -65,7 +65,9 @@ class _PrintedAfterD:
         return "d" + printer._print(self._differentiated())
 
     def _latex(self, printer: Any) -> str:
-        return "d" + printer._print(self._differentiated())
+        # \mathop{}\! spaces the d as an operator: A\,dx, not the product Adx (TeX sets
+        # math letters side by side), and nothing at the start of a formula
+        return r"\mathop{}\!d" + printer._print(self._differentiated())
 
 
 class StepDifferential(_PrintedAfterD, sp.MatrixSymbol):

@@ -431,3 +431,32 @@ def test_latex_shows_where_a_chain_value_is_reshaped() -> None:
     a = sp.MatrixSymbol("a", n, 1)
     plain = gradient(a.T * x.applyfunc(sp.tanh), x).to_latex()  # no reshaping: no arrow
     assert r"\to" not in plain and "reshaped" not in plain, plain
+
+
+def test_a_differential_is_spaced_from_the_factor_before_it() -> None:
+    """from df = dxᵀ A x + xᵀ A dx typeset as ...x^{T} A dx, which TeX sets as the product
+    A·d·x ("Adx"); the d is spaced as an operator."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    x, A = sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("A", n, n)
+    line = next(s for s in gradient(x.T * A * x, x).to_latex().splitlines() if "from" in s)
+    assert r"x^{T} A \mathop{}\!dx" in line and r"\mathop{}\!df = " in line, line
+
+
+def test_latex_says_what_a_generated_adjoint_or_tangent_is() -> None:
+    """The terminal notes h̄₂ := ... as [adjoint ∂f/∂h₂]; the LaTeX tagged only the shape,
+    so nothing said that h̄ is ∂f/∂h (the note, in Unicode, would not typeset either)."""
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    W, U, c = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("U", n, n), sp.MatrixSymbol("c", n, 1)
+    where, prev = {}, sp.MatrixSymbol("h_0", n, 1)
+    for t in (1, 2):
+        h = sp.MatrixSymbol(f"h_{t}", n, 1)
+        where[h] = (W.T * sp.MatrixSymbol(f"x_{t}", m, 1) + U.T * prev).applyfunc(sp.tanh)
+        prev = h
+    d = gradient(sp.MatAdd(*(c.T * h for h in where)), W, where=where)
+    latex = d.to_latex()
+    row = next(line for line in latex.splitlines() if line.startswith(r"\bar{h}_{1} &:="))
+    assert r"\text{adjoint } \frac{\partial f}{\partial h_{1}}" in row, row
+    assert "[adjoint ∂f/∂h₁]" in str(d)
+    tangent = derive(sp.MatrixSymbol("h_2", n, 1), W, "numerator", where=where).to_latex()
+    row = next(line for line in tangent.splitlines() if line.startswith(r"\dot{h}_{1} &:="))
+    assert r"\text{tangent } \frac{\partial \operatorname{vec}\left(h_{1}\right)}" in row, row

@@ -306,7 +306,7 @@ def test_differentials_of_generated_names_print_with_their_accents() -> None:
     assert of_abar, [str(s.differential[0]) for s in locals_]
     printed = fmt(of_abar[0].differential[0])
     assert printed == "da\u0304"  # dā
-    assert tex(of_abar[0].differential[0]) == r"d\bar{a}"
+    assert tex(of_abar[0].differential[0]) == r"\mathop{}\!d\bar{a}"  # d spaced as an operator
     everything = " ".join(fmt(s.differential[1]) for s in locals_)
     assert "dabar" not in everything
     text = str(d)  # the steps as printed: "from dā = c∘dv₅", not "from dabar = ..."

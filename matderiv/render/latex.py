@@ -90,6 +90,15 @@ def _factor(factor: Any) -> str:
 def _lines(step: Any, tags: bool) -> list[str]:
     shape = _aside(step.shape, "", tags)
     ruled = _aside(step.shape, step.rule, tags)
+    if step.kind == "program" and " ∂" in step.note:  # h̄₂ := ... : adjoint ∂f/∂h_2
+        word, label = step.note.split(" ", 1)
+        meaning = rf"\text{{{word} }} {tex_label(label.replace('∂ ', '∂'))}"
+        aside = (
+            rf"\tag*{{${tex_shape(step.shape)}$\;\; ${meaning}$}}"
+            if tags
+            else rf"&& {tex_shape(step.shape)} && {meaning}"
+        )
+        return [rf"{tex(sp.Symbol(step.lhs))} &:= {tex(step.expr)} {aside}"]
     if step.kind in ("define", "program"):
         return [rf"{tex(sp.Symbol(step.lhs))} &:= {tex(step.expr)} {shape}"]
     if step.kind == "local":

@@ -80,7 +80,7 @@ def row(step: Any) -> Row:
     lhs = label(step.lhs)
     shape = (fmt_shape(step.shape),)
     if step.kind in ("define", "program"):
-        return Row(step.kind, lhs, (f":= {fmt(step.expr)}",), shape, step.note)
+        return Row(step.kind, lhs, (f":= {fmt(step.expr)}",), shape, label(step.note))
     if step.kind == "local":
         lines = [f"= {fmt(step.expr)}"]
         if step.shown_differential is not None:
