@@ -185,6 +185,26 @@ def test_the_latex_block_fits_a_portrait_article_page(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+def test_long_sums_and_chain_products_break_across_rows(tmp_path: Path) -> None:
+    """A six-step RNN program's gradient: its result (six terms) and the chain rule's
+    six underbraced products ran 250 pt past a portrait page's margin; sums break
+    between terms, products after five factors."""
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    W, U, c = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("U", n, n), sp.MatrixSymbol("c", n, 1)
+    where, prev = {}, sp.MatrixSymbol("h_0", n, 1)
+    for t in range(1, 7):
+        h = sp.MatrixSymbol(f"h_{t}", n, 1)
+        where[h] = (W.T * sp.MatrixSymbol(f"x_{t}", m, 1) + U.T * prev).applyfunc(sp.tanh)
+        prev = h
+    block = gradient(sp.MatAdd(*(c.T * h for h in where)), W, where=where).to_latex()
+    assert r"&\quad + x_{6}" in block, block[-1500:]
+    document = "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n"
+    pdf = _compile(document + block + "\n\\end{document}\n", tmp_path, "long")
+    log = pdf.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+    assert "Overfull \\hbox" not in log, log[-2000:]
+
+
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
 def test_names_written_as_latex_subscripts_keep_their_braces(tmp_path: Path) -> None:
     r"""h_{t} and x_{t-1}, as LaTeX users name symbols, printed h_\{t\} (shown h{t})."""
     n = sp.Symbol("n", integer=True, positive=True)

@@ -98,28 +98,73 @@ def _lines(step: Any, tags: bool) -> list[str]:
             if tags
             else rf"&& {tex_shape(step.shape)} && {meaning}"
         )
-        return [rf"{tex(sp.Symbol(step.lhs))} &:= {tex(step.expr)} {aside}"]
+        return _broken(rf"{tex(sp.Symbol(step.lhs))} &:= ", step.expr, aside)
     if step.kind in ("define", "program"):
-        return [rf"{tex(sp.Symbol(step.lhs))} &:= {tex(step.expr)} {shape}"]
+        return _broken(rf"{tex(sp.Symbol(step.lhs))} &:= ", step.expr, shape)
     if step.kind == "local":
-        lines = [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {ruled}"]
+        lines = _broken(rf"{tex_label(step.lhs)} &= ", step.expr, ruled)
         if step.shown_differential is not None:
             d_node, differential = step.shown_differential
             lines.append(rf"& \qquad \text{{from }} {tex(d_node)} = {tex(differential)}")
         return lines
     if step.kind == "chain" and restates(step):  # ∂y/∂x = ∂y/∂x = K: the value only
         aside = _value_aside(step, step.rule, tags)
-        return [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {aside}"]
+        return _broken(rf"{tex_label(step.lhs)} &= ", step.expr, aside)
     if step.kind == "chain":
-        products = " + ".join(" ".join(_factor(f) for f in term) for term in step.factors)
         product_aside = _aside(step.product_shape, step.rule, tags)
         return [
-            rf"{tex_label(step.lhs)} &= {products} {product_aside}",
-            rf"&= {tex(step.expr)} {_value_aside(step, '', tags)}",
+            *_chain_products(rf"{tex_label(step.lhs)} &= ", step.factors, product_aside),
+            *_broken("&= ", step.expr, _value_aside(step, "", tags)),
         ]
     if step.kind == "simplify":  # both on the right: a long left side widens every row
-        return [rf"& {tex(step.before)}", rf"&\Rightarrow {tex(step.expr)} {ruled}"]
-    return [rf"{tex_label(step.lhs)} &= {tex(step.expr)} {shape}"]
+        return [*_broken("& ", step.before, ""), *_broken(r"&\Rightarrow ", step.expr, ruled)]
+    return _broken(rf"{tex_label(step.lhs)} &= ", step.expr, shape)
+
+
+def _broken(first: str, expr: Any, aside: str) -> list[str]:
+    """``first`` ("lhs &= ") and ``expr``, then ``aside``: on one row, or a long sum over
+    several, each after the first starting with its sign, so that the block fits a
+    portrait page (the RNN's gradient ran 250 pt past its margin)."""
+    text = tex(expr)
+    terms = _terms(expr)
+    if len(first) + len(text) <= _ROW_SOURCE or len(terms) < 2:
+        return [f"{first}{text} {aside}".rstrip()]
+    rows, current = [], first
+    for k, term in enumerate(terms):
+        piece = tex(term)
+        if k:
+            sign = "-" if piece.startswith("-") else "+"
+            piece = f"{sign} {piece.removeprefix('-').lstrip()}"
+            if len(current) + len(piece) > _ROW_SOURCE:
+                rows.append(current.rstrip())
+                current = r"&\quad "
+        current += piece + " "
+    return [*rows, f"{current}{aside}".rstrip()]
+
+
+#: underbraced factors (∂v₅/∂vec(Wᵀ) over m n × n) that fit one row of a portrait page
+_ROW_FACTORS = 5
+
+
+def _chain_products(first: str, factors: Any, aside: str) -> list[str]:
+    """The chain rule's sum of products, ``_ROW_FACTORS`` factors a row at most."""
+    rows, current, count = [], first, 0
+    for k, term in enumerate(factors):
+        if k and count + len(term) > _ROW_FACTORS:
+            rows.append(current.rstrip())
+            current, count = r"&\quad ", 0
+        current += ("+ " if k else "") + " ".join(_factor(f) for f in term) + " "
+        count += len(term)
+    return [*rows, f"{current}{aside}"]
+
+
+def _terms(expr: Any) -> tuple[Any, ...]:
+    """A sum's terms in the order the LaTeX printer writes them; else (expr,)."""
+    if isinstance(expr, sp.MatAdd):
+        return tuple(expr.args)
+    if isinstance(expr, sp.Add):
+        return tuple(expr.as_ordered_terms())
+    return (expr,)
 
 
 def render_latex(
@@ -151,7 +196,9 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
             lines.append(rf"& \textbf{{{_SECTIONS[kind]}}}")
         lines.extend(_lines(step, tags=not display))
     if written.expr != d.steps[-1].expr:  # the result again without the intermediates
-        lines.append(rf"&= {_with_names(written)}")
+        named = _named(written)
+        lines.extend(_broken("&= ", written.expr, ""))
+        lines.extend([rf"& \quad \text{{with }} {named}"] if named else [])
     lines.append(rf"& {_note(d)}")
     if index:
         lines.append(r"& \textbf{Index notation}")
@@ -174,8 +221,12 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
 
 def _with_names(written: Headline) -> str:
     """The headline's formula and the names it keeps, as ``rows.with_names``."""
-    named = ", \\; ".join(f"{tex(name)} = {tex(value)}" for name, value in written.where)
+    named = _named(written)
     return tex(written.expr) + (rf", \quad \text{{with }} {named}" if named else "")
+
+
+def _named(written: Headline) -> str:
+    return ", \\; ".join(f"{tex(name)} = {tex(value)}" for name, value in written.where)
 
 
 #: characters of LaTeX source that fit one row of a portrait page, about
