@@ -41,8 +41,10 @@ def _require_column(arg: MatrixExpr, what: str) -> None:
         raise ShapeMismatch(
             f"{what} expects a column vector (n x 1); {arg} has shape "
             f"({rows} x {cols}). Hint: pass a column; vec({arg}) is one {what} over all "
-            f"its entries, not one per column (for a batch, one {what} per column of "
-            f"{arg}: take each column as a vector of its own)."
+            f"its entries, not one per column. For a batch, write the loss with exp and "
+            f"log: the cross-entropy of the rows of Z against labels Y is 𝟏ᵀ log(exp(Z) 𝟏) "
+            f"- tr(Yᵀ Z), in the syntax sum(log(exp(Z) @ ones(k, 1))) - trace(Y.T @ Z) "
+            f"(one log-sum-exp per row; its gradient is each row's softmax minus Y)."
         )
 
 

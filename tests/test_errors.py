@@ -387,3 +387,23 @@ def test_an_entry_sympy_wrote_out_with_numeric_sizes_gets_the_trace_hint() -> No
     with pytest.raises(UnsupportedNode, match=r"element W\[.*write sp\.Trace\(x\.T\*A\*x\)"):
         gradient((e.T * e)[0, 0], W)
     assert check_derivation(gradient(sp.Trace(e.T * e), W), {}) < 1e-6
+
+
+def test_softmax_of_a_matrix_points_to_a_batch_loss_that_works() -> None:
+    """softmax(X W) was refused with "take each column as a vector of its own", which a
+    symbolic batch size cannot do.  The hint's loss is right: its gradient is each
+    row's softmax minus the labels."""
+    from matderiv import softmax
+    from matderiv.parse.expr import parse_expression
+
+    N, k = sp.symbols("N k", integer=True, positive=True)
+    Z, Y = sp.MatrixSymbol("Z", N, k), sp.MatrixSymbol("Y", N, k)
+    with pytest.raises(ShapeMismatch) as info:
+        softmax(Z)
+    hint = "sum(log(exp(Z) @ ones(k, 1))) - trace(Y.T @ Z)"
+    assert hint in str(info.value)
+    d = gradient(parse_expression(hint, {"Z": Z, "Y": Y, "k": k}), Z)
+    rng = np.random.default_rng(0)
+    z, y = rng.standard_normal((4, 3)), np.eye(3)[[0, 2, 1, 2]]
+    rows = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(evaluate(d, {Z: z, Y: y}), rows - y, rtol=1e-12)
