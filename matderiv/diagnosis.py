@@ -50,6 +50,9 @@ from .verdict import Verdict
 #: derivative's largest entry (at least 1), well above float64's rounding of it
 EXACT_RTOL = 1e-6
 ROUNDING = 1e-11
+#: smaller values at which a term left in the difference is also evaluated: one that
+#: vanishes at the points' scale may not at these (exp(-1000 xᵀx) x)
+SMALLER = (0.1, 0.01)
 
 
 def _other_layout(layout: str) -> str:
@@ -252,14 +255,16 @@ class Checker(Mistakes):
         rest = [t for t in expanded_terms(difference) if not isinstance(t, sp.ZeroMatrix)]
         if not rest or len(rest) >= len(cand_terms) + len(result_terms):
             return None
-        values = [self.trials.values(t) for t in rest]
-        for i, res in enumerate(self.trials.values(self.result)):
-            total = np.sum([v[i] for v in values], axis=0)
-            noise = max(float(np.max(np.abs(v[i]), initial=0.0)) for v in values)
-            scale = max(float(np.max(np.abs(res), initial=0.0)), 1.0)
-            size = float(np.max(np.abs(total), initial=0.0))
-            if size > EXACT_RTOL * noise and size > ROUNDING * scale:
-                return rest
+        # also at smaller values: 2x + exp(-1000 xᵀx) x underflows to 2x at the points
+        for trials in (self.trials, *(self.trials.scaled(k) for k in SMALLER)):
+            values = [trials.values(t) for t in rest]
+            for i, res in enumerate(trials.values(self.result)):
+                total = np.sum([v[i] for v in values], axis=0)
+                noise = max(float(np.max(np.abs(v[i]), initial=0.0)) for v in values)
+                scale = max(float(np.max(np.abs(res), initial=0.0)), 1.0)
+                size = float(np.max(np.abs(total), initial=0.0))
+                if np.isfinite(size) and size > EXACT_RTOL * noise and size > ROUNDING * scale:
+                    return rest
         return None
 
     def _small_difference(self, rest: list[Any], err: float) -> Verdict:
@@ -280,12 +285,12 @@ class Checker(Mistakes):
                 found = changed_terms(self, terms, [int(c) for c in coeffs])
                 assert found is not None
                 return self.verdict(False, found[0], found[1], max_error=err, **found[2])
-            if len(set(coeffs)) == 1:
-                factor = coeffs[0]
+            if len(set(coeffs)) == 1 and not coeffs[0].atoms(sp.MatrixSymbol):
+                factor = coeffs[0]  # a number or a size (1/n): not one that varies with X
                 return self.verdict(
                     False,
                     "factor",
-                    f"the candidate is {factor} times the {self.thing}. The {self.thing} "
+                    f"the candidate is {fmt(factor)} times the {self.thing}. The {self.thing} "
                     f"is {self.shown_result}.",
                     max_error=err,
                     factor=factor,

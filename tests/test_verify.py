@@ -1119,3 +1119,14 @@ def test_a_scalar_derivative_missing_a_scalar_factor_is_named() -> None:
     verdict = verify("trace(inv(X + s*B) @ B)", f, s)
     assert verdict.kind == "scalar-factor" and "det(s B + X) times" in verdict.message
     assert verify("trace(B)", f, s).kind == "wrong"  # no shared factor: nothing named
+
+
+def test_a_term_that_underflows_at_the_points_is_still_a_difference() -> None:
+    """2x for ∇(xᵀx - exp(-1000 xᵀx)/2000) = (2 + exp(-1000 xᵀx)) x was "correct": the
+    term is 0 in float64 at the random points.  The difference left after cancelling
+    is also evaluated at smaller values, where it is not."""
+    u = sp.Trace(x.T * x)
+    f = u - sp.exp(-1000 * u) / 2000
+    verdict = verify("2*x", f, x, "denominator")
+    assert verdict.kind == "wrong" and "exp(-1000·xᵀ x) x" in verdict.message, verdict.message
+    assert verify(gradient(f, x).result, f, x, "denominator").kind == "correct"
