@@ -75,7 +75,16 @@ def rule_for(node: Any) -> Rule | None:
 
 
 def rule_name(fn: Rule) -> str:
-    return fn.__name__.removeprefix("d_").replace("_", " ")
+    """The rule's name as the steps show it: d_hadamard_power is "Hadamard power"."""
+    return shown_name(fn.__name__.removeprefix("d_"))
+
+
+def shown_name(name: str) -> str:
+    """A rule's or rewrite's name in words: hadamard_numbers is "Hadamard numbers"."""
+    return " ".join(_PROPER.get(word, word) for word in name.split("_"))
+
+
+_PROPER = {"hadamard": "Hadamard", "kronecker": "Kronecker"}  # names of people
 
 
 def rule_identity(fn: Rule) -> str:

@@ -17,7 +17,7 @@ from .canon import transpose
 from .derivation import Factor, Step
 from .graph import Graph, is_leaf, scaled_term
 from .nodes import AsScalar, CommutationMatrix
-from .rules import Term, rule_identity, rule_name
+from .rules import Term, rule_identity, rule_name, shown_name
 from .shapes import Shape, is_matrix, is_scalar_shape, shape_of
 from .simplify import Rewrite, simplify
 from .step_labels import SHOWN_AS_ARG, bare, d_of, deriv_label, label_name, total_label, vec_name
@@ -328,7 +328,7 @@ class StepBuilder:
                     "⇒",
                     after,
                     shape_of(rewrite.after),
-                    rewrite.rule.replace("_", " "),
+                    shown_name(rewrite.rule),
                     before=before,
                 )
             )

@@ -339,3 +339,10 @@ def test_unit_cases_of_the_vec_forms_are_not_steps() -> None:
     ex = rnn_step()
     step = derive(ex.expr, ex.wrt, ex.layout, names=ex.names)
     assert "commutation trivial" in {s.rule for s in step.steps}
+
+
+def test_rules_named_after_people_are_capitalised() -> None:
+    n = sp.Symbol("n", integer=True, positive=True)
+    a, x = sp.MatrixSymbol("a", n, 1), sp.MatrixSymbol("x", n, 1)
+    rules = {s.rule for s in gradient(a.T * sp.HadamardProduct(x, x), x).steps}
+    assert {"Hadamard power", "Hadamard numbers"} <= rules, rules
