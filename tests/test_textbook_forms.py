@@ -54,7 +54,7 @@ def test_log_sum_exp_gradient_is_the_softmax() -> None:
     check_derivation(d, {n: 5})
     assert title(d).startswith("∂f/∂x = softmax(x)ᵀ"), title(d)
     rules = [s.rule for s in d.steps]
-    assert "hadamard ones" in rules and "softmax of exp" in rules, rules
+    assert "Hadamard ones" in rules and "softmax of exp" in rules, rules
     y = sp.MatrixSymbol("y", m, 1)
     cross_entropy = parse_expression("log(sum(exp(X @ w))) - y.T @ X @ w", {**SYMBOLS, "y": y})
     d = gradient(cross_entropy, X)
