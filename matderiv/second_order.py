@@ -110,7 +110,8 @@ def hessian(
     jac = second_phase_jacobian(grad.result, X, second, grad.definitions or None)
     n = X.shape[1]
     vec_x = str(X) if n == 1 else f"vec({X})"
-    label = f"∂²f/∂{vec_x}∂{vec_x}ᵀ"
+    # a scalar's second derivative d²f/ds², as written (∂²f/∂s∂sᵀ read oddly)
+    label = f"∂²f/∂{vec_x}²" if X.shape == (1, 1) else f"∂²f/∂{vec_x}∂{vec_x}ᵀ"
     description = f"Hessian {label} = ∂ vec(∇f)/∂ {vec_x}ᵀ, symmetric"
     return dataclasses.replace(
         jac,

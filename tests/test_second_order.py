@@ -462,3 +462,16 @@ def test_an_input_only_a_definition_uses_may_be_called_g_or_p() -> None:
             defined = {s.lhs for s in d.steps if s.kind == "define"}
             renamed = stem == "g" or d.mode == "hvp"  # a Hessian names no p
             assert stem not in defined and (not renamed or f"{stem}_2" in defined), defined
+
+
+def test_a_scalar_variables_second_derivative_is_written_squared() -> None:
+    """∂²f/∂s∂sᵀ for a scalar s read oddly: ∂²f/∂s², in LaTeX too, and read back."""
+    s = sp.Symbol("s")
+    B = sp.MatrixSymbol("B", n, n)
+    f = sp.log(sp.Determinant(A + s * B))
+    d = hessian(f, s)
+    head = str(d).splitlines()[0]
+    assert head.startswith("∂²f/∂s² = "), head
+    assert r"\frac{\partial^{2} f}{\partial s^{2}}" in d.to_latex()
+    assert verify(head.rsplit("   ", 1)[0], f, s, order=2)
+    check_derivation(d, {n: 3}, definite={A})

@@ -325,6 +325,7 @@ _VEC = re.compile(r"^vec\((.*)\)$")
 
 
 _SECOND = re.compile(r"^∂²(.+?)/∂(.+?)∂(.+)$")
+_SQUARED = re.compile(r"^∂²(.+?)/∂([^∂]+)²$")
 
 
 def name_tex(text: str) -> str:
@@ -343,6 +344,10 @@ def name_tex(text: str) -> str:
 def tex_label(label: str) -> str:
     """∂y/∂x (matderiv's step labels) as a LaTeX fraction; a Hessian's ∂²f/∂x∂xᵀ and
     an HVP's H vec(V) too."""
+    squared = _SQUARED.match(label)  # ∂²f/∂s² of a scalar s
+    if squared:
+        top, bottom = (name_tex(part) for part in squared.groups())
+        return rf"\frac{{\partial^{{2}} {top}}}{{\partial {bottom}^{{2}}}}"
     second = _SECOND.match(label)
     if second:
         top, left, right = (name_tex(part) for part in second.groups())
