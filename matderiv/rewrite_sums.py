@@ -52,6 +52,26 @@ def ones_through_constants(left: Any, right: Any) -> Any:
     return (matmul(total, sp.OneMatrix(*shape)),)
 
 
+def constant_power(expr: Any) -> Any:
+    """(a I + b 𝟏𝟏ᵀ)ᵏ → a' I + b' 𝟏𝟏ᵀ  (𝟏𝟏ᵀ𝟏𝟏ᵀ = n 𝟏𝟏ᵀ): a centering matrix is idempotent,
+    (I - 𝟏𝟏ᵀ/n)² = I - 𝟏𝟏ᵀ/n
+    terminates: removes a matrix power."""
+    if not isinstance(expr, sp.MatPow) or not (expr.exp.is_Integer and expr.exp > 0):
+        return None
+    terms = _constant_terms(expr.base)
+    if terms is None or not dims_equal(*shape_of(expr.base)):
+        return None
+    size = shape_of(expr.base)[0]
+    a = sum((c for c, m in terms if isinstance(m, sp.Identity)), sp.S.Zero)
+    b = sum((c for c, m in terms if isinstance(m, sp.OneMatrix)), sp.S.Zero)
+    power_a, power_b = sp.S.One, sp.S.Zero
+    for _ in range(int(expr.exp)):
+        power_a, power_b = power_a * a, sp.expand(power_a * b + power_b * a + power_b * b * size)
+    parts = [matmul(power_a, sp.Identity(size))] if power_a != 0 else []
+    parts += [matmul(power_b, sp.OneMatrix(size, size))] if power_b != 0 else []
+    return matadd(*parts) if parts else sp.ZeroMatrix(size, size)
+
+
 def _diag_outer_terms(expr: Any) -> list[tuple[Any, list[Any]]] | None:
     """[(c, matrices)] for a sum of scalar multiples of diag(a), I and outer products
     a bᵀ, one diag at least (diag(s) - s sᵀ, the softmax Jacobian), else None."""

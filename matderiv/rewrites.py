@@ -63,6 +63,7 @@ from .rewrite_kron import (
 from .rewrite_scalars import kron_scalar_factor, scalar_in_product, scalar_normal_form
 from .rewrite_signs import factor_scalar, negated_sum, negative_sum_factor, sign_with_abs
 from .rewrite_sums import (
+    constant_power,
     factor_hadamard,
     factor_sum,
     hadamard_numbers,
@@ -84,6 +85,7 @@ __all__ = [
     "commutation_through_kron",
     "commutation_trivial",
     "commutation_vec",
+    "constant_power",
     "diag_of_ones",
     "diag_power",
     "diag_product",
@@ -171,6 +173,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     hadamard_ones,
     hadamard_numbers,
     power_of_power,
+    constant_power,
     sign_with_abs,
     negated_sum,
     negative_sum_factor,

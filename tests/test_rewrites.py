@@ -26,6 +26,7 @@ from matderiv.rewrites import (
     commutation_through_kron,
     commutation_trivial,
     commutation_vec,
+    constant_power,
     diag_of_ones,
     diag_power,
     diag_product,
@@ -184,6 +185,16 @@ FIRES = [
     (vec_of_vector, (Vec(r),), r.T),
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
     (reshape_of_vec, (Reshape(Vec(A), m, n),), A),
+    (
+        constant_power,
+        (sp.MatPow(I_N - sp.OneMatrix(n, n) / n, 2),),
+        matadd(I_N, matmul(-1 / n, sp.OneMatrix(n, n))),  # idempotent
+    ),
+    (
+        constant_power,
+        (sp.MatPow(2 * I_N + sp.OneMatrix(n, n), 2),),
+        matadd(matmul(4, I_N), matmul(n + 4, sp.OneMatrix(n, n))),
+    ),
     (
         like_terms,
         (sp.MatAdd(S * (I_N - v * v.T * S), (I_N - S * v * v.T) * S),),
@@ -551,6 +562,8 @@ DECLINES = [
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
     (like_terms, (sp.MatAdd(S * (I_N - v * v.T * S), (I_N - S * v * v.T) * Q),)),  # not equal
     (like_terms, (sp.MatAdd(S * Q, Q * S),)),  # no sum inside: nothing to multiply out
+    (constant_power, (sp.MatPow(I_N + S, 2),)),  # S is no constant
+    (constant_power, (sp.MatPow(I_N - sp.OneMatrix(n, n) / n, -1),)),  # singular: no inverse
     (reshape_of_vec, (Reshape(sp.MatMul(2, Vec(A)), n, m),)),  # not A's shape
     (reshape_of_vec, (Reshape(Vec(A) + Vec(A.T), m, n),)),  # vec(Aᵀ): not an m x n (K vec A)
     (factor_sum, (sp.MatAdd(C * R, R.T * S.T),)),

@@ -457,3 +457,17 @@ def test_entrywise_hessians_of_a_matrix_read_as_for_a_vector() -> None:
     assert fmt(sqrt.result) == "diag(vec((Z∘Z + 1)^∘-3/2))", fmt(sqrt.result)
     for d in (cube, tanh2, sqrt):
         check_derivation(d, {n: 3, m: 2})
+
+
+def test_a_centering_matrix_is_idempotent() -> None:
+    """The Jacobian of x_c/‖x_c‖ (x_c = x - 𝟏𝟏ᵀx/n) held (I - 𝟏𝟏ᵀ/n)², which is the
+    centering matrix itself."""
+    from matderiv import jacobian, norm
+    from matderiv.testing import check_derivation
+
+    x = sp.MatrixSymbol("x", n, 1)
+    one = sp.OneMatrix(n, 1)
+    xc = x - one * (one.T * x) / n
+    d = jacobian(xc / norm(xc), x, names={"x_c": xc})
+    assert "²" not in fmt(d.result) and "𝟏_{n×n})²" not in title(d), title(d)
+    check_derivation(d, {n: 4})
