@@ -480,3 +480,18 @@ def test_latex_says_what_a_generated_adjoint_or_tangent_is() -> None:
     tangent = derive(sp.MatrixSymbol("h_2", n, 1), W, "numerator", where=where).to_latex()
     row = next(line for line in tangent.splitlines() if line.startswith(r"\dot{h}_{1} &:="))
     assert r"\text{tangent } \frac{\partial \operatorname{vec}\left(h_{1}\right)}" in row, row
+
+
+def test_a_transpose_is_top_beside_a_matrix_called_t() -> None:
+    """A matrix T printed T^{T} for its transpose; beside one, transposes are ^{\\top},
+    and the result reads back."""
+    from matderiv import verify
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    T, x = sp.MatrixSymbol("T", n, n), sp.MatrixSymbol("x", n, 1)
+    f = x.T * T.T * T.I * x
+    d = derive(f, x, "denominator")
+    latex = d.to_latex()
+    assert r"T^{\top}" in latex and "^{T}" not in latex and "^{-T}" not in latex, latex
+    assert verify(tex(d.result), f, x, "denominator")
+    assert tex(x.T * x) == "x^{T} x"  # without a T, as before

@@ -37,7 +37,8 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
     """SymPy's LaTeX printer with textbook matrix notation."""
 
     #: the symbols named like notation, which prints otherwise: exp(u) as \exp(u), not
-    #: e^{u}, beside a symbol e; the sigmoid as \operatorname{sigmoid} beside a symbol σ
+    #: e^{u}, beside a symbol e; the sigmoid as \operatorname{sigmoid} beside a symbol σ;
+    #: Xᵀ as X^{\top} beside a matrix T
     clashes: frozenset[str] = frozenset()
 
     def _print_ExpBase(self, expr: Any, exp: str | None = None) -> str:
@@ -72,8 +73,8 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
 
     def _print_Transpose(self, expr: Any) -> str:
         if isinstance(expr.arg, sp.Inverse):
-            return rf"{self._wrap(expr.arg.arg)}^{{-T}}"
-        return rf"{self._wrap(expr.arg)}^{{T}}"
+            return rf"{self._wrap(expr.arg.arg)}^{{-{_t(self.clashes)}}}"
+        return rf"{self._wrap(expr.arg)}^{{{_t(self.clashes)}}}"
 
     def _print_ScalarSigmoid(self, expr: Any, exp: str | None = None) -> str:
         return _raised(rf"{self._sigmoid()}\left({self._print(expr.args[0])}\right)", exp)
@@ -84,7 +85,7 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
 
     def _print_Inverse(self, expr: Any) -> str:
         if isinstance(expr.arg, sp.Transpose):
-            return rf"{self._wrap(expr.arg.arg)}^{{-T}}"
+            return rf"{self._wrap(expr.arg.arg)}^{{-{_t(self.clashes)}}}"
         return rf"{self._wrap(expr.arg)}^{{-1}}"
 
     def _print_MatrixSymbol(self, expr: Any) -> str:
@@ -153,7 +154,7 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         if kind == "column":
             return rf"{bold}_{{{self._print(rows)}}}"
         if kind == "row":
-            return rf"{bold}_{{{self._print(cols)}}}^{{T}}"
+            return rf"{bold}_{{{self._print(cols)}}}^{{{_t(self.clashes)}}}"
         return rf"{bold}_{{{self._print(rows)} \times {self._print(cols)}}}"
 
     def _print_OneMatrix(self, expr: Any) -> str:
@@ -284,7 +285,12 @@ def _grouped_scalar(expr: Any) -> bool:
 
 _PRINTERS: dict[frozenset[str], MatrixLatexPrinter] = {}
 #: symbol names that clash with notation (see MatrixLatexPrinter.clashes)
-CLASHING = frozenset({"e", "sigma"})
+CLASHING = frozenset({"e", "sigma", "T"})
+
+
+def _t(clashes: frozenset[str]) -> str:
+    """The transpose's mark: T, or \\top beside a matrix called T (T^{T} read oddly)."""
+    return r"\top" if "T" in clashes else "T"
 _CLASHES: ContextVar[frozenset[str]] = ContextVar("clashes", default=frozenset())
 
 
@@ -338,7 +344,7 @@ def name_tex(text: str) -> str:
         out = rf"\operatorname{{vec}}\left({name_tex(match.group(1))}\right)"
     else:
         out = tex(sp.Symbol(base))
-    return f"{out}^{{T}}" if transposed else out
+    return f"{out}^{{{_t(_CLASHES.get())}}}" if transposed else out
 
 
 def tex_label(label: str) -> str:
