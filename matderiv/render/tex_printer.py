@@ -291,6 +291,8 @@ CLASHING = frozenset({"e", "sigma", "T"})
 def _t(clashes: frozenset[str]) -> str:
     """The transpose's mark: T, or \\top beside a matrix called T (T^{T} read oddly)."""
     return r"\top" if "T" in clashes else "T"
+
+
 _CLASHES: ContextVar[frozenset[str]] = ContextVar("clashes", default=frozenset())
 
 
