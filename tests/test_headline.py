@@ -104,7 +104,13 @@ def test_a_long_headline_keeps_the_names_the_steps_define() -> None:
     assert len(fmt(d.result)) > HEADLINE_CHARS, "the written-out form would not fit"
     # only the short intermediates are written out (v₂ := tanh(A z)); the rest stay
     assert "1 - tanh(A z)∘tanh(A z)" in written and "v₂" not in written
-    assert set(GENERATED.findall(written)) == kept and "v₆" in kept
+    assert set(GENERATED.findall(written)) == kept
+    # and each name it keeps is given after the formula, written out: no steps needed
+    head, _, given = title(d).partition(", with ")
+    assert all(f"{name} = " in given for name in GENERATED.findall(head)), title(d)
+    from matderiv import verify
+
+    assert verify(title(d).rsplit("   ", 1)[0], f, sp.MatrixSymbol("A", k, p))
 
 
 def test_a_long_programs_hessian_headline_uses_only_program_names() -> None:

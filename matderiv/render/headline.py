@@ -33,6 +33,7 @@ _SHORT_DEFINITION = 16
 _REPEATED = ((10, 3), (16, 2))
 _MAX_NAMED = 3  # names a headline defines after "with"
 _COUNTED_NODES = 600  # a result written out in full to count its repeats, at most
+_GIVEN_CHARS = 120  # the names a long headline keeps, written out after it, at most
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,35 @@ def written_result(d: Any) -> Headline:
     dims = {str(x) for m in expr.atoms(sp.MatrixSymbol) for x in m.free_symbols if x != m}
     taken = {str(a) for a in (d.of, d.wrt, expr) for a in _symbols(a)} | {s.lhs for s in d.steps}
     named = _with_names(expr, defs, dims, taken)
-    if named is not None:
+    if named is not None and _length(named) <= HEADLINE_CHARS:
         return named
     written = _written(expr, defs, dims)
     if written is not None and len(fmt(written)) <= HEADLINE_CHARS:
         return Headline(written)
+    fallback = _short_names_written(expr, defs, dims)
+    return named if named is not None and _length(named) < _length(fallback) else fallback
+
+
+def _reachable(expr: Any, defs: dict[str, Any]) -> list[str]:
+    """The names in ``defs`` that ``expr`` uses, directly or through other names."""
+    found: list[str] = []
+    stack = [expr]
+    while stack:
+        for a in stack.pop().atoms(sp.MatrixSymbol, sp.Symbol):
+            name = str(a)
+            if name in defs and name not in found:
+                found.append(name)
+                stack.append(defs[name])
+    return found
+
+
+def _length(headline: Headline) -> int:
+    return len(fmt(headline.expr)) + sum(len(fmt(v)) + 8 for _, v in headline.where)
+
+
+def _short_names_written(expr: Any, defs: dict[str, Any], dims: set[str]) -> Headline:
+    """The result with only its short intermediates written out, the rest given after
+    it when they fit."""
     # too long written out: write out only the short names (v₁₃ := 1 - h₁∘h₁ in a
     # program's Hessian), which the headline reads better without
     short = {}
@@ -85,19 +110,38 @@ def written_result(d: Any) -> Headline:
         if full is not None and len(fmt(full)) <= _SHORT_DEFINITION:
             short[name] = full
     partial = _written(expr, short, dims) if short else None
-    return Headline(partial if partial is not None else expr)
+    body = partial if partial is not None else expr
+    return Headline(body, _given(body, defs, dims))
+
+
+def _given(body: Any, defs: dict[str, Any], dims: set[str]) -> tuple[tuple[Any, Any], ...]:
+    """The intermediates a long headline keeps by name, each written out, when they fit
+    (``_GIVEN_CHARS`` in all): the headline then reads without the steps."""
+    names = {str(a): a for a in body.atoms(sp.MatrixSymbol, sp.Symbol)}
+    kept = sorted((k for k in names if k in defs), key=_step_number)
+    values = [_written(defs[k], defs, dims) for k in kept]
+    if not kept or any(v is None for v in values):
+        return ()
+    if sum(len(fmt(v)) + 8 for v in values) > _GIVEN_CHARS:
+        return ()
+    return tuple((names[k], v) for k, v in zip(kept, values, strict=True))
+
+
+def _step_number(name: str) -> tuple[int, str]:
+    digits = name.rpartition("_")[2]
+    return (int(digits) if digits.isdigit() else 0, name)
 
 
 def _with_names(expr: Any, defs: dict[str, Any], dims: set[str], taken: set[str]) -> Any:
     """The result written out but for the long subexpressions it would repeat, each
     named and given after it (greedily, the one that saves most first): by its step
     name when it is an intermediate's (v₂ = softmax(K q)), else a fresh letter.  None
-    when nothing repeats, or the whole does not fit in ``HEADLINE_CHARS``."""
+    when nothing repeats.  The names it keeps are written out in terms of each other."""
     body = _written(expr, defs, dims, _COUNTED_NODES)  # in full only to count repeats
     if body is None:
         return None
     forms: dict[Any, str] = {}
-    for name in defs:
+    for name in _reachable(expr, defs):
         form = _written(defs[name], defs, dims, _COUNTED_NODES)
         if form is not None:
             forms.setdefault(form, name)
@@ -111,10 +155,7 @@ def _with_names(expr: Any, defs: dict[str, Any], dims: set[str], taken: set[str]
         symbol = sp.MatrixSymbol(given, *best.shape) if is_matrix(best) else sp.Symbol(given)
         body = body.xreplace({best: symbol})
         where = [(s, v.xreplace({best: symbol})) for s, v in where] + [(symbol, best)]
-    if not where:
-        return None
-    length = len(fmt(body)) + sum(len(fmt(v)) + 8 for _, v in where)
-    return Headline(body, tuple(where)) if length <= HEADLINE_CHARS else None
+    return Headline(body, tuple(where)) if where else None
 
 
 #: names for a repeated subexpression that is no intermediate's, the first one free
