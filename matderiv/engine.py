@@ -143,6 +143,10 @@ def _derive(
         grouper = Regrouper(named.values())
         root = grouper(root)
         grouped = {k: grouper(v) for k, v in named.items()}
+        # and as they read regrouped: y = c/√s holds c, not x - 𝟏 mu's flattened form
+        again = Regrouper(grouped.values())
+        root = again(root)
+        grouped = {k: again(v) for k, v in grouped.items()}
     graph = build_graph(root, var.symbol, scalar_defs)
     taken = user_names(graph)
     names = _check_names(names or {}, taken)
