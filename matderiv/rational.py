@@ -114,7 +114,7 @@ def _exp_generators(scalar: Any) -> tuple[dict[Any, Any], dict[Any, Any]]:
     powers: dict[Any, Any] = {}
     generators: dict[Any, Any] = {}
     for found in groups.values():
-        c0, e0 = min(found, key=lambda ce: (abs(ce[0]), ce[0] < 0))
+        c0, e0 = min(found, key=lambda ce: (abs(ce[0]), bool(ce[0] < 0)))  # exp(u) first
         if len(found) < 2 or not all((c / c0).is_Integer for c, _ in found):
             continue
         g = sp.Dummy("g")

@@ -87,14 +87,19 @@ class Trials:
             )
         )
 
-    def scaled(self, factor: float) -> Trials:
+    def scaled(self, factor: float, scalars: bool = False) -> Trials:
         """The points with every matrix value times ``factor`` > 0: invertible, positive
-        and definite values stay so (and as well conditioned); sizes and scalars stay."""
-        points = tuple(
-            {k: v * factor if isinstance(k, sp.MatrixSymbol) else v for k, v in p.items()}
-            for p in self.points
-        )
-        return self.with_points(points)
+        and definite values stay so (and as well conditioned); sizes stay, and scalars
+        unless ``scalars`` (then a scalar Symbol's value is scaled too)."""
+
+        def scale(k: Any, v: Any) -> Any:
+            if isinstance(k, sp.MatrixSymbol):
+                return v * factor
+            if scalars and isinstance(v, (float, np.floating)):  # not a size (an int)
+                return v * factor
+            return v
+
+        return self.with_points(tuple({k: scale(k, v) for k, v in p.items()} for p in self.points))
 
     def finite(self, exprs: tuple[Any, ...]) -> bool:
         """Whether every expression evaluates to finite values at every point."""

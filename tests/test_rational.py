@@ -183,6 +183,15 @@ def test_a_scalar_sum_of_quotients_is_factored() -> None:
         assert cancel_entrywise(total * sp.Identity(n)) == (total * sp.Identity(n), [])
 
 
+def test_exp_of_u_and_of_minus_u_in_one_scalar_sum() -> None:
+    """log(exp(u) + exp(-u)) (log cosh): the generator search compared two SymPy
+    booleans (exp(u) and exp(-u) have exponents of one size) and raised TypeError."""
+    x = sp.MatrixSymbol("x", n, 1)
+    u = sp.Trace(w.T * x)
+    check_derivation(gradient(sp.log(sp.exp(u) + sp.exp(-u)), w), {n: 3})
+    check_derivation(hessian(sp.log(1 + sp.exp(u)) + sp.log(1 + sp.exp(-2 * u)), w), {n: 3})
+
+
 # -- random entrywise quotients: the cancelled form has the same value -----------------
 
 a_, b_ = sp.MatrixSymbol("a", m, 1), sp.MatrixSymbol("b", m, 1)

@@ -495,3 +495,27 @@ def test_a_transpose_is_top_beside_a_matrix_called_t() -> None:
     assert r"T^{\top}" in latex and "^{T}" not in latex and "^{-T}" not in latex, latex
     assert verify(tex(d.result), f, x, "denominator")
     assert tex(x.T * x) == "x^{T} x"  # without a T, as before
+
+
+def test_powers_of_raised_and_scalar_product_bases_read_back() -> None:
+    """(e^x)^∘s printed e^{x}^{\\circ s}, a double superscript pdflatex rejects; x^∘(wᵀx)
+    printed x^∘wᵀ x in Unicode, which read back as x^∘w times x.  A LaTeX "with" clause
+    of two subscripted names (v_{5} = ..., \\; v_{2} = ...) read as one."""
+    from matderiv import jacobian, softmax, verify
+    from matderiv.render.unicode import fmt
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    x, w, c, q = (sp.MatrixSymbol(k, n, 1) for k in "xwcq")
+    s = sp.Symbol("s")
+    raised = sp.HadamardPower(x.applyfunc(sp.exp), s)
+    assert tex(raised) == r"\left(e^{x}\right)^{\circ s}"
+    d = derive(c.T * raised, s)
+    assert verify(tex(d.result), d.of, s)
+    d = gradient(c.T * sp.HadamardPower(x, (w.T * x)[0, 0]), w)
+    assert "x^∘(wᵀ x)" in fmt(d.result) and verify(fmt(d.result), d.of, w, "denominator")
+    K, L = sp.MatrixSymbol("K", n, n), sp.MatrixSymbol("L", n, n)
+    g = K.T * softmax(K * q) + L.T * softmax(L * q)
+    latex = jacobian(g, q).to_latex(standalone=True)
+    row = next(line for line in latex.splitlines() if r"\text{with }" in line)
+    assert r"\; v_{2}" in row or r"\; v_{5}" in row, row
+    assert verify(row.split("$", 2)[1].removeprefix(r"\displaystyle "), g, q)

@@ -1130,3 +1130,23 @@ def test_a_term_that_underflows_at_the_points_is_still_a_difference() -> None:
     verdict = verify("2*x", f, x, "denominator")
     assert verdict.kind == "wrong" and "exp(-1000·xᵀ x) x" in verdict.message, verdict.message
     assert verify(gradient(f, x).result, f, x, "denominator").kind == "correct"
+
+
+def test_small_terms_over_a_scalar_or_with_entrywise_functions_are_differences() -> None:
+    """Two gaps of the check for small left-over terms: exp(-1000 s) x over a scalar s
+    stayed 0 at the smaller values (only matrices were scaled); and beside entrywise
+    functions a dropped 1e-9 x was "correct" (tanh(x) parsed and derived had different
+    dummies, t∘t and t^∘2, e∘(x + 1) and e + e∘x did not cancel in the difference)."""
+    s = sp.Symbol("s")
+    found = verify("2*x*s + exp(-1000*s)*x", s * sp.Trace(x.T * x), x, "denominator")
+    assert found.kind == "wrong" and "exp(-1000·s) x" in found.message, found.message
+    A = sp.MatrixSymbol("A", n, n)
+    f = sp.Trace(x.T * x.applyfunc(sp.tanh))
+    g = sp.Trace(x.T * A * x) + sp.Trace(x.T * x.applyfunc(sp.exp))
+    for right, expr in (
+        ("tanh(x) + (1 - tanh(x)*tanh(x))*x", f),
+        ("(A + A.T)@x + exp(x)*(1 + x)", g),
+    ):
+        assert verify(right, expr, x, "denominator").kind == "correct"
+        wrong = verify(f"{right} + 1e-9*x", expr, x, "denominator")
+        assert wrong.kind == "wrong" and "1/1000000000 x" in wrong.message, wrong.message

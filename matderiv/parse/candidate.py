@@ -110,7 +110,7 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
 #: ", with v₂ = softmax(K q), r = ...": the names a headline gives after its formula
 #: (and LaTeX's ", \quad \text{with } v_{2} = ..., \; r = ...")
 _WITH = re.compile(r",\s*(?:\\quad\s*)?(?:\\text\s*\{\s*(?:with|where)\s*\}|with|where)\s+")
-_NEXT_NAME = re.compile(r",\s*(?:\\;\s*)?(?=[^\s,=(){}]+\s*=(?!=))")
+_NEXT_NAME = re.compile(r",\s*(?:\\;\s*)?(?=[^\s,=()]+\s*=(?!=))")  # v₂ =, v_{2} =
 
 
 def _with_names(text: str) -> tuple[str, list[tuple[str, str]]]:

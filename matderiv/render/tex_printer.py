@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
@@ -54,8 +55,10 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         tanh(X)), in parentheses when it is a sum or product, or carries a superscript
         of its own (a double superscript is a TeX error)."""
         out = self._print(expr)
-        superscripted = isinstance(expr, (sp.MatPow, sp.Transpose, sp.Inverse)) or (
-            isinstance(expr, (sp.OneMatrix, sp.ZeroMatrix)) and "^" in out
+        superscripted = (
+            isinstance(expr, (sp.MatPow, sp.Transpose, sp.Inverse))
+            or (isinstance(expr, (sp.OneMatrix, sp.ZeroMatrix)) and "^" in out)
+            or (isinstance(expr, ElementwiseApplyFunction) and out.startswith("e^"))  # e^{x}
         )
         if self_contained(expr) and not superscripted and not isinstance(expr, sp.Number):
             return out

@@ -116,8 +116,9 @@ class UnicodePrinter(SizedConstants, StrPrinter):
             base = self._wrap(expr.base)
             return f"{base}∘{base}"
         exponent = self._print(expr.exp)
-        if not (expr.exp.is_Number or expr.exp.is_Symbol or isinstance(expr.exp, AsScalar)):
-            exponent = f"({exponent})"  # X^∘(s - 1)
+        single = isinstance(expr.exp, AsScalar) and isinstance(expr.exp.arg, sp.MatrixSymbol)
+        if not (expr.exp.is_Number or expr.exp.is_Symbol or single):
+            exponent = f"({exponent})"  # X^∘(s - 1), X^∘(wᵀ x)
         return f"{self._base(expr.base)}^∘{exponent}"
 
     def _print_MatPow(self, expr: Any) -> str:
