@@ -257,3 +257,17 @@ def test_a_subexpression_written_twice_but_short_is_written_out() -> None:
     """σ(X w) twice in the logistic Hessian is short: no name for it."""
     text = title(SHORT["logistic Hessian"]())
     assert ", with " not in text and not GENERATED.search(text), text
+
+
+def test_a_long_headline_that_reads_without_the_steps_is_preferred() -> None:
+    """Four logistic terms' Hessian read v₂₆·v₂₈²·y0² x₀ x₀ᵀ + ... (their weights too long
+    to give after it); written out in full it is longer, but reads, and reads back."""
+    from matderiv import verify
+
+    w = sp.MatrixSymbol("w", n, 1)
+    xs = [sp.MatrixSymbol(f"x_{i}", n, 1) for i in range(4)]
+    ys = sp.symbols("y0:4")
+    f = sum(sp.log(1 + sp.exp(-ys[i] * sp.Trace(w.T * xs[i]))) for i in range(4))
+    text = title(hessian(f, w))
+    assert not GENERATED.search(text) and text.count("σ(") == 8, text
+    assert verify(text.rsplit("   ", 1)[0], f, w, order=2)

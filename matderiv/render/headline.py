@@ -34,6 +34,7 @@ _REPEATED = ((10, 3), (16, 2))
 _MAX_NAMED = 3  # names a headline defines after "with"
 _COUNTED_NODES = 600  # a result written out in full to count its repeats, at most
 _GIVEN_CHARS = 120  # the names a long headline keeps, written out after it, at most
+_LONG_CHARS = 300  # a long headline that needs no steps to read, at most
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,21 @@ def written_result(d: Any) -> Headline:
     written = _written(expr, defs, dims)
     if written is not None and len(fmt(written)) <= HEADLINE_CHARS:
         return Headline(written)
+    # long: the shortest form that needs no steps to read, else the short names written
     fallback = _short_names_written(expr, defs, dims)
-    return named if named is not None and _length(named) < _length(fallback) else fallback
+    if written is None:  # past the short headline's node bound: written out in full
+        written = _written(expr, defs, dims, _COUNTED_NODES)
+    forms = [fallback, *([named] if named else []), *([Headline(written)] if written else [])]
+    whole = [h for h in forms if _complete(h, defs) and _length(h) <= _LONG_CHARS]
+    return min(whole, key=_length) if whole else fallback
+
+
+def _complete(headline: Headline, defs: dict[str, Any]) -> bool:
+    """Whether every intermediate the headline uses is given after it."""
+    given = {str(name) for name, _ in headline.where}
+    texts = (headline.expr, *(v for _, v in headline.where))
+    used = {str(a) for t in texts for a in t.atoms(sp.MatrixSymbol, sp.Symbol)}
+    return used & defs.keys() <= given
 
 
 def _reachable(expr: Any, defs: dict[str, Any]) -> list[str]:
