@@ -53,10 +53,11 @@ def headline(d: Any) -> Any:
 
 def written_result(d: Any) -> Headline:
     """The result step's expression with the intermediates matderiv named (v_k)
-    written out, so that the headline reads without the table, unless that makes it
-    longer than ``HEADLINE_CHARS`` characters; then the names stay, and the steps
-    define them.  A long subexpression written out several times keeps its name,
-    given after the formula.  A scalar f itself stays ((1 - f²) a for tanh(aᵀx)); a
+    written out, so that the headline reads without the table; a long subexpression
+    written out several times keeps its name, given after the formula.  Past
+    ``HEADLINE_CHARS`` characters, the shortest form that still reads without the
+    steps (up to ``_LONG_CHARS``), else the short intermediates written out and the
+    others left to the steps.  A scalar f itself stays ((1 - f²) a for tanh(aᵀx)); a
     matrix Y is written out (-X⁻ᵀ ⊗ X⁻¹ for X⁻¹).  The user's names, where= symbols
     and named adjoints always stay."""
     expr = d.steps[-1].expr
@@ -189,7 +190,7 @@ def _most_repeated(texts: list[Any]) -> Any:
                 stack.extend(node.args)
     best, saved = None, 0
     for node, count in counts.items():
-        if count < 2 or not isinstance(node, sp.Basic) or node.is_Number or is_leaf_like(node):
+        if count < 2 or not isinstance(node, sp.Basic) or node.is_Number or _is_leaf_like(node):
             continue
         if not node.free_symbols:
             continue
@@ -204,20 +205,11 @@ def _symbols(expr: Any) -> set[Any]:
     return expr.atoms(sp.Symbol, sp.MatrixSymbol) if isinstance(expr, sp.Basic) else set()
 
 
-def is_leaf_like(expr: Any) -> bool:
+def _is_leaf_like(expr: Any) -> bool:
     """A symbol, or its transpose: nothing to name."""
     return isinstance(expr, (sp.MatrixSymbol, sp.Symbol)) or (
         isinstance(expr, sp.Transpose) and isinstance(expr.arg, sp.MatrixSymbol)
     )
-
-
-def _occurrences(form: Any, expr: Any) -> int:
-    """How often ``form`` occurs in the tree of ``expr`` (each place it is written)."""
-    if expr == form:
-        return 1
-    if not isinstance(expr, sp.Basic) or isinstance(expr, sp.Lambda):
-        return 0
-    return sum(_occurrences(form, a) for a in expr.args)
 
 
 def _written(expr: Any, defs: dict[str, Any], dims: set[str], limit: int = _HEADLINE_NODES) -> Any:

@@ -234,19 +234,13 @@ _ROW_SOURCE = 150
 
 
 def _index_rows(line: Any) -> list[str]:
-    """One line of index notation; a long sum one term per row (+ at each row's
-    start) and the "through u" note on a row of its own, so that it fits a portrait
-    page (a softmax layer's ∂f/∂W_{ij} ran 100 pt past it)."""
+    """One line of index notation; a long sum over several rows (``_broken``) and the
+    "through u" note on a row of its own, so that it fits a portrait page (a softmax
+    layer's ∂f/∂W_{ij} ran 100 pt past it)."""
     rhs, through = tex(line.rhs), _through(line)
     if len(rhs) + len(through) <= _ROW_SOURCE:
         return [rf"{tex(line.lhs)} &= {rhs}{through}"]
-    terms = sp.Add.make_args(line.rhs) if isinstance(line.rhs, sp.Add) else (line.rhs,)
-    texts = [tex(t) for t in terms]
-    rows = [rf"{tex(line.lhs)} &= {texts[0]}"]
-    for text in texts[1:]:
-        sign = "-" if text.startswith("-") else "+"
-        rows.append(rf"&\quad {sign} {text.removeprefix('-').lstrip()}")
-    return rows + ([rf"&{through}"] if through else [])
+    return _broken(rf"{tex(line.lhs)} &= ", line.rhs, "") + ([rf"&{through}"] if through else [])
 
 
 def _tex_text(text: str) -> str:
