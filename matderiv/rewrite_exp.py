@@ -29,6 +29,17 @@ def _exp_operand(expr: Any) -> Any:
     return None
 
 
+def log_of_exp(expr: Any) -> Any:
+    """log∘(exp∘(X)) → X  (entrywise, for real X)
+    terminates: removes two functions."""
+    if not isinstance(expr, ElementwiseApplyFunction):
+        return None
+    fn = expr.function
+    single = isinstance(fn, sp.Lambda) and len(fn.variables) == 1
+    is_log = fn == sp.log or (single and fn.expr == sp.log(fn.variables[0]))
+    return _exp_operand(expr.expr) if is_log else None
+
+
 def softmax_of_exp(expr: Any) -> Any:
     """c/(𝟏ᵀ exp(z))ᵏ M₁ exp(z) M₂ … → c/(𝟏ᵀ exp(z))ᵏ⁻ʲ M₁ softmax(z) M₂ …  (z a column;
     each of j ≤ k factors exp(z), exp(z)ᵀ, diag(exp(z)) or exp(z) ∘ N takes one 1/(𝟏ᵀ exp(z)))

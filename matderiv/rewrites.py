@@ -37,7 +37,7 @@ from .rewrite_diag import (
     trace_of_scaled,
     trace_of_transpose,
 )
-from .rewrite_exp import sigmoid_complement, sigmoid_of_exp, softmax_of_exp
+from .rewrite_exp import log_of_exp, sigmoid_complement, sigmoid_of_exp, softmax_of_exp
 from .rewrite_inverse import inverse_cancel
 from .rewrite_kron import (
     commutation_inverse,
@@ -112,6 +112,7 @@ __all__ = [
     "kron_unit_factor",
     "kron_vec",
     "like_terms",
+    "log_of_exp",
     "mixed_product",
     "negated_sum",
     "negative_sum_factor",
@@ -154,6 +155,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     scalar_normal_form,
     scalar_in_product,
     softmax_of_exp,
+    log_of_exp,
     sigmoid_of_exp,
     sigmoid_complement,
     diag_sum,

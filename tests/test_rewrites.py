@@ -53,6 +53,7 @@ from matderiv.rewrites import (
     kron_unit_factor,
     kron_vec,
     like_terms,
+    log_of_exp,
     mixed_product,
     negated_sum,
     negative_sum_factor,
@@ -185,6 +186,7 @@ FIRES = [
     (vec_of_vector, (Vec(r),), r.T),
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
     (reshape_of_vec, (Reshape(Vec(A), m, n),), A),
+    (log_of_exp, (EXP_V.applyfunc(sp.log),), v),
     (
         constant_power,
         (sp.MatPow(I_N - sp.OneMatrix(n, n) / n, 2),),
@@ -563,6 +565,8 @@ DECLINES = [
     (like_terms, (sp.MatAdd(S * (I_N - v * v.T * S), (I_N - S * v * v.T) * Q),)),  # not equal
     (like_terms, (sp.MatAdd(S * Q, Q * S),)),  # no sum inside: nothing to multiply out
     (constant_power, (sp.MatPow(I_N + S, 2),)),  # S is no constant
+    (log_of_exp, (v.applyfunc(sp.log),)),  # no exp inside
+    (log_of_exp, (EXP_V.applyfunc(sp.tanh),)),  # no log outside
     (constant_power, (sp.MatPow(I_N - sp.OneMatrix(n, n) / n, -1),)),  # singular: no inverse
     (reshape_of_vec, (Reshape(sp.MatMul(2, Vec(A)), n, m),)),  # not A's shape
     (reshape_of_vec, (Reshape(Vec(A) + Vec(A.T), m, n),)),  # vec(Aᵀ): not an m x n (K vec A)
