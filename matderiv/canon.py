@@ -255,6 +255,21 @@ def scalar_and_matrices(term: Any) -> tuple[Any, list[Any]]:
     return sp.S.One, [term]
 
 
+def scaled_operands(expr: Any, kind: type[sp.Basic]) -> list[Any] | None:
+    """[c₁ a, c₂ b, ...] for a sum c₁ F(a) + c₂ F(b) + ... of one node type F (diag, vec),
+    else None."""
+    if not isinstance(expr, sp.MatAdd):
+        return None
+    operands = []
+    for term in expr.args:
+        coeff, mats = scalar_and_matrices(term)
+        if len(mats) != 1 or not isinstance(mats[0], kind):
+            return None
+        arg = mats[0].args[0]  # diag(a), vec(A): the one operand
+        operands.append(arg if coeff == 1 else matmul(coeff, arg))
+    return operands
+
+
 def _first_matrix(factors: tuple[Any, ...]) -> Any:
     return next(f for f in factors if getattr(f, "is_Matrix", False))
 

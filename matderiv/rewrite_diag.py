@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import matadd, matmul, sort_key, transpose
+from .canon import matadd, matmul, scaled_operands, sort_key, transpose
 from .nodes import AsScalar, Diagonal, DiagVector
 from .shapes import dims_equal, shape_of, shapes_equal
 
@@ -115,15 +115,8 @@ def scalar_of_constant(expr: Any) -> Any:
 def diag_sum(expr: Any) -> Any:
     """c₁ diag(a) + c₂ diag(b) → diag(c₁ a + c₂ b)
     terminates: a sum of k diag terms becomes one diag."""
-    if not isinstance(expr, sp.MatAdd):
-        return None
-    vectors = []
-    for term in expr.args:
-        coeff, mats = term.as_coeff_matrices() if isinstance(term, sp.MatMul) else (1, [term])
-        if len(mats) != 1 or not isinstance(mats[0], DiagVector):
-            return None
-        vectors.append(mats[0].arg if coeff == 1 else matmul(coeff, mats[0].arg))
-    return DiagVector(matadd(*vectors))
+    vectors = scaled_operands(expr, DiagVector)
+    return None if vectors is None else DiagVector(matadd(*vectors))
 
 
 def diag_scalar(expr: Any) -> Any:

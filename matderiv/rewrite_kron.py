@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import matadd, matmul, scalar_and_matrices, transpose
+from .canon import matadd, matmul, scalar_and_matrices, scaled_operands, transpose
 from .nodes import CommutationMatrix, Reshape, Vec
 from .rewrite_inverse import inverse_of
 from .shapes import dims_equal, shape_of, shapes_equal
@@ -123,14 +123,9 @@ def vec_hadamard(expr: Any) -> Any:
 def vec_sum(expr: Any) -> Any:
     """c₁ vec(A) + c₂ vec(B) → vec(c₁ A + c₂ B)  (A, B of one shape: vec is linear)
     terminates: a sum of k vec terms becomes one vec."""
-    if not isinstance(expr, sp.MatAdd):
+    inner = scaled_operands(expr, Vec)
+    if inner is None:
         return None
-    inner = []
-    for term in expr.args:
-        coeff, mats = scalar_and_matrices(term)
-        if len(mats) != 1 or not isinstance(mats[0], Vec):
-            return None
-        inner.append(mats[0].arg if coeff == 1 else matmul(coeff, mats[0].arg))
     shape = shape_of(inner[0])
     if not all(shapes_equal(shape_of(a), shape) for a in inner):
         return None
