@@ -224,10 +224,7 @@ class UnicodeBuilder(Builder):
         body = re.sub(r"^(?:\^∘|∘\^?)\s*", "", text)
         if not body[:1].isalpha():
             return _exponent(text, pos)
-        base, sub = ascii_name(body)
-        exponent = _scalar(
-            alg.matmul(self.scope.lookup(base, (sub, pos) if sub else None, [], pos))
-        )
+        exponent = _scalar(self.name([Token("NAME", body, start_pos=pos)]))  # as any name
         if not alg.is_scalar(exponent):
             raise LocatedError(f"the exponent {body} is not a scalar", pos)
         return exponent
