@@ -487,3 +487,12 @@ def test_a_scalar_called_sigma_before_a_parenthesis_is_the_scalar() -> None:
     g = sp.OneMatrix(1, n) * (W * x).applyfunc(lambda t: 1 / (1 + sp.exp(-t)))
     for s in ("σ", "sigma"):
         assert verify(f"({s}(W @ x) * (1 - {s}(W @ x))) @ x.T", g, W, "denominator")
+
+
+def test_names_after_the_formula_must_each_have_a_value() -> None:
+    """ ", with v₂ = softmax(K q)" gives a name; a clause without "=" is refused by name."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    x = sp.MatrixSymbol("x", n, 1)
+    with pytest.raises(ParseError, match="cannot read the names after the formula"):
+        parse_candidate("2 r, with r", x.T * x, {})
+    assert parse_candidate("2 r, with r = x", x.T * x, {}) == 2 * x

@@ -394,3 +394,25 @@ def test_generated_names_print_and_read_back(letter, digits, accents, sub) -> No
     assert latex.count("{") == latex.count("}")
     for accent in accents:
         assert f"\\{accent}{{" in latex, latex
+
+
+def test_an_entrywise_exponent_must_be_a_scalar() -> None:
+    """X^∘(matrix) and X^∘w for a vector w are refused in the Unicode notation, and in
+    LaTeX X^{\\circ w}; the syntax says the same of x ^ w."""
+    from matderiv.errors import ParseError as Refused
+    from matderiv.parse.expr import parse_expression
+    from matderiv.parse.latex import parse_latex
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    X, w = sp.MatrixSymbol("X", n, n), sp.MatrixSymbol("w", n, 1)
+    table = {"X": X, "w": w}
+    with pytest.raises(Refused, match="the exponent after \\^∘ must be a scalar"):
+        parse_unicode("X^∘(w wᵀ)", table)
+    with pytest.raises(Refused, match="the exponent w is not a scalar"):
+        parse_unicode("X^∘w", table)
+    with pytest.raises(Refused, match=r"the exponent after \\circ must be a scalar"):
+        parse_latex(r"X^{\circ w}", table)
+    with pytest.raises(
+        Refused, match=r"exponents must be numbers or scalars, not a matrix of shape \(n × 1\)"
+    ):
+        parse_expression("X ^ w", table)

@@ -140,3 +140,14 @@ def test_finite_differences_retry_a_finer_step_only_when_they_converge() -> None
     assert check_derivation(d, dims, seed=0, trials=1) < 1e-5
     with pytest.raises(AssertionError, match="is off by"):
         check_derivation(replace(d, result=d.result * 1.001), dims, seed=0, trials=1)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_a_derivative_that_is_not_finite_at_the_point_fails() -> None:
+    """log(x) at random values of either sign is NaN: NaN compared as no error, so the
+    check passed; it fails now and says to draw values that keep it defined."""
+    x = sp.MatrixSymbol("x", n, 1)
+    d = gradient(sp.OneMatrix(1, n) * x.applyfunc(sp.log), x)
+    with pytest.raises(AssertionError, match="not finite at the random point"):
+        check_derivation(d, {n: 4}, seed=1)
+    assert check_derivation(d, {n: 4}, seed=1, positive={x}) < 1e-6

@@ -235,8 +235,8 @@ class _Build(Transformer_NonRecursive):
         if is_matrix(exponent):
             where = f":\n{caret(self.text, op.start_pos)}" if isinstance(op, Token) else ""
             raise ParseError(
-                "exponents must be numbers or scalars, not an "
-                f"{fmt_shape(shape_of(exponent))} matrix (A^2 is entrywise; exp(x) for e to "
+                "exponents must be numbers or scalars, not a matrix of shape "
+                f"{fmt_shape(shape_of(exponent))} (A^2 is entrywise; exp(x) for e to "
                 "the x)" + where
             )
         if exponent.is_number and abs(exponent) > MAX_EXPONENT:
