@@ -84,7 +84,10 @@ def test_adjoint_names_avoid_the_users_symbols() -> None:
     d = gradient(L, x, where=where)
     generated = [str(s) for s in d.definitions if s not in where]
     assert generated == ["hadj"]
-    assert r"\hbar" not in d.to_latex()
+    latex = d.to_latex()
+    assert r"\hbar" not in latex
+    # one symbol h with a superscript, not the product h·a·d·j
+    assert r"h^{\mathrm{adj}}" in latex and "hadj" not in latex
     check_derivation(d, DIMS, trials=1)
 
 

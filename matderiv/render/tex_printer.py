@@ -33,6 +33,9 @@ from .grouping import (
 )
 from .unicode import accented
 
+#: an adjoint's or tangent's name when the user has hbar_t / hdot_t: hadj_t, htan2_t
+_ALTERNATE = re.compile(r"([A-Za-z][0-9]*)(adj|tan)([0-9]*)")
+
 
 class MatrixLatexPrinter(SizedConstants, LatexPrinter):
     """SymPy's LaTeX printer with textbook matrix notation."""
@@ -108,6 +111,11 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         abardot → \\dot{\\bar{a}}."""
         base, sep, sub = name.partition("_")
         found = accented(base)
+        alternate = _ALTERNATE.fullmatch(base)
+        if found is None and alternate is not None:  # hadj_1 (the user has an hbar_1)
+            stem, kind, k = alternate.groups()
+            head = rf"{self._print(sp.Symbol(stem))}^{{\mathrm{{{kind}}}{k}}}"
+            return head + (rf"_{{{self._print(sp.Symbol(sub))}}}" if sep else "")
         if found is None:
             return None
         stem, marks = found
