@@ -18,7 +18,7 @@ import sympy as sp
 from .canon import comparable, matadd, matmul, transpose
 from .errors import MatDerivError
 from .layout import LAYOUTS, parse_wrt
-from .mistake_assumptions import sums_to_one
+from .mistake_assumptions import sums_to_one, symmetric_entries
 from .mistake_pairs import two_mistakes
 from .mistake_terms import (
     changed_terms,
@@ -330,6 +330,8 @@ class Checker(Mistakes):
             self._kron_order,
             self._factor,
             self._scalar_factor,
+            # 2Σ⁻¹ - Σ⁻¹∘I, by a symmetric Σ's entries (A + Aᵀ - A∘I: not "extra terms")
+            lambda: symmetric_entries(self),
             lambda: missing_term(self),
             lambda: extra_term(self),
             lambda: missing_entrywise(self),
@@ -349,7 +351,8 @@ class Checker(Mistakes):
             "commutation matrix, Kronecker factors swapped, a constant or variable scalar "
             "factor, a sign, a missing or extra term, a missing ∘ factor (tanh′, say), one "
             "term with its own factor or transpose, "
-            "a symmetry assumption, labels that sum to 1, or one of the first "
+            "a symmetry assumption, labels that sum to 1, the derivative by a symmetric "
+            "matrix's independent entries, or one of the first "
             "three with a sign, factor or term — explains it. "
             f"The {self.thing} is {self.shown_result}.",
             max_error=err,

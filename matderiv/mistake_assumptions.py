@@ -1,10 +1,13 @@
-"""An assumption a candidate makes about an input vector: that its entries sum to 1.
+"""Assumptions a candidate makes: that an input vector's entries sum to 1, or that the
+variable is a symmetric matrix whose independent entries it differentiates by.
 
 The textbook gradient of the softmax cross-entropy -yᵀ log softmax(z) is
 softmax(z) - y, right for one-hot or probability labels y; for a general y the
 derivative is (𝟏ᵀy) softmax(z) - y.  ``sums_to_one`` finds a candidate that is right
 exactly when some input vector's entries sum to 1, as ``Mistakes._symmetric`` finds
-one that is right when a matrix is symmetric.
+one that is right when a matrix is symmetric.  ``symmetric_entries`` finds the Matrix
+Cookbook's derivative by a symmetric X, G + Gᵀ - G∘I for the gradient G (2Σ⁻¹ - Σ⁻¹∘I
+for log det Σ).
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ import sympy as sp
 
 from .errors import MatDerivError
 from .layout import parse_wrt
-from .mistakes import RTOL, Comparison, Found
+from .mistakes import RTOL, Comparison, Found, Mistakes
 from .render.unicode import fmt
-from .shapes import dims_equal
+from .shapes import dims_equal, is_matrix, shape_of
 from .trials import relative_error
 
 
@@ -65,3 +68,43 @@ def _input_vectors(m: Comparison) -> list[Any]:
 def _probabilities(value: Any) -> np.ndarray:
     weights = np.abs(np.asarray(value, dtype=float)) + 1e-3
     return weights / weights.sum()
+
+
+def symmetric_entries(m: Mistakes) -> Found:
+    """A scalar's gradient by a square X written as the derivative by the independent
+    entries of a symmetric X, G + Gᵀ - G∘I for matderiv's G (each off-diagonal pair
+    counted twice): compared at the points with X symmetric (then with the other square
+    matrices symmetric too, as a covariance's data S is)."""
+    d = m.derivation
+    var = parse_wrt(d.wrt)
+    rows, cols = var.shape
+    if m.thing != "derivative" or var.form != "X" or not dims_equal(rows, cols):
+        return None
+    if dims_equal(rows, 1) or shape_of(m.candidate) != shape_of(m.result):
+        return None
+    if shape_of(d.result) not in (var.shape, var.shape[::-1]) or is_matrix(d.of):
+        return None
+    symmetrised = [trials for matrix, trials in m.symmetrised() if matrix == var.symbol]
+    if not symmetrised:
+        return None
+    everything = symmetrised[0].symmetrised([M for M, _ in m.symmetrised()])
+    X, shown = fmt(var.symbol), m.shown_result
+    for trials in (symmetrised[0], everything):
+        try:
+            entries = [g + g.T - np.diag(np.diag(g)) for g in trials.values(m.result)]
+            err = relative_error(trials.values(m.candidate), entries)
+        except (MatDerivError, ValueError):
+            continue
+        if err < RTOL:
+            return (
+                "symmetric-entries",
+                f"the candidate is G + Gᵀ - G∘I wherever {X} is symmetric, for the "
+                f"derivative G = {shown}: the derivative by the independent entries of a "
+                f"symmetric {X} (∂f/∂{X}ᵢⱼ for i ≥ j, the Matrix Cookbook's form for "
+                f"symmetric matrices). matderiv differentiates by all entries of {X}, each "
+                f"independent: its derivative is G. Among symmetric matrices the gradient "
+                "is (G + Gᵀ)/2 (G itself where G is symmetric); the entries form counts "
+                "each off-diagonal pair twice, so a step along it is not the steepest.",
+                {"symmetric": var.symbol},
+            )
+    return None

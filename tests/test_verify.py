@@ -1033,6 +1033,34 @@ def test_a_candidate_right_only_for_labels_that_sum_to_one_says_so() -> None:
     assert verify("softmax(z) - 2 * y", ce, z, "denominator").kind == "wrong"
 
 
+def test_the_cookbook_derivative_by_a_symmetric_matrix_is_named() -> None:
+    """2Σ⁻¹ - Σ⁻¹∘I for ∂ log det Σ/∂Σ (the Matrix Cookbook's derivative by the
+    independent entries of a symmetric Σ) was "wrong, none of the common mistakes"."""
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("Sigma: n x n, S: n x n, A: n x n")
+    Sigma, D, A = (S[k] for k in ("Sigma", "S", "A"))
+    for layout in ("denominator", "numerator"):
+        v = verify(
+            "2 * inv(Sigma) - inv(Sigma) * eye(n)", sp.log(sp.Determinant(Sigma)), Sigma, layout
+        )
+        assert v.kind == "symmetric-entries" and v.details["symmetric"] == Sigma
+        assert "independent entries of a symmetric Σ" in v.message
+    # a Gaussian's -½ log det Σ - ½ tr(Σ⁻¹ S), with its data S symmetric too
+    f = -sp.log(sp.Determinant(Sigma)) / 2 - sp.Trace(Sigma.I * D) / 2
+    G = "(inv(Sigma) @ S @ inv(Sigma) - inv(Sigma)) / 2"
+    assert verify(f"2 * {G} - ({G}) * eye(n)", f, Sigma, "denominator").kind == (
+        "symmetric-entries"
+    )
+    # linear in Σ: tr(A Σ) by the entries of a symmetric Σ is A + Aᵀ - A∘I at every Σ
+    assert verify("A + A.T - A * eye(n)", sp.Trace(A * Sigma), Sigma, "denominator").kind == (
+        "symmetric-entries"
+    )
+    # not that form: still "wrong"
+    v = verify("2 * inv(Sigma) - 2 * inv(Sigma) * eye(n)", sp.log(sp.Determinant(Sigma)), Sigma)
+    assert v.kind == "wrong"
+
+
 def test_constants_may_be_declared_symmetric() -> None:
     """A covariance Σ or the A of xᵀAx: textbook gradients assume them symmetric, and
     verify could only say "right only if A is symmetric"."""
