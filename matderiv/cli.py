@@ -76,6 +76,13 @@ _CODE = typer.Option(
     "--code numba (compiled by numba.njit; pip install 'matderiv[numba]').",
 )
 _DEBUG = typer.Option(False, "--debug", help="Show Python tracebacks.")
+_SYMMETRIC = typer.Option(
+    "",
+    "--symmetric",
+    help='Square matrices that are symmetric, e.g. "Sigma, S" (a covariance, its data): '
+    "the result is written with Sigma.T = Sigma; with --wrt Sigma too, the gradient among "
+    "symmetric matrices, (G + G.T)/2.",
+)
 _WRT_SEVERAL = typer.Option(
     ...,
     "--wrt",
@@ -119,6 +126,7 @@ def derive_command(
     index: bool = _INDEX,
     as_program: bool = _PROGRAM,
     code: str | None = _CODE,
+    symmetric: str = _SYMMETRIC,
     debug: bool = _DEBUG,
 ) -> None:
     """Differentiate EXPR with respect to --wrt and print every step.
@@ -137,10 +145,9 @@ def derive_command(
         variables = [inputs.variable(w, symbols, program) for w in wrt]
         if len(set(variables)) < len(variables):
             raise ParseError(f"--wrt names a variable twice: {', '.join(wrt)}")
-        ds = [
-            derive(program.expr, v, layout, **inputs.program_inputs(program, as_program))
-            for v in variables
-        ]
+        kwargs = inputs.program_inputs(program, as_program)
+        declared = inputs.symmetric_matrices(symmetric, symbols)
+        ds = [derive(program.expr, v, layout, **kwargs, symmetric=declared) for v in variables]
         cli_io.print_derivations(ds, latex, as_json, index, code, standalone)
         return 0
 
@@ -172,6 +179,12 @@ def hessian_command(
     index: bool = _INDEX,
     as_program: bool = _PROGRAM,
     code: str | None = _CODE,
+    symmetric: str = typer.Option(
+        "",
+        "--symmetric",
+        help='Square constant matrices that are symmetric, e.g. "Sigma": the result is '
+        "written with Sigma.T = Sigma.",
+    ),
     debug: bool = _DEBUG,
 ) -> None:
     """The Hessian d²f/dvec(X)dvec(X)ᵀ of a scalar EXPR, or with --hvp the product H vec(V).
@@ -189,6 +202,7 @@ def hessian_command(
         program = inputs.read_program(expr, symbols, as_program)
         variable = inputs.variable(wrt, symbols, program)
         kwargs = inputs.program_inputs(program, as_program)
+        kwargs["symmetric"] = inputs.symmetric_matrices(symmetric, symbols)
         V = inputs.direction(direction, variable, symbols, "--hvp", product)
         if product:
             d = hvp(program.expr, variable, V, **kwargs)
@@ -232,8 +246,9 @@ def verify_command(
     symmetric: str = typer.Option(
         "",
         "--symmetric",
-        help='Square constant matrices CANDIDATE may take as symmetric, e.g. "Sigma, A" '
-        "(a covariance): 2 A x for x.T @ A @ x is then right.",
+        help='Square matrices CANDIDATE may take as symmetric, e.g. "Sigma, A" (a '
+        "covariance): 2 A x for x.T @ A @ x is then right; with --wrt Sigma too, the "
+        "gradient among symmetric matrices.",
     ),
     debug: bool = _DEBUG,
 ) -> None:

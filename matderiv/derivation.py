@@ -89,6 +89,7 @@ class Derivation:
     definitions: Mapping[Any, Any] = field(default_factory=dict)
     where: Mapping[Any, Any] = field(default_factory=dict)  # the user's program (where=)
     direction: Any = None  # an HVP's V, an input even where the result has none (f linear)
+    symmetric: tuple[Any, ...] = ()  # matrices declared symmetric (symmetric=)
 
     @property
     def second_order(self) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import sympy as sp
@@ -27,6 +28,7 @@ from .shapes import check_names_unique, check_shapes, is_scalar_shape, shape_of,
 from .simplify import Rewrite, simplify
 from .step_names import name_nodes, user_names
 from .steps import StepBuilder
+from .symmetry import check_symmetric, refuse_variable, symmetrised, written_symmetric
 
 
 def _as_expr(expr: Any) -> Any:
@@ -46,6 +48,7 @@ def derive(
     *,
     names: Mapping[str, Any] | None = None,
     where: Mapping[Any, Any] | None = None,
+    symmetric: Iterable[Any] | None = None,
 ) -> Derivation:
     """The derivative of ``expr`` with respect to ``wrt`` (X, vec(X) or vec(X.T)).
 
@@ -60,10 +63,15 @@ def derive(
     through them.  The result then refers to those symbols and to generated
     adjoints (hbar_t, reverse mode) or tangents (hdot_t, forward mode), all
     listed in ``d.definitions`` in an order ``evaluate`` and ``lambdify`` run.
+
+    ``symmetric`` lists square matrices that are symmetric (a covariance Σ): the
+    result is written with Σᵀ = Σ, and holds for symmetric values only.  For a scalar
+    ``expr`` and a symmetric variable X it is the gradient among symmetric matrices,
+    (G + Gᵀ)/2 for the gradient G by X's n² entries taken independent.
     """
     wrt, expr, names, where, _ = layouts.scalar_variable(wrt, expr, names, where)  # d/ds
     with deep_recursion():
-        d = _derive(expr, wrt, layout, names, where)
+        d = _derive(expr, wrt, layout, names, where, symmetric=symmetric)
     _warn_unused_names(d, names)
     return d
 
@@ -92,21 +100,38 @@ def _warn_unused_names(d: Derivation, names: Mapping[str, Any] | None) -> None:
 
 
 def second_phase_jacobian(
-    g: Any, X: Any, names: Mapping[str, Any] | None, where: Mapping[Any, Any] | None
+    g: Any,
+    X: Any,
+    names: Mapping[str, Any] | None,
+    where: Mapping[Any, Any] | None,
+    symmetric: tuple[Any, ...] = (),
 ) -> Derivation:
     """jacobian(g, X) for a Hessian's second phase: ``names`` holds the first phase's
-    intermediates, which g need not have all of (no warning for those)."""
+    intermediates, which g need not have all of (no warning for those); ``symmetric``
+    the constants declared so, which g need not have all of either."""
     with deep_recursion():
-        return _derive(g, X, "numerator", names, where)
+        used = _used(symmetric, g, where)
+        return _derive(g, X, "numerator", names, where, symmetric=used)
 
 
 def second_phase_gradient(
-    p: Any, X: Any, names: Mapping[str, Any] | None, where: Mapping[Any, Any] | None
+    p: Any,
+    X: Any,
+    names: Mapping[str, Any] | None,
+    where: Mapping[Any, Any] | None,
+    symmetric: tuple[Any, ...] = (),
 ) -> Derivation:
     """gradient(p, X) for an HVP's second phase (p = ⟨∇f, V⟩): ``where`` already holds
     the gradient's adjoints ā = ∂f/∂a, so the new ones are ã = ∂p/∂a (atilde)."""
     with deep_recursion():
-        return _derive(p, X, "denominator", names, where, adjoint_mark="tilde")
+        used = _used(symmetric, p, where)
+        return _derive(p, X, "denominator", names, where, adjoint_mark="tilde", symmetric=used)
+
+
+def _used(matrices: tuple[Any, ...], expr: Any, where: Mapping[Any, Any] | None) -> list[Any]:
+    """The ``matrices`` that ``expr`` or the program ``where`` uses."""
+    free = sp.Tuple(expr, *(where or {}).values()).free_symbols
+    return [M for M in matrices if M in free]
 
 
 def _derive(
@@ -116,6 +141,7 @@ def _derive(
     names: Mapping[str, Any] | None,
     where: Mapping[Any, Any] | None,
     adjoint_mark: str = "bar",
+    symmetric: Iterable[Any] | None = None,
 ) -> Derivation:
     layout = layouts.check_layout(layout)
     if names is not None and not isinstance(names, Mapping):
@@ -130,6 +156,9 @@ def _derive(
         s: entry_sums_as_matrices(v) for s, v in check_where(where, var.symbol).items()
     }
     check_names_unique(expr, var.symbol, *user_defs, *user_defs.values())
+    matrices = check_symmetric(symmetric, (expr, *user_defs.values()), var.symbol)
+    if not is_scalar_shape(shape_of(expr)) or var.form != "X":
+        refuse_variable(matrices, var.symbol, "a Jacobian (of a matrix, or by a vec)")
     program = (
         Program.from_definitions(user_defs, expr, var.symbol, adjoint_mark=adjoint_mark)
         if user_defs
@@ -170,17 +199,19 @@ def _derive(
         mode = "forward"
     if program is not None:
         raw = program.named(raw)
+    raw = symmetrised(raw, var.symbol, matrices, log)  # Σᵀ = Σ; (G + Gᵀ)/2 by a symmetric X
     simplified = _simplified(raw, log)
     if mode == "reverse" and layout == "numerator" and getattr(simplified, "is_Matrix", False):
-        simplified = _simplified(transpose(simplified), log)
+        simplified = _simplified(written_symmetric(transpose(simplified), matrices), log)
     restore = lambda_restorer(sp.Tuple(expr, *user_defs.values()) if user_defs else expr)
     result = restore(simplified)
     definitions: dict[Any, Any] = dict(user_defs)
     if program is not None:
-        definitions.update((s, restore(v)) for s, v in program.generated.items())
+        generated = program.generated.items()
+        definitions.update((s, restore(written_symmetric(v, matrices))) for s, v in generated)
     shape = layouts.result_shape(out_shape, var, layout)
     shown_root = builder.symbols.get(graph.root, expr)
-    note = layouts.describe(shown_root, out_shape, var, layout)
+    note = replace(layouts.describe(shown_root, out_shape, var, layout), symmetric=matrices)
     description = note.text(fmt)
     steps = (  # the generated adjoints h̄_t before the chain steps that use them
         builder.define()
@@ -203,6 +234,7 @@ def _derive(
         names=names,
         definitions=definitions,
         where=dict(user_defs),
+        symmetric=matrices,
     )
 
 
@@ -302,6 +334,7 @@ def gradient(
     *,
     names: Mapping[str, Any] | None = None,
     where: Mapping[Any, Any] | None = None,
+    symmetric: Iterable[Any] | None = None,
 ) -> Derivation:
     """The gradient of a scalar f: derive(f, X, layout="denominator"), shaped like X."""
     f = _as_expr(f)
@@ -310,7 +343,7 @@ def gradient(
             f"gradient needs a scalar (1 x 1) expression, but {f} has shape {shape_of(f)}. "
             "Hint: use jacobian(y, x) for vector or matrix outputs."
         )
-    return derive(f, X, layout="denominator", names=names, where=where)
+    return derive(f, X, layout="denominator", names=names, where=where, symmetric=symmetric)
 
 
 def jacobian(
@@ -319,6 +352,7 @@ def jacobian(
     *,
     names: Mapping[str, Any] | None = None,
     where: Mapping[Any, Any] | None = None,
+    symmetric: Iterable[Any] | None = None,
 ) -> Derivation:
     """The Jacobian d vec(y) / d vec(x)ᵀ: derive(y, x, layout="numerator")."""
-    return derive(y, x, layout="numerator", names=names, where=where)
+    return derive(y, x, layout="numerator", names=names, where=where, symmetric=symmetric)

@@ -182,16 +182,25 @@ class LayoutNote:
     cols: Any = None
     like: Any = None
     uses_vec: bool = False
+    symmetric: tuple[Any, ...] = ()  # the matrices declared symmetric (symmetric=)
+
+    @property
+    def among_symmetric(self) -> bool:
+        """A gradient by a variable declared symmetric: among symmetric matrices."""
+        return self.kind == "gradient" and self.wrt in self.symmetric
 
     def text(self, show: Callable[[Any], str] = str) -> str:
         head = f"{self.layout} layout: "
         shape = fmt_shape(self.shape)
+        tail = f"; {', '.join(map(show, self.symmetric))} symmetric" if self.symmetric else ""
         if self.kind == "gradient":
             what = "the gradient" if self.layout == "denominator" else "the transposed gradient"
-            return f"{head}{what} of {show(self.of)}, shaped like {show(self.like)} {shape}"
+            among = " among symmetric matrices" if self.among_symmetric else ""
+            like = show(self.like)
+            return f"{head}{what} of {show(self.of)}{among}, shaped like {like} {shape}{tail}"
         vec_note = " (vec stacks columns)" if self.uses_vec else ""
         rows, cols = show(self.rows), show(self.cols)
-        return f"{head}rows index {rows}, columns index {cols}{vec_note} {shape}"
+        return f"{head}rows index {rows}, columns index {cols}{vec_note} {shape}{tail}"
 
 
 def describe(out: Any, out_shape: Shape, var: Variable, layout: str) -> LayoutNote:

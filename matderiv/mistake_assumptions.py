@@ -96,15 +96,24 @@ def symmetric_entries(m: Mistakes) -> Found:
         except (MatDerivError, ValueError):
             continue
         if err < RTOL:
-            return (
-                "symmetric-entries",
-                f"the candidate is G + Gᵀ - G∘I wherever {X} is symmetric, for the "
-                f"derivative G = {shown}: the derivative by the independent entries of a "
-                f"symmetric {X} (∂f/∂{X}ᵢⱼ for i ≥ j, the Matrix Cookbook's form for "
-                f"symmetric matrices). matderiv differentiates by all entries of {X}, each "
-                f"independent: its derivative is G. Among symmetric matrices the gradient "
-                "is (G + Gᵀ)/2 (G itself where G is symmetric); the entries form counts "
-                "each off-diagonal pair twice, so a step along it is not the steepest.",
-                {"symmetric": var.symbol},
-            )
+            return "symmetric-entries", _entries_message(m, X, shown), {"symmetric": var.symbol}
     return None
+
+
+def _entries_message(m: Mistakes, X: str, shown: str) -> str:
+    said = (
+        f"the candidate is G + Gᵀ - G∘I wherever {X} is symmetric, for the derivative "
+        f"G = {shown}: the derivative by the independent entries of a symmetric {X} "
+        f"(∂f/∂{X}ᵢⱼ for i ≥ j, the Matrix Cookbook's form for symmetric matrices)."
+    )
+    twice = "the entries form counts each off-diagonal pair twice, so a step along it is not "
+    if parse_wrt(m.derivation.wrt).symbol in m.derivation.symmetric:
+        return (
+            f"{said} With {X} declared symmetric, matderiv's derivative is the gradient "
+            f"among symmetric matrices, G; {twice}the steepest."
+        )
+    return (
+        f"{said} matderiv differentiates by all entries of {X}, each independent: its "
+        f"derivative is G. Among symmetric matrices the gradient is (G + Gᵀ)/2 (G itself "
+        f"where G is symmetric; symmetric=[{X}] gives it); {twice}the steepest."
+    )

@@ -41,6 +41,7 @@ from .numeric_walk import Env, evaluates, run
 from .program import check_where
 from .render.unicode import fmt
 from .shapes import dimension_symbols, free_symbols
+from .symmetry import check_values as check_symmetric_values
 
 
 def _scalar(value: Any) -> Any:
@@ -317,9 +318,11 @@ def evaluate(
     numbers; symbolic dimensions are bound from the arrays' shapes, or given
     directly as {n: 3}.  Matrices come back as 2-D arrays, scalars as numbers.
     A program runs first: the definitions of a Derivation made with ``where=``
-    (``d.definitions``), or ``where`` ({symbol: definition}) given here.
+    (``d.definitions``), or ``where`` ({symbol: definition}) given here.  A
+    Derivation made with ``symmetric=`` takes symmetric values for those matrices only.
     """
     check_values(values)
+    check_symmetric_values(getattr(expr, "symmetric", ()), values)
     problem = problem_symbols(expr)
     definitions = dict(getattr(expr, "definitions", None) or {})
     if where:

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sympy as sp
@@ -27,6 +27,7 @@ from .render.unicode import fmt
 from .shapes import fmt_shape, is_scalar_shape, shape_of, walk
 from .step_names import display_symbol, symbol_names
 from .substitute import substitute
+from .symmetry import check_symmetric, refuse_variable
 
 
 def _variable(X: Any) -> Any:
@@ -90,24 +91,37 @@ def _second_names(
     return out, chosen
 
 
+def _symmetric_constants(
+    symmetric: Iterable[Any] | None, f: Any, X: Any, where: Mapping[Any, Any] | None, what: str
+) -> tuple[Any, ...]:
+    """The constants declared symmetric: not the variable (a second derivative by a
+    symmetric matrix is not supported)."""
+    matrices = check_symmetric(symmetric, (f, *(where or {}).values()), X)
+    refuse_variable(matrices, X, what)
+    return matrices
+
+
 def hessian(
     f: Any,
     X: Any,
     *,
     names: Mapping[str, Any] | None = None,
     where: Mapping[Any, Any] | None = None,
+    symmetric: Iterable[Any] | None = None,
 ) -> Derivation:
     """The Hessian d² f / d vec(X) d vec(X)ᵀ of a scalar f, shape (mn × mn) for X: m × n.
 
     It is the Jacobian (numerator layout) of the gradient, in Kronecker,
     commutation and diag form; the steps show the gradient, then its Jacobian.
+    ``symmetric``: constant square matrices that are symmetric (as in ``derive``).
     """
     f = _check_scalar(f, "hessian")
     X, f, names, where, _ = scalar_variable(X, f, names, where)  # d/ds, s a Symbol
     X = _variable(X)
-    grad = gradient(f, X, names=names, where=where)
+    matrices = _symmetric_constants(symmetric, f, X, where, "a Hessian")
+    grad = gradient(f, X, names=names, where=where, symmetric=matrices)
     second, (g_name,) = _second_names(grad, names, [("g", grad.result)])
-    jac = second_phase_jacobian(grad.result, X, second, grad.definitions or None)
+    jac = second_phase_jacobian(grad.result, X, second, grad.definitions or None, matrices)
     n = X.shape[1]
     vec_x = str(X) if n == 1 else f"vec({X})"
     # a scalar's second derivative d²f/ds², as written (∂²f/∂s∂sᵀ read oddly)
@@ -124,6 +138,7 @@ def hessian(
         mode="hessian",
         description=description,
         names=dict(names or {}),
+        symmetric=matrices,
     )
 
 
@@ -169,12 +184,14 @@ def hvp(
     *,
     names: Mapping[str, Any] | None = None,
     where: Mapping[Any, Any] | None = None,
+    symmetric: Iterable[Any] | None = None,
 ) -> Derivation:
     """The Hessian-vector product H vec(V), shaped like X, without the Hessian.
 
     ``direction`` is V, a MatrixSymbol shaped like X (default: a fresh ``V``).
     The result is the gradient of ⟨∇f(X), V⟩ = tr(Vᵀ ∇f(X)) with V held constant,
-    a matrix formula; ``lambdify`` turns it into NumPy code.
+    a matrix formula; ``lambdify`` turns it into NumPy code.  ``symmetric``: constant
+    square matrices that are symmetric (as in ``derive``).
     """
     f = _check_scalar(f, "hvp")
     X, f, names, where, _ = scalar_variable(X, f, names, where)  # d/ds, s a Symbol
@@ -192,13 +209,14 @@ def hvp(
             f"must be a symbol of its own (omit direction= for a fresh one; evaluate at "
             f"V = X to get H vec(X))."
         )
-    grad = gradient(f, X, names=names, where=where)
+    matrices = _symmetric_constants(symmetric, f, X, where, "a Hessian-vector product")
+    grad = gradient(f, X, names=names, where=where, symmetric=matrices)
     g = grad.result
     # not V.T * g: SymPy's operator runs a deep doit, which splits tr(A ⊗ B) and
     # trips over entrywise functions of 1 x 1 matrices in its assumption queries
     inner = sp.Trace(matmul(transpose(V), g)) if getattr(g, "is_Matrix", False) else V[0, 0] * g
     second, (g_name, p_name) = _second_names(grad, names, [("g", g), ("p", inner)])
-    d = second_phase_gradient(inner, X, second, grad.definitions or None)
+    d = second_phase_gradient(inner, X, second, grad.definitions or None, matrices)
     description = f"Hessian-vector product H vec({V}), de-vectorised: shaped like {X}"
     return dataclasses.replace(
         d,
@@ -216,4 +234,5 @@ def hvp(
         description=description,
         direction=V,
         names=dict(names or {}),
+        symmetric=matrices,
     )

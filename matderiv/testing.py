@@ -141,6 +141,8 @@ def expected_in_layout(d: Any, jac: np.ndarray, x_shape: tuple[int, int]) -> np.
         jac = Commutation(n, m).rapply(jac)  # d/d vec(Xᵀ) = J K_{n,m}
     if is_scalar_shape(shape_of(d.of)) and var.form == "X":
         grad = jac.reshape(m, n, order="F")
+        if var.symbol in getattr(d, "symmetric", ()):  # among symmetric matrices
+            grad = (grad + grad.T) / 2
         return grad if d.layout == "denominator" else grad.T
     return jac if d.layout == "numerator" else jac.T
 
@@ -258,9 +260,12 @@ def check_derivation(
     second-order central differences of f itself.
 
     ``definite``, ``positive`` and ``symmetric`` choose the random values as in
-    ``random_values``.
+    ``random_values``; the matrices ``d`` was derived symmetric for (``symmetric=``) get
+    symmetric values too, and a symmetric variable's gradient is compared with the
+    symmetric part of the differences' (the gradient among symmetric matrices).
     """
     rng = np.random.default_rng(seed)
+    symmetric = set(symmetric or ()) | set(d.symmetric)
     worst = 0.0
     for _ in range(trials):
         # the variable too: d.of may not use it (its derivative is then a zero matrix)

@@ -118,24 +118,26 @@ def verify(
     ``direction=V`` (a MatrixSymbol shaped like X) the Hessian-vector product
     H vec(V) shaped like X (``hvp(expr, wrt, V)``), which the candidate writes with V.
 
-    ``symmetric``: square constant matrices (not the variable) the candidate may take
-    as symmetric, as a covariance Σ is: it is compared at points where they are, and a
-    right verdict says so (2 A x for ∂(xᵀAx)/∂x is then right).
+    ``symmetric``: square matrices the candidate may take as symmetric, as a
+    covariance Σ is: the derivative is taken as ``derive(..., symmetric=...)`` takes it,
+    the candidate is compared at points where they are symmetric, and a right verdict
+    says so (2 A x for ∂(xᵀAx)/∂x is then right).  With the variable among them, the
+    derivative of a scalar is its gradient among symmetric matrices, (G + Gᵀ)/2.
     """
     wrt, expr, names, where, written = scalar_variable(wrt, expr, names, where)  # d/ds
     candidate = written(candidate)
-    assumed = _symmetric_constants(symmetric, expr, wrt)
+    assumed = list(symmetric or ())  # checked by derive
     check_layout(layout)
     if direction is not None and order != 2:
         raise MatDerivError(
             "direction= is the V of a Hessian-vector product H vec(V): pass order=2 with it"
         )
     if order == 2 and direction is not None:
-        d = hvp(expr, wrt, direction, names=names, where=where)
+        d = hvp(expr, wrt, direction, names=names, where=where, symmetric=assumed)
     elif order == 2:
-        d = hessian(expr, wrt, names=names, where=where)
+        d = hessian(expr, wrt, names=names, where=where, symmetric=assumed)
     elif order == 1:
-        d = derive(expr, wrt, layout, names=names, where=where)
+        d = derive(expr, wrt, layout, names=names, where=where, symmetric=assumed)
     else:
         raise MatDerivError(
             f"verify checks a first derivative (order=1) or a Hessian (order=2), "
@@ -166,6 +168,7 @@ def verify(
         trials = informative_trials(finite_trials(trials, (cand, d.result)), (cand, d.result))
     except UndefinedAtPoints as exc:
         trials, undefined = Trials(()), exc
+    assumed = list(d.symmetric)
     if assumed:
         trials = trials.symmetrised(assumed)
     checker = Checker(cand, d, trials)
@@ -200,31 +203,13 @@ def _read_candidate(candidate: Any, scope: Any, names: dict[str, Any], shape: An
             raise exc from None
 
 
-def _symmetric_constants(symmetric: Iterable[Any], expr: Any, wrt: Any) -> list[Any]:
-    """The matrices ``verify`` may take as symmetric: square MatrixSymbols of ``expr``
-    other than the variable."""
-    out = []
-    variable = parse_wrt(wrt).symbol
-    for M in symmetric:
-        if not isinstance(M, sp.MatrixSymbol) or not dims_equal(*M.shape):
-            raise MatDerivError(
-                f"symmetric= takes square MatrixSymbols of the expression, got {fmt(M)}"
-            )
-        if variable == M:
-            raise MatDerivError(
-                f"the variable {fmt(M)} cannot be assumed symmetric: with respect to a "
-                "symmetric matrix the entries are not independent, a different derivative; "
-                "symmetric= is for constants such as a covariance Σ"
-            )
-        out.append(M)
-    return out
-
-
 def _with_assumption(found: Verdict, assumed: list[Any]) -> Verdict:
     if not assumed or not found.ok:
         return found
     names = ", ".join(fmt(M) for M in assumed)
-    message = f"{found.message} ({names} taken symmetric, as assumed.)"
+    variable = parse_wrt(found.derivation.wrt).symbol if found.derivation else None
+    among = f": the gradient among symmetric {fmt(variable)}" if variable in assumed else ""
+    message = f"{found.message} ({names} taken symmetric, as assumed{among}.)"
     return replace(found, message=message, details={**found.details, "symmetric": assumed})
 
 

@@ -146,7 +146,8 @@ def _numpy_code(target: Any, where: Mapping[Any, Any] | None, name: str) -> str:
         em.assign(local[symbol], em.code(value))
         em.names[symbol] = local[symbol]
     results = [_output(em, e) for e in outputs]
-    inputs_code = Inputs(name, names, optional, dim_names, em.dims)
+    symmetric = _symmetric(target)
+    inputs_code = Inputs(name, names, optional, dim_names, em.dims, symmetric)
     header = inputs_code.header()
     setup = inputs_code.lines()
     returned = results[0] if len(results) == 1 else "(" + ", ".join(results) + ",)"
@@ -172,6 +173,13 @@ def _output(em: Emitter, expr: Any) -> str:
             return f"numpy.array({text})"
         return text
     return f"float({text})"
+
+
+def _symmetric(target: Any) -> tuple[Any, ...]:
+    """The matrices the derivations were made symmetric for (``symmetric=``)."""
+    items = list(target) if isinstance(target, (list, tuple)) else [target]
+    found = {M for item in items for M in getattr(item, "symmetric", ())}
+    return tuple(sorted(found, key=str))
 
 
 def _problem_inputs(target: Any) -> set[Any]:

@@ -99,8 +99,10 @@ class Inputs:
         optional: dict[Any, str],
         dim_names: dict[Any, str],
         used: set[Any],
+        symmetric: tuple[Any, ...] = (),
     ) -> None:
         self.name, self.names, self.optional, self.dim_names = name, names, optional, dim_names
+        self.symmetric = symmetric
         self.read = bindable(names)
         late = bindable(optional)
         self.late = {d: code for d, code in late.items() if d in used and d not in self.read}
@@ -137,7 +139,25 @@ class Inputs:
                 f'{axis} of {source})")',
                 f"{size} = {code} if {size} is None else {size}",
             ]
-        return lines + self._checks()
+        return lines + self._checks() + self._symmetric_checks()
+
+    def _symmetric_checks(self) -> list[str]:
+        """A matrix declared symmetric (``symmetric=``) is refused when its value is not
+        symmetric (to a relative 1e-8), as ``evaluate`` refuses it: the result holds
+        only for symmetric values."""
+        lines = []
+        for symbol in self.symmetric:
+            name = self.names.get(symbol)
+            if name is None:
+                continue  # the result does not use it
+            gap = f"numpy.abs({name} - {name}.T).max(initial=0.0)"
+            lines += [
+                f"if {gap} > 1e-8 * numpy.abs({name}).max(initial=0.0):",
+                f'    raise ValueError(f"{self.name}: {name} was declared symmetric, but the '
+                f"value given is not (largest |{name} - {name}.T| = {{{gap}:.3g}}): the "
+                f'result holds only for a symmetric {name}")',
+            ]
+        return lines
 
     def _checks(self) -> list[str]:
         """``if A.shape != (m, m): raise ValueError(...)`` for each matrix input: one

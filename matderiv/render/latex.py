@@ -49,17 +49,20 @@ def _note(d: Any) -> str:
         )
     note = d.layout_note
     shape = tex_shape(note.shape)
+    symmetric = ", ".join(tex(M) for M in note.symmetric)
+    tail = (r" \\" + "\n" + rf"& {symmetric} \text{{ symmetric}}") if symmetric else ""
     if note.kind == "gradient":
         what = "gradient" if note.layout == "denominator" else "transposed gradient"
+        among = " among symmetric matrices" if note.among_symmetric else ""
         return (
             rf"\text{{{note.layout} layout: the {what} of }} {tex(note.of)}"
-            rf"\text{{, shaped like }} {tex(note.like)} \quad ({shape})"
+            rf"\text{{{among}, shaped like }} {tex(note.like)} \quad ({shape}){tail}"
         )
     vec_note = r"\text{ (vec stacks columns)}" if note.uses_vec else ""
     return (  # two rows: one would be wider than a portrait page
         rf"\text{{{note.layout} layout: rows index }} {tex(note.rows)}\text{{,}} \\"
         "\n"
-        rf"& \text{{columns index }} {tex(note.cols)}{vec_note} \quad ({shape})"
+        rf"& \text{{columns index }} {tex(note.cols)}{vec_note} \quad ({shape}){tail}"
     )
 
 
