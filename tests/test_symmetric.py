@@ -8,6 +8,8 @@ also checked on its own definition, the derivative along symmetric directions.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -220,3 +222,10 @@ def test_cli_symmetric() -> None:
         catch_exceptions=False,
     )
     assert out.exit_code != 0 and "Q" in out.output
+    out = runner.invoke(
+        app,
+        ["derive", "logdet(Sigma)", "--wrt", "Sigma", *shapes, "--symmetric", "Sigma", "--json"],
+        catch_exceptions=False,
+    )
+    data = json.loads(out.output)
+    assert data["symmetric"] == ["Sigma"] and data["result"] == "Σ⁻¹"

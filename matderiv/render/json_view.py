@@ -58,6 +58,7 @@ def _derivation_json(d: Derivation) -> dict[str, Any]:
         "shape": _shape(d.shape),
         "shape_latex": tex_shape(d.shape),
         "description": d.description,
+        "symmetric": [str(M) for M in d.symmetric],  # declared symmetric (symmetric=)
         "definitions": [
             {"name": str(k), "expr": fmt(v), "latex": tex(v)} for k, v in d.definitions.items()
         ],
