@@ -45,8 +45,8 @@ app = typer.Typer(
 )
 
 SHAPES_HELP = (
-    'Shapes of the symbols, e.g. "W_hx: n_i x n_h, e: n_i" (one dimension = a column '
-    "vector); a symbol left out is named in the error."
+    'Shapes of the symbols, e.g. "W_hx: n_i x n_h, e: n_i, lam: scalar" (one dimension '
+    "= a column vector); a symbol left out is named in the error."
 )
 WRT_HELP = "Variable: a symbol X, vec(X) or vec(X.T)."
 LAYOUT_HELP = "numerator (J = d vec Y / d vec Xᵀ) or denominator (Jᵀ; gradients shaped like X)."

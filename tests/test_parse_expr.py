@@ -57,6 +57,26 @@ def test_a_shape_written_without_spaces_around_x_is_pointed_out() -> None:
     assert parse_shapes("x: nx, A: nx x nx")["A"].shape[1] == parse_shapes("x: nx")["x"].shape[0]
 
 
+def test_a_scalar_is_declared_as_scalar() -> None:
+    """'lam: scalar' declared a column of a dimension named scalar (a p x scalar
+    Jacobian for ridge's gradient, no warning)."""
+    declared = parse_shapes("lam: scalar, s: Number, x: n")
+    assert declared["lam"].shape == (1, 1) and declared["s"].shape == (1, 1)
+    with pytest.raises(ParseError, match="give its size, 'x: n' for a column"):
+        parse_shapes("x: vector")
+    S = parse_shapes("y: n, X: n x p, b: p, lam: scalar")
+    ridge = parse_expression("norm(X @ b - y)**2 + lam * b.T @ b", S)
+    d = gradient(ridge, S["b"])
+    assert d.shape == (S["b"].shape[0], 1)
+    check_derivation(
+        d,
+        {
+            sp.Symbol("n", integer=True, positive=True): 4,
+            sp.Symbol("p", integer=True, positive=True): 3,
+        },
+    )
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

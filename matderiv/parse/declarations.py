@@ -1,9 +1,9 @@
 """Shape declarations: ``W_hx: n_i x n_h, e: n_i, h0: n_h, c: 1``.
 
-A single dimension declares a column vector; dimensions are positive integers
-or names (which become positive integer SymPy symbols, shared by every
-declaration).  The tiny grammar is checked with full-match patterns, and
-every piece is validated before a symbol is created.
+A single dimension declares a column vector, ``lam: scalar`` (or ``lam: 1``) a
+scalar; dimensions are positive integers or names (which become positive integer
+SymPy symbols, shared by every declaration).  The tiny grammar is checked with
+full-match patterns, and every piece is validated before a symbol is created.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INT = re.compile(r"[1-9][0-9]{0,5}")
 _TIMES = re.compile(r"\s+x\s+|\s*[×*]\s*")
 MAX_DECLARATIONS = 500
+#: a declared scalar (1 x 1): 'lam: scalar'; these words are no dimension names
+_SCALAR_WORDS = {"scalar", "number", "real"}
+_SHAPE_WORDS = {"vector", "column", "row", "matrix", "array"}
 
 
 def dimension(text: str) -> Any:
@@ -84,6 +87,16 @@ def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
             )
         if name in symbols:
             raise ParseError(f"{name} is declared twice")
+        word = dims.strip().lower()
+        if word in _SCALAR_WORDS:  # lam: scalar
+            symbols[name] = sp.MatrixSymbol(name, 1, 1)
+            continue
+        if word in _SHAPE_WORDS:
+            raise ParseError(
+                f"bad shape {dims.strip()!r} for {name}: give its size, '{name}: n' for a "
+                f"column of n entries or '{name}: m x n' for a matrix ('{name}: scalar' "
+                "for a scalar)"
+            )
         parts = _TIMES.split(dims.strip())
         if len(parts) > 2 or not parts[0]:
             raise ParseError(f"bad shape {dims.strip()!r} for {name}: write 'rows x cols'")
