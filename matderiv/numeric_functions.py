@@ -1,8 +1,8 @@
 """Scalar functions for ``evaluate``: SymPy's NumPy code for a function body.
 
-SymPy prints most functions as NumPy ufuncs; a few only with the scalar math
-module (lgamma), which are applied entry by entry; a function it cannot print
-for NumPy at all (polygamma) is an EvaluationError naming it.
+SymPy prints most functions as NumPy ufuncs, the gamma family (log Γ, ψ, ψ⁽ᵏ⁾) as
+SciPy's; a few only with the scalar math module, which are applied entry by entry; a
+function it cannot print for NumPy at all is an EvaluationError naming it.
 """
 
 from __future__ import annotations
@@ -69,6 +69,20 @@ class NumPyCode(NumPyPrinter):
     def _print_conjugate(self, expr: Any) -> str:
         return f"numpy.conjugate({self._print(expr.args[0])})"
 
+    # the gamma family (likelihoods of counts and proportions) with SciPy's ufuncs:
+    # SymPy prints loggamma with math.lgamma (entry by entry) and polygamma not at all
+    def _print_loggamma(self, expr: Any) -> str:
+        return f"scipy.special.gammaln({self._print(expr.args[0])})"
+
+    def _print_gamma(self, expr: Any) -> str:
+        return f"scipy.special.gamma({self._print(expr.args[0])})"
+
+    def _print_polygamma(self, expr: Any) -> str:
+        order, x = expr.args
+        if order == 0:
+            return f"scipy.special.digamma({self._print(x)})"
+        return f"scipy.special.polygamma({self._print(order)}, {self._print(x)})"
+
 
 _PRINTER = NumPyCode()
 
@@ -84,7 +98,12 @@ def _numpy_code(body: Any) -> str | None:
 
 @cache
 def _compiled(variables: tuple[Any, ...], body: Any, scalar_only: bool) -> Callable[..., Any]:
-    modules = [{"numpy": np, "math": math}, "numpy"]  # the printer qualifies names
+    namespace: dict[str, Any] = {"numpy": np, "math": math}
+    if "scipy." in (_numpy_code(body) or ""):
+        import scipy.special  # only where used: a tenth of a second to import
+
+        namespace["scipy"] = scipy
+    modules = [namespace, "numpy"]  # the printer qualifies names
     fn = sp.lambdify(variables, body, modules=modules, printer=_PRINTER)
     return np.vectorize(fn) if scalar_only else fn
 

@@ -343,6 +343,8 @@ class Emitter:
             ) from exc
         if "math." in text:
             self.modules.add("math")
+        if "scipy.special." in text:
+            self.modules.add("scipy.special")
         for a, holder in holders.items():
             text = text.replace(str(holder), f"({operands[a]})")
         return text

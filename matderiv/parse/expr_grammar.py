@@ -88,6 +88,12 @@ ELEMENTWISE: dict[str, Callable[[], Any]] = {
     "sinh": lambda: sp.sinh,
     "cosh": lambda: sp.cosh,
     "sech": lambda: sp.sech,  # sech² is how many write tanh′
+    # the gamma family, for likelihoods of counts and proportions
+    "loggamma": lambda: sp.loggamma,
+    "lgamma": lambda: sp.loggamma,
+    "gammaln": lambda: sp.loggamma,
+    "digamma": lambda: sp.digamma,
+    "trigamma": lambda: sp.trigamma,
     **{name: functools.partial(named_function, name) for name in BODIES},
 }
 

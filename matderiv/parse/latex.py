@@ -283,8 +283,8 @@ class Builder(Transformer_NonRecursive):
     def call(self, items: list[Any]) -> Any:
         func, x = items
         word = canonical(func)
-        if word == "sigma" and "sigma" in self.scope.symbols:  # a symbol σ declared: σ·(x)
-            return alg.matmul([self.scope.symbols["sigma"], x])
+        if word in ("sigma", "psi") and word in self.scope.symbols:  # a symbol σ: σ·(x)
+            return alg.matmul([self.scope.symbols[word], x])
         return fns.function(word, x, _pos(func))
 
     def call_power(self, items: list[Any]) -> Any:

@@ -31,6 +31,10 @@ _ENTRYWISE = {
     "sgn": ELEMENTWISE["sign"],
     "ReLU": ELEMENTWISE["relu"],
     "sigma": ELEMENTWISE["sigmoid"],
+    "psi": ELEMENTWISE["digamma"],  # \psi(x), the digamma function
+    "psi'": ELEMENTWISE["trigamma"],  # \psi'(x), its derivative
+    "logGamma": ELEMENTWISE["loggamma"],  # \log\Gamma(x)
+    "lnGamma": ELEMENTWISE["loggamma"],
 }
 
 

@@ -137,14 +137,21 @@ FUNCTION_WORDS = [
     "cosh",
     "sech",
     "sqrt",
+    "loggamma",
+    "lgamma",
+    "gammaln",
+    "digamma",
+    "trigamma",
 ]
 _WORDS = "|".join(sorted(FUNCTION_WORDS, key=len, reverse=True))
 _OPEN_PAREN = r"(?=\s*(?:\\(?:left|bigl|Bigl|big|Big)(?![A-Za-z])\s*)?[(\[])"
 FUNC = (
+    rf"\\(?:log|ln)\s*\\Gamma{_OPEN_PAREN}|"  # before \log: log Γ(x)
     rf"\\(?:operatorname|mathrm|text|textrm|rm)\s*\{{\s*(?:{_WORDS})\s*\}}"
     rf"|\\(?:det|log|ln|exp|tanh|sinh|cosh|sech|sin|cos|tr|Tr|trace|sigmoid|softmax|logsumexp"
     rf"|sgn)(?![A-Za-z])"
-    rf"|\\(?:vec|diag|sigma){_OPEN_PAREN}"
+    rf"|\\(?:vec|diag|sigma|psi){_OPEN_PAREN}"
+    rf"|\\psi\s*'{_OPEN_PAREN}"
     rf"|(?<![A-Za-z\\])(?:{_WORDS}){_OPEN_PAREN}"
 )
 

@@ -313,6 +313,8 @@ def called_name(expr: Any) -> str | None:
     var, body = fn.variables[0], fn.expr
     if isinstance(body, sp.Function) and body.args == (var,):
         return type(body).__name__
+    if isinstance(body, sp.polygamma) and body.args in ((0, var), (1, var)):
+        return "digamma" if body.args[0] == 0 else "trigamma"  # ψ and ψ′, by the words
     return None
 
 

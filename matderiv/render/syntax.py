@@ -44,7 +44,7 @@ SUM, PRODUCT, UNARY, POWER, POSTFIX, ATOM = range(6)
 
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")
 #: scalar functions the syntax spells with their SymPy name (sqrt is a Pow)
-_SCALAR_FUNCTIONS = ("abs", "cos", "exp", "log", "sign", "sin", "tanh")
+_SCALAR_FUNCTIONS = ("abs", "cos", "exp", "log", "loggamma", "sign", "sin", "tanh")
 
 
 class _Text(str):
@@ -372,6 +372,8 @@ class SyntaxPrinter(StrPrinter):
         if step is not None:
             return self._call("step", step)
         name = {"Abs": "abs"}.get(name, name)
+        if name == "polygamma" and expr.args[0] in (0, 1):  # ψ(s), ψ′(s)
+            return self._call("digamma" if expr.args[0] == 0 else "trigamma", expr.args[1])
         if name not in _SCALAR_FUNCTIONS or len(expr.args) != 1:
             raise _no_syntax(expr, f"the functions are {', '.join(sorted(ELEMENTWISE))}")
         return self._call(name, expr.args[0])

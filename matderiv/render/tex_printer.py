@@ -85,6 +85,18 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
     def _print_ScalarSigmoid(self, expr: Any, exp: str | None = None) -> str:
         return _raised(rf"{self._sigmoid()}\left({self._print(expr.args[0])}\right)", exp)
 
+    def _print_polygamma(self, expr: Any, exp: str | None = None) -> str:
+        r"""\psi(s) for the digamma function, \psi'(s) for the trigamma (SymPy writes
+        \operatorname{polygamma}(0, s))."""
+        order, x = expr.args
+        if order not in (0, 1):
+            return str(super()._print_polygamma(expr, exp))
+        head = r"\psi" if order == 0 else r"\psi'"
+        return _raised(rf"{head}\left({self._print(x)}\right)", exp)
+
+    def _print_loggamma(self, expr: Any, exp: str | None = None) -> str:
+        return _raised(rf"\log\Gamma\left({self._print(expr.args[0])}\right)", exp)
+
     def _print_Determinant(self, expr: Any) -> str:
         r"""\det(X), not SymPy's |X|: |·| is also the absolute value (of det X too)."""
         return rf"\det\left({self._print(expr.arg)}\right)"
@@ -266,13 +278,17 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
                 matrix_function = r"\operatorname{sqrt}"
             if matrix_function and not _vector(expr.expr):
                 return rf"{matrix_function}_{{\circ}}\left({arg}\right)"
-            if isinstance(body, sp.Function) and body.args == (var,):
+            if isinstance(body, sp.Function) and (body.args == (var,) or name in _PSI):
                 placeholder = sp.Symbol("MATDERIVARG")
-                return self._print(body.func(placeholder)).replace(self._print(placeholder), arg)
+                called = body.xreplace({var: placeholder})
+                return self._print(called).replace(self._print(placeholder), arg)
             mapping = rf"{self._print(var)} \mapsto {self._print(body)}"
             return rf"\left({mapping}\right)_{{\circ}}\left({arg}\right)"
         return rf"{self._print(fn)}_{{\circ}}\left({arg}\right)"
 
+
+#: ψ(X) and ψ′(X), polygamma(0, ·) and polygamma(1, ·): by their names entrywise
+_PSI = ("digamma", "trigamma")
 
 #: functions of a matrix in their own right (the matrix exponential e^X, log X, √X):
 #: applied entrywise to a matrix that is no vector they print as f_∘(X), so a paper's

@@ -240,6 +240,13 @@ class UnicodePrinter(SizedConstants, StrPrinter):
     def _print_ScalarSigmoid(self, expr: Any) -> str:
         return f"σ({self._print(expr.args[0])})"
 
+    def _print_polygamma(self, expr: Any) -> str:
+        """ψ(s) and ψ′(s) by the words the readers take: digamma(s), trigamma(s)."""
+        order, x = expr.args
+        if order in (0, 1):
+            return f"{'digamma' if order == 0 else 'trigamma'}({self._print(x)})"
+        return str(super()._print_Function(expr))
+
     def _print_AsScalar(self, expr: Any) -> str:
         return self._print(expr.arg)
 
