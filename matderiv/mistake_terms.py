@@ -19,7 +19,7 @@ import sympy as sp
 from .canon import hadamard, matmul, transpose
 from .errors import MatDerivError
 from .mistakes import RTOL, Comparison, Found, expanded_terms, named, proportional, sum_of
-from .nodes import CommutationMatrix, DiagVector
+from .nodes import AsScalar, CommutationMatrix, DiagVector
 from .render.unicode import fmt
 from .trials import relative_error
 
@@ -121,6 +121,8 @@ def _slip_in(m: Comparison, terms: list[Any]) -> Found:
     for term, value in zip(terms, values, strict=True):
         left = [c - t + x for c, t, x in zip(cand, total, value, strict=True)]
         factor = _simple(proportional(left, value))
+        if factor is None:  # 2b for the 2λb of ridge: a factor that is a symbol
+            factor = _symbolic_factor(m, left, value)
         if factor is not None and factor not in (1, 0, -1):
             return _wrong_factor(m, term, factor)
         square = value[0].shape[0] == value[0].shape[1] and value[0].shape[0] > 1
@@ -136,6 +138,28 @@ def _simple(factor: float | None) -> Any:
         return None
     c = sp.nsimplify(factor, tolerance=1e-8, rational=True)
     return c if c.q <= 12 and abs(c.p) <= 100 else None
+
+
+def _symbolic_factor(m: Comparison, left: list[np.ndarray], value: list[np.ndarray]) -> Any:
+    """q·sᵉ (e = ±1, ±2, q a simple fraction) for a scalar symbol or size s of the
+    problem, when ``left`` is that times ``value`` at every point (λ forgotten, σ² for
+    σ⁴, n/2 on the wrong term); None if no such factor fits."""
+    ratios = [proportional([x], [v]) for x, v in zip(left, value, strict=True)]
+    if len(ratios) < 2 or any(r is None for r in ratios):
+        return None
+    points = m.trials.points
+    scalars = sorted({k for p in points for k, v in p.items() if np.size(v) == 1}, key=str)
+    for s in scalars:  # sizes, scalar Symbols and 1 x 1 MatrixSymbols (lam: scalar)
+        at = [float(np.reshape(p[s], ())) if s in p else np.nan for p in points]
+        if len(at) != len(ratios) or len(set(at)) < 2 or 0.0 in at:
+            continue  # the same value at every point cannot tell a factor from a number
+        for e in (1, -1, 2, -2):
+            q = [r / a**e for r, a in zip(ratios, at, strict=True)]  # type: ignore[operator]
+            if np.ptp(q) <= 1e-7 * max(abs(x) for x in q):
+                c = _simple(float(np.mean(q)))
+                if c is not None and c != 0:
+                    return c * (AsScalar(s) if isinstance(s, sp.MatrixSymbol) else s) ** e
+    return None
 
 
 def _close(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
@@ -155,6 +179,8 @@ def _wrong_factor(m: Comparison, term: Any, c: Any) -> Found:
 
 def _times(c: Any) -> str:
     """'1/2 of it', '3/2 times it', '-2 times it'."""
+    if not c.is_number:  # λ, 1/σ², n/2
+        return f"{fmt(c)} times it"
     return f"{c} of it" if 0 < c < 1 else f"{c} times it"
 
 

@@ -959,6 +959,7 @@ def test_a_factor_is_not_read_off_values_that_overflowed() -> None:
 _m, _n = sp.symbols("m n", integer=True, positive=True)
 _A, _x, _b = sp.MatrixSymbol("A", _m, _n), sp.MatrixSymbol("x", _n, 1), sp.MatrixSymbol("b", _m, 1)
 _lam = sp.Symbol("lam", positive=True)
+_sigma = sp.Symbol("sigma", positive=True)
 _RIDGE = norm(_A * _x - _b) ** 2 + _lam * norm(_x) ** 2
 _Xs, _B, _C, _D = (sp.MatrixSymbol(s, _n, _n) for s in "XBCD")
 
@@ -969,6 +970,16 @@ _Xs, _B, _C, _D = (sp.MatrixSymbol(s, _n, _n) for s in "XBCD")
         ("2*A.T @ (A @ x - b) + lam*x", _RIDGE, _x, "term-factor", "has the term 2·lam x (1/2"),
         ("A.T @ (A @ x - b) + 2*lam*x", _RIDGE, _x, "term-factor", "(A x - b) (1/2 of it)"),
         ("2*A.T @ (A @ x - b) + 3*lam*x", _RIDGE, _x, "term-factor", "(3/2 times it)"),
+        # a factor that is a symbol: λ forgotten, 1/σ⁴ for 1/σ², n on one term
+        ("2*A.T @ (A @ x - b) + 2*x", _RIDGE, _x, "term-factor", "(1/lam times it)"),
+        (
+            "A.T @ (A @ x - b) / sigma**4 + 2*lam*x",
+            norm(_A * _x - _b) ** 2 / (2 * _sigma**2) + _lam * norm(_x) ** 2,
+            _x,
+            "term-factor",
+            "(sigma⁻² times it)",
+        ),
+        ("2*n*A.T @ (A @ x - b) + 2*lam*x", _RIDGE, _x, "term-factor", "(n times it)"),
         (
             "(C @ D @ X @ B).T + D.T @ C.T @ X @ B.T",
             sp.Trace(_D * _Xs * _B * _Xs.T * _C),
@@ -977,7 +988,7 @@ _Xs, _B, _C, _D = (sp.MatrixSymbol(s, _n, _n) for s in "XBCD")
             "has the term C D X B transposed",
         ),
     ],
-    ids=["ridge λ", "ridge Aᵀr", "ridge 3λ", "tr(DXBXᵀC)"],
+    ids=["ridge λ", "ridge Aᵀr", "ridge 3λ", "ridge no λ", "σ⁴", "n", "tr(DXBXᵀC)"],
 )
 def test_one_term_with_a_slip_of_its_own_is_named(candidate, f, wrt, kind, says) -> None:
     """A wrong factor or a missing transpose on one term of a sum was 'wrong': none of
