@@ -92,9 +92,11 @@ def _warn_unused_names(d: Derivation, names: Mapping[str, Any] | None) -> None:
         given = dict(names or {})
         listed = ", ".join(f"{k} := {fmt(given[k])}" for k in unused)
         warnings.warn(
-            f"names: {listed} does not occur in {fmt(d.of)}, so the derivation does "
-            "not use it; check the subexpression (as SymPy builds it).",
-            UnusedNameWarning,
+            UnusedNameWarning(
+                f"names: {listed} does not occur in {fmt(d.of)}, so the derivation does "
+                "not use it; check the subexpression (as SymPy builds it).",
+                tuple(unused),
+            ),
             stacklevel=3,
         )
 

@@ -52,7 +52,12 @@ class InputShapeError(EvaluationError, ValueError):
 
 class UnusedNameWarning(UserWarning):
     """A name given in ``names=`` for a subexpression the expression does not have (a
-    typo, or a subexpression SymPy rebuilt): the derivation goes without it."""
+    typo, or a subexpression SymPy rebuilt): the derivation goes without it.
+    ``names`` holds the names."""
+
+    def __init__(self, message: str, names: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.names = names
 
 
 class BackendError(MatDerivError):

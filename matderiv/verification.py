@@ -32,6 +32,7 @@ user's ``names``), never the derivation's intermediates.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -42,7 +43,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .diagnosis import Checker, named
 from .engine import derive
 from .entry_sums import entry_sums_as_matrices
-from .errors import MatDerivError, ParseError, ShapeMismatch
+from .errors import MatDerivError, ParseError, ShapeMismatch, UnusedNameWarning
 from .layout import check_layout, parse_wrt, scalar_variable
 from .parse.candidate import parse_candidate
 from .render.unicode import fmt
@@ -132,17 +133,20 @@ def verify(
         raise MatDerivError(
             "direction= is the V of a Hessian-vector product H vec(V): pass order=2 with it"
         )
-    if order == 2 and direction is not None:
-        d = hvp(expr, wrt, direction, names=names, where=where, symmetric=assumed)
-    elif order == 2:
-        d = hessian(expr, wrt, names=names, where=where, symmetric=assumed)
-    elif order == 1:
-        d = derive(expr, wrt, layout, names=names, where=where, symmetric=assumed)
-    else:
+    if order not in (1, 2):
         raise MatDerivError(
             f"verify checks a first derivative (order=1) or a Hessian (order=2), "
             f"not order={order!r}"
         )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if order == 2 and direction is not None:
+            d = hvp(expr, wrt, direction, names=names, where=where, symmetric=assumed)
+        elif order == 2:
+            d = hessian(expr, wrt, names=names, where=where, symmetric=assumed)
+        else:
+            d = derive(expr, wrt, layout, names=names, where=where, symmetric=assumed)
+    _warn_again(caught, candidate)
     # the variable too: a derivative may be sized by it (∂(aᵀ b)/∂X = 𝟎_{n×p})
     scope = sp.Tuple(expr, wrt, *d.definitions.keys(), *d.definitions.values())
     if direction is not None:
@@ -201,6 +205,25 @@ def _read_candidate(candidate: Any, scope: Any, names: dict[str, Any], shape: An
             return parse_candidate(candidate, scope, {**names, "I": sp.Identity(rows)})
         except MatDerivError:
             raise exc from None
+
+
+def _warn_again(caught: list[warnings.WarningMessage], candidate: Any) -> None:
+    """The derivation's warnings, but for a name the candidate uses: ``names`` serve
+    the candidate too (W := diag(exp(X b)) in -Xᵀ W X), not only the expression."""
+    for w in caught:
+        unused = w.message.names if isinstance(w.message, UnusedNameWarning) else ()
+        if unused and all(_mentions(candidate, name) for name in unused):
+            continue
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _mentions(candidate: Any, name: str) -> bool:
+    if isinstance(candidate, str):
+        return (
+            re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", candidate)
+            is not None
+        )
+    return any(getattr(s, "name", None) == name for s in getattr(candidate, "free_symbols", ()))
 
 
 def _with_assumption(found: Verdict, assumed: list[Any]) -> Verdict:

@@ -1190,3 +1190,23 @@ def test_small_terms_over_a_scalar_or_with_entrywise_functions_are_differences()
         assert verify(right, expr, x, "denominator").kind == "correct"
         wrong = verify(f"{right} + 1e-9*x", expr, x, "denominator")
         assert wrong.kind == "wrong" and "1/1000000000 x" in wrong.message, wrong.message
+
+
+def test_a_name_only_the_candidate_uses_is_no_unused_name() -> None:
+    """names= serve the candidate too: W := diag(exp(X b)) in a Poisson Hessian -Xᵀ W X
+    warned "W does not occur in f"; a name neither uses still warns."""
+    import warnings
+
+    from matderiv import UnusedNameWarning
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("X: m x p, b: p, y: m")
+    X, b, y = S["X"], S["b"], S["y"]
+    eta = X * b
+    poisson = y.T * eta - sp.OneMatrix(1, X.shape[0]) * eta.applyfunc(sp.exp)
+    W = diag(eta.applyfunc(sp.exp))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnusedNameWarning)
+        assert verify("-X.T @ W @ X", poisson, b, order=2, names={"W": W})
+    with pytest.warns(UnusedNameWarning, match="Q := "):
+        verify("-X.T @ W @ X", poisson, b, order=2, names={"W": W, "Q": X.T * X})
