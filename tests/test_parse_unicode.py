@@ -416,3 +416,21 @@ def test_an_entrywise_exponent_must_be_a_scalar() -> None:
         Refused, match=r"exponents must be numbers or scalars, not a matrix of shape \(n × 1\)"
     ):
         parse_expression("X ^ w", table)
+
+
+def test_a_prime_transposes_and_vulgar_fractions_are_numbers() -> None:
+    """(x - μ)' Σ⁻¹ and ½ Σ⁻¹ were refused ("unexpected character"), though A' is
+    the syntax's transpose and ½ how many type a half."""
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("x: n, mu: n, Sigma: n x n")
+    x, mu, Sigma = S["x"], S["mu"], S["Sigma"]
+    assert parse_unicode("(x - μ)' Σ⁻¹", S) == parse_unicode("(x - μ)ᵀ Σ⁻¹", S)
+    assert parse_unicode("x' Σ x", S) == x.T * Sigma * x
+    assert parse_unicode("½ Σ⁻¹ + ¾ Σ - ⅓ Σᵀ", S) == (
+        sp.Rational(1, 2) * Sigma.I + sp.Rational(3, 4) * Sigma - sp.Rational(1, 3) * Sigma.T
+    )
+    f = -((x - mu).T * Sigma.I * (x - mu)) / 2
+    assert verify("-½ (Σ⁻¹ + Σ⁻ᵀ) (x - μ)", f, x, "denominator")
+    with pytest.raises(ParseError, match="a size must be a whole number, not 1/2"):
+        parse_unicode("𝟏_{½}ᵀ x", S)

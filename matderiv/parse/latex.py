@@ -140,8 +140,14 @@ _SUPPORTED = "; supported: vec, diag, tr, det, log, exp, tanh, sigma, softmax, l
 # -- the parse tree, bottom up ----------------------------------------------------
 
 
+#: the vulgar fractions the Unicode notation reads as numbers (½ Σ⁻¹)
+FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4)}
+
+
 def _number(token: Token) -> Any:
     text = str(token)
+    if text in FRACTIONS:
+        return sp.Rational(*FRACTIONS[text])
     if len(text) > MAX_DIGITS:
         raise LocatedError(f"a number longer than {MAX_DIGITS} digits", _pos(token))
     whole, _, fraction = text.partition(".")

@@ -52,12 +52,17 @@ __all__ = ["UNICODE_CHARACTERS", "looks_like_unicode", "parse_unicode"]
 
 #: characters that only this notation uses: a candidate holding one is read as Unicode
 UNICODE_CHARACTERS = frozenset(
-    "ᵀ⁻⊤∘⊙⊗⊘·⋅×↦−‖" + ONES + ZEROS + SUBSCRIPT_LETTERS + SUPERSCRIPT_DIGITS + "".join(FROM_ACCENT)
+    "ᵀ⁻⊤∘⊙⊗⊘·⋅×↦−‖½⅓⅔¼¾"
+    + ONES
+    + ZEROS
+    + SUBSCRIPT_LETTERS
+    + SUPERSCRIPT_DIGITS
+    + "".join(FROM_ACCENT)
 )
 
 # Same-length replacements, so positions stay the user's: variants of the printed forms,
 # and the frame of rich's panel (a line copied from the terminal).
-_VARIANTS = str.maketrans({"−": "-", "⋅": "·", "⊤": "ᵀ", "⊙": "∘", "│": " "})
+_VARIANTS = str.maketrans({"−": "-", "⋅": "·", "⊤": "ᵀ", "⊙": "∘", "│": " ", "'": "ᵀ"})
 # The shape str(d) prints after a result: "   (nₕ·nᵢ × nₕ)" at the end (a size in a
 # formula, 𝟏_{m×n}, is in braces and has no spaces around its ×).
 _SHAPE_SUFFIX = re.compile(r"\s\(\s*[^(){}=×]*\s×\s[^(){}=×]*\)\s*$")

@@ -103,7 +103,7 @@ CONSTANT_SIZED.4: /[{ONES}{ZEROS}](?:_[A-Za-z0-9]+|[{SUBSCRIPT_LETTERS}]+)/
 COMMUTATION.4: "K_{{"
 RESHAPE.4: "vec⁻¹_{{"
 NAME: /[{_LETTER}]{_ACCENTED}(?:[A-Za-z0-9]|_(?=[A-Za-z0-9]))*[{SUBSCRIPT_LETTERS}]*/
-NUMBER: /[0-9]+(?:\.[0-9]+)?|\.[0-9]+/
+NUMBER: /[0-9]+(?:\.[0-9]+)?|\.[0-9]+|[½⅓⅔¼¾]/
 _LPAR: "("
 _RPAR: ")"
 _RBRACE: "}}"
