@@ -8,8 +8,8 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import matadd, matmul, scaled_operands, sort_key, transpose
-from .nodes import AsScalar, Diagonal, DiagVector
+from .canon import hadamard, matadd, matmul, scaled_operands, sort_key, transpose
+from .nodes import AsScalar, Diagonal, DiagVector, Vec
 from .shapes import dims_equal, shape_of, shapes_equal
 
 
@@ -232,4 +232,82 @@ def diag_times_vector(left: Any, right: Any) -> Any:
         return (sp.HadamardProduct(left.arg, right),)
     if isinstance(right, DiagVector) and isinstance(left, sp.OneMatrix) and _is_one(left.rows):
         return (transpose(right.arg),)
+    return None
+
+
+def _selection(a: Any, b: Any) -> Any:
+    """n when a b is E = diag(vec(I_n)) (𝟏_n ⊗ I_n), the n² x n matrix with
+    E w = vec(diag(w)) (the Jacobian of diag(w)); else None."""
+    if not (isinstance(a, DiagVector) and _is_vec_identity(a.arg)):
+        return None
+    n = a.arg.arg.rows
+    ones = sp.OneMatrix(n, 1)
+    return n if b == sp.KroneckerProduct(ones, sp.Identity(n)) else None
+
+
+def _selection_t(a: Any, b: Any) -> Any:
+    """n when a b is Eᵀ = (𝟏_nᵀ ⊗ I_n) diag(vec(I_n)); else None."""
+    if not (isinstance(b, DiagVector) and _is_vec_identity(b.arg)):
+        return None
+    n = b.arg.arg.rows
+    ones = sp.OneMatrix(1, n)
+    return n if a == sp.KroneckerProduct(ones, sp.Identity(n)) else None
+
+
+def _is_vec_identity(v: Any) -> bool:
+    return isinstance(v, Vec) and isinstance(v.arg, sp.Identity)
+
+
+def _kron2(node: Any) -> tuple[Any, Any] | None:
+    if isinstance(node, sp.KroneckerProduct) and len(node.args) == 2:
+        return node.args[0], node.args[1]
+    return None
+
+
+def _is_row(a: Any, n: Any) -> bool:
+    return shapes_equal(shape_of(a), (1, n))
+
+
+def _is_column(a: Any, n: Any) -> bool:
+    return shapes_equal(shape_of(a), (n, 1))
+
+
+def diag_selection(expr: Any) -> Any:
+    """Eᵀ (A ⊗ B) E → A∘B;  (r ⊗ S) E → S diag(rᵀ), (S ⊗ r) E → S diag(rᵀ) for a row r;
+    Eᵀ (c ⊗ T) → diag(c) T, Eᵀ (T ⊗ c) → diag(c) T for a column c; where
+    E = diag(vec(I_n)) (𝟏_n ⊗ I_n), the Jacobian of diag(w): (e_k ⊗ e_k)ᵀ(A ⊗ B)(e_l ⊗ e_l)
+    = A_kl B_kl; Eᵀ (P + Q) → Eᵀ P + Eᵀ Q when each term then goes.
+    terminates: removes E's two factors and a Kronecker product (from each term)."""
+    if not isinstance(expr, sp.MatMul):
+        return None
+    coeff, mats = expr.as_coeff_matrices()
+    for i in range(len(mats) - 1):
+        n = _selection(mats[i], mats[i + 1])
+        pair = _kron2(mats[i - 1]) if n is not None and i >= 1 else None
+        if pair is not None:
+            a, b = pair
+            square = all(shapes_equal(shape_of(x), (n, n)) for x in pair)
+            if square and i >= 3 and _selection_t(mats[i - 3], mats[i - 2]) == n:
+                both = hadamard(sp.HadamardProduct(a, b))
+                return matmul(coeff, *mats[: i - 3], both, *mats[i + 2 :])
+            row, other = (a, b) if _is_row(a, n) else (b, a) if _is_row(b, n) else (None, None)
+            if row is not None and dims_equal(shape_of(other)[1], n):
+                scaled = [other, DiagVector(transpose(row))]
+                return matmul(coeff, *mats[: i - 1], *scaled, *mats[i + 2 :])
+        n = _selection_t(mats[i], mats[i + 1])
+        total = mats[i + 2] if n is not None and i + 2 < len(mats) else None
+        if isinstance(total, sp.MatAdd):  # Eᵀ (P + Q): each term on its own, if each goes
+            rest = mats[i + 3 :]
+            terms = [diag_selection(matmul(*mats[i : i + 2], t, *rest)) for t in total.args]
+            if all(t is not None for t in terms):
+                return matmul(coeff, *mats[:i], matadd(*terms))
+        pair = _kron2(total) if total is not None else None
+        if pair is not None:
+            a, b = pair
+            col, other = (
+                (a, b) if _is_column(a, n) else (b, a) if _is_column(b, n) else (None, None)
+            )
+            if col is not None and dims_equal(shape_of(other)[0], n):
+                scaled = [DiagVector(col), other]
+                return matmul(coeff, *mats[:i], *scaled, *mats[i + 3 :])
     return None

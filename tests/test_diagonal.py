@@ -110,3 +110,41 @@ def test_the_adjoint_of_diag_is_the_diagonal_in_textbook_form() -> None:
     check_derivation(scaled, DIMS, seed=9)
     assert fmt(scaled.result) == "2 diag(Wᵀ W)∘y"
     assert "‖W diag(y)‖_F" in fmt(gradient(norm(W * DiagVector(y)), y).result)
+
+
+def _weighted() -> dict:
+    from matderiv.parse.declarations import parse_shapes
+
+    return parse_shapes("A: n x n, w: n, X: n x p, y: n")
+
+
+@pytest.mark.parametrize(
+    "text, order, textbook",
+    [
+        ("logdet(diag(w) + A)", 2, "-(diag(w) + A)⁻¹∘(diag(w) + Aᵀ)⁻¹"),
+        ("-logdet(X.T @ diag(w) @ X)", 2, "(X (Xᵀ diag(w) X)⁻¹ Xᵀ)∘(X (Xᵀ diag(w) X)⁻¹ Xᵀ)"),
+        ("diag(w) @ y", 1, "diag(y)"),
+        (
+            "inv(X.T @ diag(w) @ X) @ X.T @ diag(w) @ y",  # weighted least squares' β̂
+            1,
+            "(Xᵀ diag(w) X)⁻¹ Xᵀ diag(y - X (Xᵀ diag(w) X)⁻¹ Xᵀ (w∘y))",
+        ),
+        ("y.T @ diag(w) @ A @ diag(w) @ y", 2, "(y yᵀ)∘A + diag(y) Aᵀ diag(y)"),
+    ],
+)
+def test_derivatives_through_diag_of_the_variable_read_as_textbooks_write_them(
+    text, order, textbook
+) -> None:
+    """Eᵀ(A ⊗ B)E with E = diag(vec(I))(𝟏 ⊗ I), the Jacobian of diag(w), was left as
+    five factors: (𝟏ᵀ ⊗ I) diag(vec(I)) (P ⊗ P) diag(vec(I)) (𝟏 ⊗ I) for P∘P."""
+    S = _weighted()
+    n_, p_ = (sp.Symbol(s, integer=True, positive=True) for s in "np")
+    f = parse_expression(text, S)
+    layouts = ["numerator", "denominator"] if order == 1 else [None]
+    for layout in layouts:
+        d = derive(f, S["w"], layout) if order == 1 else hessian(f, S["w"])
+        if layout != "denominator":
+            assert fmt(d.result) == textbook
+        assert "vec(I" not in fmt(d.result)
+        for seed, dims in enumerate(({n_: 4, p_: 2}, {n_: 3, p_: 2}, {n_: 5, p_: 3})):
+            check_derivation(d, dims, seed=seed, positive={S["w"]})

@@ -31,6 +31,7 @@ from matderiv.rewrites import (
     diag_power,
     diag_product,
     diag_scalar,
+    diag_selection,
     diag_sum,
     diag_times_vector,
     diagonal_of_diag,
@@ -105,6 +106,11 @@ Q = sp.MatrixSymbol("Q", n, n)
 I_N = sp.Identity(n)
 G = sp.MatrixSymbol("G", m, n)
 Y = sp.MatrixSymbol("Y", p, m)
+
+
+#: E = diag(vec(I_n)) (𝟏_n ⊗ I_n), n² x n, and Eᵀ, as two factors each
+_E = (DiagVector(Vec(I_N)), sp.KroneckerProduct(sp.OneMatrix(n, 1), I_N))
+_E_T = (sp.KroneckerProduct(sp.OneMatrix(1, n), I_N), DiagVector(Vec(I_N)))
 
 
 def _sigma(u: sp.Basic) -> sp.Basic:
@@ -183,6 +189,18 @@ FIRES = [
     (vec_hadamard, (sp.HadamardPower(Vec(A), 3),), Vec(sp.HadamardPower(A, 3))),
     (vec_sum, (sp.MatAdd(Vec(A), sp.MatMul(-2, Vec(G))),), Vec(matadd(A, sp.MatMul(-2, G)))),
     (diag_power, (sp.MatPow(DiagVector(v), 3),), DiagVector(sp.HadamardPower(v, 3))),
+    # E = diag(vec(I)) (𝟏 ⊗ I), the Jacobian of diag(w): Eᵀ (A ⊗ B) E = A∘B ...
+    (diag_selection, (sp.MatMul(-1, *_E_T, sp.KroneckerProduct(S, Q), *_E),), -_hp(S, Q)),
+    # ... (r ⊗ M) E = M diag(rᵀ) for a row r, on either side of ⊗ ...
+    (diag_selection, (sp.MatMul(sp.KroneckerProduct(r, R), *_E),), R * DiagVector(r.T)),
+    (diag_selection, (sp.MatMul(E, sp.KroneckerProduct(R, r), *_E),), E * R * DiagVector(r.T)),
+    # ... Eᵀ (c ⊗ M) = diag(c) M for a column c, and Eᵀ (P + Q) term by term
+    (diag_selection, (sp.MatMul(*_E_T, sp.KroneckerProduct(v, E)),), DiagVector(v) * E),
+    (
+        diag_selection,
+        (sp.MatMul(*_E_T, sp.MatAdd(sp.KroneckerProduct(v, E), sp.KroneckerProduct(E, w))),),
+        DiagVector(v) * E + DiagVector(w) * E,
+    ),
     (vec_of_vector, (Vec(r),), r.T),
     (vec_of_reshape, (Vec(Reshape(Vec(A), m, n)),), Vec(A)),
     (reshape_of_vec, (Reshape(Vec(A), m, n),), A),
@@ -561,6 +579,16 @@ DECLINES = [
     (vec_sum, (sp.MatAdd(Vec(A), Vec(G.T)),)),  # vec(A) + vec(Gᵀ) is not vec(A + Gᵀ)
     (vec_sum, (sp.MatAdd(Vec(A), sp.MatMul(2, Vec(G)), sp.MatMul(a, r)),)),  # a term without vec
     (diag_power, (sp.MatPow(S, 2),)),  # not a diag
+    # (R ⊗ R) E: the Khatri-Rao product of two full matrices has no plain form
+    (diag_selection, (sp.MatMul(sp.KroneckerProduct(R, R), *_E),)),
+    # Eᵀ (A ⊗ B) with no E after it, A and B not columns
+    (diag_selection, (sp.MatMul(*_E_T, sp.KroneckerProduct(S, Q)),)),
+    # E alone, and a sum one of whose terms does not go
+    (diag_selection, (sp.MatMul(*_E),)),
+    (
+        diag_selection,
+        (sp.MatMul(*_E_T, sp.MatAdd(sp.KroneckerProduct(v, E), sp.KroneckerProduct(S, E.T * S))),),
+    ),
     (reshape_of_vec, (Reshape(Vec(A), n, m),)),
     (like_terms, (sp.MatAdd(S * (I_N - v * v.T * S), (I_N - S * v * v.T) * Q),)),  # not equal
     (like_terms, (sp.MatAdd(S * Q, Q * S),)),  # no sum inside: nothing to multiply out
