@@ -40,7 +40,7 @@ def cancel_entrywise(expr: Any) -> tuple[Any, list[tuple[Any, Any]]]:
         if node in seen or not isinstance(node, sp.Basic) or isinstance(node, sp.Lambda):
             continue
         seen.add(node)
-        if _is_region_root(node) or _is_scalar_sum(node):
+        if _is_region_root(node) or _is_scalar_sum(node) or _is_nested_quotient(node):
             new = _cancel(node) if is_matrix(node) else _cancel_scalar(node)
             if new is not None:
                 replacements[node] = new
@@ -61,6 +61,24 @@ def _is_region_root(node: Any) -> bool:
 
 def _is_scalar_sum(node: Any) -> bool:
     return isinstance(node, sp.Add) and not is_matrix(node)
+
+
+def _is_nested_quotient(node: Any) -> bool:
+    """A scalar product dividing by a sum that itself holds a quotient: Student-t's
+    (ν + p)/2 / (ν (1 + δ/ν)), which reads (ν + p)/(2(ν + δ)) with the fractions joined.
+    Not a quotient by a size (a mean, 𝟏ᵀx/n, reads better as it is)."""
+    if not isinstance(node, sp.Mul) or is_matrix(node):
+        return False
+    return any(
+        isinstance(f, sp.Pow)
+        and f.exp.is_negative
+        and isinstance(f.base, sp.Add)
+        and any(
+            isinstance(q, sp.Pow) and q.exp.is_negative and not q.base.is_integer
+            for q in f.base.atoms(sp.Pow)
+        )
+        for f in node.args
+    )
 
 
 def _cancel_scalar(total: Any) -> Any:
@@ -84,7 +102,10 @@ def _cancel_scalar(total: Any) -> Any:
         return None
     powers, generators = _exp_generators(scalar)
     factored = _leading_ones(sp.factor(scalar.xreplace(powers))).xreplace(generators)
-    if sp.count_ops(factored) >= ops or not _sigmoid_factors(factored):
+    if isinstance(total, sp.Mul):  # a nested quotient: joined when that is shorter
+        if sp.count_ops(factored) >= ops:
+            return None
+    elif sp.count_ops(factored) >= ops or not _sigmoid_factors(factored):
         return None
     return factored.xreplace({v: k for k, v in atoms.items()})
 

@@ -230,3 +230,25 @@ def test_cancelling_random_entrywise_quotients_keeps_the_value(expr, seed) -> No
     np.testing.assert_allclose(
         evaluate(new, values), evaluate(expr, values), rtol=1e-9, atol=1e-12
     )
+
+
+def test_a_quotient_inside_a_quotient_is_joined() -> None:
+    """Student-t's gradient in μ printed -(-ν/2 - p/2)/(ν·(1 + δ/ν)) Σ⁻¹(x - μ); the
+    textbook's (ν + p)/(ν + δ).  A mean (a quotient by a size) is left as it is."""
+    from matderiv import gradient
+    from matderiv.render.unicode import fmt
+    from matderiv.testing import check_derivation
+
+    p = sp.Symbol("p", integer=True, positive=True)
+    Sigma, mu, x = (
+        sp.MatrixSymbol("Sigma", p, p),
+        sp.MatrixSymbol("mu", p, 1),
+        sp.MatrixSymbol("x", p, 1),
+    )
+    nu = sp.Symbol("nu", positive=True)
+    delta = sp.Trace((x - mu).T * Sigma.I * (x - mu))
+    f = -sp.log(sp.Determinant(Sigma)) / 2 - (nu + p) / 2 * sp.log(1 + delta / nu)
+    d = gradient(f, mu, symmetric=[Sigma])
+    assert fmt(d.result) == "(ν + p)/(ν + (x - μ)ᵀ Σ⁻¹ (x - μ)) Σ⁻¹ (x - μ)"
+    for dims in ({p: 2}, {p: 4}):
+        check_derivation(d, dims)
