@@ -50,7 +50,7 @@ def _note(note: str) -> None:
 
 #: functions with a meaning for a square matrix as a whole (a power series), which
 #: matderiv takes entrywise
-_MATRIX_FUNCTIONS = (sp.exp, sp.sin, sp.cos, sp.sinh, sp.cosh, sp.log, sp.sqrt)
+_MATRIX_FUNCTIONS = (sp.exp, sp.sin, sp.cos, sp.sinh, sp.cosh, sp.log)  # and √ (a Pow)
 
 
 def matrix_function_note(expr: Any) -> str:
@@ -61,7 +61,8 @@ def matrix_function_note(expr: Any) -> str:
         body = node.function.expr
         if dims_equal(rows, 1) or not dims_equal(rows, cols):
             continue
-        if isinstance(body, _MATRIX_FUNCTIONS) or (isinstance(body, sp.Pow) and body.base == sp.E):
+        power = isinstance(body, sp.Pow) and (body.base == sp.E or body.exp == sp.S.Half)
+        if isinstance(body, _MATRIX_FUNCTIONS) or power:  # exp(X), √X
             return (
                 f"{fmt(node)} is taken entry by entry: matderiv's functions of a matrix "
                 "act on each entry, and it has no matrix functions (the matrix "
