@@ -468,15 +468,6 @@ def test_a_matrix_written_to_a_power_with_caret_gets_a_note() -> None:
     assert quiet.returncode == 0 and "note" not in quiet.stderr
 
 
-@pytest.mark.parametrize("expr", ["sum(tanh(X))", "sum(relu(X))", "sum(sqrt(X))"])
-def test_an_entrywise_function_of_a_square_matrix_is_no_internal_error(expr: str) -> None:
-    """sum(tanh(X)) for a square X was "internal error: TypeError: isinstance() arg 2"
-    (sp.sqrt, a function, among the classes of the matrix-function note)."""
-    out = run("derive", expr, "--wrt", "X", "--shapes", "X: n x n")
-    assert out.returncode == 0, out.stderr
-    assert ("taken entry by entry" in " ".join(out.stderr.split())) == ("sqrt" in expr)
-
-
 def test_a_wrong_wrt_is_named_for_what_it_is() -> None:
     """--wrt X for a symbol x had no "did you mean x?"; --wrt a for a name the
     expression defines was told to declare a's shape."""
