@@ -288,6 +288,17 @@ def _pow(node: Any, args: list[Any], env: Env) -> Any:
     return _scalar(args[0]) ** _scalar(args[1])
 
 
+@evaluates(sp.log)
+def _log(node: Any, args: list[Any], env: Env) -> Any:
+    """log det(M) from LU's log-magnitude (numpy.linalg.slogdet): det(M) under- or
+    overflows from n of a few hundred; NaN for det(M) < 0, as log of det would be."""
+    if not isinstance(node.args[0], sp.Determinant):
+        return _function(node, args, env)
+    sign, value = np.linalg.slogdet(to_dense(args[0]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _python_number(value if sign > 0 else np.log(sign) + value)
+
+
 @evaluates(sp.Function, sp.Max, sp.Min)
 def _function(node: Any, args: list[Any], env: Env) -> Any:
     dummies = tuple(sp.symbols(f"u0:{len(args)}", cls=sp.Dummy))

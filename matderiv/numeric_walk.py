@@ -55,6 +55,8 @@ def _evaluator(node: Any) -> Evaluator:
 
 
 def _operands(node: Any) -> tuple[Any, ...]:
+    if isinstance(node, sp.log) and isinstance(node.args[0], sp.Determinant):
+        return (node.args[0].arg,)  # log det(M) from M (numeric.py: slogdet)
     if isinstance(node, sp.ImmutableDenseMatrix):  # sp.Matrix([...]): its entries
         return tuple(node)
     if isinstance(node, (ElementwiseApplyFunction,)):

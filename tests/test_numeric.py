@@ -101,3 +101,24 @@ def test_matrix_powers() -> None:
     np.testing.assert_allclose(evaluate(sp.MatPow(S, 3), {S: s}), s @ s @ s)
     with pytest.raises(EvaluationError, match="non-integer exponent"):
         evaluate(sp.MatPow(S, sp.Rational(1, 2)), {S: s})
+
+
+def test_log_det_does_not_overflow() -> None:
+    """log det S at 0.1 I of size 400 was -inf (det = 1e-400 underflows): evaluate and
+    the generated code take log det from LU's log-magnitude (slogdet)."""
+    from matderiv import gradient, lambdify
+
+    k = sp.Symbol("k", integer=True, positive=True)
+    S, x = sp.MatrixSymbol("S", k, k), sp.MatrixSymbol("x", k, 1)
+    f = -sp.log(sp.Determinant(S)) / 2 - sp.Trace(x.T * S.I * x) / 2
+    S0, x0 = 0.1 * np.eye(400), np.ones((400, 1))
+    expected = -200 * np.log(0.1) - 0.5 * 400 / 0.1
+    assert np.isclose(evaluate(f, {S: S0, x: x0}), expected)
+    assert np.isclose(lambdify(f)(S=S0, x=x0), expected)
+    g = gradient(sp.log(sp.Determinant(S)) ** 2, S)  # 2 log det(S) S⁻ᵀ
+    assert np.isclose(evaluate(g, {S: S0})[0, 0], 2 * 400 * np.log(0.1) / 0.1)
+    assert np.isclose(lambdify(g)(S=S0)[0, 0], 2 * 400 * np.log(0.1) / 0.1)
+    # the log of a negative determinant is NaN, of a zero one -inf, as before
+    logdet = sp.log(sp.Determinant(S))
+    assert np.isnan(evaluate(logdet, {S: -np.eye(3)}))
+    assert evaluate(logdet, {S: np.zeros((3, 3))}) == -np.inf

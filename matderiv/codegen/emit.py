@@ -165,6 +165,13 @@ class Emitter:
             return f"numpy.linalg.matrix_power({self.code(base)}, {int(exp)})"
         return f"{self.paren(base)} ** {self.scalar_code(exp)}"
 
+    def _log(self, node: Any) -> str:
+        """log det(M) from LU's log-magnitude (det(M) overflows); other logs as scalars."""
+        if isinstance(node.args[0], sp.Determinant):
+            self.helpers.add("_logdet")
+            return f"_logdet({self.code(node.args[0].arg)})"
+        return self._Expr(node)
+
     def _Determinant(self, node: Any) -> str:
         return f"numpy.linalg.det({self.code(node.arg)})"
 

@@ -188,6 +188,14 @@ def _solve_right(M, F, trans):
     return _solve(F, M.T, 1 - trans).T
 
 
+def _logdet(A):
+    """log det(A) from the LU factors (numpy.linalg.slogdet): det(A) itself under- or
+    overflows from n of a few hundred (0.1 I at n = 400 is 1e-400); log of a negative
+    det is NaN, of 0 is -inf, as numpy.log of det(A) would be."""
+    sign, value = numpy.linalg.slogdet(A)
+    return value if sign > 0 else numpy.log(sign) + value
+
+
 def _softmax(z):
     e = numpy.exp(z - z.max())
     return e / e.sum()
@@ -220,6 +228,7 @@ HELPERS = {
         _inv_lu,
         _solve,
         _solve_right,
+        _logdet,
         _softmax,
         _logsumexp,
     )

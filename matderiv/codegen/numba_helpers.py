@@ -10,7 +10,7 @@ layouts, against what the NumPy backend computes (tests/test_codegen_numba.py).
 from __future__ import annotations
 
 #: helpers (matderiv's own, pasted into the source) that numba compiles as written
-HELPERS = {"_softmax", "_logsumexp", "_gram", "_gram_psd"}
+HELPERS = {"_softmax", "_logsumexp", "_gram", "_gram_psd", "_logdet"}
 #: helpers written again for numba, as loops where NumPy broadcasts or reshapes
 #: views (an identity factor, None in NumPy, is passed as numpy.eye); LU "factors"
 #: are the matrix itself and solves
