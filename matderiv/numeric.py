@@ -285,7 +285,12 @@ def _mul(node: Any, args: list[Any], env: Env) -> Any:
 
 @evaluates(sp.Pow)
 def _pow(node: Any, args: list[Any], env: Env) -> Any:
-    return _scalar(args[0]) ** _scalar(args[1])
+    """As NumPy computes it (1/0 is inf with a RuntimeWarning, as in the generated
+    code), not Python's floats, which raise ZeroDivisionError at a pole."""
+    base, exp = _scalar(args[0]), _scalar(args[1])
+    if isinstance(base, complex) or isinstance(exp, complex):
+        return base**exp
+    return _python_number(np.power(np.float64(base), np.float64(exp)))
 
 
 @evaluates(sp.log)

@@ -122,3 +122,20 @@ def test_log_det_does_not_overflow() -> None:
     logdet = sp.log(sp.Determinant(S))
     assert np.isnan(evaluate(logdet, {S: -np.eye(3)}))
     assert evaluate(logdet, {S: np.zeros((3, 3))}) == -np.inf
+
+
+def test_a_pole_is_inf_or_nan_as_numpy_gives_it_not_a_zero_division_error() -> None:
+    """gradient(norm(x)) at x = 0 raised a bare ZeroDivisionError from evaluate (Python's
+    floats); the generated code gave NaN.  Both give NumPy's values now."""
+    import warnings
+
+    from matderiv import gradient, lambdify, norm
+
+    k = sp.Symbol("k", integer=True, positive=True)
+    x, X = sp.MatrixSymbol("x", k, 1), sp.MatrixSymbol("X", k, k)
+    d = gradient(norm(x), x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.isnan(evaluate(d, {x: np.zeros((3, 1))})).all()
+        assert np.isnan(lambdify(d)(x=np.zeros((3, 1)))).all()
+        assert evaluate(1 / sp.Trace(X), {X: np.zeros((2, 2))}) == np.inf
