@@ -14,7 +14,7 @@ from .cli_io import console
 from .diagnosis import entrywise_power_note
 from .errors import ParseError, ShapeMismatch
 from .nodes import Vec
-from .parse.candidate import parse_notation
+from .parse.candidate import parse_notation, read_formula
 from .parse.declarations import symbol_name
 from .parse.expr import Program, parse_expression, parse_program
 from .parse.expr_messages import suggest
@@ -28,7 +28,14 @@ def read_program(text: str, symbols: dict[str, Any], as_program: bool = False) -
     told apart as verify tells a candidate's notation."""
     formula = parse_notation(text, symbols)
     if formula is None:
-        program = parse_program(text, symbols, as_program)
+        try:
+            program = parse_program(text, symbols, as_program)
+        except ParseError:
+            if as_program or _DEFINES.search(text):
+                raise
+            formula = read_formula(text, symbols)  # x^T A x, tr(A X B): math, as verify reads
+            _note(matrix_function_note(formula))
+            return Program(formula)
         exprs = [program.expr, *program.names.values(), *program.definitions.values()]
         # A^-1 and A^2 read as entrywise powers: say so (LaTeX's are not)
         _note(next(filter(None, (entrywise_power_note(e) for e in exprs)), ""))
@@ -41,6 +48,10 @@ def read_program(text: str, symbols: dict[str, Any], as_program: bool = False) -
         )
     _note(matrix_function_note(formula))
     return Program(formula)
+
+
+#: a program's marks: definitions (a = ...) or statements (;)
+_DEFINES = re.compile(r";|(?<![<>=!])=(?!=)")
 
 
 def _note(note: str) -> None:

@@ -530,3 +530,24 @@ def test_an_entrywise_function_of_a_square_matrix_is_no_internal_error(expr: str
     out = run("derive", expr, "--wrt", "X", "--shapes", "X: n x n")
     assert out.returncode == 0, out.stderr
     assert ("taken entry by entry" in " ".join(out.stderr.split())) == ("sqrt" in expr)
+
+
+@pytest.mark.parametrize(
+    "expr", ["x^T A x", "x'Ax", "x^T A x + b"], ids=["x^T A x", "x'Ax", "plus a scalar"]
+)
+def test_the_expression_may_be_written_as_math_as_a_candidate_may(expr: str) -> None:
+    """derive "x^T A x" was "Two operands side by side are not a product here", while
+    verify read the same text as a candidate (the syntax, then LaTeX)."""
+    shapes = "A: n x n, x: n, b: scalar"
+    out = run(
+        "derive", expr, "--wrt", "x", "--shapes", shapes, "--json", "--layout", "denominator"
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["result"] == "(A + Aᵀ) x"
+
+
+def test_a_product_written_as_one_word_is_pointed_out() -> None:
+    out = run(
+        "derive", "sum(log(1 + exp(-y*Xw)))", "--wrt", "w", "--shapes", "y: n, X: n x p, w: p"
+    )
+    assert out.returncode == 2 and "Did you mean X @ w?" in " ".join(out.stderr.split())

@@ -375,7 +375,7 @@ def test_a_name_used_before_its_definition_is_named_so(text: str, name: str) -> 
 
 
 def test_an_unknown_symbol_may_be_declared_a_scalar() -> None:
-    with pytest.raises(ParseError, match=re.escape("or 'lam: 1' for a scalar")):
+    with pytest.raises(ParseError, match=re.escape("or 'lam: scalar' for a scalar")):
         parse_expression("lam * c", S)
 
 

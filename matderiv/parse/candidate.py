@@ -95,7 +95,7 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
         unread: list[tuple[str, str]] = []
         for name, value in pending:
             try:
-                table[_key(name)] = _read(value, table)
+                table[_key(name)] = read_formula(value, table)
             except ParseError as exc:
                 if not str(exc).startswith("unknown symbol"):
                     raise
@@ -104,7 +104,7 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
         if len(unread) == len(pending):
             raise error
         pending = unread
-    return _read(candidate, table)
+    return read_formula(candidate, table)
 
 
 #: ", with v₂ = softmax(K q), r = ...": the names a headline gives after its formula
@@ -131,8 +131,10 @@ def _key(name: str) -> str:
     return f"{base}_{sub}" if sub else base
 
 
-def _read(candidate: str, table: dict[str, Any]) -> Any:
-    """A formula, in whichever notation reads it (``parse_candidate``)."""
+def read_formula(candidate: str, table: Mapping[str, Any]) -> Any:
+    """A formula, in whichever notation reads it: the one its characters show, else
+    the syntax, else LaTeX (math juxtaposed: x^T A x), else the Unicode notation; a
+    ParseError for none (the syntax's, or LaTeX's where that is the likelier)."""
     formula = parse_notation(candidate, table)
     if formula is not None:
         return formula

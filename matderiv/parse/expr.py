@@ -140,7 +140,8 @@ class _Build(Transformer_NonRecursive):
                 "(or the LaTeX X^{-T}, with braces)."
             )
         # a symbol's name, not a dimension's (lam is no typo of m)
-        hint = suggest(str(token), [*self.symbols, *self.names])
+        known = [*self.symbols, *self.names]
+        hint = _split_product(str(token), set(known)) or suggest(str(token), known)
         before = self.text[: token.start_pos]
         if re.search(rf"\b(?:{'|'.join(DIMENSION_ARGUMENTS)})\([^()]*$", before):
             sizes = ", ".join(map(str, self.dims)) or "none yet"
@@ -397,3 +398,15 @@ def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = Fals
 def parse_expression(text: str, symbols: Mapping[str, Any]) -> Any:
     """The SymPy expression of ``text`` (definitions before ``;`` are substituted)."""
     return parse_program(text, symbols).expr
+
+
+def _split_product(name: str, known: set[str]) -> str:
+    """Xw for X and w declared: a product written as one word, as in math."""
+    for k in range(1, len(name)):
+        left, right = name[:k], name[k:]
+        if left in known and right in known:
+            return (
+                f" Did you mean {left} @ {right}? A name is one word here: write a product "
+                "with @ (* for a scalar or entrywise)."
+            )
+    return ""

@@ -31,7 +31,7 @@ def unknown_name_advice(name: str, hint: str) -> str:
     adjoint = adjoint_note(name)
     return (
         f"Declare its shape: on the command line in --shapes (--shapes '{name}: n x m', "
-        f"or '{name}: 1' for a scalar), in Python among the symbols given; a candidate "
+        f"or '{name}: scalar' for a scalar), in Python among the symbols given; a candidate "
         f"of verify may use the symbols of the expression and of names=.{hint}"
         + (f" {adjoint}." if adjoint is not None else "")
     )
