@@ -18,7 +18,7 @@ import sympy as sp
 from .canon import comparable, matadd, matmul, transpose
 from .errors import MatDerivError
 from .layout import LAYOUTS, parse_wrt
-from .mistake_assumptions import sums_to_one, symmetric_entries
+from .mistake_assumptions import pm_one, sums_to_one, symmetric_entries
 from .mistake_pairs import two_mistakes
 from .mistake_terms import (
     changed_terms,
@@ -334,6 +334,7 @@ class Checker(Mistakes):
             lambda: symmetric_entries(self),
             lambda: missing_term(self),
             lambda: extra_term(self),
+            lambda: pm_one(self),  # y∘y dropped for labels y = ±1 (before "missing y∘y")
             lambda: missing_entrywise(self),
             self._symmetric,  # before a term's transpose: 2A for A + Aᵀ assumed A = Aᵀ
             lambda: sums_to_one(self),  # softmax(z) - y for a label y that sums to 1
@@ -351,7 +352,7 @@ class Checker(Mistakes):
             "commutation matrix, Kronecker factors swapped, a constant or variable scalar "
             "factor, a sign, a missing or extra term, a missing ∘ factor (tanh′, say), one "
             "term with its own factor or transpose, "
-            "a symmetry assumption, labels that sum to 1, the derivative by a symmetric "
+            "a symmetry assumption, labels that sum to 1 or are ±1, the derivative by a symmetric "
             "matrix's independent entries, or one of the first "
             "three with a sign, factor or term — explains it. "
             f"The {self.thing} is {self.shown_result}.",

@@ -48,6 +48,29 @@ def sums_to_one(m: Comparison) -> Found:
     return None
 
 
+def pm_one(m: Comparison) -> Found:
+    """Right only when the entries of an input vector y (not the variable) are ±1, as
+    logistic labels are: y∘y dropped from a Hessian (Xᵀ diag(σ∘(1 - σ)) X for the loss
+    with margins y∘(X w)); compared at the points with y replaced by its signs."""
+    for y in _input_vectors(m):
+        signs = m.trials.with_points(
+            tuple({**p, y: np.where(np.asarray(p[y]) < 0, -1.0, 1.0)} for p in m.trials.points)
+        )
+        try:
+            err = relative_error(signs.values(m.candidate), signs.values(m.result))
+        except (MatDerivError, ValueError):
+            continue
+        if err < RTOL:
+            return (
+                "pm-one",
+                f"the candidate is right only if the entries of {fmt(y)} are ±1 (labels "
+                f"y ∈ {{-1, 1}}, so that {fmt(y)}∘{fmt(y)} = 𝟏): it matches the {m.thing} "
+                f"there, but in general the {m.thing} is {m.shown_result}.",
+                {"pm_one": y},
+            )
+    return None
+
+
 def _input_vectors(m: Comparison) -> list[Any]:
     """The column and row vectors among the inputs (not the variable) that every trial
     point gives a value."""

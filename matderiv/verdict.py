@@ -24,6 +24,7 @@ class Verdict:
              "term-factor", "term-transposed" (one term with a constant factor of its
              own, or transposed; details["term"]), "symmetric", "sums-to-one" (right
              only if an input vector's entries sum to 1; details["sums_to_one"]),
+             "pm-one" (right only if an input vector's entries are ±1; details["pm_one"]),
              "symmetric-entries" (a gradient by a square X written as the derivative by
              the independent entries of a symmetric X, G + Gᵀ - G∘I; details["symmetric"]),
              "two-mistakes" (an arrangement — transposed, a commutation matrix, Kronecker

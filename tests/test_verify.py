@@ -1210,3 +1210,22 @@ def test_a_name_only_the_candidate_uses_is_no_unused_name() -> None:
         assert verify("-X.T @ W @ X", poisson, b, order=2, names={"W": W})
     with pytest.warns(UnusedNameWarning, match="Q := "):
         verify("-X.T @ W @ X", poisson, b, order=2, names={"W": W, "Q": X.T * X})
+
+
+def test_a_candidate_right_only_for_labels_that_are_plus_or_minus_one_says_so() -> None:
+    """The ±1-label logistic Hessian without y∘y was "lacks the factor y∘y" (or "none
+    of the common mistakes"), though right for labels in {-1, 1}."""
+    from matderiv.parse.declarations import parse_shapes
+    from matderiv.parse.expr import parse_expression
+
+    S = parse_shapes("X: m x n, w: n, y: m")
+    loss = parse_expression("sum(log(1 + exp(-y * (X @ w))))", S)
+    for candidate in (
+        "X.T @ diag(sigmoid(y*(X@w))*(1-sigmoid(y*(X@w)))) @ X",
+        "X.T @ diag(sigmoid(X@w)*(1-sigmoid(X@w))) @ X",
+    ):
+        v = verify(candidate, loss, S["w"], order=2)
+        assert v.kind == "pm-one" and v.details["pm_one"] == S["y"], (candidate, v.kind)
+        assert "entries of y are ±1" in v.message
+    right = "X.T @ diag(y*y*sigmoid(y*(X@w))*(1-sigmoid(y*(X@w)))) @ X"
+    assert verify(right, loss, S["w"], order=2)
