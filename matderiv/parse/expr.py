@@ -373,6 +373,7 @@ def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = Fals
     if not isinstance(text, str):
         raise ParseError(f"expected a string, got {type(text).__name__}")
     _check_bounds(text)
+    text = text.translate(_PASTED)
     try:
         tree = PARSER.parse(text)
     except UnexpectedInput as exc:
@@ -393,6 +394,11 @@ def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = Fals
                 "matderiv differentiates finite expressions"
             )
     return Program(expr, builder.names, builder.definitions)
+
+
+#: characters a text pasted from a document or a web page has for ASCII ones (one for
+#: one: the positions in messages stay the user's): the minus sign, curly quotes
+_PASTED = str.maketrans({"−": "-", "’": "'", "‘": "'", "′": "'"})
 
 
 def parse_expression(text: str, symbols: Mapping[str, Any]) -> Any:
