@@ -312,7 +312,20 @@ def main() -> None:
     # the names of a program's definitions: SymPy may rebuild one away (g.T @ (c / s)
     # as (1/s) gᵀ c), which is no typo on the command line
     warnings.simplefilter("ignore", UnusedNameWarning)
+    _utf8_streams()
     sys.exit(app())
+
+
+def _utf8_streams() -> None:
+    """Output in UTF-8 where the stream's encoding has no ᵀ, ∂, ⊗ (cp1252: Windows'
+    redirection to a file), which printed an internal error (UnicodeEncodeError)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "ᵀ∂⊗∘𝟏".encode(getattr(stream, "encoding", None) or "ascii")
+        except (LookupError, UnicodeEncodeError):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(encoding="utf-8")
 
 
 __all__ = ["app", "derivation_json", "main"]

@@ -551,3 +551,26 @@ def test_a_product_written_as_one_word_is_pointed_out() -> None:
         "derive", "sum(log(1 + exp(-y*Xw)))", "--wrt", "w", "--shapes", "y: n, X: n x p, w: p"
     )
     assert out.returncode == 2 and "Did you mean X @ w?" in " ".join(out.stderr.split())
+
+
+def test_a_stream_without_the_math_characters_gets_utf8() -> None:
+    """With stdout in cp1252 (Windows' redirection to a file) the output was an
+    internal error, UnicodeEncodeError; it is written in UTF-8."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "matderiv",
+            "derive",
+            "x.T @ A @ x",
+            "--wrt",
+            "x",
+            "--shapes",
+            "A: n x n, x: n",
+        ],
+        capture_output=True,
+        timeout=300,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "cp1252"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "xᵀ (A + Aᵀ)" in out.stdout.decode("utf-8")
