@@ -138,3 +138,17 @@ def test_np_matrix_and_sparse_inputs_compute_as_arrays() -> None:
         got = fn(W=given, v=np.asmatrix(vv))
         assert type(got) is np.ndarray
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_a_list_for_an_input_only_its_shape_is_read_from() -> None:
+    """lambdify(jacobian(z, z))(z=[1., 2., 3.]) raised AttributeError: 'list' object has
+    no attribute 'shape' (z gives only n, and was not made an array)."""
+    import sympy as sp
+
+    from matderiv import jacobian, lambdify
+
+    k = sp.Symbol("k", integer=True, positive=True)
+    z = sp.MatrixSymbol("z", k, 1)
+    fn = lambdify(jacobian(z, z))
+    assert np.array_equal(fn(z=[1.0, 2.0, 3.0]), np.eye(3))
+    assert np.array_equal(fn(k=2), np.eye(2))

@@ -129,6 +129,11 @@ class Inputs:
             for line in input_lines(self.name, name, symbol, self.dim_names)
         ]
         lines += [f"{self.dim_names[d]} = {self.read[d]}" for d in self.wanted if d in self.read]
+        late_sources = {code.split(".")[0] for code in self.late.values()}
+        for symbol, name in self.optional.items():  # a list given for it: its shape too
+            if name in late_sources:
+                body = input_lines(self.name, name, symbol, self.dim_names)
+                lines += [f"if {name} is not None:", *(f"    {line}" for line in body)]
         for d in sorted(self.late, key=str):
             size, code = self.dim_names[d], self.late[d]
             source = code.split(".")[0]
