@@ -24,6 +24,7 @@ from .nodes import commutation, diag, logsumexp, softmax, vec
 from .norms import norm
 from .numeric import evaluate
 from .second_order import hessian, hvp
+from .text_input import declare, parse
 from .verification import Verdict, verify
 
 __version__ = "0.1.0"
@@ -43,6 +44,7 @@ __all__ = [
     "Verdict",
     "__version__",
     "commutation",
+    "declare",
     "derive",
     "diag",
     "evaluate",
@@ -53,6 +55,7 @@ __all__ = [
     "lambdify",
     "logsumexp",
     "norm",
+    "parse",
     "softmax",
     "vec",
     "verify",

@@ -36,7 +36,8 @@ def _as_expr(expr: Any) -> Any:
         expr,
         lambda: (
             f"cannot differentiate {expr!r} ({type(expr).__name__}): pass a SymPy "
-            "expression, e.g. built from MatrixSymbol, or a string through matderiv's parser."
+            "expression, e.g. built from MatrixSymbol, or parse a string first: "
+            "matderiv.parse('x.T @ A @ x', matderiv.declare('A: n x n, x: n'))."
         ),
     )
 

@@ -125,7 +125,7 @@ _KINDS = {
     "Transpose": "a transpose (use vec(X.T))",
     "HadamardProduct": "an entrywise product",
     "Inverse": "an inverse",
-    "str": "a string: parse it first, or use the command line",
+    "str": "a string: take the symbol from matderiv.declare('X: n x n')['X']",
 }
 
 

@@ -1,0 +1,35 @@
+"""matderiv.declare and matderiv.parse: formulas as text in Python (the error messages
+pointed to "matderiv's parser", which was not public)."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+import matderiv as md
+from matderiv.testing import check_derivation
+
+
+@pytest.mark.parametrize(
+    "text", ["x.T @ A @ x", "x^T A x", r"x^\top A x", "xᵀ A x", "a = A @ x; L = x.T @ a"]
+)
+def test_every_notation_parses_to_the_same_function(text: str) -> None:
+    S = md.declare("A: n x n, x: n")
+    d = md.gradient(md.parse(text, S), S["x"])
+    assert d.result == (S["A"] + S["A"].T) * S["x"]
+    check_derivation(d, {sp.Symbol("n", integer=True, positive=True): 3})
+
+
+def test_declarations_may_be_given_as_text_and_scalars_declared() -> None:
+    f = md.parse("lam * x.T @ x", "x: n, lam: scalar")
+    assert {s.name for s in f.free_symbols} == {"lam", "x"}
+
+
+def test_the_messages_point_to_declare_and_parse() -> None:
+    S = md.declare("A: n x n, x: n")
+    with pytest.raises(md.MatDerivError, match=r"matderiv\.parse\("):
+        md.derive("x.T @ A @ x", S["x"])
+    with pytest.raises(md.MatDerivError, match=r"matderiv\.declare\("):
+        md.derive(S["x"].T * S["x"], "x")
+    with pytest.raises(md.ParseError, match="parse takes a string"):
+        md.parse(3, S)
