@@ -26,7 +26,8 @@ from .verification import verify
 
 app = typer.Typer(
     help=(
-        "Symbolic matrix calculus that shows its work.\n\n"
+        "Symbolic matrix calculus that shows its work. The layout is numerator unless "
+        "--layout denominator (gradients shaped like X) is given.\n\n"
         "Examples (each on one line):\n\n"
         "\b\n"
         "  matderiv example rnn\n\n"

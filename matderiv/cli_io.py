@@ -59,6 +59,10 @@ def check_arguments(ctx: typer.Context, first: str) -> None:
     for arg in (first, *ctx.args):
         name = arg.split("=", 1)[0]
         if re.fullmatch(r"--[A-Za-z][A-Za-z-]*", name) and name not in known:
+            if name == "--layout" and ctx.command.name == "hessian":
+                usage_error(
+                    ctx, "a Hessian is the same in both layouts (it is symmetric): drop --layout"
+                )
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             meant = f"; did you mean {close[0]}?" if close else f" (options: {', '.join(known)})"
             usage_error(ctx, f"no such option {name}{meant}")

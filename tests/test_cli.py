@@ -574,3 +574,18 @@ def test_a_stream_without_the_math_characters_gets_utf8() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "xᵀ (A + Aᵀ)" in out.stdout.decode("utf-8")
+
+
+def test_a_layout_for_a_hessian_is_said_to_be_needless() -> None:
+    """hessian --layout denominator answered "did you mean --latex?"."""
+    out = run(
+        "hessian",
+        "x.T @ A @ x",
+        "--wrt",
+        "x",
+        "--shapes",
+        "A: n x n, x: n",
+        "--layout",
+        "numerator",
+    )
+    assert out.returncode == 2 and "the same in both layouts" in out.stderr
