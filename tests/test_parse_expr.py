@@ -474,3 +474,22 @@ def test_a_pasted_minus_sign_and_curly_quotes_read_as_ascii() -> None:
     pasted = parse_expression("sum(log(1 + exp(−y * (X @ w))))", S)
     assert fmt(pasted) == fmt(parse_expression("sum(log(1 + exp(-y * (X @ w))))", S))
     assert parse_expression("x’ @ A @ x", S) == parse_expression("x' @ A @ x", S)
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("x.dot(x)", "not its methods (.dot)"),
+        ("X.transpose()", "X.T for X.transpose()"),
+        ("np.trace(X)", "without np."),
+        ("ln(x.T @ x)", "Write log(x) for the natural logarithm"),
+        ("inverse(X)", "Write inv(X) for the inverse"),
+    ],
+)
+def test_other_tools_spellings_get_the_syntax_s(text: str, says: str) -> None:
+    """x.dot(x), np.trace(X) were "unexpected character '.'" alone; ln and inverse
+    "unknown function" without a suggestion."""
+    S = parse_shapes("X: n x n, x: n")
+    with pytest.raises(ParseError) as caught:
+        parse_expression(text, S)
+    assert says in " ".join(str(caught.value).split())

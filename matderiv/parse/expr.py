@@ -296,9 +296,11 @@ class _Build(Transformer_NonRecursive):
                 f"is 0 elsewhere, so matderiv does not take it:\n"
                 f"{caret(self.text, token.start_pos)}"
             )
+        meant = _OTHER_NAMES.get(name)
+        advice = f" Write {meant}." if meant else suggest(name, FUNCTIONS, cutoff=0.7)
         raise ParseError(
             f"unknown function {name!r}:\n{caret(self.text, token.start_pos)}\n"
-            f"Known: {', '.join(FUNCTIONS)}.{suggest(name, FUNCTIONS, cutoff=0.7)}"
+            f"Known: {', '.join(FUNCTIONS)}.{advice}"
         )
 
     def _matrix_power(self, token: Any, args: list[Any]) -> Any:
@@ -404,6 +406,19 @@ _PASTED = str.maketrans({"−": "-", "’": "'", "‘": "'", "′": "'"})
 def parse_expression(text: str, symbols: Mapping[str, Any]) -> Any:
     """The SymPy expression of ``text`` (definitions before ``;`` are substituted)."""
     return parse_program(text, symbols).expr
+
+
+#: functions other tools name otherwise: what this syntax calls them
+_OTHER_NAMES = {
+    "ln": "log(x) for the natural logarithm",
+    "inverse": "inv(X) for the inverse",
+    "transpose": "X.T for the transpose",
+    "det_log": "logdet(X)",
+    "logsigmoid": "log(sigmoid(x))",
+    "expit": "sigmoid(x)",
+    "dot": "x.T @ y for the inner product",
+    "max": "relu(x) for max(0, x)",
+}
 
 
 def _split_product(name: str, known: set[str]) -> str:

@@ -83,6 +83,15 @@ def _written_hint(text: str, pos: int) -> str:
     if text.startswith(".I", pos) and not text[pos + 2 : pos + 3].isalnum():
         name = (re.search(r"\w+$", text[:pos]) or [""])[0] or "M"
         return f"\nWrite inv({name}) for the inverse {name}⁻¹ (SymPy's {name}.I)."
+    before = (re.search(r"\w+$", text[:pos]) or [""])[0]
+    if before in ("np", "numpy") and text.startswith(".", pos):
+        return f"\nWrite the functions without {before}.: tr(X), inv(X), exp(x), sum(x)."
+    method = re.match(r"\.(dot|transpose|trace|sum|inv)\b", text[pos:])
+    if method is not None:  # NumPy's methods: x.dot(y), X.transpose()
+        return (
+            f"\nThe syntax has NumPy's operators, not its methods ({method[0]}): write "
+            "x.T @ y for x.dot(y), X.T for X.transpose(), tr(X), sum(X), inv(X)."
+        )
     if text.startswith("|", pos):
         return (
             "\nWrite det(X) for the determinant |X|, logdet(X) for log |X|, abs(x) for "
