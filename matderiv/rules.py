@@ -235,6 +235,8 @@ def d_matrix_power(node: Any) -> tuple[Term, ...]:
     shape = shape_of(base)
     if is_scalar_shape(shape):
         return (Term(base, Sandwich(shape, coeff=k * AsScalar(base) ** (k - 1))),)
+    if k.is_Float and float(k).is_integer():  # S**2.0, as NumPy code writes S²
+        k = sp.Integer(int(k))
     if not k.is_Integer:
         what = "a symbolic exponent" if k.free_symbols else "a non-integer exponent"
         hint = (

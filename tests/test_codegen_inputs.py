@@ -152,3 +152,19 @@ def test_a_list_for_an_input_only_its_shape_is_read_from() -> None:
     fn = lambdify(jacobian(z, z))
     assert np.array_equal(fn(z=[1.0, 2.0, 3.0]), np.eye(3))
     assert np.array_equal(fn(k=2), np.eye(2))
+
+
+def test_a_float_integer_matrix_power_is_the_matrix_power() -> None:
+    """S**2.0 (as NumPy code writes a square) had no rule ("non-integer exponent"), and
+    the generated code computed it entrywise: S∘S, a wrong number."""
+    from matderiv import gradient
+    from matderiv.testing import check_derivation
+
+    k = sp.Symbol("k", integer=True, positive=True)
+    S = sp.MatrixSymbol("S", k, k)
+    A = np.arange(9.0).reshape(3, 3)
+    assert np.allclose(lambdify(sp.MatPow(S, 2.0))(S=A), A @ A)
+    assert np.allclose(evaluate(sp.MatPow(S, 2.0), {S: A}), A @ A)
+    d = gradient(sp.Trace(sp.MatPow(S, 3.0)), S)
+    for dims in ({k: 2}, {k: 4}):
+        check_derivation(d, dims)

@@ -281,3 +281,15 @@ def test_a_value_for_a_symbol_the_program_defines_is_refused(key) -> None:
         evaluate(d, given)
     delta = values[c] * (1 - np.tanh(values[W] @ values[u]) ** 2)  # the gradient without h
     assert np.allclose(evaluate(d, values), delta @ values[u].T)
+
+
+def test_an_entrywise_body_with_a_scalar_symbol_evaluates() -> None:
+    """x.applyfunc(t ↦ tanh(s t)) is derived (by x), and lambdify computed it, but
+    evaluate failed with NumPy's TypeError (s left symbolic in the body)."""
+    k = sp.Symbol("k", integer=True, positive=True)
+    x, s, t = sp.MatrixSymbol("x", k, 1), sp.Symbol("s"), sp.Symbol("t")
+    d = gradient(sp.OneMatrix(1, k) * x.applyfunc(sp.Lambda(t, sp.tanh(s * t))), x)
+    values = {x: np.full((3, 1), 0.3), s: 2.0}
+    expected = np.full((3, 1), 2 * (1 - np.tanh(0.6) ** 2))
+    assert np.allclose(evaluate(d, values), expected)
+    assert np.allclose(lambdify(d)(x=values[x], s=2.0), expected)

@@ -161,7 +161,7 @@ class Emitter:
 
     def _MatPow(self, node: Any) -> str:
         base, exp = node.args
-        if exp.is_Integer:
+        if exp.is_Integer or (exp.is_Float and float(exp).is_integer()):  # S**2.0 too
             return f"numpy.linalg.matrix_power({self.code(base)}, {int(exp)})"
         return f"{self.paren(base)} ** {self.scalar_code(exp)}"
 
