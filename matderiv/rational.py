@@ -40,7 +40,8 @@ def cancel_entrywise(expr: Any) -> tuple[Any, list[tuple[Any, Any]]]:
         if node in seen or not isinstance(node, sp.Basic) or isinstance(node, sp.Lambda):
             continue
         seen.add(node)
-        if _is_region_root(node) or _is_scalar_sum(node) or _is_nested_quotient(node):
+        scalar_quotient = _is_nested_quotient(node) or _is_exp_quotient(node)
+        if _is_region_root(node) or _is_scalar_sum(node) or scalar_quotient:
             new = _cancel(node) if is_matrix(node) else _cancel_scalar(node)
             if new is not None:
                 replacements[node] = new
@@ -81,6 +82,31 @@ def _is_nested_quotient(node: Any) -> bool:
     )
 
 
+def _is_exp_quotient(node: Any) -> bool:
+    """A scalar product dividing by a sum with an exp: the per-sample logistic loss's
+    gradient weight e·((1 - y)(1/e + 1) - (e + 1) y)/(e + 1)², which is σ(u) - y."""
+    if not isinstance(node, sp.Mul) or is_matrix(node) or not node.has(sp.exp):
+        return False
+    return any(
+        isinstance(f, sp.Pow)
+        and f.exp.is_negative
+        and isinstance(f.base, sp.Add)
+        and f.base.has(sp.exp)
+        for f in node.args
+    )
+
+
+def _split(scalar: Any, generators: dict[Any, Any]) -> Any:
+    """``scalar``, a quotient in the exp generators, as a sum over the monomials in its
+    other symbols, each over the denominator: (g - y(g + 1))/(g + 1) is g/(g + 1) - y."""
+    numerator, denominator = sp.fraction(sp.cancel(scalar))
+    others = sorted(scalar.free_symbols - set(generators), key=str)
+    if not others:
+        return scalar
+    parts = sp.collect(sp.expand(numerator), others, evaluate=False)
+    return sp.Add(*(m * sp.factor(c / denominator) for m, c in parts.items()))
+
+
 def _cancel_scalar(total: Any) -> Any:
     """A scalar sum with a quotient, factored, or None when that is no shorter: the
     logistic Hessian's weight for one sample, e/(1 + e) - e²/(1 + e)² with e = exp(-u),
@@ -101,13 +127,25 @@ def _cancel_scalar(total: Any) -> Any:
     if ops > MAX_NODES:
         return None
     powers, generators = _exp_generators(scalar)
-    factored = _leading_ones(sp.factor(scalar.xreplace(powers))).xreplace(generators)
-    if isinstance(total, sp.Mul):  # a nested quotient: joined when that is shorter
+    in_g = scalar.xreplace(powers)
+    factored = _leading_ones(sp.factor(in_g)).xreplace(generators)
+    if isinstance(total, sp.Mul) and not total.has(sp.exp):  # a nested quotient, joined
         if sp.count_ops(factored) >= ops:
             return None
-    elif sp.count_ops(factored) >= ops or not _sigmoid_factors(factored):
+        return factored.xreplace({v: k for k, v in atoms.items()})
+    forms = [factored]
+    if isinstance(total, sp.Mul):  # σ(u) - y, not (g - y(g + 1))/(g + 1)
+        if generators:
+            forms.append(_split(in_g, generators).xreplace(generators))
+        else:  # each exp a symbol: -e/(1 + e) factored by SymPy is -1/(exp(u) + 1)
+            held = {e: sp.Dummy("e") for e in scalar.atoms(sp.exp)}
+            kept = sp.factor(scalar.xreplace(held)).xreplace({v: k for k, v in held.items()})
+            forms = [_leading_ones(kept)]
+    readable = [f for f in forms if all(map(_sigmoid_factors, sp.Add.make_args(f)))]
+    best = min(readable, key=sp.count_ops, default=None)
+    if best is None or sp.count_ops(best) >= ops:
         return None
-    return factored.xreplace({v: k for k, v in atoms.items()})
+    return best.xreplace({v: k for k, v in atoms.items()})
 
 
 def _sigmoid_factors(product: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -252,3 +253,27 @@ def test_a_quotient_inside_a_quotient_is_joined() -> None:
     assert fmt(d.result) == "(ν + p)/(ν + (x - μ)ᵀ Σ⁻¹ (x - μ)) Σ⁻¹ (x - μ)"
     for dims in ({p: 2}, {p: 4}):
         check_derivation(d, dims)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("-y*log(sigmoid(w.T@x)) - (1-y)*log(1-sigmoid(w.T@x))", "(σ(wᵀ x) - y) x"),
+        ("-log(sigmoid(y * w.T @ x))", "-σ(-wᵀ x·y)·y x"),
+    ],
+    ids=["cross-entropy", "±1 labels"],
+)
+def test_per_sample_logistic_gradients_read_as_textbooks_write_them(text, expected) -> None:
+    """They printed v₃·((1 - y)·(exp(wᵀx) + 1) - (v₃ + 1)·y)/(v₃ + 1)² x with v₃ =
+    exp(-wᵀx): a quotient in exp(u) and exp(-u), which is σ(u) - y split by y."""
+    from matderiv import gradient
+    from matderiv.parse.declarations import parse_shapes
+    from matderiv.parse.expr import parse_expression
+    from matderiv.render.unicode import fmt
+    from matderiv.testing import check_derivation
+
+    S = parse_shapes("w: n, x: n, y: scalar")
+    d = gradient(parse_expression(text, S), S["w"])
+    assert fmt(d.result) == expected
+    for k in (2, 5):
+        check_derivation(d, {sp.Symbol("n", integer=True, positive=True): k})
