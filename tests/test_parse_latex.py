@@ -724,3 +724,17 @@ def test_an_entrywise_power_by_a_scalar_reads_back() -> None:
         np.testing.assert_allclose(evaluate(read(text, table), values), want, rtol=1e-12)
     back = parse_expression(to_syntax(result), table)
     np.testing.assert_allclose(evaluate(back, values), want, rtol=1e-12)
+
+
+def test_lecture_note_spellings() -> None:
+    """W^{(2)} (a layer's weights) was "did you mean W2?" with no way to say yes;
+    \\sigma'(z) and \\max(0, z) had no hint."""
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("W2: n x n, W_3: n x n, z: n")
+    assert parse_latex(r"W^{(2)} z", S) == S["W2"] * S["z"]
+    assert parse_latex(r"W^{(3)} z", S) == S["W_3"] * S["z"]
+    with pytest.raises(ParseError, match=r"for σ′\(z\) write its value"):
+        parse_latex(r"\sigma'(z)", S)
+    with pytest.raises(ParseError, match=r"operatorname\{relu\}"):
+        parse_latex(r"\max(0, z)", S)

@@ -98,7 +98,10 @@ _HINTS = {
     "partial": "derivative notation is not parsed: give the formula (the right-hand side)",
     "nabla": "derivative notation is not parsed: give the formula (the right-hand side)",
     "begin": "block matrices and environments are not supported",
-    "sum": "sums over indices are not supported; write the matrix form",
+    "sum": "sums over indices are not supported; write the matrix form (\\mathbf{1}^\\top x "
+    "for the sum of x's entries)",
+    "max": r"for max(0, x) entry by entry write \operatorname{relu}(x)",
+    "cdot": r"write the inner product as x^\top y (\cdot is not read)",
     "|": r"|x| is the absolute value of a scalar or the determinant of a matrix; "
     r"a norm is \|x\| or \lVert x \rVert",
 }

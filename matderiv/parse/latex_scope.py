@@ -88,6 +88,9 @@ class Scope:
         keys = [b + s + "".join(decorations), b + "".join(decorations) + s]
         if s[1:].isdigit():  # W_{1} is W1 (SymPy prints W1 so) unless W_1 is known
             keys.append(b + s[1:] + "".join(decorations))
+        layer = re.fullmatch(r"\^\((\w+)\)", "".join(decorations))
+        if layer is not None and not s:  # W^{(2)}, a layer's, is W2 or W_2 if declared so
+            keys += [b + layer[1], f"{b}_{layer[1]}"]
         for table in (self.symbols, self.dims):
             for key in keys:
                 if key in table:
@@ -103,7 +106,12 @@ class Scope:
                 with contextlib.suppress(LocatedError):
                     first = (sub[0][0], sub[1])
                     return self.lookup(base, first, [], pos) + self._run(sub[0][1:], pos)
-        hint = r" (\sigma is the sigmoid only before '(')" if b == "sigma" else ""
+        hint = (
+            r" (\sigma is the sigmoid only before '('; for σ′(z) write its value, "
+            r"\sigma(z) \circ (1 - \sigma(z)))"
+            if b == "sigma"
+            else ""
+        )
         raise LocatedError(unknown_name("symbol", keys[0], self.symbols) + hint, pos)
 
     def _run(self, letters: str, pos: int) -> list[Any]:
