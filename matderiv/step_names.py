@@ -93,9 +93,11 @@ def symbol_names(nodes: Iterable[Any]) -> set[str]:
 
 
 def root_name(root: Any, taken: set[str]) -> str:
-    """f for a scalar expression, Y for a matrix, unless a symbol is called that."""
+    """f for a scalar expression, Y for a matrix, unless a symbol is called that (or y)."""
     first = ("f", "F", "φ") if is_scalar_shape(shape_of(root)) else ("Y", "Z", "Ψ")
     candidates = itertools.chain(first, (f"{first[0]}_{k}" for k in itertools.count(1)))
+    if first[0] == "Y":  # not Y beside an input y ("rows index y, columns index Y")
+        taken = taken | {t.upper() for t in taken if t in ("y", "z")}
     return next(c for c in candidates if c not in taken)
 
 

@@ -142,7 +142,7 @@ def test_an_expression_without_the_variable_is_labelled_by_name_not_by_sympy() -
     n, m = sp.symbols("n m", integer=True, positive=True)
     A, x, y = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("y", m, 1)
     assert derive(x.T * A * x, y).steps[-1].lhs == "∂f/∂y"
-    assert derive(A * x, y).steps[-1].lhs == "∂Y/∂y"
+    assert derive(A * x, y).steps[-1].lhs == "∂Z/∂y"  # Z, not Y beside the input y
     f = sp.MatrixSymbol("f", 1, 1)
     assert derive(x.T * A * x + f, y).steps[-1].lhs == "∂F/∂y"
 
@@ -346,3 +346,11 @@ def test_rules_named_after_people_are_capitalised() -> None:
     a, x = sp.MatrixSymbol("a", n, 1), sp.MatrixSymbol("x", n, 1)
     rules = {s.rule for s in gradient(a.T * sp.HadamardProduct(x, x), x).steps}
     assert {"Hadamard power", "Hadamard numbers"} <= rules, rules
+
+
+def test_a_matrix_output_is_not_called_y_beside_an_input_y() -> None:
+    """∂β̂/∂y was described "rows index y, columns index Y": Y read as y."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    X, y = sp.MatrixSymbol("X", n, n), sp.MatrixSymbol("y", n, 1)
+    d = derive(X.I * y, y)
+    assert d.steps[-1].lhs == "∂Z/∂y" and "Y" not in d.description
