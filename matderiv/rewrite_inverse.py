@@ -42,3 +42,25 @@ def inverse_cancel(left: Any, right: Any) -> Any:
     if factors is not None and factors[0] == right and _square(right):
         return (inverse_of(*factors[1:]),)
     return None
+
+
+def product_times_inverse(expr: Any) -> Any:
+    """F₁…Fₖ (F₁…Fₖ)⁻¹ → I,  (F₁…Fₖ)⁻¹ F₁…Fₖ → I  (the factors of an inverted product
+    beside it, in a longer product: Aᵀ A (Aᵀ A)⁻¹ with A not square)
+    terminates: removes the inverse and its k factors."""
+    if not isinstance(expr, sp.MatMul):
+        return None
+    coeff, mats = expr.as_coeff_matrices()
+    for i, m in enumerate(mats):
+        factors = _product_inverted(m)
+        if factors is None:
+            continue
+        k = len(factors)
+        if i >= k and tuple(mats[i - k : i]) == factors:
+            rest = [*mats[: i - k], *mats[i + 1 :]]
+        elif tuple(mats[i + 1 : i + 1 + k]) == factors:
+            rest = [*mats[:i], *mats[i + 1 + k :]]
+        else:
+            continue
+        return matmul(coeff, *(rest or [sp.Identity(shape_of(m)[0])]))
+    return None

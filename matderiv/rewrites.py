@@ -39,7 +39,7 @@ from .rewrite_diag import (
     trace_of_transpose,
 )
 from .rewrite_exp import log_of_exp, sigmoid_complement, sigmoid_of_exp, softmax_of_exp
-from .rewrite_inverse import inverse_cancel
+from .rewrite_inverse import inverse_cancel, product_times_inverse
 from .rewrite_kron import (
     commutation_inverse,
     commutation_through_kron,
@@ -120,6 +120,7 @@ __all__ = [
     "negative_sum_factor",
     "ones_through_constants",
     "power_of_power",
+    "product_times_inverse",
     "reshape_of_vec",
     "scalar_in_product",
     "scalar_normal_form",
@@ -165,6 +166,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     diag_of_ones,
     diag_power,
     diag_selection,
+    product_times_inverse,
     diagonal_of_diag,
     diagonal_of_outer,
     diagonal_of_product,

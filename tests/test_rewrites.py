@@ -60,6 +60,7 @@ from matderiv.rewrites import (
     negative_sum_factor,
     ones_through_constants,
     power_of_power,
+    product_times_inverse,
     reshape_of_vec,
     scalar_in_product,
     scalar_normal_form,
@@ -189,6 +190,9 @@ FIRES = [
     (vec_hadamard, (sp.HadamardPower(Vec(A), 3),), Vec(sp.HadamardPower(A, 3))),
     (vec_sum, (sp.MatAdd(Vec(A), sp.MatMul(-2, Vec(G))),), Vec(matadd(A, sp.MatMul(-2, G)))),
     (diag_power, (sp.MatPow(DiagVector(v), 3),), DiagVector(sp.HadamardPower(v, 3))),
+    # an inverted product beside its factors, in a longer product: Aᵀ A (Aᵀ A)⁻¹ = I
+    (product_times_inverse, (sp.MatMul(R.T, R, sp.Inverse(R.T * R)),), sp.Identity(n)),
+    (product_times_inverse, (sp.MatMul(2, sp.Inverse(R.T * R), R.T, R, E),), 2 * E),
     # E = diag(vec(I)) (𝟏 ⊗ I), the Jacobian of diag(w): Eᵀ (A ⊗ B) E = A∘B ...
     (diag_selection, (sp.MatMul(-1, *_E_T, sp.KroneckerProduct(S, Q), *_E),), -_hp(S, Q)),
     # ... (r ⊗ M) E = M diag(rᵀ) for a row r, on either side of ⊗ ...
@@ -579,6 +583,9 @@ DECLINES = [
     (vec_sum, (sp.MatAdd(Vec(A), Vec(G.T)),)),  # vec(A) + vec(Gᵀ) is not vec(A + Gᵀ)
     (vec_sum, (sp.MatAdd(Vec(A), sp.MatMul(2, Vec(G)), sp.MatMul(a, r)),)),  # a term without vec
     (diag_power, (sp.MatPow(S, 2),)),  # not a diag
+    # the factors apart from the inverse, or another order
+    (product_times_inverse, (sp.MatMul(R.T, R, S, sp.Inverse(R.T * R)),)),
+    (product_times_inverse, (sp.MatMul(R.T, R, sp.Inverse(S * S)),)),
     # (R ⊗ R) E: the Khatri-Rao product of two full matrices has no plain form
     (diag_selection, (sp.MatMul(sp.KroneckerProduct(R, R), *_E),)),
     # Eᵀ (A ⊗ B) with no E after it, A and B not columns
