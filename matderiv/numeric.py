@@ -355,7 +355,8 @@ def evaluate(
     if not definitions:
         return _evaluate(expr, normalise_values(values, _named(expr, problem)), problem)
     refuse_defined(values, definitions)
-    program = sp.Tuple(expr, *definitions.keys(), *definitions.values())
+    definitions = _needed(expr, definitions)  # as the generated code: a definition the
+    program = sp.Tuple(expr, *definitions.keys(), *definitions.values())  # result needs
     values = normalise_values(values, _named(program, problem))  # once, not per step
     checked = problem  # the problem's inputs bound and checked once, not per step:
     sizes: dict[Any, int] = {}  # (quadratic in the steps); the sizes they bind are
@@ -364,6 +365,19 @@ def evaluate(
         values.update(sizes)
         checked = set()
     return _evaluate(expr, values, problem)
+
+
+def _needed(expr: Any, definitions: dict[Any, Any]) -> dict[Any, Any]:
+    """The definitions ``expr`` uses, directly or through others, in program order:
+    one it does not use needs no values for its inputs."""
+    needed: set[Any] = set()
+    stack = [s for s in free_symbols(expr) if s in definitions]
+    while stack:
+        symbol = stack.pop()
+        if symbol not in needed:
+            needed.add(symbol)
+            stack.extend(s for s in free_symbols(definitions[symbol]) if s in definitions)
+    return {s: v for s, v in definitions.items() if s in needed}
 
 
 def _named(expr: Any, problem: set[Any]) -> set[Any]:

@@ -139,3 +139,18 @@ def test_a_pole_is_inf_or_nan_as_numpy_gives_it_not_a_zero_division_error() -> N
         assert np.isnan(evaluate(d, {x: np.zeros((3, 1))})).all()
         assert np.isnan(lambdify(d)(x=np.zeros((3, 1)))).all()
         assert evaluate(1 / sp.Trace(X), {X: np.zeros((2, 2))}) == np.inf
+
+
+def test_a_definition_the_result_does_not_use_needs_no_values() -> None:
+    """evaluate ran every where= definition ("no values for B, b" for u := B b, which
+    the gradient does not use); the generated code runs only the needed ones."""
+    from matderiv import gradient, lambdify
+
+    k = sp.Symbol("k", integer=True, positive=True)
+    x, a, b, c, h, u = (sp.MatrixSymbol(s, k, 1) for s in "xabchu")
+    B = sp.MatrixSymbol("B", k, k)
+    d = gradient(c.T * h, x, where={h: (x + a).applyfunc(sp.tanh), u: B * b})
+    values = {x: np.full((3, 1), 0.5), a: np.zeros((3, 1)), c: np.ones((3, 1))}
+    expected = np.full((3, 1), 1 - np.tanh(0.5) ** 2)
+    assert np.allclose(evaluate(d, values), expected)
+    assert np.allclose(lambdify(d)(x=values[x], a=values[a], c=values[c]), expected)
