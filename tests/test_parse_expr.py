@@ -60,8 +60,9 @@ def test_a_shape_written_without_spaces_around_x_is_pointed_out() -> None:
 def test_a_scalar_is_declared_as_scalar() -> None:
     """'lam: scalar' declared a column of a dimension named scalar (a p x scalar
     Jacobian for ridge's gradient, no warning)."""
-    declared = parse_shapes("lam: scalar, s: Number, x: n")
+    declared = parse_shapes("lam: scalar, s: Number, x: n, t: ()")
     assert declared["lam"].shape == (1, 1) and declared["s"].shape == (1, 1)
+    assert declared["t"].shape == (1, 1)  # NumPy's shape of a scalar
     with pytest.raises(ParseError, match="give its size, 'x: n' for a column"):
         parse_shapes("x: vector")
     S = parse_shapes("y: n, X: n x p, b: p, lam: scalar")

@@ -88,7 +88,7 @@ def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
         if name in symbols:
             raise ParseError(f"{name} is declared twice")
         word = dims.strip().lower()
-        if word in _SCALAR_WORDS:  # lam: scalar
+        if word in _SCALAR_WORDS or word in ("()", "[]"):  # lam: scalar, NumPy's ()
             symbols[name] = sp.MatrixSymbol(name, 1, 1)
             continue
         if word in _SHAPE_WORDS:
