@@ -271,3 +271,18 @@ def test_a_long_headline_that_reads_without_the_steps_is_preferred() -> None:
     text = title(hessian(f, w))
     assert not GENERATED.search(text) and text.count("σ(") == 8, text
     assert verify(text.rsplit("   ", 1)[0], f, w, order=2)
+
+
+def test_the_function_value_a_headline_keeps_is_said() -> None:
+    """2·f x for exp(xᵀx) did not say what f is (the function's value, named only in
+    the steps): the headline gives it after the formula, in LaTeX too, and reads back."""
+    from matderiv import verify
+
+    x = sp.MatrixSymbol("x", n, 1)
+    f = sp.exp((x.T * x)[0, 0])
+    d = gradient(f, x)
+    head = title(d)
+    assert head.startswith("∂f/∂x = 2·f x, with f = exp(xᵀ x)"), head
+    assert r"\text{with } f = e^{x^{T} x}" in d.to_latex()
+    assert verify(head.split(" = ", 1)[1].rsplit("   (", 1)[0], f, x, "denominator")
+    assert title(gradient((x.T * x)[0, 0], x)).endswith("= 2 x   (n × 1)")  # no f: no "with"

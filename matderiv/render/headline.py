@@ -52,6 +52,26 @@ def headline(d: Any) -> Any:
 
 
 def written_result(d: Any) -> Headline:
+    """``_written_result``, and the value of a scalar f it keeps by name said after it:
+    ``2·f x, with f = exp(xᵀ x)`` (f, the function's value, was not said anywhere)."""
+    found = _written_result(d)
+    defines = [s for s in d.steps if s.kind == "define"]
+    root = defines[-1] if defines else None
+    if root is None or not is_scalar_shape(root.shape) or not isinstance(found.expr, sp.Basic):
+        return found
+    symbol = next((a for a in found.expr.atoms(sp.Symbol) if str(a) == root.lhs), None)
+    kept = {*d.names, *map(str, d.where), *map(str, d.definitions)}
+    if symbol is None or root.lhs in kept or any(s == symbol for s, _ in found.where):
+        return found
+    defs = {s.lhs: s.expr for s in defines if _written_out(s) and s.lhs not in kept}
+    dims = {str(x) for m in found.expr.atoms(sp.MatrixSymbol) for x in m.free_symbols}
+    value = _written(root.expr, defs, dims)
+    if value is None or len(fmt(value)) > _GIVEN_CHARS:
+        return found
+    return Headline(found.expr, (*found.where, (symbol, value)))
+
+
+def _written_result(d: Any) -> Headline:
     """The result step's expression with the intermediates matderiv named (v_k)
     written out, so that the headline reads without the table; a long subexpression
     written out several times keeps its name, given after the formula.  Past

@@ -202,6 +202,8 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
         named = _named(written)
         lines.extend(_broken("&= ", written.expr, ""))
         lines.extend([rf"& \quad \text{{with }} {named}"] if named else [])
+    elif written.where:  # the result as it is, with what its f is: 2 f x, with f = ...
+        lines.append(rf"& \quad \text{{with }} {_named(written)}")
     lines.append(rf"& {_note(d)}")
     if index:
         lines.append(r"& \textbf{Index notation}")
