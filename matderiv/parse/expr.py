@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
-from lark import Token, Transformer_NonRecursive, Tree
+from lark import Token, Transformer_NonRecursive
 from lark.exceptions import UnexpectedInput, VisitError
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
@@ -39,7 +39,15 @@ from .expr_grammar import (
     PARSER,
     STRUCTURAL,
 )
-from .expr_messages import caret, star_hint, suggest, syntax_error, unknown_name_advice
+from .expr_messages import (
+    OTHER_NAMES,
+    caret,
+    split_product,
+    star_hint,
+    suggest,
+    syntax_error,
+    unknown_name_advice,
+)
 from .expr_ops import (
     apply_entrywise,
     check_power,
@@ -50,7 +58,7 @@ from .expr_ops import (
     sum_of,
     times,
 )
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_LENGTH, MAX_MATRIX_POWER
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_MATRIX_POWER, check_text, tree_depth
 
 
 @dataclass
@@ -60,27 +68,6 @@ class Program:
     expr: Any
     names: dict[str, Any] = field(default_factory=dict)
     definitions: dict[Any, Any] = field(default_factory=dict)  # as_program=True: where=
-
-
-def _check_bounds(text: str) -> None:
-    if len(text) > MAX_LENGTH:
-        raise ParseError(f"expression too long ({len(text)} characters; at most {MAX_LENGTH})")
-    depth = 0
-    for pos, char in enumerate(text):
-        depth += (char == "(") - (char == ")")
-        if depth > MAX_DEPTH:
-            raise ParseError(f"nesting deeper than {MAX_DEPTH} levels:\n{caret(text, pos)}")
-
-
-def _tree_depth(tree: Tree) -> int:
-    deepest, stack = 0, [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if depth > MAX_DEPTH * 2:
-            break
-        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
-    return deepest
 
 
 #: X^T (also X**T) reads as the transpose: T cannot be an exponent; not ^-T (X⁻ᵀ in
@@ -141,7 +128,7 @@ class _Build(Transformer_NonRecursive):
             )
         # a symbol's name, not a dimension's (lam is no typo of m)
         known = [*self.symbols, *self.names]
-        hint = _split_product(str(token), set(known)) or suggest(str(token), known)
+        hint = split_product(str(token), set(known)) or suggest(str(token), known)
         before = self.text[: token.start_pos]
         if re.search(rf"\b(?:{'|'.join(DIMENSION_ARGUMENTS)})\([^()]*$", before):
             sizes = ", ".join(map(str, self.dims)) or "none yet"
@@ -296,7 +283,7 @@ class _Build(Transformer_NonRecursive):
                 f"is 0 elsewhere, so matderiv does not take it:\n"
                 f"{caret(self.text, token.start_pos)}"
             )
-        meant = _OTHER_NAMES.get(name)
+        meant = OTHER_NAMES.get(name)
         advice = f" Write {meant}." if meant else suggest(name, FUNCTIONS, cutoff=0.7)
         raise ParseError(
             f"unknown function {name!r}:\n{caret(self.text, token.start_pos)}\n"
@@ -374,13 +361,13 @@ def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = Fals
     """
     if not isinstance(text, str):
         raise ParseError(f"expected a string, got {type(text).__name__}")
-    _check_bounds(text)
+    check_text(text)
     text = text.translate(_PASTED)
     try:
         tree = PARSER.parse(text)
     except UnexpectedInput as exc:
         raise syntax_error(text, exc) from None
-    if _tree_depth(tree) > MAX_DEPTH * 2:
+    if tree_depth(tree) > MAX_DEPTH * 2:
         raise ParseError(f"expression nested deeper than {MAX_DEPTH * 2} operations")
     builder = _Build(text, symbols, as_program)
     try:
@@ -406,28 +393,3 @@ _PASTED = str.maketrans({"−": "-", "’": "'", "‘": "'", "′": "'"})
 def parse_expression(text: str, symbols: Mapping[str, Any]) -> Any:
     """The SymPy expression of ``text`` (definitions before ``;`` are substituted)."""
     return parse_program(text, symbols).expr
-
-
-#: functions other tools name otherwise: what this syntax calls them
-_OTHER_NAMES = {
-    "ln": "log(x) for the natural logarithm",
-    "inverse": "inv(X) for the inverse",
-    "transpose": "X.T for the transpose",
-    "det_log": "logdet(X)",
-    "logsigmoid": "log(sigmoid(x))",
-    "expit": "sigmoid(x)",
-    "dot": "x.T @ y for the inner product",
-    "max": "relu(x) for max(0, x)",
-}
-
-
-def _split_product(name: str, known: set[str]) -> str:
-    """Xw for X and w declared: a product written as one word, as in math."""
-    for k in range(1, len(name)):
-        left, right = name[:k], name[k:]
-        if left in known and right in known:
-            return (
-                f" Did you mean {left} @ {right}? A name is one word here: write a product "
-                "with @ (* for a scalar or entrywise)."
-            )
-    return ""

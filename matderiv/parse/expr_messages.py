@@ -189,3 +189,28 @@ def _operand(expr: Any) -> str:
 
     text = to_syntax(expr)
     return text if re.fullmatch(r"[\w.]+", text) else f"({text})"
+
+
+#: functions other tools name otherwise: what this syntax calls them
+OTHER_NAMES = {
+    "ln": "log(x) for the natural logarithm",
+    "inverse": "inv(X) for the inverse",
+    "transpose": "X.T for the transpose",
+    "det_log": "logdet(X)",
+    "logsigmoid": "log(sigmoid(x))",
+    "expit": "sigmoid(x)",
+    "dot": "x.T @ y for the inner product",
+    "max": "relu(x) for max(0, x)",
+}
+
+
+def split_product(name: str, known: set[str]) -> str:
+    """Xw for X and w declared: a product written as one word, as in math."""
+    for k in range(1, len(name)):
+        left, right = name[:k], name[k:]
+        if left in known and right in known:
+            return (
+                f" Did you mean {left} @ {right}? A name is one word here: write a product "
+                "with @ (* for a scalar or entrywise)."
+            )
+    return ""
