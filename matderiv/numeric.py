@@ -38,7 +38,7 @@ from .numeric_inputs import (
     refuse_defined,
 )
 from .numeric_walk import Env, evaluates, run
-from .program import check_where
+from .program import check_where, needed_definitions
 from .render.unicode import fmt
 from .shapes import dimension_symbols, free_symbols
 from .symmetry import check_values as check_symmetric_values
@@ -355,8 +355,9 @@ def evaluate(
     if not definitions:
         return _evaluate(expr, normalise_values(values, _named(expr, problem)), problem)
     refuse_defined(values, definitions)
-    definitions = _needed(expr, definitions)  # as the generated code: a definition the
-    program = sp.Tuple(expr, *definitions.keys(), *definitions.values())  # result needs
+    needed = needed_definitions([expr], definitions)  # as the generated code runs them
+    definitions = {s: definitions[s] for s in needed}
+    program = sp.Tuple(expr, *definitions.keys(), *definitions.values())
     values = normalise_values(values, _named(program, problem))  # once, not per step
     checked = problem  # the problem's inputs bound and checked once, not per step:
     sizes: dict[Any, int] = {}  # (quadratic in the steps); the sizes they bind are
@@ -365,19 +366,6 @@ def evaluate(
         values.update(sizes)
         checked = set()
     return _evaluate(expr, values, problem)
-
-
-def _needed(expr: Any, definitions: dict[Any, Any]) -> dict[Any, Any]:
-    """The definitions ``expr`` uses, directly or through others, in program order:
-    one it does not use needs no values for its inputs."""
-    needed: set[Any] = set()
-    stack = [s for s in free_symbols(expr) if s in definitions]
-    while stack:
-        symbol = stack.pop()
-        if symbol not in needed:
-            needed.add(symbol)
-            stack.extend(s for s in free_symbols(definitions[symbol]) if s in definitions)
-    return {s: v for s, v in definitions.items() if s in needed}
 
 
 def _named(expr: Any, problem: set[Any]) -> set[Any]:

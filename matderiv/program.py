@@ -21,7 +21,7 @@ import sympy as sp
 from .errors import MatDerivError, ShapeMismatch, sympified
 from .graph import is_leaf
 from .scalarize import scalarize
-from .shapes import check_shapes, fmt_shape, is_matrix, shape_of, shapes_equal
+from .shapes import check_shapes, fmt_shape, free_symbols, is_matrix, shape_of, shapes_equal
 from .substitute import substitute, unchecked
 
 Definitions = dict[Any, Any]
@@ -184,3 +184,17 @@ class Program:
     @property
     def definitions(self) -> Definitions:
         return {**self.user, **self.generated}
+
+
+def needed_definitions(outputs: list[Any], definitions: Mapping[Any, Any]) -> list[Any]:
+    """The defined symbols the outputs use, directly or through other definitions, in
+    program order (``evaluate`` and the generated code run only these)."""
+    needed: set[Any] = set()
+    stack = [s for e in outputs for s in free_symbols(e) if s in definitions]
+    while stack:
+        symbol = stack.pop()
+        if symbol in needed:
+            continue
+        needed.add(symbol)
+        stack.extend(s for s in free_symbols(definitions[symbol]) if s in definitions)
+    return [s for s in definitions if s in needed]

@@ -23,7 +23,7 @@ import sympy as sp
 from ..errors import InputShapeError, MatDerivError, sympified
 from ..limits import allows_deep
 from ..numeric_inputs import problem_symbols
-from ..program import check_where
+from ..program import check_where, needed_definitions
 from ..render.unicode import fmt
 from ..scalarize import scalarize
 from ..shapes import dimension_symbols, free_symbols, is_matrix
@@ -79,19 +79,6 @@ def _targets(target: Any) -> tuple[list[Any], dict[Any, Any]]:
     return outputs, definitions
 
 
-def _needed(outputs: list[Any], definitions: Mapping[Any, Any]) -> list[Any]:
-    """The defined symbols the outputs use, directly or through other definitions."""
-    needed: set[Any] = set()
-    stack = [s for e in outputs for s in free_symbols(e) if s in definitions]
-    while stack:
-        symbol = stack.pop()
-        if symbol in needed:
-            continue
-        needed.add(symbol)
-        stack.extend(s for s in free_symbols(definitions[symbol]) if s in definitions)
-    return [s for s in definitions if s in needed]
-
-
 BACKENDS = ("numpy", "numba")
 
 
@@ -123,7 +110,7 @@ def _numpy_code(target: Any, where: Mapping[Any, Any] | None, name: str) -> str:
     outputs, definitions = _targets(target)
     if where:
         definitions = {**check_where(where, None), **definitions}
-    needed = _needed(outputs, definitions)
+    needed = needed_definitions(outputs, definitions)
     exprs = normalise([scalarize(e) for e in [*outputs, *(definitions[s] for s in needed)]])
     outputs, program = exprs[: len(outputs)], dict(zip(needed, exprs[len(outputs) :], strict=True))
     exprs = [*outputs, *program.values()]

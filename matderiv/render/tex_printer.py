@@ -122,18 +122,17 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         """hbar_1 → \\bar{h}_{1} (not Planck's \\hbar), hdot_1 → \\dot{h}_{1},
         abardot → \\dot{\\bar{a}}."""
         base, sep, sub = name.partition("_")
-        found = accented(base)
-        alternate = _ALTERNATE.fullmatch(base)
-        if found is None and alternate is not None:  # hadj_1 (the user has an hbar_1)
+        found, alternate = accented(base), _ALTERNATE.fullmatch(base)
+        if found is not None:
+            stem, marks = found
+            head = self._print(sp.Symbol(stem))
+            for mark in marks:
+                head = rf"\{mark}{{{head}}}"
+        elif alternate is not None:  # hadj_1 (the user has an hbar_1)
             stem, kind, k = alternate.groups()
             head = rf"{self._print(sp.Symbol(stem))}^{{\mathrm{{{kind}}}{k}}}"
-            return head + (rf"_{{{self._print(sp.Symbol(sub))}}}" if sep else "")
-        if found is None:
+        else:
             return None
-        stem, marks = found
-        head = self._print(sp.Symbol(stem))
-        for mark in marks:
-            head = rf"\{mark}{{{head}}}"
         return head + (rf"_{{{self._print(sp.Symbol(sub))}}}" if sep else "")
 
     def _print_MatrixElement(self, expr: Any) -> str:
