@@ -128,11 +128,18 @@ def _check_matmul(node: Any) -> None:
     for left, right in itertools.pairwise(factors):
         (_, inner_l), (inner_r, _) = shape_of(left), shape_of(right)
         if not dims_equal(inner_l, inner_r):
+            hint = "transpose one factor or swap their order"
+            if str(inner_l) == str(inner_r):  # n and n: two symbols of one name
+                hint = (
+                    f"these are two different symbols named {inner_l}, with different "
+                    f"assumptions ({_assumed(inner_l)} and {_assumed(inner_r)}): make "
+                    "every size from one symbol, e.g. sp.symbols('n', integer=True, "
+                    "positive=True)"
+                )
             raise ShapeMismatch(
                 f"product {fmt(node)}: {fmt(left)} {fmt_shape(shape_of(left))} times {fmt(right)} "
                 f"{fmt_shape(shape_of(right))}; inner dimensions {fmt_dim(inner_l)} and "
-                f"{fmt_dim(inner_r)} do not agree. Hint: transpose one factor or swap "
-                "their order."
+                f"{fmt_dim(inner_r)} do not agree. Hint: {hint}."
             )
 
 
@@ -189,6 +196,12 @@ def check_names_unique(*exprs: Any) -> None:
                     "would be 0 in the other and the results would print alike. Hint: "
                     "give each its own name, or build both from one symbol."
                 )
+
+
+def _assumed(d: Any) -> str:
+    """A size symbol's assumptions in words: "integer, positive" or "none"."""
+    told = getattr(d, "assumptions0", {})
+    return ", ".join(k for k in ("integer", "positive") if told.get(k)) or "none"
 
 
 def _described(symbol: Any) -> str:

@@ -407,3 +407,12 @@ def test_softmax_of_a_matrix_points_to_a_batch_loss_that_works() -> None:
     z, y = rng.standard_normal((4, 3)), np.eye(3)[[0, 2, 1, 2]]
     rows = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(evaluate(d, {Z: z, Y: y}), rows - y, rtol=1e-12)
+
+
+def test_two_sizes_of_one_name_are_said_to_be_two_symbols() -> None:
+    """A (n × n) times x (n × 1) "do not agree" with n from sp.Symbol('n') and
+    sp.Symbol('n', integer=True, positive=True): the message read as nonsense."""
+    k1, k2 = sp.Symbol("k", integer=True, positive=True), sp.Symbol("k")
+    A, x = sp.MatrixSymbol("A", k1, k1), sp.MatrixSymbol("x", k2, 1)
+    with pytest.raises(ShapeMismatch, match="two different symbols named k"):
+        derive(sp.MatMul(A, x), x)
