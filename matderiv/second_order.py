@@ -22,7 +22,7 @@ from .engine import _as_expr, gradient, second_phase_gradient, second_phase_jaco
 from .errors import LayoutError, MatDerivError
 from .layout import scalar_variable
 from .naming import SECOND_ORDER_NOTE
-from .nodes import Vec
+from .nodes import CommutationMatrix, Vec
 from .render.unicode import fmt
 from .shapes import fmt_shape, is_scalar_shape, shape_of, walk
 from .step_names import display_symbol, symbol_names
@@ -35,6 +35,13 @@ def _variable(X: Any) -> Any:
         return X.arg
     if isinstance(X, sp.MatrixSymbol):
         return X
+    if isinstance(X, Vec) and isinstance(X.arg, sp.Transpose):
+        m, n = X.arg.arg.shape
+        raise LayoutError(
+            f"the Hessian is taken by {fmt(X.arg.arg)} (d² f / d vec(X) d vec(X)ᵀ), not by "
+            f"{fmt(X)}: with vec(Xᵀ) = K vec(X), K = {fmt(CommutationMatrix(m, n))}, the "
+            f"Hessian by vec(Xᵀ) is K H Kᵀ for H = hessian(f, {fmt(X.arg.arg)})."
+        )
     raise LayoutError(
         f"second derivatives are taken with respect to a MatrixSymbol X (or vec(X)), "
         f"got {fmt(X) if isinstance(X, sp.Basic) else repr(X)}; "

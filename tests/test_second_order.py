@@ -475,3 +475,15 @@ def test_a_scalar_variables_second_derivative_is_written_squared() -> None:
     assert r"\frac{\partial^{2} f}{\partial s^{2}}" in d.to_latex()
     assert verify(head.rsplit("   ", 1)[0], f, s, order=2)
     check_derivation(d, {n: 3}, definite={A})
+
+
+def test_a_hessian_by_vec_of_the_transpose_says_how_to_get_it() -> None:
+    """hessian(f, vec(X.T)) said only "with respect to X or vec(X)", while verify's
+    diagnosis names "the Hessian with respect to vec(Xᵀ)"."""
+    from matderiv import vec
+    from matderiv.errors import LayoutError
+
+    m, k = sp.symbols("m k", integer=True, positive=True)
+    X = sp.MatrixSymbol("X", m, k)
+    with pytest.raises(LayoutError, match=r"K H Kᵀ for H = hessian\(f, X\)"):
+        hessian(sp.Trace(X.T * X), vec(X.T))
