@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -894,3 +895,13 @@ def test_kronecker_index_notation_compiles(tmp_path: Any) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_sums_beside_a_covariance_sigma_are_written_with_the_summation_sign() -> None:
+    """Σ_kl beside a covariance Σ read as a matrix: the sums are ∑_kl then."""
+    k = sp.Symbol("k", integer=True, positive=True)
+    S, x = sp.MatrixSymbol("Sigma", k, k), sp.MatrixSymbol("x", k, 1)
+    text = gradient((x.T * S.I * x)[0, 0], x).to_index_notation()
+    assert re.search(r"∑_([a-z]) \(Σ⁻¹\)\[i,\1\]·x\[\1\]", text) and "Σ_" not in text, text
+    plain = gradient((x.T * x)[0, 0], x).to_index_notation()
+    assert "∑" not in plain  # no Σ symbol: the sums keep Σ_

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sympy as sp
@@ -101,7 +102,16 @@ def render_index(lines: list[Any]) -> str:
             kind = line.kind
             out.append(f"-- {SECTIONS[kind]}")
         out.append(f"  {fmt_index(line.lhs)} = {fmt_index(line.rhs)}{_through(line)}")
-    return "\n".join(out)
+    text = "\n".join(out)
+    if _has_sigma(lines):  # a covariance Σ: the sums are written ∑_k (n-ary summation)
+        text = re.sub(r"Σ(?=_[a-z])", "∑", text)
+    return text
+
+
+def _has_sigma(lines: list[Any]) -> bool:
+    """Whether a symbol the lines use prints as Σ (Sigma, a covariance)."""
+    exprs = [e for line in lines for e in (line.lhs, line.rhs) if isinstance(e, sp.Basic)]
+    return any(fmt(s) == "Σ" for e in exprs for s in e.atoms(sp.MatrixSymbol, sp.Symbol))
 
 
 def _through(line: Any) -> str:
