@@ -32,8 +32,9 @@ VALUE_RTOL = 1e-8
 def check_symmetric(
     symmetric: Iterable[Any] | None, exprs: Iterable[Any], variable: Any = None
 ) -> tuple[Any, ...]:
-    """``symmetric`` as a tuple of square MatrixSymbols that ``exprs`` use (or the
-    variable), sorted by name; a clear error for anything else."""
+    """``symmetric`` (MatrixSymbols or their names) as a tuple of square MatrixSymbols
+    that ``exprs`` use (or the variable), sorted by name; a clear error for anything
+    else."""
     if symmetric is None:
         return ()
     if isinstance(symmetric, (sp.Basic, str)) or not isinstance(symmetric, Iterable):
@@ -41,8 +42,16 @@ def check_symmetric(
             f"symmetric= takes a list of square MatrixSymbols ([Sigma, S]), got {symmetric!r}"
         )
     used = set().union(*(e.free_symbols for e in exprs if isinstance(e, sp.Basic)))
+    by_name = {s.name: s for s in (*used, variable) if isinstance(s, sp.MatrixSymbol)}
     out = []
     for M in symmetric:
+        if isinstance(M, str):  # symmetric=["Sigma"]: the matrix of that name
+            if M not in by_name:
+                raise MatDerivError(
+                    f"symmetric=: no matrix named {M!r} in the expression (matrices: "
+                    f"{', '.join(sorted(by_name)) or 'none'})"
+                )
+            M = by_name[M]
         if not isinstance(M, sp.MatrixSymbol) or not dims_equal(*M.shape):
             shape = f" of shape ({M.shape[0]} x {M.shape[1]})" if hasattr(M, "shape") else ""
             raise MatDerivError(

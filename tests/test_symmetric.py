@@ -150,6 +150,12 @@ def test_random_scalar_functions_of_a_symmetric_matrix(data) -> None:
     check_derivation(d, SIZES, seed=0)
 
 
+def test_matrices_may_be_named_by_their_names() -> None:
+    assert gradient(logdet, Sigma, symmetric=["Sigma"]).result == Sigma.I
+    with pytest.raises(MatDerivError, match="no matrix named 'Sgima'"):
+        gradient(logdet, Sigma, symmetric=["Sgima"])
+
+
 def test_bad_declarations_are_refused_clearly() -> None:
     with pytest.raises(MatDerivError, match=r"x of shape \(n x 1\).*only a square"):
         gradient(logdet, Sigma, symmetric=[x])
