@@ -127,7 +127,8 @@ def verify(
     """
     wrt, expr, names, where, written = scalar_variable(wrt, expr, names, where)  # d/ds
     candidate = written(candidate)
-    assumed = list(symmetric or ())  # checked by derive
+    # checked by derive (a bare name or matrix there is refused with what to write)
+    assumed = symmetric if isinstance(symmetric, (str, sp.Basic)) else list(symmetric or ())
     check_layout(layout)
     if direction is not None and order != 2:
         raise MatDerivError(

@@ -163,6 +163,8 @@ def test_bad_declarations_are_refused_clearly() -> None:
         gradient(logdet, Sigma, symmetric=[A])
     with pytest.raises(MatDerivError, match=r"takes a list of square MatrixSymbols"):
         gradient(logdet, Sigma, symmetric=Sigma)
+    with pytest.raises(MatDerivError, match=r"takes a list of square MatrixSymbols"):
+        verify("inv(Sigma)", logdet, Sigma, symmetric="Sigma")  # not the letters S, i, ...
     with pytest.raises(MatDerivError, match=r"a Jacobian .* by the symmetric matrix Σ"):
         jacobian(Sigma.I, Sigma, symmetric=[Sigma])
     with pytest.raises(MatDerivError, match="a Hessian by the symmetric matrix Σ"):
