@@ -68,30 +68,30 @@ def _is_nested_quotient(node: Any) -> bool:
     """A scalar product dividing by a sum that itself holds a quotient: Student-t's
     (ν + p)/2 / (ν (1 + δ/ν)), which reads (ν + p)/(2(ν + δ)) with the fractions joined.
     Not a quotient by a size (a mean, 𝟏ᵀx/n, reads better as it is)."""
-    if not isinstance(node, sp.Mul) or is_matrix(node):
-        return False
-    return any(
-        isinstance(f, sp.Pow)
-        and f.exp.is_negative
-        and isinstance(f.base, sp.Add)
-        and any(
+    return _divides_by_sum(
+        node,
+        lambda total: any(
             isinstance(q, sp.Pow) and q.exp.is_negative and not q.base.is_integer
-            for q in f.base.atoms(sp.Pow)
-        )
-        for f in node.args
+            for q in total.atoms(sp.Pow)
+        ),
     )
 
 
 def _is_exp_quotient(node: Any) -> bool:
     """A scalar product dividing by a sum with an exp: the per-sample logistic loss's
     gradient weight e·((1 - y)(1/e + 1) - (e + 1) y)/(e + 1)², which is σ(u) - y."""
-    if not isinstance(node, sp.Mul) or is_matrix(node) or not node.has(sp.exp):
+    return _divides_by_sum(node, lambda total: total.has(sp.exp))
+
+
+def _divides_by_sum(node: Any, holds: Any) -> bool:
+    """Whether ``node`` is a scalar product with a factor 1/(sum)ᵏ whose sum ``holds``."""
+    if not isinstance(node, sp.Mul) or is_matrix(node):
         return False
     return any(
         isinstance(f, sp.Pow)
         and f.exp.is_negative
         and isinstance(f.base, sp.Add)
-        and f.base.has(sp.exp)
+        and holds(f.base)
         for f in node.args
     )
 
