@@ -21,7 +21,7 @@ from .errors import MatDerivError
 from .layout import parse_wrt
 from .mistakes import RTOL, Comparison, Found, Mistakes
 from .render.unicode import fmt
-from .shapes import dims_equal, is_matrix, shape_of
+from .shapes import dims_equal, is_scalar_shape, shape_of
 from .trials import relative_error
 
 
@@ -105,8 +105,10 @@ def symmetric_entries(m: Mistakes) -> Found:
         return None
     if dims_equal(rows, 1) or shape_of(m.candidate) != shape_of(m.result):
         return None
-    if shape_of(d.result) not in (var.shape, var.shape[::-1]) or is_matrix(d.of):
-        return None
+    if shape_of(d.result) not in (var.shape, var.shape[::-1]) or not is_scalar_shape(
+        shape_of(d.of)
+    ):
+        return None  # a scalar f (xᵀ Σ x, a 1 x 1 matrix, too)
     symmetrised = [trials for matrix, trials in m.symmetrised() if matrix == var.symbol]
     if not symmetrised:
         return None

@@ -306,7 +306,7 @@ def _log(node: Any, args: list[Any], env: Env) -> Any:
         return _function(node, args, env)
     sign, value = np.linalg.slogdet(to_dense(args[0]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _python_number(value if sign > 0 else np.log(sign) + value)
+        return _python_number(value if sign == 1 else np.log(sign) + value)  # complex: phase
 
 
 @evaluates(sp.Function, sp.Max, sp.Min)

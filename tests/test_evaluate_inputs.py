@@ -293,3 +293,12 @@ def test_an_entrywise_body_with_a_scalar_symbol_evaluates() -> None:
     expected = np.full((3, 1), 2 * (1 - np.tanh(0.6) ** 2))
     assert np.allclose(evaluate(d, values), expected)
     assert np.allclose(lambdify(d)(x=values[x], s=2.0), expected)
+
+
+def test_log_det_of_a_complex_matrix_keeps_its_phase() -> None:
+    """The slogdet path returned log|det M| for a complex M whose det has a positive
+    real part (the imaginary part, the phase, dropped)."""
+    X = sp.MatrixSymbol("X", 3, 3)
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)) + 3 * np.eye(3)
+    assert np.isclose(evaluate(sp.log(sp.Determinant(X)), {X: M}), np.log(np.linalg.det(M)))

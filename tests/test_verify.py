@@ -1063,6 +1063,10 @@ def test_the_cookbook_derivative_by_a_symmetric_matrix_is_named() -> None:
     assert verify(f"2 * {G} - ({G}) * eye(n)", f, Sigma, "denominator").kind == (
         "symmetric-entries"
     )
+    # a quadratic form, a 1 x 1 matrix (as the command line builds it), too
+    x = sp.MatrixSymbol("x", Sigma.shape[0], 1)
+    v = verify("2 * x @ x.T - (x @ x.T) * eye(n)", x.T * Sigma * x, Sigma, "denominator")
+    assert v.kind == "symmetric-entries"
     # linear in Σ: tr(A Σ) by the entries of a symmetric Σ is A + Aᵀ - A∘I at every Σ
     assert verify("A + A.T - A * eye(n)", sp.Trace(A * Sigma), Sigma, "denominator").kind == (
         "symmetric-entries"

@@ -193,7 +193,7 @@ def _logdet(A):
     overflows from n of a few hundred (0.1 I at n = 400 is 1e-400); log of a negative
     det is NaN, of 0 is -inf, as numpy.log of det(A) would be."""
     sign, value = numpy.linalg.slogdet(A)
-    return value if sign > 0 else numpy.log(sign) + value
+    return value if sign == 1 else numpy.log(sign) + value  # a complex A: its phase
 
 
 def _softmax(z):
