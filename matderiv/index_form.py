@@ -65,6 +65,10 @@ def index_lines(d: Any) -> list[IndexLine]:
     of ⟨∇f, V⟩; each is written out on its own.
     """
     lines = [line for phase in _phases(d.steps) for line in _phase_lines(phase, d.wrt)]
+    if getattr(d.layout_note, "among_symmetric", False):  # symmetric=[X]: ½(G[i,j] + G[j,i])
+        last = lines[-1]
+        swapped = last.rhs.xreplace({ROW: COL, COL: ROW})
+        lines[-1] = replace(last, rhs=sp.Rational(1, 2) * (last.rhs + swapped))
     # index letters no symbol or dimension uses: a, b are taken in aᵀX⁻¹b
     taken = symbol_names([d.of, d.wrt, *(e for line in lines for e in (line.lhs, line.rhs))])
     letters = free_letters(taken)

@@ -237,3 +237,10 @@ def test_cli_symmetric() -> None:
     )
     data = json.loads(out.output)
     assert data["symmetric"] == ["Sigma"] and data["result"] == "Σ⁻¹"
+
+
+def test_the_index_notation_of_a_symmetric_gradient_is_its_value() -> None:
+    """to_index_notation() ended at G[i,j] = A[j,i] for tr(AΣ), not (G + Gᵀ)/2, the result."""
+    d = gradient(sp.Trace(A * Sigma), Sigma, symmetric=[Sigma])
+    last = d.to_index_notation().splitlines()[-1]
+    assert "A[i,j]/2 + A[j,i]/2" in last, last
