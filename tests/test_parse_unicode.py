@@ -434,3 +434,7 @@ def test_a_prime_transposes_and_vulgar_fractions_are_numbers() -> None:
     assert verify("-½ (Σ⁻¹ + Σ⁻ᵀ) (x - μ)", f, x, "denominator")
     with pytest.raises(ParseError, match="a size must be a whole number, not 1/2"):
         parse_unicode("𝟏_{½}ᵀ x", S)
+    # a mixed number is one number (2½ read as 2·½ made a right candidate "2/5 times"),
+    # and the primes a document has for ' transpose too
+    assert parse_unicode("2½ Σ", S) == sp.Rational(5, 2) * Sigma
+    assert parse_unicode("x′ Σ x", S) == parse_unicode("x’ Σ x", S) == x.T * Sigma * x

@@ -149,10 +149,10 @@ FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3,
 
 def _number(token: Token) -> Any:
     text = str(token)
-    if text in FRACTIONS:
-        return sp.Rational(*FRACTIONS[text])
     if len(text) > MAX_DIGITS:
         raise LocatedError(f"a number longer than {MAX_DIGITS} digits", _pos(token))
+    if text[-1:] in FRACTIONS:  # ½, and 2½ (two and a half)
+        return int(text[:-1] or "0") + sp.Rational(*FRACTIONS[text[-1]])
     whole, _, fraction = text.partition(".")
     return sp.Rational(
         int(whole or "0") * 10 ** len(fraction) + int(fraction or "0"), 10 ** len(fraction)

@@ -62,7 +62,9 @@ UNICODE_CHARACTERS = frozenset(
 
 # Same-length replacements, so positions stay the user's: variants of the printed forms,
 # and the frame of rich's panel (a line copied from the terminal).
-_VARIANTS = str.maketrans({"−": "-", "⋅": "·", "⊤": "ᵀ", "⊙": "∘", "│": " ", "'": "ᵀ"})
+_VARIANTS = str.maketrans(
+    {"−": "-", "⋅": "·", "⊤": "ᵀ", "⊙": "∘", "│": " ", "'": "ᵀ", "′": "ᵀ", "’": "ᵀ"}
+)
 # The shape str(d) prints after a result: "   (nₕ·nᵢ × nₕ)" at the end (a size in a
 # formula, 𝟏_{m×n}, is in braces and has no spaces around its ×).
 _SHAPE_SUFFIX = re.compile(r"\s\(\s*[^(){}=×]*\s×\s[^(){}=×]*\)\s*$")

@@ -50,6 +50,7 @@ ENTRYWISE = {
     "tan": sp.tan,
     **{word: make() for word, make in ELEMENTWISE.items()},
     "σ": ELEMENTWISE["sigmoid"](),  # as printed; σ before "(" is the sigmoid
+    "ψ": ELEMENTWISE["digamma"](),  # ψ(x), the digamma function
 }
 STRUCTURAL = ("vec", "diag", "tr", "det", "softmax", "logsumexp", "exp", "log", "tanh")
 MATRIX_ONLY = ("vec", "diag", "softmax", "logsumexp")
@@ -103,7 +104,7 @@ CONSTANT_SIZED.4: /[{ONES}{ZEROS}](?:_[A-Za-z0-9]+|[{SUBSCRIPT_LETTERS}]+)/
 COMMUTATION.4: "K_{{"
 RESHAPE.4: "vec⁻¹_{{"
 NAME: /[{_LETTER}]{_ACCENTED}(?:[A-Za-z0-9]|_(?=[A-Za-z0-9]))*[{SUBSCRIPT_LETTERS}]*/
-NUMBER: /[0-9]+(?:\.[0-9]+)?|\.[0-9]+|[½⅓⅔¼¾]/
+NUMBER: /[0-9]*[½⅓⅔¼¾]|[0-9]+(?:\.[0-9]+)?|\.[0-9]+/
 _LPAR: "("
 _RPAR: ")"
 _RBRACE: "}}"
