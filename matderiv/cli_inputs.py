@@ -17,6 +17,7 @@ from .nodes import Vec
 from .parse.candidate import parse_notation, read_formula
 from .parse.declarations import symbol_name
 from .parse.expr import Program, parse_expression, parse_program
+from .parse.expr_grammar import spelled
 from .parse.expr_messages import suggest
 from .render.unicode import fmt
 from .shapes import dims_equal, shape_of
@@ -102,7 +103,8 @@ def variable(text: str, symbols: dict[str, Any], program: Program) -> Any:
 def symmetric_matrices(text: str, symbols: dict[str, Any]) -> list[Any]:
     """--symmetric "Sigma, A": declared symbols."""
     out = []
-    for name in filter(None, (part.strip() for part in re.split(r"[,;\s]+", text))):
+    for given in filter(None, (part.strip() for part in re.split(r"[,;\s]+", text))):
+        name = spelled(given)  # Σ is Sigma, as in --shapes
         if name not in symbols:
             raise ParseError(
                 f"--symmetric {name}: no symbol {name} is declared in --shapes"

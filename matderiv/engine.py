@@ -160,6 +160,13 @@ def _derive(
     }
     check_names_unique(expr, var.symbol, *user_defs, *user_defs.values())
     matrices = check_symmetric(symmetric, (expr, *user_defs.values()), var.symbol)
+    defined = [M for M in matrices if M in user_defs]
+    if defined:  # its value is computed: nothing would check that it is symmetric
+        raise MatDerivError(
+            f"symmetric=: {fmt(defined[0])} is defined in where= ({fmt(defined[0])} := "
+            f"{fmt(user_defs[defined[0]])}), so whether it is symmetric depends on its "
+            "inputs: declare those symmetric, or leave it out."
+        )
     if not is_scalar_shape(shape_of(expr)) or var.form != "X":
         refuse_variable(matrices, var.symbol, "a Jacobian (of a matrix, or by a vec)")
     program = (

@@ -38,6 +38,12 @@ def parse(text: str, symbols: str | Mapping[str, Any]) -> Any:
     (``xᵀ A x``), told apart as ``verify`` tells a candidate's notation."""
     if not isinstance(text, str):
         raise ParseError(f"parse takes a string, got {type(text).__name__}")
+    if not isinstance(symbols, (str, Mapping)):
+        raise ParseError(
+            f"parse takes the symbols as declare() gives them (a dict of names to "
+            f"MatrixSymbols) or as declarations ('A: n x n, x: n'), got a "
+            f"{type(symbols).__name__}"
+        )
     table = declare(symbols) if isinstance(symbols, str) else dict(symbols)
     if parse_notation(text, table) is None and (";" in text or "=" in text):
         return parse_expression(text, table)  # a program: the syntax's

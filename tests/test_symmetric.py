@@ -244,3 +244,19 @@ def test_the_index_notation_of_a_symmetric_gradient_is_its_value() -> None:
     d = gradient(sp.Trace(A * Sigma), Sigma, symmetric=[Sigma])
     last = d.to_index_notation().splitlines()[-1]
     assert "A[i,j]/2 + A[j,i]/2" in last, last
+
+
+def test_a_defined_symbol_is_not_declared_symmetric() -> None:
+    """P := Σ A in where= taken symmetric gave 2 P x, wrong (P is not), unchecked."""
+    P = sp.MatrixSymbol("P", n, n)
+    with pytest.raises(MatDerivError, match="P is defined in where="):
+        gradient(x.T * P * x, x, where={P: Sigma * A}, symmetric=[P])
+
+
+def test_cli_symmetric_by_the_greek_letter() -> None:
+    out = CliRunner().invoke(
+        app,
+        ["derive", "x.T @ Σ @ x", "--wrt", "x", "--shapes", "Σ: n x n, x: n", "--symmetric", "Σ"],
+        catch_exceptions=False,
+    )
+    assert out.exit_code == 0 and "2 xᵀ Σ" in out.output

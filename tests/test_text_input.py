@@ -33,3 +33,15 @@ def test_the_messages_point_to_declare_and_parse() -> None:
         md.derive(S["x"].T * S["x"], "x")
     with pytest.raises(md.ParseError, match="parse takes a string"):
         md.parse(3, S)
+
+
+def test_review_findings_on_the_new_readers() -> None:
+    """½ in the syntax (hint), lamx for a scalar lam (lam * x), symbols given as a list
+    (parse hung: dict() of a MatrixSymbol of symbolic size never ends)."""
+    S = md.declare("x: n, lam: scalar")
+    with pytest.raises(md.ParseError, match="Write 1/2 for ½"):
+        md.parse("½ * x.T @ x", S)
+    with pytest.raises(md.ParseError, match=r"Did you mean lam \* x\?"):
+        md.parse("sum(lamx)", S)
+    with pytest.raises(md.ParseError, match="got a list"):
+        md.parse("x.T @ x", [S["x"]])

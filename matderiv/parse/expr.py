@@ -128,7 +128,8 @@ class _Build(Transformer_NonRecursive):
             )
         # a symbol's name, not a dimension's (lam is no typo of m)
         known = [*self.symbols, *self.names]
-        hint = split_product(str(token), set(known)) or suggest(str(token), known)
+        table = {**self.symbols, **self.names}
+        hint = split_product(str(token), table) or suggest(str(token), known)
         before = self.text[: token.start_pos]
         if re.search(rf"\b(?:{'|'.join(DIMENSION_ARGUMENTS)})\([^()]*$", before):
             sizes = ", ".join(map(str, self.dims)) or "none yet"

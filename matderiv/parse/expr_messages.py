@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from ..errors import ParseError, ShapeMismatch
 from ..naming import adjoint_note
-from ..shapes import dims_equal, shape_of
+from ..shapes import dims_equal, is_matrix, shape_of
 from .expr_grammar import PARSER
 
 #: names of the identity in LaTeX and printed notation, which the syntax writes eye(n)
@@ -78,11 +79,16 @@ def syntax_error(text: str, error: UnexpectedInput) -> ParseError:
     return ParseError(f"{what}{_describe_expected(error)}:\n{caret(text, pos)}{hint}")
 
 
+_FRACTIONS = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4"}
+
+
 def _written_hint(text: str, pos: int) -> str:
     """For notations of other tools at ``pos``: SymPy's A.I, a determinant |X|."""
     if text.startswith(".I", pos) and not text[pos + 2 : pos + 3].isalnum():
         name = (re.search(r"\w+$", text[:pos]) or [""])[0] or "M"
         return f"\nWrite inv({name}) for the inverse {name}⁻¹ (SymPy's {name}.I)."
+    if text[pos : pos + 1] in _FRACTIONS:
+        return f"\nWrite {_FRACTIONS[text[pos]]} for {text[pos]} in this syntax."
     before = (re.search(r"\w+$", text[:pos]) or [""])[0]
     if before in ("np", "numpy") and text.startswith(".", pos):
         return f"\nWrite the functions without {before}.: tr(X), inv(X), exp(x), sum(x)."
@@ -204,13 +210,18 @@ OTHER_NAMES = {
 }
 
 
-def split_product(name: str, known: set[str]) -> str:
-    """Xw for X and w declared: a product written as one word, as in math."""
+def split_product(name: str, known: Mapping[str, Any]) -> str:
+    """Xw for X and w declared: a product written as one word, as in math (lamx for a
+    scalar lam: lam * x)."""
     for k in range(1, len(name)):
         left, right = name[:k], name[k:]
         if left in known and right in known:
+            scalar = any(
+                not is_matrix(known[s]) or shape_of(known[s]) == (1, 1) for s in (left, right)
+            )
+            op = "*" if scalar else "@"
             return (
-                f" Did you mean {left} @ {right}? A name is one word here: write a product "
+                f" Did you mean {left} {op} {right}? A name is one word here: write a product "
                 "with @ (* for a scalar or entrywise)."
             )
     return ""
