@@ -377,7 +377,7 @@ def test_hessians_and_long_index_lines_fit_a_portrait_article_page(tmp_path: Pat
 def test_a_chain_step_that_restates_its_one_factor_shows_its_value_only() -> None:
     """∂vec(Wᵀ)/∂vec(W) = ∂vec(Wᵀ)/∂vec(W) = K printed the same label twice."""
     from matderiv.render.rows import restates, rows
-    from matderiv.render.tex_printer import tex_label
+    from matderiv.render.tex_labels import tex_label
     from matderiv.render.unicode import label
 
     ex = rnn_step()

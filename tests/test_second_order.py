@@ -149,6 +149,8 @@ def test_second_order_errors() -> None:
     with pytest.raises(MatDerivError, match="scalar"):
         hessian(A * x, x)
     with pytest.raises(LayoutError, match="MatrixSymbol"):
+        hessian(x.T * A * x, A * x)
+    with pytest.raises(LayoutError, match="K H Kᵀ"):
         hessian(x.T * A * x, matderiv.vec(Xr.T))
     with pytest.raises(MatDerivError, match=r"shaped like x \(n, 1\), got A of shape \(n, n\)"):
         hvp(x.T * A * x, x, direction=A)

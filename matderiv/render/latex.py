@@ -14,7 +14,8 @@ import sympy as sp
 from ..shapes import shape_of
 from .headline import Headline, written_result
 from .rows import phases, restates
-from .tex_printer import name_tex, symbols_of, tex, tex_label, tex_shape
+from .tex_labels import name_tex, tex_label
+from .tex_printer import symbols_of, tex, tex_shape
 from .text import splits_indices
 
 _PREAMBLE = r"""\documentclass[10pt]{article}
