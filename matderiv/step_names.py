@@ -28,7 +28,10 @@ def name_nodes(
     Generated names (v_1, v_2, ... and f or Y for the whole expression) avoid the
     names of the user's symbols and of ``names``: an input called v_1 or f stays
     the only thing called that."""
+    # each name by its expression as given (the engine's are scalarized and regrouped
+    # already) and scalarized: scalarize again need not return the very same tree
     by_expr = {scalarize(expr): name for name, expr in names.items()}
+    by_expr.update((expr, name) for name, expr in names.items() if isinstance(expr, sp.Basic))
     taken = {*names, *(user_names(graph) if symbols_taken is None else symbols_taken)}
     symbols: dict[Any, Any] = {}
     count = 0
