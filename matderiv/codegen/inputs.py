@@ -24,6 +24,8 @@ from typing import Any
 
 import sympy as sp
 
+from ..symmetry import VALUE_RTOL
+
 
 def _axes(symbol: Any, dim_names: dict[Any, str]) -> str:
     """'m x n' for a symbol's shape, with the sizes' names in the code."""
@@ -148,7 +150,7 @@ class Inputs:
 
     def _symmetric_checks(self) -> list[str]:
         """A matrix declared symmetric (``symmetric=``) is refused when its value is not
-        symmetric (to a relative 1e-8), as ``evaluate`` refuses it: the result holds
+        symmetric (to ``symmetry.VALUE_RTOL``), as ``evaluate`` refuses it: the result holds
         only for symmetric values."""
         lines = []
         for symbol in self.symmetric:
@@ -157,7 +159,7 @@ class Inputs:
                 continue  # the result does not use it
             gap = f"numpy.abs({name} - {name}.T).max(initial=0.0)"
             lines += [
-                f"if {gap} > 1e-8 * numpy.abs({name}).max(initial=0.0):",
+                f"if {gap} > {VALUE_RTOL!r} * numpy.abs({name}).max(initial=0.0):",
                 f'    raise ValueError(f"{self.name}: {name} was declared symmetric, but the '
                 f"value given is not (largest |{name} - {name}.T| = {{{gap}:.3g}}): the "
                 f'result holds only for a symmetric {name}")',

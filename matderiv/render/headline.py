@@ -54,16 +54,14 @@ def headline(d: Any) -> Any:
 def written_result(d: Any) -> Headline:
     """``_written_result``, and the value of a scalar f it keeps by name said after it:
     ``2·f x, with f = exp(xᵀ x)`` (f, the function's value, was not said anywhere)."""
-    found = _written_result(d)
-    defines = [s for s in d.steps if s.kind == "define"]
+    defines, kept, defs = _intermediates(d)
+    found = _written_result(d, defines, kept, dict(defs))
     root = defines[-1] if defines else None
     if root is None or not is_scalar_shape(root.shape) or not isinstance(found.expr, sp.Basic):
         return found
     symbol = next((a for a in found.expr.atoms(sp.Symbol) if str(a) == root.lhs), None)
-    kept = {*d.names, *map(str, d.where), *map(str, d.definitions)}
     if symbol is None or root.lhs in kept or any(s == symbol for s, _ in found.where):
         return found
-    defs = {s.lhs: s.expr for s in defines if _written_out(s) and s.lhs not in kept}
     dims = {str(x) for m in found.expr.atoms(sp.MatrixSymbol) for x in m.free_symbols}
     value = _written(root.expr, defs, dims)
     if value is None or len(fmt(value)) > _GIVEN_CHARS:
@@ -71,7 +69,16 @@ def written_result(d: Any) -> Headline:
     return Headline(found.expr, (*found.where, (symbol, value)))
 
 
-def _written_result(d: Any) -> Headline:
+def _intermediates(d: Any) -> tuple[list[Any], set[str], dict[str, Any]]:
+    """The define steps, the names that always stay (the user's, where= symbols, named
+    adjoints), and the intermediates a headline may write out, by name."""
+    kept = {*d.names, *map(str, d.where), *map(str, d.definitions)}
+    defines = [s for s in d.steps if s.kind == "define"]
+    defs = {s.lhs: s.expr for s in defines if _written_out(s) and s.lhs not in kept}
+    return defines, kept, defs
+
+
+def _written_result(d: Any, defines: list[Any], kept: set[str], defs: dict[str, Any]) -> Headline:
     """The result step's expression with the intermediates matderiv named (v_k)
     written out, so that the headline reads without the table; a long subexpression
     written out several times keeps its name, given after the formula.  Past
@@ -81,9 +88,6 @@ def _written_result(d: Any) -> Headline:
     matrix Y is written out (-X⁻ᵀ ⊗ X⁻¹ for X⁻¹).  The user's names, where= symbols
     and named adjoints always stay."""
     expr = d.steps[-1].expr
-    kept = {*d.names, *map(str, d.where), *map(str, d.definitions)}
-    defines = [s for s in d.steps if s.kind == "define"]
-    defs = {s.lhs: s.expr for s in defines if _written_out(s) and s.lhs not in kept}
     root = defines[-1] if defines else None
     if root is not None and root.lhs not in kept and not is_scalar_shape(root.shape):
         inputs_only = not any(str(a) in defs for a in root.expr.atoms(sp.MatrixSymbol))
