@@ -216,10 +216,9 @@ def _hadamard_power(node: Any, args: list[Any], env: Env) -> Any:
 def _elementwise(node: Any, args: list[Any], env: Env) -> Any:
     fn, arg = node.function, to_dense(args[1])
     # a scalar the body uses besides its variable (t ↦ tanh(s·t)): an argument too
+    # (bound with the others: evaluate refuses a missing one, "no values for s")
     extra = sorted(fn.expr.free_symbols - set(fn.variables), key=str)
-    values = [_scalar(env.values[s]) for s in extra if s in env.values]
-    if len(values) != len(extra):
-        raise EvaluationError(f"cannot evaluate {fmt(node)}: give values for {extra}")
+    values = [_scalar(env.values[s]) for s in extra]
     out = call_numpy(numpy_lambda((*fn.variables, *extra), fn.expr, node), node, arg, *values)
     if np.shape(out) != np.shape(arg):  # t ↦ c gives the number c
         out = np.full(np.shape(arg), out, dtype=float)
