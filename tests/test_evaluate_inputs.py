@@ -302,3 +302,24 @@ def test_log_det_of_a_complex_matrix_keeps_its_phase() -> None:
     rng = np.random.default_rng(0)
     M = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)) + 3 * np.eye(3)
     assert np.isclose(evaluate(sp.log(sp.Determinant(X)), {X: M}), np.log(np.linalg.det(M)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_generated_scalar_result_of_complex_values_keeps_its_imaginary_part(backend) -> None:
+    """lambdify's functions returned float() of a scalar result, which dropped the
+    imaginary part of a complex one with only a ComplexWarning (evaluate kept it)."""
+    import warnings
+
+    if backend == "numba":
+        pytest.importorskip("numba")
+    s, x = sp.Symbol("s"), sp.MatrixSymbol("x", 3, 1)
+    d = derive(sp.exp(s) * (x.T * x), s)
+    fn = lambdify(d, backend=backend)
+    xv = np.array([1.0, 2.0, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = fn(s=1 + 1j, x=xv)
+        real = fn(s=0.5, x=xv)
+    assert np.isclose(got, np.exp(1 + 1j) * (xv @ xv))
+    assert np.isclose(got, evaluate(d, {s: 1 + 1j, x: xv.reshape(3, 1)}))
+    assert isinstance(real, float) and np.isclose(real, np.exp(0.5) * (xv @ xv))

@@ -159,7 +159,8 @@ def _output(em: Emitter, expr: Any) -> str:
         if isinstance(expr, sp.MatrixSymbol):
             return f"numpy.array({text})"
         return text
-    return f"float({text})"
+    em.helpers.add("_number")
+    return f"_number({text})"
 
 
 def _symmetric(target: Any) -> tuple[Any, ...]:

@@ -196,6 +196,12 @@ def _logdet(A):
     return value if sign == 1 else numpy.log(sign) + value  # a complex A: its phase
 
 
+def _number(v):
+    """A scalar result as a Python number: a float, or a complex for a complex value
+    (float() would drop its imaginary part)."""
+    return complex(v) if numpy.iscomplexobj(v) else float(v)
+
+
 def _softmax(z):
     e = numpy.exp(z - z.max())
     return e / e.sum()
@@ -229,6 +235,7 @@ HELPERS = {
         _solve,
         _solve_right,
         _logdet,
+        _number,
         _softmax,
         _logsumexp,
     )

@@ -39,7 +39,7 @@ from .numba_dialect import (
     attribute_path,
     unsupported,
 )
-from .numba_helpers import HELPERS, REPLACEMENTS
+from .numba_helpers import HELPERS, PYTHON_HELPERS, REPLACEMENTS
 
 
 def available() -> bool:
@@ -126,6 +126,9 @@ def numba_source(source: str, name: str) -> str:
         elif isinstance(stmt, ast.FunctionDef):
             if stmt.name in REPLACEMENTS:
                 stmt = _helper(stmt.name)
+            elif stmt.name in PYTHON_HELPERS:  # called by the wrapper, in Python
+                body.append(stmt)
+                continue
             elif stmt.name not in HELPERS:
                 raise unsupported(f"the helper {stmt.name}", stmt)
             stmt.decorator_list = [_njit()]
@@ -186,14 +189,14 @@ def _split(main: ast.FunctionDef, name: str) -> tuple[ast.FunctionDef, ast.Funct
     compiled.decorator_list = [_njit()]
     call = ast.parse(f"{core}({', '.join(passed)})", mode="eval").body
     if len(outputs) == 1:
-        result: ast.expr = _float(call) if scalars[0] else call
+        result: ast.expr = _as_number(call) if scalars[0] else call
         tail: list[ast.stmt] = [ast.Return(result)]
     else:
         tail = [
             ast.Assign([ast.Name("out", ast.Store())], call),
             ast.Return(
                 ast.Tuple(
-                    [_float(_item(i)) if scalar else _item(i) for i, scalar in enumerate(scalars)],
+                    [_as_number(_item(i)) if sc else _item(i) for i, sc in enumerate(scalars)],
                     ast.Load(),
                 )
             ),
@@ -243,26 +246,26 @@ def _is_input_line(stmt: ast.stmt) -> bool:
 
 
 def _outputs(value: ast.expr) -> tuple[list[ast.expr], list[bool]]:
-    """The returned expressions without ``float(...)``, and which were floats."""
+    """The returned expressions without ``_number(...)``, and which were scalars."""
     items = value.elts if isinstance(value, ast.Tuple) else [value]
     outputs, scalars = [], []
     for item in items:
-        is_float = (
+        is_scalar = (
             isinstance(item, ast.Call)
             and isinstance(item.func, ast.Name)
-            and item.func.id == "float"
+            and item.func.id == "_number"
         )
-        if is_float and isinstance(item, ast.Call):
+        if is_scalar and isinstance(item, ast.Call):
             item = item.args[0]
         if isinstance(item, ast.Call) and attribute_path(item.func) == "numpy.array":
             item = ast.Call(ast.Attribute(item.args[0], "copy", ast.Load()), [], [])
         outputs.append(item)
-        scalars.append(is_float)
+        scalars.append(is_scalar)
     return outputs, scalars
 
 
-def _float(e: ast.expr) -> ast.expr:
-    return ast.Call(ast.Name("float", ast.Load()), [e], [])
+def _as_number(e: ast.expr) -> ast.expr:
+    return ast.Call(ast.Name("_number", ast.Load()), [e], [])
 
 
 def _item(i: int) -> ast.expr:

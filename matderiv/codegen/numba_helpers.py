@@ -11,6 +11,8 @@ from __future__ import annotations
 
 #: helpers (matderiv's own, pasted into the source) that numba compiles as written
 HELPERS = {"_softmax", "_logsumexp", "_gram", "_gram_psd", "_logdet"}
+#: helpers the wrapper calls in Python, outside the compiled core, kept as they are
+PYTHON_HELPERS = {"_number"}
 #: helpers written again for numba, as loops where NumPy broadcasts or reshapes
 #: views (an identity factor, None in NumPy, is passed as numpy.eye); LU "factors"
 #: are the matrix itself and solves
