@@ -734,6 +734,10 @@ def test_lecture_note_spellings() -> None:
     S = parse_shapes("W2: n x n, W_3: n x n, z: n")
     assert parse_latex(r"W^{(2)} z", S) == S["W2"] * S["z"]
     assert parse_latex(r"W^{(3)} z", S) == S["W_3"] * S["z"]
+    # a superscript after the layer's: W^{(2)T} was "unknown symbol 'W'"
+    assert parse_latex(r"W^{(2)T} z", S) == S["W2"].T * S["z"]
+    assert parse_latex(r"W^{(2)\top} z", S) == S["W2"].T * S["z"]
+    assert parse_latex(r"W^{(3) -1} z", S) == S["W_3"].I * S["z"]
     with pytest.raises(ParseError, match=r"for σ′\(z\) write its value"):
         parse_latex(r"\sigma'(z)", S)
     with pytest.raises(ParseError, match=r"operatorname\{relu\}"):

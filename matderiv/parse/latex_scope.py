@@ -28,6 +28,10 @@ _PART = re.compile(rf"\s*(?:(?P<sub>{SUB})|(?P<sup>{SUP}))")
 _BASE = re.compile(NAME_BASE)
 
 
+#: a superscript after a layer's, W^{(2)T}: the layer's and the rest
+_LAYERED = re.compile(r"\s*\{\s*(\([^()]*\))\s*(\S.*?)\s*\}\s*")
+
+
 class Scope:
     """The names a formula may use: symbols, dimensions, and the constants I, 1, K, pi.
 
@@ -74,6 +78,9 @@ class Scope:
                 sub = (part.group("sub")[1:].strip(), where)
             elif re.fullmatch(r"\(.*\)", canonical(part.group("sup")[1:])):
                 decorations.append(canonical(part.group("sup")))  # W^{(1)}: part of the name
+            elif layered := _LAYERED.fullmatch(part.group("sup")[1:]):
+                decorations.append("^" + canonical(layered[1]))  # W^{(2)T}: W^{(2)}, transposed
+                sups.append((layered[2], where))
             else:
                 sups.append((part.group("sup")[1:].strip(), where))
         factors = self.lookup(base.group(), sub, decorations, pos)
