@@ -210,6 +210,8 @@ def _derive(
     if program is not None:
         raw = program.named(raw)
     raw = symmetrised(raw, var.symbol, matrices, log)  # Σᵀ = Σ; (G + Gᵀ)/2 by a symmetric X
+    if mode == "reverse" and layout == "numerator":  # shown as the result is, transposed
+        log = [_transposed(r, matrices) for r in log]
     simplified = _simplified(raw, log)
     if mode == "reverse" and layout == "numerator" and getattr(simplified, "is_Matrix", False):
         simplified = _simplified(written_symmetric(transpose(simplified), matrices), log)
@@ -246,6 +248,12 @@ def _derive(
         where=dict(user_defs),
         symmetric=matrices,
     )
+
+
+def _transposed(rewrite: Rewrite, matrices: tuple[Any, ...]) -> Rewrite:
+    """A rewrite of a gradient shown in the numerator layout's orientation."""
+    after = written_symmetric(transpose(rewrite.after), matrices)
+    return Rewrite(rewrite.rule, transpose(rewrite.before), after)
 
 
 def _simplified(raw: Any, log: list[Rewrite]) -> Any:

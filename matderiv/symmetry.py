@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .canon import transpose
+from .canon import canonical, transpose
 from .errors import EvaluationError, MatDerivError
 from .render.unicode import fmt
 from .shapes import dims_equal
@@ -87,7 +87,20 @@ def written_symmetric(expr: Any, matrices: tuple[Any, ...]) -> Any:
         table[sp.Transpose(M)] = M
         table[sp.Inverse(sp.Transpose(M))] = sp.Inverse(M)
         table[sp.Transpose(sp.Inverse(M))] = sp.Inverse(M)
-    return expr.xreplace(table)
+    return _replaced(expr, table)
+
+
+def _replaced(expr: Any, table: dict[Any, Any]) -> Any:
+    """``expr.xreplace(table)`` with each changed node in canonical form: Σ⁻¹ + Σ⁻ᵀ
+    becomes 2 Σ⁻¹, not Σ⁻¹ + Σ⁻¹."""
+    if expr in table:
+        return table[expr]
+    if not isinstance(expr, sp.Basic) or not expr.args:
+        return expr
+    args = tuple(_replaced(a, table) for a in expr.args)
+    if all(new is old for new, old in zip(args, expr.args, strict=True)):
+        return expr
+    return canonical(expr.func(*args))
 
 
 def symmetrised(raw: Any, variable: Any, matrices: tuple[Any, ...], log: list[Rewrite]) -> Any:

@@ -115,6 +115,18 @@ def test_a_symmetric_gradient_that_is_not_symmetric_as_written_is_averaged() -> 
     assert "among symmetric matrices" in d.to_latex()
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_the_symmetric_matrices_step_is_shown_as_the_result_is(layout) -> None:
+    """The step read (Σ⁻¹ + Σ⁻ᵀ)(μ - x) ⇒ (Σ⁻¹ + Σ⁻¹)(μ - x), like terms not joined,
+    and in the numerator layout as an n x 1 column beside a 1 x n result."""
+    d = derive(quadratic, mu, layout, symmetric=[Sigma])
+    step = next(s for s in d.steps if s.rule == "symmetric matrices")
+    want = "2 (μ - x)ᵀ Σ⁻¹" if layout == "numerator" else "2 Σ⁻¹ (μ - x)"
+    assert fmt(d.result) == want and fmt(step.expr) == want, (fmt(d.result), fmt(step.expr))
+    assert step.shape == d.shape and "Σ⁻ᵀ" in fmt(step.before)
+    check_derivation(d, {n: 3})
+
+
 def test_hessians_and_hvps_with_symmetric_constants() -> None:
     for f, X in ((quadratic, mu), (x.T * A * x + x.T * S * x, x)):
         sym = [M for M in (Sigma, S) if M in f.free_symbols]

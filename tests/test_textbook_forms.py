@@ -363,9 +363,13 @@ def test_a_sum_beside_its_own_transpose_keeps_its_sign_and_prints_transposed() -
     assert parse_unicode(fmt(d.result), {"S": S, "mu": mu, "x": x}).doit() == d.result.doit()
     for layout in ("numerator", "denominator"):
         check_derivation(derive(q, S, layout), {n: 3})
-    # a sum with no twin keeps its ᵀ in its terms (the headline's B x + b form)
+    # a row of transposed vectors with no twin prints transposed too (it read (xᵀ - μᵀ) S x)
     lone = matmul(sp.MatAdd(x.T, -mu.T), S, x)
-    assert fmt(lone) == "(xᵀ - μᵀ) S x", fmt(lone)
+    assert fmt(lone) == "(x - μ)ᵀ S x", fmt(lone)
+    assert r"\left(x - \mu\right)^{T} S x" in tex(lone), tex(lone)
+    # not a row, or a term that is not a transposed vector: as it is
+    assert fmt(matmul(sp.MatAdd(S.T, -S), x)) == "(Sᵀ - S) x"
+    assert fmt(matmul(sp.MatAdd(x.T * S, -mu.T), x)) == "(xᵀ S - μᵀ) x"
     twin = matmul(sp.MatAdd(x.T, -mu.T), S, sp.MatAdd(x, -mu))
     assert fmt(twin) == "(x - μ)ᵀ S (x - μ)", fmt(twin)
 

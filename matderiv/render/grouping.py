@@ -18,7 +18,8 @@ Three decisions live here:
 - **Operands that need no parentheses** in a ⊗ or ∘ product: symbols, calls,
   transposes and inverses (``self_contained``).
 - **A sum beside its own transpose** in a matrix product prints as that
-  transpose: (x - μ)(x - μ)ᵀ and (x - μ)ᵀ A (x - μ), not (x - μ)(xᵀ - μᵀ)
+  transpose: (x - μ)(x - μ)ᵀ and (x - μ)ᵀ A (x - μ), not (x - μ)(xᵀ - μᵀ); so
+  does a row of transposed vectors there, 2(μ - y)ᵀ Σ⁻¹, not 2(μᵀ - yᵀ) Σ⁻¹
   (``with_transposed_twins``).
 - **Terms of a sum in step order**: x₁ (...) + x₂ (...) + ... + x₁₀ (...), not in
   SymPy's string order (x₁, x₁₀, x₁₁, ..., x₂), when every term has numbered names
@@ -277,7 +278,7 @@ def with_transposed_twins(factors: tuple[Any, ...]) -> list[Any]:
     its terms becomes the transpose."""
     from ..canon import transpose  # not at the top: canon → shapes → the printers
 
-    out = list(factors)
+    out = [sp.Transpose(transpose(f)) if _row_of_transposes(f) else f for f in factors]
     sums = [f for f in factors if isinstance(f, sp.MatAdd)]
     if len(sums) < 2:
         return out
@@ -291,6 +292,19 @@ def with_transposed_twins(factors: tuple[Any, ...]) -> list[Any]:
         if twin is not None and _transposes(factor) > _transposes(twin):
             out[k] = sp.Transpose(twin)
     return out
+
+
+def _row_of_transposes(expr: Any) -> bool:
+    """A row that is a sum of transposed vectors, μᵀ - yᵀ, which prints as (μ - y)ᵀ
+    (the numerator layout's transpose of a gradient, taken into its terms)."""
+    if not isinstance(expr, sp.MatAdd) or expr.shape[0] != 1:
+        return False
+    for term in expr.args:
+        if isinstance(term, sp.MatMul) and len(term.args) == 2 and term.args[0].is_number:
+            term = term.args[1]
+        if not (isinstance(term, sp.Transpose) and isinstance(term.arg, sp.MatrixSymbol)):
+            return False
+    return True
 
 
 # -- entrywise functions ----------------------------------------------------------
