@@ -336,7 +336,7 @@ def test_numerator_layout_is_the_transposed_simplified_gradient() -> None:
     loss = -(y.T * p.applyfunc(sp.log) + (one - y).T * (one - p).applyfunc(sp.log))
     num, den = derive(loss, w, "numerator"), derive(loss, w, "denominator")
     assert fmt(den.result) == "Xᵀ (σ(X w) - y)", fmt(den.result)
-    assert fmt(num.result) == "(σ(X w)ᵀ - yᵀ) X", fmt(num.result)  # a sum's ᵀ distributes
+    assert fmt(num.result) == "(σ(X w) - y)ᵀ X", fmt(num.result)  # printed as a textbook does
     for d in (num, den):
         check_derivation(d, {m: 5, n: 3})
 
@@ -369,7 +369,7 @@ def test_a_sum_beside_its_own_transpose_keeps_its_sign_and_prints_transposed() -
     assert r"\left(x - \mu\right)^{T} S x" in tex(lone), tex(lone)
     # not a row, or a term that is not a transposed vector: as it is
     assert fmt(matmul(sp.MatAdd(S.T, -S), x)) == "(Sᵀ - S) x"
-    assert fmt(matmul(sp.MatAdd(x.T * S, -mu.T), x)) == "(xᵀ S - μᵀ) x"
+    assert fmt(matmul(sp.MatAdd(x.T * S, -mu.T), x)) == "(xᵀ S - μᵀ) x"  # not (Sᵀ x - μ)ᵀ
     twin = matmul(sp.MatAdd(x.T, -mu.T), S, sp.MatAdd(x, -mu))
     assert fmt(twin) == "(x - μ)ᵀ S (x - μ)", fmt(twin)
 

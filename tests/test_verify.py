@@ -398,7 +398,7 @@ def test_messages_show_the_result_not_intermediates() -> None:
     assert factor.message.endswith("The derivative is 2 Rᵀ (R x - y).")
     other = verify("2 * R.T @ (R @ x - y)", least_squares, x, "numerator")
     assert other.kind == "other-layout"
-    assert "derived    ∂f/∂x = 2 (xᵀ Rᵀ - yᵀ) R" in str(other)
+    assert "derived    ∂f/∂x = 2 (R x - y)ᵀ R" in str(other)
     kron = verify("-kron(inv(X), inv(X))", sp.Inverse(X), X, "denominator")
     assert "the derivative is -X⁻¹ ⊗ X⁻ᵀ" in kron.message
     verdicts = [

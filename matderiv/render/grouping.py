@@ -295,16 +295,14 @@ def with_transposed_twins(factors: tuple[Any, ...]) -> list[Any]:
 
 
 def _row_of_transposes(expr: Any) -> bool:
-    """A row that is a sum of transposed vectors, μᵀ - yᵀ, which prints as (μ - y)ᵀ
-    (the numerator layout's transpose of a gradient, taken into its terms)."""
+    """A row sum whose terms are transposed and whose transpose has no ᵀ: μᵀ - yᵀ,
+    σ(X w)ᵀ - yᵀ, xᵀ Rᵀ - yᵀ, which print as (μ - y)ᵀ, (σ(X w) - y)ᵀ, (R x - y)ᵀ (the
+    numerator layout's transposed gradient, its ᵀ taken into its terms)."""
+    from ..canon import transpose  # not at the top: canon → shapes → the printers
+
     if not isinstance(expr, sp.MatAdd) or expr.shape[0] != 1:
         return False
-    for term in expr.args:
-        if isinstance(term, sp.MatMul) and len(term.args) == 2 and term.args[0].is_number:
-            term = term.args[1]
-        if not (isinstance(term, sp.Transpose) and isinstance(term.arg, sp.MatrixSymbol)):
-            return False
-    return True
+    return _transposes(transpose(expr)) == 0
 
 
 # -- entrywise functions ----------------------------------------------------------
