@@ -392,6 +392,19 @@ def test_the_sigmoid_of_a_scalar_prints_as_sigma() -> None:
     assert "exp" not in fmt(h.result) and verify(fmt(h.result), s, w, order=2)
 
 
+def test_a_sigmoid_inside_the_sigmoid_derivative_prints_as_sigma() -> None:
+    """The squared error of one sigmoid output, (σ(wᵀx) - y)², had its gradient printed
+    (-2·y + 2/(1 + exp(-wᵀ x)))·σ(-wᵀ x)·σ(wᵀ x) x, and headed by v₃·(...)/(v₃ + 1)² x
+    with v₃ = exp(-wᵀ x): the σ(u) inside σ(u)σ(-u)·(...) was left as a fraction."""
+    y = sp.Symbol("y")
+    f = parse_expression("(sigmoid(w.T @ x) - y)**2", {**SYMBOLS, "y": y})
+    d = gradient(f, w)
+    assert "exp" not in fmt(d.result) and "2·σ(wᵀ x)" in fmt(d.result), fmt(d.result)
+    assert "exp" not in title(d) and "v₃" not in title(d), title(d)
+    assert verify(fmt(d.result), f, w, "denominator")
+    check_derivation(d, {n: 3})
+
+
 def test_a_factor_shared_by_some_terms_is_factored() -> None:
     """∇(xᵀBx + bᵀx) was B x + Bᵀ x + b (only a factor shared by every term was
     factored); it is (B + Bᵀ) x + b, as for xᵀBx alone."""

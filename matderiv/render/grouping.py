@@ -218,7 +218,7 @@ def _sigmoid_of(node: Any) -> Any:
                     continue
                 a = f.args[0] / v  # 2u/u is 2 as SymPy builds it
                 if a.is_Integer and 1 <= a <= k:
-                    rest = [g for g in node.args if g is not f and g is not den]
+                    rest = [with_scalar_sigmoids(g) for g in node.args if g not in (f, den)]
                     return sp.Mul(ScalarSigmoid(v) ** a, ScalarSigmoid(-v) ** (k - a), *rest)
     return None
 

@@ -19,6 +19,7 @@ from ..canon import larger_than, transpose
 from ..naming import SECOND_ORDER_NOTE, is_generated_name
 from ..shapes import is_matrix, is_scalar_shape
 from ..substitute import unchecked
+from .grouping import with_scalar_sigmoids
 from .unicode import fmt
 
 #: the headline writes out the intermediates matderiv named while it stays within
@@ -251,7 +252,7 @@ def _written(expr: Any, defs: dict[str, Any], dims: set[str], limit: int = _HEAD
         written = _flat(written.xreplace(atoms))
         if larger_than(written, limit):
             return None
-    return _transposed_sums(written)
+    return with_scalar_sigmoids(_transposed_sums(written))  # σ(u) before naming repeats
 
 
 def _written_out(step: Any) -> bool:
