@@ -21,7 +21,7 @@ from .canon import transpose
 from .errors import MatDerivError
 from .layout import parse_wrt
 from .mistake_terms import missing_term
-from .mistakes import MAX_SWAPS, Found, Mistakes, named, swappable
+from .mistakes import MAX_SWAPS, Found, Mistakes, and_list, named, swappable
 from .render.unicode import fmt
 from .shapes import dims_equal, walk
 
@@ -74,7 +74,7 @@ def _symmetric_and_factor(m: Mistakes) -> Found:
     """Right for a symmetric matrix up to a sign or a constant factor: Σ⁻¹(μ − x) for
     ∂/∂μ of the Gaussian, whose derivative is (Σ⁻¹ + Σ⁻ᵀ)(x − μ)/2.  The factor is
     ``_factor``'s at the points with the matrix symmetric, a simple fraction only."""
-    for matrix, symmetric in m.symmetrised():
+    for matrices, symmetric in m.symmetric_sets():
         try:
             found = replace(m, trials=symmetric)._factor()
         except (MatDerivError, ValueError):
@@ -86,10 +86,12 @@ def _symmetric_and_factor(m: Mistakes) -> Found:
         if factor == 1 or factor.q > 12 or abs(factor.p) > 100:
             continue
         slip = _value_slip(kind, details, m.derivation.names)
+        verb = "is" if len(matrices) == 1 else "are"
         message = (
-            f"two mistakes: it is right only if {fmt(matrix)} is symmetric, and {slip}. "
-            f"The {m.thing} is {m.shown_result}."
+            f"two mistakes: it is right only if {and_list(matrices)} {verb} symmetric, and "
+            f"{slip}. The {m.thing} is {m.shown_result}."
         )
+        matrix = matrices[0] if len(matrices) == 1 else matrices
         return (
             "two-mistakes",
             message,

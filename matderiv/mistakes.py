@@ -160,10 +160,12 @@ class Mistakes(Comparison):
         found = self._symmetric()
         if found is None:
             return "", {}
-        matrix = fmt(found[2]["symmetric"])
+        matrices = found[2]["symmetric"]
+        matrices = matrices if isinstance(matrices, tuple) else (matrices,)
+        verb = "is" if len(matrices) == 1 else "are"
         return (
-            f" It also equals the {self.thing} wherever {matrix} is symmetric "
-            f"({matrix} = {matrix}ᵀ), which matderiv does not assume.",
+            f" It also equals the {self.thing} wherever {and_list(matrices)} {verb} "
+            f"symmetric ({_transposes_equal(matrices)}), which matderiv does not assume.",
             found[2],
         )
 
@@ -343,24 +345,45 @@ class Mistakes(Comparison):
         return dimension_symbols(d.of, parse_wrt(d.wrt).symbol, self.candidate)
 
     def _symmetric(self) -> Found:
-        """Right only when a square matrix is symmetric: a constant (2Ax for xᵀAx), else
-        the variable itself (X⁻¹ for d log det X / dX)."""
-        for matrix, symmetric in self.symmetrised():
-            try:
-                err = relative_error(
-                    symmetric.values(self.candidate), symmetric.values(self.result)
-                )
-            except (MatDerivError, ValueError):
+        """Right only when square matrices are symmetric: a constant (2Ax for xᵀAx),
+        several (2(P + Q)x for xᵀPx + xᵀQx; the fewest that suffice are named), else the
+        variable itself (X⁻¹ for d log det X / dX)."""
+        for matrices, symmetric in self.symmetric_sets():
+            if not self._right_with(symmetric):
                 continue
-            if err < RTOL:
-                return (
-                    "symmetric",
-                    f"the candidate is right only if {fmt(matrix)} is symmetric: it matches "
-                    f"the {self.thing} when {fmt(matrix)} = {fmt(matrix)}ᵀ, but in general "
-                    f"the {self.thing} is {self.shown_result}.",
-                    {"symmetric": matrix},
-                )
+            for M in matrices if len(matrices) > 2 else ():  # the fewest that suffice
+                fewer = tuple(N for N in matrices if N != M)
+                if len(fewer) > 1 and self._right_with(self.trials.symmetrised(fewer)):
+                    matrices = fewer
+            said, verb = and_list(matrices), "is" if len(matrices) == 1 else "are"
+            return (
+                "symmetric",
+                f"the candidate is right only if {said} {verb} symmetric: it matches "
+                f"the {self.thing} when {_transposes_equal(matrices)}, but in general "
+                f"the {self.thing} is {self.shown_result}.",
+                {"symmetric": matrices[0] if len(matrices) == 1 else matrices},
+            )
         return None
+
+    def _right_with(self, trials: Trials) -> bool:
+        try:
+            err = relative_error(trials.values(self.candidate), trials.values(self.result))
+        except (MatDerivError, ValueError):
+            return False
+        return err < RTOL
+
+    def symmetric_sets(self) -> Iterator[tuple[tuple[Any, ...], Trials]]:
+        """``symmetrised``'s matrices one at a time, then the square constants together
+        and every square matrix together (P and R of a Kalman update, both covariances)."""
+        singles = list(self.symmetrised())
+        yield from (((M,), trials) for M, trials in singles)
+        var = parse_wrt(self.derivation.wrt).symbol
+        constants = tuple(M for M, _ in singles if var != M)
+        groups = [constants] if len(constants) > 1 else []
+        if var in (M for M, _ in singles) and constants:
+            groups.append((*constants, var))
+        for group in groups:
+            yield group, self.trials.symmetrised(group)
 
     def symmetrised(self) -> Iterator[tuple[Any, Trials]]:
         """(M, the trial points with M symmetric) for each square matrix of the
@@ -382,6 +405,17 @@ class Mistakes(Comparison):
             if not all(matrix in p for p in self.trials.points):
                 continue  # neither f nor the candidate uses it: no value to symmetrise
             yield matrix, self.trials.symmetrised([matrix])
+
+
+def and_list(matrices: tuple[Any, ...]) -> str:
+    """P, "P and R", "P, Q and R"."""
+    names = [fmt(M) for M in matrices]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _transposes_equal(matrices: tuple[Any, ...]) -> str:
+    """ "P = Pᵀ", "P = Pᵀ and R = Rᵀ"."""
+    return " and ".join(f"{fmt(M)} = {fmt(M)}ᵀ" for M in matrices)
 
 
 def sum_of(parts: list[Any]) -> Any:

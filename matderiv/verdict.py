@@ -22,7 +22,9 @@ class Verdict:
              details["missing_factor"]),
              "term-sign" (terms of a sum left out or with the wrong sign),
              "term-factor", "term-transposed" (one term with a constant factor of its
-             own, or transposed; details["term"]), "symmetric", "sums-to-one" (right
+             own, or transposed; details["term"]), "symmetric" (right only if a
+             square matrix is symmetric, details["symmetric"], or several: a tuple),
+             "sums-to-one" (right
              only if an input vector's entries sum to 1; details["sums_to_one"]),
              "pm-one" (right only if an input vector's entries are ±1; details["pm_one"]),
              "symmetric-entries" (a gradient by a square X written as the derivative by

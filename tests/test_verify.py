@@ -573,6 +573,30 @@ def test_a_transposed_candidate_right_for_a_symmetric_matrix_says_both() -> None
     assert v.kind == "transposed" and "symmetric" not in v.message
 
 
+def test_right_only_if_several_matrices_are_symmetric() -> None:
+    """2(P + Q)x for xᵀPx + xᵀQx, and the Kalman gain's -2(I - KH)PHᵀ + 2KR, right for
+    symmetric P and Q (P and R, both covariances), were "wrong": only one matrix at a
+    time was made symmetric.  The fewest that suffice are named."""
+    P, Q, C = (sp.MatrixSymbol(s, n, n) for s in "PQC")
+    v = verify("2 * (P + Q) @ x", x.T * P * x + x.T * Q * x, x, "denominator")
+    assert v.kind == "symmetric" and v.details["symmetric"] == (P, Q), v.message
+    assert "right only if P and Q are symmetric" in v.message
+    # C is square and used, but need not be symmetric: not named
+    f = x.T * P * x + x.T * Q * x + a.T * C * x
+    v = verify("2 * (P + Q) @ x + C.T @ a", f, x, "denominator")
+    assert v.kind == "symmetric" and v.details["symmetric"] == (P, Q), v.message
+    v = verify("4 * (P + Q) @ x", x.T * P * x + x.T * Q * x, x, "denominator")
+    assert v.kind == "two-mistakes" and v.details["mistakes"] == ("symmetric", "factor")
+    assert "right only if P and Q are symmetric, and it is 2 times" in v.message
+    Rm, H, K = sp.MatrixSymbol("R", m, m), sp.MatrixSymbol("H", m, n), sp.MatrixSymbol("K", n, m)
+    gain = sp.Identity(n) - K * H
+    joseph = sp.Trace(gain * P * gain.T + K * Rm * K.T)
+    v = verify("-2 * (eye(n) - K @ H) @ P @ H.T + 2 * K @ R", joseph, K, "denominator")
+    assert v.kind == "symmetric" and v.details["symmetric"] == (P, Rm), v.message
+    v = verify("-2 * (eye(n) - K @ H) @ P @ H.T - 2 * K @ R", joseph, K, "denominator")
+    assert not v and "symmetric" not in v.kind  # a wrong sign is not a symmetry
+
+
 def test_a_verdict_shows_itself_briefly_and_in_a_notebook() -> None:
     """repr is one line (the dataclass's listed the whole Derivation); a notebook shows
     Markdown with the formulas in LaTeX."""
