@@ -18,7 +18,7 @@ import sympy as sp
 from .canon import comparable, matadd, matmul, transpose
 from .errors import MatDerivError
 from .layout import LAYOUTS, parse_wrt
-from .mistake_assumptions import pm_one, sums_to_one, symmetric_entries
+from .mistake_assumptions import pm_one, sums_to_one, symmetric_entries, unsymmetrised
 from .mistake_pairs import two_mistakes
 from .mistake_terms import (
     changed_terms,
@@ -325,6 +325,7 @@ class Checker(Mistakes):
                 max_error=err,
             )
         checks = (
+            lambda: unsymmetrised(self),  # G by a symmetric X: before its transpose, Gᵀ
             self._transposed,
             self._commutation,
             self._kron_order,

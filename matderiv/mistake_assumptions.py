@@ -7,7 +7,8 @@ derivative is (𝟏ᵀy) softmax(z) - y.  ``sums_to_one`` finds a candidate that
 exactly when some input vector's entries sum to 1, as ``Mistakes._symmetric`` finds
 one that is right when a matrix is symmetric.  ``symmetric_entries`` finds the Matrix
 Cookbook's derivative by a symmetric X, G + Gᵀ - G∘I for the gradient G (2Σ⁻¹ - Σ⁻¹∘I
-for log det Σ).
+for log det Σ).  ``unsymmetrised`` finds G itself given for a variable declared
+symmetric, whose gradient among symmetric matrices is (G + Gᵀ)/2.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from .canon import transpose
+from .engine import derive
 from .errors import MatDerivError
 from .layout import parse_wrt
-from .mistakes import RTOL, Comparison, Found, Mistakes
+from .mistakes import RTOL, Comparison, Found, Mistakes, named
 from .render.unicode import fmt
 from .shapes import dims_equal, is_scalar_shape, shape_of
+from .symmetry import written_symmetric
 from .trials import relative_error
 
 
@@ -141,4 +145,41 @@ def _entries_message(m: Mistakes, X: str, shown: str) -> str:
         f"{said} matderiv differentiates by all entries of {X}, each independent: its "
         f"derivative is G. Among symmetric matrices the gradient is (G + Gᵀ)/2 (G itself "
         f"where G is symmetric; symmetric=[{X}] gives it); {twice}the steepest."
+    )
+
+
+def unsymmetrised(m: Mistakes) -> Found:
+    """A gradient by a variable X declared symmetric (``symmetric=[X]``) given as the
+    derivative by its n² entries taken as independent, G (Aᵀ for tr(AX)), whose
+    symmetric part (G + Gᵀ)/2 is matderiv's gradient among symmetric matrices."""
+    d = m.derivation
+    var = parse_wrt(d.wrt)
+    if m.thing != "derivative" or var.form != "X" or var.symbol not in d.symmetric:
+        return None
+    if shape_of(m.candidate) != shape_of(m.result):
+        return None
+    try:
+        halves = [(c + c.T) / 2 for c in m.trials.values(m.candidate)]
+        err = relative_error(halves, m.trials.values(m.result))
+    except (MatDerivError, ValueError):
+        return None
+    if err >= RTOL:
+        return None
+    others = [M for M in d.symmetric if var.symbol != M]
+    plain = derive(d.of, d.wrt, d.layout, where=d.where or None, symmetric=others).result
+    X, G = fmt(var.symbol), fmt(named(written_symmetric(plain, d.symmetric), d.names))
+    if m.close(m.candidate, plain):
+        said = f"the derivative G = {G}"
+    elif m.close(m.candidate, transpose(plain)):
+        said = f"the transpose of the derivative G = {G}"
+    else:
+        said = "a derivative"
+    return (
+        "unsymmetrised",
+        f"the candidate is {said} by the n² entries of {X} taken as independent, but "
+        f"{X} is declared symmetric (symmetric=[{X}]): then the gradient is the one among "
+        f"symmetric matrices, the symmetric part (G + Gᵀ)/2 = {m.shown_result}. Take "
+        f"the candidate's symmetric part, or leave {X} out of symmetric= to compare "
+        "with G.",
+        {"symmetric": var.symbol, "plain": plain},
     )

@@ -29,6 +29,8 @@ class Verdict:
              "pm-one" (right only if an input vector's entries are ±1; details["pm_one"]),
              "symmetric-entries" (a gradient by a square X written as the derivative by
              the independent entries of a symmetric X, G + Gᵀ - G∘I; details["symmetric"]),
+             "unsymmetrised" (for a variable X in symmetric=, a candidate whose symmetric
+             part is the gradient: G by the n² entries, or Gᵀ; details["plain"] is G),
              "two-mistakes" (an arrangement — transposed, a commutation matrix, Kronecker
              factors swapped — and a sign, factor or term, or a symmetry assumption and
              a sign or factor; details["mistakes"] names both), "wrong", or

@@ -1100,6 +1100,29 @@ def test_the_cookbook_derivative_by_a_symmetric_matrix_is_named() -> None:
     assert v.kind == "wrong"
 
 
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_the_derivative_by_the_entries_given_for_a_symmetric_variable_is_named(layout) -> None:
+    """With symmetric=[X], G itself (Aᵀ for tr(AX)) was "right only if A is symmetric",
+    and Gᵀ for xᵀX⁻¹Ax "term-transposed": the slip is not taking G's symmetric part."""
+    G = "Aᵀ" if layout == "denominator" else "A"  # the numerator layout's is transposed
+    v = verify(G.replace("ᵀ", ".T"), sp.Trace(A * X), X, layout, symmetric=[X])
+    assert v.kind == "unsymmetrised" and f"the derivative G = {G} by" in v.message, v.message
+    assert fmt(v.details["plain"]) == G
+    assert "(G + Gᵀ)/2 = 1/2 (A + Aᵀ)" in v.message
+    f = x.T * X.I * A * x
+    v = verify("-inv(X) @ A @ x @ x.T @ inv(X)", f, X, layout, symmetric=[X])
+    assert v.kind == "unsymmetrised", v.message
+    said = (  # the candidate is the numerator layout's G
+        "the transpose of the derivative G = -X⁻¹ x xᵀ Aᵀ X⁻¹ by"
+        if layout == "denominator"
+        else "the derivative G = -X⁻¹ A x xᵀ X⁻¹ by"
+    )
+    assert said in v.message, v.message
+    assert verify("(A + A.T) / 2", sp.Trace(A * X), X, layout, symmetric=[X])
+    v = verify("A.T", sp.Trace(A * X), X, layout)  # not declared: G is the derivative
+    assert v.kind != "unsymmetrised" and bool(v) == (layout == "denominator")
+
+
 def test_constants_may_be_declared_symmetric() -> None:
     """A covariance Σ or the A of xᵀAx: textbook gradients assume them symmetric, and
     verify could only say "right only if A is symmetric"."""
