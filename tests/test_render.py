@@ -18,6 +18,7 @@ from matderiv import derive, gradient, hessian
 from matderiv.examples import rnn_loss, rnn_step
 from matderiv.index_form import index_lines
 from matderiv.render.latex import tex
+from matderiv.render.unicode import fmt
 
 GOLDEN = Path(__file__).parent / "golden" / "rnn_step.txt"
 HAS_TEX = shutil.which("pdflatex") is not None
@@ -110,10 +111,43 @@ def test_latex_notation() -> None:
         ("htilde_1", r"\tilde{h}_{1}"),
         ("abardot", r"\dot{\bar{a}}"),  # the tangent of ā: accents stack, innermost first
         ("abartilde", r"\tilde{\bar{a}}"),
+        ("a1bar", r"\bar{a}_{1}"),  # the CLI's a1's adjoint: was \bar{a_{1}}
+        ("nubar_3", r"\bar{\nu}_{3}"),
     ],
 )
 def test_generated_names_are_accented_letters_in_latex(name: str, latex: str) -> None:
 
+    assert tex(sp.MatrixSymbol(name, 3, 1)) == latex
+
+
+@pytest.mark.parametrize(
+    ("name", "unicode"),
+    [("nubar_3", "ν̄₃"), ("Sigmabardot", "Σ̄̇"), ("h1bar", "h̄1"), ("hbar_1", "h̄₁")],
+)
+def test_adjoints_of_greek_names_are_accented_greek_letters(name: str, unicode: str) -> None:
+    """ν's adjoint printed nubar₃ in Unicode (\bar{\nu}_{3} in LaTeX); read back alike."""
+    from matderiv.parse.latex import parse_latex
+    from matderiv.parse.unicode import parse_unicode
+
+    X = sp.MatrixSymbol(name, 3, 1)
+    assert fmt(X) == unicode
+    assert parse_unicode(fmt(X), {name: X}) == X
+    assert parse_latex(tex(X), {name: X}) == X
+
+
+@pytest.mark.parametrize(
+    ("name", "latex"),
+    [
+        ("β̂", r"\hat{\beta}"),  # no single character: was \beta \text{U+0302}
+        ("x̂", r"\hat{x}"),  # x + U+0302, as typed: was x\text{U+0302}
+        ("θ̃", r"\tilde{\theta}"),
+        (r"\hat{\beta}", r"\hat{\beta}"),  # written in LaTeX: kept (was \textbackslash{}...)
+        (r"\mathbf{x}_{1}", r"\mathbf{x}_{1}"),
+        (r"\mathbb{R}", r"\textbackslash{}mathbb\{R\}"),  # needs amssymb: escaped
+        (r"\hat{\beta", r"\textbackslash{}hat\{\textbackslash{}beta"),  # unbalanced
+    ],
+)
+def test_accented_and_latex_written_names(name: str, latex: str) -> None:
     assert tex(sp.MatrixSymbol(name, 3, 1)) == latex
 
 
@@ -162,8 +196,9 @@ def test_display_names_with_latex_special_characters_compile(tmp_path: Path) -> 
     h = (A * x).applyfunc(sp.tanh)
     names = {"h_t#1": h, "50%": A * x, "ĥ&α": c.T * h, "中}": h.applyfunc(sp.tanh)}
     f = c.T * h + c.T * h.applyfunc(sp.tanh)
+    names["β̂"] = c.T * h.applyfunc(sp.tanh)  # an accent with no single character
     latex = gradient(f, x, names=names).to_latex(standalone=True, index=True)
-    for fragment in (r"h_{t\#1}", r"50\%", r"\hat{h}", r"\alpha", r"\&"):
+    for fragment in (r"h_{t\#1}", r"50\%", r"\hat{h}", r"\alpha", r"\&", r"\hat{\beta}"):
         assert fragment in latex, fragment
     _compile(latex, tmp_path, "special")
 

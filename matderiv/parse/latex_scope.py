@@ -19,6 +19,7 @@ import sympy as sp
 
 from ..errors import ParseError
 from ..nodes import AsScalar, commutation
+from ..render.unicode import accented
 from . import latex_algebra as alg
 from .latex_grammar import NAME_BASE, SUB, SUP
 from .latex_text import LocatedError, canonical, unknown_name
@@ -95,6 +96,9 @@ class Scope:
         keys = [b + s + "".join(decorations), b + "".join(decorations) + s]
         if s[1:].isdigit():  # W_{1} is W1 (SymPy prints W1 so) unless W_1 is known
             keys.append(b + s[1:] + "".join(decorations))
+            found = accented(b)
+            if found is not None and not found[1]:  # \bar{a}_{1}: the CLI's a1's adjoint
+                keys.append(found[0] + s[1:] + "".join(found[2]) + "".join(decorations))
         layer = re.fullmatch(r"\^\((\w+)\)", "".join(decorations))
         if layer is not None and not s:  # W^{(2)}, a layer's, is W2 or W_2 if declared so
             keys += [b + layer[1], f"{b}_{layer[1]}"]

@@ -58,16 +58,16 @@ def ascii_name(text: str) -> tuple[str, str | None]:
     h̄1 → ("h1bar", None) (the adjoint of the CLI's h1), ā̇ → ("abardot", None)."""
     base = text.rstrip(SUBSCRIPT_LETTERS)
     sub = "".join(FROM_SUBSCRIPT[c] for c in text[len(base) :])
-    if base[:1] in FROM_GREEK and (len(base) == 1 or not base[1].isalpha()):
-        base = FROM_GREEK[base[0]] + base[1:]  # μ₁ is mu_1, as printed
-    marks = len(base[1:]) - len(base[1:].lstrip("".join(FROM_ACCENT)))
-    if marks:
-        accents = "".join(FROM_ACCENT[c] for c in base[1 : 1 + marks])
-        rest = base[1 + marks :]
-        if rest.isascii() and rest.isdecimal():
-            base = base[0] + rest + accents
-        else:
-            base = base[0] + accents + rest
+    first, after = base[:1], base[1:]
+    marks = len(after) - len(after.lstrip("".join(FROM_ACCENT)))
+    accents = "".join(FROM_ACCENT[c] for c in after[:marks])
+    rest = after[marks:]
+    if first in FROM_GREEK and not rest[:1].isalpha():
+        first = FROM_GREEK[first]  # μ₁ is mu_1 and ν̄₃ nubar_3, as printed
+    if marks and rest.isascii() and rest.isdecimal():
+        base = first + rest + accents
+    else:
+        base = first + accents + rest
     if "_" in base:
         base, _, written = base.partition("_")
         sub = written + ("_" + sub if sub else "")

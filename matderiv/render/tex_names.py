@@ -4,14 +4,16 @@ meaning to # $ % & { } ~ \\ and has no glyph for most non-ASCII letters.
 ``escape`` keeps ``_`` and ``^`` (SymPy reads them as sub- and superscripts),
 escapes LaTeX's special characters, writes Greek letters as their macros
 (α → \\alpha) and accented Latin letters as accents over the letter
-(ĥ → \\hat{h}); any other character becomes its code point, so the document
-still compiles.
+(ĥ → \\hat{h}, β̂ → \\hat{\\beta}); any other character becomes its code point, so
+the document still compiles.  A name written in LaTeX (``\\hat{\\beta}``) is kept.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from ..parse.latex_grammar import ACCENTS, GREEK_LETTERS
 
 _SPECIAL = {
     "#": r"\#",
@@ -46,12 +48,62 @@ _GREEK_AS_LATIN = {"ALPHA": "A", "BETA": "B", "EPSILON": "E", "ZETA": "Z", "ETA"
 _GROUPED = re.compile(r"[^{}_^]+(?:_\{[^{}_^]*\})?(?:\^\{[^{}_^]*\})?")
 
 
+#: a name written in LaTeX, kept as it is: \hat{\beta}, \mathbf{x}_{1}, \tilde{W}
+_WRITTEN_IN_LATEX = re.compile(r"(?:\\[A-Za-z]+ ?|[A-Za-z0-9_^{}',]| (?=\\))+")
+
+
 def escape(name: str) -> str:
     """``name`` with every character LaTeX would misread written for LaTeX; the braces
-    of a grouped subscript, h_{t}, are kept (escaped, they printed as h{t})."""
+    of a grouped subscript, h_{t}, are kept (escaped, they printed as h{t}); a name
+    written in LaTeX (\\hat{\\beta}) is kept; a combining accent is put over the
+    character before it (β̂ → \\hat{\\beta}, which has no single character)."""
     name = unicodedata.normalize("NFC", name)
+    if "\\" in name and _written_in_latex(name):
+        return name
     keep = {"{", "}"} if "{" in name and _GROUPED.fullmatch(name) else set()
-    return "".join(c if c in keep else _character(c) for c in name)
+    out: list[str] = []
+    for c in name:
+        if c in _ACCENTS and out:
+            out[-1] = rf"\{_ACCENTS[c]}{{{out[-1].rstrip()}}}"
+        else:
+            out.append(c if c in keep else _character(c))
+    return "".join(out)
+
+
+#: the commands a name written in LaTeX may use: those amsmath's documents have
+_KEPT_COMMANDS = {
+    *GREEK_LETTERS,
+    *ACCENTS,
+    *[
+        "vec",
+        "acute",
+        "grave",
+        "breve",
+        "mathbf",
+        "mathrm",
+        "mathit",
+        "mathcal",
+        "mathsf",
+        "boldsymbol",
+    ],
+    *["operatorname", "text", "prime", "ell"],
+}
+
+
+def _written_in_latex(name: str) -> bool:
+    commands = set(re.findall(r"\\([A-Za-z]+)", name))
+    return (
+        bool(_WRITTEN_IN_LATEX.fullmatch(name)) and _balanced(name) and commands <= _KEPT_COMMANDS
+    )
+
+
+def _balanced(name: str) -> bool:
+    depth = 0
+    for c in name:
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _character(c: str) -> str:

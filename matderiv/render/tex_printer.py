@@ -125,11 +125,13 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         abardot → \\dot{\\bar{a}}."""
         base, sep, sub = name.partition("_")
         found, alternate = accented(base), _ALTERNATE.fullmatch(base)
-        if found is not None:
-            stem, marks = found
-            head = self._print(sp.Symbol(stem))
+        if found is not None:  # a1bar → \bar{a}_{1}, not \bar{a_{1}}
+            letters, digits, marks = found
+            head = self._print(sp.Symbol(letters))
             for mark in marks:
                 head = rf"\{mark}{{{head}}}"
+            if digits:
+                sub, sep = digits + ("," + sub if sep else ""), "_"
         elif alternate is not None:  # hadj_1 (the user has an hbar_1)
             stem, kind, k = alternate.groups()
             head = rf"{self._print(sp.Symbol(stem))}^{{\mathrm{{{kind}}}{k}}}"

@@ -317,10 +317,11 @@ _ACCENTS = {"bar": "\u0304", "dot": "\u0307", "tilde": "\u0303"}
 MAX_ACCENTS = 3
 
 
-def accented(base: str) -> tuple[str, tuple[str, ...]] | None:
-    """("h", ("bar",)) for "hbar", ("h1", ("bar",)) for "h1bar", ("a", ("bar", "dot"))
-    for "abardot": a name of one letter (and digits: the CLI's h1) with up to three
-    accents, innermost first, as adjoints, tangents and their tangents are named."""
+def accented(base: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """("h", "", ("bar",)) for "hbar", ("h", "1", ("bar",)) for "h1bar", ("a", "",
+    ("bar", "dot")) for "abardot", ("nu", "", ("bar",)) for "nubar": a name of one
+    letter or a Greek letter's (and digits: the CLI's h1) with up to three accents,
+    innermost first, as adjoints, tangents and their tangents are named."""
     stem = base
     marks: tuple[str, ...] = ()
     while len(marks) < MAX_ACCENTS:
@@ -328,10 +329,12 @@ def accented(base: str) -> tuple[str, tuple[str, ...]] | None:
         if accent is None:
             break
         stem, marks = stem.removesuffix(accent), (accent, *marks)
-    digits = stem[1:]
-    ascii_digits = not digits or (digits.isascii() and digits.isdecimal())
-    if marks and stem[:1].isalpha() and ascii_digits:
-        return stem, marks
+    parts = re.fullmatch(r"([A-Za-z]+)([0-9]*)", stem)
+    if not marks or parts is None:
+        return None
+    letters, digits = parts.groups()
+    if len(letters) == 1 or letters in GREEK or letters in ("sigma", "pi"):
+        return letters, digits, marks
     return None
 
 
@@ -357,9 +360,10 @@ def subscripted(name: str) -> str:
     base, sep, sub = name.partition("_")
     base = GREEK.get(base, base)
     found = accented(base)
-    if found is not None:  # the accents over the letter: h1bar → h̄1
-        stem, marks = found
-        base = stem[0] + "".join(_ACCENTS[mark] for mark in marks) + stem[1:]
+    if found is not None:  # the accents over the letter: h1bar → h̄1 (h̄₁ is hbar_1), nubar → ν̄
+        letters, digits, marks = found
+        letter = GREEK.get(letters) or {"sigma": "σ", "pi": "π"}.get(letters, letters)
+        base = letter + "".join(_ACCENTS[mark] for mark in marks) + digits
         if not sep:
             return base
     if sep and sub and "_" not in sub and all(c in _SUBSCRIPT_CHARS for c in sub):
@@ -368,7 +372,7 @@ def subscripted(name: str) -> str:
 
 
 _LABEL_NAME = re.compile(  # ASCII word boundaries: ᵀ is a letter to \b (∂muᵀ)
-    r"[A-Za-z]+_[A-Za-z0-9]+|(?<![A-Za-z0-9_])[A-Za-z]\d*(?:bar|dot|tilde){1,3}(?![A-Za-z0-9_])"
+    r"[A-Za-z]+_[A-Za-z0-9]+|(?<![A-Za-z0-9_])[A-Za-z]+\d*(?:bar|dot|tilde){1,3}(?![A-Za-z0-9_])"
     rf"|(?<![A-Za-z0-9_])(?:{'|'.join(GREEK)})(?![A-Za-z0-9_])"
 )
 
