@@ -20,6 +20,7 @@ from .errors import MatDerivError
 from .layout import LAYOUTS, parse_wrt
 from .mistake_assumptions import pm_one, sums_to_one, symmetric_entries, unsymmetrised
 from .mistake_pairs import two_mistakes
+from .mistake_symmetric import symmetric
 from .mistake_terms import (
     changed_terms,
     extra_term,
@@ -337,7 +338,7 @@ class Checker(Mistakes):
             lambda: extra_term(self),
             lambda: pm_one(self),  # y∘y dropped for labels y = ±1 (before "missing y∘y")
             lambda: missing_entrywise(self),
-            self._symmetric,  # before a term's transpose: 2A for A + Aᵀ assumed A = Aᵀ
+            lambda: symmetric(self),  # before a term's transpose: 2A for A + Aᵀ assumed A = Aᵀ
             lambda: sums_to_one(self),  # softmax(z) - y for a label y that sums to 1
             lambda: term_slip(self),
         )

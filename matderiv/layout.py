@@ -207,7 +207,8 @@ def describe(out: Any, out_shape: Shape, var: Variable, layout: str) -> LayoutNo
     """What the rows and columns of the answer index."""
     shape = result_shape(out_shape, var, layout)
     if is_scalar_shape(out_shape) and var.form == "X":
-        like = var.symbol if layout == "denominator" else transpose(var.symbol)
+        scalar = is_scalar_shape(var.shape)  # a scalar s is shaped like s, not sᵀ
+        like = var.symbol if layout == "denominator" or scalar else transpose(var.symbol)
         return LayoutNote(layout, "gradient", shape, out, var.expr, like=like)
     y = out if is_scalar_shape(out_shape) or out_shape[1] == 1 else Vec(out)
     x = var.vec_expr()

@@ -22,6 +22,7 @@ from .canon import transpose
 from .engine import derive
 from .errors import MatDerivError
 from .layout import parse_wrt
+from .mistake_symmetric import symmetrised
 from .mistakes import RTOL, Comparison, Found, Mistakes, named
 from .render.unicode import fmt
 from .shapes import dims_equal, is_scalar_shape, shape_of
@@ -113,12 +114,12 @@ def symmetric_entries(m: Mistakes) -> Found:
         shape_of(d.of)
     ):
         return None  # a scalar f (xᵀ Σ x, a 1 x 1 matrix, too)
-    symmetrised = [trials for matrix, trials in m.symmetrised() if matrix == var.symbol]
-    if not symmetrised:
+    alone = [trials for matrix, trials in symmetrised(m) if matrix == var.symbol]
+    if not alone:
         return None
-    everything = symmetrised[0].symmetrised([M for M, _ in m.symmetrised()])
+    everything = alone[0].symmetrised([M for M, _ in symmetrised(m)])
     X, shown = fmt(var.symbol), m.shown_result
-    for trials in (symmetrised[0], everything):
+    for trials in (alone[0], everything):
         try:
             entries = [g + g.T - np.diag(np.diag(g)) for g in trials.values(m.result)]
             err = relative_error(trials.values(m.candidate), entries)

@@ -20,8 +20,9 @@ import sympy as sp
 from .canon import transpose
 from .errors import MatDerivError
 from .layout import parse_wrt
+from .mistake_symmetric import and_list, symmetric_sets
 from .mistake_terms import missing_term
-from .mistakes import MAX_SWAPS, Found, Mistakes, and_list, named, swappable
+from .mistakes import MAX_SWAPS, Found, Mistakes, named, swappable
 from .render.unicode import fmt
 from .shapes import dims_equal, walk
 
@@ -74,7 +75,7 @@ def _symmetric_and_factor(m: Mistakes) -> Found:
     """Right for a symmetric matrix up to a sign or a constant factor: Σ⁻¹(μ − x) for
     ∂/∂μ of the Gaussian, whose derivative is (Σ⁻¹ + Σ⁻ᵀ)(x − μ)/2.  The factor is
     ``_factor``'s at the points with the matrix symmetric, a simple fraction only."""
-    for matrices, symmetric in m.symmetric_sets():
+    for matrices, symmetric in symmetric_sets(m):
         try:
             found = replace(m, trials=symmetric)._factor()
         except (MatDerivError, ValueError):

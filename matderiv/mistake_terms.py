@@ -122,7 +122,7 @@ def _slip_in(m: Comparison, terms: list[Any]) -> Found:
         left = [c - t + x for c, t, x in zip(cand, total, value, strict=True)]
         factor = _simple(proportional(left, value))
         if factor is None:  # 2b for the 2λb of ridge: a factor that is a symbol
-            factor = _symbolic_factor(m, left, value)
+            factor = symbolic_factor(m, left, value)
         if factor is not None and factor not in (1, 0, -1):
             return _wrong_factor(m, term, factor)
         square = value[0].shape[0] == value[0].shape[1] and value[0].shape[0] > 1
@@ -140,7 +140,7 @@ def _simple(factor: float | None) -> Any:
     return c if c.q <= 12 and abs(c.p) <= 100 else None
 
 
-def _symbolic_factor(m: Comparison, left: list[np.ndarray], value: list[np.ndarray]) -> Any:
+def symbolic_factor(m: Comparison, left: list[np.ndarray], value: list[np.ndarray]) -> Any:
     """q·sᵉ (e = ±1, ±2, q a simple fraction) for a scalar symbol or size s of the
     problem, when ``left`` is that times ``value`` at every point (λ forgotten, σ² for
     σ⁴, n/2 on the wrong term); None if no such factor fits."""

@@ -10,7 +10,7 @@ None; ``diagnosis.Checker`` turns that into the verdict.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +141,9 @@ class Mistakes(Comparison):
             return None
         if dims_equal(rows, cols) and self.close(transpose(self.candidate), self.result):
             said = f"the candidate is the transpose of the {self.thing} {self.shown_result}"
-            also, details = self._also_symmetric()
+            from .mistake_symmetric import also_symmetric  # (it imports this module)
+
+            also, details = also_symmetric(self)
             if self.thing != "derivative":
                 return "transposed", f"{said}; check the transposes.{also}", details
             layout = self.derivation.layout  # the other layout's derivative is its transpose
@@ -153,21 +155,6 @@ class Mistakes(Comparison):
                 details,
             )
         return None
-
-    def _also_symmetric(self) -> tuple[str, dict[str, Any]]:
-        """A transposed candidate that is also right for a symmetric matrix (X⁻¹ for
-        ∂ log det X/∂X, Σ⁻¹ ... for a covariance): the likelier slip, said too."""
-        found = self._symmetric()
-        if found is None:
-            return "", {}
-        matrices = found[2]["symmetric"]
-        matrices = matrices if isinstance(matrices, tuple) else (matrices,)
-        verb = "is" if len(matrices) == 1 else "are"
-        return (
-            f" It also equals the {self.thing} wherever {and_list(matrices)} {verb} "
-            f"symmetric ({_transposes_equal(matrices)}), which matderiv does not assume.",
-            found[2],
-        )
 
     def _commutation(self) -> Found:
         d = self.derivation
@@ -298,6 +285,10 @@ class Mistakes(Comparison):
         if len(ratios) < 2 or np.ptp(ratios) <= 1e-6 * max(abs(k) for k in ratios):
             return None  # constant: _factor's business
         missing = self._missing_scalar()
+        if missing is None:  # 1/n inside the result's sum, λ: a size or scalar symbol
+            from .mistake_terms import symbolic_factor  # (it imports this module)
+
+            missing = symbolic_factor(self, res, cand)
         if missing is None and all(r.size < 2 for r in res):
             return None  # any two numbers are proportional: nothing to report
         if missing is not None and missing.free_symbols <= self._sizes():
@@ -343,79 +334,6 @@ class Mistakes(Comparison):
         """The symbols of the problem's sizes (n for an n x 1 x)."""
         d = self.derivation
         return dimension_symbols(d.of, parse_wrt(d.wrt).symbol, self.candidate)
-
-    def _symmetric(self) -> Found:
-        """Right only when square matrices are symmetric: a constant (2Ax for xᵀAx),
-        several (2(P + Q)x for xᵀPx + xᵀQx; the fewest that suffice are named), else the
-        variable itself (X⁻¹ for d log det X / dX)."""
-        for matrices, symmetric in self.symmetric_sets():
-            if not self._right_with(symmetric):
-                continue
-            for M in matrices if len(matrices) > 2 else ():  # the fewest that suffice
-                fewer = tuple(N for N in matrices if N != M)
-                if len(fewer) > 1 and self._right_with(self.trials.symmetrised(fewer)):
-                    matrices = fewer
-            said, verb = and_list(matrices), "is" if len(matrices) == 1 else "are"
-            return (
-                "symmetric",
-                f"the candidate is right only if {said} {verb} symmetric: it matches "
-                f"the {self.thing} when {_transposes_equal(matrices)}, but in general "
-                f"the {self.thing} is {self.shown_result}.",
-                {"symmetric": matrices[0] if len(matrices) == 1 else matrices},
-            )
-        return None
-
-    def _right_with(self, trials: Trials) -> bool:
-        try:
-            err = relative_error(trials.values(self.candidate), trials.values(self.result))
-        except (MatDerivError, ValueError):
-            return False
-        return err < RTOL
-
-    def symmetric_sets(self) -> Iterator[tuple[tuple[Any, ...], Trials]]:
-        """``symmetrised``'s matrices one at a time, then the square constants together
-        and every square matrix together (P and R of a Kalman update, both covariances)."""
-        singles = list(self.symmetrised())
-        yield from (((M,), trials) for M, trials in singles)
-        var = parse_wrt(self.derivation.wrt).symbol
-        constants = tuple(M for M, _ in singles if var != M)
-        groups = [constants] if len(constants) > 1 else []
-        if var in (M for M, _ in singles) and constants:
-            groups.append((*constants, var))
-        for group in groups:
-            yield group, self.trials.symmetrised(group)
-
-    def symmetrised(self) -> Iterator[tuple[Any, Trials]]:
-        """(M, the trial points with M symmetric) for each square matrix of the
-        expression, its program or the derivative (an HVP's direction V too)."""
-        var = parse_wrt(self.derivation.wrt).symbol
-        d = self.derivation  # a program's inputs too (U of h_t = tanh(W x_t + U h_{t-1}))
-        inputs = sp.Tuple(d.of, d.result, *d.definitions.values()).free_symbols
-        constants = sorted(
-            (
-                s
-                for s in inputs
-                if isinstance(s, sp.MatrixSymbol) and s != var and dims_equal(*s.shape)
-            ),
-            key=str,
-        )
-        for matrix in constants + ([var] if dims_equal(*var.shape) else []):
-            if dims_equal(matrix.shape[0], 1):
-                continue  # a 1 x 1 matrix is symmetric: nothing to assume
-            if not all(matrix in p for p in self.trials.points):
-                continue  # neither f nor the candidate uses it: no value to symmetrise
-            yield matrix, self.trials.symmetrised([matrix])
-
-
-def and_list(matrices: tuple[Any, ...]) -> str:
-    """P, "P and R", "P, Q and R"."""
-    names = [fmt(M) for M in matrices]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _transposes_equal(matrices: tuple[Any, ...]) -> str:
-    """ "P = Pᵀ", "P = Pᵀ and R = Rᵀ"."""
-    return " and ".join(f"{fmt(M)} = {fmt(M)}ᵀ" for M in matrices)
 
 
 def sum_of(parts: list[Any]) -> Any:

@@ -1176,6 +1176,22 @@ def test_a_factor_of_the_sizes_is_a_constant_factor(candidate, of, wrt, factor) 
     assert "depends only on the sizes" in verdict.message
 
 
+def test_a_size_factor_inside_the_derivative_is_found() -> None:
+    """The mean softmax cross-entropy over a batch: 1/n sits inside the derivative's
+    sum (Xᵀ(... - 1/n Y)), no outer scalar to read, and a forgotten 1/n was called "a
+    ratio that changes with the variable"."""
+    from matderiv import declare, parse
+
+    S = declare("X: n x d, Y: n x k, W: d x k")
+    f = parse("(sum(log(exp(X @ W) @ ones(k, 1))) - trace(Y.T @ X @ W))/n", S)
+    softmax = "exp(X @ W) / (exp(X @ W) @ ones(k,1) @ ones(1,k))"
+    verdict = verify(f"X.T @ ({softmax} - Y)", f, S["W"], "denominator")
+    n = next(s for s in S["X"].shape[0].free_symbols)
+    assert verdict.kind == "factor" and verdict.details["factor"] == 1 / n, verdict.message
+    assert "depends only on the sizes" in verdict.message
+    assert verify(f"X.T @ ({softmax} - Y) / n", f, S["W"], "denominator")
+
+
 def test_an_explicit_matrix_candidate_is_evaluated_entry_by_entry() -> None:
     """sp.Matrix(2*x) (entries x[0, 0], ...) was an internal error naming a Tuple node."""
     x3, A3 = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("A", 3, 3)

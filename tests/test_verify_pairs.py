@@ -92,9 +92,10 @@ def test_a_one_by_one_matrix_is_never_assumed_symmetric() -> None:
     assert v.details["mistakes"] == ("symmetric", "sign") and v.details["symmetric"] == A
     from matderiv import derive
     from matderiv.diagnosis import Checker
+    from matderiv.mistake_symmetric import symmetrised
     from matderiv.trials import make_trials
 
     d = derive(f, x, "denominator")
     cand = 3 * d.result
     checker = Checker(cand, d, make_trials((cand, d.result, d.of)))
-    assert [m for m, _ in checker.symmetrised()] == [A]  # not b
+    assert [m for m, _ in symmetrised(checker)] == [A]  # not b

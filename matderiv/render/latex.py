@@ -192,7 +192,7 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
             # "Second derivative, the Hessian:" on a row of its own, what it is on the
             # next: one row ran 50 pt past a portrait page's margin
             title, colon, rest = _tex_text(parts[k]).partition(": ")
-            lines.append(rf"& \textbf{{\large {title[0].upper()}{title[1:]}{colon.strip()}}}")
+            lines.append(rf"& \textbf{{{title[0].upper()}{title[1:]}{colon.strip()}}}")
             lines.extend([rf"& \textbf{{{rest[0].upper()}{rest[1:]}}}"] if rest else [])
             kind = None
         if step.kind != kind:
