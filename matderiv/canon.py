@@ -149,9 +149,22 @@ def hadamard(node: Any) -> Any:
         factors = [f for f, one in zip(factors, ones, strict=True) if not one]
     if any(isinstance(f, sp.ZeroMatrix) for f in factors):
         return sp.ZeroMatrix(*shape_of(node))
-    powers = [f if k == 1 else sp.HadamardPower(f, k) for f, k in Counter(factors).items()]
+    exponents: Counter[Any] = Counter()
+    for f in factors:  # A^∘-1 ∘ A is 𝟏 (where A^∘-1 is defined, A has no zero entry)
+        base, k = _hadamard_power(f)
+        exponents[base] += k
+    powers = [f if k == 1 else sp.HadamardPower(f, k) for f, k in exponents.items() if k != 0]
+    if not powers:
+        return sp.OneMatrix(*shape_of(node))
     powers.sort(key=_hadamard_key(powers))
     return powers[0] if len(powers) == 1 else unchecked(sp.HadamardProduct, *powers)
+
+
+def _hadamard_power(factor: Any) -> tuple[Any, Any]:
+    """(base, exponent) of a ∘ factor with a number exponent: A^∘-1 → (A, -1), A → (A, 1)."""
+    if isinstance(factor, sp.HadamardPower) and factor.exp.is_Rational:
+        return factor.base, factor.exp
+    return factor, sp.S.One
 
 
 def _power(factor: Any) -> tuple[Any, Any]:

@@ -493,3 +493,36 @@ def test_a_centering_matrix_is_idempotent() -> None:
     d = jacobian(xc / norm(xc), x, names={"x_c": xc})
     assert "²" not in fmt(d.result) and "𝟏_{n×n})²" not in title(d), title(d)
     check_derivation(d, {n: 4})
+
+
+def test_an_entrywise_power_cancels_its_inverse() -> None:
+    """Label smoothing, -((1 - ε)y + ε/k 𝟏)ᵀ log softmax(z): its gradient kept
+    q∘s^∘-1∘s (s = softmax(z)), 0/0 = NaN where s underflows (a logit gap of 800);
+    s^∘-1∘s is 𝟏 wherever s^∘-1 is defined."""
+    k = sp.Symbol("k", integer=True, positive=True)
+    z, y, eps = sp.MatrixSymbol("z", k, 1), sp.MatrixSymbol("y", k, 1), sp.Symbol("eps")
+    f = parse_expression(
+        "-((1 - eps) * y + eps / k * ones(k, 1)).T @ log(softmax(z))",
+        {"z": z, "y": y, "eps": eps, "k": k},
+    )
+    d = gradient(f, z)
+    assert not any(isinstance(a, sp.HadamardPower) for a in sp.preorder_traversal(d.result))
+    for dims in ({k: 2}, {k: 3}, {k: 5}):
+        check_derivation(d, dims)
+    zv, yv = np.array([[0.0], [-800.0], [5.0], [1.0]]), np.array([[1.0], [0], [0], [0]])
+    got = evaluate(d, {z: zv, y: yv, eps: 0.1})
+    q = 0.9 * yv + 0.1 / 4
+    s = np.exp(zv - zv.max()) / np.exp(zv - zv.max()).sum()
+    np.testing.assert_allclose(got, s * q.sum() - q, rtol=1e-12, atol=1e-15)
+    A, B = sp.MatrixSymbol("A", k, k), sp.MatrixSymbol("B", k, k)
+    assert matmul(hadamard_of(A, sp.HadamardPower(A, -1), B)) == B
+    assert hadamard_of(A, sp.HadamardPower(A, -1)) == sp.OneMatrix(k, k)
+    assert hadamard_of(A, sp.HadamardPower(A, sp.Rational(1, 2))) == sp.HadamardPower(
+        A, sp.Rational(3, 2)
+    )
+
+
+def hadamard_of(*factors):
+    from matderiv.canon import hadamard
+
+    return hadamard(sp.HadamardProduct(*factors))
