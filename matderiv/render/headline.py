@@ -53,14 +53,16 @@ def headline(d: Any) -> Any:
 
 
 def written_result(d: Any) -> Headline:
-    """``_written_result``, and the value of a scalar f it keeps by name said after it:
-    ``2·f x, with f = exp(xᵀ x)`` (f, the function's value, was not said anywhere)."""
+    """``_written_result``, and the value of the function it keeps by name said after
+    it: ``2·f x, with f = exp(xᵀ x)``, ``diag(Y) A, with Y = exp(A x)`` (the function's
+    value was not said anywhere)."""
     defines, kept, defs = _intermediates(d)
     found = _written_result(d, defines, kept, dict(defs))
     root = defines[-1] if defines else None
-    if root is None or not is_scalar_shape(root.shape) or not isinstance(found.expr, sp.Basic):
+    if root is None or not isinstance(found.expr, sp.Basic):
         return found
-    symbol = next((a for a in found.expr.atoms(sp.Symbol) if str(a) == root.lhs), None)
+    kinds = (sp.Symbol,) if is_scalar_shape(root.shape) else (sp.MatrixSymbol,)
+    symbol = next((a for a in found.expr.atoms(*kinds) if str(a) == root.lhs), None)
     if symbol is None or root.lhs in kept or any(s == symbol for s, _ in found.where):
         return found
     dims = {str(x) for m in found.expr.atoms(sp.MatrixSymbol) for x in m.free_symbols}
