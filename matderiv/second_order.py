@@ -37,10 +37,11 @@ def _variable(X: Any) -> Any:
         return X
     if isinstance(X, Vec) and isinstance(X.arg, sp.Transpose):
         m, n = X.arg.arg.shape
+        Y, K = fmt(X.arg.arg), fmt(CommutationMatrix(m, n))
         raise LayoutError(
-            f"the Hessian is taken by {fmt(X.arg.arg)} (d² f / d vec(X) d vec(X)ᵀ), not by "
-            f"{fmt(X)}: with vec(Xᵀ) = K vec(X), K = {fmt(CommutationMatrix(m, n))}, the "
-            f"Hessian by vec(Xᵀ) is K H Kᵀ for H = hessian(f, {fmt(X.arg.arg)})."
+            f"the Hessian is taken by {Y} (d² f / d vec({Y}) d vec({Y})ᵀ), not by "
+            f"{fmt(X)}: with vec({Y}ᵀ) = {K} vec({Y}), the Hessian by vec({Y}ᵀ) is "
+            f"{K} ∇² {K}ᵀ for the Hessian ∇² = hessian(f, {Y})."
         )
     raise LayoutError(
         f"second derivatives are taken with respect to a MatrixSymbol X (or vec(X)), "

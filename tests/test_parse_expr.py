@@ -485,6 +485,9 @@ def test_a_pasted_minus_sign_and_curly_quotes_read_as_ascii() -> None:
         ("np.trace(X)", "without np."),
         ("ln(x.T @ x)", "Write log(x) for the natural logarithm"),
         ("inverse(X)", "Write inv(X) for the inverse"),
+        # not "Did you mean exp?", whose exp(X) is entrywise
+        ("trace(expm(X))", "expm is the matrix exponential, which matderiv does not"),
+        ("logm(X)", "exp(A) is the exponential of each entry, not the matrix exponential"),
     ],
 )
 def test_other_tools_spellings_get_the_syntax_s(text: str, says: str) -> None:

@@ -726,6 +726,19 @@ def test_an_entrywise_power_by_a_scalar_reads_back() -> None:
     np.testing.assert_allclose(evaluate(back, values), want, rtol=1e-12)
 
 
+def test_a_syntax_function_read_as_latex_is_said_to_be_one() -> None:
+    """inv(H P H^T + R) nu (juxtaposition, so read as LaTeX) was only "unknown symbol
+    'inv'", though inv is a documented function: of the syntax, whose products are @."""
+    from matderiv.parse.declarations import parse_shapes
+
+    S = parse_shapes("H: m x n, P: n x n, R: m x m, nu: m")
+    with pytest.raises(ParseError, match=r"inv\(\.\.\.\) is a function of matderiv's syntax"):
+        parse_latex("inv(H P H^T + R) nu", S)
+    with pytest.raises(ParseError) as info:
+        parse_latex("nux", S)  # not a function name: no such hint
+    assert "syntax" not in str(info.value)
+
+
 def test_lecture_note_spellings() -> None:
     """W^{(2)} (a layer's weights) was "did you mean W2?" with no way to say yes;
     \\sigma'(z) and \\max(0, z) had no hint."""

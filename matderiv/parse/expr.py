@@ -40,8 +40,10 @@ from .expr_grammar import (
     STRUCTURAL,
 )
 from .expr_messages import (
+    MATRIX_FUNCTIONS,
     OTHER_NAMES,
     caret,
+    matrix_function_advice,
     split_product,
     star_hint,
     suggest,
@@ -286,6 +288,8 @@ class _Build(Transformer_NonRecursive):
             )
         meant = OTHER_NAMES.get(name)
         advice = f" Write {meant}." if meant else suggest(name, FUNCTIONS, cutoff=0.7)
+        if name in MATRIX_FUNCTIONS:
+            advice = matrix_function_advice(name)
         raise ParseError(
             f"unknown function {name!r}:\n{caret(self.text, token.start_pos)}\n"
             f"Known: {', '.join(FUNCTIONS)}.{advice}"

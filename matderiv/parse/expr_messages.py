@@ -209,6 +209,26 @@ OTHER_NAMES = {
     "max": "relu(x) for max(0, x)",
 }
 
+#: functions of matrices (SciPy's) that matderiv does not differentiate: said, not
+#: "did you mean exp?", whose exp(A) is entrywise
+MATRIX_FUNCTIONS = {
+    "expm": "the matrix exponential",
+    "logm": "the matrix logarithm",
+    "sqrtm": "the matrix square root",
+    "cholesky": "the Cholesky factor",
+    "eig": "eigen-decompositions",
+    "eigh": "eigen-decompositions",
+    "svd": "the singular value decomposition",
+}
+
+
+def matrix_function_advice(name: str) -> str:
+    return (
+        f" {name} is {MATRIX_FUNCTIONS[name]}, which matderiv does not differentiate; "
+        "exp, log and sqrt here are entrywise (exp(A) is the exponential of each entry, "
+        "not the matrix exponential)."
+    )
+
 
 def split_product(name: str, known: Mapping[str, Any]) -> str:
     """Xw for X and w declared: a product written as one word, as in math (lamx for a

@@ -29,6 +29,9 @@ _PART = re.compile(rf"\s*(?:(?P<sub>{SUB})|(?P<sup>{SUP}))")
 _BASE = re.compile(NAME_BASE)
 
 
+#: the syntax's functions of matrices, which LaTeX writes otherwise
+_SYNTAX_FUNCTIONS = {"inv", "trace", "logdet", "kron", "eye", "matrix_power", "sum", "ones"}
+
 #: a superscript after a layer's, W^{(2)T}: the layer's and the rest
 _LAYERED = re.compile(r"\s*\{\s*(\([^()]*\))\s*(\S.*?)\s*\}\s*")
 
@@ -123,6 +126,12 @@ class Scope:
             if b == "sigma"
             else ""
         )
+        if b in _SYNTAX_FUNCTIONS:  # inv(H P H^T + R) nu: the syntax's inv, LaTeX's juxtaposition
+            hint = (
+                f" ({b}(...) is a function of matderiv's syntax, where a product is written "
+                rf"with @: {b}(A @ B) @ x; in LaTeX write (A B)^{{-1}} x, \operatorname{{tr}}"
+                r"(A B), \det(A B))"
+            )
         raise LocatedError(unknown_name("symbol", keys[0], self.symbols) + hint, pos)
 
     def _run(self, letters: str, pos: int) -> list[Any]:
