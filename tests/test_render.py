@@ -151,6 +151,16 @@ def test_accented_and_latex_written_names(name: str, latex: str) -> None:
     assert tex(sp.MatrixSymbol(name, 3, 1)) == latex
 
 
+def test_the_result_and_its_note_are_kept_on_one_page() -> None:
+    """Every row ended in \\displaybreak[0], so the layout note could land alone on
+    the next page (the README's RNN step, the Hessian of tr(XᵀAX))."""
+    ex = rnn_step()
+    block = derive(ex.expr, ex.wrt, "denominator", names=ex.names).to_latex()
+    tail = block[block.index(r"\textbf{Result}") :]
+    assert r"\displaybreak" not in tail and r"\\*" in tail, tail
+    assert r"\displaybreak[0]" in block[: block.index(r"\textbf{Result}")]
+
+
 def _compile(tex: str, directory: Path, name: str) -> Path:
     source = directory / f"{name}.tex"
     source.write_text(tex, encoding="utf-8")

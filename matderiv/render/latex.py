@@ -206,6 +206,9 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
     elif written.where:  # the result as it is, with what its f is: 2 f x, with f = ...
         lines.append(rf"& \quad \text{{with }} {_named(written)}")
     lines.append(rf"& {_note(d)}")
+    last = len(lines) - 1  # the note: kept on the page of the result before it
+    title = rf"& \textbf{{{_SECTIONS['result']}}}"
+    first = max((k for k, line in enumerate(lines) if line == title), default=last)
     if index:
         lines.append(r"& \textbf{Index notation}")
         lines.extend([_FROM_ZERO] if splits_indices(index) else [])
@@ -215,7 +218,10 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
     # align* may break across pages at any row (\displaybreak[0] permits it without
     # \allowdisplaybreaks in the preamble); Jupyter's aligned is one box
     newline = " \\\\\n" if display else " \\displaybreak[0] \\\\\n"
-    body = f"\\begin{{{env}}}\n" + newline.join(lines) + f"\n\\end{{{env}}}"
+    kept = " \\\\*\n"  # no page break inside the result and its note (\\* forbids one)
+    ends = [kept if not display and first <= k < last else newline for k in range(len(lines))]
+    body = f"\\begin{{{env}}}\n" + "".join(map(str.__add__, lines, ends))
+    body = body[: -len(ends[-1])] + f"\n\\end{{{env}}}"
     if display:
         body = f"{display}\n{body}\n{display}"
     if standalone:
