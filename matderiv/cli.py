@@ -289,12 +289,16 @@ def verify_command(
 
 @app.command("example")
 def example_command(
+    ctx: typer.Context,
     name: str = typer.Argument("rnn", help=f"One of: {', '.join(EXAMPLES)}."),
     latex: bool = typer.Option(False, "--latex", help="Print LaTeX instead of the table."),
+    as_json: bool = _JSON,
+    standalone: bool = _STANDALONE,
     index: bool = _INDEX,
 ) -> None:
     """Print a worked derivation (rnn: one RNN step; rnn-loss: its scalar loss;
     logdet-hessian: the Hessian of log det X)."""
+    cli_io.check_outputs(ctx, latex, as_json, None, standalone)
     if name not in EXAMPLES:
         typer.echo(f"unknown example {name!r}; choose one of: {', '.join(EXAMPLES)}", err=True)
         raise typer.Exit(cli_io.EXIT_BAD_INPUT)
@@ -303,9 +307,9 @@ def example_command(
         d = hessian(ex.expr, ex.wrt, names=ex.names)
     else:
         d = derive(ex.expr, ex.wrt, ex.layout, names=ex.names)
-    if not latex:
+    if not (latex or as_json):
         cli_io.console().print(Text(ex.title, style="bold"))
-    cli_io.print_derivations([d], latex, False, index)
+    cli_io.print_derivations([d], latex, as_json, index, None, standalone)
 
 
 def main() -> None:

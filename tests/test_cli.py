@@ -123,6 +123,20 @@ def test_example_rnn() -> None:
     assert "(e₁ ⊗ I_{nₕ}) diag(1 - h₁∘h₁)" in out.stdout
 
 
+def test_example_as_a_latex_document_and_as_json() -> None:
+    """`matderiv example rnn --latex --standalone` was "No such option"."""
+    import json
+
+    out = run("example", "rnn", "--latex", "--standalone")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(r"\documentclass") and r"\end{document}" in out.stdout
+    assert r"\left(e_{1} \otimes I_{n_{h}}\right)" in out.stdout
+    data = json.loads(run("example", "rnn-loss", "--json").stdout)
+    assert data["layout"] == "denominator" and data["wrt"] == "Wₕₓ"
+    alone = run("example", "rnn", "--standalone")
+    assert alone.returncode == 2 and "add --latex" in alone.stderr
+
+
 @pytest.mark.parametrize(
     "args, fragment",
     [
