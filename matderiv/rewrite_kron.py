@@ -53,6 +53,34 @@ def kron_outer_product(expr: Any) -> Any:
     return None
 
 
+def kron_vector_sandwich(expr: Any) -> Any:
+    """(a ⊗ I) M (bᵀ ⊗ I) → (a bᵀ) ⊗ M,  (I ⊗ a) M (I ⊗ bᵀ) → M ⊗ (a bᵀ)  (a, b columns:
+    a ⊗ I = (a ⊗ I)(1 ⊗ M)... by the mixed product; a multinomial logit's Hessian)
+    terminates: two Kronecker products become one."""
+    if not isinstance(expr, sp.MatMul):
+        return None
+    coeff, mats = expr.as_coeff_matrices()
+    for i in range(len(mats) - 2):
+        left, middle, right = _kron_pair(mats[i]), mats[i + 1], _kron_pair(mats[i + 2])
+        if left is None or right is None or isinstance(middle, sp.KroneckerProduct):
+            continue
+        for k in (0, 1):  # the vectors first (a ⊗ I) or second (I ⊗ a)
+            a, b = left[k], right[k]
+            eye_left, eye_right = left[1 - k], right[1 - k]
+            if not (isinstance(eye_left, sp.Identity) and isinstance(eye_right, sp.Identity)):
+                continue
+            if not (_is_one(shape_of(a)[1]) and _is_one(shape_of(b)[0])):
+                continue
+            outer = matmul(a, b)
+            kron = (
+                sp.KroneckerProduct(outer, middle)
+                if k == 0
+                else sp.KroneckerProduct(middle, outer)
+            )
+            return matmul(coeff, *mats[:i], kron, *mats[i + 3 :])
+    return None
+
+
 def inverse_of_kron(expr: Any) -> Any:
     """(A ⊗ B)⁻¹ → A⁻¹ ⊗ B⁻¹  (A, B square; so log det(X ⊗ B) has the gradient p X⁻ᵀ)
     terminates: the inverse moves to smaller operands."""

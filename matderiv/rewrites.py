@@ -52,6 +52,7 @@ from .rewrite_kron import (
     kron_through_sum,
     kron_unit_factor,
     kron_vec,
+    kron_vector_sandwich,
     mixed_product,
     reshape_of_vec,
     vec_hadamard,
@@ -113,6 +114,7 @@ __all__ = [
     "kron_through_sum",
     "kron_unit_factor",
     "kron_vec",
+    "kron_vector_sandwich",
     "like_terms",
     "log_of_exp",
     "mixed_product",
@@ -146,6 +148,7 @@ __all__ = [
 NODE_RULES: tuple[NodeRule, ...] = (
     kron_unit_factor,
     kron_outer_product,
+    kron_vector_sandwich,
     kron_scalar_factor,
     inverse_of_kron,
     commutation_trivial,

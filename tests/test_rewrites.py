@@ -53,6 +53,7 @@ from matderiv.rewrites import (
     kron_through_sum,
     kron_unit_factor,
     kron_vec,
+    kron_vector_sandwich,
     like_terms,
     log_of_exp,
     mixed_product,
@@ -191,6 +192,30 @@ FIRES = [
     (vec_sum, (sp.MatAdd(Vec(A), sp.MatMul(-2, Vec(G))),), Vec(matadd(A, sp.MatMul(-2, G)))),
     (diag_power, (sp.MatPow(DiagVector(v), 3),), DiagVector(sp.HadamardPower(v, 3))),
     # an inverted product beside its factors, in a longer product: Aᵀ A (Aᵀ A)⁻¹ = I
+    (  # (a ⊗ I) B (bᵀ ⊗ I) = (a bᵀ) ⊗ B: a multinomial logit's Hessian (x xᵀ) ⊗ (...)
+        kron_vector_sandwich,
+        (
+            sp.MatMul(
+                sp.KroneckerProduct(a, sp.Identity(p)),
+                B,
+                sp.KroneckerProduct(b.T, sp.Identity(q)),
+            ),
+        ),
+        sp.KroneckerProduct(a * b.T, B),
+    ),
+    (  # (I ⊗ a) C (I ⊗ bᵀ) = C ⊗ (a bᵀ), inside a longer product with a coefficient
+        kron_vector_sandwich,
+        (
+            sp.MatMul(
+                2,
+                sp.MatrixSymbol("L2", q, n * m),
+                sp.KroneckerProduct(sp.Identity(n), a),
+                C,
+                sp.KroneckerProduct(sp.Identity(p), b.T),
+            ),
+        ),
+        sp.MatMul(2, sp.MatrixSymbol("L2", q, n * m), sp.KroneckerProduct(C, a * b.T)),
+    ),
     (product_times_inverse, (sp.MatMul(R.T, R, sp.Inverse(R.T * R)),), sp.Identity(n)),
     (product_times_inverse, (sp.MatMul(2, sp.Inverse(R.T * R), R.T, R, E),), 2 * E),
     # E = diag(vec(I)) (𝟏 ⊗ I), the Jacobian of diag(w): Eᵀ (A ⊗ B) E = A∘B ...
@@ -584,6 +609,20 @@ DECLINES = [
     (vec_sum, (sp.MatAdd(Vec(A), sp.MatMul(2, Vec(G)), sp.MatMul(a, r)),)),  # a term without vec
     (diag_power, (sp.MatPow(S, 2),)),  # not a diag
     # the factors apart from the inverse, or another order
+    (  # an identity on one side only: no mixed product
+        kron_vector_sandwich,
+        (sp.MatMul(sp.KroneckerProduct(a, sp.Identity(p)), B, sp.KroneckerProduct(b.T, D)),),
+    ),
+    (  # not vectors beside the identities
+        kron_vector_sandwich,
+        (
+            sp.MatMul(
+                sp.KroneckerProduct(A, sp.Identity(p)),
+                sp.MatrixSymbol("P2", n * p, q),
+                sp.KroneckerProduct(b.T, sp.Identity(q)),
+            ),
+        ),
+    ),
     (product_times_inverse, (sp.MatMul(R.T, R, S, sp.Inverse(R.T * R)),)),
     (product_times_inverse, (sp.MatMul(R.T, R, sp.Inverse(S * S)),)),
     # (R ⊗ R) E: the Khatri-Rao product of two full matrices has no plain form

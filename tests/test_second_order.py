@@ -20,6 +20,7 @@ from matderiv import (
     lambdify,
     verify,
 )
+from matderiv.parse.expr import parse_expression
 from matderiv.render.latex import tex
 from matderiv.render.unicode import fmt
 from matderiv.scalarize import scalarize
@@ -44,8 +45,15 @@ def logistic_loss():
     return sp.OneMatrix(1, m) * inner.applyfunc(sp.log)
 
 
+def multinomial_logit():
+    """logsumexp(W x) - yᵀ W x, the softmax cross-entropy of one sample (W: m x n)."""
+    W = sp.MatrixSymbol("W", m, n)
+    return parse_expression("logsumexp(W @ x) - y.T @ W @ x", {"W": W, "x": x, "y": y}), W
+
+
 CASES = {
     "quadratic_form": (x.T * A * x, x),
+    "multinomial_logit": multinomial_logit(),
     "least_squares": ((D * x - b).T * (D * x - b), x),
     "trace_XT_A_X": (sp.Trace(Xr.T * A * Xr), Xr),
     "log_det": (sp.log(sp.Determinant(X)), X),
@@ -86,6 +94,8 @@ def test_hessian_matches_finite_differences_of_the_gradient(name) -> None:
         ("trace_XT_A_X", "I_m ⊗ (A + Aᵀ)"),
         ("log_det", "-(X⁻¹ ⊗ X⁻ᵀ) K_{n,n}"),
         ("least_squares", "2 Dᵀ D"),
+        # (x ⊗ I)(diag(s) - s sᵀ)(xᵀ ⊗ I) before kron_vector_sandwich
+        ("multinomial_logit", "(x xᵀ) ⊗ (diag(softmax(W x)) - softmax(W x) softmax(W x)ᵀ)"),
     ],
 )
 def test_hessians_read_like_the_textbook(name, textbook) -> None:
