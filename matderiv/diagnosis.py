@@ -29,7 +29,7 @@ from .mistake_terms import (
     term_slip,
 )
 from .mistakes import RTOL, Mistakes, expanded_terms, named, sum_of
-from .nodes import AsScalar, Vec
+from .nodes import AsScalar, DiagVector, Vec
 from .render.rows import label
 from .render.syntax import to_syntax
 from .render.unicode import fmt, fmt_shape
@@ -184,7 +184,27 @@ class Checker(Mistakes):
             False,
             "wrong-shape",
             f"the candidate is {fmt_shape(got)}, but {self.target} is {fmt_shape(want)} "
-            f"({label(d.description)}).{self._vectorised(got)}",
+            f"({label(d.description)}).{self._vectorised(got)}{self._diagonal(got)}",
+        )
+
+    def _diagonal(self, got: Any) -> str:
+        """A vector whose diag(·) is the derivative, a diagonal Jacobian (1 - tanh(x)∘tanh(x)
+        for ∂tanh(x)/∂x): said, with diag(...) to write."""
+        rows, cols = self.derivation.shape
+        if not dims_equal(rows, cols) or dims_equal(rows, 1) or not any(map(_unit, got)):
+            return ""
+        column = self.candidate if _unit(got[1]) else transpose(self.candidate)
+        if not dims_equal(shape_of(column)[0], rows):
+            return ""
+        try:
+            same = self.close(DiagVector(column), self.result)
+        except (MatDerivError, ValueError):
+            return ""
+        if not same:
+            return ""
+        return (
+            f" Its entries are the diagonal of the {self.thing}, a diagonal matrix: write "
+            f"diag({to_syntax(column)}), {fmt_shape(self.derivation.shape)}."
         )
 
     def _vectorised(self, got: Any) -> str:
@@ -360,3 +380,7 @@ class Checker(Mistakes):
             f"The {self.thing} is {self.shown_result}.",
             max_error=err,
         )
+
+
+def _unit(d: Any) -> bool:
+    return bool(dims_equal(d, 1))

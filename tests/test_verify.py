@@ -1296,3 +1296,15 @@ def test_a_candidate_right_only_for_labels_that_are_plus_or_minus_one_says_so() 
         assert "entries of y are ±1" in v.message
     right = "X.T @ diag(y*y*sigmoid(y*(X@w))*(1-sigmoid(y*(X@w)))) @ X"
     assert verify(right, loss, S["w"], order=2)
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_a_vector_for_a_diagonal_jacobian_is_told_to_use_diag(layout) -> None:
+    """1 - tanh(x)² for ∂tanh(x)/∂x was "wrong-shape" with no hint: the Jacobian is
+    diag of it."""
+    f = x.applyfunc(sp.tanh)
+    v = verify("1 - tanh(x)^2", f, x, layout)
+    assert v.kind == "wrong-shape" and "write diag(1 - tanh(x)^2)" in v.message, v.message
+    assert verify("diag(1 - tanh(x)^2)", f, x, layout)
+    v = verify("1 - tanh(x)", f, x, layout)  # not the diagonal: no such hint
+    assert v.kind == "wrong-shape" and "diag(" not in v.message
