@@ -44,7 +44,11 @@ def _require_column(arg: MatrixExpr, what: str) -> None:
             f"its entries, not one per column. For a batch, write the loss with exp and "
             f"log: the cross-entropy of the rows of Z against labels Y is 𝟏ᵀ log(exp(Z) 𝟏) "
             f"- tr(Yᵀ Z), in the syntax sum(log(exp(Z) @ ones(k, 1))) - trace(Y.T @ Z) "
-            f"(one log-sum-exp per row; its gradient is each row's softmax minus Y)."
+            f"(one log-sum-exp per row; its gradient is each row's softmax minus Y). For "
+            f"attention, a softmax per row of S = Q Kᵀ (n x m), write exp(S) / (exp(S) @ "
+            f"ones(m, 1) @ ones(1, m)), or one softmax(K @ q_i) per query with where=. "
+            f"Written with exp, nothing subtracts the row's largest entry: the values "
+            f"overflow for entries past about 700."
         )
 
 

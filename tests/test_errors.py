@@ -409,6 +409,28 @@ def test_softmax_of_a_matrix_points_to_a_batch_loss_that_works() -> None:
     np.testing.assert_allclose(evaluate(d, {Z: z, Y: y}), rows - y, rtol=1e-12)
 
 
+def test_softmax_of_a_matrix_points_attention_to_a_form_that_works() -> None:
+    """softmax(Q Kᵀ) (attention) had only the cross-entropy hint; the attention form it
+    gives now is differentiated right (finite differences at distinct sizes)."""
+    from matderiv import softmax
+    from matderiv.parse.expr import parse_expression
+
+    n, m, d = sp.symbols("n m d", integer=True, positive=True)
+    Q, K = sp.MatrixSymbol("Q", n, d), sp.MatrixSymbol("K", m, d)
+    V, C = sp.MatrixSymbol("V", m, d), sp.MatrixSymbol("C", n, d)
+    with pytest.raises(ShapeMismatch) as info:
+        softmax(Q * K.T)
+    message = " ".join(str(info.value).split())
+    form = "exp(S) / (exp(S) @ ones(m, 1) @ ones(1, m))"
+    assert form in message and "overflow" in message
+    attention = form.replace("S", "(Q @ K.T)")
+    table = {"Q": Q, "K": K, "V": V, "C": C, "m": m}
+    f = parse_expression(f"trace(C.T @ ({attention}) @ V)", table)
+    for layout in ("numerator", "denominator"):
+        for dims in ({n: 2, m: 3, d: 4}, {n: 3, m: 4, d: 2}):
+            check_derivation(derive(f, Q, layout), dims)
+
+
 def test_two_sizes_of_one_name_are_said_to_be_two_symbols() -> None:
     """A (n × n) times x (n × 1) "do not agree" with n from sp.Symbol('n') and
     sp.Symbol('n', integer=True, positive=True): the message read as nonsense."""

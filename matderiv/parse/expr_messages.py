@@ -98,6 +98,13 @@ def _written_hint(text: str, pos: int) -> str:
             f"\nThe syntax has NumPy's operators, not its methods ({method[0]}): write "
             "x.T @ y for x.dot(y), X.T for X.transpose(), tr(X), sum(X), inv(X)."
         )
+    keyword = re.match(r"\s*=", text[pos:]) and "(" in text[:pos]  # softmax(x, axis=1)
+    if keyword and before:
+        return (
+            f"\nThe functions take no keyword arguments ({before}=): softmax and "
+            "logsumexp act on one column, sum on all entries; for one per row, write "
+            "exp(Z) / (exp(Z) @ ones(k, 1) @ ones(1, k)) or log(exp(Z) @ ones(k, 1))."
+        )
     if text.startswith("|", pos):
         return (
             "\nWrite det(X) for the determinant |X|, logdet(X) for log |X|, abs(x) for "
