@@ -54,10 +54,15 @@ def _note(d: Any) -> str:
     tail = (r" \\" + "\n" + rf"& {symmetric} \text{{ symmetric}}") if symmetric else ""
     if note.kind == "gradient":
         what = "gradient" if note.layout == "denominator" else "transposed gradient"
-        among = " among symmetric matrices" if note.among_symmetric else ""
+        # among symmetric matrices: on two rows (on one, 40 pt past a portrait page)
+        rest = (
+            r"\text{ among symmetric matrices,} \\" + "\n& \\text{"
+            if note.among_symmetric
+            else r"\text{, "
+        )
         return (
             rf"\text{{{note.layout} layout: the {what} of }} {tex(note.of)}"
-            rf"\text{{{among}, shaped like }} {tex(note.like)} \quad ({shape}){tail}"
+            rf"{rest}shaped like }} {tex(note.like)} \quad ({shape}){tail}"
         )
     vec_note = r"\text{ (vec stacks columns)}" if note.uses_vec else ""
     return (  # two rows: one would be wider than a portrait page
