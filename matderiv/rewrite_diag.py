@@ -66,8 +66,9 @@ def trace_of_outer(expr: Any) -> Any:
 
 def trace_of_transpose(expr: Any) -> Any:
     """tr(Mᵀ) → tr(M),  tr(Bᵀ Aᵀ) → tr(A B)  (the product transposed when that has fewer
-    transposed factors),  tr(P Pᵀ) → tr(Pᵀ P)  (the transposed factor first; of two sums, the
-    one first in sort_key order)
+    transposed factors; an inverse or a sum when it has fewer ᵀ inside, tr((s I - Aᵀ)⁻¹)),
+    tr(P Pᵀ) → tr(Pᵀ P)  (the transposed factor first; of two sums, the one first in
+    sort_key order)
     terminates: removes transposes, or puts the factors in the one preferred order,
     where the rule no longer applies."""
     if not isinstance(expr, sp.Trace):
@@ -75,6 +76,10 @@ def trace_of_transpose(expr: Any) -> Any:
     arg = expr.arg
     if isinstance(arg, sp.Transpose):
         return sp.Trace(arg.arg)
+    if isinstance(arg, (sp.Inverse, sp.MatAdd)):  # tr((s I - Aᵀ)⁻¹) → tr((s I - A)⁻¹)
+        flipped = transpose(arg)
+        if _deep_transposes(flipped) < _deep_transposes(arg):
+            return sp.Trace(flipped)
     if isinstance(arg, sp.MatMul):
         coeff, mats = arg.as_coeff_matrices()
         tops = _transposes(mats)
@@ -92,6 +97,10 @@ def trace_of_transpose(expr: Any) -> Any:
 
 def _transposes(factors: list[Any]) -> int:
     return sum(isinstance(f, sp.Transpose) for f in factors)
+
+
+def _deep_transposes(expr: Any) -> int:
+    return sum(isinstance(node, sp.Transpose) for node in sp.preorder_traversal(expr))
 
 
 def _preferred(first: Any, second: Any) -> bool:

@@ -151,6 +151,12 @@ FIRES = [
     (trace_of_identity, (sp.Trace(sp.MatMul(sp.Trace(S), sp.Identity(n))),), n * sp.Trace(S)),
     (trace_of_scalar, (sp.Trace(a.T * A * b),), AsScalar(a.T * A * b)),
     (trace_of_transpose, (sp.Trace(S.T),), sp.Trace(S)),
+    (  # tr((s I - Sᵀ)⁻¹) → tr((s I - S)⁻¹): d det(s I - S)/ds's trace
+        trace_of_transpose,
+        (sp.Trace(sp.Inverse(sp.MatAdd(2 * I_N, -S.T))),),
+        sp.Trace(sp.Inverse(sp.MatAdd(-S, 2 * I_N))),  # canonical order
+    ),
+    (trace_of_transpose, (sp.Trace(sp.MatAdd(S.T, Q.T)),), sp.Trace(sp.MatAdd(Q, S))),
     (trace_of_transpose, (sp.Trace(sp.MatMul(A, A.T)),), sp.Trace(sp.MatMul(A.T, A))),
     (trace_of_scalar, (sp.Trace(sp.Identity(1)),), AsScalar(sp.Identity(1))),
     (
@@ -591,6 +597,8 @@ DECLINES = [
     (trace_of_identity, (sp.Trace(A),)),
     (trace_of_scalar, (sp.Trace(S),)),
     (trace_of_transpose, (sp.Trace(S * S),)),
+    (trace_of_transpose, (sp.Trace(sp.MatAdd(S, Q.T)),)),  # as many ᵀ either way
+    (trace_of_transpose, (sp.Trace(sp.Inverse(sp.MatAdd(I_N, S))),)),
     (trace_of_transpose, (sp.Trace(sp.MatMul(A.T, A)),)),  # already canonical
     (trace_of_transpose, (sp.Trace(sp.MatMul(A.T, A, S)),)),
     (trace_of_transpose, (sp.Trace(sp.MatMul(3, C.T, C)),)),

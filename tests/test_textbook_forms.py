@@ -526,3 +526,14 @@ def hadamard_of(*factors):
     from matderiv.canon import hadamard
 
     return hadamard(sp.HadamardProduct(*factors))
+
+
+def test_the_trace_of_a_transposed_inverse_loses_its_transposes() -> None:
+    """d det(s I - A)/ds printed det(s I_n - A)·tr((s I_n - Aᵀ)⁻¹) (Jacobi's formula
+    with its Aᵀ from the chain rule's transposes): tr(Mᵀ) = tr(M) inside the inverse."""
+    s, A = sp.Symbol("s"), sp.MatrixSymbol("A", n, n)
+    for layout in ("numerator", "denominator"):
+        d = derive(sp.Determinant(s * sp.Identity(n) - A), s, layout)
+        assert fmt(d.result) == "det(s I_n - A)·tr((s I_n - A)⁻¹)", fmt(d.result)
+        for size in (2, 3, 5):
+            check_derivation(d, {n: size})
