@@ -250,6 +250,27 @@ def test_long_sums_and_chain_products_break_across_rows(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+def test_a_long_standalone_title_breaks_between_terms(tmp_path: Path) -> None:
+    """The document's first line, the result in one $...$, ran 308 pt past the margin
+    for a four-step RNN written as one tree (no where=)."""
+    import re
+
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    W, U = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("U", n, n)
+    c, h = sp.MatrixSymbol("c", n, 1), sp.MatrixSymbol("h_0", n, 1)
+    terms = []
+    for t in range(1, 5):
+        h = (W.T * sp.MatrixSymbol(f"x_{t}", m, 1) + U.T * h).applyfunc(sp.tanh)
+        terms.append(c.T * h)
+    latex = gradient(sp.MatAdd(*terms), W).to_latex(standalone=True)
+    head = latex[latex.index(r"\begin{document}") :]
+    assert head.startswith("\\begin{document}\n\\begin{align*}"), head[:200]
+    log = _compile(latex, tmp_path, "title").with_suffix(".log").read_text(errors="replace")
+    widths = [float(w) for w in re.findall(r"Overfull \\hbox \(([0-9.]+)pt too wide", log)]
+    assert max(widths, default=0.0) < 20, widths
+
+
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
 def test_names_written_as_latex_subscripts_keep_their_braces(tmp_path: Path) -> None:
     r"""h_{t} and x_{t-1}, as LaTeX users name symbols, printed h_\{t\} (shown h{t})."""
     n = sp.Symbol("n", integer=True, positive=True)

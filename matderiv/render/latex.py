@@ -230,10 +230,22 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
     if display:
         body = f"{display}\n{body}\n{display}"
     if standalone:
-        result = rf"{tex_label(d.steps[-1].lhs)} = {_with_names(written)}"
-        title = rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
-        return f"{_PREAMBLE}{title}\n{body}\n\\end{{document}}\n"
+        return f"{_PREAMBLE}{_title(d, written)}\n{body}\n\\end{{document}}\n"
     return body
+
+
+def _title(d: Any, written: Headline) -> str:
+    """The document's first line, the result; a long one (a sum) as rows of an align*
+    that break between terms (in one $...$ it ran 300 pt past the page)."""
+    label = tex_label(d.steps[-1].lhs)
+    result = rf"{label} = {_with_names(written)}"
+    if len(result) <= _ROW_SOURCE:
+        return rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
+    named = _named(written)
+    rows = _broken(rf"{label} &= ", written.expr, "")
+    rows += [rf"& \quad \text{{with }} {named}"] if named else []
+    rows[-1] += rf" \quad ({tex_shape(d.shape)})"
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
 def _with_names(written: Headline) -> str:
