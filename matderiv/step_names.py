@@ -12,7 +12,7 @@ from typing import Any
 import sympy as sp
 
 from .canon import transpose
-from .graph import Graph
+from .graph import Graph, is_leaf
 from .naming import generated_name
 from .nodes import AsScalar
 from .scalarize import scalarize
@@ -36,6 +36,10 @@ def name_nodes(
     symbols: dict[Any, Any] = {}
     count = 0
     for node in graph.order:
+        if node not in graph.depends and node in by_expr and not is_leaf(node):
+            # a constant the user named (i, o, g of an LSTM step by W_f): shown by name
+            symbols[node] = display_symbol(by_expr[node], node)
+            continue
         if node not in graph.depends or node == graph.wrt:
             continue
         if node in graph.definitions:

@@ -168,11 +168,13 @@ def test_a_name_for_a_subexpression_that_does_not_occur_is_warned_about() -> Non
         hessian(f, x, names={"h": (W.T * x).applyfunc(sp.tanh)})  # nor in the 2nd phase
     assert "h" in [s.lhs for s in d.steps if s.kind == "define"]
     # a name that occurs but is constant in the variable (one names= for every
-    # parameter's gradient): no step, and no warning that it "does not occur"
+    # parameter's gradient): no warning that it "does not occur", and shown by name (it
+    # was left out, and the result mixed names with the written-out constant)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnusedNameWarning)
         d = gradient(f, c, names={"h": (W.T * x).applyfunc(sp.tanh)})
-    assert "h" not in [s.lhs for s in d.steps if s.kind == "define"]
+    assert "h" in [s.lhs for s in d.steps if s.kind == "define"]
+    assert fmt(d.steps[-1].expr) == "h" and fmt(d.result) == "tanh(Wᵀ x)"
 
 
 def test_a_scalar_symbol_is_a_variable() -> None:
