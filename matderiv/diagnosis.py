@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .canon import comparable, matadd, matmul, transpose
+from .canon import matadd, matmul, transpose
+from .comparable import comparable
 from .errors import MatDerivError
 from .layout import LAYOUTS, parse_wrt
 from .mistake_assumptions import pm_one, sums_to_one, symmetric_entries, unsymmetrised

@@ -21,7 +21,7 @@ from ..canon import canonical
 from ..named_functions import BODIES, named_function
 from ..nodes import CommutationMatrix, LogSumExp, Softmax, Vec, diag
 from ..norms import norm
-from ..render.unicode import FROM_GREEK
+from ..render.unicode_names import FROM_GREEK
 
 GRAMMAR = r"""
 program: stmt (";" stmt)* ";"?

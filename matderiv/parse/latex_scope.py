@@ -19,7 +19,7 @@ import sympy as sp
 
 from ..errors import ParseError
 from ..nodes import AsScalar, commutation
-from ..render.unicode import accented
+from ..render.unicode_names import accented
 from . import latex_algebra as alg
 from .latex_grammar import NAME_BASE, SUB, SUP
 from .latex_text import LocatedError, canonical, unknown_name

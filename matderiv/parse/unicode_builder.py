@@ -20,7 +20,8 @@ import sympy as sp
 from lark import Token, Tree
 
 from ..nodes import AsScalar, Reshape, commutation
-from ..render.unicode import FROM_GREEK, ONES, subscripted
+from ..render.unicode import ONES
+from ..render.unicode_names import FROM_GREEK, subscripted
 from . import latex_algebra as alg
 from . import latex_functions as fns
 from .latex import Builder

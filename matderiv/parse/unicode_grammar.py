@@ -13,14 +13,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..render.unicode import (
-    _ACCENTS,
-    _SUBSCRIPT_CHARS,
-    _SUPERSCRIPTS,
-    MAX_ACCENTS,
-    ONES,
-    ZEROS,
-)
+from ..render.unicode import _SUPERSCRIPTS, ONES, ZEROS
+from ..render.unicode_names import _ACCENTS, _SUBSCRIPT_CHARS, MAX_ACCENTS
 from .expr_grammar import ELEMENTWISE
 from .latex_grammar import BAR_CLOSE, BAR_OPEN, NORM_CLOSE, NORM_OPEN, NORM_SUB, SUMS
 

@@ -31,7 +31,7 @@ from .grouping import (
     with_scalar_sigmoids,
     with_transposed_twins,
 )
-from .unicode import accented
+from .unicode_names import accented
 
 #: an adjoint's or tangent's name when the user has hbar_t / hdot_t: hadj_t, htan2_t
 _ALTERNATE = re.compile(r"([A-Za-z][0-9]*)(adj|tan)([0-9]*)")

@@ -9,7 +9,6 @@ parenthesised (render/grouping.py), and powers are superscripts.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 import sympy as sp
@@ -33,6 +32,7 @@ from .grouping import (
     with_scalar_sigmoids,
     with_transposed_twins,
 )
+from .unicode_names import _SUBSCRIPTS, label, subscripted
 
 _PREC_PRODUCT = 50
 _PREC_ATOM = 1000
@@ -304,83 +304,6 @@ ONES, ZEROS = "\N{MATHEMATICAL BOLD DIGIT ONE}", "\N{MATHEMATICAL BOLD DIGIT ZER
 def superscript(k: Any) -> str:
     """An integer as superscript digits: -2 → ⁻²."""
     return str(k).replace("-", "⁻").translate(_SUPERSCRIPTS)
-
-
-_SUBSCRIPT_CHARS = dict(
-    zip("0123456789aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True)
-)
-_SUBSCRIPTS = str.maketrans({k: v for k, v in _SUBSCRIPT_CHARS.items() if k.isdigit()})
-
-
-#: generated adjoints hbar_t, tangents hdot_t, second-order adjoints htilde_t (HVPs)
-_ACCENTS = {"bar": "\u0304", "dot": "\u0307", "tilde": "\u0303"}
-MAX_ACCENTS = 3
-
-
-def accented(base: str) -> tuple[str, str, tuple[str, ...]] | None:
-    """("h", "", ("bar",)) for "hbar", ("h", "1", ("bar",)) for "h1bar", ("a", "",
-    ("bar", "dot")) for "abardot", ("nu", "", ("bar",)) for "nubar": a name of one
-    letter or a Greek letter's (and digits: the CLI's h1) with up to three accents,
-    innermost first, as adjoints, tangents and their tangents are named."""
-    stem = base
-    marks: tuple[str, ...] = ()
-    while len(marks) < MAX_ACCENTS:
-        accent = next((a for a in _ACCENTS if stem.endswith(a) and len(stem) > len(a)), None)
-        if accent is None:
-            break
-        stem, marks = stem.removesuffix(accent), (accent, *marks)
-    parts = re.fullmatch(r"([A-Za-z]+)([0-9]*)", stem)
-    if not marks or parts is None:
-        return None
-    letters, digits = parts.groups()
-    if len(letters) == 1 or letters in GREEK or letters in ("sigma", "pi"):
-        return letters, digits, marks
-    return None
-
-
-#: Greek letters by name, as LaTeX names them (mu → μ, Sigma → Σ); not sigma (σ(·) is
-#: the sigmoid), pi (π is the number) nor the capitals that look Latin (Alpha → A)
-_GREEK_NAMES = (
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi rho tau "
-    "upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Sigma Upsilon Phi Psi Omega"
-)
-GREEK = {
-    name: unicodedata.lookup(
-        f"GREEK {'CAPITAL' if name[0].isupper() else 'SMALL'} LETTER "
-        + name.upper().replace("LAMBDA", "LAMDA")  # Unicode's spelling
-    )
-    for name in _GREEK_NAMES.split()
-}
-FROM_GREEK = {letter: name for name, letter in GREEK.items()} | {"σ": "sigma", "π": "pi"}
-
-
-def subscripted(name: str) -> str:
-    """h_1 → h₁, n_h → nₕ, W_hx → Wₕₓ, hbar_1 → h̄₁, abardot → ā̇, mu → μ, Sigma_1 → Σ₁;
-    names whose subscript has no Unicode form stay."""
-    base, sep, sub = name.partition("_")
-    base = GREEK.get(base, base)
-    found = accented(base)
-    if found is not None:  # the accents over the letter: h1bar → h̄1 (h̄₁ is hbar_1), nubar → ν̄
-        letters, digits, marks = found
-        letter = GREEK.get(letters) or {"sigma": "σ", "pi": "π"}.get(letters, letters)
-        base = letter + "".join(_ACCENTS[mark] for mark in marks) + digits
-        if not sep:
-            return base
-    if sep and sub and "_" not in sub and all(c in _SUBSCRIPT_CHARS for c in sub):
-        return base + "".join(_SUBSCRIPT_CHARS[c] for c in sub)
-    return base + sep + sub
-
-
-_LABEL_NAME = re.compile(  # ASCII word boundaries: ᵀ is a letter to \b (∂muᵀ)
-    r"[A-Za-z]+_[A-Za-z0-9]+|(?<![A-Za-z0-9_])[A-Za-z]+\d*(?:bar|dot|tilde){1,3}(?![A-Za-z0-9_])"
-    rf"|(?<![A-Za-z0-9_])(?:{'|'.join(GREEK)})(?![A-Za-z0-9_])"
-)
-
-
-def label(text: str) -> str:
-    """The names in a step label as printed: ∂h_1/∂vec(W_hx) → ∂h₁/∂vec(Wₕₓ),
-    ∂p/∂abar → ∂p/∂ā, ∂f/∂Sigma → ∂f/∂Σ."""
-    return _LABEL_NAME.sub(lambda m: subscripted(m.group(0)), text)
 
 
 def _grouped(factor: Any, several: bool) -> bool:
