@@ -85,7 +85,7 @@ ONCE_AMBIGUOUS = [
     # e^{X} reads as the matrix exponential (a vector's e^{x} stays)
     (X.applyfunc(sp.exp), "exp(X)", r"\exp_{\circ}\left(X\right)"),
     (HP(X.applyfunc(sp.log), A), "log(X)∘A", r"\log_{\circ}\left(X\right) \circ A"),
-    (X.applyfunc(sp.sqrt), "(d ↦ √d)∘(X)", r"\operatorname{sqrt}_{\circ}\left(X\right)"),
+    (X.applyfunc(sp.sqrt), "(t ↦ √t)∘(X)", r"\operatorname{sqrt}_{\circ}\left(X\right)"),
     (x.applyfunc(sp.exp), "exp(x)", "e^{x}"),
 ]
 

@@ -307,6 +307,28 @@ def _row_of_transposes(expr: Any) -> bool:
 
 # -- entrywise functions ----------------------------------------------------------
 
+#: the variable of an entrywise mapping (t ↦ ...), the first free of these
+_BOUND_NAMES = ("t", "u", "s", "τ", "ξ")
+
+
+def mapping(expr: Any) -> tuple[Any, Any]:
+    """(variable, body) of an entrywise function printed as a mapping (t ↦ body): the
+    Lambda's own variable if the user chose it, else t (SymPy's applyfunc calls it d,
+    which read as a differential or a dimension d), any name free in the operand, the
+    body and their sizes."""
+    var, body = expr.function.variables[0], expr.function.expr
+    operand = expr.expr
+    shape = operand.shape if getattr(operand, "is_Matrix", False) else ()
+    taken = {str(s) for s in (*operand.free_symbols, *body.free_symbols) if s != var}
+    taken |= {str(s) for d in shape for s in sp.sympify(d).free_symbols}
+    if not isinstance(var, sp.Dummy) and str(var) not in taken:
+        return var, body
+    name = next((c for c in _BOUND_NAMES if c not in taken), None)
+    if name is None:
+        return var, body
+    shown = sp.Symbol(name)
+    return shown, body.xreplace({var: shown})
+
 
 def called_name(expr: Any) -> str | None:
     """The name an entrywise function application prints under as a call: the SymPy

@@ -24,6 +24,7 @@ from .grouping import (
     grouped_scalar,
     in_step_order,
     is_unit,
+    mapping,
     relu_operand,
     self_contained,
     signed,
@@ -285,8 +286,9 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
                 placeholder = sp.Symbol("MATDERIVARG")
                 called = body.xreplace({var: placeholder})
                 return self._print(called).replace(self._print(placeholder), arg)
-            mapping = rf"{self._print(var)} \mapsto {self._print(body)}"
-            return rf"\left({mapping}\right)_{{\circ}}\left({arg}\right)"
+            shown, shown_body = mapping(expr)
+            maps = rf"{self._print(shown)} \mapsto {self._print(shown_body)}"
+            return rf"\left({maps}\right)_{{\circ}}\left({arg}\right)"
         return rf"{self._print(fn)}_{{\circ}}\left({arg}\right)"
 
 

@@ -25,6 +25,7 @@ from .grouping import (
     grouped_scalar,
     in_step_order,
     is_unit,
+    mapping,
     relu_operand,
     self_contained,
     signed,
@@ -256,7 +257,7 @@ class UnicodePrinter(SizedConstants, StrPrinter):
             return f"{'σ' if name == 'sigmoid' else name}({self._print(expr.expr)})"
         fn = expr.function
         if isinstance(fn, sp.Lambda):
-            var, body = fn.variables[0], fn.expr
+            var, body = mapping(expr)
             return f"({self._print(var)} ↦ {self._print(body)})∘({self._print(expr.expr)})"
         return f"{self._print(fn)}({self._print(expr.expr)})"
 
