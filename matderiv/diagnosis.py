@@ -203,9 +203,13 @@ class Checker(Mistakes):
             return ""
         if not same:
             return ""
+        try:
+            written = to_syntax(column)
+        except MatDerivError:  # an explicit sp.Matrix has no syntax
+            written = fmt(column)
         return (
             f" Its entries are the diagonal of the {self.thing}, a diagonal matrix: write "
-            f"diag({to_syntax(column)}), {fmt_shape(self.derivation.shape)}."
+            f"diag({written}), {fmt_shape(self.derivation.shape)}."
         )
 
     def _vectorised(self, got: Any) -> str:

@@ -174,7 +174,7 @@ def unsymmetrised(m: Mistakes) -> Found:
     elif m.close(m.candidate, transpose(plain)):
         said = f"the transpose of the derivative G = {G}"
     else:
-        said = "a derivative"
+        said = "not G but a matrix whose symmetric part is right; G is the derivative"
     return (
         "unsymmetrised",
         f"the candidate is {said} by the n² entries of {X} taken as independent, but "

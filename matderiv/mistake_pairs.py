@@ -20,7 +20,7 @@ import sympy as sp
 from .canon import transpose
 from .errors import MatDerivError
 from .layout import parse_wrt
-from .mistake_symmetric import and_list, symmetric_sets
+from .mistake_symmetric import and_list, fewest, symmetric_sets
 from .mistake_terms import missing_term
 from .mistakes import MAX_SWAPS, Found, Mistakes, named, swappable
 from .render.unicode import fmt
@@ -76,16 +76,12 @@ def _symmetric_and_factor(m: Mistakes) -> Found:
     ∂/∂μ of the Gaussian, whose derivative is (Σ⁻¹ + Σ⁻ᵀ)(x − μ)/2.  The factor is
     ``_factor``'s at the points with the matrix symmetric, a simple fraction only."""
     for matrices, symmetric in symmetric_sets(m):
-        try:
-            found = replace(m, trials=symmetric)._factor()
-        except (MatDerivError, ValueError):
-            continue
-        if found is None or found[0] not in ("sign", "factor"):
+        found = _factor_at(m, symmetric)
+        if found is None:
             continue
         kind, _, details = found
-        factor = sp.Rational(details["factor"])
-        if factor == 1 or factor.q > 12 or abs(factor.p) > 100:
-            continue
+        factor = details["factor"]
+        matrices = fewest(m, matrices, functools.partial(_has_factor, m, factor))
         slip = _value_slip(kind, details, m.derivation.names)
         verb = "is" if len(matrices) == 1 else "are"
         message = (
@@ -99,6 +95,25 @@ def _symmetric_and_factor(m: Mistakes) -> Found:
             {**details, "symmetric": matrix, "mistakes": ("symmetric", kind)},
         )
     return None
+
+
+def _factor_at(m: Mistakes, trials: Any) -> Found:
+    """A sign or a simple constant factor off at the points ``trials``, else None."""
+    try:
+        found = replace(m, trials=trials)._factor()
+    except (MatDerivError, ValueError):
+        return None
+    if found is None or found[0] not in ("sign", "factor"):
+        return None
+    factor = sp.Rational(found[2]["factor"])
+    if factor == 1 or factor.q > 12 or abs(factor.p) > 100:
+        return None
+    return found
+
+
+def _has_factor(m: Mistakes, factor: Any, trials: Any) -> bool:
+    found = _factor_at(m, trials)
+    return found is not None and found[2]["factor"] == factor
 
 
 def _value_slip(kind: str, details: dict[str, Any], names: Mapping[str, Any]) -> str:

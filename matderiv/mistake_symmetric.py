@@ -6,7 +6,7 @@ together and every one together, and the fewest that suffice are named.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sympy as sp
@@ -26,10 +26,7 @@ def symmetric(m: Mistakes) -> Found:
     for matrices, trials in symmetric_sets(m):
         if not _right_with(m, trials):
             continue
-        for M in matrices if len(matrices) > 2 else ():  # the fewest that suffice
-            fewer = tuple(N for N in matrices if N != M)
-            if len(fewer) > 1 and _right_with(m, m.trials.symmetrised(fewer)):
-                matrices = fewer
+        matrices = fewest(m, matrices, lambda t: _right_with(m, t))
         said, verb = and_list(matrices), "is" if len(matrices) == 1 else "are"
         return (
             "symmetric",
@@ -39,6 +36,18 @@ def symmetric(m: Mistakes) -> Found:
             {"symmetric": matrices[0] if len(matrices) == 1 else matrices},
         )
     return None
+
+
+def fewest(
+    m: Mistakes, matrices: tuple[Any, ...], holds: Callable[[Trials], bool]
+) -> tuple[Any, ...]:
+    """Of a group of matrices symmetric at whose points ``holds``, the fewest that
+    suffice (each one dropped in turn while it still holds; one alone was tried first)."""
+    for M in matrices if len(matrices) > 2 else ():
+        fewer = tuple(N for N in matrices if N != M)
+        if len(fewer) > 1 and holds(m.trials.symmetrised(fewer)):
+            matrices = fewer
+    return matrices
 
 
 def also_symmetric(m: Mistakes) -> tuple[str, dict[str, Any]]:
@@ -71,7 +80,8 @@ def symmetric_sets(m: Mistakes) -> Iterator[tuple[tuple[Any, ...], Trials]]:
     singles = list(symmetrised(m))
     yield from (((M,), trials) for M, trials in singles)
     var = parse_wrt(m.derivation.wrt).symbol
-    constants = tuple(M for M, _ in singles if var != M)
+    declared = set(m.derivation.symmetric)  # the points have them symmetric already
+    constants = tuple(M for M, _ in singles if var != M and M not in declared)
     groups = [constants] if len(constants) > 1 else []
     if var in (M for M, _ in singles) and constants:
         groups.append((*constants, var))

@@ -489,6 +489,7 @@ def test_a_pasted_minus_sign_and_curly_quotes_read_as_ascii() -> None:
         ("trace(expm(X))", "expm is the matrix exponential, which matderiv does not"),
         ("logm(X)", "exp(A) is the exponential of each entry, not the matrix exponential"),
         ("sum(softmax(X, axis=1))", "The functions take no keyword arguments (axis=)"),
+        ("norm(x, ord=2)", "(ord=). norm(x) is the 2-norm of a vector"),
     ],
 )
 def test_other_tools_spellings_get_the_syntax_s(text: str, says: str) -> None:

@@ -734,6 +734,8 @@ def test_a_syntax_function_read_as_latex_is_said_to_be_one() -> None:
     S = parse_shapes("H: m x n, P: n x n, R: m x m, nu: m")
     with pytest.raises(ParseError, match=r"inv\(\.\.\.\) is a function of matderiv's syntax"):
         parse_latex("inv(H P H^T + R) nu", S)
+    with pytest.raises(ParseError, match=r"in LaTeX write \\log\\det\(A B\)"):
+        parse_latex("logdet(H P H^T + R)", S)
     with pytest.raises(ParseError) as info:
         parse_latex("nux", S)  # not a function name: no such hint
     assert "syntax" not in str(info.value)

@@ -145,6 +145,7 @@ def test_adjoints_of_greek_names_are_accented_greek_letters(name: str, unicode: 
         (r"\hat{\beta}", r"\hat{\beta}"),  # written in LaTeX: kept (was \textbackslash{}...)
         (r"\mathbf{x}_{1}", r"\mathbf{x}_{1}"),
         (r"\mathbb{R}", r"\textbackslash{}mathbb\{R\}"),  # needs amssymb: escaped
+        (r"\text{x_1}", r"\textbackslash{}text\{x_1\}"),  # _ in text mode: escaped
         (r"\hat{\beta", r"\textbackslash{}hat\{\textbackslash{}beta"),  # unbalanced
     ],
 )

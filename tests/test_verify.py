@@ -595,6 +595,16 @@ def test_right_only_if_several_matrices_are_symmetric() -> None:
     assert v.kind == "symmetric" and v.details["symmetric"] == (P, Rm), v.message
     v = verify("-2 * (eye(n) - K @ H) @ P @ H.T - 2 * K @ R", joseph, K, "denominator")
     assert not v and "symmetric" not in v.kind  # a wrong sign is not a symmetry
+    # with a sign off too: the fewest named (not S, whose term is symmetric as written),
+    # and not a matrix already declared symmetric
+    R3, S3 = sp.MatrixSymbol("R3", n, n), sp.MatrixSymbol("S3", n, n)
+    f = x.T * P * x + x.T * Q * x + x.T * R3 * x + x.T * (S3 + S3.T) * x
+    v = verify("-2*(P + Q + R3) @ x - 2*(S3 + S3.T) @ x", f, x, "denominator")
+    assert v.kind == "two-mistakes" and v.details["symmetric"] == (P, Q, R3), v.message
+    f = x.T * P * x + x.T * Q * x + x.T * R3 * x
+    v = verify("-2*(P + Q + R3) @ x", f, x, "denominator", symmetric=[Q])
+    assert v.kind == "two-mistakes" and v.details["symmetric"] == (P, R3), v.message
+    assert "right only if P and R3 are symmetric" in v.message
 
 
 def test_a_verdict_shows_itself_briefly_and_in_a_notebook() -> None:
@@ -1308,3 +1318,8 @@ def test_a_vector_for_a_diagonal_jacobian_is_told_to_use_diag(layout) -> None:
     assert verify("diag(1 - tanh(x)^2)", f, x, layout)
     v = verify("1 - tanh(x)", f, x, layout)  # not the diagonal: no such hint
     assert v.kind == "wrong-shape" and "diag(" not in v.message
+    # an explicit sp.Matrix candidate (no syntax to write it in): the hint, no error
+    x3 = sp.MatrixSymbol("x", 3, 1)
+    column = sp.Matrix([1 - sp.tanh(x3[i, 0]) ** 2 for i in range(3)])
+    v = verify(column, x3.applyfunc(sp.tanh), x3, layout)
+    assert v.kind == "wrong-shape" and "write diag(" in v.message, v.message

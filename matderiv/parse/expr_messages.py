@@ -100,11 +100,17 @@ def _written_hint(text: str, pos: int) -> str:
         )
     keyword = re.match(r"\s*=", text[pos:]) and "(" in text[:pos]  # softmax(x, axis=1)
     if keyword and before:
-        return (
-            f"\nThe functions take no keyword arguments ({before}=): softmax and "
-            "logsumexp act on one column, sum on all entries; for one per row, write "
-            "exp(Z) / (exp(Z) @ ones(k, 1) @ ones(1, k)) or log(exp(Z) @ ones(k, 1))."
+        called = (re.findall(r"(\w+)\s*\(", text[:pos]) or [""])[-1]
+        rows = (
+            " softmax and logsumexp act on one column, sum on all entries; for one per "
+            "row, write exp(Z) / (exp(Z) @ ones(k, 1) @ ones(1, k)) or log(exp(Z) @ "
+            "ones(k, 1))."
+            if called in ("softmax", "logsumexp", "sum")
+            else " norm(x) is the 2-norm of a vector, the Frobenius norm of a matrix."
+            if called == "norm"
+            else ""
         )
+        return f"\nThe functions take no keyword arguments ({before}=).{rows}"
     if text.startswith("|", pos):
         return (
             "\nWrite det(X) for the determinant |X|, logdet(X) for log |X|, abs(x) for "
@@ -223,8 +229,8 @@ MATRIX_FUNCTIONS = {
     "logm": "the matrix logarithm",
     "sqrtm": "the matrix square root",
     "cholesky": "the Cholesky factor",
-    "eig": "eigen-decompositions",
-    "eigh": "eigen-decompositions",
+    "eig": "an eigen-decomposition",
+    "eigh": "an eigen-decomposition",
     "svd": "the singular value decomposition",
 }
 

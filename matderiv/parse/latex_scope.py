@@ -30,7 +30,15 @@ _BASE = re.compile(NAME_BASE)
 
 
 #: the syntax's functions of matrices, which LaTeX writes otherwise
-_SYNTAX_FUNCTIONS = {"inv", "trace", "logdet", "kron", "eye", "matrix_power", "sum", "ones"}
+_SYNTAX_FUNCTIONS = {
+    "inv": "(A B)^{-1}",
+    "trace": r"\operatorname{tr}(A B)",
+    "logdet": r"\log\det(A B)",
+    "kron": r"A \otimes B",
+    "eye": "I_n",
+    "matrix_power": "A^{k}",
+    "ones": r"\mathbf{1}_n",
+}
 
 #: a superscript after a layer's, W^{(2)T}: the layer's and the rest
 _LAYERED = re.compile(r"\s*\{\s*(\([^()]*\))\s*(\S.*?)\s*\}\s*")
@@ -129,8 +137,7 @@ class Scope:
         if b in _SYNTAX_FUNCTIONS:  # inv(H P H^T + R) nu: the syntax's inv, LaTeX's juxtaposition
             hint = (
                 f" ({b}(...) is a function of matderiv's syntax, where a product is written "
-                rf"with @: {b}(A @ B) @ x; in LaTeX write (A B)^{{-1}} x, \operatorname{{tr}}"
-                r"(A B), \det(A B))"
+                f"with @; in LaTeX write {_SYNTAX_FUNCTIONS[b]})"
             )
         raise LocatedError(unknown_name("symbol", keys[0], self.symbols) + hint, pos)
 

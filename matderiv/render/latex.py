@@ -51,12 +51,12 @@ def _note(d: Any) -> str:
     note = d.layout_note
     shape = tex_shape(note.shape)
     symmetric = ", ".join(tex(M) for M in note.symmetric)
-    tail = (r" \\" + "\n" + rf"& {symmetric} \text{{ symmetric}}") if symmetric else ""
+    tail = (r" \\*" + "\n" + rf"& {symmetric} \text{{ symmetric}}") if symmetric else ""
     if note.kind == "gradient":
         what = "gradient" if note.layout == "denominator" else "transposed gradient"
         # among symmetric matrices: on two rows (on one, 40 pt past a portrait page)
         rest = (
-            r"\text{ among symmetric matrices,} \\" + "\n& \\text{"
+            r"\text{ among symmetric matrices,} \\*" + "\n& \\text{"
             if note.among_symmetric
             else r"\text{, "
         )
@@ -66,7 +66,7 @@ def _note(d: Any) -> str:
         )
     vec_note = r"\text{ (vec stacks columns)}" if note.uses_vec else ""
     return (  # two rows: one would be wider than a portrait page
-        rf"\text{{{note.layout} layout: rows index }} {tex(note.rows)}\text{{,}} \\"
+        rf"\text{{{note.layout} layout: rows index }} {tex(note.rows)}\text{{,}} \\*"
         "\n"
         rf"& \text{{columns index }} {tex(note.cols)}{vec_note} \quad ({shape}){tail}"
     )

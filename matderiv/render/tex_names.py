@@ -86,7 +86,7 @@ _KEPT_COMMANDS = {
         "mathsf",
         "boldsymbol",
     ],
-    *["operatorname", "text", "prime", "ell"],
+    *["prime", "ell"],  # not \\text{x_1} nor \\operatorname: their _ is text
 }
 
 
