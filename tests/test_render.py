@@ -153,6 +153,20 @@ def test_accented_and_latex_written_names(name: str, latex: str) -> None:
     assert tex(sp.MatrixSymbol(name, 3, 1)) == latex
 
 
+@pytest.mark.parametrize("name", ["β̂", "betahat", "x̂", "xhat"])
+def test_hatted_names_read_back_from_both_notations(name: str) -> None:
+    """β̂ printed \\hat{\\beta}, which verify read as an unknown betahat; its Unicode
+    form had an "unexpected character" hat."""
+    from matderiv import gradient, verify
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    b, A = sp.MatrixSymbol(name, n, 1), sp.MatrixSymbol("A", n, n)
+    d = gradient(b.T * A * b, b)
+    assert "\u0302" in fmt(d.result) and r"\hat{" in tex(d.result)
+    for text in (fmt(d.result), tex(d.result)):
+        assert verify(text, b.T * A * b, b, "denominator"), text
+
+
 def test_the_result_and_its_note_are_kept_on_one_page() -> None:
     """Every row ended in \\displaybreak[0], so the layout note could land alone on
     the next page (the README's RNN step, the Hessian of tr(XᵀAX))."""

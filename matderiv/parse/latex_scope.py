@@ -19,6 +19,7 @@ import sympy as sp
 
 from ..errors import ParseError
 from ..nodes import AsScalar, commutation
+from ..render.tex_names import escape
 from ..render.unicode_names import accented
 from . import latex_algebra as alg
 from .latex_grammar import NAME_BASE, SUB, SUP
@@ -227,6 +228,8 @@ def _index(table: Mapping[str, Any], what: str) -> dict[str, Any]:
         if out.get(name, value) != value:
             raise ParseError(f"{what}: two entries are both named {name!r}")
         out[name] = value
+        if not key.isascii():  # β̂ (β and a combining hat) as printed: \hat{\beta}
+            out.setdefault(canonical(escape(key)), value)
     return out
 
 

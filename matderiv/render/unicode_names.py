@@ -13,8 +13,9 @@ _SUBSCRIPT_CHARS = dict(
 _SUBSCRIPTS = str.maketrans({k: v for k, v in _SUBSCRIPT_CHARS.items() if k.isdigit()})
 
 
-#: generated adjoints hbar_t, tangents hdot_t, second-order adjoints htilde_t (HVPs)
-_ACCENTS = {"bar": "\u0304", "dot": "\u0307", "tilde": "\u0303"}
+#: generated adjoints hbar_t, tangents hdot_t, second-order adjoints htilde_t (HVPs);
+#: the user's betahat, as SymPy's LaTeX puts a hat on it too (β̂, \hat{\beta})
+_ACCENTS = {"bar": "\u0304", "dot": "\u0307", "tilde": "\u0303", "hat": "\u0302"}
 MAX_ACCENTS = 3
 
 
@@ -73,7 +74,7 @@ def subscripted(name: str) -> str:
 
 
 _LABEL_NAME = re.compile(  # ASCII word boundaries: ᵀ is a letter to \b (∂muᵀ)
-    r"[A-Za-z]+_[A-Za-z0-9]+|(?<![A-Za-z0-9_])[A-Za-z]+\d*(?:bar|dot|tilde){1,3}(?![A-Za-z0-9_])"
+    r"[A-Za-z]+_[A-Za-z0-9]+|(?<![A-Za-z0-9_])[A-Za-z]+\d*(?:bar|dot|tilde|hat){1,3}(?![A-Za-z0-9_])"
     rf"|(?<![A-Za-z0-9_])(?:{'|'.join(GREEK)})(?![A-Za-z0-9_])"
 )
 
