@@ -87,20 +87,21 @@ def written_symmetric(expr: Any, matrices: tuple[Any, ...]) -> Any:
         table[sp.Transpose(M)] = M
         table[sp.Inverse(sp.Transpose(M))] = sp.Inverse(M)
         table[sp.Transpose(sp.Inverse(M))] = sp.Inverse(M)
-    return _replaced(expr, table)
+    return _replaced(expr, table, {})
 
 
-def _replaced(expr: Any, table: dict[Any, Any]) -> Any:
+def _replaced(expr: Any, table: dict[Any, Any], memo: dict[Any, Any]) -> Any:
     """``expr.xreplace(table)`` with each changed node in canonical form: Σ⁻¹ + Σ⁻ᵀ
-    becomes 2 Σ⁻¹, not Σ⁻¹ + Σ⁻¹."""
+    becomes 2 Σ⁻¹, not Σ⁻¹ + Σ⁻¹ (a shared subexpression rebuilt once)."""
     if expr in table:
         return table[expr]
     if not isinstance(expr, sp.Basic) or not expr.args:
         return expr
-    args = tuple(_replaced(a, table) for a in expr.args)
-    if all(new is old for new, old in zip(args, expr.args, strict=True)):
-        return expr
-    return canonical(expr.func(*args))
+    if expr not in memo:
+        args = tuple(_replaced(a, table, memo) for a in expr.args)
+        same = all(new is old for new, old in zip(args, expr.args, strict=True))
+        memo[expr] = expr if same else canonical(expr.func(*args))
+    return memo[expr]
 
 
 def symmetrised(raw: Any, variable: Any, matrices: tuple[Any, ...], log: list[Rewrite]) -> Any:
