@@ -495,6 +495,18 @@ def test_a_centering_matrix_is_idempotent() -> None:
     check_derivation(d, {n: 4})
 
 
+def test_a_headline_with_sigmoids_of_opposite_signs_reads_in_sigma() -> None:
+    """σ(wᵀx)σ(-wᵀx)y's gradient was headed -(r·exp(2·(wᵀ x))·y - ...) x, with
+    r = (1 + exp(-(-wᵀ x)))⁻³: the sign inside the 1 x 1 -wᵀx hid the sigmoid."""
+    y = sp.Symbol("y")
+    f = parse_expression("sigmoid(w.T @ x) * sigmoid(-(w.T @ x)) * y", {**SYMBOLS, "y": y})
+    d = gradient(f, w)
+    head = title(d)
+    assert "exp" not in head and "-(-" not in head and "σ(-wᵀ x)" in head, head
+    assert verify(head.split(" = ", 1)[1].rsplit("   ", 1)[0], f, w, "denominator")
+    check_derivation(d, {n: 3})
+
+
 def test_an_entrywise_power_cancels_its_inverse() -> None:
     """Label smoothing, -((1 - ε)y + ε/k 𝟏)ᵀ log softmax(z): its gradient kept
     q∘s^∘-1∘s (s = softmax(z)), 0/0 = NaN where s underflows (a logit gap of 800);

@@ -17,6 +17,7 @@ import sympy as sp
 
 from ..canon import larger_than, transpose
 from ..naming import SECOND_ORDER_NOTE, is_generated_name
+from ..nodes import AsScalar
 from ..shapes import is_matrix, is_scalar_shape
 from ..substitute import unchecked
 from .grouping import with_scalar_sigmoids
@@ -254,7 +255,21 @@ def _written(expr: Any, defs: dict[str, Any], dims: set[str], limit: int = _HEAD
         written = _flat(written.xreplace(atoms))
         if larger_than(written, limit):
             return None
+    written = written.replace(  # exp(-(-wᵀx)): a number inside a 1 x 1 matrix taken out
+        lambda e: isinstance(e, AsScalar) and isinstance(e.arg, sp.MatMul) and _numbered(e.arg),
+        lambda e: e.arg.args[0] * AsScalar(_product(e.arg.args[1:])),
+    )
     return with_scalar_sigmoids(_transposed_sums(written))  # σ(u) before naming repeats
+
+
+def _numbered(product: Any) -> bool:
+    """A product c·M₁·M₂… with a number c first and only matrices after it."""
+    first, rest = product.args[0], product.args[1:]
+    return bool(first.is_number) and all(is_matrix(a) for a in rest)
+
+
+def _product(factors: tuple[Any, ...]) -> Any:
+    return factors[0] if len(factors) == 1 else unchecked(sp.MatMul, *factors)
 
 
 def _written_out(step: Any) -> bool:
