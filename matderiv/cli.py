@@ -17,7 +17,7 @@ from rich.text import Text
 from . import __version__, cli_io
 from . import cli_inputs as inputs
 from .engine import derive
-from .errors import ParseError, UnusedNameWarning
+from .errors import MatDerivError, ParseError, UnusedNameWarning
 from .examples import EXAMPLES
 from .parse.declarations import parse_shapes
 from .render.json_view import derivation_json, verdict_json
@@ -299,17 +299,21 @@ def example_command(
     """Print a worked derivation (rnn: one RNN step; rnn-loss: its scalar loss;
     logdet-hessian: the Hessian of log det X)."""
     cli_io.check_outputs(ctx, latex, as_json, None, standalone)
-    if name not in EXAMPLES:
-        typer.echo(f"unknown example {name!r}; choose one of: {', '.join(EXAMPLES)}", err=True)
-        raise typer.Exit(cli_io.EXIT_BAD_INPUT)
-    ex = EXAMPLES[name]()
-    if ex.order == 2:
-        d = hessian(ex.expr, ex.wrt, names=ex.names)
-    else:
-        d = derive(ex.expr, ex.wrt, ex.layout, names=ex.names)
-    if not (latex or as_json):
-        cli_io.console().print(Text(ex.title, style="bold"))
-    cli_io.print_derivations([d], latex, as_json, index, None, standalone)
+
+    def action() -> int:
+        if name not in EXAMPLES:  # said as derive says its errors (JSON with --json)
+            raise MatDerivError(f"unknown example {name!r}; choose one of: {', '.join(EXAMPLES)}")
+        ex = EXAMPLES[name]()
+        if ex.order == 2:
+            d = hessian(ex.expr, ex.wrt, names=ex.names)
+        else:
+            d = derive(ex.expr, ex.wrt, ex.layout, names=ex.names)
+        if not (latex or as_json):
+            cli_io.console().print(Text(ex.title, style="bold"))
+        cli_io.print_derivations([d], latex, as_json, index, None, standalone)
+        return 0
+
+    cli_io.run(False, action, as_json)
 
 
 def main() -> None:

@@ -135,6 +135,8 @@ def test_example_as_a_latex_document_and_as_json() -> None:
     assert data["layout"] == "denominator" and data["wrt"] == "Wₕₓ"
     alone = run("example", "rnn", "--standalone")
     assert alone.returncode == 2 and "add --latex" in alone.stderr
+    unknown = run("example", "nope", "--json")  # a JSON error, as derive --json gives
+    assert unknown.returncode == 2 and json.loads(unknown.stdout)["kind"] == "MatDerivError"
 
 
 @pytest.mark.parametrize(
