@@ -753,6 +753,7 @@ def test_lecture_note_spellings() -> None:
     assert parse_latex(r"W^{(2)T} z", S) == S["W2"].T * S["z"]
     assert parse_latex(r"W^{(2)\top} z", S) == S["W2"].T * S["z"]
     assert parse_latex(r"W^{(3) -1} z", S) == S["W_3"].I * S["z"]
+    assert parse_latex(r"W^{(2)'} z", S) == S["W2"].T * S["z"]  # W' as W^{(2)'}
     with pytest.raises(ParseError, match=r"for σ′\(z\) write its value"):
         parse_latex(r"\sigma'(z)", S)
     with pytest.raises(ParseError, match=r"operatorname\{relu\}"):

@@ -238,7 +238,7 @@ def superscript(x: Any, body: str, pos: int, read: Callable[[str], Any] | None =
     \\circ s for a scalar s (``read`` reads it: x^{\\circ s - 1} as matderiv prints it)."""
     # \frac{1}{2} as matderiv prints it in x^{\circ - \frac{1}{2}}: 1/2
     s = canonical(re.sub(r"\\[dt]?frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}", r"\1/\2", body))
-    if s in ("T", "top", "intercal", "prime"):
+    if s in ("T", "top", "intercal", "prime", "'"):  # W^{(2)'}: a prime inside the braces
         return alg.transpose(x)
     if s in ("-T", "-top", "-intercal"):
         return alg.transpose(alg.inverse(x, pos))
