@@ -4,7 +4,7 @@ variable is a symmetric matrix whose independent entries it differentiates by.
 The textbook gradient of the softmax cross-entropy -yᵀ log softmax(z) is
 softmax(z) - y, right for one-hot or probability labels y; for a general y the
 derivative is (𝟏ᵀy) softmax(z) - y.  ``sums_to_one`` finds a candidate that is right
-exactly when some input vector's entries sum to 1, as ``Mistakes._symmetric`` finds
+exactly when some input vector's entries sum to 1, as ``mistake_symmetric.symmetric`` finds
 one that is right when a matrix is symmetric.  ``symmetric_entries`` finds the Matrix
 Cookbook's derivative by a symmetric X, G + Gᵀ - G∘I for the gradient G (2Σ⁻¹ - Σ⁻¹∘I
 for log det Σ).  ``unsymmetrised`` finds G itself given for a variable declared

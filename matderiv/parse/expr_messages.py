@@ -15,6 +15,7 @@ from ..errors import ParseError, ShapeMismatch
 from ..naming import adjoint_note
 from ..shapes import dims_equal, is_matrix, shape_of
 from .expr_grammar import PARSER
+from .latex_grammar import FRACTIONS
 
 #: names of the identity in LaTeX and printed notation, which the syntax writes eye(n)
 _IDENTITY = re.compile(r"I(?:_\{?\w+\}?|_?[0-9]+|d)?|Id|\bIdentity")
@@ -79,16 +80,14 @@ def syntax_error(text: str, error: UnexpectedInput) -> ParseError:
     return ParseError(f"{what}{_describe_expected(error)}:\n{caret(text, pos)}{hint}")
 
 
-_FRACTIONS = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4"}
-
-
 def _written_hint(text: str, pos: int) -> str:
     """For notations of other tools at ``pos``: SymPy's A.I, a determinant |X|."""
     if text.startswith(".I", pos) and not text[pos + 2 : pos + 3].isalnum():
         name = (re.search(r"\w+$", text[:pos]) or [""])[0] or "M"
         return f"\nWrite inv({name}) for the inverse {name}⁻¹ (SymPy's {name}.I)."
-    if text[pos : pos + 1] in _FRACTIONS:
-        return f"\nWrite {_FRACTIONS[text[pos]]} for {text[pos]} in this syntax."
+    if text[pos : pos + 1] in FRACTIONS:
+        p, q = FRACTIONS[text[pos]]
+        return f"\nWrite {p}/{q} for {text[pos]} in this syntax."
     before = (re.search(r"\w+$", text[:pos]) or [""])[0]
     if before in ("np", "numpy") and text.startswith(".", pos):
         return f"\nWrite the functions without {before}.: tr(X), inv(X), exp(x), sum(x)."

@@ -25,7 +25,7 @@ from lark.visitors import Transformer_NonRecursive
 from ..errors import ParseError
 from . import latex_algebra as alg
 from . import latex_functions as fns
-from .latex_grammar import SUP, TERMINAL_NAMES, UNVEC, latex_parser
+from .latex_grammar import FRACTIONS, SUP, TERMINAL_NAMES, UNVEC, latex_parser
 from .latex_scope import Scope, superscript
 from .latex_text import MARKED, LocatedError, canonical, caret_error, prepare
 from .limits import MAX_DEPTH, MAX_DIGITS
@@ -144,7 +144,6 @@ _SUPPORTED = "; supported: vec, diag, tr, det, log, exp, tanh, sigma, softmax, l
 
 
 #: the vulgar fractions the Unicode notation reads as numbers (½ Σ⁻¹)
-FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4)}
 
 
 def _number(token: Token) -> Any:

@@ -35,7 +35,7 @@ def accented(base: str) -> tuple[str, str, tuple[str, ...]] | None:
     if not marks or parts is None:
         return None
     letters, digits = parts.groups()
-    if len(letters) == 1 or letters in GREEK or letters in ("sigma", "pi"):
+    if len(letters) == 1 or letters in _LETTERS:
         return letters, digits, marks
     return None
 
@@ -53,7 +53,9 @@ GREEK = {
     )
     for name in _GREEK_NAMES.split()
 }
-FROM_GREEK = {letter: name for name, letter in GREEK.items()} | {"σ": "sigma", "π": "pi"}
+#: with the two a name may also spell (an adjoint's sigmabar is σ̄)
+_LETTERS = {**GREEK, "sigma": "σ", "pi": "π"}
+FROM_GREEK = {letter: name for name, letter in _LETTERS.items()}
 
 
 def subscripted(name: str) -> str:
@@ -64,8 +66,7 @@ def subscripted(name: str) -> str:
     found = accented(base)
     if found is not None:  # the accents over the letter: h1bar → h̄1 (h̄₁ is hbar_1), nubar → ν̄
         letters, digits, marks = found
-        letter = GREEK.get(letters) or {"sigma": "σ", "pi": "π"}.get(letters, letters)
-        base = letter + "".join(_ACCENTS[mark] for mark in marks) + digits
+        base = _LETTERS.get(letters, letters) + "".join(_ACCENTS[mark] for mark in marks) + digits
         if not sep:
             return base
     if sep and sub and "_" not in sub and all(c in _SUBSCRIPT_CHARS for c in sub):
