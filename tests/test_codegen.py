@@ -100,6 +100,23 @@ def test_solves_are_with_vectors_when_the_product_has_one() -> None:
     np.testing.assert_allclose(call(d.to_numpy(), env), evaluate(d, env), rtol=1e-10)
 
 
+@pytest.mark.parametrize("complex_names", [("x",), ("A",), ("A", "x")])
+def test_solves_keep_complex_values(complex_names) -> None:
+    # the solve helper calls LAPACK getrs itself: a complex right-hand side with real
+    # factors, and complex factors, are both solved in complex arithmetic
+    d = gradient(x.T * A.I * x, A)
+    rng = np.random.default_rng(3)
+    env = env_for(d.of)
+    for name in complex_names:
+        key = next(k for k in env if str(k) == name)
+        env[key] = env[key] + 1j * rng.standard_normal(env[key].shape)
+    Ai, xv = (np.linalg.inv(env[A]), env[x])
+    expected = -Ai.T @ xv @ xv.T @ Ai.T  # ∂(xᵀ A⁻¹ x)/∂A, denominator layout
+    got = call(d.to_numpy(), env)
+    assert np.iscomplexobj(got)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
 def test_an_inverse_that_is_the_result_is_computed_as_one() -> None:
     source = gradient(sp.log(sp.Determinant(S)), S).to_code()
     assert "numpy.linalg.inv(" in source and "_lu(" not in source

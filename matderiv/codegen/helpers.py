@@ -179,8 +179,15 @@ def _inv_lu(F):
 
 
 def _solve(F, M, trans):
-    """A⁻¹ M (trans 0) or A⁻ᵀ M (trans 1), with F = _lu(A)."""
-    return scipy.linalg.lu_solve(F, M, trans=trans, check_finite=False)
+    """A⁻¹ M (trans 0) or A⁻ᵀ M (trans 1), with F = _lu(A) (LAPACK getrs, called
+    directly: scipy.linalg.lu_solve's checks cost 7 µs a call, a third of the whole
+    log det Hessian-vector product at n = 32)."""
+    lu, piv = F
+    (getrs,) = scipy.linalg.get_lapack_funcs(("getrs",), (lu, M))
+    solution, info = getrs(lu, piv, M, trans=trans)
+    if info != 0:
+        raise ValueError(f"LAPACK getrs: illegal value in argument {-info}")
+    return solution
 
 
 def _solve_right(M, F, trans):
