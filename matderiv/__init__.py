@@ -20,10 +20,11 @@ from .errors import (
     UnsupportedNode,
     UnusedNameWarning,
 )
-from .nodes import commutation, diag, logsumexp, softmax, vec
+from .nodes import commutation, diag, vec
 from .norms import norm
 from .numeric import evaluate
 from .second_order import hessian, hvp
+from .softmax_nodes import logsumexp, softmax
 from .text_input import declare, parse
 from .verification import Verdict, verify
 

@@ -40,15 +40,8 @@ def _require_column(arg: MatrixExpr, what: str) -> None:
     if cols != 1:
         raise ShapeMismatch(
             f"{what} expects a column vector (n x 1); {arg} has shape "
-            f"({rows} x {cols}). Hint: pass a column; vec({arg}) is one {what} over all "
-            f"its entries, not one per column. For a batch, write the loss with exp and "
-            f"log: the cross-entropy of the rows of Z against labels Y is 𝟏ᵀ log(exp(Z) 𝟏) "
-            f"- tr(Yᵀ Z), in the syntax sum(log(exp(Z) @ ones(k, 1))) - trace(Y.T @ Z) "
-            f"(one log-sum-exp per row; its gradient is each row's softmax minus Y). For "
-            f"attention, a softmax per row of S = Q Kᵀ (n x m), write exp(S) / (exp(S) @ "
-            f"ones(m, 1) @ ones(1, m)), or one softmax(K @ q_i) per query with where=. "
-            f"Written with exp, nothing subtracts the row's largest entry: the values "
-            f"overflow for entries past about 700."
+            f"({rows} x {cols}). Hint: pass a column; vec({arg}) stacks its columns "
+            f"into one."
         )
 
 
@@ -232,64 +225,6 @@ class Reshape(MatrixExpr):
         return f"unvec({printer._print(self.arg)}, {m}, {n})"
 
 
-class Softmax(MatrixExpr):
-    """softmax(x) = exp(x) / sum(exp(x)) for a column vector x (not elementwise)."""
-
-    def __new__(cls, arg: Any) -> Softmax:
-        arg = _as_matrix(arg, "softmax")
-        _require_column(arg, "softmax")
-        return super().__new__(cls, arg)
-
-    @property
-    def arg(self) -> MatrixExpr:
-        return self.args[0]
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        return matrix_shape(self.arg)
-
-    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
-        return sp.exp(self.arg._entry(i, 0, **kwargs)) / _sum_exp(self.arg)
-
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{softmax}}\left({printer._print(self.arg)}\right)"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"softmax({printer._print(self.arg)})"
-
-
-class LogSumExp(MatrixExpr):
-    """logsumexp(x) = log(sum_i exp(x_i)) for a column vector x: a 1 x 1 matrix (a scalar).
-
-    It is 1 x 1 like aᵀx, so ``logsumexp(z) - y.T*z`` is a valid SymPy sum.
-    """
-
-    def __new__(cls, arg: Any) -> LogSumExp:
-        arg = _as_matrix(arg, "logsumexp")
-        _require_column(arg, "logsumexp")
-        return super().__new__(cls, arg)
-
-    @property
-    def arg(self) -> MatrixExpr:
-        return self.args[0]
-
-    @property
-    def shape(self) -> tuple[Any, Any]:
-        return (sp.S.One, sp.S.One)
-
-    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
-        return sp.log(_sum_exp(self.arg))
-
-    def _eval_transpose(self) -> LogSumExp:
-        return self
-
-    def _latex(self, printer: Any) -> str:
-        return rf"\operatorname{{logsumexp}}\left({printer._print(self.arg)}\right)"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"logsumexp({printer._print(self.arg)})"
-
-
 def _scalar_product_as_matrix(arg: Any) -> Any:
     """-(b - wᵀx) built as a scalar Mul of a matrix (SymPy's signsimp rebuilds the
     operand of a 1 x 1 matrix so, through xreplace) as the matrix product it is."""
@@ -324,14 +259,6 @@ class AsScalar(sp.Expr):
         return printer._print(self.arg)
 
 
-def _sum_exp(x: MatrixExpr) -> Any:
-    n = _concrete(x.shape[0])
-    if n is not None:
-        return sp.Add(*(sp.exp(x._entry(k, 0)) for k in range(n)))
-    k = sp.Dummy("k", integer=True)
-    return sp.Sum(sp.exp(x._entry(k, 0)), (k, 0, x.shape[0] - 1))
-
-
 # -- the constructors users write ---------------------------------------------
 
 
@@ -350,13 +277,3 @@ def diag(v: Any) -> DiagVector | Diagonal:
 def commutation(m: Any, n: Any) -> CommutationMatrix:
     """K_{m,n}, the commutation matrix: K_{m,n} vec(A) = vec(A^T) for A of shape m x n."""
     return CommutationMatrix(m, n)
-
-
-def softmax(x: Any) -> Softmax:
-    """softmax(x) of a column vector; its Jacobian is diag(s) - s s^T."""
-    return Softmax(x)
-
-
-def logsumexp(x: Any) -> LogSumExp:
-    """log(sum(exp(x))) of a column vector; its gradient is softmax(x)."""
-    return LogSumExp(x)

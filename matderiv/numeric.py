@@ -24,9 +24,7 @@ from .nodes import (
     CommutationMatrix,
     Diagonal,
     DiagVector,
-    LogSumExp,
     Reshape,
-    Softmax,
     Vec,
 )
 from .numeric_functions import call_numpy, numpy_lambda
@@ -41,6 +39,7 @@ from .numeric_walk import Env, evaluates, run
 from .program import check_where, needed_definitions
 from .render.unicode import fmt
 from .shapes import dimension_symbols, free_symbols
+from .softmax_nodes import LogSumExp, Softmax
 from .symmetry import check_values as check_symmetric_values
 
 
@@ -253,15 +252,15 @@ def _commutation(node: Any, args: list[Any], env: Env) -> Any:
 @evaluates(Softmax)
 def _softmax(node: Any, args: list[Any], env: Env) -> Any:
     x = _dense2d(args[0])
-    e = np.exp(x - x.max())
-    return e / e.sum()
+    e = np.exp(x - x.max(axis=node.axis, keepdims=True))
+    return e / e.sum(axis=node.axis, keepdims=True)
 
 
 @evaluates(LogSumExp)
 def _logsumexp(node: Any, args: list[Any], env: Env) -> Any:
     x = _dense2d(args[0])
-    top = x.max()
-    return np.array([[top + np.log(np.exp(x - top).sum())]])
+    top = x.max(axis=node.axis, keepdims=True)
+    return top + np.log(np.exp(x - top).sum(axis=node.axis, keepdims=True))
 
 
 @evaluates(AsScalar)

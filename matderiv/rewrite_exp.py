@@ -11,9 +11,10 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .canon import hadamard, matadd, matmul, scalar_and_matrices, summed, transpose
 from .named_functions import function_name, named_function
-from .nodes import DiagVector, Softmax
+from .nodes import DiagVector
 from .rewrite_sums import hadamard_numbers
 from .shapes import dims_equal, shape_of
+from .softmax_nodes import Softmax
 
 
 def _exp_operand(expr: Any) -> Any:

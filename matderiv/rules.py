@@ -38,9 +38,11 @@ from .linear import (
     VecMap,
     _scale,
 )
-from .nodes import AsScalar, Diagonal, DiagVector, LogSumExp, Reshape, Softmax, Vec
+from .linear_softmax import LogSumExpMap, SoftmaxMap
+from .nodes import AsScalar, Diagonal, DiagVector, Reshape, Vec
 from .render.unicode import fmt
 from .shapes import SCALAR, fmt_shape, is_matrix, is_scalar_shape, shape_of
+from .softmax_nodes import LogSumExp, Softmax
 
 
 @dataclass(frozen=True)
@@ -304,14 +306,21 @@ def d_elementwise(node: Any) -> tuple[Term, ...]:
 
 @rule(Softmax)
 def d_softmax(node: Any) -> tuple[Term, ...]:
-    """d softmax(x) = (diag(s) − s sᵀ) dx,  s = softmax(x)"""
+    """d softmax(x) = (diag(s) − s sᵀ) dx,  s = softmax(x); of each row (column) of S:
+    Y ∘ (dS − (Y ∘ dS) 𝟏 𝟏ᵀ)  (columns: Y ∘ (dS − 𝟏 𝟏ᵀ (Y ∘ dS))),  Y = softmax(S)"""
+    if len(node.args) > 1:
+        return (Term(node.arg, SoftmaxMap(shape_of(node.arg), node, node.axis)),)
     jac = sp.MatAdd(DiagVector(node), -matmul(node, transpose(node)))
     return (Term(node.arg, Sandwich(shape_of(node.arg), jac)),)
 
 
 @rule(LogSumExp)
 def d_logsumexp(node: Any) -> tuple[Term, ...]:
-    """d logsumexp(x) = softmax(x)ᵀ dx"""
+    """d logsumexp(x) = softmax(x)ᵀ dx; of each row (column) of S: (Y ∘ dS) 𝟏
+    (columns: 𝟏ᵀ (Y ∘ dS)),  Y = softmax(S) along the same axis"""
+    if len(node.args) > 1:
+        Y = Softmax(node.arg, node.axis)
+        return (Term(node.arg, LogSumExpMap(shape_of(node.arg), Y, node.axis)),)
     return (Term(node.arg, Sandwich(shape_of(node.arg), transpose(Softmax(node.arg)))),)
 
 

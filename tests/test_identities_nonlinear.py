@@ -361,6 +361,61 @@ def logsumexp_minus_linear():  # logsumexp(Wx) − yᵀWx: gradient (softmax(Wx)
     return case(f, W, den((softmax(W * x) - y) * x.T))
 
 
+def _along_axis_jacobian(Y, axis):  # D - D R D, D = diag(vec Y), R the sums spread back
+    rows, cols = Y.shape
+    D = diag(vec(Y))
+    R = KP(sp.OneMatrix(cols, cols), sp.Identity(rows))
+    if axis == 0:
+        R = KP(sp.Identity(cols), sp.OneMatrix(rows, rows))
+    return D - D * R * D
+
+
+@row
+def softmax_rows_jacobian():  # each row's diag(y) − y yᵀ, in vec form D − D (𝟏𝟏ᵀ ⊗ I) D
+    S = M("S", m, p)
+    return case(softmax(S, axis=1), S, num(_along_axis_jacobian(softmax(S, axis=1), 1)))
+
+
+@row
+def softmax_cols_jacobian():  # each column's diag(y) − y yᵀ: D − D (I ⊗ 𝟏𝟏ᵀ) D
+    S = M("S", m, p)
+    return case(softmax(S, axis=0), S, num(_along_axis_jacobian(softmax(S, axis=0), 0)))
+
+
+@row
+def logsumexp_rows_jacobian():  # d logsumexp_rows(S) = (Y∘dS) 𝟏: (𝟏ᵀ ⊗ I) diag(vec Y)
+    S = M("S", m, p)
+    Y = softmax(S, axis=1)
+    return case(
+        logsumexp(S, axis=1), S, num(KP(sp.OneMatrix(1, p), sp.Identity(m)) * diag(vec(Y)))
+    )
+
+
+@row
+def logsumexp_cols_sum():  # Σ_j logsumexp of column j: gradient softmax_cols(S)
+    S = M("S", m, p)
+    return case(logsumexp(S, axis=0) * sp.OneMatrix(p, 1), S, den(softmax(S, axis=0)))
+
+
+@row
+def batch_cross_entropy():  # 𝟏ᵀ logsumexp_rows(X W) − 𝟏ᵀ (Y∘X W) 𝟏: Xᵀ (softmax_rows(X W) − Y)
+    Xb, W, Y = M("X", q, n), M("W", n, p), M("Y", q, p)
+    Z = Xb * W
+    f = sp.OneMatrix(1, q) * logsumexp(Z, axis=1) - sp.OneMatrix(1, q) * sp.HadamardProduct(
+        Y, Z
+    ) * sp.OneMatrix(p, 1)
+    return case(f, W, den(Xb.T * (softmax(Z, axis=1) - Y)))
+
+
+@row
+def attention_wrt_Q():  # tr(Cᵀ softmax_rows(Q Kᵀ) V): (A∘(G − (A∘G) 𝟏 𝟏ᵀ)) K, G = C Vᵀ
+    Q, K, V, C = M("Q", m, n), M("K", p, n), M("V", p, q), M("C", m, q)
+    A, G = softmax(Q * K.T, axis=1), C * V.T
+    weighted = sp.HadamardProduct(A, G) * sp.OneMatrix(p, 1) * sp.OneMatrix(1, p)
+    expected = sp.HadamardProduct(A, G - weighted) * K
+    return case(T(C.T * A * V), Q, den(expected))
+
+
 @row
 def logistic_loss():  # log(1 + exp(−wᵀx)): gradient −x / (1 + exp(wᵀx))
     w = M("w", n, 1)

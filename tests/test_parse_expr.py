@@ -383,10 +383,19 @@ def test_an_unknown_symbol_may_be_declared_a_scalar() -> None:
 @pytest.mark.parametrize("name", ["softmax", "logsumexp"])
 def test_softmax_of_a_matrix_says_what_vec_would_mean(name: str) -> None:
     """The hint 'pass vec(Z)' gave one softmax over all entries: for a batch of columns,
-    a different function, silently."""
+    a different function, silently; the message says what each form means."""
     with pytest.raises(ShapeMismatch) as info:
         parse_expression(f"{name}(W_hx)", S)
-    assert "not one per column" in str(info.value)
+    message = " ".join(str(info.value).split())
+    assert f"{name}(vec(W_hx)) one over all its entries" in message
+    assert f"{name}_rows(W_hx)" in message and f"({name}_cols) one per column" in message
+
+
+@pytest.mark.parametrize("name", ["softmax", "logsumexp"])
+def test_the_axis_keyword_is_said_to_be_the_rows_function(name: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_expression(f"{name}(W_hx, axis=1)", S)
+    assert f"{name}_rows(Z)" in str(info.value) and f"{name}_cols(Z)" in str(info.value)
 
 
 def test_small_messages_point_at_the_place() -> None:

@@ -16,7 +16,6 @@ from matderiv.nodes import (
     Diagonal,
     DiagVector,
     Reshape,
-    Softmax,
     Vec,
 )
 from matderiv.rewrites import (
@@ -84,6 +83,7 @@ from matderiv.rewrites import (
     vector_through_sum,
 )
 from matderiv.simplify import simplify
+from matderiv.softmax_nodes import Softmax
 
 m, n, p, q = sp.symbols("m n p q", integer=True, positive=True)
 DIMS = {m: 2, n: 3, p: 4, q: 5}

@@ -294,11 +294,11 @@ class Emitter:
 
     def _Softmax(self, node: Any) -> str:
         self.helpers.add("_softmax")
-        return f"_softmax({self.code(node.args[0])})"
+        return f"_softmax({self.code(node.arg)}, {node.axis})"
 
     def _LogSumExp(self, node: Any) -> str:
         self.helpers.add("_logsumexp")
-        return f"_logsumexp({self.code(node.args[0])})"
+        return f"_logsumexp({self.code(node.arg)}, {node.axis})"
 
     def _MatMul(self, node: Any) -> str:
         coeff, mats = node.as_coeff_matrices()

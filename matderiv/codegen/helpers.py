@@ -209,14 +209,18 @@ def _number(v):
     return complex(v) if numpy.iscomplexobj(v) else float(v)
 
 
-def _softmax(z):
-    e = numpy.exp(z - z.max())
-    return e / e.sum()
+def _softmax(z, axis):
+    """The softmax of each column (axis 0; of a column vector) or each row (axis 1),
+    less the largest entry first (exp of a large entry overflows)."""
+    e = numpy.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
-def _logsumexp(z):
-    top = z.max()
-    return numpy.array([[top + numpy.log(numpy.exp(z - top).sum())]])
+def _logsumexp(z, axis):
+    """log Σ exp down each column (axis 0: a row; of a column vector, 1 x 1) or along
+    each row (axis 1: a column), less the largest entry first."""
+    top = z.max(axis=axis, keepdims=True)
+    return top + numpy.log(numpy.exp(z - top).sum(axis=axis, keepdims=True))
 
 
 HELPERS = {

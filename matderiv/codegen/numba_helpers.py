@@ -10,7 +10,7 @@ layouts, against what the NumPy backend computes (tests/test_codegen_numba.py).
 from __future__ import annotations
 
 #: helpers (matderiv's own, pasted into the source) that numba compiles as written
-HELPERS = {"_softmax", "_logsumexp", "_gram", "_gram_psd", "_logdet"}
+HELPERS = {"_gram", "_gram_psd", "_logdet"}
 #: helpers the wrapper calls in Python, outside the compiled core, kept as they are
 PYTHON_HELPERS = {"_number"}
 #: helpers written again for numba, as loops where NumPy broadcasts or reshapes
@@ -20,8 +20,36 @@ PYTHON_HELPERS = {"_number"}
 #: (numba's numpy.diagflat is missing); integer matrix powers by products (numba's
 #: numpy.linalg.matrix_power is typed Optional, which det and solve then reject);
 #: the step function by numpy.sign (numba has no numpy.heaviside); rows scaled by
-#: broadcasting (numba has no einsum)
+#: broadcasting (numba has no einsum); softmax and logsumexp along an axis by a loop
+#: (numba's max and sum take no axis= with keepdims=)
 REPLACEMENTS = {
+    "_softmax": """
+def _softmax(z, axis):
+    out = numpy.empty_like(z)
+    if axis == 0:
+        for j in range(z.shape[1]):
+            e = numpy.exp(z[:, j] - z[:, j].max())
+            out[:, j] = e / e.sum()
+    else:
+        for i in range(z.shape[0]):
+            e = numpy.exp(z[i] - z[i].max())
+            out[i] = e / e.sum()
+    return out
+""",
+    "_logsumexp": """
+def _logsumexp(z, axis):
+    if axis == 0:
+        out = numpy.empty((1, z.shape[1]), z.dtype)
+        for j in range(z.shape[1]):
+            top = z[:, j].max()
+            out[0, j] = top + numpy.log(numpy.exp(z[:, j] - top).sum())
+    else:
+        out = numpy.empty((z.shape[0], 1), z.dtype)
+        for i in range(z.shape[0]):
+            top = z[i].max()
+            out[i, 0] = top + numpy.log(numpy.exp(z[i] - top).sum())
+    return out
+""",
     "_rank_k": """
 def _rank_k(A, s):
     B = numpy.sqrt(s) * A

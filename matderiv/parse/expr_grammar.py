@@ -19,9 +19,10 @@ from lark import Lark, Token
 
 from ..canon import canonical
 from ..named_functions import BODIES, named_function
-from ..nodes import CommutationMatrix, LogSumExp, Softmax, Vec, diag
+from ..nodes import CommutationMatrix, Vec, diag
 from ..norms import norm
 from ..render.unicode_names import FROM_GREEK
+from ..softmax_nodes import ALONG_AXES, LogSumExp, Softmax, along_axis
 
 GRAMMAR = r"""
 program: stmt (";" stmt)* ";"?
@@ -133,6 +134,7 @@ STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     "commutation": (2, lambda m, n: CommutationMatrix(m, n)),
     "logsumexp": (1, lambda a: LogSumExp(a)),
     "norm": (1, lambda a: norm(a)),
+    **{name: (1, along_axis(name)) for name in ALONG_AXES},
 }
 
 DIMENSION_ARGUMENTS = {

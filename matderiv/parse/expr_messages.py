@@ -101,10 +101,12 @@ def _written_hint(text: str, pos: int) -> str:
     if keyword and before:
         called = (re.findall(r"(\w+)\s*\(", text[:pos]) or [""])[-1]
         rows = (
-            " softmax and logsumexp act on one column, sum on all entries; for one per "
-            "row, write exp(Z) / (exp(Z) @ ones(k, 1) @ ones(1, k)) or log(exp(Z) @ "
-            "ones(k, 1))."
-            if called in ("softmax", "logsumexp", "sum")
+            f" For one {called} per row of a matrix Z (NumPy's axis=1) write "
+            f"{called}_rows(Z), per column (axis=0) {called}_cols(Z)."
+            if called in ("softmax", "logsumexp")
+            else " sum(X) adds all entries; a column of row sums is X @ ones(n, 1), a row "
+            "of column sums ones(1, m) @ X."
+            if called == "sum"
             else " norm(x) is the 2-norm of a vector, the Frobenius norm of a matrix."
             if called == "norm"
             else ""

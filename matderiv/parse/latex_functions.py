@@ -8,8 +8,9 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from ..nodes import AsScalar, Reshape, diag, logsumexp, softmax, vec
+from ..nodes import AsScalar, Reshape, diag, vec
 from ..norms import norm, norm_1
+from ..softmax_nodes import ALONG_AXES, along_axis, logsumexp, softmax
 from .expr_grammar import ELEMENTWISE
 from .latex_algebra import (
     Unsized,
@@ -52,6 +53,7 @@ def function(word: str, x: Any, pos: int) -> Any:
         require_square(x, lambda: f"{word}({x})")
         return sp.Trace(x) if word != "det" else sp.Determinant(x)
     constructors = {"vec": vec, "diag": diag, "softmax": softmax, "logsumexp": logsumexp}
+    constructors.update({name: along_axis(name) for name in ALONG_AXES})
     if word in constructors:  # of a number: of the 1 x 1 matrix tex() printed as it
         return constructors[word](x if is_matrix(x) else sp.MatMul(x, sp.Identity(1)))
     raise LocatedError(f"unknown function {word!r}", pos)

@@ -14,6 +14,8 @@ from functools import cache
 
 from lark import Lark
 
+from ..softmax_nodes import ALONG_AXES
+
 #: levels of braces a braced group may nest (e^{e^{a^{T} x}} has three)
 BRACE_DEPTH = 8
 
@@ -125,6 +127,7 @@ FUNCTION_WORDS = [
     "tanh",
     "sigmoid",
     "sigma",
+    *ALONG_AXES,
     "softmax",
     "logsumexp",
     "relu",
@@ -148,7 +151,13 @@ FUNCTION_WORDS = [
 ]
 _WORDS = "|".join(sorted(FUNCTION_WORDS, key=len, reverse=True))
 _OPEN_PAREN = r"(?=\s*(?:\\(?:left|bigl|Bigl|big|Big)(?![A-Za-z])\s*)?[(\[])"
+# \operatorname{softmax}_{\mathrm{rows}}: a softmax (logsumexp) along an axis, as printed
+_ALONG_AXIS = (
+    r"\\(?:operatorname|mathrm|text|textrm|rm)\s*\{\s*(?:softmax|logsumexp)\s*\}\s*_\s*"
+    r"\{\s*\\(?:mathrm|text|textrm|rm)\s*\{\s*(?:rows|cols)\s*\}\s*\}"
+)
 FUNC = (
+    rf"{_ALONG_AXIS}|"
     rf"\\(?:log|ln)\s*\\Gamma{_OPEN_PAREN}|"  # before \log: log Γ(x)
     rf"\\(?:operatorname|mathrm|text|textrm|rm)\s*\{{\s*(?:{_WORDS})\s*\}}"
     rf"|\\(?:det|log|ln|exp|tanh|sinh|cosh|sech|sin|cos|tr|Tr|trace|sigmoid|softmax|logsumexp"

@@ -15,6 +15,7 @@ import sympy as sp
 
 from ..render.unicode import _SUPERSCRIPTS, ONES, ZEROS
 from ..render.unicode_names import _ACCENTS, _SUBSCRIPT_CHARS, MAX_ACCENTS
+from ..softmax_nodes import ALONG_AXES
 from .expr_grammar import ELEMENTWISE
 from .latex_grammar import BAR_CLOSE, BAR_OPEN, NORM_CLOSE, NORM_OPEN, NORM_SUB, SUMS
 
@@ -46,8 +47,9 @@ ENTRYWISE = {
     "σ": ELEMENTWISE["sigmoid"](),  # as printed; σ before "(" is the sigmoid
     "ψ": ELEMENTWISE["digamma"](),  # ψ(x), the digamma function
 }
-STRUCTURAL = ("vec", "diag", "tr", "det", "softmax", "logsumexp", "exp", "log", "tanh")
-MATRIX_ONLY = ("vec", "diag", "softmax", "logsumexp")
+STRUCTURAL = ("vec", "diag", "tr", "det", "softmax", "logsumexp", *ALONG_AXES, "exp", "log")
+STRUCTURAL += ("tanh",)
+MATRIX_ONLY = ("vec", "diag", "softmax", "logsumexp", *ALONG_AXES)
 MANY = {"Max": sp.Max, "Min": sp.Min}
 FUNCTIONS = sorted({*ENTRYWISE, *STRUCTURAL, *MANY})
 

@@ -49,11 +49,10 @@ from ..nodes import (
     CommutationMatrix,
     Diagonal,
     DiagVector,
-    LogSumExp,
     Reshape,
-    Softmax,
     Vec,
 )
+from ..softmax_nodes import LogSumExp, Softmax
 
 # -- constant matrices ------------------------------------------------------------
 

@@ -324,10 +324,9 @@ class SyntaxPrinter(StrPrinter):
         return self._structural("diag", expr.arg)
 
     def _print_Softmax(self, expr: Any) -> _Text:
-        return self._structural("softmax", expr.arg)
+        return self._structural(expr.name, expr.arg)  # softmax, softmax_rows ...
 
-    def _print_LogSumExp(self, expr: Any) -> _Text:
-        return self._structural("logsumexp", expr.arg)
+    _print_LogSumExp = _print_Softmax
 
     def _print_AsScalar(self, expr: Any) -> _Text:
         return self._print(expr.arg)

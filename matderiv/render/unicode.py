@@ -17,8 +17,8 @@ from sympy.printing.str import StrPrinter
 
 from ..nodes import (
     AsScalar,
-    LogSumExp,
 )
+from ..softmax_nodes import LogSumExp
 from .grouping import (
     SizedConstants,
     called_name,
@@ -215,10 +215,9 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         return f"vec⁻¹_{{{rows}×{cols}}}({self._print(expr.arg)})"
 
     def _print_Softmax(self, expr: Any) -> str:
-        return f"softmax({self._print(expr.arg)})"
+        return f"{expr.name}({self._print(expr.arg)})"  # softmax, softmax_rows ...
 
-    def _print_LogSumExp(self, expr: Any) -> str:
-        return f"logsumexp({self._print(expr.arg)})"
+    _print_LogSumExp = _print_Softmax
 
     def _print_Abs(self, expr: Any) -> str:
         return f"|{self._print(expr.args[0])}|"

@@ -1,0 +1,167 @@
+"""softmax and logsumexp: of a column vector, and of each column or each row of a matrix.
+
+``Softmax(x)`` and ``LogSumExp(x)`` of a column x (n x 1) are what they always were:
+an n x 1 softmax and a 1 x 1 log-sum-exp.  ``Softmax(S, axis)`` of a matrix S
+normalises along ``axis`` as NumPy's and JAX's ``axis=``: 0 each column, 1 each row
+(attention's softmax(Q Kᵀ)); ``LogSumExp(S, 0)`` is the 1 x m row of the columns'
+log-sum-exps, ``LogSumExp(S, 1)`` the n x 1 column of the rows' (a batch's
+cross-entropy).  A column's softmax along axis 0 is the plain ``Softmax(x)``: one
+node per meaning.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+from .errors import ShapeMismatch
+from .nodes import _as_matrix
+from .shape_cache import matrix_shape
+
+#: what an axis means, as printed: softmax_rows(S), logsumexp_cols(S)
+AXIS_WORDS = {0: "cols", 1: "rows"}
+#: the printed names of the axis forms, which every reader takes: name -> (word, axis)
+ALONG_AXES = {
+    f"{word}_{AXIS_WORDS[axis]}": (word, axis)
+    for word in ("softmax", "logsumexp")
+    for axis in (1, 0)
+}
+
+
+def _axis(arg: MatrixExpr, axis: Any, what: str) -> int | None:
+    """The axis of ``what``(arg, axis): None for a column's plain form, else 0 or 1."""
+    rows, cols = matrix_shape(arg)
+    if axis is None:
+        if cols == 1:
+            return None
+        raise ShapeMismatch(
+            f"{what}({arg}): {arg} is a matrix ({rows} x {cols}); say which way to "
+            f"normalise. Hint: {what}({arg}, axis=1) (in the syntax {what}_rows({arg})) is "
+            f"one {what} per row, as attention's softmax(Q Kᵀ) and a batch's "
+            f"cross-entropy with one sample per row; axis=0 ({what}_cols) one per "
+            f"column; {what}(vec({arg})) one over all its entries."
+        )
+    if isinstance(axis, bool) or not isinstance(axis, (int, sp.Integer)) or axis not in (0, 1):
+        raise ShapeMismatch(
+            f"{what}({arg}, axis={axis!r}): axis is 0 (each column) or 1 (each row) of "
+            "a matrix, as NumPy's axis=."
+        )
+    if int(axis) == 0 and cols == 1:
+        return None  # a column's softmax: the plain form
+    return int(axis)
+
+
+def _sum_exp(x: MatrixExpr, axis: int, fixed: Any) -> Any:
+    """Σ_k exp(x_{k, fixed}) (axis 0: down column ``fixed``) or Σ_k exp(x_{fixed, k})."""
+    length = x.shape[axis]
+    k = sp.Dummy("k", integer=True)
+
+    def entry(k: Any) -> Any:
+        return x._entry(k, fixed) if axis == 0 else x._entry(fixed, k)
+
+    if length.is_Integer:
+        return sp.Add(*(sp.exp(entry(j)) for j in range(int(length))))
+    return sp.Sum(sp.exp(entry(k)), (k, 0, length - 1))
+
+
+class _AlongAxis(MatrixExpr):
+    """A softmax or logsumexp: args (x,) for a column, (x, axis) for a matrix."""
+
+    word = ""
+
+    def __new__(cls, arg: Any, axis: Any = None) -> Any:
+        arg = _as_matrix(arg, cls.word)
+        which = _axis(arg, axis, cls.word)
+        if which is None:
+            return super().__new__(cls, arg)
+        return super().__new__(cls, arg, sp.Integer(which))
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def axis(self) -> int:
+        """0 (each column; a column vector's plain form) or 1 (each row)."""
+        return int(self.args[1]) if len(self.args) > 1 else 0
+
+    @property
+    def name(self) -> str:
+        """softmax, or softmax_rows / softmax_cols for a matrix: the printed name."""
+        return self.word if len(self.args) == 1 else f"{self.word}_{AXIS_WORDS[self.axis]}"
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{self.name}({printer._print(self.arg)})"
+
+
+class Softmax(_AlongAxis):
+    """softmax(x) = exp(x) / sum(exp(x)) for a column vector x (not elementwise); of a
+    matrix, the softmax of each column (axis 0) or each row (axis 1)."""
+
+    word = "softmax"
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return matrix_shape(self.arg)
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        fixed = j if self.axis == 0 else i
+        return sp.exp(self.arg._entry(i, j, **kwargs)) / _sum_exp(self.arg, self.axis, fixed)
+
+    def _latex(self, printer: Any) -> str:
+        return rf"{_tex_name(self)}\left({printer._print(self.arg)}\right)"
+
+
+class LogSumExp(_AlongAxis):
+    """logsumexp(x) = log(sum_i exp(x_i)) for a column vector x: a 1 x 1 matrix (a scalar).
+    Of a matrix: the 1 x m row of its columns' (axis 0), the n x 1 column of its rows'
+    (axis 1).
+
+    It is 1 x 1 like aᵀx, so ``logsumexp(z) - y.T*z`` is a valid SymPy sum.
+    """
+
+    word = "logsumexp"
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        if len(self.args) == 1:
+            return (sp.S.One, sp.S.One)
+        rows, cols = matrix_shape(self.arg)
+        return (sp.S.One, cols) if self.axis == 0 else (rows, sp.S.One)
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        fixed = j if self.axis == 0 else i
+        return sp.log(_sum_exp(self.arg, self.axis, fixed))
+
+    def _eval_transpose(self) -> Any:
+        return self if len(self.args) == 1 else None
+
+    def _latex(self, printer: Any) -> str:
+        return rf"{_tex_name(self)}\left({printer._print(self.arg)}\right)"
+
+
+def _tex_name(node: _AlongAxis) -> str:
+    r"""\operatorname{softmax}, or \operatorname{softmax}_{\mathrm{rows}} along an axis."""
+    name = rf"\operatorname{{{node.word}}}"
+    return name if len(node.args) == 1 else rf"{name}_{{\mathrm{{{AXIS_WORDS[node.axis]}}}}}"
+
+
+def softmax(x: Any, axis: int | None = None) -> Softmax:
+    """softmax(x) of a column vector (its Jacobian is diag(s) - s sᵀ); of a matrix,
+    ``axis=1`` is one softmax per row (attention's), ``axis=0`` one per column."""
+    return Softmax(x, axis)
+
+
+def logsumexp(x: Any, axis: int | None = None) -> LogSumExp:
+    """log(sum(exp(x))) of a column vector (its gradient is softmax(x)); of a matrix,
+    ``axis=1`` is the column of each row's, ``axis=0`` the row of each column's."""
+    return LogSumExp(x, axis)
+
+
+def along_axis(name: str) -> Any:
+    """The constructor a printed name stands for: softmax_rows is x ↦ softmax(x, axis=1)."""
+    word, axis = ALONG_AXES[name]
+    return partial(softmax if word == "softmax" else logsumexp, axis=axis)
