@@ -357,6 +357,7 @@ class Checker(Mistakes):
             self._transposed,
             self._commutation,
             self._kron_order,
+            self._other_axis,
             self._factor,
             self._scalar_factor,
             # 2Σ⁻¹ - Σ⁻¹∘I, by a symmetric Σ's entries (A + Aᵀ - A∘I: not "extra terms")
@@ -378,7 +379,8 @@ class Checker(Mistakes):
             "wrong",
             f"the candidate differs from the {self.thing} (largest relative error "
             f"{err:.3g}), and none of the common mistakes — a transpose, a missing "
-            "commutation matrix, Kronecker factors swapped, a constant or variable scalar "
+            "commutation matrix, Kronecker factors swapped, a softmax along the other axis, "
+            "a constant or variable scalar "
             "factor, a sign, a missing or extra term, a missing ∘ factor (tanh′, say), one "
             "term with its own factor or transpose, "
             "a symmetry assumption, labels that sum to 1 or are ±1, the derivative by a symmetric "

@@ -140,4 +140,8 @@ def test_verify_tells_the_rows_softmax_from_the_columns() -> None:
     right = verify(X.T * (softmax(Z, axis=1) - Y), f, W, "denominator")
     wrong = verify(X.T * (softmax(Z, axis=0) - Y), f, W, "denominator")
     assert right and right.kind == "correct"
-    assert not wrong and wrong.kind != "correct"
+    assert not wrong and wrong.kind == "other-axis"
+    assert "softmax_cols(X W) should be softmax_rows(X W)" in wrong.message
+    # with a sign slip too it is not this diagnosis alone
+    worse = verify(-X.T * (softmax(Z, axis=0) - Y), f, W, "denominator")
+    assert not worse and worse.kind != "other-axis"
