@@ -37,11 +37,7 @@ def sums_to_one(m: Comparison) -> Found:
         normalised = m.trials.with_points(
             tuple({**p, y: _probabilities(p[y])} for p in m.trials.points)
         )
-        try:
-            err = relative_error(normalised.values(m.candidate), normalised.values(m.result))
-        except (MatDerivError, ValueError):
-            continue
-        if err < RTOL:
+        if _matches_at(m, normalised):
             ones = f"𝟏ᵀ{fmt(y)}" if dims_equal(y.shape[1], 1) else f"{fmt(y)} 𝟏"
             return (
                 "sums-to-one",
@@ -61,11 +57,7 @@ def pm_one(m: Comparison) -> Found:
         signs = m.trials.with_points(
             tuple({**p, y: np.where(np.asarray(p[y]) < 0, -1.0, 1.0)} for p in m.trials.points)
         )
-        try:
-            err = relative_error(signs.values(m.candidate), signs.values(m.result))
-        except (MatDerivError, ValueError):
-            continue
-        if err < RTOL:
+        if _matches_at(m, signs):
             return (
                 "pm-one",
                 f"the candidate is right only if the entries of {fmt(y)} are ±1 (labels "
@@ -74,6 +66,18 @@ def pm_one(m: Comparison) -> Found:
                 {"pm_one": y},
             )
     return None
+
+
+def _matches_at(m: Comparison, points: Any) -> bool:
+    """The candidate equals the result at ``points`` (trials with an input changed),
+    where the result is not 0 at every point: there (a tanh saturated to ±1 by the
+    changed input, say) any multiple of it would match."""
+    try:
+        result = points.values(m.result)
+        err = relative_error(points.values(m.candidate), result)
+    except (MatDerivError, ValueError):
+        return False
+    return err < RTOL and any(np.any(np.asarray(v) != 0) for v in result)
 
 
 def _input_vectors(m: Comparison) -> list[Any]:

@@ -26,7 +26,7 @@ from .nodes import CommutationMatrix, Vec
 from .render.unicode import fmt
 from .scalarize import scalarize
 from .shapes import dimension_symbols, dims_equal, is_matrix, shape_of, walk
-from .softmax_nodes import LogSumExp, Softmax
+from .softmax_nodes import Softmax
 from .trials import Trials, best_factor, relative_error
 
 RTOL = 1e-7
@@ -241,24 +241,24 @@ class Mistakes(Comparison):
         return None
 
     def _other_axis(self) -> Found:
-        """softmax_cols(S) where softmax_rows(S) is right (or a logsumexp's axis): each
-        along-axis node of the candidate turned to the other axis in turn, then all."""
+        """softmax_cols(S) where softmax_rows(S) is right: each softmax along an axis in
+        the candidate turned to the other axis in turn, then all.  (A logsumexp's axis
+        sets its shape, n x 1 or 1 x m: the other one does not fit in its place.)"""
         nodes = sorted(
-            {a for a in walk(self.candidate) if isinstance(a, (Softmax, LogSumExp))},
+            {a for a in walk(self.candidate) if isinstance(a, Softmax) and len(a.args) > 1},
             key=sp.default_sort_key,
-        )
-        nodes = [a for a in nodes if len(a.args) > 1][:MAX_SWAPS]
-        tries = [{a: type(a)(a.arg, 1 - a.axis)} for a in nodes]
+        )[:MAX_SWAPS]
+        tries = [{a: Softmax(a.arg, 1 - a.axis)} for a in nodes]
         if len(nodes) > 1:
-            tries.append({a: type(a)(a.arg, 1 - a.axis) for a in nodes})
+            tries.append({a: Softmax(a.arg, 1 - a.axis) for a in nodes})
         for turned in tries:
             fixed = self.candidate.xreplace(turned)
             if self.close(fixed, self.result):
                 pairs = ", ".join(f"{fmt(a)} should be {fmt(b)}" for a, b in turned.items())
                 return (
                     "other-axis",
-                    f"a softmax or logsumexp is taken along the other axis: {pairs} "
-                    f"(_rows, axis=1: one per row; _cols, axis=0: one per column). The "
+                    f"a softmax is taken along the other axis: {pairs} (softmax_rows, "
+                    f"axis=1: one per row; softmax_cols, axis=0: one per column). The "
                     f"{self.thing} is {self.shown_result}.",
                     {"fix": fixed},
                 )

@@ -16,8 +16,8 @@ class Verdict:
 
     kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
              "commutation", "kron-order" (the factors of a Kronecker product swapped),
-             "other-axis" (a softmax or logsumexp along the other axis of a matrix:
-             softmax_cols for softmax_rows; details["fix"]),
+             "other-axis" (a softmax along the other axis of a matrix: softmax_cols
+             for softmax_rows; details["fix"]),
              "factor", "scalar-factor", "sign", "missing-term", "extra-term"
              (details["extra"]: the candidate's terms too many), "missing-factor" (a
              factor of a ∘ product, a diag(v) or a commutation matrix left out;

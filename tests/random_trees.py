@@ -135,7 +135,9 @@ def kron_splits(shape):
 
 def _kinds(shape):
     r, c = shape
-    kinds = ["matmul", "add", "scale", "transpose", "hadamard", "hpow", "func"]
+    kinds = ["matmul", "add", "scale", "transpose", "hadamard", "hpow", "func", "softmax"]
+    if r == ONE or c == ONE:
+        kinds.append("logsumexp")  # of each row (a column) or each column (a row)
     if kron_splits(shape):
         kinds.append("kron")
     if r == c:
@@ -254,6 +256,14 @@ def expressions(draw, shape, var, depth):
         return sp.Inverse(spd) if draw(st.booleans()) else sp.MatPow(spd, -1)
     if kind == "matpow":
         return sp.MatPow(child(shape), 2)
+    if kind == "softmax":  # of a column, or of each row / column of a matrix
+        axis = None if c == ONE else draw(st.sampled_from((0, 1)))
+        return matderiv.softmax(child(shape, min(sub, 1)), axis=axis)  # exp: shallow
+    if kind == "logsumexp":
+        k = draw(st.sampled_from(DIMS))
+        if c == ONE:  # each row's, of an r x k matrix
+            return matderiv.logsumexp(child((r, k), min(sub, 1)), axis=1)
+        return matderiv.logsumexp(child((k, c), min(sub, 1)), axis=0)
     if kind == "diag":
         return matderiv.diag(child((r, ONE)))
     if kind == "diagonal":

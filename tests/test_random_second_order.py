@@ -286,6 +286,11 @@ def check_verify_hessian(case) -> None:
         if wrong.kind == "not-finite":  # verify's own points: a log of a negative
             event("verify: not finite at its random points")
             return
+        if wrong.kind == "wrong" and wrong.details["max_error"] < 1e-3:
+            # nearly 0 at verify's own points (a saturated tanh: 1 - tanh² ~ 1e-10), so
+            # nearly equal to any multiple; it must not claim another mistake (pm-one did)
+            event("verify: the Hessian nearly vanishes at its random points")
+            return
         assert wrong.kind == kind, (factor, wrong.kind, wrong.message)
     m, n = concrete(var.shape)
     if m == 1 or n == 1:

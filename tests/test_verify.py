@@ -1308,6 +1308,24 @@ def test_a_candidate_right_only_for_labels_that_are_plus_or_minus_one_says_so() 
     assert verify(right, loss, S["w"], order=2)
 
 
+def test_an_assumption_is_not_claimed_where_the_derivative_vanishes() -> None:
+    """3H was "right only if the entries of B_1mn are ±1": with its entries ±1 the tanh
+    saturated, H was exactly 0 at every point, and 3·0 = 0 matched (found by the random
+    Hessian battery)."""
+    from sympy.matrices.expressions.matexpr import MatrixElement
+
+    M, p = sp.MatrixSymbol, sp.Symbol("p", integer=True, positive=True)
+    a, A, v = M("A_mn1", m * n, 1), M("A_np", n, p), M("x", p, 1)  # the battery's names:
+    b, B, c = M("B_1mn", 1, m * n), M("B_mnn", m * n, n), M("B_n1", n, 1)  # its points
+    cube = sp.HadamardPower(B, 3)
+    inner = a.T * sp.HadamardProduct((A * v * b).T, sp.HadamardPower(cube, 2)) * c
+    f = sp.tanh(MatrixElement(inner, 0, 0))
+    H = hessian(f, v).result
+    assert verify(H, f, v, order=2)
+    wrong = verify(3 * H, f, v, order=2)
+    assert not wrong and wrong.kind not in ("pm-one", "sums-to-one"), wrong.kind
+
+
 @pytest.mark.parametrize("layout", ["numerator", "denominator"])
 def test_a_vector_for_a_diagonal_jacobian_is_told_to_use_diag(layout) -> None:
     """1 - tanh(x)² for ∂tanh(x)/∂x was "wrong-shape" with no hint: the Jacobian is
