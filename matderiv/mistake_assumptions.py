@@ -70,14 +70,21 @@ def pm_one(m: Comparison) -> Found:
 
 def _matches_at(m: Comparison, points: Any) -> bool:
     """The candidate equals the result at ``points`` (trials with an input changed),
-    where the result is not 0 at every point: there (a tanh saturated to ±1 by the
-    changed input, say) any multiple of it would match."""
+    relative to the result's own size there: where the result is 0 or nearly 0 at
+    every point (a tanh saturated by the changed input, say), any multiple of it would
+    match to verify's usual tolerance, which is at least absolute for small values."""
     try:
-        result = points.values(m.result)
-        err = relative_error(points.values(m.candidate), result)
+        result = [np.asarray(v) for v in points.values(m.result)]
+        candidate = [np.asarray(v) for v in points.values(m.candidate)]
+        if relative_error(candidate, result) >= RTOL:
+            return False
     except (MatDerivError, ValueError):
         return False
-    return err < RTOL and any(np.any(np.asarray(v) != 0) for v in result)
+    scale = max(float(np.max(np.abs(r), initial=0.0)) for r in result)
+    apart = max(
+        float(np.max(np.abs(c - r), initial=0.0)) for c, r in zip(candidate, result, strict=True)
+    )
+    return scale > 0 and apart <= RTOL * scale
 
 
 def _input_vectors(m: Comparison) -> list[Any]:

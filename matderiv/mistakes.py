@@ -252,7 +252,13 @@ class Mistakes(Comparison):
         if len(nodes) > 1:
             tries.append({a: Softmax(a.arg, 1 - a.axis) for a in nodes})
         for turned in tries:
-            fixed = self.candidate.xreplace(turned)
+            if len(turned) == 1:
+                fixed = self.candidate.xreplace(turned)
+            else:  # all at once, inner ones too: bottom up (xreplace stops at the outer)
+                fixed = self.candidate.replace(
+                    lambda a: isinstance(a, Softmax) and len(a.args) > 1,
+                    lambda a: Softmax(a.arg, 1 - a.axis),
+                )
             if self.close(fixed, self.result):
                 pairs = ", ".join(f"{fmt(a)} should be {fmt(b)}" for a, b in turned.items())
                 return (

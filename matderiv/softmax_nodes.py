@@ -11,6 +11,7 @@ node per meaning.
 
 from __future__ import annotations
 
+import operator
 from functools import partial
 from typing import Any
 
@@ -31,27 +32,40 @@ ALONG_AXES = {
 }
 
 
+_USES = {
+    "softmax": "as attention's softmax(Q Kᵀ)",
+    "logsumexp": "as a batch's cross-entropy with one sample per row",
+}
+
+
 def _axis(arg: MatrixExpr, axis: Any, what: str) -> int | None:
-    """The axis of ``what``(arg, axis): None for a column's plain form, else 0 or 1."""
+    """The axis of ``what``(arg, axis): None for a column's plain form, else 0 or 1
+    (-2 and -1 count from the end, as in NumPy)."""
     rows, cols = matrix_shape(arg)
     if axis is None:
         if cols == 1:
             return None
         raise ShapeMismatch(
             f"{what}({arg}): {arg} is a matrix ({rows} x {cols}); say which way to "
-            f"normalise. Hint: {what}({arg}, axis=1) (in the syntax {what}_rows({arg})) is "
-            f"one {what} per row, as attention's softmax(Q Kᵀ) and a batch's "
-            f"cross-entropy with one sample per row; axis=0 ({what}_cols) one per "
-            f"column; {what}(vec({arg})) one over all its entries."
+            f"normalise. Hint: {what}({arg}, axis=1) (in the syntax {what}_rows({arg}), in "
+            rf"LaTeX \operatorname{{{what}}}_{{\mathrm{{rows}}}}) is one {what} per row, "
+            f"{_USES[what]}; axis=0 ({what}_cols) one per column; {what}(vec({arg})) one "
+            "over all its entries."
         )
-    if isinstance(axis, bool) or not isinstance(axis, (int, sp.Integer)) or axis not in (0, 1):
+    try:
+        which = None if isinstance(axis, bool) else operator.index(axis)
+    except TypeError:
+        which = None
+    if which not in (0, 1, -1, -2):
         raise ShapeMismatch(
-            f"{what}({arg}, axis={axis!r}): axis is 0 (each column) or 1 (each row) of "
-            "a matrix, as NumPy's axis=."
+            f"{what}({arg}, axis={axis!r}): a matrix has axes 0 (down each column) and 1 "
+            "(along each row), or -2 and -1 counted from the end, as in NumPy: give one "
+            "of them as an integer."
         )
-    if int(axis) == 0 and cols == 1:
+    which %= 2
+    if which == 0 and cols == 1:
         return None  # a column's softmax: the plain form
-    return int(axis)
+    return which
 
 
 def _sum_exp(x: MatrixExpr, axis: int, fixed: Any) -> Any:

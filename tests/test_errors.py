@@ -410,7 +410,7 @@ def test_softmax_of_a_matrix_asks_for_an_axis_and_points_to_softmax_rows() -> No
     np.testing.assert_allclose(evaluate(d, {Z: z, Y: y}), rows - y, rtol=1e-12)
 
 
-@pytest.mark.parametrize("axis", [None, 2, -1, 1.0, True])
+@pytest.mark.parametrize("axis", [None, 2, -3, 1.0, True, "rows"])
 def test_an_axis_other_than_0_or_1_is_refused(axis) -> None:
     from matderiv import logsumexp, softmax
 
@@ -418,6 +418,25 @@ def test_an_axis_other_than_0_or_1_is_refused(axis) -> None:
     for fn in (softmax, logsumexp):
         with pytest.raises(ShapeMismatch, match="axis"):
             fn(Q, axis=axis)
+
+
+def test_an_axis_counts_from_the_end_and_may_be_a_numpy_integer() -> None:
+    from matderiv import logsumexp, softmax
+
+    Q = sp.MatrixSymbol("Q", 3, 4)
+    for fn in (softmax, logsumexp):
+        assert fn(Q, axis=-1) == fn(Q, axis=np.int64(1)) == fn(Q, axis=1)
+        assert fn(Q, axis=-2) == fn(Q, axis=sp.Integer(0)) == fn(Q, axis=0)
+
+
+def test_the_axis_hint_fits_the_function() -> None:
+    from matderiv import logsumexp
+
+    with pytest.raises(ShapeMismatch) as info:
+        logsumexp(sp.MatrixSymbol("Z", 3, 4))
+    message = " ".join(str(info.value).split())
+    assert "cross-entropy" in message and "attention" not in message
+    assert r"\operatorname{logsumexp}_{\mathrm{rows}}" in message
 
 
 def test_two_sizes_of_one_name_are_said_to_be_two_symbols() -> None:

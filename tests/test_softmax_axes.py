@@ -114,6 +114,8 @@ def test_the_three_notations_read_the_axis_forms() -> None:
         "softmax_cols(Z)": softmax(Z, axis=0),
         r"\operatorname{logsumexp}_{\mathrm{rows}}\left(Z\right)": logsumexp(Z, axis=1),
         r"\operatorname{softmax}_{\text{cols}}(Z)": softmax(Z, axis=0),
+        r"\operatorname{softmax}_{rows}(Z)": softmax(Z, axis=1),
+        r"\text{logsumexp}_\text{cols}(Z)": logsumexp(Z, axis=0),
         "logsumexp_cols(Z)": logsumexp(Z, axis=0),
     }
     for text, expected in cases.items():
@@ -145,3 +147,16 @@ def test_verify_tells_the_rows_softmax_from_the_columns() -> None:
     # with a sign slip too it is not this diagnosis alone
     worse = verify(-X.T * (softmax(Z, axis=0) - Y), f, W, "denominator")
     assert not worse and worse.kind != "other-axis"
+
+
+def test_verify_turns_nested_softmaxes_all_at_once() -> None:
+    """Both axes wrong in softmax(softmax(S)): the all-at-once try turned only the outer
+    one (xreplace stops at a match), and the verdict was "none of the common mistakes"."""
+    S, C = M("S", n, m), M("C", n, m)
+    f = sp.Trace(C.T * softmax(softmax(S, axis=0), axis=0))
+    v = verify(softmax(softmax(S, axis=1), axis=1), f, C, "denominator")
+    assert not v and v.kind == "other-axis", v.kind
+    np.testing.assert_allclose(
+        evaluate(v.details["fix"], {S: np.arange(20.0).reshape(4, 5) / 7, n: 4, m: 5}),
+        evaluate(softmax(softmax(S, axis=0), axis=0), {S: np.arange(20.0).reshape(4, 5) / 7}),
+    )

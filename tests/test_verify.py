@@ -1326,6 +1326,21 @@ def test_an_assumption_is_not_claimed_where_the_derivative_vanishes() -> None:
     assert not wrong and wrong.kind not in ("pm-one", "sums-to-one"), wrong.kind
 
 
+def test_an_assumption_is_not_claimed_where_the_derivative_nearly_vanishes() -> None:
+    """With y's entries ±1 the tanh saturates and the derivative is ~1e-10 at every
+    point, within verify's tolerance of anything small: b where a belongs was "right
+    only if the entries of y are ±1" (found by a tester)."""
+    from matderiv.parse.declarations import parse_shapes
+    from matderiv.parse.expr import parse_expression
+
+    S = parse_shapes("x: n, a: n, b: n, y: k")
+    f = parse_expression("tanh(13*exp(-sum((ones(k,1) - y*y)*(ones(k,1) - y*y))) + a.T @ x)", S)
+    T = "(1 - tanh(13*exp(-sum((ones(k,1) - y*y)*(ones(k,1) - y*y))) + a.T @ x)^2)"
+    v = verify(parse_expression(T + " * b", S), f, S["x"], "denominator")
+    assert not v and v.kind not in ("pm-one", "sums-to-one"), v.kind
+    assert verify(parse_expression(T + " * a", S), f, S["x"], "denominator")
+
+
 @pytest.mark.parametrize("layout", ["numerator", "denominator"])
 def test_a_vector_for_a_diagonal_jacobian_is_told_to_use_diag(layout) -> None:
     """1 - tanh(x)² for ∂tanh(x)/∂x was "wrong-shape" with no hint: the Jacobian is

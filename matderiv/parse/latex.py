@@ -137,7 +137,10 @@ def unexpected_token(text: str, exc: UnexpectedInput, names: Mapping[str, str]) 
     return LocatedError(f"unexpected {found}; expected {', '.join(expected)}", pos)
 
 
-_SUPPORTED = "; supported: vec, diag, tr, det, log, exp, tanh, sigma, softmax, logsumexp"
+_SUPPORTED = (
+    "; supported: vec, diag, tr, det, log, exp, tanh, sigma, softmax, logsumexp (of a "
+    r"matrix's rows: \operatorname{softmax}_{\mathrm{rows}}, of its columns: _{\mathrm{cols}})"
+)
 
 
 # -- the parse tree, bottom up ----------------------------------------------------

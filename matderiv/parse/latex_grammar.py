@@ -152,9 +152,10 @@ FUNCTION_WORDS = [
 _WORDS = "|".join(sorted(FUNCTION_WORDS, key=len, reverse=True))
 _OPEN_PAREN = r"(?=\s*(?:\\(?:left|bigl|Bigl|big|Big)(?![A-Za-z])\s*)?[(\[])"
 # \operatorname{softmax}_{\mathrm{rows}}: a softmax (logsumexp) along an axis, as printed
-_ALONG_AXIS = (
+_AXIS_WORD = r"\\(?:mathrm|text|textrm|rm)\s*\{\s*(?:rows|cols)\s*\}"
+_ALONG_AXIS = (  # _{\mathrm{rows}}, _{rows}, _\text{rows}
     r"\\(?:operatorname|mathrm|text|textrm|rm)\s*\{\s*(?:softmax|logsumexp)\s*\}\s*_\s*"
-    r"\{\s*\\(?:mathrm|text|textrm|rm)\s*\{\s*(?:rows|cols)\s*\}\s*\}"
+    rf"(?:\{{\s*(?:{_AXIS_WORD}|rows|cols)\s*\}}|{_AXIS_WORD})"
 )
 FUNC = (
     rf"{_ALONG_AXIS}|"
