@@ -18,7 +18,7 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from .errors import ShapeMismatch
+from .errors import MatDerivError, ShapeMismatch
 from .nodes import _as_matrix
 from .shape_cache import matrix_shape
 
@@ -45,12 +45,14 @@ def _axis(arg: MatrixExpr, axis: Any, what: str) -> int | None:
     if axis is None:
         if cols == 1:
             return None
+        shown, written = _written(arg)
         raise ShapeMismatch(
-            f"{what}({arg}): {arg} is a matrix ({rows} x {cols}); say which way to "
-            f"normalise. Hint: {what}({arg}, axis=1) (in the syntax {what}_rows({arg}), in "
-            rf"LaTeX \operatorname{{{what}}}_{{\mathrm{{rows}}}}) is one {what} per row, "
-            f"{_USES[what]}; axis=0 ({what}_cols) one per column; {what}(vec({arg})) one "
-            "over all its entries."
+            f"{what}({shown}): {shown} is a matrix ({rows} x {cols}); say which way to "
+            f"normalise. Hint: {what}(..., axis=1) in Python (in the syntax "
+            f"{what}_rows({written}), in LaTeX "
+            rf"\operatorname{{{what}}}_{{\mathrm{{rows}}}}) is one {what} per row, "
+            f"{_USES[what]}; axis=0 ({what}_cols) one per column; {what}(vec({written})) "
+            "one over all its entries."
         )
     try:
         which = None if isinstance(axis, bool) else operator.index(axis)
@@ -66,6 +68,17 @@ def _axis(arg: MatrixExpr, axis: Any, what: str) -> int | None:
     if which == 0 and cols == 1:
         return None  # a column's softmax: the plain form
     return which
+
+
+def _written(arg: MatrixExpr) -> tuple[str, str]:
+    """``arg`` as matderiv prints it (Q Kᵀ) and in the syntax (Q @ K.T), for a message."""
+    from .render.syntax import to_syntax  # (the renderers import the nodes)
+    from .render.unicode import fmt
+
+    try:
+        return fmt(arg), to_syntax(arg)
+    except MatDerivError:
+        return fmt(arg), "S"
 
 
 def _sum_exp(x: MatrixExpr, axis: int, fixed: Any) -> Any:
@@ -166,13 +179,37 @@ def _tex_name(node: _AlongAxis) -> str:
 def softmax(x: Any, axis: int | None = None) -> Softmax:
     """softmax(x) of a column vector (its Jacobian is diag(s) - s sᵀ); of a matrix,
     ``axis=1`` is one softmax per row (attention's), ``axis=0`` one per column."""
-    return Softmax(x, axis)
+    node = Softmax(x, axis)
+    _refuse_one_entry(node)
+    return node
 
 
 def logsumexp(x: Any, axis: int | None = None) -> LogSumExp:
     """log(sum(exp(x))) of a column vector (its gradient is softmax(x)); of a matrix,
     ``axis=1`` is the column of each row's, ``axis=0`` the row of each column's."""
-    return LogSumExp(x, axis)
+    node = LogSumExp(x, axis)
+    _refuse_one_entry(node)
+    return node
+
+
+def _refuse_one_entry(node: _AlongAxis) -> None:
+    """softmax_rows of a column (each row one entry: all ones), softmax_cols of a row:
+    what the user wrote, but surely not what was meant.  (Refused where users write
+    them; the node itself takes them, as a size set to 1 makes them.)"""
+    if len(node.args) == 1:
+        return
+    rows, cols = matrix_shape(node.arg)
+    if (cols if node.axis == 1 else rows) != 1:
+        return
+    shown, written = _written(node.arg)
+    word, kind = node.word, "column" if node.axis == 1 else "row"
+    plain = f"{word}({written})" if node.axis == 1 else f"{word}_rows({written})"
+    value = "1 in every entry" if word == "softmax" else f"{shown} itself"
+    raise ShapeMismatch(
+        f"{node.name}({shown}): {shown} is a {kind} ({rows} x {cols}), so each "
+        f"{'row' if node.axis == 1 else 'column'} has one entry and this is {value}. "
+        f"Hint: for one {word} over the {kind}'s entries write {plain}."
+    )
 
 
 def along_axis(name: str) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 import sympy as sp
 
 from .errors import ParseError
-from .parse.candidate import parse_notation, read_formula
+from .parse.candidate import is_headline, parse_notation, read_formula, read_headline
 from .parse.declarations import parse_shapes
 from .parse.expr import parse_expression
 
@@ -45,6 +45,8 @@ def parse(text: str, symbols: str | Mapping[str, Any]) -> Any:
             f"{type(symbols).__name__}"
         )
     table = declare(symbols) if isinstance(symbols, str) else dict(symbols)
+    if is_headline(text):  # as matderiv prints a result: "A v, with v = B x"
+        return read_headline(text, table)
     if parse_notation(text, table) is None and (";" in text or "=" in text):
         return parse_expression(text, table)  # a program: the syntax's
     return read_formula(text, table)

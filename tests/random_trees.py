@@ -257,10 +257,10 @@ def expressions(draw, shape, var, depth):
     if kind == "matpow":
         return sp.MatPow(child(shape), 2)
     if kind == "softmax":  # of a column, or of each row / column of a matrix
-        axis = None if c == ONE else draw(st.sampled_from((0, 1)))
+        axis = None if c == ONE else 1 if r == ONE else draw(st.sampled_from((0, 1)))
         return matderiv.softmax(child(shape, min(sub, 1)), axis=axis)  # exp: shallow
     if kind == "logsumexp":
-        k = draw(st.sampled_from(DIMS))
+        k = draw(st.sampled_from(DIMS[1:]))  # (one entry per row: refused)
         if c == ONE:  # each row's, of an r x k matrix
             return matderiv.logsumexp(child((r, k), min(sub, 1)), axis=1)
         return matderiv.logsumexp(child((k, c), min(sub, 1)), axis=0)

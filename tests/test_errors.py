@@ -401,8 +401,12 @@ def test_softmax_of_a_matrix_asks_for_an_axis_and_points_to_softmax_rows() -> No
     with pytest.raises(ShapeMismatch) as info:
         softmax(Z)
     message = " ".join(str(info.value).split())
-    assert "softmax(Z, axis=1)" in message and "softmax_rows(Z)" in message
+    assert "softmax(..., axis=1) in Python" in message and "softmax_rows(Z)" in message
     assert "softmax(vec(Z))" in message
+    Q, K = sp.MatrixSymbol("Q", N, k), sp.MatrixSymbol("K", N, k)
+    with pytest.raises(ShapeMismatch) as info:  # in the syntax: @, not SymPy's *
+        softmax(Q * K.T)
+    assert "softmax_rows(Q @ K.T)" in str(info.value) and "Q*K" not in str(info.value)
     d = gradient(parse_expression("sum(logsumexp_rows(Z)) - trace(Y.T @ Z)", {"Z": Z, "Y": Y}), Z)
     rng = np.random.default_rng(0)
     z, y = rng.standard_normal((4, 3)), np.eye(3)[[0, 2, 1, 2]]

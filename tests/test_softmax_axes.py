@@ -11,6 +11,7 @@ import pytest
 import sympy as sp
 
 from matderiv import (
+    ShapeMismatch,
     declare,
     derive,
     evaluate,
@@ -24,6 +25,7 @@ from matderiv import (
     verify,
 )
 from matderiv.render.unicode import fmt
+from matderiv.softmax_nodes import Softmax
 from matderiv.testing import check_derivation
 
 n, k, d, m = sp.symbols("n k d m", integer=True, positive=True)
@@ -132,8 +134,23 @@ def test_shapes_and_the_column_form() -> None:
     assert softmax(Z, axis=1).shape == (n, k)
     assert softmax(z, axis=0) == softmax(z)  # one node per meaning
     assert logsumexp(z, axis=0) == logsumexp(z)
-    assert softmax(z, axis=1) != softmax(z)  # each entry its own row: all ones
-    np.testing.assert_allclose(evaluate(softmax(z, axis=1), {z: np.arange(4.0)[:, None]}), 1.0)
+    ones = Softmax(z, 1)  # each entry its own row: all ones (the node takes it)
+    assert ones != softmax(z)
+    np.testing.assert_allclose(evaluate(ones, {z: np.arange(4.0)[:, None]}), 1.0)
+
+
+@pytest.mark.parametrize("text", ["softmax_rows(z)", "logsumexp_rows(z)", "softmax_cols(z.T)"])
+def test_one_entry_per_row_is_refused_where_users_write_it(text: str) -> None:
+    """softmax_rows of a column is all ones, logsumexp_rows of it the column itself:
+    silently constant (found by a reviewer); the message names the form meant."""
+    syms = declare("z: n")
+    with pytest.raises(ShapeMismatch) as info:
+        parse(text, syms)
+    message = str(info.value)
+    assert "has one entry" in message
+    assert (
+        ("softmax(z)" in message) or ("logsumexp(z)" in message) or "softmax_rows(z.T)" in message
+    )
 
 
 def test_verify_tells_the_rows_softmax_from_the_columns() -> None:

@@ -45,3 +45,16 @@ def test_review_findings_on_the_new_readers() -> None:
         md.parse("sum(lamx)", S)
     with pytest.raises(md.ParseError, match="got a list"):
         md.parse("x.T @ x", [S["x"]])
+
+
+def test_a_printed_headline_is_read_with_its_names_substituted() -> None:
+    """ "A v, with v = B x" went to the program reader (it has "=") and came back as the
+    last definition, B x (found by a reviewer pasting an attention gradient back)."""
+    S = md.declare("A: n x n, B: n x n, x: n, K: m x n, q: n, V: m x n")
+    A, B, x, K, q, V = (S[k] for k in ("A", "B", "x", "K", "q", "V"))
+    assert md.parse("A v, with v = B x", S) == A * B * x
+    assert md.parse("Aᵀ x, with v = B x", S) == A.T * x  # a name the formula does not use
+    s = md.softmax(K * q)
+    got = md.parse("Vᵀ (diag(v₂) - v₂ v₂ᵀ) K, with v₂ = softmax(K q)", S)
+    assert got == V.T * (md.diag(s) - s * s.T) * K
+    assert md.parse(r"A v, \quad \text{with } v = B x", S) == A * B * x

@@ -88,8 +88,18 @@ def parse_candidate(candidate: Any, expr: Any, names: Mapping[str, Any]) -> Any:
             raise ParseError(
                 f"cannot read the candidate {candidate!r}: pass a SymPy expression or a string"
             ) from exc
-    table = symbol_table(expr, names)
-    candidate, named = _with_names(_right_hand_side(candidate))
+    return read_headline(candidate, symbol_table(expr, names))
+
+
+def is_headline(text: str) -> bool:
+    """Whether ``text`` is a formula with names after it: "A v, with v = B x"."""
+    return _WITH.search(text) is not None
+
+
+def read_headline(text: str, table: dict[str, Any]) -> Any:
+    """A formula, after an optional "∂f/∂X =", with the names a headline gives after it
+    (", with v₂ = softmax(K q)") substituted; ``table`` gets the names."""
+    candidate, named = _with_names(_right_hand_side(text))
     pending = list(named)
     while pending:  # a name's value may use names given before it or after it
         unread: list[tuple[str, str]] = []

@@ -32,6 +32,7 @@ from ..nodes import AsScalar
 from ..norms import norm
 from ..shapes import fmt_shape, is_matrix, is_scalar_shape, shape_of
 from .expr_grammar import (
+    ARITY_HINTS,
     DIMENSION_ARGUMENTS,
     ELEMENTWISE,
     FUNCTIONS,
@@ -267,7 +268,8 @@ class _Build(Transformer_NonRecursive):
         if name in STRUCTURAL:
             arity, build = STRUCTURAL[name]
             if len(args) != arity:
-                raise ParseError(f"{name} takes {arity} argument(s), got {len(args)}")
+                hint = ARITY_HINTS.get(name, "")
+                raise ParseError(f"{name} takes {arity} argument(s), got {len(args)}{hint}")
             wants_matrix = name not in DIMENSION_ARGUMENTS
             if not all(is_matrix(a) == wants_matrix for a in args):
                 kind = (

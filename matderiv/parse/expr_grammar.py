@@ -137,6 +137,13 @@ STRUCTURAL: dict[str, tuple[int, Callable[..., Any]]] = {
     **{name: (1, along_axis(name)) for name in ALONG_AXES},
 }
 
+#: what a second argument was meant for: softmax(Z, 1) as NumPy's axis
+ARITY_HINTS = {
+    word: f". For one {word} per row of a matrix Z (NumPy's axis=1) write {word}_rows(Z), "
+    f"per column (axis=0) {word}_cols(Z)."
+    for word in ("softmax", "logsumexp")
+}
+
 DIMENSION_ARGUMENTS = {
     "eye": "eye(n_h)",
     "zeros": "zeros(m, n)",

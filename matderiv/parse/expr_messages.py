@@ -14,7 +14,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ..errors import ParseError, ShapeMismatch
 from ..naming import adjoint_note
 from ..shapes import dims_equal, is_matrix, shape_of
-from .expr_grammar import PARSER
+from .expr_grammar import ARITY_HINTS, PARSER
 from .latex_grammar import FRACTIONS
 
 #: names of the identity in LaTeX and printed notation, which the syntax writes eye(n)
@@ -101,9 +101,8 @@ def _written_hint(text: str, pos: int) -> str:
     if keyword and before:
         called = (re.findall(r"(\w+)\s*\(", text[:pos]) or [""])[-1]
         rows = (
-            f" For one {called} per row of a matrix Z (NumPy's axis=1) write "
-            f"{called}_rows(Z), per column (axis=0) {called}_cols(Z)."
-            if called in ("softmax", "logsumexp")
+            ARITY_HINTS[called][1:]
+            if called in ARITY_HINTS
             else " sum(X) adds all entries; a column of row sums is X @ ones(n, 1), a row "
             "of column sums ones(1, m) @ X."
             if called == "sum"
