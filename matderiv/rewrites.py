@@ -38,7 +38,13 @@ from .rewrite_diag import (
     trace_of_scaled,
     trace_of_transpose,
 )
-from .rewrite_exp import log_of_exp, sigmoid_complement, sigmoid_of_exp, softmax_of_exp
+from .rewrite_exp import (
+    log_of_exp,
+    ones_through_softmax,
+    sigmoid_complement,
+    sigmoid_of_exp,
+    softmax_of_exp,
+)
 from .rewrite_inverse import inverse_cancel, product_times_inverse
 from .rewrite_kron import (
     commutation_inverse,
@@ -121,6 +127,7 @@ __all__ = [
     "negated_sum",
     "negative_sum_factor",
     "ones_through_constants",
+    "ones_through_softmax",
     "power_of_power",
     "product_times_inverse",
     "reshape_of_vec",
@@ -206,6 +213,7 @@ PAIR_RULES: tuple[PairRule, ...] = (
     diag_product,
     diag_times_vector,
     ones_through_constants,
+    ones_through_softmax,
     vector_through_sum,
     inner_with_inverse,
     inverse_cancel,

@@ -59,6 +59,7 @@ from matderiv.rewrites import (
     negated_sum,
     negative_sum_factor,
     ones_through_constants,
+    ones_through_softmax,
     power_of_power,
     product_times_inverse,
     reshape_of_vec,
@@ -398,6 +399,14 @@ FIRES = [
         (sp.MatAdd(2 * sp.Identity(n), sp.OneMatrix(n, n)), sp.OneMatrix(n, 1)),
         (matmul(n + 2, sp.OneMatrix(n, 1)),),
     ),
+    (ones_through_softmax, (sp.OneMatrix(1, n), Softmax(v)), (sp.OneMatrix(1, 1),)),
+    (  # each column of softmax_cols(X) sums to 1: 𝟏 𝟏ᵀ softmax_cols(X) = 𝟏 𝟏ᵀ
+        ones_through_softmax,
+        (sp.OneMatrix(m, q), Softmax(X, 0)),
+        (sp.OneMatrix(m, n),),
+    ),
+    (ones_through_softmax, (Softmax(X, 1), sp.OneMatrix(n, 1)), (sp.OneMatrix(q, 1),)),
+    (ones_through_softmax, (sp.Transpose(Softmax(v)), sp.OneMatrix(n, p)), (sp.OneMatrix(1, p),)),
     (
         softmax_of_exp,
         (
@@ -700,6 +709,9 @@ DECLINES = [
     (diag_times_vector, (DiagVector(v), sp.MatrixSymbol("W", n, m))),
     (ones_through_constants, (sp.OneMatrix(1, n), sp.MatAdd(S, sp.Identity(n)))),
     (ones_through_constants, (S, sp.OneMatrix(n, 1))),
+    (ones_through_softmax, (Softmax(v), sp.OneMatrix(1, n))),  # a column times a row
+    (ones_through_softmax, (Softmax(X, 0), sp.OneMatrix(n, 1))),  # columns' sums, not rows'
+    (ones_through_softmax, (sp.OneMatrix(p, q), Softmax(X, 1))),
     (scalar_of_constant, (AsScalar(r * v),)),
     (factor_sum, (sp.MatAdd(v * sp.OneMatrix(1, n) * w, -w),)),  # keeps 𝟏ᵀw whole
     (factor_sum, (sp.MatAdd(v * sp.OneMatrix(1, n) * w, -w, b),)),  # and among more terms
