@@ -1,5 +1,6 @@
 """Two mistakes at once: a slip in the arrangement of the candidate (transposed, a
-commutation matrix missing, the factors of a Kronecker product swapped) together
+commutation matrix missing, the factors of a Kronecker product swapped, a softmax
+along the other axis) together
 with a slip in its value (a sign, a constant factor, terms left out or negated).
 
 ``verify`` tries these after each single mistake of ``mistakes.py`` has failed to
@@ -25,6 +26,7 @@ from .mistake_terms import missing_term
 from .mistakes import MAX_SWAPS, Found, Mistakes, named, swappable
 from .render.unicode import fmt
 from .shapes import dims_equal, walk
+from .softmax_nodes import Softmax
 
 #: an arrangement undone: (its kind, what was wrong in words, the candidate fixed)
 Arrangement = tuple[str, str, Any]
@@ -51,6 +53,17 @@ def _arrangements(m: Mistakes) -> Iterator[Arrangement]:
                 f"the factors of {fmt(k)} are in the wrong order ({fmt(swapped)})",
                 candidate.xreplace({k: swapped}),
             )
+    along = sorted(
+        {a for a in walk(candidate) if isinstance(a, Softmax) and len(a.args) > 1},
+        key=sp.default_sort_key,
+    )
+    for a in along[:MAX_SWAPS]:
+        turned = Softmax(a.arg, 1 - a.axis)
+        yield (
+            "other-axis",
+            f"{fmt(a)} is along the other axis ({fmt(turned)})",
+            candidate.xreplace({a: turned}),
+        )
 
 
 def two_mistakes(m: Mistakes) -> Found:

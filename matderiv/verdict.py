@@ -34,8 +34,9 @@ class Verdict:
              "unsymmetrised" (for a variable X in symmetric=, a candidate whose symmetric
              part is the gradient: G by the n² entries, or Gᵀ; details["plain"] is G),
              "two-mistakes" (an arrangement — transposed, a commutation matrix, Kronecker
-             factors swapped — and a sign, factor or term, or a symmetry assumption and
-             a sign or factor; details["mistakes"] names both), "wrong", or
+             factors swapped, a softmax's axis — and a sign, factor or term, or a
+             symmetry assumption and a sign or factor; details["mistakes"] names both),
+             "wrong", or
              "not-finite" (not confirmed: the values at the random points are NaN or ∞,
              so no comparison could be made), "undefined" (not confirmed: a matrix
              the expressions invert is singular at every random point and size), or

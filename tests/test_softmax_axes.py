@@ -161,9 +161,12 @@ def test_verify_tells_the_rows_softmax_from_the_columns() -> None:
     assert right and right.kind == "correct"
     assert not wrong and wrong.kind == "other-axis"
     assert "softmax_cols(X W) should be softmax_rows(X W)" in wrong.message
-    # with a sign slip too it is not this diagnosis alone
-    worse = verify(-X.T * (softmax(Z, axis=0) - Y), f, W, "denominator")
-    assert not worse and worse.kind != "other-axis"
+    # with a sign slip or a factor too: two mistakes, both named
+    for slip, kind in ((-1, "sign"), (sp.Rational(1, 2), "factor")):
+        worse = verify(slip * X.T * (softmax(Z, axis=0) - Y), f, W, "denominator")
+        assert not worse and worse.kind == "two-mistakes", worse.kind
+        assert worse.details["mistakes"] == ("other-axis", kind)
+        assert "softmax_cols(X W) is along the other axis" in worse.message
 
 
 def test_verify_turns_nested_softmaxes_all_at_once() -> None:
