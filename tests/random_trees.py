@@ -133,11 +133,13 @@ def kron_splits(shape):
     return splits
 
 
-def _kinds(shape):
+def _kinds(shape, along_axes=False):
     r, c = shape
-    kinds = ["matmul", "add", "scale", "transpose", "hadamard", "hpow", "func", "softmax"]
-    if r == ONE or c == ONE:
-        kinds.append("logsumexp")  # of each row (a column) or each column (a row)
+    kinds = ["matmul", "add", "scale", "transpose", "hadamard", "hpow", "func"]
+    if along_axes:  # softmax and logsumexp, of a column or along an axis of a matrix
+        kinds.append("softmax")
+        if r == ONE or c == ONE:
+            kinds.append("logsumexp")  # of each row (a column) or each column (a row)
     if kron_splits(shape):
         kinds.append("kron")
     if r == c:
@@ -202,26 +204,28 @@ def combine(draw, kind, *args):
 
 
 @st.composite
-def scalar_factor(draw, var, depth):
+def scalar_factor(draw, var, depth, along_axes=False):
     """A number or a trace.  (No entry E[0, 0]: SymPy's operators expand it to a Sum.)"""
     if depth == 0 or draw(st.booleans()):
         return draw(st.sampled_from(RATIONALS))
     k = draw(st.sampled_from(DIMS))
-    return sp.Trace(draw(expressions((k, k), var, depth - 1)))
+    return sp.Trace(draw(expressions((k, k), var, depth - 1, along_axes)))
 
 
 @st.composite
-def expressions(draw, shape, var, depth):
-    """A random expression of exactly ``shape`` with at most ``depth`` levels of operators."""
+def expressions(draw, shape, var, depth, along_axes=False):
+    """A random expression of exactly ``shape`` with at most ``depth`` levels of operators
+    (``along_axes``: softmax and logsumexp too, which the older batteries' fixed example
+    sequences were drawn without)."""
     r, c = shape
     if depth == 0 or draw(st.integers(0, 3)) == 0:
         dependent, constant = leaves(shape, var)  # two in three leaves hold the variable
         return draw(st.sampled_from(constant if draw(st.integers(0, 2)) == 2 else dependent))
-    kind = draw(st.sampled_from(_kinds(shape)))
+    kind = draw(st.sampled_from(_kinds(shape, along_axes)))
     sub = depth - 1
 
     def child(s, d=sub):
-        return draw(expressions(s, var, d))
+        return draw(expressions(s, var, d, along_axes))
 
     if kind == "matmul":
         k = draw(st.sampled_from(DIMS))
@@ -229,7 +233,7 @@ def expressions(draw, shape, var, depth):
     if kind in ("add", "hadamard"):
         return combine(draw, kind, child(shape), child(shape))
     if kind == "scale":
-        return combine(draw, "matmul", draw(scalar_factor(var, sub)), child(shape))
+        return combine(draw, "matmul", draw(scalar_factor(var, sub, along_axes)), child(shape))
     if kind == "transpose":
         return combine(draw, "transpose", child((c, r)))
     if kind == "hpow":
@@ -281,29 +285,29 @@ def case_of(draw, var, expr):
 
 
 @st.composite
-def matrix_cases(draw):
+def matrix_cases(draw, along_axes=False):
     var = draw(st.sampled_from(VARIABLES))
     shape = (draw(st.sampled_from(DIMS)), draw(st.sampled_from(DIMS)))
-    return draw(case_of(var, draw(expressions(shape, var, 5))))
+    return draw(case_of(var, draw(expressions(shape, var, 5, along_axes))))
 
 
 @st.composite
-def scalar_cases(draw):
+def scalar_cases(draw, along_axes=False):
     """Scalar roots: tr(E), aᵀ E b, ‖E‖, a 1 x 1 expression or its entry, maybe through f."""
     var = draw(st.sampled_from(VARIABLES))
     kind = draw(st.sampled_from(("trace", "bilinear", "norm", "one_by_one", "element")))
     if kind == "trace":
         k = draw(st.sampled_from(DIMS))
-        root = sp.Trace(draw(expressions((k, k), var, 5)))
+        root = sp.Trace(draw(expressions((k, k), var, 5, along_axes)))
     elif kind == "bilinear":
         k1, k2 = draw(st.sampled_from(DIMS)), draw(st.sampled_from(DIMS))
         a, b = CONSTANTS[(k1, ONE)][0], CONSTANTS[(k2, ONE)][1]
-        root = combine(draw, "matmul", a.T, draw(expressions((k1, k2), var, 4)), b)
+        root = combine(draw, "matmul", a.T, draw(expressions((k1, k2), var, 4, along_axes)), b)
     elif kind == "norm":  # ‖E‖ (Frobenius for a matrix): not differentiable at E = 0 only
         shape = (draw(st.sampled_from(DIMS)), draw(st.sampled_from(DIMS)))
-        root = matderiv.norm(draw(expressions(shape, var, 4)))
+        root = matderiv.norm(draw(expressions(shape, var, 4, along_axes)))
     else:
-        root = draw(expressions((ONE, ONE), var, 5))
+        root = draw(expressions((ONE, ONE), var, 5, along_axes))
         if kind == "element":
             root = MatrixElement(root, 0, 0)
     return draw(case_of(var, wrapped(draw, root, kind)))

@@ -106,13 +106,13 @@ def check_case(case, seed=0):
 
 
 @budget(150)
-@given(matrix_cases())
+@given(matrix_cases(along_axes=True))
 def test_vector_and_matrix_valued(case):
     check_case(case)
 
 
 @budget(120)
-@given(scalar_cases())
+@given(scalar_cases(along_axes=True))
 def test_scalar_valued(case):
     check_case(case)
 
@@ -122,13 +122,14 @@ def test_scalar_valued(case):
 def test_strategy_builds_exact_shapes(data):
     """The strategy itself: every tree has the shape asked for and conforms throughout."""
     shape = (data.draw(st.sampled_from(DIMS)), data.draw(st.sampled_from(DIMS)))
-    expr = data.draw(expressions(shape, data.draw(st.sampled_from(VARIABLES)), 5))
+    var = data.draw(st.sampled_from(VARIABLES))
+    expr = data.draw(expressions(shape, var, 5, along_axes=True))
     assert same_shape(expr.shape, shape)
     assert well_shaped(expr)
 
 
 @budget(40)
-@given(scalar_cases())
+@given(scalar_cases(along_axes=True))
 def test_verify_names_a_missing_scalar_factor(case):
     """A right gradient times 1 + ‖X‖_F² (a scalar that changes with the variable) is
     diagnosed as such, and the named ratio times the candidate is the derivative."""
