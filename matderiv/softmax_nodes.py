@@ -60,9 +60,9 @@ def _axis(arg: MatrixExpr, axis: Any, what: str) -> int | None:
         which = None
     if which not in (0, 1, -1, -2):
         raise ShapeMismatch(
-            f"{what}({arg}, axis={axis!r}): a matrix has axes 0 (down each column) and 1 "
-            "(along each row), or -2 and -1 counted from the end, as in NumPy: give one "
-            "of them as an integer."
+            f"{what}({_written(arg)[0]}, axis={axis!r}): a matrix has axes 0 (down each "
+            "column) and 1 (along each row), or -2 and -1 counted from the end, as in "
+            "NumPy: give one of them as an integer."
         )
     which %= 2
     if which == 0 and cols == 1:
