@@ -23,7 +23,7 @@ from .errors import MatDerivError
 from .layout import parse_wrt
 from .mistake_symmetric import and_list, fewest, symmetric_sets
 from .mistake_terms import missing_term
-from .mistakes import MAX_SWAPS, Found, Mistakes, named, swappable
+from .mistakes import MAX_SWAPS, Found, Mistakes, along_axis_softmaxes, named, swappable
 from .render.unicode import fmt
 from .shapes import dims_equal, walk
 from .softmax_nodes import Softmax
@@ -53,11 +53,7 @@ def _arrangements(m: Mistakes) -> Iterator[Arrangement]:
                 f"the factors of {fmt(k)} are in the wrong order ({fmt(swapped)})",
                 candidate.xreplace({k: swapped}),
             )
-    along = sorted(
-        {a for a in walk(candidate) if isinstance(a, Softmax) and len(a.args) > 1},
-        key=sp.default_sort_key,
-    )
-    for a in along[:MAX_SWAPS]:
+    for a in along_axis_softmaxes(candidate):
         turned = Softmax(a.arg, 1 - a.axis)
         yield (
             "other-axis",

@@ -244,10 +244,7 @@ class Mistakes(Comparison):
         """softmax_cols(S) where softmax_rows(S) is right: each softmax along an axis in
         the candidate turned to the other axis in turn, then all.  (A logsumexp's axis
         sets its shape, n x 1 or 1 x m: the other one does not fit in its place.)"""
-        nodes = sorted(
-            {a for a in walk(self.candidate) if isinstance(a, Softmax) and len(a.args) > 1},
-            key=sp.default_sort_key,
-        )[:MAX_SWAPS]
+        nodes = along_axis_softmaxes(self.candidate)
         tries = [{a: Softmax(a.arg, 1 - a.axis)} for a in nodes]
         if len(nodes) > 1:
             tries.append({a: Softmax(a.arg, 1 - a.axis) for a in nodes})
@@ -365,6 +362,13 @@ class Mistakes(Comparison):
         """The symbols of the problem's sizes (n for an n x 1 x)."""
         d = self.derivation
         return dimension_symbols(d.of, parse_wrt(d.wrt).symbol, self.candidate)
+
+
+def along_axis_softmaxes(expr: Any) -> list[Any]:
+    """The softmaxes along an axis of a matrix in ``expr`` (at most MAX_SWAPS), in a
+    fixed order: the nodes whose axis verify turns to find an "other-axis" slip."""
+    found = {a for a in walk(expr) if isinstance(a, Softmax) and len(a.args) > 1}
+    return sorted(found, key=sp.default_sort_key)[:MAX_SWAPS]
 
 
 def sum_of(parts: list[Any]) -> Any:

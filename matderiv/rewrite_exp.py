@@ -222,27 +222,22 @@ def _sum_of_exp(expr: Any) -> Any:
     return None if entries is None else _exp_operand(entries)
 
 
-def _normalised_sums(node: Any) -> tuple[Any, int] | None:
-    """(softmax, the side its sums run on: 0 columns, 1 rows) for a softmax or its
-    transpose: a column softmax's column, softmax_cols' columns, softmax_rows' rows
-    each sum to 1; transposed, the other side."""
+def _summed_side(node: Any) -> int | None:
+    """The side whose sums are 1 for a softmax or its transpose (0: each column, 1: each
+    row): a column softmax's column, softmax_cols' columns, softmax_rows' rows; else None."""
     transposed = isinstance(node, sp.Transpose)
     inner = node.arg if transposed else node
     if not isinstance(inner, Softmax):
         return None
-    return inner, inner.axis if not transposed else 1 - inner.axis
+    return 1 - inner.axis if transposed else inner.axis
 
 
 def ones_through_softmax(left: Any, right: Any) -> Any:
     """𝟏_{k×n} softmax(z) → 𝟏_{k×1},  𝟏 softmax_cols(S) → 𝟏,  softmax_rows(S) 𝟏 → 𝟏 (and
     the transposes): each column (row) of a softmax sums to 1
     terminates: removes a softmax."""
-    if isinstance(left, sp.OneMatrix):
-        found = _normalised_sums(right)
-        if found is not None and found[1] == 0:
-            return (sp.OneMatrix(left.rows, shape_of(right)[1]),)
-    if isinstance(right, sp.OneMatrix):
-        found = _normalised_sums(left)
-        if found is not None and found[1] == 1:
-            return (sp.OneMatrix(shape_of(left)[0], right.cols),)
+    if isinstance(left, sp.OneMatrix) and _summed_side(right) == 0:
+        return (sp.OneMatrix(left.rows, shape_of(right)[1]),)
+    if isinstance(right, sp.OneMatrix) and _summed_side(left) == 1:
+        return (sp.OneMatrix(shape_of(left)[0], right.cols),)
     return None
