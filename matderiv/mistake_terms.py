@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .canon import hadamard, matmul, transpose
+from .canon import hadamard, matmul, scalar_and_matrices, transpose
 from .errors import MatDerivError
 from .mistakes import RTOL, Comparison, Found, expanded_terms, named, proportional, sum_of
 from .nodes import AsScalar, CommutationMatrix, DiagVector
@@ -103,10 +103,38 @@ def _term_lists(result: Any) -> list[list[Any]]:
             result.args[sums[0] + 1 :],
         )
         lists.append([matmul(*before, t, *after) for t in total.args])
+    elif (through := _through_hadamard(result)) is not None:
+        lists.append(through)
     expanded = expanded_terms(result)
     if expanded not in lists:
         lists.append(expanded)
     return [terms for terms in lists if 2 <= len(terms) <= MAX_TERMS]
+
+
+def _is_ones(term: Any) -> bool:
+    """𝟏 or a scalar times it."""
+    mats = scalar_and_matrices(term)[1]
+    return len(mats) == 1 and isinstance(mats[0], sp.OneMatrix)
+
+
+def _through_hadamard(result: Any) -> list[Any] | None:
+    """The terms of a sum inside a ∘ product, itself alone or a factor of a product:
+    ((u + v)∘A) B is u∘A B + v∘A B (attention's gradient, Y∘(G - (Y∘G) 𝟏𝟏ᵀ) K, whose
+    second term is the one forgotten); None without exactly one such sum, or for a sum
+    with a ones term (1 - h∘h, a derivative factor: not terms to leave out)."""
+    args = list(result.args) if isinstance(result, sp.MatMul) else [result]
+    spots = [k for k, a in enumerate(args) if isinstance(a, sp.HadamardProduct)]
+    if len(spots) != 1:
+        return None
+    factors = list(args[spots[0]].args)
+    sums = [k for k, f in enumerate(factors) if isinstance(f, sp.MatAdd)]
+    if len(sums) != 1 or any(_is_ones(t) for t in factors[sums[0]].args):
+        return None  # 1 - h∘h: a tanh′ left out is missing_entrywise's "missing factor"
+    terms = []
+    for t in factors[sums[0]].args:
+        inner = sp.HadamardProduct(*factors[: sums[0]], t, *factors[sums[0] + 1 :])
+        terms.append(matmul(*args[: spots[0]], inner, *args[spots[0] + 1 :]))
+    return terms
 
 
 def _slip_in(m: Comparison, terms: list[Any]) -> Found:

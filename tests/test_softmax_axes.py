@@ -180,3 +180,17 @@ def test_verify_turns_nested_softmaxes_all_at_once() -> None:
         evaluate(v.details["fix"], {S: np.arange(20.0).reshape(4, 5) / 7, n: 4, m: 5}),
         evaluate(softmax(softmax(S, axis=0), axis=0), {S: np.arange(20.0).reshape(4, 5) / 7}),
     )
+
+
+def test_verify_names_attentions_forgotten_second_term() -> None:
+    """(A∘G) K for tr(Cᵀ softmax_rows(Q Kᵀ) V) by Q forgets the softmax Jacobian's
+    second term, which sits inside a ∘ product inside a product: it was "none of the
+    common mistakes" (found by a reviewer); flipping that term's sign likewise."""
+    Q, K, V, C = M("Q", n, d), M("K", m, d), M("V", m, k), M("C", n, k)
+    A, G = softmax(Q * K.T, axis=1), C * V.T
+    f = sp.Trace(C.T * A * V)
+    forgot = verify(sp.HadamardProduct(A, G) * K, f, Q, "denominator")
+    assert not forgot and forgot.kind == "missing-term", forgot.kind
+    flipped = sp.HadamardProduct(A, G + sp.HadamardProduct(A, G) * sp.OneMatrix(m, m)) * K
+    v = verify(flipped, f, Q, "denominator")
+    assert not v and v.kind == "term-sign", v.kind
