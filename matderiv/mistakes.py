@@ -10,7 +10,7 @@ None; ``diagnosis.Checker`` turns that into the verdict.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,6 +217,23 @@ class Mistakes(Comparison):
                 return "commutation", found, {"fix": fixed}
         return None
 
+    def _turned(
+        self, nodes: list[Any], is_node: Callable[[Any], bool], turn: Callable[[Any], Any]
+    ) -> tuple[dict[Any, Any], Any] | None:
+        """Each of ``nodes`` turned (``turn``) in turn, then every node ``is_node`` finds
+        at once, bottom up (an inner one too: xreplace stops at the outer): the first
+        turning that makes the candidate the derivative, as (node → turned node, the
+        candidate so fixed), or None."""
+        tries = [[a] for a in nodes] + ([nodes] if len(nodes) > 1 else [])
+        for chosen in tries:
+            if len(chosen) == 1:
+                fixed = self.candidate.xreplace({chosen[0]: turn(chosen[0])})
+            else:
+                fixed = self.candidate.replace(is_node, turn)
+            if self.close(fixed, self.result):
+                return {a: turn(a) for a in chosen}, fixed
+        return None
+
     def _kron_order(self) -> Found:
         """A ⊗ B where B ⊗ A is right (vec(A X B) = (Bᵀ ⊗ A) vec(X), often written
         A ⊗ Bᵀ): each two-factor Kronecker product of the candidate swapped in turn,
@@ -224,48 +241,39 @@ class Mistakes(Comparison):
         krons = sorted({k for k in walk(self.candidate) if swappable(k)}, key=sp.default_sort_key)
         if not krons or len(krons) > MAX_SWAPS:
             return None
-        tries = [{k: sp.KroneckerProduct(*reversed(k.args))} for k in krons]
-        if len(krons) > 1:
-            tries.append({k: sp.KroneckerProduct(*reversed(k.args)) for k in krons})
-        for swaps in tries:
-            fixed = self.candidate.xreplace(swaps)
-            if self.close(fixed, self.result):
-                pairs = ", ".join(f"{fmt(k)} should be {fmt(v)}" for k, v in swaps.items())
-                return (
-                    "kron-order",
-                    f"the factors of a Kronecker product are in the wrong order: {pairs} "
-                    f"(vec(A X B) = (Bᵀ ⊗ A) vec(X): the factor to the right of X comes "
-                    f"first). The {self.thing} is {self.shown_result}.",
-                    {"fix": fixed},
-                )
-        return None
+        found = self._turned(krons, swappable, lambda k: sp.KroneckerProduct(*reversed(k.args)))
+        if found is None:
+            return None
+        swaps, fixed = found
+        pairs = ", ".join(f"{fmt(k)} should be {fmt(v)}" for k, v in swaps.items())
+        return (
+            "kron-order",
+            f"the factors of a Kronecker product are in the wrong order: {pairs} "
+            f"(vec(A X B) = (Bᵀ ⊗ A) vec(X): the factor to the right of X comes "
+            f"first). The {self.thing} is {self.shown_result}.",
+            {"fix": fixed},
+        )
 
     def _other_axis(self) -> Found:
         """softmax_cols(S) where softmax_rows(S) is right: each softmax along an axis in
         the candidate turned to the other axis in turn, then all.  (A logsumexp's axis
         sets its shape, n x 1 or 1 x m: the other one does not fit in its place.)"""
-        nodes = along_axis_softmaxes(self.candidate)
-        tries = [{a: Softmax(a.arg, 1 - a.axis)} for a in nodes]
-        if len(nodes) > 1:
-            tries.append({a: Softmax(a.arg, 1 - a.axis) for a in nodes})
-        for turned in tries:
-            if len(turned) == 1:
-                fixed = self.candidate.xreplace(turned)
-            else:  # all at once, inner ones too: bottom up (xreplace stops at the outer)
-                fixed = self.candidate.replace(
-                    lambda a: isinstance(a, Softmax) and len(a.args) > 1,
-                    lambda a: Softmax(a.arg, 1 - a.axis),
-                )
-            if self.close(fixed, self.result):
-                pairs = ", ".join(f"{fmt(a)} should be {fmt(b)}" for a, b in turned.items())
-                return (
-                    "other-axis",
-                    f"a softmax is taken along the other axis: {pairs} (softmax_rows, "
-                    f"axis=1: one per row; softmax_cols, axis=0: one per column). The "
-                    f"{self.thing} is {self.shown_result}.",
-                    {"fix": fixed},
-                )
-        return None
+        found = self._turned(
+            along_axis_softmaxes(self.candidate),
+            _along_axis,
+            lambda a: Softmax(a.arg, 1 - a.axis),
+        )
+        if found is None:
+            return None
+        turned, fixed = found
+        pairs = ", ".join(f"{fmt(a)} should be {fmt(b)}" for a, b in turned.items())
+        return (
+            "other-axis",
+            f"a softmax is taken along the other axis: {pairs} (softmax_rows, "
+            f"axis=1: one per row; softmax_cols, axis=0: one per column). The "
+            f"{self.thing} is {self.shown_result}.",
+            {"fix": fixed},
+        )
 
     def _factor(self) -> Found:
         cand, res = self.trials.values(self.candidate), self.trials.values(self.result)
@@ -367,8 +375,13 @@ class Mistakes(Comparison):
 def along_axis_softmaxes(expr: Any) -> list[Any]:
     """The softmaxes along an axis of a matrix in ``expr`` (at most MAX_SWAPS), in a
     fixed order: the nodes whose axis verify turns to find an "other-axis" slip."""
-    found = {a for a in walk(expr) if isinstance(a, Softmax) and len(a.args) > 1}
+    found = {a for a in walk(expr) if _along_axis(a)}
     return sorted(found, key=sp.default_sort_key)[:MAX_SWAPS]
+
+
+def _along_axis(node: Any) -> bool:
+    """A softmax along an axis of a matrix (not a column's plain softmax)."""
+    return isinstance(node, Softmax) and len(node.args) > 1
 
 
 def sum_of(parts: list[Any]) -> Any:

@@ -146,9 +146,6 @@ _SUPPORTED = (
 # -- the parse tree, bottom up ----------------------------------------------------
 
 
-#: the vulgar fractions the Unicode notation reads as numbers (½ Σ⁻¹)
-
-
 def _number(token: Token) -> Any:
     text = str(token)
     if len(text) > MAX_DIGITS:

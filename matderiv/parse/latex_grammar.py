@@ -101,11 +101,11 @@ STYLES = [
 GREEK = r"\\(?:" + "|".join(GREEK_LETTERS) + r")(?![A-Za-z])"
 STYLED = r"\\(?:" + "|".join(STYLES) + rf")(?![A-Za-z])\s*(?:{BRACED}|[A-Za-z0-9]|\\[A-Za-z]+)"
 LETTERS = r"[A-Za-z]+[0-9]*"
-#: accents over a letter are part of its name, as SymPy names them: \bar{h} is hbar
-#: (matderiv's adjoints h̄ₜ), \dot{\bar{h}} is hbardot; nested at most twice
 #: the vulgar fractions read as numbers: ½ is 1/2, 2½ two and a half
 FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4)}
 
+#: accents over a letter are part of its name, as SymPy names them: \bar{h} is hbar
+#: (matderiv's adjoints h̄ₜ), \dot{\bar{h}} is hbardot; nested at most twice
 ACCENTS = ["bar", "overline", "dot", "ddot", "tilde", "widetilde", "hat", "widehat", "check"]
 ACCENT = r"\\(?:" + "|".join(ACCENTS) + r")(?![A-Za-z])"
 _ACCENTED_1 = rf"{ACCENT}\s*\{{\s*(?:{GREEK}|[A-Za-z])\s*\}}"
