@@ -11,6 +11,7 @@ symbol), so programs are walked without inlining one definition into another.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,22 @@ def _children(node: Any) -> tuple[Any, ...]:
 def is_leaf(expr: Any) -> bool:
     """A symbol, number or other expression without operands."""
     return isinstance(expr, (sp.MatrixSymbol, sp.Symbol)) or not expr.args
+
+
+def count_uses(roots: list[Any]) -> Counter[Any]:
+    """How many parents use each node of the DAG under ``roots`` (each distinct parent
+    counted once, each root once): a node used more than once is worth a name."""
+    uses: Counter[Any] = Counter()
+    seen: set[Any] = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        uses[node] += 1
+        if node in seen or is_leaf(node) or isinstance(node, sp.Lambda):
+            continue
+        seen.add(node)
+        stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+    return uses
 
 
 def operands(node: Any, definitions: Mapping[Any, Any]) -> tuple[Any, ...]:

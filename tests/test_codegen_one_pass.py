@@ -1,12 +1,14 @@
 """Aᵀ g(A V) in one pass over A (codegen/one_pass.py): which products take that
 form, that the blocked computation agrees with ``evaluate`` and with central
 differences at sizes where A is cut into several blocks (the last one partial),
-and that forms whose rows need other rows of A keep the two products.
+that forms whose rows need other rows of A keep the two products, and when the
+helper takes A whole (its passes fit in the last-level cache).
 """
 
 from __future__ import annotations
 
 import inspect
+import io
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from random_trees import BOUNDED_FUNCTIONS, largest_value
 
 from matderiv import derive, evaluate, gradient, hvp, lambdify, logsumexp
-from matderiv.codegen.helpers import _one_pass
+from matderiv.codegen.helpers import _cache_bytes, _one_pass
 from matderiv.codegen.one_pass import BLOCK
 from matderiv.testing import check_derivation, random_values
 
@@ -31,7 +33,8 @@ x = sp.MatrixSymbol("x", n, 1)
 y = sp.MatrixSymbol("y", m, 1)
 
 # m = 3001 rows of n = 50: 400 bytes a row, blocks of 2621 rows, so two blocks, the
-# second partial; the other sizes are small and distinct
+# second partial (the tests make the helper take blocks: 1.2 MB of A fits in a cache);
+# the other sizes are small and distinct
 BLOCKED = {m: 3001, n: 50, k: 3}
 SMALL = {m: 5, n: 3, k: 2}
 
@@ -81,16 +84,27 @@ def test_one_pass_products_agree_with_evaluate(case, sizes) -> None:
     fn = lambdify(d)
     assert "_one_pass(" in _body(fn.source), fn.source
     kwargs, values = _inputs(fn, d, sizes, seed=len(case))
-    np.testing.assert_allclose(
-        fn(**kwargs), evaluate(d, {**values, **sizes}), rtol=1e-9, atol=1e-9, err_msg=fn.source
-    )
+    want = evaluate(d, {**values, **sizes})
+    for f in (fn, blocked(fn)):
+        np.testing.assert_allclose(f(**kwargs), want, rtol=1e-9, atol=1e-9, err_msg=fn.source)
+
+
+def test_a_node_used_twice_over_the_rows_is_computed_once_a_block() -> None:
+    """The logistic HVP's σ(y ∘ A x) is used twice in its rows (σ (1 - σ)): computed
+    in the rows function's own temporary, so A x is taken by blocks too and the
+    helper is told that the two products would read A three times."""
+    source = lambdify(FUSED["logistic HVP"]()).source
+    body = _body(source)
+    assert "def rows" in body and body.count("A_r.dot(x)") == 1, source
+    assert ", 3)" in body.split("_one_pass(A, rows")[1].splitlines()[0], source
+    assert "A.dot(x)" not in body, source  # not computed whole as well
 
 
 @pytest.mark.parametrize("case", ["least squares, denominator", "logistic gradient"])
 def test_one_pass_gradients_match_central_differences(case) -> None:
     """The blocked gradient against central differences of the loss itself."""
     d = FUSED[case]()
-    fn = lambdify(d)
+    fn = blocked(lambdify(d))
     kwargs, values = _inputs(fn, d, BLOCKED, seed=7)
     Av, bv, yv = values[A], values.get(b), values.get(y)
 
@@ -122,38 +136,77 @@ def test_rows_that_need_other_rows_keep_two_products(case, sizes) -> None:
     )
 
 
-def test_the_helper_cuts_a_large_c_ordered_matrix_into_blocks_of_rows() -> None:
-    rng = np.random.default_rng(0)
+def _counted(g, V):
+    """rows(block, r) = g(block V), and the list of the blocks' row counts it was
+    called with."""
     calls: list[int] = []
-    v = rng.standard_normal((50, 1))
 
     def rows(block, r):
         calls.append(block.shape[0])
-        return np.tanh(block @ v)
+        return g(block @ V)
 
+    return rows, calls
+
+
+def test_the_helper_cuts_a_large_c_ordered_matrix_into_blocks_of_rows() -> None:
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal((50, 1))
+    rows, calls = _counted(np.tanh, v)
     big = rng.standard_normal((3001, 50))
     want = big.T @ np.tanh(big @ v)
-    np.testing.assert_allclose(_one_pass(big, rows), want, rtol=1e-12)
+    np.testing.assert_allclose(_one_pass(big, rows, cache=0), want, rtol=1e-12)
     assert calls == [2621, 380]  # 1 MiB of rows, then the rest
     calls.clear()
-    np.testing.assert_allclose(_one_pass(np.asfortranarray(big), rows), want, rtol=1e-12)
+    fortran = np.asfortranarray(big)
+    np.testing.assert_allclose(_one_pass(fortran, rows, cache=0), want, rtol=1e-12)
     assert calls == [3001]  # a Fortran-ordered matrix is taken whole
     calls.clear()
     small = big[:100]
-    np.testing.assert_allclose(_one_pass(small, rows), small.T @ np.tanh(small @ v))
+    np.testing.assert_allclose(_one_pass(small, rows, cache=0), small.T @ np.tanh(small @ v))
     assert calls == [100]
+
+
+def test_the_helper_takes_a_whole_when_its_passes_fit_in_the_cache() -> None:
+    """Blocks only when ``reads`` passes over A would not fit in the last-level cache:
+    A in cache is read about as fast twice as once, and the blocks cost their own
+    time (measured: the two products faster up to 16 MiB of A with 32 MiB of L3)."""
+    rng = np.random.default_rng(3)
+    big, v = rng.standard_normal((3001, 50)), rng.standard_normal((50, 1))
+    rows, calls = _counted(np.tanh, v)
+    want = big.T @ np.tanh(big @ v)
+    for reads, cache, whole in [
+        (2, 2 * big.nbytes, True),
+        (2, 2 * big.nbytes - 1, False),
+        (3, 2 * big.nbytes, False),
+        (3, 3 * big.nbytes, True),
+    ]:
+        calls.clear()
+        np.testing.assert_allclose(_one_pass(big, rows, reads, cache), want, rtol=1e-12)
+        assert calls == ([3001] if whole else [2621, 380]), (reads, cache)
+
+
+def test_the_cache_size_is_read_from_linux_and_has_a_default(monkeypatch) -> None:
+    sizes = {0: "32K", 1: "32K", 2: "1024K", 3: "32768K"}  # an AMD EPYC's L1d, L1i, L2, L3
+
+    def fake_open(path, *args, **kwargs):
+        index = int(path.rsplit("index", 1)[1].split("/")[0])
+        if index not in sizes:
+            raise FileNotFoundError(path)
+        return io.StringIO(sizes[index] + "\n")
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    assert _cache_bytes() == 32 * 2**20
+    sizes.update({1: "2M", 3: "garbage"})
+    assert _cache_bytes() == 2 * 2**20
+    sizes.clear()  # not Linux: nothing to read
+    assert _cache_bytes() == 8 * 2**20
 
 
 def test_a_result_too_wide_for_blocks_is_computed_whole_after_the_first_block() -> None:
     rng = np.random.default_rng(2)
     big, V = rng.standard_normal((6001, 50)), rng.standard_normal((50, 400))
-    calls: list[int] = []
-
-    def rows(block, r):
-        calls.append(block.shape[0])
-        return np.sin(block @ V)
-
-    np.testing.assert_allclose(_one_pass(big, rows), big.T @ np.sin(big @ V), rtol=1e-12)
+    rows, calls = _counted(np.sin, V)
+    np.testing.assert_allclose(_one_pass(big, rows, cache=0), big.T @ np.sin(big @ V), rtol=1e-12)
     assert calls == [2621, 3380]  # 400 columns: 8 x 400 > 2621 rows; the rest at once
 
 
@@ -161,7 +214,7 @@ def test_integer_inputs_give_the_exact_gradient_as_floats() -> None:
     """Integer inputs are computed as float64 (as evaluate does; integer arithmetic
     wraps around silently): exact here, where every value is below 2⁵³."""
     d = FUSED["least squares, denominator"]()
-    fn = lambdify(d)
+    fn = blocked(lambdify(d))
     rng = np.random.default_rng(1)
     Av = rng.integers(-3, 4, (3001, 50))
     bv, xv = rng.integers(-3, 4, (3001, 1)), rng.integers(-3, 4, (50, 1))
@@ -239,14 +292,25 @@ def test_random_entrywise_losses_one_pass_row_by_row(f, layout) -> None:
 def one_pass_row_by_row(fn):
     """The generated function ``fn`` with its one-pass form taken at every size (the
     size test made false) and the helper's sum taken in blocks of one row, so that
-    each row of the lambda is checked on its own (test sizes are far below a block)."""
-    whole = f".size <= {BLOCK // 8} else"
-    assert whole in fn.source, fn.source
+    each row of the rows function is checked on its own (test sizes are far below a
+    block)."""
+    return _with_helper(fn, _row_by_row)
+
+
+def blocked(fn):
+    """The generated function ``fn`` with the helper taking blocks of A at every size
+    the helper itself would cut (as if the cache were empty)."""
+    return _with_helper(fn, lambda A, rows, reads=2: _one_pass(A, rows, reads, cache=0))
+
+
+def _with_helper(fn, helper):
+    guard = f".size <= {BLOCK // 8} else"
+    assert "_one_pass(" in fn.source, fn.source
     namespace: dict = {}
-    exec(fn.source.replace(whole, ".size < 0 else"), namespace)
-    namespace["_one_pass"] = _row_by_row
+    exec(fn.source.replace(guard, ".size < 0 else"), namespace)
+    namespace["_one_pass"] = helper
     return namespace["f"]
 
 
-def _row_by_row(A, rows):
+def _row_by_row(A, rows, reads=2):
     return sum(A[i : i + 1].T.dot(rows(A[i : i + 1], slice(i, i + 1))) for i in range(len(A)))

@@ -98,15 +98,17 @@ def to_code(
 ) -> str:
     """The source of the function ``lambdify`` builds (see ``lambdify``)."""
     _check_backend(backend)
-    source = _numpy_code(target, where, name)
+    source = _numpy_code(target, where, name, one_pass=backend == "numpy")
     if backend == "numba":
         return numba_backend.numba_source(source, name)
     return source
 
 
 @allows_deep
-def _numpy_code(target: Any, where: Mapping[Any, Any] | None, name: str) -> str:
-    """The NumPy source, which the numba backend rewrites (``numba_source``)."""
+def _numpy_code(target: Any, where: Mapping[Any, Any] | None, name: str, *, one_pass: bool) -> str:
+    """The NumPy source, which the numba backend rewrites (``numba_source``); with
+    ``one_pass`` False, Aᵀ g(A V) as two products (numba cannot pass the rows'
+    function to a compiled helper: see ``one_pass.py``)."""
     outputs, definitions = _targets(target)
     if where:
         definitions = {**check_where(where, None), **definitions}
@@ -128,6 +130,7 @@ def _numpy_code(target: Any, where: Mapping[Any, Any] | None, name: str) -> str:
     em = Emitter([*program.values(), *outputs], {**names, **dim_names})
     em.taken |= taken
     em.dim_names = dim_names
+    em.one_pass = one_pass
     batch_input_products(em, [*program.values(), *outputs], set(inputs) | dims)
     for symbol, value in program.items():
         em.assign(local[symbol], em.code(value))

@@ -11,7 +11,6 @@ which avoids forming A + Aᵀ); chains of three or more plain matrices use
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import sympy as sp
@@ -19,7 +18,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..canon import matmul
 from ..errors import UnsupportedNode
-from ..graph import is_leaf
+from ..graph import count_uses, is_leaf
 from ..numeric_functions import NumPyCode
 from ..render.unicode import fmt
 from ..shapes import fmt_shape, shape_of
@@ -43,20 +42,6 @@ class _Printer(NumPyCode):
     """SymPy's NumPy printer for the scalar parts, with placeholders for operands."""
 
 
-def _count_uses(roots: list[Any]) -> Counter[Any]:
-    uses: Counter[Any] = Counter()
-    seen: set[Any] = set()
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        uses[node] += 1
-        if node in seen or is_leaf(node) or isinstance(node, sp.Lambda):
-            continue
-        seen.add(node)
-        stack.extend(a for a in node.args if isinstance(a, sp.Basic))
-    return uses
-
-
 class Emitter:
     """Accumulates the lines of one generated function."""
 
@@ -64,7 +49,7 @@ class Emitter:
         self.lines: list[str] = []
         self.names = dict(names)  # symbol or computed node -> variable name
         self.taken = set(names.values()) | RESERVED
-        self.uses = _count_uses(roots)
+        self.uses = count_uses(roots)
         self.helpers: set[str] = set()
         self.modules: set[str] = set()  # modules besides numpy the code uses (math)
         self.dims: set[Any] = set()
@@ -74,6 +59,7 @@ class Emitter:
         self.by_code: dict[str, str] = {}
         self.stacks: dict[frozenset[str], list[str]] = {}  # columns stacked, in order
         self.inline = False  # True: no temporaries (code inside a one-pass lambda)
+        self.one_pass = True  # False: Aᵀ g(A V) as two products (the numba backend)
 
     # -- names and temporaries -------------------------------------------------
     def fresh(self, stem: str = "t") -> str:

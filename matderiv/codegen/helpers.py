@@ -133,16 +133,34 @@ def _gram_psd(A, s):
     return _rank_k(A, s)
 
 
-def _one_pass(A, rows):
+def _cache_bytes():
+    """The size of the CPU's last-level cache in bytes, as Linux reports it for CPU 0;
+    8 MiB where it cannot be read (other systems)."""
+    largest = 0
+    for index in range(8):
+        try:
+            with open(f"/sys/devices/system/cpu/cpu0/cache/index{index}/size") as f:
+                text = f.read().strip()
+        except OSError:
+            break
+        unit = {"K": 1024, "M": 1048576}.get(text[-1:], 1)
+        digits = text.rstrip("KMB")
+        if digits.isdigit():
+            largest = max(largest, int(digits) * unit)
+    return largest or 8388608
+
+
+def _one_pass(A, rows, reads=2, cache=_cache_bytes()):  # noqa: B008 (read once)
     """Aᵀ R, where rows(A[r], r) is the rows r of R computed from the rows A[r] of A
     (R = g(A V) for an entrywise g): by blocks of about 1 MiB of A (at least 8 rows),
-    each block used for both products while it is in cache, so that a large A is
-    read from memory once, not twice.  A of at most one block, or not a C-ordered
-    array, is taken whole; so is the rest of A when R is too wide for blocks to pay
-    (the sum of the blocks' products rewrites Aᵀ R once a block)."""
+    each block used for all the products while it is in cache, so that a large A is
+    read from memory once, not ``reads`` times.  A whose ``reads`` passes fit in the
+    last-level cache (``cache`` bytes) is taken whole, as the blocks' own cost is then
+    not repaid, and so is A not a C-ordered array; so is the rest of A when R is too
+    wide for blocks to pay (the sum of the blocks' products rewrites Aᵀ R a block)."""
     m = A.shape[0]
     whole = not isinstance(A, numpy.ndarray) or not A.flags.c_contiguous
-    step = m if whole else max(8, 1048576 // max(1, A.strides[0]))
+    step = m if whole or reads * A.nbytes <= cache else max(8, 1048576 // max(1, A.strides[0]))
     if m <= step:
         return A.T.dot(rows(A, slice(None)))
     r = slice(0, step)
@@ -238,6 +256,7 @@ HELPERS = {
         _rank_k,
         _gram,
         _gram_psd,
+        _cache_bytes,
         _one_pass,
         _lu,
         _inv_lu,
@@ -253,6 +272,7 @@ HELPERS = {
 DEPENDS = {"_kron_right": ("_kron_left",), "_commute_cols": ("_commute_rows",)}
 DEPENDS["_commutation"] = ("_commute_rows",)
 DEPENDS["_solve_right"] = ("_solve",)
+DEPENDS["_one_pass"] = ("_cache_bytes",)
 DEPENDS["_gram"] = DEPENDS["_gram_psd"] = ("_rank_k",)
 #: helpers whose source needs ``import scipy.linalg``
 USES_SCIPY = {"_lu", "_inv_lu", "_solve"}

@@ -32,10 +32,8 @@ from ..errors import BackendError
 from .numba_compile_time import outline
 from .numba_dialect import (
     AS_HELPERS,
-    DROPPED,
     Checker,
     Rewriter,
-    TwoProducts,
     attribute_path,
     unsupported,
 )
@@ -121,8 +119,6 @@ def numba_source(source: str, name: str) -> str:
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef) and stmt.name == name:
             main = stmt
-        elif isinstance(stmt, ast.FunctionDef) and stmt.name in DROPPED:
-            continue
         elif isinstance(stmt, ast.FunctionDef):
             if stmt.name in REPLACEMENTS:
                 stmt = _helper(stmt.name)
@@ -180,7 +176,6 @@ def _split(main: ast.FunctionDef, name: str) -> tuple[ast.FunctionDef, ast.Funct
     assert isinstance(returned, ast.Return) and returned.value is not None
     outputs, scalars = _outputs(returned.value)
     returned.value = outputs[0] if len(outputs) == 1 else ast.Tuple(outputs, ast.Load())
-    work = [TwoProducts().visit(s) for s in work]
     checker = Checker()
     for stmt in work:
         checker.visit(stmt)

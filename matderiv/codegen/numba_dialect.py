@@ -174,25 +174,3 @@ class Rewriter(ast.NodeTransformer):
             reshaped = ast.Call(ast.Attribute(copy, "reshape", ast.Load()), [swapped], [])
             return ast.Attribute(reshaped, "T", ast.Load())
         return node
-
-
-#: NumPy-backend helpers the numba source does without (``TwoProducts`` removes their calls)
-DROPPED = {"_one_pass"}
-
-
-class TwoProducts(ast.NodeTransformer):
-    """``(A.T.dot(g) if A.size <= k else _one_pass(A, lambda A_r, r: g_r))`` as its
-    first branch, the two products: numba cannot pass the lambda to a compiled
-    helper (see ``one_pass.py``)."""
-
-    def visit_IfExp(self, node: ast.IfExp) -> Any:
-        self.generic_visit(node)
-        other = node.orelse
-        while isinstance(other, ast.Attribute) and other.attr == "T":
-            other = other.value
-        one_pass = (
-            isinstance(other, ast.Call)
-            and isinstance(other.func, ast.Name)
-            and other.func.id == "_one_pass"
-        )
-        return node.body if one_pass else node

@@ -18,22 +18,41 @@ two products, in the generated code itself:
      else _one_pass(A, lambda A_r, r: 2 * (A_r.dot(x) - b[r])))
 
 since the helper's call costs about a third of a microsecond, 15% of the whole
-gradient at n = 64.  Measured on one core (OpenBLAS, 2 MiB of L2 cache): A of
-1024 x 1024, 573 µs for the two products, 431 µs in one pass; 512 x 512, 72
-and 68 µs; 256 x 256 (one block), 16 and 15 µs.
+gradient at n = 64.  A node of g over A's rows that g uses twice, such as the
+logistic HVP's s = σ(y ∘ X w) in (X V) ∘ s ∘ (1 - s), is computed once a block in
+a temporary of a rows function defined just before the call (there is no small
+case in the code then; the helper takes a small A whole):
+
+    def rows7(X_r, r):
+        t6 = (numpy.exp(X_r.dot(w) * y[r]) + 1) ** (-1.0)
+        return X_r.dot(V) * (1.0 - t6) * t6 * t4[r]
+    return _one_pass(X, rows7, 3)
+
+The last argument is the number of times the two products would read A (the
+distinct products A V in g, and Aᵀ).  The blocks pay only when those reads do not
+fit in the last-level cache, so the helper takes A whole when reads x A's bytes
+fit (the cache's size read from Linux, 8 MiB elsewhere).  Measured on one core:
+least squares' Aᵀ (A x - b) on an AMD EPYC (1 MiB of L2, 32 MiB of L3), 250 µs
+as two products and 269 µs in blocks at 8 MiB of A, 662 and 716 µs at 16 MiB,
+1834 and 1352 µs at 24.7 MiB; the logistic HVP (three reads) at 16 MiB, 1361 and
+1175 µs.  On an Intel Xeon (2 MiB of L2) the blocks won already at 8 MiB, 573
+against 431 µs, where the two products ran at memory speed: its caches were not
+measured, and the rule may choose the two products there where blocks were faster.
 
 The numba backend compiles the two products (it cannot pass the rows' function
-to a compiled helper): ``numba_dialect.TwoProducts`` keeps the first branch.
+to a compiled helper): its code is emitted without this form (``em.one_pass``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..canon import transpose
+from ..graph import count_uses
 from ..nodes import DiagVector
 from ..shapes import shape_of
 from .products import is_one, product_code
@@ -49,25 +68,29 @@ _SHORT_SUM = 12  # longer sums are accumulated in temporaries (Emitter._MatAdd)
 
 def one_pass_code(em: Emitter, mats: list[Any]) -> str | None:
     """Code for the product of ``mats``, Aᵀ g(A V) (or g(A V)ᵀ A) with A an array of
-    the program: the two products when A is at most one block (1 MiB), else one
-    pass; None for any other product."""
-    if len(mats) < 2:
+    the program, in one pass over A's rows (the helper takes A whole when that pays
+    better); None for any other product, and for the numba backend's code."""
+    if len(mats) < 2 or not em.one_pass:
         return None
     first, last = mats[0], mats[-1]
     if isinstance(first, sp.Transpose) and _is_array(em, first.arg):
         rest = mats[1] if len(mats) == 2 else sp.MatMul(*mats[1:])
         A, fused = first.arg, _fused(em, first.arg, rest)
+        after = ""
     elif _is_array(em, last):  # g(A V)ᵀ A = (Aᵀ g(A V))ᵀ
         rest = mats[0] if len(mats) == 2 else sp.MatMul(*mats[:-1])
         A, fused = last, _fused(em, last, transpose(rest))
-        fused = None if fused is None else f"{fused}.T"
+        after = ".T"
     else:
         return None
     if fused is None:
         return None
+    call, defined = fused
+    if defined:  # a rows function with temporaries: the helper takes a small A whole
+        return call + after
     # small: exactly the two products, without the helper's call (a third of a µs)
     whole = product_code(em, mats)
-    return f"({whole} if {em.names[A]}.size <= {BLOCK // 8} else {fused})"
+    return f"({whole} if {em.names[A]}.size <= {BLOCK // 8} else {call}{after})"
 
 
 def _is_array(em: Emitter, node: Any) -> bool:
@@ -78,47 +101,54 @@ def _is_array(em: Emitter, node: Any) -> bool:
     return not is_one(rows) and not is_one(cols)
 
 
-def _fusable(em: Emitter, A: Any, node: Any) -> int | None:
-    """How many products A V ``node`` computes over A's rows, when each of its rows
+def _outside(em: Emitter, A: Any, node: Any, inside: Counter[Any]) -> bool:
+    """Whether ``node`` of g is computed whole, before the pass: a name of the
+    program, free of A, or used outside g too (``inside``: its uses within g)."""
+    return node in em.names or A not in node.free_symbols or em.uses[node] > inside[node]
+
+
+def _products(em: Emitter, A: Any, node: Any, inside: Counter[Any]) -> set[Any] | None:
+    """The products A V that ``node`` computes over A's rows, when each of its rows
     needs only the same rows of A (None when some row needs others)."""
-    if node in em.names or A not in node.free_symbols or em.uses[node] > 1:
-        return _outside_ok(A, node)  # (used twice: computed whole, once, before the pass)
+    if _outside(em, A, node, inside):
+        return _outside_ok(A, node)
     if isinstance(node, sp.MatMul):
         coeff, mats = node.as_coeff_matrices()
         if A in coeff.free_symbols:
             return None
         if mats[0] == A and len(mats) > 1:
-            return 1
+            return {node}
         if _scaled_rows(mats):  # diag(d) M = d ∘ M, for a column M
-            return _total([mats[0].arg, sp.MatMul(*mats[1:])], em, A)
-        return _fusable(em, A, mats[0]) if len(mats) == 1 else None
+            return _union([mats[0].arg, sp.MatMul(*mats[1:])], em, A, inside)
+        return _products(em, A, mats[0], inside) if len(mats) == 1 else None
     if isinstance(node, _ENTRYWISE) and len(node.args) <= _SHORT_SUM:
-        return _total(node.args, em, A)
+        return _union(node.args, em, A, inside)
     if isinstance(node, sp.HadamardPower) and A not in node.exp.free_symbols:
-        return _fusable(em, A, node.base)
+        return _products(em, A, node.base, inside)
     if isinstance(node, ElementwiseApplyFunction):
-        return _fusable(em, A, node.expr)
+        return _products(em, A, node.expr, inside)
     return None
 
 
-def _total(nodes: Any, em: Emitter, A: Any) -> int | None:
-    total = 0
+def _union(nodes: Any, em: Emitter, A: Any, inside: Counter[Any]) -> set[Any] | None:
+    found: set[Any] = set()
     for node in nodes:
-        count = _fusable(em, A, node)
-        if count is None:
+        products = _products(em, A, node, inside)
+        if products is None:
             return None
-        total += count
-    return total
+        found |= products
+    return found
 
 
-def _outside_ok(A: Any, node: Any) -> int | None:
-    """0 for an operand computed whole before the pass (a scalar, a ones matrix, or a
-    matrix with A's rows), None for one that cannot be cut into A's row blocks."""
+def _outside_ok(A: Any, node: Any) -> set[Any] | None:
+    """No products for an operand computed whole before the pass (a scalar, a ones
+    matrix, or a matrix with A's rows), None for one that cannot be cut into A's
+    row blocks."""
     if not getattr(node, "is_Matrix", False) or isinstance(node, sp.OneMatrix):
-        return 0
+        return set()
     if isinstance(node, (sp.ZeroMatrix, sp.Identity)) or shape_of(node)[0] != A.rows:
         return None
-    return 0
+    return set()
 
 
 def _scaled_rows(mats: list[Any]) -> bool:
@@ -130,11 +160,13 @@ class _Rows:
     """g(A V) rewritten over the rows r of a block: A V becomes A_r V, an operand b
     with A's rows b[r]; each replaced by a placeholder that ``code`` reads by name."""
 
-    def __init__(self, em: Emitter, A: Any) -> None:
-        self.em, self.A = em, A
+    def __init__(self, em: Emitter, A: Any, inside: Counter[Any]) -> None:
+        self.em, self.A, self.inside = em, A, inside
         self.block = _param(em, f"{em.names[A]}_r")  # the rows of A in the block
         self.rows = _param(em, "r")
         self.holders: dict[Any, str] = {}
+        self.done: dict[Any, Any] = {}
+        self.shared = False  # whether a node over the rows is used twice (a temporary)
 
     def holder(self, like: Any, code: str) -> Any:
         node = sp.MatrixSymbol(self.em.fresh("_MDROWS"), *like.shape)
@@ -148,9 +180,19 @@ class _Rows:
         return name
 
     def local(self, node: Any) -> Any:
-        """``node`` over the block's rows (``_fusable`` said it can be)."""
+        """``node`` over the block's rows (``_products`` said it can be)."""
+        if node not in self.done:
+            self.done[node] = self._local(node)
+        return self.done[node]
+
+    def _local(self, node: Any) -> Any:
         em, A = self.em, self.A
-        if isinstance(node, sp.MatMul) and node not in em.names and em.uses[node] <= 1:
+        if _outside(em, A, node, self.inside):
+            if not getattr(node, "is_Matrix", False) or isinstance(node, sp.OneMatrix):
+                return node
+            return self.holder(node, f"{self.whole(node)}[{self.rows}]")
+        self.shared |= self.inside[node] > 1
+        if isinstance(node, sp.MatMul):
             coeff, mats = node.as_coeff_matrices()
             if mats[0] == A and len(mats) > 1:
                 operand = mats[1] if len(mats) == 2 else sp.MatMul(*mats[1:])
@@ -159,12 +201,8 @@ class _Rows:
             if _scaled_rows(mats):
                 rest = self.local(sp.MatMul(*mats[1:]))
                 return sp.MatMul(coeff, sp.HadamardProduct(self.local(mats[0].arg), rest))
-            if len(mats) == 1:  # c·M: the number stays outside the rows (-b[r], not (-b)[r])
-                return sp.MatMul(coeff, self.local(mats[0]))
-        if node in em.names or A not in node.free_symbols or em.uses[node] > 1:
-            if not getattr(node, "is_Matrix", False) or isinstance(node, sp.OneMatrix):
-                return node
-            return self.holder(node, f"{self.whole(node)}[{self.rows}]")
+            # c·M: the number stays outside the rows (-b[r], not (-b)[r])
+            return sp.MatMul(coeff, self.local(mats[0]))
         if isinstance(node, _ENTRYWISE):
             return node.func(*(self.local(a) for a in node.args))
         if isinstance(node, sp.HadamardPower):
@@ -173,26 +211,59 @@ class _Rows:
 
 
 def _param(em: Emitter, stem: str) -> str:
-    """A lambda parameter: ``stem`` unless the code already has that name."""
+    """A parameter of the rows function: ``stem`` unless the code already has that name."""
     name = em.fresh(stem) if stem in em.taken else stem
     em.taken.add(name)
     return name
 
 
-def _fused(em: Emitter, A: Any, g: Any) -> str | None:
-    if not _fusable(em, A, g):  # None, or no product A V to take by rows
+def _fused(em: Emitter, A: Any, g: Any) -> tuple[str, bool] | None:
+    """``_one_pass(A, rows[, reads])`` and whether rows is a function defined just
+    before (when some node over the rows is used twice: computed once, in a
+    temporary) rather than a lambda; reads = the passes over A that the two products
+    would make."""
+    inside = count_uses([g])
+    products = _products(em, A, g, inside)
+    if not products:  # None, or no product A V to take by rows
         return None
-    rows = _Rows(em, A)
+    rows = _Rows(em, A, inside)
     local = rows.local(g)
     em.names.update(rows.holders)
+    try:
+        if rows.shared:
+            function = _define(em, rows, local)
+        else:
+            function = f"lambda {rows.block}, {rows.rows}: {_inline(em, local)}"
+    finally:
+        for holder in rows.holders:
+            del em.names[holder]
+    em.helpers.add("_one_pass")
+    reads = "" if len(products) == 1 else f", {len(products) + 1}"
+    return f"_one_pass({em.names[A]}, {function}{reads})", rows.shared
+
+
+def _inline(em: Emitter, local: Any) -> str:
     inline, em.inline = em.inline, True
     before = len(em.lines)
     try:
         body = em.code(local)
     finally:
         em.inline = inline
-        for holder in rows.holders:
-            del em.names[holder]
     assert len(em.lines) == before, "the rows of a one-pass product needed a temporary"
-    em.helpers.add("_one_pass")
-    return f"_one_pass({em.names[A]}, lambda {rows.block}, {rows.rows}: {body})"
+    return body
+
+
+def _define(em: Emitter, rows: _Rows, local: Any) -> str:
+    """The name of a function of (A_r, r) defined by new lines; its temporaries are its
+    own (the names of the program's code are restored after it)."""
+    lines, uses, names, by_code = em.lines, em.uses, dict(em.names), dict(em.by_code)
+    em.lines, em.uses = [], count_uses([local])
+    try:
+        result = em.code(local)
+        body = em.lines
+    finally:
+        em.lines, em.uses, em.names, em.by_code = lines, uses, names, by_code
+    name = em.fresh("rows")
+    em.lines.append(f"def {name}({rows.block}, {rows.rows}):")
+    em.lines.extend(f"    {line}" for line in [*body, f"return {result}"])
+    return name
