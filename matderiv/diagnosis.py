@@ -18,6 +18,7 @@ import sympy as sp
 from .canon import matadd, matmul, transpose
 from .comparable import comparable
 from .errors import MatDerivError
+from .expand import expanded_terms
 from .layout import LAYOUTS, parse_wrt
 from .mistake_assumptions import pm_one, sums_to_one, symmetric_entries, unsymmetrised
 from .mistake_pairs import two_mistakes
@@ -29,7 +30,7 @@ from .mistake_terms import (
     missing_term,
     term_slip,
 )
-from .mistakes import RTOL, Mistakes, expanded_terms, named, sum_of
+from .mistakes import RTOL, Mistakes, named, sum_of
 from .nodes import AsScalar, DiagVector, Vec
 from .render.rows import label
 from .render.syntax import to_syntax

@@ -61,13 +61,13 @@ class SoftmaxMap:
     def _apply(self, A: Any) -> Any:
         weighted = sp.HadamardProduct(self.value, A)
         return sp.HadamardProduct(
-            self.value, sp.MatAdd(A, -_spread_sums(weighted, self.in_shape, self.axis))
+            self.value, sp.MatAdd(A, matmul(-1, _spread_sums(weighted, self.in_shape, self.axis)))
         )
 
     def push(self, jac: Any) -> Any:
         D = _diag_vec(self.value)
         sums = _vec_sums(self.in_shape, self.axis, spread=True)
-        return matmul(sp.MatAdd(D, -matmul(D, sums, D)), jac)
+        return matmul(sp.MatAdd(D, matmul(-1, D, sums, D)), jac)
 
     def pull(self, adjoint: Any) -> Any:
         return self._apply(as_1x1(adjoint))

@@ -18,7 +18,8 @@ import sympy as sp
 
 from .canon import hadamard, matmul, scalar_and_matrices, transpose
 from .errors import MatDerivError
-from .mistakes import RTOL, Comparison, Found, expanded_terms, named, proportional, sum_of
+from .expand import expanded_terms
+from .mistakes import RTOL, Comparison, Found, named, proportional, sum_of
 from .nodes import AsScalar, CommutationMatrix, DiagVector
 from .render.unicode import fmt
 from .trials import relative_error

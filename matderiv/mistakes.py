@@ -50,17 +50,6 @@ def _factor_of(result: Any, candidate: Any) -> Any:
     return factor if theirs <= mine else 1 / factor
 
 
-def expanded_terms(expr: Any) -> list[Any]:
-    """The terms of ``expr`` as a sum of products (products distributed over sums)."""
-    if not getattr(expr, "is_Matrix", False):
-        expanded = sp.expand(expr)
-    else:  # I ⊗ (A + Aᵀ) has the terms I ⊗ A and I ⊗ Aᵀ
-        expanded = expr.expand(kroneckerproduct=True)
-    if isinstance(expanded, (sp.MatAdd, sp.Add)):
-        return list(expanded.args)
-    return [expanded]
-
-
 def swappable(node: Any) -> bool:
     """A ⊗ B with two different factors that are not both identities (whose order
     does not matter)."""

@@ -310,7 +310,7 @@ def d_softmax(node: Any) -> tuple[Term, ...]:
     Y ∘ (dS − (Y ∘ dS) 𝟏 𝟏ᵀ)  (columns: Y ∘ (dS − 𝟏 𝟏ᵀ (Y ∘ dS))),  Y = softmax(S)"""
     if len(node.args) > 1:
         return (Term(node.arg, SoftmaxMap(shape_of(node.arg), node, node.axis)),)
-    jac = sp.MatAdd(DiagVector(node), -matmul(node, transpose(node)))
+    jac = sp.MatAdd(DiagVector(node), matmul(-1, node, transpose(node)))
     return (Term(node.arg, Sandwich(shape_of(node.arg), jac)),)
 
 

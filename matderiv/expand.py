@@ -1,0 +1,90 @@
+"""The terms of an expression as a sum of products, for ``verify``'s comparisons.
+
+SymPy's ``MatrixExpr.expand`` distributes products over sums but calls ``doit``
+on every product it builds, and each of those walks its whole operand: on the
+Hessian-vector product of tr(F(A) ⊗ G(softmax_cols(softmax_cols(A x b)))), 300
+nodes with 4 terms, it took 10 s, and longer trees ran for minutes.  Here a sum
+is split into its terms, and a product (ordinary, Kronecker, transposed) of sums
+into the sum of the products of their terms, with matderiv's own constructors
+(no ``doit``); like terms are collected as ``canon.matadd`` does (so a scalar
+coefficient (a + b) stays whole).  The work is
+linear in the size of the expansion, which is capped: beyond ``MAX_TERMS`` the
+expression is left whole (one term), as verify then lets the values decide.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import sympy as sp
+
+from .canon import matadd, matmul, transpose
+from .shapes import is_matrix
+
+#: an expansion with more terms than this is not listed (the expression is one term)
+MAX_TERMS = 256
+
+
+def expanded_terms(expr: Any) -> list[Any]:
+    """The terms of ``expr`` as a sum of products (products distributed over sums;
+    I ⊗ (A + Aᵀ) has the terms I ⊗ A and I ⊗ Aᵀ)."""
+    if not is_matrix(expr):
+        expanded = sp.expand(expr)
+        return list(expanded.args) if isinstance(expanded, sp.Add) else [expanded]
+    terms = _terms(expr)
+    if terms is None:
+        return [expr]
+    total = matadd(*terms)
+    return list(total.args) if isinstance(total, sp.MatAdd) else [total]
+
+
+def _terms(node: Any) -> list[Any] | None:
+    """The terms of ``node`` distributed, or None when there would be more than
+    MAX_TERMS."""
+    if isinstance(node, sp.MatAdd):
+        found: list[Any] = []
+        for arg in node.args:
+            terms = _terms(arg)
+            if terms is None or len(found) + len(terms) > MAX_TERMS:
+                return None
+            found.extend(terms)
+        return found
+    if isinstance(node, sp.Transpose):
+        terms = _terms(node.arg)
+        return None if terms is None else [transpose(t) for t in terms]
+    if isinstance(node, sp.MatMul):
+        coeff, mats = node.as_coeff_matrices()
+        choices = _choices(mats)
+        if choices is None:
+            return None
+        if math.prod(len(c) for c in choices) > MAX_TERMS:
+            return None
+        return [matmul(coeff, *factors) for factors in itertools.product(*choices)]
+    if isinstance(node, sp.KroneckerProduct):
+        choices = _choices(node.args)
+        if choices is None or math.prod(len(c) for c in choices) > MAX_TERMS:
+            return None
+        return [_kronecker(factors) for factors in itertools.product(*choices)]
+    return [node]
+
+
+def _choices(factors: Any) -> list[list[Any]] | None:
+    choices = []
+    for factor in factors:
+        terms = _terms(factor)
+        if terms is None:
+            return None
+        choices.append(terms)
+    return choices
+
+
+def _kronecker(factors: Any) -> Any:
+    """c₁A ⊗ c₂B as (c₁c₂) A ⊗ B, so that like terms are collected."""
+    coeff, mats = sp.S.One, []
+    for factor in factors:
+        c, m = factor.as_coeff_mmul()
+        coeff *= c
+        mats.append(m.args[0] if isinstance(m, sp.MatMul) and len(m.args) == 1 else m)
+    return matmul(coeff, sp.KroneckerProduct(*mats))
