@@ -314,3 +314,41 @@ def _with_helper(fn, helper):
 
 def _row_by_row(A, rows, reads=2):
     return sum(A[i : i + 1].T.dot(rows(A[i : i + 1], slice(i, i + 1))) for i in range(len(A)))
+
+
+# -- what the rows function computes, and what is computed whole -------------------------
+
+
+def _source_body(d) -> str:
+    return _body(lambdify(d).source)
+
+
+def test_a_product_used_twice_over_the_rows_is_taken_once_a_block() -> None:
+    """cos(A x) + 2 (A x - b): A_r x in one temporary of the rows function, not twice."""
+    d = gradient(residual.T * residual + sp.OneMatrix(1, m) * (A * x).applyfunc(sp.sin), x)
+    body = _source_body(d)
+    assert "def rows" in body and body.count("A_r.dot(x)") == 1, body
+    fn = lambdify(d)
+    kwargs, values = _inputs(fn, d, BLOCKED, seed=11)
+    want = evaluate(d, {**values, **BLOCKED})
+    np.testing.assert_allclose(blocked(fn)(**kwargs), want, rtol=1e-9, atol=1e-9)
+
+
+def test_a_scaled_operand_is_scaled_in_the_rows_not_computed_whole() -> None:
+    """-b is -b[r] (no t = -b before the pass, which the small branch would not use);
+    2·𝟏 stays the number 2."""
+    body = _source_body(gradient(residual.T * residual, x))
+    assert "- b[r]" in body and "= -b" not in body, body
+    body = _source_body(
+        hvp(residual.T * residual + sp.OneMatrix(1, m) * (A * x).applyfunc(sp.sin), x)
+    )
+    assert "numpy.ones" not in body, body
+
+
+def test_a_node_also_needed_whole_is_not_computed_again_over_the_rows() -> None:
+    """tanh(A x) is computed whole for cos(tanh(A x)), which another output uses: the
+    product Aᵀ (tanh(A x) ∘ cos(tanh(A x))) reads it, not a second tanh by blocks."""
+    s = (A * x).applyfunc(sp.tanh)
+    P = s.applyfunc(sp.cos)
+    source = lambdify([A.T * sp.HadamardProduct(s, P), sp.OneMatrix(1, m) * P]).source
+    assert _body(source).count("numpy.tanh(") == 1, source

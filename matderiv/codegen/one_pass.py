@@ -51,8 +51,8 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from ..canon import transpose
-from ..graph import count_uses
+from ..canon import matmul, transpose
+from ..graph import count_uses, is_leaf, post_order
 from ..nodes import DiagVector
 from ..shapes import shape_of
 from .products import is_one, product_code
@@ -165,6 +165,7 @@ class _Rows:
         self.block = _param(em, f"{em.names[A]}_r")  # the rows of A in the block
         self.rows = _param(em, "r")
         self.holders: dict[Any, str] = {}
+        self.products: list[Any] = []  # the holders of products A_r V
         self.done: dict[Any, Any] = {}
         self.shared = False  # whether a node over the rows is used twice (a temporary)
 
@@ -190,24 +191,56 @@ class _Rows:
         if _outside(em, A, node, self.inside):
             if not getattr(node, "is_Matrix", False) or isinstance(node, sp.OneMatrix):
                 return node
+            coeff, mats = _scaled(node)
+            if coeff != 1 and A not in node.free_symbols and node not in em.names:
+                # c·M: the number stays outside the rows (-b[r], not t = -b; t[r])
+                return matmul(coeff, self.local(mats[0]))
             return self.holder(node, f"{self.whole(node)}[{self.rows}]")
         self.shared |= self.inside[node] > 1
         if isinstance(node, sp.MatMul):
             coeff, mats = node.as_coeff_matrices()
             if mats[0] == A and len(mats) > 1:
                 operand = mats[1] if len(mats) == 2 else sp.MatMul(*mats[1:])
-                product = f"{self.block}.dot({self.whole(operand)})"
-                return sp.MatMul(coeff, self.holder(node, product))
+                product = self.holder(node, f"{self.block}.dot({self.whole(operand)})")
+                self.products.append(product)
+                return matmul(coeff, product)
             if _scaled_rows(mats):
                 rest = self.local(sp.MatMul(*mats[1:]))
-                return sp.MatMul(coeff, sp.HadamardProduct(self.local(mats[0].arg), rest))
-            # c·M: the number stays outside the rows (-b[r], not (-b)[r])
-            return sp.MatMul(coeff, self.local(mats[0]))
+                return matmul(coeff, sp.HadamardProduct(self.local(mats[0].arg), rest))
+            return matmul(coeff, self.local(mats[0]))  # c·M
         if isinstance(node, _ENTRYWISE):
             return node.func(*(self.local(a) for a in node.args))
         if isinstance(node, sp.HadamardPower):
             return sp.HadamardPower(self.local(node.base), node.exp)
         return ElementwiseApplyFunction(node.function, self.local(node.expr))
+
+
+def _scaled(node: Any) -> tuple[Any, list[Any]]:
+    """(c, [M]) for a product c·M of a number and one matrix, else (1, [])."""
+    if isinstance(node, sp.MatMul):
+        coeff, mats = node.as_coeff_matrices()
+        if len(mats) == 1 and not coeff.free_symbols:
+            return coeff, list(mats)
+    return sp.S.One, []
+
+
+def _inside_uses(em: Emitter, A: Any, g: Any) -> Counter[Any]:
+    """How many parents computed over the rows use each node of g (parents before
+    children: a node computed whole before the pass does not count for its operands,
+    which it does not need again)."""
+    inside: Counter[Any] = Counter({g: 1})
+    for node in reversed(post_order(g, _operands)):
+        if is_leaf(node) or _outside(em, A, node, inside):
+            continue
+        for arg in _operands(node):
+            inside[arg] += 1
+    return inside
+
+
+def _operands(node: Any) -> tuple[Any, ...]:
+    if is_leaf(node) or isinstance(node, sp.Lambda):
+        return ()
+    return tuple(a for a in node.args if isinstance(a, sp.Basic))
 
 
 def _param(em: Emitter, stem: str) -> str:
@@ -222,7 +255,7 @@ def _fused(em: Emitter, A: Any, g: Any) -> tuple[str, bool] | None:
     before (when some node over the rows is used twice: computed once, in a
     temporary) rather than a lambda; reads = the passes over A that the two products
     would make."""
-    inside = count_uses([g])
+    inside = _inside_uses(em, A, g)
     products = _products(em, A, g, inside)
     if not products:  # None, or no product A V to take by rows
         return None
@@ -259,6 +292,9 @@ def _define(em: Emitter, rows: _Rows, local: Any) -> str:
     lines, uses, names, by_code = em.lines, em.uses, dict(em.names), dict(em.by_code)
     em.lines, em.uses = [], count_uses([local])
     try:
+        for product in rows.products:  # a product used twice: once, in a temporary
+            if em.uses[product] > 1:
+                em.names[product] = em.assign(em.fresh(), rows.holders[product])
         result = em.code(local)
         body = em.lines
     finally:
