@@ -342,6 +342,11 @@ def _transpose(expr: Any) -> Any:
         return matadd(*(transpose(a) for a in expr.args))
     if isinstance(expr, _TRANSPOSE_STAYS_OUTSIDE):
         return sp.Transpose(expr)
+    # (M⁻¹)ᵀ = (Mᵀ)⁻¹ with this transpose: SymPy's own pushes Mᵀ through a deep doit
+    if isinstance(expr, sp.Inverse):
+        return unchecked(sp.Inverse, transpose(expr.arg), sp.S.NegativeOne)
+    if isinstance(expr, sp.MatPow):
+        return unchecked(sp.MatPow, transpose(expr.base), expr.exp)
     flipped = expr._eval_transpose() if hasattr(expr, "_eval_transpose") else None
     return sp.Transpose(expr) if flipped is None else flipped
 

@@ -27,16 +27,20 @@ from .shapes import is_matrix
 MAX_TERMS = 256
 
 
+def expanded(expr: Any) -> Any:
+    """The matrix ``expr`` with its products distributed over sums (itself, whole,
+    beyond MAX_TERMS terms)."""
+    terms = _terms(expr)
+    return expr if terms is None else matadd(*terms)
+
+
 def expanded_terms(expr: Any) -> list[Any]:
     """The terms of ``expr`` as a sum of products (products distributed over sums;
     I ⊗ (A + Aᵀ) has the terms I ⊗ A and I ⊗ Aᵀ)."""
     if not is_matrix(expr):
-        expanded = sp.expand(expr)
-        return list(expanded.args) if isinstance(expanded, sp.Add) else [expanded]
-    terms = _terms(expr)
-    if terms is None:
-        return [expr]
-    total = matadd(*terms)
+        total = sp.expand(expr)
+        return list(total.args) if isinstance(total, sp.Add) else [total]
+    total = expanded(expr)
     return list(total.args) if isinstance(total, sp.MatAdd) else [total]
 
 

@@ -10,6 +10,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .canon import hadamard, larger_than, matadd, matmul, scalar_and_matrices, sort_key, transpose
+from .expand import expanded
 from .nodes import DiagVector
 from .shapes import dims_equal, shape_of
 
@@ -207,8 +208,9 @@ def like_terms(expr: Any) -> Any:
             continue  # a product without a sum: SymPy adds equal ones itself
         coeff, mats = scalar_and_matrices(term)
         product = matmul(*mats)
-        expanded = product.expand()
-        for sign, key in ((1, expanded), (-1, (-product).expand())):  # Q = ±P
+        plus = expanded(product)
+        minus = matadd(*(matmul(-1, t) for t in sp.MatAdd.make_args(plus)))
+        for sign, key in ((1, plus), (-1, minus)):  # Q = ±P
             if key in seen:
                 j, first = seen[key]
                 total = scalar_and_matrices(expr.args[j])[0] + sign * coeff
@@ -216,7 +218,7 @@ def like_terms(expr: Any) -> Any:
                 if total == 0:
                     return matadd(*rest) if rest else sp.ZeroMatrix(*shape_of(expr))
                 return matadd(matmul(total, first), *rest)
-        seen[expanded] = (k, product)
+        seen[plus] = (k, product)
     return None
 
 

@@ -155,7 +155,7 @@ FIRES = [
     (  # tr((s I - Sᵀ)⁻¹) → tr((s I - S)⁻¹): d det(s I - S)/ds's trace
         trace_of_transpose,
         (sp.Trace(sp.Inverse(sp.MatAdd(2 * I_N, -S.T))),),
-        sp.Trace(sp.Inverse(sp.MatAdd(-S, 2 * I_N))),  # canonical order
+        sp.Trace(sp.Inverse(matadd(-S, 2 * I_N))),  # in matadd's order
     ),
     (trace_of_transpose, (sp.Trace(sp.MatAdd(S.T, Q.T)),), sp.Trace(sp.MatAdd(Q, S))),
     (trace_of_transpose, (sp.Trace(sp.MatMul(A, A.T)),), sp.Trace(sp.MatMul(A.T, A))),
