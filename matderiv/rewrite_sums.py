@@ -12,7 +12,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from .canon import hadamard, larger_than, matadd, matmul, scalar_and_matrices, sort_key, transpose
 from .expand import expanded
 from .nodes import DiagVector
-from .shapes import dims_equal, shape_of
+from .shapes import dims_equal, free_symbols, shape_of
 
 
 def _is_one(d: Any) -> bool:
@@ -196,16 +196,16 @@ def like_terms(expr: Any) -> Any:
     terminates: one term fewer."""
     if not isinstance(expr, sp.MatAdd) or len(expr.args) > _LIKE_TERMS:
         return None
-    # only terms of the same symbols can be equal: multiplied out (slow) only those
+    # only small terms with a sum (SymPy adds equal products itself), and of those only
+    # terms of the same symbols can be equal: multiplied out (slow) only those
     by_symbols: dict[Any, list[int]] = {}
     for k, term in enumerate(expr.args):
-        by_symbols.setdefault(frozenset(term.free_symbols), []).append(k)
+        if not larger_than(term, _LIKE_NODES) and term.has(sp.MatAdd):
+            by_symbols.setdefault(frozenset(free_symbols(term)), []).append(k)
     alike = [k for ks in by_symbols.values() if len(ks) >= 2 for k in ks]
     seen: dict[Any, tuple[int, Any]] = {}
     for k in sorted(alike):
         term = expr.args[k]
-        if not term.has(sp.MatAdd) or larger_than(term, _LIKE_NODES):
-            continue  # a product without a sum: SymPy adds equal ones itself
         coeff, mats = scalar_and_matrices(term)
         product = matmul(*mats)
         plus = expanded(product)

@@ -19,17 +19,17 @@ import sympy as sp
 from .layout import parse_wrt
 from .linops import Commutation
 from .numeric import evaluate
-from .shapes import dimension_symbols, is_scalar_shape, shape_of
+from .shapes import dimension_symbols, free_symbols, is_scalar_shape, shape_of, walk
 
 
 def needs_definite(expr: Any) -> set[Any]:
     """MatrixSymbols that are inverted, or whose determinant is taken."""
     out: set[Any] = set()
-    for node in sp.preorder_traversal(expr):
+    for node in walk(expr):  # each distinct subexpression once (a DAG walk)
         if isinstance(node, (sp.Inverse, sp.Determinant)) or (
             isinstance(node, sp.MatPow) and node.exp.is_negative
         ):
-            out |= {s for s in node.free_symbols if isinstance(s, sp.MatrixSymbol)}
+            out |= {s for s in free_symbols(node) if isinstance(s, sp.MatrixSymbol)}
     return out
 
 
