@@ -54,7 +54,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from ..canon import matmul, transpose
 from ..graph import count_uses, is_leaf, post_order
 from ..nodes import DiagVector
-from ..shapes import shape_of
+from ..shapes import free_symbols, shape_of
 from .products import is_one, product_code
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def _is_array(em: Emitter, node: Any) -> bool:
 def _outside(em: Emitter, A: Any, node: Any, inside: Counter[Any]) -> bool:
     """Whether ``node`` of g is computed whole, before the pass: a name of the
     program, free of A, or used outside g too (``inside``: its uses within g)."""
-    return node in em.names or A not in node.free_symbols or em.uses[node] > inside[node]
+    return node in em.names or A not in free_symbols(node) or em.uses[node] > inside[node]
 
 
 def _products(em: Emitter, A: Any, node: Any, inside: Counter[Any]) -> set[Any] | None:
@@ -192,7 +192,7 @@ class _Rows:
             if not getattr(node, "is_Matrix", False) or isinstance(node, sp.OneMatrix):
                 return node
             coeff, mats = _scaled(node)
-            if coeff != 1 and A not in node.free_symbols and node not in em.names:
+            if coeff != 1 and A not in free_symbols(node) and node not in em.names:
                 # c·M: the number stays outside the rows (-b[r], not t = -b; t[r])
                 return matmul(coeff, self.local(mats[0]))
             return self.holder(node, f"{self.whole(node)}[{self.rows}]")
