@@ -335,14 +335,25 @@ def test_a_product_used_twice_over_the_rows_is_taken_once_a_block() -> None:
 
 
 def test_a_scaled_operand_is_scaled_in_the_rows_not_computed_whole() -> None:
-    """-b is -b[r] (no t = -b before the pass, which the small branch would not use);
-    2·𝟏 stays the number 2."""
+    """-b is -b[r] (no t = -b before the pass, which the small branch would not use)."""
     body = _source_body(gradient(residual.T * residual, x))
     assert "- b[r]" in body and "= -b" not in body, body
-    body = _source_body(
-        hvp(residual.T * residual + sp.OneMatrix(1, m) * (A * x).applyfunc(sp.sin), x)
+
+
+def test_a_scaled_ones_matrix_is_cut_into_the_blocks_rows() -> None:
+    """c·𝟏 over A's rows (tanh(1)·𝟏 in a random loss, found by the battery above):
+    computed whole, then its rows; never 𝟏 with all m rows inside the rows function
+    (it failed with shapes (3,1) and (5,1) not aligned)."""
+    d_ = sp.Dummy("d")
+    inner = sp.OneMatrix(m, 1).applyfunc(sp.Lambda(d_, sp.tanh(d_))) + sp.HadamardProduct(
+        A * x, (A * x).applyfunc(sp.tanh)
     )
-    assert "numpy.ones" not in body, body
+    f = sp.OneMatrix(1, m) * inner.applyfunc(sp.Lambda(d_, sp.tanh(d_) / (sp.tanh(d_) ** 2 + 1)))
+    d = derive(f, x, "numerator")
+    fn = lambdify(d)
+    kwargs, values = _inputs(fn, d, SMALL, seed=2)
+    want = evaluate(d, {**values, **SMALL})
+    np.testing.assert_allclose(one_pass_row_by_row(fn)(**kwargs), want, rtol=1e-9, atol=1e-9)
 
 
 def test_a_node_also_needed_whole_is_not_computed_again_over_the_rows() -> None:

@@ -117,7 +117,7 @@ def _products(em: Emitter, A: Any, node: Any, inside: Counter[Any]) -> set[Any] 
         if A in coeff.free_symbols:
             return None
         if mats[0] == A and len(mats) > 1:
-            return {node}
+            return {matmul(*mats)}  # (A x and -A x: one product)
         if _scaled_rows(mats):  # diag(d) M = d ∘ M, for a column M
             return _union([mats[0].arg, sp.MatMul(*mats[1:])], em, A, inside)
         return _products(em, A, mats[0], inside) if len(mats) == 1 else None
@@ -165,7 +165,7 @@ class _Rows:
         self.block = _param(em, f"{em.names[A]}_r")  # the rows of A in the block
         self.rows = _param(em, "r")
         self.holders: dict[Any, str] = {}
-        self.products: list[Any] = []  # the holders of products A_r V
+        self.products: dict[str, Any] = {}  # code of a product A_r V -> its holder
         self.done: dict[Any, Any] = {}
         self.shared = False  # whether a node over the rows is used twice (a temporary)
 
@@ -192,8 +192,10 @@ class _Rows:
             if not getattr(node, "is_Matrix", False) or isinstance(node, sp.OneMatrix):
                 return node
             coeff, mats = _scaled(node)
-            if coeff != 1 and A not in free_symbols(node) and node not in em.names:
-                # c·M: the number stays outside the rows (-b[r], not t = -b; t[r])
+            # c·M: the number stays outside the rows (-b[r], not t = -b; t[r]); not c·𝟏,
+            # whose 𝟏 would be written with A's m rows, not the block's
+            scalable = coeff != 1 and mats and not isinstance(mats[0], sp.OneMatrix)
+            if scalable and A not in free_symbols(node) and node not in em.names:
                 return matmul(coeff, self.local(mats[0]))
             return self.holder(node, f"{self.whole(node)}[{self.rows}]")
         self.shared |= self.inside[node] > 1
@@ -201,9 +203,10 @@ class _Rows:
             coeff, mats = node.as_coeff_matrices()
             if mats[0] == A and len(mats) > 1:
                 operand = mats[1] if len(mats) == 2 else sp.MatMul(*mats[1:])
-                product = self.holder(node, f"{self.block}.dot({self.whole(operand)})")
-                self.products.append(product)
-                return matmul(coeff, product)
+                code = f"{self.block}.dot({self.whole(operand)})"
+                if code not in self.products:  # (A x and -A x: one product)
+                    self.products[code] = self.holder(sp.MatMul(*mats), code)
+                return matmul(coeff, self.products[code])
             if _scaled_rows(mats):
                 rest = self.local(sp.MatMul(*mats[1:]))
                 return matmul(coeff, sp.HadamardProduct(self.local(mats[0].arg), rest))
@@ -292,7 +295,7 @@ def _define(em: Emitter, rows: _Rows, local: Any) -> str:
     lines, uses, names, by_code = em.lines, em.uses, dict(em.names), dict(em.by_code)
     em.lines, em.uses = [], count_uses([local])
     try:
-        for product in rows.products:  # a product used twice: once, in a temporary
+        for product in rows.products.values():  # a product used twice: once, in a temporary
             if em.uses[product] > 1:
                 em.names[product] = em.assign(em.fresh(), rows.holders[product])
         result = em.code(local)
