@@ -6,8 +6,8 @@ Hessian-vector product of tr(F(A) ⊗ G(softmax_cols(softmax_cols(A x b)))), 300
 nodes with 4 terms, it took 10 s, and longer trees ran for minutes.  Here a sum
 is split into its terms, and a product (ordinary, Kronecker, transposed) of sums
 into the sum of the products of their terms, with matderiv's own constructors
-(no ``doit``); like terms are collected as ``canon.matadd`` does (so a scalar
-coefficient (a + b) stays whole).  The work is
+(no ``doit``), each distinct subexpression once; like terms are collected as
+``canon.matadd`` does (so a scalar coefficient (a + b) stays whole).  The work is
 linear in the size of the expansion, which is capped: beyond ``MAX_TERMS`` the
 expression is left whole (one term), as verify then lets the values decide.
 """
@@ -30,7 +30,7 @@ MAX_TERMS = 256
 def expanded(expr: Any) -> Any:
     """The matrix ``expr`` with its products distributed over sums (itself, whole,
     beyond MAX_TERMS terms)."""
-    terms = _terms(expr)
+    terms = _Expansion().terms(expr)
     return expr if terms is None else matadd(*terms)
 
 
@@ -44,44 +44,49 @@ def expanded_terms(expr: Any) -> list[Any]:
     return list(total.args) if isinstance(total, sp.MatAdd) else [total]
 
 
-def _terms(node: Any) -> list[Any] | None:
-    """The terms of ``node`` distributed, or None when there would be more than
-    MAX_TERMS."""
-    if isinstance(node, sp.MatAdd):
-        found: list[Any] = []
-        for arg in node.args:
-            terms = _terms(arg)
-            if terms is None or len(found) + len(terms) > MAX_TERMS:
+class _Expansion:
+    """Distributes products over sums, each distinct subexpression once (a shared
+    one is expanded once, however often it occurs)."""
+
+    def __init__(self) -> None:
+        self.done: dict[Any, list[Any] | None] = {}
+
+    def terms(self, node: Any) -> list[Any] | None:
+        """The terms of ``node`` distributed, or None when there would be more than
+        MAX_TERMS."""
+        if node not in self.done:
+            self.done[node] = self._terms(node)
+        return self.done[node]
+
+    def _terms(self, node: Any) -> list[Any] | None:
+        if isinstance(node, sp.MatAdd):
+            found: list[Any] = []
+            for arg in node.args:
+                terms = self.terms(arg)
+                if terms is None or len(found) + len(terms) > MAX_TERMS:
+                    return None
+                found.extend(terms)
+            return found
+        if isinstance(node, sp.Transpose):
+            terms = self.terms(node.arg)
+            return None if terms is None else [transpose(t) for t in terms]
+        if isinstance(node, (sp.MatMul, sp.KroneckerProduct)):
+            coeff, factors = (
+                node.as_coeff_matrices() if isinstance(node, sp.MatMul) else (1, node.args)
+            )
+            choices: list[list[Any]] = []
+            for factor in factors:
+                terms = self.terms(factor)
+                if terms is None:
+                    return None
+                choices.append(terms)
+            if math.prod(len(c) for c in choices) > MAX_TERMS:
                 return None
-            found.extend(terms)
-        return found
-    if isinstance(node, sp.Transpose):
-        terms = _terms(node.arg)
-        return None if terms is None else [transpose(t) for t in terms]
-    if isinstance(node, sp.MatMul):
-        coeff, mats = node.as_coeff_matrices()
-        choices = _choices(mats)
-        if choices is None:
-            return None
-        if math.prod(len(c) for c in choices) > MAX_TERMS:
-            return None
-        return [matmul(coeff, *factors) for factors in itertools.product(*choices)]
-    if isinstance(node, sp.KroneckerProduct):
-        choices = _choices(node.args)
-        if choices is None or math.prod(len(c) for c in choices) > MAX_TERMS:
-            return None
-        return [_kronecker(factors) for factors in itertools.product(*choices)]
-    return [node]
-
-
-def _choices(factors: Any) -> list[list[Any]] | None:
-    choices = []
-    for factor in factors:
-        terms = _terms(factor)
-        if terms is None:
-            return None
-        choices.append(terms)
-    return choices
+            combos = itertools.product(*choices)
+            if isinstance(node, sp.KroneckerProduct):
+                return [_kronecker(f) for f in combos]
+            return [matmul(coeff, *f) for f in combos]
+        return [node]
 
 
 def _kronecker(factors: Any) -> Any:
