@@ -31,7 +31,7 @@ _CANONICAL = (
 _TRANSPOSE_STAYS_OUTSIDE = (sp.HadamardProduct, sp.HadamardPower, ElementwiseApplyFunction)
 
 
-def _kronecker(node: Any) -> Any:
+def kronecker(node: Any) -> Any:
     """A ⊗ B with scalar coefficients pulled out first (SymPy's own doit crashes on them)."""
     coeff, factors = sp.S.One, []
     for factor in node.args:
@@ -304,7 +304,7 @@ def _canonical(node: Any) -> Any:
     if isinstance(node, sp.Transpose):
         return transpose(node.arg)
     if isinstance(node, sp.KroneckerProduct):
-        return _kronecker(node)
+        return kronecker(node)
     if isinstance(node, sp.MatAdd):
         return matadd(*node.args)
     if isinstance(node, sp.HadamardProduct):  # its doit re-runs doit on every operand
@@ -337,7 +337,7 @@ def _transpose(expr: Any) -> Any:
         mats = [transpose(a) for a in reversed(expr.args) if getattr(a, "is_Matrix", False)]
         return matmul(*scalars, *mats)
     if isinstance(expr, sp.KroneckerProduct):
-        return _kronecker(sp.KroneckerProduct(*(transpose(a) for a in expr.args)))
+        return kronecker(sp.KroneckerProduct(*(transpose(a) for a in expr.args)))
     if isinstance(expr, sp.MatAdd):
         return matadd(*(transpose(a) for a in expr.args))
     if isinstance(expr, _TRANSPOSE_STAYS_OUTSIDE):

@@ -20,7 +20,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import matadd, matmul, transpose
+from .canon import kronecker, matadd, matmul, transpose
 from .shapes import is_matrix
 
 #: an expansion with more terms than this is not listed (the expression is one term)
@@ -84,16 +84,6 @@ class _Expansion:
                 return None
             combos = itertools.product(*choices)
             if isinstance(node, sp.KroneckerProduct):
-                return [_kronecker(f) for f in combos]
+                return [kronecker(sp.KroneckerProduct(*f)) for f in combos]
             return [matmul(coeff, *f) for f in combos]
         return [node]
-
-
-def _kronecker(factors: Any) -> Any:
-    """c₁A ⊗ c₂B as (c₁c₂) A ⊗ B, so that like terms are collected."""
-    coeff, mats = sp.S.One, []
-    for factor in factors:
-        c, m = factor.as_coeff_mmul()
-        coeff *= c
-        mats.append(m.args[0] if isinstance(m, sp.MatMul) and len(m.args) == 1 else m)
-    return matmul(coeff, sp.KroneckerProduct(*mats))

@@ -70,11 +70,18 @@ def count_uses(roots: list[Any]) -> Counter[Any]:
     while stack:
         node = stack.pop()
         uses[node] += 1
-        if node in seen or is_leaf(node) or isinstance(node, sp.Lambda):
-            continue
-        seen.add(node)
-        stack.extend(a for a in node.args if isinstance(a, sp.Basic))
+        if node not in seen:
+            seen.add(node)
+            stack.extend(arguments(node))
     return uses
+
+
+def arguments(node: Any) -> tuple[Any, ...]:
+    """The operands ``count_uses`` counts: a node's SymPy arguments, none of a leaf
+    or of a Lambda (an entrywise function's body is not an operand)."""
+    if is_leaf(node) or isinstance(node, sp.Lambda):
+        return ()
+    return tuple(a for a in node.args if isinstance(a, sp.Basic))
 
 
 def operands(node: Any, definitions: Mapping[Any, Any]) -> tuple[Any, ...]:

@@ -52,7 +52,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..canon import matmul, transpose
-from ..graph import count_uses, is_leaf, post_order
+from ..graph import arguments, count_uses, is_leaf, post_order
 from ..nodes import DiagVector
 from ..shapes import free_symbols, shape_of
 from .products import is_one, product_code
@@ -232,18 +232,12 @@ def _inside_uses(em: Emitter, A: Any, g: Any) -> Counter[Any]:
     children: a node computed whole before the pass does not count for its operands,
     which it does not need again)."""
     inside: Counter[Any] = Counter({g: 1})
-    for node in reversed(post_order(g, _operands)):
+    for node in reversed(post_order(g, arguments)):
         if is_leaf(node) or _outside(em, A, node, inside):
             continue
-        for arg in _operands(node):
+        for arg in arguments(node):
             inside[arg] += 1
     return inside
-
-
-def _operands(node: Any) -> tuple[Any, ...]:
-    if is_leaf(node) or isinstance(node, sp.Lambda):
-        return ()
-    return tuple(a for a in node.args if isinstance(a, sp.Basic))
 
 
 def _param(em: Emitter, stem: str) -> str:
@@ -295,9 +289,9 @@ def _define(em: Emitter, rows: _Rows, local: Any) -> str:
     lines, uses, names, by_code = em.lines, em.uses, dict(em.names), dict(em.by_code)
     em.lines, em.uses = [], count_uses([local])
     try:
-        for product in rows.products.values():  # a product used twice: once, in a temporary
+        for code, product in rows.products.items():  # a product used twice: one temporary
             if em.uses[product] > 1:
-                em.names[product] = em.assign(em.fresh(), rows.holders[product])
+                em.names[product] = em.assign(em.fresh(), code)
         result = em.code(local)
         body = em.lines
     finally:
