@@ -28,6 +28,7 @@ from harness import (
 )
 
 from matderiv import gradient, hvp
+from matderiv.limits import deep_recursion
 
 RNN_LIMIT = 30.0  # seconds per differentiation of the nested tree
 BUILD_LIMIT = 60.0  # seconds to build the nested tree
@@ -56,7 +57,8 @@ def _tree_diff(L: Any, W: Any, engine: str) -> dict[str, Any]:
     start = time.perf_counter()
     result = gradient(L, W).result if engine == "matderiv" else L.diff(W)
     elapsed = time.perf_counter() - start
-    rank = len(getattr(result, "shape", ()))
+    with deep_recursion():  # SymPy's .shape of a deep result recurses through it
+        rank = len(getattr(result, "shape", ()))
     name = type(result).__name__ if rank == 2 else f"rank-{rank} {type(result).__name__}"
     return {
         "time": elapsed,

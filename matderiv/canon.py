@@ -81,10 +81,7 @@ def matadd(*terms: Any, order: Callable[[Any], Any] = sort_key) -> Any:
     for term in flat:
         if isinstance(term, sp.ZeroMatrix):
             continue
-        coeff, matrix = term.as_coeff_mmul()
-        matrix = (
-            matrix.args[0] if isinstance(matrix, sp.MatMul) and len(matrix.args) == 1 else matrix
-        )
+        coeff, matrix = _coeff_matrix(term)
         coefficients[matrix] = coefficients.get(matrix, sp.S.Zero) + coeff
     kept = [
         matrix if coeff == 1 else matmul(coeff, matrix)
@@ -96,6 +93,17 @@ def matadd(*terms: Any, order: Callable[[Any], Any] = sort_key) -> Any:
     if len(kept) == 1:
         return kept[0]
     return unchecked(sp.MatAdd, *sorted(kept, key=order))
+
+
+def _coeff_matrix(term: Any) -> tuple[Any, Any]:
+    """(c, M) with ``term`` = c M, M not a product with a number: SymPy's as_coeff_mmul
+    without its new product's shape check (which walks M's whole depth)."""
+    if not isinstance(term, sp.MatMul):
+        return sp.S.One, term
+    coeff, matrices = term.as_coeff_matrices()
+    if len(matrices) == 1:
+        return coeff, matrices[0]
+    return coeff, term if coeff == 1 else unchecked(sp.MatMul, *matrices)
 
 
 #: factors of at most this many nodes are ordered as SymPy orders them

@@ -102,6 +102,25 @@ def free_symbols(expr: Any) -> set[Any]:
     return found
 
 
+def mentions(expr: Any, symbols: set[Any], memo: dict[Any, bool]) -> bool:
+    """Whether one of ``symbols`` occurs in ``expr`` (``expr.free_symbols & symbols``
+    for MatrixSymbols): a walk without recursion that keeps each node's answer in
+    ``memo``, so that calls on expressions sharing parts walk each part once."""
+    stack = [expr]
+    while stack:
+        node = stack[-1]
+        if node in memo:
+            stack.pop()
+            continue
+        pending = [a for a in node.args if a not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        memo[node] = node in symbols or any(memo[a] for a in node.args)
+    return memo[expr]
+
+
 def dimension_symbols(*exprs: Any) -> set[Any]:
     """The symbols in the shapes of every matrix in ``exprs`` (n, m for an n x m·k X)."""
     dims: set[Any] = set()

@@ -18,7 +18,7 @@ from .derivation import Factor, Step
 from .graph import Graph, is_leaf, scaled_term
 from .nodes import AsScalar, CommutationMatrix
 from .rules import Term, rule_identity, rule_name, shown_name
-from .shapes import Shape, is_matrix, is_scalar_shape, shape_of
+from .shapes import Shape, is_matrix, is_scalar_shape, mentions, shape_of
 from .simplify import Rewrite, simplify
 from .step_labels import SHOWN_AS_ARG, bare, d_of, deriv_label, label_name, total_label, vec_name
 from .step_names import (
@@ -85,13 +85,14 @@ class StepBuilder:
         root = self.symbols.get(self.graph.root)
         variables = {v for v in self.graph.wrt.free_symbols if isinstance(v, sp.MatrixSymbol)}
         as_scalars = {n.arg for n in self.graph.order if isinstance(n, AsScalar)}
+        seen: dict[Any, bool] = {}  # node -> has a variable (SymPy's free_symbols: O(size))
         for node, symbol in list(display.items()):
             if symbol == root or is_leaf(node):
                 continue
             simpler = simplify(node)
             # not a leaf (a where= symbol, the variable) or a constant (x - x is 𝟎):
             # those stand for themselves
-            if not is_leaf(simpler) and simpler.free_symbols & variables:
+            if not is_leaf(simpler) and mentions(simpler, variables, seen):
                 display.setdefault(simpler, symbol)
             if not is_matrix(node):
                 if isinstance(simpler, sp.Pow) and simpler.exp.is_Number:
@@ -109,7 +110,7 @@ class StepBuilder:
                     display.setdefault(simplify(flipped), sp.Transpose(symbol))
             if node in as_scalars:  # used as a scalar: 1/n 𝟏ᵀv is (𝟏ᵀv)/n
                 scalar = simplify(AsScalar(node))
-                if scalar.free_symbols & variables:  # xᵀb in its normal form bᵀx too
+                if mentions(scalar, variables, seen):  # xᵀb in its normal form bᵀx too
                     display.setdefault(scalar, AsScalar(symbol))
         self._display = display
         self._shown: dict[Any, Any] = {}  # subexpression -> shown, shared by every step

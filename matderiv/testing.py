@@ -84,7 +84,8 @@ def random_values(
     positive = positive or set()
     symmetric = symmetric or set()
     values: dict[Any, Any] = {}
-    for symbol in sorted(expr.free_symbols, key=str):
+    symbols = sorted(free_symbols(expr), key=str)  # a DAG walk: SymPy's recurses
+    for symbol in symbols:
         if not isinstance(symbol, sp.MatrixSymbol):
             continue
         rows, cols = (int(sp.sympify(d).subs(dict(dims))) for d in symbol.shape)
@@ -99,7 +100,7 @@ def random_values(
         else:
             values[symbol] = rng.standard_normal((rows, cols))
     sizes = set(dims) | dimension_symbols(expr)
-    for symbol in sorted(expr.free_symbols, key=str):
+    for symbol in symbols:
         if isinstance(symbol, sp.Symbol) and symbol not in sizes:
             values[symbol] = float(rng.uniform(0.5, 1.5))
     return {k: v for k, v in values.items() if k not in (where or {})}

@@ -45,6 +45,7 @@ from .engine import derive
 from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, ParseError, ShapeMismatch, UnusedNameWarning
 from .layout import check_layout, parse_wrt, scalar_variable
+from .limits import allows_deep
 from .parse.candidate import parse_candidate
 from .render.unicode import fmt
 from .scalarize import scalarize
@@ -93,6 +94,7 @@ def _root_name(d: Any) -> dict[str, Any]:
     return {} if root is None else {str(root): entry_sums_as_matrices(d.of)}
 
 
+@allows_deep
 def verify(
     candidate: Any,
     expr: Any,

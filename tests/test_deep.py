@@ -6,7 +6,8 @@ import pytest
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from matderiv import gradient, jacobian, substitute
+from matderiv import gradient, jacobian, lambdify, substitute, verify
+from matderiv.limits import deep_recursion
 from matderiv.scalarize import lambda_restorer, scalarize
 from matderiv.shapes import shape_of
 from matderiv.substitute import unchecked
@@ -94,3 +95,53 @@ def test_equal_inputs_give_identical_intermediates() -> None:
     assert scalarize(sp.Trace(sp.MatMul(x.T, tanh_chain(50)))).arg.args[1] is scalarize(
         tanh_chain(50)
     )
+
+
+def linear_chain(depth: int) -> sp.MatrixExpr:
+    """A(A(... (A x + b) ...) + b) + b, ``depth`` levels: products and sums only."""
+    b = sp.MatrixSymbol("b", 3, 1)
+    e = x
+    with deep_recursion():  # SymPy's constructors check shapes recursively
+        for _ in range(depth):
+            e = sp.MatAdd(sp.MatMul(A, e), b)
+    return e
+
+
+def _count_sympy_walks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts SymPy's recursive shape reads and free-symbol walks, each level a call."""
+    calls = [0]
+    for cls, name in ((sp.MatMul, "shape"), (sp.MatAdd, "shape"), (sp.Basic, "free_symbols")):
+        getter = getattr(cls, name).fget
+
+        def counting(self, getter=getter):
+            calls[0] += 1
+            return getter(self)
+
+        monkeypatch.setattr(cls, name, property(counting))
+    return calls
+
+
+def test_deep_sums_and_products_cost_linear_sympy_walks(monkeypatch) -> None:
+    # The steps asked each intermediate's free symbols, canon.matadd split each term
+    # with as_coeff_mmul (a new product, its shape checked through every level), and
+    # the printer of the code's docstring ordered each nested sum by a preorder walk
+    # of its terms: quadratic in the depth (lambdify at depth 1000 took 98 s).
+    c = sp.MatrixSymbol("c", 3, 1)
+    counts = {}
+    for depth in (50, 100, 200):
+        L = sp.MatMul(c.T, linear_chain(depth))
+        calls = _count_sympy_walks(monkeypatch)
+        lambdify(gradient(L, x))
+        counts[depth] = calls[0]
+        monkeypatch.undo()
+    assert counts[100] <= 2.3 * counts[50] and counts[200] <= 2.3 * counts[100], counts
+
+
+def test_verify_takes_a_deep_tree() -> None:
+    """verify drew its random values by SymPy's recursive free_symbols, outside the
+    raised recursion limit: a RecursionError at 300 levels."""
+    c = sp.MatrixSymbol("c", 3, 1)
+    L = sp.MatMul(c.T, linear_chain(300))
+    d = gradient(L, x)
+    assert verify(d.result, L, x, "denominator")
+    assert verify(sp.MatMul(2, d.result), L, x, "denominator").kind != "correct"

@@ -248,14 +248,11 @@ _NUMBERED = re.compile(r"_(\d+)$")
 def in_step_order(terms: tuple[Any, ...]) -> list[Any]:
     """The terms of a sum ordered by the numbers of their names (h_1 ... h_16, by
     value), when every term has a numbered name; else as given."""
+    if any(isinstance(t, (sp.Symbol, sp.MatrixSymbol)) and not _name_numbers(t) for t in terms):
+        return list(terms)  # a name without a number (b in A e + b): no walk of the others
     keys = []
     for term in terms:
-        numbers = tuple(
-            int(found.group(1))
-            for node in sp.preorder_traversal(term)
-            if isinstance(node, (sp.Symbol, sp.MatrixSymbol))
-            and (found := _NUMBERED.search(str(node.name))) is not None
-        )
+        numbers = _name_numbers(term)
         if not numbers:
             return list(terms)
         keys.append(numbers)
@@ -263,11 +260,35 @@ def in_step_order(terms: tuple[Any, ...]) -> list[Any]:
     return [terms[k] for k in order]
 
 
+def _name_numbers(term: Any) -> tuple[int, ...]:
+    """The numbers of the numbered names in ``term`` (h_1 → 1), in preorder, each
+    distinct subexpression visited once and without recursion: a term of a deep
+    nested tree costs its distinct nodes, where ``preorder_traversal`` (nested
+    generators) cost its depth per node."""
+    numbers = []
+    seen: set[Any] = set()
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if node in seen or not isinstance(node, sp.Basic):
+            continue
+        seen.add(node)
+        if isinstance(node, (sp.Symbol, sp.MatrixSymbol)):
+            found = _NUMBERED.search(str(node.name))
+            if found is not None:
+                numbers.append(int(found.group(1)))
+        stack.extend(reversed(node.args))
+    return tuple(numbers)
+
+
 # -- a sum beside its own transpose ---------------------------------------------------
 
 
 def _transposes(expr: Any) -> int:
-    return sum(1 for node in sp.preorder_traversal(expr) if isinstance(node, sp.Transpose))
+    """The number of distinct transposed subexpressions of ``expr`` (a DAG walk)."""
+    from ..shapes import walk  # not at the top: shapes → the printers
+
+    return sum(1 for node in walk(expr) if isinstance(node, sp.Transpose))
 
 
 def with_transposed_twins(factors: tuple[Any, ...]) -> list[Any]:
@@ -298,8 +319,9 @@ def _row_of_transposes(expr: Any) -> bool:
     σ(X w)ᵀ - yᵀ, xᵀ Rᵀ - yᵀ, which print as (μ - y)ᵀ, (σ(X w) - y)ᵀ, (R x - y)ᵀ (the
     numerator layout's transposed gradient, its ᵀ taken into its terms)."""
     from ..canon import transpose  # not at the top: canon → shapes → the printers
+    from ..shapes import shape_of  # remembered shapes: SymPy's recomputes them (O(depth))
 
-    if not isinstance(expr, sp.MatAdd) or expr.shape[0] != 1:
+    if not isinstance(expr, sp.MatAdd) or shape_of(expr)[0] != 1:
         return False
     return _transposes(transpose(expr)) == 0
 

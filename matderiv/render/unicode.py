@@ -70,14 +70,14 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         operand = norm_1_operand(expr)
         if operand is not None:  # 𝟏ᵀ|x| is ‖x‖₁
             return f"‖{self._print(operand)}‖₁"
-        coeff, factors = expr.as_coeff_mmul()
-        if coeff != 1 and is_unit(factors.args):  # c·I₁ is the number c
+        coeff, factors = expr.as_coeff_matrices()  # as_coeff_mmul checks shapes: O(depth)
+        if coeff != 1 and is_unit(tuple(factors)):  # c·I₁ is the number c
             text = self._print(coeff)
             return f"({text})" if isinstance(coeff, sp.Add) else text
-        several = len(factors.args) > 1
+        several = len(factors) > 1
         parts = [
             f"({self._print(f)})" if _grouped(f, several) else self._print(f)
-            for f in with_transposed_twins(factors.args)
+            for f in with_transposed_twins(tuple(factors))
         ]
         parts = [  # -tr(A) X reads as a difference after another factor or a number
             f"({p})" if p.startswith("-") and (k or coeff != 1) else p for k, p in enumerate(parts)
