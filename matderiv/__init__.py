@@ -12,6 +12,7 @@ from .engine import derive, gradient, jacobian
 from .errors import (
     BackendError,
     EvaluationError,
+    ExpressionTooDeep,
     InputShapeError,
     LayoutError,
     MatDerivError,
@@ -34,6 +35,7 @@ __all__ = [
     "BackendError",
     "Derivation",
     "EvaluationError",
+    "ExpressionTooDeep",
     "InputShapeError",
     "LayoutError",
     "MatDerivError",

@@ -30,6 +30,11 @@ class ShapeMismatch(MatDerivError):
     hint: str = ""
 
 
+class ExpressionTooDeep(MatDerivError):
+    """A nested expression deeper than Python's recursion limit lets SymPy hash,
+    compare or print it (thousands of levels); a ``where=`` program has no such limit."""
+
+
 class LayoutError(MatDerivError):
     """An unknown layout, or a ``wrt`` that is not X, vec(X) or vec(X.T)."""
 

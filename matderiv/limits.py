@@ -19,19 +19,36 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
+from .errors import ExpressionTooDeep
+
 RECURSION_LIMIT = 12_000
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @contextmanager
-def deep_recursion(limit: int = RECURSION_LIMIT) -> Iterator[None]:
+def deep_recursion(limit: int | None = None) -> Iterator[None]:
+    """Run the block with a recursion limit of at least ``limit`` (``RECURSION_LIMIT``
+    by default) and the cyclic garbage collector paused.  A RecursionError that
+    escapes the block (a tree nested deeper than even that limit lets SymPy hash,
+    compare or print) is raised as ``ExpressionTooDeep``, which says what to do."""
     old_limit = sys.getrecursionlimit()
     was_enabled = gc.isenabled()
-    sys.setrecursionlimit(max(old_limit, limit))
+    raised = max(old_limit, RECURSION_LIMIT if limit is None else limit)
+    sys.setrecursionlimit(raised)
     gc.disable()
     try:
         yield
+    except RecursionError as error:
+        raise ExpressionTooDeep(
+            f"the expression is nested too deeply: Python's recursion limit ({raised} "
+            "calls) ran out inside SymPy or matderiv, which hash, compare and print "
+            "expressions level by level.  Write the nesting as a program instead: name "
+            "each level with a MatrixSymbol and pass where={h_1: ..., h_2: ...} "
+            "(a program of any length is differentiated without recursion), or raise "
+            "sys.setrecursionlimit above it before the call (matderiv keeps a higher "
+            "limit given to it)."
+        ) from error
     finally:
         sys.setrecursionlimit(old_limit)
         if was_enabled:

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from matderiv import gradient, jacobian, lambdify, substitute, verify
+from matderiv import ExpressionTooDeep, gradient, jacobian, lambdify, substitute, verify
 from matderiv.limits import deep_recursion
 from matderiv.scalarize import lambda_restorer, scalarize
 from matderiv.shapes import shape_of
@@ -145,3 +145,30 @@ def test_verify_takes_a_deep_tree() -> None:
     d = gradient(L, x)
     assert verify(d.result, L, x, "denominator")
     assert verify(sp.MatMul(2, d.result), L, x, "denominator").kind != "correct"
+
+
+def test_a_tree_deeper_than_the_recursion_limit_is_refused_with_what_to_do(
+    monkeypatch,
+) -> None:
+    """SymPy hashes, compares and prints recursively: past the raised limit the
+    RecursionError from inside SymPy becomes an error that says to use where=."""
+    c = sp.MatrixSymbol("c", 3, 1)
+    with deep_recursion(6000):
+        L = sp.MatMul(c.T, linear_chain(600))
+    monkeypatch.setattr("matderiv.limits.RECURSION_LIMIT", 1500)
+    for call in (lambda: gradient(L, x), lambda: verify(x, L, x, "denominator")):
+        with pytest.raises(ExpressionTooDeep, match=r"where=\{h_1") as info:
+            call()
+        assert not isinstance(info.value, RecursionError)
+        assert isinstance(info.value.__cause__, RecursionError)
+
+
+def test_generated_code_names_a_large_expression_by_its_size() -> None:
+    """The docstring printed the whole expression and kept 200 characters: a deep
+    tree cost its depth in recursion (a RecursionError at 1500 levels).  120 levels
+    of A e + b: 240 sums and products, cᵀ and the product by it, A, b, c and x."""
+    c = sp.MatrixSymbol("c", 3, 1)
+    deep = lambdify(gradient(sp.MatMul(c.T, linear_chain(120)), x)).source
+    assert "∂(an expression of 246 distinct subexpressions)/∂(x)" in deep, deep[:600]
+    small = lambdify(gradient(sp.MatMul(c.T, linear_chain(2)), x)).source
+    assert "∂(cᵀ (A (A x + b) + b))/∂(x)" in small, small[:600]

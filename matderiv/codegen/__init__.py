@@ -26,7 +26,7 @@ from ..numeric_inputs import problem_symbols
 from ..program import check_where, needed_definitions
 from ..render.unicode import fmt
 from ..scalarize import scalarize
-from ..shapes import dimension_symbols, free_symbols, is_matrix
+from ..shapes import dimension_symbols, free_symbols, is_matrix, walk
 from . import numba_backend
 from .batching import batch_input_products
 from .emit import Emitter
@@ -200,19 +200,39 @@ def _helper_source(used: set[str]) -> tuple[str, str]:
     return "".join(s + "\n\n" for s in sources), imports
 
 
+#: expressions of more nodes (repeats counted) are not printed in the docstring
+SUMMARY_NODES = 200
+
+
 def _summary(target: Any) -> str:
     items = list(target) if isinstance(target, (list, tuple)) else [target]
     parts = []
     for item in items:
         if getattr(item, "mode", "") in ("hessian", "hvp"):
             what = "Hessian" if item.mode == "hessian" else "Hessian-vector product"
-            parts.append(f"{what} of {fmt(item.of)} with respect to {fmt(item.wrt)}")
+            parts.append(f"{what} of {_brief(item.of)} with respect to {fmt(item.wrt)}")
         elif hasattr(item, "of"):
-            parts.append(f"∂({fmt(item.of)})/∂({fmt(item.wrt)}), {item.layout} layout")
+            parts.append(f"∂({_brief(item.of)})/∂({fmt(item.wrt)}), {item.layout} layout")
         else:
-            parts.append(fmt(item))
+            parts.append(_brief(item))
     text = "; ".join(parts)
     return text if len(text) < 200 else text[:197] + "..."
+
+
+def _brief(expr: Any) -> str:
+    """``expr`` printed, or named by its size when its tree is larger than the
+    docstring shows (printing a deep tree whole costs its depth in recursion)."""
+    count, stack = 0, [expr]
+    while stack and count <= SUMMARY_NODES:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, sp.Basic) and not isinstance(node, sp.MatrixSymbol):
+            stack.extend(node.args)
+    if count <= SUMMARY_NODES:
+        return fmt(expr)
+    into = lambda node: not isinstance(node, sp.MatrixSymbol)  # noqa: E731
+    distinct = sum(1 for node in walk(expr, into=into) if not node.is_Atom)
+    return f"an expression of {distinct} distinct subexpressions"
 
 
 def lambdify(
