@@ -65,6 +65,17 @@ ONCE_AMBIGUOUS = [
     (sp.OneMatrix(n, 1) - HPow(a, 2), "1 - a∘a", r"\mathbf{1} - a \circ a"),
     (HP(sp.OneMatrix(n, 1) - HPow(a, 2), x), "(1 - a∘a)∘x", None),
     (TR * sp.OneMatrix(n, 1) + a, "tr(X) 𝟏_n + a", None),  # a scalar times ones: sized
+    # a number times bare ones is the number (was "1/2 1", read as 1/2 times 1)
+    (
+        sp.MatMul(sp.Rational(1, 2), sp.OneMatrix(n, 1)) - HPow(a, 2),
+        "1/2 - a∘a",
+        r"\frac{1}{2} - a \circ a",
+    ),
+    (
+        HP(sp.MatMul(sp.Rational(1, 2), sp.OneMatrix(n, 1)), x),
+        "(1/2)∘x",
+        r"\left(\frac{1}{2}\right) \circ x",
+    ),
     # nested products and 1 x 1 sums or products used as scalars are parenthesised
     (sp.MatMul(sp.Trace(A), sp.MatMul(sp.Rational(-1, 2), B)), "tr(A) (-1/2 B)", None),
     (2 * AsScalar(a.T * x + x.T * a) * sp.Trace(A), "2·(aᵀ x + xᵀ a)·tr(A)", None),

@@ -136,6 +136,15 @@ class SizedConstants:
             return "row", rows, cols
         return "matrix", rows, cols
 
+    def reads_as_number(self, coeff: Any, factors: tuple[Any, ...]) -> bool:
+        """c·𝟏 whose ones print bare (1/2 𝟏 in (1/2 𝟏)∘x), or c·I₁: the number c."""
+        if coeff == 1 or len(factors) != 1:
+            return False
+        ones = (
+            isinstance(factors[0], sp.OneMatrix) and self.constant_shape(factors[0])[0] == "bare"
+        )
+        return ones or is_unit(factors)
+
 
 # -- 1 x 1 matrices used as scalars -----------------------------------------------
 

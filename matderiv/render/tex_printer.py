@@ -23,7 +23,6 @@ from .grouping import (
     called_name,
     grouped_scalar,
     in_step_order,
-    is_unit,
     mapping,
     relu_operand,
     self_contained,
@@ -211,7 +210,7 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         if operand is not None:  # 𝟏ᵀ|x| is ‖x‖₁
             return rf"\left\lVert {self._print(operand)} \right\rVert_{{1}}"
         coeff, mats = expr.as_coeff_matrices()
-        if coeff != 1 and is_unit(tuple(mats)):  # c·I₁ is the number c
+        if self.reads_as_number(coeff, tuple(mats)):  # c·I₁, c·1 are the number c
             text = self._print(coeff)
             return rf"\left({text}\right)" if isinstance(coeff, sp.Add) else text
         # a ⊗ or ∘ product alone after a number needs no parentheses: -h ∘ h is -(h ∘ h)

@@ -24,7 +24,6 @@ from .grouping import (
     called_name,
     grouped_scalar,
     in_step_order,
-    is_unit,
     mapping,
     relu_operand,
     self_contained,
@@ -71,7 +70,7 @@ class UnicodePrinter(SizedConstants, StrPrinter):
         if operand is not None:  # 𝟏ᵀ|x| is ‖x‖₁
             return f"‖{self._print(operand)}‖₁"
         coeff, factors = expr.as_coeff_matrices()  # as_coeff_mmul checks shapes: O(depth)
-        if coeff != 1 and is_unit(tuple(factors)):  # c·I₁ is the number c
+        if self.reads_as_number(coeff, tuple(factors)):  # c·I₁, c·1 are the number c
             text = self._print(coeff)
             return f"({text})" if isinstance(coeff, sp.Add) else text
         several = len(factors) > 1
