@@ -23,15 +23,14 @@ from .grouping import (
     SizedConstants,
     called_name,
     grouped_scalar,
-    in_step_order,
     mapping,
     relu_operand,
     self_contained,
     signed,
     step_operand,
     with_scalar_sigmoids,
-    with_transposed_twins,
 )
+from .term_order import in_step_order, with_transposed_twins
 from .unicode_names import _SUBSCRIPTS, label, subscripted
 
 _PREC_PRODUCT = 50
