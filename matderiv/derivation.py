@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .index_form import index_lines
+from .limits import allows_deep, deep_recursion
 from .render import latex, rich_view, text
 from .shapes import Shape
 
@@ -99,15 +100,22 @@ class Derivation:
     def steps_of_kind(self, kind: str) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.kind == kind)
 
+    # the renderers print deep expressions with SymPy's recursive printers: each runs
+    # inside matderiv's raised recursion limit, as derive does
+    @allows_deep
     def __str__(self) -> str:
         return text.render_text(self)
 
+    @allows_deep
     def __repr__(self) -> str:
         return text.render_repr(self)
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
-        yield from rich_view.renderables(self, options.max_width)
+        with deep_recursion():
+            rendered = list(rich_view.renderables(self, options.max_width))
+        yield from rendered
 
+    @allows_deep
     def to_latex(self, standalone: bool = False, index: bool = False) -> str:
         """An amsmath ``align*`` block of the steps; a full document if ``standalone``.
 
@@ -116,6 +124,7 @@ class Derivation:
         lines = index_lines(self) if index else None
         return latex.render_latex(self, standalone=standalone, index=lines)
 
+    @allows_deep
     def to_index_notation(self) -> str:
         """Each step written entrywise, e.g. ∂L/∂W[i,j] = e[i] (1 - h[j]²) (∂L/∂h)[j]."""
         return text.render_index(index_lines(self))
@@ -132,5 +141,6 @@ class Derivation:
 
         return lambdify(self, name=name, backend=backend)
 
+    @allows_deep
     def _repr_latex_(self) -> str:
         return latex.render_latex(self, standalone=False, display="$$")

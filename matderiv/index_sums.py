@@ -3,6 +3,7 @@ indices renamed (k, l, p, ...) so they never print like a free index or a symbol
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import sympy as sp
@@ -124,7 +125,9 @@ def _substitute(expr: Any, var: Any, value: Any) -> Any:
     return expr if args == expr.args else expr.func(*args)
 
 
-def rename_bound_indices(expr: Any, reserved: frozenset[str] = frozenset()) -> Any:
+def rename_bound_indices(
+    expr: Any, reserved: frozenset[str] = frozenset(), also: frozenset[str] = frozenset()
+) -> Any:
     """Give every summation index a fresh readable name (k, l, p, ...).
 
     SymPy binds its indices with Dummies and sometimes plain Symbols (``Trace``
@@ -137,7 +140,8 @@ def rename_bound_indices(expr: Any, reserved: frozenset[str] = frozenset()) -> A
     indices = {s.name for s in (ROW, COL, OUT_ROW, OUT_COL)}
     named = {s.name for s in sp.sympify(expr).free_symbols if not isinstance(s, sp.Dummy)}
     named |= {s.name for s in sp.sympify(expr).atoms(sp.MatrixSymbol)}
-    return _rename(sp.sympify(expr), frozenset(indices | named | reserved))[0]
+    # the sets are not merged: ``reserved`` has every name of a long program's steps
+    return _rename(sp.sympify(expr), (frozenset(indices | named), reserved, also))[0]
 
 
 def symbol_names(exprs: Any) -> frozenset[str]:
@@ -177,7 +181,7 @@ def with_letters(expr: Any, mapping: dict[Any, Any], taken: frozenset[str]) -> A
     if not isinstance(expr, sp.Basic):
         return expr
     chosen = frozenset(s.name for s in mapping.values())
-    return rename_bound_indices(_unbound(expr).xreplace(mapping), taken | chosen)
+    return rename_bound_indices(_unbound(expr).xreplace(mapping), taken, chosen)
 
 
 def _unbound(expr: Any) -> Any:
@@ -194,23 +198,30 @@ def _unbound(expr: Any) -> Any:
     return expr if args == expr.args else expr.func(*args)
 
 
-def _rename(expr: Any, taken: frozenset[str]) -> tuple[Any, frozenset[str]]:
-    """``expr`` with its summation indices renamed; and the names it now binds."""
+def _rename(
+    expr: Any, reserved: tuple[frozenset[str], ...], taken: frozenset[str] = frozenset()
+) -> tuple[Any, frozenset[str]]:
+    """``expr`` with its summation indices renamed; and the names it now binds.
+
+    ``reserved``: sets of the names no index takes (the derivation's symbols: as many
+    as a program has steps); ``taken``: the few names bound around this node.  Kept
+    apart so that each node adds its names to a small set, not to a copy of every
+    symbol's name (which made a long program's index notation quadratic)."""
     if isinstance(expr, (sp.Sum, sp.Product)):
         mapping: dict[Any, Any] = {}
         limits = []
         for var, *bounds in expr.limits:
-            fresh = sp.Symbol(_fresh_name(taken), integer=True)
+            fresh = sp.Symbol(_fresh_name(reserved, taken), integer=True)
             taken |= {fresh.name}
             mapping[var] = fresh
             limits.append((fresh, *(sp.sympify(b).xreplace(mapping) for b in bounds)))
-        body, inner = _rename(expr.function.xreplace(mapping), taken)
+        body, inner = _rename(expr.function.xreplace(mapping), reserved, taken)
         return expr.func(body, *limits), frozenset(s.name for s in mapping.values()) | inner
     if not isinstance(expr, sp.Basic) or expr.is_Atom or not expr.args:
         return expr, frozenset()
     args, bound = [], frozenset[str]()
     for arg in expr.args:
-        new, names = _rename(arg, taken if isinstance(expr, sp.Add) else taken | bound)
+        new, names = _rename(arg, reserved, taken if isinstance(expr, sp.Add) else taken | bound)
         args.append(new)
         bound |= names
     if all(a is b for a, b in zip(args, expr.args, strict=True)):
@@ -218,8 +229,11 @@ def _rename(expr: Any, taken: frozenset[str]) -> tuple[Any, frozenset[str]]:
     return expr.func(*args), bound
 
 
-def _fresh_name(taken: frozenset[str]) -> str:
+def _fresh_name(reserved: tuple[frozenset[str], ...], taken: frozenset[str]) -> str:
+    def free(name: str) -> bool:
+        return name not in taken and not any(name in names for names in reserved)
+
     for name in _SUM_NAMES:
-        if name not in taken:
+        if free(name):
             return name
-    return next(f"k_{n}" for n in range(1, len(taken) + 2) if f"k_{n}" not in taken)
+    return next(f"k_{n}" for n in itertools.count(1) if free(f"k_{n}"))

@@ -21,10 +21,11 @@ from .derivation import Derivation, Step
 from .engine import _as_expr, gradient, second_phase_gradient, second_phase_jacobian
 from .errors import LayoutError, MatDerivError
 from .layout import scalar_variable
+from .limits import allows_deep
 from .naming import SECOND_ORDER_NOTE
 from .nodes import CommutationMatrix, Vec
 from .render.unicode import fmt
-from .shapes import fmt_shape, is_scalar_shape, shape_of, walk
+from .shapes import fmt_shape, free_symbols, is_scalar_shape, shape_of, walk
 from .step_names import display_symbol, symbol_names
 from .substitute import substitute
 from .symmetry import check_symmetric, refuse_variable
@@ -109,6 +110,7 @@ def _symmetric_constants(
     return matrices
 
 
+@allows_deep
 def hessian(
     f: Any,
     X: Any,
@@ -177,7 +179,7 @@ def _relabel(steps: tuple[Step, ...], label: str, name: str) -> tuple[Step, ...]
 
 def _direction(X: Any, f: Any, where: Mapping[Any, Any] | None) -> Any:
     exprs = [f, *(where or {}), *(where or {}).values()]  # an input only a definition uses
-    taken = {str(s) for e in exprs for s in sp.sympify(e).free_symbols}
+    taken = {str(s) for e in exprs for s in free_symbols(sp.sympify(e))}  # DAG walks
     for k in range(0, 100):
         name = "V" if k == 0 else f"V_{k}"
         if name not in taken:
@@ -185,6 +187,7 @@ def _direction(X: Any, f: Any, where: Mapping[Any, Any] | None) -> Any:
     raise MatDerivError("cannot find a free name for the direction; pass direction=")
 
 
+@allows_deep
 def hvp(
     f: Any,
     X: Any,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .derivation import Derivation
+from .limits import allows_deep, deep_recursion
 from .render import verdict_view
 
 
@@ -59,14 +60,19 @@ class Verdict:
     def __bool__(self) -> bool:
         return self.ok
 
+    @allows_deep
     def __str__(self) -> str:
         return verdict_view.render_text(self)
 
+    @allows_deep
     def __repr__(self) -> str:
         return verdict_view.render_repr(self)
 
+    @allows_deep
     def _repr_markdown_(self) -> str:
         return verdict_view.render_markdown(self)
 
     def __rich_console__(self, console: Any, options: Any) -> Iterator[Any]:
-        yield from verdict_view.renderables(self)
+        with deep_recursion():
+            rendered = list(verdict_view.renderables(self))
+        yield from rendered

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import pytest
 import sympy as sp
+from rich.console import Console
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from matderiv import ExpressionTooDeep, gradient, jacobian, lambdify, substitute, verify
+from matderiv import (
+    ExpressionTooDeep,
+    gradient,
+    hessian,
+    hvp,
+    jacobian,
+    lambdify,
+    substitute,
+    verify,
+)
 from matderiv.limits import deep_recursion
 from matderiv.scalarize import lambda_restorer, scalarize
 from matderiv.shapes import shape_of
@@ -172,3 +185,30 @@ def test_generated_code_names_a_large_expression_by_its_size() -> None:
     assert "∂(an expression of 246 distinct subexpressions)/∂(x)" in deep, deep[:600]
     small = lambdify(gradient(sp.MatMul(c.T, linear_chain(2)), x)).source
     assert "∂(cᵀ (A (A x + b) + b))/∂(x)" in small, small[:600]
+
+
+def test_hvp_hessian_and_the_renderers_raise_the_limit_themselves() -> None:
+    """hvp chose the direction's name by SymPy's recursive free_symbols, and the
+    Derivation's and Verdict's renderers printed with SymPy's recursive printers,
+    outside the raised limit: a RecursionError on a tree derive itself handled."""
+    c = sp.MatrixSymbol("c", 3, 1)
+    b = sp.MatrixSymbol("b", 3, 1)
+    constant = linear_chain(200).xreplace({x: b})  # no x: its derivatives are cheap
+    f = sp.MatAdd(sp.MatMul(c.T, x), sp.MatMul(c.T, constant))
+    L = sp.MatMul(c.T, linear_chain(200))
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(500)
+    try:
+        assert hvp(f, x).result == sp.ZeroMatrix(3, 1)
+        assert hessian(f, x).result == sp.ZeroMatrix(3, 3)
+        d = gradient(L, x)
+        assert "∂f/∂x = (Aᵀ)²⁰⁰ c" in str(d)
+        assert r"\partial f" in d.to_latex()
+        console = Console(file=io.StringIO(), width=100)
+        console.print(d)
+        assert "(Aᵀ)²⁰⁰" in console.file.getvalue()
+        v = verify(d.result, L, x, "denominator")
+        assert "correct" in str(v) and "correct" in v._repr_markdown_()
+        console.print(v)
+    finally:
+        sys.setrecursionlimit(old)

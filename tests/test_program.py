@@ -290,3 +290,28 @@ def test_evaluate_checks_a_programs_inputs_once_not_per_step(monkeypatch) -> Non
         evaluate(d, rnn_data(T, 3, np.random.default_rng(0)))
         counts.append(len(calls))
     assert counts[1] < 6 * counts[0], counts  # linear: 4x the steps, about 4x the checks
+
+
+def test_index_notation_of_a_program_adds_names_to_small_sets(monkeypatch) -> None:
+    """Renaming the summation indices of each line merged the names of every symbol of
+    the program into the set each node extends (a copy per node: the index notation
+    was quadratic in T, 18 s at T = 256).  The names bound around a node stay few,
+    however long the program."""
+    import matderiv.index_sums as index_sums
+
+    largest = [0]
+    original = index_sums._rename
+
+    def recording(expr, reserved, taken=frozenset()):
+        largest[0] = max(largest[0], len(taken))
+        return original(expr, reserved, taken)
+
+    monkeypatch.setattr(index_sums, "_rename", recording)
+    sizes = {}
+    for T in (4, 16):
+        largest[0] = 0
+        L, where, _ = rnn(T)
+        text = gradient(L, W, where=where).to_index_notation()
+        assert text.count("\n") > 2 * T, text[:400]  # a line per adjoint at least
+        sizes[T] = largest[0]
+    assert sizes[16] == sizes[4] <= 4, sizes
