@@ -48,7 +48,17 @@ def _rule(node: Any) -> tuple[tuple[Any, ...], Callable[..., Shape]] | None:
         return (node.arg,), _flipped
     if isinstance(node, sp.HadamardPower) and getattr(node.base, "is_Matrix", False):
         return (node.base,), _same
+    if isinstance(node, sp.KroneckerProduct):  # SymPy's asks each operand twice: 2^depth
+        return tuple(node.args), _kronecker
+    if isinstance(node, sp.Inverse) or (
+        isinstance(node, sp.MatPow) and getattr(node.base, "is_Matrix", False)
+    ):
+        return (node.args[0],), _same
     return None
+
+
+def _kronecker(*shapes: Shape) -> Shape:
+    return (sp.Mul(*(s[0] for s in shapes)), sp.Mul(*(s[1] for s in shapes)))
 
 
 def _own_shape(node: Any) -> Shape:

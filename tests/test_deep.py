@@ -212,3 +212,30 @@ def test_hvp_hessian_and_the_renderers_raise_the_limit_themselves() -> None:
         console.print(v)
     finally:
         sys.setrecursionlimit(old)
+
+
+def test_nested_kronecker_products_read_sympy_shapes_linearly(monkeypatch) -> None:
+    """SymPy's KroneckerProduct.shape asks each operand for its shape twice and
+    remembers none: the shape cache took it whole, so (((X + B) ⊗ a + B) ⊗ a ...)
+    cost 2^depth reads (4.7 s at 20 levels, minutes at 40)."""
+    X, B = sp.MatrixSymbol("X", 3, 3), sp.MatrixSymbol("B", 3, 3)
+    a = sp.MatrixSymbol("a", 1, 1)
+    reads = [0]
+    getter = sp.KroneckerProduct.shape.fget
+
+    def counting(self):
+        reads[0] += 1
+        return getter(self)
+
+    counts = {}
+    for depth in (8, 16):
+        e = X
+        for _ in range(depth):
+            e = sp.KroneckerProduct(sp.MatAdd(e, B), a)
+        monkeypatch.setattr(sp.KroneckerProduct, "shape", property(counting))
+        reads[0] = 0
+        d = gradient(sp.Trace(e), X)
+        monkeypatch.undo()
+        counts[depth] = reads[0]
+        assert d.shape == (3, 3)
+    assert counts[16] <= 2.5 * counts[8] + 10, counts
