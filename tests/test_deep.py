@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 
+import numpy as np
 import pytest
 import sympy as sp
 from rich.console import Console
@@ -12,6 +13,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from matderiv import (
     ExpressionTooDeep,
+    evaluate,
     gradient,
     hessian,
     hvp,
@@ -239,3 +241,36 @@ def test_nested_kronecker_products_read_sympy_shapes_linearly(monkeypatch) -> No
         counts[depth] = reads[0]
         assert d.shape == (3, 3)
     assert counts[16] <= 2.5 * counts[8] + 10, counts
+
+
+def test_generated_code_of_a_deep_chain_walks_each_node_a_bounded_number_of_times(
+    monkeypatch,
+) -> None:
+    """The one-pass check asked each node of g whether the matrix A occurs in it by a
+    walk of the node's free symbols: quadratic in depth (lambdify of a 300-level
+    tanh chain took minutes).  Counted: the nodes shapes.walk yields."""
+    import matderiv.shapes as shapes
+
+    c = sp.MatrixSymbol("c", 3, 1)
+    visits = [0]
+    original = shapes.walk
+
+    def counting(*exprs, **kwargs):
+        for node in original(*exprs, **kwargs):
+            visits[0] += 1
+            yield node
+
+    counts = {}
+    for depth in (20, 40):
+        d = gradient(sp.MatMul(c.T, tanh_chain(depth)), x)
+        monkeypatch.setattr(shapes, "walk", counting)
+        visits[0] = 0
+        f = lambdify(d)
+        monkeypatch.undo()
+        counts[depth] = visits[0]
+        rng = np.random.default_rng(depth)
+        values = {A: rng.standard_normal((3, 3)) / 2, x: rng.standard_normal((3, 1))}
+        values[c] = rng.standard_normal((3, 1))
+        got = f(**{str(k): v for k, v in values.items()})
+        assert np.allclose(got, evaluate(d, values)), (got, evaluate(d, values))
+    assert counts[40] <= 2.5 * counts[20] + 50, counts

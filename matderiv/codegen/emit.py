@@ -60,6 +60,7 @@ class Emitter:
         self.stacks: dict[frozenset[str], list[str]] = {}  # columns stacked, in order
         self.inline = False  # True: no temporaries (code inside a one-pass lambda)
         self.one_pass = True  # False: Aᵀ g(A V) as two products (the numba backend)
+        self.mentions: dict[Any, dict[Any, bool]] = {}  # A -> {node: A occurs in node}
 
     # -- names and temporaries -------------------------------------------------
     def fresh(self, stem: str = "t") -> str:

@@ -54,7 +54,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from ..canon import matmul, transpose
 from ..graph import arguments, count_uses, is_leaf, post_order
 from ..nodes import DiagVector
-from ..shapes import free_symbols, shape_of
+from ..shapes import mentions, shape_of
 from .products import is_one, product_code
 
 if TYPE_CHECKING:
@@ -104,7 +104,13 @@ def _is_array(em: Emitter, node: Any) -> bool:
 def _outside(em: Emitter, A: Any, node: Any, inside: Counter[Any]) -> bool:
     """Whether ``node`` of g is computed whole, before the pass: a name of the
     program, free of A, or used outside g too (``inside``: its uses within g)."""
-    return node in em.names or A not in free_symbols(node) or em.uses[node] > inside[node]
+    return node in em.names or not _uses(em, A, node) or em.uses[node] > inside[node]
+
+
+def _uses(em: Emitter, A: Any, node: Any) -> bool:
+    """Whether A occurs in ``node``, each node of the code asked once (a walk of each
+    node's free symbols was quadratic in the depth of g)."""
+    return mentions(node, {A}, em.mentions.setdefault(A, {}))
 
 
 def _products(em: Emitter, A: Any, node: Any, inside: Counter[Any]) -> set[Any] | None:
@@ -195,7 +201,7 @@ class _Rows:
             # c·M: the number stays outside the rows (-b[r], not t = -b; t[r]); not c·𝟏,
             # whose 𝟏 would be written with A's m rows, not the block's
             scalable = coeff != 1 and mats and not isinstance(mats[0], sp.OneMatrix)
-            if scalable and A not in free_symbols(node) and node not in em.names:
+            if scalable and not _uses(em, A, node) and node not in em.names:
                 return matmul(coeff, self.local(mats[0]))
             return self.holder(node, f"{self.whole(node)}[{self.rows}]")
         self.shared |= self.inside[node] > 1
