@@ -170,6 +170,10 @@ class Regrouper:
             for n in self.named
             if isinstance(n, sp.Pow) and n.exp.is_Number and not getattr(n, "is_Matrix", False)
         }
+        # node -> regrouped, kept across calls: the named expressions share their
+        # subexpressions (an HVP's second phase names every level of a nested chain),
+        # and each is regrouped once, not once per expression that holds it
+        self.done: dict[Any, Any] = {}
 
     def __call__(self, expr: Any) -> Any:
         """``expr`` with each named product or sum nested as one operand where SymPy
@@ -177,8 +181,10 @@ class Regrouper:
         found under another exponent."""
         if not self.runs and not self.sums and not self.powers:
             return expr
-        new: dict[Any, Any] = {}
-        for node in post_order(expr, _children):
+        new = self.done
+        for node in post_order(expr, lambda n: () if n in new else _children(n)):
+            if node in new:
+                continue
             args = tuple(new.get(a, a) for a in node.args)
             out = node if args == node.args else rebuild(node, args)
             if isinstance(node, sp.MatMul):
