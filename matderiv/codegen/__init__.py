@@ -20,6 +20,7 @@ from typing import Any
 import numpy
 import sympy as sp
 
+from ..canon import larger_than
 from ..errors import InputShapeError, MatDerivError, sympified
 from ..limits import allows_deep
 from ..numeric_inputs import problem_symbols
@@ -222,13 +223,7 @@ def _summary(target: Any) -> str:
 def _brief(expr: Any) -> str:
     """``expr`` printed, or named by its size when its tree is larger than the
     docstring shows (printing a deep tree whole costs its depth in recursion)."""
-    count, stack = 0, [expr]
-    while stack and count <= SUMMARY_NODES:
-        node = stack.pop()
-        count += 1
-        if isinstance(node, sp.Basic) and not isinstance(node, sp.MatrixSymbol):
-            stack.extend(node.args)
-    if count <= SUMMARY_NODES:
+    if not isinstance(expr, sp.Basic) or not larger_than(expr, SUMMARY_NODES):
         return fmt(expr)
     into = lambda node: not isinstance(node, sp.MatrixSymbol)  # noqa: E731
     distinct = sum(1 for node in walk(expr, into=into) if not node.is_Atom)
