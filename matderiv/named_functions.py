@@ -70,6 +70,8 @@ def split_composition(fn: Any) -> tuple[Any, Any] | None:
     if not isinstance(fn, sp.Lambda) or len(fn.variables) != 1:
         return None
     t = fn.variables[0]
+    if isinstance(fn.expr, sp.Function) and fn.expr.args == (t,):
+        return None  # f(t): one function, nothing to split (and no f(t) to rebuild)
     found = _outer(fn.expr, t)
     if found is None or found[1] == t or not _chain(found[1], t):
         return None

@@ -299,3 +299,30 @@ def test_an_hvp_regroups_each_shared_subexpression_once(monkeypatch) -> None:
         counts[depth] = calls[0]
         assert d.result == sp.ZeroMatrix(3, 1)  # linear in x: H = 0
     assert counts[40] <= 2.3 * counts[20], counts
+
+
+def test_a_plain_entrywise_function_is_not_rebuilt_to_look_for_a_composition(
+    monkeypatch,
+) -> None:
+    """Each applyfunc(tanh) has its own Lambda (a fresh variable); reading t ↦ tanh(t)
+    as 'tanh of t' rebuilt tanh(t) through SymPy (its eval, cached only for the last
+    1000 calls: a program of 1024 steps paid it for every step).  Fused compositions
+    are still split."""
+    import matderiv.named_functions as nf
+
+    calls = [0]
+    outer = nf._outer
+
+    def counting(body, t):
+        calls[0] += 1
+        return outer(body, t)
+
+    monkeypatch.setattr(nf, "_outer", counting)
+    plain = [sp.MatMul(A, x).applyfunc(f) for f in (sp.tanh, sp.exp, sp.sin)]
+    scalarize(sp.MatAdd(*plain))
+    assert calls[0] == 0
+    fused = x.applyfunc(sp.tanh).applyfunc(sp.exp).doit()
+    assert isinstance(fused.function.expr, sp.exp)  # SymPy fused them into one Lambda
+    split = scalarize(fused)
+    assert calls[0] > 0
+    assert isinstance(split.expr, ElementwiseApplyFunction)  # exp∘(tanh∘(x))
