@@ -211,6 +211,12 @@ def _nested_power(node: Any) -> Any:
     return from_power(base, total)
 
 
+def same(a: Any, b: Any) -> bool:
+    """a == b, by the hashes first: SymPy's == compares operands before hashes, so
+    two different deep trees with equal parts built apart are walked to the bottom."""
+    return a is b or (hash(a) == hash(b) and a == b)
+
+
 def _combine(left: Any, right: Any) -> Any:
     """left · right as one factor when they are powers of one square matrix
     (A A → A², A A⁻¹ → I) or ones matrices (1_{a×k} 1_{k×b} = k 1_{a×b}), else None."""
@@ -219,7 +225,7 @@ def _combine(left: Any, right: Any) -> Any:
         return ones if left.cols == 1 else unchecked(sp.MatMul, left.cols, ones)
     base, p = _power(left)
     other, q = _power(right)
-    if base != other or not dims_equal(*shape_of(base)):
+    if not same(base, other) or not dims_equal(*shape_of(base)):
         return None
     return from_power(base, p + q)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy as sp
 
-from .canon import hadamard, matadd, matmul, scaled_operands, sort_key, transpose
+from .canon import hadamard, matadd, matmul, same, scaled_operands, sort_key, transpose
 from .nodes import AsScalar, Diagonal, DiagVector, Vec
 from .shapes import dims_equal, shape_of, shapes_equal
 
@@ -89,8 +89,7 @@ def trace_of_transpose(expr: Any) -> Any:
                 return coeff * sp.Trace(matmul(*flipped_all))
         if len(mats) == 2 and not _preferred(*mats):
             first, second = mats
-            flipped = transpose(first)  # hashes first: SymPy's == walks both trees
-            if hash(second) == hash(flipped) and second == flipped:
+            if same(second, transpose(first)):
                 return coeff * sp.Trace(matmul(second, first))
     return None
 

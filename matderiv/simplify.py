@@ -79,8 +79,15 @@ _NORMAL: set[Any] = set()
 _NORMAL_LIMIT = 200_000
 
 
+# One pass's result for each node, shared by the calls that keep no log (a pass is a
+# function of the node alone): simplifying the intermediates of a chain one after the
+# other reuses each level's pass instead of redoing it inside every later level, which
+# made a chain of n sums of transposes or inverses cost n² rewrites.  Bounded.
+_PASSED: dict[Any, Any] = {}
+
+
 def _one_pass(expr: Any, log: list[Rewrite] | None) -> Any:
-    memo: dict[Any, Any] = {}
+    memo: dict[Any, Any] = {} if log is not None else _PASSED
 
     def visit(node: Any) -> Any:
         if node in memo:
@@ -103,6 +110,8 @@ def _remember(expr: Any) -> None:
     """Record ``expr`` and its subexpressions as fixed points."""
     if len(_NORMAL) > _NORMAL_LIMIT:
         _NORMAL.clear()
+    if len(_PASSED) > _NORMAL_LIMIT:
+        _PASSED.clear()
     stack = [expr]
     while stack:
         node = stack.pop()

@@ -326,3 +326,63 @@ def test_a_plain_entrywise_function_is_not_rebuilt_to_look_for_a_composition(
     split = scalarize(fused)
     assert calls[0] > 0
     assert isinstance(split.expr, ElementwiseApplyFunction)  # exp∘(tanh∘(x))
+
+
+def _chain_of(kind: str, depth: int) -> sp.Expr:
+    """tr(e_depth) with e_0 = X and e_k = e_{k-1}ᵀ + B ("T") or (A + e_{k-1})⁻¹ ("inv")."""
+    X, B = sp.MatrixSymbol("X", 3, 3), sp.MatrixSymbol("B", 3, 3)
+    e: sp.MatrixExpr = X
+    for _ in range(depth):
+        e = sp.MatAdd(sp.Transpose(e), B) if kind == "T" else sp.Inverse(sp.MatAdd(A, e))
+    return sp.Trace(e)
+
+
+@pytest.mark.parametrize("kind", ["T", "inv"])
+def test_intermediates_of_a_chain_are_simplified_once_each(monkeypatch, kind) -> None:
+    """The steps simplify each intermediate e_k; e_k holds e_{k-1}, which is no fixed
+    point of the rules (its transposes or sums are rewritten), so each level was
+    simplified again inside every later one: n² rewrites (2.9 s at 100 levels)."""
+    import matderiv.simplify as simplify
+
+    calls = [0]
+    original = simplify._rewrite_once
+
+    def counting(node):
+        calls[0] += 1
+        return original(node)
+
+    monkeypatch.setattr(simplify, "_rewrite_once", counting)
+    counts = {}
+    for depth in (16, 32, 64):
+        monkeypatch.setattr(simplify, "_PASSED", {})  # nothing remembered from before
+        monkeypatch.setattr(simplify, "_NORMAL", set())
+        f = _chain_of(kind, depth)
+        calls[0] = 0
+        gradient(f, sp.MatrixSymbol("X", 3, 3))
+        counts[depth] = calls[0]
+    assert counts[32] <= 2.2 * counts[16] and counts[64] <= 2.2 * counts[32], counts
+
+
+def test_products_of_powers_compare_factors_by_hash_first(monkeypatch) -> None:
+    """Merging A Aᵏ compares neighbouring factors; SymPy's == walks two different
+    inverses of deep sums to the bottom before it looks at a hash (the gradient of
+    200 nested inverses took 19 s)."""
+    from sympy.core.basic import Basic
+
+    calls = [0]
+    original = Basic.__eq__
+
+    def counting(self, other):
+        calls[0] += 1
+        return original(self, other)
+
+    monkeypatch.setattr(Basic, "__eq__", counting)
+    counts = {}
+    for depth in (16, 32, 64):
+        f = _chain_of("inv", depth)
+        calls[0] = 0
+        gradient(f, sp.MatrixSymbol("X", 3, 3))
+        counts[depth] = calls[0]
+    # the result is a product of 2·depth factors at each level: quadratic in size,
+    # so the comparisons are too; walking each pair to the bottom made them cubic
+    assert counts[64] <= 4.5 * counts[32], counts
