@@ -24,11 +24,13 @@ from .nodes import AsScalar, CommutationMatrix, DiagVector
 from .render.unicode import fmt
 from .trials import relative_error
 
-#: sums of more terms are not searched term by term
+#: sums of more terms are searched for one term changed only (left out, negated,
+#: extra): two of k terms are k²/2 pairs
 MAX_TERMS = 8
 
 
-#: sums of more terms are not searched for terms left out or negated (2^k sign choices)
+#: sums of more terms are searched for one term left out or negated only (2^k sign
+#: choices)
 MAX_CHANGED_TERMS = 6
 
 
@@ -36,8 +38,6 @@ def missing_term(m: Comparison) -> Found:
     """The derivative's terms with some left out or negated: the fewest changes
     that give the candidate (a lone sign of the whole is ``_factor``'s -1)."""
     for terms in _term_lists(m.result):
-        if len(terms) > MAX_CHANGED_TERMS:
-            continue
         try:
             cand = m.trials.values(m.candidate)
             values = [m.trials.values(t) for t in terms]
@@ -45,21 +45,40 @@ def missing_term(m: Comparison) -> Found:
             continue
         if any(v[0].shape != cand[0].shape for v in values):
             continue
-        for changed in range(1, len(terms) + 1):
-            for which in itertools.combinations(range(len(terms)), changed):
-                for signs in itertools.product((0, -1), repeat=changed):
-                    coeffs = [1] * len(terms)
-                    for k, sign in zip(which, signs, strict=True):
-                        coeffs[k] = sign
-                    if not any(coeffs):
-                        continue
-                    combined = [
-                        np.sum([c * v[i] for c, v in zip(coeffs, values, strict=True)], axis=0)
-                        for i in range(len(cand))
-                    ]
-                    if relative_error(cand, combined) < RTOL:
-                        return changed_terms(m, terms, coeffs)
+        coeffs = _changed_coefficients(cand, values)
+        if coeffs is not None:
+            return changed_terms(m, terms, coeffs)
     return None
+
+
+def _changed_coefficients(cand: list[Any], values: list[list[Any]]) -> list[int] | None:
+    """Coefficients 1, 0 (left out) or -1 (negated) of the terms whose values sum to
+    ``cand``, the fewest changes first: every choice for up to MAX_CHANGED_TERMS
+    terms, one change in a longer sum (linear in its length: each choice is the
+    total less a term or two of it)."""
+    k = len(values)
+    total = _total(values)
+    for changed in range(1, (k if k <= MAX_CHANGED_TERMS else 1) + 1):
+        for which in itertools.combinations(range(k), changed):
+            for signs in itertools.product((0, -1), repeat=changed):
+                if changed == k and not any(signs):
+                    continue  # every term left out
+                combined = total
+                for j, sign in zip(which, signs, strict=True):
+                    combined = [
+                        c - (1 - sign) * v for c, v in zip(combined, values[j], strict=True)
+                    ]
+                if relative_error(cand, combined) < RTOL:
+                    coeffs = [1] * k
+                    for j, sign in zip(which, signs, strict=True):
+                        coeffs[j] = sign
+                    return coeffs
+    return None
+
+
+def _total(values: list[list[Any]]) -> list[Any]:
+    """The sum of the terms' values, point by point."""
+    return [np.sum([v[i] for v in values], axis=0) for i in range(len(values[0]))]
 
 
 def changed_terms(m: Comparison, terms: list[Any], coeffs: list[int]) -> Found:
@@ -109,7 +128,7 @@ def _term_lists(result: Any) -> list[list[Any]]:
     expanded = expanded_terms(result)
     if expanded not in lists:
         lists.append(expanded)
-    return [terms for terms in lists if 2 <= len(terms) <= MAX_TERMS]
+    return [terms for terms in lists if len(terms) >= 2]
 
 
 def _is_ones(term: Any) -> bool:
@@ -146,7 +165,7 @@ def _slip_in(m: Comparison, terms: list[Any]) -> Found:
         return None
     if any(v[0].shape != cand[0].shape for v in values):
         return None
-    total = [np.sum([v[k] for v in values], axis=0) for k in range(len(cand))]
+    total = _total(values)
     for term, value in zip(terms, values, strict=True):
         left = [c - t + x for c, t, x in zip(cand, total, value, strict=True)]
         factor = _simple(proportional(left, value))
@@ -235,13 +254,15 @@ def extra_term(m: Comparison) -> Found:
             continue
         if any(v[0].shape != want[0].shape for v in values):
             continue
-        for count in (1, 2):
+        total = _total(values)
+        for count in (1, 2) if len(terms) <= MAX_TERMS else (1,):
             for extra in itertools.combinations(range(len(terms)), count):
                 if count >= len(terms):
                     continue
-                kept = [v for k, v in enumerate(values) if k not in extra]
-                total = [np.sum([v[i] for v in kept], axis=0) for i in range(len(want))]
-                if _close(total, want):
+                kept = total
+                for k in extra:
+                    kept = [t - v for t, v in zip(kept, values[k], strict=True)]
+                if _close(kept, want):
                     return _extra(m, [terms[k] for k in extra])
     return None
 
