@@ -20,7 +20,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from .errors import EvaluationError, MatDerivError
 from .numeric import evaluate
 from .render.unicode import fmt
-from .shapes import dimension_symbols, walk
+from .shapes import dimension_symbols, free_symbols, walk
 from .testing import random_values
 
 SIZES = (2, 3, 4, 5, 6, 7, 8)
@@ -72,7 +72,7 @@ class Trials:
         """The value of ``expr`` at every point (each expression evaluated once)."""
         if expr not in self._cache:
             with _quiet():  # the program's values too, computed on first use
-                self._cache[expr] = [_real(evaluate(expr, p)) for p in self._points()]
+                self._cache[expr] = [_real(_evaluate_at(expr, p)) for p in self._points()]
         return self._cache[expr]
 
     def with_points(self, points: tuple[dict[Any, Any], ...]) -> Trials:
@@ -121,8 +121,20 @@ def _run_program(point: Mapping[Any, Any], program: Mapping[Any, Any]) -> dict[A
     """``point`` with the symbols a ``where=`` program defines computed, in order."""
     values = dict(point)
     for symbol, definition in program.items():
-        values[symbol] = evaluate(definition, values)
+        values[symbol] = _evaluate_at(definition, values)
     return values
+
+
+def _evaluate_at(expr: Any, point: Mapping[Any, Any]) -> Any:
+    """evaluate(expr, point) given only the matrices ``expr`` uses (and the sizes and
+    scalars): evaluate reads each value it is given, and a point holds every input and
+    program symbol, which made each step of a program's run cost as much as the
+    program has symbols."""
+    used = free_symbols(expr)
+    return evaluate(
+        expr,
+        {k: v for k, v in point.items() if k in used or not isinstance(k, sp.MatrixSymbol)},
+    )
 
 
 #: an inverted matrix whose condition number at a point is larger is too near singular
@@ -180,7 +192,7 @@ def _singular(
         with _quiet():
             values = _run_program(point, program)
             for operand in operands:
-                value = _real(evaluate(operand, values))
+                value = _real(_evaluate_at(operand, values))
                 finite = np.all(np.isfinite(value))  # if not, finite_trials scales down
                 if finite and np.linalg.cond(value) > MAX_CONDITION:
                     return operand, values

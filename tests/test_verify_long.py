@@ -79,3 +79,25 @@ def test_looking_for_mistakes_runs_a_program_a_fixed_number_of_times(monkeypatch
         assert not verify(wrong, L, W, "denominator", where=where)
         runs[T] = calls[0]
     assert runs[16] == runs[4], runs
+
+
+def test_a_program_run_gives_each_step_only_the_values_it_uses(monkeypatch) -> None:
+    """Each step of a program's run at a trial point was evaluated with the whole point
+    (every input and every symbol computed so far), which evaluate reads and checks:
+    a run of T steps read T² values."""
+    given = [0]
+    original = trials.evaluate
+
+    def counting(expr, values, **kwargs):
+        given[0] += len(values)
+        return original(expr, values, **kwargs)
+
+    monkeypatch.setattr(trials, "evaluate", counting)
+    read = {}
+    for T in (8, 16, 32):
+        L, W, where = _rnn(T)
+        d = gradient(L, W, where=where)
+        given[0] = 0
+        assert verify(d.result, L, W, "denominator", where=where)
+        read[T] = given[0]
+    assert read[32] <= 2.3 * read[16] and read[16] <= 2.3 * read[8], read
