@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 import sympy as sp
+from identity_harness import row_values
 from test_identities_linear import ROWS as LINEAR
 from test_identities_nonlinear import ROWS as NONLINEAR
 
@@ -38,14 +39,16 @@ def env_for(*exprs, seed=0, dims=DIMS, where=None):
 
 def check_battery_row(row, backend: str, seed: int) -> None:
     """The row's derivative in both layouts, through lambdify(backend=...), agrees with
-    evaluate (checked against finite differences by the battery); scalars are floats."""
-    expr, wrt, dims, _expected, _kwargs = row.build()
-    env = env_for(expr, dims=dims, seed=seed)
+    evaluate (checked against finite differences by the battery); scalars are floats.
+    Values are drawn as the row asks (positive X for X^∘s: NaN = NaN passed)."""
+    expr, wrt, dims, _expected, kwargs = row.build()
+    env = row_values(expr, dims, {**kwargs, "seed": seed})
     for layout in ("numerator", "denominator"):
         d = derive(expr, wrt, layout)
         fn = lambdify(d, backend=backend)
         got = call(fn, env)
         want = evaluate(d.result, env)
+        assert np.all(np.isfinite(want)), (row.id, want)
         if np.ndim(want) == 0:
             assert isinstance(got, float)
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11, err_msg=fn.source)
