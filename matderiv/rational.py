@@ -19,11 +19,15 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .memo import IdentityMemo
 from .shapes import is_matrix, shape_of
 from .substitute import substitute
 
 _D = sp.Dummy("d")  # one variable for every rebuilt Lambda, so equal functions compare equal
 MAX_NODES = 120  # larger entrywise parts are left as they are (factor's cost grows fast)
+#: nor are parts whose polynomials multiply out to more terms: factor expands first, and a
+#: nest of products of sums k deep (a chain of e∘e) has 2ᵏ terms in 30 operations
+MAX_TERMS = 128
 
 
 class _NotEntrywise(Exception):
@@ -124,7 +128,7 @@ def _cancel_scalar(total: Any) -> Any:
     }
     scalar = total.xreplace(atoms)  # rebuilt: exp(-1·2·a) is exp(-2a)
     ops = sp.count_ops(scalar)
-    if ops > MAX_NODES:
+    if ops > MAX_NODES or _terms(scalar) > MAX_TERMS:
         return None
     powers, generators = _exp_generators(scalar)
     in_g = scalar.xreplace(powers)
@@ -200,7 +204,10 @@ def _cancel(region: Any) -> Any:
     if ops > MAX_NODES:
         return None
     # factored evaluated: inside exp(...) the unevaluated (-a)·b hides exp(-ab)/(1 + exp(-ab))
-    factored = _leading_ones(sp.factor(scalar if polynomial else scalar.doit()))
+    evaluated = scalar if polynomial else scalar.doit()
+    if _terms(evaluated) > MAX_TERMS:
+        return None
+    factored = _leading_ones(sp.factor(evaluated))
     if polynomial:  # in squares: (1 - t²)(1 - 3t²) for tanh″, not (1 - t)(1 + t)(1 - 3t²)
         factored = min(factored, _factored_in_squares(scalar), key=sp.count_ops)
     if sp.count_ops(factored) >= ops:
@@ -210,7 +217,53 @@ def _cancel(region: Any) -> Any:
     except _NotEntrywise:
         return None
     # fewer scalar operations need not mean a shorter matrix form
-    return new if sp.count_ops(new) < sp.count_ops(region) else None
+    return new if _operations(new) < _operations(region) else None
+
+
+_OPERATIONS: IdentityMemo[int] = IdentityMemo()
+
+
+def _operations(expr: Any) -> int:
+    """SymPy's count_ops of a matrix expression, the operand of an entrywise function
+    that has entrywise functions inside counted on its own: count_ops negates each
+    operand it can, and negating a matrix expression rebuilds it (doit), which fuses
+    nested entrywise functions through SymPy's assumptions, exponential in the
+    nesting (a chain of 14 σ, log and exp took 10 s)."""
+    known = _OPERATIONS.get(expr)
+    if known is not None:
+        return known
+    hidden: list[Any] = []
+    replaced: dict[Any, Any] = {}
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ElementwiseApplyFunction) and node.expr.has(ElementwiseApplyFunction):
+            if node not in replaced:
+                stand_in = sp.MatrixSymbol(f"_operand{len(replaced)}", *shape_of(node.expr))
+                replaced[node] = ElementwiseApplyFunction(node.function, stand_in)
+            hidden.append(node.expr)  # counted once per occurrence, as count_ops does
+        elif isinstance(node, sp.Basic) and not isinstance(node, sp.Lambda):
+            stack.extend(node.args)
+    outer = sp.count_ops(expr.xreplace(replaced) if replaced else expr)
+    return _OPERATIONS.put(expr, int(outer) + sum(_operations(e) for e in hidden))
+
+
+def _terms(expr: Any) -> int:
+    """How many terms ``expr`` has multiplied out (a bound; more than MAX_TERMS is
+    reported as MAX_TERMS + 1), with numerator and denominator counted together and
+    functions (exp(u)) as one atom: a walk of the tree, without expanding anything."""
+    cap = MAX_TERMS + 1
+    if isinstance(expr, sp.Add):
+        return min(cap, sum(_terms(a) for a in expr.args))
+    if isinstance(expr, sp.Mul):
+        count = 1
+        for a in expr.args:
+            count = min(cap, count * _terms(a))
+        return count
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer:
+        base = _terms(expr.base)
+        return base if base == 1 else min(cap, base ** min(abs(int(expr.exp)), 8))
+    return 1
 
 
 def _factored_in_squares(scalar: Any) -> Any:

@@ -45,24 +45,29 @@ def negative_sum_factor(expr: Any) -> Any:
         return None  # negated_sum's case: -(-P - Q) → P + Q there
     coeff, _ = scalar_and_matrices(expr)
     sums = [i for i, a in enumerate(args) if isinstance(a, sp.MatAdd)]
-    terms_of = [Counter(transpose(args[i]).args) for i in sums]  # terms in any order
-    twins = {
-        i
-        for k, i in enumerate(sums)
-        for j in sums
-        if j != i and terms_of[k] == Counter(args[j].args)
-    }
+    takes_sign = coeff.is_Number and coeff < 0
+    by_terms: dict[Any, list[int]] | None = None  # terms in any order -> sums with them
     for i in sums:
         terms = args[i].args
-        if i in twins and not all(_negative(t) for t in terms):
-            continue  # -(x - μ)(xᵀ - μᵀ): the sign into one of the two would hide it
         negative = sum(1 for t in terms if _negative(t))
         all_negative = negative == len(terms)
-        takes_sign = coeff.is_Number and coeff < 0
-        if all_negative or (takes_sign and 2 * negative >= len(terms)):
-            args[i] = matadd(*(matmul(-1, t) for t in terms))
-            return matmul(-1, *args)
+        if not (all_negative or (takes_sign and 2 * negative >= len(terms))):
+            continue
+        if not all_negative:  # -(x - μ)(xᵀ - μᵀ): the sign into one of two twins hides it
+            if by_terms is None:  # built once, when needed: pairs of sums are S² compares
+                by_terms = {}
+                for j in sums:
+                    by_terms.setdefault(_bag(args[j].args), []).append(j)
+            if any(j != i for j in by_terms.get(_bag(transpose(args[i]).args), ())):
+                continue
+        args[i] = matadd(*(matmul(-1, t) for t in terms))
+        return matmul(-1, *args)
     return None
+
+
+def _bag(terms: tuple[Any, ...]) -> frozenset[tuple[Any, int]]:
+    """The terms of a sum in any order (with their repeats)."""
+    return frozenset(Counter(terms).items())
 
 
 def sign_with_abs(expr: Any) -> Any:

@@ -850,3 +850,29 @@ def test_trace_of_a_sum_times_its_transpose_settles_on_one_order() -> None:
     log: list = []
     simplify(forms[0], log)
     assert len(log) <= 1, [r.rule for r in log]
+
+
+def test_negative_sum_factor_looks_for_twin_sums_only_where_the_sign_could_go(
+    monkeypatch,
+) -> None:
+    """Each product's sums were compared pairwise (S² comparisons, a transpose each)
+    before any was a candidate: the adjoints of a chain of softmaxes are products of
+    2k sums (diag(s) - s sᵀ), cubic in depth."""
+    import matderiv.rewrite_signs as rewrite_signs
+
+    calls = [0]
+
+    def counting(e):
+        calls[0] += 1
+        return transpose(e)
+
+    monkeypatch.setattr(rewrite_signs, "transpose", counting)
+    P = [sp.MatrixSymbol(f"P_{k}", 3, 3) for k in range(40)]
+    sums = [sp.MatAdd(P[2 * k], P[2 * k + 1]) for k in range(20)]
+    assert negative_sum_factor(sp.MatMul(-1, *sums)) is None  # no sum can take it
+    assert calls[0] == 0
+    twin = sp.MatAdd(P[0], -P[1])  # P₀ - P₁ beside (P₀ - P₁)ᵀ: kept as it is
+    flipped = sp.MatAdd(P[0].T, -P[1].T)
+    assert negative_sum_factor(sp.MatMul(-1, twin, flipped, *sums)) is None
+    lone = negative_sum_factor(sp.MatMul(-1, twin, *sums))
+    assert lone == matmul(matadd(P[1], -P[0]), *sums)
