@@ -34,17 +34,30 @@ class Rewrite:
 # -- the driver ---------------------------------------------------------------------
 
 
+# Adjacent factors that no pair rule rewrites (the rules are functions of the two
+# factors alone), shared by all calls: forward mode's Jacobians of a chain are products
+# of 2k factors at level k, each level's product holding the pairs of the one before,
+# so that every pair was tried again at every level (quadratic in depth).  Bounded.
+_NO_PAIR_RULE: set[tuple[Any, Any]] = set()
+
+
 def _pair_rewrite(expr: Any) -> tuple[str, Any] | None:
     """The first PAIR_RULES rewrite of two adjacent factors of a product."""
     scalars = [a for a in expr.args if not is_matrix(a)]
     mats = [a for a in expr.args if is_matrix(a)]
     for i in range(len(mats) - 1):
+        pair = (mats[i], mats[i + 1])
+        if pair in _NO_PAIR_RULE:
+            continue
         for pair_rule in PAIR_RULES:
-            new = pair_rule(mats[i], mats[i + 1])
+            new = pair_rule(*pair)
             if new is not None:
                 # the rule keeps the product's shape: no checks (O(depth) each)
                 product = unchecked(sp.MatMul, *scalars, *mats[:i], *new, *mats[i + 2 :])
                 return pair_rule.__name__, product
+        if len(_NO_PAIR_RULE) > _NORMAL_LIMIT:
+            _NO_PAIR_RULE.clear()
+        _NO_PAIR_RULE.add(pair)
     return None
 
 

@@ -386,3 +386,31 @@ def test_products_of_powers_compare_factors_by_hash_first(monkeypatch) -> None:
     # the result is a product of 2·depth factors at each level: quadratic in size,
     # so the comparisons are too; walking each pair to the bottom made them cubic
     assert counts[64] <= 4.5 * counts[32], counts
+
+
+def test_forward_mode_tries_each_pair_of_adjacent_factors_once(monkeypatch) -> None:
+    """The Jacobian of a chain at level k is a product of 2k factors holding the pairs
+    of level k - 1's; each pair was offered to every pair rule again at every level."""
+    import matderiv.simplify as simplify
+
+    calls = [0]
+
+    def counting(rule):
+        def tried(left, right):
+            calls[0] += 1
+            return rule(left, right)
+
+        tried.__name__ = rule.__name__
+        return tried
+
+    monkeypatch.setattr(simplify, "PAIR_RULES", tuple(map(counting, simplify.PAIR_RULES)))
+    counts = {}
+    for depth in (16, 32, 64):
+        monkeypatch.setattr(simplify, "_NO_PAIR_RULE", set())  # nothing remembered
+        monkeypatch.setattr(simplify, "_PASSED", {})
+        monkeypatch.setattr(simplify, "_NORMAL", set())
+        e = tanh_chain(depth)
+        calls[0] = 0
+        jacobian(e, x)
+        counts[depth] = calls[0]
+    assert counts[32] <= 2.3 * counts[16] and counts[64] <= 2.3 * counts[32], counts
