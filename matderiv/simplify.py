@@ -103,8 +103,9 @@ def _one_pass(expr: Any, log: list[Rewrite] | None) -> Any:
     memo: dict[Any, Any] = {} if log is not None else _PASSED
 
     def visit(node: Any) -> Any:
-        if node in memo:
-            return memo[node]
+        known = memo.get(node)  # one lookup (and no KeyError if another thread clears it)
+        if known is not None:
+            return known
         if node in _NORMAL:
             return node
         out = node
