@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import sympy as sp
+from counting import count_calls
 from rich.console import Console
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
@@ -284,14 +285,7 @@ def test_an_hvp_regroups_each_shared_subexpression_once(monkeypatch) -> None:
     import matderiv.regroup as regroup
 
     c = sp.MatrixSymbol("c", 3, 1)
-    calls = [0]
-    original = regroup._regroup_product
-
-    def counting(*args):
-        calls[0] += 1
-        return original(*args)
-
-    monkeypatch.setattr(regroup, "_regroup_product", counting)
+    calls = count_calls(monkeypatch, regroup, "_regroup_product")
     counts = {}
     for depth in (20, 40):
         calls[0] = 0
@@ -310,14 +304,7 @@ def test_a_plain_entrywise_function_is_not_rebuilt_to_look_for_a_composition(
     are still split."""
     import matderiv.named_functions as nf
 
-    calls = [0]
-    outer = nf._outer
-
-    def counting(body, t):
-        calls[0] += 1
-        return outer(body, t)
-
-    monkeypatch.setattr(nf, "_outer", counting)
+    calls = count_calls(monkeypatch, nf, "_outer")
     plain = [sp.MatMul(A, x).applyfunc(f) for f in (sp.tanh, sp.exp, sp.sin)]
     scalarize(sp.MatAdd(*plain))
     assert calls[0] == 0
@@ -326,6 +313,16 @@ def test_a_plain_entrywise_function_is_not_rebuilt_to_look_for_a_composition(
     split = scalarize(fused)
     assert calls[0] > 0
     assert isinstance(split.expr, ElementwiseApplyFunction)  # exp∘(tanh∘(x))
+
+
+def _forget_simplified(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty simplify's memos shared across calls, so that one measurement does not
+    reuse what another depth's derivation left there."""
+    import matderiv.simplify as simplify
+
+    monkeypatch.setattr(simplify, "_PASSED", {})
+    monkeypatch.setattr(simplify, "_NORMAL", set())
+    monkeypatch.setattr(simplify, "_NO_PAIR_RULE", set())
 
 
 def _chain_of(kind: str, depth: int) -> sp.Expr:
@@ -344,18 +341,10 @@ def test_intermediates_of_a_chain_are_simplified_once_each(monkeypatch, kind) ->
     simplified again inside every later one: n² rewrites (2.9 s at 100 levels)."""
     import matderiv.simplify as simplify
 
-    calls = [0]
-    original = simplify._rewrite_once
-
-    def counting(node):
-        calls[0] += 1
-        return original(node)
-
-    monkeypatch.setattr(simplify, "_rewrite_once", counting)
+    calls = count_calls(monkeypatch, simplify, "_rewrite_once")
     counts = {}
     for depth in (16, 32, 64):
-        monkeypatch.setattr(simplify, "_PASSED", {})  # nothing remembered from before
-        monkeypatch.setattr(simplify, "_NORMAL", set())
+        _forget_simplified(monkeypatch)
         f = _chain_of(kind, depth)
         calls[0] = 0
         gradient(f, sp.MatrixSymbol("X", 3, 3))
@@ -369,14 +358,7 @@ def test_products_of_powers_compare_factors_by_hash_first(monkeypatch) -> None:
     200 nested inverses took 19 s)."""
     from sympy.core.basic import Basic
 
-    calls = [0]
-    original = Basic.__eq__
-
-    def counting(self, other):
-        calls[0] += 1
-        return original(self, other)
-
-    monkeypatch.setattr(Basic, "__eq__", counting)
+    calls = count_calls(monkeypatch, Basic, "__eq__")
     counts = {}
     for depth in (16, 32, 64):
         f = _chain_of("inv", depth)
@@ -406,9 +388,7 @@ def test_forward_mode_tries_each_pair_of_adjacent_factors_once(monkeypatch) -> N
     monkeypatch.setattr(simplify, "PAIR_RULES", tuple(map(counting, simplify.PAIR_RULES)))
     counts = {}
     for depth in (16, 32, 64):
-        monkeypatch.setattr(simplify, "_NO_PAIR_RULE", set())  # nothing remembered
-        monkeypatch.setattr(simplify, "_PASSED", {})
-        monkeypatch.setattr(simplify, "_NORMAL", set())
+        _forget_simplified(monkeypatch)
         e = tanh_chain(depth)
         calls[0] = 0
         jacobian(e, x)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from counting import count_calls
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from matderiv import evaluate
@@ -860,13 +861,7 @@ def test_negative_sum_factor_looks_for_twin_sums_only_where_the_sign_could_go(
     2k sums (diag(s) - s sᵀ), cubic in depth."""
     import matderiv.rewrite_signs as rewrite_signs
 
-    calls = [0]
-
-    def counting(e):
-        calls[0] += 1
-        return transpose(e)
-
-    monkeypatch.setattr(rewrite_signs, "transpose", counting)
+    calls = count_calls(monkeypatch, rewrite_signs, "transpose")
     P = [sp.MatrixSymbol(f"P_{k}", 3, 3) for k in range(40)]
     sums = [sp.MatAdd(P[2 * k], P[2 * k + 1]) for k in range(20)]
     assert negative_sum_factor(sp.MatMul(-1, *sums)) is None  # no sum can take it

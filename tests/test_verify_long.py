@@ -4,6 +4,7 @@ looking for them costs work linear in the length (counted, not timed)."""
 from __future__ import annotations
 
 import sympy as sp
+from counting import count_calls
 
 import matderiv.trials as trials
 from matderiv import gradient, verify
@@ -63,14 +64,7 @@ def test_looking_for_mistakes_runs_a_program_a_fixed_number_of_times(monkeypatch
     vector by input vector, each try running the whole program: an RNN of T steps has
     T + 2 input vectors, so a wrong candidate cost T² (46 s at T = 64).  Now every
     vector is changed at once first."""
-    calls = [0]
-    original = trials._run_program
-
-    def counting(point, program):
-        calls[0] += 1
-        return original(point, program)
-
-    monkeypatch.setattr(trials, "_run_program", counting)
+    calls = count_calls(monkeypatch, trials, "_run_program")
     runs = {}
     for T in (4, 8, 16):
         L, W, where = _rnn(T)
