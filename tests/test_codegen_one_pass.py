@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from random_trees import BOUNDED_FUNCTIONS, largest_value
 
 from matderiv import derive, evaluate, gradient, hvp, lambdify, logsumexp
-from matderiv.codegen.helpers import _cache_bytes, _one_pass
+from matderiv.codegen.helpers import _cache_bytes, _merges, _one_pass
 from matderiv.codegen.one_pass import BLOCK
 from matderiv.testing import check_derivation, random_values
 
@@ -85,18 +85,19 @@ def test_one_pass_products_agree_with_evaluate(case, sizes) -> None:
     assert "_one_pass(" in _body(fn.source), fn.source
     kwargs, values = _inputs(fn, d, sizes, seed=len(case))
     want = evaluate(d, {**values, **sizes})
-    for f in (fn, blocked(fn)):
+    for f in (fn, blocked(fn), blocked(fn, merge=True)):
         np.testing.assert_allclose(f(**kwargs), want, rtol=1e-9, atol=1e-9, err_msg=fn.source)
 
 
 def test_a_node_used_twice_over_the_rows_is_computed_once_a_block() -> None:
     """The logistic HVP's σ(y ∘ A x) is used twice in its rows (σ (1 - σ)): computed
-    in the rows function's own temporary, so A x is taken by blocks too and the
-    helper is told that the two products would read A three times."""
+    in the rows function's own temporary, so A x is taken by blocks too (the helper
+    takes both products, A V and A x) and the helper is told that the two products
+    would read A three times."""
     source = lambdify(FUSED["logistic HVP"]()).source
     body = _body(source)
-    assert "def rows" in body and body.count("A_r.dot(x)") == 1, source
-    assert ", 3)" in body.split("_one_pass(A, rows")[1].splitlines()[0], source
+    assert "def rows7(r, A_V, A_x):" in body and body.count("numpy.exp(") == 1, source
+    assert body.rstrip().endswith("_one_pass(A, rows7, (V, x), 3)"), source
     assert "A.dot(x)" not in body, source  # not computed whole as well
 
 
@@ -136,14 +137,14 @@ def test_rows_that_need_other_rows_keep_two_products(case, sizes) -> None:
     )
 
 
-def _counted(g, V):
-    """rows(block, r) = g(block V), and the list of the blocks' row counts it was
-    called with."""
+def _counted(g):
+    """rows(r, P) = g(P) for the block's product P = A[r] V, and the list of the
+    blocks' row counts it was called with."""
     calls: list[int] = []
 
-    def rows(block, r):
-        calls.append(block.shape[0])
-        return g(block @ V)
+    def rows(r, P):
+        calls.append(P.shape[0])
+        return g(P)
 
     return rows, calls
 
@@ -151,18 +152,19 @@ def _counted(g, V):
 def test_the_helper_cuts_a_large_c_ordered_matrix_into_blocks_of_rows() -> None:
     rng = np.random.default_rng(0)
     v = rng.standard_normal((50, 1))
-    rows, calls = _counted(np.tanh, v)
+    rows, calls = _counted(np.tanh)
     big = rng.standard_normal((3001, 50))
     want = big.T @ np.tanh(big @ v)
-    np.testing.assert_allclose(_one_pass(big, rows, cache=0), want, rtol=1e-12)
+    np.testing.assert_allclose(_one_pass(big, rows, (v,), cache=0), want, rtol=1e-12)
     assert calls == [2621, 380]  # 1 MiB of rows, then the rest
     calls.clear()
     fortran = np.asfortranarray(big)
-    np.testing.assert_allclose(_one_pass(fortran, rows, cache=0), want, rtol=1e-12)
+    np.testing.assert_allclose(_one_pass(fortran, rows, (v,), cache=0), want, rtol=1e-12)
     assert calls == [3001]  # a Fortran-ordered matrix is taken whole
     calls.clear()
     small = big[:100]
-    np.testing.assert_allclose(_one_pass(small, rows, cache=0), small.T @ np.tanh(small @ v))
+    got = _one_pass(small, rows, (v,), cache=0)
+    np.testing.assert_allclose(got, small.T @ np.tanh(small @ v))
     assert calls == [100]
 
 
@@ -172,7 +174,7 @@ def test_the_helper_takes_a_whole_when_its_passes_fit_in_the_cache() -> None:
     time (measured: the two products faster up to 16 MiB of A with 32 MiB of L3)."""
     rng = np.random.default_rng(3)
     big, v = rng.standard_normal((3001, 50)), rng.standard_normal((50, 1))
-    rows, calls = _counted(np.tanh, v)
+    rows, calls = _counted(np.tanh)
     want = big.T @ np.tanh(big @ v)
     for reads, cache, whole in [
         (2, 2 * big.nbytes, True),
@@ -181,7 +183,8 @@ def test_the_helper_takes_a_whole_when_its_passes_fit_in_the_cache() -> None:
         (3, 3 * big.nbytes, True),
     ]:
         calls.clear()
-        np.testing.assert_allclose(_one_pass(big, rows, reads, cache), want, rtol=1e-12)
+        got = _one_pass(big, rows, (v,), reads, cache)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
         assert calls == ([3001] if whole else [2621, 380]), (reads, cache)
 
 
@@ -205,9 +208,122 @@ def test_the_cache_size_is_read_from_linux_and_has_a_default(monkeypatch) -> Non
 def test_a_result_too_wide_for_blocks_is_computed_whole_after_the_first_block() -> None:
     rng = np.random.default_rng(2)
     big, V = rng.standard_normal((6001, 50)), rng.standard_normal((50, 400))
-    rows, calls = _counted(np.sin, V)
-    np.testing.assert_allclose(_one_pass(big, rows, cache=0), big.T @ np.sin(big @ V), rtol=1e-12)
+    rows, calls = _counted(np.sin)
+    got = _one_pass(big, rows, (V,), cache=0)
+    np.testing.assert_allclose(got, big.T @ np.sin(big @ V), rtol=1e-12)
     assert calls == [2621, 3380]  # 400 columns: 8 x 400 > 2621 rows; the rest at once
+
+
+def _two_products():
+    """rows(r, P, Q) = tanh(P) ∘ Q for P = A[r] v, Q = A[r] w, with the blocks' row
+    counts and the products it was given."""
+    calls: list[int] = []
+    given: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def rows(r, P, Q):
+        calls.append(P.shape[0])
+        given.append((P, Q))
+        return np.tanh(P) * Q
+
+    return rows, calls, given
+
+
+def test_where_the_blas_merges_two_products_of_a_block_are_one() -> None:
+    """With ``merge``, A[r] v and A[r] w are one product A[r] [v w] a block, in blocks
+    below 2¹⁹ multiply-adds (50 columns, 2 products: 5242 rows), whatever the cache;
+    the rows function gets the same values as from the two products."""
+    rng = np.random.default_rng(4)
+    big = rng.standard_normal((6001, 50))
+    v, w = rng.standard_normal((50, 1)), rng.standard_normal((50, 1))
+    want = big.T @ (np.tanh(big @ v) * (big @ w))
+    for cache in (0, 10**12):
+        rows, calls, given = _two_products()
+        got = _one_pass(big, rows, (v, w), 3, cache, merge=True)
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+        assert calls == [5242, 759], cache
+        np.testing.assert_allclose(given[1][0], big[5242:] @ v, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(given[1][1], big[5242:] @ w, rtol=1e-10, atol=1e-12)
+    rows, calls, _ = _two_products()
+    got = _one_pass(big, rows, (v, w), 3, 0, merge=False)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    assert calls == [2621, 2621, 759]  # apart: blocks of 1 MiB
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["one product", "more than 8 columns", "A below 2¹⁶ entries", "A Fortran-ordered"],
+)
+def test_products_the_helper_does_not_merge(case) -> None:
+    """Only two or more products of at most 8 columns in all, of a C-ordered A of
+    2¹⁶ entries or more: the stacking costs more than it saves below."""
+    rng = np.random.default_rng(5)
+    big = rng.standard_normal((6001, 50))
+    v, w = rng.standard_normal((50, 1)), rng.standard_normal((50, 8))
+    if case == "A below 2¹⁶ entries":
+        big = big[:1310]  # 65500 entries
+    if case == "A Fortran-ordered":
+        big = np.asfortranarray(big)
+    stacked: list[int] = []
+    concatenate = np.concatenate
+
+    def spy(arrays, *args, **kwargs):
+        stacked.append(len(arrays))
+        return concatenate(arrays, *args, **kwargs)
+
+    if case == "one product":
+        rows, want = (lambda r, P: np.sin(P)), big.T @ np.sin(big @ w)
+        right: tuple = (w,)
+    else:
+        rows, want = (lambda r, P, Q: np.tanh(P) * Q), big.T @ (np.tanh(big @ v) * (big @ w))
+        right = (v, w)
+    try:
+        np.concatenate = spy
+        got = _one_pass(big, rows, right, 3, 10**12, merge=True)
+    finally:
+        np.concatenate = concatenate
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    assert stacked == [], case
+
+
+def test_the_merged_logistic_hvp_agrees_with_evaluate_over_several_blocks() -> None:
+    """The generated logistic HVP with the helper merging A V and A x: two blocks of
+    5242 rows, the second partial."""
+    d = FUSED["logistic HVP"]()
+    sizes = {m: 6001, n: 50, k: 3}
+    fn = lambdify(d)
+    kwargs, values = _inputs(fn, d, sizes, seed=9)
+    want = evaluate(d, {**values, **sizes})
+    got = blocked(fn, merge=True)(**kwargs)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "family", "merges"),
+    [
+        ("scipy-openblas", "0.3.31.188.0", "x86_64", True),
+        ("openblas", "0.3.21", "x86_64", True),
+        ("openblas", "0.3.20", "x86_64", False),
+        ("scipy-openblas", "0.3.31", "aarch64", False),
+        ("mkl-sdl", "2023.1", "x86_64", False),
+        ("accelerate", "unknown", "aarch64", False),
+    ],
+)
+def test_the_helper_merges_products_only_with_a_measured_blas(
+    monkeypatch, name, version, family, merges
+) -> None:
+    config = {
+        "Build Dependencies": {"blas": {"name": name, "version": version}},
+        "Machine Information": {"host": {"family": family}},
+    }
+    monkeypatch.setattr(np.__config__, "CONFIG", config, raising=False)
+    assert _merges() is merges
+
+
+def test_without_a_readable_blas_configuration_products_stay_apart(monkeypatch) -> None:
+    monkeypatch.setattr(np.__config__, "CONFIG", {}, raising=False)
+    assert _merges() is False
+    monkeypatch.delattr(np.__config__, "CONFIG", raising=False)
+    assert _merges() is False
 
 
 def test_integer_inputs_give_the_exact_gradient_as_floats() -> None:
@@ -297,10 +413,15 @@ def one_pass_row_by_row(fn):
     return _with_helper(fn, _row_by_row)
 
 
-def blocked(fn):
+def blocked(fn, merge=False):
     """The generated function ``fn`` with the helper taking blocks of A at every size
-    the helper itself would cut (as if the cache were empty)."""
-    return _with_helper(fn, lambda A, rows, reads=2: _one_pass(A, rows, reads, cache=0))
+    the helper itself would cut (as if the cache were empty), each block's products
+    apart or (``merge``) as one where the helper would merge them."""
+
+    def helper(A, rows, right, reads=2):
+        return _one_pass(A, rows, right, reads, cache=0, merge=merge)
+
+    return _with_helper(fn, helper)
 
 
 def _with_helper(fn, helper):
@@ -312,8 +433,11 @@ def _with_helper(fn, helper):
     return namespace["f"]
 
 
-def _row_by_row(A, rows, reads=2):
-    return sum(A[i : i + 1].T.dot(rows(A[i : i + 1], slice(i, i + 1))) for i in range(len(A)))
+def _row_by_row(A, rows, right, reads=2):
+    return sum(
+        A[i : i + 1].T.dot(rows(slice(i, i + 1), *(A[i : i + 1].dot(V) for V in right)))
+        for i in range(len(A))
+    )
 
 
 # -- what the rows function computes, and what is computed whole -------------------------
@@ -324,10 +448,12 @@ def _source_body(d) -> str:
 
 
 def test_a_product_used_twice_over_the_rows_is_taken_once_a_block() -> None:
-    """cos(A x) + 2 (A x - b): A_r x in one temporary of the rows function, not twice."""
+    """cos(A x) + 2 (A x - b): A_r x is one parameter of the rows function, used twice;
+    the helper takes the product once a block."""
     d = gradient(residual.T * residual + sp.OneMatrix(1, m) * (A * x).applyfunc(sp.sin), x)
     body = _source_body(d)
-    assert "def rows" in body and body.count("A_r.dot(x)") == 1, body
+    assert "def rows3(r, A_x):" in body and body.count("A_x") == 3, body
+    assert body.rstrip().endswith("_one_pass(A, rows3, (x,))"), body
     fn = lambdify(d)
     kwargs, values = _inputs(fn, d, BLOCKED, seed=11)
     want = evaluate(d, {**values, **BLOCKED})

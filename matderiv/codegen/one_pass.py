@@ -10,12 +10,13 @@ entrywise; its other operands have A's rows), so
     Aᵀ g(A V) = Σ_r A_rᵀ g(A_r V),    A_r = A[r], for blocks of rows r,
 
 and each block serves both products while it is in cache.  The generated code
-passes the rows of g as a function of (A_r, r) to the helper ``_one_pass``,
-which takes blocks of about 1 MiB of A; an A of at most 1 MiB is left to the
+passes the rows of g, as a function of r and the block's products A_r V, to the
+helper ``_one_pass`` with the right factors V, and the helper takes the blocks
+(about 1 MiB of A each) and their products; an A of at most 1 MiB is left to the
 two products, in the generated code itself:
 
     (A.T.dot(2 * (A.dot(x) - b)) if A.size <= 131072
-     else _one_pass(A, lambda A_r, r: 2 * (A_r.dot(x) - b[r])))
+     else _one_pass(A, lambda r, A_x: 2 * (A_x - b[r]), (x,)))
 
 since the helper's call costs about a third of a microsecond, 15% of the whole
 gradient at n = 64.  A node of g over A's rows that g uses twice, such as the
@@ -23,10 +24,10 @@ logistic HVP's s = σ(y ∘ X w) in (X V) ∘ s ∘ (1 - s), is computed once a 
 a temporary of a rows function defined just before the call (there is no small
 case in the code then; the helper takes a small A whole):
 
-    def rows7(X_r, r):
-        t6 = (numpy.exp(X_r.dot(w) * y[r]) + 1) ** (-1.0)
-        return X_r.dot(V) * (1.0 - t6) * t6 * t4[r]
-    return _one_pass(X, rows7, 3)
+    def rows7(r, X_V, X_w):
+        t6 = (numpy.exp(X_w * y[r]) + 1) ** (-1.0)
+        return X_V * (1.0 - t6) * t6 * t4[r]
+    return _one_pass(X, rows7, (V, w), 3)
 
 The last argument is the number of times the two products would read A (the
 distinct products A V in g, and Aᵀ).  The blocks pay only when those reads do not
@@ -38,6 +39,15 @@ as two products and 269 µs in blocks at 8 MiB of A, 662 and 716 µs at 16 MiB,
 1175 µs.  On an Intel Xeon (2 MiB of L2) the blocks won already at 8 MiB, 573
 against 431 µs, where the two products ran at memory speed: its caches were not
 measured, and the rule may choose the two products there where blocks were faster.
+
+Two products of a block, X_r w and X_r V, are one product X_r [w V] where that is
+faster: with OpenBLAS (0.3.31 measured, on that EPYC) a product with two columns
+below 10⁶ multiply-adds takes 0.4-0.6x the time of the two matrix-vector products,
+and 2-3x above, so the helper takes such blocks of A, below 2¹⁹ multiply-adds,
+at every size of A from 2¹⁶ entries (below, the stacking costs more than it
+saves: the logistic HVP at n = 128, X of 2¹⁵ entries, 16.4 µs apart, 19 merged).
+Measured at n = 256-1024 (X: 2n x n): 0.72-0.89x the time with the products apart.
+Other BLAS libraries keep the products apart (``_merges``).
 
 The numba backend compiles the two products (it cannot pass the rows' function
 to a compiled helper): its code is emitted without this form (``em.one_pass``).
@@ -168,10 +178,10 @@ class _Rows:
 
     def __init__(self, em: Emitter, A: Any, inside: Counter[Any]) -> None:
         self.em, self.A, self.inside = em, A, inside
-        self.block = _param(em, f"{em.names[A]}_r")  # the rows of A in the block
         self.rows = _param(em, "r")
         self.holders: dict[Any, str] = {}
-        self.products: dict[str, Any] = {}  # code of a product A_r V -> its holder
+        self.products: dict[str, Any] = {}  # code of V in a product A V -> its holder
+        self.params: list[str] = []  # the rows function's parameter for each A_r V
         self.done: dict[Any, Any] = {}
         self.shared = False  # whether a node over the rows is used twice (a temporary)
 
@@ -209,9 +219,11 @@ class _Rows:
             coeff, mats = node.as_coeff_matrices()
             if mats[0] == A and len(mats) > 1:
                 operand = mats[1] if len(mats) == 2 else sp.MatMul(*mats[1:])
-                code = f"{self.block}.dot({self.whole(operand)})"
+                code = self.whole(operand)
                 if code not in self.products:  # (A x and -A x: one product)
-                    self.products[code] = self.holder(sp.MatMul(*mats), code)
+                    stem = f"{em.names[A]}_{code if code.isidentifier() else 'v'}"
+                    self.params.append(_param(em, stem))
+                    self.products[code] = self.holder(sp.MatMul(*mats), self.params[-1])
                 return matmul(coeff, self.products[code])
             if _scaled_rows(mats):
                 rest = self.local(sp.MatMul(*mats[1:]))
@@ -269,13 +281,15 @@ def _fused(em: Emitter, A: Any, g: Any) -> tuple[str, bool] | None:
         if rows.shared:
             function = _define(em, rows, local)
         else:
-            function = f"lambda {rows.block}, {rows.rows}: {_inline(em, local)}"
+            function = f"lambda {', '.join([rows.rows, *rows.params])}: {_inline(em, local)}"
     finally:
         for holder in rows.holders:
             del em.names[holder]
     em.helpers.add("_one_pass")
+    codes = list(rows.products)
+    right = f"({codes[0]},)" if len(codes) == 1 else f"({', '.join(codes)})"
     reads = "" if len(products) == 1 else f", {len(products) + 1}"
-    return f"_one_pass({em.names[A]}, {function}{reads})", rows.shared
+    return f"_one_pass({em.names[A]}, {function}, {right}{reads})", rows.shared
 
 
 def _inline(em: Emitter, local: Any) -> str:
@@ -290,19 +304,16 @@ def _inline(em: Emitter, local: Any) -> str:
 
 
 def _define(em: Emitter, rows: _Rows, local: Any) -> str:
-    """The name of a function of (A_r, r) defined by new lines; its temporaries are its
+    """The name of a function of (r, A_r V, ...) defined by new lines; its temporaries are its
     own (the names of the program's code are restored after it)."""
     lines, uses, names, by_code = em.lines, em.uses, dict(em.names), dict(em.by_code)
     em.lines, em.uses = [], count_uses([local])
     try:
-        for code, product in rows.products.items():  # a product used twice: one temporary
-            if em.uses[product] > 1:
-                em.names[product] = em.assign(em.fresh(), code)
         result = em.code(local)
         body = em.lines
     finally:
         em.lines, em.uses, em.names, em.by_code = lines, uses, names, by_code
     name = em.fresh("rows")
-    em.lines.append(f"def {name}({rows.block}, {rows.rows}):")
+    em.lines.append(f"def {name}({', '.join([rows.rows, *rows.params])}):")
     em.lines.extend(f"    {line}" for line in [*body, f"return {result}"])
     return name
