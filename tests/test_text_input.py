@@ -58,3 +58,47 @@ def test_a_printed_headline_is_read_with_its_names_substituted() -> None:
     got = md.parse("Vᵀ (diag(v₂) - v₂ v₂ᵀ) K, with v₂ = softmax(K q)", S)
     assert got == V.T * (md.diag(s) - s * s.T) * K
     assert md.parse(r"A v, \quad \text{with } v = B x", S) == A * B * x
+
+
+@pytest.mark.parametrize(
+    ("text", "bracket"),
+    [
+        ("x[0]", "[0]"),
+        ("A[1]", "[1]"),
+        ("A[0][1]", "[0]"),
+        ("log(x)[0]", "[0]"),
+        ("x[0,0]", "[0,0]"),
+        ("A[:, 0]", "[:, 0]"),
+        ("x{0}", "{0}"),
+        (r"\mathbf{x}[2]", "[2]"),
+        (r"x\left[0\right]", r"\left[0\right]"),
+    ],
+)
+def test_indexing_is_refused_not_read_as_a_product(text: str, bracket: str) -> None:
+    """x[0] failed matderiv's syntax and LaTeX read it as x times the group [0]: the
+    formula was silently 0 (x[2] was 2x), its derivative 0, and verify called 0 right
+    (found by a tester's sweep)."""
+    S = md.declare("x: n, A: n x n")
+    with pytest.raises(md.ParseError, match="indexing") as caught:
+        md.parse(text, S)
+    assert bracket in str(caught.value)
+    caret_line = str(caught.value).splitlines()[-1]
+    assert caret_line.index("^") - 4 == text.index(bracket)  # under the bracket
+    with pytest.raises(md.ParseError, match="indexing"):
+        md.verify(text, S["x"].T * S["x"], S["x"])
+
+
+@pytest.mark.parametrize(
+    ("text", "factor"),
+    [
+        ("A [x + x]", 2),
+        (r"A \left[x + x\right]", 2),
+        ("[2] A x", 2),
+        (r"\frac{1}{2} A x", sp.Rational(1, 2)),
+        (r"\sqrt{2} A x", sp.sqrt(2)),
+    ],
+)
+def test_brackets_as_grouping_and_braced_arguments_still_read(text: str, factor) -> None:
+    S = md.declare("x: n, A: n x n")
+    got = md.parse(text, S)
+    assert sp.simplify((got - factor * S["A"] * S["x"]).doit()) == sp.ZeroMatrix(*got.shape)

@@ -12,6 +12,7 @@ import sympy as sp
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from .expr import parse_expression
 from .latex import parse_latex
+from .latex_text import INDEXING
 from .unicode import looks_like_unicode, parse_unicode
 from .unicode_builder import ascii_name
 
@@ -159,6 +160,8 @@ def read_formula(candidate: str, table: Mapping[str, Any]) -> Any:
     except ShapeMismatch as mismatch:
         first = mismatch
     except ParseError as latex:
+        if str(latex).startswith(INDEXING):
+            raise  # x[0]: the syntax's error says only that '[' is unexpected
         if _juxtaposed(first) and str(latex).startswith("unknown symbol"):
             first = latex  # 2 A^T (A z - b): math notation with a name not declared
     try:

@@ -56,12 +56,37 @@ def prepare(text: str) -> str:
     _strip_delimiters(chars)
     equals = _scan_brackets(text, chars)
     _one_formula(text, equals)
+    _no_indexing(text)
     if equals:  # keep only the right-hand side of "lhs = rhs"
         _blank(chars, 0, equals[0] + 1)
     prepared = _subscript_first(_unstyled("".join(chars)))
     if not prepared.strip():
         raise LocatedError("nothing to parse: the formula is empty", len(text))
     return prepared
+
+
+#: an operand followed by brackets of whole numbers or slices (x[0], A[1][2], A[:, 0],
+#: log(x)[0]), or a name by a braced whole number (x{0}): indexing, which LaTeX would
+#: read as a product with the number (x[0] was x·0, silently 0)
+_INDEXING = re.compile(
+    r"(?<=[A-Za-z0-9')\]}])\s*((?:\\left\s*)?\[\s*[-+]?[0-9:][0-9\s,:+-]*(?:\\right\s*)?\])"
+    r"|(?<![\\A-Za-z])[A-Za-z]+[0-9]*\s*(\{\s*[0-9]+\s*\})"
+)
+#: how the indexing error starts (read_formula tells it from LaTeX's other errors)
+INDEXING = "indexing"
+
+
+def _no_indexing(text: str) -> None:
+    found = _INDEXING.search(text)
+    if found is not None:
+        group = 1 if found.group(1) else 2
+        raise LocatedError(
+            f"{INDEXING} (an entry or a slice, {found.group(group)}) is not read: "
+            "matderiv differentiates whole matrices and vectors. Hint: for the entry x_i "
+            "write e_i^T x with a unit column e_i declared like x, or differentiate the "
+            "whole expression",
+            found.start(group),
+        )
 
 
 #: what goes on after a formula: a consequence, or a name defined after its use
