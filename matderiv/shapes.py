@@ -190,10 +190,27 @@ def check_shapes(expr: Any) -> None:
     UnsupportedNode at an entrywise function with a matrix in its body, and
     MatDerivError at a node with no real value (``check_defined``)."""
     for node in walk(expr):
-        check_node(node)
+        try:
+            check_node(node)
+        except ShapeMismatch:
+            _raise_innermost(node)
+            raise
         check_defined(node, expr)
         if isinstance(node, ElementwiseApplyFunction):
             check_body(node)
+
+
+def _raise_innermost(node: Any) -> None:
+    """The error of an operand of ``node`` that does not conform itself, if any: the
+    cause, where ``node``'s own error would blame a shape made up by its operand
+    (tr(X⁻¹) for a non-square X: "Trace needs a square matrix, but X⁻¹ has shape
+    n × m", where the inverse is what does not exist)."""
+    for inner in walk(*node.args):
+        try:
+            check_node(inner)
+        except ShapeMismatch:
+            _raise_innermost(inner)
+            raise
 
 
 def check_names_unique(*exprs: Any) -> None:

@@ -58,6 +58,22 @@ def test_non_square_inverse() -> None:
         derive(sp.Inverse(V), V)
 
 
+@pytest.mark.parametrize(
+    "outer",
+    [sp.Trace, sp.Determinant, lambda M: a_row * M * b_col],
+    ids=["tr", "det", "a M b"],
+)
+def test_a_non_square_inverse_inside_is_blamed_not_its_parent(outer) -> None:
+    """tr(V⁻¹) for V: m x n was "Trace needs a square matrix, but V⁻¹ has shape
+    (m × n)": the inverse, which does not exist, is the error (a tester's sweep)."""
+    with pytest.raises(ShapeMismatch) as info:
+        derive(outer(sp.Inverse(V)), V)
+    assert str(info.value).startswith("Inverse needs a square matrix, but V has shape (m × n)")
+
+
+a_row, b_col = sp.MatrixSymbol("a", 1, m), sp.MatrixSymbol("b", n, 1)
+
+
 @pytest.mark.parametrize("wrt", [X.T, X * X, vec(X * X), 3])  # a Symbol is a scalar variable
 def test_wrt_must_be_a_symbol_or_its_vec(wrt) -> None:
     with pytest.raises(LayoutError, match="MatrixSymbol X, vec"):

@@ -102,3 +102,18 @@ def test_brackets_as_grouping_and_braced_arguments_still_read(text: str, factor)
     S = md.declare("x: n, A: n x n")
     got = md.parse(text, S)
     assert sp.simplify((got - factor * S["A"] * S["x"]).doit()) == sp.ZeroMatrix(*got.shape)
+
+
+@pytest.mark.parametrize("text", ["logdet(X)", "det(X)", "inv(X)", "tr(X)", "logdet(B)"])
+def test_a_function_of_a_square_matrix_names_the_matrix_and_its_shape(text: str) -> None:
+    """logdet(X) of a 2 x 3 X gave SymPy's bare "logdet: Det of a non-square matrix"
+    (a tester's sweep); every such function names the matrix, its shape and a hint."""
+    S = md.declare("X: 2 x 3, B: n x m")
+    name = text.split("(")[0]
+    matrix = text[len(name) + 1]
+    shape = "(2 × 3)" if matrix == "X" else "(n × m)"
+    with pytest.raises(md.ShapeMismatch) as caught:
+        md.parse(text, S)
+    message = str(caught.value)
+    assert message.startswith(f"{name} needs a square matrix, but {matrix} has shape {shape}")
+    assert "Hint:" in message

@@ -16,7 +16,8 @@ from ..canon import from_power
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..norms import norm
-from ..shapes import fmt_shape, is_matrix, is_scalar_shape, shape_of
+from ..render.unicode import fmt
+from ..shapes import dims_equal, fmt_shape, is_matrix, is_scalar_shape, shape_of
 from .expr_grammar import (
     ARITY_HINTS,
     DIMENSION_ARGUMENTS,
@@ -46,6 +47,9 @@ from .expr_ops import (
     times,
 )
 from .limits import MAX_DIGITS, MAX_EXPONENT, MAX_MATRIX_POWER
+
+#: functions of a square matrix only (Builder._require_square)
+_SQUARE_ONLY = ("inv", "tr", "trace", "det", "logdet")
 
 #: X^T (also X**T) reads as the transpose: T cannot be an exponent; not ^-T (X⁻ᵀ in
 #: LaTeX, not the syntax's), nor T followed by more of a postfix or power (X^T')
@@ -228,6 +232,17 @@ class Build(Transformer_NonRecursive):
             return sp.Transpose(arg)
         return arg.T
 
+    def _require_square(self, name: str, arg: Any, token: Token) -> None:
+        """inv, tr, det and logdet of a matrix that is not square, named here (SymPy's
+        own "Det of a non-square matrix" named neither the matrix nor its shape)."""
+        rows, cols = shape_of(arg)
+        if not dims_equal(rows, cols):
+            raise ShapeMismatch(
+                f"{name} needs a square matrix, but {fmt(arg)} has shape "
+                f"{fmt_shape((rows, cols))}. Hint: check the transposes and the order of "
+                f"the factors.\n{caret(self.text, token.start_pos)}"
+            )
+
     def call(self, items: list[Any]) -> Any:
         token, *args = items
         name = str(token)
@@ -250,6 +265,8 @@ class Build(Transformer_NonRecursive):
                     "matrices" if wants_matrix else f"dimensions, e.g. {DIMENSION_ARGUMENTS[name]}"
                 )
                 raise ParseError(f"{name} expects {kind}:\n{caret(self.text, token.start_pos)}")
+            if name in _SQUARE_ONLY:
+                self._require_square(name, args[0], token)
             try:
                 return build(*args)
             except MatDerivError:
