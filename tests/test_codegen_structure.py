@@ -17,7 +17,7 @@ import sympy as sp
 
 import matderiv
 from matderiv import derive, evaluate, gradient, lambdify
-from matderiv.testing import random_values
+from matderiv.testing import check_derivation, random_values
 
 m, n, p = sp.symbols("m n p", integer=True, positive=True)
 A = sp.MatrixSymbol("A", p, m)
@@ -165,3 +165,28 @@ def test_a_three_factor_kronecker_product_is_applied_one_factor_at_a_time() -> N
     expr = sp.KroneckerProduct(A.T, B.T, C) * v * x3.T * x3
     code = body(agrees(derive(expr, x3), m, n, p))
     assert code.count("_kron_mid(") == 3 and "_kron(" not in code
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [[1, 2, 0], [3, 4, -1], [0, 5, 2]],
+        [[1, sp.Symbol("s")], [sp.Rational(1, 3), -2.5]],
+    ],
+    ids=["integers", "a scalar symbol and fractions"],
+)
+def test_an_explicit_matrix_is_generated_as_an_array(entries, layout) -> None:
+    """d tr(M Y Y)/dY for an explicit sp.Matrix M: derive and evaluate took it, lambdify
+    refused it ("cannot generate code for ImmutableDenseMatrix"; a tester's sweep)."""
+    M = sp.Matrix(entries)
+    Y = sp.MatrixSymbol("Y", *M.shape)
+    d = derive(sp.Trace(M * Y * Y), Y, layout)
+    check_derivation(d, {})
+    fn = lambdify(d)
+    assert "numpy.array([[" in fn.source, fn.source
+    rng = np.random.default_rng(len(entries))
+    values = {Y: rng.standard_normal(M.shape), sp.Symbol("s"): 0.7}
+    params = inspect.signature(fn).parameters
+    kwargs = {str(k): v for k, v in values.items() if str(k) in params}
+    np.testing.assert_allclose(fn(**kwargs), evaluate(d, values), rtol=1e-12)

@@ -135,6 +135,15 @@ class Emitter:
     def _OneMatrix(self, node: Any) -> str:
         return f"numpy.ones(({self.dim(node.rows)}, {self.dim(node.cols)}))"
 
+    def _MatrixBase(self, node: Any) -> str:
+        """An explicit matrix (sp.Matrix) of numbers or scalar expressions (real: derive
+        refuses the imaginary unit), as a float array."""
+        rows = ", ".join(
+            "[" + ", ".join(self.scalar_code(node[i, j]) for j in range(node.cols)) + "]"
+            for i in range(node.rows)
+        )
+        return f"numpy.array([{rows}], dtype=float)"
+
     def _Transpose(self, node: Any) -> str:
         return f"{self.paren(node.arg)}.T"
 
