@@ -95,6 +95,9 @@ ELEMENTWISE: dict[str, Callable[[], Any]] = {
     "gammaln": lambda: sp.loggamma,
     "digamma": lambda: sp.digamma,
     "trigamma": lambda: sp.trigamma,
+    # the error function, of GELU's x Φ(x) = x (1 + erf(x/√2))/2
+    "erf": lambda: sp.erf,
+    "erfc": lambda: sp.erfc,
     **{name: functools.partial(named_function, name) for name in BODIES},
 }
 

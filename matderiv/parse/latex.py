@@ -28,7 +28,7 @@ from . import latex_functions as fns
 from .latex_grammar import FRACTIONS, SUP, TERMINAL_NAMES, UNVEC, latex_parser
 from .latex_scope import Scope, superscript
 from .latex_text import MARKED, LocatedError, canonical, caret_error, prepare
-from .limits import MAX_DEPTH, MAX_DIGITS
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT
 
 __all__ = ["parse_latex"]
 
@@ -345,6 +345,14 @@ class Builder(Transformer_NonRecursive):
 
     def sqrt(self, items: list[Any]) -> Any:
         return alg.power(items[1], sp.Rational(1, 2), _pos(items[0]))
+
+    def root(self, items: list[Any]) -> Any:
+        """\\sqrt[k]{x} = x^{1/k} (matderiv prints det(X)^(1/3) so)."""
+        token, k, x = items
+        if "." in str(k) or int(k) < 2 or int(k) > MAX_EXPONENT:
+            message = f"\\sqrt[{k}] needs a whole number from 2 to {MAX_EXPONENT}"
+            raise LocatedError(message, _pos(k))
+        return alg.power(x, sp.Rational(1, int(k)), _pos(token))
 
     def bars(self, items: list[Any]) -> Any:
         return fns.bars(items[1], _pos(items[0]))

@@ -148,6 +148,8 @@ FUNCTION_WORDS = [
     "gammaln",
     "digamma",
     "trigamma",
+    "erf",
+    "erfc",
 ]
 _WORDS = "|".join(sorted(FUNCTION_WORDS, key=len, reverse=True))
 _OPEN_PAREN = r"(?=\s*(?:\\(?:left|bigl|Bigl|big|Big)(?![A-Za-z])\s*)?[(\[])"
@@ -224,6 +226,7 @@ GRAMMAR = rf"""{SUMS}
              | FRAC _LBRACE sum _RBRACE _LBRACE sum _RBRACE -> frac
              | FRAC_DIGITS -> frac_digits
              | SQRT _LBRACE sum _RBRACE -> sqrt
+             | SQRT _LBRACK NUMBER _RBRACK _LBRACE sum _RBRACE -> root
              | LBAR sum RBAR -> bars
              | LNORM sum RNORM NORM_SUB? -> norm
 ?group: _LPAR sum _RPAR

@@ -233,9 +233,19 @@ def _index(table: Mapping[str, Any], what: str) -> dict[str, Any]:
     return out
 
 
+def _scalar_exponent(exponent: Any, pos: int) -> Any:
+    """The exponent of a scalar's power d^{s - 1}, a scalar (a 1 x 1 matrix as one)."""
+    if alg.is_matrix(exponent) and exponent.shape == (1, 1):
+        exponent = AsScalar(exponent)
+    if alg.is_matrix(exponent):
+        raise LocatedError("the exponent of a power must be a scalar", pos)
+    return exponent
+
+
 def superscript(x: Any, body: str, pos: int, read: Callable[[str], Any] | None = None) -> Any:
     """x^{body}: T, \\top, \\intercal, \\prime; -1; -T; an integer k; \\circ k; 1/2;
-    \\circ s for a scalar s (``read`` reads it: x^{\\circ s - 1} as matderiv prints it)."""
+    \\circ s for a scalar s (``read`` reads it: x^{\\circ s - 1} as matderiv prints it);
+    of a scalar x, any scalar formula (\\det(X)^{s - 1}, as matderiv prints it)."""
     # \frac{1}{2} as matderiv prints it in x^{\circ - \frac{1}{2}}: 1/2
     s = canonical(re.sub(r"\\[dt]?frac\s*\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}", r"\1/\2", body))
     if s in ("T", "top", "intercal", "prime", "'"):  # W^{(2)'}: a prime inside the braces
@@ -251,6 +261,10 @@ def superscript(x: Any, body: str, pos: int, read: Callable[[str], Any] | None =
         if alg.is_matrix(exponent):
             raise LocatedError("the exponent after \\circ must be a scalar", pos)
         return alg.hadamard_power(x, exponent)
+    if number is None and entrywise is None and read is not None and not alg.is_matrix(x):
+        inner = body.strip()
+        inner = inner[1:-1] if inner.startswith("{") else inner
+        return sp.Pow(x, _scalar_exponent(read(inner), pos))
     if number is None:
         raise LocatedError(
             f"unsupported superscript ^{{{body.strip('{}')}}}: write ^T (or ^\\top), ^{{-1}}, "

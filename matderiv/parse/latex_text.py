@@ -72,14 +72,16 @@ _INDEXING = re.compile(
     r"(?<=[A-Za-z0-9')\]}])\s*((?:\\left\s*)?\[\s*[-+]?[0-9:][0-9\s,:+-]*(?:\\right\s*)?\])"
     r"|(?<![\\A-Za-z])[A-Za-z]+[0-9]*\s*(\{\s*[0-9]+\s*\})"
 )
+_AFTER_COMMAND = re.compile(r"\\sqrt\s*$")  # \sqrt[3]{x}: an optional argument
 #: how the indexing error starts (read_formula tells it from LaTeX's other errors)
 INDEXING = "indexing"
 
 
 def _no_indexing(text: str) -> None:
-    found = _INDEXING.search(text)
-    if found is not None:
+    for found in _INDEXING.finditer(text):
         group = 1 if found.group(1) else 2
+        if _AFTER_COMMAND.search(text, 0, found.start(group)):
+            continue
         raise LocatedError(
             f"{INDEXING} (an entry or a slice, {found.group(group)}) is not read: "
             "matderiv differentiates whole matrices and vectors. Hint: for the entry x_i "

@@ -212,6 +212,22 @@ class UnicodeBuilder(Builder):
                 value = alg.power(value, _exponent(text, pos), pos)
         return value
 
+    def scalar_power(self, items: list[Any]) -> Any:
+        """det(X)^(s - 1), tr(X)^s: a scalar's power by a scalar expression, as printed."""
+        value, op, exponent = items
+        if isinstance(exponent, Token):
+            exponent = self.name([exponent])
+        exponent = _scalar(exponent)
+        if alg.is_matrix(value) and value.shape != (1, 1):
+            raise LocatedError(
+                "only a scalar takes a power ^(...) by a formula; for a matrix write ^∘(...) "
+                "(entrywise) or an integer power",
+                _pos(op),
+            )
+        if not alg.is_scalar(exponent):
+            raise LocatedError("the exponent after ^ must be a scalar", _pos(op))
+        return sp.Pow(_scalar(value), exponent)
+
     def hadamard_power(self, items: list[Any]) -> Any:
         """X^∘(s - 1): an entrywise power by a scalar expression, as printed."""
         value, op, exponent = items

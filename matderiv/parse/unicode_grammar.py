@@ -60,6 +60,8 @@ GRAMMAR = rf"""{SUMS}
 ?postfix: primary
         | primary POSTOP+ -> postfix
         | primary HPOW _LPAR sum _RPAR -> hadamard_power
+        | primary POW _LPAR sum _RPAR -> scalar_power
+        | primary POW NAME -> scalar_power
 ?primary: NAME -> name
         | NUMBER -> number
         | FUNC _LPAR sum (_COMMA sum)* _RPAR -> call
@@ -92,6 +94,7 @@ CIRC: "∘"
 OSLASH: "⊘"
 ROOT: "√"
 HPOW: "^∘"
+POW: "^"
 POSTOP.3: /{_POSTOP}/
 FUNC.3: /(?:{"|".join(sorted(FUNCTIONS, key=len, reverse=True))})(?=\s*\()/
 IDENTITY.4: "I_{{"
@@ -126,6 +129,7 @@ TERMINAL_NAMES = {
     "ROOT": "'√'",
     "POSTOP": "a superscript (ᵀ, ⁻¹, ², ^k, ^∘k)",
     "HPOW": "^∘",
+    "POW": "^",
     "FUNC": "a function (vec, diag, tr, det, exp, ...)",
     "IDENTITY": "I_{n}",
     "CONSTANT": f"{ONES}_{{m×n}}",
