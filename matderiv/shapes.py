@@ -287,13 +287,20 @@ def check_body(node: Any) -> None:
     body = node.function.expr
     if not body.atoms(sp.MatrixSymbol, sp.MatrixExpr):
         return
-    names = ", ".join(sorted({fmt(m) for m in body.atoms(sp.MatrixSymbol)})) or "a matrix"
+    symbols = body.atoms(sp.MatrixSymbol)
+    names = ", ".join(sorted({fmt(m) for m in symbols})) or "a matrix"
     t = sp.Symbol("t")
+    if symbols and all(m.shape == (1, 1) for m in symbols):  # a scalar variable s
+        hint = f"move {names} into the argument (exp of s·x, not t ↦ exp(s·t) of x)"
+    else:
+        hint = (
+            "take the matrix out of the function, as a scalar times the matrix "
+            "(tr(X) * A for t ↦ t·tr(X) applied to A) or a Hadamard product"
+        )
     raise UnsupportedNode(
         f"the entrywise function t ↦ {fmt(body.xreplace({node.function.variables[0]: t}))} "
         f"uses {names} in its body; matderiv differentiates an entrywise function through "
-        "its argument only. Hint: take the matrix out of the function, as a scalar times "
-        "the matrix (tr(X) * A for t ↦ t·tr(X) applied to A) or a Hadamard product."
+        f"its argument only. Hint: {hint}."
     )
 
 

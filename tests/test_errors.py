@@ -213,6 +213,19 @@ def test_a_matrix_inside_an_entrywise_function_is_refused(build) -> None:
     assert "take the matrix out of the function" in str(info.value)
 
 
+def test_a_scalar_variable_inside_an_entrywise_function_is_told_to_move_in() -> None:
+    """By a scalar s in the body of t ↦ exp(s·t), the hint said to take "the matrix" out
+    (a tester's sweep): it says to move s into the argument, which then works."""
+    x = sp.MatrixSymbol("x", n, 1)
+    s = sp.Symbol("s")
+    ones = sp.OneMatrix(1, n)
+    with pytest.raises(UnsupportedNode, match=r"uses s in its body") as info:
+        derive(ones * x.applyfunc(sp.Lambda(_t, sp.exp(s * _t))), s)
+    assert "move s into the argument" in str(info.value)
+    moved = derive(ones * (s * x).applyfunc(sp.exp), s)
+    check_derivation(moved, {n: 4})
+
+
 def test_an_entrywise_jump_is_refused_as_not_differentiable() -> None:
     with pytest.raises(UnsupportedNode, match=r"it jumps .* not differentiable"):
         derive(V.applyfunc(sp.Lambda(_t, sp.floor(_t))), V)
