@@ -366,9 +366,11 @@ class Checker(Mistakes):
             lambda: missing_term(self),
             lambda: extra_term(self),
             lambda: pm_one(self),  # y∘y dropped for labels y = ±1 (before "missing y∘y")
+            # softmax(z) - y for a label y that sums to 1; before "missing (Y 𝟏 𝟏ᵀ)∘" for
+            # a batch Y whose rows do
+            lambda: sums_to_one(self),
             lambda: missing_entrywise(self),
             lambda: symmetric(self),  # before a term's transpose: 2A for A + Aᵀ assumed A = Aᵀ
-            lambda: sums_to_one(self),  # softmax(z) - y for a label y that sums to 1
             lambda: term_slip(self),
         )
         for check in (*checks, lambda: two_mistakes(self)):

@@ -1,4 +1,5 @@
-"""Assumptions a candidate makes: that an input vector's entries sum to 1, or that the
+"""Assumptions a candidate makes: that an input vector's entries sum to 1 (or each row
+or column of an input matrix: a batch of labels), that they are ±1, or that the
 variable is a symmetric matrix whose independent entries it differentiates by.
 
 The textbook gradient of the softmax cross-entropy -yᵀ log softmax(z) is
@@ -33,12 +34,11 @@ from .trials import relative_error
 
 def sums_to_one(m: Comparison) -> Found:
     """Right only when the entries of an input vector y (not the variable) sum to 1:
-    compared at the trial points with y replaced by |y|/Σ|y|, a probability vector."""
+    compared at the trial points with y replaced by |y|/Σ|y|, a probability vector; or
+    when each row (column) of an input matrix Y does: a batch of labels, one example a
+    row (softmax_rows) or a column (softmax_cols)."""
     for y in _suspects(m, _probabilities):
-        normalised = m.trials.with_points(
-            tuple({**p, y: _probabilities(p[y])} for p in m.trials.points)
-        )
-        if _matches_at(m, normalised):
+        if _matches_at(m, _changed(m, {y: _probabilities})):
             ones = f"𝟏ᵀ{fmt(y)}" if dims_equal(y.shape[1], 1) else f"{fmt(y)} 𝟏"
             return (
                 "sums-to-one",
@@ -47,7 +47,26 @@ def sums_to_one(m: Comparison) -> Found:
                 f"{ones} = 1, but in general the {m.thing} is {m.shown_result}.",
                 {"sums_to_one": y},
             )
+    for axis, along in ((1, "row"), (0, "column")):
+        for Y in _suspects(m, _along(axis), _input_matrices(m)):
+            if _matches_at(m, _changed(m, {Y: _along(axis)})):
+                ones = f"{fmt(Y)} 𝟏 = 𝟏" if axis == 1 else f"𝟏ᵀ{fmt(Y)} = 𝟏ᵀ"
+                return (
+                    "sums-to-one",
+                    f"the candidate is right only if each {along} of {fmt(Y)} sums to 1 "
+                    f"(one-hot labels or probabilities, an example a {along}): it matches "
+                    f"the {m.thing} when {ones}, but in general the {m.thing} is "
+                    f"{m.shown_result}.",
+                    {"sums_to_one": Y, "along": f"{along}s"},
+                )
     return None
+
+
+def _changed(m: Comparison, changes: dict[Any, Callable[[Any], np.ndarray]]) -> Any:
+    """The trials with each input in ``changes`` replaced by its change of its value."""
+    return m.trials.with_points(
+        tuple({**p, **{y: change(p[y]) for y, change in changes.items()}} for p in m.trials.points)
+    )
 
 
 def pm_one(m: Comparison) -> Found:
@@ -55,8 +74,7 @@ def pm_one(m: Comparison) -> Found:
     logistic labels are: y∘y dropped from a Hessian (Xᵀ diag(σ∘(1 - σ)) X for the loss
     with margins y∘(X w)); compared at the points with y replaced by its signs."""
     for y in _suspects(m, _signs):
-        signs = m.trials.with_points(tuple({**p, y: _signs(p[y])} for p in m.trials.points))
-        if _matches_at(m, signs):
+        if _matches_at(m, _changed(m, {y: _signs})):
             return (
                 "pm-one",
                 f"the candidate is right only if the entries of {fmt(y)} are ±1 (labels "
@@ -89,31 +107,42 @@ def _matches_at(m: Comparison, points: Any) -> bool:
 def _input_vectors(m: Comparison) -> list[Any]:
     """The column and row vectors among the inputs (not the variable) that every trial
     point gives a value."""
+    return _inputs(m, lambda rows, cols: rows != cols)  # n x 1 or 1 x n
+
+
+def _input_matrices(m: Comparison) -> list[Any]:
+    """The matrices among the inputs (not vectors, not the variable)."""
+    return _inputs(m, lambda rows, cols: not rows and not cols)
+
+
+def _inputs(m: Comparison, kind: Callable[[bool, bool], bool]) -> list[Any]:
+    """The inputs (not the variable) that every trial point gives a value, of the
+    ``kind`` that (one row, one column) says."""
     d = m.derivation
     var = parse_wrt(d.wrt).symbol
     inputs = sp.Tuple(d.of, d.result, *d.definitions.values()).free_symbols
-    vectors = [
+    found = [
         s
         for s in inputs
         if isinstance(s, sp.MatrixSymbol)
         and s != var
         and s not in d.definitions
-        and dims_equal(s.shape[0], 1) != dims_equal(s.shape[1], 1)  # n x 1 or 1 x n
+        and kind(dims_equal(s.shape[0], 1), dims_equal(s.shape[1], 1))
     ]
-    return sorted((y for y in vectors if all(y in p for p in m.trials.points)), key=str)
+    return sorted((y for y in found if all(y in p for p in m.trials.points)), key=str)
 
 
-def _suspects(m: Comparison, change: Callable[[Any], np.ndarray]) -> list[Any]:
-    """The input vectors to try one by one: none unless the candidate matches with
-    every input vector changed at once.  A candidate right whenever y is changed so
-    is right when the others are changed too; the one check spares a run of the
-    problem per vector (a where= program of T steps has T of them: T² work)."""
-    vectors = _input_vectors(m)
+def _suspects(
+    m: Comparison, change: Callable[[Any], np.ndarray], inputs: list[Any] | None = None
+) -> list[Any]:
+    """The ``inputs`` (the input vectors by default) to try one by one: none unless the
+    candidate matches with every one changed at once.  A candidate right whenever y is
+    changed so is right when the others are changed too; the one check spares a run of
+    the problem per input (a where= program of T steps has T of them: T² work)."""
+    vectors = _input_vectors(m) if inputs is None else inputs
     if len(vectors) < 2:
         return vectors
-    every = m.trials.with_points(
-        tuple({**p, **{y: change(p[y]) for y in vectors}} for p in m.trials.points)
-    )
+    every = _changed(m, dict.fromkeys(vectors, change))
     return vectors if _matches_at(m, every) else []
 
 
@@ -121,9 +150,15 @@ def _signs(value: Any) -> np.ndarray:
     return np.where(np.asarray(value) < 0, -1.0, 1.0)
 
 
-def _probabilities(value: Any) -> np.ndarray:
+def _probabilities(value: Any, axis: int | None = None) -> np.ndarray:
+    """|value| (kept off 0) scaled to sum to 1: in all, or along ``axis``."""
     weights = np.abs(np.asarray(value, dtype=float)) + 1e-3
-    return weights / weights.sum()
+    return weights / weights.sum(axis=axis, keepdims=axis is not None)
+
+
+def _along(axis: int) -> Callable[[Any], np.ndarray]:
+    """Each row (axis 1) or column (axis 0) scaled to sum to 1."""
+    return lambda value: _probabilities(value, axis)
 
 
 def symmetric_entries(m: Mistakes) -> Found:

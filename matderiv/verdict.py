@@ -27,8 +27,9 @@ class Verdict:
              "term-factor", "term-transposed" (one term with a constant factor of its
              own, or transposed; details["term"]), "symmetric" (right only if a
              square matrix is symmetric, details["symmetric"], or several: a tuple),
-             "sums-to-one" (right
-             only if an input vector's entries sum to 1; details["sums_to_one"]),
+             "sums-to-one" (right only if an input vector's entries sum to 1, or each
+             row or column of an input matrix; details["sums_to_one"], and
+             details["along"], "rows" or "columns", for a matrix),
              "pm-one" (right only if an input vector's entries are ±1; details["pm_one"]),
              "symmetric-entries" (a gradient by a square X written as the derivative by
              the independent entries of a symmetric X, G + Gᵀ - G∘I; details["symmetric"]),

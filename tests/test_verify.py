@@ -1078,6 +1078,34 @@ def test_a_candidate_right_only_for_labels_that_sum_to_one_says_so() -> None:
     assert verify("softmax(z) - 2 * y", ce, z, "denominator").kind == "wrong"
 
 
+@pytest.mark.parametrize("along", ["rows", "columns"])
+def test_a_batch_gradient_right_only_for_labels_that_sum_to_one_says_so(along) -> None:
+    """Xᵀ(softmax_rows(X W) - Y), the textbook batch cross-entropy gradient, was "lacks
+    the factor Y 𝟏 (an entrywise derivative, such as tanh′, or a mask)" (a tester's
+    sweep): it is right when each row of the labels Y sums to 1, as softmax(z) - y is
+    when y does; so with a column per example (softmax_cols)."""
+    from matderiv.parse.declarations import parse_shapes
+    from matderiv.parse.expr import parse_expression
+
+    if along == "rows":
+        S = parse_shapes("X: n x m, W: m x p, Y: n x p")
+        f = parse_expression("-sum(Y * log(softmax_rows(X @ W)))", S)
+        candidate = "X.T @ (softmax_rows(X @ W) - Y)"
+        right = "X.T @ ((Y @ ones(p, p)) * softmax_rows(X @ W) - Y)"
+    else:
+        S = parse_shapes("X: m x n, W: m x p, Y: p x n")
+        f = parse_expression("-sum(Y * log(softmax_cols(W.T @ X)))", S)
+        candidate = "X @ (softmax_cols(W.T @ X) - Y).T"
+        right = "X @ ((ones(p, p) @ Y) * softmax_cols(W.T @ X) - Y).T"
+    v = verify(candidate, f, S["W"], "denominator")
+    assert v.kind == "sums-to-one", (v.kind, v.message)
+    assert v.details["sums_to_one"] == S["Y"] and v.details["along"] == along
+    assert f"each {along[:-1]} of Y sums to 1" in v.message
+    assert verify(right, f, S["W"], "denominator")  # right for every Y
+    # a wrong factor stays a wrong factor: not explained by the labels
+    assert verify(f"2 * {candidate}", f, S["W"], "denominator").kind != "sums-to-one"
+
+
 def test_the_cookbook_derivative_by_a_symmetric_matrix_is_named() -> None:
     """2Σ⁻¹ - Σ⁻¹∘I for ∂ log det Σ/∂Σ (the Matrix Cookbook's derivative by the
     independent entries of a symmetric Σ) was "wrong, none of the common mistakes"."""
