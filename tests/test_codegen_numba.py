@@ -270,3 +270,22 @@ def test_float32_inputs_are_computed_in_float64() -> None:
     want = evaluate(d, {W: w, v: vv})
     for inputs in ((w.astype(np.float32), vv.astype(np.float32)), (w.astype(np.float32), vv)):
         np.testing.assert_allclose(fn(W=inputs[0], v=inputs[1]), want, rtol=1e-5, atol=1e-6)
+
+
+def test_complex_values_compute_where_numba_compiles_them_and_are_named_where_not() -> None:
+    """The README said the numba backend refuses complex values; it computes the log
+    det gradient with them, and the log det Hessian, which numba does not compile for
+    complex arrays, failed with a TypingError that did not say why (a tester's
+    sweep): the error names the complex values."""
+    n = sp.Symbol("n", integer=True, positive=True)
+    X = sp.MatrixSymbol("X", n, n)
+    f = sp.log(sp.Determinant(X))
+    rng = np.random.default_rng(5)
+    Xc = 3 * np.eye(3) + 0.5 * (rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)))
+    d = gradient(f, X)
+    got = lambdify(d, backend="numba")(X=Xc)
+    np.testing.assert_allclose(got, lambdify(d)(X=Xc), rtol=1e-12)
+    with pytest.raises(BackendError, match="complex values"):
+        lambdify(hessian(f, X), backend="numba")(X=Xc)
+    real = lambdify(hessian(f, X), backend="numba")(X=Xc.real)  # real values compile
+    np.testing.assert_allclose(real, lambdify(hessian(f, X))(X=Xc.real), rtol=1e-12)

@@ -262,7 +262,8 @@ def lambdify(
     off where operands are small and Python's per-call overhead dominates (an
     unrolled RNN at n = 64: about 0.6x the NumPy backend's time).  It raises
     ``BackendError`` for a construct it has not checked to mean in numba what
-    it means in NumPy (every function the engine emits today is covered), or
+    it means in NumPy (every function the engine emits today is covered, but for
+    the gamma family's SciPy functions, ψ and ψ′, and an explicit sp.Matrix), or
     when numba is not installed.  Integer arrays are computed as float64.  Its
     wrapper reads sizes and checks shapes as the NumPy function does, in Python,
     before the compiled core.

@@ -81,11 +81,14 @@ def guard(core: Any, namespace: dict[str, Any], name: str) -> None:
     # compiled from "<matderiv ...>" sources only: the generated code is what it is
     warnings.filterwarnings("ignore", category=NumbaPerformanceWarning, module="<matderiv ")
 
-    def fail(exc: Exception) -> BackendError:
+    def fail(exc: Exception, args: tuple[Any, ...]) -> BackendError:
         first = (str(exc).strip().splitlines() or [""])[0]
+        complex_ = any(getattr(getattr(a, "dtype", None), "kind", "") == "c" for a in args)
+        cause = " (complex values: numba compiles some of the code for them, not all)"
         return BackendError(
-            f"numba could not compile the generated code for these inputs "
-            f"({type(exc).__name__}: {first}); use backend='numpy'"
+            f"numba could not compile the generated code for these inputs"
+            f"{cause if complex_ else ''} ({type(exc).__name__}: {first}); use "
+            "backend='numpy'"
         )
 
     def as_float(a: Any) -> Any:
@@ -102,11 +105,11 @@ def guard(core: Any, namespace: dict[str, Any], name: str) -> None:
         except compile_errors as exc:
             floats = tuple(as_float(a) for a in args)
             if all(f is a for f, a in zip(floats, args, strict=True)):
-                raise fail(exc) from exc
+                raise fail(exc, args) from exc
             try:
                 return core(*floats)
             except compile_errors as again:
-                raise fail(again) from again
+                raise fail(again, args) from again
 
     namespace[name] = call
 
