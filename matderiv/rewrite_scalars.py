@@ -1,4 +1,5 @@
-"""Rewrite rules for 1 x 1 matrices inside larger products: they are scalars (the
+"""Rewrite rules for scalars in products: 1 x 1 matrices inside larger products are
+scalars, and a scalar's equal bases merge (the
 rule table is ``rewrites.py``; each rule's identity is its docstring's first line,
 why it terminates the second).
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from .canon import matmul, sort_key, transpose
 from .nodes import AsScalar, DiagVector
@@ -116,3 +118,19 @@ def scalar_normal_form(expr: Any) -> Any:
         return None
     out = as_scalar(expr.arg)
     return None if out == expr else out
+
+
+def scalar_powers(expr: Any) -> Any:
+    """c·dᵃ·dᵇ → c·d^(a + b) for a scalar d and a symbolic exponent (s·det(X)·det(X)^(s - 1)
+    is s·det(X)^s; SymPy merges equal bases only when the exponents are numbers)
+    terminates: removes a factor of the product."""
+    if not isinstance(expr, sp.Mul) or isinstance(expr, MatrixExpr):
+        return None
+    bases: dict[Any, int] = {}
+    for factor in expr.args:
+        base, _ = factor.as_base_exp()
+        bases[base] = bases.get(base, 0) + 1
+    if all(count == 1 for count in bases.values()):
+        return None
+    combined = sp.powsimp(expr, combine="exp", deep=False)
+    return None if combined == expr else combined

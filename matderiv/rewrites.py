@@ -68,7 +68,12 @@ from .rewrite_kron import (
     vec_scalar,
     vec_sum,
 )
-from .rewrite_scalars import kron_scalar_factor, scalar_in_product, scalar_normal_form
+from .rewrite_scalars import (
+    kron_scalar_factor,
+    scalar_in_product,
+    scalar_normal_form,
+    scalar_powers,
+)
 from .rewrite_signs import factor_scalar, negated_sum, negative_sum_factor, sign_with_abs
 from .rewrite_sums import (
     constant_power,
@@ -134,6 +139,7 @@ __all__ = [
     "scalar_in_product",
     "scalar_normal_form",
     "scalar_of_constant",
+    "scalar_powers",
     "sigmoid_complement",
     "sigmoid_of_exp",
     "sign_with_abs",
@@ -167,6 +173,7 @@ NODE_RULES: tuple[NodeRule, ...] = (
     scalar_of_constant,
     scalar_normal_form,
     scalar_in_product,
+    scalar_powers,
     softmax_of_exp,
     log_of_exp,
     sigmoid_of_exp,

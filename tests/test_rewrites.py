@@ -67,6 +67,7 @@ from matderiv.rewrites import (
     scalar_in_product,
     scalar_normal_form,
     scalar_of_constant,
+    scalar_powers,
     sigmoid_complement,
     sigmoid_of_exp,
     sign_with_abs,
@@ -584,6 +585,8 @@ FIRES = [
     (sign_with_abs, (7 * sp.sign(DET) / sp.Abs(DET) ** 3,), 7 / DET**3),
     (sign_with_abs, (sp.sign(DET) * sp.Abs(DET) * TR,), DET * TR),
     (scalar_of_constant, (AsScalar(sp.Identity(1)),), sp.S.One),
+    # d det(S)^s/dS's s·det(S)·det(S)^(s - 1): SymPy merges only numeric exponents
+    (scalar_powers, (sp.Mul(2, DET, DET ** (n - 1), TR),), 2 * DET**n * TR),
 ]
 
 
@@ -760,6 +763,8 @@ DECLINES = [
     (scalar_in_product, (sp.MatMul(v.T, w),)),  # the whole product is 1 x 1
     (scalar_in_product, (sp.MatMul(S, v, w.T),)),
     (scalar_normal_form, (AsScalar(v.T * w),)),  # already in the one orientation
+    (scalar_powers, (sp.Mul(2, DET, TR ** (n - 1)),)),  # no base twice
+    (scalar_powers, (sp.MatMul(2, S, S),)),  # a matrix product: not a scalar's
     (scalar_normal_form, (AsScalar(b.T * S * b),)),
     (inverse_of_kron, (sp.Inverse(sp.KroneckerProduct(A, A.T)),)),  # A not square
     (inverse_of_kron, (sp.Inverse(S),)),
