@@ -133,13 +133,20 @@ def dimension_symbols(*exprs: Any) -> set[Any]:
 
 
 def _require_square(node: Any, arg: Any) -> None:
-    rows, cols = shape_of(arg)
-    if not dims_equal(rows, cols):
-        raise ShapeMismatch(
-            f"{type(node).__name__} needs a square matrix, but {fmt(arg)} has shape "
-            f"{fmt_shape((rows, cols))} in {fmt(node)}. Hint: check the transposes and "
-            "the order of the factors."
-        )
+    if not is_square(arg):
+        raise ShapeMismatch(not_square(type(node).__name__, arg, f" in {fmt(node)}"))
+
+
+def is_square(arg: Any) -> bool:
+    return dims_equal(*shape_of(arg))
+
+
+def not_square(what: str, arg: Any, where: str = "") -> str:
+    """The message for ``what`` (Trace, det, ...) of ``arg``, which is not square."""
+    return (
+        f"{what} needs a square matrix, but {fmt(arg)} has shape {fmt_shape(shape_of(arg))}"
+        f"{where}. Hint: check the transposes and the order of the factors."
+    )
 
 
 def _check_matmul(node: Any) -> None:

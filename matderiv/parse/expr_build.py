@@ -16,8 +16,7 @@ from ..canon import from_power
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..norms import norm
-from ..render.unicode import fmt
-from ..shapes import dims_equal, fmt_shape, is_matrix, is_scalar_shape, shape_of
+from ..shapes import fmt_shape, is_matrix, is_scalar_shape, is_square, not_square, shape_of
 from .expr_grammar import (
     ARITY_HINTS,
     DIMENSION_ARGUMENTS,
@@ -235,13 +234,8 @@ class Build(Transformer_NonRecursive):
     def _require_square(self, name: str, arg: Any, token: Token) -> None:
         """inv, tr, det and logdet of a matrix that is not square, named here (SymPy's
         own "Det of a non-square matrix" named neither the matrix nor its shape)."""
-        rows, cols = shape_of(arg)
-        if not dims_equal(rows, cols):
-            raise ShapeMismatch(
-                f"{name} needs a square matrix, but {fmt(arg)} has shape "
-                f"{fmt_shape((rows, cols))}. Hint: check the transposes and the order of "
-                f"the factors.\n{caret(self.text, token.start_pos)}"
-            )
+        if not is_square(arg):
+            raise ShapeMismatch(f"{not_square(name, arg)}\n{caret(self.text, token.start_pos)}")
 
     def call(self, items: list[Any]) -> Any:
         token, *args = items

@@ -233,12 +233,13 @@ def _index(table: Mapping[str, Any], what: str) -> dict[str, Any]:
     return out
 
 
-def _scalar_exponent(exponent: Any, pos: int) -> Any:
-    """The exponent of a scalar's power d^{s - 1}, a scalar (a 1 x 1 matrix as one)."""
+def _scalar_exponent(exponent: Any, pos: int, where: str) -> Any:
+    """An exponent read from a superscript, a scalar (a 1 x 1 matrix as one): x^{\\circ s}
+    and a scalar's d^{s - 1}."""
     if alg.is_matrix(exponent) and exponent.shape == (1, 1):
         exponent = AsScalar(exponent)
     if alg.is_matrix(exponent):
-        raise LocatedError("the exponent of a power must be a scalar", pos)
+        raise LocatedError(f"the exponent {where} must be a scalar", pos)
     return exponent
 
 
@@ -255,16 +256,12 @@ def superscript(x: Any, body: str, pos: int, read: Callable[[str], Any] | None =
     number = re.fullmatch(r"(circ|odot)?(-?)(?:([0-9]+)(?:/([0-9]+))?|[dt]?frac([0-9])([0-9]))", s)
     entrywise = re.fullmatch(r"\{?\s*\\(?:circ|odot)(?![A-Za-z])(.*?)\}?", body.strip(), re.S)
     if number is None and entrywise is not None and read is not None:
-        exponent = read(entrywise.group(1))
-        if alg.is_matrix(exponent) and exponent.shape == (1, 1):
-            exponent = AsScalar(exponent)
-        if alg.is_matrix(exponent):
-            raise LocatedError("the exponent after \\circ must be a scalar", pos)
+        exponent = _scalar_exponent(read(entrywise.group(1)), pos, "after \\circ")
         return alg.hadamard_power(x, exponent)
     if number is None and entrywise is None and read is not None and not alg.is_matrix(x):
         inner = body.strip()
         inner = inner[1:-1] if inner.startswith("{") else inner
-        return sp.Pow(x, _scalar_exponent(read(inner), pos))
+        return sp.Pow(x, _scalar_exponent(read(inner), pos, "of a power"))
     if number is None:
         raise LocatedError(
             f"unsupported superscript ^{{{body.strip('{}')}}}: write ^T (or ^\\top), ^{{-1}}, "
