@@ -876,3 +876,27 @@ def test_negative_sum_factor_looks_for_twin_sums_only_where_the_sign_could_go(
     assert negative_sum_factor(sp.MatMul(-1, twin, flipped, *sums)) is None
     lone = negative_sum_factor(sp.MatMul(-1, twin, *sums))
     assert lone == matmul(matadd(P[1], -P[0]), *sums)
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda X, s: sp.Determinant(X) ** s,
+        lambda X, s: sp.Trace(X * X.T) * sp.Determinant(X) ** (2 * s),
+    ],
+    ids=["det(X)^s", "tr(X Xᵀ) det(X)^(2s)"],
+)
+def test_merged_scalar_powers_match_central_differences(build, layout) -> None:
+    """scalar_powers merges s·det(X)·det(X)^(s - 1) into s·det(X)^s: the derivatives
+    it rewrites against central differences, at n = 3 and a random s."""
+    from matderiv import derive
+    from matderiv.testing import check_derivation
+
+    X, s = sp.MatrixSymbol("X", n, n), sp.Symbol("s")
+    d = derive(build(X, s), X, layout)
+    for mul in sp.preorder_traversal(d.result):  # det(X)·det(X)^(s - 1) merged
+        if isinstance(mul, sp.Mul) and not isinstance(mul, sp.MatMul):
+            bases = [factor.as_base_exp()[0] for factor in mul.args]
+            assert len(bases) == len(set(bases)), d.result
+    check_derivation(d, {n: 3}, seed=2, positive=[X])
