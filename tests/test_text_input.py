@@ -117,3 +117,22 @@ def test_a_function_of_a_square_matrix_names_the_matrix_and_its_shape(text: str)
     message = str(caught.value)
     assert message.startswith(f"{name} needs a square matrix, but {matrix} has shape {shape}")
     assert "Hint:" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (r"\sqrt[1]{s}", r"\\sqrt\[1\] needs a whole number from 2"),
+        (r"\sqrt[2.5]{s}", r"\\sqrt\[2\.5\] needs a whole number from 2"),
+        (r"\det(X)^{x}", "the exponent of a power must be a scalar"),
+        ("det(Xᵀ)^(x)", r"the exponent after \^ must be a scalar"),
+        ("det(Xᵀ)^x", r"the exponent after \^ must be a scalar"),
+        ("(Xᵀ X)^(s)", r"only a scalar takes a power \^\(\.\.\.\) by a formula"),
+    ],
+)
+def test_powers_by_a_formula_refuse_what_they_cannot_mean(text: str, message: str) -> None:
+    """A scalar's power by a formula reads back (d^{s - 1}, det(X)^(s - 1)); a root
+    that is not a whole number from 2, a matrix exponent, or a matrix base is refused."""
+    S = md.declare("X: n x n, s: scalar, x: n")
+    with pytest.raises(md.ParseError, match=message):
+        md.parse(text, S)
