@@ -15,23 +15,20 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from .canon import matadd, matmul, transpose
-from .comparable import comparable
+from .canon import transpose
 from .errors import MatDerivError
-from .expand import expanded_terms
 from .layout import LAYOUTS, parse_wrt
 from .mistake_assumptions import pm_one, sums_to_one, symmetric_entries, unsymmetrised
 from .mistake_pairs import two_mistakes
 from .mistake_symmetric import symmetric
 from .mistake_terms import (
-    changed_terms,
     extra_term,
     missing_entrywise,
     missing_term,
     term_slip,
 )
-from .mistakes import RTOL, Mistakes, named, sum_of
-from .nodes import AsScalar, DiagVector, Vec
+from .mistakes import RTOL, Mistakes, named
+from .nodes import DiagVector, Vec
 from .render.rows import label
 from .render.syntax import to_syntax
 from .render.unicode import fmt, fmt_shape
@@ -44,18 +41,9 @@ from .shapes import (
     shapes_equal,
 )
 from .simplify import simplify
+from .small_difference import exact_difference, small_difference
 from .trials import NEGLIGIBLE, relative_error, vanishing
 from .verdict import Verdict
-
-#: the terms left in the symbolic difference of candidate and derivative are not 0
-#: when their sum is above EXACT_RTOL times the largest of them (not their own
-#: cancellation: a dropped term is 1 times itself) and above ROUNDING times the
-#: derivative's largest entry (at least 1), well above float64's rounding of it
-EXACT_RTOL = 1e-6
-ROUNDING = 1e-11
-#: smaller values at which a term left in the difference is also evaluated: one that
-#: vanishes at the points' scale may not at these (exp(-1000 xᵀx) x)
-SMALLER = (0.1, 0.01)
 
 
 def _other_layout(layout: str) -> str:
@@ -258,84 +246,15 @@ class Checker(Mistakes):
                 f"{self.thing} is {self.shown_result}.",
                 max_error=err,
             )
-        rest = self._exact_difference() if err < RTOL else None
-        if rest is not None:  # a small term the values alone would miss
-            return self._small_difference(rest, err)
+        rest = exact_difference(self) if err < RTOL else None
+        if rest is not None:  # a small term the values alone would miss, or a kink's
+            kind, message, details = small_difference(self, *rest)
+            return self.verdict(False, kind, message, max_error=err, **details)
         if err < RTOL:
             sizes = ", distinct sizes" if dimension_symbols(self.derivation.of) else ""
             where = f"numerically ({len(self.trials.points)} random points{sizes})"
             return self.verdict(True, "correct", self._correct(where), max_error=err)
         return None
-
-    def _exact_difference(self) -> list[Any] | None:
-        """The terms of candidate - derivative when they are not 0, though the values
-        agree to RTOL (else None): the terms the two share cancel exactly in the
-        symbolic difference, and what is left (10⁻⁸ x for a dropped weight decay) is
-        evaluated directly, without cancelling against the shared terms.  What is left
-        is 0 when it is below the rounding of its own terms and of the derivative;
-        with no shared terms the values alone decide, to RTOL."""
-        cand, result = comparable(self.candidate), comparable(self.result)  # tanh(x) twice
-        cand_terms, result_terms = expanded_terms(cand), expanded_terms(result)
-        if is_matrix(cand) and is_matrix(result):
-            difference = simplify(matadd(cand, matmul(-1, result)))
-        else:  # a 1 x 1 derivative written as a scalar, on one side or both
-            scalar = [AsScalar(e) if is_matrix(e) else e for e in (cand, result)]
-            difference = sp.expand(scalar[0] - scalar[1])
-        rest = [t for t in expanded_terms(difference) if not isinstance(t, sp.ZeroMatrix)]
-        if not rest or len(rest) >= len(cand_terms) + len(result_terms):
-            return None
-        # also at smaller values: 2x + exp(-1000 xᵀx) x underflows to 2x at the points
-        for trials in (self.trials, *(self.trials.scaled(k, scalars=True) for k in SMALLER)):
-            values = [trials.values(t) for t in rest]
-            for i, res in enumerate(trials.values(self.result)):
-                total = np.sum([v[i] for v in values], axis=0)
-                noise = max(float(np.max(np.abs(v[i]), initial=0.0)) for v in values)
-                scale = max(float(np.max(np.abs(res), initial=0.0)), 1.0)
-                size = float(np.max(np.abs(total), initial=0.0))
-                if np.isfinite(size) and size > EXACT_RTOL * noise and size > ROUNDING * scale:
-                    return rest
-        return None
-
-    def _small_difference(self, rest: list[Any], err: float) -> Verdict:
-        """The verdict for a candidate that differs by ``rest``, terms small at the
-        points: missing or negated terms of the derivative, a factor, or just the
-        difference."""
-        terms = expanded_terms(self.result)
-        split = [t.as_coeff_mmul() for t in terms]
-        coeffs: list[Any] = [sp.S.One] * len(terms)
-        for term in rest:
-            coeff, matrix = term.as_coeff_mmul()
-            match = [k for k, (_, m) in enumerate(split) if m == matrix]
-            if len(match) != 1:
-                break
-            coeffs[match[0]] += coeff / split[match[0]][0]
-        else:
-            if all(c in (0, -1, 1) for c in coeffs) and any(c != 1 for c in coeffs):
-                found = changed_terms(self, terms, [int(c) for c in coeffs])
-                assert found is not None
-                return self.verdict(False, found[0], found[1], max_error=err, **found[2])
-            constant = not coeffs[0].atoms(sp.MatrixSymbol) and all(
-                symbol.is_integer for symbol in coeffs[0].free_symbols
-            )
-            if len(set(coeffs)) == 1 and constant:
-                factor = coeffs[0]  # a number or a size (1/n): not one that varies
-                return self.verdict(
-                    False,
-                    "factor",
-                    f"the candidate is {fmt(factor)} times the {self.thing}. The {self.thing} "
-                    f"is {self.shown_result}.",
-                    max_error=err,
-                    factor=factor,
-                )
-        difference = named(sum_of(rest), self.derivation.names)
-        return self.verdict(
-            False,
-            "wrong",
-            f"the candidate differs from the {self.thing} by {fmt(difference)}: not 0, "
-            f"though small at the random points (largest relative error {err:.3g}). "
-            f"The {self.thing} is {self.shown_result}.",
-            max_error=err,
-        )
 
     def _correct(self, how: str) -> str:
         return f"the candidate equals {self.target} (checked {how})."

@@ -46,7 +46,7 @@ def every_size_choice(dims: list[Any]) -> list[dict[Any, int]]:
     return rising + [c for c in falling if c not in rising]
 
 
-def _quiet() -> Any:
+def quiet() -> Any:
     """No NumPy warnings at the random points: an overflow there (exp of a large
     entry) is the comparison's business, which treats non-finite values itself,
     not a warning for the user who asked verify a question."""
@@ -71,7 +71,7 @@ class Trials:
     def values(self, expr: Any) -> list[np.ndarray]:
         """The value of ``expr`` at every point (each expression evaluated once)."""
         if expr not in self._cache:
-            with _quiet():  # the program's values too, computed on first use
+            with quiet():  # the program's values too, computed on first use
                 self._cache[expr] = [_real(_evaluate_at(expr, p)) for p in self._points()]
         return self._cache[expr]
 
@@ -189,7 +189,7 @@ def _singular(
     and the point with the program's symbols computed (reused by ``Trials``)."""
     values: dict[Any, Any] = {}
     try:
-        with _quiet():
+        with quiet():
             values = _run_program(point, program)
             for operand in operands:
                 value = _real(_evaluate_at(operand, values))

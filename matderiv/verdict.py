@@ -43,7 +43,9 @@ class Verdict:
              so no comparison could be made), "undefined" (not confirmed: a matrix
              the expressions invert is singular at every random point and size), or
              "vanishing" (not confirmed: the derivative is numerically 0 at every
-             random point, even at smaller values).
+             random point, even at smaller values), or "unswitched-kink" (not
+             confirmed: the candidate lacks a term with a kink, step(z - 1000), that
+             is 0 at every point, also at larger values, as the kink is never crossed).
     message  the reason in plain words (without the kind, which the renderers show).
     details  the derived result, both shapes and, when checked numerically,
              the largest error (and what the diagnosis found).

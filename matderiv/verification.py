@@ -12,7 +12,9 @@ The checks run in order, each with its own message:
    that stay NaN or ∞ give the kind "not-finite", and also scaled down when the
    derivative vanishes at points (a saturated tanh′); points where a matrix the
    expressions invert is singular or ill conditioned are drawn again, and when
-   every point is, the kind is "undefined";
+   every point is, the kind is "undefined"; where the candidate or the derivative
+   has a kink (relu, |·|, step, sign, max), also at 3, 10 and 100 times larger
+   values, so that a kink at a constant, relu(z - 6), is crossed;
 4. when it is wrong, the common mistakes are tried one by one — transposed,
    d/d vec(Xᵀ) instead of d/d vec(X) (a commutation matrix missing), A ⊗ B
    where B ⊗ A is right, a constant
@@ -44,14 +46,22 @@ from .diagnosis import Checker, named
 from .engine import derive
 from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, ParseError, ShapeMismatch, UnusedNameWarning
+from .kinks import kink_trials
 from .layout import check_layout, parse_wrt, scalar_variable
 from .limits import allows_deep
+from .mistakes import RTOL
 from .parse.candidate import parse_candidate
 from .render.unicode import fmt
 from .scalarize import scalarize
 from .second_order import hessian, hvp
 from .shapes import check_node, check_shapes, dimension_symbols, dims_equal, shapes_equal
-from .trials import Trials, UndefinedAtPoints, finite_trials, informative_trials, make_trials
+from .trials import (
+    Trials,
+    UndefinedAtPoints,
+    finite_trials,
+    informative_trials,
+    make_trials,
+)
 from .verdict import Verdict
 
 
@@ -173,6 +183,7 @@ def verify(
     try:
         trials = make_trials((cand, d.result, d.of), seed=seed, program=d.definitions)
         trials = informative_trials(finite_trials(trials, (cand, d.result)), (cand, d.result))
+        trials = kink_trials(trials, (cand, d.result), RTOL)
     except UndefinedAtPoints as exc:
         trials, undefined = Trials(()), exc
     assumed = list(d.symmetric)
