@@ -38,7 +38,7 @@ from .numeric_inputs import (
 from .numeric_walk import Env, evaluates, run
 from .program import check_where, needed_definitions
 from .render.unicode import fmt
-from .shapes import dimension_symbols, free_symbols
+from .shapes import check_node, dimension_symbols, free_symbols
 from .softmax_nodes import LogSumExp, Softmax
 from .symmetry import check_values as check_symmetric_values
 
@@ -208,6 +208,7 @@ def _hadamard(node: Any, args: list[Any], env: Env) -> Any:
 
 @evaluates(sp.HadamardPower)
 def _hadamard_power(node: Any, args: list[Any], env: Env) -> Any:
+    check_node(node)  # a matrix exponent: refused, named
     return to_dense(args[0]) ** _scalar(args[1])
 
 

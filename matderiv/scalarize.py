@@ -91,9 +91,9 @@ def scalarize(expr: Any) -> Any:
 
     The entry (a)₀₀ of a 1 x 1 matrix becomes AsScalar(a) (SymPy would expand it
     into a Sum when rebuilt).  Each 1 x 1 matrix that a scalar operation (exp,
-    log, +, ...) takes is wrapped in AsScalar: SymPy's scalar algebra is not made
-    for matrix operands (it tries to merge exp(bᵀx) · exp(...) into one exponent
-    and fails).  The variable of
+    log, +, ...) or an entrywise power's exponent takes is wrapped in AsScalar:
+    SymPy's scalar algebra is not made for matrix operands (it tries to merge
+    exp(bᵀx) · exp(...) into one exponent and fails).  The variable of
     each entrywise function's Lambda is renamed to one fixed symbol, so the same
     function built twice is the same subexpression (and ``names=`` can find it), and
     a composition SymPy fused into one Lambda, (t ↦ exp(tanh(t)))∘(X), is split into
@@ -125,6 +125,8 @@ def scalarize(expr: Any) -> Any:
             args = tuple(visit(a) for a in node.args)
             if is_scalar_operation(node):
                 args = tuple(_interned(AsScalar(a)) if is_matrix(a) else a for a in args)
+            elif isinstance(node, sp.HadamardPower) and is_matrix(args[1]):  # 1 x 1
+                args = (args[0], _interned(AsScalar(args[1])))
             if any(new is not old for new, old in zip(args, node.args, strict=True)):
                 out = rebuild(node, args)
             flipped = _transposed_entrywise(out)

@@ -181,6 +181,19 @@ def _check_same_shape(node: Any) -> None:
             )
 
 
+def _check_exponent(node: Any) -> None:
+    """An entrywise power's exponent is a scalar (a 1 x 1 matrix counts as one)."""
+    p = node.exp
+    if is_matrix(p) and not is_scalar_shape(shape_of(p)):
+        raise UnsupportedNode(
+            f"the entrywise power {fmt(node)} has the matrix exponent {fmt(p)} of shape "
+            f"{fmt_shape(shape_of(p))}: an entrywise power takes a scalar exponent (a 1 x 1 "
+            f"matrix counts as one). For entries of {fmt(node.base)} raised to the entries "
+            f"of {fmt(p)}, write exp∘({fmt(p)} ∘ log∘{fmt(node.base)}) (positive entries): "
+            "exp(E * log(P)) in matderiv's syntax."
+        )
+
+
 def _check_scalar_function(node: Any) -> None:
     for arg in node.args:
         if is_matrix(arg) and not is_scalar_shape(shape_of(arg)):
@@ -321,6 +334,8 @@ def check_node(node: Any) -> None:
         _require_square(node, node.args[0])
     elif is_scalar_operation(node):
         _check_scalar_function(node)
+    elif isinstance(node, sp.HadamardPower):
+        _check_exponent(node)
 
 
 def is_scalar_operation(node: Any) -> bool:
