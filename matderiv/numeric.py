@@ -30,6 +30,7 @@ from .nodes import (
 from .numeric_functions import call_numpy, numpy_lambda
 from .numeric_inputs import (
     bind,
+    check_sizes,
     check_values,
     normalise_values,
     problem_symbols,
@@ -382,6 +383,7 @@ def _evaluate(
     dim_symbols = dimension_symbols(expr, *problem)
     symbols = {s for s in free if isinstance(s, sp.MatrixSymbol)}
     scalar_symbols = {s for s in free if isinstance(s, sp.Symbol)} - dim_symbols
+    check_sizes(dim_symbols, values)
     arrays, dims = bind(symbols | scalar_symbols, problem - symbols, values)
     if sizes is not None:
         sizes.update(dims)

@@ -107,6 +107,21 @@ def bound(dim: Any, dims: Mapping[Any, int]) -> Any:
     return sp.sympify(dim).xreplace({k: sp.Integer(v) for k, v in dims.items()})
 
 
+def check_sizes(dims: set[Any], values: Mapping[Any, Any]) -> None:
+    """A size given for a dimension is a whole number (at least 1 for a dimension
+    declared positive): 3.0, 3.5 or -1 were skipped and reported as "not bound"."""
+    for d in dims:
+        if d not in values:
+            continue
+        value, least = values[d], 1 if d.is_positive else 0
+        whole = isinstance(value, (int, np.integer, sp.Integer)) and not isinstance(value, bool)
+        if not whole or int(value) < least:
+            raise EvaluationError(
+                f"the size {d} was given as {value!r}: a size is a whole number of at "
+                f"least {least}, e.g. {{{d}: 3}}"
+            )
+
+
 def _given_dims(values: Mapping[Any, Any]) -> dict[Any, int]:
     dims: dict[Any, int] = {}
     for key, value in values.items():

@@ -131,22 +131,54 @@ class Inputs:
             for line in input_lines(self.name, name, symbol, self.dim_names)
         ]
         lines += [f"{self.dim_names[d]} = {self.read[d]}" for d in self.wanted if d in self.read]
-        late_sources = {code.split(".")[0] for code in self.late.values()}
         for symbol, name in self.optional.items():  # a list given for it: its shape too
-            if name in late_sources:
-                body = input_lines(self.name, name, symbol, self.dim_names)
-                lines += [f"if {name} is not None:", *(f"    {line}" for line in body)]
+            body = input_lines(self.name, name, symbol, self.dim_names)
+            lines += [f"if {name} is not None:", *(f"    {line}" for line in body)]
         for d in sorted(self.late, key=str):
             size, code = self.dim_names[d], self.late[d]
             source = code.split(".")[0]
             axis = "rows" if code.endswith("[0]") else "columns"
             lines += [
-                f"if {size} is None and {source} is None:",
-                f'    raise TypeError("{self.name}() needs {source}, or {size} (the number of '
-                f'{axis} of {source})")',
-                f"{size} = {code} if {size} is None else {size}",
+                f"if {size} is None:",
+                f"    if {source} is None:",
+                f'        raise TypeError("{self.name}() needs {source}, or {size} (the number '
+                f'of {axis} of {source})")',
+                f"    {size} = {code}",
+                *self._size_check(d, "elif"),
             ]
-        return lines + self._checks() + self._symmetric_checks()
+        for d in self.free:
+            lines += self._size_check(d, "if")
+        return lines + self._late_checks() + self._checks() + self._symmetric_checks()
+
+    def _size_check(self, d: Any, keyword: str) -> list[str]:
+        """A size given as an argument is a whole number of at least 1 (0 for a size
+        not declared positive), named when it is not (NumPy's own error would not)."""
+        size, least = self.dim_names[d], 1 if d.is_positive else 0
+        return [
+            f"{keyword} not isinstance({size}, (int, numpy.integer)) or {size} < {least}:",
+            f'    raise ValueError(f"{self.name}: the size {size} = {{{size}!r}} is not a '
+            f'whole number of at least {least}")',
+        ]
+
+    def _late_checks(self) -> list[str]:
+        """An input the result does not use (optional): when it is given, its shape is
+        checked against the sizes, as ``evaluate`` checks it (X of 2 x 4 with m = 3
+        given, or with A of 3 x 2, was ignored)."""
+        lines = []
+        for symbol, name in self.optional.items():
+            if not isinstance(symbol, sp.MatrixSymbol):
+                continue
+            shape = [sp.sympify(d) for d in symbol.shape]
+            known = {*self.read, *self.late, *self.free}
+            if not all(d.free_symbols <= known for d in shape):
+                continue
+            expected = f"({', '.join(_dim_code(d, self.dim_names) for d in shape)})"
+            lines += [
+                f"if {name} is not None and {name}.shape != {expected}:",
+                f'    raise ValueError(f"{self.name}: {name} has shape {{{name}.shape}}; '
+                f'expected {_braces(expected)} = {{{expected}}} from the other inputs and sizes")',
+            ]
+        return lines
 
     def _symmetric_checks(self) -> list[str]:
         """A matrix declared symmetric (``symmetric=``) is refused when its value is not

@@ -171,7 +171,9 @@ def _split(main: ast.FunctionDef, name: str) -> tuple[ast.FunctionDef, ast.Funct
     defaults = zip(main.args.kwonlyargs, main.args.kw_defaults, strict=True)
     optional = {a.arg for a, d in defaults if d is not None}
     used = {n.id for s in work for n in ast.walk(s) if isinstance(n, ast.Name)}
-    sizes = [t.id for s in setup if _is_size_line(s) for t in s.targets]  # type: ignore[attr-defined]
+    # n = A.shape[0], also under an if (a size given or read from an optional input)
+    lines = [node for s in setup for node in ast.walk(s) if _is_size_line(node)]
+    sizes = [t.id for s in lines for t in s.targets]  # type: ignore[attr-defined]
     passed = [p for p in params if p not in optional]
     passed += [d for d in dict.fromkeys(sizes) if d in used and d not in passed]
     core = core_name(name)
@@ -226,8 +228,8 @@ def _is_setup(stmt: ast.stmt) -> bool:
     return _is_input_line(stmt) or _is_size_line(stmt) or isinstance(stmt, ast.If)
 
 
-def _is_size_line(stmt: ast.stmt) -> bool:
-    """``n = A.shape[0]`` or ``n = S.shape[0] if n is None else n``."""
+def _is_size_line(stmt: ast.AST) -> bool:
+    """``n = A.shape[0]`` (also under ``if n is None:`` when n may be given)."""
     return (
         isinstance(stmt, ast.Assign)
         and len(stmt.targets) == 1
