@@ -22,10 +22,10 @@ from .derivation import Derivation
 from .engine import derive
 from .errors import MatDerivError
 from .layout import parse_wrt
-from .nodes import CommutationMatrix, Vec
+from .nodes import AsScalar, CommutationMatrix, Vec
 from .render.unicode import fmt
 from .scalarize import scalarize
-from .shapes import dimension_symbols, dims_equal, is_matrix, shape_of, walk
+from .shapes import dimension_symbols, dims_equal, is_matrix, is_scalar_shape, shape_of, walk
 from .softmax_nodes import Softmax
 from .trials import Trials, best_factor, relative_error
 
@@ -353,12 +353,27 @@ class Mistakes(Comparison):
         if q is None:
             return None
         q = sp.nsimplify(q, tolerance=1e-8, rational=True)
-        return named(s / (q * t), self.derivation.names)
+        return named(_tidy(s / (q * t)), self.derivation.names)
 
     def _sizes(self) -> set[Any]:
         """The symbols of the problem's sizes (n for an n x 1 x)."""
         d = self.derivation
         return dimension_symbols(d.of, parse_wrt(d.wrt).symbol, self.candidate)
+
+
+def _tidy(ratio: Any) -> Any:
+    """A ratio of scalars with 1 x 1 matrix products read as products of scalars and
+    equal bases merged: s·det(X)^s/(det(X)^(s-1)·s) is det(X) (AsScalar(det(X)^(s-1) s)
+    kept the s apart)."""
+    plain = ratio.replace(
+        lambda e: (
+            isinstance(e, AsScalar)
+            and isinstance(e.args[0], sp.MatMul)
+            and all(is_scalar_shape(shape_of(a)) for a in e.args[0].args if is_matrix(a))
+        ),
+        lambda e: sp.Mul(*(AsScalar(a) if is_matrix(a) else a for a in e.args[0].args)),
+    )
+    return sp.powsimp(plain)
 
 
 def along_axis_softmaxes(expr: Any) -> list[Any]:

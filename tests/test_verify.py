@@ -14,12 +14,14 @@ from matderiv import (
     LayoutError,
     MatDerivError,
     commutation,
+    declare,
     derive,
     diag,
     evaluate,
     gradient,
     hessian,
     norm,
+    parse,
     vec,
     verify,
 )
@@ -1264,6 +1266,16 @@ def test_a_scalar_derivative_missing_a_scalar_factor_is_named() -> None:
     verdict = verify("trace(inv(X + s*B) @ B)", f, s)
     assert verdict.kind == "scalar-factor" and "det(s B + X) times" in verdict.message
     assert verify("trace(B)", f, s).kind == "wrong"  # no shared factor: nothing named
+
+
+def test_a_missing_scalar_factor_is_simplified_before_it_is_named() -> None:
+    """For d det(X)^s/dX by a 1 x 1 s, s det(X)^(s-1) X⁻ᵀ lacks det(X): it was named
+    as s·det(X)^(s)/(det(X)^(s - 1) s), a 1 x 1 product keeping the s apart."""
+    S = declare("X: n x n, s: scalar")  # s: a 1 x 1 matrix
+    f = parse("det(X)**s", S)
+    verdict = verify("s * det(X)**(s-1) * inv(X).T", f, S["X"], "denominator")
+    assert verdict.kind == "scalar-factor", verdict.message
+    assert "the derivative is det(X) times the candidate" in verdict.message, verdict.message
 
 
 def test_a_term_that_underflows_at_the_points_is_still_a_difference() -> None:
