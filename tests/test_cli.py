@@ -284,12 +284,24 @@ def test_derive_program_keeps_definitions_and_names_adjoints() -> None:
     assert inlined["definitions"] == [] and "tanh" in inlined["result"]
 
 
-def test_derive_program_rejects_a_name_defined_twice() -> None:
+@pytest.mark.parametrize("program", [["--program"], []])
+def test_derive_rejects_a_name_defined_twice(program) -> None:
+    """Without --program too: h = tanh(Wᵀx); h = cᵀh silently rebound h (a candidate
+    for verify --of using h then meant the scalar)."""
     out = run(
-        "derive", "a = x; a = 2 * x; c' @ a", "--wrt", "x", "--shapes", "x: n, c: n", "--program"
+        "derive", "a = x; a = 2 * x; c' @ a", "--wrt", "x", "--shapes", "x: n, c: n", *program
     )
     assert out.returncode == 2
     assert "a is defined twice" in out.stderr
+
+
+def test_verify_of_rejects_a_name_defined_twice() -> None:
+    out = run(
+        "verify", "x", "--of", "h = tanh(W.T @ x); h = c.T @ h", "--wrt", "W",
+        "--shapes", "W: n x k, x: n, c: k",
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "h is defined twice" in out.stderr
 
 
 def _function(out: subprocess.CompletedProcess[str]):

@@ -322,9 +322,12 @@ class Build(Transformer_NonRecursive):
         token, value = items
         if token in self.symbols:
             raise ParseError(f"{token} is declared as an input and cannot be redefined")
+        if str(token) in self.names:  # rebinding it would change what it meant before
+            raise ParseError(
+                f"{token} is defined twice; each name is defined once (give the second "
+                f"another name):\n{caret(self.text, token.start_pos)}"
+            )
         if self.as_program:
-            if token in self.names:
-                raise ParseError(f"{token} is defined twice; a program defines each name once")
             rows, cols = shape_of(value)
             symbol = (
                 sp.MatrixSymbol(str(token), rows, cols)
