@@ -91,19 +91,24 @@ def guard(core: Any, namespace: dict[str, Any], name: str) -> None:
             "backend='numpy'"
         )
 
-    def as_float(a: Any) -> Any:
+    def promoted(a: Any, to: Any) -> Any:
         """Integers, and float32 or float16 (numba's np.dot takes no mix of precisions,
-        and fails on some all-float32 products), as float64."""
+        and fails on some all-float32 products), as float64; with a complex input
+        among them, every real array as complex128 (nor does np.dot mix real and
+        complex)."""
         dtype = getattr(a, "dtype", None)
         kind = getattr(dtype, "kind", "f")
-        small = kind == "f" and getattr(dtype, "itemsize", 8) < 8
-        return numpy.asarray(a, dtype=numpy.float64) if kind in "biu" or small else a
+        small = kind in "fc" and getattr(dtype, "itemsize", 16) < (16 if kind == "c" else 8)
+        if dtype is None or not (kind in "biu" or small or (kind == "f" and to is complex)):
+            return a
+        return numpy.asarray(a, dtype=numpy.complex128 if to is complex else numpy.float64)
 
     def call(*args: Any) -> Any:
         try:
             return core(*args)
         except compile_errors as exc:
-            floats = tuple(as_float(a) for a in args)
+            complex_ = any(getattr(getattr(a, "dtype", None), "kind", "") == "c" for a in args)
+            floats = tuple(promoted(a, complex if complex_ else float) for a in args)
             if all(f is a for f, a in zip(floats, args, strict=True)):
                 raise fail(exc, args) from exc
             try:

@@ -74,7 +74,7 @@ def _solve_right(M, F, trans):
     "_diagflat": """
 def _diagflat(v):
     flat = v.copy().reshape(-1)
-    out = numpy.zeros((flat.size, flat.size))
+    out = numpy.zeros((flat.size, flat.size), flat.dtype)
     for i in range(flat.size):
         out[i, i] = flat[i]
     return out
@@ -84,7 +84,7 @@ def _kron_left(A, B, M, q, s):
     k = M.shape[1]
     T = A.dot(numpy.ascontiguousarray(M).reshape(q, s * k))
     T3 = T.reshape(-1, s, k)
-    out = numpy.empty((T3.shape[0], B.shape[0], k))
+    out = numpy.empty((T3.shape[0], B.shape[0], k), (B[:1, :1] * T[:1, :1]).dtype)
     for i in range(T3.shape[0]):
         out[i] = B.dot(T3[i])
     return out.reshape(-1, k)
@@ -97,7 +97,7 @@ def _kron_right(M, A, B, p, r):
 def _kron(A, B):
     p, q = A.shape
     r, s = B.shape
-    out = numpy.empty((p * r, q * s))
+    out = numpy.empty((p * r, q * s), (A[:1, :1] * B[:1, :1]).dtype)
     for a in range(p):
         for i in range(q):
             for b in range(r):
@@ -109,7 +109,7 @@ def _kron(A, B):
 def _kron_commuted(A, B):
     p, q = A.shape
     r, s = B.shape
-    out = numpy.empty((p * r, q * s))
+    out = numpy.empty((p * r, q * s), (A[:1, :1] * B[:1, :1]).dtype)
     for a in range(p):
         for i in range(q):
             for b in range(r):
@@ -120,7 +120,7 @@ def _kron_commuted(A, B):
     "_kron_eye_left": """
 def _kron_eye_left(k, B):
     r, s = B.shape
-    out = numpy.zeros((k * r, k * s))
+    out = numpy.zeros((k * r, k * s), B.dtype)
     for i in range(k):
         out[i * r : (i + 1) * r, i * s : (i + 1) * s] = B
     return out
@@ -128,7 +128,7 @@ def _kron_eye_left(k, B):
     "_kron_eye_right": """
 def _kron_eye_right(A, k):
     p, q = A.shape
-    out = numpy.zeros((p * k, q * k))
+    out = numpy.zeros((p * k, q * k), A.dtype)
     for a in range(p):
         for c in range(q):
             for i in range(k):
@@ -139,7 +139,7 @@ def _kron_eye_right(A, k):
 def _kron_mid(F, M, a, b):
     k = M.shape[1]
     T = numpy.ascontiguousarray(M).reshape(a, F.shape[1], b * k)
-    out = numpy.empty((a, F.shape[0], b * k))
+    out = numpy.empty((a, F.shape[0], b * k), (F[:1, :1] * M[:1, :1]).dtype)
     for i in range(a):
         out[i] = F.dot(T[i])
     return out.reshape(-1, k)
@@ -147,7 +147,7 @@ def _kron_mid(F, M, a, b):
     "_commute_mid": """
 def _commute_mid(M, a, m, n, b):
     k = M.shape[1]
-    out = numpy.empty((a * m * n * b, k))
+    out = numpy.empty((a * m * n * b, k), M.dtype)
     for t in range(a):
         for i in range(m):
             for j in range(n):
@@ -158,7 +158,7 @@ def _commute_mid(M, a, m, n, b):
 """,
     "_commute_rows": """
 def _commute_rows(M, m, n):
-    out = numpy.empty((m * n, M.shape[1]))
+    out = numpy.empty((m * n, M.shape[1]), M.dtype)
     for i in range(m):
         for j in range(n):
             out[j + n * i, :] = M[i + m * j, :]
@@ -180,12 +180,12 @@ def _heaviside(x, at_zero):
 def _repeat(x, k, axis):
     r, c = x.shape
     if axis == 0:
-        out = numpy.empty((r * k, c))
+        out = numpy.empty((r * k, c), x.dtype)
         for i in range(r):
             for t in range(k):
                 out[i * k + t, :] = x[i, :]
         return out
-    out = numpy.empty((r, c * k))
+    out = numpy.empty((r, c * k), x.dtype)
     for j in range(c):
         for t in range(k):
             out[:, j * k + t] = x[:, j]
@@ -196,7 +196,7 @@ def _matrix_power(M, k):
     if k < 0:
         M = numpy.linalg.inv(M)
         k = -k
-    out = numpy.eye(M.shape[0])
+    out = numpy.eye(M.shape[0], dtype=M.dtype)
     for _ in range(k):
         out = out.dot(M)
     return out
