@@ -198,6 +198,25 @@ def test_symbols_named_like_what_the_generated_code_uses_are_renamed(backend) ->
     np.testing.assert_allclose(fn(A=env[A], **kwargs), evaluate(d, env), rtol=1e-10)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_renamed_keyword_argument_takes_the_symbols_own_name_too(backend) -> None:
+    """f(**{"lambda": 0.1}) for the keyword lambda_ was Python's bare "unexpected
+    keyword argument 'lambda'" (a tester's sweep)."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    lam, hx = sp.Symbol("lambda"), sp.MatrixSymbol("h_{x}", n, 1)
+    f = x.T * A * x + lam * (x.T * x) + hx.T * x
+    d = gradient(f, x)
+    fn = lambdify(d, backend=backend)
+    env = env_for(f, seed=3)
+    want = evaluate(d, env)
+    given = {"lambda": env[lam], "h_{x}": env[hx], "x": env[x], "A": env[A]}
+    np.testing.assert_allclose(fn(**given), want, rtol=1e-10)
+    assert set(inspect.signature(fn).parameters) == {"A", "lambda_", "h__x_", "x"}
+    with pytest.raises(TypeError, match="unexpected keyword argument 'mu'"):
+        fn(**given, mu=1.0)
+
+
 @pytest.mark.parametrize(
     ("first", "second"), [("W^1", "W_1"), ("lambda", "lambda_"), ("__x", "v__x")]
 )
