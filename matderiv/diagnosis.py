@@ -194,6 +194,8 @@ class Checker(Mistakes):
             return ""
         if not same:
             return ""
+        if isinstance(self.result, sp.ZeroMatrix):  # diag(0) is only a zero matrix
+            return f" The {self.thing} is 0: write {to_syntax(self.result)}."
         try:
             written = to_syntax(column)
         except MatDerivError:  # an explicit sp.Matrix has no syntax

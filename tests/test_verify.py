@@ -1396,3 +1396,17 @@ def test_a_vector_for_a_diagonal_jacobian_is_told_to_use_diag(layout) -> None:
     column = sp.Matrix([1 - sp.tanh(x3[i, 0]) ** 2 for i in range(3)])
     v = verify(column, x3.applyfunc(sp.tanh), x3, layout)
     assert v.kind == "wrong-shape" and "write diag(" in v.message, v.message
+
+
+def test_a_column_of_the_hessians_diagonal_is_told_to_write_diag_or_zeros() -> None:
+    """A column whose entries are a diagonal Hessian's is told to write diag(...); for
+    a zero Hessian that said "write diag(zeros(n, 1))" (a tester's sweep): zeros(n, n)."""
+    z = sp.MatrixSymbol("z", n, 1)
+    f = sp.OneMatrix(1, n) * z.applyfunc(sp.exp)  # Hessian diag(exp(z))
+    verdict = verify("exp(z)", f, z, order=2)
+    assert verdict.kind == "wrong-shape" and "write diag(exp(z))" in verdict.message
+    assert verify("diag(exp(z))", f, z, order=2).ok
+    linear = sp.OneMatrix(1, n) * z  # Hessian 0
+    verdict = verify("zeros(n, 1)", linear, z, order=2)
+    assert verdict.kind == "wrong-shape" and "is 0: write zeros(n, n)" in verdict.message
+    assert "diag(" not in verdict.message
