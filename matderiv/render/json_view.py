@@ -19,7 +19,11 @@ def _shape(s: Any) -> list[str]:
 
 
 def derivation_json(d: Derivation) -> dict[str, Any]:
-    """A Derivation as plain JSON data for other programs."""
+    """A Derivation as plain JSON data for other programs.
+
+    ``result`` (and ``result_latex``) is self-contained and reads back into
+    ``verify``; ``result_named`` is the result as the last step writes it, through
+    the intermediates the steps name (v₂, ...), which only the steps define."""
     with symbols_of(d.of, *d.definitions, *d.definitions.values()):
         return _derivation_json(d)
 
