@@ -51,6 +51,7 @@ from .layout import check_layout, parse_wrt, scalar_variable
 from .limits import allows_deep
 from .mistakes import RTOL
 from .parse.candidate import parse_candidate
+from .pasted import pasted_note
 from .render.unicode import fmt
 from .scalarize import scalarize
 from .second_order import hessian, hvp
@@ -122,7 +123,9 @@ def verify(
 
     ``candidate`` is a SymPy expression (matderiv's vec, diag, commutation nodes
     allowed), a string in matderiv's syntax, or LaTeX as written in papers;
-    symbols are matched by name to those of ``expr`` and to ``names``.
+    symbols are matched by name to those of ``expr`` and to ``names``.  A pasted
+    line's left-hand side (∂f/∂x =) and shape label ((n × 1)) are not checked,
+    but a note says where they contradict the question.
     ``where`` is a program as in ``derive``; the candidate may use its symbols
     (and the generated adjoints hbar_t, when ``d.definitions`` has them).
 
@@ -137,6 +140,30 @@ def verify(
     says so (2 A x for ∂(xᵀAx)/∂x is then right).  With the variable among them, the
     derivative of a scalar is its gradient among symmetric matrices, (G + Gᵀ)/2.
     """
+    found = _verify(
+        candidate, expr, wrt, layout, names=names, where=where, seed=seed, order=order,
+        direction=direction, symmetric=symmetric,
+    )  # fmt: skip
+    note = pasted_note(candidate, found.derivation) if found.derivation else ""
+    if not note or note in found.message:
+        return found
+    return replace(found, message=found.message + note)
+
+
+def _verify(
+    candidate: Any,
+    expr: Any,
+    wrt: Any,
+    layout: str = "numerator",
+    *,
+    names: Mapping[str, Any] | None = None,
+    where: Mapping[Any, Any] | None = None,
+    seed: int = 0,
+    order: int = 1,
+    direction: Any = None,
+    symmetric: Iterable[Any] = (),
+) -> Verdict:
+    """verify, without the note on a pasted line."""
     wrt, expr, names, where, written = scalar_variable(wrt, expr, names, where)  # d/ds
     candidate = written(candidate)
     # checked by derive (a bare name or matrix there is refused with what to write)
@@ -267,7 +294,7 @@ def _in_other_layout(
     if not shapes_equal(found.details["candidate_shape"], d.shape[::-1]):
         return found
     other = "denominator" if d.layout == "numerator" else "numerator"
-    there = verify(
+    there = _verify(
         candidate, expr, wrt, other, names=names, where=where, seed=seed, symmetric=assumed
     )
     if there.ok or there.kind in ("wrong-shape", "ill-formed", "other-layout"):
