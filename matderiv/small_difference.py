@@ -75,7 +75,7 @@ def exact_difference(m: Mistakes) -> tuple[list[Any], bool] | None:
 
 
 def _small(m: Mistakes, rest: list[Any]) -> Mistake:
-    """The verdict for a candidate that differs by ``rest``, terms small at the
+    """What is wrong with a candidate that differs by ``rest``, terms small at the
     points: missing or negated terms of the derivative, a factor, or just the
     difference."""
     terms = expanded_terms(m.result)
@@ -83,7 +83,7 @@ def _small(m: Mistakes, rest: list[Any]) -> Mistake:
     coeffs: list[Any] = [sp.S.One] * len(terms)
     for term in rest:
         coeff, matrix = term.as_coeff_mmul()
-        match = [k for k, (_, m) in enumerate(split) if m == matrix]
+        match = [k for k, (_, other) in enumerate(split) if other == matrix]
         if len(match) != 1:
             break
         coeffs[match[0]] += coeff / split[match[0]][0]
@@ -115,6 +115,7 @@ def _small(m: Mistakes, rest: list[Any]) -> Mistake:
 
 
 def _unswitched(m: Mistakes, rest: list[Any]) -> Mistake:
+    """A difference 0 at every point because a kink in it is never crossed there."""
     difference = named(sum_of(rest), m.derivation.names)
     kinks = ", ".join(fmt(named(g, m.derivation.names)) for g in unswitched(m.trials, tuple(rest)))
     return (
