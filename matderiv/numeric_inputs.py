@@ -108,7 +108,7 @@ def bound(dim: Any, dims: Mapping[Any, int]) -> Any:
 
 
 def check_sizes(dims: set[Any], values: Mapping[Any, Any]) -> None:
-    """A size given for a dimension is a whole number (at least 1 for a dimension
+    """A size given for a dimension is an integer (at least 1 for a dimension
     declared positive): 3.0, 3.5 or -1 were skipped and reported as "not bound"."""
     for d in dims:
         if d not in values:
@@ -117,7 +117,7 @@ def check_sizes(dims: set[Any], values: Mapping[Any, Any]) -> None:
         whole = isinstance(value, (int, np.integer, sp.Integer)) and not isinstance(value, bool)
         if not whole or int(value) < least:
             raise EvaluationError(
-                f"the size {d} was given as {value!r}: a size is a whole number of at "
+                f"the size {d} was given as {value!r}: a size is an integer of at "
                 f"least {least}, e.g. {{{d}: 3}}"
             )
 

@@ -2,9 +2,10 @@
 
 ``check_derivation(d, dims)`` instantiates the dimensions (pick distinct sizes,
 so a transposed or mis-vectorised answer cannot pass by accident), draws random
-values (symmetric positive definite ones for matrices that are inverted or
-whose determinant is taken), and compares ``evaluate(d.result)`` with a central
-finite-difference Jacobian arranged in d's layout.  Shipped with the library,
+values (well-conditioned, non-symmetric ones with a positive determinant for
+matrices that are inverted or whose determinant is taken, so X⁻ᵀ and X⁻¹
+differ), and compares ``evaluate(d.result)`` with a central finite-difference
+Jacobian arranged in d's layout.  Shipped with the library,
 like autograd's ``check_grads``.
 """
 

@@ -1,7 +1,7 @@
 """Formulas as text in Python: ``declare`` the symbols, ``parse`` a formula over them.
 
     S = declare("A: n x n, x: n, lam: scalar")
-    f = parse("x^T A x + lam * x.T @ x", S)     # matderiv's syntax, LaTeX or Unicode
+    f = parse("x.T @ A @ x + lam * x.T @ x", S)  # matderiv's syntax, LaTeX or Unicode
     gradient(f, S["x"])
 
 The text is read by a parser, never evaluated.

@@ -1,5 +1,5 @@
 """Sizes given as arguments: checked against the inputs given with them, and refused
-when they are not whole numbers, by the generated code and by evaluate alike."""
+when they are not integers, by the generated code and by evaluate alike."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_an_unused_input_given_is_checked_against_the_sizes(target, given, backe
 @pytest.mark.parametrize("backend", backends())
 @pytest.mark.parametrize("bad", [-1, 0, 3.0, 3.5, "3"])
 def test_a_size_that_is_not_a_whole_number_is_named(bad, backend) -> None:
-    with pytest.raises(InputShapeError, match=rf"the size m = {bad!r} is not a whole number"):
+    with pytest.raises(InputShapeError, match=rf"the size m = {bad!r} is not an integer"):
         lambdify(TRANSPOSE, backend=backend)(m=bad, n=2)
 
 

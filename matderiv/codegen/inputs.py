@@ -151,13 +151,14 @@ class Inputs:
         return lines + self._late_checks() + self._checks() + self._symmetric_checks()
 
     def _size_check(self, d: Any, keyword: str) -> list[str]:
-        """A size given as an argument is a whole number of at least 1 (0 for a size
-        not declared positive), named when it is not (NumPy's own error would not)."""
+        """A size given as an argument is an integer (Python's or NumPy's) of at least
+        1 (0 for a size not declared positive), named when it is not (NumPy's own
+        error would not)."""
         size, least = self.dim_names[d], 1 if d.is_positive else 0
         return [
             f"{keyword} not isinstance({size}, (int, numpy.integer)) or {size} < {least}:",
-            f'    raise ValueError(f"{self.name}: the size {size} = {{{size}!r}} is not a '
-            f'whole number of at least {least}")',
+            f'    raise ValueError(f"{self.name}: the size {size} = {{{size}!r}} is not an '
+            f'integer of at least {least}")',
         ]
 
     def _late_checks(self) -> list[str]:
