@@ -11,7 +11,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .shapes import walk
-from .trials import Trials, quiet, relative_error
+from .trials import Trials, quiet, relative_error, vanishing
 
 #: larger values at which verify also compares when the candidate or the derivative
 #: has a kink (relu, |·|, step, sign, max): a kink at a constant, relu(z - 6), that no
@@ -51,6 +51,28 @@ def _finite_pairs(trials: Trials, a: Any, b: Any) -> tuple[list[Any], list[Any]]
         if np.all(np.isfinite(x)) and np.all(np.isfinite(y))
     ]
     return [x for x, _ in pairs], [y for _, y in pairs]
+
+
+def kink_informative(trials: Trials, exprs: tuple[Any, Any]) -> Trials:
+    """``trials``, or, where the derivative (the last of ``exprs``) vanishes at some
+    points and either expression has a kink, the LARGER-valued version (all finite)
+    at which it vanishes at the fewest: step(z - 2) - step(z - 8) is 0 wherever every
+    entry of z is below 2, at every point of standard normal values."""
+    fewest = vanishing(trials.values(exprs[-1]))
+    if fewest == 0 or not kink_arguments(exprs):
+        return trials
+    best = trials
+    for factor in LARGER:
+        larger = trials.scaled(factor)
+        with quiet():
+            if not larger.finite(exprs):
+                continue
+            count = vanishing(larger.values(exprs[-1]))
+        if count < fewest:
+            best, fewest = larger, count
+        if fewest == 0:
+            break
+    return best
 
 
 def kink_trials(trials: Trials, exprs: tuple[Any, Any], rtol: float) -> Trials:

@@ -270,13 +270,23 @@ SCALES = (0.3, 0.1)
 
 def finite_trials(trials: Trials, exprs: tuple[Any, ...]) -> Trials:
     """``trials``, or the first of its scaled-down versions at which every expression
-    is finite; ``trials`` itself when none is (a log of a negative entry stays so)."""
+    is finite; else the points where the last expression (the derivative) is finite,
+    when two or more are: it is undefined at the others (∇‖relu(X w)‖ where every
+    entry of X w is negative), and so is any candidate; else ``trials`` itself (a log
+    of a negative entry stays so, and a candidate not finite where the derivative is
+    stays compared there)."""
     if trials.finite(exprs):
         return trials
     for factor in SCALES:
         smaller = trials.scaled(factor)
         if smaller.finite(exprs):
             return smaller
+    with quiet():
+        defined = [np.all(np.isfinite(v)) for v in trials.values(exprs[-1])]
+    if 2 <= sum(defined) < len(defined):
+        return trials.with_points(
+            tuple(p for p, ok in zip(trials.points, defined, strict=True) if ok)
+        )
     return trials
 
 

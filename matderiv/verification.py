@@ -46,7 +46,7 @@ from .diagnosis import Checker, named
 from .engine import derive
 from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, ParseError, ShapeMismatch, UnusedNameWarning
-from .kinks import kink_trials
+from .kinks import kink_informative, kink_trials
 from .layout import check_layout, parse_wrt, scalar_variable
 from .limits import allows_deep
 from .mistakes import RTOL
@@ -210,7 +210,7 @@ def _verify(
     try:
         trials = make_trials((cand, d.result, d.of), seed=seed, program=d.definitions)
         trials = informative_trials(finite_trials(trials, (cand, d.result)), (cand, d.result))
-        trials = kink_trials(trials, (cand, d.result), RTOL)
+        trials = kink_trials(kink_informative(trials, (cand, d.result)), (cand, d.result), RTOL)
     except UndefinedAtPoints as exc:
         trials, undefined = Trials(()), exc
     assumed = list(d.symmetric)

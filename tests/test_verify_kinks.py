@@ -113,3 +113,32 @@ def test_the_command_line_exits_1() -> None:
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "step(Wᵀ w - 1)" in result.stdout
+
+
+def _in(layout: str, column: str) -> str:
+    """A gradient written as a column, in ``layout`` (numerator: its transpose)."""
+    return column if layout == "denominator" else f"({column}).T"
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_a_derivative_zero_at_every_point_below_its_kinks_is_compared_at_larger_values(
+    layout,
+) -> None:
+    """step(z - 2) - step(z - 8) is 0 wherever z < 2, at every point of standard normal
+    values: the printed result was "vanishing" (could not be confirmed)."""
+    f = parse("sum(relu(z - 2) - relu(z - 8))", S)
+    assert verify(_in(layout, "step(z - 2) - step(z - 8)"), f, S["z"], layout).ok
+    wrong = verify(_in(layout, "step(z - 2)"), f, S["z"], layout)
+    assert not wrong.ok and wrong.kind == "missing-term"
+
+
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_points_where_the_derivative_is_undefined_are_left_out(layout) -> None:
+    """∇‖relu(X w)‖ is 0/0 where every entry of X w is negative (at some points with
+    two rows): the right candidate was "not-finite"; a wrong one is still wrong."""
+    S2 = declare("X: m x n, w: n")
+    f = parse("norm(relu(X @ w))", S2)
+    right = "X.T @ (step(X @ w) * relu(X @ w)) / norm(relu(X @ w))"
+    assert verify(_in(layout, right), f, S2["w"], layout).ok
+    wrong = "X.T @ relu(X @ w) / norm(X @ w)"
+    assert not verify(_in(layout, wrong), f, S2["w"], layout).ok
