@@ -11,7 +11,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .shapes import walk
-from .trials import Trials, quiet, relative_error, vanishing
+from .trials import Trials, quiet, relative_error
 
 #: larger values at which verify also compares when the candidate or the derivative
 #: has a kink (relu, |·|, step, sign, max): a kink at a constant, relu(z - 6), that no
@@ -53,35 +53,11 @@ def _finite_pairs(trials: Trials, a: Any, b: Any) -> tuple[list[Any], list[Any]]
     return [x for x, _ in pairs], [y for _, y in pairs]
 
 
-def kink_informative(trials: Trials, exprs: tuple[Any, Any]) -> Trials:
-    """``trials``, or, where the derivative (the last of ``exprs``) vanishes at some
-    points and either expression has a kink, the LARGER-valued version (all finite)
-    at which it vanishes at the fewest: step(z - 2) - step(z - 8) is 0 wherever every
-    entry of z is below 2, at every point of standard normal values."""
-    fewest = vanishing(trials.values(exprs[-1]))
-    if fewest == 0 or not kink_arguments(exprs):
-        return trials
-    best = trials
-    for factor in LARGER:
-        larger = trials.scaled(factor)
-        with quiet():
-            if not larger.finite(exprs):
-                continue
-            count = vanishing(larger.values(exprs[-1]))
-        if count < fewest:
-            best, fewest = larger, count
-        if fewest == 0:
-            break
-    return best
-
-
 def kink_trials(trials: Trials, exprs: tuple[Any, Any], rtol: float) -> Trials:
     """``trials``, with the points at the first of LARGER values added at which the
-    candidate and the derivative (``exprs``) differ beyond ``rtol``, when either has a
-    kink: the diagnosis then sees where they differ (points not finite there are
+    candidate and the derivative (``exprs``, one of them with a kink) differ beyond
+    ``rtol``: the diagnosis then sees where they differ (points not finite there are
     left out of the comparison)."""
-    if not kink_arguments(exprs):
-        return trials
     for factor in LARGER:
         larger = trials.scaled(factor)
         with quiet():

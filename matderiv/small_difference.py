@@ -40,15 +40,16 @@ def _scales() -> str:
     return ", ".join(f"{k:g}" for k in LARGER[:-1]) + f" and {LARGER[-1]:g}"
 
 
-def exact_difference(m: Mistakes) -> tuple[list[Any], bool] | None:
+def exact_difference(m: Mistakes) -> tuple[list[Any], list[Any]] | None:
     """The terms of candidate - derivative when they are not 0, though the values
     agree to RTOL (else None): the terms the two share cancel exactly in the
     symbolic difference, and what is left (10⁻⁸ x for a dropped weight decay) is
     evaluated directly, without cancelling against the shared terms.  What is left
     is 0 when it is below the rounding of its own terms and of the derivative;
-    with no shared terms the values alone decide, to RTOL.  The flag is False for
-    terms 0 at every point only because a kink in them is never crossed there
-    (step(z - 6)): they could not be evaluated where they are not 0."""
+    with no shared terms the values alone decide, to RTOL.  The second list is empty,
+    or, for terms 0 at every point only because a kink in them is never crossed there
+    (step(z - 1000)), the arguments of those kinks: the terms could not be evaluated
+    where they are not 0."""
     cand, result = comparable(m.candidate), comparable(m.result)  # tanh(x) twice
     cand_terms, result_terms = expanded_terms(cand), expanded_terms(result)
     if is_matrix(cand) and is_matrix(result):
@@ -68,10 +69,9 @@ def exact_difference(m: Mistakes) -> tuple[list[Any], bool] | None:
             scale = max(float(np.max(np.abs(res), initial=0.0)), 1.0)
             size = float(np.max(np.abs(total), initial=0.0))
             if np.isfinite(size) and size > EXACT_RTOL * noise and size > ROUNDING * scale:
-                return rest, True
-    if unswitched(m.trials, tuple(rest)):
-        return rest, False
-    return None
+                return rest, []
+    kinks = unswitched(m.trials, tuple(rest))
+    return (rest, kinks) if kinks else None
 
 
 def _small(m: Mistakes, rest: list[Any]) -> Mistake:
@@ -114,23 +114,24 @@ def _small(m: Mistakes, rest: list[Any]) -> Mistake:
     )
 
 
-def _unswitched(m: Mistakes, rest: list[Any]) -> Mistake:
-    """A difference 0 at every point because a kink in it is never crossed there."""
+def _unswitched(m: Mistakes, rest: list[Any], kinks: list[Any]) -> Mistake:
+    """A difference 0 at every point because its ``kinks`` are never crossed there."""
     difference = named(sum_of(rest), m.derivation.names)
-    kinks = ", ".join(fmt(named(g, m.derivation.names)) for g in unswitched(m.trials, tuple(rest)))
+    arguments = ", ".join(fmt(named(g, m.derivation.names)) for g in kinks)
     return (
         "unswitched-kink",
         f"the candidate could not be confirmed: it differs from the {m.thing} by "
         f"{fmt(difference)}, which is 0 at every random point verify compares at, "
         f"also at {_scales()} times larger values: the sign "
-        f"of {kinks} never changes there, so the kink is never crossed. The candidate "
+        f"of {arguments} never changes there, so the kink is never crossed. The candidate "
         f"is right only where that term is 0. The {m.thing} is {m.shown_result}.",
         {},
     )
 
 
-def small_difference(m: Mistakes, rest: list[Any], evaluated: bool) -> Mistake:
+def small_difference(m: Mistakes, rest: list[Any], kinks: list[Any]) -> Mistake:
     """What is wrong with a candidate that differs from the derivative by ``rest``,
-    terms small at the points (``evaluated``) or 0 there as a kink in them is never
-    crossed: missing or negated terms of the derivative, a factor, or the difference."""
-    return _small(m, rest) if evaluated else _unswitched(m, rest)
+    terms small at the points, or 0 there as their ``kinks`` are never crossed (see
+    ``exact_difference``): missing or negated terms of the derivative, a factor, or
+    the difference."""
+    return _unswitched(m, rest, kinks) if kinks else _small(m, rest)

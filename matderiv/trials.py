@@ -300,13 +300,16 @@ def vanishing(values: list[np.ndarray]) -> int:
     return sum(1 for v in values if not np.any(np.abs(v) >= NEGLIGIBLE))
 
 
-def informative_trials(trials: Trials, exprs: tuple[Any, ...]) -> Trials:
-    """``trials``, or the scaled-down version at which the last of ``exprs`` (the
-    derivative) is negligible at the fewest points, all finite: a saturated tanh′ is
-    0 in float64 at large arguments, and a point where the derivative vanishes shows
-    nothing about a factor, a sign or a term."""
+def informative_trials(
+    trials: Trials, exprs: tuple[Any, ...], factors: tuple[float, ...] = SCALES
+) -> Trials:
+    """``trials``, or the version scaled by one of ``factors`` at which the last of
+    ``exprs`` (the derivative) is negligible at the fewest points, all finite: a
+    saturated tanh′ is 0 in float64 at large arguments (scaled down), step(z - 2) at
+    every point of standard normal values (scaled up, ``kinks.LARGER``), and a point
+    where the derivative vanishes shows nothing about a factor, a sign or a term."""
     best, fewest = trials, vanishing(trials.values(exprs[-1]))
-    for factor in SCALES:
+    for factor in factors:
         if fewest == 0:
             break
         smaller = trials.scaled(factor)

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
@@ -46,7 +47,7 @@ from .diagnosis import Checker, named
 from .engine import derive
 from .entry_sums import entry_sums_as_matrices
 from .errors import MatDerivError, ParseError, ShapeMismatch, UnusedNameWarning
-from .kinks import kink_informative, kink_trials
+from .kinks import LARGER, kink_arguments, kink_trials
 from .layout import check_layout, parse_wrt, scalar_variable
 from .limits import allows_deep
 from .mistakes import RTOL
@@ -64,6 +65,8 @@ from .trials import (
     make_trials,
 )
 from .verdict import Verdict
+
+F = TypeVar("F", bound=Callable[..., Verdict])
 
 
 def _unicode_dimensions(text: str, exprs: tuple[Any, ...]) -> str:
@@ -105,7 +108,24 @@ def _root_name(d: Any) -> dict[str, Any]:
     return {} if root is None else {str(root): entry_sums_as_matrices(d.of)}
 
 
+def _noting_pasted(check: F) -> F:
+    """``check`` (verify) with a note where a pasted line's left-hand side or shape
+    label contradicts the question (``pasted.py``); a note already said, as in the
+    other layout's verdict a wrong-shape one quotes, is not said again."""
+
+    @wraps(check)
+    def noted(candidate: Any, *args: Any, **kwargs: Any) -> Verdict:
+        found = check(candidate, *args, **kwargs)
+        note = pasted_note(candidate, found.derivation) if found.derivation else ""
+        if not note or note in found.message:
+            return found
+        return replace(found, message=found.message + note)
+
+    return noted  # type: ignore[return-value]
+
+
 @allows_deep
+@_noting_pasted
 def verify(
     candidate: Any,
     expr: Any,
@@ -140,30 +160,6 @@ def verify(
     says so (2 A x for ∂(xᵀAx)/∂x is then right).  With the variable among them, the
     derivative of a scalar is its gradient among symmetric matrices, (G + Gᵀ)/2.
     """
-    found = _verify(
-        candidate, expr, wrt, layout, names=names, where=where, seed=seed, order=order,
-        direction=direction, symmetric=symmetric,
-    )  # fmt: skip
-    note = pasted_note(candidate, found.derivation) if found.derivation else ""
-    if not note or note in found.message:
-        return found
-    return replace(found, message=found.message + note)
-
-
-def _verify(
-    candidate: Any,
-    expr: Any,
-    wrt: Any,
-    layout: str = "numerator",
-    *,
-    names: Mapping[str, Any] | None = None,
-    where: Mapping[Any, Any] | None = None,
-    seed: int = 0,
-    order: int = 1,
-    direction: Any = None,
-    symmetric: Iterable[Any] = (),
-) -> Verdict:
-    """verify, without the note on a pasted line."""
     wrt, expr, names, where, written = scalar_variable(wrt, expr, names, where)  # d/ds
     candidate = written(candidate)
     # checked by derive (a bare name or matrix there is refused with what to write)
@@ -210,7 +206,9 @@ def _verify(
     try:
         trials = make_trials((cand, d.result, d.of), seed=seed, program=d.definitions)
         trials = informative_trials(finite_trials(trials, (cand, d.result)), (cand, d.result))
-        trials = kink_trials(kink_informative(trials, (cand, d.result)), (cand, d.result), RTOL)
+        if kink_arguments((cand, d.result)):  # relu(z - 6): its kink crossed too
+            trials = informative_trials(trials, (cand, d.result), LARGER)
+            trials = kink_trials(trials, (cand, d.result), RTOL)
     except UndefinedAtPoints as exc:
         trials, undefined = Trials(()), exc
     assumed = list(d.symmetric)
@@ -294,7 +292,7 @@ def _in_other_layout(
     if not shapes_equal(found.details["candidate_shape"], d.shape[::-1]):
         return found
     other = "denominator" if d.layout == "numerator" else "numerator"
-    there = _verify(
+    there = verify(
         candidate, expr, wrt, other, names=names, where=where, seed=seed, symmetric=assumed
     )
     if there.ok or there.kind in ("wrong-shape", "ill-formed", "other-layout"):

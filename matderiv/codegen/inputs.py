@@ -148,7 +148,7 @@ class Inputs:
             ]
         for d in self.free:
             lines += self._size_check(d, "if")
-        return lines + self._late_checks() + self._checks() + self._symmetric_checks()
+        return lines + self._checks() + self._symmetric_checks()
 
     def _size_check(self, d: Any, keyword: str) -> list[str]:
         """A size given as an argument is an integer (Python's or NumPy's) of at least
@@ -160,26 +160,6 @@ class Inputs:
             f'    raise ValueError(f"{self.name}: the size {size} = {{{size}!r}} is not an '
             f'integer of at least {least}")',
         ]
-
-    def _late_checks(self) -> list[str]:
-        """An input the result does not use (optional): when it is given, its shape is
-        checked against the sizes, as ``evaluate`` checks it (X of 2 x 4 with m = 3
-        given, or with A of 3 x 2, was ignored)."""
-        lines = []
-        for symbol, name in self.optional.items():
-            if not isinstance(symbol, sp.MatrixSymbol):
-                continue
-            shape = [sp.sympify(d) for d in symbol.shape]
-            known = {*self.read, *self.late, *self.free}
-            if not all(d.free_symbols <= known for d in shape):
-                continue
-            expected = f"({', '.join(_dim_code(d, self.dim_names) for d in shape)})"
-            lines += [
-                f"if {name} is not None and {name}.shape != {expected}:",
-                f'    raise ValueError(f"{self.name}: {name} has shape {{{name}.shape}}; '
-                f'expected {_braces(expected)} = {{{expected}}} from the other inputs and sizes")',
-            ]
-        return lines
 
     def _symmetric_checks(self) -> list[str]:
         """A matrix declared symmetric (``symmetric=``) is refused when its value is not
@@ -202,10 +182,16 @@ class Inputs:
     def _checks(self) -> list[str]:
         """``if A.shape != (m, m): raise ValueError(...)`` for each matrix input: one
         comparison of tuples per input, so a wrong array is named before NumPy fails
-        inside the computation."""
+        inside the computation; an input the result does not use (optional) is checked
+        when it is given, as ``evaluate`` checks it (X of 2 x 4 with m = 3 given, or
+        with A of 3 x 2, was ignored)."""
         known = {*self.read, *self.late, *self.free}
         lines = []
-        for symbol, name in self.names.items():
+        inputs = [(symbol, name, "") for symbol, name in self.names.items()]
+        inputs += [
+            (symbol, name, f"{name} is not None and ") for symbol, name in self.optional.items()
+        ]
+        for symbol, name, given in inputs:
             if not isinstance(symbol, sp.MatrixSymbol):
                 continue
             shape = [sp.sympify(d) for d in symbol.shape]
@@ -217,7 +203,7 @@ class Inputs:
             value = "" if all(d.is_Integer for d in shape) else f" = {{{expected}}}"
             origin = self._origin(name, shape)
             lines += [
-                f"if {name}.shape != {expected}:",
+                f"if {given}{name}.shape != {expected}:",
                 f'    raise ValueError(f"{self.name}: {name} has shape {{{name}.shape}}; '
                 f'expected {_braces(expected)}{value}{origin}")',
             ]
