@@ -190,7 +190,7 @@ def _check_exponent(node: Any) -> None:
             f"{fmt_shape(shape_of(p))}: an entrywise power takes a scalar exponent (a 1 x 1 "
             f"matrix counts as one). For entries of {fmt(node.base)} raised to the entries "
             f"of {fmt(p)}, write exp∘({fmt(p)} ∘ log∘{fmt(node.base)}) (positive entries): "
-            "exp(E * log(P)) in matderiv's syntax."
+            f"exp({p} * log({node.base})) in matderiv's syntax."
         )
 
 
