@@ -65,3 +65,9 @@ def test_a_matrix_exponent_is_refused_with_the_way_to_write_it(run) -> None:
         UnsupportedNode, match=r"matrix exponent E of shape .*exp\(E \* log\(P\)\)"
     ):
         run()
+
+
+def test_the_way_to_write_it_uses_the_nodes_own_names() -> None:
+    A, B = sp.MatrixSymbol("A", n, m), sp.MatrixSymbol("B", n, m)
+    with pytest.raises(UnsupportedNode, match=r"exp\(B \* log\(A\)\) in matderiv's syntax"):
+        derive(sp.HadamardPower(A, B), A)
