@@ -163,6 +163,11 @@ _ENVIRONMENT = re.compile(
     r"\*?\s*\}"
 )
 _LABEL = re.compile(r"\\(?:label|tag\*?|eqref)\s*\{[^{}]*\}|\\(?:nonumber|notag)\b")
+#: a pair of parentheses broken across two rows, as matderiv's LaTeX writes it:
+#: \left( ... \right. \\ &\quad \left. ... \right) reads as \left( ... \right)
+_ROW_BREAK = re.compile(
+    r"\\right\s*\.(?:\s|\\\\\*?|&|\\q?quad\b|\\displaybreak\s*(?:\[\d\])?)*\\left\s*\."
+)
 #: a remark after the formula: \quad \text{(by the chain rule)}
 _REMARK = re.compile(
     r"(?:\\[,;:! ]|\\q?quad\b|~|\s|,)*\\(?:text|mbox|textrm)\s*"
@@ -178,7 +183,8 @@ def _blank(chars: list[str], start: int, end: int) -> None:
 
 def _strip_delimiters(chars: list[str]) -> None:
     """Blank out $ signs, \\[ \\] or \\( \\) around the formula, an equation environment
-    around it, labels and tags, a remark in \\text after it, and a final . or ,"""
+    around it, labels and tags, a remark in \\text after it, the \\right. \\left. of
+    parentheses broken across rows, and a final . or ,"""
     for i, c in enumerate(chars):
         if c == "$":
             chars[i] = " "
@@ -194,6 +200,9 @@ def _strip_delimiters(chars: list[str]) -> None:
         before = text[: remark.start()].rstrip()
         if before and before[-1] not in "^_":  # x^\text{T} is no remark
             _blank(chars, remark.start(), remark.end())
+    text = "".join(chars)
+    for found in iter(lambda: _ROW_BREAK.search("".join(chars)), None):
+        _blank(chars, found.start(), found.end())
     text = "".join(chars)
     for opening, closing in (("\\[", "\\]"), ("\\(", "\\)")):
         head, tail = len(text) - len(text.lstrip()), len(text.rstrip())

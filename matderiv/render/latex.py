@@ -14,6 +14,7 @@ import sympy as sp
 from ..shapes import shape_of
 from .headline import Headline, written_result
 from .rows import phases, restates
+from .tex_breaks import ROW_WIDTH, break_rows, fits
 from .tex_labels import name_tex, tex_label
 from .tex_printer import symbols_of, tex, tex_shape
 from .text import splits_indices
@@ -114,7 +115,9 @@ def _lines(step: Any, tags: bool) -> list[str]:
         lines = _broken(rf"{tex_label(step.lhs)} &= ", step.expr, ruled)
         if step.shown_differential is not None:
             d_node, differential = step.shown_differential
-            lines.append(rf"& \qquad \text{{from }} {tex(d_node)} = {tex(differential)}")
+            rows = break_rows(f"{tex(d_node)} = {tex(differential)}", ROW_WIDTH - 7)
+            lines.append(rf"& \qquad \text{{from }} {rows[0]}")
+            lines.extend(rf"& \qquad\quad {row}" for row in rows[1:])
         return lines
     if step.kind == "chain" and restates(step):  # ∂y/∂x = ∂y/∂x = K: the value only
         aside = _value_aside(step, step.rule, tags)
@@ -131,24 +134,14 @@ def _lines(step: Any, tags: bool) -> list[str]:
 
 
 def _broken(first: str, expr: Any, aside: str) -> list[str]:
-    """``first`` ("lhs &= ") and ``expr``, then ``aside``: on one row, or a long sum over
-    several, each after the first starting with its sign, so that the block fits a
-    portrait page (the RNN's gradient ran 250 pt past its margin)."""
-    text = tex(expr)
-    terms = _terms(expr)
-    if len(first) + len(text) <= _ROW_SOURCE or len(terms) < 2:
-        return [f"{first}{text} {aside}".rstrip()]
-    rows, current = [], first
-    for k, term in enumerate(terms):
-        piece = tex(term)
-        if k:
-            sign = "-" if piece.startswith("-") else "+"
-            piece = f"{sign} {piece.removeprefix('-').lstrip()}"
-            if len(current) + len(piece) > _ROW_SOURCE:
-                rows.append(current.rstrip())
-                current = r"&\quad "
-        current += piece + " "
-    return [*rows, f"{current}{aside}".rstrip()]
+    """``first`` ("lhs &= ") and ``expr``, then ``aside``: on one row, or a long formula
+    over several (``tex_breaks``: between terms first, each row after the first
+    starting with its sign), so that the block fits a portrait page (the RNN's
+    gradient ran 250 pt past its margin, a network's product of diag(·) 150 pt)."""
+    rows = break_rows(tex(expr))
+    lines = [first + rows[0], *(rf"&\quad {row}" for row in rows[1:])]
+    lines[-1] = f"{lines[-1]} {aside}".rstrip()
+    return lines
 
 
 #: underbraced factors (∂v₅/∂vec(Wᵀ) over m n × n) that fit one row of a portrait page
@@ -165,15 +158,6 @@ def _chain_products(first: str, factors: Any, aside: str) -> list[str]:
         current += ("+ " if k else "") + " ".join(_factor(f) for f in term) + " "
         count += len(term)
     return [*rows, f"{current}{aside}"]
-
-
-def _terms(expr: Any) -> tuple[Any, ...]:
-    """A sum's terms in the order the LaTeX printer writes them; else (expr,)."""
-    if isinstance(expr, sp.MatAdd):
-        return tuple(expr.args)
-    if isinstance(expr, sp.Add):
-        return tuple(expr.as_ordered_terms())
-    return (expr,)
 
 
 def render_latex(
@@ -239,7 +223,7 @@ def _title(d: Any, written: Headline) -> str:
     that break between terms (in one $...$ it ran 300 pt past the page)."""
     label = tex_label(d.steps[-1].lhs)
     result = rf"{label} = {_with_names(written)}"
-    if len(result) <= _ROW_SOURCE:
+    if fits(result):
         return rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
     named = _named(written)
     rows = _broken(rf"{label} &= ", written.expr, "")
@@ -258,16 +242,12 @@ def _named(written: Headline) -> str:
     return ", \\; ".join(f"{tex(name)} = {tex(value)}" for name, value in written.where)
 
 
-#: characters of LaTeX source that fit one row of a portrait page, about
-_ROW_SOURCE = 150
-
-
 def _index_rows(line: Any) -> list[str]:
     """One line of index notation; a long sum over several rows (``_broken``) and the
     "through u" note on a row of its own, so that it fits a portrait page (a softmax
     layer's ∂f/∂W_{ij} ran 100 pt past it)."""
     rhs, through = tex(line.rhs), _through(line)
-    if len(rhs) + len(through) <= _ROW_SOURCE:
+    if fits(rhs + through):
         return [rf"{tex(line.lhs)} &= {rhs}{through}"]
     return _broken(rf"{tex(line.lhs)} &= ", line.rhs, "") + ([rf"&{through}"] if through else [])
 
