@@ -10,6 +10,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
+from .kink_nodes import KINKS
 from .shapes import walk
 from .trials import Trials, quiet, relative_error
 
@@ -17,7 +18,6 @@ from .trials import Trials, quiet, relative_error
 #: has a kink (relu, |·|, step, sign, max): a kink at a constant, relu(z - 6), that no
 #: random point reaches leaves a missing step(z - 6) term 0 at every point
 LARGER = (3.0, 10.0, 100.0)
-_KINKS = (sp.Heaviside, sp.sign, sp.Abs, sp.Max, sp.Min)
 
 
 def _switch(kink: Any) -> Any:
@@ -33,13 +33,13 @@ def kink_arguments(exprs: tuple[Any, ...]) -> list[Any]:
     for node in walk(*exprs, into=lambda node: not isinstance(node, sp.Lambda)):
         if isinstance(node, ElementwiseApplyFunction):
             var, body = node.function.variables[0], node.function.expr
-            for kink in body.atoms(*_KINKS):
+            for kink in body.atoms(*KINKS):
                 g = _switch(kink)
                 if g in (var, -var):
                     found.append(node.expr)
                 elif g.has(var):
                     found.append(ElementwiseApplyFunction(sp.Lambda(var, g), node.expr))
-        elif isinstance(node, _KINKS):  # of a scalar (not in an entrywise function)
+        elif isinstance(node, KINKS):  # of a scalar (not in an entrywise function)
             found.append(_switch(node))
     return list(dict.fromkeys(found))
 

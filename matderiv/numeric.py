@@ -34,6 +34,7 @@ from .numeric_inputs import (
     check_values,
     normalise_values,
     problem_symbols,
+    refuse_complex_kinks,
     refuse_defined,
 )
 from .numeric_walk import Env, evaluates, run
@@ -353,12 +354,15 @@ def evaluate(
         target, lambda: f"evaluate takes a Derivation or a SymPy expression, got {target!r}"
     )
     if not definitions:
-        return _evaluate(expr, normalise_values(values, _named(expr, problem)), problem)
+        values = normalise_values(values, _named(expr, problem))
+        refuse_complex_kinks((expr,), values)
+        return _evaluate(expr, values, problem)
     refuse_defined(values, definitions)
     needed = needed_definitions([expr], definitions)  # as the generated code runs them
     definitions = {s: definitions[s] for s in needed}
     program = sp.Tuple(expr, *definitions.keys(), *definitions.values())
     values = normalise_values(values, _named(program, problem))  # once, not per step
+    refuse_complex_kinks((program,), values)
     checked = problem  # the problem's inputs bound and checked once, not per step:
     sizes: dict[Any, int] = {}  # (quadratic in the steps); the sizes they bind are
     for symbol, definition in definitions.items():  # kept (Ḃ := K_{n,n} has no n)

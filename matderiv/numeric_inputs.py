@@ -17,6 +17,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import EvaluationError
+from .kink_nodes import first_kink, no_complex_extension
 from .render.unicode import fmt
 
 _NUMERIC_KINDS = "biufc"  # bool, signed and unsigned int, float, complex
@@ -55,6 +56,15 @@ def refuse_defined(values: Mapping[Any, Any], definitions: Mapping[Any, Any]) ->
                 f"({symbol} := {fmt(definitions[symbol])}): evaluate computes it from the "
                 f"inputs and would ignore the value given. Remove {symbol} from the values."
             )
+
+
+def refuse_complex_kinks(exprs: tuple[Any, ...], values: Mapping[Any, Any]) -> None:
+    """An EvaluationError where complex values are given for an expression with a kink
+    (``kink_nodes``): NumPy's |z| is the modulus, not a holomorphic extension."""
+    given = sorted(str(s) for s, value in values.items() if np.iscomplexobj(value))
+    node = first_kink(*exprs) if given else None
+    if node is not None:
+        raise EvaluationError(no_complex_extension(node, ", ".join(given)))
 
 
 def normalise_values(values: Mapping[Any, Any], symbols: set[Any]) -> dict[Any, Any]:

@@ -323,3 +323,52 @@ def test_a_generated_scalar_result_of_complex_values_keeps_its_imaginary_part(ba
     assert np.isclose(got, np.exp(1 + 1j) * (xv @ xv))
     assert np.isclose(got, evaluate(d, {s: 1 + 1j, x: xv.reshape(3, 1)}))
     assert isinstance(real, float) and np.isclose(real, np.exp(0.5) * (xv @ xv))
+
+
+_KINKED = [
+    ("relu", sp.OneMatrix(1, m) * (A * x).applyfunc(lambda t: sp.Max(t, 0)), "step(A x)"),
+    ("abs", sp.OneMatrix(1, m) * (A * x).applyfunc(sp.Abs), "sign(A x)"),
+    ("max", sp.Max(sp.Trace(A), 1), "step(tr(A) - 1)"),
+]
+
+
+@pytest.mark.parametrize(("name", "f", "node"), _KINKED, ids=[k[0] for k in _KINKED])
+@pytest.mark.parametrize("backend", ["evaluate", "numpy", "numba"])
+def test_complex_values_of_a_kinked_function_are_refused_by_name(name, f, node, backend) -> None:
+    """|z|, sign, step, relu, max of complex values have no holomorphic extension: the
+    gradient of Σ|A x| came back as Aᵀ (A x)/|A x| (NumPy's complex sign), of Σ relu(A x)
+    as NumPy's bare TypeError from heaviside; both are refused, naming the node and the
+    complex input.  Real values still compute."""
+    wrt = A if name == "max" else x
+    d = gradient(f, wrt)
+    complex_a = {A: np.eye(3) * (1 + 1j) + 0.1, x: np.ones((3, 1))}
+    real = {A: np.eye(3) + 0.1, x: np.ones((3, 1))}
+    if backend == "evaluate":
+        with pytest.raises(EvaluationError, match=r"no complex extension.*real values for A"):
+            evaluate(d, complex_a)
+        with pytest.raises(EvaluationError, match="no complex extension"):
+            evaluate(f, complex_a)  # the function itself too: NumPy's |z| is the modulus
+        assert np.all(np.isfinite(evaluate(d, real)))
+        return
+    g = lambdify(d, backend=backend)
+    kwargs = (
+        {"A": complex_a[A], "x": complex_a[x]}
+        if "x" in inspect.signature(g).parameters
+        else {"A": complex_a[A]}
+    )
+    with pytest.raises(ValueError, match=r"no complex extension.*real values for A") as info:
+        g(**kwargs)
+    assert node.split("(")[0] in str(info.value)
+    real_kwargs = {k: real[A] if k == "A" else real[x] for k in kwargs}
+    np.testing.assert_allclose(
+        np.asarray(g(**real_kwargs), dtype=float), np.asarray(evaluate(d, real), dtype=float)
+    )
+
+
+def test_a_smooth_function_of_complex_values_still_computes() -> None:
+    """Only kinked functions are refused: tanh has a complex extension."""
+    d = gradient(sp.OneMatrix(1, m) * (A * x).applyfunc(sp.tanh), x)
+    values = {A: np.eye(3) * (1 + 1j), x: np.ones((3, 1))}
+    got = lambdify(d)(A=values[A], x=values[x])
+    np.testing.assert_allclose(got, evaluate(d, values))
+    assert np.iscomplexobj(got)

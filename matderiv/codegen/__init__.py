@@ -23,6 +23,7 @@ import sympy as sp
 
 from ..canon import larger_than
 from ..errors import InputShapeError, MatDerivError, sympified
+from ..kink_nodes import first_kink
 from ..limits import allows_deep
 from ..numeric_inputs import problem_symbols
 from ..program import check_where, needed_definitions
@@ -148,7 +149,7 @@ def _numpy_code(
         em.names[symbol] = local[symbol]
     results = [_output(em, e) for e in outputs]
     symmetric = _symmetric(target)
-    inputs_code = Inputs(name, names, optional, dim_names, em.dims, symmetric)
+    inputs_code = Inputs(name, names, optional, dim_names, em.dims, symmetric, first_kink(*exprs))
     header = inputs_code.header()
     setup = inputs_code.lines()
     returned = results[0] if len(results) == 1 else "(" + ", ".join(results) + ",)"

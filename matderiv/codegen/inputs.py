@@ -24,6 +24,7 @@ from typing import Any
 
 import sympy as sp
 
+from ..kink_nodes import no_complex_extension
 from ..symmetry import VALUE_RTOL
 
 
@@ -38,8 +39,11 @@ def _braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-def input_lines(fn: str, name: str, symbol: Any, dim_names: dict[Any, str]) -> list[str]:
-    """Lines making input ``name`` a 2-D array (see the module docstring)."""
+def input_lines(
+    fn: str, name: str, symbol: Any, dim_names: dict[Any, str], kink: Any = None
+) -> list[str]:
+    """Lines making input ``name`` a 2-D array (see the module docstring); complex
+    values refused where the code computes a ``kink`` (``kink_nodes``)."""
     if not isinstance(symbol, sp.MatrixSymbol):
         return []
     rows, cols = symbol.shape
@@ -58,7 +62,7 @@ def input_lines(fn: str, name: str, symbol: Any, dim_names: dict[Any, str]) -> l
             f'        raise ValueError(f"{fn}: {name} is a matrix ({axes}): give it as a 2-D '
             f'array, {got}")',
             f"    {name} = numpy.array({name}, ndmin=2)",
-            *_as_float(fn, name),
+            *_as_float(fn, name, kink),
         ]
     kind = "column" if cols == 1 else "row"
     return [
@@ -68,15 +72,16 @@ def input_lines(fn: str, name: str, symbol: Any, dim_names: dict[Any, str]) -> l
         f'        raise ValueError(f"{fn}: {name} is a {kind} ({axes}): give it as a 1-D or '
         f'2-D array, {got}")',
         f"    {name} = numpy.reshape(numpy.asarray({name}), {shape})",
-        *_as_float(fn, name),
+        *_as_float(fn, name, kink),
     ]
 
 
-def _as_float(fn: str, name: str) -> list[str]:
+def _as_float(fn: str, name: str, kink: Any = None) -> list[str]:
     """Integer and boolean arrays computed as float64, as ``evaluate`` does (NumPy keeps
     their type, and 5 x⁴ of an int64 100000 wraps around); an array of anything but
-    numbers (strings, None) is refused by name.  One test of the dtype for floats."""
-    return [
+    numbers (strings, None) is refused by name, and so is a complex one where the code
+    computes a ``kink``.  One test of the dtype for floats."""
+    lines = [
         f'if {name}.dtype.kind != "f":',
         f'    if {name}.dtype.kind not in "biuc":',
         f'        raise ValueError(f"{fn}: the value given for {name} (dtype {{{name}.dtype}}) '
@@ -84,6 +89,10 @@ def _as_float(fn: str, name: str) -> list[str]:
         f'    if {name}.dtype.kind != "c":',
         f"        {name} = {name}.astype(float)",
     ]
+    if kink is not None:
+        refusal = f"{fn}: {no_complex_extension(kink, name)}"
+        lines += ["    else:", f"        raise ValueError({refusal!r})"]
+    return lines
 
 
 class Inputs:
@@ -102,9 +111,10 @@ class Inputs:
         dim_names: dict[Any, str],
         used: set[Any],
         symmetric: tuple[Any, ...] = (),
+        kink: Any = None,
     ) -> None:
         self.name, self.names, self.optional, self.dim_names = name, names, optional, dim_names
-        self.symmetric = symmetric
+        self.symmetric, self.kink = symmetric, kink
         self.read = bindable(names)
         late = bindable(optional)
         self.late = {d: code for d, code in late.items() if d in used and d not in self.read}
@@ -128,11 +138,11 @@ class Inputs:
         lines = [
             line
             for symbol, name in self.names.items()
-            for line in input_lines(self.name, name, symbol, self.dim_names)
+            for line in input_lines(self.name, name, symbol, self.dim_names, self.kink)
         ]
         lines += [f"{self.dim_names[d]} = {self.read[d]}" for d in self.wanted if d in self.read]
         for symbol, name in self.optional.items():  # a list given for it: its shape too
-            body = input_lines(self.name, name, symbol, self.dim_names)
+            body = input_lines(self.name, name, symbol, self.dim_names, self.kink)
             lines += [f"if {name} is not None:", *(f"    {line}" for line in body)]
         for d in sorted(self.late, key=str):
             size, code = self.dim_names[d], self.late[d]
