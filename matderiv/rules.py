@@ -40,6 +40,7 @@ from .linear import (
 )
 from .linear_softmax import LogSumExpMap, SoftmaxMap
 from .nodes import AsScalar, Diagonal, DiagVector, Reshape, Vec
+from .parse.limits import MAX_MATRIX_POWER
 from .render.unicode import fmt
 from .shapes import SCALAR, fmt_shape, is_matrix, is_scalar_shape, shape_of
 from .softmax_nodes import LogSumExp, Softmax
@@ -249,6 +250,13 @@ def d_matrix_power(node: Any) -> tuple[Term, ...]:
         raise UnsupportedNode(
             f"matrix power {node} with {what} {k}: only powers by a given integer of "
             f"a {fmt_shape(shape)} matrix have a rule. Hint: {hint}."
+        )
+    if abs(k) > MAX_MATRIX_POWER:  # A^{1000} x, 3000 juxtaposed A's, A squared 40 times
+        raise UnsupportedNode(
+            f"matrix power {node}: its derivative has |k| = {abs(k)} terms, and matderiv "
+            f"writes them out only for |k| ≤ {MAX_MATRIX_POWER}. Hint: for a long product "
+            "of the same matrix, differentiate a shorter power, or write the recurrence as "
+            "a program (where=) of named steps."
         )
     if k == 0:  # A⁰ = I: no dependence on A
         return (Term(base, Sandwich(shape, coeff=sp.S.Zero)),)

@@ -23,12 +23,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, VisitError
 from lark.visitors import Transformer_NonRecursive
 
 from ..errors import ParseError
+from ..shapes import fmt_shape, shape_of
 from . import latex_algebra as alg
 from . import latex_functions as fns
 from .latex_grammar import FRACTIONS, SUP, TERMINAL_NAMES, UNVEC, latex_parser
 from .latex_scope import Scope, superscript
 from .latex_text import MARKED, LocatedError, canonical, caret_error, prepare
-from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_EXPONENT, MAX_MAGNITUDE
 
 __all__ = ["parse_latex"]
 
@@ -69,6 +70,7 @@ def build(
         except UnexpectedInput as exc:
             raise syntax_error(ready, exc) from None
         check_depth(tree)
+        check_bare_calls(tree)
         try:
             value = builder.transform(tree)
         except VisitError as exc:
@@ -90,6 +92,28 @@ def check_depth(tree: Tree) -> None:
                 node = node.children[0]
             raise LocatedError(f"the formula nests deeper than {MAX_DEPTH} levels", _pos(node))
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+
+
+def check_bare_calls(tree: Tree) -> None:
+    """A function without parentheses takes the one factor after it (\\log\\det X, \\tanh
+    z); followed by more factors, \\operatorname{tr} A B, \\log x^T A x, it was read as
+    tr(A) B, which no one means: refused, with the parentheses to write."""
+    for node in tree.iter_subtrees():
+        if node.data != "product":
+            continue
+        for child, after in zip(node.children, node.children[1:], strict=False):
+            if not isinstance(child, Tree) or child.data != "bare_call":
+                continue
+            if isinstance(after, Token) and after.type == "DIVOP":  # \log x / 2
+                continue
+            token = child.children[0]
+            func = str(token).strip()
+            raise LocatedError(
+                f"{func} without parentheses applies to the one factor after it, and more "
+                f"factors follow: put its argument in parentheses, as in {func}(A B) or "
+                f"{func}(A) B",
+                _pos(token) if isinstance(token, Token) else 0,
+            )
 
 
 # -- syntax errors ----------------------------------------------------------------
@@ -152,10 +176,14 @@ def _number(token: Token) -> Any:
         raise LocatedError(f"a number longer than {MAX_DIGITS} digits", _pos(token))
     if text[-1:] in FRACTIONS:  # ½, and 2½ (two and a half)
         return int(text[:-1] or "0") + sp.Rational(*FRACTIONS[text[-1]])
+    text, _, exponent = text.partition("e")  # 1e-3, 2.5e+4: scientific notation
+    if exponent and abs(int(exponent)) > MAX_MAGNITUDE:
+        raise LocatedError(f"a number beyond 10^±{MAX_MAGNITUDE}", _pos(token))
     whole, _, fraction = text.partition(".")
-    return sp.Rational(
+    value = sp.Rational(
         int(whole or "0") * 10 ** len(fraction) + int(fraction or "0"), 10 ** len(fraction)
     )
+    return value * sp.Rational(10) ** int(exponent or "0")
 
 
 def _pos(token: Token) -> int:
@@ -221,7 +249,7 @@ class Builder(Transformer_NonRecursive):
         rest = euler.group("rest")
         for more in re.finditer(SUP, rest):
             where = pos + euler.start("rest") + more.start()
-            value = superscript(value, more.group()[1:].strip(), where, self.scope.read)
+            value = self.scope.superscript(value, more.group()[1:].strip(), where)
         return value
 
     def _formula(self, padded: str) -> Any:
@@ -231,6 +259,7 @@ class Builder(Transformer_NonRecursive):
         except UnexpectedInput as exc:
             raise _syntax_error(padded, exc) from None
         check_depth(tree)
+        check_bare_calls(tree)
         try:
             return Builder(self.scope).transform(tree)
         except VisitError as exc:
@@ -269,10 +298,17 @@ class Builder(Transformer_NonRecursive):
     def product(self, items: list[Any]) -> Any:
         factors: list[Any] = []
         divide: Token | None = None
-        for item in items:
+        for k, item in enumerate(items):
             if isinstance(item, Token):
                 divide = item if item.type == "DIVOP" else None
             elif divide is not None:
+                if alg.is_matrix(item) and not alg.is_1x1(item) and k + 1 < len(items):
+                    raise LocatedError(  # x^T A x / x^T x was n x^T A x, entrywise
+                        "'/' divides by the one factor after it, here a "
+                        f"{fmt_shape(shape_of(item))} matrix, and more factors follow: write "
+                        r"the division as \frac{...}{...} or put the divisor in parentheses",
+                        _pos(divide),
+                    )
                 factors.append(fns.divide(sp.S.One, item, _pos(divide)))
                 divide = None
             else:
@@ -285,7 +321,7 @@ class Builder(Transformer_NonRecursive):
             if op.type == "PRIME":
                 value = alg.transpose(value)
             else:
-                value = superscript(value, op[1:].strip(), _pos(op), self.scope.read)
+                value = self.scope.superscript(value, op[1:].strip(), _pos(op))
         return value
 
     def call(self, items: list[Any]) -> Any:
@@ -294,6 +330,10 @@ class Builder(Transformer_NonRecursive):
         if word in ("sigma", "psi") and word in self.scope.symbols:  # a symbol σ: σ·(x)
             return alg.matmul([self.scope.symbols[word], x])
         return fns.function(word, x, _pos(func))
+
+    def bare_call(self, items: list[Any]) -> Any:
+        """\\log x: a function applied without parentheses (``check_bare_calls``)."""
+        return self.call(items)
 
     def call_power(self, items: list[Any]) -> Any:
         """\\sin^{2}(x) = (sin x)², as SymPy's LaTeX printer writes a power of a function

@@ -207,7 +207,7 @@ GRAMMAR = rf"""{SUMS}
 ?kron: product (KRONOP product)*
 ?product: factor ((MULOP | DIVOP)? factor)*
 ?factor: postfix
-       | FUNC bare_arg -> call
+       | FUNC bare_arg -> bare_call
 ?bare_arg: bare_postfix
          | FUNC bare_arg -> call
 ?postfix: primary
@@ -248,7 +248,7 @@ UNVEC.5: /{UNVEC}/
 _MAPSTO.3: /\\mapsto(?![A-Za-z])/
 _APPLY.3: /_\s*\{{\s*\\circ\s*\}}/
 NAME.2: /{NAME}/
-NUMBER: /[0-9]+(?:\.[0-9]+)?|\.[0-9]+/
+NUMBER: /(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:e[-+][0-9]+)?/
 _LPAR: "("
 _RPAR: ")"
 _LBRACK: "["

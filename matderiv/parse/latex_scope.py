@@ -98,8 +98,19 @@ class Scope:
                 sups.append((part.group("sup")[1:].strip(), where))
         factors = self.lookup(base.group(), sub, decorations, pos)
         for body, where in sups:
-            factors[-1] = superscript(factors[-1], body, where, self.read)
+            factors[-1] = self.superscript(factors[-1], body, where)
         return alg.matmul(factors)
+
+    def superscript(self, x: Any, body: str, pos: int) -> Any:
+        """x^{body} (``superscript``); ^T and ^{-T} refused where a symbol is called T:
+        X^T read as a transpose or the power by T changed with braces and notation."""
+        if canonical(body) in ("T", "-T") and "T" in self.symbols:
+            raise LocatedError(
+                f"^{body} is ambiguous: T is also a symbol here; write ^{{\\top}} for the "
+                "transpose, ^{\\circ T} for the entrywise power by T",
+                pos,
+            )
+        return superscript(x, body, pos, self.read)
 
     def lookup(
         self, base: str, sub: tuple[str, int] | None, decorations: list[str], pos: int

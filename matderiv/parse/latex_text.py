@@ -57,6 +57,7 @@ def prepare(text: str) -> str:
     equals = _scan_brackets(text, chars)
     _one_formula(text, equals)
     _no_indexing(text)
+    _one_digit_exponents(text)
     if equals:  # keep only the right-hand side of "lhs = rhs"
         _blank(chars, 0, equals[0] + 1)
     prepared = _subscript_first(_unstyled("".join(chars)))
@@ -75,6 +76,23 @@ _INDEXING = re.compile(
 _AFTER_COMMAND = re.compile(r"\\sqrt\s*$")  # \sqrt[3]{x}: an optional argument
 #: how the indexing error starts (read_formula tells it from LaTeX's other errors)
 INDEXING = "indexing"
+
+
+#: a superscript of several digits (or a decimal) without braces: TeX takes one digit
+_LONG_EXPONENT = re.compile(r"\^\s*(-?[0-9](?:\.?[0-9])+)")
+
+
+def _one_digit_exponents(text: str) -> None:
+    """s^10 is s¹·0 in LaTeX (a superscript without braces is one character), which no
+    one means: refused, with the braces to write (s^10 x was read as 0)."""
+    found = _LONG_EXPONENT.search(text)
+    if found is not None:
+        digits = found.group(1)
+        raise LocatedError(
+            f"^{digits} without braces: LaTeX takes one character as the exponent "
+            f"(^{digits[0]}, then {digits[1:]}); write ^{{{digits}}}",
+            found.start(),
+        )
 
 
 def _no_indexing(text: str) -> None:

@@ -1,0 +1,124 @@
+"""LaTeX that a reader means one way and the parser read another: refused with the
+braces or parentheses to write, or read as meant (a tester's sweep of string inputs;
+each was accepted silently before).  Meanings are checked numerically."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from matderiv import ParseError, UnsupportedNode, declare, derive, evaluate, parse
+from matderiv.parse.latex import parse_latex
+
+SYMBOLS = declare("A: n x n, B: n x n, x: n, s: scalar, e: scalar")
+A, B, x, s, e = (SYMBOLS[k] for k in ("A", "B", "x", "s", "e"))
+rng = np.random.default_rng(7)
+VALUES = {
+    A: rng.standard_normal((3, 3)),
+    B: rng.standard_normal((3, 3)),
+    x: rng.standard_normal((3, 1)),
+    s: 1.3,
+    e: 0.7,
+}
+
+
+def _value(expr: sp.Basic) -> np.ndarray:
+    return np.atleast_2d(np.asarray(evaluate(expr, VALUES), dtype=float))
+
+
+@pytest.mark.parametrize("text", ["s^10 x", "x^T A x + s^10", "s^0.5 x", "A^12 x", "s^-10 x"])
+def test_an_exponent_of_several_digits_needs_braces(text: str) -> None:
+    """TeX takes one character after ^: s^10 x was read as s¹·0 x = 0 (and s^0.5 x as
+    x/2, s^12 x as 2 s x)."""
+    with pytest.raises(ParseError, match=r"without braces.*write \^\{"):
+        parse_latex(text, SYMBOLS)
+
+
+def test_an_exponent_in_braces_reads_whole() -> None:
+    got = _value(parse_latex("s^{10} x", SYMBOLS))
+    np.testing.assert_allclose(got, VALUES[s] ** 10 * VALUES[x])
+
+
+@pytest.mark.parametrize(
+    ("text", "scale"), [("1e-3", 1e-3), ("2.5e-3", 2.5e-3), ("4e+2", 400.0), (".5e-1", 0.05)]
+)
+def test_scientific_notation_is_a_number(text: str, scale: float) -> None:
+    """1e-3 was read as the symbol e (e - 3 x^T x with e declared, else "unknown symbol
+    'e'")."""
+    got = _value(parse_latex(f"x^T A x + {text} x^T x", SYMBOLS))
+    X, M = VALUES[x], VALUES[A]
+    np.testing.assert_allclose(got, X.T @ M @ X + scale * X.T @ X)
+    # e·x, with e declared, is still the symbol: no digits after a sign
+    np.testing.assert_allclose(_value(parse_latex("2 e x", SYMBOLS)), 2 * 0.7 * X)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [r"\operatorname{tr} A B", r"\det A B", r"\log x^T A x", r"\tanh A^T x", r"\log x \cdot s"],
+)
+def test_a_function_without_parentheses_before_more_factors_is_refused(text: str) -> None:
+    r"""\operatorname{tr} A B was tr(A)·B (a matrix), \log x^T A x was log∘(xᵀ) A x."""
+    with pytest.raises(ParseError, match="without parentheses applies to the one factor"):
+        parse_latex(text, SYMBOLS)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (r"\log\det A^T A", None),  # refused: \det takes A^T only
+        (r"\operatorname{tr}(A B)", lambda V: np.trace(V[A] @ V[B])),
+        (r"\operatorname{tr}(A) B", lambda V: np.trace(V[A]) * V[B]),
+        (r"2 \operatorname{tr} A", lambda V: 2 * np.trace(V[A])),
+        (r"\operatorname{tr} A + s", lambda V: np.trace(V[A]) + V[s]),
+        (r"\tanh x / 2", lambda V: np.tanh(V[x]) / 2),
+        (r"\exp x \circ x", lambda V: np.exp(V[x]) * V[x]),
+    ],
+)
+def test_a_function_without_parentheses_alone_reads_as_before(text, want) -> None:
+    if want is None:
+        with pytest.raises(ParseError, match="without parentheses"):
+            parse_latex(text, SYMBOLS)
+        return
+    np.testing.assert_allclose(_value(parse_latex(text, SYMBOLS)), np.atleast_2d(want(VALUES)))
+
+
+@pytest.mark.parametrize("text", ["x^T A x / x^T x", "1 / x^T x", "s / x^T A x"])
+def test_dividing_by_a_matrix_before_more_factors_is_refused(text: str) -> None:
+    """x^T A x / x^T x was (xᵀ A x) (xᵀ)^∘-1 x = n xᵀ A x, not the Rayleigh quotient."""
+    with pytest.raises(ParseError, match="divides by the one factor after it"):
+        parse_latex(text, SYMBOLS)
+
+
+def test_the_rayleigh_quotient_in_parentheses_or_frac() -> None:
+    X, M = VALUES[x], VALUES[A]
+    want = (X.T @ M @ X) / (X.T @ X)
+    for text in (r"(x^T A x) / (x^T x)", r"\frac{x^T A x}{x^T x}", "x^T A x / (x^T x)"):
+        np.testing.assert_allclose(_value(parse_latex(text, SYMBOLS)), want, err_msg=text)
+
+
+def test_a_transpose_marker_is_refused_where_a_symbol_is_called_t() -> None:
+    """With a scalar T declared, X^T read as the power by T in one notation and the
+    transpose in another: refused in LaTeX, with both spellings."""
+    table = declare("X: n x n, T: scalar, x: n")
+    for text in ("X^T X", "X^{T} X", "x^{-T} X"):
+        with pytest.raises(ParseError, match=r"ambiguous: T is also a symbol.*\\top"):
+            parse_latex(text, table)
+    got = parse_latex(r"X^{\top} X", table)
+    assert got == table["X"].T * table["X"]
+    power = parse_latex(r"X^{\circ T}", table)
+    assert isinstance(power, sp.HadamardPower) and str(power.exp) == "T"
+
+
+def test_a_large_matrix_power_is_refused_by_name_not_expanded() -> None:
+    """A^{1000} x was written out as a 1000-term sum (8 s); a program squaring A 40
+    times (A^(2^40)) ran past 90 s.  The power is refused by the rule, whatever the
+    spelling."""
+    with pytest.raises(UnsupportedNode, match=r"\|k\| = 1000 terms"):
+        derive(parse_latex("A^{1000} x", SYMBOLS), A)
+    program = "; ".join(["a0 = A", *(f"a{k} = a{k - 1} @ a{k - 1}" for k in range(1, 41))])
+    expr = parse(program + "; a40 @ x", SYMBOLS)
+    with pytest.raises(UnsupportedNode, match="matrix power"):
+        derive(expr, A)
+    d = derive(A**3 * x, A)  # small powers still differentiate
+    assert d.result is not None
