@@ -122,3 +122,14 @@ def test_a_large_matrix_power_is_refused_by_name_not_expanded() -> None:
         derive(expr, A)
     d = derive(A**3 * x, A)  # small powers still differentiate
     assert d.result is not None
+
+
+def test_an_identity_of_another_symbolic_size_is_kept_for_derive_to_name() -> None:
+    """x^T I_m x of an n-vector x: SymPy's product dropped I_m, and the gradient was
+    2 x; the product is kept as written, and derive names the sizes."""
+    table = declare("x: n, y: m")
+    expr = parse_latex("x^T I_m x", table)
+    assert expr.has(sp.Identity)
+    with pytest.raises(Exception, match=r"I_m \(m × m\); inner dimensions n and m"):
+        derive(expr, table["x"])
+    assert parse_latex("x^T I_n x", table) == table["x"].T * table["x"]  # the right size

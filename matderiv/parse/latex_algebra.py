@@ -99,6 +99,12 @@ def _differ(a: Any, b: Any) -> bool:
     return bool(sp.sympify(a - b).is_number and a != b)
 
 
+def _symbolic(difference: Any) -> bool:
+    """A difference of sizes that is not zero, and not a number (m - n)."""
+    difference = sp.expand(difference)
+    return difference != 0 and not difference.is_number
+
+
 def _scale(c: Any, m: Any) -> Any:
     return m if c == 1 else sp.MatMul(c, m).doit(deep=False)
 
@@ -138,8 +144,14 @@ def matmul(factors: list[Any]) -> Any:
             )
     try:
         # doit(deep=False): flatten and collect, but leave the factors alone (a deep
-        # doit would fuse tanh(sigma(x)) into one entrywise function).
-        product = sp.MatMul(*mats).doit(deep=False) if len(mats) > 1 else mats[0]
+        # doit would fuse tanh(sigma(x)) into one entrywise function).  Not where sizes
+        # differ symbolically (left to derive and verify to name): it drops an I_m of
+        # the wrong size, and x^T I_m x of an n-vector became x^T x.
+        unfit = any(_symbolic(a.cols - b.rows) for a, b in itertools.pairwise(mats))
+        if len(mats) == 1:
+            product = mats[0]
+        else:
+            product = sp.MatMul(*mats) if unfit else sp.MatMul(*mats).doit(deep=False)
     except ShapeError as exc:
         raise _guard("a matrix product", *mats) from exc
     return _scale(coeff, product)
@@ -230,7 +242,11 @@ def add(terms: list[Any]) -> Any:
     # Flattened and sorted as SymPy's MatAdd.doit would, but without collecting terms:
     # that step multiplies with a deep doit, which fuses nested entrywise functions.
     terms = [a for m in mats for a in (m.args if isinstance(m, sp.MatAdd) else (m,))]
-    terms = [t for t in terms if not isinstance(t, sp.ZeroMatrix)] or [sp.ZeroMatrix(rows, cols)]
+    terms = [  # a zero of another size is kept, for derive and verify to name
+        t
+        for t in terms
+        if not isinstance(t, sp.ZeroMatrix) or _symbolic(t.rows - rows) or _symbolic(t.cols - cols)
+    ] or [sp.ZeroMatrix(rows, cols)]
     return sp.MatAdd(*sorted(terms, key=sp.default_sort_key)) if len(terms) > 1 else terms[0]
 
 
