@@ -133,3 +133,16 @@ def test_an_identity_of_another_symbolic_size_is_kept_for_derive_to_name() -> No
     with pytest.raises(Exception, match=r"I_m \(m × m\); inner dimensions n and m"):
         derive(expr, table["x"])
     assert parse_latex("x^T I_n x", table) == table["x"].T * table["x"]  # the right size
+
+
+@pytest.mark.parametrize("text", [r"I^{\circ 0} x", r"(2 I)^{\circ -1} x", r"I^{\circ s} x"])
+def test_a_non_positive_entrywise_power_of_an_unsized_identity_is_refused(text: str) -> None:
+    """I^{∘0} x was read as x (I^{∘0} is the matrix of ones), (2 I)^{∘-1} x as x/2 (its
+    entries off the diagonal are infinite)."""
+    with pytest.raises(ParseError, match="of an identity is not an identity"):
+        parse_latex(text, SYMBOLS)
+
+
+def test_a_positive_entrywise_power_of_an_unsized_identity_is_its_scaled_identity() -> None:
+    got = _value(parse_latex(r"(2 I)^{\circ 3} x", SYMBOLS))
+    np.testing.assert_allclose(got, 8 * VALUES[x])

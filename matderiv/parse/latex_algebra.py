@@ -368,6 +368,15 @@ def power(x: Any, k: Any, pos: int) -> Any:
 
 
 def hadamard_power(x: Any, k: Any) -> Any:
+    """x^{∘k}; of an unsized c I, c^k I for k > 0 (I^{∘0} was read as I: it is the
+    matrix of ones, and (2 I)^{∘-1} has infinite entries off the diagonal)."""
     if isinstance(x, Unsized):
+        if x.kind == "identity" and not (k.is_number and k > 0):
+            raise LocatedError(
+                f"I^{{\\circ {k}}} of an identity is not an identity (0^{{{k}}} off its "
+                r"diagonal): write \mathbf{1}_{n \times n} for a matrix of ones, or a "
+                "positive power",
+                x.pos,
+            )
         return x.scaled(x.coeff ** (k - 1))
     return sp.HadamardPower(x, k) if is_matrix(x) else sp.Pow(x, k)
