@@ -146,3 +146,21 @@ def test_a_non_positive_entrywise_power_of_an_unsized_identity_is_refused(text: 
 def test_a_positive_entrywise_power_of_an_unsized_identity_is_its_scaled_identity() -> None:
     got = _value(parse_latex(r"(2 I)^{\circ 3} x", SYMBOLS))
     np.testing.assert_allclose(got, 8 * VALUES[x])
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (r"e^{x} \circ e^{A}", "exp(x)"),
+        (r"(x \circ x) + A", "x∘x"),
+        (r"\tanh(x)^T \tanh(A) A", "tanh"),
+    ],
+)
+def test_shape_errors_show_formulas_as_matderiv_prints_them(text: str, shown: str) -> None:
+    """The messages wrote SymPy's repr: Lambda(_d, exp(_d)).(x), HadamardPower(v3, 2)."""
+    table = declare("x: 3, A: 4 x 4")
+    with pytest.raises(Exception) as info:
+        parse_latex(text, table)
+    message = str(info.value)
+    assert shown in message, message
+    assert "Lambda(" not in message and "HadamardPower(" not in message, message

@@ -24,6 +24,7 @@ from sympy.matrices.exceptions import ShapeError
 from ..canon import canonical
 from ..errors import ShapeMismatch
 from ..nodes import AsScalar, CommutationMatrix, DiagVector
+from ..render.unicode import fmt
 from .latex_text import LocatedError
 
 
@@ -90,6 +91,15 @@ def is_vector(x: Any) -> bool:
     return _one(x.rows) != _one(x.cols)
 
 
+def _shown(x: Any) -> str:
+    """A matrix in a message, as matderiv prints it (str() wrote SymPy's repr:
+    HadamardPower(v, 2), Lambda(_d, exp(_d)).(x))."""
+    try:
+        return fmt(x)
+    except Exception:
+        return str(x)
+
+
 def _shape(x: Any) -> str:
     return f"({x.rows} x {x.cols})"
 
@@ -110,7 +120,7 @@ def _scale(c: Any, m: Any) -> Any:
 
 
 def _guard(what: str, *operands: Any) -> ShapeMismatch:
-    shapes = " and ".join(f"{o} {_shape(o)}" for o in operands if is_matrix(o))
+    shapes = " and ".join(f"{_shown(o)} {_shape(o)}" for o in operands if is_matrix(o))
     return ShapeMismatch(f"{what}: the shapes of {shapes} do not fit")
 
 
@@ -139,8 +149,8 @@ def matmul(factors: list[Any]) -> Any:
     for a, b in itertools.pairwise(mats):
         if _differ(a.cols, b.rows):
             raise ShapeMismatch(
-                f"the product {a} · {b} is not defined: {_shape(a)} times {_shape(b)}, "
-                f"and {a.cols} ≠ {b.rows}"
+                f"the product {_shown(a)} · {_shown(b)} is not defined: {_shape(a)} times "
+                f"{_shape(b)}, and {a.cols} ≠ {b.rows}"
             )
     try:
         # doit(deep=False): flatten and collect, but leave the factors alone (a deep
@@ -238,7 +248,9 @@ def add(terms: list[Any]) -> Any:
         mats.append(_scale(constant, sp.OneMatrix(rows, cols)))
     for m in mats[1:]:
         if _differ(m.rows, rows) or _differ(m.cols, cols):
-            raise ShapeMismatch(f"the sum adds {mats[0]} {_shape(mats[0])} and {m} {_shape(m)}")
+            raise ShapeMismatch(
+                f"the sum adds {_shown(mats[0])} {_shape(mats[0])} and {_shown(m)} {_shape(m)}"
+            )
     # Flattened and sorted as SymPy's MatAdd.doit would, but without collecting terms:
     # that step multiplies with a deep doit, which fuses nested entrywise functions.
     terms = [a for m in mats for a in (m.args if isinstance(m, sp.MatAdd) else (m,))]
@@ -273,7 +285,8 @@ def elementwise(op: str, operands: list[Any]) -> Any:
     for x in mats:
         if _differ(x.rows, first.rows) or _differ(x.cols, first.cols):
             raise ShapeMismatch(
-                f"the Hadamard product of {first} {_shape(first)} and {x} {_shape(x)}"
+                f"the Hadamard product of {_shown(first)} {_shape(first)} and {_shown(x)} "
+                f"{_shape(x)}"
             )
     if len(mats) == 1:
         return _scale(coeff, mats[0])
@@ -334,7 +347,7 @@ def inverse(x: Any, pos: int) -> Any:
         raise LocatedError(r"the vector of ones \mathbf{1} has no inverse", pos)
     if not is_matrix(x):
         return sp.Pow(x, -1)
-    require_square(x, lambda: f"{x}^{{-1}}")
+    require_square(x, lambda: f"{_shown(x)}^{{-1}}")
     return x.I
 
 
@@ -342,7 +355,7 @@ def require_square(x: Any, what: Callable[[], str]) -> None:
     """A ShapeMismatch naming ``what()`` unless x is square (the message is built only then:
     SymPy's str() of some Kronecker products crashes)."""
     if x.rows != x.cols:
-        raise ShapeMismatch(f"{what()} needs a square matrix, and {x} is {_shape(x)}")
+        raise ShapeMismatch(f"{what()} needs a square matrix, and {_shown(x)} is {_shape(x)}")
 
 
 def power(x: Any, k: Any, pos: int) -> Any:
@@ -359,11 +372,13 @@ def power(x: Any, k: Any, pos: int) -> Any:
         return inverse(x, pos)
     if not k.is_integer:
         raise LocatedError(
-            f"{x}^{{{k}}} of a matrix is ambiguous: write the entrywise power "
-            rf"{x}^{{\circ {k}}}",
+            f"{_shown(x)}^{{{k}}} of a matrix is ambiguous: write the entrywise power "
+            rf"{_shown(x)}^{{\circ {k}}}",
             pos,
         )
-    require_square(x, lambda: rf"{x}^{k} (for the entrywise power write {x}^{{\circ {k}}})")
+    require_square(
+        x, lambda: rf"{_shown(x)}^{k} (for the entrywise power write {_shown(x)}^{{\circ {k}}})"
+    )
     return x if k == 1 else sp.MatPow(x, k)
 
 
