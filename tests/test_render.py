@@ -601,3 +601,22 @@ def test_powers_of_raised_and_scalar_product_bases_read_back() -> None:
     title = standalone_title(latex)
     assert r"\; v_{2}" in title or r"\; v_{5}" in title, title
     assert verify(title, g, q)
+
+
+def test_a_wrapped_shape_keeps_each_formula_line_beside_its_own_shape() -> None:
+    """At 80 columns (nₕ·nᵢ×nₕ) (nₕ×nₕ) wrapped, and its second factor's shape stood
+    beside the product's value, = I ⊗ e₁, which read as that value's shape."""
+    text = _rich_text(_rnn(), 80)
+    values = [line for line in text.splitlines() if "= I_{nₕ} ⊗ e₁" in line]
+    assert values, text
+    assert all("= (nₕ·nᵢ×nₕ)" in line for line in values), values
+
+
+def test_a_narrow_terminal_lists_the_steps_with_names_and_shapes_whole() -> None:
+    """At 40 columns the table left 6 cells to a formula and 3 to its shape: names and
+    shapes were cut mid-way (I / _n), the header read formul/a.  Steps are listed."""
+    text = _rich_text(_rnn(), 40)
+    lines = [line.strip() for line in text.splitlines()]
+    assert "∂vec(Wₕₓᵀ)/∂vec(Wₕₓ) [transpose]" in lines, text
+    assert any(line.startswith("= e₁ ⊗ I_{nₕ}") and "(nₕ·nᵢ × nₕ)" in line for line in lines)
+    assert "formul" not in text and max(len(line) for line in text.splitlines()) <= 40

@@ -12,17 +12,25 @@ from rich.text import Text
 
 from .rows import SECTIONS, phases, rows, subtitle, title
 
+#: below this many columns the steps are listed one under another, not as a table
+#: (at 40 the table left 6 cells to a formula and 3 to its shape, cut mid-name)
+NARROW = 64
+
 
 def renderables(d: Any, width: int | None = None) -> Iterator[Any]:
     """The banner and the table of steps; ``width`` is the console's (shapes are
     written without spaces, (n×1), when one would not fit its column otherwise, so a
-    product of shapes wraps between its factors, not inside one)."""
+    product of shapes wraps between its factors, not inside one; below ``NARROW``
+    columns, a list instead of the table)."""
     banner = Text(title(d), style="bold")
     banner.append("\n" + subtitle(d), style="")
     heading = f"matderiv · {d.second_order or f'{d.layout} layout'}"
     yield Panel(banner, title=heading, title_align="left")
-    table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", expand=True)
     all_rows = list(rows(d))
+    if width is not None and width < NARROW:
+        yield _listed(d, all_rows, width)
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_header=True, header_style="bold", expand=True)
     # labels such as ∂vec(Wₕₓᵀ)/∂vec(Wₕₓ) on one line, as folding cuts a name in two: a
     # flexible column's width is its minimum (min_width is not, in rich)
     # the rule, [chain rule (adjoint)], under the label: wide enough for both
@@ -45,8 +53,59 @@ def renderables(d: Any, width: int | None = None) -> Iterator[Any]:
         step = Text(r.lhs)
         if r.rule:
             step.append(f"{chr(10) if r.lhs else ''}[{r.rule}]", style="dim")
-        shape = "\n".join(r.shape)
-        if compact:
-            shape = shape.replace(" × ", "×").replace(")(", ") (")
-        table.add_row(step, Text("\n".join(r.formula)), Text(shape))
+        shapes = [
+            line.replace(" × ", "×").replace(")(", ") (") if compact else line for line in r.shape
+        ]
+        if not _wraps(r.formula, shapes, width, step_width):
+            table.add_row(step, Text("\n".join(r.formula)), Text("\n".join(shapes)))
+            continue
+        # a line that wraps: a table row a line, so that the next line's formula stays
+        # beside its own shape (at 80 columns, (nₕ·nᵢ×nₕ) (nₕ×nₕ) wrapped, and its second
+        # factor's shape stood beside the next line's formula)
+        labels = step.split("\n")
+        for j in range(max(len(labels), len(r.formula), len(shapes))):
+            table.add_row(
+                labels[j] if j < len(labels) else "",
+                Text(r.formula[j] if j < len(r.formula) else ""),
+                Text(shapes[j] if j < len(shapes) else ""),
+            )
     yield table
+
+
+def _wraps(formula: Any, shapes: list[str], width: int | None, step_width: int) -> bool:
+    """Whether a line of a step's formula or shape is wider than its column (about: the
+    columns share what the step column leaves, 5 to 3) where there are two or more."""
+    if width is None or max(len(formula), len(shapes)) < 2:
+        return False
+    room = width - step_width - 9
+    return any(len(line) > room * 5 // 8 for line in formula) or any(
+        len(line) > room * 3 // 8 for line in shapes
+    )
+
+
+def _listed(d: Any, all_rows: list[Any], width: int) -> Text:
+    """The steps one under another (narrow terminals): the label and its rule, then the
+    formula and the shape indented, each line of the formula with its shape after it
+    (under it where both do not fit the ``width``)."""
+    out = Text()
+    kind = None
+    parts = phases(d)
+    for k, r in enumerate(all_rows):
+        if k in parts:
+            out.append(f"\n{parts[k]}\n", style="bold underline magenta")
+            kind = None
+        if r.kind != kind:
+            kind = r.kind
+            out.append(f"\n{SECTIONS[kind]}\n", style="bold cyan")
+        out.append(r.lhs, style="bold")
+        out.append(f"{' ' if r.lhs else ''}[{r.rule}]" if r.rule else "", style="dim")
+        out.append("\n" if r.lhs or r.rule else "")
+        for j in range(max(len(r.formula), len(r.shape))):
+            formula = r.formula[j] if j < len(r.formula) else ""
+            shape = r.shape[j] if j < len(r.shape) else ""
+            out.append(f"  {formula}" if formula else "")
+            beside = not formula or len(formula) + len(shape) + 5 <= width
+            gap = ("   " if formula else "  ") if beside else "\n    "
+            out.append(f"{gap}{shape}" if shape else "", style="dim")
+            out.append("\n")
+    return out
