@@ -166,3 +166,20 @@ def test_scalar_powers_roots_and_erf_in_results_read_back(f, notation) -> None:
     printed = fmt(d.result) if notation == "unicode" else tex(d.result)
     verdict = verify(printed, f, wrt, layout="denominator")
     assert verdict.ok, (printed, verdict)
+
+
+def test_a_fractional_entrywise_exponent_is_in_parentheses() -> None:
+    """x^∘-3/2 (the gradient of 𝟏ᵀ x^∘-1/2) reads as (x^∘-3)/2: x^∘(-3/2), which the
+    Unicode reader reads back to the same power."""
+    import sympy as sp
+
+    from matderiv import declare, parse
+    from matderiv.render.unicode import fmt
+
+    table = declare("x: n")
+    x = table["x"]
+    for k in (sp.Rational(-3, 2), sp.Rational(1, 2)):
+        text = fmt(sp.HadamardPower(x, k))
+        assert text == f"x^∘({k})", text
+        assert parse(text, table) == sp.HadamardPower(x, k)
+    assert fmt(sp.HadamardPower(x, -1)) == "x^∘-1"  # a whole number stays bare

@@ -116,8 +116,9 @@ class UnicodePrinter(SizedConstants, StrPrinter):
             return f"{base}∘{base}"
         exponent = self._print(expr.exp)
         single = isinstance(expr.exp, AsScalar) and isinstance(expr.exp.arg, sp.MatrixSymbol)
-        if not (expr.exp.is_Number or expr.exp.is_Symbol or single):
-            exponent = f"({exponent})"  # X^∘(s - 1), X^∘(wᵀ x)
+        whole = expr.exp.is_Integer or expr.exp.is_Float or expr.exp.is_Symbol or single
+        if not whole:  # X^∘(s - 1), X^∘(wᵀ x), x^∘(-3/2): x^∘-3/2 read as (x^∘-3)/2
+            exponent = f"({exponent})"
         return f"{self._base(expr.base)}^∘{exponent}"
 
     def _print_MatPow(self, expr: Any) -> str:
