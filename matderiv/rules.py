@@ -166,7 +166,7 @@ def d_matrix_element(node: Any) -> tuple[Term, ...]:
 
 @rule(sp.MatMul)
 def d_product(node: Any) -> tuple[Term, ...]:
-    """d(A B C) = dA B C + A dB C + A B dC;  vec form (Bᵀ ⊗ A)  (Cookbook 37, 520)"""
+    """d(A B C) = dA B C + A dB C + A B dC;  vec(A dX B) = (Bᵀ ⊗ A) vec(dX)  (Cookbook 37, 520)"""
     scalars = [a for a in node.args if not is_matrix(a)]
     mats = [a for a in node.args if is_matrix(a)]
     coeff = sp.Mul(*scalars)

@@ -183,3 +183,21 @@ def test_a_fractional_entrywise_exponent_is_in_parentheses() -> None:
         assert text == f"x^∘({k})", text
         assert parse(text, table) == sp.HadamardPower(x, k)
     assert fmt(sp.HadamardPower(x, -1)) == "x^∘-1"  # a whole number stays bare
+
+
+def test_a_name_of_several_letters_is_one_word_in_latex() -> None:
+    """lam (a lasso's weight) was typeset l·a·m; \\mathit{lam}, read back as lam."""
+    import sympy as sp
+
+    from matderiv.parse.latex import parse_latex
+    from matderiv.render.tex_printer import tex
+
+    for name, want in (
+        ("lam", r"\mathit{lam}"),
+        ("loss_t", r"\mathit{loss}_{t}"),
+        ("x1", "x_{1}"),
+    ):
+        text = tex(sp.Symbol(name))
+        assert text == want, text
+        assert parse_latex(text, {name: sp.Symbol(name)}) == sp.Symbol(name)
+    assert tex(sp.Symbol("lambda")) == r"\lambda"  # a Greek letter stays a letter

@@ -117,7 +117,7 @@ class MatrixLatexPrinter(SizedConstants, LatexPrinter):
         if accented is not None:
             return accented
         safe = sp.Symbol(tex_names.escape(expr.name))
-        return _braced(super()._print_Symbol(safe, style))
+        return _word(_braced(super()._print_Symbol(safe, style)))
 
     def _accented(self, name: str) -> str | None:
         """hbar_1 → \\bar{h}_{1} (not Planck's \\hbar), hdot_1 → \\dot{h}_{1},
@@ -357,6 +357,12 @@ def tex(expr: Any) -> str:
 
 def tex_shape(shape: Any) -> str:
     return rf"{tex(sp.sympify(shape[0]))} \times {tex(sp.sympify(shape[1]))}"
+
+
+def _word(name: str) -> str:
+    r"""A name of several letters as one word, \mathit{lam}: TeX sets lam as l·a·m."""
+    head = re.match(r"[A-Za-z]{2,}(?=$|[_^])", name)
+    return rf"\mathit{{{head.group()}}}{name[head.end() :]}" if head else name
 
 
 def _braced(name: str) -> str:
