@@ -120,10 +120,15 @@ def print_derivations(
 
 
 def _latex_document(ds: list[Derivation], index: bool) -> str:
-    """One document with every derivation (the preamble of the first's)."""
-    first = ds[0].to_latex(standalone=True, index=index)
+    """One document with every derivation, each with its headline as a document of its
+    own starts (the preamble of the first's; the headlines were dropped)."""
+    documents = [d.to_latex(standalone=True, index=index) for d in ds]
     if len(ds) == 1:
-        return first
-    head, _, _ = first.partition("\\begin{document}")
-    body = "\n\n".join(d.to_latex(index=index) for d in ds)
+        return documents[0]
+    head = documents[0].partition("\\begin{document}")[0]
+    bodies = [
+        doc.partition("\\begin{document}\n")[2].rpartition("\\end{document}")[0].strip()
+        for doc in documents
+    ]
+    body = "\n\n\\bigskip\n".join(bodies)
     return f"{head}\\begin{{document}}\n{body}\n\\end{{document}}\n"

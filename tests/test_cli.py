@@ -459,13 +459,15 @@ def test_errors_under_json_are_json_too() -> None:
 
 @pytest.mark.skipif(not shutil.which("pdflatex"), reason="needs pdflatex (CI installs texlive)")
 def test_standalone_latex_compiles(tmp_path: Path) -> None:
-    """--latex --standalone is a document (two --wrt: both in one)."""
+    """--latex --standalone is a document (two --wrt: both in one, each with its
+    headline, which the document of two dropped)."""
     out = run(
         "derive", "x.T @ A @ x", "--wrt", "x", "--wrt", "A", "--shapes", SHAPES,
         "--latex", "--standalone",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.count(r"\begin{align*}") == 2
+    assert out.stdout.count(r"\noindent$\displaystyle") == 2, out.stdout[:1500]
     (tmp_path / "d.tex").write_text(out.stdout, encoding="utf-8")
     compiled = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
