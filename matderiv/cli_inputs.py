@@ -97,7 +97,14 @@ def variable(text: str, symbols: dict[str, Any], program: Program) -> Any:
             + (f" ({', '.join(inputs)})" if inputs else "")
             + f": the steps go through {name}."
         )
-    return parse_expression(text, symbols)
+    variable = parse_expression(text, symbols)
+    exprs = [program.expr, *program.definitions.values()]
+    used = set().union(*(getattr(e, "free_symbols", set()) for e in exprs))
+    if not (getattr(variable, "free_symbols", set()) & used):
+        _note(  # derive 'x^T A x + s^10' --wrt s: 0 from a misread formula looked right
+            f"the expression does not contain {name}: its derivative with respect to {name} is 0"
+        )
+    return variable
 
 
 def symmetric_matrices(text: str, symbols: dict[str, Any]) -> list[Any]:

@@ -619,3 +619,14 @@ def test_a_layout_for_a_hessian_is_said_to_be_needless() -> None:
         "numerator",
     )
     assert out.returncode == 2 and "the same in both layouts" in out.stderr
+
+
+def test_a_variable_the_expression_does_not_contain_gets_a_note() -> None:
+    """--wrt s of x^T A x printed ∂f/∂s = 0 without a word (a misread s^10 went
+    unnoticed so); the 0 stands, with a note."""
+    shapes = "A: n x n, x: n, s: scalar"
+    out = run("derive", "x.T @ A @ x", "--wrt", "s", "--shapes", shapes)
+    assert out.returncode == 0
+    assert "does not contain s" in " ".join(out.stderr.split()), out.stderr
+    used = run("derive", "x.T @ A @ x", "--wrt", "x", "--shapes", shapes)
+    assert used.returncode == 0 and "does not contain" not in used.stderr

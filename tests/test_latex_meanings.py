@@ -164,3 +164,11 @@ def test_shape_errors_show_formulas_as_matderiv_prints_them(text: str, shown: st
     message = str(info.value)
     assert shown in message, message
     assert "Lambda(" not in message and "HadamardPower(" not in message, message
+
+
+@pytest.mark.parametrize(
+    ("text", "k"), [("s^{0.5} x", 0.5), ("s^{2.5/5} x", 0.5), ("s^{1.5} x", 1.5)]
+)
+def test_a_decimal_exponent_in_braces_is_read(text: str, k: float) -> None:
+    """x^{1/2} was read and x^{0.5} refused ("unsupported superscript")."""
+    np.testing.assert_allclose(_value(parse_latex(text, SYMBOLS)), VALUES[s] ** k * VALUES[x])

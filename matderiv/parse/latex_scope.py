@@ -264,7 +264,9 @@ def superscript(x: Any, body: str, pos: int, read: Callable[[str], Any] | None =
         return alg.transpose(x)
     if s in ("-T", "-top", "-intercal"):
         return alg.transpose(alg.inverse(x, pos))
-    number = re.fullmatch(r"(circ|odot)?(-?)(?:([0-9]+)(?:/([0-9]+))?|[dt]?frac([0-9])([0-9]))", s)
+    number = re.fullmatch(  # 2, 1/2, 0.5 (x^{0.5} was refused where x^{1/2} was read)
+        r"(circ|odot)?(-?)(?:([0-9]+(?:\.[0-9]+)?)(?:/([0-9]+))?|[dt]?frac([0-9])([0-9]))", s
+    )
     entrywise = re.fullmatch(r"\{?\s*\\(?:circ|odot)(?![A-Za-z])(.*?)\}?", body.strip(), re.S)
     if number is None and entrywise is not None and read is not None:
         exponent = _scalar_exponent(read(entrywise.group(1)), pos, "after \\circ")
@@ -280,7 +282,7 @@ def superscript(x: Any, body: str, pos: int, read: Callable[[str], Any] | None =
             pos,
         )
     hadamard, sign, whole, over, num, den = number.groups()
-    k = sp.Rational(int(num), int(den)) if num else sp.Rational(int(whole), int(over or 1))
+    k = sp.Rational(int(num), int(den)) if num else sp.Rational(whole) / int(over or 1)
     k = -k if sign else k
     if abs(k.p) > MAX_EXPONENT or k.q > MAX_EXPONENT:
         raise LocatedError(f"an exponent larger than {MAX_EXPONENT}", pos)
