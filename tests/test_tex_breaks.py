@@ -158,3 +158,24 @@ def test_network_derivations_fit_a_portrait_page(derivation, tmp_path: Path) -> 
     pdf = _compile(document + block + "\n\\end{document}\n", tmp_path, "network")
     log = pdf.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
     assert "Overfull \\hbox" not in log, log[-2000:]
+
+
+@pytest.mark.skipif(not HAS_TEX, reason="needs pdflatex (CI installs texlive)")
+def test_chain_products_and_the_layout_note_fit_a_portrait_page(tmp_path: Path) -> None:
+    """A tester's case: the chain rule's two products of wide underbraced factors and
+    the note "numerator layout: the transposed gradient of f, shaped like xᵀ" ran 20-26
+    pt past the margin (products were broken after five factors, whatever their width;
+    the note was one row)."""
+    m = sp.Symbol("m", integer=True, positive=True)
+    a, b = sp.MatrixSymbol("A_1m", 1, m), sp.MatrixSymbol("B_1m", 1, m)
+    A, S, c = (
+        sp.MatrixSymbol("A_mn", m, n),
+        sp.MatrixSymbol("S_m", m, m),
+        sp.MatrixSymbol("B_m1", m, 1),
+    )
+    inner = sp.Rational(1, 10) * A * x * b * b.T * x.T * A.T + S
+    d = derive(a * inner**-1 * c, x, "numerator")
+    document = "\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n"
+    pdf = _compile(document + d.to_latex(index=True) + "\n\\end{document}\n", tmp_path, "r59")
+    log = pdf.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+    assert "Overfull \\hbox" not in log, log[-2000:]

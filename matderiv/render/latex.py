@@ -55,16 +55,14 @@ def _note(d: Any) -> str:
     tail = (r" \\*" + "\n" + rf"& {symmetric} \text{{ symmetric}}") if symmetric else ""
     if note.kind == "gradient":
         what = "gradient" if note.layout == "denominator" else "transposed gradient"
-        # among symmetric matrices: on two rows (on one, 40 pt past a portrait page)
-        rest = (
-            r"\text{ among symmetric matrices,} \\*" + "\n& \\text{"
-            if note.among_symmetric
-            else r"\text{, "
-        )
-        return (
-            rf"\text{{{note.layout} layout: the {what} of }} {tex(note.of)}"
-            rf"{rest}shaped like }} {tex(note.like)} \quad ({shape}){tail}"
-        )
+        head = rf"\text{{{note.layout} layout: the {what} of }} {tex(note.of)}"
+        like = rf"shaped like }} {tex(note.like)} \quad ({shape}){tail}"
+        if not note.among_symmetric and fits(rf"{head}\text{{, {like}", ROW_WIDTH - 4):
+            return rf"{head}\text{{, {like}"
+        # on two rows where one does not fit (among symmetric matrices it ran 40 pt past
+        # a portrait page; a numerator layout's "transposed gradient" 20 pt)
+        among = r" among symmetric matrices" if note.among_symmetric else ""
+        return rf"{head}\text{{{among},}} \\*" + "\n" + rf"& \text{{{like}"
     vec_note = r"\text{ (vec stacks columns)}" if note.uses_vec else ""
     return (  # two rows: one would be wider than a portrait page
         rf"\text{{{note.layout} layout: rows index }} {tex(note.rows)}\text{{,}} \\*"
@@ -138,26 +136,21 @@ def _broken(first: str, expr: Any, aside: str) -> list[str]:
     over several (``tex_breaks``: between terms first, each row after the first
     starting with its sign), so that the block fits a portrait page (the RNN's
     gradient ran 250 pt past its margin, a network's product of diag(·) 150 pt)."""
-    rows = break_rows(tex(expr))
+    return _rows(first, tex(expr), aside)
+
+
+def _rows(first: str, text: str, aside: str) -> list[str]:
+    rows = break_rows(text)
     lines = [first + rows[0], *(rf"&\quad {row}" for row in rows[1:])]
     lines[-1] = f"{lines[-1]} {aside}".rstrip()
     return lines
 
 
-#: underbraced factors (∂v₅/∂vec(Wᵀ) over m n × n) that fit one row of a portrait page
-_ROW_FACTORS = 5
-
-
 def _chain_products(first: str, factors: Any, aside: str) -> list[str]:
-    """The chain rule's sum of products, ``_ROW_FACTORS`` factors a row at most."""
-    rows, current, count = [], first, 0
-    for k, term in enumerate(factors):
-        if k and count + len(term) > _ROW_FACTORS:
-            rows.append(current.rstrip())
-            current, count = r"&\quad ", 0
-        current += ("+ " if k else "") + " ".join(_factor(f) for f in term) + " "
-        count += len(term)
-    return [*rows, f"{current}{aside}"]
+    """The chain rule's sum of products of underbraced factors, broken as a formula is
+    (two products of wide factors, ∂vec(v₁₁)/∂vec(v₇), ran 250 pt past the margin)."""
+    text = " + ".join(" ".join(_factor(f) for f in term) for term in factors)
+    return _rows(first, text, aside)
 
 
 def render_latex(

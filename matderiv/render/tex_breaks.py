@@ -40,6 +40,8 @@ _TWO_ARGUMENTS = {"frac", "dfrac", "tfrac", "binom"}
 #: commands that apply to what follows them: never a row's last piece
 _PREFIXES = {"sum", "prod", "int", "lim", "max", "min", "sup", "inf"}
 _FUNCTIONS = {"tanh", "sinh", "cosh", "exp", "log", "ln", "sin", "cos", "tan", "det", "tr"}
+#: commands whose scripts are set below them, not beside (in display style)
+_BELOW = (r"\underbrace", r"\sum", r"\prod")
 _SPACES = {"quad": 2.0, "qquad": 4.0, ";": 0.6, ",": 0.35, ":": 0.5, "!": -0.3, " ": 0.5}
 _TEXT_LIKE = {"operatorname", "text", "textbf", "mathrm"}
 
@@ -195,10 +197,11 @@ def _pieces(text: str) -> list[_Piece]:
         piece = reader.piece(spaced, pieces[-1] if pieces else None)
         if piece.kind == "script" and pieces:  # x^{T}, \right)_{\circ}: part of it
             last = pieces[-1]
+            below = last.text.startswith(_BELOW)  # \underbrace{...}_{n \times 1}, \sum_{k}
             pieces[-1] = _Piece(
                 last.text + piece.text,
                 last.kind,
-                last.width + piece.width,
+                max(last.width, piece.width) if below else last.width + piece.width,
                 last.spaced,
                 last.closer,
                 last.opener,
