@@ -33,6 +33,7 @@ def name_nodes(
     by_expr = {scalarize(expr): name for name, expr in names.items()}
     by_expr.update((expr, name) for name, expr in names.items() if isinstance(expr, sp.Basic))
     taken = {*names, *(user_names(graph) if symbols_taken is None else symbols_taken)}
+    taken |= graph_dimension_names(graph)
     symbols: dict[Any, Any] = {}
     count = 0
     for node in graph.order:

@@ -13,11 +13,12 @@ import sympy as sp
 
 from ..shapes import shape_of
 from .headline import Headline, written_result
-from .rows import phases, restates
+from .rows import phase_names, phases, restates
 from .tex_breaks import ROW_WIDTH, break_rows, fits
 from .tex_labels import name_tex, tex_label
 from .tex_printer import symbols_of, tex, tex_shape
 from .text import splits_indices
+from .unicode_names import label
 
 _PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
@@ -180,7 +181,7 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
         if k in parts:
             # "Second derivative, the Hessian:" on a row of its own, what it is on the
             # next: one row ran 50 pt past a portrait page's margin
-            title, colon, rest = _tex_text(parts[k]).partition(": ")
+            title, colon, rest = _tex_text(parts[k], d).partition(": ")
             lines.append(rf"& \textbf{{{title[0].upper()}{title[1:]}{colon.strip()}}}")
             lines.extend([rf"& \textbf{{{rest[0].upper()}{rest[1:]}}}"] if rest else [])
             kind = None
@@ -252,9 +253,11 @@ def _index_rows(line: Any) -> list[str]:
     return _broken(rf"{tex(line.lhs)} &= ", line.rhs, "") + ([rf"&{through}"] if through else [])
 
 
-def _tex_text(text: str) -> str:
+def _tex_text(text: str, d: Any) -> str:
     """A phase heading in LaTeX: its formulas g = ∇f in math mode."""
-    return text.replace("g = ∇f", r"$g = \nabla f$").replace("along V", r"along $V$")
+    g, v = phase_names(d)
+    text = text.replace(f"{label(g)} = ∇f", rf"${name_tex(g)} = \nabla f$")
+    return text.replace(f"along {label(v)}", rf"along ${name_tex(v)}$")
 
 
 def _through(line: Any) -> str:
