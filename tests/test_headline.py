@@ -327,3 +327,46 @@ def test_a_dimension_called_like_a_generated_name_stays_a_dimension(dim: str, se
         evaluate(_read_back(d, text), {**values, q: 2}), evaluate(d.result, {**values, q: 2})
     )
     assert check_derivation(d, {n: 3, q: 2}, rtol=1e-4) < 1e-4
+
+
+def _title_block(latex: str) -> str:
+    """A standalone document's first block, as a reader would copy it."""
+    head = latex.split("\\begin{document}\n", 1)[1]
+    assert head.startswith("\\begin{align*}"), head[:200]  # the long form
+    return head.split("\\end{align*}", 1)[0] + "\\end{align*}"
+
+
+def test_a_long_latex_title_reads_back_as_it_is() -> None:
+    """The long title (an align*) wrote its names row without the comma of the one-line
+    form (``& \\quad \\text{with } v_{5} = …``), which verify refused ("the formula goes
+    on after \\text{with"); and its shape, "\\quad (n \\times n)" after the formula, was
+    read as a factor of it: a pasted right answer was "wrong"."""
+    from matderiv import jacobian, softmax, verify
+
+    q = sp.MatrixSymbol("q", n, 1)
+    K, L = sp.MatrixSymbol("K", n, n), sp.MatrixSymbol("L", n, n)
+    g = K.T * softmax(K * q) + L.T * softmax(L * q)
+    d = jacobian(g, q)
+    block = _title_block(d.to_latex(standalone=True))
+    assert r", \quad \text{with } v_{" in block, block
+    verdict = verify(block, g, q)
+    assert verdict and verdict.kind == "correct", verdict.message
+    swapped = block.replace(
+        r"\operatorname{softmax}\left(L q\right)", r"\operatorname{softmax}\left(K q\right)"
+    )
+    assert swapped != block and not verify(swapped, g, q)
+    assert check_derivation(d, {n: 3}) < 1e-5  # and the result is the derivative
+    # a long sum without names: the shape is a tag, not a factor of the last term
+    c, h = sp.MatrixSymbol("c", n, 1), sp.MatrixSymbol("h_0", n, 1)
+    terms = []
+    for t in range(1, 4):
+        h = (W.T * sp.MatrixSymbol(f"x_{t}", m, 1) + sp.MatrixSymbol("U", n, n).T * h).applyfunc(
+            sp.tanh
+        )
+        terms.append(c.T * h)
+    loss = sp.MatAdd(*terms)
+    d = gradient(loss, W)
+    block = _title_block(d.to_latex(standalone=True))
+    assert r"\tag*{$m \times n$}" in block, block[-200:]
+    verdict = verify(block, loss, W, "denominator")
+    assert verdict and verdict.kind == "correct", verdict.message

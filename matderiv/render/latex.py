@@ -192,9 +192,9 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
     if written.expr != d.steps[-1].expr:  # the result again without the intermediates
         named = _named(written)
         lines.extend(_broken("&= ", written.expr, ""))
-        lines.extend([rf"& \quad \text{{with }} {named}"] if named else [])
+        lines.extend([rf"& {_WITH}{named}"] if named else [])
     elif written.where:  # the result as it is, with what its f is: 2 f x, with f = ...
-        lines.append(rf"& \quad \text{{with }} {_named(written)}")
+        lines.append(rf"& {_WITH}{_named(written)}")
     lines.append(rf"& {_note(d)}")
     last = len(lines) - 1  # the note: kept on the page of the result before it
     title = rf"& \textbf{{{_SECTIONS['result']}}}"
@@ -219,24 +219,31 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
     return body
 
 
+#: what comes between a headline's formula and the names it keeps, on one row or at
+#: the start of the next (verify reads the names after this comma)
+_WITH = r", \quad \text{with } "
+
+
 def _title(d: Any, written: Headline) -> str:
     """The document's first line, the result; a long one (a sum) as rows of an align*
-    that break between terms (in one $...$ it ran 300 pt past the page)."""
+    that break between terms (in one $...$ it ran 300 pt past the page).  That block
+    reads back in verify as it is: the names after a comma as in one line, the shape
+    a tag (written after the formula, "(n × n)" was read as a factor of it)."""
     label = tex_label(d.steps[-1].lhs)
     result = rf"{label} = {_with_names(written)}"
     if fits(result):
         return rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
     named = _named(written)
     rows = _broken(rf"{label} &= ", written.expr, "")
-    rows += [rf"& \quad \text{{with }} {named}"] if named else []
-    rows[-1] += rf" \quad ({tex_shape(d.shape)})"
+    rows += [rf"& {_WITH}{named}"] if named else []
+    rows[-1] += rf" \tag*{{${tex_shape(d.shape)}$}}"
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
 def _with_names(written: Headline) -> str:
     """The headline's formula and the names it keeps, as ``rows.with_names``."""
     named = _named(written)
-    return tex(written.expr) + (rf", \quad \text{{with }} {named}" if named else "")
+    return tex(written.expr) + (rf"{_WITH}{named}" if named else "")
 
 
 def _named(written: Headline) -> str:
