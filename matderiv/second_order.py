@@ -26,7 +26,7 @@ from .naming import SECOND_ORDER_NOTE
 from .nodes import CommutationMatrix, Vec
 from .render.unicode import fmt
 from .shapes import fmt_shape, free_symbols, is_scalar_shape, shape_of, walk
-from .step_names import display_symbol, symbol_names
+from .step_names import dimension_names, display_symbol, symbol_names
 from .substitute import substitute
 from .symmetry import check_symmetric, refuse_variable
 
@@ -90,6 +90,7 @@ def _second_names(
     # and the definitions' bodies: an input only a where= definition uses (a := g∘x + b)
     exprs = (first.of, *(e for _, e in extra), *first.definitions, *first.definitions.values())
     symbols_names = set().union(*(symbol_names(walk(e)) for e in exprs))
+    symbols_names |= dimension_names(walk(*exprs, first.wrt))  # g, p: never a dimension
     for stem, expr in extra:
         name, k = stem, 1
         while name in out or name in where_names or name in symbols_names:
@@ -180,6 +181,7 @@ def _relabel(steps: tuple[Step, ...], label: str, name: str) -> tuple[Step, ...]
 def _direction(X: Any, f: Any, where: Mapping[Any, Any] | None) -> Any:
     exprs = [f, *(where or {}), *(where or {}).values()]  # an input only a definition uses
     taken = {str(s) for e in exprs for s in free_symbols(sp.sympify(e))}  # DAG walks
+    taken |= dimension_names(walk(X, *(sp.sympify(e) for e in exprs)))  # X: n x V
     for k in range(0, 100):
         name = "V" if k == 0 else f"V_{k}"
         if name not in taken:

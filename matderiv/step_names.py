@@ -26,13 +26,14 @@ def name_nodes(
     """A display symbol for every intermediate that depends on the variable.
 
     Generated names (v_1, v_2, ... and f or Y for the whole expression) avoid the
-    names of the user's symbols and of ``names``: an input called v_1 or f stays
-    the only thing called that."""
+    names of the user's symbols, of their dimensions and of ``names``: an input or a
+    dimension called v_1 or f stays the only thing called that."""
     # each name by its expression as given (the engine's are scalarized and regrouped
     # already) and scalarized: scalarize again need not return the very same tree
     by_expr = {scalarize(expr): name for name, expr in names.items()}
     by_expr.update((expr, name) for name, expr in names.items() if isinstance(expr, sp.Basic))
     taken = {*names, *(user_names(graph) if symbols_taken is None else symbols_taken)}
+    taken |= graph_dimension_names(graph)
     symbols: dict[Any, Any] = {}
     count = 0
     for node in graph.order:
@@ -84,14 +85,30 @@ def user_names(graph: Graph) -> set[str]:
     return symbol_names((*graph.order, graph.wrt, *graph.definitions))
 
 
+def graph_dimension_names(graph: Graph) -> set[str]:
+    """The names of the dimensions in the graph's shapes (n, p in X: n x p), which a
+    generated name avoids as it avoids ``user_names``: p := tr(v₂) beside I_p read as
+    a dimension's value, a name g written out inside I_g broke the headline."""
+    return dimension_names((*graph.order, graph.wrt, *graph.definitions))
+
+
+def dimension_names(nodes: Iterable[Any]) -> set[str]:
+    """The names of the symbols in the shapes of the matrices among ``nodes``."""
+    return {str(d) for d in _dimensions(tuple(nodes))}
+
+
+def _dimensions(nodes: tuple[Any, ...]) -> set[Any]:
+    return {
+        d for node in nodes if is_matrix(node) for size in shape_of(node)
+        for d in sp.sympify(size).free_symbols
+    }  # fmt: skip
+
+
 def symbol_names(nodes: Iterable[Any]) -> set[str]:
     """The names of the MatrixSymbols and Symbols among ``nodes``, except the symbols
     that are dimensions of a matrix among them (n in X: n x m)."""
     nodes = tuple(nodes)
-    dims = {
-        d for node in nodes if is_matrix(node) for size in shape_of(node)
-        for d in sp.sympify(size).free_symbols
-    }  # fmt: skip
+    dims = _dimensions(nodes)
     return {
         str(node)
         for node in nodes

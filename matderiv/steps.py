@@ -23,6 +23,7 @@ from .simplify import Rewrite, simplify
 from .step_labels import SHOWN_AS_ARG, bare, d_of, deriv_label, label_name, total_label, vec_name
 from .step_names import (
     display_symbol,
+    graph_dimension_names,
     name_runs,
     product_runs,
     root_name,
@@ -366,7 +367,8 @@ class StepBuilder:
     def result(self, of: Any, wrt: Any, result: Any, shape: Shape, description: str) -> Step:
         of_name = self.symbols.get(of)
         if of_name is None:  # f does not depend on the variable: no steps named it
-            of_name = display_symbol(root_name(of, user_names(self.graph)), of)
+            taken = user_names(self.graph) | graph_dimension_names(self.graph)
+            of_name = display_symbol(root_name(of, taken), of)
         if isinstance(wrt, sp.MatrixSymbol):
             x = str(wrt) if is_scalar_shape(shape_of(of)) else vec_name(wrt)
         elif isinstance(wrt.arg, sp.Transpose):

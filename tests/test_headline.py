@@ -7,11 +7,13 @@ Each headline is read back with parse_unicode and compared with ``d.result``.
 
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
 import pytest
 import sympy as sp
+from rich.console import Console
 from tex_helpers import standalone_title
 
 from matderiv import derive, evaluate, gradient, hessian, hvp
@@ -20,7 +22,7 @@ from matderiv.parse.unicode import parse_unicode
 from matderiv.render.headline import HEADLINE_CHARS, headline
 from matderiv.render.rows import rows, title
 from matderiv.render.unicode import fmt
-from matderiv.testing import random_values
+from matderiv.testing import check_derivation, random_values
 
 m, n, k, p = sp.symbols("m n k p", positive=True, integer=True)
 DIMS = {m: 5, n: 3, k: 4, p: 2}
@@ -295,3 +297,76 @@ def test_a_matrix_function_kept_by_name_is_said_after_the_headline() -> None:
     d = derive((A * w).applyfunc(sp.exp), w)
     assert title(d).startswith("∂Y/∂w = diag(Y) A, with Y = exp(A w)"), title(d)
     assert r"\text{with } Y = e^{A w}" in d.to_latex(), d.to_latex()[-400:]
+
+
+SECOND = {"gradient": gradient, "hessian": hessian, "hvp": hvp}
+
+
+@pytest.mark.parametrize("second", SECOND)
+@pytest.mark.parametrize("dim", ["g", "v_1", "p", "f"])
+def test_a_dimension_called_like_a_generated_name_stays_a_dimension(dim: str, second: str) -> None:
+    """A dimension called g or v_1 was written out in the headline as the intermediate
+    of that name (g := ∇f inside I_g): str, repr, LaTeX and rich all crashed.  One
+    called p or f was taken for that intermediate: ``H vec(V) = (A + Aᵀ) V, with p =
+    tr(v₂)``, ``∂f/∂X = 2 X, with f = tr(Xᵀ X)`` beside (n × f)."""
+    q = sp.Symbol(dim, integer=True, positive=True)
+    Xq, A = sp.MatrixSymbol("X", n, q), sp.MatrixSymbol("A", n, n)
+    d = SECOND[second](sp.Trace(Xq.T * A * Xq), Xq)
+    text, latex = title(d), d.to_latex(standalone=True)
+    assert str(d).startswith(text) and repr(d) and d._repr_latex_()
+    console = Console(width=100, record=True, color_system=None, file=io.StringIO())
+    console.print(d)
+    assert text.split(" = ")[0] in console.export_text()
+    assert ", with" not in text and r"\text{with" not in standalone_title(latex), text
+    rng = np.random.default_rng(3)
+    values = random_values(d.result, {n: 3, q: 2}, rng)
+    values.update(
+        {s: v for s, v in random_values(d.of, {n: 3, q: 2}, rng).items() if s not in values}
+    )
+    np.testing.assert_allclose(
+        evaluate(_read_back(d, text), {**values, q: 2}), evaluate(d.result, {**values, q: 2})
+    )
+    assert check_derivation(d, {n: 3, q: 2}, rtol=1e-4) < 1e-4
+
+
+def _title_block(latex: str) -> str:
+    """A standalone document's first block, as a reader would copy it."""
+    head = latex.split("\\begin{document}\n", 1)[1]
+    assert head.startswith("\\begin{align*}"), head[:200]  # the long form
+    return head.split("\\end{align*}", 1)[0] + "\\end{align*}"
+
+
+def test_a_long_latex_title_reads_back_as_it_is() -> None:
+    """The long title (an align*) wrote its names row without the comma of the one-line
+    form (``& \\quad \\text{with } v_{5} = …``), which verify refused ("the formula goes
+    on after \\text{with"); and its shape, "\\quad (n \\times n)" after the formula, was
+    read as a factor of it: a pasted right answer was "wrong"."""
+    from matderiv import jacobian, softmax, verify
+
+    q = sp.MatrixSymbol("q", n, 1)
+    K, L = sp.MatrixSymbol("K", n, n), sp.MatrixSymbol("L", n, n)
+    g = K.T * softmax(K * q) + L.T * softmax(L * q)
+    d = jacobian(g, q)
+    block = _title_block(d.to_latex(standalone=True))
+    assert r", \quad \text{with } v_{" in block, block
+    verdict = verify(block, g, q)
+    assert verdict and verdict.kind == "correct", verdict.message
+    swapped = block.replace(
+        r"\operatorname{softmax}\left(L q\right)", r"\operatorname{softmax}\left(K q\right)"
+    )
+    assert swapped != block and not verify(swapped, g, q)
+    assert check_derivation(d, {n: 3}) < 1e-5  # and the result is the derivative
+    # a long sum without names: the shape is a tag, not a factor of the last term
+    c, h = sp.MatrixSymbol("c", n, 1), sp.MatrixSymbol("h_0", n, 1)
+    terms = []
+    for t in range(1, 4):
+        h = (W.T * sp.MatrixSymbol(f"x_{t}", m, 1) + sp.MatrixSymbol("U", n, n).T * h).applyfunc(
+            sp.tanh
+        )
+        terms.append(c.T * h)
+    loss = sp.MatAdd(*terms)
+    d = gradient(loss, W)
+    block = _title_block(d.to_latex(standalone=True))
+    assert r"\tag*{$m \times n$}" in block, block[-200:]
+    verdict = verify(block, loss, W, "denominator")
+    assert verdict and verdict.kind == "correct", verdict.message

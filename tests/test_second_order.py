@@ -247,9 +247,10 @@ def test_second_phase_names_avoid_the_users() -> None:
     check_derivation(d, DIMS, seed=1)
 
 
-def test_second_phase_names_avoid_the_users_symbols_but_not_dimensions() -> None:
+def test_second_phase_names_avoid_the_users_symbols_and_dimensions() -> None:
     """g and p (the second phase's names) are not taken when the user has symbols
-    called that; a dimension called p takes nothing away."""
+    called that, nor when a dimension is: p := tr(v₂) beside I_p and (p² × 1) read
+    as the dimension's value, and the headline said "with p = tr(v₂)"."""
     p = sp.Symbol("p", integer=True, positive=True)
     g, y = sp.MatrixSymbol("g", p, 1), sp.MatrixSymbol("p", p, 1)
     B = sp.MatrixSymbol("B", p, p)
@@ -258,7 +259,29 @@ def test_second_phase_names_avoid_the_users_symbols_but_not_dimensions() -> None
     assert {"g_2", "p_2"} <= defined and not {"g", "p"} & defined
     assert check_derivation(d, {p: 3}, rtol=1e-4) < 1e-4
     q = sp.MatrixSymbol("q", p, 1)  # only the dimension is called p
-    assert {"g", "p"} <= {s.lhs for s in hvp(q.T * B * q, q).steps if s.kind == "define"}
+    d = hvp(q.T * B * q, q)
+    defined = {s.lhs for s in d.steps if s.kind == "define"}
+    assert {"g", "p_2"} <= defined and "p" not in defined
+    assert check_derivation(d, {p: 3}, rtol=1e-4) < 1e-4
+
+
+@pytest.mark.parametrize("second", [hessian, hvp], ids=["hessian", "hvp"])
+def test_the_headings_say_the_names_the_steps_give_g_and_v(second) -> None:
+    """With a dimension called g, the gradient is g₂ := ∇f; the headings of the two
+    parts said "g = ∇f" (and LaTeX $g = \\nabla f$), as did the HVP's for a direction
+    V₁ whose V is a dimension."""
+    g, v = sp.symbols("g V", integer=True, positive=True)
+    Xg = sp.MatrixSymbol("X", g, v)
+    d = second(sp.log(sp.Determinant(Xg.T * Xg)), Xg)
+    defined = {s.lhs for s in d.steps if s.kind == "define"}
+    assert "g_2" in defined and "g" not in defined
+    text, latex = str(d), d.to_latex()
+    assert "the gradient g₂ = ∇f" in text and "g = ∇f" not in text
+    assert r"\textbf{The gradient $g_{2} = \nabla f$ (denominator layout)}" in latex
+    if second is hvp:
+        assert str(d.direction) == "V_1" and "along V₁ (denominator layout)" in text
+        assert r"along $V_{1}$" in latex
+    assert check_derivation(d, {g: 3, v: 2}, rtol=1e-4, trials=1) < 1e-4
 
 
 def test_the_default_direction_avoids_inputs_only_a_definition_uses() -> None:

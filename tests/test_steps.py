@@ -14,7 +14,7 @@ from test_identities_nonlinear import ROWS as NONLINEAR
 from matderiv import derive, evaluate, gradient
 from matderiv.examples import rnn_loss, rnn_step
 from matderiv.parse.expr import parse_expression
-from matderiv.testing import random_values
+from matderiv.testing import check_derivation, random_values
 
 ROWS = LINEAR + NONLINEAR
 ORDER = ["define", "local", "chain", "simplify", "result"]
@@ -136,6 +136,21 @@ def test_generated_names_never_repeat_a_symbol_of_the_user(inputs, wrt_name) -> 
     assert defined and not set(defined) & set(inputs), defined
     assert len(set(defined)) == len(defined)
     assert not d.steps[-1].lhs.startswith(tuple(f"∂{k}/" for k in inputs))
+
+
+@pytest.mark.parametrize("dim", ["v_1", "v_2", "f", "F", "Y"])
+@pytest.mark.parametrize("output", ["scalar", "matrix"])
+def test_generated_names_never_repeat_a_dimension(dim: str, output: str) -> None:
+    """A dimension called v_1 or f stays the only thing called that, as an input does:
+    v₁ := Xᵀ A X (q × q) beside a dimension v₁ wrote I_{v₁} for two things."""
+    n, q = sp.symbols(f"n {dim}", integer=True, positive=True)
+    A, Xq = sp.MatrixSymbol("A", n, n), sp.MatrixSymbol("X", n, q)
+    product = (Xq.T * A * Xq).applyfunc(sp.tanh)
+    d = derive(sp.Trace(product) if output == "scalar" else product, Xq)
+    defined = [s.lhs for s in d.steps if s.kind == "define"]
+    assert defined and dim not in defined, defined
+    assert not d.steps[-1].lhs.startswith((f"∂{dim}/", f"∂vec({dim})/", f"d{dim}/"))
+    assert check_derivation(d, {n: 3, q: 2}, seed=5) < 1e-5  # finite differences
 
 
 def test_an_expression_without_the_variable_is_labelled_by_name_not_by_sympy() -> None:

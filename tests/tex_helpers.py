@@ -10,6 +10,5 @@ def standalone_title(latex: str) -> str:
     if head.startswith("\\noindent$"):
         return head.split("$", 2)[1].removeprefix(r"\displaystyle ")
     rows = head.split("\\end{align*}", 1)[0].removeprefix("\\begin{align*}\n").split(" \\\\\n")
-    rows[-1] = rows[-1].rsplit(r" \quad (", 1)[0]  # the shape
-    parts = [r.split("&= ", 1)[1] if "&= " in r else r.removeprefix("&") for r in rows]
-    return " ".join(p.replace(r"\quad \text{with }", r", \quad \text{with }") for p in parts)
+    rows[-1] = rows[-1].rsplit(r" \tag*{", 1)[0]  # the shape
+    return " ".join(r.split("&= ", 1)[1] if "&= " in r else r.removeprefix("&") for r in rows)

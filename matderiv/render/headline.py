@@ -18,7 +18,8 @@ import sympy as sp
 from ..canon import larger_than, transpose
 from ..naming import SECOND_ORDER_NOTE, is_generated_name
 from ..nodes import AsScalar
-from ..shapes import is_matrix, is_scalar_shape
+from ..shapes import is_matrix, is_scalar_shape, walk
+from ..step_names import dimension_names
 from ..substitute import unchecked
 from .grouping import with_scalar_sigmoids
 from .unicode import fmt
@@ -58,19 +59,28 @@ def written_result(d: Any) -> Headline:
     it: ``2·f x, with f = exp(xᵀ x)``, ``diag(Y) A, with Y = exp(A x)`` (the function's
     value was not said anywhere)."""
     defines, kept, defs = _intermediates(d)
-    found = _written_result(d, defines, kept, dict(defs))
+    dims = _dimensions(d, defs)
+    found = _written_result(d, defines, kept, dict(defs), dims)
     root = defines[-1] if defines else None
-    if root is None or not isinstance(found.expr, sp.Basic):
+    if root is None or not isinstance(found.expr, sp.Basic) or root.lhs in dims:
         return found
     kinds = (sp.Symbol,) if is_scalar_shape(root.shape) else (sp.MatrixSymbol,)
     symbol = next((a for a in found.expr.atoms(*kinds) if str(a) == root.lhs), None)
     if symbol is None or root.lhs in kept or any(s == symbol for s, _ in found.where):
         return found
-    dims = {str(x) for m in found.expr.atoms(sp.MatrixSymbol) for x in m.free_symbols}
-    value = _written(root.expr, defs, dims)
+    # the matrices the headline shows stay names in the value (and dimensions stay)
+    shown = {str(m) for m in found.expr.atoms(sp.MatrixSymbol)}
+    value = _written(root.expr, defs, dims | shown)
     if value is None or len(fmt(value)) > _GIVEN_CHARS:
         return found
     return Headline(found.expr, (*found.where, (symbol, value)))
+
+
+def _dimensions(d: Any, defs: dict[str, Any]) -> set[str]:
+    """The names of the dimensions of the problem (n, p in X: n x p): an intermediate's
+    name never stands for one, and writing an intermediate out never replaces one (a
+    name g written out inside I_g made an ill-formed matrix)."""
+    return dimension_names(walk(d.of, d.wrt, d.steps[-1].expr, *defs.values()))
 
 
 def _intermediates(d: Any) -> tuple[list[Any], set[str], dict[str, Any]]:
@@ -82,7 +92,9 @@ def _intermediates(d: Any) -> tuple[list[Any], set[str], dict[str, Any]]:
     return defines, kept, defs
 
 
-def _written_result(d: Any, defines: list[Any], kept: set[str], defs: dict[str, Any]) -> Headline:
+def _written_result(
+    d: Any, defines: list[Any], kept: set[str], defs: dict[str, Any], dims: set[str]
+) -> Headline:
     """The result step's expression with the intermediates matderiv named (v_k)
     written out, so that the headline reads without the table; a long subexpression
     written out several times keeps its name, given after the formula.  Past
@@ -99,8 +111,11 @@ def _written_result(d: Any, defines: list[Any], kept: set[str], defs: dict[str, 
             defs[root.lhs] = root.expr  # -X⁻ᵀ ⊗ X⁻¹, but diag(1 - Y∘Y) for tanh(A x)
     if not defs or not isinstance(expr, sp.Basic):
         return Headline(expr)
-    dims = {str(x) for m in expr.atoms(sp.MatrixSymbol) for x in m.free_symbols if x != m}
-    taken = {str(a) for a in (d.of, d.wrt, expr) for a in _symbols(a)} | {s.lhs for s in d.steps}
+    taken = (
+        {str(a) for a in (d.of, d.wrt, expr) for a in _symbols(a)}
+        | {s.lhs for s in d.steps}
+        | dims
+    )
     named = _with_names(expr, defs, dims, taken)
     if named is not None and _length(named) <= HEADLINE_CHARS:
         return named

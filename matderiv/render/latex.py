@@ -13,11 +13,12 @@ import sympy as sp
 
 from ..shapes import shape_of
 from .headline import Headline, written_result
-from .rows import phases, restates
+from .rows import phase_names, phases, restates
 from .tex_breaks import ROW_WIDTH, break_rows, fits
 from .tex_labels import name_tex, tex_label
 from .tex_printer import symbols_of, tex, tex_shape
 from .text import splits_indices
+from .unicode_names import label
 
 _PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[a4paper,margin=2cm]{geometry}
@@ -173,7 +174,7 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
         if k in parts:
             # "Second derivative, the Hessian:" on a row of its own, what it is on the
             # next: one row ran 50 pt past a portrait page's margin
-            title, colon, rest = _tex_text(parts[k]).partition(": ")
+            title, colon, rest = _tex_text(parts[k], d).partition(": ")
             lines.append(rf"& \textbf{{{title[0].upper()}{title[1:]}{colon.strip()}}}")
             lines.extend([rf"& \textbf{{{rest[0].upper()}{rest[1:]}}}"] if rest else [])
             kind = None
@@ -184,9 +185,9 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
     if written.expr != d.steps[-1].expr:  # the result again without the intermediates
         named = _named(written)
         lines.extend(_broken("&= ", written.expr, ""))
-        lines.extend([rf"& \quad \text{{with }} {named}"] if named else [])
+        lines.extend([rf"& {_WITH}{named}"] if named else [])
     elif written.where:  # the result as it is, with what its f is: 2 f x, with f = ...
-        lines.append(rf"& \quad \text{{with }} {_named(written)}")
+        lines.append(rf"& {_WITH}{_named(written)}")
     lines.append(rf"& {_note(d)}")
     last = len(lines) - 1  # the note: kept on the page of the result before it
     title = rf"& \textbf{{{_SECTIONS['result']}}}"
@@ -211,24 +212,31 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
     return body
 
 
+#: what comes between a headline's formula and the names it keeps, on one row or at
+#: the start of the next (verify reads the names after this comma)
+_WITH = r", \quad \text{with } "
+
+
 def _title(d: Any, written: Headline) -> str:
     """The document's first line, the result; a long one (a sum) as rows of an align*
-    that break between terms (in one $...$ it ran 300 pt past the page)."""
+    that break between terms (in one $...$ it ran 300 pt past the page).  That block
+    reads back in verify as it is: the names after a comma as in one line, the shape
+    a tag (written after the formula, "(n × n)" was read as a factor of it)."""
     label = tex_label(d.steps[-1].lhs)
     result = rf"{label} = {_with_names(written)}"
     if fits(result):
         return rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
     named = _named(written)
     rows = _broken(rf"{label} &= ", written.expr, "")
-    rows += [rf"& \quad \text{{with }} {named}"] if named else []
-    rows[-1] += rf" \quad ({tex_shape(d.shape)})"
+    rows += [rf"& {_WITH}{named}"] if named else []
+    rows[-1] += rf" \tag*{{${tex_shape(d.shape)}$}}"
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
 
 
 def _with_names(written: Headline) -> str:
     """The headline's formula and the names it keeps, as ``rows.with_names``."""
     named = _named(written)
-    return tex(written.expr) + (rf", \quad \text{{with }} {named}" if named else "")
+    return tex(written.expr) + (rf"{_WITH}{named}" if named else "")
 
 
 def _named(written: Headline) -> str:
@@ -245,9 +253,11 @@ def _index_rows(line: Any) -> list[str]:
     return _broken(rf"{tex(line.lhs)} &= ", line.rhs, "") + ([rf"&{through}"] if through else [])
 
 
-def _tex_text(text: str) -> str:
+def _tex_text(text: str, d: Any) -> str:
     """A phase heading in LaTeX: its formulas g = ∇f in math mode."""
-    return text.replace("g = ∇f", r"$g = \nabla f$").replace("along V", r"along $V$")
+    g, v = phase_names(d)
+    text = text.replace(f"{label(g)} = ∇f", rf"${name_tex(g)} = \nabla f$")
+    return text.replace(f"along {label(v)}", rf"along ${name_tex(v)}$")
 
 
 def _through(line: Any) -> str:

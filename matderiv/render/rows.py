@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..naming import SECOND_ORDER_NOTE
 from .headline import Headline, written_result
 from .unicode import fmt, fmt_shape, label
 
@@ -25,21 +26,34 @@ SECTIONS = {
 def phases(d: Any) -> dict[int, str]:
     """Headings of a second-order derivation's two parts, by the index of the step
     each begins at: the gradient g = ∇f, then its derivative (the steps repeat the
-    same sections twice, which read as one derivation done twice)."""
+    same sections twice, which read as one derivation done twice).  g and V are the
+    names the steps use (g₂ when a symbol or a dimension is called g)."""
     if d.mode not in ("hessian", "hvp"):
         return {}
     ends = [k for k, step in enumerate(d.steps) if step.kind == "result"]
     if len(ends) < 2:
         return {}
+    g, v = (label(name) for name in phase_names(d))
     second = (
-        "the Hessian: the Jacobian of g = ∇f (numerator layout)"
+        f"the Hessian: the Jacobian of {g} = ∇f (numerator layout)"
         if d.mode == "hessian"
-        else "the Hessian-vector product: the derivative of g = ∇f along V (denominator layout)"
+        else f"the Hessian-vector product: the derivative of {g} = ∇f along {v} "
+        "(denominator layout)"
     )
     return {  # the layouts tell apart a local derivative both parts show (∂v₁/∂w)
-        0: "first derivative: the gradient g = ∇f (denominator layout)",
+        0: f"first derivative: the gradient {g} = ∇f (denominator layout)",
         ends[0] + 1: f"second derivative, {second}",
     }
+
+
+def phase_names(d: Any) -> tuple[str, str]:
+    """The names of the gradient (g := ∇f) and the direction (V) of a second-order
+    derivation, as the steps give them."""
+    g = next(
+        (s.lhs for s in d.steps if s.kind == "define" and s.note == f"∇f{SECOND_ORDER_NOTE}"),
+        "g",
+    )
+    return g, str(d.direction) if d.direction is not None else "V"
 
 
 @dataclass(frozen=True)
