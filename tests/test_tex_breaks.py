@@ -179,3 +179,18 @@ def test_chain_products_and_the_layout_note_fit_a_portrait_page(tmp_path: Path) 
     pdf = _compile(document + d.to_latex(index=True) + "\n\\end{document}\n", tmp_path, "r59")
     log = pdf.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
     assert "Overfull \\hbox" not in log, log[-2000:]
+
+
+def test_a_long_fraction_over_a_number_is_broken_as_its_product() -> None:
+    r"""\frac{long product}{10}, one piece no break could enter, ran 700 pt past the
+    margin in a Hessian: written \frac{1}{10} (...) and broken inside; it reads back."""
+    product = W * V * U * W * V * U * W * V * U * W * V * U * x
+    text = tex(sp.Rational(1, 10) * product)
+    assert text.startswith(r"\frac{") and "{10}" in text, text
+    rows = break_rows(text, room=20.0)
+    assert len(rows) >= 2 and rows[0].startswith(r"\frac{1}{10}"), rows
+    assert all(_balanced(row) for row in rows)
+    table = {"W": W, "V": V, "U": U, "x": x}
+    from matderiv.parse.latex import parse_latex
+
+    assert parse_latex(ROW_BREAK.join(rows), table) == sp.Rational(1, 10) * product

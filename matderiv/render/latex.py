@@ -14,7 +14,7 @@ import sympy as sp
 from ..shapes import shape_of
 from .headline import Headline, written_result
 from .rows import phase_names, phases, restates
-from .tex_breaks import ROW_WIDTH, break_rows, fits
+from .tex_breaks import ROW_WIDTH, break_rows, fits, width
 from .tex_labels import name_tex, tex_label
 from .tex_printer import symbols_of, tex, tex_shape
 from .text import splits_indices
@@ -140,8 +140,8 @@ def _broken(first: str, expr: Any, aside: str) -> list[str]:
     return _rows(first, tex(expr), aside)
 
 
-def _rows(first: str, text: str, aside: str) -> list[str]:
-    rows = break_rows(text)
+def _rows(first: str, text: str, aside: str, room: float = ROW_WIDTH) -> list[str]:
+    rows = break_rows(text, room)
     lines = [first + rows[0], *(rf"&\quad {row}" for row in rows[1:])]
     lines[-1] = f"{lines[-1]} {aside}".rstrip()
     return lines
@@ -185,9 +185,9 @@ def _render_latex(d: Any, standalone: bool, display: str, index: list[Any] | Non
     if written.expr != d.steps[-1].expr:  # the result again without the intermediates
         named = _named(written)
         lines.extend(_broken("&= ", written.expr, ""))
-        lines.extend([rf"& {_WITH}{named}"] if named else [])
+        lines.extend(_names_rows(named))
     elif written.where:  # the result as it is, with what its f is: 2 f x, with f = ...
-        lines.append(rf"& {_WITH}{_named(written)}")
+        lines.extend(_names_rows(_named(written)))
     lines.append(rf"& {_note(d)}")
     last = len(lines) - 1  # the note: kept on the page of the result before it
     title = rf"& \textbf{{{_SECTIONS['result']}}}"
@@ -228,9 +228,15 @@ def _title(d: Any, written: Headline) -> str:
         return rf"\noindent$\displaystyle {result}$ " + _shape_text(d)
     named = _named(written)
     rows = _broken(rf"{label} &= ", written.expr, "")
-    rows += [rf"& {_WITH}{named}"] if named else []
+    rows += _names_rows(named)
     rows[-1] += rf" \tag*{{${tex_shape(d.shape)}$}}"
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+
+
+def _names_rows(named: str) -> list[str]:
+    """The row (or rows: a long definition, 130 letters, ran 300 pt past the margin)
+    of the names a headline keeps, after ``_WITH``."""
+    return _rows(rf"& {_WITH}", named, "", ROW_WIDTH - width(_WITH)) if named else []
 
 
 def _with_names(written: Headline) -> str:

@@ -19,7 +19,7 @@ measure, good enough to keep rows within a page without TeX at hand.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: the formula's width, in italic letters, that fits beside a label on a portrait
 #: page (an article's 345 pt text width, less a label ∂f/∂vec(W) and its =: rows of
@@ -40,8 +40,12 @@ _TWO_ARGUMENTS = {"frac", "dfrac", "tfrac", "binom"}
 #: commands that apply to what follows them: never a row's last piece
 _PREFIXES = {"sum", "prod", "int", "lim", "max", "min", "sup", "inf"}
 _FUNCTIONS = {"tanh", "sinh", "cosh", "exp", "log", "ln", "sin", "cos", "tan", "det", "tr"}
+#: a fraction whose numerator is wider than this, over a short denominator, is
+#: written 1/den (...) so that it can be broken (a Hessian's \frac{...}{10} ran 700 pt)
+_WIDE_NUMERATOR = 24.0
 #: commands whose scripts are set below them, not beside (in display style)
 _BELOW = (r"\underbrace", r"\sum", r"\prod")
+_SPACING = (r"\;", r"\,", r"\:", r"\quad", r"\qquad")
 _SPACES = {"quad": 2.0, "qquad": 4.0, ";": 0.6, ",": 0.35, ":": 0.5, "!": -0.3, " ": 0.5}
 _TEXT_LIKE = {"operatorname", "text", "textbf", "mathrm"}
 
@@ -129,10 +133,12 @@ def _cost(
 
 def _breakable(before: _Piece, after: _Piece) -> bool:
     """A break between two pieces: where the printer put white space or before an
-    operator, never after an operator, an opening delimiter, a Σ or a number, nor
-    before a closing delimiter or a comma."""
-    if before.kind in ("op", "open", "prefix") or after.kind in ("close", "punct"):
+    operator, never after an operator, an opening delimiter, a Σ, a number, a comma or
+    a space, nor before a closing delimiter or a comma, nor beside an =."""
+    if before.kind in ("op", "open", "prefix", "punct") or after.kind in ("close", "punct"):
         return False
+    if "=" in (before.text, after.text) or before.text in _SPACING:
+        return False  # a headline's ", \; v_{3} = ...": verify reads each name = value
     if before.text[:1].isdigit():  # 2 diag(u): a number stays with what it scales
         return False
     return after.spaced or after.kind == "op"
@@ -206,6 +212,10 @@ def _pieces(text: str) -> list[_Piece]:
                 last.closer,
                 last.opener,
             )
+        elif piece.kind == "unfold":  # its own pieces: breakable inside
+            unfolded = _pieces(piece.text)
+            pieces.append(replace(unfolded[0], spaced=piece.spaced))
+            pieces.extend(unfolded[1:])
         else:
             pieces.append(piece)
 
@@ -302,8 +312,16 @@ class _Reader:
         if name in _SPACES:
             return _Piece(self.text[start : self.at], "atom", _SPACES[name], spaced)
         if name in _TWO_ARGUMENTS:
-            _, top = self.group()
-            _, bottom = self.group()
+            numerator, top = self.group()
+            denominator, bottom = self.group()
+            if name == "frac" and top > _WIDE_NUMERATOR and bottom <= 4:
+                # \frac{long product}{10}, which no break can enter: \frac{1}{10} (...)
+                return _Piece(
+                    rf"\frac{{1}}{denominator} \left({numerator[1:-1]}\right)",
+                    "unfold",
+                    top,
+                    spaced,
+                )
             return _Piece(self.text[start : self.at], "atom", max(top, bottom) + 0.4, spaced)
         if name in _ONE_ARGUMENT:
             held, inner = self.group()
