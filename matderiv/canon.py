@@ -32,7 +32,12 @@ _TRANSPOSE_STAYS_OUTSIDE = (sp.HadamardProduct, sp.HadamardPower, ElementwiseApp
 
 
 def kronecker(node: Any) -> Any:
-    """A ⊗ B with scalar coefficients pulled out first (SymPy's own doit crashes on them)."""
+    """A ⊗ B with scalar coefficients pulled out first (SymPy's own doit crashes on them).
+    ``node`` may be what SymPy made of one already: KroneckerProduct(I₃, I₃) is I₉ when
+    built, whose args are (9,) (rebuilding from them crashed every derivative through
+    (X + I)ᵏ)."""
+    if not isinstance(node, sp.KroneckerProduct):
+        return node
     coeff, factors = sp.S.One, []
     for factor in node.args:
         if isinstance(factor, sp.MatMul):
