@@ -156,7 +156,7 @@ def _derive(
     expr = entry_sums_as_matrices(_as_expr(expr))  # (xᵀ A x)[0, 0], which SymPy sums
     check_shapes(expr)
     user_defs = {  # (xᵀ A x)[0, 0] in a definition, too
-        s: entry_sums_as_matrices(v) for s, v in check_where(where, var.symbol).items()
+        s: entry_sums_as_matrices(v) for s, v in check_where(where, var.symbol, (expr,)).items()
     }
     check_names_unique(expr, var.symbol, *user_defs, *user_defs.values())
     matrices = check_symmetric(symmetric, (expr, *user_defs.values()), var.symbol)

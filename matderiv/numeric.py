@@ -38,7 +38,7 @@ from .numeric_inputs import (
     refuse_defined,
 )
 from .numeric_walk import Env, evaluates, run
-from .program import check_where, needed_definitions
+from .program import needed_definitions, with_where
 from .render.unicode import fmt
 from .shapes import check_node, dimension_symbols, free_symbols
 from .softmax_nodes import LogSumExp, Softmax
@@ -346,9 +346,7 @@ def evaluate(
     check_values(values)
     check_symmetric_values(getattr(expr, "symmetric", ()), values)
     problem = problem_symbols(expr)
-    definitions = dict(getattr(expr, "definitions", None) or {})
-    if where:
-        definitions = {**check_where(where, None), **definitions}
+    definitions = with_where(getattr(expr, "definitions", None) or {}, where)
     target = getattr(expr, "result", expr)
     expr = sympified(
         target, lambda: f"evaluate takes a Derivation or a SymPy expression, got {target!r}"

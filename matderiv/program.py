@@ -20,8 +20,17 @@ import sympy as sp
 
 from .errors import MatDerivError, ShapeMismatch, sympified
 from .graph import is_leaf
+from .render.unicode import fmt
 from .scalarize import scalarize
-from .shapes import check_shapes, fmt_shape, free_symbols, is_matrix, shape_of, shapes_equal
+from .shapes import (
+    check_shapes,
+    dimension_symbols,
+    fmt_shape,
+    free_symbols,
+    is_matrix,
+    shape_of,
+    shapes_equal,
+)
 from .substitute import substitute, unchecked
 
 Definitions = dict[Any, Any]
@@ -31,12 +40,15 @@ def _symbols_in(expr: Any) -> set[Any]:
     return {s for s in expr.free_symbols if isinstance(s, (sp.MatrixSymbol, sp.Symbol))}
 
 
-def check_where(where: Mapping[Any, Any] | None, wrt_symbol: Any) -> Definitions:
+def check_where(
+    where: Mapping[Any, Any] | None, wrt_symbol: Any, uses: tuple[Any, ...] = ()
+) -> Definitions:
     """Validate ``where`` and return its definitions in an order that can be run.
 
     Keys must be MatrixSymbols (or Symbols, for scalars) and each definition must have
     its symbol's shape; a symbol may use inputs and other defined symbols, but
-    not itself through a cycle, and the variable cannot be defined.
+    not itself through a cycle, and the variable cannot be defined, nor a size of a
+    matrix of the definitions or of ``uses`` (the expression).
     """
     if not where:
         return {}
@@ -68,12 +80,38 @@ def check_where(where: Mapping[Any, Any] | None, wrt_symbol: Any) -> Definitions
                 "shape of its definition."
             )
         defs[symbol] = definition
+    sizes = dimension_symbols(*defs.values(), *defs, *uses)
+    for symbol in defs:
+        if symbol in sizes:  # where={n: tr(X X)} of an n x n X: the graph never ended
+            raise MatDerivError(
+                f"where= defines {symbol}, which is also a size of the matrices here (a "
+                f"dimension, as in {symbol} x {symbol}); a size is not a formula of them. "
+                f"Name the scalar otherwise, or give the size's value when evaluating "
+                f"({{{symbol}: 3}})."
+            )
     if wrt_symbol in defs:
         raise MatDerivError(
             f"{wrt_symbol} is defined in where= and is also the variable. Differentiate with "
             "respect to an input of the program; intermediates are chained through."
         )
     return _topological(defs)
+
+
+def with_where(definitions: Mapping[Any, Any], where: Mapping[Any, Any] | None) -> Definitions:
+    """A Derivation's ``definitions`` and the ``where`` given to evaluate or lambdify it;
+    a symbol both define differently is refused (where= was silently ignored for it)."""
+    if not where:
+        return dict(definitions)
+    given = check_where(where, None)
+    for symbol, definition in given.items():
+        ours = definitions.get(symbol, definition)
+        if ours != definition and fmt(ours) != fmt(definition):  # tanh's Lambdas differ
+            raise MatDerivError(
+                f"where= defines {symbol} as {fmt(definition)}, and the derivation defines "
+                f"it as {fmt(ours)}: its steps use that one. Leave {symbol} out of where=, "
+                "or derive again with the new definition."
+            )
+    return {**given, **definitions}
 
 
 def _as_matrix_definition(symbol: Any, definition: Any) -> Any:

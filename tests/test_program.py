@@ -315,3 +315,36 @@ def test_index_notation_of_a_program_adds_names_to_small_sets(monkeypatch) -> No
         assert text.count("\n") > 2 * T, text[:400]  # a line per adjoint at least
         sizes[T] = largest[0]
     assert sizes[16] == sizes[4] <= 4, sizes
+
+
+def test_a_size_defined_in_where_is_refused_not_a_hang() -> None:
+    """where={n: tr(X X)} of an n x n X looped in the graph, holding 5 GB after a
+    minute: n is a size of the matrices, not a formula of them."""
+    from matderiv import MatDerivError, gradient
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    X, Y = sp.MatrixSymbol("X", n, n), sp.MatrixSymbol("Y", 3, 3)
+    for where in ({n: sp.Trace(X * X)}, {n: sp.Trace(Y)}):  # in a definition, or in f
+        with pytest.raises(MatDerivError, match="also a size of the matrices"):
+            gradient(sp.Trace(X) * n, X, where=where)
+    plain = sp.Symbol("n")  # another symbol of the same name: a scalar, defined
+    d = gradient(sp.Trace(X) * plain, X, where={plain: sp.Trace(X * X)})
+    assert check_derivation(d, {n: 3}) < 1e-6
+
+
+def test_where_given_to_evaluate_may_not_redefine_the_derivation_s_symbols() -> None:
+    """evaluate(d, values, where={h: X x}) of a d that defines h := tanh(X x) silently
+    computed with tanh; lambdify too.  A different definition is refused, the same one
+    taken."""
+    from matderiv import MatDerivError, evaluate, gradient, lambdify
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    X, x, h = sp.MatrixSymbol("X", n, n), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("h", n, 1)
+    d = gradient(sp.OneMatrix(1, n) * h, x, where={h: (X * x).applyfunc(sp.tanh)})
+    values = {X: np.eye(3) * 0.5, x: np.ones((3, 1))}
+    with pytest.raises(MatDerivError, match=r"where= defines h as X x.*tanh\(X x\)"):
+        evaluate(d, values, where={h: X * x})
+    with pytest.raises(MatDerivError, match="where= defines h"):
+        lambdify(d, where={h: X * x})
+    same = evaluate(d, values, where={h: (X * x).applyfunc(sp.tanh)})
+    np.testing.assert_allclose(same, evaluate(d, values))

@@ -26,7 +26,7 @@ from ..errors import InputShapeError, MatDerivError, sympified
 from ..kink_nodes import first_kink
 from ..limits import allows_deep
 from ..numeric_inputs import problem_symbols
-from ..program import check_where, needed_definitions
+from ..program import needed_definitions, with_where
 from ..render.unicode import fmt
 from ..scalarize import scalarize
 from ..shapes import dimension_symbols, free_symbols, is_matrix, walk
@@ -122,8 +122,7 @@ def _numpy_code(
     ``one_pass`` False, Aᵀ g(A V) as two products (numba cannot pass the rows'
     function to a compiled helper: see ``one_pass.py``)."""
     outputs, definitions = _targets(target)
-    if where:
-        definitions = {**check_where(where, None), **definitions}
+    definitions = with_where(definitions, where)
     needed = needed_definitions(outputs, definitions)
     exprs = normalise([scalarize(e) for e in [*outputs, *(definitions[s] for s in needed)]])
     outputs, program = exprs[: len(outputs)], dict(zip(needed, exprs[len(outputs) :], strict=True))
