@@ -39,7 +39,7 @@ from matderiv import (
 from matderiv import vec as vec_
 from matderiv.codegen import numba_backend
 from matderiv.codegen.numba_backend import numba_source
-from matderiv.testing import max_error, random_values
+from matderiv.testing import check_derivation, max_error, random_values
 
 pytest.importorskip("numba")  # a test extra: installed by .ci/run
 
@@ -329,3 +329,19 @@ def test_real_and_complex_inputs_mixed_compute_as_complex(build, complex_inputs)
     got = lambdify(d, backend="numba")(**values)
     assert np.iscomplexobj(got)
     np.testing.assert_allclose(got, plain(**values), rtol=1e-10, atol=1e-12)
+
+
+def test_a_helper_only_an_outlined_statement_uses_is_compiled_too() -> None:
+    """The Hessian of tr(Cᵀ (B ∘ C)^∘2): its diag helper is called only by statements
+    outlined into functions of their own, and the numba module left it out (NameError
+    '_diagflat', reported as "could not compile the generated code for these inputs")."""
+    B, C, h = (sp.MatrixSymbol(s, 2, 2) for s in "BCh")
+    t = sp.Symbol("t")
+    H = hessian(
+        sp.Trace(C.T * h.applyfunc(sp.Lambda(t, t**2))), C, where={h: sp.HadamardProduct(B, C)}
+    )
+    values = {"B": np.eye(2) + 0.3, "C": np.arange(4.0).reshape(2, 2) + 1}
+    got = lambdify(H, backend="numba")(**values)
+    want = evaluate(H, {B: values["B"], C: values["C"]})
+    np.testing.assert_allclose(got, want)
+    assert check_derivation(H, {}) < 1e-5

@@ -144,11 +144,16 @@ def numba_source(source: str, name: str) -> str:
             raise unsupported(type(stmt).__name__, stmt)
     assert main is not None, f"no function {name} in the generated source"
     wrapper, core = _split(main, name)
-    for outlined in outline(core, prefix=f"_{name}_s"):
-        outlined.decorator_list = [_njit()]
-        body.append(outlined)
-    for helper in AS_HELPERS.values():
-        if any(isinstance(n, ast.Name) and n.id == helper for n in ast.walk(core)):
+    outlined = outline(core, prefix=f"_{name}_s")
+    for function in outlined:
+        function.decorator_list = [_njit()]
+        body.append(function)
+    for helper in AS_HELPERS.values():  # used by the core or by a statement outlined
+        if any(
+            isinstance(n, ast.Name) and n.id == helper
+            for tree in (core, *outlined)
+            for n in ast.walk(tree)
+        ):
             body.append(_helper(helper))
     imports = ast.parse("import numpy\nimport numba").body
     module = ast.Module(body=[*imports, *body, core, wrapper], type_ignores=[])
