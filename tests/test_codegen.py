@@ -442,3 +442,18 @@ def test_a_constant_entrywise_function_is_a_filled_matrix(expr, layout: str) -> 
     constant = X.applyfunc(sp.Lambda(_c, sp.Integer(3)))
     np.testing.assert_array_equal(evaluate(constant, env), np.full((DIMS[n], DIMS[m]), 3.0))
     np.testing.assert_array_equal(call(lambdify(constant), env), np.full((3, 4), 3.0))
+
+
+def test_two_hvps_of_one_program_by_different_variables_are_named_so() -> None:
+    """lambdify([hvp(L, W, where=P), hvp(L, U, where=P)]) said they "come from different
+    programs (where=)": they come from one; their tangents depend on the variable."""
+    from matderiv import hvp
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    W, U = sp.MatrixSymbol("W", n, n), sp.MatrixSymbol("U", n, n)
+    c, x, h = sp.MatrixSymbol("c", n, 1), sp.MatrixSymbol("x", n, 1), sp.MatrixSymbol("h", n, 1)
+    where = {h: (W * x + U * c).applyfunc(sp.tanh)}
+    loss = c.T * h
+    with pytest.raises(MatDerivError, match=r"differentiate cᵀ h by W and by U") as info:
+        lambdify([hvp(loss, W, where=where), hvp(loss, U, where=where)])
+    assert "different programs" not in str(info.value)

@@ -45,13 +45,23 @@ def _defined_twice(symbol: Any, first: Any, second: Any) -> str:
     user = getattr(first, "where", None) or {}
     if symbol not in user and of[0] is not None and of[0] != of[1]:
         return (
-            f"{symbol} is defined twice, differently, in the derivations given to lambdify: "
+            f"{fmt(symbol)} is defined twice, differently, in the derivations given to lambdify: "
             f"they differentiate different functions, {fmt(of[0])} and {fmt(of[1])}, and "
-            f"each names its own adjoints ({symbol} of each); lambdify them one at a "
+            f"each names its own adjoints ({fmt(symbol)} of each); lambdify them one at a "
             "time, or differentiate one function (their sum, for the sum's gradient)."
         )
+    wrt = [getattr(item, "wrt", None) for item in (first, second)]
+    if symbol not in user and of[0] is not None and wrt[0] is not None:
+        # hvp(L, W) and hvp(L, U) of one program: their tangents depend on the variable
+        by = f"by {fmt(wrt[0])} and by {fmt(wrt[1])}" if wrt[0] != wrt[1] else "twice"
+        return (
+            f"{fmt(symbol)} is defined twice, differently, in the derivations given to lambdify: "
+            f"they differentiate {fmt(of[0])} {by}, and each names its own intermediates "
+            f"({fmt(symbol)} of each depends on what it differentiates by); lambdify them one "
+            "at a time."
+        )
     return (
-        f"{symbol} is defined twice, differently, in the derivations given to lambdify: "
+        f"{fmt(symbol)} is defined twice, differently, in the derivations given to lambdify: "
         "they come from different programs (where=); derive them from the same one."
     )
 
