@@ -370,3 +370,18 @@ def test_a_long_latex_title_reads_back_as_it_is() -> None:
     assert r"\tag*{$m \times n$}" in block, block[-200:]
     verdict = verify(block, loss, W, "denominator")
     assert verdict and verdict.kind == "correct", verdict.message
+
+
+def test_a_title_tagged_with_subscripted_sizes_reads_back() -> None:
+    """The RNN step's title, an align* whose shape tag is \\tag*{$n_{h} n_{i} \\times
+    n_{h}$}: the tag's inner braces kept it from being removed, and verify refused the
+    pasted block ("unknown command \\tag")."""
+    from matderiv import verify
+    from matderiv.examples import rnn_step
+
+    ex = rnn_step()
+    d = derive(ex.expr, ex.wrt, ex.layout)
+    block = _title_block(d.to_latex(standalone=True))
+    assert r"\tag*{$n_{h}" in block, block
+    verdict = verify(block, ex.expr, ex.wrt, ex.layout)
+    assert verdict and verdict.kind == "correct", verdict.message

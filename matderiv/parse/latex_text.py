@@ -180,7 +180,9 @@ _ENVIRONMENT = re.compile(
     r"\\(?:begin|end)\s*\{\s*(?:equation|displaymath|math|gather|align|multline|flalign)"
     r"\*?\s*\}"
 )
-_LABEL = re.compile(r"\\(?:label|tag\*?|eqref)\s*\{[^{}]*\}|\\(?:nonumber|notag)\b")
+_LABEL = re.compile(  # \tag*{$n_{h} \times n$}: braces inside, one level
+    r"\\(?:label|tag\*?|eqref)\s*\{(?:[^{}]|\{[^{}]*\})*\}|\\(?:nonumber|notag)\b"
+)
 #: a pair of parentheses broken across two rows, as matderiv's LaTeX writes it:
 #: \left( ... \right. \\ &\quad \left. ... \right) reads as \left( ... \right)
 _ROW_BREAK = re.compile(
