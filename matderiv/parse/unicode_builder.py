@@ -13,6 +13,7 @@ is a scalar (``2·aᵀ x a`` is 2 (aᵀx) a, as older printed forms wrote it), a
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -110,6 +111,11 @@ def _same(a: Any, b: Any) -> bool:
     return bool(sp.expand(a - b) == 0)
 
 
+def _square(x: Any) -> bool:
+    """A matrix whose power ^k is the matrix power here (not 1 x 1, not a vector)."""
+    return alg.is_matrix(x) and not alg.is_1x1(x) and not alg.is_vector(x)
+
+
 def _is_1x1_run(run: list[Any]) -> bool:
     return all(alg.is_matrix(m) for m in run) and run[0].rows == 1 and run[-1].cols == 1
 
@@ -134,12 +140,23 @@ def _chain(factors: list[Any]) -> Any:
     return alg.matmul([*scalars, *(f for r in runs for f in r)])
 
 
+@dataclass(frozen=True)
+class AsciiPower:
+    """An ASCII ``^k`` (or ``**k``) read as a matrix power: A^2 is A A here, but A∘A in
+    matderiv's syntax (candidate.py refuses a formula both read)."""
+
+    pos: int
+    base: Any
+    k: Any
+
+
 class UnicodeBuilder(Builder):
     """The LaTeX builder's sums, signs, numbers, ⊗ ∘ ⊘ and bars, and the Unicode rest."""
 
     def __init__(self, scope: Scope) -> None:
         super().__init__(scope)
         self.bound_symbols: dict[str, Any] = {}
+        self.ascii_powers: list[AsciiPower] = []
 
     def transform(self, tree: Tree) -> Any:
         return super().transform(_bind(tree))
@@ -209,7 +226,10 @@ class UnicodeBuilder(Builder):
             elif text.startswith("^") and alg.is_matrix(value) and value.shape == (1, 1):
                 value = sp.MatPow(value, _exponent(text, pos))  # printed so: a 1 x 1 matrix
             else:
-                value = alg.power(value, _exponent(text, pos), pos)
+                k = _exponent(text, pos)
+                base, value = value, alg.power(value, k, pos)
+                if text.startswith(("^", "**")) and _square(base) and k != 1:
+                    self.ascii_powers.append(AsciiPower(pos, base, k))
         return value
 
     def scalar_power(self, items: list[Any]) -> Any:

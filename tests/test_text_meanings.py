@@ -1,0 +1,76 @@
+"""One formula, one meaning: text that two readers (matderiv's syntax, the Unicode
+notation, LaTeX) would read differently is refused with how to write each reading,
+and what is read is checked against NumPy at random values (a string-input sweep
+found each case accepted with another meaning)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import matderiv as md
+from matderiv.render.unicode import fmt
+
+S = md.declare("A: n x n, B: n x n, x: n, s: scalar")
+_rng = np.random.default_rng(29)
+VALUES: dict[str, Any] = {
+    "A": _rng.uniform(0.2, 1.0, (3, 3)) + 3 * np.eye(3),
+    "B": _rng.uniform(0.2, 1.0, (3, 3)),
+    "x": _rng.uniform(0.2, 1.0, (3, 1)),
+    "s": 0.7,
+    "T": 1.3,
+    "X": _rng.uniform(0.2, 1.0, (3, 3)),
+    "sigma": 0.4,
+}
+A, B, x, s = (VALUES[k] for k in "ABxs")
+
+
+def value(text: str, symbols: Any = S) -> np.ndarray:
+    """``text`` parsed and evaluated at VALUES, as a 2-D array."""
+    expr = md.parse(text, symbols)
+    names = {v.name for v in expr.free_symbols if v.name in VALUES}
+    return np.atleast_2d(np.asarray(md.evaluate(expr, {k: VALUES[k] for k in names}), float))
+
+
+def close(text: str, expected: Any, symbols: Any = S) -> None:
+    np.testing.assert_allclose(value(text, symbols), np.atleast_2d(expected), rtol=1e-10)
+
+
+# -- ASCII ^ beside the Unicode operators: entrywise in the syntax, a matrix power in
+#    the Unicode notation; "A^2 + Aᵀ" went to the Unicode reader (the matrix square)
+#    while "A^2 + A.T" was A∘A
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("A^2 + Aᵀ", r"Write A² or matrix_power\(A, 2\) for the matrix power, A∘A or A\^∘2"),
+        ("A^-1 + Bᵀ", r"Write A⁻¹ or inv\(A\) for the inverse, A\^∘-1 for the entrywise"),
+        ("A^2 ∘ B", "A² or matrix_power"),
+        ("tanh(A^2) ⊗ x", "A² or matrix_power"),
+        ("(A⁻¹)^2", r"\(A⁻¹\)² or matrix_power\(A⁻¹, 2\)"),
+        ("Aᵀ + A^3", "A³ or matrix_power"),
+    ],
+)
+def test_an_ascii_power_beside_unicode_operators_is_refused(text: str, written: str) -> None:
+    with pytest.raises(md.ParseError, match=f"ambiguous here(?s:.*){written}"):
+        md.parse(text, S)
+
+
+def test_each_reading_of_a_power_is_written_one_way() -> None:
+    close("A^2 + A.T", A * A + A.T)  # the syntax: entrywise
+    close("A² + Aᵀ", A @ A + A.T)  # as printed: the matrix power
+    close("A∘A + Aᵀ", A * A + A.T)
+    close("A^∘2 + Aᵀ", A * A + A.T)
+    close("A⁻¹ + Bᵀ", np.linalg.inv(A) + B.T)
+    close("A^∘-1 + Bᵀ", 1 / A + B.T)
+    close("A^2 Aᵀ", A @ A @ A.T)  # juxtaposed: not the syntax, the one reading is math's
+    close("x^2 + s·x", x**2 + s * x)  # a vector's power is entrywise in both
+    close("s^2 xᵀ x + s^2", s**2 * x.T @ x + s**2)
+    # what the printer writes for each reads back
+    for expr in (S["A"] ** 2 + S["A"].T, sp.HadamardPower(S["A"], 2) + S["A"].T):
+        close(fmt(expr), md.evaluate(expr, {"A": A}))
+    close(fmt(sp.HadamardPower(S["A"], -1) + S["B"].T), 1 / A + B.T)
