@@ -74,3 +74,29 @@ def test_each_reading_of_a_power_is_written_one_way() -> None:
     for expr in (S["A"] ** 2 + S["A"].T, sp.HadamardPower(S["A"], 2) + S["A"].T):
         close(fmt(expr), md.evaluate(expr, {"A": A}))
     close(fmt(sp.HadamardPower(S["A"], -1) + S["B"].T), 1 / A + B.T)
+
+
+# -- a program's bare expression before its last statement was dropped without a word
+#    ("x.T @ x; A @ x" was A x)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("x.T @ x; A @ x", "statement 1"), ("a = x; A @ a; a", "statement 2")],
+)
+def test_a_bare_statement_before_the_last_is_refused(text: str, where: str) -> None:
+    with pytest.raises(md.ParseError, match=f"{where} is an expression that is not the last"):
+        md.parse(text, S)
+
+
+def test_a_bare_statement_is_pointed_at() -> None:
+    with pytest.raises(md.ParseError) as caught:
+        md.parse("a = x;  A @ a; a", S)
+    line, marker = str(caught.value).split("\n")[1:3]
+    assert line[marker.index("^") :].startswith("A @ a")
+
+
+def test_definitions_and_a_last_expression_still_read() -> None:
+    close("a = A @ x; a.T @ a", x.T @ A.T @ A @ x)
+    close("a = A @ x; L = a.T @ a;", x.T @ A.T @ A @ x)
+    close("A @ x;", A @ x)

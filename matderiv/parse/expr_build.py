@@ -341,7 +341,30 @@ class Build(Transformer_NonRecursive):
         return value
 
     def bare(self, items: list[Any]) -> Any:
-        return items[0]
+        return _Bare(items[0])
 
     def program(self, items: list[Any]) -> Any:
-        return items[-1]
+        """The last statement's value; a bare expression before it would have no effect."""
+        for index, item in enumerate(items[:-1]):
+            if isinstance(item, _Bare):
+                starts = [0, *(m.end() for m in re.finditer(";", self.text))]
+                pos = (
+                    starts[index]
+                    + len(self.text[starts[index] :])
+                    - len(self.text[starts[index] :].lstrip())
+                )
+                raise ParseError(
+                    f"statement {index + 1} is an expression that is not the last, so it "
+                    f"would have no effect:\n{caret(self.text, pos)}\n"
+                    "Only the last statement is the result; one before it defines a name "
+                    "(a = ...) used after it. Name it, or remove it."
+                )
+        last = items[-1]
+        return last.value if isinstance(last, _Bare) else last
+
+
+class _Bare:
+    """A statement that is an expression, not a definition (the program's value if last)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
