@@ -100,3 +100,33 @@ def test_definitions_and_a_last_expression_still_read() -> None:
     close("a = A @ x; a.T @ a", x.T @ A.T @ A @ x)
     close("a = A @ x; L = a.T @ a;", x.T @ A.T @ A @ x)
     close("A @ x;", A @ x)
+
+
+# -- X^T with a T declared was the entrywise power X^∘T, the transpose everywhere else
+
+S4 = md.declare("X: n x n, T: scalar")
+X, T = VALUES["X"], VALUES["T"]
+
+
+@pytest.mark.parametrize(
+    ("text", "symbols"),
+    [
+        ("X^T", S4),
+        ("X^T @ X", S4),
+        ("X.T @ X + X^T", S4),
+        ("T = s * 2; A^T @ x", S),  # a name defined so
+        ("X^T", "X: T x T"),  # a dimension
+    ],
+)
+def test_a_power_by_a_declared_t_is_refused_as_ambiguous(text: str, symbols: Any) -> None:
+    with pytest.raises(md.ParseError, match=r"\^T is ambiguous here(?s:.*)\.T \(or .*'\) for the"):
+        md.parse(text, symbols)
+
+
+def test_each_reading_of_x_to_the_t_is_written_one_way() -> None:
+    close("X**T @ X", (X**T) @ X, S4)
+    close("X^(T) @ X", (X**T) @ X, S4)
+    close("X.T @ X", X.T @ X, S4)
+    close("X' @ X", X.T @ X, S4)
+    close("(x.T @ x)^T + T", (x.T @ x) ** T + T, "x: n, T: scalar")  # 1 x 1: a scalar's
+    close("X^T @ A", X.T @ A, "X: n x n, A: n x n")  # no T declared: the transpose

@@ -191,6 +191,8 @@ def read_formula(candidate: str, table: Mapping[str, Any]) -> Any:
     except ParseError as syntax:
         if "*" in candidate and str(syntax).startswith("unknown symbol"):
             raise  # read by the syntax but for a name: LaTeX would read * as a product
+        if " is ambiguous here: " in str(syntax):
+            raise  # X^T with a T declared: LaTeX would take one of the readings
         first: MatDerivError = syntax
     try:
         return parse_latex(candidate, table)

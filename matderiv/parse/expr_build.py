@@ -16,6 +16,7 @@ from ..canon import from_power
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..norms import norm
+from ..render.syntax import to_syntax
 from ..shapes import fmt_shape, is_matrix, is_scalar_shape, is_square, not_square, shape_of
 from .expr_grammar import (
     ARITY_HINTS,
@@ -199,6 +200,8 @@ class Build(Transformer_NonRecursive):
         base, op, exponent = items
         if exponent is _TRANSPOSE and base is not _TRANSPOSE:
             return self.transpose([base])
+        if isinstance(op, Token) and is_matrix(base) and not is_scalar_shape(shape_of(base)):
+            self._refuse_power_by_t(base, op)
         if is_matrix(exponent) and is_scalar_shape(shape_of(exponent)):
             exponent = AsScalar(exponent)  # x^s for a 1 x 1 s: entrywise, s scalar
         if is_matrix(exponent):
@@ -219,6 +222,24 @@ class Build(Transformer_NonRecursive):
         if is_scalar_shape(shape_of(base)):
             return AsScalar(base) ** exponent
         return sp.HadamardPower(base, exponent)
+
+    def _refuse_power_by_t(self, base: Any, op: Token) -> None:
+        """X^T with a T declared (or defined): the entrywise power X^∘T, or the transpose
+        that X^T is everywhere else; refused, with how to write each."""
+        if op != "^" or not re.match(r"\s*T(?![A-Za-z0-9_])", self.text[op.end_pos :]):
+            return
+        what = "defined" if "T" in self.names else "declared"
+        if "T" in self.dims and "T" not in self.symbols and "T" not in self.names:
+            what = "a dimension"
+        name = to_syntax(base)
+        name = name if isinstance(base, sp.MatrixSymbol) else f"({name})"
+        raise ParseError(
+            f"{name}^T is ambiguous here: T is {what}, so it reads as the entrywise power "
+            f"{name}^∘T, and it is also the transpose {name}ᵀ:\n"
+            f"{caret(self.text, op.start_pos)}\n"
+            f"Write {name}.T (or {name}') for the transpose, {name}**T (or {name}^(T)) "
+            "for the power."
+        )
 
     def transpose(self, items: list[Any]) -> Any:
         """Mᵀ of a sum or entrywise function kept as the transpose of that node (SymPy's
