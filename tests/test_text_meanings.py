@@ -130,3 +130,29 @@ def test_each_reading_of_x_to_the_t_is_written_one_way() -> None:
     close("X' @ X", X.T @ X, S4)
     close("(x.T @ x)^T + T", (x.T @ x) ** T + T, "x: n, T: scalar")  # 1 x 1: a scalar's
     close("X^T @ A", X.T @ A, "X: n x n, A: n x n")  # no T declared: the transpose
+
+
+# -- a transpose after an exponent bound to the exponent (a number: dropped): A^2' was A∘A
+
+
+@pytest.mark.parametrize(
+    ("text", "write"),
+    [
+        ("A^2'", r"\(A\^2\)\.T"),
+        ("A^2^T", "the power in parentheses, then .T"),
+        ("((A + B)')**2'", r"\(\(\(A \+ B\)\.T\)\^2\)\.T"),
+        ("A^-2'", r"\(A\^-2\)\.T"),
+        ("A^s.T", r"\(A\^s\)\.T"),
+        ("A^(2)'", r"\(A\^2\)\.T"),
+    ],
+)
+def test_a_transpose_after_an_exponent_is_refused(text: str, write: str) -> None:
+    with pytest.raises(md.ParseError, match=f"applies to the exponent(?s:.*)Write {write}"):
+        md.parse(text, S)
+
+
+def test_a_transposed_power_is_written_with_parentheses() -> None:
+    close("(A^2)' + B", (A * A).T + B)
+    close("(A^2).T @ x", (A * A).T @ x)
+    close("(A.T)^2 + A.T^2", 2 * (A.T * A.T))
+    close("A² ᵀ + B", (A @ A).T + B)  # the Unicode notation: the matrix power, transposed

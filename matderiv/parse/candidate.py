@@ -64,8 +64,9 @@ def _read_unicode(text: str, table: Mapping[str, Any]) -> Any:
     if powers:
         try:
             parse_expression(text, table)
-        except MatDerivError:
-            return formula  # the syntax cannot read it (A^2 Aᵀ): only one reading
+        except MatDerivError as syntax:
+            if not _ambiguous(syntax):  # (A^2ᵀ: the syntax reads it, and refuses it)
+                return formula  # the syntax cannot read it (A^2 Aᵀ): only one reading
         raise _ambiguous_power(unicodedata.normalize("NFD", text), powers[0])
     return formula
 
@@ -99,6 +100,12 @@ _DERIVATIVE_LHS = re.compile(r"\s*(?:[d∂][^=;@*]*/\s*[d∂][^=;@*]*|grad\b[^=;
 def _right_hand_side(text: str) -> str:
     found = _DERIVATIVE_LHS.match(text)
     return " " * found.end() + text[found.end() :] if found else text
+
+
+def _ambiguous(error: MatDerivError) -> bool:
+    """The syntax's refusal of a formula it reads two ways (X^T with a T declared, A^2'):
+    final, not handed to another notation, which would take one of the readings."""
+    return " is ambiguous here: " in str(error)
 
 
 def _juxtaposed(error: MatDerivError) -> bool:
@@ -191,8 +198,8 @@ def read_formula(candidate: str, table: Mapping[str, Any]) -> Any:
     except ParseError as syntax:
         if "*" in candidate and str(syntax).startswith("unknown symbol"):
             raise  # read by the syntax but for a name: LaTeX would read * as a product
-        if " is ambiguous here: " in str(syntax):
-            raise  # X^T with a T declared: LaTeX would take one of the readings
+        if _ambiguous(syntax):
+            raise  # X^T with a T declared, A^2': LaTeX would take one of the readings
         first: MatDerivError = syntax
     try:
         return parse_latex(candidate, table)

@@ -16,8 +16,14 @@ from ..canon import from_power
 from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..norms import norm
-from ..render.syntax import to_syntax
 from ..shapes import fmt_shape, is_matrix, is_scalar_shape, is_square, not_square, shape_of
+from .expr_ambiguous import (
+    Bare,
+    bare_statement,
+    mark_transposed_exponents,
+    power_by_t,
+    transposed_exponent,
+)
 from .expr_grammar import (
     ARITY_HINTS,
     DIMENSION_ARGUMENTS,
@@ -69,6 +75,10 @@ class Build(Transformer_NonRecursive):
         self.as_program = as_program
         self.definitions: dict[Any, Any] = {}
         self.dims = {str(d): d for d in dimensions(self.symbols.values())}
+
+    def transform(self, tree: Any) -> Any:
+        mark_transposed_exponents(tree)  # A^2', A^2^T: refused, not dropped
+        return super().transform(tree)
 
     # leaves
     def number(self, items: list[Token]) -> Any:
@@ -201,7 +211,9 @@ class Build(Transformer_NonRecursive):
         if exponent is _TRANSPOSE and base is not _TRANSPOSE:
             return self.transpose([base])
         if isinstance(op, Token) and is_matrix(base) and not is_scalar_shape(shape_of(base)):
-            self._refuse_power_by_t(base, op)
+            what = "T" in self.names or "T" in self.symbols or "T" in self.dims
+            if what and (error := power_by_t(self.text, base, op, self.names, self.symbols)):
+                raise error
         if is_matrix(exponent) and is_scalar_shape(shape_of(exponent)):
             exponent = AsScalar(exponent)  # x^s for a 1 x 1 s: entrywise, s scalar
         if is_matrix(exponent):
@@ -223,23 +235,22 @@ class Build(Transformer_NonRecursive):
             return AsScalar(base) ** exponent
         return sp.HadamardPower(base, exponent)
 
-    def _refuse_power_by_t(self, base: Any, op: Token) -> None:
-        """X^T with a T declared (or defined): the entrywise power X^∘T, or the transpose
-        that X^T is everywhere else; refused, with how to write each."""
-        if op != "^" or not re.match(r"\s*T(?![A-Za-z0-9_])", self.text[op.end_pos :]):
-            return
-        what = "defined" if "T" in self.names else "declared"
-        if "T" in self.dims and "T" not in self.symbols and "T" not in self.names:
-            what = "a dimension"
-        name = to_syntax(base)
-        name = name if isinstance(base, sp.MatrixSymbol) else f"({name})"
-        raise ParseError(
-            f"{name}^T is ambiguous here: T is {what}, so it reads as the entrywise power "
-            f"{name}^∘T, and it is also the transpose {name}ᵀ:\n"
-            f"{caret(self.text, op.start_pos)}\n"
-            f"Write {name}.T (or {name}') for the transpose, {name}**T (or {name}^(T)) "
-            "for the power."
-        )
+    def pow_transposed(self, items: list[Any]) -> Any:
+        """A^2': the ' transposes the exponent, a number or scalar it leaves as it is; the
+        power was meant (refused; a matrix exponent gets pow's own error)."""
+        base, op, exponent = items
+        if is_matrix(exponent) and not is_scalar_shape(shape_of(exponent)):
+            return self.pow(items)
+        raise transposed_exponent(self.text, base, op, exponent)
+
+    def pow_transposed_base(self, items: list[Any]) -> Any:
+        """2^T inside an exponent (A^2^T): the transpose of the number 2, not of A^2."""
+        base, op, exponent = items
+        if exponent is _TRANSPOSE and not (
+            is_matrix(base) and not is_scalar_shape(shape_of(base))
+        ):
+            raise transposed_exponent(self.text, None, op, base)
+        return self.pow(items)
 
     def transpose(self, items: list[Any]) -> Any:
         """Mᵀ of a sum or entrywise function kept as the transpose of that node (SymPy's
@@ -362,30 +373,12 @@ class Build(Transformer_NonRecursive):
         return value
 
     def bare(self, items: list[Any]) -> Any:
-        return _Bare(items[0])
+        return Bare(items[0])
 
     def program(self, items: list[Any]) -> Any:
         """The last statement's value; a bare expression before it would have no effect."""
         for index, item in enumerate(items[:-1]):
-            if isinstance(item, _Bare):
-                starts = [0, *(m.end() for m in re.finditer(";", self.text))]
-                pos = (
-                    starts[index]
-                    + len(self.text[starts[index] :])
-                    - len(self.text[starts[index] :].lstrip())
-                )
-                raise ParseError(
-                    f"statement {index + 1} is an expression that is not the last, so it "
-                    f"would have no effect:\n{caret(self.text, pos)}\n"
-                    "Only the last statement is the result; one before it defines a name "
-                    "(a = ...) used after it. Name it, or remove it."
-                )
+            if isinstance(item, Bare):
+                raise bare_statement(self.text, index)
         last = items[-1]
-        return last.value if isinstance(last, _Bare) else last
-
-
-class _Bare:
-    """A statement that is an expression, not a definition (the program's value if last)."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
+        return last.value if isinstance(last, Bare) else last
