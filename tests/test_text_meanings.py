@@ -156,3 +156,33 @@ def test_a_transposed_power_is_written_with_parentheses() -> None:
     close("(A^2).T @ x", (A * A).T @ x)
     close("(A.T)^2 + A.T^2", 2 * (A.T * A.T))
     close("A² ᵀ + B", (A @ A).T + B)  # the Unicode notation: the matrix power, transposed
+
+
+# -- stacked exponents: right to left in the syntax (Python's 2**3**2) but left to right
+#    in the Unicode notation (s^2^3 xᵀx was s⁶ xᵀx); a number to a symbolic power was
+#    refused with "Cannot convert expression to float"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("s^2^3 * x.T @ x", s**8 * x.T @ x),
+        ("s^2^3 xᵀx", s**8 * x.T @ x),
+        ("s**2**3 xᵀx", s**8 * x.T @ x),
+        ("2^3^2 xᵀ", 512 * x.T),
+        ("s^2^3^2 + s", s**512 + s),
+        ("s^3^-1^2 xᵀ", s**3 * x.T),
+        ("A^2^2 Aᵀ", np.linalg.matrix_power(A, 4) @ A.T),
+        ("x^2^2 ∘ x", x**5),
+    ],
+)
+def test_stacked_exponents_read_right_to_left_in_both_notations(text: str, expected: Any) -> None:
+    close(text, expected)
+
+
+def test_a_number_to_a_symbolic_power() -> None:
+    close("2**s * x", 2**s * x)
+    close("2^(x.T @ x) * x", 2 ** (x.T @ x) * x)
+    close("2^2^s * x", 2 ** (2**s) * x)
+    with pytest.raises(md.ParseError, match="an exponent larger than 1000"):
+        md.parse("s^9^9 xᵀ", S)

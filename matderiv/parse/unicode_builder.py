@@ -12,6 +12,8 @@ is a scalar (``2·aᵀ x a`` is 2 (aᵀx) a, as older printed forms wrote it), a
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -109,6 +111,23 @@ def _scalar(x: Any) -> Any:
 
 def _same(a: Any, b: Any) -> bool:
     return bool(sp.expand(a - b) == 0)
+
+
+#: an ASCII power by a number (^2, ^-1, **(1/2)), not ^T or ^∘k
+_ASCII_POWER = re.compile(r"(?:\^(?!∘)|\*\*)\s*\(?\s*-?[0-9]")
+
+
+def _power_of(below: Any, above: Any, pos: int) -> Any:
+    """The exponent ``below^above`` of a stack (s^2^3: the stack is read right to left, so
+    ``below`` is the lower one and ``above`` the power of the rest), a rational number."""
+    if abs(below) > 1 and abs(above) * math.log10(abs(below)) > math.log10(MAX_EXPONENT):
+        raise LocatedError(f"an exponent larger than {MAX_EXPONENT}", pos)
+    k = below**above
+    if not k.is_Rational or abs(k.p) > MAX_EXPONENT or k.q > MAX_EXPONENT:
+        raise LocatedError(
+            f"the exponent {below}^{above} is not a rational number up to {MAX_EXPONENT}", pos
+        )
+    return k
 
 
 def _square(x: Any) -> bool:
@@ -213,9 +232,19 @@ class UnicodeBuilder(Builder):
         return _chain(factors)
 
     def postfix(self, items: list[Any]) -> Any:
-        value = items[0]
-        for op in items[1:]:
+        value, ops = items[0], items[1:]
+        while ops:
+            op, ops = ops[0], ops[1:]
             text, pos = str(op), _pos(op)
+            k = None
+            if _ASCII_POWER.match(text):  # s^2^3 is s^(2^3), as in the syntax: right to left
+                stack = [_exponent(text, pos)]
+                while ops and _ASCII_POWER.match(str(ops[0])):
+                    stack.append(_exponent(str(ops[0]), _pos(ops[0])))
+                    ops = ops[1:]
+                k = functools.reduce(
+                    lambda above, below: _power_of(below, above, pos), stack[::-1]
+                )
             if re.fullmatch(r"ᵀ|\^\s*T", text):
                 value = alg.transpose(value)
             elif text in ("⁻¹", "⁻ᵀ"):
@@ -224,9 +253,9 @@ class UnicodeBuilder(Builder):
             elif text.startswith(("^∘", "∘")):
                 value = alg.hadamard_power(value, self._entrywise_exponent(text, pos))
             elif text.startswith("^") and alg.is_matrix(value) and value.shape == (1, 1):
-                value = sp.MatPow(value, _exponent(text, pos))  # printed so: a 1 x 1 matrix
+                value = sp.MatPow(value, _exponent(text, pos) if k is None else k)  # as printed
             else:
-                k = _exponent(text, pos)
+                k = _exponent(text, pos) if k is None else k
                 base, value = value, alg.power(value, k, pos)
                 if text.startswith(("^", "**")) and _square(base) and k != 1:
                     self.ascii_powers.append(AsciiPower(pos, base, k))
