@@ -25,6 +25,7 @@ VALUES: dict[str, Any] = {
     "X": _rng.uniform(0.2, 1.0, (3, 3)),
     "sigma": 0.4,
 }
+VALUES["W"], VALUES["y"] = VALUES["X"], VALUES["x"][::-1]
 A, B, x, s = (VALUES[k] for k in "ABxs")
 
 
@@ -186,3 +187,18 @@ def test_a_number_to_a_symbolic_power() -> None:
     close("2^2^s * x", 2 ** (2**s) * x)
     with pytest.raises(md.ParseError, match="an exponent larger than 1000"):
         md.parse("s^9^9 xᵀ", S)
+
+
+# -- σ(x) with a symbol called sigma: sigma·x (README), as sigma(x) and \sigma(x) read;
+#    it was the sigmoid in the Unicode notation only
+
+S6 = md.declare("x: n, sigma: scalar, W: n x n")
+sigma, W = VALUES["sigma"], VALUES["X"]
+
+
+def test_sigma_before_a_parenthesis_is_the_symbol_when_one_is_called_sigma() -> None:
+    close("σ(x)", sigma * x, S6)
+    close("sigma(x)", sigma * x, S6)
+    close("2·σ(W x) + x", 2 * sigma * W @ x + x, S6)
+    close("σ(x)", 1 / (1 + np.exp(-x)), "x: n")  # no symbol sigma: the sigmoid
+    close("σ(x) ∘ x", x / (1 + np.exp(-x)), "x: n")

@@ -302,6 +302,8 @@ class UnicodeBuilder(Builder):
             if not all(alg.is_scalar(_scalar(a)) for a in args):
                 raise LocatedError(f"{word}(...) takes scalars", pos)
             return MANY[word](*(_scalar(a) for a in args))
+        if word == "σ" and "sigma" in self.scope.symbols and len(args) == 1:
+            return self.product([self.name([token]), args[0]])  # sigma (x), as the README says
         if len(args) != 1:
             raise LocatedError(f"{word} takes one argument, got {len(args)}", pos)
         (x,) = args
