@@ -202,3 +202,16 @@ def test_sigma_before_a_parenthesis_is_the_symbol_when_one_is_called_sigma() -> 
     close("2·σ(W x) + x", 2 * sigma * W @ x + x, S6)
     close("σ(x)", 1 / (1 + np.exp(-x)), "x: n")  # no symbol sigma: the sigmoid
     close("σ(x) ∘ x", x / (1 + np.exp(-x)), "x: n")
+
+
+# -- a Unicode minus sign (U+2212) beside LaTeX commands: refused as "LaTeX commands do
+#    not mix with the Unicode notation"
+
+
+def test_a_pasted_minus_sign_does_not_make_latex_unicode() -> None:
+    S2 = md.declare("x: n, y: n, A: n x n")
+    y = VALUES["y"]
+    close(r"\frac{1}{2} x − y", x / 2 - y, S2)
+    close(r"x^\top A x − \tfrac{1}{2} y^\top y", x.T @ A @ x - y.T @ y / 2, S2)
+    close("x − y", x - y, S2)
+    close("xᵀ A x − 1", x.T @ A @ x - 1, S2)

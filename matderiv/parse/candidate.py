@@ -47,12 +47,12 @@ def parse_notation(text: str, table: Mapping[str, Any]) -> Any:
     prints (ᵀ, ⊗, ∘, ‖ ...), else LaTeX (a backslash or braces); None for neither,
     or for a formula in matderiv's syntax that also uses ᵀ, ∘, ⊗ or ⁻¹ (Wᵀ @ x,
     sum(A ∘ X)), which the syntax reads."""
-    if looks_like_unicode(text):
+    if looks_like_unicode(text.replace("−", "-")):  # a pasted minus sign: any notation's
         if _SYNTAX_ONLY.search(text) and not re.search(r"[‖²³√·]", text):
             return None
         return _read_unicode(text, table)
     if looks_like_latex(text):
-        return parse_latex(text, table)
+        return parse_latex(text.replace("−", "-"), table)  # \frac{1}{2} x − y, from a PDF
     return None
 
 
