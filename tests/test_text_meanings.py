@@ -25,7 +25,7 @@ VALUES: dict[str, Any] = {
     "X": _rng.uniform(0.2, 1.0, (3, 3)),
     "sigma": 0.4,
 }
-VALUES["W"], VALUES["y"] = VALUES["X"], VALUES["x"][::-1]
+VALUES["W"], VALUES["y"], VALUES["w"] = VALUES["X"], VALUES["x"][::-1], VALUES["x"]
 A, B, x, s = (VALUES[k] for k in "ABxs")
 
 
@@ -215,3 +215,19 @@ def test_a_pasted_minus_sign_does_not_make_latex_unicode() -> None:
     close(r"x^\top A x − \tfrac{1}{2} y^\top y", x.T @ A @ x - y.T @ y / 2, S2)
     close("x − y", x - y, S2)
     close("xᵀ A x − 1", x.T @ A @ x - 1, S2)
+
+
+# -- a ones or zeros matrix with an unbraced subscript that is no dimension: 𝟏_9nᵀ x was
+#    read as 𝟏ᵀ x of a 1 x 9n 𝟏 (the printer writes 𝟏_n, 𝟏₃ and 𝟏_{m·n})
+
+
+@pytest.mark.parametrize("text", ["𝟏_9nᵀ x", "𝟏_n7ᵀ x", "𝟎_nnᵀ x + 1"])
+def test_a_garbled_size_subscript_is_refused(text: str) -> None:
+    with pytest.raises(md.ParseError, match="is not one dimension or number"):
+        md.parse(text, S)
+
+
+def test_sizes_as_printed_still_read() -> None:
+    close("𝟏_nᵀ x", x.sum())
+    close("𝟏ₙᵀ x + 𝟏₃ᵀ x", 2 * x.sum())
+    close("𝟏_nhᵀ w", VALUES["x"].sum(), "w: nh")

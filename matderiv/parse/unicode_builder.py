@@ -339,6 +339,12 @@ class UnicodeBuilder(Builder):
         """𝟏_n, 𝟏₃: a column of ones (or zeros) of a size written as a subscript."""
         text, pos = str(items[0]), _pos(items[0])
         size = "".join(FROM_SUBSCRIPT.get(c, c) for c in text[1:].removeprefix("_"))
+        if not (len(size) == 1 or size.isdigit() or size in self.scope.dims):
+            raise LocatedError(  # 𝟏_9n, 𝟏_n7: as printed, a longer size is in braces
+                f"the size {size!r} of {text[0]} is not one dimension or number: write "
+                f"{text[0]}_n, {text[0]}₃, or a size in braces, {text[0]}_{{m·n}}",
+                pos,
+            )
         return _constant(text[0], self.scope.dimension(size, pos), sp.S.One)
 
     def commutation(self, items: list[Any]) -> Any:
