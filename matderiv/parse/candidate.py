@@ -4,17 +4,19 @@ over the user's symbols."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 import sympy as sp
 
 from ..errors import MatDerivError, ParseError, ShapeMismatch
+from ..render.unicode import fmt, superscript
 from .expr import parse_expression
 from .latex import parse_latex
-from .latex_text import INDEXING
+from .latex_text import INDEXING, caret_error
 from .unicode import looks_like_unicode, parse_unicode
-from .unicode_builder import ascii_name
+from .unicode_builder import AsciiPower, ascii_name
 
 
 def symbol_table(expr: Any, names: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,13 +47,49 @@ def parse_notation(text: str, table: Mapping[str, Any]) -> Any:
     prints (ᵀ, ⊗, ∘, ‖ ...), else LaTeX (a backslash or braces); None for neither,
     or for a formula in matderiv's syntax that also uses ᵀ, ∘, ⊗ or ⁻¹ (Wᵀ @ x,
     sum(A ∘ X)), which the syntax reads."""
-    if looks_like_unicode(text):
+    if looks_like_unicode(text.replace("−", "-")):  # a pasted minus sign: any notation's
         if _SYNTAX_ONLY.search(text) and not re.search(r"[‖²³√·]", text):
             return None
-        return parse_unicode(text, table)
+        return _read_unicode(text, table)
     if looks_like_latex(text):
-        return parse_latex(text, table)
+        return parse_latex(text.replace("−", "-"), table)  # \frac{1}{2} x − y, from a PDF
     return None
+
+
+def _read_unicode(text: str, table: Mapping[str, Any]) -> Any:
+    """The Unicode reading of ``text``, refused where an ASCII ^k in it is the matrix power
+    and matderiv's syntax, where ^ is entrywise, reads the formula too (A^2 + Aᵀ)."""
+    powers: list[AsciiPower] = []
+    formula = parse_unicode(text, table, ascii_powers=powers)
+    if powers:
+        try:
+            parse_expression(text, table)
+        except MatDerivError as syntax:
+            if not _ambiguous(syntax):  # (A^2ᵀ: the syntax reads it, and refuses it)
+                return formula  # the syntax cannot read it (A^2 Aᵀ): only one reading
+        raise _ambiguous_power(unicodedata.normalize("NFD", text), powers[0])
+    return formula
+
+
+def _ambiguous_power(text: str, power: AsciiPower) -> ParseError:
+    base = power.base
+    name = fmt(base) if isinstance(base, sp.MatrixSymbol) else f"({fmt(base)})"
+    k = power.k
+    if k == -1:
+        meanings = "the entrywise reciprocal", "the inverse"
+        entrywise, matrix = f"{name}^∘-1", f"{name}⁻¹ or inv({name})"
+    else:
+        meanings = "the entrywise power", "the matrix power"
+        entrywise = f"{name}∘{name} or {name}^∘2" if k == 2 else f"{name}^∘{k}"
+        matrix = f"{name}{superscript(k)} or matrix_power({fmt(base)}, {k})"
+    return caret_error(
+        text,
+        power.pos,
+        f"'^' after {name} is ambiguous here: matderiv's syntax, which reads the ᵀ ∘ ⊗ ⁻¹ "
+        f"of this formula too, takes it as {meanings[0]}, the Unicode notation as "
+        f"{meanings[1]}. Write {matrix} for {meanings[1]}, {entrywise} for "
+        f"{meanings[0]}",
+    )
 
 
 #: "df/dx = ...", "dL/dW = ...", "grad f = ...": a left-hand side in derivative
@@ -62,6 +100,12 @@ _DERIVATIVE_LHS = re.compile(r"\s*(?:[d∂][^=;@*]*/\s*[d∂][^=;@*]*|grad\b[^=;
 def _right_hand_side(text: str) -> str:
     found = _DERIVATIVE_LHS.match(text)
     return " " * found.end() + text[found.end() :] if found else text
+
+
+def _ambiguous(error: MatDerivError) -> bool:
+    """The syntax's refusal of a formula it reads two ways (X^T with a T declared, A^2'):
+    final, not handed to another notation, which would take one of the readings."""
+    return " is ambiguous here: " in str(error)
 
 
 def _juxtaposed(error: MatDerivError) -> bool:
@@ -154,6 +198,8 @@ def read_formula(candidate: str, table: Mapping[str, Any]) -> Any:
     except ParseError as syntax:
         if "*" in candidate and str(syntax).startswith("unknown symbol"):
             raise  # read by the syntax but for a name: LaTeX would read * as a product
+        if _ambiguous(syntax):
+            raise  # X^T with a T declared, A^2': LaTeX would take one of the readings
         first: MatDerivError = syntax
     try:
         return parse_latex(candidate, table)

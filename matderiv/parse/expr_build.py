@@ -17,6 +17,13 @@ from ..errors import MatDerivError, ParseError, ShapeMismatch
 from ..nodes import AsScalar
 from ..norms import norm
 from ..shapes import fmt_shape, is_matrix, is_scalar_shape, is_square, not_square, shape_of
+from .expr_ambiguous import (
+    Bare,
+    bare_statement,
+    mark_transposed_exponents,
+    power_by_t,
+    transposed_exponent,
+)
 from .expr_grammar import (
     ARITY_HINTS,
     DIMENSION_ARGUMENTS,
@@ -68,6 +75,10 @@ class Build(Transformer_NonRecursive):
         self.as_program = as_program
         self.definitions: dict[Any, Any] = {}
         self.dims = {str(d): d for d in dimensions(self.symbols.values())}
+
+    def transform(self, tree: Any) -> Any:
+        mark_transposed_exponents(tree)  # A^2', A^2^T: refused, not dropped
+        return super().transform(tree)
 
     # leaves
     def number(self, items: list[Token]) -> Any:
@@ -199,6 +210,10 @@ class Build(Transformer_NonRecursive):
         base, op, exponent = items
         if exponent is _TRANSPOSE and base is not _TRANSPOSE:
             return self.transpose([base])
+        if isinstance(op, Token) and is_matrix(base) and not is_scalar_shape(shape_of(base)):
+            what = "T" in self.names or "T" in self.symbols or "T" in self.dims
+            if what and (error := power_by_t(self.text, base, op, self.names, self.symbols)):
+                raise error
         if is_matrix(exponent) and is_scalar_shape(shape_of(exponent)):
             exponent = AsScalar(exponent)  # x^s for a 1 x 1 s: entrywise, s scalar
         if is_matrix(exponent):
@@ -219,6 +234,23 @@ class Build(Transformer_NonRecursive):
         if is_scalar_shape(shape_of(base)):
             return AsScalar(base) ** exponent
         return sp.HadamardPower(base, exponent)
+
+    def pow_transposed(self, items: list[Any]) -> Any:
+        """A^2': the ' transposes the exponent, a number or scalar it leaves as it is; the
+        power was meant (refused; a matrix exponent gets pow's own error)."""
+        base, op, exponent = items
+        if is_matrix(exponent) and not is_scalar_shape(shape_of(exponent)):
+            return self.pow(items)
+        raise transposed_exponent(self.text, base, op, exponent)
+
+    def pow_transposed_base(self, items: list[Any]) -> Any:
+        """2^T inside an exponent (A^2^T): the transpose of the number 2, not of A^2."""
+        base, op, exponent = items
+        if exponent is _TRANSPOSE and not (
+            is_matrix(base) and not is_scalar_shape(shape_of(base))
+        ):
+            raise transposed_exponent(self.text, None, op, base)
+        return self.pow(items)
 
     def transpose(self, items: list[Any]) -> Any:
         """Mᵀ of a sum or entrywise function kept as the transpose of that node (SymPy's
@@ -341,7 +373,12 @@ class Build(Transformer_NonRecursive):
         return value
 
     def bare(self, items: list[Any]) -> Any:
-        return items[0]
+        return Bare(items[0])
 
     def program(self, items: list[Any]) -> Any:
-        return items[-1]
+        """The last statement's value; a bare expression before it would have no effect."""
+        for index, item in enumerate(items[:-1]):
+            if isinstance(item, Bare):
+                raise bare_statement(self.text, index)
+        last = items[-1]
+        return last.value if isinstance(last, Bare) else last

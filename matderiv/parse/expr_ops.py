@@ -94,8 +94,8 @@ def check_power(base: Any, exponent: Any) -> None:
         if exponent.is_negative:
             raise ParseError(f"division by zero: {base}^{exponent}")
         return
-    if not size.is_number or not size.is_finite:
-        return
+    if not size.is_number or not size.is_finite or not exponent.is_number:
+        return  # 2**s: no size to compute (float() of s failed: "Cannot convert ...")
     digits = abs(float(exponent)) * abs(log10(size))
     if digits > MAX_MAGNITUDE:
         raise ParseError(

@@ -39,7 +39,7 @@ from .latex import build, unexpected_token
 from .latex_grammar import lalr_parser
 from .latex_scope import Scope
 from .latex_text import LocatedError, prepare
-from .unicode_builder import UnicodeBuilder
+from .unicode_builder import AsciiPower, UnicodeBuilder
 from .unicode_grammar import (
     FROM_ACCENT,
     GRAMMAR,
@@ -92,6 +92,7 @@ def parse_unicode(
     symbols: Mapping[str, sp.Basic],
     *,
     dims: Mapping[str, sp.Basic] | None = None,
+    ascii_powers: list[AsciiPower] | None = None,
 ) -> sp.Basic:
     """The SymPy expression that the Unicode formula ``text`` denotes.
 
@@ -100,12 +101,16 @@ def parse_unicode(
     ``dims`` maps dimension names to SymPy symbols (by default the free symbols
     of the matrices' shapes).  Raises ParseError (with a caret under the failing
     position) or, for operands whose concrete sizes differ, ShapeMismatch.
+    ``ascii_powers``, if given, receives each ASCII ``^k`` read as a matrix power.
     """
     if not isinstance(text, str):
         raise ParseError(f"parse_unicode expects a string, got {type(text).__name__}")
     builder = UnicodeBuilder(Scope(symbols, dims))
     text = unicodedata.normalize("NFD", text)  # a typed ā is one character, a printed ā two
-    return build(text, _prepare, lalr_parser(GRAMMAR), _syntax_error, builder)
+    value = build(text, _prepare, lalr_parser(GRAMMAR), _syntax_error, builder)
+    if ascii_powers is not None:
+        ascii_powers.extend(builder.ascii_powers)
+    return value
 
 
 def _prepare(text: str) -> str:

@@ -12,7 +12,10 @@ is a scalar (``2·aᵀ x a`` is 2 (aᵀx) a, as older printed forms wrote it), a
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -110,6 +113,28 @@ def _same(a: Any, b: Any) -> bool:
     return bool(sp.expand(a - b) == 0)
 
 
+#: an ASCII power by a number (^2, ^-1, **(1/2)), not ^T or ^∘k
+_ASCII_POWER = re.compile(r"(?:\^(?!∘)|\*\*)\s*\(?\s*-?[0-9]")
+
+
+def _power_of(below: Any, above: Any, pos: int) -> Any:
+    """The exponent ``below^above`` of a stack (s^2^3: the stack is read right to left, so
+    ``below`` is the lower one and ``above`` the power of the rest), a rational number."""
+    if abs(below) > 1 and abs(above) * math.log10(abs(below)) > math.log10(MAX_EXPONENT):
+        raise LocatedError(f"an exponent larger than {MAX_EXPONENT}", pos)
+    k = below**above
+    if not k.is_Rational or abs(k.p) > MAX_EXPONENT or k.q > MAX_EXPONENT:
+        raise LocatedError(
+            f"the exponent {below}^{above} is not a rational number up to {MAX_EXPONENT}", pos
+        )
+    return k
+
+
+def _square(x: Any) -> bool:
+    """A matrix whose power ^k is the matrix power here (not 1 x 1, not a vector)."""
+    return alg.is_matrix(x) and not alg.is_1x1(x) and not alg.is_vector(x)
+
+
 def _is_1x1_run(run: list[Any]) -> bool:
     return all(alg.is_matrix(m) for m in run) and run[0].rows == 1 and run[-1].cols == 1
 
@@ -134,12 +159,23 @@ def _chain(factors: list[Any]) -> Any:
     return alg.matmul([*scalars, *(f for r in runs for f in r)])
 
 
+@dataclass(frozen=True)
+class AsciiPower:
+    """An ASCII ``^k`` (or ``**k``) read as a matrix power: A^2 is A A here, but A∘A in
+    matderiv's syntax (candidate.py refuses a formula both read)."""
+
+    pos: int
+    base: Any
+    k: Any
+
+
 class UnicodeBuilder(Builder):
     """The LaTeX builder's sums, signs, numbers, ⊗ ∘ ⊘ and bars, and the Unicode rest."""
 
     def __init__(self, scope: Scope) -> None:
         super().__init__(scope)
         self.bound_symbols: dict[str, Any] = {}
+        self.ascii_powers: list[AsciiPower] = []
 
     def transform(self, tree: Tree) -> Any:
         return super().transform(_bind(tree))
@@ -196,9 +232,19 @@ class UnicodeBuilder(Builder):
         return _chain(factors)
 
     def postfix(self, items: list[Any]) -> Any:
-        value = items[0]
-        for op in items[1:]:
+        value, ops = items[0], items[1:]
+        while ops:
+            op, ops = ops[0], ops[1:]
             text, pos = str(op), _pos(op)
+            k = None
+            if _ASCII_POWER.match(text):  # s^2^3 is s^(2^3), as in the syntax: right to left
+                stack = [_exponent(text, pos)]
+                while ops and _ASCII_POWER.match(str(ops[0])):
+                    stack.append(_exponent(str(ops[0]), _pos(ops[0])))
+                    ops = ops[1:]
+                k = functools.reduce(
+                    lambda above, below: _power_of(below, above, pos), stack[::-1]
+                )
             if re.fullmatch(r"ᵀ|\^\s*T", text):
                 value = alg.transpose(value)
             elif text in ("⁻¹", "⁻ᵀ"):
@@ -207,9 +253,12 @@ class UnicodeBuilder(Builder):
             elif text.startswith(("^∘", "∘")):
                 value = alg.hadamard_power(value, self._entrywise_exponent(text, pos))
             elif text.startswith("^") and alg.is_matrix(value) and value.shape == (1, 1):
-                value = sp.MatPow(value, _exponent(text, pos))  # printed so: a 1 x 1 matrix
+                value = sp.MatPow(value, _exponent(text, pos) if k is None else k)  # as printed
             else:
-                value = alg.power(value, _exponent(text, pos), pos)
+                k = _exponent(text, pos) if k is None else k
+                base, value = value, alg.power(value, k, pos)
+                if text.startswith(("^", "**")) and _square(base) and k != 1:
+                    self.ascii_powers.append(AsciiPower(pos, base, k))
         return value
 
     def scalar_power(self, items: list[Any]) -> Any:
@@ -253,6 +302,8 @@ class UnicodeBuilder(Builder):
             if not all(alg.is_scalar(_scalar(a)) for a in args):
                 raise LocatedError(f"{word}(...) takes scalars", pos)
             return MANY[word](*(_scalar(a) for a in args))
+        if word == "σ" and "sigma" in self.scope.symbols and len(args) == 1:
+            return self.product([self.name([token]), args[0]])  # sigma (x), as the README says
         if len(args) != 1:
             raise LocatedError(f"{word} takes one argument, got {len(args)}", pos)
         (x,) = args
@@ -288,6 +339,12 @@ class UnicodeBuilder(Builder):
         """𝟏_n, 𝟏₃: a column of ones (or zeros) of a size written as a subscript."""
         text, pos = str(items[0]), _pos(items[0])
         size = "".join(FROM_SUBSCRIPT.get(c, c) for c in text[1:].removeprefix("_"))
+        if not (len(size) == 1 or size.isdigit() or size in self.scope.dims):
+            raise LocatedError(  # 𝟏_9n, 𝟏_n7: as printed, a longer size is in braces
+                f"the size {size!r} of {text[0]} is not one dimension or number: write "
+                f"{text[0]}_n, {text[0]}₃, or a size in braces, {text[0]}_{{m·n}}",
+                pos,
+            )
         return _constant(text[0], self.scope.dimension(size, pos), sp.S.One)
 
     def commutation(self, items: list[Any]) -> Any:
