@@ -172,3 +172,16 @@ def test_shape_errors_show_formulas_as_matderiv_prints_them(text: str, shown: st
 def test_a_decimal_exponent_in_braces_is_read(text: str, k: float) -> None:
     """x^{1/2} was read and x^{0.5} refused ("unsupported superscript")."""
     np.testing.assert_allclose(_value(parse_latex(text, SYMBOLS)), VALUES[s] ** k * VALUES[x])
+
+
+def test_a_transpose_marker_is_refused_in_the_unicode_reader_too() -> None:
+    """X^T X with a scalar T declared: refused by the syntax and LaTeX, it was read by
+    the Unicode reader as Xᵀ X."""
+    from matderiv.parse.unicode import parse_unicode
+
+    table = declare("X: n x n, T: scalar")
+    with pytest.raises(ParseError, match="ambiguous: T is also a symbol"):
+        parse_unicode("X^T X", table)
+    with pytest.raises(ParseError):
+        parse("X^T X", table)
+    assert parse("Xᵀ X", table) == table["X"].T * table["X"]
