@@ -97,9 +97,9 @@ def break_rows(text: str, room: float = ROW_WIDTH) -> list[str]:
     for piece in pieces:
         reach.append(reach[-1] + piece.width)
     best: dict[int, tuple[float, int]] = {0: (0.0, -1)}  # end -> (cost, start of its row)
-    for end in ends:
+    for index, end in enumerate(ends):
         options = []
-        for start in reversed([k for k in starts if k < end and k in best]):
+        for start in reversed(starts[: index + 1]):  # the breaks before end, nearest first
             space = room - (_INDENT if start else 0.0)
             used = reach[end] - reach[start]
             options.append((best[start][0] + _cost(pieces, stacks, end, used, space), start))
