@@ -185,3 +185,20 @@ def test_a_transpose_marker_is_refused_in_the_unicode_reader_too() -> None:
     with pytest.raises(ParseError):
         parse("X^T X", table)
     assert parse("Xᵀ X", table) == table["X"].T * table["X"]
+
+
+@pytest.mark.parametrize("text", ["s^2^3 x", "s^{2}^{3} x", r"A^{\circ 2}^{2} x"])
+def test_two_exponents_in_a_row_are_refused(text: str) -> None:
+    """s^2^3 x was read as s⁶ x (TeX refuses a double superscript; the syntax reads
+    s^2^3 as s⁸)."""
+    with pytest.raises(ParseError, match="two exponents in a row"):
+        parse_latex(text, SYMBOLS)
+
+
+def test_a_transpose_after_an_inverse_still_reads_one_way() -> None:
+    np.testing.assert_allclose(
+        _value(parse_latex(r"A^{-1}^T x", SYMBOLS)), np.linalg.inv(VALUES[A]).T @ VALUES[x]
+    )
+    np.testing.assert_allclose(
+        _value(parse_latex("(s^2)^3 x", SYMBOLS)), VALUES[s] ** 6 * VALUES[x]
+    )

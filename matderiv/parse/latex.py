@@ -27,7 +27,7 @@ from ..shapes import fmt_shape, shape_of
 from . import latex_algebra as alg
 from . import latex_functions as fns
 from .latex_grammar import FRACTIONS, SUP, TERMINAL_NAMES, UNVEC, latex_parser
-from .latex_scope import Scope, superscript
+from .latex_scope import Scope, check_stacked, superscript
 from .latex_text import MARKED, LocatedError, canonical, caret_error, prepare
 from .latex_tree import check_bare_calls, check_depth
 from .limits import MAX_DIGITS, MAX_EXPONENT, MAX_MAGNITUDE
@@ -284,6 +284,8 @@ class Builder(Transformer_NonRecursive):
 
     def postfix(self, items: list[Any]) -> Any:
         value = items[0]
+        sups = [op for op in items[1:] if op.type != "PRIME"]
+        check_stacked([op[1:].strip() for op in sups], [_pos(op) for op in sups])
         for op in items[1:]:
             if op.type == "PRIME":
                 value = alg.transpose(value)

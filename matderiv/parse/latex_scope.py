@@ -97,6 +97,7 @@ class Scope:
             else:
                 sups.append((part.group("sup")[1:].strip(), where))
         factors = self.lookup(base.group(), sub, decorations, pos)
+        check_stacked([body for body, _ in sups], [where for _, where in sups])
         for body, where in sups:
             factors[-1] = self.superscript(factors[-1], body, where)
         return alg.matmul(factors)
@@ -252,6 +253,23 @@ def _scalar_exponent(exponent: Any, pos: int, where: str) -> Any:
     if alg.is_matrix(exponent):
         raise LocatedError(f"the exponent {where} must be a scalar", pos)
     return exponent
+
+
+def check_stacked(bodies: list[str], positions: list[int]) -> None:
+    """s^2^3: two powers in a row, which TeX refuses ("Double superscript") and readers
+    take as s^(2^3) or (s^2)^3 (it was read as s⁶); refused.  A^{-1}^T reads one way."""
+    powers = [bool(_POWER.fullmatch(canonical(body))) for body in bodies]
+    for k in range(1, len(bodies)):
+        if powers[k - 1] and powers[k]:
+            raise LocatedError(
+                f"two exponents in a row, ^{bodies[k - 1]}^{bodies[k]}, which TeX refuses and "
+                "readers take two ways: write the one meant, as in (s^{2})^{3} or s^{8}",
+                positions[k],
+            )
+
+
+#: a numeric exponent: 2, -1/2, 0.5, \circ 2
+_POWER = re.compile(r"\{?(?:circ|odot)?-?[0-9.]+(?:/[0-9]+)?\}?")
 
 
 def superscript(x: Any, body: str, pos: int, read: Callable[[str], Any] | None = None) -> Any:
