@@ -202,3 +202,19 @@ def test_a_transpose_after_an_inverse_still_reads_one_way() -> None:
     np.testing.assert_allclose(
         _value(parse_latex("(s^2)^3 x", SYMBOLS)), VALUES[s] ** 6 * VALUES[x]
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("s^10 x", r"write ^{10}"),
+        ("x^T A x + s^10", r"write ^{10}"),
+        (r"\operatorname{tr} A B", "without parentheses applies"),
+    ],
+)
+def test_parse_shows_the_latex_refusal_not_the_syntax_error(text: str, says: str) -> None:
+    """parse("s^10 x") said the syntax's "syntax error; expected '@', ..." though LaTeX
+    had said what to write."""
+    with pytest.raises(ParseError) as info:
+        parse(text, SYMBOLS)
+    assert says in str(info.value), str(info.value)

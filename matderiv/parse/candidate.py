@@ -186,6 +186,17 @@ def _key(name: str) -> str:
     return f"{base}_{sub}" if sub else base
 
 
+#: LaTeX's refusals of what it reads against the writer's meaning (``latex_text``,
+#: ``latex_tree``, ``latex_scope``): more to the point than the syntax's error
+_LATEX_REFUSALS = (
+    "without braces: LaTeX takes one character",
+    "without parentheses applies to the one factor",
+    "divides by the one factor after it",
+    "two exponents in a row",
+    "is ambiguous: T is also a symbol",
+)
+
+
 def read_formula(candidate: str, table: Mapping[str, Any]) -> Any:
     """A formula, in whichever notation reads it: the one its characters show, else
     the syntax, else LaTeX (math juxtaposed: x^T A x), else the Unicode notation; a
@@ -210,6 +221,8 @@ def read_formula(candidate: str, table: Mapping[str, Any]) -> Any:
             raise  # x[0]: the syntax's error says only that '[' is unexpected
         if _juxtaposed(first) and str(latex).startswith("unknown symbol"):
             first = latex  # 2 A^T (A z - b): math notation with a name not declared
+        if any(refusal in str(latex) for refusal in _LATEX_REFUSALS):
+            first = latex  # s^10 x: "write ^{10}", not the syntax's "expected '@'"
     try:
         return parse_unicode(candidate, table)
     except MatDerivError:
