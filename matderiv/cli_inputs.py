@@ -87,9 +87,9 @@ def variable(text: str, symbols: dict[str, Any], program: Program) -> Any:
     """--wrt read over the declared symbols; a name EXPR defines is no variable."""
     name = text.strip()
     defined = {*program.names, *map(str, program.definitions)}
+    exprs = [program.expr, *program.definitions.values()]
+    used = set().union(*(getattr(e, "free_symbols", set()) for e in exprs))
     if name in defined:
-        exprs = [program.expr, *program.definitions.values()]
-        used = set().union(*(e.free_symbols for e in exprs))
         inputs = sorted(str(s) for s in used & set(symbols.values()))
         raise ParseError(
             f"--wrt {name}: {name} is an intermediate the expression defines ({name} = "
@@ -98,8 +98,6 @@ def variable(text: str, symbols: dict[str, Any], program: Program) -> Any:
             + f": the steps go through {name}."
         )
     variable = parse_expression(text, symbols)
-    exprs = [program.expr, *program.definitions.values()]
-    used = set().union(*(getattr(e, "free_symbols", set()) for e in exprs))
     if not (getattr(variable, "free_symbols", set()) & used):
         _note(  # derive 'x^T A x + s^10' --wrt s: 0 from a misread formula looked right
             f"the expression does not contain {name}: its derivative with respect to {name} is 0"

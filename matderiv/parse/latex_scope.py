@@ -103,15 +103,22 @@ class Scope:
         return alg.matmul(factors)
 
     def superscript(self, x: Any, body: str, pos: int) -> Any:
-        """x^{body} (``superscript``); ^T and ^{-T} refused where a symbol is called T:
-        X^T read as a transpose or the power by T changed with braces and notation."""
-        if canonical(body) in ("T", "-T") and "T" in self.symbols:
+        """x^{body} (``superscript``); ^T and ^{-T} refused where a symbol is called T
+        (``refuse_t_marker``)."""
+        if canonical(body) in ("T", "-T"):
+            self.refuse_t_marker(f"^{body}", pos, r"^{\top}", r"^{\circ T}")
+        return superscript(x, body, pos, self.read)
+
+    def refuse_t_marker(self, marker: str, pos: int, transpose: str, power: str) -> None:
+        """^T where a symbol is called T: X^T read as a transpose or the power by T
+        changed with braces and notation; refused in each notation with its spellings
+        of the two (the Unicode reader's too)."""
+        if "T" in self.symbols:
             raise LocatedError(
-                f"^{body} is ambiguous: T is also a symbol here; write ^{{\\top}} for the "
-                "transpose, ^{\\circ T} for the entrywise power by T",
+                f"{marker} is ambiguous: T is also a symbol here; write {transpose} for the "
+                f"transpose, {power} for the entrywise power by T",
                 pos,
             )
-        return superscript(x, body, pos, self.read)
 
     def lookup(
         self, base: str, sub: tuple[str, int] | None, decorations: list[str], pos: int

@@ -245,12 +245,8 @@ class UnicodeBuilder(Builder):
                 k = functools.reduce(
                     lambda above, below: _power_of(below, above, pos), stack[::-1]
                 )
-            if re.fullmatch(r"\^\s*T", text) and "T" in self.scope.symbols:
-                raise LocatedError(  # X^T X with T declared: the power, or Xᵀ X?
-                    "^T is ambiguous: T is also a symbol here; write ᵀ (Xᵀ) for the "
-                    "transpose, ^∘T for the entrywise power by T",
-                    pos,
-                )
+            if re.fullmatch(r"\^\s*T", text):  # X^T X with T declared: the power, or Xᵀ X?
+                self.scope.refuse_t_marker("^T", pos, "ᵀ (Xᵀ)", "^∘T")
             if re.fullmatch(r"ᵀ|\^\s*T", text):
                 value = alg.transpose(value)
             elif text in ("⁻¹", "⁻ᵀ"):

@@ -114,9 +114,8 @@ def _lines(step: Any, tags: bool) -> list[str]:
         lines = _broken(rf"{tex_label(step.lhs)} &= ", step.expr, ruled)
         if step.shown_differential is not None:
             d_node, differential = step.shown_differential
-            rows = break_rows(f"{tex(d_node)} = {tex(differential)}", ROW_WIDTH - 7)
-            lines.append(rf"& \qquad \text{{from }} {rows[0]}")
-            lines.extend(rf"& \qquad\quad {row}" for row in rows[1:])
+            text = f"{tex(d_node)} = {tex(differential)}"
+            lines += _rows(r"& \qquad \text{from } ", text, "", ROW_WIDTH - 7, r"& \qquad\quad ")
         return lines
     if step.kind == "chain" and restates(step):  # ∂y/∂x = ∂y/∂x = K: the value only
         aside = _value_aside(step, step.rule, tags)
@@ -140,9 +139,13 @@ def _broken(first: str, expr: Any, aside: str) -> list[str]:
     return _rows(first, tex(expr), aside)
 
 
-def _rows(first: str, text: str, aside: str, room: float = ROW_WIDTH) -> list[str]:
+def _rows(
+    first: str, text: str, aside: str, room: float = ROW_WIDTH, more: str = r"&\quad "
+) -> list[str]:
+    """``text`` broken into rows of ``room``: the first after ``first``, the others after
+    ``more``, ``aside`` (a tag) at the end of the last."""
     rows = break_rows(text, room)
-    lines = [first + rows[0], *(rf"&\quad {row}" for row in rows[1:])]
+    lines = [first + rows[0], *(more + row for row in rows[1:])]
     lines[-1] = f"{lines[-1]} {aside}".rstrip()
     return lines
 

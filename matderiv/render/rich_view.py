@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import zip_longest
 from typing import Any
 
 from rich import box
@@ -41,15 +42,10 @@ def renderables(d: Any, width: int | None = None) -> Iterator[Any]:
     table.add_column("shape", overflow="fold", ratio=3)
     shape_width = ((width or 10**6) - step_width - 9) * 3 // 8  # the columns' padding
     compact = any(len(line) > shape_width for r in all_rows for line in r.shape)
-    kind = None
-    parts = phases(d)
-    for k, r in enumerate(all_rows):
-        if k in parts:
-            table.add_row("", Text(parts[k], style="bold underline magenta"), "")
-            kind = None
-        if r.kind != kind:
-            kind = r.kind
-            table.add_row("", Text(SECTIONS[kind], style="bold cyan"), "")
+    for section, r in _headed(d, all_rows):
+        if section is not None:
+            table.add_row("", section, "")
+            continue
         step = Text(r.lhs)
         if r.rule:
             step.append(f"{chr(10) if r.lhs else ''}[{r.rule}]", style="dim")
@@ -62,14 +58,25 @@ def renderables(d: Any, width: int | None = None) -> Iterator[Any]:
         # a line that wraps: a table row a line, so that the next line's formula stays
         # beside its own shape (at 80 columns, (nₕ·nᵢ×nₕ) (nₕ×nₕ) wrapped, and its second
         # factor's shape stood beside the next line's formula)
-        labels = step.split("\n")
-        for j in range(max(len(labels), len(r.formula), len(shapes))):
-            table.add_row(
-                labels[j] if j < len(labels) else "",
-                Text(r.formula[j] if j < len(r.formula) else ""),
-                Text(shapes[j] if j < len(shapes) else ""),
-            )
+        lines = zip_longest(step.split("\n"), r.formula, shapes, fillvalue="")
+        for label, formula, shape in lines:
+            table.add_row(label, Text(formula), Text(shape))
     yield table
+
+
+def _headed(d: Any, all_rows: list[Any]) -> Iterator[tuple[Text | None, Any]]:
+    """(heading, None) where a part (a second order's gradient, then its derivative) or
+    a section begins, else (None, row): what the table and the list both show."""
+    kind = None
+    parts = phases(d)
+    for k, r in enumerate(all_rows):
+        if k in parts:
+            yield Text(parts[k], style="bold underline magenta"), None
+            kind = None
+        if r.kind != kind:
+            kind = r.kind
+            yield Text(SECTIONS[kind], style="bold cyan"), None
+        yield None, r
 
 
 def _wraps(formula: Any, shapes: list[str], width: int | None, step_width: int) -> bool:
@@ -88,21 +95,14 @@ def _listed(d: Any, all_rows: list[Any], width: int) -> Text:
     formula and the shape indented, each line of the formula with its shape after it
     (under it where both do not fit the ``width``)."""
     out = Text()
-    kind = None
-    parts = phases(d)
-    for k, r in enumerate(all_rows):
-        if k in parts:
-            out.append(f"\n{parts[k]}\n", style="bold underline magenta")
-            kind = None
-        if r.kind != kind:
-            kind = r.kind
-            out.append(f"\n{SECTIONS[kind]}\n", style="bold cyan")
+    for section, r in _headed(d, all_rows):
+        if section is not None:
+            out.append("\n").append_text(section).append("\n")
+            continue
         out.append(r.lhs, style="bold")
         out.append(f"{' ' if r.lhs else ''}[{r.rule}]" if r.rule else "", style="dim")
         out.append("\n" if r.lhs or r.rule else "")
-        for j in range(max(len(r.formula), len(r.shape))):
-            formula = r.formula[j] if j < len(r.formula) else ""
-            shape = r.shape[j] if j < len(r.shape) else ""
+        for formula, shape in zip_longest(r.formula, r.shape, fillvalue=""):
             out.append(f"  {formula}" if formula else "")
             beside = not formula or len(formula) + len(shape) + 5 <= width
             gap = ("   " if formula else "  ") if beside else "\n    "

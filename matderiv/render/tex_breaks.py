@@ -350,5 +350,5 @@ _GREEK = {
     "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta",
     "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega", "partial", "nabla", "ell",
     "infty", "lVert", "rVert", "top", "hbar", "imath", "jmath", "lfloor", "rfloor",
-    "mathbf", "dagger",
+    "dagger",
 }  # fmt: skip
