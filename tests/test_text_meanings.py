@@ -229,5 +229,5 @@ def test_a_garbled_size_subscript_is_refused(text: str) -> None:
 
 def test_sizes_as_printed_still_read() -> None:
     close("𝟏_nᵀ x", x.sum())
-    close("𝟏ₙᵀ x + 𝟏₃ᵀ x", 2 * x.sum())
+    close("𝟏ₙᵀ x + 𝟏₃ᵀ y", x.sum() + VALUES["y"].sum(), "x: n, y: 3")
     close("𝟏_nhᵀ w", VALUES["x"].sum(), "w: nh")
