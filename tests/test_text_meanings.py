@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 
 import matderiv as md
+from matderiv.parse.expr import parse_program
 from matderiv.render.unicode import fmt
 
 S = md.declare("A: n x n, B: n x n, x: n, s: scalar")
@@ -231,3 +232,21 @@ def test_sizes_as_printed_still_read() -> None:
     close("𝟏_nᵀ x", x.sum())
     close("𝟏ₙᵀ x + 𝟏₃ᵀ y", x.sum() + VALUES["y"].sum(), "x: n, y: 3")
     close("𝟏_nhᵀ w", VALUES["x"].sum(), "w: nh")
+
+
+# -- a definition of a size: 'n = 3; f = x.T @ x' was accepted, and n = 3 changed no
+#    size (n * x.T @ x was 3 xᵀx, zeros(n, 1) of size 3 beside x of size n)
+
+
+@pytest.mark.parametrize(
+    "text", ["n = 3; f = x.T @ x", "n = 3; f = n * x.T @ x", "a = x; n = 2; f = a.T @ a"]
+)
+def test_a_definition_of_a_size_is_refused(text: str) -> None:
+    says = (
+        r"n is a size \(A: n x n, B: n x n, x: n\), and a definition cannot set it(?s:.*)"
+        r"declare numbers in the shapes, as 'A: 3 x 3, B: 3 x 3, x: 3'"
+    )
+    with pytest.raises(md.ParseError, match=says):
+        md.parse(text, S)
+    with pytest.raises(md.ParseError, match=says):  # as the CLI's --program reads it
+        parse_program(text, S, as_program=True)
