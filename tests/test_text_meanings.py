@@ -250,3 +250,32 @@ def test_a_definition_of_a_size_is_refused(text: str) -> None:
         md.parse(text, S)
     with pytest.raises(md.ParseError, match=says):  # as the CLI's --program reads it
         parse_program(text, S, as_program=True)
+
+
+# -- a sized constant of another size in a program: refused by the syntax, as in a
+#    formula (0_{n×m} + W of an m x n W was read as W by LaTeX and Unicode)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("a = zeros(n, m); f = W + a", r"W has shape \(m × n\) but 𝟎_{n×m} has shape"),
+        ("a = eye(m); f = W @ a", "inner dimensions n and m do not agree"),
+        ("a = ones(n, m); f = W * a", r"W has shape \(m × n\) but 𝟏_{n×m} has shape"),
+    ],
+)
+def test_a_sized_constant_of_another_size_in_a_program_is_refused(text: str, says: str) -> None:
+    with pytest.raises(md.ShapeMismatch, match=says):
+        md.parse(text, "W: m x n")
+    with pytest.raises(md.ShapeMismatch):
+        parse_program(text, md.declare("W: m x n"), as_program=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a = 0; f = a + W", "a = zeros(m, n); f = W - a", "f = 0 + W", "a = eye(m); f = a @ W"],
+)
+def test_a_zero_or_identity_that_fits_leaves_w(text: str) -> None:
+    """0 + W was W + 0 (a zero times the ones matrix, printed W + 0)."""
+    S = md.declare("W: m x n")
+    assert md.parse(text, S) == S["W"]

@@ -16,7 +16,7 @@ import sympy as sp
 from ..errors import ShapeMismatch
 from ..render.unicode import fmt
 
-_KINDS = {sp.ZeroMatrix: "zero", sp.Identity: "identity", sp.OneMatrix: "ones"}
+_KINDS = {sp.ZeroMatrix: "zero", sp.Identity: "identity", sp.OneMatrix: "matrix of ones"}
 
 
 def shown(x: Any) -> str:
@@ -67,7 +67,7 @@ def _fitting(c: Any, reference: Any) -> str:
     fits = _like(kind, reference.rows, reference.cols)
     if fits is None:
         return f"{shown(reference)} is not square, so no identity has its shape"
-    return f"write {fmt(fits)} for the {_KINDS[kind]} of {shown(reference)}'s shape"
+    return f"for the {_KINDS[kind]} that fits write {fmt(fits)}"
 
 
 def _unfit_entrywise(reference: Any, term: Any) -> str | None:
