@@ -154,6 +154,18 @@ def test_example_as_a_latex_document_and_as_json() -> None:
         (("verify", "inv(X)", "--of", "logdet(X)", "--wrt", "X"), "--shapes 'X: n x m'"),
         (("derive", "x.T A x", "--wrt", "x", "--shapes", "A: n x n, x: n"), "A @ B"),
         (("derive", "e", "--wrt", "W", "--shapes", SHAPES, "--code", "jax"), "unknown backend"),
+        (
+            ("derive", "n * x.T @ x", "--wrt", "x", "--shapes", "n: scalar, x: n"),
+            "n is declared (n: scalar) and is also a size (x: n)",
+        ),
+        (
+            ("derive", "n = 3; f = x.T @ A @ x", "--wrt", "x", "--shapes", SHAPES),
+            "n is a size (A: n x n, x: n), and a definition cannot set it",
+        ),
+        (
+            ("derive", "n = 3; f = x.T @ A @ x", "--wrt", "x", "--shapes", SHAPES, "--program"),
+            "n is a size (A: n x n, x: n), and a definition cannot set it",
+        ),
     ],
 )
 def test_bad_input_exits_2_without_a_traceback(args, fragment: str) -> None:

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from matderiv import ParseError, UnsupportedNode, declare, derive, evaluate, parse
+from matderiv import (
+    ParseError,
+    ShapeMismatch,
+    UnsupportedNode,
+    declare,
+    derive,
+    evaluate,
+    parse,
+)
 from matderiv.parse.latex import parse_latex
 
 SYMBOLS = declare("A: n x n, B: n x n, x: n, s: scalar, e: scalar")
@@ -124,15 +132,91 @@ def test_a_large_matrix_power_is_refused_by_name_not_expanded() -> None:
     assert d.result is not None
 
 
-def test_an_identity_of_another_symbolic_size_is_kept_for_derive_to_name() -> None:
+def test_an_identity_of_another_symbolic_size_is_refused() -> None:
     """x^T I_m x of an n-vector x: SymPy's product dropped I_m, and the gradient was
-    2 x; the product is kept as written, and derive names the sizes."""
+    2 x; it was then kept for derive to name, and is now refused as read, with the
+    sizes and the identity that fits."""
     table = declare("x: n, y: m")
-    expr = parse_latex("x^T I_m x", table)
-    assert expr.has(sp.Identity)
-    with pytest.raises(Exception, match=r"I_m \(m × m\); inner dimensions n and m"):
-        derive(expr, table["x"])
+    says = r"xᵀ · I_m .*\(1 x n\) times \(m x m\), and n ≠ m.*write I_n"
+    with pytest.raises(ShapeMismatch, match=says):
+        parse_latex("x^T I_m x", table)
     assert parse_latex("x^T I_n x", table) == table["x"].T * table["x"]  # the right size
+
+
+MN = declare("W: m x n, y: m")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (r"\mathbf{0}_{n \times m} + W", r"adds W \(m x n\) and 𝟎_{n×m} \(n x m\).*write 𝟎_{m×n}"),
+        (r"W + \mathbf{0}_{n \times m}", r"adds W \(m x n\) and 𝟎_{n×m} \(n x m\)"),
+        (r"W - \mathbf{0}_{n \times m}", r"𝟎_{n×m} \(n x m\).*write 𝟎_{m×n}"),
+        (r"3 \mathbf{0}_{n \times m} + W", r"𝟎_{n×m} \(n x m\)"),
+        (r"(\mathbf{0}_{n \times m} + W) y", r"𝟎_{n×m} \(n x m\)"),
+        ("𝟎_{n×m} + W", r"adds W \(m x n\) and 𝟎_{n×m} \(n x m\).*write 𝟎_{m×n}"),
+        ("W - 𝟎_{n×m}", r"𝟎_{n×m} \(n x m\)"),
+        (r"I_{n} + W", r"I_n \(n x n\).*W is not square"),
+        (r"W + I_{m}", r"I_m \(m x m\).*W is not square"),
+        ("I_m + W", r"I_m \(m x m\)"),
+        (r"\mathbf{1}_{n} + W", r"𝟏_n \(n x 1\).*write 𝟏_{m×n}"),
+        (r"W + \mathbf{1}_{n \times m}", r"𝟏_{n×m} \(n x m\).*write 𝟏_{m×n}"),
+        ("𝟏_n + W", r"𝟏_n \(n x 1\)"),
+        (r"W \circ \mathbf{0}_{n \times m}", r"Hadamard product of W \(m x n\) and 𝟎_{n×m}"),
+        ("W ∘ 𝟎_{n×m}", r"Hadamard product of W \(m x n\) and 𝟎_{n×m}"),
+        (r"W \mathbf{0}_{m \times m}", r"W · 𝟎_{m×m}.*\(m x n\) times \(m x m\).*write 𝟎_{n×m}"),
+        (r"\mathbf{0}_{n \times n} W", r"𝟎_{n×n} · W.*write 𝟎_{n×m}"),
+        (r"W I_{m}", r"W · I_m.*n ≠ m.*write I_n"),
+        (r"I_{n} W", r"I_n · W.*n ≠ m.*write I_m"),
+        (r"W \mathbf{1}_{m}", r"W · 𝟏_m.*write 𝟏_n"),
+        ("W 𝟎_{m×m}", r"W · 𝟎_{m×m}"),
+        ("W I_m", r"W · I_m"),
+    ],
+)
+def test_a_sized_constant_of_another_symbolic_size_is_refused(text: str, says: str) -> None:
+    """0_{n×m} + W with W m x n was read as W (the zero, first, set the sum's shape, and
+    then matched itself); the others were kept ill-formed.  A sized 0, I or 1 of another
+    symbolic size is refused, with the shapes and the constant that fits."""
+    with pytest.raises(ShapeMismatch, match=says):
+        parse(text, MN)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r"\mathbf{0}_{m \times n} + W",
+        r"W + \mathbf{0}_{m \times n}",
+        r"W - \mathbf{0}_{m \times n}",
+        "𝟎_{m×n} + W",
+        r"W + \mathbf{0}_{m,n}",
+    ],
+)
+def test_a_zero_of_the_right_size_is_dropped_from_a_sum(text: str) -> None:
+    assert parse(text, MN) == MN["W"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"I_{m} W", "W"),
+        (r"W I_{n}", "W"),
+        (r"W \mathbf{0}_{n \times m}", "0"),
+        (r"\mathbf{1}_{m}^T W", "ones"),
+        ("0 + W", "W"),
+        ("W - 0", "W"),
+        (r"W + \mathbf{1}_{m \times n}", "W+ones"),
+    ],
+)
+def test_sized_constants_of_the_right_size_read_as_before(text: str, expected: str) -> None:
+    W = MN["W"]
+    m, n = W.shape
+    want = {
+        "W": W,
+        "0": sp.ZeroMatrix(m, m),
+        "ones": sp.OneMatrix(1, m) * W,
+        "W+ones": W + sp.OneMatrix(m, n),
+    }[expected]
+    assert parse(text, MN) == want
 
 
 @pytest.mark.parametrize("text", [r"I^{\circ 0} x", r"(2 I)^{\circ -1} x", r"I^{\circ s} x"])

@@ -79,6 +79,32 @@ def test_a_scalar_is_declared_as_scalar() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("n: scalar, x: n", "n is declared (n: scalar) and is also a size (x: n)"),
+        ("x: n, n: scalar", "n is declared (n: scalar) and is also a size (x: n)"),
+        ("A: n x m, m: n", "m is declared (m: n) and is also a size (A: n x m)"),
+        ("p: p", "p is declared (p: p) and is also a size (p: p)"),
+    ],
+)
+def test_a_name_declared_and_used_as_a_size_is_refused(text: str, says: str) -> None:
+    """'n: scalar, x: n' was accepted: a scalar n and a size n, two symbols of one
+    name, which formulas then read one or the other way (n x, I_n)."""
+    with pytest.raises(ParseError, match=re.escape(says) + ".*a name is a symbol or a size"):
+        parse_shapes(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["A: n x n\nx: n", "A: n x n\n  x: n\n", "A: n x n,\nx: n", "A: (n, n)\nx: (n,)"]
+)
+def test_declarations_may_be_given_one_a_line(text: str) -> None:
+    """'A: n x n\\nx: n' said "bad dimension 'n\\nx: n'"."""
+    declared = parse_shapes(text)
+    n = sp.Symbol("n", integer=True, positive=True)
+    assert declared["A"].shape == (n, n) and declared["x"].shape == (n, 1)
+
+
+@pytest.mark.parametrize(
     "text, expected",
     [
         ("W_hx.T @ e", W.T * e),

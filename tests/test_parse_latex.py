@@ -199,7 +199,10 @@ def test_identity_sizes() -> None:
 
 def test_explicit_dims() -> None:
     d = sp.Symbol("d", integer=True, positive=True)
-    assert parse_latex(r"I_{d} + A", {"A": A}, dims={"d": d}) == sp.Identity(d) + A
+    assert parse_latex(r"I_{d}", {"A": A}, dims={"d": d}) == sp.Identity(d)
+    # an identity of another size than A's (n): refused, not kept (nor dropped)
+    with pytest.raises(ShapeMismatch, match=r"I_d \(d x d\), of different shapes"):
+        parse_latex(r"I_{d} + A", {"A": A}, dims={"d": d})
 
 
 # -- numeric checks (structure that SymPy may reorder) --------------------------------

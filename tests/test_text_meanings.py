@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 
 import matderiv as md
+from matderiv.parse.expr import parse_program
 from matderiv.render.unicode import fmt
 
 S = md.declare("A: n x n, B: n x n, x: n, s: scalar")
@@ -229,5 +230,52 @@ def test_a_garbled_size_subscript_is_refused(text: str) -> None:
 
 def test_sizes_as_printed_still_read() -> None:
     close("𝟏_nᵀ x", x.sum())
-    close("𝟏ₙᵀ x + 𝟏₃ᵀ x", 2 * x.sum())
+    close("𝟏ₙᵀ x + 𝟏₃ᵀ y", x.sum() + VALUES["y"].sum(), "x: n, y: 3")
     close("𝟏_nhᵀ w", VALUES["x"].sum(), "w: nh")
+
+
+# -- a definition of a size: 'n = 3; f = x.T @ x' was accepted, and n = 3 changed no
+#    size (n * x.T @ x was 3 xᵀx, zeros(n, 1) of size 3 beside x of size n)
+
+
+@pytest.mark.parametrize(
+    "text", ["n = 3; f = x.T @ x", "n = 3; f = n * x.T @ x", "a = x; n = 2; f = a.T @ a"]
+)
+def test_a_definition_of_a_size_is_refused(text: str) -> None:
+    says = (
+        r"n is a size \(A: n x n, B: n x n, x: n\), and a definition cannot set it(?s:.*)"
+        r"declare numbers in the shapes, as 'A: 3 x 3, B: 3 x 3, x: 3'"
+    )
+    with pytest.raises(md.ParseError, match=says):
+        md.parse(text, S)
+    with pytest.raises(md.ParseError, match=says):  # as the CLI's --program reads it
+        parse_program(text, S, as_program=True)
+
+
+# -- a sized constant of another size in a program: refused by the syntax, as in a
+#    formula (0_{n×m} + W of an m x n W was read as W by LaTeX and Unicode)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("a = zeros(n, m); f = W + a", r"W has shape \(m × n\) but 𝟎_{n×m} has shape"),
+        ("a = eye(m); f = W @ a", "inner dimensions n and m do not agree"),
+        ("a = ones(n, m); f = W * a", r"W has shape \(m × n\) but 𝟏_{n×m} has shape"),
+    ],
+)
+def test_a_sized_constant_of_another_size_in_a_program_is_refused(text: str, says: str) -> None:
+    with pytest.raises(md.ShapeMismatch, match=says):
+        md.parse(text, "W: m x n")
+    with pytest.raises(md.ShapeMismatch):
+        parse_program(text, md.declare("W: m x n"), as_program=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a = 0; f = a + W", "a = zeros(m, n); f = W - a", "f = 0 + W", "a = eye(m); f = a @ W"],
+)
+def test_a_zero_or_identity_that_fits_leaves_w(text: str) -> None:
+    """0 + W was W + 0 (a zero times the ones matrix, printed W + 0)."""
+    S = md.declare("W: m x n")
+    assert md.parse(text, S) == S["W"]

@@ -68,7 +68,9 @@ def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
     if not isinstance(text, str):
         raise ParseError(f"shape declarations must be a string, got {type(text).__name__}")
     symbols: dict[str, sp.MatrixSymbol] = {}
-    pieces = [p for p in re.split(r"[,;]", _tuples_as_times(text)) if p.strip()]
+    written: dict[str, str] = {}  # each name's shape as written, for messages
+    # separated by commas, semicolons or newlines (one declaration a line)
+    pieces = [p for p in re.split(r"[,;\r\n]", _tuples_as_times(text)) if p.strip()]
     if len(pieces) > MAX_DECLARATIONS:
         raise ParseError(f"too many declarations ({len(pieces)}; at most {MAX_DECLARATIONS})")
     for piece in pieces:
@@ -88,6 +90,7 @@ def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
         if name in symbols:
             raise ParseError(f"{name} is declared twice")
         word = dims.strip().lower()
+        written[name] = " ".join(dims.split())
         if word in _SCALAR_WORDS or word in ("()", "[]"):  # lam: scalar, NumPy's ()
             symbols[name] = sp.MatrixSymbol(name, 1, 1)
             continue
@@ -104,7 +107,24 @@ def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
         cols = dimension(parts[1]) if len(parts) == 2 else sp.Integer(1)
         symbols[name] = sp.MatrixSymbol(name, rows, cols)
     _check_glued_times(symbols)
+    _check_sizes_are_not_symbols(symbols, written)
     return symbols
+
+
+def _check_sizes_are_not_symbols(
+    symbols: dict[str, sp.MatrixSymbol], written: dict[str, str]
+) -> None:
+    """'n: scalar, x: n' declared a scalar n and a size n, two symbols of one name that
+    formulas read one way or the other (n x, I_n): refused."""
+    for user, symbol in symbols.items():
+        for size in symbol.shape:
+            name = str(size)
+            if isinstance(size, sp.Symbol) and name in symbols:
+                raise ParseError(
+                    f"{name} is declared ({name}: {written[name]}) and is also a size "
+                    f"({user}: {written[user]}): a name is a symbol or a size, not both; "
+                    "rename one of them"
+                )
 
 
 def _check_glued_times(symbols: dict[str, sp.MatrixSymbol]) -> None:

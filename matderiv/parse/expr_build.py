@@ -37,6 +37,7 @@ from .expr_messages import (
     OTHER_NAMES,
     caret,
     matrix_function_advice,
+    size_defined,
     split_product,
     star_hint,
     suggest,
@@ -354,6 +355,8 @@ class Build(Transformer_NonRecursive):
         token, value = items
         if token in self.symbols:
             raise ParseError(f"{token} is declared as an input and cannot be redefined")
+        if str(token) in self.dims:
+            raise size_defined(self.text, token, self.dims[str(token)], self.symbols)
         if str(token) in self.names:  # rebinding it would change what it meant before
             raise ParseError(
                 f"{token} is defined twice; each name is defined once (give the second "

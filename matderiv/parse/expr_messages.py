@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from sympy import sympify
 
 from ..errors import ParseError, ShapeMismatch
 from ..naming import adjoint_note
@@ -258,3 +259,31 @@ def split_product(name: str, known: Mapping[str, Any]) -> str:
                 "with @ (* for a scalar or entrywise)."
             )
     return ""
+
+
+def size_defined(text: str, token: Any, dim: Any, symbols: Mapping[str, Any]) -> ParseError:
+    """n = 3 in a program, where n is a size of the declared shapes: it set no size
+    (zeros(n, 1) beside x was 3 x 1, x itself still n x 1)."""
+    users = [
+        (name, s.shape)
+        for name, s in symbols.items()
+        if is_matrix(s) and any(dim in sympify(d).free_symbols for d in s.shape)
+    ][:3]
+
+    def declared(number: Any = None) -> str:
+        shapes = [
+            [d if number is None else sympify(d).subs(dim, number) for d in shape]
+            for _, shape in users
+        ]
+        return ", ".join(
+            f"{name}: {rows}" if cols == 1 else f"{name}: {rows} x {cols}"
+            for (name, _), (rows, cols) in zip(users, shapes, strict=True)
+        )
+
+    return ParseError(
+        f"{token} is a size ({declared()}), and a definition cannot set it:\n"
+        f"{caret(text, token.start_pos)}\n"
+        "Sizes are set by the declared shapes, not by assignment: to compute with numbers, "
+        f"declare numbers in the shapes, as '{declared(3)}'; or give the definition "
+        "another name."
+    )

@@ -53,6 +53,8 @@ def sum_of(left: Any, right: Any, op: str) -> Any:
         matrix, scalar = (left, right) if is_matrix(left) else (right, left)
         if is_scalar_shape(shape_of(matrix)):
             return AsScalar(left) + right if is_matrix(left) else left + AsScalar(right)
+        if scalar == 0:  # 0 + W is W (it was W + 0 · 𝟏, printed W + 0)
+            return matrix
         ones = scalar * sp.OneMatrix(*shape_of(matrix))
         return sp.MatAdd(left if is_matrix(left) else ones, right if is_matrix(right) else ones)
     if is_matrix(left):

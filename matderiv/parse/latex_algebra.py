@@ -24,7 +24,10 @@ from sympy.matrices.exceptions import ShapeError
 from ..canon import canonical
 from ..errors import ShapeMismatch
 from ..nodes import AsScalar, CommutationMatrix, DiagVector
-from ..render.unicode import fmt
+from .latex_constants import shape_text as _shape
+from .latex_constants import shown as _shown
+from .latex_constants import sized_constant, unfit_in_hadamard, unfit_in_product, unfit_in_sum
+from .latex_constants import symbolic as _symbolic
 from .latex_text import LocatedError
 
 
@@ -91,28 +94,9 @@ def is_vector(x: Any) -> bool:
     return _one(x.rows) != _one(x.cols)
 
 
-def _shown(x: Any) -> str:
-    """A matrix in a message, as matderiv prints it (str() wrote SymPy's repr:
-    HadamardPower(v, 2), Lambda(_d, exp(_d)).(x))."""
-    try:
-        return fmt(x)
-    except Exception:
-        return str(x)
-
-
-def _shape(x: Any) -> str:
-    return f"({x.rows} x {x.cols})"
-
-
 def _differ(a: Any, b: Any) -> bool:
     """Two sizes that are different numbers (symbolic sizes are left to verify)."""
     return bool(sp.sympify(a - b).is_number and a != b)
-
-
-def _symbolic(difference: Any) -> bool:
-    """A difference of sizes that is not zero, and not a number (m - n)."""
-    difference = sp.expand(difference)
-    return difference != 0 and not difference.is_number
 
 
 def _scale(c: Any, m: Any) -> Any:
@@ -152,6 +136,9 @@ def matmul(factors: list[Any]) -> Any:
                 f"the product {_shown(a)} · {_shown(b)} is not defined: {_shape(a)} times "
                 f"{_shape(b)}, and {a.cols} ≠ {b.rows}"
             )
+        refused = unfit_in_product(a, b)  # I_m of an m x n W: SymPy's product drops it
+        if refused is not None:
+            raise refused
     try:
         # doit(deep=False): flatten and collect, but leave the factors alone (a deep
         # doit would fuse tanh(sigma(x)) into one entrywise function).  Not where sizes
@@ -234,31 +221,32 @@ def add(terms: list[Any]) -> Any:
             raise unsized[0].unknown("in this sum")
         # 𝟏 with scalars such as tanh(aᵀx) only, as tex() prints 1 - tanh(aᵀx)²: 1 x 1
         return sp.Add(*scalars, *(u.coeff for u in unsized))
-    rows, cols = mats[0].shape
+    # the first term that is no sized constant gives the shape (𝟎_{n×m} + W set n x m)
+    first = next((m for m in mats if sized_constant(m) is None), mats[0])
+    rows, cols = first.shape
     mats += [u.like(rows, cols) for u in unsized]
     if scalars and all(is_1x1(m) for m in mats):
         return sp.Add(*scalars, *(AsScalar(m) for m in mats))
     others = [s for s in scalars if not s.is_number]
     if others:
         raise ShapeMismatch(
-            f"the sum adds the scalar {others[0]} to the matrix {mats[0]} {_shape(mats[0])}"
+            f"the sum adds the scalar {others[0]} to the matrix {first} {_shape(first)}"
         )
     constant = sp.Add(*scalars)
     if constant != 0:
         mats.append(_scale(constant, sp.OneMatrix(rows, cols)))
-    for m in mats[1:]:
+    for m in mats:
         if _differ(m.rows, rows) or _differ(m.cols, cols):
             raise ShapeMismatch(
-                f"the sum adds {_shown(mats[0])} {_shape(mats[0])} and {_shown(m)} {_shape(m)}"
+                f"the sum adds {_shown(first)} {_shape(first)} and {_shown(m)} {_shape(m)}"
             )
+        refused = unfit_in_sum(first, m)  # a zero of another size was dropped
+        if refused is not None:
+            raise refused
     # Flattened and sorted as SymPy's MatAdd.doit would, but without collecting terms:
     # that step multiplies with a deep doit, which fuses nested entrywise functions.
     terms = [a for m in mats for a in (m.args if isinstance(m, sp.MatAdd) else (m,))]
-    terms = [  # a zero of another size is kept, for derive and verify to name
-        t
-        for t in terms
-        if not isinstance(t, sp.ZeroMatrix) or _symbolic(t.rows - rows) or _symbolic(t.cols - cols)
-    ] or [sp.ZeroMatrix(rows, cols)]
+    terms = [t for t in terms if not isinstance(t, sp.ZeroMatrix)] or [sp.ZeroMatrix(rows, cols)]
     return sp.MatAdd(*sorted(terms, key=sp.default_sort_key)) if len(terms) > 1 else terms[0]
 
 
@@ -280,7 +268,7 @@ def elementwise(op: str, operands: list[Any]) -> Any:
         return coeff
     if op == "otimes":  # canonical: scalars pulled out (SymPy's doit crashes on c·A ⊗ B)
         return _scale(coeff, canonical(sp.KroneckerProduct(*_flat(mats, sp.KroneckerProduct))))
-    first = sized[0]
+    first = next((x for x in sized if sized_constant(x) is None), sized[0])
     mats = [x.like(first.rows, first.cols) if isinstance(x, Unsized) else x for x in mats]
     for x in mats:
         if _differ(x.rows, first.rows) or _differ(x.cols, first.cols):
@@ -288,6 +276,9 @@ def elementwise(op: str, operands: list[Any]) -> Any:
                 f"the Hadamard product of {_shown(first)} {_shape(first)} and {_shown(x)} "
                 f"{_shape(x)}"
             )
+        refused = unfit_in_hadamard(first, x)
+        if refused is not None:
+            raise refused
     if len(mats) == 1:
         return _scale(coeff, mats[0])
     try:
