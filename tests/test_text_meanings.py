@@ -279,3 +279,51 @@ def test_a_zero_or_identity_that_fits_leaves_w(text: str) -> None:
     """0 + W was W + 0 (a zero times the ones matrix, printed W + 0)."""
     S = md.declare("W: m x n")
     assert md.parse(text, S) == S["W"]
+
+
+# -- ∘ beside a matrix product: printed without spaces it binds first (A∘B X is
+#    (A∘B) X, A x∘x is A (x∘x)); LaTeX's \circ binds after the product. "Wᵀ y ∘ σ(x)",
+#    as a person writes (Wᵀ y)∘σ(x), read as Wᵀ (y∘σ(x))
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("Wᵀ y ∘ σ(x)", 6),
+        ("A ∘ B W", 3),
+        ("A W ∘ B", 5),
+        ("x ∘ A x", 3),
+        ("A∘ B W", 2),
+        ("A ⊘ B W", 3),
+        ("(A) ∘ (B) W", 5),
+        ("xᵀ A x x ∘ y", 10),
+    ],
+)
+def test_a_spaced_hadamard_beside_a_matrix_product_is_refused(text: str, column: int) -> None:
+    symbols = md.declare("A: n x n, B: n x n, W: n x n, x: n, y: n")
+    with pytest.raises(md.ParseError, match="is ambiguous here: ") as caught:
+        md.parse(text, symbols)
+    assert "write the parentheses you mean" in str(caught.value)
+    assert f"(at column {column})" in str(caught.value)
+
+
+def test_each_reading_of_a_hadamard_beside_a_product_is_written_one_way() -> None:
+    symbols = md.declare("A: n x n, B: n x n, W: n x n, x: n, y: n")
+    W, y = VALUES["W"], VALUES["y"]
+    sigma = 1 / (1 + np.exp(-x))
+    first, after = (W.T @ y) * sigma, W.T @ (y * sigma)
+    for text, expected in [
+        ("(Wᵀ y) ∘ σ(x)", first),
+        ("Wᵀ (y ∘ σ(x))", after),
+        ("Wᵀ y∘σ(x)", after),  # as printed: ∘ without spaces binds first
+        ("(A ∘ B) W", (A * B) @ W),
+        ("W ((A) ∘ B)", W @ (A * B)),
+        ("((A ∘ B)) W", (A * B) @ W),
+        ("A ∘ (B W)", A * (B @ W)),
+        ("A x∘x", A @ (x * x)),
+        ("2 x ∘ y", 2 * x * y),  # a scalar beside it: either reading
+        ("1 - x ∘ x", 1 - x * x),
+        (r"(W^T y) \circ \sigma(x)", first),
+        (r"W^T y \circ \sigma(x)", first),  # LaTeX: \circ after the product
+    ]:
+        close(text, expected, symbols)

@@ -107,7 +107,8 @@ def parse_unicode(
         raise ParseError(f"parse_unicode expects a string, got {type(text).__name__}")
     builder = UnicodeBuilder(Scope(symbols, dims))
     text = unicodedata.normalize("NFD", text)  # a typed ā is one character, a printed ā two
-    value = build(text, _prepare, lalr_parser(GRAMMAR), _syntax_error, builder)
+    prepared = lambda t: builder.prepared(_prepare(t))  # noqa: E731
+    value = build(text, prepared, lalr_parser(GRAMMAR), _syntax_error, builder)
     if ascii_powers is not None:
         ascii_powers.extend(builder.ascii_powers)
     return value

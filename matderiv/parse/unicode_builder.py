@@ -41,6 +41,7 @@ from .unicode_grammar import (
     STRUCTURAL,
     SUBSCRIPT_LETTERS,
 )
+from .unicode_spacing import mark_spaced, refuse_mixed, without_marks
 
 
 def _bind(tree: Tree) -> Tree:
@@ -176,9 +177,15 @@ class UnicodeBuilder(Builder):
         super().__init__(scope)
         self.bound_symbols: dict[str, Any] = {}
         self.ascii_powers: list[AsciiPower] = []
+        self.source = ""  # the text the parser read, for the spaces around ∘
+
+    def prepared(self, text: str) -> str:
+        """``text``, remembered as the source of the tree to build."""
+        self.source = text
+        return text
 
     def transform(self, tree: Tree) -> Any:
-        return super().transform(_bind(tree))
+        return super().transform(mark_spaced(_bind(tree), self.source))
 
     def name(self, items: list[Token]) -> Any:
         token = items[0]
@@ -230,6 +237,11 @@ class UnicodeBuilder(Builder):
         if divisor is not None:
             raise _division_by_matrix(where)
         return _chain(factors)
+
+    def spaced_product(self, items: list[Any]) -> Any:
+        value = self.product(without_marks(items))
+        refuse_mixed(items, value)
+        return value
 
     def postfix(self, items: list[Any]) -> Any:
         value, ops = items[0], items[1:]
