@@ -40,7 +40,16 @@ class LayoutError(MatDerivError):
 
 
 class ParseError(MatDerivError):
-    """A string that is not a valid expression in matderiv's syntax."""
+    """A string that is not a valid expression in matderiv's syntax.
+
+    ``refusal``: the text was read, and what it says is refused as ambiguous or as
+    read against its writer's evident meaning (``s^10`` in LaTeX, ``X^T`` with a
+    symbol T): the message to show, rather than another notation's failure to read
+    the text at all."""
+
+    def __init__(self, message: str, *, refusal: bool = False) -> None:
+        super().__init__(message)
+        self.refusal = refusal
 
 
 class EvaluationError(MatDerivError):

@@ -496,3 +496,32 @@ def test_names_after_the_formula_must_each_have_a_value() -> None:
     with pytest.raises(ParseError, match="cannot read the names after the formula"):
         parse_candidate("2 r, with r", x.T * x, {})
     assert parse_candidate("2 r, with r = x", x.T * x, {}) == 2 * x
+
+
+# a refusal of what was read (ambiguous, or against the writer's evident meaning) is
+# marked as such, so the reader shows it rather than another notation's failure to
+# read; a failure to read is not
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("s^10 x", True),  # LaTeX: write ^{10}
+        (r"\operatorname{tr} B B x", True),  # a function without parentheses
+        ("x^T B x / x^T x x", True),  # '/' by a matrix before more factors
+        ("X^T X", True),  # with a symbol T
+        ("s^{2}^{3} x", True),  # LaTeX: two exponents in a row
+        ("(X^2).T^T", True),  # the syntax: a transpose after an exponent
+        ("Bᵀ x ∘ x", True),  # a spaced ∘ beside a matrix product
+        ("x +", False),
+        ("B @ @ x", False),
+        ("unknown_name @ x", False),
+    ],
+)
+def test_a_refusal_is_marked_as_one(text: str, refused: bool) -> None:
+    import matderiv as md
+
+    symbols = md.declare("B: n x n, X: n x n, x: n, s: scalar, T: scalar")
+    with pytest.raises(ParseError) as caught:
+        md.parse(text, symbols)
+    assert caught.value.refusal is refused, str(caught.value)

@@ -65,7 +65,7 @@ def _read_unicode(text: str, table: Mapping[str, Any]) -> Any:
         try:
             parse_expression(text, table)
         except MatDerivError as syntax:
-            if not _ambiguous(syntax):  # (A^2ᵀ: the syntax reads it, and refuses it)
+            if not _refused(syntax):  # (A^2ᵀ: the syntax reads it, and refuses it)
                 return formula  # the syntax cannot read it (A^2 Aᵀ): only one reading
         raise _ambiguous_power(unicodedata.normalize("NFD", text), powers[0])
     return formula
@@ -89,6 +89,7 @@ def _ambiguous_power(text: str, power: AsciiPower) -> ParseError:
         f"of this formula too, takes it as {meanings[0]}, the Unicode notation as "
         f"{meanings[1]}. Write {matrix} for {meanings[1]}, {entrywise} for "
         f"{meanings[0]}",
+        refusal=True,
     )
 
 
@@ -102,10 +103,12 @@ def _right_hand_side(text: str) -> str:
     return " " * found.end() + text[found.end() :] if found else text
 
 
-def _ambiguous(error: MatDerivError) -> bool:
-    """The syntax's refusal of a formula it reads two ways (X^T with a T declared, A^2'):
-    final, not handed to another notation, which would take one of the readings."""
-    return " is ambiguous here: " in str(error)
+def _refused(error: MatDerivError) -> bool:
+    """Whether ``error`` refuses what a notation read (X^T with a T declared, A^2', s^10
+    in LaTeX), rather than failing to read the text: the message to show, and (from
+    the syntax) final, not handed to another notation, which would take one of the
+    readings."""
+    return isinstance(error, ParseError) and error.refusal
 
 
 def _juxtaposed(error: MatDerivError) -> bool:
@@ -186,17 +189,6 @@ def _key(name: str) -> str:
     return f"{base}_{sub}" if sub else base
 
 
-#: LaTeX's refusals of what it reads against the writer's meaning (``latex_text``,
-#: ``latex_tree``, ``latex_scope``): more to the point than the syntax's error
-_LATEX_REFUSALS = (
-    "without braces: LaTeX takes one character",
-    "without parentheses applies to the one factor",
-    "divides by the one factor after it",
-    "two exponents in a row",
-    "is ambiguous: T is also a symbol",
-)
-
-
 def read_formula(candidate: str, table: Mapping[str, Any]) -> Any:
     """A formula, in whichever notation reads it: the one its characters show, else
     the syntax, else LaTeX (math juxtaposed: x^T A x), else the Unicode notation; a
@@ -209,7 +201,7 @@ def read_formula(candidate: str, table: Mapping[str, Any]) -> Any:
     except ParseError as syntax:
         if "*" in candidate and str(syntax).startswith("unknown symbol"):
             raise  # read by the syntax but for a name: LaTeX would read * as a product
-        if _ambiguous(syntax):
+        if _refused(syntax):
             raise  # X^T with a T declared, A^2': LaTeX would take one of the readings
         first: MatDerivError = syntax
     try:
@@ -221,7 +213,7 @@ def read_formula(candidate: str, table: Mapping[str, Any]) -> Any:
             raise  # x[0]: the syntax's error says only that '[' is unexpected
         if _juxtaposed(first) and str(latex).startswith("unknown symbol"):
             first = latex  # 2 A^T (A z - b): math notation with a name not declared
-        if any(refusal in str(latex) for refusal in _LATEX_REFUSALS):
+        if _refused(latex):
             first = latex  # s^10 x: "write ^{10}", not the syntax's "expected '@'"
     try:
         return parse_unicode(candidate, table)

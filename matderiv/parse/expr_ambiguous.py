@@ -60,7 +60,8 @@ def power_by_t(
         f"{name}^T is ambiguous here: T is {what}, so it reads as the entrywise power "
         f"{name}^∘T, and it is also the transpose {name}ᵀ:\n{caret(text, op.start_pos)}\n"
         f"Write {name}.T (or {name}') for the transpose, {name}**T (or {name}^(T)) "
-        "for the power."
+        "for the power.",
+        refusal=True,
     )
 
 
@@ -92,5 +93,6 @@ def transposed_exponent(text: str, base: Any, op: Token, exponent: Any) -> Parse
         f"a transpose after an exponent is ambiguous here: it applies to the exponent "
         f"{to_syntax(exponent)}, which it leaves as it is, not to the power:\n"
         f"{caret(text, op.start_pos)}\n"
-        f"Write {power} for the transpose of the power, or the power without it."
+        f"Write {power} for the transpose of the power, or the power without it.",
+        refusal=True,
     )

@@ -79,7 +79,7 @@ def build(
         if isinstance(value, alg.Unsized):
             raise value.unknown("")
     except LocatedError as exc:
-        raise caret_error(text, exc.pos, exc.message) from None
+        raise caret_error(text, exc.pos, exc.message, refusal=exc.refusal) from None
     return value
 
 
@@ -275,6 +275,7 @@ class Builder(Transformer_NonRecursive):
                         f"{fmt_shape(shape_of(item))} matrix, and more factors follow: write "
                         r"the division as \frac{...}{...} or put the divisor in parentheses",
                         _pos(divide),
+                        refusal=True,
                     )
                 factors.append(fns.divide(sp.S.One, item, _pos(divide)))
                 divide = None

@@ -118,6 +118,7 @@ class Scope:
                 f"{marker} is ambiguous: T is also a symbol here; write {transpose} for the "
                 f"transpose, {power} for the entrywise power by T",
                 pos,
+                refusal=True,
             )
 
     def lookup(
@@ -272,6 +273,7 @@ def check_stacked(bodies: list[str], positions: list[int]) -> None:
                 f"two exponents in a row, ^{bodies[k - 1]}^{bodies[k]}, which TeX refuses and "
                 "readers take two ways: write the one meant, as in (s^{2})^{3} or s^{8}",
                 positions[k],
+                refusal=True,
             )
 
 

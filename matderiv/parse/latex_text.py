@@ -26,13 +26,16 @@ _COMMAND = re.compile(r"\\([A-Za-z]+)")
 class LocatedError(Exception):
     """A parse failure at a position of the text; ``parse_latex`` adds the caret."""
 
-    def __init__(self, message: str, pos: int) -> None:
+    def __init__(self, message: str, pos: int, *, refusal: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.pos = pos
+        self.refusal = refusal  # as ParseError's
 
 
-def caret_error(text: str, pos: int, message: str, context: int = 40) -> ParseError:
+def caret_error(
+    text: str, pos: int, message: str, context: int = 40, *, refusal: bool = False
+) -> ParseError:
     """A ParseError showing the line of ``text`` around ``pos``, a caret under ``pos``."""
     pos = max(0, min(pos, len(text)))
     start = text.rfind("\n", 0, pos) + 1
@@ -44,7 +47,8 @@ def caret_error(text: str, pos: int, message: str, context: int = 40) -> ParseEr
     offset = column - left + (3 if left else 0)
     where = f"line {text.count(chr(10), 0, pos) + 1}, " if "\n" in text else ""
     return ParseError(
-        f"{message} (at {where}column {column + 1}):\n    {shown}\n    {' ' * offset}^"
+        f"{message} (at {where}column {column + 1}):\n    {shown}\n    {' ' * offset}^",
+        refusal=refusal,
     )
 
 
@@ -92,6 +96,7 @@ def _one_digit_exponents(text: str) -> None:
             f"^{digits} without braces: LaTeX takes one character as the exponent "
             f"(^{digits[0]}, then {digits[1:]}); write ^{{{digits}}}",
             found.start(),
+            refusal=True,
         )
 
 

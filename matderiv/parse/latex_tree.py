@@ -44,4 +44,5 @@ def check_bare_calls(tree: Tree) -> None:
                 f"factors follow: put its argument in parentheses, as in {func}(A B) or "
                 f"{func}(A) B",
                 _pos(token) if isinstance(token, Token) else 0,
+                refusal=True,
             )

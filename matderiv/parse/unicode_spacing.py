@@ -91,6 +91,7 @@ def refuse_mixed(items: list[Any], value: Any) -> None:
         r"\circ (papers' σ′(z) ∘ Wᵀ δ) takes the product first; write the parentheses "
         "you mean",
         op.start_pos or 0,
+        refusal=True,
     )
 
 
