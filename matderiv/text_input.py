@@ -18,6 +18,7 @@ from .errors import ParseError
 from .parse.candidate import is_headline, parse_notation, read_formula, read_headline
 from .parse.declarations import parse_shapes
 from .parse.expr import parse_expression
+from .shapes import check_shapes
 
 __all__ = ["declare", "parse"]
 
@@ -35,7 +36,8 @@ def parse(text: str, symbols: str | Mapping[str, Any]) -> Any:
 
     ``text`` is in matderiv's syntax (``x.T @ A @ x``, definitions ``a = ...; L = ...``
     substituted), in LaTeX (``x^\\top A x``) or in the Unicode notation matderiv prints
-    (``xᵀ A x``), told apart as ``verify`` tells a candidate's notation."""
+    (``xᵀ A x``), told apart as ``verify`` tells a candidate's notation.  Operands
+    whose shapes do not conform raise ShapeMismatch."""
     if not isinstance(text, str):
         raise ParseError(f"parse takes a string, got {type(text).__name__}")
     if not isinstance(symbols, (str, Mapping)):
@@ -46,7 +48,10 @@ def parse(text: str, symbols: str | Mapping[str, Any]) -> Any:
         )
     table = declare(symbols) if isinstance(symbols, str) else dict(symbols)
     if is_headline(text):  # as matderiv prints a result: "A v, with v = B x"
-        return read_headline(text, table)
-    if parse_notation(text, table) is None and (";" in text or "=" in text):
-        return parse_expression(text, table)  # a program: the syntax's
-    return read_formula(text, table)
+        formula = read_headline(text, table)
+    elif parse_notation(text, table) is None and (";" in text or "=" in text):
+        formula = parse_expression(text, table)  # a program: the syntax's
+    else:
+        formula = read_formula(text, table)
+    check_shapes(formula)  # W y of an m x n W and an m-vector y: refused here, as the
+    return formula  # syntax refuses it (verify reads such a candidate as ill-formed)

@@ -136,3 +136,19 @@ def test_powers_by_a_formula_refuse_what_they_cannot_mean(text: str, message: st
     S = md.declare("X: n x n, s: scalar, x: n")
     with pytest.raises(md.ParseError, match=message):
         md.parse(text, S)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("W y", "inner dimensions n and m do not agree"),  # Unicode/LaTeX: was returned
+        (r"W \mathbf{y}", "inner dimensions n and m do not agree"),
+        ("Wᵀ + W", "must have the same shape"),
+        ("y ∘ x", "must have the same shape"),
+        ("W @ y", "inner dimensions n and m do not agree"),  # the syntax's, as before
+    ],
+)
+def test_parse_refuses_operands_that_do_not_conform(text: str, says: str) -> None:
+    symbols = md.declare("W: m x n, x: n, y: m")
+    with pytest.raises(md.ShapeMismatch, match=says):
+        md.parse(text, symbols)
