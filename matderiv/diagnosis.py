@@ -19,6 +19,7 @@ from .canon import transpose
 from .errors import MatDerivError
 from .layout import LAYOUTS, parse_wrt
 from .mistake_assumptions import pm_one, sums_to_one, symmetric_entries, unsymmetrised
+from .mistake_kron import extra_commutation
 from .mistake_pairs import two_mistakes
 from .mistake_symmetric import symmetric
 from .mistake_terms import (
@@ -278,6 +279,7 @@ class Checker(Mistakes):
             lambda: unsymmetrised(self),  # G by a symmetric X: before its transpose, Gᵀ
             self._transposed,
             self._commutation,
+            lambda: extra_commutation(self),  # (I ⊗ xᵀ) K: before "factors swapped"
             self._kron_order,
             self._other_axis,
             self._factor,

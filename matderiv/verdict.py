@@ -16,7 +16,9 @@ class Verdict:
     """The answer of ``verify``: truthy when the candidate is the derivative.
 
     kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
-             "commutation", "kron-order" (the factors of a Kronecker product swapped),
+             "commutation" (a commutation matrix missing, one too many, or K_{m,n} for
+             K_{n,m}; details["fix"]), "kron-order" (the factors of a Kronecker product
+             swapped),
              "other-axis" (a softmax along the other axis of a matrix: softmax_cols
              for softmax_rows; details["fix"]),
              "factor", "scalar-factor", "sign", "missing-term", "extra-term"

@@ -952,6 +952,28 @@ def test_kronecker_factors_in_the_wrong_order_are_named() -> None:
     assert verify(sp.KroneckerProduct(A, a * b.T), g, vec(Xs)).kind == "kron-order"
 
 
+def test_a_commutation_matrix_too_many_or_turned_is_named() -> None:
+    """(I_m ⊗ xᵀ) K_{n,m} for d vec(Wᵀx)/d vec(W)ᵀ = I_m ⊗ xᵀ was named 'factors in the
+    wrong order: I_m ⊗ xᵀ should be xᵀ ⊗ I_m ... The derivative is I_m ⊗ xᵀ'."""
+    W = sp.MatrixSymbol("W", n, m)
+    K = commutation(n, m)
+    h = W.T * x
+    assert verify(sp.KroneckerProduct(sp.Identity(m), x.T), h, W).kind == "correct"
+    extra = verify(sp.KroneckerProduct(sp.Identity(m), x.T) * K, h, W)
+    assert extra.kind == "commutation", (extra.kind, extra.message)
+    assert "K_{n,m} is one too many" in extra.message, extra.message
+    assert "should be" not in extra.message
+    # vec(P W B) by vec(W): (Bᵀ ⊗ P) with an extra K was only 'wrong'
+    k, q = sp.symbols("k q", integer=True, positive=True)
+    P, B = sp.MatrixSymbol("P", k, n), sp.MatrixSymbol("B", m, q)
+    right = sp.KroneckerProduct(B.T, P)
+    assert verify(right * K, P * W * B, W).kind == "commutation"
+    # K_{m,n} where K_{n,m} belongs: (xᵀ ⊗ I_m) K_{n,m} = I_m ⊗ xᵀ
+    turned = verify(sp.KroneckerProduct(x.T, sp.Identity(m)) * commutation(m, n), h, W)
+    assert turned.kind == "commutation", (turned.kind, turned.message)
+    assert "K_{m,n} should be K_{n,m}" in turned.message, turned.message
+
+
 def test_a_one_by_one_variable_written_as_a_matrix_or_a_scalar() -> None:
     """For a 1 x 1 x the gradient of xᵀx is 2 x, a scalar where the candidate is a
     matrix: telling a small difference apart crashed ('Mix of Matrix and Scalar')."""
