@@ -52,7 +52,9 @@ def entry_sum(total: sp.Sum) -> Any:
     try:
         entry = sp.MatrixExpr.from_index_summation(_powers_as_products(inside))
     except Exception:  # SymPy raises many kinds for sums it cannot read
-        return None
+        entry = entrywise_sum(inside)
+        if entry is None:
+            return None
     if not isinstance(entry, MatrixElement) or entry.parent.shape != (1, 1):
         return None
     if isinstance(entry.parent, sp.MatrixBase):  # [[1/(...)]]: its one entry, a scalar
@@ -80,9 +82,11 @@ def _powers_as_products(total: sp.Sum) -> Any:
 def _same_value(total: sp.Sum, value: Any) -> bool:
     """Whether the sum and its reading agree at random values, each dimension a
     different small size."""
-    symbols = (total.atoms(sp.Symbol) | value.atoms(sp.Symbol)) - set(total.variables)
+    free = total.free_symbols | value.free_symbols  # not a Lambda's bound t
+    symbols = {s for s in free if isinstance(s, sp.Symbol)} - set(total.variables)
     matrices = total.atoms(sp.MatrixSymbol) | value.atoms(sp.MatrixSymbol)
     sizes = set().union(*(sp.sympify(size).free_symbols for m in matrices for size in m.shape))
+    symbols |= sizes  # (a MatrixSymbol's free symbols are itself, not its sizes)
     dims = sorted((s for s in symbols if s.is_integer or s in sizes), key=str)
     if len(dims) > len(_SIZES):
         return False
@@ -98,3 +102,44 @@ def _same_value(total: sp.Sum, value: Any) -> bool:
     except Exception:  # a value SymPy cannot compute: keep the sum
         return False
     return abs(got - want) <= _RTOL * max(1.0, abs(want))
+
+
+def entrywise_sum(total: sp.Sum) -> Any:
+    """Σᵢ f(x[i, 0]) g(y[i, 0]) ⋯ over one index, each factor a function of one
+    vector's entries, as (𝟏ᵀ (f∘(x) ∘ g∘(y) ∘ ⋯))[0, 0]; a sum of such terms term by
+    term.  SymPy writes a log-sum-exp by hand, log((𝟏ᵀ exp(a))[0, 0]), with
+    Σᵢ exp(a[i, 0]), which from_index_summation does not read.  None otherwise."""
+    if len(total.limits) != 1 or total.limits[0][1] != 0:
+        return None
+    i, _, last = total.limits[0]
+    terms = []
+    for term in sp.Add.make_args(total.function):
+        factors = sp.Mul.make_args(term)
+        parts = [_entrywise(f, i, last + 1) for f in factors if f.has(i)]
+        if not parts or any(p is None for p in parts):
+            return None
+        product = parts[0] if len(parts) == 1 else sp.HadamardProduct(*parts)
+        constant = sp.Mul(*[f for f in factors if not f.has(i)])
+        terms.append(constant * sp.OneMatrix(1, product.shape[0]) * product)
+    return MatrixElement(sp.MatAdd(*terms) if len(terms) > 1 else terms[0], 0, 0)
+
+
+def _entrywise(factor: Any, i: Any, size: Any) -> Any:
+    """``factor``, a function of the entries x[i, 0] of one column x of ``size`` rows
+    (or x[0, i] of a row), as that function applied to x entry by entry; or None."""
+    entries = {e for e in factor.atoms(MatrixElement) if e.has(i)}
+    if len(entries) != 1:
+        return None
+    entry = entries.pop()
+    parent = entry.parent
+    if entry.i == i and entry.j == 0 and parent.shape[1] == 1:
+        column = parent
+    elif entry.i == 0 and entry.j == i and parent.shape[0] == 1:
+        column = parent.T
+    else:
+        return None
+    t = sp.Dummy("t")
+    body = factor.xreplace({entry: t})
+    if body.has(i) or sp.simplify(column.shape[0] - size) != 0:
+        return None
+    return column if body == t else column.applyfunc(sp.Lambda(t, body))

@@ -48,6 +48,36 @@ def test_an_entry_of_a_one_by_one_product_is_differentiated(expr, wrt, layout) -
     check_derivation(d, SIZES)
 
 
+ONES_ROW = sp.OneMatrix(1, n)
+
+
+@pytest.mark.parametrize(
+    ("expr", "wrt"),
+    [
+        # a log-sum-exp by hand: SymPy writes Σᵢ exp(x[i, 0]), which from_index_summation
+        # does not read (it was refused)
+        (sp.log((ONES_ROW * x.applyfunc(sp.exp))[0, 0]), x),
+        (sp.log((ONES_ROW * x.applyfunc(sp.exp))[0, 0]) - (b.T * x)[0, 0], x),
+        ((b.T * x.applyfunc(sp.exp))[0, 0], x),
+        ((ONES_ROW * sp.HadamardProduct(b, x.applyfunc(sp.tanh)))[0, 0], x),
+        ((x.T.applyfunc(sp.sin) * b)[0, 0] ** 2, x),  # a row's entries x[0, i]
+        ((ONES_ROW * (x.applyfunc(sp.exp) + b.applyfunc(sp.cos)))[0, 0] * lam, x),
+    ],
+)
+@pytest.mark.parametrize("layout", ["numerator", "denominator"])
+def test_a_sum_of_entrywise_functions_is_read_back(expr, wrt, layout) -> None:
+    assert expr.has(sp.Sum)  # what SymPy built
+    d = derive(expr, wrt, layout)
+    assert not d.result.has(sp.Sum)
+    check_derivation(d, SIZES)
+
+
+def test_a_sum_mixing_two_vectors_in_one_function_is_still_refused() -> None:
+    f = (ONES_ROW * (x + b).applyfunc(sp.exp))[0, 0]  # exp(x[i] + b[i]): not one vector's
+    with pytest.raises(UnsupportedNode, match="could not read this one"):
+        derive(f, x)
+
+
 @pytest.mark.parametrize("layout", ["numerator", "denominator"])
 def test_dimensions_without_assumptions_are_read_as_sizes(layout) -> None:
     """sp.Symbol("p") with no integer=True, as most users write a dimension: the
