@@ -320,6 +320,9 @@ def test_long_input_parses() -> None:
         (r"\operatorname{foo}(A)", "unknown function 'foo'"),
         (r"\|a", "'‖' is never closed"),
         (r"A^{x}", "unsupported superscript"),
+        (r"A^{+}", r"pseudo-inverse X\^\{\+\} is not supported: .*\(X\^T X\)\^\{-1\} X\^T"),
+        (r"2(\mathbf{A}^+)^T", "pseudo-inverse"),  # was "unexpected character '^'"
+        (r"A^\dagger B", "pseudo-inverse"),
         (r"\sigma z", "sigmoid only before"),
         (r"A \otimes I", r"write I_\{n\}"),
         (r"I", r"the size of I is unknown"),

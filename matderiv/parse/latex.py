@@ -27,7 +27,7 @@ from ..shapes import fmt_shape, shape_of
 from . import latex_algebra as alg
 from . import latex_functions as fns
 from .latex_grammar import FRACTIONS, SUP, TERMINAL_NAMES, UNVEC, latex_parser
-from .latex_scope import Scope, check_stacked, superscript
+from .latex_scope import PSEUDO_INVERSE, Scope, check_stacked, superscript
 from .latex_text import MARKED, LocatedError, canonical, caret_error, prepare
 from .latex_tree import check_bare_calls, check_depth
 from .limits import MAX_DIGITS, MAX_EXPONENT, MAX_MAGNITUDE
@@ -113,6 +113,8 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> LocatedError:
             if len(word) <= 2 and before and (before[-1].isalnum() or before[-1] in ")'"):
                 hint += r"; A\b, MATLAB's solve, is A⁻¹ b: write inv(A) @ b"
             return LocatedError(f"unknown command \\{word}: {hint}", pos)
+        if re.match(r"\^\s*\+", text[pos:]):  # X^+ without braces
+            return LocatedError(PSEUDO_INVERSE, pos)
         return LocatedError(f"unexpected character {text[pos]!r}", pos)
     return unexpected_token(text, exc, TERMINAL_NAMES)
 

@@ -29,6 +29,13 @@ from .limits import MAX_EXPONENT
 _PART = re.compile(rf"\s*(?:(?P<sub>{SUB})|(?P<sup>{SUP}))")
 _BASE = re.compile(NAME_BASE)
 
+#: ^{+}, ^\dagger: the Moore-Penrose pseudo-inverse, which matderiv has no node for
+PSEUDO_INVERSE_MARKS = ("+", r"\dagger", "†")
+PSEUDO_INVERSE = (
+    "the pseudo-inverse X^{+} is not supported: for X of full column rank write "
+    "(X^T X)^{-1} X^T, of full row rank X^T (X X^T)^{-1}, or X^{-1} for a square X"
+)
+
 
 #: the syntax's functions of matrices, which LaTeX writes otherwise
 _SYNTAX_FUNCTIONS = {
@@ -303,8 +310,11 @@ def superscript(x: Any, body: str, pos: int, read: Callable[[str], Any] | None =
         inner = inner[1:-1] if inner.startswith("{") else inner
         return sp.Pow(x, _scalar_exponent(read(inner), pos, "of a power"))
     if number is None:
+        shown = body.strip("{} ")
+        if shown in PSEUDO_INVERSE_MARKS:
+            raise LocatedError(PSEUDO_INVERSE, pos)
         raise LocatedError(
-            f"unsupported superscript ^{{{body.strip('{}')}}}: write ^T (or ^\\top), ^{{-1}}, "
+            f"unsupported superscript ^{{{shown}}}: write ^T (or ^\\top), ^{{-1}}, "
             "^{-T}, an integer power, or ^{\\circ k} for an entrywise power",
             pos,
         )
