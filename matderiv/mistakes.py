@@ -364,8 +364,13 @@ class Mistakes(Comparison):
 def _tidy(ratio: Any) -> Any:
     """A ratio of scalars with 1 x 1 matrix products read as products of scalars and
     equal bases merged: s·det(X)^s/(det(X)^(s-1)·s) is det(X) (AsScalar(det(X)^(s-1) s)
-    kept the s apart)."""
+    kept the s apart); a transposed sum as the sum of transposes, as SymPy writes one
+    inside a product ((x - a)ᵀ(x - a)/√((xᵀ - aᵀ)(x - a)) is ‖x - a‖)."""
     plain = ratio.replace(
+        lambda e: isinstance(e, sp.Transpose) and isinstance(e.arg, sp.MatAdd),
+        lambda e: sp.MatAdd(*(transpose(a) for a in e.arg.args)),
+    )
+    plain = plain.replace(
         lambda e: (
             isinstance(e, AsScalar)
             and isinstance(e.args[0], sp.MatMul)

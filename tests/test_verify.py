@@ -1300,6 +1300,15 @@ def test_a_missing_scalar_factor_is_simplified_before_it_is_named() -> None:
     assert "the derivative is det(X) times the candidate" in verdict.message, verdict.message
 
 
+def test_a_missing_norm_is_named_as_the_norm() -> None:
+    """For ∇‖x - a‖ the candidate (x - a)/‖x - a‖² lacks ‖x - a‖: it was named as
+    ((x - a)ᵀ (x - a))/‖x - a‖, the transposed sum written two ways."""
+    a = sp.MatrixSymbol("a", n, 1)
+    verdict = verify("(x - a)/norm(x - a)**2", norm(x - a), x, "denominator")
+    assert verdict.kind == "scalar-factor", verdict.message
+    assert "the derivative is ‖x - a‖ times the candidate" in verdict.message, verdict.message
+
+
 def test_a_term_that_underflows_at_the_points_is_still_a_difference() -> None:
     """2x for ∇(xᵀx - exp(-1000 xᵀx)/2000) = (2 + exp(-1000 xᵀx)) x was "correct": the
     term is 0 in float64 at the random points.  The difference left after cancelling
