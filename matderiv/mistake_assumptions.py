@@ -37,8 +37,8 @@ def sums_to_one(m: Comparison) -> Found:
     compared at the trial points with y replaced by |y|/Σ|y|, a probability vector; or
     when each row (column) of an input matrix Y does: a batch of labels, one example a
     row (softmax_rows) or a column (softmax_cols)."""
-    for y in _suspects(m, _probabilities):
-        if _matches_at(m, _changed(m, {y: _probabilities})):
+    for y in _suspects(m, probabilities):
+        if matches_at(m, changed(m, {y: probabilities})):
             ones = f"𝟏ᵀ{fmt(y)}" if dims_equal(y.shape[1], 1) else f"{fmt(y)} 𝟏"
             return (
                 "sums-to-one",
@@ -48,8 +48,8 @@ def sums_to_one(m: Comparison) -> Found:
                 {"sums_to_one": y},
             )
     for axis, along in ((1, "row"), (0, "column")):
-        for Y in _suspects(m, _along(axis), _input_matrices(m)):
-            if _matches_at(m, _changed(m, {Y: _along(axis)})):
+        for Y in _suspects(m, along_axis(axis), input_matrices(m)):
+            if matches_at(m, changed(m, {Y: along_axis(axis)})):
                 ones = f"{fmt(Y)} 𝟏 = 𝟏" if axis == 1 else f"𝟏ᵀ{fmt(Y)} = 𝟏ᵀ"
                 return (
                     "sums-to-one",
@@ -62,7 +62,7 @@ def sums_to_one(m: Comparison) -> Found:
     return None
 
 
-def _changed(m: Comparison, changes: dict[Any, Callable[[Any], np.ndarray]]) -> Any:
+def changed(m: Comparison, changes: dict[Any, Callable[[Any], np.ndarray]]) -> Any:
     """The trials with each input in ``changes`` replaced by its change of its value."""
     return m.trials.with_points(
         tuple({**p, **{y: change(p[y]) for y, change in changes.items()}} for p in m.trials.points)
@@ -74,7 +74,7 @@ def pm_one(m: Comparison) -> Found:
     logistic labels are: y∘y dropped from a Hessian (Xᵀ diag(σ∘(1 - σ)) X for the loss
     with margins y∘(X w)); compared at the points with y replaced by its signs."""
     for y in _suspects(m, _signs):
-        if _matches_at(m, _changed(m, {y: _signs})):
+        if matches_at(m, changed(m, {y: _signs})):
             return (
                 "pm-one",
                 f"the candidate is right only if the entries of {fmt(y)} are ±1 (labels "
@@ -85,7 +85,7 @@ def pm_one(m: Comparison) -> Found:
     return None
 
 
-def _matches_at(m: Comparison, points: Any) -> bool:
+def matches_at(m: Comparison, points: Any) -> bool:
     """The candidate equals the result at ``points`` (trials with an input changed),
     relative to the result's own size there: where the result is 0 or nearly 0 at
     every point (a tanh saturated by the changed input, say), any multiple of it would
@@ -104,13 +104,13 @@ def _matches_at(m: Comparison, points: Any) -> bool:
     return scale > 0 and apart <= RTOL * scale
 
 
-def _input_vectors(m: Comparison) -> list[Any]:
+def input_vectors(m: Comparison) -> list[Any]:
     """The column and row vectors among the inputs (not the variable) that every trial
     point gives a value."""
     return _inputs(m, lambda rows, cols: rows != cols)  # n x 1 or 1 x n
 
 
-def _input_matrices(m: Comparison) -> list[Any]:
+def input_matrices(m: Comparison) -> list[Any]:
     """The matrices among the inputs (not vectors, not the variable)."""
     return _inputs(m, lambda rows, cols: not rows and not cols)
 
@@ -139,26 +139,26 @@ def _suspects(
     candidate matches with every one changed at once.  A candidate right whenever y is
     changed so is right when the others are changed too; the one check spares a run of
     the problem per input (a where= program of T steps has T of them: T² work)."""
-    vectors = _input_vectors(m) if inputs is None else inputs
+    vectors = input_vectors(m) if inputs is None else inputs
     if len(vectors) < 2:
         return vectors
-    every = _changed(m, dict.fromkeys(vectors, change))
-    return vectors if _matches_at(m, every) else []
+    every = changed(m, dict.fromkeys(vectors, change))
+    return vectors if matches_at(m, every) else []
 
 
 def _signs(value: Any) -> np.ndarray:
     return np.where(np.asarray(value) < 0, -1.0, 1.0)
 
 
-def _probabilities(value: Any, axis: int | None = None) -> np.ndarray:
+def probabilities(value: Any, axis: int | None = None) -> np.ndarray:
     """|value| (kept off 0) scaled to sum to 1: in all, or along ``axis``."""
     weights = np.abs(np.asarray(value, dtype=float)) + 1e-3
     return weights / weights.sum(axis=axis, keepdims=axis is not None)
 
 
-def _along(axis: int) -> Callable[[Any], np.ndarray]:
+def along_axis(axis: int) -> Callable[[Any], np.ndarray]:
     """Each row (axis 1) or column (axis 0) scaled to sum to 1."""
-    return lambda value: _probabilities(value, axis)
+    return lambda value: probabilities(value, axis)
 
 
 def symmetric_entries(m: Mistakes) -> Found:

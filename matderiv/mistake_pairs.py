@@ -1,7 +1,9 @@
 """Two mistakes at once: a slip in the arrangement of the candidate (transposed, a
 commutation matrix missing, the factors of a Kronecker product swapped, a softmax
 along the other axis) together
-with a slip in its value (a sign, a constant factor, terms left out or negated).
+with a slip in its value (a sign, a constant factor, terms left out or negated); or
+an assumption (a symmetric matrix, labels that sum to 1) with a sign or factor (or,
+for labels, an arrangement).
 
 ``verify`` tries these after each single mistake of ``mistakes.py`` has failed to
 explain the candidate: each arrangement is undone, and the value checks are run on
@@ -21,6 +23,14 @@ import sympy as sp
 from .canon import transpose
 from .errors import MatDerivError
 from .layout import parse_wrt
+from .mistake_assumptions import (
+    along_axis,
+    changed,
+    input_matrices,
+    input_vectors,
+    matches_at,
+    probabilities,
+)
 from .mistake_symmetric import and_list, fewest, symmetric_sets
 from .mistake_terms import missing_term
 from .mistakes import MAX_SWAPS, Found, Mistakes, along_axis_softmaxes, named, swappable
@@ -77,7 +87,7 @@ def two_mistakes(m: Mistakes) -> Found:
             slip = _value_slip(value_kind, details, m.derivation.names)
             message = f"two mistakes: {wrong}, and {slip}. The {m.thing} is {m.shown_result}."
             return "two-mistakes", message, {**details, "mistakes": (kind, value_kind)}
-    return _symmetric_and_factor(m)
+    return _symmetric_and_factor(m) or _sums_to_one_and(m)
 
 
 def _symmetric_and_factor(m: Mistakes) -> Found:
@@ -104,6 +114,62 @@ def _symmetric_and_factor(m: Mistakes) -> Found:
             {**details, "symmetric": matrix, "mistakes": ("symmetric", kind)},
         )
     return None
+
+
+#: at most this many inputs of a kind are tried as labels that sum to 1
+MAX_LABELS = 4
+
+
+def _sums_to_one_and(m: Mistakes) -> Found:
+    """Right where the labels sum to 1 (each row of a batch Y, or a vector y), but for
+    a sign, a constant factor or an arrangement: Xᵀ(Y - softmax_rows(X W)) or
+    Xᵀ(softmax_cols(X W) - Y) for the batch cross-entropy's Xᵀ(softmax_rows(X W) - Y),
+    itself right only where Y 𝟏 = 𝟏."""
+    for label, where, details, trials in _label_trials(m):
+        found = _factor_at(m, trials)
+        if found is not None:
+            kind, _, slip_details = found
+            slip = _value_slip(kind, slip_details, m.derivation.names)
+            mistakes = ("sums-to-one", kind)
+            details = {**slip_details, **details, "mistakes": mistakes}
+        else:
+            arranged = next(
+                (a for a in _arrangements(m) if matches_at(replace(m, candidate=a[2]), trials)),
+                None,
+            )
+            if arranged is None:
+                continue
+            kind, slip, fixed = arranged
+            details = {**details, "fix": fixed, "mistakes": ("sums-to-one", kind)}
+        message = (
+            f"two mistakes: it is right only if {label} ({where}), and {slip}. "
+            f"The {m.thing} is {m.shown_result}."
+        )
+        return "two-mistakes", message, details
+    return None
+
+
+def _label_trials(m: Mistakes) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+    """For each input vector y, and each input matrix Y by rows and by columns: the
+    words, the details and the trials with its entries (rows, columns) summing to 1."""
+    for y in input_vectors(m)[:MAX_LABELS]:
+        label = f"the entries of {fmt(y)} sum to 1"
+        yield (
+            label,
+            "a one-hot label or a probability vector",
+            {"sums_to_one": y},
+            changed(m, {y: probabilities}),
+        )
+    for axis, along in ((1, "row"), (0, "column")):
+        for Y in input_matrices(m)[:MAX_LABELS]:
+            label = f"each {along} of {fmt(Y)} sums to 1"
+            details = {"sums_to_one": Y, "along": f"{along}s"}
+            yield (
+                label,
+                f"one-hot labels, an example a {along}",
+                details,
+                changed(m, {Y: along_axis(axis)}),
+            )
 
 
 def _factor_at(m: Mistakes, trials: Any) -> Found:

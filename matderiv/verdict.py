@@ -39,7 +39,8 @@ class Verdict:
              part is the gradient: G by the n² entries, or Gᵀ; details["plain"] is G),
              "two-mistakes" (an arrangement — transposed, a commutation matrix, Kronecker
              factors swapped, a softmax's axis — and a sign, factor or term, or a
-             symmetry assumption and a sign or factor; details["mistakes"] names both),
+             symmetry assumption and a sign or factor, or labels that sum to 1 and a
+             sign, factor or arrangement; details["mistakes"] names both),
              "wrong", or
              "not-finite" (not confirmed: the values at the random points are NaN or ∞,
              so no comparison could be made), "undefined" (not confirmed: a matrix

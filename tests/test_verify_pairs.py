@@ -99,3 +99,47 @@ def test_a_one_by_one_matrix_is_never_assumed_symmetric() -> None:
     cand = 3 * d.result
     checker = Checker(cand, d, make_trials((cand, d.result, d.of)))
     assert [m for m, _ in symmetrised(checker)] == [A]  # not b
+
+
+# labels that sum to 1 with a second slip: Xᵀ(softmax_rows(X W) - Y) is right for
+# one-hot rows of Y ("sums-to-one"); its sign flipped or its softmax along the other
+# axis was only "wrong", with none of the common mistakes
+
+
+def _batch_cross_entropy() -> tuple[dict[str, sp.MatrixSymbol], object]:
+    from matderiv import declare, parse
+
+    S = declare("X: p x n, W: n x q, Y: p x q")
+    return S, parse("-sum(Y * log(softmax_rows(X @ W)))", S)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "second", "says"),
+    [
+        ("X.T @ (Y - softmax_rows(X @ W))", "sign", "its sign is wrong"),
+        ("-3 * X.T @ (Y - softmax_rows(X @ W))", "factor", "it is 3 times"),
+        ("X.T @ (softmax_cols(X @ W) - Y)", "other-axis", "along the other axis"),
+    ],
+)
+def test_labels_that_sum_to_one_and_a_second_slip(candidate: str, second: str, says: str) -> None:
+    S, f = _batch_cross_entropy()
+    v = verify(candidate, f, S["W"], "denominator")
+    assert not v and v.kind == "two-mistakes", (v.kind, v.message)
+    assert v.details["mistakes"] == ("sums-to-one", second)
+    assert v.details["sums_to_one"] == S["Y"] and v.details["along"] == "rows"
+    assert "each row of Y sums to 1" in v.message and says in v.message, v.message
+    right = verify("X.T @ (softmax_rows(X @ W) - Y)", f, S["W"], "denominator")
+    assert right.kind == "sums-to-one"  # both undone: the textbook answer's one assumption
+
+
+def test_a_label_vector_that_sums_to_one_and_the_sign() -> None:
+    from matderiv import declare, parse
+
+    S = declare("z: q, y: q")
+    f = parse("-y.T @ log(softmax(z))", S)  # the gradient is (𝟏ᵀy) softmax(z) - y
+    v = verify("y - softmax(z)", f, S["z"], "denominator")
+    assert v.kind == "two-mistakes", (v.kind, v.message)
+    assert v.details["mistakes"] == ("sums-to-one", "sign")
+    assert v.details["sums_to_one"] == S["y"]
+    assert verify("softmax(z) - y", f, S["z"], "denominator").kind == "sums-to-one"
+    assert verify("softmax(z) + y", f, S["z"], "denominator").kind != "two-mistakes"
