@@ -284,6 +284,8 @@ def test_shape_mismatches_name_the_problem() -> None:
         ("(t ↦ X)∘(A)", "must give a scalar"),
         ("I_{1.5}", "a size must be a whole number"),
         ("∂f/∂X = ", "nothing to parse"),
+        ("0_{n×n} + X", "a sized matrix of zeros is 𝟎_{m×n}"),
+        ("1_{n×n}∘X", "a sized matrix of ones is 𝟏_{m×n}"),
     ],
 )
 def test_errors(text: str, message: str) -> None:

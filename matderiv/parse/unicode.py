@@ -125,5 +125,9 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> LocatedError:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
         hint = _HINTS.get(text[pos], "it is not a symbol, function or operator matderiv prints")
+        digit = text[pos - 1 : pos]
+        if text[pos] == "_" and digit in ("0", "1") and not text[: pos - 1][-1:].isalnum():
+            sized = {"0": ZEROS, "1": ONES}[digit]  # 0_{m×n}: the number has no size
+            hint = f"a sized matrix of {'zeros' if digit == '0' else 'ones'} is {sized}_{{m×n}}"
         return LocatedError(f"unexpected character {text[pos]!r}: {hint}", pos)
     return unexpected_token(text, exc, TERMINAL_NAMES)
