@@ -286,6 +286,8 @@ def test_shape_mismatches_name_the_problem() -> None:
         ("∂f/∂X = ", "nothing to parse"),
         ("0_{n×n} + X", "a sized matrix of zeros is 𝟎_{m×n}"),
         ("1_{n×n}∘X", "a sized matrix of ones is 𝟏_{m×n}"),
+        ("2 (X⁺)ᵀ", r"pseudo-inverse X⁺ is not supported: .*\(Xᵀ X\)⁻¹ Xᵀ"),
+        ("X^†", "pseudo-inverse X†"),
     ],
 )
 def test_errors(text: str, message: str) -> None:

@@ -37,7 +37,7 @@ from ..errors import ParseError
 from ..render.unicode import ONES, ZEROS
 from .latex import build, unexpected_token
 from .latex_grammar import lalr_parser
-from .latex_scope import Scope
+from .latex_scope import PSEUDO_INVERSE, Scope
 from .latex_text import LocatedError, prepare
 from .unicode_builder import AsciiPower, UnicodeBuilder
 from .unicode_grammar import (
@@ -52,7 +52,7 @@ __all__ = ["UNICODE_CHARACTERS", "looks_like_unicode", "parse_unicode"]
 
 #: characters that only this notation uses: a candidate holding one is read as Unicode
 UNICODE_CHARACTERS = frozenset(
-    "ᵀ⁻⊤∘⊙⊗⊘·⋅×↦−‖½⅓⅔¼¾"
+    "ᵀ⁻⊤∘⊙⊗⊘·⋅×↦−‖½⅓⅔¼¾⁺†"  # (⁺ †: refused, as the pseudo-inverse)
     + ONES
     + ZEROS
     + SUBSCRIPT_LETTERS
@@ -79,6 +79,8 @@ _HINTS = {
     "\\": "LaTeX commands do not mix with the Unicode notation: write it all in one",
     ONES: f"write the size of a matrix of ones: {ONES}_n, {ONES}_nᵀ or {ONES}_{{m×n}}",
     ZEROS: f"write the size of a matrix of zeros: {ZEROS}_n, {ZEROS}_nᵀ or {ZEROS}_{{m×n}}",
+    "⁺": PSEUDO_INVERSE.replace("X^{+}", "X⁺").replace("^T", "ᵀ").replace("^{-1}", "⁻¹"),
+    "†": PSEUDO_INVERSE.replace("X^{+}", "X†").replace("^T", "ᵀ").replace("^{-1}", "⁻¹"),
 }
 
 
