@@ -15,6 +15,7 @@ symmetric, whose gradient among symmetric matrices is (G + Gᵀ)/2.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ def sums_to_one(m: Comparison) -> Found:
     when each row (column) of an input matrix Y does: a batch of labels, one example a
     row (softmax_rows) or a column (softmax_cols)."""
     for y in _suspects(m, probabilities):
-        if matches_at(m, changed(m, {y: probabilities})):
+        if holds(m, y, (probabilities, concentrated())):
             ones = f"𝟏ᵀ{fmt(y)}" if dims_equal(y.shape[1], 1) else f"{fmt(y)} 𝟏"
             return (
                 "sums-to-one",
@@ -49,7 +50,7 @@ def sums_to_one(m: Comparison) -> Found:
             )
     for axis, along in ((1, "row"), (0, "column")):
         for Y in _suspects(m, along_axis(axis), input_matrices(m)):
-            if matches_at(m, changed(m, {Y: along_axis(axis)})):
+            if holds(m, Y, (along_axis(axis), concentrated(axis))):
                 ones = f"{fmt(Y)} 𝟏 = 𝟏" if axis == 1 else f"𝟏ᵀ{fmt(Y)} = 𝟏ᵀ"
                 return (
                     "sums-to-one",
@@ -60,6 +61,25 @@ def sums_to_one(m: Comparison) -> Found:
                     {"sums_to_one": Y, "along": f"{along}s"},
                 )
     return None
+
+
+def holds(m: Comparison, y: Any, values: tuple[Callable[[Any], np.ndarray], ...]) -> bool:
+    """The candidate matches the result with the input ``y`` given each of ``values``
+    in turn, all of the assumed kind (probability vectors, say), and with the other
+    inputs a tenth of their size too: a match could be by chance where a kink is not
+    crossed (a relu mask step(X W) without its bias b at points where X W is large
+    beside any b whose entries sum to 1), not at all of these."""
+    if not all(matches_at(m, changed(m, {y: value})) for value in values):
+        return False
+    small = tuple(  # the matrices' values (the sizes stay)
+        {k: 0.1 * np.asarray(v) if _scaled(k, y) else v for k, v in p.items()}
+        for p in m.trials.points
+    )
+    return matches_at(m, changed(replace(m, trials=m.trials.with_points(small)), {y: values[0]}))
+
+
+def _scaled(key: Any, y: Any) -> bool:
+    return isinstance(key, sp.MatrixSymbol) and key != y
 
 
 def changed(m: Comparison, changes: dict[Any, Callable[[Any], np.ndarray]]) -> Any:
@@ -74,7 +94,7 @@ def pm_one(m: Comparison) -> Found:
     logistic labels are: y∘y dropped from a Hessian (Xᵀ diag(σ∘(1 - σ)) X for the loss
     with margins y∘(X w)); compared at the points with y replaced by its signs."""
     for y in _suspects(m, _signs):
-        if matches_at(m, changed(m, {y: _signs})):
+        if holds(m, y, (_signs, lambda value: -_signs(value))):
             return (
                 "pm-one",
                 f"the candidate is right only if the entries of {fmt(y)} are ±1 (labels "
@@ -154,6 +174,18 @@ def probabilities(value: Any, axis: int | None = None) -> np.ndarray:
     """|value| (kept off 0) scaled to sum to 1: in all, or along ``axis``."""
     weights = np.abs(np.asarray(value, dtype=float)) + 1e-3
     return weights / weights.sum(axis=axis, keepdims=axis is not None)
+
+
+def concentrated(axis: int | None = None) -> Callable[[Any], np.ndarray]:
+    """Nearly one-hot probabilities (in all, or along ``axis``), a softmax of 8 times the
+    value: entries near 1 and near 0, where |value|/Σ|value| has them all small."""
+
+    def value_of(value: Any) -> np.ndarray:
+        scaled = 8.0 * np.asarray(value, dtype=float)
+        weights = np.exp(scaled - scaled.max(axis=axis, keepdims=axis is not None))
+        return weights / weights.sum(axis=axis, keepdims=axis is not None)
+
+    return value_of
 
 
 def along_axis(axis: int) -> Callable[[Any], np.ndarray]:

@@ -14,7 +14,7 @@ what is left.  The verdict's kind is "two-mistakes"; its details name both kinds
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +26,8 @@ from .layout import parse_wrt
 from .mistake_assumptions import (
     along_axis,
     changed,
+    concentrated,
+    holds,
     input_matrices,
     input_vectors,
     matches_at,
@@ -124,14 +126,16 @@ def _sums_to_one_and(m: Mistakes) -> Found:
     """Right where the labels sum to 1 (each row of a batch Y, or a vector y), but for
     a sign, a constant factor or an arrangement: Xᵀ(Y - softmax_rows(X W)) or
     Xᵀ(softmax_cols(X W) - Y) for the batch cross-entropy's Xᵀ(softmax_rows(X W) - Y),
-    itself right only where Y 𝟏 = 𝟏."""
-    for label, where, details, trials in _label_trials(m):
+    itself right only where Y 𝟏 = 𝟏.  Each account is confirmed as ``sums_to_one``'s
+    is (``holds``), not taken from one set of points."""
+    for label, where, details, y, values in _labels(m):
+        trials = changed(m, {y: values[0]})
         found = _factor_at(m, trials)
         if found is not None:
             kind, _, slip_details = found
+            fixed = m.candidate / sp.Rational(slip_details["factor"])
             slip = _value_slip(kind, slip_details, m.derivation.names)
-            mistakes = ("sums-to-one", kind)
-            details = {**slip_details, **details, "mistakes": mistakes}
+            details = {**slip_details, **details}
         else:
             arranged = next(
                 (a for a in _arrangements(m) if matches_at(replace(m, candidate=a[2]), trials)),
@@ -140,36 +144,30 @@ def _sums_to_one_and(m: Mistakes) -> Found:
             if arranged is None:
                 continue
             kind, slip, fixed = arranged
-            details = {**details, "fix": fixed, "mistakes": ("sums-to-one", kind)}
+            details = {**details, "fix": fixed}
+        if not holds(replace(m, candidate=fixed), y, values):
+            continue
         message = (
             f"two mistakes: it is right only if {label} ({where}), and {slip}. "
             f"The {m.thing} is {m.shown_result}."
         )
-        return "two-mistakes", message, details
+        return "two-mistakes", message, {**details, "mistakes": ("sums-to-one", kind)}
     return None
 
 
-def _label_trials(m: Mistakes) -> Iterator[tuple[str, str, dict[str, Any], Any]]:
+def _labels(m: Mistakes) -> Iterator[tuple[str, str, dict[str, Any], Any, Any]]:
     """For each input vector y, and each input matrix Y by rows and by columns: the
-    words, the details and the trials with its entries (rows, columns) summing to 1."""
+    words, the details, the input and the values that sum to 1 to try for it."""
     for y in input_vectors(m)[:MAX_LABELS]:
         label = f"the entries of {fmt(y)} sum to 1"
-        yield (
-            label,
-            "a one-hot label or a probability vector",
-            {"sums_to_one": y},
-            changed(m, {y: probabilities}),
-        )
+        values: tuple[Callable[[Any], Any], ...] = (probabilities, concentrated())
+        yield label, "a one-hot label or a probability vector", {"sums_to_one": y}, y, values
     for axis, along in ((1, "row"), (0, "column")):
         for Y in input_matrices(m)[:MAX_LABELS]:
             label = f"each {along} of {fmt(Y)} sums to 1"
             details = {"sums_to_one": Y, "along": f"{along}s"}
-            yield (
-                label,
-                f"one-hot labels, an example a {along}",
-                details,
-                changed(m, {Y: along_axis(axis)}),
-            )
+            values = (along_axis(axis), concentrated(axis))
+            yield label, f"one-hot labels, an example a {along}", details, Y, values
 
 
 def _factor_at(m: Mistakes, trials: Any) -> Found:

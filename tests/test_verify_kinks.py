@@ -142,3 +142,27 @@ def test_points_where_the_derivative_is_undefined_are_left_out(layout) -> None:
     assert verify(_in(layout, right), f, S2["w"], layout).ok
     wrong = "X.T @ relu(X @ w) / norm(X @ w)"
     assert not verify(_in(layout, wrong), f, S2["w"], layout).ok
+
+
+def test_a_relu_mask_without_its_bias_is_not_right_for_biases_that_sum_to_one() -> None:
+    """step(X W1) for the mask step(X W1 + 𝟏 b1ᵀ) of a relu network given as a program
+    matched at the points with b1 a probability vector (X W1 large beside it, no kink
+    crossed), and was named "right only if the entries of b1 sum to 1": untrue (a b1
+    of 3, -3, 1/2, 1/2 sums to 1 and the candidate is wrong there)."""
+    S = declare("X: N x d, W1: d x h, b1: h, W2: h x h, b2: h, W3: h x k, Y: N x k")
+    N, h, k_ = (sp.Symbol(s, integer=True, positive=True) for s in ("N", "h", "k"))
+    A1, H1, A2, H2 = (sp.MatrixSymbol(s, N, h) for s in ("A1", "H1", "A2", "H2"))
+    Z = sp.MatrixSymbol("Z", N, k_)
+    S.update(A1=A1, H1=H1, A2=A2, H2=H2, Z=Z)
+    where = {
+        A1: parse("X @ W1 + ones(N,1) @ b1.T", S),
+        H1: parse("relu(A1)", S),
+        A2: parse("H1 @ W2 + ones(N,1) @ b2.T", S),
+        H2: parse("relu(A2)", S),
+        Z: parse("H2 @ W3", S),
+    }
+    L = parse("sum((Z - Y)**2)/2", S)
+    mask = "X.T @ (((((Z - Y) @ W3.T) * step(A2)) @ W2.T) * {})"
+    assert verify(mask.format("step(A1)"), L, S["W1"], "denominator", where=where)
+    v = verify(mask.format("step(X @ W1)"), L, S["W1"], "denominator", where=where)
+    assert not v and v.kind != "sums-to-one", v.message
