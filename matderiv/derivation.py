@@ -91,6 +91,9 @@ class Derivation:
     where: Mapping[Any, Any] = field(default_factory=dict)  # the user's program (where=)
     direction: Any = None  # an HVP's V, an input even where the result has none (f linear)
     symmetric: tuple[Any, ...] = ()  # matrices declared symmetric (symmetric=)
+    #: adjoints a program leaves unnamed, being a symbol or constant (hbar_2 = c for
+    #: L = cᵀh₂), by the name they would have: a candidate of verify may use them
+    leaf_adjoints: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def second_order(self) -> str | None:

@@ -247,6 +247,7 @@ def _derive(
         definitions=definitions,
         where=dict(user_defs),
         symmetric=matrices,
+        leaf_adjoints=dict(program.leaves) if program is not None else {},
     )
 
 

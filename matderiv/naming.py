@@ -32,7 +32,11 @@ def adjoint_note(name: str) -> str | None:
     ``program.Namer``'s accent "bar"), what to do; None for other names."""
     if "\u0304" not in name and re.search(r"bar(?:_|\d|$)", name) is None:
         return None
-    return (
-        f"{name} looks like an adjoint that a program generates: on the command line add "
-        "--program (in Python, pass the definitions as where=)"
-    )
+    return f"{name} {ADJOINT_HINT}"
+
+
+#: what adjoint_note says after the name
+ADJOINT_HINT = (
+    "looks like an adjoint that a program generates: on the command line add --program "
+    "(in Python, pass the definitions as where=)"
+)

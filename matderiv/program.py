@@ -193,6 +193,9 @@ class Program:
     #: the accent of generated adjoints: hbar_t; htilde_t in an HVP's second phase, whose
     #: program already holds the gradient's hbar_t
     adjoint_mark: str = "bar"
+    #: the names of adjoints left unnamed as a symbol or constant (hbar_2 = c, the last
+    #: state's for L = cᵀh₂), for a candidate that uses them: name -> value
+    leaves: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_definitions(
@@ -211,6 +214,7 @@ class Program:
         """Give ``value`` (the adjoint or tangent of ``symbol``) a generated name."""
         value = self.named(value)
         if is_leaf(value) or isinstance(value, (sp.Identity, sp.ZeroMatrix)):
+            self.leaves[self.namer.fresh(symbol, mark)] = value
             return value
         name = self.namer.fresh(symbol, mark)
         rows, cols = shape_of(value)

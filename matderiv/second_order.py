@@ -150,6 +150,7 @@ def hessian(
         description=description,
         names=dict(names or {}),
         symmetric=matrices,
+        leaf_adjoints={**grad.leaf_adjoints, **jac.leaf_adjoints},
     )
 
 
@@ -248,4 +249,5 @@ def hvp(
         direction=V,
         names=dict(names or {}),
         symmetric=matrices,
+        leaf_adjoints={**grad.leaf_adjoints, **d.leaf_adjoints},
     )

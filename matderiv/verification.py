@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .derivation import Derivation
 from .diagnosis import Checker, named
 from .engine import derive
 from .entry_sums import entry_sums_as_matrices
@@ -51,6 +52,7 @@ from .kinks import LARGER, kink_arguments, kink_trials
 from .layout import check_layout, parse_wrt, scalar_variable
 from .limits import allows_deep
 from .mistakes import RTOL
+from .naming import ADJOINT_HINT
 from .parse.candidate import parse_candidate
 from .pasted import pasted_note
 from .render.unicode import fmt
@@ -189,7 +191,8 @@ def verify(
         scope = sp.Tuple(scope, direction)
     cand: Any = None
     try:
-        cand = _read_candidate(candidate, scope, {**_root_name(d), **(names or {})}, d.shape)
+        known = {**_root_name(d), **d.leaf_adjoints, **(names or {})}
+        cand = _read_candidate(candidate, scope, known, d.shape, d)
         check_shapes(named(cand, names or {}))
         if cand.has(sp.Sum, MatrixElement):  # exp((wᵀx)[0, 0]) x, as SymPy builds it
             cand = scalarize(entry_sums_as_matrices(cand))
@@ -229,13 +232,27 @@ def verify(
     return checker.diagnose()
 
 
-def _read_candidate(candidate: Any, scope: Any, names: dict[str, Any], shape: Any) -> Any:
+def _adjoints(d: Derivation) -> str:
+    """For a name like an adjoint that the program has not: the ones it has."""
+    generated = [str(k) for k in d.definitions if k not in d.where and "bar" in str(k)]
+    names = sorted({*generated, *(k for k in d.leaf_adjoints if "bar" in k)})
+    return (
+        "is not an adjoint of this program (an adjoint of an input, or of a step it has "
+        f"not); its adjoints are {', '.join(names) or 'none'}"
+    )
+
+
+def _read_candidate(
+    candidate: Any, scope: Any, names: dict[str, Any], shape: Any, d: Derivation
+) -> Any:
     """The candidate read; an identity whose size nothing around it gives (I, tr(A) I:
     the Cookbook's ∂tr(X)/∂X = I) is read as the derivative's, when that is square and
     no symbol is called I."""
     try:
         return parse_candidate(candidate, scope, names)
     except ParseError as exc:
+        if d.where and ADJOINT_HINT in str(exc):  # the program was given
+            raise ParseError(str(exc).replace(ADJOINT_HINT, _adjoints(d))) from None
         unsized = "size of I is unknown" in str(exc) or "unknown symbol 'I'" in str(exc)
         rows, cols = shape
         if not (unsized and dims_equal(rows, cols) and "I" not in names):

@@ -348,3 +348,29 @@ def test_where_given_to_evaluate_may_not_redefine_the_derivation_s_symbols() -> 
         lambdify(d, where={h: X * x})
     same = evaluate(d, values, where={h: (X * x).applyfunc(sp.tanh)})
     np.testing.assert_allclose(same, evaluate(d, values))
+
+
+def test_a_candidate_may_use_the_adjoint_a_program_leaves_unnamed() -> None:
+    """The last state's adjoint h̄₂ = c is a leaf, not a generated definition: a uniform
+    BPTT candidate using it was refused as "unknown symbol 'h2bar'", with a hint to
+    pass the program (it was passed)."""
+    x1, x2 = sp.MatrixSymbol("x1", m, 1), sp.MatrixSymbol("x2", m, 1)
+    a1, h1, a2, h2 = (sp.MatrixSymbol(s, n, 1) for s in ("a1", "h1", "a2", "h2"))
+    where = {
+        a1: W.T * x1 + U.T * h0,
+        h1: a1.applyfunc(sp.tanh),
+        a2: W.T * x2 + U.T * h1,
+        h2: a2.applyfunc(sp.tanh),
+    }
+    L = c.T * h2
+    d = gradient(L, W, where=where)
+    assert "h2bar" not in map(str, d.definitions) and d.leaf_adjoints == {"h2bar": c}
+    bptt = "x1 @ (h1bar * (1 - h1**2)).T + x2 @ (h2bar * (1 - h2**2)).T"
+    assert verify(bptt, L, W, "denominator", where=where)
+    wrong = verify(bptt.replace("h1bar", "h2bar"), L, W, "denominator", where=where)
+    assert not wrong
+    with pytest.raises(matderiv.ParseError) as caught:
+        verify("x2 @ (h3bar * (1 - h2**2)).T", L, W, "denominator", where=where)
+    said = str(caught.value)
+    assert "add --program" not in said, said
+    assert "its adjoints are a1bar, a2bar, h1bar, h2bar" in said, said
