@@ -21,6 +21,7 @@ from .layout import LAYOUTS, parse_wrt
 from .mistake_assumptions import pm_one, sums_to_one, symmetric_entries, unsymmetrised
 from .mistake_kron import extra_commutation
 from .mistake_pairs import two_mistakes
+from .mistake_powers import matrix_power
 from .mistake_symmetric import symmetric
 from .mistake_terms import (
     extra_term,
@@ -278,6 +279,7 @@ class Checker(Mistakes):
         checks = (
             lambda: unsymmetrised(self),  # G by a symmetric X: before its transpose, Gᵀ
             self._transposed,
+            lambda: matrix_power(self),  # 1 - tanh(X W)² meant entrywise
             self._commutation,
             lambda: extra_commutation(self),  # (I ⊗ xᵀ) K: before "factors swapped"
             self._kron_order,

@@ -16,6 +16,7 @@ class Verdict:
     """The answer of ``verify``: truthy when the candidate is the derivative.
 
     kind     "correct", "ill-formed", "wrong-shape", "other-layout", "transposed",
+             "matrix-power" (A² of a square matrix where A∘A is meant; details["fix"]),
              "commutation" (a commutation matrix missing, one too many, or K_{m,n} for
              K_{n,m}; details["fix"]), "kron-order" (the factors of a Kronecker product
              swapped),

@@ -444,7 +444,7 @@ def test_the_syntax_with_a_latex_identity_is_not_read_as_latex() -> None:
     f = sp.Trace(sp.OneMatrix(n, n) * sp.HadamardPower(X, 3)) / 3 + sp.Trace(X)
     for right in ("X*X + eye(n)", "X*X + I", "X**2 + I"):
         assert verify(right, f, X, "denominator"), right
-    assert verify("X @ X + I", f, X, "denominator").kind == "wrong"
+    assert verify("X @ X + I", f, X, "denominator").kind == "matrix-power"  # X∘X meant
     with pytest.raises(ParseError, match=r"identity is eye\(n\)"):
         verify("X*X + I_n", f, X, "denominator")
     with pytest.raises(ParseError, match=r"identity is eye\(n\)"):

@@ -343,9 +343,15 @@ def test_concrete_shape_mismatch_names_both_operands() -> None:
     with pytest.raises(ShapeMismatch, match=r"C · D .*\(3 x 3\) times \(4 x 4\)"):
         parse("C D")
     with pytest.raises(ShapeMismatch, match="needs a square matrix"):
-        parse("M^2")
-    with pytest.raises(ShapeMismatch, match="needs a square matrix"):
         parse(r"M^{-1}")
+
+
+def test_a_power_of_a_matrix_that_is_not_square_is_entrywise() -> None:
+    """M^2 of a non-square M has no matrix power: it is entrywise, as of a vector (it
+    was refused: 1 - \tanh(X W)^2 of a batch, as papers write it); ^{-1} is not."""
+    assert parse("M^2") == sp.HadamardPower(M, 2)
+    assert parse(r"1 - \tanh(M)^{2}").has(sp.HadamardPower)
+    assert parse("X^2") == sp.MatPow(X, 2)  # square: the matrix power
 
 
 @pytest.mark.parametrize(

@@ -1441,3 +1441,20 @@ def test_a_column_of_the_hessians_diagonal_is_told_to_write_diag_or_zeros() -> N
     verdict = verify("zeros(n, 1)", linear, z, order=2)
     assert verdict.kind == "wrong-shape" and "is 0: write zeros(n, n)" in verdict.message
     assert "diag(" not in verdict.message
+
+
+def test_a_matrix_power_meant_entrywise_is_named() -> None:
+    """1 - tanh(X W)² for a square layer: ² of a square matrix is the matrix power, and
+    the candidate, right with the entrywise square, was only 'wrong'; for a batch that
+    is not square it is entrywise (it was refused as ill-formed)."""
+    S = declare("X: n x n, W: n x n, C: n x n")
+    f = parse("sum(C * tanh(X @ W))", S)
+    for candidate in [r"X^T \left(C \odot (1 - \tanh(X W)^2)\right)", "Xᵀ (C∘(1 - tanh(X W)²))"]:
+        v = verify(candidate, f, S["W"], "denominator")
+        assert v.kind == "matrix-power", (v.kind, v.message)
+        assert "tanh(X W)² should be tanh(X W)∘tanh(X W)" in v.message, v.message
+        assert verify(v.details["fix"], f, S["W"], "denominator")
+    batch = declare("X: N x d, W: d x h, C: N x h")
+    g = parse("sum(C * tanh(X @ W))", batch)
+    assert verify(r"X^T \left(C \odot (1 - \tanh(X W)^2)\right)", g, batch["W"], "denominator")
+    assert verify("Xᵀ (C∘(1 - tanh(X W)²))", g, batch["W"], "denominator")

@@ -350,14 +350,16 @@ def require_square(x: Any, what: Callable[[], str]) -> None:
 
 
 def power(x: Any, k: Any, pos: int) -> Any:
-    """x^k: a scalar power; for a vector entrywise; for a square matrix the matrix power."""
+    """x^k: a scalar power; for a vector entrywise, and for a matrix that is not square
+    (no matrix power exists: tanh(X W)^2 of an N x h batch, as papers write h^2 of a
+    vector), but for ^{-1}; for a square matrix the matrix power."""
     if isinstance(x, Unsized):
         return x.scaled(x.coeff ** (k - 1))
     if not is_matrix(x):
         return sp.Pow(x, k)
     if is_1x1(x):
         return sp.Pow(AsScalar(x), k)
-    if is_vector(x):
+    if is_vector(x) or (x.rows != x.cols and k != -1):
         return sp.HadamardPower(x, k)
     if k == -1:
         return inverse(x, pos)
