@@ -145,8 +145,8 @@ def _sums_to_one_and(m: Mistakes) -> Found:
                 continue
             kind, slip, fixed = arranged
             details = {**details, "fix": fixed}
-        if not holds(replace(m, candidate=fixed), y, values):
-            continue
+        if m.close(fixed, m.result) or not holds(replace(m, candidate=fixed), y, values):
+            continue  # the slip alone explains it (3 H where H nearly vanishes), or not at all
         message = (
             f"two mistakes: it is right only if {label} ({where}), and {slip}. "
             f"The {m.thing} is {m.shown_result}."
