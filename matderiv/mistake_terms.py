@@ -22,7 +22,7 @@ from .expand import expanded_terms
 from .mistakes import RTOL, Comparison, Found, named, proportional, sum_of
 from .nodes import AsScalar, CommutationMatrix, DiagVector
 from .render.unicode import fmt
-from .trials import relative_error
+from .trials import Trials, relative_error
 
 #: sums of more terms are searched for one term changed only (left out, negated,
 #: extra): two of k terms are k²/2 pairs
@@ -279,44 +279,76 @@ def _extra(m: Comparison, extra: list[Any]) -> Found:
 
 
 #: ∘ products and diag(v) factors of the derivative tried one by one, at most
-MAX_ENTRYWISE_FACTORS = 24
+MAX_ENTRYWISE_FACTORS = 40
 
 
 def missing_entrywise(m: Comparison) -> Found:
-    """The derivative with one factor of a ∘ product left out, or one diag(v) or
-    commutation matrix K taken as the identity, is the candidate: the factor is named
-    (tanh′ = 1 − h∘h, σ′, a mask; K_{n,m} in one term of ∂vec(XᵀX)/∂vec(X))."""
+    """The derivative with one factor of a ∘ product left out (or two: σ′ = σ∘(1 - σ)),
+    or one diag(v) or commutation matrix K taken as the identity, is the candidate: the
+    factor is named (tanh′ = 1 − h∘h, σ′, a mask; K_{n,m} in one term of
+    ∂vec(XᵀX)/∂vec(X)).  In a where= program the factor may be in a generated adjoint's
+    definition (Ā₁ := step(A₁)∘H̄₁): the program is run with it left out."""
+    d = m.derivation
+    places = [(None, m.result)] + [(k, v) for k, v in d.definitions.items() if k not in d.where]
     tried = 0
-    for node in sp.preorder_traversal(m.result):
-        if isinstance(node, sp.HadamardProduct):
-            options = [
-                (factor, hadamard(sp.HadamardProduct(*[a for a in node.args if a is not factor])))
-                for factor in node.args
-            ]
-        elif isinstance(node, (DiagVector, CommutationMatrix)):
-            options = [(node, sp.Identity(node.shape[0]))]
-        else:
-            continue
-        for factor, without in options:
-            tried += 1
-            if tried > MAX_ENTRYWISE_FACTORS:
-                return None
-            if m.close(m.candidate, m.result.xreplace({node: without})):
-                shown = fmt(named(factor, m.derivation.names))
-                if isinstance(node, CommutationMatrix):
-                    return (
-                        "missing-factor",
-                        f"the candidate lacks the commutation matrix {shown} in a term "
-                        f"(K vec(A) = vec(Aᵀ)); the rest agrees. The {m.thing} is "
-                        f"{m.shown_result}.",
-                        {"missing_factor": factor},
-                    )
-                how = "the factor" if factor is not node else "the diagonal factor"
-                return (
-                    "missing-factor",
-                    f"the candidate lacks {how} {shown} (an entrywise derivative, such as "
-                    f"tanh′ = 1 - h∘h, or a mask); the rest agrees. The {m.thing} is "
-                    f"{m.shown_result}.",
-                    {"missing_factor": factor},
-                )
+    for symbol, expr in places:
+        for node in sp.preorder_traversal(expr):
+            for factor, without in _left_out(node):
+                tried += 1
+                if tried > MAX_ENTRYWISE_FACTORS:
+                    return None
+                if _matches_without(m, symbol, expr.xreplace({node: without})):
+                    return _missing_factor(m, node, factor, symbol)
     return None
+
+
+def _left_out(node: Any) -> list[tuple[Any, Any]]:
+    """(factor, node without it) for each factor of a ∘ product (and each pair of a
+    product of three or four), a diag(v) or K."""
+    if isinstance(node, (DiagVector, CommutationMatrix)):
+        return [(node, sp.Identity(node.shape[0]))]
+    if not isinstance(node, sp.HadamardProduct):
+        return []
+    args = list(node.args)
+    pairs = itertools.combinations(args, 2) if 3 <= len(args) <= 4 else ()
+    return [
+        (
+            sp.HadamardProduct(*gone) if len(gone) > 1 else gone[0],
+            hadamard(sp.HadamardProduct(*kept)),
+        )
+        for gone in [(a,) for a in args] + [tuple(p) for p in pairs]
+        for kept in [[a for a in args if a not in gone]]
+    ]
+
+
+def _matches_without(m: Comparison, symbol: Any, changed: Any) -> bool:
+    """The candidate equals the result changed so (the result itself, or a generated
+    definition ``symbol`` of the program, whose run then gives the result)."""
+    if symbol is None:
+        return m.close(m.candidate, changed)
+    program = {**m.trials.program, symbol: changed}
+    try:
+        values = Trials(m.trials.points, program).values(m.result)
+        return relative_error(m.trials.values(m.candidate), values) < RTOL
+    except (MatDerivError, ValueError):
+        return False
+
+
+def _missing_factor(m: Comparison, node: Any, factor: Any, symbol: Any) -> Found:
+    shown = fmt(named(factor, m.derivation.names))
+    where = "" if symbol is None else f" of the program's {fmt(symbol)}"
+    if isinstance(node, CommutationMatrix):
+        return (
+            "missing-factor",
+            f"the candidate lacks the commutation matrix {shown} in a term "
+            f"(K vec(A) = vec(Aᵀ)); the rest agrees. The {m.thing} is {m.shown_result}.",
+            {"missing_factor": factor},
+        )
+    how = "the factor" if factor is not node else "the diagonal factor"
+    return (
+        "missing-factor",
+        f"the candidate lacks {how} {shown}{where} (an entrywise derivative, such as "
+        f"tanh′ = 1 - h∘h, or a mask); the rest agrees. The {m.thing} is "
+        f"{m.shown_result}.",
+        {"missing_factor": factor},
+    )

@@ -1458,3 +1458,30 @@ def test_a_matrix_power_meant_entrywise_is_named() -> None:
     g = parse("sum(C * tanh(X @ W))", batch)
     assert verify(r"X^T \left(C \odot (1 - \tanh(X W)^2)\right)", g, batch["W"], "denominator")
     assert verify("Xᵀ (C∘(1 - tanh(X W)²))", g, batch["W"], "denominator")
+
+
+def test_a_missing_sigmoid_derivative_is_named() -> None:
+    """σ′ = σ∘(1 - σ) is two ∘ factors of the derivative: leaving both out was only
+    'wrong' (tanh′, one factor, was named)."""
+    S = declare("X: N x d, W1: d x h, W2: h x k, Y: N x k")
+    f = parse("sum((sigmoid(X @ W1) @ W2 - Y)**2)/2", S)
+    v = verify("X.T @ ((sigmoid(X @ W1) @ W2 - Y) @ W2.T)", f, S["W1"], "denominator")
+    assert v.kind == "missing-factor", (v.kind, v.message)
+    assert "σ(X W1)" in fmt(v.details["missing_factor"]), v.message
+    assert "1 - σ(X W1)" in fmt(v.details["missing_factor"]), v.message
+
+
+def test_a_missing_factor_inside_a_programs_adjoint_is_named() -> None:
+    """In a where= program tanh′ is a factor of the generated Ā1 := (1 - H1∘H1)∘H̄1,
+    not of the result Xᵀ Ā1: the candidate without it was only 'wrong'."""
+    S = declare("X: N x d, W1: d x h, W2: h x k, Y: N x k")
+    X, W1, W2 = S["X"], S["W1"], S["W2"]
+    A1 = sp.MatrixSymbol("A1", X.shape[0], W1.shape[1])
+    H1 = sp.MatrixSymbol("H1", X.shape[0], W1.shape[1])
+    Z = sp.MatrixSymbol("Z", X.shape[0], W2.shape[1])
+    where = {A1: X * W1, H1: A1.applyfunc(sp.tanh), Z: H1 * W2}
+    L = parse("sum((Z - Y)**2)/2", {**S, "Z": Z})
+    assert verify("X.T @ (((Z - Y) @ W2.T) * (1 - H1**2))", L, W1, "denominator", where=where)
+    v = verify("X.T @ ((Z - Y) @ W2.T)", L, W1, "denominator", where=where)
+    assert v.kind == "missing-factor", (v.kind, v.message)
+    assert "lacks the factor 1 - H1∘H1 of the program's " in v.message, v.message
