@@ -435,8 +435,9 @@ def test_small_messages_point_at_the_place() -> None:
         "exponents must be numbers or scalars, not a matrix of shape" in message
         and "\n    ^" in message
     )
-    with pytest.raises(ParseError, match=r"a name is an identifier .* e\.g\. h_1 for h₁"):
-        parse_shapes("h₁: n")
+    with pytest.raises(ParseError, match=r"a name is an identifier .* h₁ for h_1"):
+        parse_shapes("h′: n")
+    assert set(parse_shapes("h₁: n, ā₂: n")) == {"h_1", "abar_2"}  # as printed
     assert set(parse_shapes("α: n")) == {"alpha"}
 
 
@@ -486,6 +487,26 @@ def test_greek_letters_are_names_in_the_syntax_and_in_shapes() -> None:
     assert parse_expression("σ(x)", symbols) == parse_expression("sigmoid(x)", symbols)
     f = parse_expression("σ(μ).T @ Σ @ x", symbols)
     check_derivation(gradient(f, symbols["mu"]), {symbols["x"].shape[0]: 3})
+
+
+@pytest.mark.parametrize(
+    ("text", "shapes", "written"),
+    [
+        ("W @ h₁", "W: n x n, h_1: n", "W @ h_1"),
+        ("W @ h₁", "W: n x n, h1: n", "W @ h1"),  # the CLI's h1, printed h₁
+        ("h0 @ ā₁.T", "h0: n, abar_1: n", "h0 @ abar_1.T"),
+        ("h0 @ ā₁ᵀ", "h0: n, a1bar: n", "h0 @ a1bar.T"),  # the CLI's a1's adjoint
+        ("h0 @ \u0101\u2081.T", "h0: n, a1bar: n", "h0 @ a1bar.T"),  # ā typed as one character
+        ("μ₁.T @ Σ @ μ₁", "Σ: n x n, μ_1: n", "mu_1.T @ Sigma @ mu_1"),
+    ],
+)
+def test_printed_names_are_read_beside_the_syntaxs_operators(
+    text: str, shapes: str, written: str
+) -> None:
+    """h0 @ ā₁ᵀ, a printed result edited with @, was "unexpected character 'ā'": the
+    syntax read ᵀ and Greek letters but not subscripts and accents."""
+    symbols = parse_shapes(shapes)
+    assert parse_expression(text, symbols) == parse_expression(written, symbols)
 
 
 def test_an_entrywise_power_by_a_scalar() -> None:

@@ -15,8 +15,9 @@ from ..render.unicode import fmt, superscript
 from .expr import parse_expression
 from .latex import parse_latex
 from .latex_text import INDEXING, caret_error
+from .printed_names import ascii_name
 from .unicode import looks_like_unicode, parse_unicode
-from .unicode_builder import AsciiPower, ascii_name
+from .unicode_builder import AsciiPower
 
 
 def symbol_table(expr: Any, names: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ full-match patterns, and every piece is validated before a symbol is created.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import sympy as sp
@@ -75,14 +76,14 @@ def parse_shapes(text: str) -> dict[str, sp.MatrixSymbol]:
         raise ParseError(f"too many declarations ({len(pieces)}; at most {MAX_DECLARATIONS})")
     for piece in pieces:
         name, colon, dims = piece.partition(":")
-        name = spelled(name.strip())
+        name = spelled(unicodedata.normalize("NFD", name.strip()))  # h₁, ā₁ as printed
         if not colon or not _NAME.fullmatch(name):
             raise ParseError(
                 f"bad shape declaration {piece.strip()!r}: write 'name: rows x cols' or "
                 "'name: rows' for a column vector, e.g. 'W_hx: n_i x n_h, e: n_i'"
                 + (
                     "; a name is an identifier (ASCII letters, digits, _; it may begin with "
-                    "a Greek letter, Σ for Sigma), e.g. h_1 for h₁"
+                    "a Greek letter, Σ for Sigma, and be written as printed, h₁ for h_1)"
                     if colon and name and not name.isascii()
                     else ""
                 )

@@ -15,6 +15,7 @@ built, so hostile input fails fast with a ParseError.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,7 +49,7 @@ def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = Fals
     if not isinstance(text, str):
         raise ParseError(f"expected a string, got {type(text).__name__}")
     check_text(text)
-    text = text.translate(_PASTED)
+    text = unicodedata.normalize("NFD", text.translate(_PASTED))  # a typed ā: a + ̄
     try:
         tree = PARSER.parse(text)
     except UnexpectedInput as exc:

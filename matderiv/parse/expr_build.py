@@ -54,6 +54,7 @@ from .expr_ops import (
     times,
 )
 from .limits import MAX_DIGITS, MAX_EXPONENT, MAX_MATRIX_POWER
+from .printed_names import is_printed, other_spelling
 
 #: functions of a square matrix only (Builder._require_square)
 _SQUARE_ONLY = ("inv", "tr", "trace", "det", "logdet")
@@ -101,6 +102,11 @@ class Build(Transformer_NonRecursive):
 
     def name(self, items: list[Token]) -> Any:
         (token,) = items
+        names = {**self.names, **self.symbols}
+        written = self.text[token.start_pos : token.end_pos]
+        other = other_spelling(str(token)) if is_printed(written) else None
+        if other is not None and token not in names and other in names:
+            token = token.update(value=other)  # h₁, ā₁ for the CLI's h1, a1bar
         if token in self.names:
             return self.names[token]
         if token in self.symbols:

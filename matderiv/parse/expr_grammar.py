@@ -23,6 +23,7 @@ from ..nodes import CommutationMatrix, Vec, diag
 from ..norms import norm
 from ..render.unicode_names import FROM_GREEK
 from ..softmax_nodes import ALONG_AXES, LogSumExp, Softmax, along_axis
+from .printed_names import SUBSCRIPT_LETTERS, ascii_name, is_printed
 
 GRAMMAR = r"""
 program: stmt (";" stmt)* ";"?
@@ -53,15 +54,24 @@ program: stmt (";" stmt)* ";"?
     | NAME "(" expr ("," expr)* ")"  -> call
     | "(" expr ")"
 POW: "^" | "**"
-NAME: /[A-Za-z_\u0391-\u03a9\u03b1-\u03c9][A-Za-z0-9_]*/
+NAME: /[A-Za-z_\u0391-\u03a9\u03b1-\u03c9]ACCENTS[A-Za-z0-9_]*[SUBSCRIPTS]*/
 NUMBER: /[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?/ | /\.[0-9]+([eE][-+]?[0-9]+)?/
 %ignore /[ \t\r\n]+/
 """
 
 
+#: a printed name's accents (h̄, ā̇) and subscripts (h₁): read as the names they print for
+GRAMMAR = GRAMMAR.replace("ACCENTS", "[\u0302\u0303\u0304\u0307]{0,3}")
+GRAMMAR = GRAMMAR.replace("SUBSCRIPTS", SUBSCRIPT_LETTERS)
+
+
 def spelled(name: str) -> str:
     """A name that begins with a Greek letter as the name it prints for: Σ is Sigma,
-    μ_1 is mu_1 (in the syntax and in --shapes)."""
+    μ_1 is mu_1 (in the syntax and in --shapes); one with a subscript or accent
+    character as printed, h₁ as h_1, ā₁ as abar_1 (``name`` tries a1bar too)."""
+    if is_printed(name):
+        base, sub = ascii_name(name)
+        return f"{base}_{sub}" if sub else base
     return FROM_GREEK[name[0]] + name[1:] if name[:1] in FROM_GREEK else name
 
 

@@ -24,22 +24,20 @@ from lark import Token, Tree
 
 from ..nodes import AsScalar, Reshape, commutation
 from ..render.unicode import ONES
-from ..render.unicode_names import FROM_GREEK, subscripted
+from ..render.unicode_names import subscripted
 from . import latex_algebra as alg
 from . import latex_functions as fns
 from .latex import Builder
 from .latex_scope import Scope
 from .latex_text import LocatedError, unknown_name
 from .limits import MAX_DIGITS, MAX_EXPONENT
+from .printed_names import FROM_SUBSCRIPT, ascii_name
 from .unicode_grammar import (
     ENTRYWISE,
-    FROM_ACCENT,
-    FROM_SUBSCRIPT,
     FROM_SUPERSCRIPT,
     MANY,
     MATRIX_ONLY,
     STRUCTURAL,
-    SUBSCRIPT_LETTERS,
 )
 from .unicode_spacing import mark_spaced, refuse_mixed, without_marks
 
@@ -56,27 +54,6 @@ def _bind(tree: Tree) -> Tree:
                 if sub.data == "name" and str(sub.children[0]) == var:
                     sub.data = "bound"
     return tree
-
-
-def ascii_name(text: str) -> tuple[str, str | None]:
-    """(base, subscript) of a printed name: Wₕₓ → ("W", "hx"), h̄₁ → ("hbar", "1"),
-    h̄1 → ("h1bar", None) (the adjoint of the CLI's h1), ā̇ → ("abardot", None)."""
-    base = text.rstrip(SUBSCRIPT_LETTERS)
-    sub = "".join(FROM_SUBSCRIPT[c] for c in text[len(base) :])
-    first, after = base[:1], base[1:]
-    marks = len(after) - len(after.lstrip("".join(FROM_ACCENT)))
-    accents = "".join(FROM_ACCENT[c] for c in after[:marks])
-    rest = after[marks:]
-    if first in FROM_GREEK and not rest[:1].isalpha():
-        first = FROM_GREEK[first]  # μ₁ is mu_1 and ν̄₃ nubar_3, as printed
-    if marks and rest.isascii() and rest.isdecimal():
-        base = first + rest + accents
-    else:
-        base = first + accents + rest
-    if "_" in base:
-        base, _, written = base.partition("_")
-        sub = written + ("_" + sub if sub else "")
-    return base, sub or None
 
 
 def _pos(token: Token) -> int:

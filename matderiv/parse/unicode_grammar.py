@@ -14,16 +14,14 @@ from __future__ import annotations
 import sympy as sp
 
 from ..render.unicode import _SUPERSCRIPTS, ONES, ZEROS
-from ..render.unicode_names import _ACCENTS, _SUBSCRIPT_CHARS, MAX_ACCENTS
+from ..render.unicode_names import MAX_ACCENTS
 from ..softmax_nodes import ALONG_AXES
 from .expr_grammar import ELEMENTWISE
 from .latex_grammar import BAR_CLOSE, BAR_OPEN, NORM_CLOSE, NORM_OPEN, NORM_SUB, SUMS
+from .printed_names import FROM_ACCENT, SUBSCRIPT_LETTERS
 
-SUBSCRIPT_LETTERS = "".join(_SUBSCRIPT_CHARS.values())
-FROM_SUBSCRIPT = {v: k for k, v in _SUBSCRIPT_CHARS.items()}
 SUPERSCRIPT_DIGITS = "".join(chr(c) for c in _SUPERSCRIPTS.values())
 FROM_SUPERSCRIPT = {chr(v): chr(k) for k, v in _SUPERSCRIPTS.items()} | {"⁻": "-"}
-FROM_ACCENT = {mark: word for word, mark in _ACCENTS.items()}
 _ACCENTED = f"[{''.join(FROM_ACCENT)}]{{0,{MAX_ACCENTS}}}"  # h̄, ā̇: stacked accents
 
 _SUP = f"⁻?[{SUPERSCRIPT_DIGITS}]+"
