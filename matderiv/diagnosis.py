@@ -22,6 +22,7 @@ from .mistake_assumptions import pm_one, sums_to_one, symmetric_entries, unsymme
 from .mistake_kron import extra_commutation
 from .mistake_pairs import two_mistakes
 from .mistake_powers import matrix_power
+from .mistake_program import missing_program_term
 from .mistake_symmetric import symmetric
 from .mistake_terms import (
     extra_term,
@@ -295,6 +296,7 @@ class Checker(Mistakes):
             # a batch Y whose rows do
             lambda: sums_to_one(self),
             lambda: missing_entrywise(self),
+            lambda: missing_program_term(self),  # a term of a generated adjoint
             lambda: symmetric(self),  # before a term's transpose: 2A for A + Aᵀ assumed A = Aᵀ
             lambda: term_slip(self),
         )

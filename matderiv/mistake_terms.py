@@ -297,7 +297,7 @@ def missing_entrywise(m: Comparison) -> Found:
                 tried += 1
                 if tried > MAX_ENTRYWISE_FACTORS:
                     return None
-                if _matches_without(m, symbol, expr.xreplace({node: without})):
+                if matches_without(m, symbol, expr.xreplace({node: without})):
                     return _missing_factor(m, node, factor, symbol)
     return None
 
@@ -321,7 +321,7 @@ def _left_out(node: Any) -> list[tuple[Any, Any]]:
     ]
 
 
-def _matches_without(m: Comparison, symbol: Any, changed: Any) -> bool:
+def matches_without(m: Comparison, symbol: Any, changed: Any) -> bool:
     """The candidate equals the result changed so (the result itself, or a generated
     definition ``symbol`` of the program, whose run then gives the result)."""
     if symbol is None:

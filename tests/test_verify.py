@@ -1485,3 +1485,26 @@ def test_a_missing_factor_inside_a_programs_adjoint_is_named() -> None:
     v = verify("X.T @ ((Z - Y) @ W2.T)", L, W1, "denominator", where=where)
     assert v.kind == "missing-factor", (v.kind, v.message)
     assert "lacks the factor 1 - H1∘H1 of the program's " in v.message, v.message
+
+
+def test_a_term_missing_from_a_programs_adjoint_is_named() -> None:
+    """Layer norm as a program without its variance path: the term sits in the
+    generated x̄c's definition, not in the result, and the candidate was only 'wrong'
+    (as a nested tree it was named)."""
+    S = declare("x: n, c: n, eps: scalar")
+    n_ = S["x"].shape[0]
+    xc, s, y = (
+        sp.MatrixSymbol("xc", n_, 1),
+        sp.MatrixSymbol("s", 1, 1),
+        sp.MatrixSymbol("y", n_, 1),
+    )
+    T = {**S, "xc": xc, "s": s, "y": y}
+    where = {
+        xc: parse("x - sum(x)/n", T),
+        s: parse("sqrt(xc.T @ xc / n + eps)", T),
+        y: parse("xc / s", T),
+    }
+    L = parse("c.T @ y", T)
+    v = verify("(c - sum(c)/n) / s", L, S["x"], "denominator", where=where)
+    assert v.kind == "missing-term", (v.kind, v.message)
+    assert "of the program's xcbar" in v.message, v.message
