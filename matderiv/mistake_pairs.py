@@ -34,7 +34,7 @@ from .mistake_assumptions import (
     probabilities,
 )
 from .mistake_symmetric import and_list, fewest, symmetric_sets
-from .mistake_terms import missing_term
+from .mistake_terms import missing_term, small_program
 from .mistakes import MAX_SWAPS, Found, Mistakes, along_axis_softmaxes, named, swappable
 from .render.unicode import fmt
 from .shapes import dims_equal, walk
@@ -127,7 +127,10 @@ def _sums_to_one_and(m: Mistakes) -> Found:
     a sign, a constant factor or an arrangement: Xᵀ(Y - softmax_rows(X W)) or
     Xᵀ(softmax_cols(X W) - Y) for the batch cross-entropy's Xᵀ(softmax_rows(X W) - Y),
     itself right only where Y 𝟏 = 𝟏.  Each account is confirmed as ``sums_to_one``'s
-    is (``holds``), not taken from one set of points."""
+    is (``holds``), not taken from one set of points.  Not for a long program (each
+    label's points run it again)."""
+    if not small_program(m.derivation):
+        return None
     for label, where, details, y, values in _labels(m):
         trials = changed(m, {y: values[0]})
         found = _factor_at(m, trials)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .mistake_terms import matches_without
+from .mistake_terms import matches_without, small_program
 from .mistakes import Comparison, Found, named
 from .render.unicode import fmt
 
@@ -21,6 +21,8 @@ def missing_program_term(m: Comparison) -> Found:
     """The first term of a generated definition (a sum of at most six terms) whose
     omission makes the program's result the candidate."""
     d = m.derivation
+    if not small_program(d):
+        return None
     tried = 0
     for symbol, value in d.definitions.items():
         if symbol in d.where or not isinstance(value, sp.MatAdd) or len(value.args) > 6:

@@ -289,7 +289,8 @@ def missing_entrywise(m: Comparison) -> Found:
     ∂vec(XᵀX)/∂vec(X)).  In a where= program the factor may be in a generated adjoint's
     definition (Ā₁ := step(A₁)∘H̄₁): the program is run with it left out."""
     d = m.derivation
-    places = [(None, m.result)] + [(k, v) for k, v in d.definitions.items() if k not in d.where]
+    generated = [(k, v) for k, v in d.definitions.items() if k not in d.where]
+    places = [(None, m.result)] + (generated if small_program(d) else [])
     tried = 0
     for symbol, expr in places:
         for node in sp.preorder_traversal(expr):
@@ -300,6 +301,15 @@ def missing_entrywise(m: Comparison) -> Found:
                 if matches_without(m, symbol, expr.xreplace({node: without})):
                     return _missing_factor(m, node, factor, symbol)
     return None
+
+
+#: a where= program of at most this many definitions is run again with a factor or term
+#: of a generated adjoint left out (a run of a long recurrence's costs as its length)
+SMALL_PROGRAM = 16
+
+
+def small_program(d: Any) -> bool:
+    return len(d.definitions) <= SMALL_PROGRAM
 
 
 def _left_out(node: Any) -> list[tuple[Any, Any]]:
