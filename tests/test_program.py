@@ -374,3 +374,28 @@ def test_a_candidate_may_use_the_adjoint_a_program_leaves_unnamed() -> None:
     said = str(caught.value)
     assert "add --program" not in said, said
     assert "its adjoints are a1bar, a2bar, h1bar, h2bar" in said, said
+
+
+def test_a_long_program_is_not_run_again_per_left_out_factor(monkeypatch) -> None:
+    """verify's diagnoses of a program's adjoints run the program once per factor,
+    term or label value: for a long recurrence (T = 64) that tripled the time of a
+    wrong candidate's verdict, so only programs of at most SMALL_PROGRAM definitions
+    are run so."""
+    import matderiv.mistake_terms as terms
+
+    runs: list[object] = []
+    original = terms.matches_without
+
+    def counted(m, symbol, changed):
+        runs.append(symbol)
+        return original(m, symbol, changed)
+
+    monkeypatch.setattr(terms, "matches_without", counted)
+    L, where, _ = rnn(9)
+    d = gradient(L, W, where=where)
+    assert len(d.definitions) > terms.SMALL_PROGRAM
+    assert verify(W * U, L, W, "denominator", where=where).kind == "wrong"
+    assert [s for s in runs if s is not None] == []
+    L, where, _ = rnn(2)  # a short one is
+    assert verify(W * U, L, W, "denominator", where=where).kind == "wrong"
+    assert [s for s in runs if s is not None]
