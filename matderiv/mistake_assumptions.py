@@ -39,7 +39,7 @@ def sums_to_one(m: Comparison) -> Found:
     when each row (column) of an input matrix Y does: a batch of labels, one example a
     row (softmax_rows) or a column (softmax_cols)."""
     for y in _suspects(m, probabilities):
-        if holds(m, y, (probabilities, concentrated())):
+        if holds(m, y, (probabilities, signed())):
             ones = f"𝟏ᵀ{fmt(y)}" if dims_equal(y.shape[1], 1) else f"{fmt(y)} 𝟏"
             return (
                 "sums-to-one",
@@ -50,7 +50,7 @@ def sums_to_one(m: Comparison) -> Found:
             )
     for axis, along in ((1, "row"), (0, "column")):
         for Y in _suspects(m, along_axis(axis), input_matrices(m)):
-            if holds(m, Y, (along_axis(axis), concentrated(axis))):
+            if holds(m, Y, (along_axis(axis), signed(axis))):
                 ones = f"{fmt(Y)} 𝟏 = 𝟏" if axis == 1 else f"𝟏ᵀ{fmt(Y)} = 𝟏ᵀ"
                 return (
                     "sums-to-one",
@@ -176,14 +176,16 @@ def probabilities(value: Any, axis: int | None = None) -> np.ndarray:
     return weights / weights.sum(axis=axis, keepdims=axis is not None)
 
 
-def concentrated(axis: int | None = None) -> Callable[[Any], np.ndarray]:
-    """Nearly one-hot probabilities (in all, or along ``axis``), a softmax of 8 times the
-    value: entries near 1 and near 0, where |value|/Σ|value| has them all small."""
+def signed(axis: int | None = None) -> Callable[[Any], np.ndarray]:
+    """Entries of both signs that sum to 1 (in all, or along ``axis``): the value less
+    its mean, plus 1/k.  A candidate right for labels that sum to 1 is right for these
+    too; one right for probability vectors only (|y| for y) is not."""
 
     def value_of(value: Any) -> np.ndarray:
-        scaled = 8.0 * np.asarray(value, dtype=float)
-        weights = np.exp(scaled - scaled.max(axis=axis, keepdims=axis is not None))
-        return weights / weights.sum(axis=axis, keepdims=axis is not None)
+        v = np.asarray(value, dtype=float)
+        keep = axis is not None
+        count = v.size if axis is None else v.shape[axis]
+        return 2.0 * (v - v.mean(axis=axis, keepdims=keep)) + 1.0 / count
 
     return value_of
 

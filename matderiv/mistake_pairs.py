@@ -26,12 +26,12 @@ from .layout import parse_wrt
 from .mistake_assumptions import (
     along_axis,
     changed,
-    concentrated,
     holds,
     input_matrices,
     input_vectors,
     matches_at,
     probabilities,
+    signed,
 )
 from .mistake_symmetric import and_list, fewest, symmetric_sets
 from .mistake_terms import missing_term, small_program
@@ -163,13 +163,13 @@ def _labels(m: Mistakes) -> Iterator[tuple[str, str, dict[str, Any], Any, Any]]:
     words, the details, the input and the values that sum to 1 to try for it."""
     for y in input_vectors(m)[:MAX_LABELS]:
         label = f"the entries of {fmt(y)} sum to 1"
-        values: tuple[Callable[[Any], Any], ...] = (probabilities, concentrated())
+        values: tuple[Callable[[Any], Any], ...] = (probabilities, signed())
         yield label, "a one-hot label or a probability vector", {"sums_to_one": y}, y, values
     for axis, along in ((1, "row"), (0, "column")):
         for Y in input_matrices(m)[:MAX_LABELS]:
             label = f"each {along} of {fmt(Y)} sums to 1"
             details = {"sums_to_one": Y, "along": f"{along}s"}
-            values = (along_axis(axis), concentrated(axis))
+            values = (along_axis(axis), signed(axis))
             yield label, f"one-hot labels, an example a {along}", details, Y, values
 
 

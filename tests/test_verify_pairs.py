@@ -143,3 +143,17 @@ def test_a_label_vector_that_sums_to_one_and_the_sign() -> None:
     assert v.details["sums_to_one"] == S["y"]
     assert verify("softmax(z) - y", f, S["z"], "denominator").kind == "sums-to-one"
     assert verify("softmax(z) + y", f, S["z"], "denominator").kind != "two-mistakes"
+
+
+def test_a_candidate_right_for_nonnegative_labels_is_not_said_to_need_labels_summing_to_one() -> (
+    None
+):
+    """sum(|y|) softmax(z) - y for -yᵀ log softmax(z) is right wherever y ≥ 0, whatever
+    its sum, and wrong for labels of both signs that sum to 1: it was named 'right only
+    if the entries of y sum to 1' (both label values tried were probabilities)."""
+    from matderiv import declare, parse
+
+    S = declare("z: q, y: q")
+    f = parse("-y.T @ log(softmax(z))", S)
+    v = verify("sum(abs(y)) * softmax(z) - y", f, S["z"], "denominator")
+    assert not v and v.kind != "sums-to-one" and "sum to 1" not in v.message, v.message
