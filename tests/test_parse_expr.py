@@ -556,3 +556,32 @@ def test_other_tools_spellings_get_the_syntax_s(text: str, says: str) -> None:
     with pytest.raises(ParseError) as caught:
         parse_expression(text, S)
     assert says in " ".join(str(caught.value).split())
+
+
+@pytest.mark.parametrize(
+    "text", ["A @ x∘y", "A @ x ∘ y", "x ∘ A @ y", "Aᵀ @ x∘y", "A∘B @ X", "A ⊗ B @ X"]
+)
+def test_a_printed_operator_beside_matmul_is_refused(text: str) -> None:
+    """A x∘y prints A (x∘y); edited with @ as A @ x∘y the syntax read (A x)∘y, left to
+    right as NumPy's * and @: a verify candidate right as printed was called wrong."""
+    symbols = parse_shapes("A: n x n, B: n x n, X: n x n, x: n, y: n")
+    with pytest.raises(ParseError, match="beside @ without parentheses is ambiguous") as info:
+        parse_expression(text, symbols)
+    assert info.value.refusal
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("(A @ x) ∘ y", "(A @ x) * y"),
+        ("A @ (x ∘ y)", "A @ (x * y)"),
+        ("(A @ x.T.T) ∘ y", "(A @ x) * y"),
+        ("(A @ tanh(x)) ∘ y", "(A @ tanh(x)) * y"),
+        ("x.T @ (A ∘ B) @ x", "x.T @ (A * B) @ x"),
+        ("A @ x * y", "(A @ x) * y"),  # NumPy's own operators: left to right, as NumPy
+        ("(A ⊗ B) @ kron(X, X)", "kron(A, B) @ kron(X, X)"),
+    ],
+)
+def test_a_printed_operator_in_parentheses_beside_matmul_reads(text: str, written: str) -> None:
+    symbols = parse_shapes("A: n x n, B: n x n, X: n x n, x: n, y: n")
+    assert str(parse_expression(text, symbols)) == str(parse_expression(written, symbols))

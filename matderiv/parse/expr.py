@@ -24,6 +24,7 @@ import sympy as sp
 from lark.exceptions import UnexpectedInput, VisitError
 
 from ..errors import MatDerivError, ParseError
+from .expr_ambiguous import check_printed_operators
 from .expr_build import Build
 from .expr_grammar import PARSER
 from .expr_messages import syntax_error
@@ -56,6 +57,7 @@ def parse_program(text: str, symbols: Mapping[str, Any], as_program: bool = Fals
         raise syntax_error(text, exc) from None
     if tree_depth(tree) > MAX_DEPTH * 2:
         raise ParseError(f"expression nested deeper than {MAX_DEPTH * 2} operations")
+    check_printed_operators(tree, text)
     builder = Build(text, symbols, as_program)
     try:
         expr = builder.transform(tree)

@@ -20,6 +20,7 @@ from lark import Token, Tree
 from ..errors import ParseError
 from ..render.syntax import to_syntax
 from .expr_messages import caret
+from .unicode_spacing import enclosed
 
 
 class Bare:
@@ -96,3 +97,34 @@ def transposed_exponent(text: str, base: Any, op: Token, exponent: Any) -> Parse
         f"Write {power} for the transpose of the power, or the power without it.",
         refusal=True,
     )
+
+
+#: the printed operators whose binding beside juxtaposition differs from the syntax's
+_PRINTED = {"circ": "∘", "kron": "⊗"}
+
+
+def check_printed_operators(tree: Tree, text: str) -> None:
+    """∘ or ⊗ beside @ without parentheses: the syntax reads them left to right, as
+    NumPy's * and @ (A @ x ∘ y is (A x)∘y), while matderiv prints ∘ binding before the
+    product (A x∘y is A (x∘y)) and ⊗ after it (A ⊗ B X is A ⊗ (B X)); a printed
+    result edited with @ would change its meaning silently.  Refused, with both
+    readings to choose from."""
+    for node in tree.iter_subtrees():
+        pairs = []
+        if node.data in _PRINTED:
+            pairs = [c for c in node.children if isinstance(c, Tree) and c.data == "matmul"]
+        elif node.data == "matmul":
+            pairs = [c for c in node.children if isinstance(c, Tree) and c.data in _PRINTED]
+        for child in pairs:
+            if enclosed(child, text, ".T'ᵀ⁻¹"):
+                continue
+            op = _PRINTED[node.data if node.data in _PRINTED else child.data]
+            pos = min(t.start_pos or 0 for t in node.scan_values(lambda v: isinstance(v, Token)))
+            raise ParseError(
+                f"{op} beside @ without parentheses is ambiguous here: this syntax reads "
+                f"them left to right (as NumPy's * and @), while matderiv prints {op} "
+                f"binding {'before' if op == '∘' else 'after'} a product:\n"
+                f"{caret(text, pos)}\n"
+                f"Write the parentheses you mean: (A @ x) {op} y or A @ (x {op} y).",
+                refusal=True,
+            )

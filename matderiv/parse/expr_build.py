@@ -181,6 +181,9 @@ class Build(Transformer_NonRecursive):
             return guard("*", left, right, lambda: sp.HadamardProduct(left, right))
         return times(left, right)
 
+    def circ(self, items: list[Any]) -> Any:
+        return self.mul(items)  # ∘, as * (refused beside @ unparenthesised: expr_ambiguous)
+
     def kron(self, items: list[Any]) -> Any:
         """A ⊗ B, as kron(A, B)."""
         left, right = items

@@ -36,7 +36,7 @@ program: stmt (";" stmt)* ";"?
 ?product: unary
     | product "@" unary       -> matmul
     | product "*" unary       -> mul
-    | product "∘" unary       -> mul
+    | product "∘" unary       -> circ
     | product "⊗" unary       -> kron
     | product "/" unary       -> div
 ?unary: power

@@ -40,7 +40,7 @@ def mark_spaced(tree: Tree, source: str) -> Tree:
 
 
 def _spaced_operator(child: Any, source: str) -> Token | None:
-    if not isinstance(child, Tree) or child.data != "hadamard" or _enclosed(child, source):
+    if not isinstance(child, Tree) or child.data != "hadamard" or enclosed(child, source):
         return None
     for op in child.children:
         if isinstance(op, Token) and op.type in ("CIRC", "OSLASH"):
@@ -50,9 +50,11 @@ def _spaced_operator(child: Any, source: str) -> Token | None:
     return None
 
 
-def _enclosed(node: Tree, source: str) -> bool:
+def enclosed(node: Tree, source: str, unnamed: str = "") -> bool:
     """Whether ``node`` was written in parentheses of its own, X ((A) ∘ B): the tree
-    keeps no parentheses, the source does ((A) ∘ (B) X has none around the whole)."""
+    keeps no parentheses, the source does ((A) ∘ (B) X has none around the whole).
+    ``unnamed``: the characters of tokens the tree drops that may end the node (the
+    syntax's .T and ')' of a call)."""
     tokens = list(node.scan_values(lambda v: isinstance(v, Token)))
     start = min(t.start_pos or 0 for t in tokens)
     end = max(t.end_pos or 0 for t in tokens)
@@ -60,7 +62,8 @@ def _enclosed(node: Tree, source: str) -> bool:
     while k >= 0 and (source[k] == "(" or source[k].isspace()):
         if source[k] == "(":
             close = _closing(source, k)
-            if close >= end and not source[end:close].replace(")", "").strip():
+            rest = source[end:close].replace(")", "").strip(unnamed).strip()
+            if close >= end and not rest:
                 return True
         k -= 1
     return False
