@@ -352,6 +352,10 @@ def test_a_power_of_a_matrix_that_is_not_square_is_entrywise() -> None:
     assert parse("M^2") == sp.HadamardPower(M, 2)
     assert parse(r"1 - \tanh(M)^{2}").has(sp.HadamardPower)
     assert parse("X^2") == sp.MatPow(X, 2)  # square: the matrix power
+    with pytest.raises(ShapeMismatch, match=r"needs a square matrix"):
+        parse(r"M^{-2}")  # a negative power: no inverse, as ^{-1} (was 1/M², entrywise)
+    with pytest.raises(ParseError, match=r"write the entrywise power \(X B\)\^\{\\circ 1/2\}"):
+        parse(r"(X B)^{1/2}")  # the hint keeps the parentheses (it wrote X B^{∘ 1/2})
 
 
 @pytest.mark.parametrize(

@@ -322,6 +322,7 @@ def test_each_reading_of_a_hadamard_beside_a_product_is_written_one_way() -> Non
         ("A ∘ (B W)", A * (B @ W)),
         ("A x∘x", A @ (x * x)),
         ("2 x ∘ y", 2 * x * y),  # a scalar beside it: either reading
+        ("A W ∘ 2", 2 * A @ VALUES["W"]),  # a ∘ with a scalar scales: either reading
         ("1 - x ∘ x", 1 - x * x),
         (r"(W^T y) \circ \sigma(x)", first),
         (r"W^T y \circ \sigma(x)", first),  # LaTeX: \circ after the product

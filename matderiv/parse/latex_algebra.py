@@ -359,18 +359,19 @@ def power(x: Any, k: Any, pos: int) -> Any:
         return sp.Pow(x, k)
     if is_1x1(x):
         return sp.Pow(AsScalar(x), k)
-    if is_vector(x) or (x.rows != x.cols and k != -1):
+    if is_vector(x) or (x.rows != x.cols and k > 0):
         return sp.HadamardPower(x, k)
     if k == -1:
         return inverse(x, pos)
+    base = _shown(x) if isinstance(x, _SIMPLE) else f"({_shown(x)})"  # (W Wᵀ)^{∘ -1/2}
     if not k.is_integer:
         raise LocatedError(
-            f"{_shown(x)}^{{{k}}} of a matrix is ambiguous: write the entrywise power "
-            rf"{_shown(x)}^{{\circ {k}}}",
+            f"{base}^{{{k}}} of a matrix is ambiguous: write the entrywise power "
+            rf"{base}^{{\circ {k}}}",
             pos,
         )
     require_square(
-        x, lambda: rf"{_shown(x)}^{k} (for the entrywise power write {_shown(x)}^{{\circ {k}}})"
+        x, lambda: rf"{base}^{{{k}}} (for the entrywise power write {base}^{{\circ {k}}})"
     )
     return x if k == 1 else sp.MatPow(x, k)
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import sympy as sp
 from lark import Token, Tree
 
+from ..errors import MatDerivError
 from ..render.unicode import fmt
+from ..shapes import check_shapes as check_node_shapes
 from . import latex_algebra as alg
 from .latex_text import LocatedError
 
@@ -87,15 +90,26 @@ def refuse_mixed(items: list[Any], value: Any) -> None:
     others = [x for i, x in enumerate(items) if i not in operands and not isinstance(x, Token)]
     if not any(alg.is_matrix(x) and not alg.is_1x1(x) for x in others):
         return
+    if all(not isinstance(items[i], sp.HadamardProduct) for i in operands) and _conforms(value):
+        return  # A x ∘ 2: a ∘ with a scalar scales, and either reading is 2 A x
     op = items[marks[0]]
+    printed = f" ∘ first, {fmt(value)}," if _conforms(value) else " ∘ first"
     raise LocatedError(
         f"{op} with a space beside it, next to a matrix product, is ambiguous here: "
-        f"matderiv prints it without spaces for ∘ first, {fmt(value)}, and LaTeX's "
+        f"matderiv prints it without spaces for{printed} and LaTeX's "
         r"\circ (papers' σ′(z) ∘ Wᵀ δ) takes the product first; write the parentheses "
         "you mean",
         op.start_pos or 0,
         refusal=True,
     )
+
+
+def _conforms(value: Any) -> bool:
+    try:
+        check_node_shapes(value)
+    except MatDerivError:
+        return False
+    return True
 
 
 def without_marks(items: list[Any]) -> list[Any]:
