@@ -146,6 +146,8 @@ def test_powers_by_a_formula_refuse_what_they_cannot_mean(text: str, message: st
         ("Wᵀ + W", "must have the same shape"),
         ("y ∘ x", "must have the same shape"),
         ("W @ y", "inner dimensions n and m do not agree"),  # the syntax's, as before
+        ("0 W y", r"the product W · y is not defined"),  # the 0 hid it (read as 0)
+        ("0·W y", r"the product W · y is not defined"),
     ],
 )
 def test_parse_refuses_operands_that_do_not_conform(text: str, says: str) -> None:

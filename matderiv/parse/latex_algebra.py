@@ -145,6 +145,12 @@ def matmul(factors: list[Any]) -> Any:
         # differ symbolically (left to derive and verify to name): it drops an I_m of
         # the wrong size, and x^T I_m x of an n-vector became x^T x.
         unfit = any(_symbolic(a.cols - b.rows) for a, b in itertools.pairwise(mats))
+        if unfit and coeff == 0:  # 0 W y: the zero would hide the product's sizes
+            a, b = next((a, b) for a, b in itertools.pairwise(mats) if _symbolic(a.cols - b.rows))
+            raise ShapeMismatch(
+                f"the product {_shown(a)} · {_shown(b)} is not defined: {_shape(a)} times "
+                f"{_shape(b)}, and {a.cols} ≠ {b.rows}"
+            )
         if len(mats) == 1:
             product = mats[0]
         else:
