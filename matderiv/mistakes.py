@@ -331,7 +331,7 @@ class Mistakes(Comparison):
             found = f"the candidate is proportional to the {self.thing} at every point"
         return (
             "scalar-factor",
-            f"{found}, by a ratio that changes with the variable: a scalar factor is "
+            f"{found}, by a ratio that changes from point to point: a scalar factor is "
             "missing or extra (e.g. the derivative of an outer function in a chain rule). "
             f"The {self.thing} is {self.shown_result}.",
             {"factor": missing},
