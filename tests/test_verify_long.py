@@ -63,16 +63,23 @@ def test_looking_for_mistakes_runs_a_program_a_fixed_number_of_times(monkeypatch
     """Whether the candidate assumes labels that sum to 1 or are ±1 was tried input
     vector by input vector, each try running the whole program: an RNN of T steps has
     T + 2 input vectors, so a wrong candidate cost T² (46 s at T = 64).  Now every
-    vector is changed at once first."""
+    vector is changed at once first.  A short program (at most SMALL_PROGRAM
+    definitions) is also run once per factor, term or label value left out of its
+    adjoints, a bounded number of times."""
+    from matderiv.mistake_terms import SMALL_PROGRAM
+
     calls = count_calls(monkeypatch, trials, "_run_program")
     runs = {}
-    for T in (4, 8, 16):
+    for T in (4, 8, 16, 24):
         L, W, where = _rnn(T)
-        wrong = 2 * sp.MatAdd(*gradient(L, W, where=where).result.args[:-1])
+        d = gradient(L, W, where=where)
+        assert (len(d.definitions) <= SMALL_PROGRAM) == (T <= 8)
+        wrong = 2 * sp.MatAdd(*d.result.args[:-1])
         calls[0] = 0
         assert not verify(wrong, L, W, "denominator", where=where)
         runs[T] = calls[0]
-    assert runs[16] == runs[4], runs
+    assert runs[24] == runs[16], runs
+    assert max(runs[4], runs[8]) <= 400, runs
 
 
 def test_a_program_run_gives_each_step_only_the_values_it_uses(monkeypatch) -> None:
