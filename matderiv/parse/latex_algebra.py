@@ -26,7 +26,13 @@ from ..errors import ShapeMismatch
 from ..nodes import AsScalar, CommutationMatrix, DiagVector
 from .latex_constants import shape_text as _shape
 from .latex_constants import shown as _shown
-from .latex_constants import sized_constant, unfit_in_hadamard, unfit_in_product, unfit_in_sum
+from .latex_constants import (
+    sized_constant,
+    undefined_product,
+    unfit_in_hadamard,
+    unfit_in_product,
+    unfit_in_sum,
+)
 from .latex_constants import symbolic as _symbolic
 from .latex_text import LocatedError
 
@@ -132,29 +138,22 @@ def matmul(factors: list[Any]) -> Any:
     mats = [m for m, s in zip(mats, scalars, strict=True) if s is None]
     for a, b in itertools.pairwise(mats):
         if _differ(a.cols, b.rows):
-            raise ShapeMismatch(
-                f"the product {_shown(a)} · {_shown(b)} is not defined: {_shape(a)} times "
-                f"{_shape(b)}, and {a.cols} ≠ {b.rows}"
-            )
+            raise undefined_product(a, b)
         refused = unfit_in_product(a, b)  # I_m of an m x n W: SymPy's product drops it
         if refused is not None:
             raise refused
+    # doit(deep=False): flatten and collect, but leave the factors alone (a deep doit
+    # would fuse tanh(sigma(x)) into one entrywise function).  Not where sizes differ
+    # symbolically (left to derive and verify to name): it drops an I_m of the wrong
+    # size, and x^T I_m x of an n-vector became x^T x.
+    unfit = next(((a, b) for a, b in itertools.pairwise(mats) if _symbolic(a.cols - b.rows)), None)
+    if unfit is not None and coeff == 0:  # 0 W y: the zero would hide the product's sizes
+        raise undefined_product(*unfit)
     try:
-        # doit(deep=False): flatten and collect, but leave the factors alone (a deep
-        # doit would fuse tanh(sigma(x)) into one entrywise function).  Not where sizes
-        # differ symbolically (left to derive and verify to name): it drops an I_m of
-        # the wrong size, and x^T I_m x of an n-vector became x^T x.
-        unfit = any(_symbolic(a.cols - b.rows) for a, b in itertools.pairwise(mats))
-        if unfit and coeff == 0:  # 0 W y: the zero would hide the product's sizes
-            a, b = next((a, b) for a, b in itertools.pairwise(mats) if _symbolic(a.cols - b.rows))
-            raise ShapeMismatch(
-                f"the product {_shown(a)} · {_shown(b)} is not defined: {_shape(a)} times "
-                f"{_shape(b)}, and {a.cols} ≠ {b.rows}"
-            )
         if len(mats) == 1:
             product = mats[0]
         else:
-            product = sp.MatMul(*mats) if unfit else sp.MatMul(*mats).doit(deep=False)
+            product = sp.MatMul(*mats) if unfit is not None else sp.MatMul(*mats).doit(deep=False)
     except ShapeError as exc:
         raise _guard("a matrix product", *mats) from exc
     return _scale(coeff, product)

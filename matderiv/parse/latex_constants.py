@@ -118,8 +118,13 @@ def unfit_in_product(a: Any, b: Any) -> ShapeMismatch | None:
         return None  # kept, for derive and verify to name
     if kind is sp.Identity:  # square, of the neighbour's inner size
         rows = cols = a.cols if sized_constant(b) is not None else b.rows
+    fits = fmt(kind(rows) if kind is sp.Identity else kind(rows, cols))
+    return undefined_product(a, b, f"; for the {_KINDS[kind]} that fits write {fits}")
+
+
+def undefined_product(a: Any, b: Any, hint: str = "") -> ShapeMismatch:
+    """The refusal of the product a · b whose inner sizes differ, and ``hint``."""
     return ShapeMismatch(
         f"the product {shown(a)} · {shown(b)} is not defined: {shape_text(a)} times "
-        f"{shape_text(b)}, and {a.cols} ≠ {b.rows}; for the {_KINDS[kind]} that fits "
-        f"write {fmt(kind(rows) if kind is sp.Identity else kind(rows, cols))}"
+        f"{shape_text(b)}, and {a.cols} ≠ {b.rows}{hint}"
     )
