@@ -28,7 +28,9 @@ from .latex_constants import shape_text as _shape
 from .latex_constants import shown as _shown
 from .latex_constants import (
     sized_constant,
+    undefined_hadamard,
     undefined_product,
+    undefined_sum,
     unfit_in_hadamard,
     unfit_in_product,
     unfit_in_sum,
@@ -242,9 +244,7 @@ def add(terms: list[Any]) -> Any:
         mats.append(_scale(constant, sp.OneMatrix(rows, cols)))
     for m in mats:
         if _differ(m.rows, rows) or _differ(m.cols, cols):
-            raise ShapeMismatch(
-                f"the sum adds {_shown(first)} {_shape(first)} and {_shown(m)} {_shape(m)}"
-            )
+            raise undefined_sum(first, m)
         refused = unfit_in_sum(first, m)  # a zero of another size was dropped
         if refused is not None:
             raise refused
@@ -277,10 +277,7 @@ def elementwise(op: str, operands: list[Any]) -> Any:
     mats = [x.like(first.rows, first.cols) if isinstance(x, Unsized) else x for x in mats]
     for x in mats:
         if _differ(x.rows, first.rows) or _differ(x.cols, first.cols):
-            raise ShapeMismatch(
-                f"the Hadamard product of {_shown(first)} {_shape(first)} and {_shown(x)} "
-                f"{_shape(x)}"
-            )
+            raise undefined_hadamard(first, x)
         refused = unfit_in_hadamard(first, x)
         if refused is not None:
             raise refused

@@ -86,23 +86,27 @@ def unfit_in_sum(reference: Any, term: Any) -> ShapeMismatch | None:
     """The refusal of the sum of ``reference`` and ``term``, if one is a constant of
     another symbolic size."""
     why = _unfit_entrywise(reference, term)
-    if why is None:
-        return None
-    return ShapeMismatch(
-        f"the sum adds {shown(reference)} {shape_text(reference)} and {shown(term)} "
-        f"{shape_text(term)}, {why}"
-    )
+    return None if why is None else undefined_sum(reference, term, f", {why}")
 
 
 def unfit_in_hadamard(first: Any, x: Any) -> ShapeMismatch | None:
     """As ``unfit_in_sum``, for a Hadamard product of ``first`` and ``x``."""
     why = _unfit_entrywise(first, x)
-    if why is None:
-        return None
-    return ShapeMismatch(
-        f"the Hadamard product of {shown(first)} {shape_text(first)} and {shown(x)} "
-        f"{shape_text(x)} is not defined, {why}"
-    )
+    return None if why is None else undefined_hadamard(first, x, f" is not defined, {why}")
+
+
+def undefined_sum(a: Any, b: Any, why: str = "") -> ShapeMismatch:
+    """The refusal of the sum of a and b, of different shapes, and ``why``."""
+    return ShapeMismatch(f"the sum adds {_both(a, b)}{why}")
+
+
+def undefined_hadamard(a: Any, b: Any, why: str = "") -> ShapeMismatch:
+    """The refusal of the Hadamard product of a and b, of different shapes, and ``why``."""
+    return ShapeMismatch(f"the Hadamard product of {_both(a, b)}{why}")
+
+
+def _both(a: Any, b: Any) -> str:
+    return f"{shown(a)} {shape_text(a)} and {shown(b)} {shape_text(b)}"
 
 
 def unfit_in_product(a: Any, b: Any) -> ShapeMismatch | None:
