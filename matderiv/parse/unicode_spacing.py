@@ -16,7 +16,7 @@ from lark import Token, Tree
 
 from ..errors import MatDerivError
 from ..render.unicode import fmt
-from ..shapes import check_shapes as check_node_shapes
+from ..shapes import check_shapes
 from . import latex_algebra as alg
 from .latex_text import LocatedError
 
@@ -106,7 +106,7 @@ def refuse_mixed(items: list[Any], value: Any) -> None:
 
 def _conforms(value: Any) -> bool:
     try:
-        check_node_shapes(value)
+        check_shapes(value)
     except MatDerivError:
         return False
     return True
